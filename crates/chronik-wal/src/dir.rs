@@ -1,0 +1,215 @@
+//! A data dir: its lock, its flusher, and the partition logs under `partitions/`.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chronik_types::{FsyncPolicy, TopicPartition};
+
+use crate::config::LogConfig;
+use crate::error::IoContext;
+use crate::flusher::{FdataSync, FlushStatsSnapshot, Flusher, Syncer};
+use crate::log::PartitionLog;
+use crate::recovery::{RecoveryOptions, RecoveryReport};
+use crate::{Result, WalError};
+
+pub const LOCK_FILE: &str = "chronik.lock";
+pub const PARTITIONS_DIR: &str = "partitions";
+
+/// How a data dir is opened.
+#[derive(Clone)]
+pub struct WalOptions {
+    pub fsync: FsyncPolicy,
+    /// How files are fsynced; replaced in tests to gate or fail fsyncs.
+    pub syncer: Arc<dyn Syncer>,
+}
+
+impl WalOptions {
+    pub fn new(fsync: FsyncPolicy) -> Self {
+        Self {
+            fsync,
+            syncer: Arc::new(FdataSync),
+        }
+    }
+}
+
+/// An exclusive `flock` on `DIR/chronik.lock`, held for as long as this lives. The file holds the
+/// holder's pid so that a refusal can name it.
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).at(dir)?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .at(&path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = match holder.trim() {
+                    "" => "unknown pid".to_string(),
+                    pid => format!("pid {pid}"),
+                };
+                return Err(WalError::DirLocked {
+                    path: dir.to_path_buf(),
+                    holder,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e).at(&path),
+        }
+        file.set_len(0).at(&path)?;
+        file.rewind().at(&path)?;
+        write!(file, "{}", std::process::id()).at(&path)?;
+        Ok(Self { _file: file })
+    }
+}
+
+/// An open data dir. Partition logs opened through it share its flusher.
+pub struct DataDir {
+    root: PathBuf,
+    flusher: Arc<Flusher>,
+    logs: Mutex<HashMap<TopicPartition, Arc<PartitionLog>>>,
+    _lock: DirLock,
+}
+
+impl DataDir {
+    /// Locks `root` (creating it if needed) and starts its flusher.
+    pub fn open(root: &Path, options: WalOptions) -> Result<Self> {
+        let lock = DirLock::acquire(root)?;
+        let partitions = root.join(PARTITIONS_DIR);
+        std::fs::create_dir_all(&partitions).at(&partitions)?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            flusher: Arc::new(Flusher::start(options.fsync, options.syncer)?),
+            logs: Mutex::new(HashMap::new()),
+            _lock: lock,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.flusher.policy()
+    }
+
+    pub fn flush_stats(&self) -> FlushStatsSnapshot {
+        self.flusher.stats()
+    }
+
+    pub fn partition_dir(&self, tp: &TopicPartition) -> PathBuf {
+        self.root.join(PARTITIONS_DIR).join(tp.dir_name())
+    }
+
+    /// The partitions that have a directory on disk.
+    pub fn list_partitions(&self) -> Result<Vec<TopicPartition>> {
+        list_partitions(&self.root)
+    }
+
+    /// Opens (recovering) or creates a partition's log. Opening one that is already open returns
+    /// the same log and no report.
+    pub fn open_partition(
+        &self,
+        tp: &TopicPartition,
+        config: LogConfig,
+    ) -> Result<(Arc<PartitionLog>, Option<RecoveryReport>)> {
+        self.open_partition_with(tp, config, RecoveryOptions::default())
+    }
+
+    /// Like [`DataDir::open_partition`] with explicit recovery thoroughness.
+    pub fn open_partition_with(
+        &self,
+        tp: &TopicPartition,
+        config: LogConfig,
+        recovery: RecoveryOptions,
+    ) -> Result<(Arc<PartitionLog>, Option<RecoveryReport>)> {
+        chronik_types::validate_topic_name(&tp.topic)
+            .map_err(|e| WalError::Config(e.to_string()))?;
+        if tp.partition < 0 {
+            return Err(WalError::Config(format!(
+                "partition {} is negative",
+                tp.partition
+            )));
+        }
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(log) = logs.get(tp) {
+            return Ok((log.clone(), None));
+        }
+        let (log, report) = PartitionLog::open(
+            &self.partition_dir(tp),
+            &tp.dir_name(),
+            config,
+            self.flusher.clone(),
+            recovery,
+        )?;
+        if let Some(cut) = &report.cut {
+            tracing::warn!(log = %tp, position = cut.position, reason = %cut.reason, bytes = cut.bytes,
+                frames = cut.frames, "recovery cut a torn or corrupt log tail");
+        }
+        let log = Arc::new(log);
+        logs.insert(tp.clone(), log.clone());
+        Ok((log, Some(report)))
+    }
+
+    /// Closes a partition's log and removes its directory.
+    pub fn delete_partition(&self, tp: &TopicPartition) -> Result<()> {
+        let log = self
+            .logs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(tp);
+        if let Some(log) = log {
+            log.close()?;
+        }
+        let dir = self.partition_dir(tp);
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at(&dir),
+            _ => Ok(()),
+        }
+    }
+
+    /// Closes every open log cleanly (fsync and index files) so the next open scans nothing.
+    pub fn close(self) -> Result<()> {
+        let logs: Vec<_> = self
+            .logs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
+        let mut first_error = None;
+        for (_, log) in logs {
+            if let Err(e) = log.close() {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Lists the partition directories under `root/partitions`, ignoring anything else.
+pub fn list_partitions(root: &Path) -> Result<Vec<TopicPartition>> {
+    let dir = root.join(PARTITIONS_DIR);
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).at(&dir)? {
+        let entry = entry.at(&dir)?;
+        if entry.file_type().at(entry.path())?.is_dir()
+            && let Some(tp) = TopicPartition::from_dir_name(&entry.file_name().to_string_lossy())
+        {
+            out.push(tp);
+        }
+    }
+    out.sort();
+    Ok(out)
+}

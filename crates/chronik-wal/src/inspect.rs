@@ -1,0 +1,236 @@
+//! Read-only walks over a data dir for `chronik-walctl`: summaries, batch listings and a full
+//! verification that reports every damaged place rather than stopping at the first.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use chronik_types::{Offset, TopicPartition};
+
+use crate::batch::{self, BatchHeader};
+use crate::error::IoContext;
+use crate::frame::FrameMeta;
+use crate::scan::{Visit, resync, scan_frames};
+use crate::segment::{check_batch_matches, parse_segment_file_name};
+use crate::{PARTITIONS_DIR, Result};
+
+/// One segment as found on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SegmentSummary {
+    pub file: PathBuf,
+    pub base_offset: Offset,
+    pub next_offset: Offset,
+    pub bytes: u64,
+    pub batches: u64,
+    pub records: u64,
+    pub min_timestamp: Option<i64>,
+    pub max_timestamp: Option<i64>,
+    /// Why reading stopped early, when the segment is damaged.
+    pub damaged: Option<String>,
+}
+
+/// One partition's totals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionSummary {
+    pub topic: String,
+    pub partition: i32,
+    pub start_offset: Offset,
+    pub end_offset: Offset,
+    pub batches: u64,
+    pub records: u64,
+    pub bytes: u64,
+    pub min_timestamp: Option<i64>,
+    pub max_timestamp: Option<i64>,
+    pub segments: Vec<SegmentSummary>,
+}
+
+/// One batch as stored, for `dump`.
+#[derive(Debug, Clone)]
+pub struct BatchView {
+    pub file: PathBuf,
+    pub position: u64,
+    pub meta: FrameMeta,
+    pub header: Option<BatchHeader>,
+    pub crc_ok: bool,
+    pub payload: Vec<u8>,
+}
+
+/// A damaged place found by [`verify_partition`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Corruption {
+    pub file: PathBuf,
+    pub position: u64,
+    /// The offset expected or found there, when known.
+    pub offset: Option<Offset>,
+    pub reason: String,
+}
+
+pub fn partition_dir(root: &Path, tp: &TopicPartition) -> PathBuf {
+    root.join(PARTITIONS_DIR).join(tp.dir_name())
+}
+
+/// The segment files of a partition, oldest first.
+pub fn segment_files(dir: &Path) -> Result<Vec<(Offset, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        if let Some(base) = parse_segment_file_name(&entry.file_name().to_string_lossy()) {
+            out.push((base, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn open_len(path: &Path) -> Result<(File, u64)> {
+    let file = File::open(path).at(path)?;
+    let len = file.metadata().at(path)?.len();
+    Ok((file, len))
+}
+
+/// Totals for a partition, reading every frame up to the first damaged one in each segment.
+pub fn summarize_partition(root: &Path, tp: &TopicPartition) -> Result<PartitionSummary> {
+    let mut summary = PartitionSummary {
+        topic: tp.topic.clone(),
+        partition: tp.partition,
+        ..Default::default()
+    };
+    for (base, path) in segment_files(&partition_dir(root, tp))? {
+        let (file, len) = open_len(&path)?;
+        let mut seg = SegmentSummary {
+            file: path.clone(),
+            base_offset: base,
+            next_offset: base,
+            bytes: len,
+            ..Default::default()
+        };
+        let end = scan_frames(&file, &path, 0, len, base, |frame| {
+            seg.batches += 1;
+            let meta = frame.header.meta;
+            let first_ts = match BatchHeader::parse(frame.payload) {
+                Ok(h) => {
+                    seg.records += h.records_count.max(0) as u64;
+                    h.base_timestamp
+                }
+                Err(_) => meta.max_timestamp,
+            };
+            seg.min_timestamp = Some(seg.min_timestamp.map_or(first_ts, |t| t.min(first_ts)));
+            seg.max_timestamp = Some(
+                seg.max_timestamp
+                    .map_or(meta.max_timestamp, |t| t.max(meta.max_timestamp)),
+            );
+            Ok(Visit::Continue)
+        })?;
+        seg.next_offset = end.next_offset;
+        seg.damaged = end.defect.map(|(pos, d)| format!("at byte {pos}: {d}"));
+        summary.segments.push(seg);
+    }
+    if let (Some(first), Some(last)) = (summary.segments.first(), summary.segments.last()) {
+        summary.start_offset = first.base_offset;
+        summary.end_offset = last.next_offset;
+    }
+    for seg in &summary.segments {
+        summary.batches += seg.batches;
+        summary.records += seg.records;
+        summary.bytes += seg.bytes;
+        summary.min_timestamp = merge(summary.min_timestamp, seg.min_timestamp, i64::min);
+        summary.max_timestamp = merge(summary.max_timestamp, seg.max_timestamp, i64::max);
+    }
+    Ok(summary)
+}
+
+fn merge(a: Option<i64>, b: Option<i64>, f: fn(i64, i64) -> i64) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(f(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Calls `visit` for each valid batch holding offsets at or after `from`, oldest first, until it
+/// returns false.
+pub fn for_each_batch(
+    root: &Path,
+    tp: &TopicPartition,
+    from: Offset,
+    mut visit: impl FnMut(BatchView) -> bool,
+) -> Result<()> {
+    for (base, path) in segment_files(&partition_dir(root, tp))? {
+        let (file, len) = open_len(&path)?;
+        let mut stopped = false;
+        scan_frames(&file, &path, 0, len, base, |frame| {
+            let meta = frame.header.meta;
+            if meta.last_offset < from {
+                return Ok(Visit::Continue);
+            }
+            let view = BatchView {
+                file: path.clone(),
+                position: frame.position,
+                meta,
+                header: BatchHeader::parse(frame.payload).ok(),
+                crc_ok: batch::crc_matches(frame.payload),
+                payload: frame.payload.to_vec(),
+            };
+            if visit(view) {
+                Ok(Visit::Continue)
+            } else {
+                stopped = true;
+                Ok(Visit::Stop)
+            }
+        })?;
+        if stopped {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Checks every frame's CRC-32 and every batch's CRC-32C in a partition, resynchronising after
+/// damage so that each damaged place is reported.
+pub fn verify_partition(root: &Path, tp: &TopicPartition) -> Result<Vec<Corruption>> {
+    let mut found = Vec::new();
+    let mut expected = Offset::MIN;
+    for (base, path) in segment_files(&partition_dir(root, tp))? {
+        if base < expected {
+            found.push(Corruption { file: path.clone(), position: 0, offset: Some(base),
+                reason: format!("segment starts at offset {base}, inside the previous segment (which ends at {expected})") });
+        }
+        expected = verify_segment(&path, base, &mut found)?.max(expected);
+    }
+    Ok(found)
+}
+
+/// Verifies one segment; returns the offset after its last valid frame.
+fn verify_segment(path: &Path, base: Offset, found: &mut Vec<Corruption>) -> Result<Offset> {
+    let (file, len) = open_len(path)?;
+    let mut pos = 0;
+    let mut next = base;
+    loop {
+        let end = scan_frames(&file, path, pos, len, next, |frame| {
+            if let Err(d) = check_batch_matches(frame.payload, &frame.header.meta) {
+                found.push(Corruption {
+                    file: path.to_path_buf(),
+                    position: frame.position,
+                    offset: Some(frame.header.meta.base_offset),
+                    reason: d.to_string(),
+                });
+            }
+            Ok(Visit::Continue)
+        })?;
+        next = end.next_offset;
+        let Some((at, defect)) = end.defect else {
+            return Ok(next);
+        };
+        found.push(Corruption {
+            file: path.to_path_buf(),
+            position: at,
+            offset: Some(next),
+            reason: defect.to_string(),
+        });
+        match resync(&file, path, at + 1, len)? {
+            Some(p) => {
+                pos = p;
+                next = Offset::MIN;
+            }
+            None => return Ok(next),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Chronik's storage engine.
+//!
+//! A data dir holds one log per partition (`DIR/partitions/<topic>-<partition>/`). A log is a
+//! run of segment files of CRC-protected frames, each frame carrying one Kafka RecordBatch byte
+//! for byte. One flusher thread per data dir fsyncs for every appender at once (group commit).
+//! Opening a log recovers it: whatever follows the first torn or corrupt frame is cut.
+
+pub mod batch;
+mod config;
+mod dir;
+mod epoch;
+mod error;
+mod flusher;
+pub mod frame;
+mod index;
+pub mod inspect;
+mod log;
+mod read;
+mod recovery;
+pub mod scan;
+mod segment;
+mod trim;
+
+pub use config::{LogConfig, MAX_SEGMENT_BYTES};
+pub use dir::{DataDir, DirLock, LOCK_FILE, PARTITIONS_DIR, WalOptions, list_partitions};
+pub use epoch::{EPOCH_CHECKPOINT_FILE, EpochCache, EpochEntry};
+pub use error::{Result, WalError};
+pub use flusher::{Durable, FdataSync, FlushStatsSnapshot, Syncer};
+pub use log::{AppendInfo, PartitionLog, SegmentInfo};
+pub use read::{ReadBatches, TimestampOffset};
+pub use recovery::{Cut, RecoveryOptions, RecoveryReport, plan_recovery};
+pub use segment::{index_file_name, parse_segment_file_name, segment_file_name};
+pub use trim::RetentionReport;

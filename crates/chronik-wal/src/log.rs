@@ -1,0 +1,333 @@
+//! A partition log: an ordered run of segments, appended at the end by one writer at a time and
+//! read concurrently.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chronik_types::{LeaderEpoch, Offset};
+
+use crate::batch::{self, BatchHeader};
+use crate::config::LogConfig;
+use crate::epoch::{EpochCache, EpochEntry, sync_dir};
+use crate::flusher::{Durable, Flusher, PendingSync};
+use crate::frame::{FRAME_HEADER_LEN, FrameMeta, MAX_FRAME_PAYLOAD};
+use crate::recovery::{self, RecoveryReport};
+use crate::segment::Segment;
+use crate::{Result, WalError};
+
+/// Where an append landed.
+#[derive(Debug)]
+pub struct AppendInfo {
+    pub base_offset: Offset,
+    pub last_offset: Offset,
+    pub max_timestamp: i64,
+    /// Resolves once the append is as durable as the fsync policy promises.
+    pub durable: Durable,
+}
+
+/// Facts about one segment, for tools and benchmarks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SegmentInfo {
+    pub base_offset: Offset,
+    pub next_offset: Offset,
+    pub bytes: u64,
+    pub max_timestamp: i64,
+    pub path: PathBuf,
+}
+
+pub(crate) struct LogState {
+    pub(crate) segments: BTreeMap<Offset, Segment>,
+    pub(crate) start_offset: Offset,
+    pub(crate) next_offset: Offset,
+    pub(crate) epochs: EpochCache,
+    pub(crate) config: LogConfig,
+    scratch: Vec<u8>,
+    closed: bool,
+}
+
+impl LogState {
+    pub(crate) fn active(&mut self) -> &mut Segment {
+        self.segments
+            .values_mut()
+            .next_back()
+            .expect("a log always has an active segment")
+    }
+}
+
+/// One partition's log.
+pub struct PartitionLog {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) state: Mutex<LogState>,
+    pub(crate) pending: Arc<PendingSync>,
+    pub(crate) flusher: Arc<Flusher>,
+}
+
+impl std::fmt::Debug for PartitionLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionLog")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl PartitionLog {
+    /// Opens (creating if needed) the log in `dir`, recovering it first.
+    pub(crate) fn open(
+        dir: &Path,
+        name: &str,
+        config: LogConfig,
+        flusher: Arc<Flusher>,
+        recovery: recovery::RecoveryOptions,
+    ) -> Result<(Self, RecoveryReport)> {
+        config.validate()?;
+        std::fs::create_dir_all(dir).map_err(|source| WalError::Io {
+            path: dir.into(),
+            source,
+        })?;
+        let (segments, epochs, report) =
+            recovery::plan(dir, name, config.index_interval_bytes, recovery)?.apply(dir)?;
+        let mut segments: BTreeMap<Offset, Segment> =
+            segments.into_iter().map(|s| (s.base_offset, s)).collect();
+        if segments.is_empty() {
+            segments.insert(0, Segment::create(dir, 0)?);
+            sync_dir(dir)?;
+        }
+        let start_offset = *segments.keys().next().unwrap_or(&0);
+        let next_offset = segments.values().next_back().map_or(0, |s| s.next_offset);
+        let state = LogState {
+            segments,
+            start_offset,
+            next_offset,
+            epochs,
+            config,
+            scratch: Vec::new(),
+            closed: false,
+        };
+        let log = Self {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            state: Mutex::new(state),
+            pending: PendingSync::new(name.to_string()),
+            flusher,
+        };
+        Ok((log, report))
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, LogState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The first offset still in the log.
+    pub fn start_offset(&self) -> Offset {
+        self.lock().start_offset
+    }
+
+    /// The offset the next append will get (Kafka's log end offset).
+    pub fn end_offset(&self) -> Offset {
+        self.lock().next_offset
+    }
+
+    pub fn config(&self) -> LogConfig {
+        self.lock().config.clone()
+    }
+
+    pub fn set_config(&self, config: LogConfig) -> Result<()> {
+        config.validate()?;
+        self.lock().config = config;
+        Ok(())
+    }
+
+    /// Appends one Kafka v2 record batch. The log assigns its base offset and stamps the leader
+    /// epoch; the batch's CRC-32C stays valid because neither field is covered by it. Callers
+    /// that accept batches from the network validate the CRC first ([`batch::validate_batch`]).
+    pub fn append(&self, batch: &mut [u8], leader_epoch: LeaderEpoch) -> Result<AppendInfo> {
+        let header = BatchHeader::parse(batch)?;
+        if header.total_len() != batch.len() || header.last_offset_delta < 0 {
+            return Err(WalError::InvalidBatch(
+                "batch length or offset delta is inconsistent",
+            ));
+        }
+        let mut state = self.lock();
+        let base = state.next_offset;
+        batch::set_base_offset(batch, base);
+        batch::set_partition_leader_epoch(batch, leader_epoch);
+        let meta = FrameMeta {
+            base_offset: base,
+            last_offset: base + i64::from(header.last_offset_delta),
+            max_timestamp: header.max_timestamp,
+            leader_epoch,
+        };
+        self.append_locked(&mut state, &meta, batch)
+    }
+
+    /// Appends an opaque payload covering `offsets` offsets (at least one), for logs that do not
+    /// hold Kafka batches (the metadata quorum's Raft log).
+    pub fn append_raw(
+        &self,
+        payload: &[u8],
+        offsets: u32,
+        timestamp: i64,
+        leader_epoch: LeaderEpoch,
+    ) -> Result<AppendInfo> {
+        let mut state = self.lock();
+        let base = state.next_offset;
+        let meta = FrameMeta {
+            base_offset: base,
+            last_offset: base + i64::from(offsets.max(1)) - 1,
+            max_timestamp: timestamp,
+            leader_epoch,
+        };
+        self.append_locked(&mut state, &meta, payload)
+    }
+
+    fn append_locked(
+        &self,
+        state: &mut LogState,
+        meta: &FrameMeta,
+        payload: &[u8],
+    ) -> Result<AppendInfo> {
+        if state.closed {
+            return Err(WalError::Closed(self.name.clone()));
+        }
+        if let Some(reason) = self.pending.failure() {
+            return Err(WalError::LogFailed {
+                log: self.name.clone(),
+                reason,
+            });
+        }
+        if payload.len() > MAX_FRAME_PAYLOAD as usize {
+            return Err(WalError::InvalidBatch(
+                "batch is larger than the 128 MiB frame limit",
+            ));
+        }
+        let frame_len = (FRAME_HEADER_LEN + payload.len()) as u64;
+        if self.should_roll(state, frame_len) {
+            self.roll(state)?;
+        }
+        if state.epochs.assign(meta.leader_epoch, meta.base_offset) {
+            state.epochs.store(&self.dir)?;
+        }
+        let interval = state.config.index_interval_bytes;
+        let mut scratch = std::mem::take(&mut state.scratch);
+        let written = state
+            .active()
+            .append_frame(meta, payload, &mut scratch, interval);
+        state.scratch = scratch;
+        if let Err(e) = written {
+            self.pending.fail(format!("write failed: {e}"));
+            return Err(e);
+        }
+        state.next_offset = meta.last_offset + 1;
+        let file = state.active().file.clone();
+        let durable = self
+            .flusher
+            .note_write(&self.pending, &file, meta.last_offset);
+        Ok(AppendInfo {
+            base_offset: meta.base_offset,
+            last_offset: meta.last_offset,
+            max_timestamp: meta.max_timestamp,
+            durable,
+        })
+    }
+
+    fn should_roll(&self, state: &mut LogState, frame_len: u64) -> bool {
+        let segment_bytes = state.config.segment_bytes;
+        let segment_ms = state.config.segment_ms;
+        let next = state.next_offset;
+        let active = state.active();
+        !active.is_empty()
+            && (active.size + frame_len > segment_bytes
+                || segment_ms.is_some_and(|ms| active.active_since.elapsed() >= ms)
+                || next - active.base_offset >= i64::from(u32::MAX))
+    }
+
+    /// Seals the active segment (fsync, then its index file, so the index only ever describes
+    /// durable bytes) and starts a new one at the log end.
+    pub(crate) fn roll(&self, state: &mut LogState) -> Result<()> {
+        let syncer = self.flusher.syncer().clone();
+        let next = state.next_offset;
+        let active = state.active();
+        if let Err(e) = syncer.sync(&active.file) {
+            let reason = format!("fsync failed while rolling a segment: {e}");
+            self.pending.fail(reason.clone());
+            return Err(WalError::LogFailed {
+                log: self.name.clone(),
+                reason,
+            });
+        }
+        active.store_index()?;
+        let segment = Segment::create(&self.dir, next)?;
+        state.segments.insert(next, segment);
+        sync_dir(&self.dir)
+    }
+
+    /// The leader epoch entries (epoch → first offset).
+    pub fn epochs(&self) -> Vec<EpochEntry> {
+        self.lock().epochs.entries().to_vec()
+    }
+
+    /// Kafka's OffsetForLeaderEpoch answer for this log.
+    pub fn end_offset_for_epoch(&self, epoch: LeaderEpoch) -> Option<(LeaderEpoch, Offset)> {
+        let state = self.lock();
+        state.epochs.end_offset_for(epoch, state.next_offset)
+    }
+
+    /// The segments, oldest first.
+    pub fn segments(&self) -> Vec<SegmentInfo> {
+        self.lock()
+            .segments
+            .values()
+            .map(|s| SegmentInfo {
+                base_offset: s.base_offset,
+                next_offset: s.next_offset,
+                bytes: s.size,
+                max_timestamp: s.index.max_timestamp,
+                path: s.path.clone(),
+            })
+            .collect()
+    }
+
+    /// Bytes held by all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.lock().segments.values().map(|s| s.size).sum()
+    }
+
+    /// Fsyncs everything written so far, whatever the policy.
+    pub fn flush(&self) -> Result<()> {
+        let state = self.lock();
+        let syncer = self.flusher.syncer().clone();
+        for segment in state.segments.values().rev().take(1) {
+            syncer.sync(&segment.file).map_err(|e| {
+                let reason = format!("fsync failed: {e}");
+                self.pending.fail(reason.clone());
+                WalError::LogFailed {
+                    log: self.name.clone(),
+                    reason,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and writes the active segment's index, so the next open needs no scan. Appends
+    /// after this fail.
+    pub fn close(&self) -> Result<()> {
+        self.flush()?;
+        let mut state = self.lock();
+        if !state.closed {
+            state.active().store_index()?;
+            state.closed = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,346 @@
+//! Opening a log directory: trust segments whose index file still matches them, scan the rest,
+//! and cut the log at the first torn or corrupt frame so that what remains is a valid prefix.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chronik_types::Offset;
+
+use crate::epoch::EpochCache;
+use crate::error::IoContext;
+use crate::frame::{FRAME_HEADER_LEN, FrameHeader, FrameMeta};
+use crate::index::SegmentIndex;
+use crate::segment::{Segment, parse_segment_file_name, remove_if_exists};
+use crate::{Result, WalError};
+
+/// What was cut from a log because it was torn or corrupt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cut {
+    /// The segment holding the first bad byte.
+    pub segment: PathBuf,
+    /// Byte position of the first bad byte within that segment.
+    pub position: u64,
+    pub reason: String,
+    /// Bytes removed in all (the cut segment's tail plus every later segment).
+    pub bytes: u64,
+    /// Whole frames whose headers were still readable in what was removed.
+    pub frames: u64,
+    /// Offsets of those frames, if any.
+    pub first_offset: Option<Offset>,
+    pub last_offset: Option<Offset>,
+    /// Later segments removed entirely.
+    pub segments_removed: Vec<PathBuf>,
+}
+
+/// The outcome of opening one log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecoveryReport {
+    pub log: String,
+    pub segments: usize,
+    /// Segments read frame by frame (those without a matching index file).
+    pub segments_scanned: usize,
+    pub bytes_scanned: u64,
+    pub frames_scanned: u64,
+    pub start_offset: Offset,
+    pub end_offset: Offset,
+    pub cut: Option<Cut>,
+    pub elapsed_ms: u64,
+}
+
+/// How thoroughly recovery reads a log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecoveryOptions {
+    /// Scan every segment, even those whose index file says they were closed cleanly.
+    pub full_scan: bool,
+    /// Also require each payload to be a valid Kafka batch (CRC-32C included) matching its frame.
+    pub check_batches: bool,
+}
+
+/// A segment as recovery decided to keep it.
+pub(crate) struct Planned {
+    pub base: Offset,
+    pub path: PathBuf,
+    pub valid_len: u64,
+    pub next_offset: Offset,
+    pub index: SegmentIndex,
+}
+
+pub(crate) struct Plan {
+    pub kept: Vec<Planned>,
+    pub epochs: EpochCache,
+    pub report: RecoveryReport,
+    /// The cut segment's path and its valid length, when it must be truncated.
+    truncate: Option<(PathBuf, u64)>,
+    remove: Vec<PathBuf>,
+    stale_files: Vec<PathBuf>,
+    rebuilt_epochs: bool,
+}
+
+/// Lists `<base>.wal` files in `dir`, oldest first, and leftover temp files.
+fn list_segments(dir: &Path) -> Result<(Vec<(Offset, PathBuf)>, Vec<PathBuf>)> {
+    let mut segments = Vec::new();
+    let mut stale = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if let Some(base) = parse_segment_file_name(&name) {
+            segments.push((base, entry.path()));
+        } else if name.ends_with(".tmp") {
+            stale.push(entry.path());
+        }
+    }
+    segments.sort();
+    Ok((segments, stale))
+}
+
+/// Decides what recovery keeps and cuts, without changing anything on disk.
+pub(crate) fn plan(
+    dir: &Path,
+    name: &str,
+    index_interval: u64,
+    options: RecoveryOptions,
+) -> Result<Plan> {
+    let started = Instant::now();
+    let (segments, stale_files) = list_segments(dir)?;
+    let mut kept: Vec<Planned> = Vec::new();
+    let mut report = RecoveryReport {
+        log: name.to_string(),
+        segments: 0,
+        segments_scanned: 0,
+        bytes_scanned: 0,
+        frames_scanned: 0,
+        start_offset: segments.first().map_or(0, |s| s.0),
+        end_offset: 0,
+        cut: None,
+        elapsed_ms: 0,
+    };
+    let mut seen_epochs: Vec<FrameMeta> = Vec::new();
+    let mut truncate = None;
+    let mut remove = Vec::new();
+    for (base, path) in segments {
+        if let Some(cut) = report.cut.as_mut() {
+            count_removed(&path, cut)?;
+            cut.segments_removed.push(path.clone());
+            remove.push(path);
+            continue;
+        }
+        let prev_next = kept.last().map_or(Offset::MIN, |p| p.next_offset);
+        let file = File::open(&path).at(&path)?;
+        let file_len = file.metadata().at(&path)?.len();
+        let index_path = path.with_file_name(crate::segment::index_file_name(base));
+        let trusted = SegmentIndex::load(&index_path)?
+            .filter(|_| !options.full_scan)
+            .filter(|(_, len, next)| *len == file_len && *next >= base && base >= prev_next);
+        if let Some((index, len, next)) = trusted {
+            kept.push(Planned {
+                base,
+                path,
+                valid_len: len,
+                next_offset: next,
+                index,
+            });
+            continue;
+        }
+        report.segments_scanned += 1;
+        report.bytes_scanned += file_len;
+        let (end, index, epochs) = if base < prev_next {
+            let defect = crate::frame::FrameDefect::OffsetGap {
+                expected_at_least: prev_next,
+                found: base,
+            };
+            let end = crate::scan::ScanEnd {
+                valid_len: 0,
+                next_offset: base,
+                frames: 0,
+                defect: Some((0, defect)),
+            };
+            (end, SegmentIndex::new(), Vec::new())
+        } else {
+            Segment::scan(
+                &file,
+                &path,
+                base,
+                file_len,
+                index_interval,
+                options.check_batches,
+            )?
+        };
+        report.frames_scanned += end.frames;
+        seen_epochs.extend(epochs);
+        if let Some((position, defect)) = end.defect {
+            let mut cut = Cut {
+                segment: path.clone(),
+                position,
+                reason: defect.to_string(),
+                bytes: 0,
+                frames: 0,
+                first_offset: None,
+                last_offset: None,
+                segments_removed: Vec::new(),
+            };
+            count_after(&file, file_len, position, &mut cut)?;
+            truncate = Some((path.clone(), end.valid_len));
+            report.cut = Some(cut);
+        }
+        kept.push(Planned {
+            base,
+            path,
+            valid_len: end.valid_len,
+            next_offset: end.next_offset,
+            index,
+        });
+    }
+    let (epochs, rebuilt_epochs) = rebuild_epochs(dir, &kept, &seen_epochs)?;
+    report.segments = kept.len();
+    report.end_offset = kept.last().map_or(report.start_offset, |p| p.next_offset);
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(Plan {
+        kept,
+        epochs,
+        report,
+        truncate,
+        remove,
+        stale_files,
+        rebuilt_epochs,
+    })
+}
+
+/// Counts what a cut removes from `file` after `position`, walking frame headers while they
+/// still make sense (best effort: the bytes are damaged by definition).
+fn count_after(file: &File, file_len: u64, position: u64, cut: &mut Cut) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    cut.bytes += file_len - position;
+    let mut pos = position;
+    while pos + FRAME_HEADER_LEN as u64 <= file_len {
+        let mut raw = [0u8; FRAME_HEADER_LEN];
+        if file.read_exact_at(&mut raw, pos).is_err() {
+            break;
+        }
+        let Ok(header) = FrameHeader::decode(&raw) else {
+            break;
+        };
+        if pos + header.frame_len() > file_len {
+            break;
+        }
+        cut.frames += 1;
+        cut.first_offset.get_or_insert(header.meta.base_offset);
+        cut.last_offset = Some(header.meta.last_offset);
+        pos += header.frame_len();
+    }
+    Ok(())
+}
+
+fn count_removed(path: &Path, cut: &mut Cut) -> Result<()> {
+    let file = File::open(path).at(path)?;
+    let len = file.metadata().at(path)?.len();
+    count_after(&file, len, 0, cut)
+}
+
+/// The epoch checkpoint, or (when it is missing or damaged) epochs read back from every frame
+/// header, plus epochs of frames scanned now; cut to the surviving offsets.
+fn rebuild_epochs(
+    dir: &Path,
+    kept: &[Planned],
+    scanned: &[FrameMeta],
+) -> Result<(EpochCache, bool)> {
+    let loaded = EpochCache::load(dir)?;
+    let before = loaded.clone();
+    let mut epochs = match loaded {
+        Some(cache) => cache,
+        None => {
+            let mut cache = EpochCache::default();
+            for seg in kept {
+                for meta in headers_of(&seg.path, seg.valid_len)? {
+                    cache.assign(meta.leader_epoch, meta.base_offset);
+                }
+            }
+            cache
+        }
+    };
+    for meta in scanned {
+        epochs.assign(meta.leader_epoch, meta.base_offset);
+    }
+    if let (Some(first), Some(last)) = (kept.first(), kept.last()) {
+        epochs.truncate_from_end(last.next_offset);
+        epochs.truncate_from_start(first.base);
+    }
+    let changed = before.as_ref() != Some(&epochs);
+    Ok((epochs, changed))
+}
+
+/// Reads the frame headers of the first `len` bytes of a segment, skipping payloads.
+pub(crate) fn headers_of(path: &Path, len: u64) -> Result<Vec<FrameMeta>> {
+    use std::os::unix::fs::FileExt;
+    let file = File::open(path).at(path)?;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + FRAME_HEADER_LEN as u64 <= len {
+        let mut raw = [0u8; FRAME_HEADER_LEN];
+        file.read_exact_at(&mut raw, pos).at(path)?;
+        let header = FrameHeader::decode(&raw).map_err(|d| WalError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("at byte {pos}: {d}"),
+        })?;
+        out.push(header.meta);
+        pos += header.frame_len();
+    }
+    Ok(out)
+}
+
+/// What recovery would do to the log in `dir`, changing nothing (`chronik-walctl recover --dry-run`).
+pub fn plan_recovery(dir: &Path, name: &str, options: RecoveryOptions) -> Result<RecoveryReport> {
+    Ok(plan(
+        dir,
+        name,
+        crate::LogConfig::default().index_interval_bytes,
+        options,
+    )?
+    .report)
+}
+
+impl Plan {
+    /// Carries the plan out: truncates the cut segment, deletes what follows it, removes the
+    /// active segment's index (it is about to change) and opens the kept segments.
+    pub(crate) fn apply(self, dir: &Path) -> Result<(Vec<Segment>, EpochCache, RecoveryReport)> {
+        for path in &self.stale_files {
+            remove_if_exists(path)?;
+        }
+        if let Some((path, len)) = &self.truncate {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .at(path)?;
+            file.set_len(*len).at(path)?;
+            file.sync_all().at(path)?;
+        }
+        for path in &self.remove {
+            if let Some(base) = path
+                .file_name()
+                .and_then(|n| parse_segment_file_name(&n.to_string_lossy()))
+            {
+                remove_if_exists(&dir.join(crate::segment::index_file_name(base)))?;
+            }
+            remove_if_exists(path)?;
+        }
+        let mut segments = Vec::with_capacity(self.kept.len());
+        for p in self.kept {
+            segments.push(Segment::open_known(
+                p.path,
+                p.base,
+                p.valid_len,
+                p.next_offset,
+                p.index,
+            )?);
+        }
+        if let Some(active) = segments.last() {
+            active.remove_index()?;
+        }
+        if self.report.cut.is_some() || self.rebuilt_epochs {
+            self.epochs.store(dir)?;
+            crate::epoch::sync_dir(dir)?;
+        }
+        Ok((segments, self.epochs, self.report))
+    }
+}

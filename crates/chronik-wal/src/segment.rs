@@ -1,0 +1,261 @@
+//! One segment file of a partition log: frames appended at the end, a sparse index in memory.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chronik_types::Offset;
+
+use crate::Result;
+use crate::error::IoContext;
+use crate::frame::{FrameHeader, FrameMeta};
+use crate::index::SegmentIndex;
+use crate::scan::{ScanEnd, Visit, scan_frames};
+
+/// File name of the segment whose first offset is `base`: 20 zero-padded digits.
+pub fn segment_file_name(base: Offset) -> String {
+    format!("{base:020}.wal")
+}
+
+pub fn index_file_name(base: Offset) -> String {
+    format!("{base:020}.index")
+}
+
+/// Parses `<20 digits>.wal` back to a base offset.
+pub fn parse_segment_file_name(name: &str) -> Option<Offset> {
+    let digits = name.strip_suffix(".wal")?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A segment: its file, how much of it is valid, and its index.
+pub struct Segment {
+    pub base_offset: Offset,
+    pub path: PathBuf,
+    pub file: Arc<File>,
+    /// Bytes of valid frames; appends go here.
+    pub size: u64,
+    /// Offset after the last frame (`base_offset` when empty).
+    pub next_offset: Offset,
+    pub index: SegmentIndex,
+    /// When this segment became the active one, for roll by age.
+    pub active_since: Instant,
+}
+
+impl Segment {
+    /// Creates an empty segment file (failing if it already exists).
+    pub fn create(dir: &Path, base_offset: Offset) -> Result<Self> {
+        let path = dir.join(segment_file_name(base_offset));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .at(&path)?;
+        Ok(Self::with_file(
+            base_offset,
+            path,
+            file,
+            0,
+            base_offset,
+            SegmentIndex::new(),
+        ))
+    }
+
+    /// Opens an existing segment whose valid size, next offset and index are already known.
+    pub fn open_known(
+        path: PathBuf,
+        base_offset: Offset,
+        size: u64,
+        next_offset: Offset,
+        index: SegmentIndex,
+    ) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .at(&path)?;
+        Ok(Self::with_file(
+            base_offset,
+            path,
+            file,
+            size,
+            next_offset,
+            index,
+        ))
+    }
+
+    fn with_file(
+        base_offset: Offset,
+        path: PathBuf,
+        file: File,
+        size: u64,
+        next_offset: Offset,
+        index: SegmentIndex,
+    ) -> Self {
+        Self {
+            base_offset,
+            path,
+            file: Arc::new(file),
+            size,
+            next_offset,
+            index,
+            active_since: Instant::now(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    pub fn index_path(&self) -> PathBuf {
+        self.path.with_file_name(index_file_name(self.base_offset))
+    }
+
+    /// Offsets are stored relative to the base in the index; segments never span 2^32 offsets.
+    pub fn relative(&self, offset: Offset) -> u32 {
+        (offset - self.base_offset).clamp(0, i64::from(u32::MAX)) as u32
+    }
+
+    /// Writes one frame (header then payload, in one write) at the end of the segment.
+    pub fn append_frame(
+        &mut self,
+        meta: &FrameMeta,
+        payload: &[u8],
+        scratch: &mut Vec<u8>,
+        index_interval: u64,
+    ) -> Result<u64> {
+        let header = FrameHeader::encode(meta, payload);
+        scratch.clear();
+        scratch.extend_from_slice(&header);
+        scratch.extend_from_slice(payload);
+        let position = self.size;
+        self.file.write_all_at(scratch, position).at(&self.path)?;
+        let frame_len = scratch.len() as u64;
+        self.index.on_frame(
+            self.relative(meta.base_offset),
+            position as u32,
+            frame_len,
+            meta.max_timestamp,
+            index_interval,
+        );
+        self.size += frame_len;
+        self.next_offset = meta.last_offset + 1;
+        Ok(position)
+    }
+
+    /// Rebuilds the index from the file, returning where valid frames end.
+    pub fn scan(
+        file: &File,
+        path: &Path,
+        base_offset: Offset,
+        file_len: u64,
+        index_interval: u64,
+        check_batches: bool,
+    ) -> Result<(ScanEnd, SegmentIndex, Vec<FrameMeta>)> {
+        let mut index = SegmentIndex::new();
+        let mut epochs_seen: Vec<FrameMeta> = Vec::new();
+        let end = scan_frames(file, path, 0, file_len, base_offset, |frame| {
+            let meta = frame.header.meta;
+            if check_batches {
+                check_batch_matches(frame.payload, &meta)?;
+            }
+            index.on_frame(
+                (meta.base_offset - base_offset).clamp(0, i64::from(u32::MAX)) as u32,
+                frame.position as u32,
+                frame.header.frame_len(),
+                meta.max_timestamp,
+                index_interval,
+            );
+            if epochs_seen
+                .last()
+                .is_none_or(|m| m.leader_epoch != meta.leader_epoch)
+            {
+                epochs_seen.push(meta);
+            }
+            Ok(Visit::Continue)
+        })?;
+        Ok((end, index, epochs_seen))
+    }
+
+    /// Cuts the segment back to `position` / `next_offset` (a frame boundary).
+    pub fn truncate(&mut self, position: u64, next_offset: Offset) -> Result<()> {
+        self.file.set_len(position).at(&self.path)?;
+        self.size = position;
+        self.next_offset = next_offset;
+        self.index.truncate(self.relative(next_offset));
+        Ok(())
+    }
+
+    /// Finds the frame boundary at which offset `target` starts or is contained, scanning from
+    /// the index. Returns `(position, base offset of that frame)` or `None` when `target` is at
+    /// or past the end.
+    pub fn locate(&self, target: Offset) -> Result<Option<(u64, Offset)>> {
+        if target >= self.next_offset {
+            return Ok(None);
+        }
+        let start = self
+            .index
+            .floor(self.relative(target))
+            .map_or(0, |e| u64::from(e.position));
+        let mut found = None;
+        scan_frames(
+            &self.file,
+            &self.path,
+            start,
+            self.size,
+            Offset::MIN,
+            |frame| {
+                if frame.header.meta.last_offset >= target {
+                    found = Some((frame.position, frame.header.meta.base_offset));
+                    return Ok(Visit::Stop);
+                }
+                Ok(Visit::Continue)
+            },
+        )?;
+        Ok(found)
+    }
+
+    /// Writes the index file describing this segment as it is now.
+    pub fn store_index(&self) -> Result<()> {
+        self.index
+            .store(&self.index_path(), self.size, self.next_offset)
+    }
+
+    pub fn remove_index(&self) -> Result<()> {
+        remove_if_exists(&self.index_path())
+    }
+
+    /// Deletes the segment's files.
+    pub fn delete(self) -> Result<()> {
+        remove_if_exists(&self.index_path())?;
+        remove_if_exists(&self.path)
+    }
+}
+
+/// Checks that a frame's payload is the valid Kafka batch its header describes.
+pub fn check_batch_matches(
+    payload: &[u8],
+    meta: &FrameMeta,
+) -> Result<(), crate::frame::FrameDefect> {
+    use crate::frame::FrameDefect::PayloadMismatch;
+    let header = crate::batch::validate_batch(payload).map_err(|e| match e {
+        crate::WalError::InvalidBatch(why) => PayloadMismatch(why),
+        _ => PayloadMismatch("unreadable batch"),
+    })?;
+    if header.base_offset != meta.base_offset || header.last_offset() != meta.last_offset {
+        return Err(PayloadMismatch("batch offsets differ from the frame's"));
+    }
+    Ok(())
+}
+
+pub fn remove_if_exists(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at(path),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,154 @@
+//! Removing data from a log: truncation at the end (replication) and whole-segment deletion at
+//! the start (retention).
+
+use chronik_types::Offset;
+
+use crate::Result;
+use crate::log::{LogState, PartitionLog};
+use crate::segment::Segment;
+
+/// What a retention pass or `delete_before` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RetentionReport {
+    pub segments_deleted: usize,
+    pub bytes_deleted: u64,
+    pub start_offset: Offset,
+}
+
+impl PartitionLog {
+    /// Removes every batch holding an offset at or after `offset`; a batch that straddles it
+    /// goes whole. Returns the new log end offset. Below the log start, the log is emptied and
+    /// restarted at `offset` (a follower behind a leader's retention).
+    pub fn truncate_to(&self, offset: Offset) -> Result<Offset> {
+        let mut state = self.lock();
+        if offset >= state.next_offset {
+            return Ok(state.next_offset);
+        }
+        if offset <= state.start_offset {
+            self.reset_locked(&mut state, offset)?;
+        } else {
+            self.truncate_locked(&mut state, offset)?;
+        }
+        let end = state.next_offset;
+        if state.epochs.truncate_from_end(end) {
+            state.epochs.store(&self.dir)?;
+        }
+        self.pending.drop_waiters_from(end);
+        Ok(end)
+    }
+
+    fn truncate_locked(&self, state: &mut LogState, offset: Offset) -> Result<()> {
+        let later: Vec<Offset> = state
+            .segments
+            .range(offset + 1..)
+            .map(|(b, _)| *b)
+            .collect();
+        let containing = *state
+            .segments
+            .range(..=offset)
+            .next_back()
+            .map(|(b, _)| b)
+            .unwrap_or(&state.start_offset);
+        for base in later {
+            if let Some(seg) = state.segments.remove(&base) {
+                seg.delete()?;
+            }
+        }
+        if let Some(seg) = state.segments.get_mut(&containing) {
+            seg.remove_index()?;
+            if let Some((position, frame_base)) = seg.locate(offset)? {
+                seg.truncate(position, frame_base)?;
+            }
+            state.next_offset = seg.next_offset;
+        }
+        Ok(())
+    }
+
+    /// Deletes every segment and starts an empty one at `offset`.
+    fn reset_locked(&self, state: &mut LogState, offset: Offset) -> Result<()> {
+        for (_, seg) in std::mem::take(&mut state.segments) {
+            seg.delete()?;
+        }
+        state
+            .segments
+            .insert(offset, Segment::create(&self.dir, offset)?);
+        crate::epoch::sync_dir(&self.dir)?;
+        state.start_offset = offset;
+        state.next_offset = offset;
+        Ok(())
+    }
+
+    /// Deletes whole segments whose offsets are all below `offset`. The active segment stays.
+    pub fn delete_before(&self, offset: Offset) -> Result<RetentionReport> {
+        let mut state = self.lock();
+        let doomed = leading_segments(&state, |seg| seg.next_offset <= offset);
+        self.delete_leading(&mut state, doomed)
+    }
+
+    /// Applies `retention.ms` (against `now_ms`) and `retention.bytes`, deleting the oldest whole
+    /// segments. An expired active segment is rolled first so that it can go too.
+    pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionReport> {
+        let mut state = self.lock();
+        let retention_ms = state.config.retention_ms;
+        let expired = |seg: &Segment| {
+            retention_ms.is_some_and(|ms| seg.index.max_timestamp < now_ms.saturating_sub(ms))
+        };
+        let active_expired = {
+            let active = state.active();
+            !active.is_empty() && expired(active)
+        };
+        if active_expired {
+            self.roll(&mut state)?;
+        }
+        let mut doomed = leading_segments(&state, expired);
+        if let Some(limit) = state.config.retention_bytes {
+            let mut total: u64 = state.segments.values().map(|s| s.size).sum();
+            let sizes: Vec<(Offset, u64)> =
+                state.segments.iter().map(|(b, s)| (*b, s.size)).collect();
+            for (base, size) in &sizes[..sizes.len() - 1] {
+                // Kafka's rule: delete a segment only if what stays is still at least the limit.
+                if total - size < limit {
+                    break;
+                }
+                total -= size;
+                if !doomed.contains(base) {
+                    doomed.push(*base);
+                }
+            }
+        }
+        self.delete_leading(&mut state, doomed)
+    }
+
+    fn delete_leading(&self, state: &mut LogState, doomed: Vec<Offset>) -> Result<RetentionReport> {
+        let mut report = RetentionReport::default();
+        for base in doomed {
+            if let Some(seg) = state.segments.remove(&base) {
+                report.segments_deleted += 1;
+                report.bytes_deleted += seg.size;
+                seg.delete()?;
+            }
+        }
+        if report.segments_deleted > 0 {
+            state.start_offset = *state.segments.keys().next().unwrap_or(&state.next_offset);
+            if state.epochs.truncate_from_start(state.start_offset) {
+                state.epochs.store(&self.dir)?;
+            }
+            tracing::info!(log = %self.name, segments = report.segments_deleted, bytes = report.bytes_deleted,
+                start_offset = state.start_offset, "deleted old segments");
+        }
+        report.start_offset = state.start_offset;
+        Ok(report)
+    }
+}
+
+/// The oldest segments, in order, for which `pred` holds, never including the active one.
+fn leading_segments(state: &LogState, pred: impl Fn(&Segment) -> bool) -> Vec<Offset> {
+    let sealed = state.segments.len().saturating_sub(1);
+    state
+        .segments
+        .iter()
+        .take(sealed)
+        .take_while(|(_, s)| pred(s))
+        .map(|(b, _)| *b)
+        .collect()
+}
