@@ -140,6 +140,27 @@ impl Durable {
         }
     }
 
+    /// Whether the append has resolved, without waiting: `None` while it is still pending.
+    pub fn try_wait(&mut self) -> Option<Result<()>> {
+        let Some(rx) = self.rx.as_mut() else {
+            return Some(Ok(()));
+        };
+        let got = match rx.try_recv() {
+            Err(oneshot::error::TryRecvError::Empty) => return None,
+            Ok(v) => Ok(v),
+            Err(oneshot::error::TryRecvError::Closed) => Err(()),
+        };
+        self.rx = None;
+        Some(match got {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => Err(WalError::LogFailed {
+                log: self.log.clone(),
+                reason,
+            }),
+            Err(()) => Err(WalError::Closed(self.log.clone())),
+        })
+    }
+
     /// Waits in a blocking thread. Must not be called from inside an async task.
     pub fn wait(mut self) -> Result<()> {
         match self.rx.take() {

@@ -271,6 +271,15 @@ impl PartitionLog {
         sync_dir(&self.dir)
     }
 
+    /// Starts a new segment now (if the active one holds anything).
+    pub fn roll_segment(&self) -> Result<()> {
+        let mut state = self.lock();
+        if state.active().is_empty() {
+            return Ok(());
+        }
+        self.roll(&mut state)
+    }
+
     /// The leader epoch entries (epoch → first offset).
     pub fn epochs(&self) -> Vec<EpochEntry> {
         self.lock().epochs.entries().to_vec()

@@ -69,7 +69,9 @@ impl PartitionLog {
             let mut buf = Vec::new();
             while pos < slice.end {
                 let room = max_bytes.saturating_sub(out.len());
-                let want = (room + READ_SLACK).min((slice.end - pos) as usize);
+                let want = room
+                    .saturating_add(READ_SLACK)
+                    .min((slice.end - pos) as usize);
                 let got = read_some(&slice, pos, want, &mut buf)?;
                 let mut at = 0usize;
                 while at + FRAME_HEADER_LEN <= got {

@@ -1,0 +1,188 @@
+//! Group commit: appenders share fsyncs, and none resolves before an fsync that began after its
+//! write.
+
+mod common;
+
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use chronik_types::{FsyncPolicy, TopicPartition};
+use chronik_wal::{DataDir, LogConfig, Syncer, WalError, WalOptions};
+use common::*;
+
+/// A syncer whose fsyncs wait at a gate the test opens.
+#[derive(Default)]
+struct GatedSyncer {
+    open: Mutex<bool>,
+    changed: Condvar,
+    waiting: AtomicU64,
+    completed: AtomicU64,
+}
+
+impl GatedSyncer {
+    fn set_open(&self, open: bool) {
+        *self.open.lock().unwrap() = open;
+        self.changed.notify_all();
+    }
+}
+
+impl Syncer for GatedSyncer {
+    fn sync(&self, file: &File) -> std::io::Result<()> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.changed.wait(open).unwrap();
+        }
+        drop(open);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        file.sync_data()?;
+        self.completed.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn no_append_resolves_before_its_fsync_and_waiters_share_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = Arc::new(GatedSyncer::default());
+    let options = WalOptions {
+        fsync: FsyncPolicy::Always,
+        syncer: syncer.clone(),
+    };
+    let data = DataDir::open(dir.path(), options).unwrap();
+    let logs: Vec<_> = (0..4)
+        .map(|p| {
+            data.open_partition(&TopicPartition::new("gc", p), LogConfig::default())
+                .unwrap()
+                .0
+        })
+        .collect();
+
+    let mut pending = Vec::new();
+    for i in 0..64u64 {
+        pending.push(
+            logs[(i % 4) as usize]
+                .append(&mut batch(i, 1, 0), 0)
+                .unwrap()
+                .durable,
+        );
+    }
+    wait_until("the flusher to block in an fsync", || {
+        syncer.waiting.load(Ordering::SeqCst) > 0
+    });
+    assert_eq!(syncer.completed.load(Ordering::SeqCst), 0);
+    for d in &mut pending {
+        assert!(
+            d.try_wait().is_none(),
+            "an append resolved while no fsync had completed"
+        );
+    }
+    syncer.set_open(true);
+    for d in pending {
+        d.wait().unwrap();
+    }
+    let stats = data.flush_stats();
+    assert_eq!(stats.appends_released, 64);
+    assert!(
+        stats.fsyncs <= 8,
+        "64 appends to 4 logs needed {} fsyncs",
+        stats.fsyncs
+    );
+}
+
+#[test]
+fn many_threads_on_many_partitions_share_real_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Arc::new(DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Always)).unwrap());
+    let logs: Vec<_> = (0..4)
+        .map(|p| {
+            data.open_partition(&TopicPartition::new("gc", p), LogConfig::default())
+                .unwrap()
+                .0
+        })
+        .collect();
+    let threads: Vec<_> = (0..32u64)
+        .map(|t| {
+            let log = logs[(t % 4) as usize].clone();
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    let info = log.append(&mut batch(t * 1000 + i, 1, 0), 0).unwrap();
+                    info.durable.wait().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let stats = data.flush_stats();
+    assert_eq!(stats.appends_released, 32 * 40);
+    let per_fsync = stats.appends_released as f64 / stats.fsyncs as f64;
+    assert!(per_fsync > 1.0, "appends per fsync {per_fsync} ({stats:?})");
+}
+
+struct FailingSyncer(AtomicBool);
+
+impl Syncer for FailingSyncer {
+    fn sync(&self, _: &File) -> std::io::Result<()> {
+        if self.0.load(Ordering::SeqCst) {
+            Err(std::io::Error::from_raw_os_error(5))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn a_failed_fsync_fails_the_waiters_and_every_later_append_but_reads_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = Arc::new(FailingSyncer(AtomicBool::new(false)));
+    let options = WalOptions {
+        fsync: FsyncPolicy::Always,
+        syncer: syncer.clone(),
+    };
+    let data = DataDir::open(dir.path(), options).unwrap();
+    let (log, _) = data.open_partition(&tp(), LogConfig::default()).unwrap();
+    log.append(&mut batch(1, 1, 0), 0)
+        .unwrap()
+        .durable
+        .wait()
+        .unwrap();
+    syncer.0.store(true, Ordering::SeqCst);
+    let err = log
+        .append(&mut batch(2, 1, 0), 0)
+        .unwrap()
+        .durable
+        .wait()
+        .unwrap_err();
+    assert!(matches!(err, WalError::LogFailed { .. }), "{err}");
+    syncer.0.store(false, Ordering::SeqCst);
+    assert!(matches!(
+        log.append(&mut batch(3, 1, 0), 0),
+        Err(WalError::LogFailed { .. })
+    ));
+    assert_eq!(log.read(0, usize::MAX).unwrap().batches, 2);
+}
+
+#[test]
+fn durable_handles_work_from_async_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_data, log) = open(dir.path(), FsyncPolicy::Always, LogConfig::default());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let info = log.append(&mut batch(1, 1, 0), 0).unwrap();
+        info.durable.wait_async().await.unwrap();
+    });
+}

@@ -1,0 +1,225 @@
+mod common;
+
+use chronik_types::FsyncPolicy;
+use chronik_wal::batch::{BatchHeader, validate_batch};
+use chronik_wal::{DataDir, LogConfig, WalError, WalOptions};
+use common::*;
+
+#[test]
+fn appends_get_consecutive_offsets_and_read_back_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_data, log) = open(dir.path(), FsyncPolicy::Never, LogConfig::default());
+    let mut stored = Vec::new();
+    for i in 0..10 {
+        let mut b = batch(i, 3, 1000 + i as i64);
+        let info = log.append(&mut b, 7).unwrap();
+        assert_eq!(info.base_offset, i as i64 * 3);
+        assert_eq!(info.last_offset, i as i64 * 3 + 2);
+        info.durable.wait().unwrap();
+        stored.push(b);
+    }
+    assert_eq!(log.end_offset(), 30);
+    let read = log.read(0, usize::MAX).unwrap();
+    assert_eq!(read.batches, 10);
+    assert_eq!(read.next_offset, 30);
+    let batches = split_batches(&read.data);
+    assert_eq!(batches, stored);
+    for b in &batches {
+        let h = validate_batch(b).expect("CRC-32C still valid after offset rewrite");
+        assert_eq!(h.partition_leader_epoch, 7);
+    }
+}
+
+#[test]
+fn reads_start_at_the_batch_holding_the_offset_and_respect_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_data, log) = open(dir.path(), FsyncPolicy::Never, small_segments());
+    for i in 0..40 {
+        log.append(&mut batch(i, 2, i as i64), 0).unwrap();
+    }
+    assert!(log.segments().len() >= 3, "small segments roll");
+    let mid = log.read(25, 1).unwrap();
+    assert_eq!(
+        mid.batches, 1,
+        "the first batch comes even when larger than max_bytes"
+    );
+    assert_eq!(mid.first_offset, 24);
+    assert_eq!(mid.next_offset, 26);
+    let all = log.read(25, usize::MAX).unwrap();
+    assert_eq!(all.next_offset, 80);
+    assert_eq!(split_batches(&all.data).len(), 28);
+    let bounded = log.read_bounded(25, usize::MAX, 30).unwrap();
+    assert_eq!(bounded.next_offset, 30);
+    assert!(log.read(80, 100).unwrap().data.is_empty());
+    assert!(matches!(
+        log.read(81, 100),
+        Err(WalError::OffsetOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn truncate_removes_whole_batches_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_data, log) = open(dir.path(), FsyncPolicy::Never, small_segments());
+    for i in 0..40 {
+        log.append(&mut batch(i, 2, i as i64), i as i32 / 10)
+            .unwrap();
+    }
+    assert_eq!(
+        log.truncate_to(33).unwrap(),
+        32,
+        "offset 33 sits in batch 32..33"
+    );
+    assert_eq!(log.end_offset(), 32);
+    assert_eq!(log.read(0, usize::MAX).unwrap().next_offset, 32);
+    assert_eq!(
+        log.epochs().last().unwrap().epoch,
+        1,
+        "epochs starting after the end are dropped"
+    );
+    let info = log.append(&mut batch(99, 1, 0), 5).unwrap();
+    assert_eq!(info.base_offset, 32);
+    assert_eq!(log.end_offset_for_epoch(1), Some((1, 32)));
+    assert_eq!(log.end_offset_for_epoch(5), Some((5, 33)));
+}
+
+#[test]
+fn timestamp_lookup_finds_the_first_batch_at_or_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_data, log) = open(dir.path(), FsyncPolicy::Never, small_segments());
+    for i in 0..50 {
+        log.append(&mut batch(i, 1, 1000 + i as i64 * 10), 0)
+            .unwrap();
+    }
+    let hit = log.offset_for_timestamp(1255).unwrap().unwrap();
+    assert_eq!((hit.offset, hit.timestamp), (26, 1260));
+    assert_eq!(log.offset_for_timestamp(0).unwrap().unwrap().offset, 0);
+    assert_eq!(log.offset_for_timestamp(5000).unwrap(), None);
+}
+
+#[test]
+fn retention_deletes_whole_old_segments_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        retention_ms: Some(1000),
+        ..small_segments()
+    };
+    let (_data, log) = open(dir.path(), FsyncPolicy::Never, config);
+    for i in 0..200 {
+        log.append(&mut batch(i, 2, if i < 100 { 100 } else { 10_000 }), 0)
+            .unwrap();
+    }
+    let report = log.enforce_retention(5_000).unwrap();
+    assert!(report.segments_deleted > 0);
+    let start = log.start_offset();
+    assert_eq!(report.start_offset, start);
+    assert!(
+        start > 0 && start <= 200,
+        "only segments of old batches go: start {start}"
+    );
+    let first = log.read(start, usize::MAX).unwrap();
+    assert_eq!(first.first_offset, start);
+    assert_eq!(log.end_offset(), 400);
+
+    let by_size = LogConfig {
+        retention_ms: None,
+        retention_bytes: Some(4096),
+        ..small_segments()
+    };
+    log.set_config(by_size).unwrap();
+    log.enforce_retention(5_000).unwrap();
+    let size = log.size_bytes();
+    assert!(
+        size >= 4096 && size < 4096 + 2048,
+        "size after retention.bytes: {size}"
+    );
+    assert!(log.delete_before(1).unwrap().segments_deleted == 0);
+}
+
+#[test]
+fn a_clean_close_reopens_without_scanning_and_a_crash_rescans() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (data, log) = open(dir.path(), FsyncPolicy::Always, small_segments());
+        for i in 0..30 {
+            log.append(&mut batch(i, 2, 0), 3)
+                .unwrap()
+                .durable
+                .wait()
+                .unwrap();
+        }
+        drop(log);
+        data.close().unwrap();
+    }
+    let data = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Always)).unwrap();
+    let (log, report) = data.open_partition(&tp(), small_segments()).unwrap();
+    let report = report.unwrap();
+    assert_eq!(report.segments_scanned, 0, "{report:?}");
+    assert_eq!(report.end_offset, 60);
+    log.append(&mut batch(1, 1, 0), 3)
+        .unwrap()
+        .durable
+        .wait()
+        .unwrap();
+    drop(log);
+    drop(data); // no close: like a crash
+    let data = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Always)).unwrap();
+    let (log, report) = data.open_partition(&tp(), small_segments()).unwrap();
+    let report = report.unwrap();
+    assert_eq!(
+        report.segments_scanned, 1,
+        "only the active segment is scanned: {report:?}"
+    );
+    assert!(report.cut.is_none());
+    assert_eq!(log.end_offset(), 61);
+    assert_eq!(log.epochs().len(), 1);
+}
+
+#[test]
+fn a_second_opener_is_refused_with_the_holder_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Never)).unwrap();
+    match DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Never)) {
+        Err(WalError::DirLocked { holder, .. }) => {
+            assert!(holder.contains(&std::process::id().to_string()))
+        }
+        other => panic!("expected a lock refusal, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn malformed_batches_are_refused_without_changing_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_data, log) = open(dir.path(), FsyncPolicy::Never, LogConfig::default());
+    let good = batch(1, 2, 0);
+    for mut bad in [
+        good[..good.len() - 1].to_vec(),
+        good[..20].to_vec(),
+        vec![0u8; 100],
+    ] {
+        assert!(log.append(&mut bad, 0).is_err());
+    }
+    assert_eq!(log.end_offset(), 0);
+    assert_eq!(log.size_bytes(), 0);
+    let h = BatchHeader::parse(&good).unwrap();
+    assert_eq!(h.records_count, 2);
+}
+
+#[test]
+fn bad_configs_and_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Never)).unwrap();
+    let tiny = LogConfig {
+        segment_bytes: 10,
+        ..LogConfig::default()
+    };
+    assert!(matches!(
+        data.open_partition(&tp(), tiny),
+        Err(WalError::Config(_))
+    ));
+    let bad_name = chronik_types::TopicPartition::new("../escape", 0);
+    assert!(
+        data.open_partition(&bad_name, LogConfig::default())
+            .is_err()
+    );
+}
