@@ -1,0 +1,16 @@
+//! Generates the metadata protobuf types with protox (pure Rust, no system `protoc`).
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = ["proto/metadata.proto"];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let fds = protox::compile(protos, ["proto"])?;
+    tonic_prost_build::configure()
+        .build_server(false)
+        .build_client(false)
+        // BTreeMap keeps map fields ordered, so encoding is deterministic (snapshot bytes).
+        .btree_map(".")
+        .compile_fds(fds)?;
+    Ok(())
+}

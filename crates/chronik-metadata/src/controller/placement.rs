@@ -1,0 +1,155 @@
+//! Where new partitions go: replicas and preferred leaders spread evenly over the live brokers.
+
+use std::collections::BTreeMap;
+
+use crate::controller::Decision;
+use crate::error::ControllerError;
+use crate::ids::{BrokerId, MAX_PARTITIONS_PER_TOPIC, MAX_REPLICAS, TopicId, Uuid};
+use crate::proto::metadata_record::Record;
+use crate::proto::{CreatePartitions, CreateTopic, DeleteTopic, PartitionAssignment};
+use crate::state::MetadataState;
+use crate::state::validate::check_configs;
+use crate::{MetadataRecord, Topic};
+
+/// A CreateTopics request for one topic. The id comes from the caller (random), which keeps
+/// this function deterministic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTopic {
+    pub name: String,
+    pub topic_id: TopicId,
+    pub partitions: i32,
+    pub replication_factor: i16,
+    pub configs: BTreeMap<String, String>,
+}
+
+/// Places a new topic over the live brokers (see [`assign_replicas`]).
+pub fn create_topic(state: &MetadataState, req: &NewTopic) -> Decision {
+    chronik_types::validate_topic_name(&req.name)?;
+    if state.topic_by_name(&req.name).is_some() {
+        return Err(ControllerError::TopicAlreadyExists(req.name.clone()));
+    }
+    if req.topic_id == Uuid::ZERO {
+        return Err(ControllerError::InvalidRequest(
+            "the zero topic id is reserved".to_string(),
+        ));
+    }
+    if state.topic(&req.topic_id).is_some() {
+        return Err(ControllerError::TopicIdInUse(req.topic_id));
+    }
+    let count = partition_count(req.partitions, 0)?;
+    check_configs(&req.name, &req.configs)
+        .map_err(|e| ControllerError::InvalidConfig(e.to_string()))?;
+    let live = live_brokers_for(state, i32::from(req.replication_factor))?;
+    let start = state.total_partitions() % live.len();
+    let rf = usize::try_from(req.replication_factor).unwrap_or(1);
+    let record = CreateTopic {
+        name: req.name.clone(),
+        topic_id: req.topic_id.to_vec(),
+        partitions: assign_replicas(&live, 0, count, rf, start),
+        configs: req.configs.clone(),
+    };
+    Ok(vec![MetadataRecord::new(Record::CreateTopic(record))])
+}
+
+/// Grows a topic to `total` partitions, placing the new ones like a new topic's, with the
+/// replication factor of its first partition.
+pub fn create_partitions(state: &MetadataState, topic: &str, total: i32) -> Decision {
+    let existing = find_topic(state, topic)?;
+    let current = existing.partitions.len();
+    let added = partition_count(total, current)?;
+    let rf = existing.partitions.first().map_or(1, |p| p.replicas.len());
+    let live = live_brokers_for(state, i32::try_from(rf).unwrap_or(i32::MAX))?;
+    let start = state.total_partitions() % live.len();
+    let record = CreatePartitions {
+        topic_id: existing.id.to_vec(),
+        partitions: assign_replicas(&live, current, added, rf, start),
+    };
+    Ok(vec![MetadataRecord::new(Record::CreatePartitions(record))])
+}
+
+/// Deletes a topic by name.
+pub fn delete_topic(state: &MetadataState, topic: &str) -> Decision {
+    let existing = find_topic(state, topic)?;
+    let record = DeleteTopic {
+        topic_id: existing.id.to_vec(),
+    };
+    Ok(vec![MetadataRecord::new(Record::DeleteTopic(record))])
+}
+
+/// Kafka's rack-unaware assignment. Partition `first_index + i` gets its preferred leader at
+/// `brokers[(start + i) % n]`, so leaders go round-robin; followers follow the leader at a
+/// distance that shifts by one every `n` partitions, so follower sets vary too. `start`
+/// rotates between calls (the caller passes the cluster's partition count) so that many small
+/// topics do not all lead on the same broker. Requires `1 <= rf <= brokers.len()`.
+pub fn assign_replicas(
+    brokers: &[BrokerId],
+    first_index: usize,
+    count: usize,
+    rf: usize,
+    start: usize,
+) -> Vec<PartitionAssignment> {
+    let n = brokers.len();
+    if n == 0 || rf == 0 || rf > n {
+        return Vec::new();
+    }
+    (0..count)
+        .map(|i| {
+            let first = (start + i) % n;
+            let shift = start + i / n;
+            let mut replicas = Vec::with_capacity(rf);
+            replicas.push(brokers[first]);
+            for j in 0..rf - 1 {
+                replicas.push(brokers[(first + 1 + (shift + j) % (n - 1)) % n]);
+            }
+            PartitionAssignment {
+                partition_index: i32::try_from(first_index + i).unwrap_or(i32::MAX),
+                leader: brokers[first],
+                isr: replicas.clone(),
+                replicas,
+            }
+        })
+        .collect()
+}
+
+fn find_topic<'a>(state: &'a MetadataState, name: &str) -> Result<&'a Topic, ControllerError> {
+    state
+        .topic_by_name(name)
+        .ok_or_else(|| ControllerError::UnknownTopic(name.to_string()))
+}
+
+/// How many partitions to add to reach `total` from `current`.
+fn partition_count(total: i32, current: usize) -> Result<usize, ControllerError> {
+    let invalid = |reason: String| ControllerError::InvalidPartitions {
+        requested: total,
+        reason,
+    };
+    let total_usize = usize::try_from(total).map_err(|_| invalid("it is negative".into()))?;
+    if total_usize > MAX_PARTITIONS_PER_TOPIC {
+        return Err(invalid(format!(
+            "a topic may have at most {MAX_PARTITIONS_PER_TOPIC} partitions"
+        )));
+    }
+    if total_usize <= current {
+        let reason = match current {
+            0 => "a topic needs at least one partition".to_string(),
+            _ => format!("the topic already has {current} partitions and can only grow"),
+        };
+        return Err(invalid(reason));
+    }
+    Ok(total_usize - current)
+}
+
+/// The live brokers, by id, if there are at least `rf` of them.
+fn live_brokers_for(state: &MetadataState, rf: i32) -> Result<Vec<BrokerId>, ControllerError> {
+    if rf < 1 || usize::try_from(rf).map_or(true, |rf| rf > MAX_REPLICAS) {
+        return Err(ControllerError::InvalidReplicationFactor(rf));
+    }
+    let live: Vec<BrokerId> = state.live_brokers().map(|b| b.id).collect();
+    if usize::try_from(rf).map_or(true, |rf| rf > live.len()) {
+        return Err(ControllerError::NotEnoughBrokers {
+            replication_factor: rf,
+            live: live.len(),
+        });
+    }
+    Ok(live)
+}

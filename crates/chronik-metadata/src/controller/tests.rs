@@ -1,0 +1,466 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::error::ControllerError;
+use crate::ids::{NO_LEADER, TopicId, Uuid};
+use crate::state::{MetadataState, PartitionState, UNCLEAN_LEADER_ELECTION_CONFIG};
+use crate::testing::{
+    apply_all, change, cluster, create_topic as topic_record, set_config, topic_id,
+};
+
+/// Applies what a decision proposes (all of it must apply) and returns it.
+fn commit(
+    state: &mut MetadataState,
+    decide: impl FnOnce(&MetadataState) -> Decision,
+) -> Vec<MetadataRecord> {
+    let records = decide(state).unwrap_or_else(|e| panic!("decision failed: {e}"));
+    apply_all(state, &records);
+    records
+}
+
+fn new_topic(name: &str, id: u8, partitions: i32, rf: i16) -> NewTopic {
+    NewTopic {
+        name: name.into(),
+        topic_id: topic_id(id),
+        partitions,
+        replication_factor: rf,
+        configs: BTreeMap::new(),
+    }
+}
+
+fn partition(state: &MetadataState, id: TopicId, index: i32) -> PartitionState {
+    state
+        .topic(&id)
+        .and_then(|t| t.partition(index))
+        .cloned()
+        .expect("partition exists")
+}
+
+/// (partitions led, replicas held) per broker.
+fn load(state: &MetadataState) -> BTreeMap<BrokerId, (usize, usize)> {
+    let mut load = BTreeMap::new();
+    for p in state.partitions() {
+        load.entry(p.state.leader).or_insert((0, 0)).0 += 1;
+        for r in &p.state.replicas {
+            load.entry(*r).or_insert((0, 0)).1 += 1;
+        }
+    }
+    load
+}
+
+#[test]
+fn placement_spreads_leaders_and_replicas_evenly() {
+    for (brokers, partitions, rf, expected) in [
+        (3, 30, 3, (10, 30)),
+        (3, 30, 2, (10, 20)),
+        (5, 50, 3, (10, 30)),
+        (4, 8, 1, (2, 2)),
+    ] {
+        let mut state = cluster(brokers);
+        commit(&mut state, |s| {
+            create_topic(s, &new_topic("t", 1, partitions, rf))
+        });
+        let load = load(&state);
+        assert_eq!(load.len(), brokers as usize);
+        assert!(
+            load.values().all(|l| *l == expected),
+            "{brokers} brokers rf {rf}: {load:?}"
+        );
+        for p in state.partitions() {
+            assert_eq!(p.state.replicas.len(), rf as usize);
+            assert_eq!(p.state.isr, p.state.replicas);
+            assert_eq!(Some(&p.state.leader), p.state.replicas.first());
+        }
+    }
+}
+
+#[test]
+fn placement_rotates_the_start_between_topics() {
+    let mut state = cluster(3);
+    for id in 1..=3 {
+        commit(&mut state, |s| {
+            create_topic(s, &new_topic(&format!("t{id}"), id, 1, 1))
+        });
+    }
+    let leaders: Vec<BrokerId> = state.partitions().map(|p| p.state.leader).collect();
+    assert_eq!(leaders, [1, 2, 3]);
+}
+
+#[test]
+fn placement_uses_only_live_brokers() {
+    let mut state = cluster(4);
+    apply_all(&mut state, &[crate::testing::fence(2)]);
+    commit(&mut state, |s| create_topic(s, &new_topic("t", 1, 12, 3)));
+    assert!(state.partitions().all(|p| !p.state.replicas.contains(&2)));
+    let err = create_topic(&state, &new_topic("u", 2, 1, 4)).expect_err("only 3 live");
+    assert_eq!(
+        err,
+        ControllerError::NotEnoughBrokers {
+            replication_factor: 4,
+            live: 3
+        }
+    );
+    assert_eq!(err.kafka_error_code(), 38);
+}
+
+#[test]
+fn invalid_topic_requests_are_refused() {
+    let mut state = cluster(3);
+    commit(&mut state, |s| create_topic(s, &new_topic("t", 1, 1, 1)));
+    let cases = [
+        (new_topic("t", 2, 1, 1), 36),
+        (new_topic("u", 1, 1, 1), 36),
+        (new_topic("u", 2, 0, 1), 37),
+        (new_topic("u", 2, -3, 1), 37),
+        (new_topic("u", 2, 1_000_001, 1), 37),
+        (new_topic("u", 2, 1, 0), 38),
+        (new_topic("u", 2, 1, -1), 38),
+        (new_topic("bad/name", 2, 1, 1), 17),
+        (new_topic("u", 0, 1, 1), 42),
+    ];
+    for (req, code) in cases {
+        let err = create_topic(&state, &req).expect_err("refused");
+        assert_eq!(err.kafka_error_code(), code, "{req:?}: {err}");
+    }
+}
+
+#[test]
+fn create_partitions_grows_the_topic_evenly() {
+    let mut state = cluster(3);
+    commit(&mut state, |s| create_topic(s, &new_topic("t", 1, 3, 2)));
+    commit(&mut state, |s| create_partitions(s, "t", 30));
+    assert_eq!(
+        state.topic_by_name("t").map(|t| t.partitions.len()),
+        Some(30)
+    );
+    assert!(
+        load(&state).values().all(|l| *l == (10, 20)),
+        "{:?}",
+        load(&state)
+    );
+    let err = create_partitions(&state, "t", 30).expect_err("must grow");
+    assert_eq!(err.kafka_error_code(), 37);
+    assert_eq!(
+        create_partitions(&state, "nope", 3),
+        Err(ControllerError::UnknownTopic("nope".into()))
+    );
+}
+
+#[test]
+fn delete_topic_removes_it() {
+    let mut state = cluster(1);
+    commit(&mut state, |s| create_topic(s, &new_topic("t", 1, 2, 1)));
+    commit(&mut state, |s| delete_topic(s, "t"));
+    assert!(state.topic_by_name("t").is_none());
+    assert_eq!(
+        delete_topic(&state, "t"),
+        Err(ControllerError::UnknownTopic("t".into()))
+    );
+}
+
+#[test]
+fn fencing_elects_from_the_isr_and_bumps_epochs() {
+    let mut state = cluster(3);
+    apply_all(
+        &mut state,
+        &[topic_record("t", 1, &[&[1, 3, 2], &[2, 1, 3]])],
+    );
+    commit(&mut state, |s| fence_broker(s, 1));
+    assert!(!state.is_live(1));
+    let led = partition(&state, topic_id(1), 0);
+    assert_eq!(
+        (led.leader, led.isr, led.leader_epoch, led.partition_epoch),
+        (3, vec![3, 2], 1, 1)
+    );
+    // Broker 1 only followed partition 1: it leaves the ISR, the leader stays.
+    let followed = partition(&state, topic_id(1), 1);
+    assert_eq!(
+        (
+            followed.leader,
+            followed.isr,
+            followed.leader_epoch,
+            followed.partition_epoch
+        ),
+        (2, vec![2, 3], 0, 1)
+    );
+    assert_eq!(
+        fence_broker(&state, 1),
+        Err(ControllerError::BrokerAlreadyFenced(1))
+    );
+    assert_eq!(
+        fence_broker(&state, 9),
+        Err(ControllerError::UnknownBroker(9))
+    );
+}
+
+#[test]
+fn no_live_isr_member_leaves_the_partition_offline() {
+    let mut state = cluster(3);
+    apply_all(
+        &mut state,
+        &[
+            topic_record("t", 1, &[&[1, 2, 3]]),
+            change(1, 0, 1, &[1], 0),
+        ],
+    );
+    commit(&mut state, |s| fence_broker(s, 1));
+    let p = partition(&state, topic_id(1), 0);
+    assert_eq!(
+        (p.leader, p.isr.clone(), p.leader_epoch),
+        (NO_LEADER, vec![1], 1)
+    );
+    assert_eq!(state.offline_partitions().count(), 1);
+    // The last ISR member stays in the ISR when it is fenced as a follower of nothing.
+    commit(&mut state, |s| fence_broker(s, 2));
+    assert_eq!(partition(&state, topic_id(1), 0).isr, vec![1]);
+}
+
+#[test]
+fn unclean_election_happens_only_when_the_topic_allows_it() {
+    let mut state = cluster(3);
+    apply_all(
+        &mut state,
+        &[
+            topic_record("clean", 1, &[&[1, 2]]),
+            topic_record("unclean", 2, &[&[1, 2]]),
+            set_config(2, UNCLEAN_LEADER_ELECTION_CONFIG, "true"),
+            change(1, 0, 1, &[1], 0),
+            change(2, 0, 1, &[1], 0),
+        ],
+    );
+    commit(&mut state, |s| fence_broker(s, 1));
+    assert_eq!(partition(&state, topic_id(1), 0).leader, NO_LEADER);
+    let unclean = partition(&state, topic_id(2), 0);
+    assert_eq!((unclean.leader, unclean.isr), (2, vec![2]));
+}
+
+#[test]
+fn unfencing_brings_back_offline_partitions_it_is_in_sync_for() {
+    let mut state = cluster(3);
+    apply_all(
+        &mut state,
+        &[
+            topic_record("a", 1, &[&[1, 2]]),
+            topic_record("b", 2, &[&[2, 1]]),
+            change(1, 0, 1, &[1], 0),
+            change(2, 0, 2, &[2], 0),
+        ],
+    );
+    commit(&mut state, |s| fence_broker(s, 1));
+    commit(&mut state, |s| fence_broker(s, 2));
+    assert_eq!(state.offline_partitions().count(), 2);
+    let records = commit(&mut state, |s| unfence_broker(s, 1));
+    assert_eq!(records.len(), 2, "unfence plus one election");
+    let back = partition(&state, topic_id(1), 0);
+    assert_eq!((back.leader, back.isr, back.leader_epoch), (1, vec![1], 2));
+    // Broker 1 is a replica of b but not in its ISR: b stays offline.
+    assert_eq!(partition(&state, topic_id(2), 0).leader, NO_LEADER);
+    assert_eq!(
+        unfence_broker(&state, 1),
+        Err(ControllerError::BrokerNotFenced(1))
+    );
+}
+
+#[test]
+fn unfencing_a_replica_outside_the_isr_elects_it_only_when_unclean_is_allowed() {
+    let mut state = cluster(2);
+    apply_all(
+        &mut state,
+        &[
+            topic_record("clean", 1, &[&[1, 2]]),
+            topic_record("unclean", 2, &[&[1, 2]]),
+            set_config(2, UNCLEAN_LEADER_ELECTION_CONFIG, "true"),
+            change(1, 0, 1, &[1], 0),
+            change(2, 0, 1, &[1], 0),
+        ],
+    );
+    commit(&mut state, |s| fence_broker(s, 2));
+    commit(&mut state, |s| fence_broker(s, 1));
+    assert_eq!(state.offline_partitions().count(), 2);
+    commit(&mut state, |s| unfence_broker(s, 2));
+    assert_eq!(partition(&state, topic_id(1), 0).leader, NO_LEADER);
+    let unclean = partition(&state, topic_id(2), 0);
+    assert_eq!((unclean.leader, unclean.isr), (2, vec![2]));
+}
+
+#[test]
+fn preferred_leaders_are_restored() {
+    let mut state = cluster(3);
+    apply_all(&mut state, &[topic_record("t", 1, &[&[1, 2], &[2, 3]])]);
+    commit(&mut state, |s| fence_broker(s, 1));
+    commit(&mut state, |s| unfence_broker(s, 1));
+    assert!(
+        preferred_leader_elections(&state).is_empty(),
+        "1 is not back in the ISR yet"
+    );
+    let rejoin = AlterPartitionRequest {
+        broker_id: 2,
+        topic_id: topic_id(1),
+        partition: 0,
+        leader_epoch: 1,
+        partition_epoch: 1,
+        new_isr: vec![2, 1],
+    };
+    commit(&mut state, |s| alter_partition(s, &rejoin));
+    let records = preferred_leader_elections(&state);
+    assert_eq!(records.len(), 1);
+    apply_all(&mut state, &records);
+    let p = partition(&state, topic_id(1), 0);
+    assert_eq!((p.leader, p.leader_epoch), (1, 2));
+    assert!(preferred_leader_elections(&state).is_empty());
+}
+
+#[test]
+fn registration_is_idempotent_and_a_restart_moves_leadership() {
+    let mut state = cluster(2);
+    apply_all(&mut state, &[topic_record("t", 1, &[&[1, 2]])]);
+    let reg = |incarnation: u8| BrokerRegistration {
+        broker_id: 1,
+        incarnation: Uuid([incarnation; 16]),
+        host: "broker-1.local".into(),
+        port: 9092,
+        rack: Some("rack-a".into()),
+    };
+    assert_eq!(register_broker(&state, &reg(1)), Ok(Vec::new()));
+    let records = commit(&mut state, |s| register_broker(s, &reg(2)));
+    assert_eq!(records.len(), 2);
+    assert!(state.broker(1).is_some_and(|b| b.fenced));
+    assert_eq!(partition(&state, topic_id(1), 0).leader, 2);
+    let new = BrokerRegistration {
+        broker_id: 7,
+        ..reg(3)
+    };
+    assert_eq!(commit(&mut state, |s| register_broker(s, &new)).len(), 1);
+    let bad = BrokerRegistration { port: 0, ..reg(4) };
+    assert_eq!(
+        register_broker(&state, &bad).map_err(|e| e.kafka_error_code()),
+        Err(42)
+    );
+}
+
+fn alter(
+    state: &MetadataState,
+    broker_id: BrokerId,
+    epochs: (i32, i32),
+    new_isr: &[BrokerId],
+) -> Decision {
+    let req = AlterPartitionRequest {
+        broker_id,
+        topic_id: topic_id(1),
+        partition: 0,
+        leader_epoch: epochs.0,
+        partition_epoch: epochs.1,
+        new_isr: new_isr.to_vec(),
+    };
+    alter_partition(state, &req)
+}
+
+#[test]
+fn alter_partition_shrinks_and_expands_the_isr() {
+    let mut state = cluster(3);
+    apply_all(&mut state, &[topic_record("t", 1, &[&[1, 2, 3]])]);
+    commit(&mut state, |s| alter(s, 1, (0, 0), &[1, 3]));
+    assert_eq!(partition(&state, topic_id(1), 0).isr, vec![1, 3]);
+    commit(&mut state, |s| alter(s, 1, (0, 1), &[1, 3, 2]));
+    let p = partition(&state, topic_id(1), 0);
+    assert_eq!(
+        (p.isr, p.leader_epoch, p.partition_epoch),
+        (vec![1, 3, 2], 0, 2)
+    );
+    assert_eq!(alter(&state, 1, (0, 2), &[1, 3, 2]), Ok(Vec::new()));
+}
+
+#[test]
+fn alter_partition_rejects_stale_and_invalid_requests() {
+    let mut state = cluster(4);
+    apply_all(
+        &mut state,
+        &[
+            topic_record("t", 1, &[&[1, 2, 3]]),
+            change(1, 0, 1, &[1, 2], 0),
+        ],
+    );
+    let stale = alter(&state, 1, (0, 0), &[1]).expect_err("stale");
+    assert_eq!(
+        stale,
+        ControllerError::StalePartitionEpoch {
+            requested: 0,
+            current: 1
+        }
+    );
+    assert_eq!(stale.kafka_error_code(), 95);
+    assert_eq!(
+        alter(&state, 1, (3, 1), &[1]).map_err(|e| e.kafka_error_code()),
+        Err(74)
+    );
+    assert_eq!(
+        alter(&state, 2, (0, 1), &[2]),
+        Err(ControllerError::NotLeader {
+            requester: 2,
+            leader: 1
+        })
+    );
+    for isr in [&[1, 4][..], &[2], &[1, 1], &[1, 2, 3, 4]] {
+        let err = alter(&state, 1, (0, 1), isr).expect_err("invalid ISR");
+        assert!(
+            matches!(err, ControllerError::InvalidIsr { .. }),
+            "{isr:?}: {err}"
+        );
+    }
+    apply_all(&mut state, &[crate::testing::fence(3)]);
+    assert_eq!(
+        alter(&state, 1, (0, 1), &[1, 2, 3]),
+        Err(ControllerError::IneligibleReplica(3))
+    );
+    assert_eq!(
+        alter(&state, 3, (0, 1), &[1]),
+        Err(ControllerError::BrokerFenced(3))
+    );
+    let unknown = AlterPartitionRequest {
+        broker_id: 1,
+        topic_id: topic_id(5),
+        partition: 0,
+        leader_epoch: 0,
+        partition_epoch: 0,
+        new_isr: vec![1],
+    };
+    assert_eq!(
+        alter_partition(&state, &unknown).map_err(|e| e.kafka_error_code()),
+        Err(100)
+    );
+}
+
+#[test]
+fn producer_ids_come_in_blocks_of_a_thousand() {
+    let mut state = cluster(2);
+    let first = commit(&mut state, |s| allocate_producer_ids(s, 1));
+    let second = commit(&mut state, |s| allocate_producer_ids(s, 2));
+    let block = |records: &[MetadataRecord]| match records.first().and_then(|r| r.record.as_ref()) {
+        Some(Record::AllocateProducerIds(a)) => (a.broker_id, a.first_id, a.count),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(block(&first), (1, 0, 1000));
+    assert_eq!(block(&second), (2, 1000, 1000));
+    assert_eq!(state.next_producer_id(), 2000);
+    apply_all(&mut state, &[crate::testing::fence(2)]);
+    assert_eq!(
+        allocate_producer_ids(&state, 2),
+        Err(ControllerError::BrokerFenced(2))
+    );
+    assert_eq!(
+        allocate_producer_ids(&state, 9),
+        Err(ControllerError::UnknownBroker(9))
+    );
+}
+
+#[test]
+fn decisions_on_an_outdated_state_are_rejected_by_the_state() {
+    let mut state = cluster(3);
+    apply_all(&mut state, &[topic_record("t", 1, &[&[1, 2, 3]])]);
+    let outdated = state.clone();
+    commit(&mut state, |s| alter(s, 1, (0, 0), &[1, 2]));
+    let late = alter(&outdated, 1, (0, 0), &[1, 3]).expect("valid against the old state");
+    let before = state.to_snapshot_bytes();
+    assert!(state.apply(&late[0]).is_err());
+    assert_eq!(state.to_snapshot_bytes(), before);
+}

@@ -1,0 +1,203 @@
+//! The metadata state machine: what the committed records say about brokers, topics and
+//! partitions. Deterministic (ordered maps only) so every replica that applies the same records
+//! holds the same state and writes the same snapshot bytes.
+
+pub(crate) mod apply;
+pub(crate) mod validate;
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod partition_tests;
+
+use std::collections::BTreeMap;
+
+use chronik_types::{LeaderEpoch, TopicPartition};
+
+use crate::ids::{BrokerId, NO_LEADER, TopicId, Uuid};
+
+/// Topic config that allows electing a leader outside the ISR (possible data loss).
+pub const UNCLEAN_LEADER_ELECTION_CONFIG: &str = "unclean.leader.election.enable";
+
+/// A registered broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broker {
+    pub id: BrokerId,
+    /// Changes each time the broker process starts; tells a restart from a retried registration.
+    pub incarnation: Uuid,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+    /// A fenced broker may not lead partitions (it missed its session or is still catching up).
+    pub fenced: bool,
+}
+
+impl Broker {
+    /// Whether the broker is unfenced, i.e. eligible for leadership.
+    pub fn is_live(&self) -> bool {
+        !self.fenced
+    }
+}
+
+/// Replicas, leadership and epochs of one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionState {
+    /// All replicas; the first is the preferred leader.
+    pub replicas: Vec<BrokerId>,
+    /// The leader, or [`NO_LEADER`] while the partition is offline.
+    pub leader: BrokerId,
+    /// In-sync replicas; never empty, and contains the leader when there is one.
+    pub isr: Vec<BrokerId>,
+    /// Bumped on every leader change; fences requests of deposed leaders.
+    pub leader_epoch: LeaderEpoch,
+    /// Bumped on every change; makes ISR updates compare-and-set.
+    pub partition_epoch: i32,
+}
+
+impl PartitionState {
+    /// No leader: clients can neither produce to nor consume from it.
+    pub fn is_offline(&self) -> bool {
+        self.leader == NO_LEADER
+    }
+
+    /// Fewer in-sync replicas than replicas.
+    pub fn is_under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+}
+
+/// A topic and its partitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    pub name: String,
+    pub id: TopicId,
+    pub configs: BTreeMap<String, String>,
+    /// Partition `i` is entry `i`.
+    pub partitions: Vec<PartitionState>,
+}
+
+impl Topic {
+    /// One partition, if the index is in range.
+    pub fn partition(&self, index: i32) -> Option<&PartitionState> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.partitions.get(i))
+    }
+
+    /// Whether the topic allows electing a leader from outside the ISR.
+    pub fn unclean_election_allowed(&self) -> bool {
+        self.configs
+            .get(UNCLEAN_LEADER_ELECTION_CONFIG)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+}
+
+/// One partition seen together with its topic, as the queries return it.
+#[derive(Debug, Clone, Copy)]
+pub struct PartitionView<'a> {
+    pub topic: &'a Topic,
+    pub index: i32,
+    pub state: &'a PartitionState,
+}
+
+impl PartitionView<'_> {
+    /// The partition's name as the data plane knows it.
+    pub fn topic_partition(&self) -> TopicPartition {
+        TopicPartition::new(self.topic.name.clone(), self.index)
+    }
+}
+
+/// The whole cluster metadata. Changed only by [`MetadataState::apply`] (or restored from a
+/// snapshot), so its invariants are those the record validation enforces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataState {
+    pub(crate) cluster_id: Option<String>,
+    pub(crate) brokers: BTreeMap<BrokerId, Broker>,
+    pub(crate) topics: BTreeMap<TopicId, Topic>,
+    pub(crate) topic_ids: BTreeMap<String, TopicId>,
+    pub(crate) next_producer_id: i64,
+}
+
+impl MetadataState {
+    /// An empty cluster: no id, no brokers, no topics.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cluster_id(&self) -> Option<&str> {
+        self.cluster_id.as_deref()
+    }
+
+    /// The first producer id not yet handed to any broker.
+    pub fn next_producer_id(&self) -> i64 {
+        self.next_producer_id
+    }
+
+    pub fn broker(&self, id: BrokerId) -> Option<&Broker> {
+        self.brokers.get(&id)
+    }
+
+    /// All registered brokers, by id.
+    pub fn brokers(&self) -> impl Iterator<Item = &Broker> {
+        self.brokers.values()
+    }
+
+    /// Unfenced brokers, by id.
+    pub fn live_brokers(&self) -> impl Iterator<Item = &Broker> {
+        self.brokers.values().filter(|b| b.is_live())
+    }
+
+    /// Whether `id` is registered and unfenced.
+    pub fn is_live(&self, id: BrokerId) -> bool {
+        self.brokers.get(&id).is_some_and(Broker::is_live)
+    }
+
+    pub fn topic(&self, id: &TopicId) -> Option<&Topic> {
+        self.topics.get(id)
+    }
+
+    pub fn topic_by_name(&self, name: &str) -> Option<&Topic> {
+        self.topic_ids.get(name).and_then(|id| self.topics.get(id))
+    }
+
+    /// All topics, by topic id.
+    pub fn topics(&self) -> impl Iterator<Item = &Topic> {
+        self.topics.values()
+    }
+
+    /// How many partitions the cluster has over all topics.
+    pub fn total_partitions(&self) -> usize {
+        self.topics.values().map(|t| t.partitions.len()).sum()
+    }
+
+    /// Every partition, topics by id and partitions by index.
+    pub fn partitions(&self) -> impl Iterator<Item = PartitionView<'_>> {
+        self.topics.values().flat_map(|topic| {
+            topic
+                .partitions
+                .iter()
+                .zip(0i32..)
+                .map(move |(state, index)| PartitionView {
+                    topic,
+                    index,
+                    state,
+                })
+        })
+    }
+
+    /// Partitions whose leader is `broker`.
+    pub fn partitions_led_by(&self, broker: BrokerId) -> impl Iterator<Item = PartitionView<'_>> {
+        self.partitions().filter(move |p| p.state.leader == broker)
+    }
+
+    /// Partitions with fewer in-sync replicas than replicas.
+    pub fn under_replicated_partitions(&self) -> impl Iterator<Item = PartitionView<'_>> {
+        self.partitions().filter(|p| p.state.is_under_replicated())
+    }
+
+    /// Partitions with no leader.
+    pub fn offline_partitions(&self) -> impl Iterator<Item = PartitionView<'_>> {
+        self.partitions().filter(|p| p.state.is_offline())
+    }
+}

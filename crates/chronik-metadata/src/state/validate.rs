@@ -1,0 +1,179 @@
+//! Checks shared by record application and snapshot restore: whatever enters the state passes
+//! through these, so the state's invariants hold however it was built.
+
+use std::collections::BTreeMap;
+
+use crate::Result;
+use crate::error::StateError;
+use crate::ids::{
+    BrokerId, MAX_CONFIG_ENTRIES, MAX_CONFIG_KEY_LEN, MAX_CONFIG_VALUE_LEN, MAX_NAME_LEN,
+    MAX_PARTITIONS_PER_TOPIC, MAX_REPLICAS, NO_LEADER, Uuid,
+};
+use crate::state::{Broker, PartitionState};
+
+/// The fields of a broker as a record or a snapshot carries them.
+pub(crate) struct BrokerFields<'a> {
+    pub id: BrokerId,
+    pub incarnation: &'a [u8],
+    pub host: &'a str,
+    pub port: u32,
+    pub rack: Option<&'a str>,
+    pub fenced: bool,
+}
+
+/// Builds a broker from record fields, checking each.
+pub(crate) fn build_broker(fields: BrokerFields<'_>) -> Result<Broker> {
+    let id = fields.id;
+    if id < 0 {
+        return Err(StateError::NegativeBrokerId(id));
+    }
+    let invalid = |reason: String| StateError::InvalidBroker { broker: id, reason };
+    let incarnation = Uuid::from_field("incarnation_id", fields.incarnation)?;
+    check_name("host", fields.host).map_err(invalid)?;
+    let port = u16::try_from(fields.port)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| invalid(format!("port {} is not in 1..=65535", fields.port)))?;
+    if let Some(rack) = fields.rack {
+        check_name("rack", rack).map_err(invalid)?;
+    }
+    Ok(Broker {
+        id,
+        incarnation,
+        host: fields.host.to_string(),
+        port,
+        rack: fields.rack.map(str::to_string),
+        fenced: fields.fenced,
+    })
+}
+
+/// A host, rack or cluster id: 1 to 255 characters, no control characters.
+pub(crate) fn check_name(what: &str, value: &str) -> std::result::Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    if value.len() > MAX_NAME_LEN {
+        return Err(format!("{what} is longer than {MAX_NAME_LEN} bytes"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{what} contains control characters"));
+    }
+    Ok(())
+}
+
+/// A partition count a topic may have.
+pub(crate) fn check_partition_count(count: usize) -> Result<()> {
+    if count > MAX_PARTITIONS_PER_TOPIC {
+        return Err(StateError::TooMany {
+            what: "partitions in one topic",
+            count,
+            max: MAX_PARTITIONS_PER_TOPIC,
+        });
+    }
+    Ok(())
+}
+
+/// Checks one partition against the registered brokers: replicas distinct and registered, ISR
+/// a non-empty subset of them, leader absent or in the ISR, epochs not negative.
+pub(crate) fn check_partition(
+    brokers: &BTreeMap<BrokerId, Broker>,
+    topic: &str,
+    index: i32,
+    p: &PartitionState,
+) -> Result<()> {
+    let invalid = |reason: String| StateError::InvalidPartition {
+        topic: topic.to_string(),
+        partition: index,
+        reason,
+    };
+    check_replicas(brokers, &p.replicas).map_err(invalid)?;
+    check_isr(&p.replicas, &p.isr).map_err(invalid)?;
+    if p.leader != NO_LEADER && !p.isr.contains(&p.leader) {
+        return Err(StateError::LeaderNotInIsr {
+            topic: topic.to_string(),
+            partition: index,
+            leader: p.leader,
+            isr: p.isr.clone(),
+        });
+    }
+    if p.leader_epoch < 0 || p.partition_epoch < 0 {
+        return Err(invalid("epochs may not be negative".to_string()));
+    }
+    Ok(())
+}
+
+fn check_replicas(
+    brokers: &BTreeMap<BrokerId, Broker>,
+    replicas: &[BrokerId],
+) -> std::result::Result<(), String> {
+    if replicas.is_empty() {
+        return Err("a partition needs at least one replica".to_string());
+    }
+    if replicas.len() > MAX_REPLICAS {
+        return Err(format!(
+            "{} replicas is more than the limit of {MAX_REPLICAS}",
+            replicas.len()
+        ));
+    }
+    if let Some(dup) = first_duplicate(replicas) {
+        return Err(format!("broker {dup} appears twice in the replicas"));
+    }
+    if let Some(unknown) = replicas.iter().find(|id| !brokers.contains_key(id)) {
+        return Err(format!("replica {unknown} is not a registered broker"));
+    }
+    Ok(())
+}
+
+fn check_isr(replicas: &[BrokerId], isr: &[BrokerId]) -> std::result::Result<(), String> {
+    if isr.is_empty() {
+        return Err("the ISR may not be empty".to_string());
+    }
+    if let Some(outsider) = isr.iter().find(|id| !replicas.contains(id)) {
+        return Err(format!("ISR member {outsider} is not a replica"));
+    }
+    if let Some(dup) = first_duplicate(isr) {
+        return Err(format!("broker {dup} appears twice in the ISR"));
+    }
+    Ok(())
+}
+
+/// The first id that appears twice. Called only on lists already bounded in length.
+pub(crate) fn first_duplicate(ids: &[BrokerId]) -> Option<BrokerId> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+}
+
+/// Checks a topic's whole config map against the size limits.
+pub(crate) fn check_configs(topic: &str, configs: &BTreeMap<String, String>) -> Result<()> {
+    if configs.len() > MAX_CONFIG_ENTRIES {
+        return Err(StateError::TooMany {
+            what: "config entries of one topic",
+            count: configs.len(),
+            max: MAX_CONFIG_ENTRIES,
+        });
+    }
+    for (key, value) in configs {
+        check_config_key(topic, key)?;
+        if value.len() > MAX_CONFIG_VALUE_LEN {
+            return Err(StateError::InvalidConfig {
+                topic: topic.to_string(),
+                reason: format!("value of '{key}' is longer than {MAX_CONFIG_VALUE_LEN} bytes"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A config key: 1 to 255 bytes, no control characters.
+pub(crate) fn check_config_key(topic: &str, key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > MAX_CONFIG_KEY_LEN || key.chars().any(char::is_control) {
+        return Err(StateError::InvalidConfig {
+            topic: topic.to_string(),
+            reason: format!(
+                "config key {key:?} must be 1 to {MAX_CONFIG_KEY_LEN} bytes without control characters"
+            ),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Builders of records and states shared by the unit tests.
+
+use std::collections::BTreeMap;
+
+use crate::ids::{BrokerId, Uuid};
+use crate::proto::metadata_record::Record;
+use crate::proto::*;
+use crate::state::MetadataState;
+
+pub fn topic_id(n: u8) -> Uuid {
+    Uuid([n; 16])
+}
+
+pub fn register(id: BrokerId) -> MetadataRecord {
+    register_incarnation(id, 1)
+}
+
+pub fn register_incarnation(id: BrokerId, incarnation: u8) -> MetadataRecord {
+    MetadataRecord::new(Record::RegisterBroker(RegisterBroker {
+        broker_id: id,
+        incarnation_id: vec![incarnation; 16],
+        host: format!("broker-{id}.local"),
+        port: 9092,
+        rack: Some("rack-a".into()),
+    }))
+}
+
+pub fn fence(id: BrokerId) -> MetadataRecord {
+    MetadataRecord::new(Record::FenceBroker(FenceBroker { broker_id: id }))
+}
+
+pub fn unfence(id: BrokerId) -> MetadataRecord {
+    MetadataRecord::new(Record::UnfenceBroker(UnfenceBroker { broker_id: id }))
+}
+
+/// One partition: replicas, leader, ISR.
+pub fn assignment(index: i32, replicas: &[BrokerId], leader: BrokerId) -> PartitionAssignment {
+    PartitionAssignment {
+        partition_index: index,
+        replicas: replicas.to_vec(),
+        leader,
+        isr: replicas.to_vec(),
+    }
+}
+
+/// A topic whose partition `i` has `replicas[i]`, led by its first replica, ISR = replicas.
+pub fn create_topic(name: &str, id: u8, replicas: &[&[BrokerId]]) -> MetadataRecord {
+    let partitions = replicas
+        .iter()
+        .zip(0..)
+        .map(|(r, i)| assignment(i, r, r[0]))
+        .collect();
+    MetadataRecord::new(Record::CreateTopic(CreateTopic {
+        name: name.into(),
+        topic_id: topic_id(id).to_vec(),
+        partitions,
+        configs: BTreeMap::new(),
+    }))
+}
+
+pub fn change(
+    id: u8,
+    partition: i32,
+    leader: BrokerId,
+    isr: &[BrokerId],
+    epoch: i32,
+) -> MetadataRecord {
+    MetadataRecord::new(Record::PartitionChange(PartitionChange {
+        topic_id: topic_id(id).to_vec(),
+        partition_index: partition,
+        leader,
+        isr: isr.to_vec(),
+        replicas: None,
+        expected_partition_epoch: epoch,
+    }))
+}
+
+pub fn set_config(id: u8, key: &str, value: &str) -> MetadataRecord {
+    MetadataRecord::new(Record::ConfigChange(ConfigChange {
+        topic_id: topic_id(id).to_vec(),
+        set: BTreeMap::from([(key.to_string(), value.to_string())]),
+        delete: Vec::new(),
+    }))
+}
+
+/// Applies records that must all be valid.
+pub fn apply_all(state: &mut MetadataState, records: &[MetadataRecord]) {
+    for record in records {
+        if let Err(e) = state.apply(record) {
+            panic!("{record:?} was rejected: {e}");
+        }
+    }
+}
+
+/// `n` registered, unfenced brokers with ids 1..=n.
+pub fn cluster(n: BrokerId) -> MetadataState {
+    let mut state = MetadataState::new();
+    for id in 1..=n {
+        apply_all(&mut state, &[register(id), unfence(id)]);
+    }
+    state
+}
+
+/// One valid record of every type, in an order that applies cleanly to an empty state.
+pub fn sample_records() -> Vec<MetadataRecord> {
+    vec![
+        MetadataRecord::new(Record::SetClusterId(SetClusterId {
+            cluster_id: "cluster-1".into(),
+        })),
+        register(1),
+        register(2),
+        register(3),
+        unfence(1),
+        unfence(2),
+        unfence(3),
+        create_topic("orders", 1, &[&[1, 2, 3], &[2, 3, 1]]),
+        create_topic("doomed", 2, &[&[3]]),
+        MetadataRecord::new(Record::CreatePartitions(CreatePartitions {
+            topic_id: topic_id(1).to_vec(),
+            partitions: vec![assignment(2, &[3, 1, 2], 3)],
+        })),
+        change(1, 0, 2, &[2, 3], 0),
+        set_config(1, "retention.ms", "1000"),
+        MetadataRecord::new(Record::AllocateProducerIds(AllocateProducerIds {
+            broker_id: 1,
+            first_id: 0,
+            count: 1000,
+        })),
+        fence(3),
+        MetadataRecord::new(Record::DeleteTopic(DeleteTopic {
+            topic_id: topic_id(2).to_vec(),
+        })),
+    ]
+}
+
+/// The state after [`sample_records`].
+pub fn populated_state() -> MetadataState {
+    let mut state = MetadataState::new();
+    apply_all(&mut state, &sample_records());
+    state
+}
+
+/// Shorthand for [`topic_id`].
+pub fn tid(n: u8) -> Uuid {
+    topic_id(n)
+}
+
+/// Applies a record that must be rejected, and checks the state did not change at all.
+pub fn reject(state: &mut MetadataState, record: MetadataRecord) -> crate::StateError {
+    let before = state.to_snapshot_bytes();
+    let copy = state.clone();
+    let err = state.apply(&record).expect_err("record should be rejected");
+    assert_eq!(state.to_snapshot_bytes(), before, "state changed on {err}");
+    assert_eq!(*state, copy);
+    err
+}
