@@ -98,14 +98,6 @@ impl SegmentIndex {
         i.checked_sub(1).map(|i| self.times[i])
     }
 
-    /// Drops entries at or after `relative_offset` / `position` (truncation).
-    pub fn truncate(&mut self, relative_offset: u32) {
-        self.offsets.retain(|e| e.relative_offset < relative_offset);
-        self.times.retain(|e| e.relative_offset < relative_offset);
-        self.max_timestamp = self.times.last().map_or(-1, |t| t.timestamp);
-        self.bytes_since_entry = u64::MAX / 2;
-    }
-
     /// Serializes the index together with the segment facts it was built for.
     pub fn encode(&self, segment_len: u64, next_offset: Offset) -> Vec<u8> {
         let mut out =

@@ -82,10 +82,15 @@ impl PartitionLog {
         recovery: recovery::RecoveryOptions,
     ) -> Result<(Self, RecoveryReport)> {
         config.validate()?;
-        std::fs::create_dir_all(dir).map_err(|source| WalError::Io {
-            path: dir.into(),
-            source,
-        })?;
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(|source| WalError::Io {
+                path: dir.into(),
+                source,
+            })?;
+            if let Some(parent) = dir.parent() {
+                sync_dir(parent)?;
+            }
+        }
         let (segments, epochs, report) =
             recovery::plan(dir, name, config.index_interval_bytes, recovery)?.apply(dir)?;
         let mut segments: BTreeMap<Offset, Segment> =

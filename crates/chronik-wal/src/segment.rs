@@ -182,12 +182,27 @@ impl Segment {
         Ok((end, index, epochs_seen))
     }
 
-    /// Cuts the segment back to `position` / `next_offset` (a frame boundary).
-    pub fn truncate(&mut self, position: u64, next_offset: Offset) -> Result<()> {
+    /// Cuts the segment back to `position` / `next_offset` (a frame boundary) and rebuilds its
+    /// index from what remains, so that its max timestamp stays exact. Truncation is rare
+    /// (a follower diverged from its leader), so a rescan of one segment is affordable.
+    pub fn truncate(
+        &mut self,
+        position: u64,
+        next_offset: Offset,
+        index_interval: u64,
+    ) -> Result<()> {
         self.file.set_len(position).at(&self.path)?;
+        let (_, index, _) = Self::scan(
+            &self.file,
+            &self.path,
+            self.base_offset,
+            position,
+            index_interval,
+            false,
+        )?;
         self.size = position;
         self.next_offset = next_offset;
-        self.index.truncate(self.relative(next_offset));
+        self.index = index;
         Ok(())
     }
 

@@ -54,10 +54,11 @@ impl PartitionLog {
                 seg.delete()?;
             }
         }
+        let interval = state.config.index_interval_bytes;
         if let Some(seg) = state.segments.get_mut(&containing) {
             seg.remove_index()?;
             if let Some((position, frame_base)) = seg.locate(offset)? {
-                seg.truncate(position, frame_base)?;
+                seg.truncate(position, frame_base, interval)?;
             }
             state.next_offset = seg.next_offset;
         }
