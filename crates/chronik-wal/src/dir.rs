@@ -80,6 +80,8 @@ pub struct DataDir {
     root: PathBuf,
     flusher: Arc<Flusher>,
     logs: Mutex<HashMap<TopicPartition, Arc<PartitionLog>>>,
+    /// Logs that are not Kafka partitions (the metadata quorum's Raft log), by directory name.
+    internal: Mutex<HashMap<String, Arc<PartitionLog>>>,
     _lock: DirLock,
 }
 
@@ -93,6 +95,7 @@ impl DataDir {
             root: root.to_path_buf(),
             flusher: Arc::new(Flusher::start(options.fsync, options.syncer)?),
             logs: Mutex::new(HashMap::new()),
+            internal: Mutex::new(HashMap::new()),
             _lock: lock,
         })
     }
@@ -160,6 +163,40 @@ impl DataDir {
         }
         let log = Arc::new(log);
         logs.insert(tp.clone(), log.clone());
+        Ok((log, Some(report)))
+    }
+
+    /// Opens (recovering) or creates a log that holds opaque payloads rather than Kafka batches,
+    /// in `DIR/<name>` (one path component of `[a-z0-9._-]`, not `partitions`).
+    pub fn open_internal_log(
+        &self,
+        name: &str,
+        config: LogConfig,
+    ) -> Result<(Arc<PartitionLog>, Option<RecoveryReport>)> {
+        let valid = !name.is_empty()
+            && name != PARTITIONS_DIR
+            && !name.starts_with('.')
+            && name.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            });
+        if !valid {
+            return Err(WalError::Config(format!(
+                "invalid internal log name '{name}'"
+            )));
+        }
+        let mut logs = self.internal.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(log) = logs.get(name) {
+            return Ok((log.clone(), None));
+        }
+        let (log, report) = PartitionLog::open(
+            &self.root.join(name),
+            name,
+            config,
+            self.flusher.clone(),
+            RecoveryOptions::default(),
+        )?;
+        let log = Arc::new(log);
+        logs.insert(name.to_string(), log.clone());
         Ok((log, Some(report)))
     }
 

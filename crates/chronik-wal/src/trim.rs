@@ -65,6 +65,17 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// Empties the log and restarts it at `offset` (a Raft log taking a snapshot, a follower
+    /// whose leader no longer has its offsets).
+    pub fn restart_at(&self, offset: Offset) -> Result<()> {
+        let mut state = self.lock();
+        self.reset_locked(&mut state, offset)?;
+        state.epochs = crate::epoch::EpochCache::default();
+        state.epochs.store(&self.dir)?;
+        self.pending.drop_waiters_from(Offset::MIN);
+        Ok(())
+    }
+
     /// Deletes every segment and starts an empty one at `offset`.
     fn reset_locked(&self, state: &mut LogState, offset: Offset) -> Result<()> {
         for (_, seg) in std::mem::take(&mut state.segments) {

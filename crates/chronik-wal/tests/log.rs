@@ -223,3 +223,37 @@ fn bad_configs_and_names_are_refused() {
             .is_err()
     );
 }
+
+#[test]
+fn internal_logs_hold_opaque_payloads_and_can_restart_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Always)).unwrap();
+    assert!(
+        data.open_internal_log("partitions", LogConfig::default())
+            .is_err()
+    );
+    assert!(
+        data.open_internal_log("../x", LogConfig::default())
+            .is_err()
+    );
+    let (log, _) = data
+        .open_internal_log("raft", LogConfig::default())
+        .unwrap();
+    log.restart_at(2).unwrap();
+    for i in 0..5u8 {
+        let info = log.append_raw(&[i; 10], 1, 0, 1).unwrap();
+        assert_eq!(info.base_offset, 2 + i as i64);
+        info.durable.wait().unwrap();
+    }
+    log.flush().unwrap();
+    drop(log);
+    data.close().unwrap();
+    let data = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Always)).unwrap();
+    let (log, _) = data
+        .open_internal_log("raft", LogConfig::default())
+        .unwrap();
+    assert_eq!((log.start_offset(), log.end_offset()), (2, 7));
+    let read = log.read(4, usize::MAX).unwrap();
+    assert_eq!(&read.data[..10], &[2u8; 10]);
+    assert_eq!(read.batches, 3);
+}
