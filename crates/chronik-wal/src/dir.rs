@@ -167,7 +167,9 @@ impl DataDir {
     }
 
     /// Opens (recovering) or creates a log that holds opaque payloads rather than Kafka batches,
-    /// in `DIR/<name>` (one path component of `[a-z0-9._-]`, not `partitions`).
+    /// in `DIR/<name>` (one path component of `[a-z0-9._-]`, not `partitions`). Its appends are
+    /// not fsynced by the flusher: the owner calls [`PartitionLog::flush`] when it needs them
+    /// durable, whatever the dir's fsync policy.
     pub fn open_internal_log(
         &self,
         name: &str,
@@ -188,13 +190,14 @@ impl DataDir {
         if let Some(log) = logs.get(name) {
             return Ok((log.clone(), None));
         }
-        let (log, report) = PartitionLog::open(
+        let (mut log, report) = PartitionLog::open(
             &self.root.join(name),
             name,
             config,
             self.flusher.clone(),
             RecoveryOptions::default(),
         )?;
+        log.explicit_sync = true;
         let log = Arc::new(log);
         logs.insert(name.to_string(), log.clone());
         Ok((log, Some(report)))

@@ -62,6 +62,9 @@ pub struct PartitionLog {
     pub(crate) state: Mutex<LogState>,
     pub(crate) pending: Arc<PendingSync>,
     pub(crate) flusher: Arc<Flusher>,
+    /// The owner makes writes durable itself with [`PartitionLog::flush`] (the Raft log syncs
+    /// once per Ready), so appends bypass the flusher.
+    pub(crate) explicit_sync: bool,
 }
 
 impl std::fmt::Debug for PartitionLog {
@@ -116,6 +119,7 @@ impl PartitionLog {
             state: Mutex::new(state),
             pending: PendingSync::new(name.to_string()),
             flusher,
+            explicit_sync: false,
         };
         Ok((log, report))
     }
@@ -234,9 +238,12 @@ impl PartitionLog {
         }
         state.next_offset = meta.last_offset + 1;
         let file = state.active().file.clone();
-        let durable = self
-            .flusher
-            .note_write(&self.pending, &file, meta.last_offset);
+        let durable = if self.explicit_sync {
+            Durable::ready(&self.name)
+        } else {
+            self.flusher
+                .note_write(&self.pending, &file, meta.last_offset)
+        };
         Ok(AppendInfo {
             base_offset: meta.base_offset,
             last_offset: meta.last_offset,
