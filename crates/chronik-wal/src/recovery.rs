@@ -77,22 +77,16 @@ pub(crate) struct Plan {
     rebuilt_epochs: bool,
 }
 
-/// Lists `<base>.wal` files in `dir`, oldest first, and leftover temp files.
-fn list_segments(dir: &Path) -> Result<(Vec<(Offset, PathBuf)>, Vec<PathBuf>)> {
-    let mut segments = Vec::new();
+/// Temp files left by an interrupted index or checkpoint write.
+fn stale_temp_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut stale = Vec::new();
     for entry in std::fs::read_dir(dir).at(dir)? {
         let entry = entry.at(dir)?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if let Some(base) = parse_segment_file_name(&name) {
-            segments.push((base, entry.path()));
-        } else if name.ends_with(".tmp") {
+        if entry.file_name().to_string_lossy().ends_with(".tmp") {
             stale.push(entry.path());
         }
     }
-    segments.sort();
-    Ok((segments, stale))
+    Ok(stale)
 }
 
 /// Decides what recovery keeps and cuts, without changing anything on disk.
@@ -103,7 +97,8 @@ pub(crate) fn plan(
     options: RecoveryOptions,
 ) -> Result<Plan> {
     let started = Instant::now();
-    let (segments, stale_files) = list_segments(dir)?;
+    let segments = crate::inspect::segment_files(dir)?;
+    let stale_files = stale_temp_files(dir)?;
     let mut kept: Vec<Planned> = Vec::new();
     let mut report = RecoveryReport {
         log: name.to_string(),

@@ -130,7 +130,7 @@ fn retention_deletes_whole_old_segments_only() {
     log.enforce_retention(5_000).unwrap();
     let size = log.size_bytes();
     assert!(
-        size >= 4096 && size < 4096 + 2048,
+        (4096..4096 + 2048).contains(&size),
         "size after retention.bytes: {size}"
     );
     assert!(log.delete_before(1).unwrap().segments_deleted == 0);
