@@ -37,11 +37,14 @@ where
     t
 }
 
-/// Prints `value` as pretty JSON on stdout.
-pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), serde_json::Error> {
-    let text = serde_json::to_string_pretty(value)?;
-    println!("{text}");
-    Ok(())
+/// Writes `value` as pretty JSON and a newline to stdout. Returns the error rather than
+/// panicking when the reader has gone away (`... | head`).
+pub fn print_json<T: serde::Serialize>(value: &T) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// A progress bar on stderr when stderr is a terminal; hidden (and free) otherwise.

@@ -146,17 +146,19 @@ fn merge(a: Option<i64>, b: Option<i64>, f: fn(i64, i64) -> i64) -> Option<i64> 
 }
 
 /// Calls `visit` for each valid batch holding offsets at or after `from`, oldest first, until it
-/// returns false.
+/// returns false. Returns the places where a segment's valid frames ended early (damage), so
+/// that a caller never skips damaged data silently.
 pub fn for_each_batch(
     root: &Path,
     tp: &TopicPartition,
     from: Offset,
     mut visit: impl FnMut(BatchView) -> bool,
-) -> Result<()> {
+) -> Result<Vec<Corruption>> {
+    let mut damage = Vec::new();
     for (base, path) in segment_files(&partition_dir(root, tp))? {
         let (file, len) = open_len(&path)?;
         let mut stopped = false;
-        scan_frames(&file, &path, 0, len, base, |frame| {
+        let end = scan_frames(&file, &path, 0, len, base, |frame| {
             let meta = frame.header.meta;
             if meta.last_offset < from {
                 return Ok(Visit::Continue);
@@ -176,11 +178,19 @@ pub fn for_each_batch(
                 Ok(Visit::Stop)
             }
         })?;
+        if let Some((position, defect)) = end.defect {
+            damage.push(Corruption {
+                file: path.clone(),
+                position,
+                offset: Some(end.next_offset),
+                reason: defect.to_string(),
+            });
+        }
         if stopped {
             break;
         }
     }
-    Ok(())
+    Ok(damage)
 }
 
 /// Checks every frame's CRC-32 and every batch's CRC-32C in a partition, resynchronising after

@@ -176,6 +176,15 @@ pub(crate) fn plan(
                 segments_removed: Vec::new(),
             };
             count_after(&file, file_len, position, &mut cut)?;
+            // A later segment with no valid frame at all goes whole: kept empty, its base
+            // would leave a gap after the previous segment's end.
+            let drop_whole = end.valid_len == 0 && !kept.is_empty();
+            if drop_whole {
+                cut.segments_removed.push(path.clone());
+                remove.push(path);
+                report.cut = Some(cut);
+                continue;
+            }
             truncate = Some((path.clone(), end.valid_len));
             report.cut = Some(cut);
         }

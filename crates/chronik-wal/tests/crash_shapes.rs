@@ -181,7 +181,36 @@ fn damage_in_a_sealed_segment_drops_every_later_segment() {
     };
     let (log, report) = data.open_partition_with(&tp(), config, full).unwrap();
     let cut = report.unwrap().cut.expect("a full scan finds the flip");
-    assert_eq!(cut.segments_removed.len(), segments.len() - 2);
+    assert_eq!(
+        cut.segments_removed.len(),
+        segments.len() - 1,
+        "the victim had no valid frame, so it goes too"
+    );
     assert!(log.end_offset() < victim.next_offset && log.end_offset() >= victim.base_offset);
     assert!(verify_partition(dir.path(), &tp()).unwrap().is_empty());
+}
+
+#[test]
+fn a_later_segment_of_pure_garbage_is_removed_not_kept_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let (segment, stored) = crashed_log(dir.path(), 5);
+    let end: i64 = stored
+        .iter()
+        .map(|b| {
+            chronik_wal::batch::BatchHeader::parse(b)
+                .unwrap()
+                .last_offset_delta as i64
+                + 1
+        })
+        .sum();
+    let garbage = segment.with_file_name(chronik_wal::segment_file_name(100));
+    std::fs::write(&garbage, vec![0xAB; 300]).unwrap();
+    let (kept, report) = reopen(dir.path());
+    assert_eq!(kept, stored);
+    assert_eq!(
+        report.end_offset, end,
+        "no gap up to the garbage segment's base"
+    );
+    assert_eq!(report.cut.unwrap().segments_removed, vec![garbage.clone()]);
+    assert!(!garbage.exists());
 }

@@ -1,0 +1,169 @@
+//! `list`: one row per partition, or per segment with `--segments`.
+
+use std::path::Path;
+
+use anyhow::Result;
+use chronik_cli::{EXIT_OK, OutputFormat, human_bytes};
+use chronik_types::Offset;
+use chronik_wal::inspect::{PartitionSummary, SegmentSummary};
+use serde::Serialize;
+
+use crate::data::{self, file_name, path_text};
+use crate::{output, render};
+
+/// A partition as `list --output json` prints it.
+#[derive(Debug, Serialize)]
+struct PartitionRow {
+    topic: String,
+    partition: i32,
+    segments: usize,
+    damaged_segments: usize,
+    start_offset: Offset,
+    end_offset: Offset,
+    batches: u64,
+    records: u64,
+    bytes: u64,
+    min_timestamp: Option<i64>,
+    max_timestamp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segment_details: Option<Vec<SegmentRow>>,
+}
+
+/// A segment as `list --segments --output json` prints it.
+#[derive(Debug, Serialize)]
+struct SegmentRow {
+    file: String,
+    base_offset: Offset,
+    next_offset: Offset,
+    bytes: u64,
+    batches: u64,
+    records: u64,
+    min_timestamp: Option<i64>,
+    max_timestamp: Option<i64>,
+    damaged: Option<String>,
+}
+
+impl SegmentRow {
+    fn new(s: &SegmentSummary) -> Self {
+        Self {
+            file: path_text(&s.file),
+            base_offset: s.base_offset,
+            next_offset: s.next_offset,
+            bytes: s.bytes,
+            batches: s.batches,
+            records: s.records,
+            min_timestamp: s.min_timestamp,
+            max_timestamp: s.max_timestamp,
+            damaged: s.damaged.clone(),
+        }
+    }
+}
+
+impl PartitionRow {
+    fn new(p: &PartitionSummary, with_segments: bool) -> Self {
+        Self {
+            topic: p.topic.clone(),
+            partition: p.partition,
+            segments: p.segments.len(),
+            damaged_segments: p.segments.iter().filter(|s| s.damaged.is_some()).count(),
+            start_offset: p.start_offset,
+            end_offset: p.end_offset,
+            batches: p.batches,
+            records: p.records,
+            bytes: p.bytes,
+            min_timestamp: p.min_timestamp,
+            max_timestamp: p.max_timestamp,
+            segment_details: with_segments
+                .then(|| p.segments.iter().map(SegmentRow::new).collect()),
+        }
+    }
+}
+
+/// Runs `list`.
+pub fn run(dir: &Path, segments: bool, format: OutputFormat) -> Result<i32> {
+    let tps = data::partitions(dir)?;
+    let summaries = data::summaries(dir, &tps)?;
+    let rows: Vec<PartitionRow> = summaries
+        .iter()
+        .map(|p| PartitionRow::new(p, segments))
+        .collect();
+    match format {
+        OutputFormat::Json => output::json(&rows)?,
+        OutputFormat::Table if segments => print_segments(&summaries)?,
+        OutputFormat::Table => print_partitions(&rows)?,
+    }
+    Ok(EXIT_OK)
+}
+
+fn print_partitions(rows: &[PartitionRow]) -> Result<()> {
+    let mut table = chronik_cli::table([
+        "topic",
+        "partition",
+        "segments",
+        "start",
+        "end",
+        "batches",
+        "records",
+        "size",
+        "time range",
+    ]);
+    for r in rows {
+        let segments = match r.damaged_segments {
+            0 => r.segments.to_string(),
+            n => format!("{} ({n} damaged)", r.segments),
+        };
+        table.add_row(vec![
+            r.topic.clone(),
+            r.partition.to_string(),
+            segments,
+            r.start_offset.to_string(),
+            r.end_offset.to_string(),
+            r.batches.to_string(),
+            r.records.to_string(),
+            human_bytes(r.bytes),
+            render::time_range(r.min_timestamp, r.max_timestamp),
+        ]);
+    }
+    output::table(&table, Some(&summary_line(rows.len(), "partition")))?;
+    Ok(())
+}
+
+fn print_segments(partitions: &[PartitionSummary]) -> Result<()> {
+    let mut table = chronik_cli::table([
+        "topic",
+        "partition",
+        "file",
+        "base",
+        "next",
+        "size",
+        "batches",
+        "records",
+        "damaged",
+    ]);
+    let mut count = 0;
+    for p in partitions {
+        for s in &p.segments {
+            count += 1;
+            table.add_row(vec![
+                p.topic.clone(),
+                p.partition.to_string(),
+                file_name(&s.file),
+                s.base_offset.to_string(),
+                s.next_offset.to_string(),
+                human_bytes(s.bytes),
+                s.batches.to_string(),
+                s.records.to_string(),
+                s.damaged.clone().unwrap_or_default(),
+            ]);
+        }
+    }
+    output::table(&table, Some(&summary_line(count, "segment")))?;
+    Ok(())
+}
+
+fn summary_line(count: usize, what: &str) -> String {
+    match count {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
+    }
+}

@@ -1,0 +1,131 @@
+//! `stats`: totals per topic plus a grand total.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+use chronik_cli::{EXIT_OK, OutputFormat, human_bytes};
+use chronik_wal::inspect::PartitionSummary;
+use serde::Serialize;
+
+use crate::{data, output, render};
+
+/// One topic's totals, as `stats --output json` prints them.
+#[derive(Debug, Default, Serialize)]
+struct TopicStats {
+    topic: String,
+    partitions: u64,
+    segments: u64,
+    batches: u64,
+    records: u64,
+    bytes: u64,
+    min_timestamp: Option<i64>,
+    max_timestamp: Option<i64>,
+}
+
+impl TopicStats {
+    fn add(&mut self, p: &PartitionSummary) {
+        self.partitions += 1;
+        self.segments += p.segments.len() as u64;
+        self.add_counts(
+            p.batches,
+            p.records,
+            p.bytes,
+            p.min_timestamp,
+            p.max_timestamp,
+        );
+    }
+
+    fn absorb(&mut self, t: &TopicStats) {
+        self.partitions += t.partitions;
+        self.segments += t.segments;
+        self.add_counts(
+            t.batches,
+            t.records,
+            t.bytes,
+            t.min_timestamp,
+            t.max_timestamp,
+        );
+    }
+
+    fn add_counts(
+        &mut self,
+        batches: u64,
+        records: u64,
+        bytes: u64,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) {
+        self.batches += batches;
+        self.records += records;
+        self.bytes += bytes;
+        self.min_timestamp = pick(self.min_timestamp, min, i64::min);
+        self.max_timestamp = pick(self.max_timestamp, max, i64::max);
+    }
+}
+
+fn pick(a: Option<i64>, b: Option<i64>, f: fn(i64, i64) -> i64) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(f(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Runs `stats`.
+pub fn run(dir: &Path, format: OutputFormat) -> Result<i32> {
+    let tps = data::partitions(dir)?;
+    let summaries = data::summaries(dir, &tps)?;
+    let mut topics: BTreeMap<String, TopicStats> = BTreeMap::new();
+    for p in &summaries {
+        topics
+            .entry(p.topic.clone())
+            .or_insert_with(|| TopicStats {
+                topic: p.topic.clone(),
+                ..TopicStats::default()
+            })
+            .add(p);
+    }
+    let topics: Vec<TopicStats> = topics.into_values().collect();
+    match format {
+        OutputFormat::Json => output::json(&topics)?,
+        OutputFormat::Table => print(&topics)?,
+    }
+    Ok(EXIT_OK)
+}
+
+fn print(topics: &[TopicStats]) -> Result<()> {
+    let mut table = chronik_cli::table([
+        "topic",
+        "partitions",
+        "segments",
+        "batches",
+        "records",
+        "size",
+        "oldest",
+        "newest",
+    ]);
+    let mut total = TopicStats {
+        topic: "(total)".to_string(),
+        ..TopicStats::default()
+    };
+    for t in topics {
+        table.add_row(row(t));
+        total.absorb(t);
+    }
+    table.add_row(row(&total));
+    output::table(&table, None)?;
+    Ok(())
+}
+
+fn row(t: &TopicStats) -> Vec<String> {
+    vec![
+        t.topic.clone(),
+        t.partitions.to_string(),
+        t.segments.to_string(),
+        t.batches.to_string(),
+        t.records.to_string(),
+        human_bytes(t.bytes),
+        render::opt_timestamp(t.min_timestamp),
+        render::opt_timestamp(t.max_timestamp),
+    ]
+}
