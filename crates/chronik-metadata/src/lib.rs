@@ -8,6 +8,7 @@
 
 pub mod controller;
 mod error;
+pub mod raft_store;
 mod ids;
 mod record;
 mod snapshot;
