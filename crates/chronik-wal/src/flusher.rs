@@ -67,7 +67,11 @@ pub(crate) struct PendingSync {
 
 #[derive(Default)]
 struct PendingInner {
+    /// Waiting in the flusher's queue, or to be put back when the sync in flight ends.
     queued: bool,
+    /// A worker is fsyncing this log now; one at a time per log, so each fsync covers
+    /// everything written while the previous one ran.
+    in_flight: bool,
     files: Vec<Arc<File>>,
     waiters: Vec<(Offset, Waiter)>,
     failed: Option<String>,
@@ -191,14 +195,19 @@ struct Shared {
 
 #[derive(Default)]
 struct Queue {
-    dirty: Vec<Arc<PendingSync>>,
+    /// First in, first out, so that no log waits behind others that are written more often.
+    dirty: std::collections::VecDeque<Arc<PendingSync>>,
     shutdown: bool,
 }
 
-/// The data dir's flusher. Dropping it runs a last round and stops the thread.
+/// Threads fsyncing under `always`. fsyncs of different files proceed in parallel in the
+/// kernel and the device, so logs do not wait for one another.
+const SYNC_WORKERS: usize = 4;
+
+/// The data dir's flusher. Dropping it syncs what is queued and stops its threads.
 pub struct Flusher {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Flusher {
@@ -210,21 +219,24 @@ impl Flusher {
             syncer,
             policy,
         });
-        let thread = match policy {
-            FsyncPolicy::Never => None,
-            _ => {
-                let shared = shared.clone();
-                let handle = std::thread::Builder::new()
-                    .name("chronik-flusher".into())
-                    .spawn(move || run(&shared))
-                    .map_err(|source| WalError::Io {
-                        path: "flusher thread".into(),
-                        source,
-                    })?;
-                Some(handle)
-            }
+        let workers = match policy {
+            FsyncPolicy::Never => 0,
+            FsyncPolicy::Interval(_) => 1,
+            FsyncPolicy::Always => SYNC_WORKERS,
         };
-        Ok(Self { shared, thread })
+        let mut threads = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let shared = shared.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("chronik-flusher-{i}"))
+                .spawn(move || run(&shared))
+                .map_err(|source| WalError::Io {
+                    path: "flusher thread".into(),
+                    source,
+                })?;
+            threads.push(handle);
+        }
+        Ok(Self { shared, threads })
     }
 
     pub fn policy(&self) -> FsyncPolicy {
@@ -260,14 +272,12 @@ impl Flusher {
                 inner.waiters.push((last_offset, tx));
                 rx
             });
-            let enqueue = !inner.queued;
+            let enqueue = !inner.queued && !inner.in_flight;
             inner.queued = true;
             (rx, enqueue)
         };
         if enqueue {
-            let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-            queue.dirty.push(log.clone());
-            self.shared.wake.notify_one();
+            self.shared.enqueue(log.clone());
         }
         Durable {
             log: log.name.clone(),
@@ -284,66 +294,70 @@ impl Drop for Flusher {
             .unwrap_or_else(|p| p.into_inner())
             .shutdown = true;
         self.shared.wake.notify_all();
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
 }
 
+impl Shared {
+    fn enqueue(&self, log: Arc<PendingSync>) {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        queue.dirty.push_back(log);
+        self.wake.notify_one();
+    }
+}
+
 fn run(shared: &Shared) {
     loop {
-        let (dirty, shutdown) = next_round(shared);
-        if !dirty.is_empty() {
+        let (dirty, shutdown) = next_work(shared);
+        for log in &dirty {
             shared.stats.rounds.fetch_add(1, Ordering::Relaxed);
-            sync_round(shared, &dirty);
+            sync_log(shared, log);
+            finish_sync(shared, log);
         }
-        if shutdown {
+        if shutdown && dirty.is_empty() {
             return;
         }
     }
 }
 
-/// Most logs fsynced at once in one round. Separate files' fsyncs proceed in parallel in the
-/// kernel and the device, so a round over many logs costs about one fsync rather than one each.
-const SYNC_PARALLELISM: usize = 8;
-
-fn sync_round(shared: &Shared, dirty: &[Arc<PendingSync>]) {
-    if dirty.len() == 1 {
-        return sync_log(shared, &dirty[0]);
-    }
-    let per_thread = dirty.len().div_ceil(SYNC_PARALLELISM);
-    std::thread::scope(|scope| {
-        for chunk in dirty.chunks(per_thread) {
-            scope.spawn(move || chunk.iter().for_each(|log| sync_log(shared, log)));
+/// Waits for work and takes it: one log at once under `always` (each worker syncs as soon as
+/// it is free, with no fixed sleep), every dirty log once per interval otherwise.
+fn next_work(shared: &Shared) -> (Vec<Arc<PendingSync>>, bool) {
+    let mut queue = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    if let FsyncPolicy::Interval(every) = shared.policy {
+        let deadline = std::time::Instant::now() + every;
+        while !queue.shutdown {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left == Duration::ZERO {
+                break;
+            }
+            queue = shared
+                .wake
+                .wait_timeout(queue, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
-    });
+        return (queue.dirty.drain(..).collect(), queue.shutdown);
+    }
+    while queue.dirty.is_empty() && !queue.shutdown {
+        queue = shared.wake.wait(queue).unwrap_or_else(|p| p.into_inner());
+    }
+    let next = queue.dirty.pop_front().into_iter().collect();
+    (next, queue.shutdown)
 }
 
-/// Waits for work (at once under `always`, every interval otherwise) and takes it.
-fn next_round(shared: &Shared) -> (Vec<Arc<PendingSync>>, bool) {
-    let mut queue = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-    match shared.policy {
-        FsyncPolicy::Interval(every) => {
-            let deadline = std::time::Instant::now() + every;
-            while !queue.shutdown {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                if left == Duration::ZERO {
-                    break;
-                }
-                queue = shared
-                    .wake
-                    .wait_timeout(queue, left)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
-            }
-        }
-        _ => {
-            while queue.dirty.is_empty() && !queue.shutdown {
-                queue = shared.wake.wait(queue).unwrap_or_else(|p| p.into_inner());
-            }
-        }
+/// Ends a log's sync: if it was written meanwhile, it goes back in the queue.
+fn finish_sync(shared: &Shared, log: &Arc<PendingSync>) {
+    let requeue = {
+        let mut inner = log.lock();
+        inner.in_flight = false;
+        inner.queued && inner.failed.is_none()
+    };
+    if requeue {
+        shared.enqueue(log.clone());
     }
-    (std::mem::take(&mut queue.dirty), queue.shutdown)
 }
 
 /// Fsyncs one log's written files and releases the appends that are now durable. A failed
@@ -355,6 +369,7 @@ fn sync_log(shared: &Shared, log: &PendingSync) {
         if inner.failed.is_some() {
             return;
         }
+        inner.in_flight = true;
         (
             std::mem::take(&mut inner.files),
             std::mem::take(&mut inner.waiters),

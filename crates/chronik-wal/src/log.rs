@@ -44,6 +44,8 @@ pub(crate) struct LogState {
     pub(crate) config: LogConfig,
     scratch: Vec<u8>,
     closed: bool,
+    /// Background fsyncs of segments rolled away from; `close` waits for them.
+    sealing: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl LogState {
@@ -112,6 +114,7 @@ impl PartitionLog {
             config,
             scratch: Vec::new(),
             closed: false,
+            sealing: Vec::new(),
         };
         let log = Self {
             name: name.to_string(),
@@ -266,21 +269,31 @@ impl PartitionLog {
     /// Seals the active segment (fsync, then its index file, so the index only ever describes
     /// durable bytes) and starts a new one at the log end.
     pub(crate) fn roll(&self, state: &mut LogState) -> Result<()> {
-        let syncer = self.flusher.syncer().clone();
         let next = state.next_offset;
-        let active = state.active();
-        if let Err(e) = syncer.sync(&active.file) {
-            let reason = format!("fsync failed while rolling a segment: {e}");
-            self.pending.fail(reason.clone());
-            return Err(WalError::LogFailed {
-                log: self.name.clone(),
-                reason,
-            });
-        }
-        active.store_index()?;
+        let sealed = state.active();
+        let seal = Seal {
+            file: sealed.file.clone(),
+            index_path: sealed.index_path(),
+            segment_path: sealed.path.clone(),
+            index: sealed.index.clone(),
+            size: sealed.size,
+            next_offset: sealed.next_offset,
+        };
         let segment = Segment::create(&self.dir, next)?;
         state.segments.insert(next, segment);
-        sync_dir(&self.dir)
+        sync_dir(&self.dir)?;
+        // Fsyncing a whole segment takes long; appends go on in the new one meanwhile.
+        state.sealing.retain(|h| !h.is_finished());
+        let (syncer, pending) = (self.flusher.syncer().clone(), self.pending.clone());
+        let handle = std::thread::Builder::new()
+            .name("chronik-seal".into())
+            .spawn(move || seal.run(syncer.as_ref(), &pending))
+            .map_err(|source| WalError::Io {
+                path: self.dir.clone(),
+                source,
+            })?;
+        state.sealing.push(handle);
+        Ok(())
     }
 
     /// Starts a new segment now (if the active one holds anything).
@@ -345,10 +358,52 @@ impl PartitionLog {
     pub fn close(&self) -> Result<()> {
         self.flush()?;
         let mut state = self.lock();
+        for handle in state.sealing.drain(..) {
+            let _ = handle.join();
+        }
+        if let Some(reason) = self.pending.failure() {
+            return Err(WalError::LogFailed {
+                log: self.name.clone(),
+                reason,
+            });
+        }
         if !state.closed {
             state.active().store_index()?;
             state.closed = true;
         }
         Ok(())
+    }
+}
+
+/// A segment rolled away from: fsynced in the background, then given its index file, so that an
+/// index only ever describes durable bytes.
+struct Seal {
+    file: Arc<std::fs::File>,
+    index_path: PathBuf,
+    segment_path: PathBuf,
+    index: crate::index::SegmentIndex,
+    size: u64,
+    next_offset: Offset,
+}
+
+impl Seal {
+    fn run(self, syncer: &dyn crate::flusher::Syncer, pending: &PendingSync) {
+        if let Err(e) = syncer.sync(&self.file) {
+            let reason = format!("fsync failed while sealing a segment: {e}");
+            tracing::error!(log = %pending.name, %reason, "log stopped accepting writes");
+            pending.fail(reason);
+            return;
+        }
+        // Retention may have deleted the segment meanwhile; an index for it would be litter.
+        if !self.segment_path.exists() {
+            return;
+        }
+        if let Err(e) = self
+            .index
+            .store(&self.index_path, self.size, self.next_offset)
+        {
+            tracing::warn!(segment = %self.segment_path.display(), error = %e,
+                "could not write a segment index; the segment will be rescanned on the next open");
+        }
     }
 }

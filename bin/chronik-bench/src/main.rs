@@ -1,0 +1,69 @@
+//! `chronik-bench`: measures what Chronik can do on this machine. Each subcommand lives in its
+//! own module; this file only parses flags and turns failures into exit codes.
+
+mod disk;
+mod latency;
+mod report;
+mod wal;
+mod workdir;
+
+use std::process::ExitCode;
+
+use chronik_cli::{EXIT_ERROR, EXIT_OK};
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  # What can this disk do? (sequential MB/s, fdatasync latency)
+  chronik-bench disk --dir /var/lib/chronik
+
+  # The storage engine without fsync: should approach the disk's sequential MB/s
+  chronik-bench wal --dir /tmp/wal --record-size 1024 --batch-records 16 --fsync never --duration 10
+
+  # Group commit: 128 appenders sharing fsyncs, one record per append
+  chronik-bench wal --dir /tmp/wal --batch-records 1 --concurrency 128 --fsync always --duration 10
+
+  # The same, as JSON for scripts
+  chronik-bench wal --dir /tmp/wal --concurrency 8 --records 100000 --output json
+
+Exit codes: 0 success, 2 bad arguments or the benchmark could not run.";
+
+/// Benchmarks for Chronik: the physical limits of a disk and of the storage engine.
+#[derive(Parser)]
+#[command(name = "chronik-bench", version, after_help = EXAMPLES)]
+struct Cli {
+    /// Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins.
+    #[arg(long, global = true, env = "CHRONIK_LOG_LEVEL", default_value = "warn")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The physical limit of a directory's disk: sequential write MB/s and fdatasync latency.
+    Disk(disk::DiskArgs),
+    /// Drives the storage engine (chronik-wal) in-process: append throughput, fsyncs shared by
+    /// group commit, and append-to-durable latency.
+    Wal(wal::WalArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    chronik_cli::init_tracing(&cli.log_level);
+    let outcome = match &cli.command {
+        Command::Disk(args) => disk::run(args),
+        Command::Wal(args) => wal::run(args),
+    };
+    match outcome {
+        Ok(()) => exit(EXIT_OK),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit(EXIT_ERROR)
+        }
+    }
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
