@@ -5,11 +5,17 @@
 //! [`MetadataRecord::from_bytes`]); every replica applies them with [`MetadataState::apply`] in
 //! log order and so holds the same state. The controller (the Raft leader) calls the functions
 //! in [`controller`] with the committed state and proposes what they return.
+//!
+//! The I/O lives apart, on top: [`raft_store`] keeps the Raft log on disk, [`node`] runs a
+//! quorum voter (Raft driver, controller loop, broker sessions) and [`grpc`] carries Raft
+//! traffic between voters and serves the controller API to brokers and tools.
 
 pub mod controller;
 mod error;
-pub mod raft_store;
+pub mod grpc;
 mod ids;
+pub mod node;
+pub mod raft_store;
 mod record;
 mod snapshot;
 mod state;

@@ -7,15 +7,15 @@ use super::*;
 
 fn entry(index: u64, term: u64, data: &[u8]) -> Entry {
     let mut e = Entry::default();
-    e.index = index;
-    e.term = term;
+    e.set_index(index);
+    e.set_term(term);
     e.data = data.to_vec().into();
     e
 }
 
 fn snapshot_at(index: u64, term: u64, voters: &[u64]) -> Snapshot {
     let mut s = Snapshot::default();
-    s.data = format!("state@{index}").into_bytes().into();
+    s.set_data(format!("state@{index}").into_bytes().into());
     s.mut_metadata().index = index;
     s.mut_metadata().term = term;
     s.mut_metadata().mut_conf_state().voters = voters.to_vec();
@@ -75,7 +75,7 @@ fn random_op(rng: &mut StdRng, wal: &mut WalLogStore, mem: &mut MemLogStore, ter
         }
         6 => {
             let mut hs = HardState::default();
-            hs.term = *term;
+            hs.set_term(*term);
             hs.vote = rng.random_range(0..4);
             hs.commit = last;
             wal.set_hard_state(&hs).unwrap();
@@ -83,7 +83,7 @@ fn random_op(rng: &mut StdRng, wal: &mut WalLogStore, mem: &mut MemLogStore, ter
         }
         7 => {
             let mut cs = ConfState::default();
-            cs.voters = (1..=rng.random_range(1..6)).collect();
+            cs.set_voters((1..=rng.random_range(1..6)).collect());
             wal.set_conf_state(&cs).unwrap();
             mem.set_conf_state(&cs).unwrap();
         }

@@ -1,0 +1,154 @@
+//! Command-line surface. Every flag has a `CHRONIK_*` environment fallback.
+
+use std::path::PathBuf;
+
+use chronik_cli::OutputFormat;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "chronik-meta",
+    version,
+    about = "Run a voter of Chronik's metadata quorum, or inspect and administer a running quorum",
+    long_about = "chronik-meta runs one voter of the metadata Raft quorum (1, 3 or 5 of them). The \
+                  Raft leader is the controller: it places partitions, fences brokers that stop \
+                  heartbeating and elects partition leaders.\n\n\
+                  Start a single voter:      chronik-meta run --id 1 --data-dir /var/lib/chronik-meta\n\
+                  Start one of three voters: chronik-meta run --id 1 --listen 10.0.0.1:9190 \\\n\
+                  \x20                            --data-dir DIR --cluster-id prod \\\n\
+                  \x20                            --peers 1=10.0.0.1:9190,2=10.0.0.2:9190,3=10.0.0.3:9190\n\
+                  Check it:                  chronik-meta status --meta 10.0.0.1:9190,10.0.0.2:9190"
+)]
+pub struct Cli {
+    /// Log filter when RUST_LOG is unset (error, warn, info, debug, trace).
+    #[arg(long, global = true, env = "CHRONIK_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// How to print results.
+    #[arg(long, global = true, env = "CHRONIK_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one voter of the quorum until SIGINT/SIGTERM.
+    Run(RunArgs),
+    /// Print the quorum, brokers and unhealthy partitions; exit 0 healthy, 1 degraded, 2 no quorum.
+    Status(StatusArgs),
+    /// Create, list, describe and delete topics.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// Add or remove voters of the quorum.
+    #[command(subcommand)]
+    Members(MembersCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// This voter's id (from 1), unique in the quorum.
+    #[arg(long, env = "CHRONIK_NODE_ID")]
+    pub id: u64,
+    /// Address to serve gRPC on (peers, brokers and tools connect here).
+    #[arg(long, env = "CHRONIK_LISTEN", default_value = "127.0.0.1:9190")]
+    pub listen: std::net::SocketAddr,
+    /// Address others reach this node at, when not the listen address (e.g. behind NAT).
+    #[arg(long, env = "CHRONIK_ADVERTISE")]
+    pub advertise: Option<String>,
+    /// Where the Raft log and snapshots live (created if missing; locked while running).
+    #[arg(long, env = "CHRONIK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Initial voters as ID=HOST:PORT,... including this one; the same on every voter. Omit for
+    /// a single-voter quorum. A node not in the list joins later via `members add`.
+    #[arg(long, env = "CHRONIK_PEERS")]
+    pub peers: Option<String>,
+    /// Cluster id, required for a new multi-voter quorum; stored on first start and checked on
+    /// every later start. Peers with another cluster id are refused.
+    #[arg(long, env = "CHRONIK_CLUSTER_ID")]
+    pub cluster_id: Option<String>,
+    /// Milliseconds a broker may go without heartbeating before it is fenced.
+    #[arg(long, env = "CHRONIK_SESSION_TIMEOUT_MS", default_value_t = 6000)]
+    pub session_timeout_ms: u64,
+    /// Serve Prometheus metrics (Raft term, commit index, leader changes, brokers, unhealthy
+    /// partitions) on this address at /metrics.
+    #[arg(long, env = "CHRONIK_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Seconds between the leader's preferred-leader elections.
+    #[arg(
+        long,
+        env = "CHRONIK_PREFERRED_LEADER_INTERVAL_S",
+        default_value_t = 30
+    )]
+    pub preferred_leader_interval_s: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MetaArgs {
+    /// Meta node addresses (HOST:PORT,...); any reachable node will do.
+    #[arg(long, env = "CHRONIK_META", value_delimiter = ',', required = true)]
+    pub meta: Vec<String>,
+    /// Milliseconds to wait for each node (and, for changes, for the whole operation ×2).
+    #[arg(long, env = "CHRONIK_TIMEOUT_MS", default_value_t = 5000)]
+    pub timeout_ms: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub meta: MetaArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopicsCommand {
+    /// Create a topic (needs as many live brokers as the replication factor).
+    Create {
+        #[command(flatten)]
+        meta: MetaArgs,
+        name: String,
+        #[arg(long, default_value_t = 1)]
+        partitions: i32,
+        #[arg(long, default_value_t = 1)]
+        replication_factor: i16,
+        /// Topic config KEY=VALUE (repeatable).
+        #[arg(long = "config")]
+        configs: Vec<String>,
+    },
+    /// List topics.
+    List {
+        #[command(flatten)]
+        meta: MetaArgs,
+    },
+    /// Show topics' partitions (all topics when no name is given).
+    Describe {
+        #[command(flatten)]
+        meta: MetaArgs,
+        names: Vec<String>,
+    },
+    /// Delete a topic.
+    Delete {
+        #[command(flatten)]
+        meta: MetaArgs,
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MembersCommand {
+    /// Add a voter; start it first with --peers listing the current voters (not itself).
+    Add {
+        #[command(flatten)]
+        meta: MetaArgs,
+        #[arg(long)]
+        id: u64,
+        /// The new voter's HOST:PORT.
+        #[arg(long)]
+        address: String,
+    },
+    /// Remove a voter.
+    Remove {
+        #[command(flatten)]
+        meta: MetaArgs,
+        #[arg(long)]
+        id: u64,
+    },
+}

@@ -1,0 +1,87 @@
+//! `chronik-meta run`: one voter, until SIGINT/SIGTERM.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chronik_metadata::node::{MetaNode, NodeConfig};
+
+use crate::cli::RunArgs;
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let mut cfg = NodeConfig::new(args.id, args.listen, args.data_dir.clone());
+    cfg.advertise = args.advertise;
+    cfg.cluster_id = args.cluster_id;
+    cfg.peers = match &args.peers {
+        Some(peers) => parse_peers(peers)?,
+        None => BTreeMap::new(),
+    };
+    cfg.session_timeout = Duration::from_millis(args.session_timeout_ms.max(100));
+    cfg.preferred_leader_interval = Duration::from_secs(args.preferred_leader_interval_s.max(1));
+    if let Some(addr) = args.metrics_addr {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+    }
+    let node = MetaNode::start(cfg).await.with_context(|| {
+        format!(
+            "cannot start meta node {} in {}",
+            args.id,
+            args.data_dir.display()
+        )
+    })?;
+    wait_for_signal().await?;
+    tracing::info!("stopping");
+    node.shutdown().await;
+    Ok(())
+}
+
+/// Parses `1=host:port,2=host:port`.
+pub fn parse_peers(text: &str) -> anyhow::Result<BTreeMap<u64, String>> {
+    let mut peers = BTreeMap::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((id, address)) = part.split_once('=') else {
+            bail!("peer '{part}' is not ID=HOST:PORT");
+        };
+        let id: u64 = id
+            .trim()
+            .parse()
+            .with_context(|| format!("peer id '{id}' is not a number"))?;
+        if id == 0 {
+            bail!("peer id 0 is reserved; use ids from 1");
+        }
+        if !address.contains(':') {
+            bail!("peer {id}'s address '{address}' is not HOST:PORT");
+        }
+        if peers.insert(id, address.trim().to_owned()).is_some() {
+            bail!("peer {id} is listed twice");
+        }
+    }
+    Ok(peers)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot watch SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("cannot watch SIGINT")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_peers;
+
+    #[test]
+    fn peers_parse_and_bad_lists_are_refused() {
+        let peers = parse_peers("1=a:1, 2=b:2,3=c:3").expect("valid list");
+        assert_eq!(peers.len(), 3);
+        assert_eq!(peers[&2], "b:2");
+        for bad in ["1=a:1,1=b:2", "0=a:1", "x=a:1", "1:a:1", "1=nohostport"] {
+            assert!(parse_peers(bad).is_err(), "{bad} was accepted");
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! A controller client that finds the leader by itself: it tries the given addresses in turn
+//! and follows NOT_LEADER answers to the leader's address.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Response, Status, Streaming};
+
+use super::pb::controller_client::ControllerClient;
+use super::pb::{StatusRequest, StatusResponse, WatchEvent, WatchRequest};
+use super::{LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE};
+use crate::{MetadataRecord, MetadataState, StateError};
+
+/// Why a call to the metadata quorum failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid meta node address '{0}': expected host:port")]
+    InvalidAddress(String),
+    #[error("cannot reach meta node {address}: {reason}")]
+    Connect { address: String, reason: String },
+    #[error("meta node {0} did not answer in time")]
+    Timeout(String),
+    #[error("{}: {}", .0.code(), .0.message())]
+    Status(Status),
+    #[error("no meta node address given")]
+    NoAddresses,
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// A channel to one meta node, connected within `timeout`.
+pub async fn connect(
+    address: &str,
+    timeout: Duration,
+) -> Result<ControllerClient<Channel>, ClientError> {
+    let endpoint = Endpoint::from_shared(format!("http://{address}"))
+        .map_err(|_| ClientError::InvalidAddress(address.to_owned()))?
+        .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+        .timeout(timeout);
+    let channel = endpoint.connect().await.map_err(|e| ClientError::Connect {
+        address: address.to_owned(),
+        reason: error_chain(&e),
+    })?;
+    Ok(ControllerClient::new(channel))
+}
+
+/// The status one meta node reports, without following the leader.
+pub async fn status_of(address: &str, timeout: Duration) -> Result<StatusResponse, ClientError> {
+    let mut client = connect(address, timeout).await?;
+    match tokio::time::timeout(timeout, client.status(StatusRequest {})).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Err(status)) => Err(ClientError::Status(status)),
+        Err(_) => Err(ClientError::Timeout(address.to_owned())),
+    }
+}
+
+/// Calls the quorum's leader, wherever it is.
+pub struct MetaClient {
+    addresses: Vec<String>,
+    leader: Option<String>,
+    call_timeout: Duration,
+    total_timeout: Duration,
+}
+
+impl MetaClient {
+    /// A client for the nodes at `addresses` (host:port).
+    pub fn new(addresses: impl IntoIterator<Item = String>) -> Self {
+        MetaClient {
+            addresses: addresses.into_iter().collect(),
+            leader: None,
+            call_timeout: Duration::from_secs(5),
+            total_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Sets the limit per attempt and for the whole call including leader changes.
+    pub fn with_timeouts(mut self, per_call: Duration, total: Duration) -> Self {
+        self.call_timeout = per_call;
+        self.total_timeout = total;
+        self
+    }
+
+    /// The leader address last seen.
+    pub fn leader(&self) -> Option<&str> {
+        self.leader.as_deref()
+    }
+
+    /// Runs `call` against the leader: unreachable nodes are skipped, NOT_LEADER answers
+    /// followed, and elections waited out until the total timeout. Other errors return at once.
+    pub async fn call<R, F, Fut>(&mut self, mut call: F) -> Result<R, ClientError>
+    where
+        F: FnMut(ControllerClient<Channel>) -> Fut,
+        Fut: Future<Output = Result<Response<R>, Status>>,
+    {
+        if self.addresses.is_empty() {
+            return Err(ClientError::NoAddresses);
+        }
+        let deadline = Instant::now() + self.total_timeout;
+        let mut next = 0usize;
+        loop {
+            let target = match self.leader.take() {
+                Some(leader) => leader,
+                None => {
+                    let address = self.addresses[next % self.addresses.len()].clone();
+                    next += 1;
+                    if next.is_multiple_of(self.addresses.len()) {
+                        tokio::time::sleep(RETRY_PAUSE).await;
+                    }
+                    address
+                }
+            };
+            let error = match connect(&target, self.call_timeout).await {
+                Err(e) => e,
+                Ok(client) => match tokio::time::timeout(self.call_timeout, call(client)).await {
+                    Ok(Ok(response)) => {
+                        self.leader = Some(target);
+                        return Ok(response.into_inner());
+                    }
+                    Ok(Err(status)) if is_not_leader(&status) => {
+                        let hint = (status.metadata().get(LEADER_ADDRESS_HEADER))
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        if hint.is_none() || hint.as_deref() == Some(target.as_str()) {
+                            tokio::time::sleep(RETRY_PAUSE).await;
+                        }
+                        self.leader = hint.filter(|h| *h != target);
+                        ClientError::Status(status)
+                    }
+                    Ok(Err(status)) if status.code() == Code::Unavailable => {
+                        ClientError::Status(status)
+                    }
+                    Ok(Err(status)) => return Err(ClientError::Status(status)),
+                    Err(_) => ClientError::Timeout(target),
+                },
+            };
+            if Instant::now() >= deadline {
+                return Err(error);
+            }
+        }
+    }
+}
+
+impl MetaClient {
+    /// Opens a watch of committed records from `from_index` on the first node that answers
+    /// (every node serves its applied records). Returns the node's address and the stream.
+    pub async fn watch(
+        &mut self,
+        from_index: u64,
+    ) -> Result<(String, Streaming<WatchEvent>), ClientError> {
+        let mut last = ClientError::NoAddresses;
+        let candidates = (self.leader.iter().chain(self.addresses.iter())).cloned();
+        for address in candidates.collect::<Vec<_>>() {
+            let mut client = match connect(&address, self.call_timeout).await {
+                Ok(client) => client,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            match client.watch(WatchRequest { from_index }).await {
+                Ok(stream) => return Ok((address, stream.into_inner())),
+                Err(status) => last = ClientError::Status(status),
+            }
+        }
+        Err(last)
+    }
+}
+
+/// Applies one watch event to a local metadata image and returns the `from_index` to resume
+/// a broken watch with. A snapshot replaces the image.
+pub fn apply_watch_event(image: &mut MetadataState, event: &WatchEvent) -> Result<u64, StateError> {
+    if let Some(snapshot) = &event.snapshot {
+        *image = MetadataState::from_snapshot_bytes(snapshot)?;
+    }
+    for bytes in &event.records {
+        image.apply(&MetadataRecord::from_bytes(bytes)?)?;
+    }
+    Ok(event.index + 1)
+}
+
+/// True for a follower's answer to a write.
+pub fn is_not_leader(status: &Status) -> bool {
+    status.code() == Code::FailedPrecondition && status.message().starts_with(NOT_LEADER_MESSAGE)
+}
+
+/// "a: b: c" from an error and its sources, skipping repeats (transport errors nest
+/// several layers that say the same thing).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,24 @@
+//! The meta node's network face: Raft traffic between voters ([`GrpcTransport`],
+//! [`RaftPeerService`]), the controller service brokers and tools call ([`ControllerService`]),
+//! and a client that finds the leader by itself ([`MetaClient`]).
+
+mod client;
+mod peer;
+mod service;
+
+/// Generated types and gRPC stubs of `proto/raft_peer.proto` and `proto/controller.proto`.
+#[allow(clippy::all, missing_docs)]
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/chronik.rpc.rs"));
+}
+
+pub use client::{ClientError, MetaClient, apply_watch_event, connect, is_not_leader, status_of};
+pub use peer::{GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};
+pub use service::ControllerService;
+
+/// Metadata key of a NOT_LEADER answer that carries the leader's address (when known).
+pub const LEADER_ADDRESS_HEADER: &str = "x-chronik-leader";
+/// Metadata key carrying the Kafka error code of a refused controller request.
+pub const ERROR_CODE_HEADER: &str = "x-chronik-error-code";
+/// Message prefix of the FAILED_PRECONDITION status a follower answers writes with.
+pub const NOT_LEADER_MESSAGE: &str = "not the metadata leader";

@@ -1,0 +1,345 @@
+//! The controller: writes computed by `crate::controller` and proposed through Raft, broker
+//! sessions, and the leader-only loop that fences expired brokers and restores preferred
+//! leaders.
+//!
+//! Writes are serialized by one lock held until their records apply, so each decision sees
+//! every earlier one (the controller module's requirement).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chronik_raft::{MembershipChange, Role};
+use prost::Message as _;
+use tokio::time::Instant;
+
+use super::{MetaNode, NodeError};
+use crate::controller::{self, AlterPartitionRequest, BrokerRegistration, Decision, NewTopic};
+use crate::grpc::pb::{ApplyResult, NodeCommand, VoterAddress};
+use crate::{BrokerId, MetadataRecord, MetadataState, Record, TopicId, Uuid};
+
+const LOOP_PERIOD: Duration = Duration::from_millis(200);
+/// Longest wait for a proposal to apply (a leader cut off from its quorum never commits);
+/// bounded so one stuck write cannot hold the write lock for ever.
+const PROPOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Broker sessions, kept by the leader only (a new leader starts every session afresh).
+#[derive(Default)]
+pub(crate) struct Sessions {
+    /// Term in which the sessions below were started.
+    term: Option<u64>,
+    expiry: HashMap<BrokerId, Instant>,
+    /// Leader id last seen (for the leader-change counter), kept on every node.
+    last_leader: Option<u64>,
+}
+
+/// A topic to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    pub replication_factor: i16,
+    pub configs: BTreeMap<String, String>,
+}
+
+impl MetaNode {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        (self.inner.sessions.lock()).unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Session length brokers must heartbeat within.
+    pub fn session_timeout(&self) -> Duration {
+        self.inner.session_timeout
+    }
+
+    /// Fails with [`NodeError::NotLeader`] (naming the leader) unless this node leads.
+    pub async fn ensure_leader(&self) -> Result<(), NodeError> {
+        let status = self.inner.raft.status().await?;
+        if status.role == Role::Leader {
+            return Ok(());
+        }
+        let leader_address = status.leader_id.and_then(|id| self.leader_address(id));
+        Err(NodeError::NotLeader {
+            leader_id: status.leader_id,
+            leader_address,
+        })
+    }
+
+    /// The address of voter `id`, as replicated or configured.
+    pub fn leader_address(&self, id: u64) -> Option<String> {
+        if id == self.inner.id {
+            return Some(self.inner.address.clone());
+        }
+        (self.inner.shared.voter_addresses().remove(&id))
+            .or_else(|| self.inner.transport.peers().remove(&id))
+    }
+
+    /// Proposes `command` and waits until it applied; the per-record errors come back.
+    async fn propose(&self, command: NodeCommand) -> Result<ApplyResult, NodeError> {
+        let proposal = self.inner.raft.propose(command.encode_to_vec());
+        let result = tokio::time::timeout(PROPOSE_TIMEOUT, proposal)
+            .await
+            .map_err(|_| NodeError::ProposalTimeout(PROPOSE_TIMEOUT))??;
+        ApplyResult::decode(result.as_slice())
+            .map_err(|e| NodeError::Rejected(format!("apply result does not decode: {e}")))
+    }
+
+    /// Computes a decision against the applied state, proposes its records as one batch and
+    /// waits for them to apply. Returns the records that applied.
+    pub async fn decide(
+        &self,
+        decide: impl FnOnce(&MetadataState) -> Decision,
+    ) -> Result<Vec<MetadataRecord>, NodeError> {
+        // Fail fast on a follower instead of queueing behind the write lock.
+        self.ensure_leader().await?;
+        let _serial = self.inner.write_lock.lock().await;
+        self.ensure_leader().await?;
+        let records = self.inner.shared.metadata(decide)?;
+        if records.is_empty() {
+            return Ok(records);
+        }
+        let command = NodeCommand {
+            records: records.iter().map(MetadataRecord::to_bytes).collect(),
+            voter_address: None,
+        };
+        let result = self.propose(command).await?;
+        if let Some(error) = result.errors.iter().find(|e| !e.is_empty()) {
+            return Err(NodeError::Rejected(error.clone()));
+        }
+        Ok(records)
+    }
+
+    /// Registers (or re-registers) a broker; it starts fenced and is unfenced by a heartbeat.
+    pub async fn register_broker(&self, reg: BrokerRegistration) -> Result<(), NodeError> {
+        let id = reg.broker_id;
+        let live_other = self.inner.shared.metadata(|s| {
+            s.broker(id)
+                .is_some_and(|b| b.incarnation != reg.incarnation && !b.fenced)
+        });
+        if live_other && self.session_live(id) {
+            return Err(NodeError::DuplicateRegistration(id));
+        }
+        self.decide(|s| controller::register_broker(s, &reg))
+            .await?;
+        self.touch(id);
+        Ok(())
+    }
+
+    /// Renews a broker's session; a fenced broker is unfenced. Returns whether it is fenced.
+    pub async fn heartbeat(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError> {
+        self.ensure_leader().await?;
+        let known =
+            (self.inner.shared).metadata(|s| s.broker(broker).map(|b| (b.incarnation, b.fenced)));
+        let Some((current, fenced)) = known else {
+            return Err(crate::ControllerError::UnknownBroker(broker).into());
+        };
+        if current != incarnation {
+            return Err(NodeError::StaleIncarnation(broker));
+        }
+        self.touch(broker);
+        if fenced {
+            match self.decide(|s| controller::unfence_broker(s, broker)).await {
+                Ok(_) | Err(NodeError::Controller(crate::ControllerError::BrokerNotFenced(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self
+            .inner
+            .shared
+            .metadata(|s| s.broker(broker).is_none_or(|b| b.fenced)))
+    }
+
+    fn touch(&self, broker: BrokerId) {
+        let expiry = Instant::now() + self.inner.session_timeout;
+        self.sessions().expiry.insert(broker, expiry);
+    }
+
+    fn session_live(&self, broker: BrokerId) -> bool {
+        (self.sessions().expiry.get(&broker)).is_some_and(|e| *e > Instant::now())
+    }
+
+    /// Creates a topic with a fresh random id; returns the id.
+    pub async fn create_topic(&self, spec: NewTopicSpec) -> Result<TopicId, NodeError> {
+        let topic_id = Uuid(rand::random::<[u8; 16]>());
+        let req = NewTopic {
+            name: spec.name,
+            topic_id,
+            partitions: spec.partitions,
+            replication_factor: spec.replication_factor,
+            configs: spec.configs,
+        };
+        self.decide(|s| controller::create_topic(s, &req)).await?;
+        Ok(topic_id)
+    }
+
+    pub async fn delete_topic(&self, name: &str) -> Result<(), NodeError> {
+        self.decide(|s| controller::delete_topic(s, name))
+            .await
+            .map(drop)
+    }
+
+    pub async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError> {
+        (self
+            .decide(|s| controller::create_partitions(s, name, total))
+            .await)
+            .map(drop)
+    }
+
+    /// Applies an ISR change asked for by a partition leader.
+    pub async fn alter_partition(&self, req: AlterPartitionRequest) -> Result<(), NodeError> {
+        self.decide(|s| controller::alter_partition(s, &req))
+            .await
+            .map(drop)
+    }
+
+    /// Hands `broker` a block of producer ids: (first id, count).
+    pub async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {
+        let records = self
+            .decide(|s| controller::allocate_producer_ids(s, broker))
+            .await?;
+        records
+            .iter()
+            .find_map(|r| match r.payload() {
+                Ok(Record::AllocateProducerIds(a)) => Some((a.first_id, a.count)),
+                _ => None,
+            })
+            .ok_or_else(|| NodeError::Rejected("no producer id block was allocated".into()))
+    }
+
+    /// Adds a voter: its address is replicated first, so every voter can reach it.
+    pub async fn add_voter(&self, id: u64, address: &str) -> Result<Vec<u64>, NodeError> {
+        if address.is_empty() {
+            return Err(NodeError::Config("a new voter needs an address".into()));
+        }
+        let _serial = self.inner.write_lock.lock().await;
+        self.ensure_leader().await?;
+        self.propose(voter_address(id, address)).await?;
+        let conf = (self.inner.raft)
+            .change_membership(MembershipChange::AddVoter(id))
+            .await?;
+        Ok(conf.voters)
+    }
+
+    /// Removes a voter, then forgets its address.
+    pub async fn remove_voter(&self, id: u64) -> Result<Vec<u64>, NodeError> {
+        let _serial = self.inner.write_lock.lock().await;
+        self.ensure_leader().await?;
+        let conf = (self.inner.raft)
+            .change_membership(MembershipChange::RemoveVoter(id))
+            .await?;
+        if id != self.inner.id
+            && let Err(e) = self.propose(voter_address(id, "")).await
+        {
+            tracing::warn!(voter = id, error = %e, "removed voter's address not forgotten");
+        }
+        Ok(conf.voters)
+    }
+
+    /// One pass of the leader's housekeeping.
+    async fn control_once(&self, last_preferred: &mut Instant) {
+        let Ok(status) = self.inner.raft.status().await else {
+            return;
+        };
+        self.record_metrics(&status);
+        if status.role != Role::Leader {
+            self.sessions().term = None;
+            return;
+        }
+        let now = Instant::now();
+        let live: Vec<BrokerId> =
+            (self.inner.shared).metadata(|s| s.live_brokers().map(|b| b.id).collect());
+        let expired: Vec<BrokerId> = {
+            let mut sessions = self.sessions();
+            if sessions.term != Some(status.term) {
+                // New leader: every live broker gets a full session to find us.
+                sessions.term = Some(status.term);
+                sessions.expiry.clear();
+            }
+            let timeout = self.inner.session_timeout;
+            (live.into_iter())
+                .filter(|id| *sessions.expiry.entry(*id).or_insert(now + timeout) <= now)
+                .collect()
+        };
+        for broker in expired {
+            tracing::info!(broker, "broker session expired; fencing it");
+            if let Err(e) = self.decide(|s| controller::fence_broker(s, broker)).await {
+                tracing::warn!(broker, error = %e, "fencing failed");
+            }
+        }
+        if now.duration_since(*last_preferred) >= self.inner.preferred_leader_interval {
+            *last_preferred = now;
+            let elect = |s: &MetadataState| Ok(controller::preferred_leader_elections(s));
+            match self.decide(elect).await {
+                Ok(records) if !records.is_empty() => {
+                    tracing::info!(changes = records.len(), "preferred leaders restored")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "preferred leader election skipped"),
+            }
+        }
+    }
+}
+
+impl MetaNode {
+    /// Publishes Raft and cluster gauges (no-ops unless the binary installed a recorder).
+    fn record_metrics(&self, status: &chronik_raft::ReplicaStatus) {
+        let leader = status.leader_id.unwrap_or(0);
+        {
+            let mut sessions = self.sessions();
+            if sessions.last_leader != Some(leader) {
+                sessions.last_leader = Some(leader);
+                metrics::counter!("chronik_meta_raft_leader_changes_total").increment(1);
+            }
+        }
+        metrics::gauge!("chronik_meta_raft_term").set(status.term as f64);
+        metrics::gauge!("chronik_meta_raft_commit_index").set(status.commit_index as f64);
+        metrics::gauge!("chronik_meta_raft_applied_index").set(status.applied_index as f64);
+        metrics::gauge!("chronik_meta_raft_voters").set(status.voters.len() as f64);
+        let is_leader = if status.role == Role::Leader {
+            1.0
+        } else {
+            0.0
+        };
+        metrics::gauge!("chronik_meta_raft_is_leader").set(is_leader);
+        let (live, fenced, topics, partitions, urp, offline) = self.inner.shared.metadata(|s| {
+            let live = s.live_brokers().count();
+            let total = s.brokers().count();
+            (
+                live,
+                total - live,
+                s.topics().count(),
+                s.total_partitions(),
+                s.under_replicated_partitions().count(),
+                s.offline_partitions().count(),
+            )
+        });
+        metrics::gauge!("chronik_meta_brokers", "state" => "live").set(live as f64);
+        metrics::gauge!("chronik_meta_brokers", "state" => "fenced").set(fenced as f64);
+        metrics::gauge!("chronik_meta_topics").set(topics as f64);
+        metrics::gauge!("chronik_meta_partitions").set(partitions as f64);
+        metrics::gauge!("chronik_meta_under_replicated_partitions").set(urp as f64);
+        metrics::gauge!("chronik_meta_offline_partitions").set(offline as f64);
+    }
+}
+
+fn voter_address(id: u64, address: &str) -> NodeCommand {
+    NodeCommand {
+        records: Vec::new(),
+        voter_address: Some(VoterAddress {
+            id,
+            address: address.to_owned(),
+        }),
+    }
+}
+
+/// The controller loop: acts only while this node leads; ends when the node stops.
+pub(crate) async fn run(node: MetaNode) {
+    let mut last_preferred = Instant::now();
+    let mut ticker = tokio::time::interval(LOOP_PERIOD);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = node.stopping() => return,
+            _ = ticker.tick() => node.control_once(&mut last_preferred).await,
+        }
+    }
+}

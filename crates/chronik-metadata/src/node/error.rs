@@ -1,0 +1,92 @@
+//! Why a meta node could not start or could not carry out a request.
+
+use chronik_raft::RaftError;
+
+use crate::ControllerError;
+
+/// Errors of [`super::MetaNode`] and its controller operations.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(
+        "this node is not the metadata leader (leader: {}); send writes to the leader",
+        match (leader_id, leader_address) {
+            (Some(id), Some(addr)) => format!("node {id} at {addr}"),
+            (Some(id), None) => format!("node {id}, address unknown"),
+            _ => "unknown, an election is in progress; retry shortly".to_owned(),
+        }
+    )]
+    NotLeader {
+        leader_id: Option<u64>,
+        leader_address: Option<String>,
+    },
+    #[error(transparent)]
+    Controller(#[from] ControllerError),
+    #[error("the state machine rejected the change: {0}")]
+    Rejected(String),
+    #[error(
+        "broker {0} is registered with another incarnation whose session is still live; \
+         wait for the session to expire (or stop the other broker with this id)"
+    )]
+    DuplicateRegistration(i32),
+    #[error("broker {0} is registered with another incarnation; register again")]
+    StaleIncarnation(i32),
+    #[error(transparent)]
+    Raft(RaftError),
+    #[error(
+        "the change was not applied within {0:?}; the quorum may have lost its leader, and \
+         the change may still apply: check before retrying"
+    )]
+    ProposalTimeout(std::time::Duration),
+    #[error(
+        "data dir belongs to cluster '{stored}' but '{given}' was given; use the right data dir \
+         or cluster id"
+    )]
+    ClusterIdMismatch { stored: String, given: String },
+    #[error("a new multi-voter cluster needs --cluster-id (the same on every voter)")]
+    ClusterIdRequired,
+    #[error("invalid node configuration: {0}")]
+    Config(String),
+    #[error("{op}: {source}")]
+    Io {
+        op: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the data dir: {0}")]
+    Wal(#[from] chronik_wal::WalError),
+    #[error("cannot serve gRPC: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+impl From<RaftError> for NodeError {
+    fn from(e: RaftError) -> Self {
+        match e {
+            RaftError::NotLeader { leader_id } => NodeError::NotLeader {
+                leader_id,
+                leader_address: None,
+            },
+            other => NodeError::Raft(other),
+        }
+    }
+}
+
+impl NodeError {
+    pub(crate) fn io(op: impl Into<String>, source: std::io::Error) -> Self {
+        NodeError::Io {
+            op: op.into(),
+            source,
+        }
+    }
+
+    /// The Kafka error code that tells a client the same thing.
+    pub fn kafka_error_code(&self) -> i16 {
+        match self {
+            NodeError::Controller(e) => e.kafka_error_code(),
+            NodeError::NotLeader { .. } => 41, // NOT_CONTROLLER
+            NodeError::DuplicateRegistration(_) => 101,
+            NodeError::StaleIncarnation(_) => 8,
+            NodeError::Rejected(_) => 42,
+            _ => -1,
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! A metadata quorum voter: durable Raft log, the metadata state machine, the gRPC services,
+//! and (while it leads) the controller.
+//!
+//! [`MetaNode::start`] opens the data dir, bootstraps a brand-new initial voter, spawns the Raft
+//! driver, serves gRPC, and runs the controller loop that only acts on the leader.
+
+mod controller;
+mod error;
+mod machine;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chronik_raft::{
+    DriverConfig, LogStore, NodeHandle, Replica, ReplicaConfig, Role, TickSource,
+    bootstrap_snapshot, spawn_node,
+};
+use chronik_types::FsyncPolicy;
+use chronik_wal::{DataDir, WalOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::grpc::pb::controller_server::ControllerServer;
+use crate::grpc::pb::raft_peer_server::RaftPeerServer;
+use crate::grpc::{ControllerService, GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};
+use crate::raft_store::WalLogStore;
+
+pub use controller::NewTopicSpec;
+pub use error::NodeError;
+pub use machine::{CommittedBatch, MetaMachine, SharedState, WatchBatch, bootstrap_state};
+
+/// File in the data dir holding the cluster id given on first start.
+pub const CLUSTER_ID_FILE: &str = "cluster.id";
+
+/// How to run one meta node.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// This voter's id (from 1).
+    pub id: u64,
+    /// Address to serve gRPC on (port 0 picks one).
+    pub listen: SocketAddr,
+    /// Address peers and clients reach this node at; defaults to the bound address.
+    pub advertise: Option<String>,
+    pub data_dir: PathBuf,
+    /// Initial voters and their addresses. Empty: a single-voter cluster of this node. A node
+    /// not listed joins an existing cluster (after `AddVoter` on the leader).
+    pub peers: BTreeMap<u64, String>,
+    /// Required to create a multi-voter cluster; checked against the stored id afterwards.
+    pub cluster_id: Option<String>,
+    /// A broker that has not heartbeated for this long is fenced.
+    pub session_timeout: Duration,
+    /// How often the leader restores preferred partition leaders.
+    pub preferred_leader_interval: Duration,
+    /// Raft tick (heartbeat = 1 tick, election timeout = 10 to 20 ticks).
+    pub tick: Duration,
+}
+
+impl NodeConfig {
+    /// Defaults for node `id` storing its state in `data_dir`.
+    pub fn new(id: u64, listen: SocketAddr, data_dir: PathBuf) -> Self {
+        NodeConfig {
+            id,
+            listen,
+            advertise: None,
+            data_dir,
+            peers: BTreeMap::new(),
+            cluster_id: None,
+            session_timeout: Duration::from_secs(6),
+            preferred_leader_interval: Duration::from_secs(30),
+            tick: Duration::from_millis(100),
+        }
+    }
+}
+
+pub(crate) struct NodeInner {
+    id: u64,
+    cluster_id: String,
+    address: String,
+    local_addr: SocketAddr,
+    raft: NodeHandle,
+    shared: Arc<SharedState>,
+    transport: GrpcTransport,
+    write_lock: tokio::sync::Mutex<()>,
+    sessions: Mutex<controller::Sessions>,
+    session_timeout: Duration,
+    preferred_leader_interval: Duration,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Holds the data dir's lock and flusher for as long as the node runs.
+    _data: DataDir,
+}
+
+/// A running meta node; cheap to clone.
+#[derive(Clone)]
+pub struct MetaNode {
+    inner: Arc<NodeInner>,
+}
+
+impl MetaNode {
+    /// Opens the node's data dir and starts it.
+    pub async fn start(cfg: NodeConfig) -> Result<MetaNode, NodeError> {
+        if cfg.id == 0 {
+            return Err(NodeError::Config(
+                "node id 0 is reserved; use ids from 1".into(),
+            ));
+        }
+        std::fs::create_dir_all(&cfg.data_dir)
+            .map_err(|e| NodeError::io(format!("create {}", cfg.data_dir.display()), e))?;
+        let cluster_id = resolve_cluster_id(&cfg)?;
+        // Stored before any Raft state, so no data dir ever holds state of an unknown cluster.
+        store_cluster_id(&cfg.data_dir, &cluster_id)?;
+        let data = DataDir::open(&cfg.data_dir, WalOptions::new(FsyncPolicy::Always))?;
+        let mut store = WalLogStore::open(&data)?;
+        let listener = TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|e| NodeError::io(format!("listen on {}", cfg.listen), e))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| NodeError::io("read the bound address", e))?;
+        let address = cfg
+            .advertise
+            .clone()
+            .unwrap_or_else(|| local_addr.to_string());
+        let initial = match cfg.peers.is_empty() {
+            true => BTreeMap::from([(cfg.id, address.clone())]),
+            false => cfg.peers.clone(),
+        };
+        if !store.is_initialized() && !initial.contains_key(&cfg.id) {
+            tracing::info!(
+                node = cfg.id,
+                "not an initial voter: waiting for the leader to add this node (members add)"
+            );
+        }
+        if !store.is_initialized() && initial.contains_key(&cfg.id) {
+            let voters: Vec<u64> = initial.keys().copied().collect();
+            let state = bootstrap_state(&cluster_id, &initial)
+                .map_err(|e| NodeError::Config(e.to_string()))?;
+            store.apply_snapshot(bootstrap_snapshot(&voters, state))?;
+            store.sync()?;
+        }
+
+        let (transport, mut unreachable) = GrpcTransport::new(&cluster_id, cfg.id);
+        for (peer, peer_address) in &initial {
+            transport.set_peer(*peer, peer_address);
+        }
+        let hook = transport.clone();
+        let machine = MetaMachine::new(Box::new(move |id, addr| hook.set_peer(id, addr)));
+        let shared = machine.shared();
+        let replica = Replica::new(ReplicaConfig::new(cfg.id), store, machine)?;
+        let driver = DriverConfig {
+            tick: TickSource::Interval(cfg.tick),
+            ..DriverConfig::default()
+        };
+        let raft = spawn_node(replica, transport.clone(), driver);
+        let (stop, stopped) = watch::channel(false);
+        let node = MetaNode {
+            inner: Arc::new(NodeInner {
+                id: cfg.id,
+                cluster_id: cluster_id.clone(),
+                address,
+                local_addr,
+                raft: raft.clone(),
+                shared,
+                transport,
+                write_lock: tokio::sync::Mutex::new(()),
+                sessions: Mutex::new(controller::Sessions::default()),
+                session_timeout: cfg.session_timeout,
+                preferred_leader_interval: cfg.preferred_leader_interval,
+                stop,
+                tasks: Mutex::new(Vec::new()),
+                _data: data,
+            }),
+        };
+
+        let reporter = raft.clone();
+        let report = tokio::spawn(async move {
+            while let Some(peer) = unreachable.recv().await {
+                if reporter.report_unreachable(peer).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let peer_service = RaftPeerService::new(
+            &cluster_id,
+            cfg.id,
+            raft.clone(),
+            node.inner.stop.subscribe(),
+        );
+        let server = tonic::transport::Server::builder()
+            .add_service(
+                RaftPeerServer::new(peer_service).max_decoding_message_size(MAX_RAFT_MESSAGE),
+            )
+            .add_service(ControllerServer::new(ControllerService::new(node.clone())))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), wait_stop(stopped));
+        let serve = tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "gRPC server failed");
+            }
+        });
+        let control = tokio::spawn(controller::run(node.clone()));
+        node.tasks().extend([report, serve, control]);
+        if initial.len() == 1 && initial.contains_key(&cfg.id) {
+            // A single voter need not wait out an election timeout.
+            let _ = raft.campaign().await;
+        }
+        tracing::info!(node = cfg.id, address = %node.inner.address, cluster = %cluster_id, "meta node started");
+        Ok(node)
+    }
+
+    fn tasks(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        (self.inner.tasks.lock()).unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    pub fn cluster_id(&self) -> &str {
+        &self.inner.cluster_id
+    }
+
+    /// The address this node advertises.
+    pub fn address(&self) -> &str {
+        &self.inner.address
+    }
+
+    /// The socket address the gRPC server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    /// The Raft node (status, proposals).
+    pub fn raft(&self) -> &NodeHandle {
+        &self.inner.raft
+    }
+
+    /// The applied state.
+    pub fn state(&self) -> &Arc<SharedState> {
+        &self.inner.shared
+    }
+
+    /// Known peer addresses (from `--peers` and the replicated voter addresses).
+    pub fn peers(&self) -> BTreeMap<u64, String> {
+        self.inner.transport.peers()
+    }
+
+    /// Resolves when the node is asked to stop.
+    pub async fn stopping(&self) {
+        wait_stop(self.inner.stop.subscribe()).await;
+    }
+
+    /// Stops the node. A leader first hands leadership to another voter, so the cluster does
+    /// not wait out an election timeout.
+    pub async fn shutdown(&self) {
+        self.hand_over_leadership().await;
+        self.inner.stop.send_replace(true);
+        self.inner.raft.shutdown();
+        self.inner.raft.stopped().await;
+        let tasks: Vec<JoinHandle<()>> = self.tasks().drain(..).collect();
+        // In-flight requests get a moment; whatever still runs is then cut.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        for task in tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                abort.abort();
+            }
+        }
+        tracing::info!(node = self.inner.id, "meta node stopped");
+    }
+
+    async fn hand_over_leadership(&self) {
+        let raft = &self.inner.raft;
+        let Ok(status) = raft.status().await else {
+            return;
+        };
+        if status.role != Role::Leader {
+            return;
+        }
+        let Some(target) = self.transfer_target(&status.voters).await else {
+            tracing::info!(
+                node = self.inner.id,
+                "no reachable voter to hand leadership to"
+            );
+            return;
+        };
+        if raft.transfer_leader(target).await.is_err() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while tokio::time::Instant::now() < deadline {
+            match raft.status().await {
+                Ok(s) if s.role == Role::Leader => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                _ => {
+                    tracing::info!(node = self.inner.id, to = target, "leadership handed over");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl MetaNode {
+    /// The reachable voter (other than this one) that has applied the most: it catches up
+    /// fastest, so the transfer completes before this node stops.
+    async fn transfer_target(&self, voters: &[u64]) -> Option<u64> {
+        let mut best: Option<(u64, u64)> = None;
+        for &id in voters.iter().filter(|id| **id != self.inner.id) {
+            let Some(address) = self.leader_address(id) else {
+                continue;
+            };
+            let Ok(status) = crate::grpc::status_of(&address, Duration::from_millis(300)).await
+            else {
+                continue;
+            };
+            if best.is_none_or(|(_, applied)| status.applied_index > applied) {
+                best = Some((id, status.applied_index));
+            }
+        }
+        best.map(|(id, _)| id)
+    }
+}
+
+async fn wait_stop(mut stopped: watch::Receiver<bool>) {
+    // An error means the sender is gone: the node is gone too.
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// The cluster id to run with: the stored one, which a given one must match; on first start
+/// the given one, or a fresh random one for a single voter.
+fn resolve_cluster_id(cfg: &NodeConfig) -> Result<String, NodeError> {
+    let path = cfg.data_dir.join(CLUSTER_ID_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(stored) => {
+            let stored = stored.trim().to_owned();
+            match &cfg.cluster_id {
+                Some(given) if *given != stored => Err(NodeError::ClusterIdMismatch {
+                    stored,
+                    given: given.clone(),
+                }),
+                _ => Ok(stored),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match &cfg.cluster_id {
+            Some(given) if given.is_empty() || given.len() > crate::MAX_NAME_LEN => {
+                Err(NodeError::Config(format!(
+                    "cluster id must be 1 to {} bytes",
+                    crate::MAX_NAME_LEN
+                )))
+            }
+            Some(given) => Ok(given.clone()),
+            None if !cfg.peers.is_empty() => Err(NodeError::ClusterIdRequired),
+            None => Ok(random_cluster_id()),
+        },
+        Err(e) => Err(NodeError::io(format!("read {}", path.display()), e)),
+    }
+}
+
+fn store_cluster_id(dir: &Path, cluster_id: &str) -> Result<(), NodeError> {
+    let path = dir.join(CLUSTER_ID_FILE);
+    if path.exists() {
+        return Ok(());
+    }
+    let tmp = dir.join(format!("{CLUSTER_ID_FILE}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, format!("{cluster_id}\n").as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| NodeError::io(format!("write {}", path.display()), e))
+}
+
+/// 22 URL-safe base64 characters of randomness, like Kafka's cluster ids.
+fn random_cluster_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..22)
+        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+        .collect()
+}
