@@ -51,7 +51,17 @@ struct ChunkReader<'a> {
     buf_pos: u64,
 }
 
-impl ChunkReader<'_> {
+impl<'a> ChunkReader<'a> {
+    fn new(file: &'a File, path: &'a Path, end: u64) -> Self {
+        Self {
+            file,
+            path,
+            end,
+            buf: Vec::new(),
+            buf_pos: 0,
+        }
+    }
+
     /// Returns `len` bytes at `pos` (which must be within the file's remaining length).
     fn bytes_at(&mut self, pos: u64, len: usize) -> Result<&[u8]> {
         let have = pos >= self.buf_pos && pos + len as u64 <= self.buf_pos + self.buf.len() as u64;
@@ -78,13 +88,7 @@ pub fn scan_frames(
     min_base_offset: Offset,
     mut visit: impl FnMut(&Frame<'_>) -> Result<Visit, FrameDefect>,
 ) -> Result<ScanEnd> {
-    let mut reader = ChunkReader {
-        file,
-        path,
-        end,
-        buf: Vec::new(),
-        buf_pos: 0,
-    };
+    let mut reader = ChunkReader::new(file, path, end);
     let mut pos = start;
     let mut next_offset = min_base_offset;
     let mut frames = 0;
@@ -171,13 +175,7 @@ fn read_frame(
 /// that `verify` can report every damaged place rather than only the first.
 pub fn resync(file: &File, path: &Path, from: u64, end: u64) -> Result<Option<u64>> {
     let magic = crate::frame::FRAME_MAGIC.to_be_bytes();
-    let mut reader = ChunkReader {
-        file,
-        path,
-        end,
-        buf: Vec::new(),
-        buf_pos: 0,
-    };
+    let mut reader = ChunkReader::new(file, path, end);
     let mut pos = from;
     while pos + FRAME_HEADER_LEN as u64 <= end {
         let window = (end - pos).min(CHUNK as u64) as usize;
