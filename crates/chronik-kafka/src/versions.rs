@@ -1,0 +1,113 @@
+//! The supported-API table: the single source for ApiVersions answers and request validation.
+//!
+//! Ranges are what current clients negotiate (librdkafka 2.x, kafka-python 2.x, Java 3.x–4.x),
+//! clipped to what kafka-protocol 0.18 can decode, and stopping before versions whose semantics
+//! Chronik does not implement (topic ids in Fetch 13+/OffsetCommit 10, KIP-848 consumer groups in
+//! OffsetCommit 9/OffsetFetch 9, transactions-v2 in Produce 12+, tiered-storage offsets in
+//! ListOffsets 8+). A test keeps every range inside kafka-protocol's own `valid_versions`.
+
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
+
+/// Every API Chronik's protocol layer accepts, with its inclusive version range.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 9),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 7),
+    (ApiKey::Metadata, 1, 12),
+    (ApiKey::OffsetCommit, 2, 8),
+    (ApiKey::OffsetFetch, 1, 8),
+    (ApiKey::FindCoordinator, 0, 4),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::ListGroups, 0, 4),
+    (ApiKey::ApiVersions, 0, 3),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::DescribeCluster, 0, 1),
+];
+
+/// The supported `(min, max)` versions of `key`, or `None` if Chronik does not serve it.
+pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|&(_, min, max)| (min, max))
+}
+
+/// The ApiVersions answer advertising exactly the supported APIs the broker implements.
+///
+/// `implemented` is the broker's list of handled APIs; keys in it that are not in [`SUPPORTED`]
+/// are ignored (the protocol layer could not decode them), so a client is never offered an API
+/// that would be rejected.
+pub fn api_versions_response(implemented: &[ApiKey]) -> ApiVersionsResponse {
+    let api_keys = SUPPORTED
+        .iter()
+        .filter(|(key, _, _)| implemented.contains(key))
+        .map(|&(key, min, max)| {
+            ApiVersion::default()
+                .with_api_key(key as i16)
+                .with_min_version(min)
+                .with_max_version(max)
+        })
+        .collect();
+    ApiVersionsResponse::default().with_api_keys(api_keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_range_is_inside_what_kafka_protocol_decodes() {
+        for &(key, min, max) in SUPPORTED {
+            let valid = key.valid_versions();
+            assert!(min <= max, "{key:?}: empty range");
+            assert!(
+                valid.min <= min && max <= valid.max,
+                "{key:?} {min}..={max} outside kafka-protocol's {valid}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_table_has_no_duplicates_and_covers_the_design() {
+        for (i, (key, _, _)) in SUPPORTED.iter().enumerate() {
+            assert!(
+                !SUPPORTED[i + 1..].iter().any(|(k, _, _)| k == key),
+                "{key:?} twice"
+            );
+        }
+        assert_eq!(SUPPORTED.len(), 24);
+    }
+
+    #[test]
+    fn api_versions_lists_exactly_the_implemented_filter() {
+        let implemented = [ApiKey::ApiVersions, ApiKey::Metadata, ApiKey::Produce];
+        let resp = api_versions_response(&implemented);
+        let mut keys: Vec<i16> = resp.api_keys.iter().map(|v| v.api_key).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, vec![0, 3, 18]);
+        let produce = resp.api_keys.iter().find(|v| v.api_key == 0).unwrap();
+        assert_eq!((produce.min_version, produce.max_version), (3, 9));
+        assert_eq!(resp.error_code, 0);
+    }
+
+    #[test]
+    fn unsupported_keys_in_the_filter_are_not_advertised() {
+        let resp = api_versions_response(&[ApiKey::SaslHandshake, ApiKey::EndTxn]);
+        assert!(resp.api_keys.is_empty());
+        assert_eq!(supported_range(ApiKey::EndTxn), None);
+        assert_eq!(supported_range(ApiKey::Fetch), Some((4, 12)));
+    }
+}
