@@ -94,17 +94,14 @@ mod tests {
 
     #[test]
     fn rejects_names_that_are_not_partition_dirs() {
-        for name in [
-            "orders",
-            "orders-",
-            "-1",
-            "orders-x",
-            "orders--1",
-            "orders-01",
-            "a b-1",
-        ] {
+        for name in ["orders", "orders-", "-1", "orders-x", "orders-01", "a b-1"] {
             assert_eq!(TopicPartition::from_dir_name(name), None, "{name}");
         }
+        // A topic may itself end in '-': the partition is what follows the last one.
+        assert_eq!(
+            TopicPartition::from_dir_name("orders--1"),
+            Some(TopicPartition::new("orders-", 1))
+        );
     }
 
     #[test]
