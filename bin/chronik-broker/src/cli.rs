@@ -1,0 +1,123 @@
+//! Command line: flags with `CHRONIK_*` environment fallbacks.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use chronik_broker::BrokerConfig;
+use chronik_types::FsyncPolicy;
+use clap::{Args, Parser, Subcommand};
+
+/// A Kafka-wire-compatible broker. Any Kafka client (kcat, librdkafka, kafka-python, franz-go)
+/// can produce to and consume from it. With no metadata quorum given it runs an embedded
+/// single-voter metadata node, storing its state under DATA_DIR/meta.
+///
+/// Example: chronik-broker --data-dir /var/lib/chronik --listen 0.0.0.0:9092 --advertise host:9092
+#[derive(Parser, Debug)]
+#[command(
+    name = "chronik-broker",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the broker until SIGINT/SIGTERM (the default command).
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Broker id (Kafka's node.id), from 1.
+    #[arg(long, env = "CHRONIK_ID", default_value_t = 1)]
+    pub id: i32,
+    /// Address the Kafka listener binds.
+    #[arg(long, env = "CHRONIK_LISTEN", default_value = "127.0.0.1:9092")]
+    pub listen: SocketAddr,
+    /// HOST:PORT clients are told to connect to (default: the bound address).
+    #[arg(long, env = "CHRONIK_ADVERTISE")]
+    pub advertise: Option<String>,
+    /// Directory of the partition logs and the embedded metadata node.
+    #[arg(long, env = "CHRONIK_DATA_DIR", default_value = "./chronik-data")]
+    pub data_dir: PathBuf,
+    /// When acknowledged writes reach the disk: always (before the ack), interval=MS, never.
+    #[arg(long, env = "CHRONIK_FSYNC", default_value = "always")]
+    pub fsync: FsyncPolicy,
+    /// Partitions of auto-created topics and of topics created without a count.
+    #[arg(long, env = "CHRONIK_NUM_PARTITIONS", default_value_t = 1)]
+    pub num_partitions: i32,
+    /// Create unknown topics on Metadata and Produce requests.
+    #[arg(long, env = "CHRONIK_AUTO_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_create_topics: bool,
+    /// Largest request accepted, in bytes; a larger one closes the connection.
+    #[arg(long, env = "CHRONIK_MAX_REQUEST_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub max_request_bytes: usize,
+    /// Address the embedded metadata node's gRPC server binds (port 0 picks one); give a
+    /// fixed one to inspect it with `chronik-meta status --meta ADDR`.
+    #[arg(long, env = "CHRONIK_META_LISTEN", default_value = "127.0.0.1:0")]
+    pub meta_listen: SocketAddr,
+    /// Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug.
+    #[arg(long, env = "CHRONIK_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+impl RunArgs {
+    pub fn into_config(self) -> anyhow::Result<BrokerConfig> {
+        if self.id < 1 {
+            bail!("--id must be 1 or more, got {}", self.id);
+        }
+        if self.num_partitions < 1 {
+            bail!(
+                "--num-partitions must be 1 or more, got {}",
+                self.num_partitions
+            );
+        }
+        if self.max_request_bytes < 1024 || self.max_request_bytes > i32::MAX as usize {
+            bail!("--max-request-bytes must be between 1024 and {}", i32::MAX);
+        }
+        let mut config = BrokerConfig::new(self.data_dir);
+        config.id = self.id;
+        config.listen = self.listen;
+        config.advertise = self.advertise;
+        config.fsync = self.fsync;
+        config.num_partitions = self.num_partitions;
+        config.auto_create_topics = self.auto_create_topics;
+        config.max_request_bytes = self.max_request_bytes;
+        config.meta_listen = self.meta_listen;
+        config.max_message_bytes = config.max_message_bytes.min(self.max_request_bytes);
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_is_optional_and_flags_parse() {
+        let cli = Cli::parse_from([
+            "chronik-broker",
+            "--fsync",
+            "never",
+            "--auto-create-topics",
+            "false",
+        ]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.run.fsync, FsyncPolicy::Never);
+        assert!(!cli.run.auto_create_topics);
+        let cli = Cli::parse_from(["chronik-broker", "run", "--id", "3"]);
+        assert!(matches!(cli.command, Some(Command::Run(ref a)) if a.id == 3));
+    }
+}

@@ -1,0 +1,161 @@
+//! The core Kafka APIs against a real broker process.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chronik_kafka::kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
+use chronik_wal::batch::build_batch;
+use common::BrokerProc;
+use common::ops::*;
+
+#[test]
+fn api_versions_advertises_exactly_the_served_apis() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &[]);
+    let mut c = broker.client();
+    let req = ApiVersionsRequest::default()
+        .with_client_software_name("test".into())
+        .with_client_software_version("1".into());
+    let resp: ApiVersionsResponse = c.call(ApiKey::ApiVersions, 3, &req);
+    assert_eq!(resp.error_code, 0);
+    let mut keys: Vec<i16> = resp.api_keys.iter().map(|k| k.api_key).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, vec![0, 1, 2, 3, 18, 19, 20]);
+}
+
+#[test]
+fn topics_produce_fetch_and_offsets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--fsync", "always"]);
+    let mut c = broker.client();
+    assert_eq!(create_topic(&mut c, "orders", 2), 0);
+    assert_eq!(
+        create_topic(&mut c, "orders", 2),
+        36,
+        "TOPIC_ALREADY_EXISTS"
+    );
+    let md = metadata(&mut c, Some(&["orders"]), false);
+    assert_eq!(md.brokers.len(), 1);
+    assert_eq!(md.brokers[0].port, i32::from(broker.addr.port()));
+    let t = &md.topics[0];
+    assert_eq!((t.error_code, t.partitions.len()), (0, 2));
+    assert_eq!(t.partitions[0].leader_id.0, 1);
+    let epoch = t.partitions[0].leader_epoch;
+
+    let first = build_batch(&[b"a", b"bb", b"ccc"], 1_000);
+    let second = build_batch(&[b"dddd", b"e"], 2_000);
+    let p = produce(&mut c, "orders", 0, first.clone());
+    assert_eq!((p.error_code, p.base_offset), (0, 0));
+    let p = produce(&mut c, "orders", 0, second.clone());
+    assert_eq!((p.error_code, p.base_offset), (0, 3));
+
+    let f = fetch(&mut c, "orders", 0, 0, 0);
+    assert_eq!((f.error_code, f.high_watermark), (0, 5));
+    let mut expected = stored(&first, 0, epoch);
+    expected.extend(stored(&second, 3, epoch));
+    assert_eq!(
+        f.records.as_deref(),
+        Some(&expected[..]),
+        "exact stored bytes"
+    );
+    chronik_wal::batch::validate_batch(&expected[..first.len()]).expect("CRC still valid");
+
+    let f = fetch(&mut c, "orders", 0, 99, 0);
+    assert_eq!(f.error_code, 1, "OFFSET_OUT_OF_RANGE");
+    let f = fetch(&mut c, "nope", 0, 0, 0);
+    assert_eq!(f.error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+
+    assert_eq!(list_offset(&mut c, "orders", 0, -2), (0, 0));
+    assert_eq!(list_offset(&mut c, "orders", 0, -1), (0, 5));
+    assert_eq!(list_offset(&mut c, "orders", 0, 1_500), (0, 3));
+    assert_eq!(list_offset(&mut c, "orders", 0, 9_000), (0, -1));
+    assert_eq!(list_offset(&mut c, "orders", 1, -1), (0, 0));
+
+    let bad = produce(&mut c, "orders", 0, vec![0u8; 70]);
+    assert_ne!(bad.error_code, 0, "garbage records are rejected");
+    assert_eq!(delete_topic(&mut c, "orders"), 0);
+    let md = metadata(&mut c, Some(&["orders"]), false);
+    assert_eq!(md.topics[0].error_code, 3);
+    assert!(
+        !dir.path().join("data/partitions/orders-0").exists(),
+        "log removed"
+    );
+}
+
+#[test]
+fn fetch_long_poll_is_woken_by_a_produce() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--fsync", "never"]);
+    let mut c = broker.client();
+    assert_eq!(create_topic(&mut c, "poll", 1), 0);
+    let started = Instant::now();
+    let empty = fetch(&mut c, "poll", 0, 0, 300);
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "waited max_wait"
+    );
+    assert_eq!(empty.records.map(|r| r.len()), Some(0));
+
+    let addr = broker.addr;
+    let waiter = std::thread::spawn(move || {
+        let mut c = common::Client::connect(addr);
+        let started = Instant::now();
+        let f = fetch(&mut c, "poll", 0, 0, 20_000);
+        (f, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let p = produce(&mut c, "poll", 0, build_batch(&[b"wake"], 1));
+    assert_eq!(p.error_code, 0);
+    let (f, waited) = waiter.join().expect("fetch thread");
+    assert!(f.records.is_some_and(|r| !r.is_empty()), "data arrived");
+    assert!(
+        waited < Duration::from_secs(10),
+        "woken by the append, not the timeout"
+    );
+}
+
+#[test]
+fn auto_creation_follows_the_flag() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--num-partitions", "3"]);
+    let mut c = broker.client();
+    let md = metadata(&mut c, Some(&["auto"]), true);
+    assert_eq!(
+        (md.topics[0].error_code, md.topics[0].partitions.len()),
+        (0, 3)
+    );
+    let p = produce(&mut c, "auto-by-produce", 0, build_batch(&[b"x"], 1));
+    assert_eq!(p.error_code, 0);
+    drop(broker);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--auto-create-topics", "false"]);
+    let mut c = broker.client();
+    let md = metadata(&mut c, Some(&["auto"]), true);
+    assert_eq!(md.topics[0].error_code, 3);
+    let p = produce(&mut c, "auto", 0, build_batch(&[b"x"], 1));
+    assert_eq!(p.error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order_and_acks_zero_gets_nothing() {
+    use chronik_kafka::kafka_protocol::messages::ProduceResponse;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--fsync", "always"]);
+    let mut c = broker.client();
+    assert_eq!(create_topic(&mut c, "pipe", 1), 0);
+    let silent = produce_request("pipe", 0, 0, build_batch(&[b"silent"], 1));
+    c.send(ApiKey::Produce, 9, &silent);
+    let sent: Vec<i32> = (0..20)
+        .map(|i| {
+            let req = produce_request("pipe", 0, -1, build_batch(&[format!("{i}").as_bytes()], 1));
+            c.send(ApiKey::Produce, 9, &req)
+        })
+        .collect();
+    for (i, correlation) in sent.into_iter().enumerate() {
+        let resp: ProduceResponse = c.recv(ApiKey::Produce, 9, correlation);
+        let p = &resp.responses[0].partition_responses[0];
+        assert_eq!((p.error_code, p.base_offset), (0, i as i64 + 1));
+    }
+}

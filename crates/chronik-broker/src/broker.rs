@@ -1,0 +1,202 @@
+//! Starting, serving and stopping a broker.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_types::TopicPartition;
+use chronik_wal::{DataDir, PartitionLog, WalOptions};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::cluster::Cluster;
+use crate::partitions::Partitions;
+use crate::{BrokerConfig, BrokerError};
+
+/// How long shutdown waits for in-flight requests before closing anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every connection and handler shares.
+pub(crate) struct Shared {
+    pub config: BrokerConfig,
+    pub cluster: Arc<Cluster>,
+    pub partitions: Arc<Partitions>,
+}
+
+impl Shared {
+    /// The log and leader epoch of a partition this broker leads, or the Kafka error code
+    /// telling the client why not.
+    pub fn leader_log(&self, tp: &TopicPartition) -> Result<(Arc<PartitionLog>, i32), i16> {
+        let found = self.cluster.metadata(|s| {
+            let p = s.topic_by_name(&tp.topic)?.partition(tp.partition)?;
+            Some((p.leader, p.leader_epoch))
+        });
+        let Some((leader, epoch)) = found else {
+            return Err(ResponseError::UnknownTopicOrPartition.code());
+        };
+        if leader != self.cluster.me {
+            return Err(ResponseError::NotLeaderOrFollower.code());
+        }
+        match self.partitions.get(tp) {
+            Some(log) => Ok((log, epoch)),
+            None => Err(ResponseError::NotLeaderOrFollower.code()),
+        }
+    }
+
+    /// Creates `name` with the default partition count when auto-creation is on and it does
+    /// not exist; failures are left for the caller's lookup to report.
+    pub async fn ensure_topic(&self, name: &str) {
+        if !self.config.auto_create_topics
+            || chronik_types::validate_topic_name(name).is_err()
+            || self.cluster.metadata(|s| s.topic_by_name(name).is_some())
+        {
+            return;
+        }
+        let created = (self.cluster)
+            .create_topic(name, self.config.num_partitions, Default::default())
+            .await;
+        if let Err(e) = created {
+            tracing::debug!(topic = name, error = %e, "auto-creation failed");
+        }
+        self.cluster.reconcile(&self.partitions);
+    }
+}
+
+/// A started broker: listener bound, metadata node running, broker registered.
+pub struct Broker {
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Broker {
+    pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| BrokerError::io(format!("create {}", config.data_dir.display()), e))?;
+        let dir = DataDir::open(&config.data_dir, WalOptions::new(config.fsync))?;
+        let partitions = Arc::new(Partitions::new(dir));
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| BrokerError::io(format!("listen on {}", config.listen), e))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| BrokerError::io("read the bound address", e))?;
+        let cluster = Cluster::start(config.id, &config.data_dir, config.meta_listen).await?;
+        let cluster = Arc::new(cluster);
+        let (host, port) = advertised(config.advertise.as_deref(), local_addr)?;
+        cluster.register(&host, port).await?;
+        let tasks = vec![
+            cluster.spawn_heartbeats(),
+            cluster.spawn_reconciler(partitions.clone()),
+        ];
+        cluster.reconcile(&partitions);
+        tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),
+            data_dir = %config.data_dir.display(), fsync = ?config.fsync, "broker started");
+        let shared = Arc::new(Shared {
+            config,
+            cluster,
+            partitions,
+        });
+        Ok(Broker {
+            shared,
+            listener,
+            local_addr,
+            tasks,
+        })
+    }
+
+    /// The address the Kafka listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Accepts connections until `shutdown` resolves, then stops accepting, lets in-flight
+    /// requests finish, stops the metadata node and closes the data dir cleanly.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
+        let limit = Arc::new(Semaphore::new(self.shared.config.max_connections));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                p = limit.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let (socket, peer) = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let conn = crate::connection::Connection::new(self.shared.clone(), stop_rx.clone());
+            tokio::spawn(async move {
+                conn.run(socket, peer).await;
+                drop(permit);
+            });
+        }
+        tracing::info!("shutting down: no new connections; finishing in-flight requests");
+        drop(self.listener);
+        stop_tx.send_replace(true);
+        let all = u32::try_from(self.shared.config.max_connections).unwrap_or(u32::MAX);
+        if tokio::time::timeout(DRAIN_TIMEOUT, limit.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still busy after {DRAIN_TIMEOUT:?}; closing anyway");
+        }
+        for task in self.tasks {
+            task.abort();
+        }
+        self.shared.cluster.node.shutdown().await;
+        self.shared.partitions.close()?;
+        tracing::info!("broker stopped; data dir closed cleanly");
+        Ok(())
+    }
+}
+
+/// The `host:port` registered for clients: `--advertise`, else the bound address.
+fn advertised(advertise: Option<&str>, bound: SocketAddr) -> Result<(String, u16), BrokerError> {
+    let Some(text) = advertise else {
+        return Ok((bound.ip().to_string(), bound.port()));
+    };
+    let bad = || BrokerError::Config(format!("advertise address '{text}' is not HOST:PORT"));
+    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertised;
+
+    #[test]
+    fn advertise_defaults_to_the_bound_address_and_rejects_junk() {
+        let bound = "127.0.0.1:9092".parse().expect("addr");
+        assert_eq!(
+            advertised(None, bound).ok(),
+            Some(("127.0.0.1".into(), 9092))
+        );
+        let given = advertised(Some("kafka.example:19092"), bound).ok();
+        assert_eq!(given, Some(("kafka.example".into(), 19092)));
+        assert_eq!(
+            advertised(Some("[::1]:9"), bound).ok(),
+            Some(("::1".into(), 9))
+        );
+        for bad in ["nohost", ":9092", "host:99999", "host:x"] {
+            assert!(advertised(Some(bad), bound).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Glue to the embedded metadata node: start it, register this broker and keep its session
+//! alive, create topics, and keep the hosted partition logs in step with the metadata.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chronik_metadata::controller::BrokerRegistration;
+use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
+use chronik_metadata::{BrokerId, MetadataState, Uuid};
+use tokio::task::JoinHandle;
+
+use crate::BrokerError;
+use crate::partitions::Partitions;
+
+/// How long a fresh single-voter node may take to elect itself.
+const LEADER_WAIT: Duration = Duration::from_secs(15);
+
+/// The metadata side of a running broker.
+pub(crate) struct Cluster {
+    pub node: MetaNode,
+    pub me: BrokerId,
+    incarnation: Uuid,
+}
+
+impl Cluster {
+    /// Starts the embedded single-voter node with its data in `DATA/meta`.
+    pub async fn start(
+        me: BrokerId,
+        data_dir: &std::path::Path,
+        listen: std::net::SocketAddr,
+    ) -> Result<Cluster, BrokerError> {
+        let voter = u64::try_from(me)
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| BrokerError::Config(format!("broker id {me} must be positive")))?;
+        let cfg = NodeConfig::new(voter, listen, data_dir.join("meta"));
+        let node = MetaNode::start(cfg).await?;
+        let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+        while node.ensure_leader().await.is_err() {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(BrokerError::NoMetaLeader(LEADER_WAIT));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(Cluster {
+            node,
+            me,
+            incarnation: Uuid(rand::random::<[u8; 16]>()),
+        })
+    }
+
+    /// Registers this broker at `host:port` and unfences it, which makes it leader of the
+    /// partitions it replicates again (with a new leader epoch after a restart).
+    pub async fn register(&self, host: &str, port: u16) -> Result<(), BrokerError> {
+        let reg = BrokerRegistration {
+            broker_id: self.me,
+            incarnation: self.incarnation,
+            host: host.to_owned(),
+            port,
+            rack: None,
+        };
+        self.node.register_broker(reg).await?;
+        self.node.heartbeat(self.me, self.incarnation).await?;
+        tracing::info!(
+            broker = self.me,
+            host,
+            port,
+            "broker registered and unfenced"
+        );
+        Ok(())
+    }
+
+    /// Heartbeats well within the session so the controller never fences a live broker.
+    pub fn spawn_heartbeats(self: &Arc<Self>) -> JoinHandle<()> {
+        let cluster = self.clone();
+        let period = (cluster.node.session_timeout() / 3).max(Duration::from_millis(100));
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            loop {
+                ticker.tick().await;
+                let beat = cluster.node.heartbeat(cluster.me, cluster.incarnation);
+                if let Err(e) = beat.await {
+                    tracing::warn!(broker = cluster.me, error = %e, "heartbeat failed");
+                }
+            }
+        })
+    }
+
+    /// Reconciles the hosted logs after every applied metadata change.
+    pub fn spawn_reconciler(self: &Arc<Self>, partitions: Arc<Partitions>) -> JoinHandle<()> {
+        let cluster = self.clone();
+        let mut applied = cluster.node.state().subscribe();
+        tokio::spawn(async move {
+            loop {
+                cluster.reconcile(&partitions);
+                if applied.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
+    pub fn reconcile(&self, partitions: &Partitions) {
+        (self.node.state()).metadata(|s| partitions.reconcile(s, self.me));
+    }
+
+    /// Runs `f` on the current metadata state.
+    pub fn metadata<R>(&self, f: impl FnOnce(&MetadataState) -> R) -> R {
+        self.node.state().metadata(f)
+    }
+
+    /// Creates a topic with `partitions` partitions and replication factor 1.
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(), NodeError> {
+        let spec = NewTopicSpec {
+            name: name.to_owned(),
+            partitions,
+            replication_factor: 1,
+            configs,
+        };
+        self.node.create_topic(spec).await?;
+        tracing::info!(topic = name, partitions, "topic created");
+        Ok(())
+    }
+
+    pub async fn delete_topic(&self, name: &str) -> Result<(), NodeError> {
+        self.node.delete_topic(name).await?;
+        tracing::info!(topic = name, "topic deleted");
+        Ok(())
+    }
+}

@@ -1,0 +1,55 @@
+//! How to run a broker.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chronik_types::FsyncPolicy;
+
+/// Settings of one broker; the binary fills them from flags and `CHRONIK_*` variables.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Broker id (Kafka's `node.id`), from 1.
+    pub id: i32,
+    /// Address the Kafka listener binds (port 0 picks one).
+    pub listen: SocketAddr,
+    /// `host:port` clients are told to connect to; defaults to the bound address.
+    pub advertise: Option<String>,
+    /// Root of the partition logs (`DIR/partitions`) and the embedded metadata node (`DIR/meta`).
+    pub data_dir: PathBuf,
+    pub fsync: FsyncPolicy,
+    /// Partitions of a topic created without a count (auto-created or `num_partitions = -1`).
+    pub num_partitions: i32,
+    /// Whether Metadata and Produce create unknown topics.
+    pub auto_create_topics: bool,
+    /// Largest request frame accepted; a bigger one closes the connection.
+    pub max_request_bytes: usize,
+    /// Largest record batch accepted (Kafka's `max.message.bytes`).
+    pub max_message_bytes: usize,
+    /// Connections served at once; further ones wait to be accepted.
+    pub max_connections: usize,
+    /// A connection with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// Address the embedded metadata node's gRPC server binds.
+    pub meta_listen: SocketAddr,
+}
+
+impl BrokerConfig {
+    /// Defaults for a broker storing its data in `data_dir`.
+    pub fn new(data_dir: PathBuf) -> Self {
+        BrokerConfig {
+            id: 1,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9092)),
+            advertise: None,
+            data_dir,
+            fsync: FsyncPolicy::Always,
+            num_partitions: 1,
+            auto_create_topics: true,
+            max_request_bytes: 100 * 1024 * 1024,
+            max_message_bytes: 8 * 1024 * 1024,
+            max_connections: 1024,
+            idle_timeout: Duration::from_secs(600),
+            meta_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! One Kafka connection: a reader that decodes and dispatches requests in order and a writer
+//! that sends their responses in the same order, so requests can be pipelined.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use chronik_kafka::kafka_protocol::messages::ApiKey;
+use chronik_kafka::{ProtocolError, decode_request, try_split_frame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, watch};
+
+use crate::broker::Shared;
+use crate::handlers::{Pending, Reply, dispatch};
+
+/// Responses a connection may owe at once; the reader waits beyond that (backpressure).
+const MAX_IN_FLIGHT: usize = 64;
+const READ_CHUNK: usize = 64 * 1024;
+
+pub(crate) struct Connection {
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    pub fn new(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Self {
+        Connection { shared, stop }
+    }
+
+    /// Serves the connection until the peer closes it, it idles out, it sends something
+    /// unanswerable, or the broker stops (requests already read are still answered).
+    pub async fn run(mut self, socket: TcpStream, peer: SocketAddr) {
+        let _ = socket.set_nodelay(true);
+        let (mut reader, writer) = socket.into_split();
+        let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
+        let writing = tokio::spawn(write_replies(writer, rx));
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        let max = self.shared.config.max_request_bytes;
+        let idle = self.shared.config.idle_timeout;
+        'conn: loop {
+            loop {
+                match try_split_frame(&mut buf, max) {
+                    Ok(Some(frame)) => {
+                        let Some(pending) = self.serve_frame(frame, peer).await else {
+                            break 'conn;
+                        };
+                        if tx.send(pending).await.is_err() {
+                            break 'conn;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "closing connection");
+                        break 'conn;
+                    }
+                }
+            }
+            buf.reserve(READ_CHUNK);
+            let read = tokio::select! {
+                _ = self.stop.wait_for(|s| *s) => break,
+                _ = tx.closed() => break,
+                r = tokio::time::timeout(idle, reader.read_buf(&mut buf)) => r,
+            };
+            match read {
+                Ok(Ok(0)) => break,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "read failed");
+                    break;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "idle connection closed");
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let _ = writing.await;
+    }
+
+    /// Decodes and dispatches one frame; `None` closes the connection.
+    async fn serve_frame(&self, frame: Bytes, peer: SocketAddr) -> Option<Pending> {
+        match decode_request(frame) {
+            Ok(req) => Some(dispatch(&self.shared, req).await),
+            Err(e) => rejection(&e, peer).map(|b| Pending::Now(Reply::Frame(b))),
+        }
+    }
+}
+
+/// The answer to a request that cannot be decoded: an unsupported ApiVersions version gets
+/// the version list (clients retry with v0), anything else closes the connection, as Kafka
+/// does, because no response of the right shape can be built.
+fn rejection(e: &ProtocolError, peer: SocketAddr) -> Option<Bytes> {
+    if let ProtocolError::UnsupportedVersion {
+        api_key: ApiKey::ApiVersions,
+        correlation_id,
+        ..
+    } = e
+    {
+        return chronik_kafka::unsupported_api_versions_response(*correlation_id).ok();
+    }
+    tracing::debug!(%peer, error = %e, "undecodable request; closing connection");
+    None
+}
+
+/// Writes responses in request order, each as soon as it and all before it are ready.
+async fn write_replies(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(pending) = rx.recv().await {
+        let reply = match pending {
+            Pending::Now(reply) => reply,
+            Pending::Later(task) => match task.await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    tracing::error!(error = %e, "request handler failed; closing connection");
+                    Reply::Close
+                }
+            },
+        };
+        match reply {
+            Reply::Nothing => {}
+            Reply::Frame(frame) => {
+                if writer.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+            Reply::Close => break,
+        }
+    }
+    let _ = writer.shutdown().await;
+}

@@ -1,0 +1,95 @@
+//! CreateTopics through the metadata node; the partition logs follow from the metadata.
+
+use std::collections::BTreeMap;
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::create_topics_request::CreatableTopic;
+use chronik_kafka::kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use chronik_kafka::kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+
+use super::{NONE, node_error_code, str_bytes};
+use crate::broker::Shared;
+
+pub(crate) async fn handle(shared: &Shared, req: CreateTopicsRequest) -> CreateTopicsResponse {
+    let mut response = CreateTopicsResponse::default();
+    for topic in req.topics {
+        let result = create(shared, &topic, req.validate_only).await;
+        response.topics.push(result);
+    }
+    shared.cluster.reconcile(&shared.partitions);
+    response
+}
+
+async fn create(
+    shared: &Shared,
+    topic: &CreatableTopic,
+    validate_only: bool,
+) -> CreatableTopicResult {
+    let name = topic.name.0.as_str();
+    let partitions = match topic.num_partitions {
+        -1 => shared.config.num_partitions,
+        n => n,
+    };
+    let replication = match topic.replication_factor {
+        -1 => 1,
+        n => n,
+    };
+    let result = CreatableTopicResult::default().with_name(topic.name.clone());
+    let failed = |code: i16, message: String| {
+        result
+            .clone()
+            .with_error_code(code)
+            .with_error_message(Some(str_bytes(&message)))
+            .with_num_partitions(-1)
+            .with_replication_factor(-1)
+    };
+    if !topic.assignments.is_empty() {
+        return failed(
+            ResponseError::InvalidRequest.code(),
+            "manual replica assignment is not supported".into(),
+        );
+    }
+    if replication != 1 {
+        return failed(
+            ResponseError::InvalidReplicationFactor.code(),
+            format!("replication factor {replication} is larger than the 1 broker available"),
+        );
+    }
+    if let Err(e) = chronik_types::validate_topic_name(name) {
+        return failed(ResponseError::InvalidTopicException.code(), e.to_string());
+    }
+    if shared.cluster.metadata(|s| s.topic_by_name(name).is_some()) {
+        return failed(
+            ResponseError::TopicAlreadyExists.code(),
+            format!("topic '{name}' already exists"),
+        );
+    }
+    if partitions < 1 {
+        return failed(
+            ResponseError::InvalidPartitions.code(),
+            format!("{partitions} partitions"),
+        );
+    }
+    if !validate_only {
+        let configs: BTreeMap<String, String> = (topic.configs.iter())
+            .filter_map(|c| {
+                Some((
+                    c.name.as_str().to_owned(),
+                    c.value.as_ref()?.as_str().to_owned(),
+                ))
+            })
+            .collect();
+        if let Err(e) = shared.cluster.create_topic(name, partitions, configs).await {
+            return failed(node_error_code(&e), e.to_string());
+        }
+    }
+    let topic_id = shared
+        .cluster
+        .metadata(|s| s.topic_by_name(name).map(|t| t.id.0));
+    result
+        .with_error_code(NONE)
+        .with_topic_id(topic_id.map_or(uuid::Uuid::nil(), uuid::Uuid::from_bytes))
+        .with_num_partitions(partitions)
+        .with_replication_factor(replication)
+        .with_configs(Some(Vec::new()))
+}

@@ -1,0 +1,142 @@
+//! Fetch: the stored batches, byte for byte, up to the high watermark (the log end offset of
+//! a single-replica leader). A fetch with less than `min_bytes` waits, woken by appends, until
+//! `max_wait_ms` has passed.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use chronik_kafka::kafka_protocol::messages::fetch_response::{
+    FetchableTopicResponse, PartitionData,
+};
+use chronik_kafka::kafka_protocol::messages::{FetchRequest, FetchResponse};
+use chronik_types::TopicPartition;
+use tokio::time::Instant;
+
+use super::NONE;
+use crate::broker::Shared;
+
+/// Longest long poll honoured, whatever the client asks.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+pub(crate) async fn handle(shared: &Shared, req: FetchRequest) -> FetchResponse {
+    let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
+    let deadline = Instant::now() + wait;
+    let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
+    let max_bytes = match usize::try_from(req.max_bytes) {
+        Ok(0) | Err(_) => usize::MAX,
+        Ok(n) => n,
+    };
+    let mut appends = shared.partitions.subscribe();
+    loop {
+        appends.borrow_and_update();
+        let (response, bytes, errors) = read_all(shared, &req.topics, max_bytes);
+        let done = bytes >= min_bytes || errors || Instant::now() >= deadline;
+        if done {
+            return response;
+        }
+        match tokio::time::timeout_at(deadline, appends.changed()).await {
+            Ok(Ok(())) => continue,
+            _ => return read_all(shared, &req.topics, max_bytes).0,
+        }
+    }
+}
+
+/// One pass over the requested partitions: the response, the record bytes in it, and
+/// whether any partition failed (which answers at once, as Kafka does).
+fn read_all(
+    shared: &Shared,
+    topics: &[FetchTopic],
+    max_bytes: usize,
+) -> (FetchResponse, usize, bool) {
+    let mut response = FetchResponse::default();
+    let mut remaining = max_bytes;
+    let mut errors = false;
+    for topic in topics {
+        let name = topic.topic.0.as_str();
+        let mut out = FetchableTopicResponse::default().with_topic(topic.topic.clone());
+        for part in &topic.partitions {
+            let tp = TopicPartition::new(name, part.partition);
+            let data = read_partition(shared, &tp, part, &mut remaining);
+            errors |= data.error_code != NONE;
+            out.partitions.push(data);
+        }
+        response.responses.push(out);
+    }
+    (response, max_bytes - remaining, errors)
+}
+
+fn read_partition(
+    shared: &Shared,
+    tp: &TopicPartition,
+    part: &FetchPartition,
+    remaining: &mut usize,
+) -> PartitionData {
+    let failed = |code: i16| {
+        PartitionData::default()
+            .with_partition_index(part.partition)
+            .with_error_code(code)
+            .with_high_watermark(-1)
+            .with_records(Some(Bytes::new()))
+    };
+    let (log, epoch) = match shared.leader_log(tp) {
+        Ok(found) => found,
+        Err(code) => return failed(code),
+    };
+    if let Some(code) = epoch_error(part.current_leader_epoch, epoch) {
+        return failed(code);
+    }
+    let (start, end) = (log.start_offset(), log.end_offset());
+    if part.fetch_offset < start || part.fetch_offset > end {
+        return failed(ResponseError::OffsetOutOfRange.code())
+            .with_high_watermark(end)
+            .with_log_start_offset(start);
+    }
+    let limit = usize::try_from(part.partition_max_bytes)
+        .unwrap_or(0)
+        .min(*remaining);
+    let records = if limit == 0 || part.fetch_offset == end {
+        Bytes::new()
+    } else {
+        match log.read_bounded(part.fetch_offset, limit, end) {
+            Ok(read) => read.data,
+            Err(e) => {
+                tracing::error!(partition = %tp, error = %e, "read failed");
+                return failed(ResponseError::KafkaStorageError.code());
+            }
+        }
+    };
+    *remaining = remaining.saturating_sub(records.len());
+    PartitionData::default()
+        .with_partition_index(part.partition)
+        .with_error_code(NONE)
+        .with_high_watermark(end)
+        .with_last_stable_offset(end)
+        .with_log_start_offset(start)
+        .with_aborted_transactions(Some(Vec::new()))
+        .with_records(Some(records))
+}
+
+/// FENCED_LEADER_EPOCH for a client behind the leader's epoch, UNKNOWN_LEADER_EPOCH for one
+/// ahead of it; -1 means the client does not check.
+pub(crate) fn epoch_error(requested: i32, current: i32) -> Option<i16> {
+    match requested {
+        r if r < 0 || r == current => None,
+        r if r < current => Some(ResponseError::FencedLeaderEpoch.code()),
+        _ => Some(ResponseError::UnknownLeaderEpoch.code()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::epoch_error;
+
+    #[test]
+    fn leader_epoch_checks_follow_kafka() {
+        assert_eq!(epoch_error(-1, 7), None, "unchecked");
+        assert_eq!(epoch_error(7, 7), None);
+        assert_eq!(epoch_error(6, 7), Some(74), "FENCED_LEADER_EPOCH");
+        assert_eq!(epoch_error(8, 7), Some(75), "UNKNOWN_LEADER_EPOCH");
+    }
+}

@@ -1,0 +1,104 @@
+//! Metadata: brokers, topics and partitions from the metadata state; unknown topics are
+//! created when both the client and the broker allow it.
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use chronik_kafka::kafka_protocol::messages::{
+    BrokerId, MetadataRequest, MetadataResponse, TopicName,
+};
+use chronik_metadata::{MetadataState, NO_LEADER, Topic};
+
+use super::{NONE, str_bytes};
+use crate::broker::Shared;
+
+/// Metadata v4 added `allow_auto_topic_creation`; older clients always allowed it.
+const AUTO_CREATE_FIELD_VERSION: i16 = 4;
+
+pub(crate) async fn handle(
+    shared: &Shared,
+    req: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
+    let client_allows = version < AUTO_CREATE_FIELD_VERSION || req.allow_auto_topic_creation;
+    let names: Option<Vec<String>> = req.topics.map(|topics| {
+        topics
+            .into_iter()
+            .filter_map(|t| t.name.map(|n| n.0.as_str().to_owned()))
+            .collect()
+    });
+    if let Some(names) = &names
+        && client_allows
+    {
+        for name in names {
+            shared.ensure_topic(name).await;
+        }
+    }
+    let me = shared.cluster.me;
+    shared.cluster.metadata(|state| {
+        let mut response = MetadataResponse::default()
+            .with_brokers(brokers(state))
+            .with_cluster_id(state.cluster_id().map(str_bytes))
+            .with_controller_id(BrokerId(me));
+        response.topics = match &names {
+            None => state.topics().map(describe).collect(),
+            Some(names) => names.iter().map(|n| describe_named(state, n)).collect(),
+        };
+        response
+    })
+}
+
+fn brokers(state: &MetadataState) -> Vec<MetadataResponseBroker> {
+    state
+        .live_brokers()
+        .map(|b| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(b.id))
+                .with_host(str_bytes(&b.host))
+                .with_port(i32::from(b.port))
+                .with_rack(b.rack.as_deref().map(str_bytes))
+        })
+        .collect()
+}
+
+fn describe_named(state: &MetadataState, name: &str) -> MetadataResponseTopic {
+    match state.topic_by_name(name) {
+        Some(topic) => describe(topic),
+        None => {
+            let code = if chronik_types::validate_topic_name(name).is_ok() {
+                ResponseError::UnknownTopicOrPartition.code()
+            } else {
+                ResponseError::InvalidTopicException.code()
+            };
+            MetadataResponseTopic::default()
+                .with_error_code(code)
+                .with_name(Some(TopicName(str_bytes(name))))
+        }
+    }
+}
+
+fn describe(topic: &Topic) -> MetadataResponseTopic {
+    let partitions = (topic.partitions.iter().enumerate())
+        .map(|(index, p)| {
+            let code = if p.leader == NO_LEADER {
+                ResponseError::LeaderNotAvailable.code()
+            } else {
+                NONE
+            };
+            MetadataResponsePartition::default()
+                .with_error_code(code)
+                .with_partition_index(i32::try_from(index).unwrap_or(i32::MAX))
+                .with_leader_id(BrokerId(p.leader))
+                .with_leader_epoch(p.leader_epoch)
+                .with_replica_nodes(p.replicas.iter().copied().map(BrokerId).collect())
+                .with_isr_nodes(p.isr.iter().copied().map(BrokerId).collect())
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_error_code(NONE)
+        .with_name(Some(TopicName(str_bytes(&topic.name))))
+        .with_topic_id(uuid::Uuid::from_bytes(topic.id.0))
+        .with_is_internal(topic.name.starts_with("__"))
+        .with_partitions(partitions)
+}

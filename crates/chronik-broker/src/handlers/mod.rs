@@ -1,0 +1,128 @@
+//! One module per Kafka API. [`dispatch`] runs the part of a request that must happen in
+//! request order (appends) and hands back the rest as a task, so a connection can pipeline.
+
+mod api_versions;
+mod create_topics;
+mod delete_topics;
+mod fetch;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chronik_kafka::DecodedRequest;
+use chronik_kafka::kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use chronik_kafka::kafka_protocol::protocol::StrBytes;
+use tokio::task::JoinHandle;
+
+use crate::broker::Shared;
+
+/// The APIs this broker serves, and so exactly those ApiVersions advertises.
+pub const IMPLEMENTED: &[ApiKey] = &[
+    ApiKey::ApiVersions,
+    ApiKey::Metadata,
+    ApiKey::Produce,
+    ApiKey::Fetch,
+    ApiKey::ListOffsets,
+    ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+];
+
+/// What a connection writes back for one request.
+pub(crate) enum Reply {
+    /// No response (Produce with acks=0).
+    Nothing,
+    /// This frame.
+    Frame(Bytes),
+    /// The response cannot be produced: close the connection.
+    Close,
+}
+
+/// The response for one request, possibly still being computed.
+pub(crate) enum Pending {
+    Now(Reply),
+    Later(JoinHandle<Reply>),
+}
+
+/// Where a response goes: enough of the request header to encode it.
+#[derive(Clone, Copy)]
+pub(crate) struct Header {
+    pub api_key: ApiKey,
+    pub version: i16,
+    pub correlation_id: i32,
+}
+
+impl Header {
+    /// Encodes `body` as the response to this request.
+    pub fn reply(self, body: Option<ResponseKind>) -> Reply {
+        let Some(body) = body else {
+            return Reply::Nothing;
+        };
+        match chronik_kafka::encode_response(self.api_key, self.version, self.correlation_id, body)
+        {
+            Ok(frame) => Reply::Frame(frame),
+            Err(e) => {
+                tracing::warn!(error = %e, "closing the connection");
+                Reply::Close
+            }
+        }
+    }
+}
+
+/// Starts serving one decoded request. Only Produce does work before returning (its appends
+/// must follow the request order); everything else runs in a task of its own.
+pub(crate) async fn dispatch(shared: &Arc<Shared>, req: DecodedRequest) -> Pending {
+    let header = Header {
+        api_key: req.api_key,
+        version: req.api_version,
+        correlation_id: req.correlation_id,
+    };
+    let v = req.api_version;
+    let shared = shared.clone();
+    let later = |f: std::pin::Pin<Box<dyn Future<Output = ResponseKind> + Send>>| {
+        Pending::Later(tokio::spawn(async move { header.reply(Some(f.await)) }))
+    };
+    match req.request {
+        RequestKind::ApiVersions(_) => {
+            Pending::Now(header.reply(Some(ResponseKind::ApiVersions(api_versions::handle()))))
+        }
+        RequestKind::Produce(r) => produce::admit(shared, header, r).await,
+        RequestKind::Metadata(r) => later(Box::pin(async move {
+            ResponseKind::Metadata(metadata::handle(&shared, r, v).await)
+        })),
+        RequestKind::Fetch(r) => later(Box::pin(async move {
+            ResponseKind::Fetch(fetch::handle(&shared, r).await)
+        })),
+        RequestKind::ListOffsets(r) => later(Box::pin(async move {
+            ResponseKind::ListOffsets(list_offsets::handle(&shared, r, v))
+        })),
+        RequestKind::CreateTopics(r) => later(Box::pin(async move {
+            ResponseKind::CreateTopics(create_topics::handle(&shared, r).await)
+        })),
+        RequestKind::DeleteTopics(r) => later(Box::pin(async move {
+            ResponseKind::DeleteTopics(delete_topics::handle(&shared, r, v).await)
+        })),
+        other => {
+            tracing::debug!(api = ?header.api_key, "request for an API not served; closing");
+            drop(other);
+            Pending::Now(Reply::Close)
+        }
+    }
+}
+
+/// Kafka error code for "no error".
+pub(crate) const NONE: i16 = 0;
+
+pub(crate) fn str_bytes(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_owned())
+}
+
+/// Kafka's code for a metadata-node error, UNKNOWN_SERVER_ERROR when it has none.
+pub(crate) fn node_error_code(e: &chronik_metadata::node::NodeError) -> i16 {
+    match e.kafka_error_code() {
+        0 => -1,
+        code => code,
+    }
+}

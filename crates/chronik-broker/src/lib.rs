@@ -1,0 +1,19 @@
+//! Chronik's broker: serves the Kafka protocol over TCP from partition logs in a data dir,
+//! with topic metadata kept by a metadata node (embedded, single voter, in-process).
+//!
+//! [`Broker::start`] opens the data dir, starts the metadata node, registers this broker with
+//! it and binds the Kafka listener; [`Broker::serve`] then accepts connections until the given
+//! shutdown future resolves, finishes in-flight requests and closes everything cleanly.
+
+mod broker;
+mod cluster;
+mod config;
+mod connection;
+mod error;
+mod handlers;
+mod partitions;
+
+pub use broker::Broker;
+pub use config::BrokerConfig;
+pub use error::BrokerError;
+pub use handlers::IMPLEMENTED;
