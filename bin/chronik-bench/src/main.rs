@@ -3,6 +3,7 @@
 
 mod disk;
 mod latency;
+mod meta;
 mod report;
 mod wal;
 mod workdir;
@@ -23,12 +24,16 @@ Examples:
   # Group commit: 128 appenders sharing fsyncs, one record per append
   chronik-bench wal --dir /tmp/wal --batch-records 1 --concurrency 128 --fsync always --duration 10
 
+  # The metadata quorum: 64 proposers committing producer-id allocations for 10 s
+  chronik-bench meta --meta 10.0.0.1:9190,10.0.0.2:9190,10.0.0.3:9190 --concurrency 64 --duration 10
+
   # The same, as JSON for scripts
   chronik-bench wal --dir /tmp/wal --concurrency 8 --records 100000 --output json
 
 Exit codes: 0 success, 2 bad arguments or the benchmark could not run.";
 
-/// Benchmarks for Chronik: the physical limits of a disk and of the storage engine.
+/// Benchmarks for Chronik: the physical limits of a disk, of the storage engine, and of the
+/// metadata quorum.
 #[derive(Parser)]
 #[command(name = "chronik-bench", version, after_help = EXAMPLES)]
 struct Cli {
@@ -46,6 +51,9 @@ enum Command {
     /// Drives the storage engine (chronik-wal) in-process: append throughput, fsyncs shared by
     /// group commit, and append-to-durable latency.
     Wal(wal::WalArgs),
+    /// Drives a running metadata quorum (chronik-meta): concurrent proposers each committing
+    /// one Raft entry per call; proposals/s and commit latency.
+    Meta(meta::MetaArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +62,7 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Disk(args) => disk::run(args),
         Command::Wal(args) => wal::run(args),
+        Command::Meta(args) => meta::run(args),
     };
     match outcome {
         Ok(()) => exit(EXIT_OK),

@@ -80,6 +80,15 @@ pub struct RunArgs {
         default_value_t = 30
     )]
     pub preferred_leader_interval_s: u64,
+    /// Applied Raft entries that trigger a snapshot of the metadata state and compaction of
+    /// the log; a voter that lags further behind catches up through the snapshot.
+    #[arg(
+        long,
+        env = "CHRONIK_SNAPSHOT_ENTRIES",
+        default_value_t = chronik_metadata::node::DEFAULT_SNAPSHOT_ENTRIES,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub snapshot_entries: u64,
 }
 
 #[derive(Args, Debug, Clone)]

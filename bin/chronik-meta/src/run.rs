@@ -18,6 +18,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     cfg.session_timeout = Duration::from_millis(args.session_timeout_ms.max(100));
     cfg.preferred_leader_interval = Duration::from_secs(args.preferred_leader_interval_s.max(1));
+    cfg.snapshot_entries = args.snapshot_entries;
     if let Some(addr) = args.metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)

@@ -38,6 +38,10 @@ pub struct VoterStatus {
     pub term: Option<u64>,
     pub commit_index: Option<u64>,
     pub applied_index: Option<u64>,
+    /// Index of the voter's latest snapshot (taken or installed).
+    pub snapshot_index: Option<u64>,
+    /// Snapshots the voter installed from a leader since it started.
+    pub snapshots_installed: Option<u64>,
     pub reachable: bool,
 }
 
@@ -165,6 +169,8 @@ pub async fn collect(addresses: &[String], timeout: Duration) -> ClusterStatus {
                 term: own.map(|s| s.term),
                 commit_index: own.map(|s| s.commit_index),
                 applied_index: own.map(|s| s.applied_index),
+                snapshot_index: own.map(|s| s.snapshot_index),
+                snapshots_installed: own.map(|s| s.snapshots_installed),
                 reachable: own.is_some(),
             }
         })
@@ -247,7 +253,9 @@ fn render(status: &ClusterStatus, out: &mut String) {
             .map_or_else(|| "none".to_owned(), |id| id.to_string()),
         status.term,
     );
-    let mut voters = chronik_cli::table(["voter", "address", "role", "term", "commit", "applied"]);
+    let mut voters = chronik_cli::table([
+        "voter", "address", "role", "term", "commit", "applied", "snapshot",
+    ]);
     for v in &status.voters {
         let opt = |n: Option<u64>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
         voters.add_row(vec![
@@ -257,6 +265,7 @@ fn render(status: &ClusterStatus, out: &mut String) {
             opt(v.term),
             opt(v.commit_index),
             opt(v.applied_index),
+            opt(v.snapshot_index),
         ]);
     }
     let _ = writeln!(out, "{voters}");

@@ -326,6 +326,8 @@ impl Controller for ControllerService {
         response.commit_index = raft.commit_index;
         response.applied_index = raft.applied_index;
         response.voters = voters;
+        response.snapshot_index = self.node.state().snapshot_index();
+        response.snapshots_installed = self.node.state().snapshots_installed();
         Ok(Response::new(response))
     }
 

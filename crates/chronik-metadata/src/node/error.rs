@@ -54,6 +54,19 @@ pub enum NodeError {
     },
     #[error("cannot open the data dir: {0}")]
     Wal(#[from] chronik_wal::WalError),
+    #[error(
+        "the Raft log {files} in {dir} cannot be read ({reason}). This voter's copy of the \
+         metadata is damaged: stop it, move the data dir aside (keep it for analysis) and start \
+         the node again with an empty data dir; in a multi-voter quorum it catches up from the \
+         leader, a single voter must be restored from a backup of its data dir"
+    )]
+    RaftLog {
+        dir: String,
+        /// The segment files of the log, named so the operator knows what is damaged.
+        files: String,
+        /// What failed, without the generic advice of the storage error.
+        reason: String,
+    },
     #[error("cannot serve gRPC: {0}")]
     Serve(#[from] tonic::transport::Error),
 }
@@ -75,6 +88,29 @@ impl NodeError {
         NodeError::Io {
             op: op.into(),
             source,
+        }
+    }
+
+    /// The Raft log under `data_dir` could not be opened or replayed.
+    pub(crate) fn raft_log(data_dir: &std::path::Path, source: RaftError) -> Self {
+        let dir = data_dir.join(crate::raft_store::RAFT_LOG_DIR);
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".wal"))
+            .collect();
+        files.sort();
+        NodeError::RaftLog {
+            dir: dir.display().to_string(),
+            files: match files.is_empty() {
+                true => "(no segments)".to_owned(),
+                false => files.join(", "),
+            },
+            reason: match source {
+                RaftError::Storage { op, detail } => format!("failed to {op}: {detail}"),
+                other => other.to_string(),
+            },
         }
     }
 

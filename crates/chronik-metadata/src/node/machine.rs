@@ -2,6 +2,7 @@
 //! gRPC handlers that read it and the watchers that stream its committed records.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chronik_raft::{RaftError, StateMachine};
@@ -40,6 +41,10 @@ struct Inner {
 pub struct SharedState {
     inner: RwLock<Inner>,
     applied: watch::Sender<u64>,
+    /// Index of the latest snapshot this node took or installed.
+    snapshot_index: AtomicU64,
+    /// Snapshots installed since start (sent by a leader because the log was compacted).
+    installed: AtomicU64,
 }
 
 impl SharedState {
@@ -53,7 +58,24 @@ impl SharedState {
                 last_index: 0,
             }),
             applied: watch::channel(0).0,
+            snapshot_index: AtomicU64::new(0),
+            installed: AtomicU64::new(0),
         }
+    }
+
+    /// Index of the latest snapshot this node took or installed (0: none yet).
+    pub fn snapshot_index(&self) -> u64 {
+        self.snapshot_index.load(Ordering::Relaxed)
+    }
+
+    /// Snapshots installed since the node started.
+    pub fn snapshots_installed(&self) -> u64 {
+        self.installed.load(Ordering::Relaxed)
+    }
+
+    /// Forgets the restores counted so far (the startup restore of the node's own snapshot).
+    pub(crate) fn reset_installed(&self) {
+        self.installed.store(0, Ordering::Relaxed);
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
@@ -194,6 +216,7 @@ impl StateMachine for MetaMachine {
 
     fn snapshot(&self) -> Vec<u8> {
         let inner = self.shared.read();
+        (self.shared.snapshot_index).store(inner.last_index, Ordering::Relaxed);
         NodeSnapshot {
             metadata: inner.metadata.to_snapshot_bytes(),
             voter_addresses: inner.voter_addresses.clone(),
@@ -217,6 +240,8 @@ impl StateMachine for MetaMachine {
         for (id, address) in &snapshot.voter_addresses {
             (self.on_voter_address)(*id, address);
         }
+        (self.shared.snapshot_index).store(snapshot.last_index, Ordering::Relaxed);
+        self.shared.installed.fetch_add(1, Ordering::Relaxed);
         self.shared.applied.send_replace(snapshot.last_index);
         Ok(())
     }
@@ -266,9 +291,13 @@ mod tests {
         let mut m = machine();
         m.apply(5, &command(vec![cluster_id("c")]));
         let snap = m.snapshot();
+        assert_eq!(m.shared().snapshot_index(), 5);
+        assert_eq!(m.shared().snapshots_installed(), 0);
         let mut other = machine();
         other.restore(&snap).expect("restores");
         assert_eq!(other.shared().last_index(), 5);
+        assert_eq!(other.shared().snapshot_index(), 5);
+        assert_eq!(other.shared().snapshots_installed(), 1);
         assert!(matches!(
             other.shared().watch_from(3),
             WatchBatch::Snapshot { index: 5, .. }

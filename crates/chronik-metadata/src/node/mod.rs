@@ -9,6 +9,8 @@ mod error;
 mod machine;
 
 #[cfg(test)]
+mod bad_input_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
@@ -61,7 +63,13 @@ pub struct NodeConfig {
     pub preferred_leader_interval: Duration,
     /// Raft tick (heartbeat = 1 tick, election timeout = 10 to 20 ticks).
     pub tick: Duration,
+    /// Applied entries that trigger a snapshot and log compaction. Small values make a
+    /// lagging voter catch up through a snapshot instead of the log (and let tests prove it).
+    pub snapshot_entries: u64,
 }
+
+/// Default for [`NodeConfig::snapshot_entries`].
+pub const DEFAULT_SNAPSHOT_ENTRIES: u64 = 10_000;
 
 impl NodeConfig {
     /// Defaults for node `id` storing its state in `data_dir`.
@@ -76,6 +84,7 @@ impl NodeConfig {
             session_timeout: Duration::from_secs(6),
             preferred_leader_interval: Duration::from_secs(30),
             tick: Duration::from_millis(100),
+            snapshot_entries: DEFAULT_SNAPSHOT_ENTRIES,
         }
     }
 }
@@ -112,13 +121,19 @@ impl MetaNode {
                 "node id 0 is reserved; use ids from 1".into(),
             ));
         }
+        if cfg.snapshot_entries == 0 {
+            return Err(NodeError::Config(
+                "snapshot entries must be positive".into(),
+            ));
+        }
         std::fs::create_dir_all(&cfg.data_dir)
             .map_err(|e| NodeError::io(format!("create {}", cfg.data_dir.display()), e))?;
         let cluster_id = resolve_cluster_id(&cfg)?;
         // Stored before any Raft state, so no data dir ever holds state of an unknown cluster.
         store_cluster_id(&cfg.data_dir, &cluster_id)?;
         let data = DataDir::open(&cfg.data_dir, WalOptions::new(FsyncPolicy::Always))?;
-        let mut store = WalLogStore::open(&data)?;
+        let mut store =
+            WalLogStore::open(&data).map_err(|e| NodeError::raft_log(&cfg.data_dir, e))?;
         let listener = TcpListener::bind(cfg.listen)
             .await
             .map_err(|e| NodeError::io(format!("listen on {}", cfg.listen), e))?;
@@ -154,7 +169,14 @@ impl MetaNode {
         let hook = transport.clone();
         let machine = MetaMachine::new(Box::new(move |id, addr| hook.set_peer(id, addr)));
         let shared = machine.shared();
-        let replica = Replica::new(ReplicaConfig::new(cfg.id), store, machine)?;
+        let mut replica_cfg = ReplicaConfig::new(cfg.id);
+        replica_cfg.snapshot_interval = cfg.snapshot_entries;
+        // Entries kept below a snapshot never exceed the snapshot interval, or a small
+        // interval would never compact anything.
+        replica_cfg.retained_entries = replica_cfg.retained_entries.min(cfg.snapshot_entries);
+        let replica = Replica::new(replica_cfg, store, machine)?;
+        // The restore of this node's own stored snapshot is not a snapshot received.
+        shared.reset_installed();
         let driver = DriverConfig {
             tick: TickSource::Interval(cfg.tick),
             ..DriverConfig::default()

@@ -17,9 +17,9 @@ use crate::grpc::pb::{
 use crate::grpc::{LEADER_ADDRESS_HEADER, MetaClient, apply_watch_event, connect, is_not_leader};
 use crate::{MetadataRecord, MetadataState};
 
-const WAIT: Duration = Duration::from_secs(10);
+pub(super) const WAIT: Duration = Duration::from_secs(10);
 
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub(super) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -39,7 +39,7 @@ fn free_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
-async fn leader_of(nodes: &[MetaNode]) -> MetaNode {
+pub(super) async fn leader_of(nodes: &[MetaNode]) -> MetaNode {
     eventually("a leader", || async {
         for node in nodes {
             if node.raft().status().await.ok()?.role == Role::Leader {
@@ -169,7 +169,11 @@ async fn single_voter_streams_records_and_fences_silent_brokers() {
     node.shutdown().await;
 }
 
-async fn start_cluster(root: &std::path::Path, ids: &[u64], cluster: &str) -> Vec<MetaNode> {
+pub(super) async fn start_cluster(
+    root: &std::path::Path,
+    ids: &[u64],
+    cluster: &str,
+) -> Vec<MetaNode> {
     let peers: BTreeMap<u64, String> = (ids.iter())
         .map(|id| (*id, format!("127.0.0.1:{}", free_port())))
         .collect();
