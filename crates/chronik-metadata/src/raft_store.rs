@@ -53,6 +53,7 @@ impl WalLogStore {
             segment_ms: None,
             ..LogConfig::default()
         };
+        refuse_lost_entries(&data.root().join(RAFT_LOG_DIR))?;
         let (log, _) = data
             .open_internal_log(RAFT_LOG_DIR, config)
             .map_err(|e| storage_err("open the Raft log", e))?;
@@ -149,6 +150,48 @@ impl WalLogStore {
         self.checkpoint_bytes = self.log.size_bytes();
         Ok(())
     }
+}
+
+/// Refuses a Raft log whose recovery would cut anything but a torn tail. A torn tail is an
+/// operation that was never synced, so nothing acknowledged depends on it; damage with valid
+/// frames after it is damage to synced entries, and a voter that silently forgot entries it
+/// acknowledged could elect a leader without them. Checked before recovery changes anything.
+fn refuse_lost_entries(dir: &std::path::Path) -> Result<(), RaftError> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let plan =
+        chronik_wal::plan_recovery(dir, RAFT_LOG_DIR, chronik_wal::RecoveryOptions::default())
+            .map_err(|e| storage_err("check the Raft log", e))?;
+    let Some(cut) = plan.cut else {
+        return Ok(());
+    };
+    let valid_after =
+        cut.segments_removed.len() as u64 + valid_frame_after(&cut.segment, cut.position)?;
+    if valid_after == 0 {
+        return Ok(());
+    }
+    Err(storage_err(
+        "check the Raft log",
+        format!(
+            "{} is damaged at byte {} ({}) with synced entries after it; nothing was changed",
+            cut.segment.display(),
+            cut.position,
+            cut.reason
+        ),
+    ))
+}
+
+/// 1 when a valid frame starts somewhere after `position` in `segment`, else 0.
+fn valid_frame_after(segment: &std::path::Path, position: u64) -> Result<u64, RaftError> {
+    let file = std::fs::File::open(segment).map_err(|e| storage_err("check the Raft log", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| storage_err("check the Raft log", e))?
+        .len();
+    let found = chronik_wal::scan::resync(&file, segment, position + 1, len)
+        .map_err(|e| storage_err("check the Raft log", e))?;
+    Ok(u64::from(found.is_some()))
 }
 
 fn encode(msg: &impl protobuf::Message) -> Result<Vec<u8>, RaftError> {

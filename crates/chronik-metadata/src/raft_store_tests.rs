@@ -191,3 +191,30 @@ fn a_torn_tail_loses_only_unsynced_operations() {
     let (_data, wal) = open(dir.path());
     assert_same(&wal, &mem, "after a torn write");
 }
+
+#[test]
+fn damage_before_synced_entries_refuses_to_open_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, mut wal) = open(dir.path());
+    for i in 1..=50u64 {
+        wal.append(&[entry(i, 1, b"synced")]).unwrap();
+    }
+    wal.sync().unwrap();
+    let segment = wal.log.segments().last().unwrap().path.clone();
+    drop(wal);
+    drop(data);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    std::fs::write(&segment, &bytes).unwrap();
+    let data = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Never)).unwrap();
+    let err = WalLogStore::open(&data)
+        .err()
+        .expect("a damaged log must not open");
+    assert!(err.to_string().contains("damaged at byte"), "{err}");
+    assert_eq!(
+        std::fs::read(&segment).unwrap(),
+        bytes,
+        "nothing on disk changed"
+    );
+}
