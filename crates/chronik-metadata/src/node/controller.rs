@@ -13,9 +13,9 @@ use prost::Message as _;
 use tokio::time::Instant;
 
 use super::{MetaNode, NodeError};
-use crate::controller::{self, AlterPartitionRequest, BrokerRegistration, Decision, NewTopic};
+use crate::controller::{self, AlterPartitionRequest, BrokerRegistration, NewTopic};
 use crate::grpc::pb::{ApplyResult, NodeCommand, VoterAddress};
-use crate::{BrokerId, MetadataRecord, MetadataState, Record, TopicId, Uuid};
+use crate::{BrokerId, MetadataState, Record, TopicId, Uuid};
 
 const LOOP_PERIOD: Duration = Duration::from_millis(200);
 /// Longest wait for a proposal to apply (a leader cut off from its quorum never commits);
@@ -74,38 +74,13 @@ impl MetaNode {
     }
 
     /// Proposes `command` and waits until it applied; the per-record errors come back.
-    async fn propose(&self, command: NodeCommand) -> Result<ApplyResult, NodeError> {
+    pub(super) async fn propose(&self, command: NodeCommand) -> Result<ApplyResult, NodeError> {
         let proposal = self.inner.raft.propose(command.encode_to_vec());
         let result = tokio::time::timeout(PROPOSE_TIMEOUT, proposal)
             .await
             .map_err(|_| NodeError::ProposalTimeout(PROPOSE_TIMEOUT))??;
         ApplyResult::decode(result.as_slice())
             .map_err(|e| NodeError::Rejected(format!("apply result does not decode: {e}")))
-    }
-
-    /// Computes a decision against the applied state, proposes its records as one batch and
-    /// waits for them to apply. Returns the records that applied.
-    pub async fn decide(
-        &self,
-        decide: impl FnOnce(&MetadataState) -> Decision,
-    ) -> Result<Vec<MetadataRecord>, NodeError> {
-        // Fail fast on a follower instead of queueing behind the write lock.
-        self.ensure_leader().await?;
-        let _serial = self.inner.write_lock.lock().await;
-        self.ensure_leader().await?;
-        let records = self.inner.shared.metadata(decide)?;
-        if records.is_empty() {
-            return Ok(records);
-        }
-        let command = NodeCommand {
-            records: records.iter().map(MetadataRecord::to_bytes).collect(),
-            voter_address: None,
-        };
-        let result = self.propose(command).await?;
-        if let Some(error) = result.errors.iter().find(|e| !e.is_empty()) {
-            return Err(NodeError::Rejected(error.clone()));
-        }
-        Ok(records)
     }
 
     /// Registers (or re-registers) a broker; it starts fenced and is unfenced by a heartbeat.

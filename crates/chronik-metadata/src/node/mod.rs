@@ -4,6 +4,7 @@
 //! [`MetaNode::start`] opens the data dir, bootstraps a brand-new initial voter, spawns the Raft
 //! driver, serves gRPC, and runs the controller loop that only acts on the leader.
 
+mod batch;
 mod controller;
 mod error;
 mod machine;
@@ -98,6 +99,8 @@ pub(crate) struct NodeInner {
     shared: Arc<SharedState>,
     transport: GrpcTransport,
     write_lock: tokio::sync::Mutex<()>,
+    /// Controller decisions gathered into one Raft entry per commit.
+    batches: Mutex<batch::Batches>,
     sessions: Mutex<controller::Sessions>,
     session_timeout: Duration,
     preferred_leader_interval: Duration,
@@ -193,6 +196,7 @@ impl MetaNode {
                 shared,
                 transport,
                 write_lock: tokio::sync::Mutex::new(()),
+                batches: Mutex::new(batch::Batches::default()),
                 sessions: Mutex::new(controller::Sessions::default()),
                 session_timeout: cfg.session_timeout,
                 preferred_leader_interval: cfg.preferred_leader_interval,

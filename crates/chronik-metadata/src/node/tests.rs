@@ -289,3 +289,54 @@ async fn a_voter_joins_and_leaves() {
         node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_decisions_share_raft_entries_and_stay_consistent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let nodes = start_cluster(dir.path(), &[1, 2, 3], "batching").await;
+    let leader = leader_of(&nodes).await;
+    let mut client = connect(&leader.local_addr().to_string(), WAIT)
+        .await
+        .expect("connect");
+    let incarnation = rand::random::<[u8; 16]>();
+    client
+        .register_broker(register(7, incarnation))
+        .await
+        .expect("register");
+    let beat = HeartbeatRequest {
+        broker_id: 7,
+        incarnation_id: incarnation.to_vec(),
+    };
+    client.heartbeat(beat).await.expect("heartbeat unfences");
+    let before = leader.raft().status().await.expect("status").commit_index;
+    let writers: Vec<_> = (0..64)
+        .map(|_| {
+            let node = leader.clone();
+            tokio::spawn(async move { node.allocate_producer_ids(7).await })
+        })
+        .collect();
+    let mut firsts = Vec::new();
+    for w in writers {
+        firsts.push(w.await.expect("task").expect("allocate").0);
+    }
+    let after = leader.raft().status().await.expect("status").commit_index;
+    firsts.sort_unstable();
+    firsts.dedup();
+    assert_eq!(firsts.len(), 64, "every writer got its own block");
+    assert!(
+        after - before < 64,
+        "64 decisions took {} Raft entries: they were not batched",
+        after - before
+    );
+    // Every voter applies the same state.
+    let snapshot = leader.state().metadata(|s| s.to_snapshot_bytes());
+    for node in &nodes {
+        eventually("voters to converge", || async {
+            (node.state().metadata(|s| s.to_snapshot_bytes()) == snapshot).then_some(())
+        })
+        .await;
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
