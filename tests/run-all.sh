@@ -19,3 +19,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== tests"
 cargo test --workspace --all-targets --locked --no-fail-fast
+
+echo "== python clients"
+if [ ! -x target/python-venv/bin/python ]; then
+  if ! python3 -m venv target/python-venv; then
+    # Debian's python3 ships venv without ensurepip; python3-venv adds it.
+    rm -rf target/python-venv
+    if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv; else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv; fi
+    python3 -m venv target/python-venv
+  fi
+fi
+target/python-venv/bin/python -m pip install -q -r tests/python/requirements.txt
+if [ ! -x target/debug/chronik-broker ]; then cargo build -p chronik-broker-bin; fi
+target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
