@@ -60,7 +60,18 @@ impl Cluster {
             port,
             rack: None,
         };
-        self.node.register_broker(reg).await?;
+        match self.node.register_broker(reg.clone()).await {
+            Ok(()) => {}
+            Err(chronik_metadata::node::NodeError::DuplicateRegistration(_)) => {
+                // The embedded quorum lives in this data dir, whose lock we hold: the
+                // incarnation it still counts as live is this broker before a restart.
+                self.node
+                    .decide(|s| chronik_metadata::controller::fence_broker(s, self.me))
+                    .await?;
+                self.node.register_broker(reg).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
         self.node.heartbeat(self.me, self.incarnation).await?;
         tracing::info!(
             broker = self.me,

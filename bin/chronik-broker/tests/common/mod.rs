@@ -45,15 +45,16 @@ impl BrokerProc {
             .spawn()
             .expect("spawn chronik-broker");
         let mut broker = BrokerProc { child, addr };
-        broker.wait_ready();
+        broker.wait_ready(&dir.join(format!("broker-{port}.log")));
         broker
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self, log: &Path) {
         let deadline = Instant::now() + START_DEADLINE;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("broker exited early: {status}");
+                let log = std::fs::read_to_string(log).unwrap_or_default();
+                panic!("broker exited early: {status}; its log:\n{log}");
             }
             if TcpStream::connect(self.addr).is_ok() {
                 return;
