@@ -1,17 +1,9 @@
-"""Real Kafka clients (confluent-kafka / librdkafka and kafka-python) against the broker binary.
-
-The broker serves no consumer groups and no InitProducerId, so producers run with idempotence
-off and consumers assign partitions themselves, starting from explicit offsets.
+"""Real Kafka clients (confluent-kafka / librdkafka and kafka-python) against the broker binary:
+produce and fetch paths, codecs, large records, timestamps and topic administration.
 """
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 from confluent_kafka import (
@@ -23,114 +15,21 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-ROOT = Path(__file__).resolve().parents[2]
-BROKER_BIN = Path(os.environ.get("CHRONIK_BROKER_BIN", ROOT / "target" / "debug" / "chronik-broker"))
-START_DEADLINE_S = 30.0
-IO_DEADLINE_S = 60.0
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Broker:
-    def __init__(self, proc, port, log_path):
-        self.proc = proc
-        self.port = port
-        self.bootstrap = f"127.0.0.1:{port}"
-        self.log_path = log_path
-
-    def log_tail(self):
-        try:
-            return Path(self.log_path).read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
+from harness import IO_DEADLINE_S, BrokerProcess, unique, wait_topic
+from harness import create_topic as harness_create_topic
 
 
 @pytest.fixture(scope="module")
 def broker():
-    assert BROKER_BIN.is_file(), f"{BROKER_BIN} missing: build it with cargo build -p chronik-broker-bin"
-    tmp = tempfile.mkdtemp(prefix="chronik-pytest-")
-    port = free_port()
-    log_path = os.path.join(tmp, "broker.log")
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [
-            str(BROKER_BIN),
-            "run",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--data-dir",
-            os.path.join(tmp, "data"),
-            "--fsync",
-            "never",
-            "--num-partitions",
-            "3",
-            "--auto-create-topics",
-            "false",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    b = Broker(proc, port, log_path)
+    b = BrokerProcess().start()
     try:
-        deadline = time.monotonic() + START_DEADLINE_S
-        # 1. The port accepts connections (and the process we started is still alive).
-        while True:
-            assert proc.poll() is None, f"broker exited early ({proc.returncode}):\n{b.log_tail()}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"broker did not listen in time:\n{b.log_tail()}"
-            time.sleep(0.05)
-        # 2. Metadata answers, from the broker we started: its advertised port is ours.
-        admin = AdminClient({"bootstrap.servers": b.bootstrap})
-        while True:
-            assert proc.poll() is None, f"broker exited early ({proc.returncode}):\n{b.log_tail()}"
-            try:
-                md = admin.list_topics(timeout=2)
-                break
-            except Exception:
-                assert time.monotonic() < deadline, f"Metadata not answered in time:\n{b.log_tail()}"
-        ports = [bm.port for bm in md.brokers.values()]
-        assert ports == [port], f"metadata lists brokers on ports {ports}, expected [{port}]"
-        assert proc.poll() is None
         yield b
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def unique(name):
-    return f"{name}-{uuid.uuid4().hex[:8]}"
+        b.cleanup()
 
 
 def create_topic(broker, name, partitions):
-    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
-    fs = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
-    fs[name].result(timeout=30)
-    wait_topic(admin, name, partitions)
-    return admin
-
-
-def wait_topic(admin, name, partitions):
-    deadline = time.monotonic() + 30
-    while True:
-        md = admin.list_topics(timeout=10)
-        t = md.topics.get(name)
-        if t is not None and t.error is None and len(t.partitions) == partitions:
-            return md
-        assert time.monotonic() < deadline, f"topic {name} not in metadata: {md.topics.get(name)}"
-        time.sleep(0.1)
+    return harness_create_topic(broker.bootstrap, name, partitions)
 
 
 def produce_all(producer, records):

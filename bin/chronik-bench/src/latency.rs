@@ -59,6 +59,32 @@ impl Latency {
     }
 }
 
+/// Quantiles in milliseconds (rounded to the microsecond), for the broker benchmarks.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LatencyMs {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl Latency {
+    pub fn ms_summary(&self) -> LatencyMs {
+        let ms = |nanos: f64| (nanos / 1_000.0).round() / 1_000.0;
+        let q = |quantile: f64| ms(self.0.value_at_quantile(quantile) as f64);
+        LatencyMs {
+            p50: q(0.5),
+            p95: q(0.95),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: ms(self.0.max() as f64),
+            mean: ms(self.0.mean()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +103,18 @@ mod tests {
         assert!(s.p50 <= s.p99 && s.p99 <= s.p999 && s.p999 <= s.max);
         assert!((s.max - 1000.0).abs() < 1.0, "max {}", s.max);
         assert!(s.mean > 300.0 && s.mean < 450.0, "mean {}", s.mean);
+    }
+
+    #[test]
+    fn millisecond_quantiles_are_ordered() {
+        let mut a = Latency::new();
+        for i in 1..=10_000u64 {
+            a.record(Duration::from_micros(i));
+        }
+        let s = a.ms_summary();
+        assert!(s.p50 <= s.p95 && s.p95 <= s.p99 && s.p99 <= s.p999 && s.p999 <= s.max);
+        assert!((s.max - 10.0).abs() < 0.02, "max {}", s.max);
+        assert!((s.p95 - 9.5).abs() < 0.02, "p95 {}", s.p95);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! own module; this file only parses flags and turns failures into exit codes.
 
 mod disk;
+mod kafka;
 mod latency;
 mod meta;
 mod report;
@@ -27,10 +28,22 @@ Examples:
   # The metadata quorum: 64 proposers committing producer-id allocations for 10 s
   chronik-bench meta --meta 10.0.0.1:9190,10.0.0.2:9190,10.0.0.3:9190 --concurrency 64 --duration 10
 
+  # A broker: 1 KiB records, acks=all, 4 producers, as fast as possible
+  chronik-bench produce --bootstrap 127.0.0.1:9092 --topic bench --create --partitions 8 \
+      --record-size 1024 --acks all --concurrency 4 --duration 30
+
+  # 128 clients each writing one record and waiting for its ack (acks=all)
+  chronik-bench produce --bootstrap 127.0.0.1:9092 --topic bench --concurrency 128 \
+      --in-flight 1 --acks all --duration 30
+
+  # Read it back; then produce-to-consume latency at 10,000 records/s
+  chronik-bench consume --bootstrap 127.0.0.1:9092 --topic bench --duration 10
+  chronik-bench e2e --bootstrap 127.0.0.1:9092 --topic e2e --create --rate 10000 --duration 30
+
   # The same, as JSON for scripts
   chronik-bench wal --dir /tmp/wal --concurrency 8 --records 100000 --output json
 
-Exit codes: 0 success, 2 bad arguments or the benchmark could not run.";
+Exit codes: 0 success, 2 bad arguments, the benchmark could not run, or records failed\n(the errors are named on stderr and in the JSON `errors` map).";
 
 /// Benchmarks for Chronik: the physical limits of a disk, of the storage engine, and of the
 /// metadata quorum.
@@ -54,6 +67,13 @@ enum Command {
     /// Drives a running metadata quorum (chronik-meta): concurrent proposers each committing
     /// one Raft entry per call; proposals/s and commit latency.
     Meta(meta::MetaArgs),
+    /// Produces to a Kafka-compatible broker: C independent producers (own connection each),
+    /// records/s, MiB/s and send-to-ack latency (from the intended send time under --rate).
+    Produce(kafka::produce::ProduceArgs),
+    /// Fetches a topic's partitions and counts what arrives: records/s, MiB/s, fetch latency.
+    Consume(kafka::consume::ConsumeArgs),
+    /// Produces at a fixed rate while consuming: produce-to-consume latency of every record.
+    E2e(kafka::e2e::E2eArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +83,9 @@ fn main() -> ExitCode {
         Command::Disk(args) => disk::run(args),
         Command::Wal(args) => wal::run(args),
         Command::Meta(args) => meta::run(args),
+        Command::Produce(args) => kafka::produce::run(args),
+        Command::Consume(args) => kafka::consume::run(args),
+        Command::E2e(args) => kafka::e2e::run(args),
     };
     match outcome {
         Ok(()) => exit(EXIT_OK),

@@ -13,7 +13,7 @@ use crate::latency::LatencySummary;
 pub const MIB: f64 = 1024.0 * 1024.0;
 
 /// The output flag every subcommand shares.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct OutputArgs {
     /// `table` for people, `json` for scripts (only the JSON document goes to stdout).
     #[arg(long, value_enum, default_value_t = OutputFormat::Table, env = "CHRONIK_OUTPUT")]

@@ -62,6 +62,33 @@ pub struct RunArgs {
     /// fixed one to inspect it with `chronik-meta status --meta ADDR`.
     #[arg(long, env = "CHRONIK_META_LISTEN", default_value = "127.0.0.1:0")]
     pub meta_listen: SocketAddr,
+    /// Replication factor of auto-created topics and of topics created without one.
+    #[arg(long, env = "CHRONIK_DEFAULT_REPLICATION_FACTOR", default_value_t = 1)]
+    pub default_replication_factor: i16,
+    /// Default retention.ms of topics: segments older than this are deleted; -1 keeps
+    /// data forever. Topics override it with their own retention.ms.
+    #[arg(long, env = "CHRONIK_RETENTION_MS", default_value_t = 7 * 24 * 3600 * 1000, allow_negative_numbers = true)]
+    pub retention_ms: i64,
+    /// Default retention.bytes per partition: the oldest segments go beyond it; -1 means no limit.
+    #[arg(long, env = "CHRONIK_RETENTION_BYTES", default_value_t = -1, allow_negative_numbers = true)]
+    pub retention_bytes: i64,
+    /// Default segment.bytes: a partition's segment rolls past this size.
+    #[arg(long, env = "CHRONIK_SEGMENT_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub segment_bytes: u64,
+    /// How often expired segments are deleted, in milliseconds.
+    #[arg(
+        long,
+        env = "CHRONIK_RETENTION_CHECK_INTERVAL_MS",
+        default_value_t = 30_000
+    )]
+    pub retention_check_interval_ms: u64,
+    /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644).
+    #[arg(long, env = "CHRONIK_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and
+    /// CHRONIK_* variables win over it.
+    #[arg(long, env = "CHRONIK_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug.
     #[arg(long, env = "CHRONIK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -81,7 +108,33 @@ impl RunArgs {
         if self.max_request_bytes < 1024 || self.max_request_bytes > i32::MAX as usize {
             bail!("--max-request-bytes must be between 1024 and {}", i32::MAX);
         }
+        if self.default_replication_factor < 1 {
+            bail!(
+                "--default-replication-factor must be 1 or more, got {}",
+                self.default_replication_factor
+            );
+        }
+        if self.segment_bytes < 4096 {
+            bail!(
+                "--segment-bytes must be at least 4096, got {}",
+                self.segment_bytes
+            );
+        }
+        if self.retention_check_interval_ms == 0 {
+            bail!("--retention-check-interval-ms must be at least 1");
+        }
+        let limit = |name: &str, v: i64| match v {
+            -1 => Ok(None),
+            v if v >= 0 => Ok(Some(v.unsigned_abs())),
+            v => bail!("{name} must be -1 (no limit) or a positive number, got {v}"),
+        };
         let mut config = BrokerConfig::new(self.data_dir);
+        config.retention_ms = limit("--retention-ms", self.retention_ms)?;
+        config.retention_bytes = limit("--retention-bytes", self.retention_bytes)?;
+        config.segment_bytes = self.segment_bytes;
+        config.default_replication_factor = self.default_replication_factor;
+        config.retention_check_interval =
+            std::time::Duration::from_millis(self.retention_check_interval_ms);
         config.id = self.id;
         config.listen = self.listen;
         config.advertise = self.advertise;

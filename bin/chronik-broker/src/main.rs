@@ -1,19 +1,23 @@
 //! `chronik-broker`: a Kafka-compatible broker with an embedded metadata node.
 
 mod cli;
+mod config_file;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command, RunArgs};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Run(args)) => args,
-        None => cli.run,
+    let args = match parse_args(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(chronik_cli::EXIT_ERROR as u8);
+        }
     };
     chronik_cli::init_tracing(&args.log_level);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -33,7 +37,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// Parses flags and environment, then adds the `--config` file's settings for whatever they
+/// left at its default. Bad flags print clap's message and exit 2.
+fn parse_args(mut argv: Vec<OsString>) -> anyhow::Result<RunArgs> {
+    let command = Cli::command();
+    let matches = command.clone().get_matches_from(&argv);
+    let run_matches = matches.subcommand_matches("run").unwrap_or(&matches);
+    if let Some(path) = run_matches.get_one::<std::path::PathBuf>("config") {
+        let run_command = command.find_subcommand("run").unwrap_or(&command);
+        argv.extend(config_file::args_from_file(path, run_matches, run_command)?);
+    }
+    let matches = command.get_matches_from(&argv);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    Ok(match cli.command {
+        Some(Command::Run(args)) => args,
+        None => cli.run,
+    })
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
+    if let Some(addr) = args.metrics_addr {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        tracing::info!(%addr, "serving Prometheus metrics");
+    }
     let config = args.into_config()?;
     let data_dir = config.data_dir.clone();
     let broker = chronik_broker::Broker::start(config)

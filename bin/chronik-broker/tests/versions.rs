@@ -81,6 +81,16 @@ fn every_advertised_version_is_answered() {
                     let r: DeleteTopicsResponse = answer(&mut c, key, v, id);
                     assert_eq!(r.responses[0].error_code, 0, "DeleteTopics v{v}");
                 }
+                ApiKey::InitProducerId => {
+                    let req = InitProducerIdRequest::default()
+                        .with_producer_id(ProducerId(-1))
+                        .with_producer_epoch(-1);
+                    let id = c.send(key, v, &req);
+                    let r: InitProducerIdResponse = answer(&mut c, key, v, id);
+                    assert_eq!(r.error_code, 0, "InitProducerId v{v}");
+                    assert!(r.producer_id.0 >= 0, "InitProducerId v{v}");
+                }
+                key if group_api(key) => group_api_at(&mut c, key, v),
                 other => panic!("{other:?} is served but not covered here"),
             }
         }
@@ -105,4 +115,181 @@ fn list_offset_at(c: &mut common::Client, v: i16) -> (i16, i64) {
         r.topics[0].partitions[0].error_code,
         r.topics[0].partitions[0].offset,
     )
+}
+
+fn group_api(key: ApiKey) -> bool {
+    use ApiKey::*;
+    matches!(
+        key,
+        FindCoordinator
+            | JoinGroup
+            | SyncGroup
+            | Heartbeat
+            | LeaveGroup
+            | OffsetCommit
+            | OffsetFetch
+            | DescribeGroups
+            | ListGroups
+            | DeleteGroups
+    )
+}
+
+/// Sends `req` until the coordinator has loaded; returns the error code `code` reads.
+fn group_call<Req, Resp>(
+    c: &mut common::Client,
+    key: ApiKey,
+    v: i16,
+    req: &Req,
+    code: impl Fn(&Resp) -> i16,
+) -> i16
+where
+    Req: chronik_kafka::kafka_protocol::protocol::Encodable,
+    Resp: Decodable,
+{
+    const LOADING: [i16; 2] = [14, 15];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let id = c.send(key, v, req);
+        let r: Resp = answer(c, key, v, id);
+        let got = code(&r);
+        if !LOADING.contains(&got) || std::time::Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// One request of a group API at version `v`, and the error code it must get.
+fn group_api_at(c: &mut common::Client, key: ApiKey, v: i16) {
+    use chronik_kafka::kafka_protocol::protocol::StrBytes;
+    let s = |t: &str| StrBytes::from_string(t.to_owned());
+    let group = |t: &str| GroupId(s(t));
+    let (code, want) = match key {
+        ApiKey::FindCoordinator if v >= 4 => {
+            let req = FindCoordinatorRequest::default().with_coordinator_keys(vec![s("vg")]);
+            let code = group_call(c, key, v, &req, |r: &FindCoordinatorResponse| {
+                r.coordinators[0].error_code
+            });
+            (code, 0)
+        }
+        ApiKey::FindCoordinator => {
+            let req = FindCoordinatorRequest::default().with_key(s("vg"));
+            (
+                group_call(c, key, v, &req, |r: &FindCoordinatorResponse| r.error_code),
+                0,
+            )
+        }
+        ApiKey::JoinGroup => {
+            let req = JoinGroupRequest::default()
+                .with_group_id(group(&format!("vg-{v}")))
+                .with_session_timeout_ms(10_000)
+                .with_rebalance_timeout_ms(if v >= 1 { 10_000 } else { -1 })
+                .with_protocol_type(s("consumer"))
+                .with_protocols(vec![
+                    join_group_request::JoinGroupRequestProtocol::default().with_name(s("range")),
+                ]);
+            let code = group_call(c, key, v, &req, |r: &JoinGroupResponse| r.error_code);
+            (code, if v >= 4 { 79 } else { 0 })
+        }
+        ApiKey::SyncGroup => {
+            let req = SyncGroupRequest::default()
+                .with_group_id(group("vc"))
+                .with_generation_id(1)
+                .with_member_id(s("m"));
+            (
+                group_call(c, key, v, &req, |r: &SyncGroupResponse| r.error_code),
+                25,
+            )
+        }
+        ApiKey::Heartbeat => {
+            let req = HeartbeatRequest::default()
+                .with_group_id(group("vc"))
+                .with_generation_id(1)
+                .with_member_id(s("m"));
+            (
+                group_call(c, key, v, &req, |r: &HeartbeatResponse| r.error_code),
+                25,
+            )
+        }
+        ApiKey::LeaveGroup if v >= 3 => {
+            let member = leave_group_request::MemberIdentity::default().with_member_id(s("m"));
+            let req = LeaveGroupRequest::default()
+                .with_group_id(group("vc"))
+                .with_members(vec![member]);
+            let code = group_call(c, key, v, &req, |r: &LeaveGroupResponse| {
+                r.members.first().map_or(r.error_code, |m| m.error_code)
+            });
+            (code, 25)
+        }
+        ApiKey::LeaveGroup => {
+            let req = LeaveGroupRequest::default()
+                .with_group_id(group("vc"))
+                .with_member_id(s("m"));
+            (
+                group_call(c, key, v, &req, |r: &LeaveGroupResponse| r.error_code),
+                25,
+            )
+        }
+        ApiKey::OffsetCommit => {
+            let part = offset_commit_request::OffsetCommitRequestPartition::default()
+                .with_committed_offset(1);
+            let req = OffsetCommitRequest::default()
+                .with_group_id(group("vc"))
+                .with_generation_id_or_member_epoch(-1)
+                .with_topics(vec![
+                    offset_commit_request::OffsetCommitRequestTopic::default()
+                        .with_name(topic("v"))
+                        .with_partitions(vec![part]),
+                ]);
+            let code = group_call(c, key, v, &req, |r: &OffsetCommitResponse| {
+                r.topics[0].partitions[0].error_code
+            });
+            (code, 0)
+        }
+        ApiKey::OffsetFetch if v >= 8 => {
+            let g = offset_fetch_request::OffsetFetchRequestGroup::default()
+                .with_group_id(group("vc"))
+                .with_topics(None);
+            let req = OffsetFetchRequest::default().with_groups(vec![g]);
+            let code = group_call(c, key, v, &req, |r: &OffsetFetchResponse| {
+                r.groups[0].error_code
+            });
+            (code, 0)
+        }
+        ApiKey::OffsetFetch => {
+            let t = offset_fetch_request::OffsetFetchRequestTopic::default()
+                .with_name(topic("v"))
+                .with_partition_indexes(vec![0]);
+            let req = OffsetFetchRequest::default()
+                .with_group_id(group("vc"))
+                .with_topics(Some(vec![t]));
+            let code = group_call(c, key, v, &req, |r: &OffsetFetchResponse| {
+                r.error_code.max(r.topics[0].partitions[0].error_code)
+            });
+            (code, 0)
+        }
+        ApiKey::DescribeGroups => {
+            let req = DescribeGroupsRequest::default().with_groups(vec![group("vc")]);
+            let code = group_call(c, key, v, &req, |r: &DescribeGroupsResponse| {
+                r.groups[0].error_code
+            });
+            (code, 0)
+        }
+        ApiKey::ListGroups => {
+            let req = ListGroupsRequest::default();
+            (
+                group_call(c, key, v, &req, |r: &ListGroupsResponse| r.error_code),
+                0,
+            )
+        }
+        ApiKey::DeleteGroups => {
+            let req = DeleteGroupsRequest::default().with_groups_names(vec![group("absent")]);
+            let code = group_call(c, key, v, &req, |r: &DeleteGroupsResponse| {
+                r.results[0].error_code
+            });
+            (code, 69)
+        }
+        other => panic!("{other:?} is not a group API"),
+    };
+    assert_eq!(code, want, "{key:?} v{v}");
 }

@@ -11,7 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::cluster::Cluster;
-use crate::partitions::Partitions;
+use crate::handlers::ProducerIdPool;
+use crate::partitions::{Hosted, Partitions};
+use crate::topic_config::TopicSettings;
 use crate::{BrokerConfig, BrokerError};
 
 /// How long shutdown waits for in-flight requests before closing anyway.
@@ -22,12 +24,21 @@ pub(crate) struct Shared {
     pub config: BrokerConfig,
     pub cluster: Arc<Cluster>,
     pub partitions: Arc<Partitions>,
+    /// Producer ids handed to idempotent producers by InitProducerId.
+    pub producer_ids: ProducerIdPool,
+    /// Consumer groups and committed offsets this broker coordinates.
+    pub groups: Arc<crate::groups::Coordinator>,
 }
 
 impl Shared {
     /// The log and leader epoch of a partition this broker leads, or the Kafka error code
     /// telling the client why not.
     pub fn leader_log(&self, tp: &TopicPartition) -> Result<(Arc<PartitionLog>, i32), i16> {
+        self.leader_partition(tp).map(|(h, epoch)| (h.log.clone(), epoch))
+    }
+
+    /// Like [`Shared::leader_log`], with the partition's producer state.
+    pub fn leader_partition(&self, tp: &TopicPartition) -> Result<(Arc<Hosted>, i32), i16> {
         let found = self.cluster.metadata(|s| {
             let p = s.topic_by_name(&tp.topic)?.partition(tp.partition)?;
             Some((p.leader, p.leader_epoch))
@@ -38,8 +49,8 @@ impl Shared {
         if leader != self.cluster.me {
             return Err(ResponseError::NotLeaderOrFollower.code());
         }
-        match self.partitions.get(tp) {
-            Some(log) => Ok((log, epoch)),
+        match self.partitions.get_hosted(tp) {
+            Some(hosted) => Ok((hosted, epoch)),
             None => Err(ResponseError::NotLeaderOrFollower.code()),
         }
     }
@@ -75,8 +86,12 @@ impl Broker {
     pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| BrokerError::io(format!("create {}", config.data_dir.display()), e))?;
+        let defaults = TopicSettings::defaults(&config);
+        defaults
+            .check()
+            .map_err(|e| BrokerError::Config(format!("topic defaults: {e}")))?;
         let dir = DataDir::open(&config.data_dir, WalOptions::new(config.fsync))?;
-        let partitions = Arc::new(Partitions::new(dir));
+        let partitions = Arc::new(Partitions::new(dir, defaults));
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| BrokerError::io(format!("listen on {}", config.listen), e))?;
@@ -87,9 +102,16 @@ impl Broker {
         let cluster = Arc::new(cluster);
         let (host, port) = advertised(config.advertise.as_deref(), local_addr)?;
         cluster.register(&host, port).await?;
+        let groups = Arc::new(crate::groups::Coordinator::new(
+            cluster.clone(),
+            partitions.clone(),
+            config.max_message_bytes,
+        ));
         let tasks = vec![
+            groups.spawn_reaper(),
             cluster.spawn_heartbeats(),
             cluster.spawn_reconciler(partitions.clone()),
+            crate::retention::spawn(partitions.clone(), config.retention_check_interval),
         ];
         cluster.reconcile(&partitions);
         tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),
@@ -98,6 +120,8 @@ impl Broker {
             config,
             cluster,
             partitions,
+            producer_ids: ProducerIdPool::default(),
+            groups,
         });
         Ok(Broker {
             shared,

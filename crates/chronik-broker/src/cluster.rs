@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chronik_metadata::controller::BrokerRegistration;
+use chronik_metadata::controller::{self, BrokerRegistration, Decision};
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
-use chronik_metadata::{BrokerId, MetadataState, Uuid};
+use chronik_metadata::proto::ConfigChange;
+use chronik_metadata::{BrokerId, ControllerError, MetadataRecord, MetadataState, Record, Uuid};
 use tokio::task::JoinHandle;
 
 use crate::BrokerError;
@@ -144,4 +145,97 @@ impl Cluster {
         tracing::info!(topic = name, "topic deleted");
         Ok(())
     }
+
+    /// Grows topic `name` to `total` partitions; with `validate_only` only checks that the
+    /// controller would accept it.
+    pub async fn create_partitions(
+        &self,
+        name: &str,
+        total: i32,
+        validate_only: bool,
+    ) -> Result<(), NodeError> {
+        if validate_only {
+            let decision = self.metadata(|s| controller::create_partitions(s, name, total));
+            return decision.map(drop).map_err(NodeError::from);
+        }
+        self.node.create_partitions(name, total).await?;
+        tracing::info!(topic = name, partitions = total, "partitions added");
+        Ok(())
+    }
+
+    /// Replaces the configs of topic `name` by what `change` makes of the current ones, as one
+    /// `ConfigChange` record decided against the projected state (so concurrent changes do not
+    /// overwrite each other); with `validate_only` nothing is proposed.
+    pub async fn alter_topic_configs(
+        &self,
+        name: &str,
+        validate_only: bool,
+        change: impl FnOnce(
+            &BTreeMap<String, String>,
+        ) -> Result<BTreeMap<String, String>, ControllerError>,
+    ) -> Result<(), NodeError> {
+        let decide = |s: &MetadataState| config_change(s, name, change);
+        if validate_only {
+            return self.metadata(decide).map(drop).map_err(NodeError::from);
+        }
+        for record in self.node.decide(decide).await? {
+            if let Some(Record::ConfigChange(c)) = &record.record {
+                tracing::info!(topic = name, set = ?c.set, deleted = ?c.delete, "topic configs changed");
+            }
+        }
+        Ok(())
+    }
+
+    /// The cluster id the metadata node was started with.
+    pub fn cluster_id(&self) -> String {
+        self.node.cluster_id().to_owned()
+    }
+
+    /// A block of producer ids for this broker: (first id, count).
+    pub async fn allocate_producer_ids(&self) -> Result<(i64, i32), NodeError> {
+        self.node.allocate_producer_ids(self.me).await
+    }
+
+    /// Whether the internal `__consumer_offsets` topic exists.
+    pub fn offsets_topic_exists(&self) -> bool {
+        self.metadata(|s| s.topic_by_name(crate::groups::OFFSETS_TOPIC).is_some())
+    }
+
+    /// Creates the internal `__consumer_offsets` topic (whatever auto-creation says). Its
+    /// records are kept forever: without compaction, retention would delete live offsets.
+    pub async fn create_offsets_topic(&self, partitions: i32) -> Result<(), NodeError> {
+        let configs = BTreeMap::from([
+            ("retention.ms".to_owned(), "-1".to_owned()),
+            ("retention.bytes".to_owned(), "-1".to_owned()),
+        ]);
+        self.create_topic(crate::groups::OFFSETS_TOPIC, partitions, configs)
+            .await
+    }
+}
+
+/// The record taking topic `name` to the configs `change` computes; none when nothing changes.
+fn config_change(
+    state: &MetadataState,
+    name: &str,
+    change: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>,
+) -> Decision {
+    let topic = (state.topic_by_name(name))
+        .ok_or_else(|| ControllerError::UnknownTopic(name.to_owned()))?;
+    let next = change(&topic.configs)?;
+    let delete: Vec<String> = (topic.configs.keys())
+        .filter(|k| !next.contains_key(*k))
+        .cloned()
+        .collect();
+    let set: BTreeMap<String, String> = (next.into_iter())
+        .filter(|(k, v)| topic.configs.get(k) != Some(v))
+        .collect();
+    if set.is_empty() && delete.is_empty() {
+        return Ok(Vec::new());
+    }
+    let record = ConfigChange {
+        topic_id: topic.id.to_vec(),
+        set,
+        delete,
+    };
+    Ok(vec![MetadataRecord::new(Record::ConfigChange(record))])
 }

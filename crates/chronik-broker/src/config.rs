@@ -32,6 +32,20 @@ pub struct BrokerConfig {
     pub idle_timeout: Duration,
     /// Address the embedded metadata node's gRPC server binds.
     pub meta_listen: SocketAddr,
+    /// Replication factor of a topic created without one (Kafka's `default.replication.factor`).
+    pub default_replication_factor: i16,
+    /// Default `retention.ms` of topics (Kafka's `log.retention.ms`); `None` keeps data forever.
+    pub retention_ms: Option<u64>,
+    /// Default `retention.bytes` of a partition (`log.retention.bytes`); `None` means no limit.
+    pub retention_bytes: Option<u64>,
+    /// Default `segment.bytes` (Kafka's `log.segment.bytes`): a segment rolls past this size.
+    pub segment_bytes: u64,
+    /// Default `segment.ms` (Kafka's `log.roll.ms`): a segment rolls once this old.
+    pub segment_ms: Duration,
+    /// Default `min.insync.replicas`: acks=all produce needs an ISR at least this large.
+    pub min_insync_replicas: i32,
+    /// How often retention deletes expired segments (`log.retention.check.interval.ms`).
+    pub retention_check_interval: Duration,
 }
 
 impl BrokerConfig {
@@ -50,6 +64,13 @@ impl BrokerConfig {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(600),
             meta_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            default_replication_factor: 1,
+            retention_ms: Some(7 * 24 * 3600 * 1000),
+            retention_bytes: None,
+            segment_bytes: 1024 * 1024 * 1024,
+            segment_ms: Duration::from_secs(7 * 24 * 3600),
+            min_insync_replicas: 1,
+            retention_check_interval: Duration::from_secs(30),
         }
     }
 }

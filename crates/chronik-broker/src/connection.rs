@@ -1,8 +1,10 @@
 //! One Kafka connection: a reader that decodes and dispatches requests in order and a writer
 //! that sends their responses in the same order, so requests can be pipelined.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use chronik_kafka::kafka_protocol::messages::ApiKey;
@@ -44,6 +46,7 @@ impl Connection {
                 match try_split_frame(&mut buf, max) {
                     Ok(Some(frame)) => {
                         let Some(pending) = self.serve_frame(frame, peer).await else {
+                            metrics::counter!("chronik_broker_bad_requests_total").increment(1);
                             break 'conn;
                         };
                         if tx.send(pending).await.is_err() {
@@ -81,12 +84,57 @@ impl Connection {
     }
 
     /// Decodes and dispatches one frame; `None` closes the connection.
-    async fn serve_frame(&self, frame: Bytes, peer: SocketAddr) -> Option<Pending> {
+    async fn serve_frame(&self, frame: Bytes, peer: SocketAddr) -> Option<InFlight> {
+        let started = Instant::now();
+        metrics::counter!("chronik_broker_bytes_in_total").increment(frame.len() as u64 + 4);
         match decode_request(frame) {
-            Ok(req) => Some(dispatch(&self.shared, req).await),
-            Err(e) => rejection(&e, peer).map(|b| Pending::Now(Reply::Frame(b))),
+            Ok(req) => {
+                let api = req.api_key;
+                let pending = dispatch(&self.shared, req).await;
+                Some(InFlight {
+                    pending,
+                    api: Some(api),
+                    started,
+                })
+            }
+            Err(e) => rejection(&e, peer).map(|b| InFlight {
+                pending: Pending::Now(Reply::Frame(b)),
+                api: None,
+                started,
+            }),
         }
     }
+}
+
+/// A response owed to the client, with what its metrics need.
+struct InFlight {
+    pending: Pending,
+    /// The request's API; `None` for an answer to an undecodable request.
+    api: Option<ApiKey>,
+    started: Instant,
+}
+
+/// Counts a served request, its latency (read to response written) and the bytes sent.
+fn record_served(api: ApiKey, started: Instant, bytes_out: usize) {
+    let name = api_name(api);
+    metrics::counter!("chronik_broker_requests_total", "api" => name).increment(1);
+    metrics::histogram!("chronik_broker_request_seconds", "api" => name)
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("chronik_broker_bytes_out_total").increment(bytes_out as u64);
+}
+
+/// A static label per API, so recording a metric allocates nothing per request.
+fn api_name(api: ApiKey) -> &'static str {
+    static NAMES: OnceLock<HashMap<i16, &'static str>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        (chronik_kafka::SUPPORTED.iter())
+            .map(|(key, _, _)| {
+                let name: &'static str = Box::leak(format!("{key:?}").into_boxed_str());
+                (*key as i16, name)
+            })
+            .collect()
+    });
+    names.get(&(api as i16)).copied().unwrap_or("Other")
 }
 
 /// The answer to a request that cannot be decoded: an unsupported ApiVersions version gets
@@ -106,8 +154,13 @@ fn rejection(e: &ProtocolError, peer: SocketAddr) -> Option<Bytes> {
 }
 
 /// Writes responses in request order, each as soon as it and all before it are ready.
-async fn write_replies(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>) {
-    while let Some(pending) = rx.recv().await {
+async fn write_replies(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<InFlight>) {
+    while let Some(InFlight {
+        pending,
+        api,
+        started,
+    }) = rx.recv().await
+    {
         let reply = match pending {
             Pending::Now(reply) => reply,
             Pending::Later(task) => match task.await {
@@ -119,11 +172,13 @@ async fn write_replies(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Pendin
             },
         };
         match reply {
-            Reply::Nothing => {}
+            Reply::Nothing => api.into_iter().for_each(|a| record_served(a, started, 0)),
             Reply::Frame(frame) => {
                 if writer.write_all(&frame).await.is_err() {
                     break;
                 }
+                api.into_iter()
+                    .for_each(|a| record_served(a, started, frame.len()));
             }
             Reply::Close => break,
         }

@@ -10,8 +10,12 @@ mod cluster;
 mod config;
 mod connection;
 mod error;
+mod groups;
 mod handlers;
 mod partitions;
+mod producers;
+mod retention;
+mod topic_config;
 
 pub use broker::Broker;
 pub use config::BrokerConfig;

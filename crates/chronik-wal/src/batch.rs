@@ -186,6 +186,19 @@ pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: LeaderEpoch) {
     batch[LEADER_EPOCH..LEADER_EPOCH + 4].copy_from_slice(&epoch.to_be_bytes());
 }
 
+/// Marks a batch as written by idempotent producer `producer_id` at `epoch`, starting at
+/// `base_sequence`, and recomputes its CRC-32C. Batches shorter than a header are left alone.
+pub fn set_producer(batch: &mut [u8], producer_id: i64, epoch: i16, base_sequence: i32) {
+    if batch.len() < BATCH_HEADER_LEN {
+        return;
+    }
+    batch[PRODUCER_ID..PRODUCER_ID + 8].copy_from_slice(&producer_id.to_be_bytes());
+    batch[PRODUCER_EPOCH..PRODUCER_EPOCH + 2].copy_from_slice(&epoch.to_be_bytes());
+    batch[BASE_SEQUENCE..BASE_SEQUENCE + 4].copy_from_slice(&base_sequence.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES..]);
+    batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// Builds a valid uncompressed v2 batch holding one record per value (null keys, no headers),
 /// all stamped `timestamp`. Benchmarks and tests use it; brokers store what producers send.
 pub fn build_batch(values: &[&[u8]], timestamp: i64) -> Vec<u8> {

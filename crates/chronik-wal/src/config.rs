@@ -20,7 +20,8 @@ pub struct LogConfig {
 
 /// Segment positions are stored as u32 in the index, so a segment must stay below 2 GiB.
 pub const MAX_SEGMENT_BYTES: u64 = i32::MAX as u64;
-const MIN_SEGMENT_BYTES: u64 = 1024;
+/// Smaller segments would roll on nearly every append.
+pub const MIN_SEGMENT_BYTES: u64 = 1024;
 
 impl Default for LogConfig {
     fn default() -> Self {

@@ -21,7 +21,7 @@ pub mod scan;
 mod segment;
 mod trim;
 
-pub use config::{LogConfig, MAX_SEGMENT_BYTES};
+pub use config::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
 pub use dir::{DataDir, DirLock, LOCK_FILE, PARTITIONS_DIR, WalOptions, list_partitions};
 pub use epoch::{EPOCH_CHECKPOINT_FILE, EpochCache, EpochEntry};
 pub use error::{Result, WalError};

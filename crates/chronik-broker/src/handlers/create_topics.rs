@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::create_topics_request::CreatableTopic;
-use chronik_kafka::kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use chronik_kafka::kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use chronik_kafka::kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::{NONE, node_error_code, str_bytes};
 use crate::broker::Shared;
+use crate::topic_config::{self, TopicSettings};
 
 pub(crate) async fn handle(shared: &Shared, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let mut response = CreateTopicsResponse::default();
@@ -31,7 +34,7 @@ async fn create(
         n => n,
     };
     let replication = match topic.replication_factor {
-        -1 => 1,
+        -1 => shared.config.default_replication_factor,
         n => n,
     };
     let result = CreatableTopicResult::default().with_name(topic.name.clone());
@@ -70,16 +73,14 @@ async fn create(
             format!("{partitions} partitions"),
         );
     }
+    let entries = (topic.configs.iter()).map(|c| (c.name.as_str(), c.value.as_deref()));
+    let configs = match topic_config::replace_all(entries) {
+        Ok(configs) => configs,
+        Err(e) => return failed(e.code(), e.to_string()),
+    };
     if !validate_only {
-        let configs: BTreeMap<String, String> = (topic.configs.iter())
-            .filter_map(|c| {
-                Some((
-                    c.name.as_str().to_owned(),
-                    c.value.as_ref()?.as_str().to_owned(),
-                ))
-            })
-            .collect();
-        if let Err(e) = shared.cluster.create_topic(name, partitions, configs).await {
+        let created = (shared.cluster).create_topic(name, partitions, configs.clone());
+        if let Err(e) = created.await {
             return failed(node_error_code(&e), e.to_string());
         }
     }
@@ -91,5 +92,24 @@ async fn create(
         .with_topic_id(topic_id.map_or(uuid::Uuid::nil(), uuid::Uuid::from_bytes))
         .with_num_partitions(partitions)
         .with_replication_factor(replication)
-        .with_configs(Some(Vec::new()))
+        .with_configs(Some(effective_configs(shared, name, &configs)))
+}
+
+/// The topic's effective configs, as CreateTopics v5+ reports them.
+fn effective_configs(
+    shared: &Shared,
+    name: &str,
+    configs: &BTreeMap<String, String>,
+) -> Vec<CreatableTopicConfigs> {
+    let defaults = TopicSettings::defaults(&shared.config);
+    (topic_config::effective(name, &defaults, configs).into_iter())
+        .map(|e| {
+            CreatableTopicConfigs::default()
+                .with_name(str_bytes(e.key.name))
+                .with_value(Some(str_bytes(&e.value)))
+                .with_read_only(false)
+                .with_config_source(e.source as i8)
+                .with_is_sensitive(false)
+        })
+        .collect()
 }

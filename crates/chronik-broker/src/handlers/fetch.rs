@@ -21,6 +21,9 @@ use crate::broker::Shared;
 const MAX_WAIT: Duration = Duration::from_secs(60);
 
 pub(crate) async fn handle(shared: &Shared, req: FetchRequest) -> FetchResponse {
+    if let Some(code) = session_error(req.session_id, req.session_epoch) {
+        return FetchResponse::default().with_error_code(code);
+    }
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
     let deadline = Instant::now() + wait;
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
@@ -118,6 +121,17 @@ fn read_partition(
         .with_records(Some(records))
 }
 
+/// Fetch sessions (KIP-227) are not kept: a request to open one is answered as a full fetch
+/// with session id 0, which tells the client none was created, so it keeps sending full
+/// fetches. A session id or epoch this broker cannot have given out is an error.
+fn session_error(session_id: i32, session_epoch: i32) -> Option<i16> {
+    match (session_id, session_epoch) {
+        (0, -1 | 0) => None,
+        (0, _) => Some(ResponseError::InvalidFetchSessionEpoch.code()),
+        _ => Some(ResponseError::FetchSessionIdNotFound.code()),
+    }
+}
+
 /// FENCED_LEADER_EPOCH for a client behind the leader's epoch, UNKNOWN_LEADER_EPOCH for one
 /// ahead of it; -1 means the client does not check.
 pub(crate) fn epoch_error(requested: i32, current: i32) -> Option<i16> {
@@ -130,7 +144,15 @@ pub(crate) fn epoch_error(requested: i32, current: i32) -> Option<i16> {
 
 #[cfg(test)]
 mod tests {
-    use super::epoch_error;
+    use super::{epoch_error, session_error};
+
+    #[test]
+    fn only_sessionless_full_fetches_are_served() {
+        assert_eq!(session_error(0, -1), None, "full fetch, no session wanted");
+        assert_eq!(session_error(0, 0), None, "asks for a session: gets none");
+        assert_eq!(session_error(0, 3), Some(71), "INVALID_FETCH_SESSION_EPOCH");
+        assert_eq!(session_error(12, 1), Some(70), "FETCH_SESSION_ID_NOT_FOUND");
+    }
 
     #[test]
     fn leader_epoch_checks_follow_kafka() {

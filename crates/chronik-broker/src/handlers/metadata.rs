@@ -22,7 +22,9 @@ pub(crate) async fn handle(
     version: i16,
 ) -> MetadataResponse {
     let client_allows = version < AUTO_CREATE_FIELD_VERSION || req.allow_auto_topic_creation;
-    let names: Option<Vec<String>> = req.topics.map(|topics| {
+    // v0 has no null list: an empty one asks for every topic.
+    let topics = req.topics.filter(|t| version > 0 || !t.is_empty());
+    let names: Option<Vec<String>> = topics.map(|topics| {
         topics
             .into_iter()
             .filter_map(|t| t.name.map(|n| n.0.as_str().to_owned()))

@@ -1,12 +1,19 @@
 //! One module per Kafka API. [`dispatch`] runs the part of a request that must happen in
 //! request order (appends) and hands back the rest as a task, so a connection can pipeline.
 
+mod alter_configs;
 mod api_versions;
+mod create_partitions;
 mod create_topics;
 mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
 mod fetch;
+mod groups;
+mod init_producer_id;
 mod list_offsets;
 mod metadata;
+mod offset_for_leader_epoch;
 mod produce;
 
 use std::sync::Arc;
@@ -18,6 +25,7 @@ use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use tokio::task::JoinHandle;
 
 use crate::broker::Shared;
+pub(crate) use init_producer_id::ProducerIdPool;
 
 /// The APIs this broker serves, and so exactly those ApiVersions advertises.
 pub const IMPLEMENTED: &[ApiKey] = &[
@@ -28,6 +36,23 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::ListOffsets,
     ApiKey::CreateTopics,
     ApiKey::DeleteTopics,
+    ApiKey::CreatePartitions,
+    ApiKey::DescribeConfigs,
+    ApiKey::AlterConfigs,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::DescribeCluster,
+    ApiKey::OffsetForLeaderEpoch,
+    ApiKey::InitProducerId,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::SyncGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::DescribeGroups,
+    ApiKey::ListGroups,
+    ApiKey::DeleteGroups,
 ];
 
 /// What a connection writes back for one request.
@@ -103,6 +128,63 @@ pub(crate) async fn dispatch(shared: &Arc<Shared>, req: DecodedRequest) -> Pendi
         })),
         RequestKind::DeleteTopics(r) => later(Box::pin(async move {
             ResponseKind::DeleteTopics(delete_topics::handle(&shared, r, v).await)
+        })),
+        RequestKind::InitProducerId(r) => later(Box::pin(async move {
+            ResponseKind::InitProducerId(init_producer_id::handle(&shared, r).await)
+        })),
+        RequestKind::CreatePartitions(r) => later(Box::pin(async move {
+            ResponseKind::CreatePartitions(create_partitions::handle(&shared, r).await)
+        })),
+        RequestKind::DescribeConfigs(r) => later(Box::pin(async move {
+            ResponseKind::DescribeConfigs(describe_configs::handle(&shared, r, v))
+        })),
+        RequestKind::AlterConfigs(r) => later(Box::pin(async move {
+            ResponseKind::AlterConfigs(alter_configs::handle(&shared, r).await)
+        })),
+        RequestKind::IncrementalAlterConfigs(r) => later(Box::pin(async move {
+            let response = alter_configs::handle_incremental(&shared, r).await;
+            ResponseKind::IncrementalAlterConfigs(response)
+        })),
+        RequestKind::DescribeCluster(r) => later(Box::pin(async move {
+            ResponseKind::DescribeCluster(describe_cluster::handle(&shared, r))
+        })),
+        RequestKind::OffsetForLeaderEpoch(r) => later(Box::pin(async move {
+            ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(&shared, r))
+        })),
+        RequestKind::FindCoordinator(r) => later(Box::pin(async move {
+            let response = groups::find_coordinator::handle(&shared, r, v).await;
+            ResponseKind::FindCoordinator(response)
+        })),
+        RequestKind::JoinGroup(r) => {
+            let client_id = req.client_id;
+            later(Box::pin(async move {
+                let response = groups::membership::join(&shared, r, v, client_id).await;
+                ResponseKind::JoinGroup(response)
+            }))
+        }
+        RequestKind::SyncGroup(r) => later(Box::pin(async move {
+            ResponseKind::SyncGroup(groups::membership::sync(&shared, r, v).await)
+        })),
+        RequestKind::Heartbeat(r) => later(Box::pin(async move {
+            ResponseKind::Heartbeat(groups::membership::heartbeat(&shared, r))
+        })),
+        RequestKind::LeaveGroup(r) => later(Box::pin(async move {
+            ResponseKind::LeaveGroup(groups::membership::leave(&shared, r, v))
+        })),
+        RequestKind::OffsetCommit(r) => later(Box::pin(async move {
+            ResponseKind::OffsetCommit(groups::offsets::commit(&shared, r).await)
+        })),
+        RequestKind::OffsetFetch(r) => later(Box::pin(async move {
+            ResponseKind::OffsetFetch(groups::offsets::fetch(&shared, r, v))
+        })),
+        RequestKind::DescribeGroups(r) => later(Box::pin(async move {
+            ResponseKind::DescribeGroups(groups::admin::describe(&shared, r, v))
+        })),
+        RequestKind::ListGroups(r) => later(Box::pin(async move {
+            ResponseKind::ListGroups(groups::admin::list(&shared, r, v))
+        })),
+        RequestKind::DeleteGroups(r) => later(Box::pin(async move {
+            ResponseKind::DeleteGroups(groups::admin::delete(&shared, r).await)
         })),
         other => {
             tracing::debug!(api = ?header.api_key, "request for an API not served; closing");

@@ -9,11 +9,14 @@ use chronik_kafka::kafka_protocol::messages::produce_response::{
     PartitionProduceResponse, TopicProduceResponse,
 };
 use chronik_kafka::kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
-use chronik_types::TopicPartition;
+use chronik_types::{FsyncPolicy, TopicPartition};
 use chronik_wal::{Durable, PartitionLog};
 
 use super::{Header, NONE, Pending, Reply};
 use crate::broker::Shared;
+use crate::partitions::Hosted;
+use crate::producers::{BatchProducer, SeqCheck, batch_producer};
+use crate::topic_config;
 
 /// A partition's append waiting to become durable: (topic index, partition index, handle).
 type Waiting = (usize, usize, Durable);
@@ -32,7 +35,7 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
         for (p, part) in topic.partition_data.into_iter().enumerate() {
             let tp = TopicPartition::new(name.clone(), part.index);
             let (result, durable) = if acks_valid(acks) {
-                append_partition(&shared, &tp, part.records)
+                append_partition(&shared, &tp, acks, part.records)
             } else {
                 (failed(ResponseError::InvalidRequiredAcks.code()), None)
             };
@@ -77,30 +80,46 @@ fn failed(code: i16) -> PartitionProduceResponse {
 fn append_partition(
     shared: &Shared,
     tp: &TopicPartition,
+    acks: i16,
     records: Option<Bytes>,
 ) -> (PartitionProduceResponse, Option<Durable>) {
-    let (log, epoch) = match shared.leader_log(tp) {
+    if tp.topic == crate::groups::OFFSETS_TOPIC {
+        // Only the group coordinator writes there; a client's records would corrupt offsets.
+        return (failed(ResponseError::InvalidTopicException.code()), None);
+    }
+    let (hosted, epoch) = match shared.leader_partition(tp) {
         Ok(found) => found,
         Err(code) => return (failed(code), None),
     };
+    let Some((topic, isr)) = topic_config::produce_limits(shared, tp) else {
+        return (failed(ResponseError::UnknownTopicOrPartition.code()), None);
+    };
+    if let Some(code) = topic_config::acks_error(acks, topic.min_insync_replicas, isr) {
+        tracing::debug!(partition = %tp, isr, min = topic.min_insync_replicas, "acks=all refused");
+        return (failed(code), None);
+    }
     let Some(records) = records else {
         return (failed(ResponseError::InvalidRecord.code()), None);
     };
-    let batches =
-        match chronik_kafka::validate_produce_records(&records, shared.config.max_message_bytes) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::debug!(partition = %tp, error = %e, "produce rejected");
-                return (failed(e.error_code().code()), None);
-            }
-        };
+    let batches = match chronik_kafka::validate_produce_records(&records, topic.max_message_bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!(partition = %tp, error = %e, "produce rejected");
+            return (failed(e.error_code().code()), None);
+        }
+    };
     let mut base_offset = None;
     let mut durable = None;
     for batch in batches {
-        match append_one(&log, &records[batch.range], epoch) {
+        let appended = match batch_producer(&records[batch.range.clone()]) {
+            None => append_one(&hosted.log, &records[batch.range], epoch)
+                .map(|(base, _, durable)| (base, durable)),
+            Some(p) => append_idempotent(shared, &hosted, &p, &records[batch.range], epoch),
+        };
+        match appended {
             Ok((base, d)) => {
                 base_offset.get_or_insert(base);
-                durable = Some(d);
+                durable = d.or(durable);
             }
             Err(code) => return (failed(code), durable),
         }
@@ -110,14 +129,66 @@ fn append_partition(
         .with_error_code(NONE)
         .with_base_offset(base_offset.unwrap_or(-1))
         .with_log_append_time_ms(-1)
-        .with_log_start_offset(log.start_offset());
+        .with_log_start_offset(hosted.log.start_offset());
     (result, durable)
 }
 
-fn append_one(log: &PartitionLog, batch: &[u8], epoch: i32) -> Result<(i64, Durable), i16> {
+/// Appends a batch of an idempotent producer unless it is a retry of one already written
+/// (answered with the original base offset) or out of sequence.
+fn append_idempotent(
+    shared: &Shared,
+    hosted: &Hosted,
+    p: &BatchProducer,
+    batch: &[u8],
+    epoch: i32,
+) -> Result<(i64, Option<Durable>), i16> {
+    let mut producers = hosted.producers();
+    match producers.check(p) {
+        SeqCheck::Append => {
+            let (base, last, durable) = append_one(&hosted.log, batch, epoch)?;
+            producers.record(p, base, last);
+            Ok((base, durable))
+        }
+        SeqCheck::Duplicate(written) => {
+            tracing::debug!(
+                log = hosted.log.name(),
+                producer = p.producer_id,
+                seq = p.first_seq,
+                "duplicate batch answered with its offsets"
+            );
+            drop(producers);
+            if shared.config.fsync == FsyncPolicy::Always {
+                // The original append may still wait for its fsync; the retry's ack must not
+                // come first.
+                hosted.log.flush().map_err(|e| {
+                    tracing::error!(log = hosted.log.name(), error = %e, "flush failed");
+                    ResponseError::KafkaStorageError.code()
+                })?;
+            }
+            Ok((written.base_offset, None))
+        }
+        SeqCheck::Reject(code) => {
+            tracing::debug!(
+                log = hosted.log.name(),
+                producer = p.producer_id,
+                seq = p.first_seq,
+                code,
+                "idempotent batch refused"
+            );
+            Err(code)
+        }
+    }
+}
+
+/// Appends one batch: its base and last offsets and durable handle.
+fn append_one(
+    log: &PartitionLog,
+    batch: &[u8],
+    epoch: i32,
+) -> Result<(i64, i64, Option<Durable>), i16> {
     let mut owned = batch.to_vec();
     match log.append(&mut owned, epoch) {
-        Ok(info) => Ok((info.base_offset, info.durable)),
+        Ok(info) => Ok((info.base_offset, info.last_offset, Some(info.durable))),
         Err(e) => {
             tracing::error!(log = log.name(), error = %e, "append failed");
             Err(ResponseError::KafkaStorageError.code())

@@ -1,0 +1,134 @@
+//! `chronik-bench consume`: fetches a topic's partitions from the earliest (or latest) offset and
+//! counts what actually arrives: records (from each batch header, control batches excluded) and
+//! bytes (the record batches as fetched, compressed size when compressed). Latency is each
+//! Fetch round trip that returned data. No consumer group: `chronik-client` reads assigned
+//! partitions only.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chronik_client::{Consumer, ConsumerConfig, StartAt};
+
+use super::{BrokerReport, ConnArgs, ErrorTally, finish};
+use crate::latency::Latency;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum From {
+    Earliest,
+    Latest,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConsumeArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Stop after this many records (default: 10 s when neither this nor --duration is given).
+    #[arg(long, conflicts_with = "duration", value_parser = clap::value_parser!(u64).range(1..))]
+    pub records: Option<u64>,
+    /// Run for this many seconds.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub duration: Option<u64>,
+    /// Where to start in every partition.
+    #[arg(long, value_enum, default_value = "earliest")]
+    pub from: From,
+    /// With --records: give up when no record arrives for this long.
+    #[arg(long, default_value_t = 10_000)]
+    pub idle_ms: u64,
+}
+
+pub fn run(args: &ConsumeArgs) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let report = runtime.block_on(bench(args))?;
+    let title = format!("consume from {}", args.conn.topic);
+    finish(&args.conn, report, title)
+}
+
+async fn bench(args: &ConsumeArgs) -> Result<BrokerReport> {
+    let client = args.conn.client("chronik-bench-consumer").await?;
+    let start_at = match args.from {
+        From::Earliest => StartAt::Earliest,
+        From::Latest => StartAt::Latest,
+    };
+    let mut consumer = Consumer::new(
+        client,
+        &args.conn.topic,
+        None,
+        start_at,
+        ConsumerConfig::default(),
+    )
+    .await
+    .with_context(|| format!("cannot start consuming {}", args.conn.topic))?;
+    let bar = chronik_cli::progress(args.records, "records fetched");
+    let start = Instant::now();
+    let end = args
+        .records
+        .is_none()
+        .then(|| start + Duration::from_secs(args.duration.unwrap_or(10)));
+    let idle = Duration::from_millis(args.idle_ms);
+    let (mut records, mut bytes, mut last_data) = (0u64, 0u64, Instant::now());
+    let mut latency = Latency::new();
+    let mut errors = ErrorTally::default();
+    let mut first_error = None;
+    loop {
+        let done = match (args.records, end) {
+            (Some(n), _) => records >= n,
+            (None, Some(end)) => Instant::now() >= end,
+            (None, None) => true,
+        };
+        if done {
+            break;
+        }
+        if args.records.is_some() && last_data.elapsed() >= idle {
+            bail!(
+                "only {records} of {} records arrived; nothing new for {idle:?}",
+                args.records.unwrap_or(0)
+            );
+        }
+        let positions = consumer.positions().clone();
+        let sent = Instant::now();
+        let batches = match consumer.poll().await {
+            Ok(b) => b,
+            Err(e) => {
+                errors.add(&e);
+                first_error = Some(e.to_string());
+                break;
+            }
+        };
+        if batches.is_empty() {
+            continue;
+        }
+        latency.record(sent.elapsed());
+        last_data = Instant::now();
+        for b in &batches {
+            let from = positions.get(&b.partition).copied().unwrap_or(0);
+            let n = u64::try_from(b.records_from(from)).unwrap_or(0);
+            records += n;
+            bytes += b.bytes.len() as u64;
+            bar.inc(n);
+        }
+    }
+    bar.finish_and_clear();
+    let mut report = BrokerReport {
+        mode: "consume",
+        topic: args.conn.topic.clone(),
+        records,
+        bytes,
+        records_failed: 0,
+        errors,
+        seconds: 0.0,
+        records_per_sec: 0.0,
+        mb_per_sec: 0.0,
+        latency_ms: latency.ms_summary(),
+        latency: "Fetch round trip of fetches that returned records",
+        config: serde_json::json!({
+            "from": format!("{:?}", args.from).to_lowercase(),
+            "records": args.records,
+            "duration": args.duration,
+            "timeout_ms": args.conn.timeout_ms,
+        }),
+        compare: None,
+        first_error,
+    };
+    report.rates(start.elapsed());
+    Ok(report)
+}

@@ -1,0 +1,333 @@
+//! `chronik-bench produce`: C independent producers (each with its own client and connection)
+//! send fixed-size records; each keeps at most `--in-flight` records unacknowledged.
+//!
+//! Latency is from the record's intended send time to its acknowledgement. Without `--rate` the
+//! intended time is when the producer was ready to send it; with `--rate` it is the record's slot
+//! in the fixed schedule, so a stall shows up as latency instead of silently lowering the load
+//! (no coordinated omission). The first failed record stops new sends; the run then waits for
+//! the records in flight (each bounded by `--timeout-ms`) and exits non-zero naming the errors.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use chronik_client::{Acks, ClientError, Compression, Producer, ProducerConfig};
+use indicatif::ProgressBar;
+use tokio::task::JoinSet;
+
+use super::{BrokerReport, ConnArgs, ErrorTally, finish, prepare_topic};
+use crate::latency::Latency;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AcksArg {
+    #[value(name = "0")]
+    Zero,
+    #[value(name = "1")]
+    One,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompressionArg {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Partitions for `--create`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
+    pub partitions: i32,
+    /// Create the topic first (an existing topic is used as is).
+    #[arg(long)]
+    pub create: bool,
+    /// Stop after this many records (default: 10 s when neither this nor --duration is given).
+    #[arg(long, conflicts_with = "duration", value_parser = clap::value_parser!(u64).range(1..))]
+    pub records: Option<u64>,
+    /// Run for this many seconds.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub duration: Option<u64>,
+    /// Value size of every record, in bytes (keys are null).
+    #[arg(long, default_value_t = 100)]
+    pub record_size: usize,
+    /// Bytes per batch before it is sent; 0 sends every record in its own batch.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub batch_size: usize,
+    /// How long a partition waits for more records before sending a batch that is not full.
+    #[arg(long, default_value_t = 0)]
+    pub linger_ms: u64,
+    /// 0: no answer; 1: the leader has it; all: every in-sync replica has it.
+    #[arg(long, value_enum, default_value = "1")]
+    pub acks: AcksArg,
+    /// Independent producers, each with its own connection.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub concurrency: u64,
+    /// Records each producer may have unacknowledged. 1 = send one record, wait for its ack,
+    /// send the next (with --concurrency 128: 128 clients each doing one write at a time).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub in_flight: u64,
+    /// Total records per second across all producers (default: as fast as possible).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate: Option<u64>,
+    /// Idempotent producers (InitProducerId + sequence numbers); needs --acks all.
+    #[arg(long)]
+    pub idempotent: bool,
+    #[arg(long, value_enum, default_value = "none")]
+    pub compression: CompressionArg,
+}
+
+impl ProduceArgs {
+    pub fn producer_config(&self) -> ProducerConfig {
+        ProducerConfig {
+            acks: match self.acks {
+                AcksArg::Zero => Acks::None,
+                AcksArg::One => Acks::Leader,
+                AcksArg::All => Acks::All,
+            },
+            batch_size: self.batch_size,
+            linger: Duration::from_millis(self.linger_ms),
+            compression: match self.compression {
+                CompressionArg::None => Compression::None,
+                CompressionArg::Gzip => Compression::Gzip,
+                CompressionArg::Snappy => Compression::Snappy,
+                CompressionArg::Lz4 => Compression::Lz4,
+                CompressionArg::Zstd => Compression::Zstd,
+            },
+            idempotent: self.idempotent,
+            delivery_timeout: self.conn.timeout(),
+            retry_backoff: Duration::from_millis(100),
+            max_in_flight: 5,
+            queue_records: usize::try_from(self.in_flight).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// When sending stops.
+#[derive(Clone, Copy)]
+enum Stop {
+    At(Instant),
+    After(u64),
+}
+
+/// State the producers share.
+struct Run {
+    args: ProduceArgs,
+    partitions: i32,
+    payload: Bytes,
+    stop: Stop,
+    start: Instant,
+    claimed: AtomicU64,
+    abort: AtomicBool,
+    bar: ProgressBar,
+}
+
+/// What one producer saw.
+#[derive(Default)]
+struct Outcome {
+    acked: u64,
+    failed: u64,
+    errors: ErrorTally,
+    first_error: Option<String>,
+    latency: Option<Latency>,
+}
+
+pub fn run(args: &ProduceArgs) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let report = runtime.block_on(bench(args))?;
+    let title = format!(
+        "produce to {}: {} producers, {} B records, acks={:?}",
+        args.conn.topic, args.concurrency, args.record_size, args.acks
+    );
+    finish(&args.conn, report, title)
+}
+
+/// Random capital letters: realistic for compression, unlike zeros.
+pub fn payload(size: usize) -> Bytes {
+    (0..size)
+        .map(|_| rand::random_range(b'A'..=b'Z'))
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+async fn bench(args: &ProduceArgs) -> Result<BrokerReport> {
+    if args.idempotent && args.acks != AcksArg::All {
+        anyhow::bail!("--idempotent needs --acks all");
+    }
+    let admin = args.conn.client("chronik-bench-admin").await?;
+    let partitions = prepare_topic(&admin, &args.conn.topic, args.create, args.partitions).await?;
+    let start = Instant::now();
+    let stop = match (args.records, args.duration) {
+        (Some(n), _) => Stop::After(n),
+        (None, secs) => Stop::At(start + Duration::from_secs(secs.unwrap_or(10))),
+    };
+    let run = Arc::new(Run {
+        args: args.clone(),
+        partitions,
+        payload: payload(args.record_size),
+        stop,
+        start,
+        claimed: AtomicU64::new(0),
+        abort: AtomicBool::new(false),
+        bar: chronik_cli::progress(args.records, "records acknowledged"),
+    });
+    let mut tasks = JoinSet::new();
+    for id in 0..args.concurrency {
+        tasks.spawn(producer_task(id, run.clone()));
+    }
+    let mut total = Outcome::default();
+    let mut latency = Latency::new();
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined.context("a producer task panicked")??;
+        total.acked += outcome.acked;
+        total.failed += outcome.failed;
+        total.errors.merge(&outcome.errors);
+        total.first_error = total.first_error.or(outcome.first_error);
+        if let Some(l) = &outcome.latency {
+            latency.merge(l)?;
+        }
+    }
+    let elapsed = start.elapsed();
+    run.bar.finish_and_clear();
+    let mut report = BrokerReport {
+        mode: "produce",
+        topic: args.conn.topic.clone(),
+        records: total.acked,
+        bytes: total.acked * args.record_size as u64,
+        errors: total.errors,
+        records_failed: total.failed,
+        seconds: 0.0,
+        records_per_sec: 0.0,
+        mb_per_sec: 0.0,
+        latency_ms: latency.ms_summary(),
+        latency: if args.rate.is_some() {
+            "intended send time (fixed --rate schedule) to acknowledgement"
+        } else {
+            "send to acknowledgement"
+        },
+        config: config_json(args, partitions),
+        compare: None,
+        first_error: total.first_error,
+    };
+    report.rates(elapsed);
+    Ok(report)
+}
+
+fn config_json(args: &ProduceArgs, partitions: i32) -> serde_json::Value {
+    serde_json::json!({
+        "partitions": partitions,
+        "record_size": args.record_size,
+        "batch_size": args.batch_size,
+        "linger_ms": args.linger_ms,
+        "acks": format!("{:?}", args.acks).to_lowercase(),
+        "concurrency": args.concurrency,
+        "in_flight": args.in_flight,
+        "rate": args.rate,
+        "idempotent": args.idempotent,
+        "compression": format!("{:?}", args.compression).to_lowercase(),
+        "timeout_ms": args.conn.timeout_ms,
+    })
+}
+
+type Done = (Instant, Instant, chronik_client::Result<i64>);
+
+async fn producer_task(id: u64, run: Arc<Run>) -> Result<Outcome> {
+    let client = run.args.conn.client(&format!("chronik-bench-{id}")).await?;
+    let producer = Producer::new(client, run.args.producer_config()).await?;
+    let mut out = Outcome {
+        latency: Some(Latency::new()),
+        ..Default::default()
+    };
+    let interval = run
+        .args
+        .rate
+        .map(|r| Duration::from_secs_f64(run.args.concurrency as f64 / r as f64));
+    let mut pending: JoinSet<Done> = JoinSet::new();
+    let mut partition = (id % run.partitions as u64) as i32;
+    let mut sent = 0u32;
+    while let Some(intended) = next_slot(&run, interval, sent).await {
+        sent = sent.saturating_add(1);
+        while pending.len() as u64 >= run.args.in_flight {
+            record(&run, &mut out, pending.join_next().await);
+        }
+        while let Some(done) = pending.try_join_next() {
+            record(&run, &mut out, Some(done));
+        }
+        let ts = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let value = Some(run.payload.clone());
+        match producer
+            .send(&run.args.conn.topic, partition, None, value, ts)
+            .await
+        {
+            Ok(d) => {
+                pending.spawn(async move {
+                    let result = d.wait().await;
+                    (intended, Instant::now(), result)
+                });
+            }
+            Err(e) => fail(&run, &mut out, &e),
+        }
+        partition = (partition + 1) % run.partitions;
+    }
+    while let Some(done) = pending.join_next().await {
+        record(&run, &mut out, Some(done));
+    }
+    producer.close().await;
+    Ok(out)
+}
+
+/// The intended send time of the next record, or `None` when the run is over.
+async fn next_slot(run: &Run, interval: Option<Duration>, sent: u32) -> Option<Instant> {
+    if run.abort.load(Ordering::Relaxed) {
+        return None;
+    }
+    let intended = interval.map(|iv| run.start + iv * sent);
+    match run.stop {
+        Stop::After(n) if run.claimed.fetch_add(1, Ordering::Relaxed) >= n => return None,
+        Stop::At(end) if intended.unwrap_or_else(Instant::now) >= end => return None,
+        _ => {}
+    }
+    match intended {
+        Some(t) => {
+            tokio::time::sleep_until(t.into()).await;
+            Some(t)
+        }
+        None => Some(Instant::now()),
+    }
+}
+
+fn record(run: &Run, out: &mut Outcome, done: Option<Result<Done, tokio::task::JoinError>>) {
+    match done {
+        Some(Ok((intended, at, Ok(_)))) => {
+            out.acked += 1;
+            if let Some(l) = out.latency.as_mut() {
+                l.record(at.saturating_duration_since(intended));
+            }
+            run.bar.inc(1);
+        }
+        Some(Ok((_, _, Err(e)))) => fail(run, out, &e),
+        Some(Err(e)) => fail(
+            run,
+            out,
+            &ClientError::InvalidInput(format!("delivery task: {e}")),
+        ),
+        None => {}
+    }
+}
+
+fn fail(run: &Run, out: &mut Outcome, e: &ClientError) {
+    out.failed += 1;
+    out.errors.add(e);
+    if out.first_error.is_none() {
+        out.first_error = Some(e.to_string());
+    }
+    run.abort.store(true, Ordering::Relaxed);
+}

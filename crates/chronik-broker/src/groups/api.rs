@@ -1,0 +1,286 @@
+//! What the group handlers call: one method per request kind, each returning either the
+//! answer or the Kafka error code for the whole group.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_wal::Durable;
+
+use super::coordinator::Coordinator;
+use super::group::Group;
+use super::member::{Answer, GroupState, JoinRequest, JoinResult, SyncResult};
+use super::ops::{Caller, Leaving};
+use super::records::{OffsetValue, RecordKey};
+use super::{MAX_GROUPS, MAX_MEMBERS, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS};
+
+/// One offset to commit.
+#[derive(Debug, Clone)]
+pub(crate) struct CommitEntry {
+    pub topic: String,
+    pub partition: i32,
+    pub value: OffsetValue,
+}
+
+/// Committed offsets of one topic: (partition, offset) with `None` for "none committed".
+pub(crate) type TopicOffsets = (String, Vec<(i32, Option<OffsetValue>)>);
+
+/// A member as DescribeGroups shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct MemberSummary {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub metadata: Bytes,
+    pub assignment: Bytes,
+}
+
+/// A group as DescribeGroups and ListGroups show it.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupSummary {
+    pub group_id: String,
+    pub state: &'static str,
+    pub protocol_type: String,
+    pub protocol: String,
+    pub members: Vec<MemberSummary>,
+}
+
+fn created_group<'a>(
+    groups: &'a mut HashMap<String, Group>,
+    id: &str,
+    total: usize,
+) -> Result<&'a mut Group, i16> {
+    if !groups.contains_key(id) {
+        if total >= MAX_GROUPS {
+            tracing::warn!(
+                group = id,
+                limit = MAX_GROUPS,
+                "group limit reached; refusing a new group"
+            );
+            return Err(ResponseError::GroupMaxSizeReached.code());
+        }
+        tracing::info!(group = id, "group created");
+        groups.insert(id.to_owned(), Group::new(id));
+    }
+    groups
+        .get_mut(id)
+        .ok_or(ResponseError::CoordinatorNotAvailable.code())
+}
+
+impl Coordinator {
+    pub fn join(
+        self: &Arc<Self>,
+        group: &str,
+        req: JoinRequest,
+    ) -> Result<Answer<JoinResult>, i16> {
+        if group.is_empty() {
+            return Err(ResponseError::InvalidGroupId.code());
+        }
+        if !(MIN_SESSION_TIMEOUT_MS..=MAX_SESSION_TIMEOUT_MS).contains(&req.session_timeout_ms) {
+            return Err(ResponseError::InvalidSessionTimeout.code());
+        }
+        let total = self.group_count();
+        self.with_groups(group, |groups, place| {
+            let g = created_group(groups, group, total)?;
+            let answer = g.join(req, place.now, MAX_MEMBERS);
+            self.persist_if_dirty(g, place);
+            Ok(answer)
+        })?
+    }
+
+    /// A SyncGroup; the durable handle (if any) covers the membership record the leader's
+    /// assignment produced.
+    pub fn sync(
+        self: &Arc<Self>,
+        group: &str,
+        caller: Caller<'_>,
+        protocol: (Option<&str>, Option<&str>),
+        assignments: Vec<(String, Bytes)>,
+    ) -> Result<(Answer<SyncResult>, Option<Durable>), i16> {
+        self.with_groups(group, |groups, place| {
+            let Some(g) = groups.get_mut(group) else {
+                return Err(ResponseError::UnknownMemberId.code());
+            };
+            let answer = g.sync(caller, protocol, assignments, place.now);
+            Ok((answer, self.persist_if_dirty(g, place)))
+        })?
+    }
+
+    pub fn heartbeat(self: &Arc<Self>, group: &str, caller: Caller<'_>) -> i16 {
+        let code = self.with_groups(group, |groups, place| match groups.get_mut(group) {
+            Some(g) => g.heartbeat(caller, place.now),
+            None => ResponseError::UnknownMemberId.code(),
+        });
+        code.unwrap_or_else(|e| e)
+    }
+
+    pub fn leave(self: &Arc<Self>, group: &str, leaving: &[Leaving]) -> Result<Vec<i16>, i16> {
+        self.with_groups(group, |groups, place| {
+            let Some(g) = groups.get_mut(group) else {
+                let unknown = ResponseError::UnknownMemberId.code();
+                return leaving.iter().map(|_| unknown).collect();
+            };
+            let codes = g.leave(leaving, place.now);
+            self.persist_if_dirty(g, place);
+            codes
+        })
+    }
+
+    /// Validates the caller, appends the offsets as one batch and applies them; the handler
+    /// answers once the returned handle resolves.
+    pub fn commit(
+        self: &Arc<Self>,
+        group: &str,
+        caller: Caller<'_>,
+        entries: Vec<CommitEntry>,
+    ) -> Result<Option<Durable>, i16> {
+        if group.is_empty() {
+            return Err(ResponseError::InvalidGroupId.code());
+        }
+        let total = self.group_count();
+        self.with_groups(group, |groups, place| {
+            if !groups.contains_key(group) && caller.generation >= 0 {
+                return Err(ResponseError::IllegalGeneration.code());
+            }
+            let g = created_group(groups, group, total)?;
+            g.check_commit(caller, place.now).map_err(|e| e.code())?;
+            if entries.is_empty() {
+                return Ok(None);
+            }
+            let records: Vec<_> = (entries.iter())
+                .map(|e| {
+                    let key = RecordKey::Offset {
+                        group: group.to_owned(),
+                        topic: e.topic.clone(),
+                        partition: e.partition,
+                    };
+                    (key.encode(), Some(e.value.encode()))
+                })
+                .collect();
+            let durable = self.append(place, &records)?;
+            for e in entries {
+                g.offsets.insert((e.topic, e.partition), e.value);
+            }
+            tracing::debug!(group, offsets = records.len(), "offsets committed");
+            Ok(Some(durable))
+        })?
+    }
+
+    /// Committed offsets of the named partitions, or of every partition when `topics` is None.
+    pub fn fetch_offsets(
+        self: &Arc<Self>,
+        group: &str,
+        topics: Option<Vec<(String, Vec<i32>)>>,
+    ) -> Result<Vec<TopicOffsets>, i16> {
+        self.with_groups(group, |groups, _| {
+            let offsets = groups.get(group).map(|g| &g.offsets);
+            let lookup = |t: &str, p: i32| offsets.and_then(|o| o.get(&(t.to_owned(), p))).cloned();
+            match topics {
+                Some(topics) => (topics.into_iter())
+                    .map(|(t, parts)| {
+                        let found = parts.into_iter().map(|p| (p, lookup(&t, p))).collect();
+                        (t, found)
+                    })
+                    .collect(),
+                None => {
+                    let mut by_topic: Vec<TopicOffsets> = Vec::new();
+                    for ((t, p), v) in offsets.into_iter().flatten() {
+                        match by_topic.last_mut() {
+                            Some((last, parts)) if last == t => parts.push((*p, Some(v.clone()))),
+                            _ => by_topic.push((t.clone(), vec![(*p, Some(v.clone()))])),
+                        }
+                    }
+                    by_topic
+                }
+            }
+        })
+    }
+
+    /// A group's description; an unknown group is described as Dead, as Kafka does.
+    pub fn describe(self: &Arc<Self>, group: &str) -> Result<GroupSummary, i16> {
+        self.with_groups(group, |groups, _| match groups.get(group) {
+            Some(g) => summarize(g, true),
+            None => GroupSummary {
+                group_id: group.to_owned(),
+                state: GroupState::Dead.name(),
+                protocol_type: String::new(),
+                protocol: String::new(),
+                members: Vec::new(),
+            },
+        })
+    }
+
+    /// Every group this broker coordinates whose state is in `states` (all when empty).
+    pub fn list(self: &Arc<Self>, states: &[String]) -> Result<Vec<GroupSummary>, i16> {
+        self.all_groups(|g| {
+            let wanted = states.is_empty()
+                || (states.iter()).any(|s| s.eq_ignore_ascii_case(g.state.name()));
+            wanted.then(|| summarize(g, false))
+        })
+    }
+
+    /// Deletes an empty group and its offsets (tombstones for every key).
+    pub fn delete(self: &Arc<Self>, group: &str) -> Result<Durable, i16> {
+        self.with_groups(group, |groups, place| {
+            let Some(g) = groups.get(group) else {
+                return Err(ResponseError::GroupIdNotFound.code());
+            };
+            if !g.is_empty() || !g.pending.is_empty() {
+                return Err(ResponseError::NonEmptyGroup.code());
+            }
+            let mut records: Vec<_> = (g.offsets.keys())
+                .map(|(topic, partition)| {
+                    let key = RecordKey::Offset {
+                        group: group.to_owned(),
+                        topic: topic.clone(),
+                        partition: *partition,
+                    };
+                    (key.encode(), None)
+                })
+                .collect();
+            let key = RecordKey::Group {
+                group: group.to_owned(),
+            };
+            records.push((key.encode(), None));
+            let durable = self.append(place, &records)?;
+            groups.remove(group);
+            tracing::info!(group, "group deleted");
+            Ok(durable)
+        })?
+    }
+}
+
+fn summarize(g: &Group, with_members: bool) -> GroupSummary {
+    let stable = g.state == GroupState::Stable;
+    let protocol = g.protocol.clone().unwrap_or_default();
+    let members = match with_members {
+        true => (g.members.values())
+            .map(|m| MemberSummary {
+                member_id: m.id.clone(),
+                instance_id: m.instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                metadata: if stable {
+                    m.metadata_for(&protocol)
+                } else {
+                    Bytes::new()
+                },
+                assignment: if stable {
+                    m.assignment.clone()
+                } else {
+                    Bytes::new()
+                },
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    GroupSummary {
+        group_id: g.id.clone(),
+        state: g.state.name(),
+        protocol_type: g.protocol_type.clone().unwrap_or_default(),
+        protocol: if stable { protocol } else { String::new() },
+        members,
+    }
+}

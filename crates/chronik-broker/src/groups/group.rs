@@ -1,0 +1,358 @@
+//! One consumer group (classic protocol) as a pure state machine: no I/O, time passed in.
+//!
+//! The transitions follow Kafka's classic `GroupCoordinator`: a join or leave moves a group to
+//! PreparingRebalance; the join phase completes when every member has rejoined or the rebalance
+//! timeout passes (members that did not rejoin are removed); then the group waits in
+//! CompletingRebalance for the leader's SyncGroup and becomes Stable. Held JoinGroup and
+//! SyncGroup answers are oneshot senders completed by those transitions.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+use chronik_kafka::kafka_protocol::error::ResponseError;
+
+use super::member::{GroupState, JoinResult, JoinedMember, Member, Ms, SyncResult, ms};
+use super::records::{GroupValue, OffsetValue, StoredMember};
+
+/// (topic, partition) of a committed offset.
+pub(crate) type OffsetKey = (String, i32);
+
+/// A consumer group and its committed offsets.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub id: String,
+    pub state: GroupState,
+    pub generation: i32,
+    pub protocol_type: Option<String>,
+    pub protocol: Option<String>,
+    pub leader: Option<String>,
+    pub members: BTreeMap<String, Member>,
+    /// group.instance.id → the member id currently holding it.
+    pub static_members: HashMap<String, String>,
+    /// Member ids handed out with MEMBER_ID_REQUIRED, until they rejoin or time out.
+    pub pending: HashMap<String, Ms>,
+    pub offsets: BTreeMap<OffsetKey, OffsetValue>,
+    /// End of the join phase (PreparingRebalance) or of the wait for the leader's sync.
+    pub phase_deadline: Ms,
+    /// Set when the membership record must be written again; the coordinator clears it.
+    pub dirty: bool,
+    next_join_order: u64,
+}
+
+impl Group {
+    pub fn new(id: &str) -> Group {
+        Group {
+            id: id.to_owned(),
+            state: GroupState::Empty,
+            generation: 0,
+            protocol_type: None,
+            protocol: None,
+            leader: None,
+            members: BTreeMap::new(),
+            static_members: HashMap::new(),
+            pending: HashMap::new(),
+            offsets: BTreeMap::new(),
+            phase_deadline: 0,
+            dirty: false,
+            next_join_order: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Members plus ids promised to members that have not rejoined yet.
+    pub fn size(&self) -> usize {
+        self.members.len() + self.pending.len()
+    }
+
+    pub(crate) fn next_order(&mut self) -> u64 {
+        self.next_join_order += 1;
+        self.next_join_order
+    }
+
+    /// Adds a member (it becomes leader of a leaderless group).
+    pub(crate) fn add_member(&mut self, member: Member) {
+        if self.protocol_type.is_none() {
+            self.protocol_type = Some(member.protocol_type.clone());
+        }
+        if let Some(instance) = &member.instance_id {
+            self.static_members
+                .insert(instance.clone(), member.id.clone());
+        }
+        if self.leader.is_none() {
+            self.leader = Some(member.id.clone());
+        }
+        self.pending.remove(&member.id);
+        self.members.insert(member.id.clone(), member);
+    }
+
+    /// Removes a member, failing its held answers with `error`; elects the earliest remaining
+    /// member as leader if it led.
+    pub(crate) fn remove_member(&mut self, id: &str, error: i16) {
+        let Some(mut member) = self.members.remove(id) else {
+            return;
+        };
+        member.fail_waiting(error);
+        if let Some(instance) = &member.instance_id
+            && self.static_members.get(instance).map(String::as_str) == Some(id)
+        {
+            self.static_members.remove(instance);
+        }
+        if self.leader.as_deref() == Some(id) {
+            self.leader = (self.members.values())
+                .min_by_key(|m| m.joined)
+                .map(|m| m.id.clone());
+        }
+    }
+
+    /// Removes a member and moves the group on as Kafka does after a leave or expiry.
+    pub(crate) fn remove_and_rebalance(&mut self, id: &str, now: Ms) {
+        self.remove_member(id, ResponseError::UnknownMemberId.code());
+        match self.state {
+            GroupState::Stable | GroupState::CompletingRebalance => self.prepare_rebalance(now),
+            GroupState::PreparingRebalance => self.try_complete_join(now),
+            GroupState::Empty | GroupState::Dead => {}
+        }
+    }
+
+    /// Starts a rebalance: answers held syncs with REBALANCE_IN_PROGRESS and opens the join
+    /// phase for the longest rebalance timeout among the members.
+    pub(crate) fn prepare_rebalance(&mut self, now: Ms) {
+        if self.state == GroupState::CompletingRebalance {
+            for m in self.members.values_mut() {
+                m.assignment = Bytes::new();
+                if let Some(tx) = m.awaiting_sync.take() {
+                    let _ = tx.send(SyncResult::error(ResponseError::RebalanceInProgress.code()));
+                }
+            }
+        }
+        let timeout = (self.members.values())
+            .map(|m| ms(m.rebalance_timeout_ms))
+            .max()
+            .unwrap_or(0);
+        self.state = GroupState::PreparingRebalance;
+        self.phase_deadline = now + timeout;
+    }
+
+    /// Completes the join phase if nobody is left to wait for.
+    pub(crate) fn try_complete_join(&mut self, now: Ms) {
+        let all_joined = self.members.values().all(|m| m.awaiting_join.is_some());
+        if self.state == GroupState::PreparingRebalance && all_joined && self.pending.is_empty() {
+            self.complete_join(now);
+        }
+    }
+
+    /// Ends the join phase: members that did not rejoin are removed, the generation advances,
+    /// a protocol is chosen and every waiting member gets its JoinGroup answer (the leader
+    /// with everyone's metadata).
+    pub(crate) fn complete_join(&mut self, now: Ms) {
+        let missing: Vec<String> = (self.members.values())
+            .filter(|m| m.awaiting_join.is_none())
+            .map(|m| m.id.clone())
+            .collect();
+        for id in missing {
+            self.remove_member(&id, ResponseError::UnknownMemberId.code());
+        }
+        self.generation = self.generation.wrapping_add(1);
+        self.dirty = true;
+        if self.members.is_empty() {
+            self.state = GroupState::Empty;
+            self.protocol = None;
+            self.leader = None;
+            return;
+        }
+        self.protocol = self.select_protocol();
+        self.state = GroupState::CompletingRebalance;
+        let sync_wait = (self.members.values())
+            .map(|m| ms(m.rebalance_timeout_ms))
+            .max()
+            .unwrap_or(0);
+        self.phase_deadline = now + sync_wait;
+        let everyone = self.joined_members();
+        let leader = self.leader.clone().unwrap_or_default();
+        for m in self.members.values_mut() {
+            m.heartbeat(now);
+            let Some(tx) = m.awaiting_join.take() else {
+                continue;
+            };
+            let members = if m.id == leader {
+                everyone.clone()
+            } else {
+                Vec::new()
+            };
+            let _ = tx.send(JoinResult {
+                error: 0,
+                generation: self.generation,
+                protocol_type: self.protocol_type.clone(),
+                protocol_name: self.protocol.clone(),
+                leader: leader.clone(),
+                member_id: m.id.clone(),
+                skip_assignment: false,
+                members,
+            });
+        }
+    }
+
+    /// Every member with its metadata for the chosen protocol (what the leader assigns from).
+    pub(crate) fn joined_members(&self) -> Vec<JoinedMember> {
+        let protocol = self.protocol.as_deref().unwrap_or_default();
+        (self.members.values())
+            .map(|m| JoinedMember {
+                member_id: m.id.clone(),
+                instance_id: m.instance_id.clone(),
+                metadata: m.metadata_for(protocol),
+            })
+            .collect()
+    }
+
+    /// The protocol every member supports that most members prefer (each votes for its
+    /// first supported candidate, as Kafka does); ties go to the earliest member's preference.
+    pub(crate) fn select_protocol(&self) -> Option<String> {
+        let mut by_age: Vec<&Member> = self.members.values().collect();
+        by_age.sort_by_key(|m| m.joined);
+        let first = by_age.first()?;
+        let candidates: Vec<&str> = (first.protocols.iter())
+            .map(|p| p.name.as_str())
+            .filter(|name| by_age.iter().all(|m| m.supports(name)))
+            .collect();
+        let mut votes: Vec<(&str, usize)> = candidates.iter().map(|c| (*c, 0)).collect();
+        for m in &by_age {
+            let choice = (m.protocols.iter()).find(|p| candidates.contains(&p.name.as_str()));
+            if let Some(slot) = choice.and_then(|p| votes.iter_mut().find(|v| v.0 == p.name)) {
+                slot.1 += 1;
+            }
+        }
+        // max_by_key keeps the last maximum; reverse so the earliest preference wins ties.
+        (votes.into_iter().rev())
+            .max_by_key(|v| v.1)
+            .map(|v| v.0.to_owned())
+    }
+
+    /// Whether a group of `type_` could accept a member offering `names`.
+    pub(crate) fn accepts_protocols(&self, type_: &str, names: &[&str]) -> bool {
+        if type_.is_empty() || names.is_empty() {
+            return false;
+        }
+        if self.members.is_empty() {
+            return true;
+        }
+        self.protocol_type.as_deref() == Some(type_)
+            && names
+                .iter()
+                .any(|n| self.members.values().all(|m| m.supports(n)))
+    }
+
+    /// Expires sessions, pending member ids and rebalance phases whose time has come.
+    pub fn tick(&mut self, now: Ms) {
+        self.pending.retain(|_, deadline| *deadline > now);
+        let expired: Vec<String> = (self.members.values())
+            .filter(|m| !m.is_waiting() && m.session_deadline <= now)
+            .map(|m| m.id.clone())
+            .collect();
+        for id in expired {
+            tracing::debug!(group = %self.id, member = %id, "session expired");
+            self.remove_and_rebalance(&id, now);
+        }
+        match self.state {
+            GroupState::PreparingRebalance if now >= self.phase_deadline => self.complete_join(now),
+            GroupState::PreparingRebalance => self.try_complete_join(now),
+            GroupState::CompletingRebalance if now >= self.phase_deadline => {
+                // The leader never sent its assignment: drop who has not synced and start over.
+                let unsynced: Vec<String> = (self.members.values())
+                    .filter(|m| m.awaiting_sync.is_none())
+                    .map(|m| m.id.clone())
+                    .collect();
+                for id in unsynced {
+                    self.remove_member(&id, ResponseError::UnknownMemberId.code());
+                }
+                self.prepare_rebalance(now);
+                self.try_complete_join(now);
+            }
+            _ => {}
+        }
+    }
+
+    /// The membership record written after each generation.
+    pub fn to_value(&self, timestamp: i64) -> GroupValue {
+        GroupValue {
+            protocol_type: self.protocol_type.clone().unwrap_or_default(),
+            generation: self.generation,
+            protocol: self.protocol.clone(),
+            leader: self.leader.clone(),
+            timestamp,
+            members: (self.members.values())
+                .map(|m| StoredMember {
+                    member_id: m.id.clone(),
+                    instance_id: m.instance_id.clone(),
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    rebalance_timeout_ms: m.rebalance_timeout_ms,
+                    session_timeout_ms: m.session_timeout_ms,
+                    subscription: self
+                        .protocol
+                        .as_deref()
+                        .map_or_else(Bytes::new, |p| m.metadata_for(p)),
+                    assignment: m.assignment.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Restores membership from a stored record: a group with members is Stable again and
+    /// every session starts fresh at `now`.
+    pub fn apply_value(&mut self, value: GroupValue, now: Ms) {
+        self.generation = value.generation;
+        self.protocol_type = Some(value.protocol_type).filter(|t| !t.is_empty());
+        self.protocol = value.protocol;
+        self.leader = None;
+        self.members.clear();
+        self.static_members.clear();
+        for stored in value.members {
+            let joined = self.next_order();
+            let protocols = match &self.protocol {
+                Some(name) => vec![super::member::Protocol {
+                    name: name.clone(),
+                    metadata: stored.subscription,
+                }],
+                None => Vec::new(),
+            };
+            let member = Member {
+                id: stored.member_id,
+                instance_id: stored.instance_id,
+                client_id: stored.client_id,
+                client_host: stored.client_host,
+                session_timeout_ms: stored.session_timeout_ms,
+                rebalance_timeout_ms: stored.rebalance_timeout_ms,
+                protocol_type: self.protocol_type.clone().unwrap_or_default(),
+                protocols,
+                assignment: stored.assignment,
+                joined,
+                session_deadline: now + ms(stored.session_timeout_ms),
+                awaiting_join: None,
+                awaiting_sync: None,
+            };
+            self.add_member(member);
+        }
+        if value
+            .leader
+            .as_ref()
+            .is_some_and(|l| self.members.contains_key(l))
+        {
+            self.leader = value.leader;
+        }
+        self.state = if self.members.is_empty() {
+            GroupState::Empty
+        } else {
+            GroupState::Stable
+        };
+    }
+
+    /// Fails every held answer (the group is deleted or its partition unloaded).
+    pub fn fail_all(&mut self, error: i16) {
+        for m in self.members.values_mut() {
+            m.fail_waiting(error);
+        }
+    }
+}

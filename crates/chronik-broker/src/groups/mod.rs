@@ -1,0 +1,67 @@
+//! Consumer groups, classic protocol (JoinGroup/SyncGroup/Heartbeat), and committed offsets.
+//!
+//! - [`group::Group`] is a pure state machine (time is a parameter; held answers are oneshot
+//!   senders), unit-tested in `tests`.
+//! - [`coordinator::Coordinator`] holds the groups of every `__consumer_offsets` partition this
+//!   broker leads, loads them from the partition's log, appends their records, and runs one
+//!   reaper task that ticks every 100 ms (session expiry, rebalance deadlines, loading after a
+//!   leadership change).
+//! - Persistence: the coordinator of a group is the leader of `__consumer_offsets` partition
+//!   [`partition_for`]`(group)`; offsets and membership are Kafka-format records there
+//!   (see `records`).
+
+mod api;
+mod coordinator;
+mod group;
+mod join;
+mod member;
+mod ops;
+mod records;
+mod store;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use api::{CommitEntry, TopicOffsets};
+pub(crate) use coordinator::{Coordinator, wall_ms};
+pub(crate) use member::{Answer, JoinRequest, JoinResult, Protocol, SyncResult};
+pub(crate) use ops::{Caller, Leaving};
+pub(crate) use records::OffsetValue;
+
+/// The internal topic holding offsets and group metadata.
+pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// Partitions of `__consumer_offsets`. Kafka defaults to 50; 8 spreads coordinators over a
+/// small cluster without opening dozens of mostly idle logs on every broker.
+pub(crate) const OFFSETS_PARTITIONS: i32 = 8;
+
+/// Groups one broker holds at most (memory bound); a new group beyond it is refused.
+pub(crate) const MAX_GROUPS: usize = 10_000;
+
+/// Members (plus pending member ids) of one group at most: GROUP_MAX_SIZE_REACHED beyond.
+pub(crate) const MAX_MEMBERS: usize = 1_000;
+
+/// Kafka's `group.min.session.timeout.ms` and `group.max.session.timeout.ms` defaults.
+pub(crate) const MIN_SESSION_TIMEOUT_MS: i32 = 6_000;
+pub(crate) const MAX_SESSION_TIMEOUT_MS: i32 = 1_800_000;
+
+/// Kafka's `offset.metadata.max.bytes`: longer commit metadata gets OFFSET_METADATA_TOO_LARGE.
+pub(crate) const MAX_OFFSET_METADATA_BYTES: usize = 4096;
+
+/// The `__consumer_offsets` partition of a group: Java's `String.hashCode` of the group id,
+/// made non-negative, modulo the partition count, exactly as Kafka computes it (so a group
+/// maps to the same partition number it would in Kafka with the same partition count).
+pub(crate) fn partition_for(group: &str) -> i32 {
+    let mut hash: i32 = 0;
+    for unit in group.encode_utf16() {
+        hash = hash.wrapping_mul(31).wrapping_add(i32::from(unit));
+    }
+    // Kafka's Utils.abs: i32::MIN maps to 0 rather than overflowing.
+    let non_negative = if hash == i32::MIN { 0 } else { hash.abs() };
+    non_negative % OFFSETS_PARTITIONS
+}
+
+/// A fresh member id, `<prefix>-<uuid>` like Kafka's (prefix: client id or instance id).
+pub(crate) fn new_member_id(prefix: &str) -> String {
+    let uuid = uuid::Uuid::from_bytes(rand::random::<[u8; 16]>());
+    format!("{prefix}-{uuid}")
+}

@@ -1,0 +1,132 @@
+//! Writing coordinator records to a `__consumer_offsets` partition and reading them back.
+
+use bytes::{Bytes, BytesMut};
+use chronik_kafka::kafka_protocol::indexmap::IndexMap;
+use chronik_kafka::kafka_protocol::records::{
+    Compression, NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, Record,
+    RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use chronik_wal::{Durable, PartitionLog, WalError};
+
+use super::records::RecordKey;
+
+/// How much of the log one load step reads.
+const LOAD_READ_BYTES: usize = 1024 * 1024;
+
+/// A key and its value (`None`: a tombstone).
+pub(crate) type KeyValue = (Bytes, Option<Bytes>);
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error("log: {0}")]
+    Wal(#[from] WalError),
+    #[error("cannot encode the record batch: {0}")]
+    Encode(String),
+    #[error("record batch of {0} bytes exceeds the {1}-byte limit")]
+    TooLarge(usize, usize),
+}
+
+/// Appends `records` as one v2 batch (so a commit of many partitions is atomic) with the
+/// partition's leader epoch; returns when it is on its way to disk.
+pub(crate) fn append(
+    log: &PartitionLog,
+    epoch: i32,
+    records: &[KeyValue],
+    timestamp: i64,
+    max_bytes: usize,
+) -> Result<Durable, StoreError> {
+    let records: Vec<Record> = (records.iter().enumerate())
+        .map(|(i, (key, value))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
+            producer_id: NO_PRODUCER_ID,
+            producer_epoch: NO_PRODUCER_EPOCH,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // offset - sequence must stay constant or the encoder splits the batch; this
+            // also gives the batch Kafka's "no sequence" base sequence of -1.
+            sequence: i as i32 - 1,
+            timestamp,
+            key: Some(key.clone()),
+            value: value.clone(),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut buf, &records, &options)
+        .map_err(|e| StoreError::Encode(e.to_string()))?;
+    if buf.len() > max_bytes {
+        return Err(StoreError::TooLarge(buf.len(), max_bytes));
+    }
+    let info = log.append(&mut buf, epoch)?;
+    Ok(info.durable)
+}
+
+/// Reads every record of `log` in order and hands each decodable one to `visit`. Damaged
+/// batches and records are skipped with a warning: loading never fails on content.
+pub(crate) fn read_all(
+    log: &PartitionLog,
+    mut visit: impl FnMut(RecordKey, Option<Bytes>),
+) -> Result<(), WalError> {
+    let end = log.end_offset();
+    let mut from = log.start_offset();
+    while from < end {
+        let read = log.read(from, LOAD_READ_BYTES)?;
+        if read.next_offset <= from || read.data.is_empty() {
+            break;
+        }
+        visit_batches(log.name(), read.data, &mut visit);
+        from = read.next_offset;
+    }
+    Ok(())
+}
+
+fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(RecordKey, Option<Bytes>)) {
+    while !data.is_empty() {
+        let len = match chronik_wal::batch::BatchHeader::parse(&data) {
+            Ok(h) if h.total_len() <= data.len() => h.total_len(),
+            _ => {
+                tracing::warn!(
+                    log,
+                    "unreadable batch header; skipping the rest of this read"
+                );
+                return;
+            }
+        };
+        let batch = data.split_to(len);
+        let header = match chronik_wal::batch::validate_batch(&batch) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(log, error = %e, "skipping a damaged batch");
+                continue;
+            }
+        };
+        // The decoder reserves by the record count: a count above the bytes present is damage.
+        if header.is_control() || usize::try_from(header.records_count).map_or(true, |n| n > len) {
+            continue;
+        }
+        let mut raw = batch;
+        let set = match RecordBatchDecoder::decode(&mut raw) {
+            Ok(set) => set,
+            Err(e) => {
+                tracing::warn!(log, error = %e, "skipping an undecodable batch");
+                continue;
+            }
+        };
+        for record in set.records {
+            let Some(key) = record.key else { continue };
+            match RecordKey::decode(&key) {
+                Ok(key) => visit(key, record.value),
+                Err(e) => {
+                    tracing::warn!(log, offset = record.offset, error = %e, "skipping a record")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The group state machine with a hand-driven clock.
+
+use bytes::Bytes;
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use tokio::sync::oneshot;
+
+use super::group::Group;
+use super::member::{Answer, GroupState, JoinRequest, JoinResult, Protocol, SyncResult};
+use super::ops::{Caller, Leaving};
+use super::partition_for;
+
+const SESSION: i32 = 10_000;
+const REBALANCE: i32 = 30_000;
+const MAX: usize = 100;
+
+fn req(member_id: &str, fresh: &str) -> JoinRequest {
+    JoinRequest {
+        member_id: member_id.into(),
+        instance_id: None,
+        client_id: "c".into(),
+        client_host: String::new(),
+        session_timeout_ms: SESSION,
+        rebalance_timeout_ms: REBALANCE,
+        protocol_type: "consumer".into(),
+        protocols: vec![Protocol {
+            name: "range".into(),
+            metadata: Bytes::from_static(b"sub"),
+        }],
+        require_known_member_id: false,
+        fresh_member_id: fresh.into(),
+    }
+}
+
+fn later<T>(a: Answer<T>) -> oneshot::Receiver<T> {
+    match a {
+        Answer::Later(rx) => rx,
+        Answer::Now(_) => panic!("expected a held answer"),
+    }
+}
+
+fn now<T: std::fmt::Debug>(a: Answer<T>) -> T {
+    match a {
+        Answer::Now(t) => t,
+        Answer::Later(_) => panic!("expected an immediate answer"),
+    }
+}
+
+fn done<T>(rx: &mut oneshot::Receiver<T>) -> T {
+    rx.try_recv().expect("answer ready")
+}
+
+fn who(id: &str, generation: i32) -> Caller<'_> {
+    Caller {
+        member_id: id,
+        instance_id: None,
+        generation,
+    }
+}
+
+/// Two members joined and synced: generation 2 ("a" alone formed generation 1).
+fn stable_pair(g: &mut Group) -> (JoinResult, JoinResult) {
+    let mut a = later(g.join(req("", "a"), 0, MAX));
+    let first = done(&mut a);
+    assert_eq!((first.generation, first.leader.as_str()), (1, "a"));
+    let mut b = later(g.join(req("", "b"), 10, MAX));
+    assert_eq!(g.state, GroupState::PreparingRebalance);
+    assert_eq!(
+        g.heartbeat(who("a", 1), 20),
+        ResponseError::RebalanceInProgress.code()
+    );
+    let mut a = later(g.join(req("a", ""), 30, MAX));
+    let (ja, jb) = (done(&mut a), done(&mut b));
+    sync_all(g, &ja, &jb);
+    (ja, jb)
+}
+
+fn sync_all(g: &mut Group, leader: &JoinResult, other: &JoinResult) {
+    let assignments = vec![
+        (leader.member_id.clone(), Bytes::from_static(b"A")),
+        (other.member_id.clone(), Bytes::from_static(b"B")),
+    ];
+    let mut rx_other = later(g.sync(
+        who(&other.member_id, other.generation),
+        (None, None),
+        vec![],
+        40,
+    ));
+    let mut rx_leader = later(g.sync(
+        who(&leader.member_id, leader.generation),
+        (None, None),
+        assignments,
+        41,
+    ));
+    assert_eq!(done(&mut rx_leader).assignment, Bytes::from_static(b"A"));
+    assert_eq!(done(&mut rx_other).assignment, Bytes::from_static(b"B"));
+    assert_eq!(g.state, GroupState::Stable);
+}
+
+#[test]
+fn two_members_join_elect_a_leader_and_sync() {
+    let mut g = Group::new("g");
+    let (ja, jb) = stable_pair(&mut g);
+    assert_eq!(ja.generation, 2);
+    assert_eq!(ja.leader, "a");
+    assert_eq!(
+        ja.members.len(),
+        2,
+        "the leader gets every member's metadata"
+    );
+    assert!(jb.members.is_empty());
+    assert_eq!(jb.protocol_name.as_deref(), Some("range"));
+    assert_eq!(g.heartbeat(who("b", 2), 50), 0);
+    assert_eq!(
+        g.heartbeat(who("b", 1), 50),
+        ResponseError::IllegalGeneration.code()
+    );
+    assert_eq!(
+        g.heartbeat(who("zz", 2), 50),
+        ResponseError::UnknownMemberId.code()
+    );
+    assert!(g.dirty, "a completed generation is persisted");
+}
+
+#[test]
+fn member_id_required_then_rejoin() {
+    let mut g = Group::new("g");
+    let mut r = req("", "c-1");
+    r.require_known_member_id = true;
+    let first = now(g.join(r.clone(), 0, MAX));
+    assert_eq!(first.error, ResponseError::MemberIdRequired.code());
+    assert_eq!(first.member_id, "c-1");
+    r.member_id = "c-1".into();
+    let mut rx = later(g.join(r, 5, MAX));
+    assert_eq!(done(&mut rx).generation, 1);
+}
+
+#[test]
+fn session_expiry_removes_the_member_and_rebalances() {
+    let mut g = Group::new("g");
+    stable_pair(&mut g);
+    // "a" keeps heartbeating, "b" goes silent.
+    assert_eq!(g.heartbeat(who("a", 2), 9_000), 0);
+    g.tick(10_100);
+    assert!(!g.members.contains_key("b"), "b's session expired");
+    assert_eq!(g.state, GroupState::PreparingRebalance);
+    let mut a = later(g.join(req("a", ""), 10_200, MAX));
+    let ja = done(&mut a);
+    assert_eq!((ja.generation, ja.members.len()), (3, 1));
+}
+
+#[test]
+fn rebalance_timeout_removes_members_that_do_not_rejoin() {
+    let mut g = Group::new("g");
+    stable_pair(&mut g);
+    let mut c = later(g.join(req("", "c"), 1_000, MAX));
+    // a and b keep their sessions alive by heartbeating, but never rejoin.
+    for t in [5_000, 14_000, 23_000] {
+        for m in ["a", "b"] {
+            let code = g.heartbeat(who(m, 2), t);
+            assert_eq!(code, ResponseError::RebalanceInProgress.code());
+        }
+        g.tick(t);
+    }
+    g.tick(1_000 + REBALANCE as u64 - 1);
+    assert!(c.try_recv().is_err(), "still waiting for a and b");
+    g.tick(1_000 + REBALANCE as u64);
+    let jc = done(&mut c);
+    assert_eq!(jc.generation, 3);
+    assert_eq!(jc.leader, "c", "the old leader did not rejoin");
+    assert_eq!(g.members.len(), 1);
+}
+
+#[test]
+fn leave_rebalances_and_the_last_leave_empties_the_group() {
+    let mut g = Group::new("g");
+    stable_pair(&mut g);
+    let leaving = [Leaving {
+        member_id: "b".into(),
+        instance_id: None,
+    }];
+    assert_eq!(g.leave(&leaving, 100), vec![0]);
+    assert_eq!(
+        g.leave(&leaving, 100),
+        vec![ResponseError::UnknownMemberId.code()]
+    );
+    assert_eq!(g.state, GroupState::PreparingRebalance);
+    let mut a = later(g.join(req("a", ""), 110, MAX));
+    assert_eq!(done(&mut a).members.len(), 1);
+    let a_leaves = [Leaving {
+        member_id: "a".into(),
+        instance_id: None,
+    }];
+    assert_eq!(g.leave(&a_leaves, 120), vec![0]);
+    assert_eq!(g.state, GroupState::PreparingRebalance);
+    g.tick(121);
+    assert_eq!(g.state, GroupState::Empty);
+}
+
+#[test]
+fn static_member_rejoins_without_rebalance_and_old_id_is_fenced() {
+    let mut g = Group::new("g");
+    let mut r = req("", "s-1");
+    r.instance_id = Some("inst".into());
+    let mut rx = later(g.join(r.clone(), 0, MAX));
+    let j = done(&mut rx);
+    let assignment = vec![(j.member_id.clone(), Bytes::from_static(b"X"))];
+    let mut s = later(g.sync(who("s-1", 1), (None, None), assignment, 1));
+    assert_eq!(done(&mut s).assignment, Bytes::from_static(b"X"));
+    // Restart of the static member: unknown member id, same instance and metadata.
+    r.fresh_member_id = "s-2".into();
+    let rejoin = now(g.join(r.clone(), 100, MAX));
+    assert_eq!(
+        (rejoin.error, rejoin.generation),
+        (0, 1),
+        "no new generation"
+    );
+    assert_eq!(rejoin.member_id, "s-2");
+    assert!(
+        rejoin.skip_assignment,
+        "the static leader keeps its assignment"
+    );
+    assert_eq!(g.state, GroupState::Stable);
+    let stale = Caller {
+        member_id: "s-1",
+        instance_id: Some("inst"),
+        generation: 1,
+    };
+    assert_eq!(
+        g.heartbeat(stale, 101),
+        ResponseError::FencedInstanceId.code()
+    );
+    let current = Caller {
+        member_id: "s-2",
+        instance_id: Some("inst"),
+        generation: 1,
+    };
+    assert_eq!(g.heartbeat(current, 101), 0);
+    let s = now(g.sync(who("s-2", 1), (None, None), vec![], 102));
+    assert_eq!(s.assignment, Bytes::from_static(b"X"));
+}
+
+#[test]
+fn stale_generation_is_rejected_for_sync_and_commit() {
+    let mut g = Group::new("g");
+    stable_pair(&mut g);
+    let sync = now(g.sync(who("a", 1), (None, None), vec![], 50));
+    assert_eq!(
+        sync,
+        SyncResult::error(ResponseError::IllegalGeneration.code())
+    );
+    assert_eq!(
+        g.check_commit(who("a", 1), 50),
+        Err(ResponseError::IllegalGeneration)
+    );
+    assert_eq!(g.check_commit(who("a", 2), 50), Ok(()));
+    assert_eq!(
+        g.check_commit(who("", -1), 50),
+        Err(ResponseError::UnknownMemberId)
+    );
+    let mut empty = Group::new("simple");
+    assert_eq!(
+        empty.check_commit(who("", -1), 0),
+        Ok(()),
+        "simple consumer commit"
+    );
+}
+
+#[test]
+fn protocol_selection_and_mismatch() {
+    let mut g = Group::new("g");
+    let mut r = req("", "a");
+    r.protocols.insert(
+        0,
+        Protocol {
+            name: "roundrobin".into(),
+            metadata: Bytes::new(),
+        },
+    );
+    let mut a = later(g.join(r, 0, MAX));
+    assert_eq!(done(&mut a).protocol_name.as_deref(), Some("roundrobin"));
+    let mut b = later(g.join(req("", "b"), 1, MAX));
+    let mut a = later(g.join(req("a", ""), 2, MAX));
+    assert_eq!(done(&mut a).protocol_name.as_deref(), Some("range"));
+    assert_eq!(done(&mut b).protocol_name.as_deref(), Some("range"));
+    let mut other = req("", "x");
+    other.protocols[0].name = "sticky".into();
+    let refused = now(g.join(other, 3, MAX));
+    assert_eq!(
+        refused.error,
+        ResponseError::InconsistentGroupProtocol.code()
+    );
+}
+
+#[test]
+fn group_size_is_bounded() {
+    let mut g = Group::new("g");
+    let _a = later(g.join(req("", "a"), 0, 1));
+    let full = now(g.join(req("", "b"), 1, 1));
+    assert_eq!(full.error, ResponseError::GroupMaxSizeReached.code());
+}
+
+#[test]
+fn stored_membership_restores_a_stable_group() {
+    let mut g = Group::new("g");
+    stable_pair(&mut g);
+    let value = g.to_value(0);
+    let mut restored = Group::new("g");
+    restored.apply_value(value, 5_000);
+    assert_eq!(restored.state, GroupState::Stable);
+    assert_eq!(
+        (restored.generation, restored.leader.as_deref()),
+        (2, Some("a"))
+    );
+    assert_eq!(restored.heartbeat(who("b", 2), 5_001), 0);
+    let s = now(restored.sync(who("b", 2), (None, None), vec![], 5_002));
+    assert_eq!(
+        s.assignment,
+        Bytes::from_static(b"B"),
+        "Stable: answered at once"
+    );
+}
+
+#[test]
+fn partition_matches_kafka_string_hash() {
+    // "group".hashCode() == 98629247 in Java.
+    assert_eq!(partition_for("group"), 98_629_247 % 8);
+    assert_eq!(partition_for(""), 0);
+    for g in ["a", "some-group", "ünïcode"] {
+        assert!((0..8).contains(&partition_for(g)));
+    }
+}

@@ -1,0 +1,154 @@
+//! AlterConfigs (replace a topic's configs) and IncrementalAlterConfigs (SET, DELETE, APPEND,
+//! SUBTRACT single keys). Topic configs change through a `ConfigChange` metadata record; the
+//! logs follow through reconciliation. Broker configs are fixed at start.
+
+use std::collections::BTreeMap;
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use chronik_kafka::kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse as IncrementalResult;
+use chronik_kafka::kafka_protocol::messages::{
+    AlterConfigsRequest, AlterConfigsResponse, IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
+};
+use chronik_metadata::ControllerError;
+
+use super::describe_configs::{BROKER, TOPIC, check_broker_name};
+use super::{NONE, node_error_code, str_bytes};
+use crate::broker::Shared;
+use crate::topic_config::{self, AlterOp, ConfigError, TopicSettings};
+
+/// A resource's answer: error code and message.
+type Outcome = Result<(), (i16, String)>;
+
+/// The new configs of a topic computed from its current ones.
+type Change<'a> = Box<
+    dyn FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>
+        + Send
+        + 'a,
+>;
+
+pub(crate) async fn handle(shared: &Shared, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    let mut response = AlterConfigsResponse::default();
+    for resource in &req.resources {
+        let name = resource.resource_name.as_str();
+        let entries: Vec<(&str, Option<&str>)> = (resource.configs.iter())
+            .map(|c| (c.name.as_str(), c.value.as_deref()))
+            .collect();
+        let change: Change = Box::new(move |_current| Ok(topic_config::replace_all(entries)?));
+        let outcome = alter(
+            shared,
+            resource.resource_type,
+            name,
+            req.validate_only,
+            change,
+        )
+        .await;
+        let (code, message) = split(outcome);
+        response.responses.push(
+            AlterConfigsResourceResponse::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(resource.resource_name.clone())
+                .with_error_code(code)
+                .with_error_message(message),
+        );
+    }
+    finish(shared, req.validate_only);
+    response
+}
+
+pub(crate) async fn handle_incremental(
+    shared: &Shared,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
+    let mut response = IncrementalAlterConfigsResponse::default();
+    let defaults = TopicSettings::defaults(&shared.config);
+    for resource in &req.resources {
+        let name = resource.resource_name.as_str();
+        let ops: Result<Vec<(String, AlterOp)>, ConfigError> = (resource.configs.iter())
+            .map(|c| {
+                let key = c.name.as_str();
+                let op = AlterOp::from_wire(key, c.config_operation, c.value.as_deref())?;
+                Ok((key.to_owned(), op))
+            })
+            .collect();
+        let outcome = match ops {
+            Ok(ops) => {
+                let defaults = &defaults;
+                let change: Change =
+                    Box::new(move |current| Ok(topic_config::apply_ops(current, defaults, &ops)?));
+                alter(
+                    shared,
+                    resource.resource_type,
+                    name,
+                    req.validate_only,
+                    change,
+                )
+                .await
+            }
+            Err(e) => Err((e.code(), e.to_string())),
+        };
+        let (code, message) = split(outcome);
+        response.responses.push(
+            IncrementalResult::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(resource.resource_name.clone())
+                .with_error_code(code)
+                .with_error_message(message),
+        );
+    }
+    finish(shared, req.validate_only);
+    response
+}
+
+/// Applies `change` to the resource, or says why it cannot be changed.
+async fn alter(
+    shared: &Shared,
+    resource_type: i8,
+    name: &str,
+    validate_only: bool,
+    change: Change<'_>,
+) -> Outcome {
+    tracing::debug!(kind = resource_type, name, validate_only, "alter configs");
+    match resource_type {
+        TOPIC => {
+            let altered = shared
+                .cluster
+                .alter_topic_configs(name, validate_only, change)
+                .await;
+            altered.map_err(|e| (node_error_code(&e), e.to_string()))
+        }
+        BROKER => {
+            check_broker_name(shared, name)?;
+            Err((
+                ResponseError::InvalidRequest.code(),
+                "broker configs are read-only at runtime: they are set by the broker's flags at \
+                 start; restart the broker with new flags to change them"
+                    .to_owned(),
+            ))
+        }
+        other => Err((
+            ResponseError::InvalidRequest.code(),
+            format!("resource type {other} cannot be altered; topics (2) can"),
+        )),
+    }
+}
+
+fn split(
+    outcome: Outcome,
+) -> (
+    i16,
+    Option<chronik_kafka::kafka_protocol::protocol::StrBytes>,
+) {
+    match outcome {
+        Ok(()) => (NONE, None),
+        Err((code, message)) => (code, Some(str_bytes(&message))),
+    }
+}
+
+/// Applies changed configs to the logs now, so the answer means they are in effect.
+fn finish(shared: &Shared, validate_only: bool) {
+    if !validate_only {
+        shared.cluster.reconcile(&shared.partitions);
+    }
+}

@@ -1,0 +1,86 @@
+//! CreatePartitions: grows topics through the metadata node; the new partitions' logs open
+//! through the usual reconciliation.
+
+use std::collections::BTreeSet;
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+use chronik_kafka::kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use chronik_kafka::kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
+
+use super::{NONE, node_error_code, str_bytes};
+use crate::broker::Shared;
+
+pub(crate) async fn handle(
+    shared: &Shared,
+    req: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
+    tracing::debug!(
+        topics = req.topics.len(),
+        validate_only = req.validate_only,
+        "create partitions"
+    );
+    let names: Vec<&str> = req.topics.iter().map(|t| t.name.0.as_str()).collect();
+    let duplicates = duplicated(&names);
+    let mut response = CreatePartitionsResponse::default();
+    for topic in &req.topics {
+        let outcome = if duplicates.contains(topic.name.0.as_str()) {
+            Err((
+                ResponseError::InvalidRequest.code(),
+                "the topic appears more than once in the request".to_owned(),
+            ))
+        } else {
+            grow(shared, topic, req.validate_only).await
+        };
+        let (code, message) =
+            outcome.map_or_else(|(c, m)| (c, Some(str_bytes(&m))), |()| (NONE, None));
+        response.results.push(
+            CreatePartitionsTopicResult::default()
+                .with_name(topic.name.clone())
+                .with_error_code(code)
+                .with_error_message(message),
+        );
+    }
+    if !req.validate_only {
+        shared.cluster.reconcile(&shared.partitions);
+    }
+    response
+}
+
+async fn grow(
+    shared: &Shared,
+    topic: &CreatePartitionsTopic,
+    validate_only: bool,
+) -> Result<(), (i16, String)> {
+    if topic.assignments.is_some() {
+        return Err((
+            ResponseError::InvalidReplicaAssignment.code(),
+            "manual replica assignment is not supported; leave assignments null and the \
+             controller places the new partitions"
+                .to_owned(),
+        ));
+    }
+    let name = topic.name.0.as_str();
+    let grown = shared
+        .cluster
+        .create_partitions(name, topic.count, validate_only)
+        .await;
+    grown.map_err(|e| (node_error_code(&e), e.to_string()))
+}
+
+/// The names that appear more than once.
+fn duplicated<'a>(names: &[&'a str]) -> BTreeSet<&'a str> {
+    let mut seen = BTreeSet::new();
+    names.iter().copied().filter(|n| !seen.insert(*n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duplicated;
+
+    #[test]
+    fn duplicates_are_found_once() {
+        let found = duplicated(&["a", "b", "a", "c", "a"]);
+        assert_eq!(found.into_iter().collect::<Vec<_>>(), vec!["a"]);
+    }
+}

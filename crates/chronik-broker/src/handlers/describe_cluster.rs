@@ -1,0 +1,46 @@
+//! DescribeCluster: the cluster id, the controller and the live brokers.
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+use chronik_kafka::kafka_protocol::messages::{
+    BrokerId, DescribeClusterRequest, DescribeClusterResponse,
+};
+
+use super::{NONE, str_bytes};
+use crate::broker::Shared;
+
+/// DescribeCluster v1 endpoint types: brokers, or KRaft controllers (not exposed here).
+const BROKERS: i8 = 1;
+/// Kafka's "authorized operations not requested / not computed".
+const NO_OPERATIONS: i32 = i32::MIN;
+
+pub(crate) fn handle(shared: &Shared, req: DescribeClusterRequest) -> DescribeClusterResponse {
+    tracing::debug!(endpoint_type = req.endpoint_type, "describe cluster");
+    let response = DescribeClusterResponse::default()
+        .with_endpoint_type(req.endpoint_type)
+        .with_cluster_id(str_bytes(&shared.cluster.cluster_id()))
+        .with_cluster_authorized_operations(NO_OPERATIONS);
+    if req.endpoint_type != BROKERS {
+        return response
+            .with_error_code(ResponseError::UnsupportedEndpointType.code())
+            .with_error_message(Some(str_bytes(
+                "only broker endpoints (type 1) are described; the metadata quorum is not a Kafka endpoint",
+            )))
+            .with_controller_id(BrokerId(-1));
+    }
+    let brokers = shared.cluster.metadata(|s| {
+        s.live_brokers()
+            .map(|b| {
+                DescribeClusterBroker::default()
+                    .with_broker_id(BrokerId(b.id))
+                    .with_host(str_bytes(&b.host))
+                    .with_port(i32::from(b.port))
+                    .with_rack(b.rack.as_deref().map(str_bytes))
+            })
+            .collect()
+    });
+    response
+        .with_error_code(NONE)
+        .with_controller_id(BrokerId(shared.cluster.me))
+        .with_brokers(brokers)
+}

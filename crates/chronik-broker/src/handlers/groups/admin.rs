@@ -1,0 +1,100 @@
+//! DescribeGroups, ListGroups and DeleteGroups.
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use chronik_kafka::kafka_protocol::messages::describe_groups_response::{
+    DescribedGroup, DescribedGroupMember,
+};
+use chronik_kafka::kafka_protocol::messages::list_groups_response::ListedGroup;
+use chronik_kafka::kafka_protocol::messages::{
+    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
+    GroupId, ListGroupsRequest, ListGroupsResponse,
+};
+
+use crate::broker::Shared;
+use crate::handlers::{NONE, str_bytes};
+
+/// DescribeGroups v4 added group instance ids; ListGroups v4 added group states.
+const DESCRIBE_INSTANCE_ID_VERSION: i16 = 4;
+const LIST_STATES_VERSION: i16 = 4;
+
+pub(crate) fn describe(
+    shared: &Shared,
+    req: DescribeGroupsRequest,
+    version: i16,
+) -> DescribeGroupsResponse {
+    let groups = (req.groups.into_iter())
+        .map(|id| {
+            let described = DescribedGroup::default().with_group_id(id.clone());
+            match shared.groups.describe(id.0.as_str()) {
+                Ok(g) => {
+                    let members = (g.members.into_iter())
+                        .map(|m| {
+                            let instance = m
+                                .instance_id
+                                .filter(|_| version >= DESCRIBE_INSTANCE_ID_VERSION);
+                            DescribedGroupMember::default()
+                                .with_member_id(str_bytes(&m.member_id))
+                                .with_group_instance_id(instance.map(|i| str_bytes(&i)))
+                                .with_client_id(str_bytes(&m.client_id))
+                                .with_client_host(str_bytes(&m.client_host))
+                                .with_member_metadata(m.metadata)
+                                .with_member_assignment(m.assignment)
+                        })
+                        .collect();
+                    described
+                        .with_error_code(NONE)
+                        .with_group_state(str_bytes(g.state))
+                        .with_protocol_type(str_bytes(&g.protocol_type))
+                        .with_protocol_data(str_bytes(&g.protocol))
+                        .with_members(members)
+                }
+                Err(code) => described.with_error_code(code),
+            }
+        })
+        .collect();
+    DescribeGroupsResponse::default().with_groups(groups)
+}
+
+pub(crate) fn list(shared: &Shared, req: ListGroupsRequest, version: i16) -> ListGroupsResponse {
+    let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
+    match shared.groups.list(&states) {
+        Ok(groups) => {
+            let listed = (groups.into_iter())
+                .map(|g| {
+                    let listed = ListedGroup::default()
+                        .with_group_id(GroupId(str_bytes(&g.group_id)))
+                        .with_protocol_type(str_bytes(&g.protocol_type));
+                    match version >= LIST_STATES_VERSION {
+                        true => listed.with_group_state(str_bytes(g.state)),
+                        false => listed,
+                    }
+                })
+                .collect();
+            ListGroupsResponse::default().with_groups(listed)
+        }
+        Err(code) => ListGroupsResponse::default().with_error_code(code),
+    }
+}
+
+pub(crate) async fn delete(shared: &Shared, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let mut results = Vec::new();
+    for id in req.groups_names {
+        let code = match shared.groups.delete(id.0.as_str()) {
+            Ok(durable) => match durable.wait_async().await {
+                Ok(()) => NONE,
+                Err(e) => {
+                    tracing::error!(group = %id.0, error = %e, "group deletion not made durable");
+                    ResponseError::KafkaStorageError.code()
+                }
+            },
+            Err(code) => code,
+        };
+        results.push(
+            DeletableGroupResult::default()
+                .with_group_id(id)
+                .with_error_code(code),
+        );
+    }
+    DeleteGroupsResponse::default().with_results(results)
+}

@@ -1,0 +1,198 @@
+//! JoinGroup, SyncGroup, Heartbeat and LeaveGroup: translate between the wire types and the
+//! coordinator, and wait for held answers.
+
+use bytes::Bytes;
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
+use chronik_kafka::kafka_protocol::messages::leave_group_response::MemberResponse;
+use chronik_kafka::kafka_protocol::messages::{
+    HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
+    LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
+};
+use chronik_kafka::kafka_protocol::protocol::StrBytes;
+
+use crate::broker::Shared;
+use crate::groups::{
+    Answer, JoinRequest, JoinResult, Leaving, Protocol, SyncResult, new_member_id,
+};
+use crate::handlers::str_bytes;
+
+use super::caller;
+
+/// JoinGroup v4 introduced MEMBER_ID_REQUIRED for first joins.
+const MEMBER_ID_REQUIRED_VERSION: i16 = 4;
+/// JoinGroup/SyncGroup fields that appeared in later versions.
+const JOIN_PROTOCOL_TYPE_VERSION: i16 = 7;
+const JOIN_INSTANCE_ID_VERSION: i16 = 5;
+const JOIN_SKIP_ASSIGNMENT_VERSION: i16 = 9;
+const SYNC_PROTOCOL_VERSION: i16 = 5;
+const LEAVE_BATCH_VERSION: i16 = 3;
+
+/// A held answer, or COORDINATOR_NOT_AVAILABLE when the group went away while waiting.
+async fn settle<T>(answer: Answer<T>, gone: impl FnOnce() -> T) -> T {
+    match answer {
+        Answer::Now(result) => result,
+        Answer::Later(rx) => rx.await.unwrap_or_else(|_| gone()),
+    }
+}
+
+pub(crate) async fn join(
+    shared: &Shared,
+    req: JoinGroupRequest,
+    version: i16,
+    client_id: Option<StrBytes>,
+) -> JoinGroupResponse {
+    let client_id = client_id.map(|c| c.to_string()).unwrap_or_default();
+    let instance_id = req.group_instance_id.map(|i| i.to_string());
+    let prefix = instance_id.as_deref().unwrap_or(&client_id);
+    let join = JoinRequest {
+        member_id: req.member_id.to_string(),
+        fresh_member_id: new_member_id(prefix),
+        instance_id,
+        client_host: String::new(),
+        session_timeout_ms: req.session_timeout_ms,
+        // v0 had no rebalance timeout: Kafka uses the session timeout.
+        rebalance_timeout_ms: if version == 0 {
+            req.session_timeout_ms
+        } else {
+            req.rebalance_timeout_ms
+        },
+        protocol_type: req.protocol_type.to_string(),
+        protocols: (req.protocols.into_iter())
+            .map(|p| Protocol {
+                name: p.name.to_string(),
+                metadata: p.metadata,
+            })
+            .collect(),
+        require_known_member_id: version >= MEMBER_ID_REQUIRED_VERSION,
+        client_id,
+    };
+    let group = req.group_id.0.as_str();
+    tracing::debug!(group, member = %join.member_id, version, "JoinGroup");
+    let member_id = join.member_id.clone();
+    let result = match shared.groups.join(group, join) {
+        Ok(answer) => {
+            let gone = ResponseError::CoordinatorNotAvailable.code();
+            settle(answer, || JoinResult::error(gone, &member_id)).await
+        }
+        Err(code) => JoinResult::error(code, &member_id),
+    };
+    join_response(result, version)
+}
+
+fn join_response(r: JoinResult, version: i16) -> JoinGroupResponse {
+    let members = (r.members.into_iter())
+        .map(|m| {
+            JoinGroupResponseMember::default()
+                .with_member_id(str_bytes(&m.member_id))
+                .with_group_instance_id(
+                    m.instance_id
+                        .filter(|_| version >= JOIN_INSTANCE_ID_VERSION)
+                        .map(|i| str_bytes(&i)),
+                )
+                .with_metadata(m.metadata)
+        })
+        .collect();
+    let modern = version >= JOIN_PROTOCOL_TYPE_VERSION;
+    JoinGroupResponse::default()
+        .with_error_code(r.error)
+        .with_generation_id(r.generation)
+        .with_protocol_type(r.protocol_type.filter(|_| modern).map(|t| str_bytes(&t)))
+        .with_protocol_name(match (modern, r.protocol_name) {
+            (true, name) => name.map(|n| str_bytes(&n)),
+            (false, name) => Some(str_bytes(&name.unwrap_or_default())),
+        })
+        .with_leader(str_bytes(&r.leader))
+        .with_skip_assignment(r.skip_assignment && version >= JOIN_SKIP_ASSIGNMENT_VERSION)
+        .with_member_id(str_bytes(&r.member_id))
+        .with_members(members)
+}
+
+pub(crate) async fn sync(
+    shared: &Shared,
+    req: SyncGroupRequest,
+    version: i16,
+) -> SyncGroupResponse {
+    let group = req.group_id.0.as_str();
+    let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
+    let who = caller(req.member_id.as_str(), instance, req.generation_id);
+    let protocol = (
+        req.protocol_type.as_ref().map(|t| t.as_str()),
+        req.protocol_name.as_ref().map(|n| n.as_str()),
+    );
+    let assignments: Vec<(String, Bytes)> = (req.assignments.iter())
+        .map(|a| (a.member_id.to_string(), a.assignment.clone()))
+        .collect();
+    tracing::debug!(group, member = %req.member_id, generation = req.generation_id, "SyncGroup");
+    let result = match shared.groups.sync(group, who, protocol, assignments) {
+        Ok((answer, durable)) => {
+            if let Some(d) = durable
+                && let Err(e) = d.wait_async().await
+            {
+                tracing::error!(group, error = %e, "group record not made durable");
+            }
+            let gone = ResponseError::CoordinatorNotAvailable.code();
+            settle(answer, || SyncResult::error(gone)).await
+        }
+        Err(code) => SyncResult::error(code),
+    };
+    let modern = version >= SYNC_PROTOCOL_VERSION;
+    SyncGroupResponse::default()
+        .with_error_code(result.error)
+        .with_protocol_type(
+            result
+                .protocol_type
+                .filter(|_| modern)
+                .map(|t| str_bytes(&t)),
+        )
+        .with_protocol_name(
+            result
+                .protocol_name
+                .filter(|_| modern)
+                .map(|n| str_bytes(&n)),
+        )
+        .with_assignment(result.assignment)
+}
+
+pub(crate) fn heartbeat(shared: &Shared, req: HeartbeatRequest) -> HeartbeatResponse {
+    let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
+    let who = caller(req.member_id.as_str(), instance, req.generation_id);
+    let code = shared.groups.heartbeat(req.group_id.0.as_str(), who);
+    tracing::debug!(group = %req.group_id.0, member = %req.member_id, code, "Heartbeat");
+    HeartbeatResponse::default().with_error_code(code)
+}
+
+pub(crate) fn leave(shared: &Shared, req: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
+    let group = req.group_id.0.as_str();
+    let leaving: Vec<Leaving> = if version >= LEAVE_BATCH_VERSION {
+        (req.members.iter())
+            .map(|m| Leaving {
+                member_id: m.member_id.to_string(),
+                instance_id: m.group_instance_id.as_ref().map(|i| i.to_string()),
+            })
+            .collect()
+    } else {
+        vec![Leaving {
+            member_id: req.member_id.to_string(),
+            instance_id: None,
+        }]
+    };
+    tracing::debug!(group, members = leaving.len(), "LeaveGroup");
+    let codes = match shared.groups.leave(group, &leaving) {
+        Ok(codes) => codes,
+        Err(code) => return LeaveGroupResponse::default().with_error_code(code),
+    };
+    if version < LEAVE_BATCH_VERSION {
+        let code = codes.first().copied().unwrap_or_default();
+        return LeaveGroupResponse::default().with_error_code(code);
+    }
+    let members = (leaving.into_iter().zip(codes))
+        .map(|(who, code)| {
+            MemberResponse::default()
+                .with_member_id(str_bytes(&who.member_id))
+                .with_group_instance_id(who.instance_id.map(|i| str_bytes(&i)))
+                .with_error_code(code)
+        })
+        .collect();
+    LeaveGroupResponse::default().with_members(members)
+}

@@ -1,0 +1,17 @@
+//! The consumer-group APIs, served by the group coordinator (`crate::groups`).
+
+pub(crate) mod admin;
+pub(crate) mod find_coordinator;
+pub(crate) mod membership;
+pub(crate) mod offsets;
+
+use crate::groups::Caller;
+
+/// Who a group request says it is.
+fn caller<'a>(member_id: &'a str, instance_id: Option<&'a str>, generation: i32) -> Caller<'a> {
+    Caller {
+        member_id,
+        instance_id,
+        generation,
+    }
+}

@@ -1,0 +1,200 @@
+//! OffsetCommit (answered once the commit is durable) and OffsetFetch (v8: several groups).
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use chronik_kafka::kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use chronik_kafka::kafka_protocol::messages::{
+    GroupId, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse,
+    TopicName,
+};
+
+use super::caller;
+use crate::broker::Shared;
+use crate::groups::{CommitEntry, MAX_OFFSET_METADATA_BYTES, OffsetValue, TopicOffsets, wall_ms};
+use crate::handlers::{NONE, str_bytes};
+
+/// OffsetFetch v2 moved coordinator errors to a top-level error code; v8 batched groups.
+const FETCH_TOP_LEVEL_ERROR_VERSION: i16 = 2;
+const FETCH_BATCHED_VERSION: i16 = 8;
+
+pub(crate) async fn commit(shared: &Shared, req: OffsetCommitRequest) -> OffsetCommitResponse {
+    let group = req.group_id.0.as_str();
+    let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
+    let who = caller(
+        req.member_id.as_str(),
+        instance,
+        req.generation_id_or_member_epoch,
+    );
+    let now = wall_ms();
+    // Per-partition verdicts first; only valid partitions go to the coordinator.
+    let mut codes: Vec<Vec<i16>> = Vec::new();
+    let mut entries = Vec::new();
+    for topic in &req.topics {
+        let name = topic.name.0.as_str();
+        let mut topic_codes = Vec::new();
+        for p in &topic.partitions {
+            let metadata = p.committed_metadata.as_ref().map(|m| m.to_string());
+            let code = if !partition_exists(shared, name, p.partition_index) {
+                ResponseError::UnknownTopicOrPartition.code()
+            } else if metadata
+                .as_ref()
+                .is_some_and(|m| m.len() > MAX_OFFSET_METADATA_BYTES)
+            {
+                ResponseError::OffsetMetadataTooLarge.code()
+            } else {
+                entries.push(CommitEntry {
+                    topic: name.to_owned(),
+                    partition: p.partition_index,
+                    value: OffsetValue {
+                        offset: p.committed_offset,
+                        leader_epoch: p.committed_leader_epoch,
+                        metadata: metadata.unwrap_or_default(),
+                        commit_timestamp: now,
+                    },
+                });
+                NONE
+            };
+            topic_codes.push(code);
+        }
+        codes.push(topic_codes);
+    }
+    tracing::debug!(group, member = %req.member_id, offsets = entries.len(), "OffsetCommit");
+    let outcome = match shared.groups.commit(group, who, entries) {
+        Ok(None) => NONE,
+        Ok(Some(durable)) => match durable.wait_async().await {
+            Ok(()) => NONE,
+            Err(e) => {
+                tracing::error!(group, error = %e, "offset commit not made durable");
+                ResponseError::KafkaStorageError.code()
+            }
+        },
+        Err(code) => code,
+    };
+    let topics = (req.topics.iter().zip(codes))
+        .map(|(topic, topic_codes)| {
+            let partitions = (topic.partitions.iter().zip(topic_codes))
+                .map(|(p, code)| {
+                    OffsetCommitResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(if code == NONE { outcome } else { code })
+                })
+                .collect();
+            OffsetCommitResponseTopic::default()
+                .with_name(topic.name.clone())
+                .with_partitions(partitions)
+        })
+        .collect();
+    OffsetCommitResponse::default().with_topics(topics)
+}
+
+fn partition_exists(shared: &Shared, topic: &str, partition: i32) -> bool {
+    (shared.cluster).metadata(|s| {
+        s.topic_by_name(topic)
+            .and_then(|t| t.partition(partition))
+            .is_some()
+    })
+}
+
+pub(crate) fn fetch(shared: &Shared, req: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
+    if version >= FETCH_BATCHED_VERSION {
+        let groups = (req.groups.into_iter())
+            .map(|g| {
+                let topics = g.topics.map(|ts| {
+                    (ts.into_iter())
+                        .map(|t| (t.name.0.to_string(), t.partition_indexes))
+                        .collect()
+                });
+                fetch_group_v8(shared, g.group_id, topics)
+            })
+            .collect();
+        return OffsetFetchResponse::default().with_groups(groups);
+    }
+    let topics = req.topics.map(|ts| {
+        (ts.into_iter())
+            .map(|t| (t.name.0.to_string(), t.partition_indexes))
+            .collect::<Vec<_>>()
+    });
+    let group = req.group_id.0.as_str();
+    tracing::debug!(group, version, "OffsetFetch");
+    match shared.groups.fetch_offsets(group, topics.clone()) {
+        Ok(found) => OffsetFetchResponse::default().with_topics(legacy_topics(found, NONE)),
+        Err(code) if version >= FETCH_TOP_LEVEL_ERROR_VERSION => {
+            OffsetFetchResponse::default().with_error_code(code)
+        }
+        Err(code) => {
+            // v1 has no top-level error: every requested partition carries it.
+            let requested = (topics.unwrap_or_default().into_iter())
+                .map(|(t, parts)| (t, parts.into_iter().map(|p| (p, None)).collect()))
+                .collect();
+            OffsetFetchResponse::default().with_topics(legacy_topics(requested, code))
+        }
+    }
+}
+
+fn legacy_topics(found: Vec<TopicOffsets>, code: i16) -> Vec<OffsetFetchResponseTopic> {
+    (found.into_iter())
+        .map(|(topic, parts)| {
+            let partitions = (parts.into_iter())
+                .map(|(p, v)| {
+                    let (offset, epoch, metadata) = match v {
+                        Some(v) => (v.offset, v.leader_epoch, v.metadata),
+                        None => (-1, -1, String::new()),
+                    };
+                    OffsetFetchResponsePartition::default()
+                        .with_partition_index(p)
+                        .with_committed_offset(offset)
+                        .with_committed_leader_epoch(epoch)
+                        .with_metadata(Some(str_bytes(&metadata)))
+                        .with_error_code(code)
+                })
+                .collect();
+            OffsetFetchResponseTopic::default()
+                .with_name(TopicName(str_bytes(&topic)))
+                .with_partitions(partitions)
+        })
+        .collect()
+}
+
+fn fetch_group_v8(
+    shared: &Shared,
+    group: GroupId,
+    topics: Option<Vec<(String, Vec<i32>)>>,
+) -> OffsetFetchResponseGroup {
+    tracing::debug!(group = %group.0, "OffsetFetch");
+    let found = match shared.groups.fetch_offsets(group.0.as_str(), topics) {
+        Ok(found) => found,
+        Err(code) => {
+            return OffsetFetchResponseGroup::default()
+                .with_group_id(group)
+                .with_error_code(code);
+        }
+    };
+    let topics = (found.into_iter())
+        .map(|(topic, parts)| {
+            let partitions = (parts.into_iter())
+                .map(|(p, v)| {
+                    let (offset, epoch, metadata) = match v {
+                        Some(v) => (v.offset, v.leader_epoch, v.metadata),
+                        None => (-1, -1, String::new()),
+                    };
+                    OffsetFetchResponsePartitions::default()
+                        .with_partition_index(p)
+                        .with_committed_offset(offset)
+                        .with_committed_leader_epoch(epoch)
+                        .with_metadata(Some(str_bytes(&metadata)))
+                })
+                .collect();
+            OffsetFetchResponseTopics::default()
+                .with_name(TopicName(str_bytes(&topic)))
+                .with_partitions(partitions)
+        })
+        .collect();
+    OffsetFetchResponseGroup::default()
+        .with_group_id(group)
+        .with_topics(topics)
+}

@@ -1,0 +1,191 @@
+//! Idempotent-producer state of one partition: for each producer id, its epoch and the last
+//! few batches it wrote, so a retried batch is answered with its original offsets and a gap in
+//! the sequence numbers is refused (DESIGN.md §4).
+//!
+//! Pure logic: the produce path asks [`ProducerStates::check`] before appending and calls
+//! [`ProducerStates::record`] after; recovery replays stored batch headers through `record`.
+
+use std::collections::{HashMap, VecDeque};
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+
+/// Batches remembered per producer (Kafka keeps the last 5: a producer has at most 5 in flight).
+const CACHED_BATCHES: usize = 5;
+
+/// Producers remembered per partition; beyond it the least recently active ones are forgotten
+/// (their next batch then needs sequence 0 again), so memory stays bounded.
+pub(crate) const MAX_PRODUCERS: usize = 20_000;
+
+/// The producer fields of a stored or incoming v2 record batch header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchProducer {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub first_seq: i32,
+    pub last_seq: i32,
+}
+
+/// Reads the producer fields of a v2 batch; `None` for batches without a producer id (the
+/// producer is not idempotent) or a header too short to hold them.
+pub(crate) fn batch_producer(batch: &[u8]) -> Option<BatchProducer> {
+    let field = |at: usize, len: usize| batch.get(at..at + len);
+    let producer_id = i64::from_be_bytes(field(43, 8)?.try_into().ok()?);
+    if producer_id < 0 {
+        return None;
+    }
+    let epoch = i16::from_be_bytes(field(51, 2)?.try_into().ok()?);
+    let first_seq = i32::from_be_bytes(field(53, 4)?.try_into().ok()?);
+    let last_delta = i32::from_be_bytes(field(23, 4)?.try_into().ok()?);
+    Some(BatchProducer {
+        producer_id,
+        epoch,
+        first_seq,
+        last_seq: wrapping_seq(first_seq, last_delta),
+    })
+}
+
+/// Sequence numbers wrap from i32::MAX to 0, as Kafka's do.
+fn wrapping_seq(seq: i32, add: i32) -> i32 {
+    let sum = i64::from(seq) + i64::from(add);
+    i32::try_from(sum % (i64::from(i32::MAX) + 1)).unwrap_or(0)
+}
+
+/// A batch already written: its sequence range and where it went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WrittenBatch {
+    pub first_seq: i32,
+    pub last_seq: i32,
+    pub base_offset: i64,
+    pub last_offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ProducerEntry {
+    epoch: i16,
+    batches: VecDeque<WrittenBatch>,
+    /// Log offset of the producer's latest batch: its recency for eviction.
+    last_offset: i64,
+}
+
+/// What to do with an incoming batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SeqCheck {
+    /// Append it.
+    Append,
+    /// A retry of a batch already written: answer with its offsets, append nothing.
+    Duplicate(WrittenBatch),
+    /// Refuse it with this Kafka error code.
+    Reject(i16),
+}
+
+/// Producer state of one partition.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct ProducerStates {
+    producers: HashMap<i64, ProducerEntry>,
+}
+
+impl ProducerStates {
+    /// Decides on a batch from `p`, following Kafka's sequence rules.
+    pub fn check(&self, p: &BatchProducer) -> SeqCheck {
+        let Some(entry) = self.producers.get(&p.producer_id) else {
+            return first_batch_rule(p.first_seq);
+        };
+        if p.epoch < entry.epoch {
+            return SeqCheck::Reject(ResponseError::InvalidProducerEpoch.code());
+        }
+        if p.epoch > entry.epoch {
+            // A bumped epoch restarts the sequence.
+            return first_batch_rule(p.first_seq);
+        }
+        if let Some(written) =
+            (entry.batches.iter()).find(|b| b.first_seq == p.first_seq && b.last_seq == p.last_seq)
+        {
+            return SeqCheck::Duplicate(*written);
+        }
+        match entry.batches.back() {
+            Some(last) if p.first_seq == wrapping_seq(last.last_seq, 1) => SeqCheck::Append,
+            None => first_batch_rule(p.first_seq),
+            Some(_) => SeqCheck::Reject(ResponseError::OutOfOrderSequenceNumber.code()),
+        }
+    }
+
+    /// Remembers a batch written at `base_offset..=last_offset`.
+    pub fn record(&mut self, p: &BatchProducer, base_offset: i64, last_offset: i64) {
+        let entry = self
+            .producers
+            .entry(p.producer_id)
+            .or_insert_with(|| ProducerEntry {
+                epoch: p.epoch,
+                batches: VecDeque::new(),
+                last_offset,
+            });
+        if p.epoch != entry.epoch {
+            entry.epoch = p.epoch;
+            entry.batches.clear();
+        }
+        if entry.batches.len() == CACHED_BATCHES {
+            entry.batches.pop_front();
+        }
+        entry.batches.push_back(WrittenBatch {
+            first_seq: p.first_seq,
+            last_seq: p.last_seq,
+            base_offset,
+            last_offset,
+        });
+        entry.last_offset = last_offset;
+        if self.producers.len() > MAX_PRODUCERS {
+            self.evict_oldest();
+        }
+    }
+
+    /// Replays the producer fields of every stored batch in `batches` (whole v2 batches as a
+    /// log read returns them); batches without a producer id are skipped.
+    pub fn replay(&mut self, mut batches: &[u8]) {
+        while let Some(len) = batches.get(8..12) {
+            let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+            let Some(total) = usize::try_from(len).ok().and_then(|l| l.checked_add(12)) else {
+                return;
+            };
+            let Some(batch) = batches.get(..total) else {
+                return;
+            };
+            if let (Some(p), Some(base)) = (batch_producer(batch), batch.get(..8)) {
+                let base = i64::from_be_bytes(base.try_into().unwrap_or([0; 8]));
+                let delta = batch
+                    .get(23..27)
+                    .map_or(0, |d| i32::from_be_bytes(d.try_into().unwrap_or([0; 4])));
+                self.record(&p, base, base + i64::from(delta));
+            }
+            batches = &batches[total..];
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.producers.len()
+    }
+
+    fn evict_oldest(&mut self) {
+        let oldest = (self.producers.iter())
+            .min_by_key(|(_, e)| e.last_offset)
+            .map(|(id, _)| *id);
+        if let Some(id) = oldest {
+            self.producers.remove(&id);
+        }
+    }
+}
+
+/// A producer the partition has no batch of must start at sequence 0.
+fn first_batch_rule(first_seq: i32) -> SeqCheck {
+    if first_seq == 0 {
+        SeqCheck::Append
+    } else {
+        SeqCheck::Reject(ResponseError::OutOfOrderSequenceNumber.code())
+    }
+}
+
+mod snapshot;
+
+pub(crate) use snapshot::{load_snapshot, save_snapshot};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! The producer state of a partition saved at a clean shutdown, so a restart replays only the
+//! batches written after it instead of the whole log.
+//!
+//! Layout (big endian): magic `CHPS`, format 1, the log end offset it describes, the producer
+//! count, then per producer: id, epoch, latest offset, batch count, batches (first and last
+//! sequence, base and last offset); a CRC-32 of everything before it ends the file. A file
+//! that fails any check is ignored and the log is replayed from its start instead.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use bytes::{Buf, BufMut};
+
+use super::{CACHED_BATCHES, MAX_PRODUCERS, ProducerEntry, ProducerStates, WrittenBatch};
+
+const MAGIC: &[u8; 4] = b"CHPS";
+const FORMAT: u8 = 1;
+const FILE_NAME: &str = "producers.snapshot";
+
+fn path(partition_dir: &Path) -> PathBuf {
+    partition_dir.join(FILE_NAME)
+}
+
+/// Writes the state describing the log up to `end_offset` (write to a temp file, fsync,
+/// rename), replacing any earlier snapshot.
+pub(crate) fn save_snapshot(
+    partition_dir: &Path,
+    states: &ProducerStates,
+    end_offset: i64,
+) -> std::io::Result<()> {
+    let bytes = encode(states, end_offset);
+    let tmp = partition_dir.join(format!("{FILE_NAME}.tmp"));
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_data()?;
+    }
+    std::fs::rename(&tmp, path(partition_dir))
+}
+
+/// Loads and removes the snapshot: it is only valid for the log as the clean shutdown left it,
+/// and a crash later must not reuse it. `None` when there is none or it is damaged.
+pub(crate) fn load_snapshot(partition_dir: &Path) -> Option<(ProducerStates, i64)> {
+    let file = path(partition_dir);
+    let bytes = std::fs::read(&file).ok()?;
+    if let Err(e) = std::fs::remove_file(&file) {
+        tracing::warn!(file = %file.display(), error = %e, "cannot remove the producer snapshot");
+        return None;
+    }
+    let decoded = decode(&bytes);
+    if decoded.is_none() {
+        tracing::warn!(file = %file.display(), "damaged producer snapshot ignored; replaying the log");
+    }
+    decoded
+}
+
+fn encode(states: &ProducerStates, end_offset: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 + states.producers.len() * 64);
+    out.put_slice(MAGIC);
+    out.put_u8(FORMAT);
+    out.put_i64(end_offset);
+    out.put_u32(u32::try_from(states.producers.len()).unwrap_or(u32::MAX));
+    for (id, entry) in &states.producers {
+        out.put_i64(*id);
+        out.put_i16(entry.epoch);
+        out.put_i64(entry.last_offset);
+        out.put_u8(u8::try_from(entry.batches.len()).unwrap_or(0));
+        for b in &entry.batches {
+            out.put_i32(b.first_seq);
+            out.put_i32(b.last_seq);
+            out.put_i64(b.base_offset);
+            out.put_i64(b.last_offset);
+        }
+    }
+    let crc = crc32fast::hash(&out);
+    out.put_u32(crc);
+    out
+}
+
+fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
+    let (body, crc) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
+    if crc32fast::hash(body) != u32::from_be_bytes(crc.try_into().ok()?) {
+        return None;
+    }
+    let mut buf = body;
+    if buf.get(..4)? != MAGIC || *buf.get(4)? != FORMAT {
+        return None;
+    }
+    buf.advance(5);
+    let end_offset = take(&mut buf, 8)?.get_i64();
+    let count = usize::try_from(take(&mut buf, 4)?.get_u32()).ok()?;
+    if count > MAX_PRODUCERS {
+        return None;
+    }
+    let mut states = ProducerStates::default();
+    for _ in 0..count {
+        let mut head = take(&mut buf, 19)?;
+        let (id, epoch, last_offset) = (head.get_i64(), head.get_i16(), head.get_i64());
+        let n = usize::from(head.get_u8());
+        if n > CACHED_BATCHES {
+            return None;
+        }
+        let mut batches = VecDeque::with_capacity(n);
+        for _ in 0..n {
+            let mut b = take(&mut buf, 24)?;
+            batches.push_back(WrittenBatch {
+                first_seq: b.get_i32(),
+                last_seq: b.get_i32(),
+                base_offset: b.get_i64(),
+                last_offset: b.get_i64(),
+            });
+        }
+        let entry = ProducerEntry {
+            epoch,
+            batches,
+            last_offset,
+        };
+        states.producers.insert(id, entry);
+    }
+    buf.is_empty().then_some((states, end_offset))
+}
+
+/// The next `n` bytes of `buf`, or `None` when it is shorter.
+fn take<'a>(buf: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    let (head, rest) = buf.split_at_checked(n)?;
+    *buf = rest;
+    Some(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::producers::BatchProducer;
+
+    fn sample() -> ProducerStates {
+        let mut s = ProducerStates::default();
+        for id in 0..3 {
+            for seq in 0..7 {
+                let p = BatchProducer {
+                    producer_id: id,
+                    epoch: 2,
+                    first_seq: seq * 2,
+                    last_seq: seq * 2 + 1,
+                };
+                s.record(
+                    &p,
+                    100 * id + i64::from(seq) * 2,
+                    100 * id + i64::from(seq) * 2 + 1,
+                );
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn round_trip_and_every_damage_is_refused() {
+        let states = sample();
+        let bytes = encode(&states, 77);
+        assert_eq!(decode(&bytes), Some((states, 77)));
+        for cut in 0..bytes.len() {
+            assert_eq!(decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        for at in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x40;
+            assert_eq!(decode(&bad), None, "flip at {at}");
+        }
+    }
+
+    #[test]
+    fn a_loaded_snapshot_is_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        save_snapshot(dir.path(), &sample(), 9).expect("save");
+        assert_eq!(load_snapshot(dir.path()).map(|(_, end)| end), Some(9));
+        assert!(load_snapshot(dir.path()).is_none(), "used once");
+    }
+}

@@ -1,0 +1,134 @@
+use super::*;
+
+const OUT_OF_ORDER: i16 = 45;
+const INVALID_EPOCH: i16 = 47;
+
+fn batch(id: i64, epoch: i16, first: i32, count: i32) -> BatchProducer {
+    BatchProducer {
+        producer_id: id,
+        epoch,
+        first_seq: first,
+        last_seq: wrapping_seq(first, count - 1),
+    }
+}
+
+fn write(s: &mut ProducerStates, p: BatchProducer, base: i64) -> WrittenBatch {
+    assert_eq!(s.check(&p), SeqCheck::Append, "{p:?}");
+    let last = base + i64::from(p.last_seq - p.first_seq);
+    s.record(&p, base, last);
+    WrittenBatch {
+        first_seq: p.first_seq,
+        last_seq: p.last_seq,
+        base_offset: base,
+        last_offset: last,
+    }
+}
+
+#[test]
+fn in_order_batches_are_appended_and_retries_get_their_offsets() {
+    let mut s = ProducerStates::default();
+    let first = write(&mut s, batch(7, 0, 0, 3), 10);
+    let second = write(&mut s, batch(7, 0, 3, 2), 13);
+    assert_eq!(s.check(&batch(7, 0, 0, 3)), SeqCheck::Duplicate(first));
+    assert_eq!(s.check(&batch(7, 0, 3, 2)), SeqCheck::Duplicate(second));
+    assert_eq!(s.check(&batch(7, 0, 5, 1)), SeqCheck::Append);
+}
+
+#[test]
+fn gaps_and_unknown_producers_off_zero_are_out_of_order() {
+    let mut s = ProducerStates::default();
+    assert_eq!(
+        s.check(&batch(1, 0, 4, 1)),
+        SeqCheck::Reject(OUT_OF_ORDER),
+        "new producer"
+    );
+    write(&mut s, batch(1, 0, 0, 2), 0);
+    assert_eq!(s.check(&batch(1, 0, 3, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+    // A partial overlap with a written batch is not a duplicate either.
+    assert_eq!(s.check(&batch(1, 0, 1, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+}
+
+#[test]
+fn epochs_fence_old_producers_and_restart_sequences() {
+    let mut s = ProducerStates::default();
+    write(&mut s, batch(3, 1, 0, 5), 0);
+    assert_eq!(s.check(&batch(3, 0, 5, 1)), SeqCheck::Reject(INVALID_EPOCH));
+    assert_eq!(s.check(&batch(3, 2, 5, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+    write(&mut s, batch(3, 2, 0, 1), 5);
+    assert_eq!(s.check(&batch(3, 1, 5, 1)), SeqCheck::Reject(INVALID_EPOCH));
+}
+
+#[test]
+fn only_the_last_five_batches_are_remembered() {
+    let mut s = ProducerStates::default();
+    for i in 0..6 {
+        write(&mut s, batch(9, 0, i, 1), i64::from(i));
+    }
+    assert!(matches!(
+        s.check(&batch(9, 0, 1, 1)),
+        SeqCheck::Duplicate(_)
+    ));
+    assert_eq!(s.check(&batch(9, 0, 0, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+}
+
+#[test]
+fn sequences_wrap_after_i32_max() {
+    let mut s = ProducerStates::default();
+    let near_end = batch(2, 0, i32::MAX - 1, 2);
+    s.record(&near_end, 1, 2);
+    assert_eq!(near_end.last_seq, i32::MAX);
+    assert_eq!(s.check(&batch(2, 0, 0, 1)), SeqCheck::Append);
+    let across = batch(3, 0, i32::MAX, 2);
+    assert_eq!(across.last_seq, 0, "a batch may span the wrap");
+}
+
+#[test]
+fn producers_beyond_the_bound_evict_the_least_recent() {
+    let mut s = ProducerStates::default();
+    let n = i64::try_from(MAX_PRODUCERS).expect("fits") + 1;
+    for id in 0..n {
+        s.record(&batch(id, 0, 0, 1), id, id);
+    }
+    assert_eq!(s.len(), MAX_PRODUCERS);
+    assert_eq!(s.check(&batch(0, 0, 1, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+    assert!(matches!(
+        s.check(&batch(n - 1, 0, 0, 1)),
+        SeqCheck::Duplicate(_)
+    ));
+}
+
+#[test]
+fn headers_are_read_from_stored_batches_and_replayed() {
+    let mut stored = Vec::new();
+    for (base, first) in [(0i64, 0i32), (3, 3)] {
+        let mut b = vec![0u8; 61];
+        b[..8].copy_from_slice(&base.to_be_bytes());
+        b[8..12].copy_from_slice(&49i32.to_be_bytes());
+        b[23..27].copy_from_slice(&2i32.to_be_bytes());
+        b[43..51].copy_from_slice(&42i64.to_be_bytes());
+        b[51..53].copy_from_slice(&1i16.to_be_bytes());
+        b[53..57].copy_from_slice(&first.to_be_bytes());
+        stored.extend_from_slice(&b);
+    }
+    assert_eq!(batch_producer(&stored[..61]), Some(batch(42, 1, 0, 3)));
+    let mut s = ProducerStates::default();
+    s.replay(&stored);
+    // A truncated tail and garbage are ignored.
+    let mut partial = ProducerStates::default();
+    partial.replay(&stored[..70]);
+    partial.replay(&[0xff; 20]);
+    assert_eq!(partial.len(), 1);
+    assert_eq!(
+        s.check(&batch(42, 1, 3, 3)),
+        SeqCheck::Duplicate(WrittenBatch {
+            first_seq: 3,
+            last_seq: 5,
+            base_offset: 3,
+            last_offset: 5
+        })
+    );
+    assert_eq!(s.check(&batch(42, 1, 6, 1)), SeqCheck::Append);
+    let mut plain = stored[..61].to_vec();
+    plain[43..51].copy_from_slice(&(-1i64).to_be_bytes());
+    assert_eq!(batch_producer(&plain), None);
+}

@@ -1,0 +1,46 @@
+//! The retention task: every `retention_check_interval` it deletes the segments each hosted
+//! log's `retention.ms` / `retention.bytes` no longer keep, moving the log start offset.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::task::JoinHandle;
+
+use crate::partitions::Partitions;
+
+/// Runs retention over every hosted log each `interval`, the first time one interval after
+/// the start (recovery has just read the logs; nothing is urgent).
+pub(crate) fn spawn(partitions: Arc<Partitions>, interval: Duration) -> JoinHandle<()> {
+    let interval = interval.max(Duration::from_millis(10));
+    tokio::spawn(async move {
+        let first = tokio::time::Instant::now() + interval;
+        let mut ticker = tokio::time::interval_at(first, interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let partitions = partitions.clone();
+            // Deleting files blocks; keep it off the async workers.
+            if let Err(e) = tokio::task::spawn_blocking(move || enforce_all(&partitions)).await {
+                tracing::error!(error = %e, "retention pass failed");
+            }
+        }
+    })
+}
+
+/// One retention pass over every hosted log.
+fn enforce_all(partitions: &Partitions) {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    for (tp, log) in partitions.logs() {
+        match log.enforce_retention(now_ms) {
+            Ok(report) if report.segments_deleted > 0 => {
+                tracing::info!(partition = %tp, segments = report.segments_deleted,
+                    bytes = report.bytes_deleted, start_offset = report.start_offset,
+                    "retention deleted old segments");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(partition = %tp, error = %e, "retention pass failed"),
+        }
+    }
+}

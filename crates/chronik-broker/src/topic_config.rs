@@ -1,0 +1,468 @@
+//! Topic configs: the keys Chronik supports, parsing and validation of their values, the
+//! effective settings of a topic (its own configs over the broker's defaults) that its logs and
+//! Produce follow, and the incremental changes of IncrementalAlterConfigs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chronik_metadata::{ControllerError, UNCLEAN_LEADER_ELECTION_CONFIG};
+use chronik_wal::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
+
+use chronik_types::TopicPartition;
+
+use crate::BrokerConfig;
+use crate::broker::Shared;
+
+pub(crate) const RETENTION_MS: &str = "retention.ms";
+pub(crate) const RETENTION_BYTES: &str = "retention.bytes";
+pub(crate) const SEGMENT_BYTES: &str = "segment.bytes";
+pub(crate) const SEGMENT_MS: &str = "segment.ms";
+pub(crate) const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
+pub(crate) const MAX_MESSAGE_BYTES: &str = "max.message.bytes";
+pub(crate) const CLEANUP_POLICY: &str = "cleanup.policy";
+
+/// Kafka's config types, as DescribeConfigs v3+ reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConfigType {
+    Boolean = 1,
+    Int = 3,
+    Long = 5,
+    List = 7,
+}
+
+/// Where an effective value comes from (DescribeConfigs `config_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    DynamicTopic = 1,
+    StaticBroker = 4,
+    Default = 5,
+}
+
+/// One supported topic config.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub name: &'static str,
+    /// The broker config holding the default (Kafka's synonym of the topic config).
+    pub broker_name: &'static str,
+    pub config_type: ConfigType,
+    pub doc: &'static str,
+}
+
+pub(crate) const KEYS: &[Key] = &[
+    Key {
+        name: CLEANUP_POLICY,
+        broker_name: "log.cleanup.policy",
+        config_type: ConfigType::List,
+        doc: "What happens to old segments: only 'delete' (compaction is not supported).",
+    },
+    Key {
+        name: MAX_MESSAGE_BYTES,
+        broker_name: "message.max.bytes",
+        config_type: ConfigType::Int,
+        doc: "Largest record batch a producer may send to this topic.",
+    },
+    Key {
+        name: MIN_INSYNC_REPLICAS,
+        broker_name: "min.insync.replicas",
+        config_type: ConfigType::Int,
+        doc: "Smallest ISR with which an acks=all produce is accepted.",
+    },
+    Key {
+        name: RETENTION_BYTES,
+        broker_name: "log.retention.bytes",
+        config_type: ConfigType::Long,
+        doc: "Oldest segments are deleted while a partition is larger than this (-1: no limit).",
+    },
+    Key {
+        name: RETENTION_MS,
+        broker_name: "log.retention.ms",
+        config_type: ConfigType::Long,
+        doc: "Segments whose newest record is older than this are deleted (-1: keep forever).",
+    },
+    Key {
+        name: SEGMENT_BYTES,
+        broker_name: "log.segment.bytes",
+        config_type: ConfigType::Int,
+        doc: "A new segment starts once the active one would grow past this size.",
+    },
+    Key {
+        name: SEGMENT_MS,
+        broker_name: "log.roll.ms",
+        config_type: ConfigType::Long,
+        doc: "A new segment starts once the active one is this old.",
+    },
+    Key {
+        name: UNCLEAN_LEADER_ELECTION_CONFIG,
+        broker_name: "unclean.leader.election.enable",
+        config_type: ConfigType::Boolean,
+        doc: "Whether a replica outside the ISR may become leader (losing data).",
+    },
+];
+
+/// The supported key called `name`.
+pub(crate) fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// Why a config change is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("unknown topic config '{0}'; supported: {supported}", supported = supported_names())]
+    Unknown(String),
+    #[error("invalid value '{value}' for {key}: {reason}")]
+    Invalid {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{0} is not a list config; APPEND and SUBTRACT apply to list configs only")]
+    NotAList(String),
+    #[error("config '{0}' appears more than once in the request")]
+    Duplicate(String),
+    #[error("{0} needs a value")]
+    MissingValue(String),
+    #[error("unknown config operation {0} (0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT)")]
+    UnknownOperation(i8),
+}
+
+fn supported_names() -> String {
+    KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+}
+
+impl ConfigError {
+    /// INVALID_CONFIG for bad keys and values, INVALID_REQUEST for malformed requests.
+    pub fn code(&self) -> i16 {
+        match self {
+            ConfigError::Unknown(_) | ConfigError::Invalid { .. } => 40,
+            _ => 42,
+        }
+    }
+}
+
+impl From<ConfigError> for ControllerError {
+    fn from(e: ConfigError) -> Self {
+        match e.code() {
+            40 => ControllerError::InvalidConfig(e.to_string()),
+            _ => ControllerError::InvalidRequest(e.to_string()),
+        }
+    }
+}
+
+/// A topic's effective settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TopicSettings {
+    pub retention_ms: Option<u64>,
+    pub retention_bytes: Option<u64>,
+    pub segment_bytes: u64,
+    pub segment_ms: Duration,
+    pub min_insync_replicas: i32,
+    pub max_message_bytes: usize,
+    pub unclean_leader_election: bool,
+}
+
+impl TopicSettings {
+    /// The broker's defaults for every topic.
+    pub fn defaults(config: &BrokerConfig) -> Self {
+        TopicSettings {
+            retention_ms: config.retention_ms,
+            retention_bytes: config.retention_bytes,
+            segment_bytes: config.segment_bytes,
+            segment_ms: config.segment_ms,
+            min_insync_replicas: config.min_insync_replicas,
+            max_message_bytes: config.max_message_bytes,
+            unclean_leader_election: false,
+        }
+    }
+
+    /// The defaults of a broker configured with nothing: values equal to these are reported
+    /// as DEFAULT_CONFIG, others as STATIC_BROKER_CONFIG.
+    pub fn builtin() -> Self {
+        Self::defaults(&BrokerConfig::new(PathBuf::new()))
+    }
+
+    /// Checks that every value (e.g. a broker default) is one a topic could be given.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        for key in KEYS {
+            self.clone().set(key.name, &self.value(key))?;
+        }
+        Ok(())
+    }
+
+    /// These settings with `configs` applied over them, or the first invalid entry.
+    pub fn with_overrides(
+        mut self,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        for (name, value) in configs {
+            self.set(name, value)?;
+        }
+        Ok(self)
+    }
+
+    /// Like [`Self::with_overrides`], skipping invalid entries: configs stored before they
+    /// were validated must not keep a log from opening.
+    pub fn with_stored(mut self, topic: &str, configs: &BTreeMap<String, String>) -> Self {
+        for (name, value) in configs {
+            if let Err(e) = self.set(name, value) {
+                tracing::debug!(topic, error = %e, "stored topic config ignored");
+            }
+        }
+        self
+    }
+
+    /// Parses `value` into the setting `name`.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            key: name.to_owned(),
+            value: value.to_owned(),
+            reason,
+        };
+        let text = value.trim();
+        let long = |min: i64| -> Result<i64, ConfigError> {
+            let n: i64 = text.parse().map_err(|_| invalid("not a number".into()))?;
+            if n < min {
+                return Err(invalid(format!("must be at least {min}")));
+            }
+            Ok(n)
+        };
+        let int = |min: i64| -> Result<i32, ConfigError> {
+            i32::try_from(long(min)?).map_err(|_| invalid(format!("must be at most {}", i32::MAX)))
+        };
+        match name {
+            RETENTION_MS => self.retention_ms = u64::try_from(long(-1)?).ok(),
+            RETENTION_BYTES => self.retention_bytes = u64::try_from(long(-1)?).ok(),
+            SEGMENT_BYTES => {
+                let n = long(0)?.unsigned_abs();
+                if !(MIN_SEGMENT_BYTES..=MAX_SEGMENT_BYTES).contains(&n) {
+                    let range = format!("between {MIN_SEGMENT_BYTES} and {MAX_SEGMENT_BYTES}");
+                    return Err(invalid(format!("must be {range}")));
+                }
+                self.segment_bytes = n;
+            }
+            SEGMENT_MS => self.segment_ms = Duration::from_millis(long(1)?.unsigned_abs()),
+            MIN_INSYNC_REPLICAS => self.min_insync_replicas = int(1)?,
+            MAX_MESSAGE_BYTES => self.max_message_bytes = usize::try_from(int(0)?).unwrap_or(0),
+            CLEANUP_POLICY => check_cleanup_policy(text).map_err(invalid)?,
+            UNCLEAN_LEADER_ELECTION_CONFIG => {
+                self.unclean_leader_election = match text.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid("must be true or false".into())),
+                }
+            }
+            _ => return Err(ConfigError::Unknown(name.to_owned())),
+        }
+        Ok(())
+    }
+
+    /// The value of `key` as Kafka writes it.
+    pub fn value(&self, key: &Key) -> String {
+        let or_unlimited = |v: Option<u64>| v.map_or("-1".to_owned(), |n| n.to_string());
+        match key.name {
+            RETENTION_MS => or_unlimited(self.retention_ms),
+            RETENTION_BYTES => or_unlimited(self.retention_bytes),
+            SEGMENT_BYTES => self.segment_bytes.to_string(),
+            SEGMENT_MS => self.segment_ms.as_millis().to_string(),
+            MIN_INSYNC_REPLICAS => self.min_insync_replicas.to_string(),
+            MAX_MESSAGE_BYTES => self.max_message_bytes.to_string(),
+            CLEANUP_POLICY => "delete".to_owned(),
+            _ => self.unclean_leader_election.to_string(),
+        }
+    }
+
+    /// The settings of a partition log of this topic.
+    pub fn log_config(&self) -> LogConfig {
+        LogConfig {
+            segment_bytes: self.segment_bytes,
+            segment_ms: Some(self.segment_ms),
+            retention_ms: self
+                .retention_ms
+                .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
+            retention_bytes: self.retention_bytes,
+            ..LogConfig::default()
+        }
+    }
+}
+
+fn check_cleanup_policy(text: &str) -> Result<(), String> {
+    let policies = list_items(text);
+    if policies.iter().any(|p| p == "compact") {
+        return Err("log compaction is not supported by Chronik; use 'delete'".into());
+    }
+    if policies != ["delete"] {
+        return Err("the only supported cleanup policy is 'delete'".into());
+    }
+    Ok(())
+}
+
+fn list_items(text: &str) -> Vec<String> {
+    (text.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One config of a topic as DescribeConfigs and CreateTopics report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Effective {
+    pub key: &'static Key,
+    pub value: String,
+    pub source: Source,
+    /// The broker default behind it and where that comes from (the synonym).
+    pub default_value: String,
+    pub default_source: Source,
+}
+
+/// Every supported config of a topic with `configs` on a broker with `defaults`.
+pub(crate) fn effective(
+    topic: &str,
+    defaults: &TopicSettings,
+    configs: &BTreeMap<String, String>,
+) -> Vec<Effective> {
+    let builtin = TopicSettings::builtin();
+    let settings = defaults.clone().with_stored(topic, configs);
+    let mut out = Vec::with_capacity(KEYS.len());
+    for key in KEYS {
+        let default_value = defaults.value(key);
+        let default_source = match default_value == builtin.value(key) {
+            true => Source::Default,
+            false => Source::StaticBroker,
+        };
+        let (value, source) = match configs.get(key.name) {
+            Some(_) => (settings.value(key), Source::DynamicTopic),
+            None => (default_value.clone(), default_source),
+        };
+        out.push(Effective {
+            key,
+            value,
+            source,
+            default_value,
+            default_source,
+        });
+    }
+    out
+}
+
+/// A whole new set of configs (AlterConfigs): null values are left out, as Kafka does.
+pub(crate) fn replace_all<'a>(
+    entries: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut next = BTreeMap::new();
+    for (name, value) in entries {
+        if !seen.insert(name) {
+            return Err(ConfigError::Duplicate(name.to_owned()));
+        }
+        if let Some(value) = value {
+            next.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    TopicSettings::builtin().with_overrides(&next)?;
+    Ok(next)
+}
+
+/// One change of IncrementalAlterConfigs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AlterOp {
+    Set(String),
+    Delete,
+    Append(String),
+    Subtract(String),
+}
+
+impl AlterOp {
+    pub fn from_wire(name: &str, op: i8, value: Option<&str>) -> Result<Self, ConfigError> {
+        let value = || {
+            value
+                .map(str::to_owned)
+                .ok_or_else(|| ConfigError::MissingValue(name.to_owned()))
+        };
+        Ok(match op {
+            0 => AlterOp::Set(value()?),
+            1 => AlterOp::Delete,
+            2 => AlterOp::Append(value()?),
+            3 => AlterOp::Subtract(value()?),
+            other => return Err(ConfigError::UnknownOperation(other)),
+        })
+    }
+}
+
+/// The configs after applying `ops` to `current`; APPEND and SUBTRACT start from the
+/// effective value (the default when the topic does not set the key), as Kafka does. Only the
+/// keys changed are validated, so a stored entry of an older version does not block others.
+pub(crate) fn apply_ops(
+    current: &BTreeMap<String, String>,
+    defaults: &TopicSettings,
+    ops: &[(String, AlterOp)],
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut next = current.clone();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut probe = TopicSettings::builtin();
+    for (name, op) in ops {
+        let key = key(name).ok_or_else(|| ConfigError::Unknown(name.clone()))?;
+        if !seen.insert(name.as_str()) {
+            return Err(ConfigError::Duplicate(name.clone()));
+        }
+        let is_list = key.config_type == ConfigType::List;
+        let list = || {
+            let now = next
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| defaults.value(key));
+            list_items(&now)
+        };
+        let value = match op {
+            AlterOp::Delete => {
+                next.remove(name);
+                continue;
+            }
+            AlterOp::Set(v) => v.clone(),
+            AlterOp::Append(_) | AlterOp::Subtract(_) if !is_list => {
+                return Err(ConfigError::NotAList(name.clone()));
+            }
+            AlterOp::Append(v) => {
+                let mut items = list();
+                for item in list_items(v) {
+                    if !items.contains(&item) {
+                        items.push(item);
+                    }
+                }
+                items.join(",")
+            }
+            AlterOp::Subtract(v) => {
+                let gone = list_items(v);
+                let items: Vec<String> = list().into_iter().filter(|i| !gone.contains(i)).collect();
+                items.join(",")
+            }
+        };
+        probe.set(name, &value)?;
+        next.insert(name.clone(), value);
+    }
+    Ok(next)
+}
+
+/// What a Produce to `tp` must respect: its topic's settings and the size of its ISR.
+pub(crate) fn produce_limits(
+    shared: &Shared,
+    tp: &TopicPartition,
+) -> Option<(TopicSettings, usize)> {
+    let defaults = TopicSettings::defaults(&shared.config);
+    shared.cluster.metadata(|s| {
+        let topic = s.topic_by_name(&tp.topic)?;
+        let isr = topic.partition(tp.partition)?.isr.len();
+        Some((defaults.with_stored(&topic.name, &topic.configs), isr))
+    })
+}
+
+/// NOT_ENOUGH_REPLICAS for an acks=all produce to a partition whose ISR is smaller than
+/// `min.insync.replicas`; other acks do not wait for the ISR.
+pub(crate) fn acks_error(acks: i16, min_insync_replicas: i32, isr_len: usize) -> Option<i16> {
+    let isr = i64::try_from(isr_len).unwrap_or(i64::MAX);
+    (acks == -1 && isr < i64::from(min_insync_replicas)).then_some(19)
+}
+
+#[cfg(test)]
+#[path = "topic_config_tests.rs"]
+mod tests;

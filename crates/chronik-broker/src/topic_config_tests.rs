@@ -1,0 +1,181 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::*;
+
+fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
+    (entries.iter())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn rejects(name: &str, value: &str) -> ConfigError {
+    match TopicSettings::builtin().set(name, value) {
+        Err(e) => e,
+        Ok(()) => panic!("{name}={value} was accepted"),
+    }
+}
+
+#[test]
+fn values_parse_into_settings_and_render_back() {
+    let configs = map(&[
+        (RETENTION_MS, "-1"),
+        (RETENTION_BYTES, " 4096 "),
+        (SEGMENT_BYTES, "1024"),
+        (SEGMENT_MS, "60000"),
+        (MIN_INSYNC_REPLICAS, "2"),
+        (MAX_MESSAGE_BYTES, "1000"),
+        (CLEANUP_POLICY, "delete"),
+        (UNCLEAN_LEADER_ELECTION_CONFIG, "TRUE"),
+    ]);
+    let s = TopicSettings::builtin()
+        .with_overrides(&configs)
+        .expect("valid");
+    assert_eq!(s.retention_ms, None);
+    assert_eq!(s.retention_bytes, Some(4096));
+    assert_eq!(s.segment_bytes, 1024);
+    assert_eq!(s.segment_ms, Duration::from_secs(60));
+    assert_eq!((s.min_insync_replicas, s.max_message_bytes), (2, 1000));
+    assert!(s.unclean_leader_election);
+    let rendered: Vec<String> = KEYS.iter().map(|k| s.value(k)).collect();
+    assert_eq!(
+        rendered,
+        ["delete", "1000", "2", "4096", "-1", "1024", "60000", "true"]
+    );
+    let log = s.log_config();
+    assert_eq!((log.segment_bytes, log.retention_ms), (1024, None));
+    assert_eq!(log.retention_bytes, Some(4096));
+    assert!(log.validate().is_ok());
+}
+
+#[test]
+fn bad_keys_and_values_are_invalid_config_with_a_reason() {
+    let unknown = rejects("retention.hours", "1");
+    assert_eq!(unknown.code(), 40);
+    assert!(unknown.to_string().contains("retention.ms"), "{unknown}");
+    for (name, value) in [
+        (RETENTION_MS, "-2"),
+        (RETENTION_MS, "soon"),
+        (SEGMENT_BYTES, "100"),
+        (SEGMENT_BYTES, "4294967296"),
+        (SEGMENT_MS, "0"),
+        (MIN_INSYNC_REPLICAS, "0"),
+        (MAX_MESSAGE_BYTES, "-5"),
+        (MAX_MESSAGE_BYTES, "3000000000"),
+        (CLEANUP_POLICY, "delete,nuke"),
+        (CLEANUP_POLICY, ""),
+        (UNCLEAN_LEADER_ELECTION_CONFIG, "yes"),
+    ] {
+        let e = rejects(name, value);
+        assert_eq!(e.code(), 40, "{name}={value}: {e}");
+    }
+    let compact = rejects(CLEANUP_POLICY, "compact,delete");
+    assert!(compact.to_string().contains("compaction"), "{compact}");
+}
+
+#[test]
+fn effective_configs_tell_topic_overrides_from_broker_defaults() {
+    let mut broker = BrokerConfig::new(PathBuf::new());
+    broker.segment_bytes = 1 << 20;
+    let defaults = TopicSettings::defaults(&broker);
+    let configs = map(&[(RETENTION_MS, "1000")]);
+    let all = effective("t", &defaults, &configs);
+    assert_eq!(all.len(), KEYS.len());
+    let find = |name: &str| all.iter().find(|e| e.key.name == name).expect("listed");
+    let retention = find(RETENTION_MS);
+    assert_eq!(
+        (retention.value.as_str(), retention.source),
+        ("1000", Source::DynamicTopic)
+    );
+    assert_eq!(retention.default_value, "604800000");
+    assert_eq!(retention.default_source, Source::Default);
+    let segment = find(SEGMENT_BYTES);
+    assert_eq!(
+        (segment.value.as_str(), segment.source),
+        ("1048576", Source::StaticBroker)
+    );
+    assert_eq!(find(CLEANUP_POLICY).source, Source::Default);
+    assert!(defaults.check().is_ok());
+    broker.segment_bytes = 10;
+    assert!(TopicSettings::defaults(&broker).check().is_err());
+}
+
+#[test]
+fn alter_configs_replaces_everything_and_refuses_duplicates() {
+    let next = replace_all([(RETENTION_MS, Some("5")), (SEGMENT_MS, None)]).expect("valid");
+    assert_eq!(next, map(&[(RETENTION_MS, "5")]));
+    let dup = replace_all([(RETENTION_MS, Some("5")), (RETENTION_MS, Some("6"))]);
+    assert_eq!(dup.map_err(|e| e.code()), Err(42));
+    let bad = replace_all([(SEGMENT_BYTES, Some("1"))]);
+    assert_eq!(bad.map_err(|e| e.code()), Err(40));
+}
+
+#[test]
+fn incremental_ops_set_delete_append_and_subtract() {
+    let defaults = TopicSettings::builtin();
+    let current = map(&[(RETENTION_MS, "1000"), ("legacy.key", "kept")]);
+    let ops = vec![
+        (RETENTION_MS.to_owned(), AlterOp::Delete),
+        (SEGMENT_BYTES.to_owned(), AlterOp::Set("2048".into())),
+        (CLEANUP_POLICY.to_owned(), AlterOp::Append("delete".into())),
+    ];
+    let next = apply_ops(&current, &defaults, &ops).expect("valid");
+    let want = map(&[
+        (CLEANUP_POLICY, "delete"),
+        ("legacy.key", "kept"),
+        (SEGMENT_BYTES, "2048"),
+    ]);
+    assert_eq!(next, want);
+    let op = |name: &str, op: AlterOp| vec![(name.to_owned(), op)];
+    let code =
+        |ops: Vec<(String, AlterOp)>| apply_ops(&current, &defaults, &ops).map_err(|e| e.code());
+    assert_eq!(code(op(RETENTION_MS, AlterOp::Append("5".into()))), Err(42));
+    assert_eq!(
+        code(op(CLEANUP_POLICY, AlterOp::Subtract("delete".into()))),
+        Err(40)
+    );
+    assert_eq!(
+        code(op(CLEANUP_POLICY, AlterOp::Append("compact".into()))),
+        Err(40)
+    );
+    assert_eq!(code(op("nope", AlterOp::Delete)), Err(40));
+    assert_eq!(code(op(SEGMENT_MS, AlterOp::Set("0".into()))), Err(40));
+    let twice = vec![
+        (SEGMENT_MS.to_owned(), AlterOp::Delete),
+        (SEGMENT_MS.to_owned(), AlterOp::Set("5".into())),
+    ];
+    assert_eq!(code(twice), Err(42));
+}
+
+#[test]
+fn wire_operations_map_to_ops() {
+    assert_eq!(
+        AlterOp::from_wire("k", 0, Some("v")),
+        Ok(AlterOp::Set("v".into()))
+    );
+    assert_eq!(AlterOp::from_wire("k", 1, None), Ok(AlterOp::Delete));
+    assert_eq!(
+        AlterOp::from_wire("k", 2, Some("v")),
+        Ok(AlterOp::Append("v".into()))
+    );
+    assert_eq!(
+        AlterOp::from_wire("k", 3, Some("v")),
+        Ok(AlterOp::Subtract("v".into()))
+    );
+    assert_eq!(
+        AlterOp::from_wire("k", 0, None).map_err(|e| e.code()),
+        Err(42)
+    );
+    assert_eq!(
+        AlterOp::from_wire("k", 9, Some("v")).map_err(|e| e.code()),
+        Err(42)
+    );
+}
+
+#[test]
+fn acks_all_needs_min_insync_replicas_in_the_isr() {
+    assert_eq!(acks_error(-1, 2, 1), Some(19));
+    assert_eq!(acks_error(-1, 1, 1), None);
+    assert_eq!(acks_error(1, 2, 1), None);
+    assert_eq!(acks_error(0, 2, 1), None);
+}

@@ -1,0 +1,234 @@
+//! A fetch-based consumer of assigned partitions (no group membership): it resolves start
+//! offsets with ListOffsets, then long-polls each partition's leader with Fetch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{
+    BrokerId, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use tokio::task::JoinSet;
+
+use crate::cluster::Client;
+use crate::records::{FetchedBatch, split_batches};
+use crate::{ClientError, Result};
+
+/// Where reading starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    Earliest,
+    Latest,
+    Offset(i64),
+    /// The first record with a timestamp at or after this (ms since the epoch).
+    Timestamp(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub max_wait: Duration,
+    pub max_bytes: i32,
+    pub partition_max_bytes: i32,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        Self {
+            max_wait: Duration::from_millis(500),
+            max_bytes: 50 * 1024 * 1024,
+            partition_max_bytes: 1024 * 1024,
+        }
+    }
+}
+
+pub struct Consumer {
+    client: Client,
+    topic: String,
+    cfg: ConsumerConfig,
+    /// Next offset to fetch, per partition.
+    positions: BTreeMap<i32, i64>,
+}
+
+fn name(topic: &str) -> TopicName {
+    TopicName(StrBytes::from_string(topic.to_owned()))
+}
+
+impl Consumer {
+    /// Assigns `partitions` of `topic` (all of them with `None`) starting at `start`.
+    pub async fn new(
+        client: Client,
+        topic: &str,
+        partitions: Option<Vec<i32>>,
+        start: StartAt,
+        cfg: ConsumerConfig,
+    ) -> Result<Consumer> {
+        let partitions = match partitions {
+            Some(p) => p,
+            None => client
+                .partitions(topic)
+                .await?
+                .iter()
+                .map(|p| p.partition)
+                .collect(),
+        };
+        let mut positions = BTreeMap::new();
+        for p in partitions {
+            let offset = match start {
+                StartAt::Offset(o) => o,
+                StartAt::Earliest => list_offset(&client, topic, p, -2).await?,
+                StartAt::Latest => list_offset(&client, topic, p, -1).await?,
+                StartAt::Timestamp(ts) => list_offset(&client, topic, p, ts).await?,
+            };
+            positions.insert(p, offset);
+        }
+        Ok(Consumer {
+            client,
+            topic: topic.to_owned(),
+            cfg,
+            positions,
+        })
+    }
+
+    pub fn positions(&self) -> &BTreeMap<i32, i64> {
+        &self.positions
+    }
+
+    /// One round of Fetch requests (one per leader, concurrently); returns the batches at or
+    /// after each position and advances the positions past them. Partitions whose leader moved
+    /// are skipped this round after a metadata refresh.
+    pub async fn poll(&mut self) -> Result<Vec<FetchedBatch>> {
+        let mut by_leader: HashMap<i32, Vec<(i32, i64)>> = HashMap::new();
+        let mut stale = false;
+        for (&p, &offset) in &self.positions {
+            match self.client.leader(&self.topic, p) {
+                Ok(leader) => by_leader.entry(leader).or_default().push((p, offset)),
+                Err(_) => stale = true,
+            }
+        }
+        let mut set = JoinSet::new();
+        for (leader, parts) in by_leader {
+            let req = self.fetch_request(&parts);
+            let client = self.client.clone();
+            set.spawn(async move { client.call_node(leader, &req).await });
+        }
+        let mut out = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            let resp: FetchResponse = joined
+                .map_err(|e| ClientError::InvalidInput(format!("fetch task failed: {e}")))??;
+            ClientError::check(resp.error_code, || format!("fetch from {}", self.topic))?;
+            stale |= self.take_response(resp, &mut out)?;
+        }
+        if stale {
+            self.client
+                .refresh_metadata(std::slice::from_ref(&self.topic))
+                .await?;
+        }
+        Ok(out)
+    }
+
+    fn fetch_request(&self, parts: &[(i32, i64)]) -> FetchRequest {
+        let partitions = parts
+            .iter()
+            .map(|&(p, offset)| {
+                FetchPartition::default()
+                    .with_partition(p)
+                    .with_fetch_offset(offset)
+                    .with_current_leader_epoch(-1)
+                    .with_log_start_offset(-1)
+                    .with_partition_max_bytes(self.cfg.partition_max_bytes)
+            })
+            .collect();
+        FetchRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_max_wait_ms(i32::try_from(self.cfg.max_wait.as_millis()).unwrap_or(i32::MAX))
+            .with_min_bytes(1)
+            .with_max_bytes(self.cfg.max_bytes)
+            .with_session_epoch(-1)
+            .with_topics(vec![
+                FetchTopic::default()
+                    .with_topic(name(&self.topic))
+                    .with_partitions(partitions),
+            ])
+    }
+
+    /// Takes the batches of one response; returns whether metadata looked stale.
+    fn take_response(&mut self, resp: FetchResponse, out: &mut Vec<FetchedBatch>) -> Result<bool> {
+        let mut stale = false;
+        for t in resp.responses {
+            if t.topic.0.as_str() != self.topic {
+                continue;
+            }
+            for pd in t.partitions {
+                let Some(pos) = self.positions.get_mut(&pd.partition_index) else {
+                    continue;
+                };
+                if let Err(e) = ClientError::check(pd.error_code, || {
+                    format!("fetch {}-{} at {pos}", self.topic, pd.partition_index)
+                }) {
+                    if e.needs_metadata()
+                        || pd.error_code == ResponseError::NotLeaderOrFollower.code()
+                    {
+                        stale = true;
+                        continue;
+                    }
+                    return Err(e);
+                }
+                let Some(data) = pd.records else { continue };
+                for batch in split_batches(pd.partition_index, data)? {
+                    if batch.last_offset() < *pos {
+                        continue;
+                    }
+                    *pos = batch.last_offset() + 1;
+                    out.push(batch);
+                }
+            }
+        }
+        Ok(stale)
+    }
+}
+
+/// ListOffsets for one partition at `timestamp` (-2 earliest, -1 latest).
+pub async fn list_offset(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+    timestamp: i64,
+) -> Result<i64> {
+    let leader = match client.leader(topic, partition) {
+        Ok(l) => l,
+        Err(_) => {
+            client.refresh_metadata(&[topic.to_owned()]).await?;
+            client.leader(topic, partition)?
+        }
+    };
+    let req = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![
+            ListOffsetsTopic::default()
+                .with_name(name(topic))
+                .with_partitions(vec![
+                    ListOffsetsPartition::default()
+                        .with_partition_index(partition)
+                        .with_current_leader_epoch(-1)
+                        .with_timestamp(timestamp),
+                ]),
+        ]);
+    let resp: ListOffsetsResponse = client.call_node(leader, &req).await?;
+    let p = resp
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .find(|p| p.partition_index == partition)
+        .ok_or_else(|| {
+            ClientError::InvalidInput(format!(
+                "ListOffsets answered nothing for {topic}-{partition}"
+            ))
+        })?;
+    ClientError::check(p.error_code, || {
+        format!("list offsets of {topic}-{partition}")
+    })?;
+    Ok(p.offset)
+}

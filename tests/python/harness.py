@@ -1,0 +1,135 @@
+"""Starting and stopping a real chronik-broker process for the client tests.
+
+Every broker runs on an ephemeral loopback port with a temp data dir; a test only ever talks to
+the process it started (checked through Metadata: the advertised port is ours) and only kills
+that process.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKER_BIN = Path(os.environ.get("CHRONIK_BROKER_BIN", ROOT / "target" / "debug" / "chronik-broker"))
+START_DEADLINE_S = 30.0
+IO_DEADLINE_S = 60.0
+
+DEFAULT_ARGS = ("--fsync", "never", "--num-partitions", "3", "--auto-create-topics", "false")
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def unique(name):
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+class BrokerProcess:
+    """A broker process on a fixed port and data dir that can be stopped and started again."""
+
+    def __init__(self, args=DEFAULT_ARGS):
+        assert BROKER_BIN.is_file(), f"{BROKER_BIN} missing: build it with cargo build -p chronik-broker-bin"
+        self.tmp = tempfile.mkdtemp(prefix="chronik-pytest-")
+        self.port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.data_dir = os.path.join(self.tmp, "data")
+        self.log_path = os.path.join(self.tmp, "broker.log")
+        self.args = list(args)
+        self.proc = None
+        self._log = None
+
+    def log_tail(self):
+        try:
+            return Path(self.log_path).read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self._log = open(self.log_path, "ab")
+        cmd = [str(BROKER_BIN), "run", "--listen", self.bootstrap, "--data-dir", self.data_dir, *self.args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self._log)
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + START_DEADLINE_S
+        # 1. The port accepts connections (and the process we started is still alive).
+        while True:
+            self._assert_alive()
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"broker did not listen in time:\n{self.log_tail()}"
+            time.sleep(0.05)
+        # 2. Metadata answers, from the broker we started: its advertised port is ours.
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        while True:
+            self._assert_alive()
+            try:
+                md = admin.list_topics(timeout=2)
+                break
+            except Exception:
+                assert time.monotonic() < deadline, f"Metadata not answered in time:\n{self.log_tail()}"
+        ports = [bm.port for bm in md.brokers.values()]
+        assert ports == [self.port], f"metadata lists brokers on ports {ports}, expected [{self.port}]"
+        self._assert_alive()
+
+    def _assert_alive(self):
+        code = self.proc.poll()
+        assert code is None, f"broker exited early ({code}):\n{self.log_tail()}"
+
+    def stop(self, sig=signal.SIGTERM, expect_code=0):
+        """Signals the broker and waits for it; SIGTERM must end in exit code 0."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=60)
+        self._log.close()
+        if expect_code is not None:
+            assert code == expect_code, f"broker exited {code} after {sig}:\n{self.log_tail()}"
+
+    def kill(self):
+        self.stop(signal.SIGKILL, expect_code=None)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cleanup(self):
+        self.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def create_topic(bootstrap, name, partitions, config=None):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    fs = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})])
+    fs[name].result(timeout=30)
+    wait_topic(admin, name, partitions)
+    return admin
+
+
+def wait_topic(admin, name, partitions):
+    deadline = time.monotonic() + 30
+    while True:
+        md = admin.list_topics(timeout=10)
+        t = md.topics.get(name)
+        if t is not None and t.error is None and len(t.partitions) == partitions:
+            return md
+        assert time.monotonic() < deadline, f"topic {name} not in metadata: {md.topics.get(name)}"
+        time.sleep(0.1)
