@@ -1,6 +1,7 @@
 //! Every advertised version of every served API gets a response (an encoder that refuses a
 //! field for an old version would close the connection instead).
 
+mod admin_support;
 mod common;
 
 use chronik_kafka::kafka_protocol::messages::*;
@@ -91,6 +92,7 @@ fn every_advertised_version_is_answered() {
                     assert!(r.producer_id.0 >= 0, "InitProducerId v{v}");
                 }
                 key if group_api(key) => group_api_at(&mut c, key, v),
+                key if admin_support::admin_api(key) => admin_support::admin_api_at(&mut c, key, v),
                 other => panic!("{other:?} is served but not covered here"),
             }
         }

@@ -1,4 +1,6 @@
-//! Requests the admin tests send, one helper each.
+//! Requests the admin tests send, one helper each (also used by `versions.rs`).
+
+#![allow(dead_code)]
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -249,4 +251,83 @@ pub fn epoch_end(c: &mut Client, name: &str, current: i32, epoch: i32) -> EpochE
 
 pub fn leader_epoch(c: &mut Client, name: &str) -> i32 {
     metadata(c, Some(&[name]), false).topics[0].partitions[0].leader_epoch
+}
+
+/// Whether `key` is one of the admin APIs [`admin_api_at`] covers.
+pub fn admin_api(key: ApiKey) -> bool {
+    matches!(
+        key,
+        ApiKey::CreatePartitions
+            | ApiKey::DescribeConfigs
+            | ApiKey::AlterConfigs
+            | ApiKey::IncrementalAlterConfigs
+            | ApiKey::DescribeCluster
+            | ApiKey::OffsetForLeaderEpoch
+    )
+}
+
+/// One successful request of admin API `key` at version `v`, against the existing topic "v".
+pub fn admin_api_at(c: &mut Client, key: ApiKey, v: i16) {
+    let code = match key {
+        ApiKey::CreatePartitions => {
+            let name = format!("cp{v}");
+            assert_eq!(create_topic(c, &name, 1), 0);
+            let t = CreatePartitionsTopic::default()
+                .with_name(topic(&name))
+                .with_count(2);
+            let req = CreatePartitionsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(vec![t]);
+            let r: CreatePartitionsResponse = c.call(key, v, &req);
+            r.results[0].error_code
+        }
+        ApiKey::DescribeConfigs => {
+            let resource = DescribeConfigsResource::default()
+                .with_resource_type(TOPIC)
+                .with_resource_name(s("v"));
+            let req = DescribeConfigsRequest::default()
+                .with_include_synonyms(true)
+                .with_include_documentation(v >= 3)
+                .with_resources(vec![resource]);
+            let r: DescribeConfigsResponse = c.call(key, v, &req);
+            assert!(!r.results[0].configs.is_empty(), "DescribeConfigs v{v}");
+            r.results[0].error_code
+        }
+        ApiKey::AlterConfigs => {
+            use alter_configs_request::{AlterConfigsResource, AlterableConfig};
+            let config = AlterableConfig::default()
+                .with_name(s("retention.ms"))
+                .with_value(Some(s("-1")));
+            let req = AlterConfigsRequest::default().with_resources(vec![
+                AlterConfigsResource::default()
+                    .with_resource_type(TOPIC)
+                    .with_resource_name(s("v"))
+                    .with_configs(vec![config]),
+            ]);
+            let r: AlterConfigsResponse = c.call(key, v, &req);
+            r.responses[0].error_code
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            incremental(c, TOPIC, "v", &[("segment.ms", SET, Some("60000"))], false).0
+        }
+        ApiKey::DescribeCluster => {
+            let r: DescribeClusterResponse = c.call(key, v, &DescribeClusterRequest::default());
+            assert_eq!(r.brokers.len(), 1, "DescribeCluster v{v}");
+            r.error_code
+        }
+        ApiKey::OffsetForLeaderEpoch => {
+            let p = OffsetForLeaderPartition::default()
+                .with_partition(0)
+                .with_current_leader_epoch(-1)
+                .with_leader_epoch(0);
+            let t = OffsetForLeaderTopic::default()
+                .with_topic(topic("v"))
+                .with_partitions(vec![p]);
+            let req = OffsetForLeaderEpochRequest::default().with_topics(vec![t]);
+            let r: OffsetForLeaderEpochResponse = c.call(key, v, &req);
+            r.topics[0].partitions[0].error_code
+        }
+        other => panic!("{other:?} is not an admin API"),
+    };
+    assert_eq!(code, 0, "{key:?} v{v}");
 }

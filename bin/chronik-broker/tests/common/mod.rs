@@ -56,7 +56,11 @@ impl BrokerProc {
                 let log = std::fs::read_to_string(log).unwrap_or_default();
                 panic!("broker exited early: {status}; its log:\n{log}");
             }
-            if TcpStream::connect(self.addr).is_ok() {
+            // Our child wrote that it started on our address, so whatever answers on the
+            // port is the process this test started, not a stale one.
+            let started = std::fs::read_to_string(log)
+                .is_ok_and(|l| l.contains("broker started") && l.contains(&self.addr.to_string()));
+            if started && TcpStream::connect(self.addr).is_ok() {
                 return;
             }
             assert!(Instant::now() < deadline, "broker did not listen in time");

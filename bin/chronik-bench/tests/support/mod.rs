@@ -1,0 +1,128 @@
+//! Starting a real `chronik-broker` (package `chronik-broker-bin`, built on demand) on an
+//! ephemeral loopback port with a temp data dir, and running the real `chronik-bench`.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const START_DEADLINE: Duration = Duration::from_secs(60);
+
+/// `target/debug/chronik-broker`, next to this package's own binary; built if missing.
+pub fn broker_binary() -> PathBuf {
+    let bench = PathBuf::from(env!("CARGO_BIN_EXE_chronik-bench"));
+    let path = bench.with_file_name("chronik-broker");
+    if !path.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "chronik-broker-bin"])
+            .status()
+            .expect("run cargo build -p chronik-broker-bin");
+        assert!(status.success(), "building chronik-broker failed");
+    }
+    assert!(path.exists(), "no broker binary at {}", path.display());
+    path
+}
+
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Polls `check` until it yields a value or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A broker child process, killed (by its own PID) when dropped.
+pub struct Broker {
+    pub child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl Broker {
+    pub fn start(dir: &Path, fsync: &str) -> Broker {
+        Self::start_on(dir, fsync, free_port())
+    }
+
+    pub fn start_on(dir: &Path, fsync: &str, port: u16) -> Broker {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("broker.log"))
+            .expect("broker log");
+        let child = Command::new(broker_binary())
+            .args(["run", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args(["--fsync", fsync])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn chronik-broker");
+        let mut broker = Broker {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        };
+        broker.wait_ready();
+        broker
+    }
+
+    /// Ready when our child is alive and a Kafka client at our port sees a broker advertising
+    /// this very port (not some other process that grabbed it).
+    fn wait_ready(&mut self) {
+        let addr = self.addr();
+        let port = self.port;
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        wait_for(START_DEADLINE, "the broker to answer Metadata", || {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = std::fs::read_to_string(self.dir.join("broker.log")).unwrap_or_default();
+                panic!("broker exited early: {status}; its log:\n{log}");
+            }
+            let meta = rt.block_on(async {
+                let mut cfg = chronik_client::ClientConfig::new(&addr);
+                cfg.request_timeout = Duration::from_secs(2);
+                let client = chronik_client::Client::connect(cfg).await.ok()?;
+                client.describe_cluster().await.ok()
+            })?;
+            meta.brokers
+                .values()
+                .any(|a| a.port() == port)
+                .then_some(())
+        });
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn bench_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chronik-bench"));
+    cmd.args(args)
+        .env_remove("CHRONIK_OUTPUT")
+        .env_remove("CHRONIK_BOOTSTRAP")
+        .env_remove("RUST_LOG");
+    cmd
+}
