@@ -136,32 +136,15 @@ def test_confluent_create_partitions_and_describe_cluster(broker, admin):
     wait_until("topic deleted", lambda: name not in admin.list_topics(timeout=10).topics)
 
 
-def kafka_python_admin(broker):
-    """A KafkaAdminClient, or None when its start-up probe failed.
-
-    Its constructor probes the controller with ApiVersions v0 immediately followed by Metadata v0,
-    a version the broker does not serve, so the broker closes the connection; depending on timing
-    the ApiVersions answer is lost with it (a reset) and the probe fails. Naming api_version does
-    not skip that probe, so a failed start is retried until the deadline.
-    """
-    from kafka.admin import KafkaAdminClient
-    from kafka.errors import KafkaError as KpError
-
-    try:
-        return KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=30000, api_version=(2, 5, 0))
-    except KpError:
-        return None
-
-
 def test_kafka_python_admin(broker):
     from kafka.admin import ConfigResource as KpResource
-    from kafka.admin import ConfigResourceType
+    from kafka.admin import ConfigResourceType, KafkaAdminClient
     from kafka.admin import NewPartitions as KpNewPartitions
     from kafka.errors import InvalidPartitionsError
 
     name = unique("kp")
     create_topic(broker.bootstrap, name, 1, {"retention.ms": "3600000"})
-    client = wait_until("a kafka-python admin client", lambda: kafka_python_admin(broker))
+    client = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=30000)
     try:
 
         def describe():

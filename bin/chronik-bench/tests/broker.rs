@@ -208,12 +208,13 @@ fn an_idempotent_producer_writes_every_record_once_across_a_broker_restart() {
         deliveries.push(d);
     }
     // Kill while batches are in flight (some written but unacknowledged), then restart.
-    wait_for(Duration::from_secs(30), "some records acknowledged", || {
+    let at_kill = wait_for(Duration::from_secs(30), "some records acknowledged", || {
         rt.block_on(chronik_client::list_offset(&client, "idem", 0, -1))
             .ok()
             .filter(|o| *o >= 50)
     });
     broker.kill9();
+    assert!(at_kill < i64::from(TOTAL), "the kill must land mid-stream");
     let _restarted = Broker::start_on(dir.path(), "always", port);
     let offsets: Vec<i64> = deliveries
         .into_iter()

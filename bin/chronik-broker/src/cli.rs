@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// Largest request accepted, in bytes; a larger one closes the connection.
     #[arg(long, env = "CHRONIK_MAX_REQUEST_BYTES", default_value_t = 100 * 1024 * 1024)]
     pub max_request_bytes: usize,
+    /// Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the
+    /// embedded one; see `chronik-meta run`.
+    #[arg(long, env = "CHRONIK_META", value_delimiter = ',')]
+    pub meta: Vec<String>,
     /// Address the embedded metadata node's gRPC server binds (port 0 picks one); give a
     /// fixed one to inspect it with `chronik-meta status --meta ADDR`.
     #[arg(long, env = "CHRONIK_META_LISTEN", default_value = "127.0.0.1:0")]
@@ -143,6 +147,11 @@ impl RunArgs {
         config.auto_create_topics = self.auto_create_topics;
         config.max_request_bytes = self.max_request_bytes;
         config.meta_listen = self.meta_listen;
+        config.meta = self
+            .meta
+            .into_iter()
+            .filter(|m| !m.trim().is_empty())
+            .collect();
         config.max_message_bytes = config.max_message_bytes.min(self.max_request_bytes);
         Ok(config)
     }

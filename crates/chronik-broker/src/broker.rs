@@ -34,7 +34,8 @@ impl Shared {
     /// The log and leader epoch of a partition this broker leads, or the Kafka error code
     /// telling the client why not.
     pub fn leader_log(&self, tp: &TopicPartition) -> Result<(Arc<PartitionLog>, i32), i16> {
-        self.leader_partition(tp).map(|(h, epoch)| (h.log.clone(), epoch))
+        self.leader_partition(tp)
+            .map(|(h, epoch)| (h.log.clone(), epoch))
     }
 
     /// Like [`Shared::leader_log`], with the partition's producer state.
@@ -98,7 +99,13 @@ impl Broker {
         let local_addr = listener
             .local_addr()
             .map_err(|e| BrokerError::io("read the bound address", e))?;
-        let cluster = Cluster::start(config.id, &config.data_dir, config.meta_listen).await?;
+        let cluster = Cluster::start(
+            config.id,
+            &config.data_dir,
+            config.meta_listen,
+            &config.meta,
+        )
+        .await?;
         let cluster = Arc::new(cluster);
         let (host, port) = advertised(config.advertise.as_deref(), local_addr)?;
         cluster.register(&host, port).await?;
@@ -180,7 +187,7 @@ impl Broker {
         for task in self.tasks {
             task.abort();
         }
-        self.shared.cluster.node.shutdown().await;
+        self.shared.cluster.shutdown().await;
         self.shared.partitions.close()?;
         tracing::info!("broker stopped; data dir closed cleanly");
         Ok(())

@@ -1,5 +1,8 @@
-//! Glue to the embedded metadata node: start it, register this broker and keep its session
-//! alive, create topics, and keep the hosted partition logs in step with the metadata.
+//! The metadata side of a broker: the embedded single-voter node, or an external quorum
+//! (`--meta`); registering this broker and keeping its session alive; topic changes; and
+//! keeping the hosted partition logs in step with the metadata.
+
+mod external;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,43 +12,49 @@ use chronik_metadata::controller::{self, BrokerRegistration, Decision};
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
 use chronik_metadata::proto::ConfigChange;
 use chronik_metadata::{BrokerId, ControllerError, MetadataRecord, MetadataState, Record, Uuid};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use self::external::ExternalQuorum;
 use crate::BrokerError;
 use crate::partitions::Partitions;
 
 /// How long a fresh single-voter node may take to elect itself.
 const LEADER_WAIT: Duration = Duration::from_secs(15);
+/// Kafka's DUPLICATE_BROKER_REGISTRATION: a previous incarnation's session is still live.
+const DUPLICATE_REGISTRATION: i16 = 101;
+
+/// Where the metadata lives.
+enum Quorum {
+    /// An in-process single voter with its data in `DATA/meta`.
+    Embedded(MetaNode),
+    /// Meta nodes reached over gRPC.
+    External(ExternalQuorum),
+}
 
 /// The metadata side of a running broker.
 pub(crate) struct Cluster {
-    pub node: MetaNode,
+    quorum: Quorum,
     pub me: BrokerId,
     incarnation: Uuid,
 }
 
 impl Cluster {
-    /// Starts the embedded single-voter node with its data in `DATA/meta`.
+    /// Starts the embedded single-voter node with its data in `DATA/meta`, or connects to the
+    /// meta nodes at `meta` when any are given.
     pub async fn start(
         me: BrokerId,
         data_dir: &std::path::Path,
         listen: std::net::SocketAddr,
+        meta: &[String],
     ) -> Result<Cluster, BrokerError> {
-        let voter = u64::try_from(me)
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| BrokerError::Config(format!("broker id {me} must be positive")))?;
-        let cfg = NodeConfig::new(voter, listen, data_dir.join("meta"));
-        let node = MetaNode::start(cfg).await?;
-        let deadline = tokio::time::Instant::now() + LEADER_WAIT;
-        while node.ensure_leader().await.is_err() {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(BrokerError::NoMetaLeader(LEADER_WAIT));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let quorum = if meta.is_empty() {
+            Quorum::Embedded(start_embedded(me, data_dir, listen).await?)
+        } else {
+            Quorum::External(ExternalQuorum::connect(meta).await?)
+        };
         Ok(Cluster {
-            node,
+            quorum,
             me,
             incarnation: Uuid(rand::random::<[u8; 16]>()),
         })
@@ -61,19 +70,14 @@ impl Cluster {
             port,
             rack: None,
         };
-        match self.node.register_broker(reg.clone()).await {
-            Ok(()) => {}
-            Err(chronik_metadata::node::NodeError::DuplicateRegistration(_)) => {
-                // The embedded quorum lives in this data dir, whose lock we hold: the
-                // incarnation it still counts as live is this broker before a restart.
-                self.node
-                    .decide(|s| chronik_metadata::controller::fence_broker(s, self.me))
-                    .await?;
-                self.node.register_broker(reg).await?;
-            }
-            Err(e) => return Err(e.into()),
+        match &self.quorum {
+            Quorum::Embedded(node) => register_embedded(node, reg).await?,
+            Quorum::External(quorum) => register_external(quorum, &reg).await?,
         }
-        self.node.heartbeat(self.me, self.incarnation).await?;
+        self.heartbeat().await?;
+        if let Quorum::External(q) = &self.quorum {
+            q.wait_until_live(self.me).await?;
+        }
         tracing::info!(
             broker = self.me,
             host,
@@ -83,16 +87,28 @@ impl Cluster {
         Ok(())
     }
 
+    async fn heartbeat(&self) -> Result<bool, NodeError> {
+        match &self.quorum {
+            Quorum::Embedded(node) => node.heartbeat(self.me, self.incarnation).await,
+            Quorum::External(q) => q.heartbeat(self.me, self.incarnation).await,
+        }
+    }
+
+    fn session_timeout(&self) -> Duration {
+        match &self.quorum {
+            Quorum::Embedded(node) => node.session_timeout(),
+            Quorum::External(q) => q.session_timeout(),
+        }
+    }
+
     /// Heartbeats well within the session so the controller never fences a live broker.
     pub fn spawn_heartbeats(self: &Arc<Self>) -> JoinHandle<()> {
         let cluster = self.clone();
-        let period = (cluster.node.session_timeout() / 3).max(Duration::from_millis(100));
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(period);
             loop {
-                ticker.tick().await;
-                let beat = cluster.node.heartbeat(cluster.me, cluster.incarnation);
-                if let Err(e) = beat.await {
+                let period = (cluster.session_timeout() / 3).max(Duration::from_millis(100));
+                tokio::time::sleep(period).await;
+                if let Err(e) = cluster.heartbeat().await {
                     tracing::warn!(broker = cluster.me, error = %e, "heartbeat failed");
                 }
             }
@@ -102,7 +118,7 @@ impl Cluster {
     /// Reconciles the hosted logs after every applied metadata change.
     pub fn spawn_reconciler(self: &Arc<Self>, partitions: Arc<Partitions>) -> JoinHandle<()> {
         let cluster = self.clone();
-        let mut applied = cluster.node.state().subscribe();
+        let mut applied = cluster.subscribe();
         tokio::spawn(async move {
             loop {
                 cluster.reconcile(&partitions);
@@ -113,13 +129,31 @@ impl Cluster {
         })
     }
 
+    /// A receiver that changes whenever metadata is applied.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        match &self.quorum {
+            Quorum::Embedded(node) => node.state().subscribe(),
+            Quorum::External(q) => q.image().subscribe(),
+        }
+    }
+
     pub fn reconcile(&self, partitions: &Partitions) {
-        (self.node.state()).metadata(|s| partitions.reconcile(s, self.me));
+        self.metadata(|s| partitions.reconcile(s, self.me));
     }
 
     /// Runs `f` on the current metadata state.
     pub fn metadata<R>(&self, f: impl FnOnce(&MetadataState) -> R) -> R {
-        self.node.state().metadata(f)
+        match &self.quorum {
+            Quorum::Embedded(node) => node.state().metadata(f),
+            Quorum::External(q) => q.image().metadata(f),
+        }
+    }
+
+    /// Stops the embedded node (handing nothing over: it is the only voter).
+    pub async fn shutdown(&self) {
+        if let Quorum::Embedded(node) = &self.quorum {
+            node.shutdown().await;
+        }
     }
 
     /// Creates a topic with `partitions` partitions and replication factor 1.
@@ -135,13 +169,19 @@ impl Cluster {
             replication_factor: 1,
             configs,
         };
-        self.node.create_topic(spec).await?;
+        match &self.quorum {
+            Quorum::Embedded(node) => node.create_topic(spec).await.map(drop)?,
+            Quorum::External(q) => q.create_topic(spec).await?,
+        }
         tracing::info!(topic = name, partitions, "topic created");
         Ok(())
     }
 
     pub async fn delete_topic(&self, name: &str) -> Result<(), NodeError> {
-        self.node.delete_topic(name).await?;
+        match &self.quorum {
+            Quorum::Embedded(node) => node.delete_topic(name).await?,
+            Quorum::External(q) => q.delete_topic(name).await?,
+        }
         tracing::info!(topic = name, "topic deleted");
         Ok(())
     }
@@ -158,7 +198,10 @@ impl Cluster {
             let decision = self.metadata(|s| controller::create_partitions(s, name, total));
             return decision.map(drop).map_err(NodeError::from);
         }
-        self.node.create_partitions(name, total).await?;
+        match &self.quorum {
+            Quorum::Embedded(node) => node.create_partitions(name, total).await?,
+            Quorum::External(q) => q.create_partitions(name, total).await?,
+        }
         tracing::info!(topic = name, partitions = total, "partitions added");
         Ok(())
     }
@@ -178,7 +221,22 @@ impl Cluster {
         if validate_only {
             return self.metadata(decide).map(drop).map_err(NodeError::from);
         }
-        for record in self.node.decide(decide).await? {
+        let records = match &self.quorum {
+            Quorum::Embedded(node) => node.decide(decide).await?,
+            // The change is computed against the local image, so a concurrent change made
+            // through another broker between the read and the write can be overwritten.
+            Quorum::External(q) => {
+                let records = self.metadata(decide)?;
+                for record in &records {
+                    if let Some(Record::ConfigChange(c)) = &record.record {
+                        q.change_topic_configs(name, c.set.clone(), c.delete.clone())
+                            .await?;
+                    }
+                }
+                records
+            }
+        };
+        for record in records {
             if let Some(Record::ConfigChange(c)) = &record.record {
                 tracing::info!(topic = name, set = ?c.set, deleted = ?c.delete, "topic configs changed");
             }
@@ -188,12 +246,18 @@ impl Cluster {
 
     /// The cluster id the metadata node was started with.
     pub fn cluster_id(&self) -> String {
-        self.node.cluster_id().to_owned()
+        match &self.quorum {
+            Quorum::Embedded(node) => node.cluster_id().to_owned(),
+            Quorum::External(q) => q.cluster_id().to_owned(),
+        }
     }
 
     /// A block of producer ids for this broker: (first id, count).
     pub async fn allocate_producer_ids(&self) -> Result<(i64, i32), NodeError> {
-        self.node.allocate_producer_ids(self.me).await
+        match &self.quorum {
+            Quorum::Embedded(node) => node.allocate_producer_ids(self.me).await,
+            Quorum::External(q) => q.allocate_producer_ids(self.me).await,
+        }
     }
 
     /// Whether the internal `__consumer_offsets` topic exists.
@@ -238,4 +302,62 @@ fn config_change(
         delete,
     };
     Ok(vec![MetadataRecord::new(Record::ConfigChange(record))])
+}
+
+async fn start_embedded(
+    me: BrokerId,
+    data_dir: &std::path::Path,
+    listen: std::net::SocketAddr,
+) -> Result<MetaNode, BrokerError> {
+    let voter = u64::try_from(me)
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| BrokerError::Config(format!("broker id {me} must be positive")))?;
+    let cfg = NodeConfig::new(voter, listen, data_dir.join("meta"));
+    let node = MetaNode::start(cfg).await?;
+    let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+    while node.ensure_leader().await.is_err() {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(BrokerError::NoMetaLeader(LEADER_WAIT));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(node)
+}
+
+async fn register_embedded(node: &MetaNode, reg: BrokerRegistration) -> Result<(), NodeError> {
+    match node.register_broker(reg.clone()).await {
+        Err(NodeError::DuplicateRegistration(_)) => {
+            // The embedded quorum lives in this data dir, whose lock we hold: the
+            // incarnation it still counts as live is this broker before a restart.
+            node.decide(|s| controller::fence_broker(s, reg.broker_id))
+                .await?;
+            node.register_broker(reg).await
+        }
+        other => other,
+    }
+}
+
+/// Registers with an external controller. A previous incarnation of this broker (before a
+/// restart) keeps its session until it expires, so a duplicate registration is retried until
+/// then; another live broker with the same id keeps refusing us, and we give up.
+async fn register_external(
+    quorum: &ExternalQuorum,
+    reg: &BrokerRegistration,
+) -> Result<(), NodeError> {
+    let deadline = tokio::time::Instant::now() + quorum.session_timeout() * 3;
+    loop {
+        match quorum.register(reg).await {
+            Err(NodeError::Remote { code, .. })
+                if code == DUPLICATE_REGISTRATION && tokio::time::Instant::now() < deadline =>
+            {
+                tracing::info!(
+                    broker = reg.broker_id,
+                    "waiting for this broker's previous session to expire"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            other => return other,
+        }
+    }
 }

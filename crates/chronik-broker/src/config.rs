@@ -32,6 +32,8 @@ pub struct BrokerConfig {
     pub idle_timeout: Duration,
     /// Address the embedded metadata node's gRPC server binds.
     pub meta_listen: SocketAddr,
+    /// `host:port` of the meta nodes of an external quorum; empty runs the embedded one.
+    pub meta: Vec<String>,
     /// Replication factor of a topic created without one (Kafka's `default.replication.factor`).
     pub default_replication_factor: i16,
     /// Default `retention.ms` of topics (Kafka's `log.retention.ms`); `None` keeps data forever.
@@ -64,6 +66,7 @@ impl BrokerConfig {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(600),
             meta_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            meta: Vec::new(),
             default_replication_factor: 1,
             retention_ms: Some(7 * 24 * 3600 * 1000),
             retention_bytes: None,

@@ -52,7 +52,8 @@ async fn grow(
     topic: &CreatePartitionsTopic,
     validate_only: bool,
 ) -> Result<(), (i16, String)> {
-    if topic.assignments.is_some() {
+    // An empty list assigns nothing, the same as null.
+    if topic.assignments.as_ref().is_some_and(|a| !a.is_empty()) {
         return Err((
             ResponseError::InvalidReplicaAssignment.code(),
             "manual replica assignment is not supported; leave assignments null and the \

@@ -72,7 +72,12 @@ fn describe(
             ));
         }
     };
-    if let Some(keys) = &resource.configuration_keys {
+    // Kafka reads both a null and an empty key list as "all keys".
+    if let Some(keys) = resource
+        .configuration_keys
+        .as_ref()
+        .filter(|k| !k.is_empty())
+    {
         configs.retain(|c| keys.iter().any(|k| k.as_str() == c.name.as_str()));
     }
     Ok(configs)

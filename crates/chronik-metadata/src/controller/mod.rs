@@ -20,7 +20,9 @@ pub use alter::{
 pub use election::{
     BrokerRegistration, fence_broker, preferred_leader_elections, register_broker, unfence_broker,
 };
-pub use placement::{NewTopic, assign_replicas, create_partitions, create_topic, delete_topic};
+pub use placement::{
+    NewTopic, assign_replicas, change_topic_configs, create_partitions, create_topic, delete_topic,
+};
 
 use crate::MetadataRecord;
 use crate::ids::BrokerId;

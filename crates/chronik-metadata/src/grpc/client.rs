@@ -181,6 +181,28 @@ pub fn apply_watch_event(image: &mut MetadataState, event: &WatchEvent) -> Resul
     Ok(event.index + 1)
 }
 
+impl ClientError {
+    /// The error as a meta node would have reported it in-process: a refusal keeps the Kafka
+    /// error code the node sent; anything else means the quorum could not be reached.
+    pub fn into_node_error(self) -> crate::node::NodeError {
+        use crate::node::NodeError;
+        match self {
+            ClientError::Status(status) => {
+                let code = (status.metadata().get(super::ERROR_CODE_HEADER))
+                    .and_then(|v| v.to_str().ok()?.parse::<i16>().ok());
+                match code {
+                    Some(code) if code != -1 && !is_not_leader(&status) => NodeError::Remote {
+                        code,
+                        message: status.message().to_owned(),
+                    },
+                    _ => NodeError::Unreachable(format!("{}: {}", status.code(), status.message())),
+                }
+            }
+            other => NodeError::Unreachable(other.to_string()),
+        }
+    }
+}
+
 /// True for a follower's answer to a write.
 pub fn is_not_leader(status: &Status) -> bool {
     status.code() == Code::FailedPrecondition && status.message().starts_with(NOT_LEADER_MESSAGE)

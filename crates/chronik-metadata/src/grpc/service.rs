@@ -231,6 +231,21 @@ impl Controller for ControllerService {
         }))
     }
 
+    async fn alter_topic_configs(
+        &self,
+        request: Request<AlterTopicConfigsRequest>,
+    ) -> Result<Response<AlterTopicConfigsResponse>, Status> {
+        let mut results = Vec::new();
+        for topic in request.into_inner().topics {
+            let outcome = (self.node)
+                .change_topic_configs(&topic.name, &topic.set, &topic.delete)
+                .await
+                .map(|()| Vec::new());
+            results.push(item(&topic.name, outcome)?);
+        }
+        Ok(Response::new(AlterTopicConfigsResponse { results }))
+    }
+
     type WatchStream = WatchStream;
 
     async fn watch(

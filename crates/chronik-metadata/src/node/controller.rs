@@ -159,6 +159,18 @@ impl MetaNode {
             .map(drop)
     }
 
+    /// Sets and deletes configs of topic `name`.
+    pub async fn change_topic_configs(
+        &self,
+        name: &str,
+        set: &BTreeMap<String, String>,
+        delete: &[String],
+    ) -> Result<(), NodeError> {
+        (self.decide(|s| controller::change_topic_configs(s, name, set, delete)))
+            .await
+            .map(drop)
+    }
+
     /// Applies an ISR change asked for by a partition leader.
     pub async fn alter_partition(&self, req: AlterPartitionRequest) -> Result<(), NodeError> {
         self.decide(|s| controller::alter_partition(s, &req))

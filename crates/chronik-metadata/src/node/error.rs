@@ -69,6 +69,14 @@ pub enum NodeError {
     },
     #[error("cannot serve gRPC: {0}")]
     Serve(#[from] tonic::transport::Error),
+    /// An external quorum's refusal, with the Kafka error code it gave.
+    #[error("the metadata quorum refused: {message}")]
+    Remote { code: i16, message: String },
+    #[error(
+        "cannot reach the metadata quorum: {0}; check the --meta addresses and that the meta \
+         nodes are running"
+    )]
+    Unreachable(String),
 }
 
 impl From<RaftError> for NodeError {
@@ -122,6 +130,8 @@ impl NodeError {
             NodeError::DuplicateRegistration(_) => 101,
             NodeError::StaleIncarnation(_) => 8,
             NodeError::Rejected(_) => 42,
+            NodeError::Remote { code, .. } => *code,
+            NodeError::Unreachable(_) => 7, // REQUEST_TIMED_OUT
             _ => -1,
         }
     }

@@ -1,0 +1,115 @@
+//! A broker on an external metadata quorum (`--meta`): topics, configs and producer ids go
+//! through the quorum's controller over gRPC, the broker follows its records, and a restarted
+//! broker registers again once its previous session has expired.
+
+mod admin_support;
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use admin_support::{config_value, set};
+use chronik_kafka::kafka_protocol::messages::{
+    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId,
+};
+use chronik_metadata::node::{MetaNode, NodeConfig};
+use chronik_wal::batch::build_batch;
+use common::BrokerProc;
+use common::ops::*;
+
+/// A single-voter meta node serving gRPC on an ephemeral loopback port, in this process.
+fn start_meta(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> MetaNode {
+    let listen: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let node = rt
+        .block_on(MetaNode::start(NodeConfig::new(
+            1,
+            listen,
+            dir.join("meta"),
+        )))
+        .expect("start the meta node");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while rt.block_on(node.ensure_leader()).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the meta node did not elect itself"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    node
+}
+
+#[test]
+fn a_broker_on_an_external_quorum_serves_and_survives_a_restart() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start_meta(&rt, dir.path());
+    let meta = node.local_addr().to_string();
+    let args = ["--meta", meta.as_str(), "--id", "4", "--fsync", "always"];
+    let mut broker = BrokerProc::start(dir.path(), &args);
+    let mut c = broker.client();
+    let md = metadata(&mut c, None, false);
+    let cluster_id = md.cluster_id.as_ref().map(|id| id.to_string());
+    assert_eq!(cluster_id.as_deref(), Some(node.cluster_id()), "our quorum");
+    assert_eq!(md.brokers[0].node_id.0, 4);
+
+    assert_eq!(create_topic(&mut c, "ext", 2), 0);
+    let in_quorum = node
+        .state()
+        .metadata(|s| s.topic_by_name("ext").map(|t| t.partitions.len()));
+    assert_eq!(in_quorum, Some(2), "the topic lives in the quorum");
+    for i in 0..3 {
+        let p = produce(
+            &mut c,
+            "ext",
+            1,
+            build_batch(&[b"v"], 1_700_000_000_000 + i),
+        );
+        assert_eq!((p.error_code, p.base_offset), (0, i));
+    }
+    set(&mut c, "ext", "retention.bytes", "1048576");
+    let stored = node.state().metadata(|s| {
+        s.topic_by_name("ext")
+            .and_then(|t| t.configs.get("retention.bytes").cloned())
+    });
+    assert_eq!(stored.as_deref(), Some("1048576"));
+    let req = InitProducerIdRequest::default()
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    let ids: InitProducerIdResponse = c.call(ApiKey::InitProducerId, 4, &req);
+    assert_eq!(ids.error_code, 0);
+    assert!(
+        !dir.path().join("data").join("meta").exists(),
+        "no embedded quorum"
+    );
+
+    assert!(broker.terminate().success());
+    let broker = BrokerProc::start(dir.path(), &args);
+    let mut c = broker.client();
+    let md = metadata(&mut c, Some(&["ext"]), false);
+    assert_eq!(md.topics[0].partitions[1].leader_id.0, 4, "leads again");
+    let p = produce(&mut c, "ext", 1, build_batch(&[b"w"], 1_700_000_000_003));
+    assert_eq!((p.error_code, p.base_offset), (0, 3));
+    assert_eq!(fetch(&mut c, "ext", 1, 0, 0).high_watermark, 4);
+    assert_eq!(config_value(&mut c, "ext", "retention.bytes").0, "1048576");
+    rt.block_on(node.shutdown());
+}
+
+#[test]
+fn an_unreachable_quorum_is_a_clear_startup_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_chronik-broker"))
+        .args(["--meta", &dead, "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("run chronik-broker");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the metadata quorum"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}

@@ -1,0 +1,358 @@
+//! An external metadata quorum (`--meta ADDR,...`): writes go to its leader over gRPC, and a
+//! local image of the metadata follows its committed records through `Watch` (DESIGN.md §5).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chronik_metadata::controller::BrokerRegistration;
+use chronik_metadata::grpc::pb::{
+    AllocateProducerIdsRequest, AlterTopicConfigsRequest, CreatePartitionsRequest,
+    CreateTopicsRequest, DeleteTopicsRequest, HeartbeatRequest, ItemResult, PartitionCount,
+    RegisterBrokerRequest, StatusRequest, TopicConfigChange, TopicSpec,
+};
+use chronik_metadata::grpc::{ClientError, MetaClient, apply_watch_event};
+use chronik_metadata::node::{NewTopicSpec, NodeError};
+use chronik_metadata::{BrokerId, MetadataState, Uuid};
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
+
+/// How long one call may take, and a call including leader changes.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a write waits for the local image to show it.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(20);
+/// The broker session assumed until the controller's first heartbeat answer (a meta node's
+/// default).
+const DEFAULT_SESSION_MS: u64 = 6_000;
+/// Pause before re-opening a broken watch.
+const REWATCH_PAUSE: Duration = Duration::from_millis(200);
+
+/// The local copy of the quorum's metadata.
+pub(crate) struct Image {
+    state: RwLock<MetadataState>,
+    /// Counts the watch events applied, so waiters learn of every change.
+    applied: watch::Sender<u64>,
+}
+
+impl Image {
+    pub fn metadata<R>(&self, f: impl FnOnce(&MetadataState) -> R) -> R {
+        f(&self.state.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+}
+
+/// Connection to an external quorum.
+pub(crate) struct ExternalQuorum {
+    /// Calls the leader; one call at a time keeps the leader hint consistent.
+    client: Mutex<MetaClient>,
+    image: Arc<Image>,
+    watcher: JoinHandle<()>,
+    cluster_id: String,
+    /// The controller's broker session, in ms, as its heartbeat answers last said.
+    session_timeout_ms: AtomicU64,
+}
+
+impl Drop for ExternalQuorum {
+    fn drop(&mut self) {
+        self.watcher.abort();
+    }
+}
+
+impl ExternalQuorum {
+    /// Reaches the quorum, starts following its records and waits until the local image has
+    /// caught up with what its leader has applied.
+    pub async fn connect(addresses: &[String]) -> Result<ExternalQuorum, NodeError> {
+        let mut client =
+            MetaClient::new(addresses.iter().cloned()).with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
+        let status = (client.call(|mut c| async move { c.status(StatusRequest {}).await }))
+            .await
+            .map_err(ClientError::into_node_error)?;
+        let image = Arc::new(Image {
+            state: RwLock::new(MetadataState::new()),
+            applied: watch::channel(0).0,
+        });
+        let watcher = tokio::spawn(follow(addresses.to_vec(), image.clone()));
+        let quorum = ExternalQuorum {
+            client: Mutex::new(client),
+            image,
+            watcher,
+            cluster_id: status.cluster_id,
+            session_timeout_ms: AtomicU64::new(DEFAULT_SESSION_MS),
+        };
+        // The first event of a watch from 0 is a snapshot taken after the status call.
+        let mut events = quorum.image.subscribe();
+        let first = events.wait_for(|n| *n > 0);
+        if !matches!(
+            tokio::time::timeout(CATCH_UP_TIMEOUT, first).await,
+            Ok(Ok(_))
+        ) {
+            return Err(NodeError::Unreachable(format!(
+                "no metadata arrived from the quorum within {CATCH_UP_TIMEOUT:?}"
+            )));
+        }
+        tracing::info!(cluster_id = %quorum.cluster_id, leader = status.leader_address,
+            "following the external metadata quorum");
+        Ok(quorum)
+    }
+
+    pub fn image(&self) -> &Arc<Image> {
+        &self.image
+    }
+
+    pub fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_millis(self.session_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Waits until the local image satisfies `done`: a write is answered by the leader once
+    /// applied there, and the image (fed by a watch, possibly of another node) shows it a
+    /// moment later. Waiting for what the write changed lets the caller read its own write.
+    async fn wait_for_image(
+        &self,
+        what: &str,
+        done: impl Fn(&MetadataState) -> bool,
+    ) -> Result<(), NodeError> {
+        let mut changes = self.image.subscribe();
+        let shown = async {
+            while !self.image.metadata(&done) {
+                if changes.changed().await.is_err() {
+                    return false;
+                }
+            }
+            true
+        };
+        match tokio::time::timeout(CATCH_UP_TIMEOUT, shown).await {
+            Ok(true) => Ok(()),
+            _ => Err(NodeError::Unreachable(format!(
+                "the quorum accepted the change, but this broker's metadata did not show {what} \
+                 within {CATCH_UP_TIMEOUT:?}"
+            ))),
+        }
+    }
+
+    pub async fn register(&self, reg: &BrokerRegistration) -> Result<(), NodeError> {
+        let req = RegisterBrokerRequest {
+            broker_id: reg.broker_id,
+            incarnation_id: reg.incarnation.0.to_vec(),
+            host: reg.host.clone(),
+            port: u32::from(reg.port),
+            rack: reg.rack.clone(),
+        };
+        let mut client = self.client.lock().await;
+        (client.call(|mut c| {
+            let req = req.clone();
+            async move { c.register_broker(req).await }
+        }))
+        .await
+        .map(drop)
+        .map_err(ClientError::into_node_error)
+    }
+
+    /// Waits until the local image shows broker `me` live (registered and unfenced), so the
+    /// broker does not serve metadata without itself in it.
+    pub async fn wait_until_live(&self, me: BrokerId) -> Result<(), NodeError> {
+        let live = |s: &MetadataState| s.live_brokers().any(|b| b.id == me);
+        self.wait_for_image("this broker live", live).await
+    }
+
+    /// Heartbeats; `Ok(true)` when the controller says this broker is fenced.
+    pub async fn heartbeat(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError> {
+        let req = HeartbeatRequest {
+            broker_id: broker,
+            incarnation_id: incarnation.0.to_vec(),
+        };
+        let mut client = self.client.lock().await;
+        (client.call(|mut c| {
+            let req = req.clone();
+            async move { c.heartbeat(req).await }
+        }))
+        .await
+        .map(|r| {
+            if r.session_timeout_ms > 0 {
+                (self.session_timeout_ms).store(r.session_timeout_ms, Ordering::Relaxed);
+            }
+            r.fenced
+        })
+        .map_err(ClientError::into_node_error)
+    }
+
+    pub async fn create_topic(&self, spec: NewTopicSpec) -> Result<(), NodeError> {
+        let name = spec.name.clone();
+        let req = CreateTopicsRequest {
+            topics: vec![TopicSpec {
+                name: spec.name,
+                partitions: spec.partitions,
+                replication_factor: i32::from(spec.replication_factor),
+                configs: spec.configs.into_iter().collect(),
+            }],
+        };
+        let results = {
+            let mut client = self.client.lock().await;
+            (client.call(|mut c| {
+                let req = req.clone();
+                async move { c.create_topics(req).await }
+            }))
+            .await
+            .map_err(ClientError::into_node_error)?
+            .results
+        };
+        self.finish_write(results, "the new topic", |s| {
+            s.topic_by_name(&name).is_some()
+        })
+        .await
+    }
+
+    pub async fn delete_topic(&self, name: &str) -> Result<(), NodeError> {
+        let req = DeleteTopicsRequest {
+            names: vec![name.to_owned()],
+        };
+        let results = {
+            let mut client = self.client.lock().await;
+            (client.call(|mut c| {
+                let req = req.clone();
+                async move { c.delete_topics(req).await }
+            }))
+            .await
+            .map_err(ClientError::into_node_error)?
+            .results
+        };
+        self.finish_write(results, "the topic deleted", |s| {
+            s.topic_by_name(name).is_none()
+        })
+        .await
+    }
+
+    pub async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError> {
+        let req = CreatePartitionsRequest {
+            topics: vec![PartitionCount {
+                name: name.to_owned(),
+                total,
+            }],
+        };
+        let results = {
+            let mut client = self.client.lock().await;
+            (client.call(|mut c| {
+                let req = req.clone();
+                async move { c.create_partitions(req).await }
+            }))
+            .await
+            .map_err(ClientError::into_node_error)?
+            .results
+        };
+        let grown = |s: &MetadataState| {
+            (s.topic_by_name(name))
+                .is_some_and(|t| t.partitions.len() >= usize::try_from(total).unwrap_or(0))
+        };
+        self.finish_write(results, "the new partitions", grown)
+            .await
+    }
+
+    pub async fn change_topic_configs(
+        &self,
+        name: &str,
+        set: BTreeMap<String, String>,
+        delete: Vec<String>,
+    ) -> Result<(), NodeError> {
+        let (want, gone) = (set.clone(), delete.clone());
+        let req = AlterTopicConfigsRequest {
+            topics: vec![TopicConfigChange {
+                name: name.to_owned(),
+                set: set.into_iter().collect(),
+                delete,
+            }],
+        };
+        let results = {
+            let mut client = self.client.lock().await;
+            (client.call(|mut c| {
+                let req = req.clone();
+                async move { c.alter_topic_configs(req).await }
+            }))
+            .await
+            .map_err(ClientError::into_node_error)?
+            .results
+        };
+        let applied = |s: &MetadataState| {
+            s.topic_by_name(name).is_some_and(|t| {
+                want.iter().all(|(k, v)| t.configs.get(k) == Some(v))
+                    && gone.iter().all(|k| !t.configs.contains_key(k))
+            })
+        };
+        self.finish_write(results, "the new configs", applied).await
+    }
+
+    pub async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {
+        let req = AllocateProducerIdsRequest { broker_id: broker };
+        let mut client = self.client.lock().await;
+        (client.call(|mut c| async move { c.allocate_producer_ids(req).await }))
+            .await
+            .map(|r| (r.first_id, r.count))
+            .map_err(ClientError::into_node_error)
+    }
+
+    /// The first refusal among `results`, else waits for the local image to show the write.
+    async fn finish_write(
+        &self,
+        results: Vec<ItemResult>,
+        what: &str,
+        done: impl Fn(&MetadataState) -> bool,
+    ) -> Result<(), NodeError> {
+        if let Some(refused) = results.into_iter().find(|r| r.error_code != 0) {
+            return Err(NodeError::Remote {
+                code: i16::try_from(refused.error_code).unwrap_or(-1),
+                message: refused.error_message,
+            });
+        }
+        self.wait_for_image(what, done).await
+    }
+}
+
+/// Follows the quorum's committed records into `image` for as long as the broker runs,
+/// re-opening the watch (on any meta node) where it broke.
+async fn follow(addresses: Vec<String>, image: Arc<Image>) {
+    let mut client = MetaClient::new(addresses).with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
+    let mut from = 0u64;
+    loop {
+        match client.watch(from).await {
+            Ok((node, mut stream)) => {
+                tracing::debug!(%node, from, "watching metadata");
+                while let Some(event) = stream.next().await {
+                    let event = match event {
+                        Ok(event) => event,
+                        Err(status) => {
+                            tracing::debug!(%node, %status, "metadata watch ended");
+                            break;
+                        }
+                    };
+                    tracing::trace!(index = event.index, "metadata event");
+                    let applied = {
+                        let mut state = image.state.write().unwrap_or_else(|p| p.into_inner());
+                        apply_watch_event(&mut state, &event)
+                    };
+                    match applied {
+                        Ok(next) => {
+                            from = next;
+                            image.applied.send_modify(|n| *n += 1);
+                        }
+                        Err(e) => {
+                            // A record this image cannot apply: start over from a snapshot.
+                            tracing::warn!(error = %e, index = event.index, "metadata record not applicable; re-reading from the start");
+                            from = 0;
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot watch the metadata quorum; retrying"),
+        }
+        tokio::time::sleep(REWATCH_PAUSE).await;
+    }
+}
