@@ -63,3 +63,74 @@ fn garbage_oversize_and_unknown_apis() {
     assert!(send_raw(&broker, &short).is_none());
     still_serves(&broker);
 }
+
+/// The broker's resident memory in KiB, from /proc.
+fn rss_kib(broker: &BrokerProc) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", broker.child.id()))
+        .expect("read /proc status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .expect("VmRSS line");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS value")
+}
+
+#[test]
+fn a_bad_crc_is_refused_and_hostile_clients_leave_others_and_memory_alone() {
+    use common::ops::*;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--fsync", "never"]);
+    let mut c = broker.client();
+    assert_eq!(create_topic(&mut c, "t", 1), 0);
+    let mut bad = chronik_wal::batch::build_batch(&[b"payload"], 1_700_000_000_000);
+    let last = bad.len() - 1;
+    bad[last] ^= 0x55;
+    let p = produce(&mut c, "t", 0, bad);
+    assert_eq!(p.error_code, 2, "CORRUPT_MESSAGE");
+    assert_eq!(
+        fetch(&mut c, "t", 0, 0, 0).high_watermark,
+        0,
+        "nothing appended"
+    );
+
+    let before = rss_kib(&broker);
+    let addr = broker.addr;
+    let hostile = std::thread::spawn(move || {
+        let mut rng = rand::rng();
+        for i in 0..300u32 {
+            let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+                continue;
+            };
+            let mut junk = vec![0u8; 64 + (rng.next_u32() % 8192) as usize];
+            rng.fill_bytes(&mut junk);
+            if i % 3 == 0 {
+                // A 2 GiB length prefix followed by a little data.
+                junk[..4].copy_from_slice(&0x7fff_ffffu32.to_be_bytes());
+            }
+            let _ = s.write_all(&junk);
+        }
+    });
+    // Another client keeps working while the hostile one runs.
+    let mut served = 0;
+    while !hostile.is_finished() || served < 10 {
+        let value = format!("v{served}");
+        let p = produce(
+            &mut c,
+            "t",
+            0,
+            chronik_wal::batch::build_batch(&[value.as_bytes()], 1),
+        );
+        assert_eq!((p.error_code, p.base_offset), (0, served));
+        served += 1;
+    }
+    hostile.join().expect("hostile client");
+    still_serves(&broker);
+    let after = rss_kib(&broker);
+    assert!(
+        after < before + 64 * 1024,
+        "resident memory grew from {before} KiB to {after} KiB"
+    );
+}

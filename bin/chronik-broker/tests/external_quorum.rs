@@ -113,3 +113,53 @@ fn an_unreachable_quorum_is_a_clear_startup_error() {
     );
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn data_of_topics_deleted_while_the_broker_was_down_is_never_served() {
+    use chronik_metadata::node::NewTopicSpec;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start_meta(&rt, dir.path());
+    let meta = node.local_addr().to_string();
+    let args = ["--meta", meta.as_str(), "--id", "2", "--fsync", "always"];
+    let mut broker = BrokerProc::start(dir.path(), &args);
+    let mut c = broker.client();
+    for name in ["reborn", "gone"] {
+        assert_eq!(create_topic(&mut c, name, 1), 0);
+        let p = produce(&mut c, name, 0, build_batch(&[b"old"], 1_700_000_000_000));
+        assert_eq!(p.error_code, 0);
+    }
+    assert!(broker.terminate().success());
+
+    // While the broker is down: one topic is deleted and created again, one only deleted.
+    let spec = |name: &str| NewTopicSpec {
+        name: name.to_owned(),
+        partitions: 1,
+        replication_factor: 1,
+        configs: Default::default(),
+    };
+    rt.block_on(node.delete_topic("reborn"))
+        .expect("delete reborn");
+    rt.block_on(node.create_topic(spec("reborn")))
+        .expect("create reborn again");
+    rt.block_on(node.delete_topic("gone")).expect("delete gone");
+
+    let broker = BrokerProc::start(dir.path(), &args);
+    let mut c = broker.client();
+    let f = fetch(&mut c, "reborn", 0, 0, 0);
+    assert_eq!(
+        (f.error_code, f.high_watermark),
+        (0, 0),
+        "the new topic starts empty"
+    );
+    let gone = dir.path().join("data").join("partitions").join("gone-0");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while gone.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the deleted topic's data is still on disk"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rt.block_on(node.shutdown());
+}

@@ -21,6 +21,8 @@ const INVALID_TOPIC: i16 = 17;
 const INVALID_REQUEST: i16 = 42;
 const MEMBER_ID_REQUIRED: i16 = 79;
 const NON_EMPTY_GROUP: i16 = 68;
+const INVALID_GROUP_ID: i16 = 24;
+const TOPIC_ALREADY_EXISTS: i16 = 36;
 /// Errors a client retries: the coordinator is loading or not there yet.
 const RETRIABLE: [i16; 3] = [14, 15, 16];
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -368,5 +370,95 @@ fn offsets_and_membership_survive_sigterm_and_sigkill() {
         fetch_offsets(&mut c, "durable", "t", &[0, 1]),
         vec![11, 20],
         "acknowledged commits survive SIGKILL"
+    );
+}
+
+#[test]
+fn a_restart_between_join_and_sync_makes_the_members_rejoin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = ["--fsync", "always"];
+    let mut broker = BrokerProc::start(dir.path(), &args);
+    let mut c = broker.client();
+    find_coordinator(&mut c, "midway");
+    let j = join(&mut c, "midway", "");
+    assert_eq!((j.error_code, j.generation_id), (NONE, 1));
+    let id = j.member_id.to_string();
+    drop(c);
+    assert!(broker.terminate().success(), "SIGTERM exits 0");
+
+    let broker = BrokerProc::start(dir.path(), &args);
+    let mut c = broker.client();
+    find_coordinator(&mut c, "midway");
+    // The generation never got its assignment, so it was never stored: the leader's
+    // SyncGroup must not succeed with an empty assignment.
+    let s = eventually("a SyncGroup answer", || {
+        let r = sync(&mut c, "midway", &id, 1, &[(&id, b"mine")]);
+        (!RETRIABLE.contains(&r.error_code)).then_some(r)
+    });
+    assert_eq!(s.error_code, UNKNOWN_MEMBER_ID, "the member must rejoin");
+    let j = join(&mut c, "midway", "");
+    let id = j.member_id.to_string();
+    let s = sync(&mut c, "midway", &id, j.generation_id, &[(&id, b"mine")]);
+    assert_eq!((s.error_code, &s.assignment[..]), (NONE, &b"mine"[..]));
+}
+
+/// A JoinGroup (v6: flexible, so strings may exceed 32 767 bytes) with the given group id and
+/// protocol metadata; returns the error code.
+fn join_error(c: &mut Client, group: &str, metadata: Bytes) -> i16 {
+    eventually("a JoinGroup answer", || {
+        let req = JoinGroupRequest::default()
+            .with_group_id(GroupId(s(group)))
+            .with_session_timeout_ms(10_000)
+            .with_rebalance_timeout_ms(10_000)
+            .with_protocol_type(s("consumer"))
+            .with_protocols(vec![
+                join_group_request::JoinGroupRequestProtocol::default()
+                    .with_name(s("range"))
+                    .with_metadata(metadata.clone()),
+            ]);
+        let r: JoinGroupResponse = c.call(ApiKey::JoinGroup, 6, &req);
+        (!RETRIABLE.contains(&r.error_code)).then_some(r.error_code)
+    })
+}
+
+#[test]
+fn the_offsets_topic_is_protected_and_oversized_joins_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &[]);
+    let mut c = broker.client();
+    find_coordinator(&mut c, "guard");
+    const OFFSETS: &str = "__consumer_offsets";
+    assert_eq!(delete_topic(&mut c, OFFSETS), INVALID_REQUEST);
+    assert_eq!(create_topic(&mut c, OFFSETS, 1), TOPIC_ALREADY_EXISTS);
+    use incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+    let alter = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(s(OFFSETS))
+            .with_configs(vec![
+                AlterableConfig::default()
+                    .with_name(s("retention.ms"))
+                    .with_config_operation(0)
+                    .with_value(Some(s("1000"))),
+            ]),
+    ]);
+    let r: IncrementalAlterConfigsResponse = c.call(ApiKey::IncrementalAlterConfigs, 1, &alter);
+    assert_eq!(r.responses[0].error_code, INVALID_REQUEST, "{r:?}");
+    let md = metadata(&mut c, Some(&[OFFSETS]), false);
+    assert_eq!(
+        (md.topics[0].error_code, md.topics[0].partitions.len()),
+        (NONE, 8),
+        "still there, unchanged"
+    );
+
+    let long_group = "g".repeat(40_000);
+    let small = Bytes::from_static(b"sub");
+    assert_eq!(join_error(&mut c, &long_group, small), INVALID_GROUP_ID);
+    let huge = Bytes::from(vec![0u8; 2 * 1024 * 1024]);
+    assert_eq!(join_error(&mut c, "guard", huge), INVALID_REQUEST);
+    assert_eq!(
+        join_error(&mut c, "guard", Bytes::from_static(b"sub")),
+        MEMBER_ID_REQUIRED,
+        "a normal join still works"
     );
 }

@@ -70,11 +70,12 @@ fn retries_are_stored_once_and_gaps_refused() {
         (0, 2)
     );
     assert_eq!(high_watermark(&mut c, "idem"), 3);
-    // A gap, a stale epoch and a new producer not starting at 0 are refused.
+    // A gap and a stale epoch are refused.
     let gap = code_and_offset(&mut c, "idem", batch(pid, 0, 5, &["x"]));
     assert_eq!(gap.0, OUT_OF_ORDER_SEQUENCE_NUMBER);
-    let fresh = code_and_offset(&mut c, "idem", batch(other, 0, 3, &["x"]));
-    assert_eq!(fresh.0, OUT_OF_ORDER_SEQUENCE_NUMBER);
+    // A new epoch of a known producer must start at 0.
+    let bumped = code_and_offset(&mut c, "idem", batch(pid, 1, 3, &["x"]));
+    assert_eq!(bumped.0, OUT_OF_ORDER_SEQUENCE_NUMBER);
     assert_eq!(
         code_and_offset(&mut c, "idem", batch(pid, 1, 0, &["d"])),
         (0, 3)

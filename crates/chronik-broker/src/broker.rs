@@ -57,9 +57,12 @@ impl Shared {
     }
 
     /// Creates `name` with the default partition count when auto-creation is on and it does
-    /// not exist; failures are left for the caller's lookup to report.
+    /// not exist; failures are left for the caller's lookup to report. The internal offsets
+    /// topic is never auto-created: only the group coordinator creates it, with its own
+    /// partition count and retention.
     pub async fn ensure_topic(&self, name: &str) {
         if !self.config.auto_create_topics
+            || name == crate::groups::OFFSETS_TOPIC
             || chronik_types::validate_topic_name(name).is_err()
             || self.cluster.metadata(|s| s.topic_by_name(name).is_some())
         {
@@ -113,14 +116,17 @@ impl Broker {
             cluster.clone(),
             partitions.clone(),
             config.max_message_bytes,
+            config.offsets_retention,
         ));
         let tasks = vec![
             groups.spawn_reaper(),
-            cluster.spawn_heartbeats(),
+            cluster.spawn_heartbeats(host.clone(), port),
+            spawn_producer_snapshots(partitions.clone()),
             cluster.spawn_reconciler(partitions.clone()),
             crate::retention::spawn(partitions.clone(), config.retention_check_interval),
         ];
         cluster.reconcile(&partitions);
+        cluster.remove_orphans(&partitions);
         tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),
             data_dir = %config.data_dir.display(), fsync = ?config.fsync, "broker started");
         let shared = Arc::new(Shared {
@@ -192,6 +198,21 @@ impl Broker {
         tracing::info!("broker stopped; data dir closed cleanly");
         Ok(())
     }
+}
+
+/// How often changed producer state is saved, bounding what a restart after a crash replays.
+const PRODUCER_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(30);
+
+fn spawn_producer_snapshots(partitions: Arc<Partitions>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(PRODUCER_SNAPSHOT_INTERVAL).await;
+            let p = partitions.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || p.snapshot_producers()).await {
+                tracing::error!(error = %e, "saving producer state failed");
+            }
+        }
+    })
 }
 
 /// The `host:port` registered for clients: `--advertise`, else the bound address.

@@ -101,27 +101,43 @@ impl Cluster {
         }
     }
 
-    /// Heartbeats well within the session so the controller never fences a live broker.
-    pub fn spawn_heartbeats(self: &Arc<Self>) -> JoinHandle<()> {
+    /// Heartbeats well within the session so the controller never fences a live broker; a
+    /// broker fenced anyway (its heartbeats could not get through in time) registers again.
+    pub fn spawn_heartbeats(self: &Arc<Self>, host: String, port: u16) -> JoinHandle<()> {
         let cluster = self.clone();
         tokio::spawn(async move {
             loop {
                 let period = (cluster.session_timeout() / 3).max(Duration::from_millis(100));
                 tokio::time::sleep(period).await;
-                if let Err(e) = cluster.heartbeat().await {
-                    tracing::warn!(broker = cluster.me, error = %e, "heartbeat failed");
+                let fenced = match cluster.heartbeat().await {
+                    Ok(fenced) => fenced,
+                    Err(e @ (NodeError::StaleIncarnation(_) | NodeError::Remote { .. })) => {
+                        tracing::warn!(broker = cluster.me, error = %e, "heartbeat refused");
+                        true
+                    }
+                    Err(e) => {
+                        tracing::warn!(broker = cluster.me, error = %e, "heartbeat failed");
+                        false
+                    }
+                };
+                if fenced && let Err(e) = cluster.register(&host, port).await {
+                    tracing::warn!(broker = cluster.me, error = %e, "registering again failed");
                 }
             }
         })
     }
 
-    /// Reconciles the hosted logs after every applied metadata change.
+    /// Reconciles the hosted logs after every applied metadata change, off the async
+    /// threads (opening a log recovers it from disk).
     pub fn spawn_reconciler(self: &Arc<Self>, partitions: Arc<Partitions>) -> JoinHandle<()> {
         let cluster = self.clone();
         let mut applied = cluster.subscribe();
         tokio::spawn(async move {
             loop {
-                cluster.reconcile(&partitions);
+                let (c, p) = (cluster.clone(), partitions.clone());
+                if let Err(e) = tokio::task::spawn_blocking(move || c.reconcile(&p)).await {
+                    tracing::error!(error = %e, "reconciling the partition logs failed");
+                }
                 if applied.changed().await.is_err() {
                     return;
                 }
@@ -137,8 +153,17 @@ impl Cluster {
         }
     }
 
+    /// Opens and removes logs to match the metadata; the metadata lock is released before
+    /// any log is touched.
     pub fn reconcile(&self, partitions: &Partitions) {
-        self.metadata(|s| partitions.reconcile(s, self.me));
+        let wanted = self.metadata(|s| partitions.wanted(s, self.me));
+        partitions.reconcile(&wanted);
+    }
+
+    /// Removes the data of topics deleted while this broker was down.
+    pub fn remove_orphans(&self, partitions: &Partitions) {
+        let wanted = self.metadata(|s| partitions.wanted(s, self.me));
+        partitions.remove_orphans(&wanted);
     }
 
     /// Runs `f` on the current metadata state.
@@ -207,8 +232,9 @@ impl Cluster {
     }
 
     /// Replaces the configs of topic `name` by what `change` makes of the current ones, as one
-    /// `ConfigChange` record decided against the projected state (so concurrent changes do not
-    /// overwrite each other); with `validate_only` nothing is proposed.
+    /// `ConfigChange` record; with `validate_only` nothing is proposed. The embedded node decides
+    /// it against its projected state, so concurrent changes do not overwrite each other; on an
+    /// external quorum it is computed from the local image, where they can.
     pub async fn alter_topic_configs(
         &self,
         name: &str,

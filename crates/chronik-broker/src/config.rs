@@ -48,6 +48,9 @@ pub struct BrokerConfig {
     pub min_insync_replicas: i32,
     /// How often retention deletes expired segments (`log.retention.check.interval.ms`).
     pub retention_check_interval: Duration,
+    /// How long the committed offsets of an empty consumer group are kept (Kafka's
+    /// `offsets.retention.minutes`, default 7 days); then they and the group are deleted.
+    pub offsets_retention: Duration,
 }
 
 impl BrokerConfig {
@@ -74,6 +77,7 @@ impl BrokerConfig {
             segment_ms: Duration::from_secs(7 * 24 * 3600),
             min_insync_replicas: 1,
             retention_check_interval: Duration::from_secs(30),
+            offsets_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

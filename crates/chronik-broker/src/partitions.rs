@@ -1,6 +1,9 @@
 //! The partition logs this broker hosts, kept in step with the metadata state.
 
-use std::collections::HashMap;
+mod topic_id;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chronik_metadata::{BrokerId, MetadataState, Topic, TopicId};
@@ -8,7 +11,7 @@ use chronik_types::TopicPartition;
 use chronik_wal::{DataDir, LogConfig, PartitionLog, WalError};
 use tokio::sync::watch;
 
-use crate::producers::{ProducerStates, load_snapshot, save_snapshot};
+use crate::producers::{ProducerStates, load_snapshot, remove_snapshot, save_snapshot};
 use crate::topic_config::TopicSettings;
 
 /// One hosted partition log and the topic incarnation it belongs to (a topic deleted and
@@ -19,12 +22,39 @@ pub(crate) struct Hosted {
     /// Idempotent producers' recent batches; held across check and append so two connections
     /// cannot both append the same sequence.
     pub producers: Mutex<ProducerStates>,
+    /// Log end offset the saved producer snapshot describes (-1: none).
+    snapshot_at: AtomicI64,
 }
 
 impl Hosted {
     pub fn producers(&self) -> std::sync::MutexGuard<'_, ProducerStates> {
         self.producers.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Saves the producer state when the log grew since the last snapshot (always, when
+    /// `closing`), so a restart after a crash replays only what came after it.
+    fn snapshot_producers(&self, closing: bool) {
+        // The lock first: no idempotent append can slip between the state and the offset.
+        let states = self.producers();
+        let end = self.log.end_offset();
+        let unchanged = self.snapshot_at.load(Ordering::Relaxed) == end;
+        if (states.len() == 0 && !closing) || (unchanged && !closing) {
+            return;
+        }
+        match save_snapshot(self.log.dir(), &states, end) {
+            Ok(()) => self.snapshot_at.store(end, Ordering::Relaxed),
+            Err(e) => {
+                tracing::warn!(log = self.log.name(), error = %e, "cannot save the producer state; a restart replays more of the log")
+            }
+        }
+    }
+}
+
+/// What this broker should host, from the metadata (see [`Partitions::wanted`]).
+pub(crate) struct Wanted {
+    partitions: HashMap<TopicPartition, (TopicId, LogConfig)>,
+    /// Ids (as text) of every topic that exists.
+    topics: HashSet<String>,
 }
 
 /// Owns the data dir and the open logs; wakes long-polling fetches after every append.
@@ -82,31 +112,68 @@ impl Partitions {
         self.appends.subscribe()
     }
 
-    /// Opens the logs of partitions `me` replicates and removes those of deleted topics.
-    pub fn reconcile(&self, state: &MetadataState, me: BrokerId) {
-        let _serial = self.reconciling.lock().unwrap_or_else(|p| p.into_inner());
-        let wanted: HashMap<TopicPartition, TopicId> = state
-            .partitions()
-            .filter(|p| p.state.replicas.contains(&me))
-            .map(|p| (p.topic_partition(), p.topic.id))
+    /// What this broker should host per `state`, copied out so that no metadata lock is held
+    /// while logs open (recovery and producer-state replay read from disk).
+    pub fn wanted(&self, state: &MetadataState, me: BrokerId) -> Wanted {
+        let configs: HashMap<TopicId, LogConfig> = (state.topics())
+            .map(|t| (t.id, self.log_config(t)))
             .collect();
+        let partitions = (state.partitions())
+            .filter(|p| p.state.replicas.contains(&me))
+            .map(|p| {
+                let config = configs.get(&p.topic.id).cloned().unwrap_or_default();
+                (p.topic_partition(), (p.topic.id, config))
+            })
+            .collect();
+        let topics = state.topics().map(|t| t.id.to_string()).collect();
+        Wanted { partitions, topics }
+    }
+
+    /// Opens the logs of partitions `wanted` lists and removes those of deleted topics.
+    pub fn reconcile(&self, wanted: &Wanted) {
+        let _serial = self.reconciling.lock().unwrap_or_else(|p| p.into_inner());
         let stale: Vec<TopicPartition> = self
             .hosted()
             .iter()
-            .filter(|(tp, h)| wanted.get(*tp) != Some(&h.topic_id))
+            .filter(|(tp, h)| wanted.partitions.get(*tp).map(|w| w.0) != Some(h.topic_id))
             .map(|(tp, _)| tp.clone())
             .collect();
         for tp in stale {
             self.remove(&tp);
         }
-        let configs: HashMap<TopicId, LogConfig> = (state.topics())
-            .map(|t| (t.id, self.log_config(t)))
-            .collect();
-        for (tp, topic_id) in wanted {
-            let config = configs.get(&topic_id).cloned().unwrap_or_default();
-            match self.get(&tp) {
-                Some(log) => update_config(&tp, &log, config),
-                None => self.open(tp, topic_id, config),
+        for (tp, (topic_id, config)) in &wanted.partitions {
+            match self.get(tp) {
+                Some(log) => update_config(tp, &log, config.clone()),
+                None => self.open(tp.clone(), *topic_id, config.clone()),
+            }
+        }
+    }
+
+    /// Deletes partition dirs of topics deleted while this broker was down: dirs not wanted
+    /// whose recorded topic id no longer exists. Dirs without a recorded id are left alone.
+    pub fn remove_orphans(&self, wanted: &Wanted) {
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        let Some(dir) = dir.as_ref() else { return };
+        let found = match dir.list_partitions() {
+            Ok(found) => found,
+            Err(e) => return tracing::warn!(error = %e, "cannot list partition dirs"),
+        };
+        for tp in found {
+            if wanted.partitions.contains_key(&tp) {
+                continue;
+            }
+            let Some(id) = topic_id::stored(&dir.partition_dir(&tp)) else {
+                continue;
+            };
+            if !wanted.topics.contains(&id) {
+                match dir.delete_partition(&tp) {
+                    Ok(()) => {
+                        tracing::info!(partition = %tp, topic_id = id, "data of a deleted topic removed")
+                    }
+                    Err(e) => {
+                        tracing::warn!(partition = %tp, error = %e, "cannot remove the data of a deleted topic")
+                    }
+                }
             }
         }
     }
@@ -122,17 +189,30 @@ impl Partitions {
     fn open(&self, tp: TopicPartition, topic_id: TopicId, config: LogConfig) {
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
         let Some(dir) = dir.as_ref() else { return };
+        let path = dir.partition_dir(&tp);
+        if let Some(stored) = topic_id::stored(&path).filter(|s| *s != topic_id.to_string()) {
+            tracing::warn!(partition = %tp, stored, "data left by a deleted topic of the same name; deleting it");
+            if let Err(e) = dir.delete_partition(&tp) {
+                return tracing::error!(partition = %tp, error = %e, "cannot delete stale partition data");
+            }
+        }
         match dir.open_partition(&tp, config) {
             Ok((log, report)) => {
                 if let Some(r) = report.filter(|r| r.cut.is_some()) {
                     tracing::warn!(partition = %tp, report = ?r, "partition log recovered with a cut");
                 }
+                if topic_id::stored(log.dir()).is_none()
+                    && let Err(e) = topic_id::store(log.dir(), topic_id)
+                {
+                    tracing::warn!(partition = %tp, error = %e, "cannot record the topic id");
+                }
                 tracing::info!(partition = %tp, end_offset = log.end_offset(), "partition log open");
-                let producers = Mutex::new(recover_producers(&tp, &log));
+                let (producers, snapshot_at) = recover_producers(&tp, &log);
                 let hosted = Hosted {
                     log,
                     topic_id,
-                    producers,
+                    producers: Mutex::new(producers),
+                    snapshot_at: AtomicI64::new(snapshot_at),
                 };
                 self.hosted().insert(tp, Arc::new(hosted));
             }
@@ -151,14 +231,19 @@ impl Partitions {
         self.appended();
     }
 
+    /// Saves the producer state of every log that changed since its last snapshot.
+    pub fn snapshot_producers(&self) {
+        let hosted: Vec<Arc<Hosted>> = self.hosted().values().cloned().collect();
+        for h in hosted {
+            h.snapshot_producers(false);
+        }
+    }
+
     /// Closes every log cleanly (so the next start scans nothing) and releases the dir lock.
     pub fn close(&self) -> Result<(), WalError> {
         let hosted: Vec<Arc<Hosted>> = self.hosted().drain().map(|(_, h)| h).collect();
         for h in hosted {
-            let end = h.log.end_offset();
-            if let Err(e) = save_snapshot(h.log.dir(), &h.producers(), end) {
-                tracing::warn!(log = h.log.name(), error = %e, "cannot save the producer state; the next start replays the log");
-            }
+            h.snapshot_producers(true);
         }
         let dir = self.dir.write().unwrap_or_else(|p| p.into_inner()).take();
         dir.map_or(Ok(()), DataDir::close)
@@ -182,13 +267,20 @@ fn update_config(tp: &TopicPartition, log: &PartitionLog, config: LogConfig) {
 /// Chunk size for replaying a log's batches into producer state.
 const REPLAY_CHUNK: usize = 4 * 1024 * 1024;
 
-/// Producer state of a freshly opened log: the clean-shutdown snapshot when it matches the
-/// log, plus the batches written after it; otherwise every batch from the log start.
-fn recover_producers(tp: &TopicPartition, log: &PartitionLog) -> ProducerStates {
+/// Producer state of a freshly opened log: the latest snapshot when it fits the log, plus
+/// the batches written after it; otherwise every batch from the log start. Also returns the
+/// offset the kept snapshot describes (-1 when none is kept).
+fn recover_producers(tp: &TopicPartition, log: &PartitionLog) -> (ProducerStates, i64) {
     let end = log.end_offset();
-    let (mut states, mut from) = match load_snapshot(log.dir()) {
-        Some((states, at)) if at <= end && at >= log.start_offset() => (states, at),
-        _ => (ProducerStates::default(), log.start_offset()),
+    let (mut states, mut from, snapshot_at) = match load_snapshot(log.dir()) {
+        Some((states, at)) if at <= end && at >= log.start_offset() => (states, at, at),
+        found => {
+            if found.is_some() {
+                // Describes data recovery cut or retention deleted: useless from now on.
+                remove_snapshot(log.dir());
+            }
+            (ProducerStates::default(), log.start_offset(), -1)
+        }
     };
     while from < end {
         match log.read_bounded(from, REPLAY_CHUNK, end) {
@@ -206,5 +298,5 @@ fn recover_producers(tp: &TopicPartition, log: &PartitionLog) -> ProducerStates 
     if states.len() > 0 {
         tracing::info!(partition = %tp, producers = states.len(), "idempotent producer state recovered");
     }
-    states
+    (states, snapshot_at)
 }

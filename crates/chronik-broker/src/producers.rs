@@ -88,7 +88,9 @@ impl ProducerStates {
     /// Decides on a batch from `p`, following Kafka's sequence rules.
     pub fn check(&self, p: &BatchProducer) -> SeqCheck {
         let Some(entry) = self.producers.get(&p.producer_id) else {
-            return first_batch_rule(p.first_seq);
+            // Kafka accepts any sequence from a producer the partition knows nothing of (its
+            // state may have been evicted or its batches deleted by retention).
+            return SeqCheck::Append;
         };
         if p.epoch < entry.epoch {
             return SeqCheck::Reject(ResponseError::InvalidProducerEpoch.code());
@@ -104,7 +106,7 @@ impl ProducerStates {
         }
         match entry.batches.back() {
             Some(last) if p.first_seq == wrapping_seq(last.last_seq, 1) => SeqCheck::Append,
-            None => first_batch_rule(p.first_seq),
+            None => SeqCheck::Append,
             Some(_) => SeqCheck::Reject(ResponseError::OutOfOrderSequenceNumber.code()),
         }
     }
@@ -174,7 +176,7 @@ impl ProducerStates {
     }
 }
 
-/// A producer the partition has no batch of must start at sequence 0.
+/// A known producer starting a new epoch must start at sequence 0.
 fn first_batch_rule(first_seq: i32) -> SeqCheck {
     if first_seq == 0 {
         SeqCheck::Append
@@ -185,7 +187,7 @@ fn first_batch_rule(first_seq: i32) -> SeqCheck {
 
 mod snapshot;
 
-pub(crate) use snapshot::{load_snapshot, save_snapshot};
+pub(crate) use snapshot::{load_snapshot, remove_snapshot, save_snapshot};
 
 #[cfg(test)]
 mod tests;

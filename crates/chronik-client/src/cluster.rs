@@ -10,6 +10,7 @@ use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, TopicN
 use kafka_protocol::protocol::{Request, StrBytes};
 
 use crate::conn::{ConnConfig, Connection};
+use crate::pool::Pool;
 use crate::{ClientError, Result};
 
 /// How a client connects.
@@ -72,7 +73,7 @@ pub struct Client {
 struct Inner {
     cfg: ClientConfig,
     conn_cfg: ConnConfig,
-    conns: tokio::sync::Mutex<HashMap<SocketAddr, Arc<Connection>>>,
+    conns: Pool,
     meta: RwLock<ClusterMeta>,
 }
 
@@ -115,15 +116,10 @@ impl Client {
             .clone()
     }
 
-    /// The live connection to `addr`, opening one if needed.
+    /// The live connection to `addr`, opening one if needed (without blocking calls to other
+    /// brokers: see [`Pool`]).
     pub(crate) async fn conn(&self, addr: SocketAddr) -> Result<Arc<Connection>> {
-        let mut conns = self.inner.conns.lock().await;
-        if let Some(c) = conns.get(&addr).filter(|c| !c.is_closed()) {
-            return Ok(c.clone());
-        }
-        let c = Arc::new(Connection::open(addr, &self.inner.conn_cfg).await?);
-        conns.insert(addr, c.clone());
-        Ok(c)
+        self.inner.conns.get(addr, &self.inner.conn_cfg).await
     }
 
     /// Sends `req` to broker `node` (as named by metadata).
@@ -148,10 +144,18 @@ impl Client {
 
     /// Sends `req` to the controller, or any broker when none is known.
     pub async fn call_any<R: Request>(&self, req: &R) -> Result<R::Response> {
+        self.any_conn()
+            .await?
+            .call(req, &self.inner.cfg.client_id)
+            .await
+    }
+
+    /// A connection to the controller, or to the first reachable known or bootstrap broker.
+    pub(crate) async fn any_conn(&self) -> Result<Arc<Connection>> {
         let mut last = None;
         for addr in self.candidate_addrs().await {
             match self.conn(addr).await {
-                Ok(conn) => return conn.call(req, &self.inner.cfg.client_id).await,
+                Ok(conn) => return Ok(conn),
                 Err(e) => last = Some(e),
             }
         }

@@ -180,6 +180,17 @@ impl Connection {
         version: i16,
         client_id: &str,
     ) -> Result<R::Response> {
+        self.submit(req, version, client_id).await?.await
+    }
+
+    /// Queues `req` at `version` for writing and returns the wait for its response: requests
+    /// submitted one after another go out, and are answered, in that order.
+    pub async fn submit<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        client_id: &str,
+    ) -> Result<impl Future<Output = Result<R::Response>> + Send + 'static> {
         let key = api_key::<R>()?;
         let (frame, correlation) = self.encode(req, key, version, client_id)?;
         let (tx, rx) = oneshot::channel();
@@ -189,21 +200,24 @@ impl Connection {
             waiter: Some(tx),
         })
         .await?;
-        let frame = match tokio::time::timeout(self.timeout, rx).await {
-            Ok(Ok(result)) => result?,
-            Ok(Err(_)) => return Err(ClientError::network(self.addr, "connection closed")),
-            Err(_) => {
-                let err = ClientError::Timeout {
-                    api: key,
-                    addr: self.addr.to_string(),
-                    after: self.timeout,
-                };
-                // The stream may be wedged mid-response: later answers cannot be trusted.
-                fail(&self.shared, err.clone());
-                return Err(err);
-            }
-        };
-        self.decode::<R::Response>(frame, key, version)
+        let (addr, timeout, shared) = (self.addr, self.timeout, self.shared.clone());
+        Ok(async move {
+            let frame = match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(result)) => result?,
+                Ok(Err(_)) => return Err(ClientError::network(addr, "connection closed")),
+                Err(_) => {
+                    let err = ClientError::Timeout {
+                        api: key,
+                        addr: addr.to_string(),
+                        after: timeout,
+                    };
+                    // The stream may be wedged mid-response: later answers cannot be trusted.
+                    fail(&shared, err.clone());
+                    return Err(err);
+                }
+            };
+            decode::<R::Response>(addr, frame, key, version)
+        })
     }
 
     fn encode<R: Request>(
@@ -233,22 +247,6 @@ impl Connection {
         Ok((buf.freeze(), correlation))
     }
 
-    fn decode<T: Decodable + HeaderVersion>(
-        &self,
-        mut frame: Bytes,
-        key: ApiKey,
-        version: i16,
-    ) -> Result<T> {
-        let protocol = |reason: String| ClientError::Protocol {
-            addr: self.addr,
-            reason: format!("{key:?} v{version} response: {reason}"),
-        };
-        ResponseHeader::decode(&mut frame, key.response_header_version(version))
-            .map_err(|e| protocol(format!("header: {e}")))?;
-        let flexible = key.request_header_version(version) >= 2;
-        crate::guard::decode_body::<T>(frame, version, flexible).map_err(protocol)
-    }
-
     async fn enqueue(&self, out: Outgoing) -> Result<()> {
         if let Some(err) = lock(&self.shared).closed.clone() {
             return Err(err);
@@ -263,6 +261,22 @@ impl Connection {
 fn api_key<R: Request>() -> Result<ApiKey> {
     ApiKey::try_from(R::KEY)
         .map_err(|_| ClientError::InvalidInput(format!("unknown api key {}", R::KEY)))
+}
+
+fn decode<T: Decodable + HeaderVersion>(
+    addr: SocketAddr,
+    mut frame: Bytes,
+    key: ApiKey,
+    version: i16,
+) -> Result<T> {
+    let protocol = |reason: String| ClientError::Protocol {
+        addr,
+        reason: format!("{key:?} v{version} response: {reason}"),
+    };
+    ResponseHeader::decode(&mut frame, key.response_header_version(version))
+        .map_err(|e| protocol(format!("header: {e}")))?;
+    let flexible = key.request_header_version(version) >= 2;
+    crate::guard::decode_body::<T>(frame, version, flexible).map_err(protocol)
 }
 
 async fn write_loop(

@@ -27,6 +27,18 @@ pub enum StartAt {
     Timestamp(i64),
 }
 
+impl StartAt {
+    /// The offset this names in `topic`-`partition` (ListOffsets unless it is an offset).
+    pub async fn resolve(self, client: &Client, topic: &str, partition: i32) -> Result<i64> {
+        match self {
+            StartAt::Offset(o) => Ok(o),
+            StartAt::Earliest => list_offset(client, topic, partition, -2).await,
+            StartAt::Latest => list_offset(client, topic, partition, -1).await,
+            StartAt::Timestamp(ts) => list_offset(client, topic, partition, ts).await,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
     pub max_wait: Duration,
@@ -76,20 +88,28 @@ impl Consumer {
         };
         let mut positions = BTreeMap::new();
         for p in partitions {
-            let offset = match start {
-                StartAt::Offset(o) => o,
-                StartAt::Earliest => list_offset(&client, topic, p, -2).await?,
-                StartAt::Latest => list_offset(&client, topic, p, -1).await?,
-                StartAt::Timestamp(ts) => list_offset(&client, topic, p, ts).await?,
-            };
-            positions.insert(p, offset);
+            positions.insert(p, start.resolve(&client, topic, p).await?);
         }
-        Ok(Consumer {
+        Ok(Self::at(client, topic, positions, cfg))
+    }
+
+    /// Reads exactly the partitions in `positions`, each from its given offset.
+    pub fn at(
+        client: Client,
+        topic: &str,
+        positions: BTreeMap<i32, i64>,
+        cfg: ConsumerConfig,
+    ) -> Consumer {
+        Consumer {
             client,
             topic: topic.to_owned(),
             cfg,
             positions,
-        })
+        }
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
     }
 
     pub fn positions(&self) -> &BTreeMap<i32, i64> {
@@ -177,10 +197,11 @@ impl Consumer {
                     return Err(e);
                 }
                 let Some(data) = pd.records else { continue };
-                for batch in split_batches(pd.partition_index, data)? {
+                for mut batch in split_batches(pd.partition_index, data)? {
                     if batch.last_offset() < *pos {
                         continue;
                     }
+                    batch.fetched_from = *pos;
                     *pos = batch.last_offset() + 1;
                     out.push(batch);
                 }

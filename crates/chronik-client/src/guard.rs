@@ -16,8 +16,8 @@
 use std::ops::Range;
 
 use bytes::{Buf, Bytes, TryGetError};
+use kafka_protocol::protocol::Decodable;
 use kafka_protocol::protocol::buf::{ByteBuf, NotEnoughBytesError};
-use kafka_protocol::protocol::{Decodable, HeaderVersion};
 
 const MAX_VARINT_BYTES: usize = 5;
 const IMPOSSIBLE_LENGTH: i32 = -2;
@@ -104,7 +104,7 @@ impl ByteBuf for GuardedBuf {
 }
 
 /// Decodes a response body (the header already removed) of type `T` at `version`.
-pub(crate) fn decode_body<T: Decodable + HeaderVersion>(
+pub(crate) fn decode_body<T: Decodable>(
     body: Bytes,
     version: i16,
     flexible: bool,

@@ -13,6 +13,9 @@ pub struct FetchedBatch {
     pub header: BatchHeader,
     /// The whole batch as the broker returned it.
     pub bytes: Bytes,
+    /// The offset the consumer asked for: records before it were already consumed (a fetch may
+    /// return a batch that starts earlier). The batch's base offset outside a consumer.
+    pub fetched_from: i64,
 }
 
 impl FetchedBatch {
@@ -29,6 +32,11 @@ impl FetchedBatch {
         let first = self.header.base_offset.max(from);
         let count = (self.last_offset() - first + 1).max(0);
         count.min(i64::from(self.header.records_count.max(0)))
+    }
+
+    /// Records this fetch delivered for the first time: those at or after `fetched_from`.
+    pub fn new_records(&self) -> i64 {
+        self.records_from(self.fetched_from)
     }
 }
 
@@ -58,6 +66,7 @@ pub fn split_batches(partition: i32, mut data: Bytes) -> Result<Vec<FetchedBatch
         let header = BatchHeader::parse(&bytes).map_err(|e| bad(e.to_string()))?;
         out.push(FetchedBatch {
             partition,
+            fetched_from: header.base_offset,
             header,
             bytes,
         });

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chronik_metadata::controller::BrokerRegistration;
+use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
     AllocateProducerIdsRequest, AlterTopicConfigsRequest, CreatePartitionsRequest,
     CreateTopicsRequest, DeleteTopicsRequest, HeartbeatRequest, ItemResult, PartitionCount,
@@ -18,6 +19,7 @@ use chronik_metadata::{BrokerId, MetadataState, Uuid};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
+use tonic::transport::Channel;
 
 /// How long one call may take, and a call including leader changes.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,6 +53,9 @@ impl Image {
 pub(crate) struct ExternalQuorum {
     /// Calls the leader; one call at a time keeps the leader hint consistent.
     client: Mutex<MetaClient>,
+    /// Heartbeats have a client of their own, so a slow write cannot delay them past the
+    /// session timeout.
+    heartbeats: Mutex<MetaClient>,
     image: Arc<Image>,
     watcher: JoinHandle<()>,
     cluster_id: String,
@@ -78,8 +83,11 @@ impl ExternalQuorum {
             applied: watch::channel(0).0,
         });
         let watcher = tokio::spawn(follow(addresses.to_vec(), image.clone()));
+        let heartbeats =
+            MetaClient::new(addresses.iter().cloned()).with_timeouts(CALL_TIMEOUT, CALL_TIMEOUT);
         let quorum = ExternalQuorum {
             client: Mutex::new(client),
+            heartbeats: Mutex::new(heartbeats),
             image,
             watcher,
             cluster_id: status.cluster_id,
@@ -139,6 +147,16 @@ impl ExternalQuorum {
         }
     }
 
+    /// One call to the quorum's leader through the shared client.
+    async fn call<R, F, Fut>(&self, call: F) -> Result<R, NodeError>
+    where
+        F: FnMut(ControllerClient<Channel>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+    {
+        let mut client = self.client.lock().await;
+        (client.call(call).await).map_err(ClientError::into_node_error)
+    }
+
     pub async fn register(&self, reg: &BrokerRegistration) -> Result<(), NodeError> {
         let req = RegisterBrokerRequest {
             broker_id: reg.broker_id,
@@ -147,14 +165,12 @@ impl ExternalQuorum {
             port: u32::from(reg.port),
             rack: reg.rack.clone(),
         };
-        let mut client = self.client.lock().await;
-        (client.call(|mut c| {
+        self.call(|mut c| {
             let req = req.clone();
             async move { c.register_broker(req).await }
-        }))
+        })
         .await
         .map(drop)
-        .map_err(ClientError::into_node_error)
     }
 
     /// Waits until the local image shows broker `me` live (registered and unfenced), so the
@@ -170,7 +186,7 @@ impl ExternalQuorum {
             broker_id: broker,
             incarnation_id: incarnation.0.to_vec(),
         };
-        let mut client = self.client.lock().await;
+        let mut client = self.heartbeats.lock().await;
         (client.call(|mut c| {
             let req = req.clone();
             async move { c.heartbeat(req).await }
@@ -195,16 +211,13 @@ impl ExternalQuorum {
                 configs: spec.configs.into_iter().collect(),
             }],
         };
-        let results = {
-            let mut client = self.client.lock().await;
-            (client.call(|mut c| {
+        let results = self
+            .call(|mut c| {
                 let req = req.clone();
                 async move { c.create_topics(req).await }
-            }))
-            .await
-            .map_err(ClientError::into_node_error)?
-            .results
-        };
+            })
+            .await?
+            .results;
         self.finish_write(results, "the new topic", |s| {
             s.topic_by_name(&name).is_some()
         })
@@ -215,16 +228,13 @@ impl ExternalQuorum {
         let req = DeleteTopicsRequest {
             names: vec![name.to_owned()],
         };
-        let results = {
-            let mut client = self.client.lock().await;
-            (client.call(|mut c| {
+        let results = self
+            .call(|mut c| {
                 let req = req.clone();
                 async move { c.delete_topics(req).await }
-            }))
-            .await
-            .map_err(ClientError::into_node_error)?
-            .results
-        };
+            })
+            .await?
+            .results;
         self.finish_write(results, "the topic deleted", |s| {
             s.topic_by_name(name).is_none()
         })
@@ -238,16 +248,13 @@ impl ExternalQuorum {
                 total,
             }],
         };
-        let results = {
-            let mut client = self.client.lock().await;
-            (client.call(|mut c| {
+        let results = self
+            .call(|mut c| {
                 let req = req.clone();
                 async move { c.create_partitions(req).await }
-            }))
-            .await
-            .map_err(ClientError::into_node_error)?
-            .results
-        };
+            })
+            .await?
+            .results;
         let grown = |s: &MetadataState| {
             (s.topic_by_name(name))
                 .is_some_and(|t| t.partitions.len() >= usize::try_from(total).unwrap_or(0))
@@ -270,16 +277,13 @@ impl ExternalQuorum {
                 delete,
             }],
         };
-        let results = {
-            let mut client = self.client.lock().await;
-            (client.call(|mut c| {
+        let results = self
+            .call(|mut c| {
                 let req = req.clone();
                 async move { c.alter_topic_configs(req).await }
-            }))
-            .await
-            .map_err(ClientError::into_node_error)?
-            .results
-        };
+            })
+            .await?
+            .results;
         let applied = |s: &MetadataState| {
             s.topic_by_name(name).is_some_and(|t| {
                 want.iter().all(|(k, v)| t.configs.get(k) == Some(v))
@@ -291,11 +295,9 @@ impl ExternalQuorum {
 
     pub async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {
         let req = AllocateProducerIdsRequest { broker_id: broker };
-        let mut client = self.client.lock().await;
-        (client.call(|mut c| async move { c.allocate_producer_ids(req).await }))
+        self.call(|mut c| async move { c.allocate_producer_ids(req).await })
             .await
             .map(|r| (r.first_id, r.count))
-            .map_err(ClientError::into_node_error)
     }
 
     /// The first refusal among `results`, else waits for the local image to show the write.

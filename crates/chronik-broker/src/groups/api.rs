@@ -13,7 +13,10 @@ use super::group::Group;
 use super::member::{Answer, GroupState, JoinRequest, JoinResult, SyncResult};
 use super::ops::{Caller, Leaving};
 use super::records::{OffsetValue, RecordKey};
-use super::{MAX_GROUPS, MAX_MEMBERS, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS};
+use super::{
+    MAX_GROUPS, MAX_MEMBER_METADATA_BYTES, MAX_MEMBERS, MAX_SESSION_TIMEOUT_MS, MAX_STRING_BYTES,
+    MIN_SESSION_TIMEOUT_MS,
+};
 
 /// One offset to commit.
 #[derive(Debug, Clone)]
@@ -47,19 +50,24 @@ pub(crate) struct GroupSummary {
     pub members: Vec<MemberSummary>,
 }
 
+/// The group, created if new. At `max` groups a new one is refused with the retriable
+/// COORDINATOR_NOT_AVAILABLE (clients rediscover the coordinator and retry; room comes back as
+/// empty groups expire), not GROUP_MAX_SIZE_REACHED, which is a per-group member limit and
+/// fatal to the Java consumer.
 fn created_group<'a>(
     groups: &'a mut HashMap<String, Group>,
     id: &str,
     total: usize,
+    max: usize,
 ) -> Result<&'a mut Group, i16> {
     if !groups.contains_key(id) {
-        if total >= MAX_GROUPS {
+        if total >= max {
             tracing::warn!(
                 group = id,
-                limit = MAX_GROUPS,
-                "group limit reached; refusing a new group"
+                limit = max,
+                "group limit reached; refusing a new group until empty groups expire"
             );
-            return Err(ResponseError::GroupMaxSizeReached.code());
+            return Err(ResponseError::CoordinatorNotAvailable.code());
         }
         tracing::info!(group = id, "group created");
         groups.insert(id.to_owned(), Group::new(id));
@@ -69,21 +77,71 @@ fn created_group<'a>(
         .ok_or(ResponseError::CoordinatorNotAvailable.code())
 }
 
+/// A group id a group can be stored under: non-empty and short enough for a record.
+pub(super) fn check_group_id(group: &str) -> Result<(), i16> {
+    if group.is_empty() || group.len() > MAX_STRING_BYTES {
+        return Err(ResponseError::InvalidGroupId.code());
+    }
+    Ok(())
+}
+
+/// What a JoinGroup must satisfy before it reaches the group: every string it stores fits a
+/// record, its metadata is bounded, and its session timeout is within Kafka's limits.
+pub(super) fn check_join(group: &str, req: &JoinRequest) -> Result<(), i16> {
+    check_group_id(group)?;
+    let strings = [
+        ("member id", req.member_id.len()),
+        (
+            "instance id",
+            req.instance_id.as_ref().map_or(0, String::len),
+        ),
+        ("client id", req.client_id.len()),
+        ("client host", req.client_host.len()),
+        ("protocol type", req.protocol_type.len()),
+    ];
+    let names = (req.protocols.iter()).map(|p| ("protocol name", p.name.len()));
+    if let Some((what, len)) =
+        (strings.into_iter().chain(names)).find(|(_, n)| *n > MAX_STRING_BYTES)
+    {
+        tracing::warn!(
+            group,
+            what,
+            len,
+            limit = MAX_STRING_BYTES,
+            "JoinGroup refused"
+        );
+        return Err(match what {
+            // No member id this coordinator hands out is that long.
+            "member id" => ResponseError::UnknownMemberId.code(),
+            _ => ResponseError::InvalidRequest.code(),
+        });
+    }
+    let metadata: usize = req.protocols.iter().map(|p| p.metadata.len()).sum();
+    if metadata > MAX_MEMBER_METADATA_BYTES {
+        tracing::warn!(
+            group,
+            bytes = metadata,
+            limit = MAX_MEMBER_METADATA_BYTES,
+            "JoinGroup refused: protocol metadata too large"
+        );
+        return Err(ResponseError::InvalidRequest.code());
+    }
+    if !(MIN_SESSION_TIMEOUT_MS..=MAX_SESSION_TIMEOUT_MS).contains(&req.session_timeout_ms) {
+        return Err(ResponseError::InvalidSessionTimeout.code());
+    }
+    Ok(())
+}
+
 impl Coordinator {
     pub fn join(
         self: &Arc<Self>,
         group: &str,
         req: JoinRequest,
     ) -> Result<Answer<JoinResult>, i16> {
-        if group.is_empty() {
-            return Err(ResponseError::InvalidGroupId.code());
-        }
-        if !(MIN_SESSION_TIMEOUT_MS..=MAX_SESSION_TIMEOUT_MS).contains(&req.session_timeout_ms) {
-            return Err(ResponseError::InvalidSessionTimeout.code());
-        }
+        check_join(group, &req)?;
         let total = self.group_count();
         self.with_groups(group, |groups, place| {
-            let g = created_group(groups, group, total)?;
+            let g = created_group(groups, group, total, MAX_GROUPS)?;
             let answer = g.join(req, place.now, MAX_MEMBERS);
             self.persist_if_dirty(g, place);
             Ok(answer)
@@ -136,29 +194,31 @@ impl Coordinator {
         caller: Caller<'_>,
         entries: Vec<CommitEntry>,
     ) -> Result<Option<Durable>, i16> {
-        if group.is_empty() {
-            return Err(ResponseError::InvalidGroupId.code());
-        }
+        check_group_id(group)?;
         let total = self.group_count();
         self.with_groups(group, |groups, place| {
             if !groups.contains_key(group) && caller.generation >= 0 {
                 return Err(ResponseError::IllegalGeneration.code());
             }
-            let g = created_group(groups, group, total)?;
+            let g = created_group(groups, group, total, MAX_GROUPS)?;
             g.check_commit(caller, place.now).map_err(|e| e.code())?;
             if entries.is_empty() {
                 return Ok(None);
             }
-            let records: Vec<_> = (entries.iter())
+            let records: Result<Vec<_>, _> = (entries.iter())
                 .map(|e| {
                     let key = RecordKey::Offset {
                         group: group.to_owned(),
                         topic: e.topic.clone(),
                         partition: e.partition,
                     };
-                    (key.encode(), Some(e.value.encode()))
+                    Ok((key.encode()?, Some(e.value.encode()?)))
                 })
                 .collect();
+            let records = records.map_err(|e: super::records::RecordError| {
+                tracing::warn!(group, error = %e, "offset commit refused");
+                ResponseError::InvalidRequest.code()
+            })?;
             let durable = self.append(place, &records)?;
             for e in entries {
                 g.offsets.insert((e.topic, e.partition), e.value);
@@ -230,20 +290,20 @@ impl Coordinator {
             if !g.is_empty() || !g.pending.is_empty() {
                 return Err(ResponseError::NonEmptyGroup.code());
             }
-            let mut records: Vec<_> = (g.offsets.keys())
-                .map(|(topic, partition)| {
-                    let key = RecordKey::Offset {
-                        group: group.to_owned(),
-                        topic: topic.clone(),
-                        partition: *partition,
-                    };
-                    (key.encode(), None)
+            let keys = (g.offsets.keys())
+                .map(|(topic, partition)| RecordKey::Offset {
+                    group: group.to_owned(),
+                    topic: topic.clone(),
+                    partition: *partition,
                 })
-                .collect();
-            let key = RecordKey::Group {
-                group: group.to_owned(),
-            };
-            records.push((key.encode(), None));
+                .chain([RecordKey::Group {
+                    group: group.to_owned(),
+                }]);
+            let records: Result<Vec<_>, _> = keys.map(|k| k.encode().map(|b| (b, None))).collect();
+            let records = records.map_err(|e| {
+                tracing::error!(group, error = %e, "cannot encode tombstones");
+                ResponseError::InvalidGroupId.code()
+            })?;
             let durable = self.append(place, &records)?;
             groups.remove(group);
             tracing::info!(group, "group deleted");
@@ -282,5 +342,74 @@ fn summarize(g: &Group, with_members: bool) -> GroupSummary {
         protocol_type: g.protocol_type.clone().unwrap_or_default(),
         protocol: if stable { protocol } else { String::new() },
         members,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::groups::Protocol;
+
+    fn join_req() -> JoinRequest {
+        JoinRequest {
+            member_id: String::new(),
+            instance_id: None,
+            client_id: "c".into(),
+            client_host: String::new(),
+            session_timeout_ms: 10_000,
+            rebalance_timeout_ms: 10_000,
+            protocol_type: "consumer".into(),
+            protocols: vec![Protocol {
+                name: "range".into(),
+                metadata: Bytes::from_static(b"sub"),
+            }],
+            require_known_member_id: true,
+            fresh_member_id: "c-1".into(),
+        }
+    }
+
+    #[test]
+    fn over_long_ids_and_oversized_metadata_are_refused() {
+        let long = "x".repeat(MAX_STRING_BYTES + 1);
+        assert_eq!(check_join("g", &join_req()), Ok(()));
+        let invalid_group = ResponseError::InvalidGroupId.code();
+        assert_eq!(check_join(&long, &join_req()), Err(invalid_group));
+        assert_eq!(check_join("", &join_req()), Err(invalid_group));
+        assert_eq!(check_group_id(&long), Err(invalid_group));
+        let mut r = join_req();
+        r.instance_id = Some(long.clone());
+        assert_eq!(
+            check_join("g", &r),
+            Err(ResponseError::InvalidRequest.code())
+        );
+        let mut r = join_req();
+        r.member_id = long;
+        assert_eq!(
+            check_join("g", &r),
+            Err(ResponseError::UnknownMemberId.code())
+        );
+        let mut r = join_req();
+        r.protocols[0].metadata = Bytes::from(vec![0; MAX_MEMBER_METADATA_BYTES + 1]);
+        assert_eq!(
+            check_join("g", &r),
+            Err(ResponseError::InvalidRequest.code())
+        );
+        let id = crate::groups::new_member_id(&"é".repeat(MAX_STRING_BYTES));
+        assert!(
+            id.len() <= MAX_STRING_BYTES,
+            "a generated member id always fits"
+        );
+    }
+
+    #[test]
+    fn a_full_coordinator_refuses_new_groups_with_a_retriable_error() {
+        let mut groups = HashMap::new();
+        assert!(created_group(&mut groups, "a", 0, 1).is_ok());
+        assert!(
+            created_group(&mut groups, "a", 1, 1).is_ok(),
+            "existing group"
+        );
+        let refused = created_group(&mut groups, "b", 1, 1).map(|_| ());
+        assert_eq!(refused, Err(ResponseError::CoordinatorNotAvailable.code()));
     }
 }

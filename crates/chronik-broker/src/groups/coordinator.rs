@@ -13,21 +13,37 @@ use super::group::Group;
 use super::member::{GroupState, Ms};
 use super::records::{GroupValue, OffsetValue, RecordKey};
 use super::store::{self, KeyValue};
-use super::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, partition_for};
+use super::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, offsets_partitions, partition_for};
 use crate::cluster::Cluster;
 use crate::partitions::Partitions;
 
 /// How often sessions and rebalance deadlines are checked: the granularity of every timeout.
 const TICK: Duration = Duration::from_millis(100);
 
+/// After a failed membership append, the next attempt waits this long (ms).
+const PERSIST_RETRY_MS: Ms = 1_000;
+
+/// How often a partition's empty groups are checked for expired offsets (ms).
+const EXPIRY_INTERVAL_MS: Ms = 1_000;
+
 /// The groups of one `__consumer_offsets` partition.
 pub(crate) enum Shard {
-    Loading,
+    Unloaded,
+    /// Being read from the log for this leader epoch.
+    Loading {
+        epoch: i32,
+    },
     Loaded {
         epoch: i32,
         groups: HashMap<String, Group>,
+        /// When the reaper next looks for expired offsets.
+        next_expiry: Ms,
     },
 }
+
+/// One partition's shard behind its own lock: appends for one partition never wait for
+/// another's.
+type Slot = Arc<Mutex<Shard>>;
 
 /// Where a group's records go: its partition's log and the leader epoch to write with.
 pub(crate) struct Place {
@@ -39,9 +55,13 @@ pub(crate) struct Place {
 pub(crate) struct Coordinator {
     pub(super) cluster: Arc<Cluster>,
     pub(super) partitions: Arc<Partitions>,
-    shards: Mutex<HashMap<i32, Shard>>,
+    /// Partition → its slot. This lock is held only to find or add a slot, never across I/O.
+    slots: Mutex<HashMap<i32, Slot>>,
     clock: Instant,
     pub(super) max_record_bytes: usize,
+    /// Kafka's `offsets.retention.minutes`, in ms: offsets of an Empty group expire this long
+    /// after the group became Empty (or after the commit, if later).
+    pub(super) offsets_retention_ms: i64,
 }
 
 /// Milliseconds since the Unix epoch (commit and state timestamps).
@@ -51,18 +71,24 @@ pub(crate) fn wall_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+fn lock(slot: &Slot) -> MutexGuard<'_, Shard> {
+    slot.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Coordinator {
     pub fn new(
         cluster: Arc<Cluster>,
         partitions: Arc<Partitions>,
         max_record_bytes: usize,
+        offsets_retention: Duration,
     ) -> Coordinator {
         Coordinator {
             cluster,
             partitions,
-            shards: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
             clock: Instant::now(),
             max_record_bytes,
+            offsets_retention_ms: i64::try_from(offsets_retention.as_millis()).unwrap_or(i64::MAX),
         }
     }
 
@@ -70,8 +96,16 @@ impl Coordinator {
         u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    pub(super) fn shards(&self) -> MutexGuard<'_, HashMap<i32, Shard>> {
-        self.shards.lock().unwrap_or_else(|p| p.into_inner())
+    fn slot(&self, partition: i32) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        (slots.entry(partition))
+            .or_insert_with(|| Arc::new(Mutex::new(Shard::Unloaded)))
+            .clone()
+    }
+
+    /// The partition count of `__consumer_offsets`, if it exists.
+    fn partition_count(&self) -> Option<i32> {
+        self.cluster.metadata(offsets_partitions)
     }
 
     /// The log and leader epoch of `partition` if this broker leads it, else the error for
@@ -100,20 +134,26 @@ impl Coordinator {
         group: &str,
         f: impl FnOnce(&mut HashMap<String, Group>, &Place) -> R,
     ) -> Result<R, i16> {
-        let partition = partition_for(group);
+        let Some(count) = self.partition_count() else {
+            return Err(ResponseError::CoordinatorNotAvailable.code());
+        };
+        let partition = partition_for(group, count);
         let led = self.led(partition);
-        let mut shards = self.shards();
+        let slot = self.slot(partition);
+        let mut shard = lock(&slot);
         let (log, epoch) = match led {
             Ok(found) => found,
             Err(code) => {
                 if code == ResponseError::NotCoordinator.code() {
-                    unload(&mut shards, partition);
+                    unload(&mut shard, partition);
                 }
                 return Err(code);
             }
         };
-        match shards.get_mut(&partition) {
-            Some(Shard::Loaded { epoch: e, groups }) if *e == epoch => {
+        match &mut *shard {
+            Shard::Loaded {
+                epoch: e, groups, ..
+            } if *e == epoch => {
                 let place = Place {
                     log,
                     epoch,
@@ -121,27 +161,47 @@ impl Coordinator {
                 };
                 Ok(f(groups, &place))
             }
-            Some(Shard::Loading) => Err(ResponseError::CoordinatorLoadInProgress.code()),
+            Shard::Loading { epoch: e } if *e == epoch => {
+                Err(ResponseError::CoordinatorLoadInProgress.code())
+            }
             _ => {
-                unload(&mut shards, partition);
-                shards.insert(partition, Shard::Loading);
-                drop(shards);
-                self.spawn_load(partition, log, epoch);
+                self.start_load(shard, partition, &slot, log, epoch);
                 Err(ResponseError::CoordinatorLoadInProgress.code())
             }
         }
     }
 
+    /// Forgets what the shard held and loads it again for `epoch`.
+    fn start_load(
+        self: &Arc<Self>,
+        mut shard: MutexGuard<'_, Shard>,
+        partition: i32,
+        slot: &Slot,
+        log: Arc<PartitionLog>,
+        epoch: i32,
+    ) {
+        unload(&mut shard, partition);
+        *shard = Shard::Loading { epoch };
+        drop(shard);
+        self.spawn_load(partition, slot.clone(), log, epoch);
+    }
+
     /// Rebuilds a partition's groups and offsets from its log off the async threads.
-    fn spawn_load(self: &Arc<Self>, partition: i32, log: Arc<PartitionLog>, epoch: i32) {
+    fn spawn_load(
+        self: &Arc<Self>,
+        partition: i32,
+        slot: Slot,
+        log: Arc<PartitionLog>,
+        epoch: i32,
+    ) {
         let this = self.clone();
         tokio::spawn(async move {
             let started = this.now();
             let reader = log.clone();
             let now = started;
             let loaded = tokio::task::spawn_blocking(move || load_groups(&reader, now)).await;
-            let mut shards = this.shards();
-            if !matches!(shards.get(&partition), Some(Shard::Loading)) {
+            let mut shard = lock(&slot);
+            if !matches!(*shard, Shard::Loading { epoch: e } if e == epoch) {
                 return;
             }
             match loaded {
@@ -153,15 +213,19 @@ impl Coordinator {
                         ms = this.now().saturating_sub(started),
                         "group partition loaded"
                     );
-                    shards.insert(partition, Shard::Loaded { epoch, groups });
+                    *shard = Shard::Loaded {
+                        epoch,
+                        groups,
+                        next_expiry: 0,
+                    };
                 }
                 Ok(Err(e)) => {
                     tracing::error!(partition, error = %e, "cannot load group partition");
-                    shards.remove(&partition);
+                    *shard = Shard::Unloaded;
                 }
                 Err(e) => {
                     tracing::error!(partition, error = %e, "group partition load task failed");
-                    shards.remove(&partition);
+                    *shard = Shard::Unloaded;
                 }
             }
         });
@@ -188,19 +252,39 @@ impl Coordinator {
         }
     }
 
-    /// Writes a group's membership record if it changed.
+    /// Writes a group's membership record if it changed. A failed write keeps the group dirty
+    /// and is retried by the reaper after [`PERSIST_RETRY_MS`].
     pub(super) fn persist_if_dirty(&self, group: &mut Group, place: &Place) -> Option<Durable> {
-        if !std::mem::take(&mut group.dirty) {
+        if !group.dirty || place.now < group.persist_after {
             return None;
         }
-        if group.state == GroupState::Empty {
-            tracing::info!(group = %group.id, generation = group.generation, "group is empty");
-        }
+        let timestamp = wall_ms();
         let key = RecordKey::Group {
             group: group.id.clone(),
         };
-        let value = group.to_value(wall_ms()).encode();
-        self.append(place, &[(key.encode(), Some(value))]).ok()
+        let encoded = (key.encode()).and_then(|k| Ok((k, group.to_value(timestamp).encode()?)));
+        let written = match encoded {
+            Ok((key, value)) => self.append(place, &[(key, Some(value))]).ok(),
+            Err(e) => {
+                tracing::error!(group = %group.id, error = %e, "cannot encode the group record");
+                None
+            }
+        };
+        match written {
+            Some(durable) => {
+                group.dirty = false;
+                group.state_timestamp = Some(timestamp);
+                if group.state == GroupState::Empty {
+                    tracing::info!(group = %group.id, generation = group.generation, "group is empty");
+                }
+                Some(durable)
+            }
+            None => {
+                group.persist_after = place.now.saturating_add(PERSIST_RETRY_MS);
+                tracing::warn!(group = %group.id, "group record not written; will retry");
+                None
+            }
+        }
     }
 
     /// Every loaded group's partition, for ListGroups: `Err` while any led partition loads.
@@ -209,20 +293,23 @@ impl Coordinator {
         mut f: impl FnMut(&Group) -> Option<R>,
     ) -> Result<Vec<R>, i16> {
         let mut out = Vec::new();
-        for partition in 0..OFFSETS_PARTITIONS {
+        for partition in 0..self.partition_count().unwrap_or(0) {
             let Ok((log, epoch)) = self.led(partition) else {
                 continue;
             };
-            let mut shards = self.shards();
-            match shards.get(&partition) {
-                Some(Shard::Loaded { epoch: e, groups }) if *e == epoch => {
+            let slot = self.slot(partition);
+            let shard = lock(&slot);
+            match &*shard {
+                Shard::Loaded {
+                    epoch: e, groups, ..
+                } if *e == epoch => {
                     out.extend(groups.values().filter_map(&mut f));
                 }
-                Some(Shard::Loading) => return Err(ResponseError::CoordinatorLoadInProgress.code()),
+                Shard::Loading { epoch: e } if *e == epoch => {
+                    return Err(ResponseError::CoordinatorLoadInProgress.code());
+                }
                 _ => {
-                    shards.insert(partition, Shard::Loading);
-                    drop(shards);
-                    self.spawn_load(partition, log, epoch);
+                    self.start_load(shard, partition, &slot, log, epoch);
                     return Err(ResponseError::CoordinatorLoadInProgress.code());
                 }
             }
@@ -232,10 +319,14 @@ impl Coordinator {
 
     /// Groups held across every loaded partition (the bound on their number).
     pub(super) fn group_count(&self) -> usize {
-        (self.shards().values())
-            .map(|s| match s {
+        let slots: Vec<Slot> = (self.slots.lock().unwrap_or_else(|p| p.into_inner()))
+            .values()
+            .cloned()
+            .collect();
+        (slots.iter())
+            .map(|slot| match &*lock(slot) {
                 Shard::Loaded { groups, .. } => groups.len(),
-                Shard::Loading => 0,
+                Shard::Loading { .. } | Shard::Unloaded => 0,
             })
             .sum()
     }
@@ -260,52 +351,43 @@ impl Coordinator {
         })
     }
 
-    /// One reaper pass over every partition.
+    /// One reaper pass over every partition, each under its own lock in turn.
     fn reap(self: &Arc<Self>) {
-        for partition in 0..OFFSETS_PARTITIONS {
+        for partition in 0..self.partition_count().unwrap_or(0) {
             let led = self.led(partition);
-            let mut shards = self.shards();
-            match (led, shards.get_mut(&partition)) {
-                (Ok((log, epoch)), Some(Shard::Loaded { epoch: e, groups })) if *e == epoch => {
+            let slot = self.slot(partition);
+            let mut shard = lock(&slot);
+            match (led, &mut *shard) {
+                (
+                    Ok((log, epoch)),
+                    Shard::Loaded {
+                        epoch: e,
+                        groups,
+                        next_expiry,
+                    },
+                ) if *e == epoch => {
                     let place = Place {
                         log,
                         epoch,
                         now: self.now(),
                     };
                     self.tick_groups(groups, &place);
+                    if place.now >= *next_expiry {
+                        *next_expiry = place.now + EXPIRY_INTERVAL_MS;
+                        self.expire(groups, &place, wall_ms());
+                    }
                 }
-                (Ok(_), Some(Shard::Loading)) => {}
-                (Ok((log, epoch)), _) => {
-                    unload(&mut shards, partition);
-                    shards.insert(partition, Shard::Loading);
-                    drop(shards);
-                    self.spawn_load(partition, log, epoch);
-                }
-                (Err(_), Some(_)) => unload(&mut shards, partition),
-                (Err(_), None) => {}
+                (Ok((_, epoch)), Shard::Loading { epoch: e }) if *e == epoch => {}
+                (Ok((log, epoch)), _) => self.start_load(shard, partition, &slot, log, epoch),
+                (Err(_), _) => unload(&mut shard, partition),
             }
         }
     }
 
     fn tick_groups(&self, groups: &mut HashMap<String, Group>, place: &Place) {
-        let mut forgotten = Vec::new();
         for group in groups.values_mut() {
             group.tick(place.now);
             self.persist_if_dirty(group, place);
-            if group.state == GroupState::Empty
-                && group.offsets.is_empty()
-                && group.pending.is_empty()
-            {
-                forgotten.push(group.id.clone());
-            }
-        }
-        for id in forgotten {
-            // Nothing left to remember: a tombstone keeps a reload from bringing it back.
-            let key = RecordKey::Group { group: id.clone() }.encode();
-            if self.append(place, &[(key, None)]).is_ok() {
-                groups.remove(&id);
-                tracing::info!(group = %id, "empty group without offsets removed");
-            }
         }
     }
 }
@@ -315,8 +397,8 @@ pub(crate) fn offsets_tp(partition: i32) -> chronik_types::TopicPartition {
 }
 
 /// Forgets a partition's groups (leadership moved): held answers get NOT_COORDINATOR.
-fn unload(shards: &mut HashMap<i32, Shard>, partition: i32) {
-    if let Some(Shard::Loaded { mut groups, .. }) = shards.remove(&partition) {
+fn unload(shard: &mut Shard, partition: i32) {
+    if let Shard::Loaded { mut groups, .. } = std::mem::replace(shard, Shard::Unloaded) {
         for g in groups.values_mut() {
             g.fail_all(ResponseError::NotCoordinator.code());
         }

@@ -2,9 +2,14 @@
 //!
 //! The transitions follow Kafka's classic `GroupCoordinator`: a join or leave moves a group to
 //! PreparingRebalance; the join phase completes when every member has rejoined or the rebalance
-//! timeout passes (members that did not rejoin are removed); then the group waits in
-//! CompletingRebalance for the leader's SyncGroup and becomes Stable. Held JoinGroup and
-//! SyncGroup answers are oneshot senders completed by those transitions.
+//! timeout passes (dynamic members that did not rejoin are removed; static ones stay until
+//! their session expires); then the group waits in CompletingRebalance for the leader's
+//! SyncGroup and becomes Stable. Held JoinGroup and SyncGroup answers are oneshot senders
+//! completed by those transitions.
+//!
+//! As in Kafka, the membership record is written only when the leader's assignment arrives
+//! (or a static member is replaced in a Stable group) and when the group becomes Empty: a
+//! stored group with members therefore always carries the assignment of its generation.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,8 +39,14 @@ pub(crate) struct Group {
     pub offsets: BTreeMap<OffsetKey, OffsetValue>,
     /// End of the join phase (PreparingRebalance) or of the wait for the leader's sync.
     pub phase_deadline: Ms,
-    /// Set when the membership record must be written again; the coordinator clears it.
+    /// Set when the membership record must be written again; the coordinator clears it once
+    /// the record is appended (a failed append keeps it set and is retried).
     pub dirty: bool,
+    /// No write attempt before this time (backoff after a failed append).
+    pub persist_after: Ms,
+    /// Wall-clock ms of the last stored state change (Kafka's `currentStateTimestamp`): when an
+    /// Empty group became Empty. `None` for a group that never had members (simple consumers).
+    pub state_timestamp: Option<i64>,
     next_join_order: u64,
 }
 
@@ -54,6 +65,8 @@ impl Group {
             offsets: BTreeMap::new(),
             phase_deadline: 0,
             dirty: false,
+            persist_after: 0,
+            state_timestamp: None,
             next_join_order: 0,
         }
     }
@@ -128,12 +141,8 @@ impl Group {
                 }
             }
         }
-        let timeout = (self.members.values())
-            .map(|m| ms(m.rebalance_timeout_ms))
-            .max()
-            .unwrap_or(0);
         self.state = GroupState::PreparingRebalance;
-        self.phase_deadline = now + timeout;
+        self.phase_deadline = now + self.max_rebalance_timeout();
     }
 
     /// Completes the join phase if nobody is left to wait for.
@@ -144,32 +153,37 @@ impl Group {
         }
     }
 
-    /// Ends the join phase: members that did not rejoin are removed, the generation advances,
-    /// a protocol is chosen and every waiting member gets its JoinGroup answer (the leader
-    /// with everyone's metadata).
+    /// Ends the join phase (Kafka's `onCompleteJoin`): dynamic members that did not rejoin are
+    /// removed (static ones stay: they leave by session expiry or LeaveGroup), the generation
+    /// advances, a protocol is chosen and every waiting member gets its JoinGroup answer (the
+    /// leader with everyone's metadata). Nothing is stored here: the record is written when the
+    /// leader's assignment arrives, or now if the group became Empty.
     pub(crate) fn complete_join(&mut self, now: Ms) {
         let missing: Vec<String> = (self.members.values())
-            .filter(|m| m.awaiting_join.is_none())
+            .filter(|m| m.awaiting_join.is_none() && m.instance_id.is_none())
             .map(|m| m.id.clone())
             .collect();
         for id in missing {
             self.remove_member(&id, ResponseError::UnknownMemberId.code());
         }
-        self.generation = self.generation.wrapping_add(1);
-        self.dirty = true;
         if self.members.is_empty() {
+            self.generation = self.generation.wrapping_add(1);
             self.state = GroupState::Empty;
             self.protocol = None;
             self.leader = None;
+            self.dirty = true;
             return;
         }
+        if !self.elect_joined_leader() {
+            // Only static members that have not rejoined are left: wait another rebalance
+            // timeout, as Kafka does; their sessions decide whether they stay.
+            self.phase_deadline = now + self.max_rebalance_timeout();
+            return;
+        }
+        self.generation = self.generation.wrapping_add(1);
         self.protocol = self.select_protocol();
         self.state = GroupState::CompletingRebalance;
-        let sync_wait = (self.members.values())
-            .map(|m| ms(m.rebalance_timeout_ms))
-            .max()
-            .unwrap_or(0);
-        self.phase_deadline = now + sync_wait;
+        self.phase_deadline = now + self.max_rebalance_timeout();
         let everyone = self.joined_members();
         let leader = self.leader.clone().unwrap_or_default();
         for m in self.members.values_mut() {
@@ -193,6 +207,34 @@ impl Group {
                 members,
             });
         }
+    }
+
+    /// Keeps the leader if it rejoined, else makes the earliest rejoined member leader (Kafka's
+    /// `maybeElectNewJoinedLeader`); false when nobody rejoined.
+    fn elect_joined_leader(&mut self) -> bool {
+        let joined = |m: &Member| m.awaiting_join.is_some();
+        if (self.leader.as_ref())
+            .and_then(|l| self.members.get(l))
+            .is_some_and(joined)
+        {
+            return true;
+        }
+        let next = (self.members.values())
+            .filter(|m| joined(m))
+            .min_by_key(|m| m.joined)
+            .map(|m| m.id.clone());
+        let elected = next.is_some();
+        if elected {
+            self.leader = next;
+        }
+        elected
+    }
+
+    fn max_rebalance_timeout(&self) -> Ms {
+        (self.members.values())
+            .map(|m| ms(m.rebalance_timeout_ms))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Every member with its metadata for the chosen protocol (what the leader assigns from).
@@ -301,9 +343,12 @@ impl Group {
     }
 
     /// Restores membership from a stored record: a group with members is Stable again and
-    /// every session starts fresh at `now`.
+    /// every session starts fresh at `now`. A member without an assignment means the record
+    /// was written before the leader's SyncGroup (older Chronik versions stored every join):
+    /// such a group starts a rebalance instead of serving empty assignments as Stable.
     pub fn apply_value(&mut self, value: GroupValue, now: Ms) {
         self.generation = value.generation;
+        self.state_timestamp = Some(value.timestamp);
         self.protocol_type = Some(value.protocol_type).filter(|t| !t.is_empty());
         self.protocol = value.protocol;
         self.leader = None;
@@ -342,11 +387,16 @@ impl Group {
         {
             self.leader = value.leader;
         }
-        self.state = if self.members.is_empty() {
-            GroupState::Empty
+        if self.members.is_empty() {
+            self.state = GroupState::Empty;
+        } else if self.members.values().any(|m| m.assignment.is_empty()) {
+            tracing::info!(group = %self.id, generation = self.generation,
+                "restored group lacks assignments; rebalancing");
+            self.state = GroupState::Stable;
+            self.prepare_rebalance(now);
         } else {
-            GroupState::Stable
-        };
+            self.state = GroupState::Stable;
+        }
     }
 
     /// Fails every held answer (the group is deleted or its partition unloaded).

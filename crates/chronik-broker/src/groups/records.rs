@@ -11,7 +11,9 @@
 //!   subscription, assignment)
 //!
 //! A null value is a tombstone. Decoding checks every length against the bytes left, so damaged
-//! input yields an error, never a panic or an allocation larger than the input.
+//! input yields an error, never a panic or an allocation larger than the input. Encoding refuses
+//! a string longer than a Kafka string can be rather than cutting it (requests are checked
+//! before anything reaches here, so this is the last line of defence).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
@@ -34,6 +36,12 @@ pub(crate) enum RecordError {
     NegativeLength(&'static str),
     #[error("{0} trailing bytes")]
     Trailing(usize),
+    #[error("{what} is {len} bytes, over the {max}-byte limit of a stored record")]
+    TooLong {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
 }
 
 /// What a `__consumer_offsets` key names.
@@ -83,7 +91,7 @@ pub(crate) struct GroupValue {
 }
 
 impl RecordKey {
-    pub fn encode(&self) -> Bytes {
+    pub fn encode(&self) -> Result<Bytes, RecordError> {
         let mut out = BytesMut::new();
         match self {
             RecordKey::Offset {
@@ -92,16 +100,16 @@ impl RecordKey {
                 partition,
             } => {
                 out.put_i16(OFFSET_KEY_V1);
-                put_str(&mut out, group);
-                put_str(&mut out, topic);
+                put_str(&mut out, group, "group")?;
+                put_str(&mut out, topic, "topic")?;
                 out.put_i32(*partition);
             }
             RecordKey::Group { group } => {
                 out.put_i16(GROUP_KEY_V2);
-                put_str(&mut out, group);
+                put_str(&mut out, group, "group")?;
             }
         }
-        out.freeze()
+        Ok(out.freeze())
     }
 
     pub fn decode(mut buf: &[u8]) -> Result<RecordKey, RecordError> {
@@ -128,14 +136,14 @@ impl RecordKey {
 }
 
 impl OffsetValue {
-    pub fn encode(&self) -> Bytes {
+    pub fn encode(&self) -> Result<Bytes, RecordError> {
         let mut out = BytesMut::new();
         out.put_i16(OFFSET_VALUE_V3);
         out.put_i64(self.offset);
         out.put_i32(self.leader_epoch);
-        put_str(&mut out, &self.metadata);
+        put_str(&mut out, &self.metadata, "metadata")?;
         out.put_i64(self.commit_timestamp);
-        out.freeze()
+        Ok(out.freeze())
     }
 
     pub fn decode(mut buf: &[u8]) -> Result<OffsetValue, RecordError> {
@@ -157,26 +165,26 @@ impl OffsetValue {
 }
 
 impl GroupValue {
-    pub fn encode(&self) -> Bytes {
+    pub fn encode(&self) -> Result<Bytes, RecordError> {
         let mut out = BytesMut::new();
         out.put_i16(GROUP_VALUE_V3);
-        put_str(&mut out, &self.protocol_type);
+        put_str(&mut out, &self.protocol_type, "protocol type")?;
         out.put_i32(self.generation);
-        put_opt_str(&mut out, self.protocol.as_deref());
-        put_opt_str(&mut out, self.leader.as_deref());
+        put_opt_str(&mut out, self.protocol.as_deref(), "protocol")?;
+        put_opt_str(&mut out, self.leader.as_deref(), "leader")?;
         out.put_i64(self.timestamp);
-        out.put_i32(i32::try_from(self.members.len()).unwrap_or(i32::MAX));
+        out.put_i32(len_i32(self.members.len(), "members")?);
         for m in &self.members {
-            put_str(&mut out, &m.member_id);
-            put_opt_str(&mut out, m.instance_id.as_deref());
-            put_str(&mut out, &m.client_id);
-            put_str(&mut out, &m.client_host);
+            put_str(&mut out, &m.member_id, "member id")?;
+            put_opt_str(&mut out, m.instance_id.as_deref(), "instance id")?;
+            put_str(&mut out, &m.client_id, "client id")?;
+            put_str(&mut out, &m.client_host, "client host")?;
             out.put_i32(m.rebalance_timeout_ms);
             out.put_i32(m.session_timeout_ms);
-            put_bytes(&mut out, &m.subscription);
-            put_bytes(&mut out, &m.assignment);
+            put_bytes(&mut out, &m.subscription, "subscription")?;
+            put_bytes(&mut out, &m.assignment, "assignment")?;
         }
-        out.freeze()
+        Ok(out.freeze())
     }
 
     pub fn decode(mut buf: &[u8]) -> Result<GroupValue, RecordError> {
@@ -219,28 +227,39 @@ impl GroupValue {
     }
 }
 
-fn put_str(out: &mut BytesMut, s: &str) {
-    put_opt_str(out, Some(s));
+fn put_str(out: &mut BytesMut, s: &str, what: &'static str) -> Result<(), RecordError> {
+    put_opt_str(out, Some(s), what)
 }
 
-fn put_opt_str(out: &mut BytesMut, s: Option<&str>) {
+/// Kafka strings are at most i16::MAX bytes; a longer one is an error, never cut.
+fn put_opt_str(out: &mut BytesMut, s: Option<&str>, what: &'static str) -> Result<(), RecordError> {
     match s {
-        // Kafka strings are at most i16::MAX bytes; longer ones are cut at a char boundary.
         Some(s) => {
-            let mut end = s.len().min(i16::MAX as usize);
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            out.put_i16(end as i16);
-            out.put_slice(&s.as_bytes()[..end]);
+            let len = i16::try_from(s.len()).map_err(|_| RecordError::TooLong {
+                what,
+                len: s.len(),
+                max: i16::MAX as usize,
+            })?;
+            out.put_i16(len);
+            out.put_slice(s.as_bytes());
         }
         None => out.put_i16(-1),
     }
+    Ok(())
 }
 
-fn put_bytes(out: &mut BytesMut, b: &[u8]) {
-    out.put_i32(i32::try_from(b.len()).unwrap_or(i32::MAX));
-    out.put_slice(&b[..b.len().min(i32::MAX as usize)]);
+fn len_i32(len: usize, what: &'static str) -> Result<i32, RecordError> {
+    i32::try_from(len).map_err(|_| RecordError::TooLong {
+        what,
+        len,
+        max: i32::MAX as usize,
+    })
+}
+
+fn put_bytes(out: &mut BytesMut, b: &[u8], what: &'static str) -> Result<(), RecordError> {
+    out.put_i32(len_i32(b.len(), what)?);
+    out.put_slice(b);
+    Ok(())
 }
 
 fn get_i16(r: &mut &[u8], what: &'static str) -> Result<i16, RecordError> {
@@ -326,7 +345,8 @@ mod tests {
             RecordKey::Group { group: "g".into() },
         ];
         for key in keys {
-            assert_eq!(RecordKey::decode(&key.encode()), Ok(key));
+            let bytes = key.encode().expect("encodes");
+            assert_eq!(RecordKey::decode(&bytes), Ok(key));
         }
         let offset = OffsetValue {
             offset: 42,
@@ -334,13 +354,45 @@ mod tests {
             metadata: "m".into(),
             commit_timestamp: 5,
         };
-        assert_eq!(OffsetValue::decode(&offset.encode()), Ok(offset));
-        assert_eq!(GroupValue::decode(&group().encode()), Ok(group()));
+        assert_eq!(
+            OffsetValue::decode(&offset.encode().expect("o")),
+            Ok(offset)
+        );
+        assert_eq!(
+            GroupValue::decode(&group().encode().expect("g")),
+            Ok(group())
+        );
+    }
+
+    #[test]
+    fn over_long_strings_are_refused_not_cut() {
+        let long = "x".repeat(i16::MAX as usize + 1);
+        let key = RecordKey::Group {
+            group: long.clone(),
+        };
+        assert!(matches!(
+            key.encode(),
+            Err(RecordError::TooLong { what: "group", .. })
+        ));
+        let mut value = group();
+        value.members[0].instance_id = Some(long);
+        assert!(matches!(
+            value.encode(),
+            Err(RecordError::TooLong {
+                what: "instance id",
+                ..
+            })
+        ));
+        let fits = RecordKey::Group {
+            group: "y".repeat(i16::MAX as usize),
+        };
+        let bytes = fits.encode().expect("exactly the limit fits");
+        assert_eq!(RecordKey::decode(&bytes), Ok(fits));
     }
 
     #[test]
     fn damaged_records_are_errors_not_panics() {
-        let bytes = group().encode();
+        let bytes = group().encode().expect("encodes");
         for cut in 0..bytes.len() {
             assert!(GroupValue::decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }
@@ -360,6 +412,6 @@ mod tests {
     fn member_bytes_len() -> usize {
         let mut one = group();
         one.members.clear();
-        group().encode().len() - one.encode().len()
+        group().encode().expect("g").len() - one.encode().expect("g").len()
     }
 }

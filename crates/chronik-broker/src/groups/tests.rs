@@ -118,7 +118,160 @@ fn two_members_join_elect_a_leader_and_sync() {
         g.heartbeat(who("zz", 2), 50),
         ResponseError::UnknownMemberId.code()
     );
-    assert!(g.dirty, "a completed generation is persisted");
+    assert!(g.dirty, "the leader's assignment is persisted");
+}
+
+#[test]
+fn join_completion_is_not_persisted_until_the_leader_syncs() {
+    let mut g = Group::new("g");
+    let mut a = later(g.join(req("", "a"), 0, MAX));
+    let ja = done(&mut a);
+    assert_eq!(g.state, GroupState::CompletingRebalance);
+    assert!(
+        !g.dirty,
+        "no record with empty assignments is written at join completion"
+    );
+    let mut s = later(g.sync(
+        who("a", ja.generation),
+        (None, None),
+        vec![("a".into(), Bytes::from_static(b"A"))],
+        1,
+    ));
+    assert_eq!(done(&mut s).assignment, Bytes::from_static(b"A"));
+    assert!(g.dirty, "the completed sync is persisted");
+    let stored = g.to_value(0);
+    assert_eq!(stored.members[0].assignment, Bytes::from_static(b"A"));
+    g.dirty = false;
+    let leaving = [Leaving {
+        member_id: "a".into(),
+        instance_id: None,
+    }];
+    assert_eq!(g.leave(&leaving, 2), vec![0]);
+    g.tick(3);
+    assert_eq!(g.state, GroupState::Empty);
+    assert!(g.dirty, "becoming Empty is persisted");
+}
+
+#[test]
+fn a_restored_group_without_assignments_rebalances() {
+    let mut g = Group::new("g");
+    let mut a = later(g.join(req("", "a"), 0, MAX));
+    let ja = done(&mut a);
+    // What older versions stored at join completion: the generation, no assignment.
+    let value = g.to_value(0);
+    let mut restored = Group::new("g");
+    restored.apply_value(value, 1_000);
+    assert_eq!(restored.state, GroupState::PreparingRebalance);
+    let leader_sync = now(restored.sync(
+        who("a", ja.generation),
+        (None, None),
+        vec![("a".into(), Bytes::from_static(b"A"))],
+        1_001,
+    ));
+    assert_eq!(
+        leader_sync.error,
+        ResponseError::RebalanceInProgress.code(),
+        "the member rejoins rather than getting an empty assignment"
+    );
+    let mut rejoin = later(restored.join(req("a", ""), 1_002, MAX));
+    let j = done(&mut rejoin);
+    assert_eq!((j.error, j.generation), (0, ja.generation + 1));
+}
+
+#[test]
+fn static_members_that_have_not_rejoined_stay_when_the_join_phase_ends() {
+    let mut g = Group::new("g");
+    let mut s = req("", "s-1");
+    s.instance_id = Some("inst".into());
+    let mut rx = later(g.join(s, 0, MAX));
+    let js = done(&mut rx);
+    let mut sync = later(g.sync(
+        who("s-1", js.generation),
+        (None, None),
+        vec![("s-1".into(), Bytes::from_static(b"S"))],
+        1,
+    ));
+    assert_eq!(done(&mut sync).assignment, Bytes::from_static(b"S"));
+    // A dynamic member joins; the static leader keeps heartbeating but does not rejoin.
+    let mut d = later(g.join(req("", "d"), 10, MAX));
+    let static_caller = Caller {
+        member_id: "s-1",
+        instance_id: Some("inst"),
+        generation: js.generation,
+    };
+    for t in [9_000, 18_000, 27_000] {
+        assert_eq!(
+            g.heartbeat(static_caller, t),
+            ResponseError::RebalanceInProgress.code()
+        );
+        g.tick(t);
+    }
+    g.tick(10 + REBALANCE as u64);
+    let jd = done(&mut d);
+    assert_eq!(jd.error, 0);
+    assert!(
+        g.members.contains_key("s-1"),
+        "a static member leaves only by session expiry"
+    );
+    assert_eq!(jd.leader, "d", "the leader is one that rejoined");
+    assert_eq!(
+        jd.members.len(),
+        2,
+        "the leader assigns to the static member too"
+    );
+    assert_eq!(
+        g.static_members.get("inst").map(String::as_str),
+        Some("s-1")
+    );
+    // Its session (restarted when the join phase ended) then runs out and it is removed.
+    g.tick(10 + (REBALANCE + SESSION) as u64 + 1);
+    assert!(!g.members.contains_key("s-1"));
+}
+
+#[test]
+fn only_static_members_left_unjoined_extend_the_join_phase() {
+    let mut g = Group::new("g");
+    let mut s = req("", "s-1");
+    s.instance_id = Some("inst".into());
+    let mut rx = later(g.join(s, 0, MAX));
+    let js = done(&mut rx);
+    let _ = later(g.sync(who("s-1", js.generation), (None, None), vec![], 1));
+    g.prepare_rebalance(2);
+    g.complete_join(3);
+    assert_eq!(
+        (g.state, g.generation, g.members.len()),
+        (GroupState::PreparingRebalance, js.generation, 1),
+        "nobody rejoined: no new generation, the static member stays"
+    );
+}
+
+#[test]
+fn offsets_of_an_empty_group_expire_after_the_retention() {
+    use super::records::OffsetValue;
+    const DAY: i64 = 24 * 3600 * 1000;
+    let offset = |ts: i64| OffsetValue {
+        offset: 1,
+        leader_epoch: -1,
+        metadata: String::new(),
+        commit_timestamp: ts,
+    };
+    let mut g = Group::new("g");
+    g.offsets.insert(("t".into(), 0), offset(0));
+    g.offsets.insert(("t".into(), 1), offset(3 * DAY));
+    // A simple consumer's group: each offset counts from its commit.
+    assert_eq!(g.expired_offsets(7 * DAY - 1, 7 * DAY, 100), vec![]);
+    assert_eq!(
+        g.expired_offsets(7 * DAY, 7 * DAY, 100),
+        vec![("t".to_owned(), 0)]
+    );
+    assert_eq!(g.expired_offsets(10 * DAY, 7 * DAY, 1).len(), 1, "bounded");
+    // A group that became Empty on day 5: nothing expires before day 12.
+    g.state_timestamp = Some(5 * DAY);
+    assert_eq!(g.expired_offsets(12 * DAY - 1, 7 * DAY, 100), vec![]);
+    assert_eq!(g.expired_offsets(12 * DAY, 7 * DAY, 100).len(), 2);
+    // A group with members keeps its offsets.
+    let _a = later(g.join(req("", "a"), 0, MAX));
+    assert_eq!(g.expired_offsets(100 * DAY, 7 * DAY, 100), vec![]);
 }
 
 #[test]
@@ -323,9 +476,12 @@ fn stored_membership_restores_a_stable_group() {
 #[test]
 fn partition_matches_kafka_string_hash() {
     // "group".hashCode() == 98629247 in Java.
-    assert_eq!(partition_for("group"), 98_629_247 % 8);
-    assert_eq!(partition_for(""), 0);
+    assert_eq!(partition_for("group", 8), 98_629_247 % 8);
+    assert_eq!(partition_for("group", 50), 98_629_247 % 50);
+    assert_eq!(partition_for("", 8), 0);
     for g in ["a", "some-group", "ünïcode"] {
-        assert!((0..8).contains(&partition_for(g)));
+        assert!((0..8).contains(&partition_for(g, 8)));
+        assert_eq!(partition_for(g, 1), 0, "one partition holds every group");
+        assert_eq!(partition_for(g, 0), 0, "a bad count never divides by zero");
     }
 }

@@ -111,6 +111,13 @@ async fn alter(
 ) -> Outcome {
     tracing::debug!(kind = resource_type, name, validate_only, "alter configs");
     match resource_type {
+        TOPIC if name == crate::groups::OFFSETS_TOPIC => Err((
+            ResponseError::InvalidRequest.code(),
+            format!(
+                "'{name}' is an internal topic; its configs (kept forever: retention.ms=-1, \
+                 retention.bytes=-1) are managed by the broker"
+            ),
+        )),
         TOPIC => {
             let altered = shared
                 .cluster

@@ -67,6 +67,12 @@ async fn create(
             format!("topic '{name}' already exists"),
         );
     }
+    if name == crate::groups::OFFSETS_TOPIC {
+        return failed(
+            ResponseError::InvalidRequest.code(),
+            format!("'{name}' is an internal topic; the broker creates it itself"),
+        );
+    }
     if partitions < 1 {
         return failed(
             ResponseError::InvalidPartitions.code(),

@@ -47,6 +47,12 @@ async fn delete(shared: &Shared, name: Option<String>, id: uuid::Uuid) -> Deleta
         return result.with_error_code(ResponseError::UnknownTopicId.code());
     };
     let result = result.with_name(Some(TopicName(str_bytes(&name))));
+    if name == crate::groups::OFFSETS_TOPIC {
+        let message = format!("'{name}' is an internal topic and cannot be deleted");
+        return result
+            .with_error_code(ResponseError::InvalidRequest.code())
+            .with_error_message(Some(str_bytes(&message)));
+    }
     match shared.cluster.delete_topic(&name).await {
         Ok(()) => result.with_error_code(NONE),
         Err(e) => result

@@ -126,7 +126,8 @@ fn read_partition(
 /// fetches. A session id or epoch this broker cannot have given out is an error.
 fn session_error(session_id: i32, session_epoch: i32) -> Option<i16> {
     match (session_id, session_epoch) {
-        (0, -1 | 0) => None,
+        // Epoch -1 closes any session and asks for a sessionless full fetch.
+        (_, -1) | (0, 0) => None,
         (0, _) => Some(ResponseError::InvalidFetchSessionEpoch.code()),
         _ => Some(ResponseError::FetchSessionIdNotFound.code()),
     }
@@ -152,6 +153,11 @@ mod tests {
         assert_eq!(session_error(0, 0), None, "asks for a session: gets none");
         assert_eq!(session_error(0, 3), Some(71), "INVALID_FETCH_SESSION_EPOCH");
         assert_eq!(session_error(12, 1), Some(70), "FETCH_SESSION_ID_NOT_FOUND");
+        assert_eq!(
+            session_error(12, -1),
+            None,
+            "closes a session: a full fetch"
+        );
     }
 
     #[test]

@@ -57,7 +57,17 @@ pub(crate) async fn handle(shared: &Shared, req: InitProducerIdRequest) -> InitP
             break id;
         }
         match shared.cluster.allocate_producer_ids().await {
-            Ok((first, count)) => shared.producer_ids.refill(first, count),
+            Ok((first, count)) if count > 0 && first >= 0 => {
+                shared.producer_ids.refill(first, count)
+            }
+            Ok((first, count)) => {
+                tracing::error!(
+                    first,
+                    count,
+                    "the controller handed out an empty producer id block"
+                );
+                return failed(ResponseError::UnknownServerError.code());
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot allocate producer ids");
                 return failed(node_error_code(&e));

@@ -39,20 +39,26 @@ pub(crate) fn save_snapshot(
     std::fs::rename(&tmp, path(partition_dir))
 }
 
-/// Loads and removes the snapshot: it is only valid for the log as the clean shutdown left it,
-/// and a crash later must not reuse it. `None` when there is none or it is damaged.
+/// Loads the latest snapshot; `None` when there is none or it is damaged. The caller checks
+/// that the offset it describes is still inside the log.
 pub(crate) fn load_snapshot(partition_dir: &Path) -> Option<(ProducerStates, i64)> {
     let file = path(partition_dir);
     let bytes = std::fs::read(&file).ok()?;
-    if let Err(e) = std::fs::remove_file(&file) {
-        tracing::warn!(file = %file.display(), error = %e, "cannot remove the producer snapshot");
-        return None;
-    }
     let decoded = decode(&bytes);
     if decoded.is_none() {
         tracing::warn!(file = %file.display(), "damaged producer snapshot ignored; replaying the log");
     }
     decoded
+}
+
+/// Removes a snapshot that no longer fits the log.
+pub(crate) fn remove_snapshot(partition_dir: &Path) {
+    let file = path(partition_dir);
+    if let Err(e) = std::fs::remove_file(&file)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(file = %file.display(), error = %e, "cannot remove a stale producer snapshot");
+    }
 }
 
 fn encode(states: &ProducerStates, end_offset: i64) -> Vec<u8> {
@@ -169,10 +175,13 @@ mod tests {
     }
 
     #[test]
-    fn a_loaded_snapshot_is_removed() {
+    fn a_saved_snapshot_loads_until_removed() {
         let dir = tempfile::tempdir().expect("tempdir");
         save_snapshot(dir.path(), &sample(), 9).expect("save");
         assert_eq!(load_snapshot(dir.path()).map(|(_, end)| end), Some(9));
-        assert!(load_snapshot(dir.path()).is_none(), "used once");
+        save_snapshot(dir.path(), &sample(), 12).expect("save again");
+        assert_eq!(load_snapshot(dir.path()).map(|(_, end)| end), Some(12));
+        remove_snapshot(dir.path());
+        assert!(load_snapshot(dir.path()).is_none());
     }
 }

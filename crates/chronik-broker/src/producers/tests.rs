@@ -35,11 +35,12 @@ fn in_order_batches_are_appended_and_retries_get_their_offsets() {
 }
 
 #[test]
-fn gaps_and_unknown_producers_off_zero_are_out_of_order() {
+fn gaps_are_out_of_order_but_unknown_producers_start_anywhere() {
     let mut s = ProducerStates::default();
+    // Kafka's rule: the partition may have lost the producer's state (eviction, retention).
     assert_eq!(
         s.check(&batch(1, 0, 4, 1)),
-        SeqCheck::Reject(OUT_OF_ORDER),
+        SeqCheck::Append,
         "new producer"
     );
     write(&mut s, batch(1, 0, 0, 2), 0);
@@ -90,7 +91,8 @@ fn producers_beyond_the_bound_evict_the_least_recent() {
         s.record(&batch(id, 0, 0, 1), id, id);
     }
     assert_eq!(s.len(), MAX_PRODUCERS);
-    assert_eq!(s.check(&batch(0, 0, 1, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+    // Producer 0 was forgotten: its retry is no longer recognised as a duplicate.
+    assert_eq!(s.check(&batch(0, 0, 0, 1)), SeqCheck::Append);
     assert!(matches!(
         s.check(&batch(n - 1, 0, 0, 1)),
         SeqCheck::Duplicate(_)

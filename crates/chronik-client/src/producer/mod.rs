@@ -2,12 +2,19 @@
 //! into batches (by size and linger), sends them to the partition's leader with the configured
 //! acks, and retries retriable failures after refreshing metadata until the delivery timeout.
 //!
-//! Idempotence (`idempotent: true`): the producer gets an id from InitProducerId and stamps every
-//! batch with per-partition sequence numbers, so a retried batch the broker already wrote is
-//! answered with its original offset instead of being written twice. With idempotence each
-//! partition keeps one batch in flight, so a retry can never overtake a later batch.
+//! Idempotence (`idempotent: true`): the producer gets one id from InitProducerId (on its first
+//! batch, shared by every partition) and stamps every batch with per-partition sequence numbers,
+//! so a retried batch the broker already wrote is answered with its original offset instead of
+//! being written twice. Up to `max_in_flight` (at most 5, the broker's memory of recent batches)
+//! batches per partition are in flight; a failure stops the window and its batches are resent in
+//! sequence order with their original sequence numbers (see `idempotent`).
+//!
+//! What a record's [`Delivery`] resolves to is a [`Written`]: its offset, or why there is none
+//! (acks=0, or a duplicate the broker recognised without remembering its offset). No offset is
+//! ever made up.
 
 mod encode;
+mod idempotent;
 mod worker;
 
 use std::collections::HashMap;
@@ -20,6 +27,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use kafka_protocol::records::Compression;
+
 
 use crate::cluster::Client;
 use crate::{ClientError, Result};
@@ -56,7 +64,8 @@ pub struct ProducerConfig {
     /// (Kafka's `delivery.timeout.ms`).
     pub delivery_timeout: Duration,
     pub retry_backoff: Duration,
-    /// Batches in flight per partition without idempotence (with it: always 1).
+    /// Batches in flight per partition (with idempotence: capped at 5, as brokers remember the
+    /// last 5 batches of a producer to recognise retries).
     pub max_in_flight: usize,
     /// Records queued per partition before `send` waits (backpressure).
     pub queue_records: usize,
@@ -85,14 +94,36 @@ pub(crate) struct Queued {
     pub timestamp: i64,
     /// `send` time + the delivery timeout: the record fails after this, queued or not.
     pub deadline: std::time::Instant,
-    pub done: oneshot::Sender<Result<i64>>,
+    pub done: oneshot::Sender<Result<Written>>,
 }
 
-/// Resolves to the record's offset once acknowledged (-1 with acks=0).
-pub struct Delivery(oneshot::Receiver<Result<i64>>);
+/// Where a record went once the producer is done with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The broker acknowledged the record at this offset.
+    At(i64),
+    /// Sent with acks=0: the broker does not answer, so neither the write nor its offset is known.
+    Unacknowledged,
+    /// An idempotent retry the broker recognised as already written but whose offset it no
+    /// longer remembers (DUPLICATE_SEQUENCE_NUMBER): written exactly once, offset unknown.
+    Duplicate,
+}
+
+impl Written {
+    /// The offset, when the broker named one.
+    pub fn offset(self) -> Option<i64> {
+        match self {
+            Self::At(o) => Some(o),
+            Self::Unacknowledged | Self::Duplicate => None,
+        }
+    }
+}
+
+/// Resolves once the record is acknowledged (or sent, with acks=0) or has failed for good.
+pub struct Delivery(oneshot::Receiver<Result<Written>>);
 
 impl Delivery {
-    pub async fn wait(self) -> Result<i64> {
+    pub async fn wait(self) -> Result<Written> {
         self.0.await.unwrap_or(Err(ClientError::ProducerClosed))
     }
 }
@@ -113,7 +144,11 @@ impl Producer {
                     .into(),
             ));
         }
-        let ctx = Arc::new(worker::Ctx { client, cfg });
+        let ctx = Arc::new(worker::Ctx {
+            client,
+            cfg,
+            ids: tokio::sync::OnceCell::new(),
+        });
         Ok(Producer {
             ctx,
             queues: Mutex::new(HashMap::new()),
@@ -149,19 +184,21 @@ impl Producer {
         Ok(Delivery(rx))
     }
 
+    /// The partition's queue, starting its worker on first use (no network call here: the
+    /// idempotent producer id is fetched by the first worker that needs it).
     async fn queue(&self, topic: &str, partition: i32) -> Result<mpsc::Sender<Queued>> {
         let mut queues = self.queues.lock().await;
         let key = (topic.to_owned(), partition);
         if let Some(tx) = queues.get(&key) {
             return Ok(tx.clone());
         }
-        let ids = if self.ctx.cfg.idempotent {
-            Some(init_producer_id(&self.ctx.client).await?)
-        } else {
-            None
-        };
         let (tx, rx) = mpsc::channel(self.ctx.cfg.queue_records.max(1));
-        let handle = tokio::spawn(worker::run(self.ctx.clone(), key.clone(), rx, ids));
+        let ctx = self.ctx.clone();
+        let handle = if self.ctx.cfg.idempotent {
+            tokio::spawn(idempotent::run(ctx, key.clone(), rx))
+        } else {
+            tokio::spawn(worker::run(ctx, key.clone(), rx))
+        };
         self.workers.lock().await.push(handle);
         queues.insert(key, tx.clone());
         Ok(tx)

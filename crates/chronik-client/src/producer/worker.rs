@@ -1,53 +1,36 @@
-//! One task per partition: gather a batch, send it, retry it, resolve its records.
+//! One task per partition without idempotence: gather a batch, send it (up to `max_in_flight`
+//! at once), retry it, resolve its records. Also the pieces the idempotent sender shares.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::{Semaphore, mpsc};
 
-use super::encode::{Stamp, encode_batch};
-use super::{Acks, ProducerConfig, Queued};
+use super::encode::encode_batch;
+use super::{Acks, ProducerConfig, Queued, Written};
 use crate::cluster::Client;
 use crate::{ClientError, Result};
 
 pub(crate) struct Ctx {
     pub client: Client,
     pub cfg: ProducerConfig,
-}
-
-/// Idempotence state of one partition.
-struct Ids {
-    producer_id: i64,
-    epoch: i16,
-    next_sequence: i32,
+    /// The idempotent producer's id and epoch, fetched once (InitProducerId) by the first
+    /// partition that sends.
+    pub ids: tokio::sync::OnceCell<(i64, i16)>,
 }
 
 pub(crate) async fn run(
     ctx: Arc<Ctx>,
     (topic, partition): (String, i32),
     mut rx: mpsc::Receiver<Queued>,
-    ids: Option<(i64, i16)>,
 ) {
-    let mut ids = ids.map(|(producer_id, epoch)| Ids {
-        producer_id,
-        epoch,
-        next_sequence: 0,
-    });
-    let in_flight = if ids.is_some() {
-        1
-    } else {
-        ctx.cfg.max_in_flight.max(1)
-    };
+    let in_flight = ctx.cfg.max_in_flight.max(1);
     let slots = Arc::new(Semaphore::new(in_flight));
     while let Some(batch) = gather(&ctx.cfg, &mut rx).await {
-        if let Some(state) = ids.as_mut() {
-            send_idempotent(&ctx, &topic, partition, batch, state).await;
-            continue;
-        }
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
         };
@@ -67,7 +50,7 @@ pub(crate) async fn run(
 }
 
 /// Waits for a first record, then takes more until the batch is full or the linger expires.
-async fn gather(cfg: &ProducerConfig, rx: &mut mpsc::Receiver<Queued>) -> Option<Vec<Queued>> {
+pub(super) async fn gather(cfg: &ProducerConfig, rx: &mut mpsc::Receiver<Queued>) -> Option<Vec<Queued>> {
     let first = rx.recv().await?;
     let mut bytes = record_size(&first);
     let mut batch = vec![first];
@@ -97,63 +80,21 @@ fn record_size(r: &Queued) -> usize {
     r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len()) + 8
 }
 
-fn resolve(batch: Vec<Queued>, result: Result<i64>) {
+/// Resolves every record of `batch`: the n-th record of a batch written at `base` is at
+/// `base + n`.
+pub(super) fn resolve(batch: Vec<Queued>, result: Result<Written>) {
     for (i, r) in batch.into_iter().enumerate() {
         let outcome = match &result {
-            Ok(base) if *base >= 0 => Ok(base + i as i64),
-            Ok(_) => Ok(-1),
+            Ok(Written::At(base)) => Ok(Written::At(base + i as i64)),
+            Ok(other) => Ok(*other),
             Err(e) => Err(e.clone()),
         };
         let _ = r.done.send(outcome);
     }
 }
 
-async fn send_idempotent(
-    ctx: &Ctx,
-    topic: &str,
-    partition: i32,
-    batch: Vec<Queued>,
-    ids: &mut Ids,
-) {
-    let stamp = Stamp {
-        producer_id: ids.producer_id,
-        epoch: ids.epoch,
-        base_sequence: ids.next_sequence,
-    };
-    let result = match encode_batch(&batch, ctx.cfg.compression, Some(stamp)) {
-        Ok(bytes) => deliver(ctx, topic, partition, bytes, deadline(&batch)).await,
-        Err(e) => Err(e),
-    };
-    match &result {
-        Ok(_) => {
-            // Sequences wrap to 0 after i32::MAX, as Kafka's do.
-            let n = batch.len() as i64;
-            ids.next_sequence =
-                ((i64::from(ids.next_sequence) + n) % (i64::from(i32::MAX) + 1)) as i32;
-        }
-        Err(e) => {
-            // Whether the broker wrote the batch is unknown: continuing the sequence could make a
-            // later batch look like a duplicate. A new producer id starts a clean sequence.
-            tracing::warn!(%topic, partition, error = %e, "batch failed; re-initialising the producer id");
-            match super::init_producer_id(&ctx.client).await {
-                Ok((producer_id, epoch)) => {
-                    *ids = Ids {
-                        producer_id,
-                        epoch,
-                        next_sequence: 0,
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "InitProducerId failed; will retry with the next batch")
-                }
-            }
-        }
-    }
-    resolve(batch, result);
-}
-
 /// The earliest deadline of a batch's records (the first one queued).
-fn deadline(batch: &[Queued]) -> Instant {
+pub(super) fn deadline(batch: &[Queued]) -> Instant {
     batch
         .iter()
         .map(|r| r.deadline)
@@ -170,7 +111,7 @@ async fn deliver(
     partition: i32,
     batch: bytes::Bytes,
     deadline: Instant,
-) -> Result<i64> {
+) -> Result<Written> {
     let start = Instant::now();
     let timeout = ctx.cfg.delivery_timeout;
     let mut attempts = 0u32;
@@ -216,7 +157,24 @@ async fn deliver(
 }
 
 /// One Produce request for one batch to the partition's current leader.
-async fn produce_once(ctx: &Ctx, topic: &str, partition: i32, batch: bytes::Bytes) -> Result<i64> {
+async fn produce_once(
+    ctx: &Ctx,
+    topic: &str,
+    partition: i32,
+    batch: bytes::Bytes,
+) -> Result<Written> {
+    submit(ctx, topic, partition, batch).await?.await
+}
+
+/// Writes one Produce request for one batch to the partition's current leader and returns the
+/// wait for its answer; batches submitted one after another reach the broker in that order
+/// (while the leader's connection lasts).
+pub(super) async fn submit(
+    ctx: &Ctx,
+    topic: &str,
+    partition: i32,
+    batch: bytes::Bytes,
+) -> Result<BoxFuture<Result<Written>>> {
     let leader = ctx.client.leader(topic, partition)?;
     let conn = ctx.client.conn(ctx.client.broker_addr(leader)?).await?;
     let server_timeout = ctx.client.config().request_timeout * 3 / 4;
@@ -234,9 +192,27 @@ async fn produce_once(ctx: &Ctx, topic: &str, partition: i32, batch: bytes::Byte
         ]);
     if ctx.cfg.acks == Acks::None {
         conn.send_only(&req, ctx.client.client_id()).await?;
-        return Ok(-1);
+        return Ok(Box::pin(std::future::ready(Ok(Written::Unacknowledged))));
     }
-    let resp: ProduceResponse = conn.call(&req, ctx.client.client_id()).await?;
+    let version = conn.version(ApiKey::Produce)?;
+    let answer = conn.submit(&req, version, ctx.client.client_id()).await?;
+    let (topic, addr) = (topic.to_owned(), conn.addr());
+    Ok(Box::pin(async move {
+        let resp: ProduceResponse = answer.await?;
+        written(resp, &topic, partition, addr)
+    }))
+}
+
+pub(super) type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// The partition's answer in `resp`. A success must name a real offset; a duplicate the broker
+/// could not place (DUPLICATE_SEQUENCE_NUMBER) is reported as [`Written::Duplicate`].
+fn written(
+    resp: ProduceResponse,
+    topic: &str,
+    partition: i32,
+    addr: std::net::SocketAddr,
+) -> Result<Written> {
     let p = resp
         .responses
         .iter()
@@ -244,12 +220,59 @@ async fn produce_once(ctx: &Ctx, topic: &str, partition: i32, batch: bytes::Byte
         .flat_map(|t| t.partition_responses.iter())
         .find(|p| p.index == partition)
         .ok_or_else(|| ClientError::Protocol {
-            addr: conn.addr(),
+            addr,
             reason: format!("Produce response has no answer for {topic}-{partition}"),
         })?;
-    // A duplicate of a batch already written counts as written (idempotent retry).
-    if p.error_code != ResponseError::DuplicateSequenceNumber.code() {
-        ClientError::check(p.error_code, || format!("produce to {topic}-{partition}"))?;
+    if p.error_code == ResponseError::DuplicateSequenceNumber.code() {
+        return Ok(Written::Duplicate);
     }
-    Ok(p.base_offset)
+    ClientError::check(p.error_code, || format!("produce to {topic}-{partition}"))?;
+    if p.base_offset < 0 {
+        return Err(ClientError::Protocol {
+            addr,
+            reason: format!(
+                "Produce to {topic}-{partition} acknowledged without an offset ({})",
+                p.base_offset
+            ),
+        });
+    }
+    Ok(Written::At(p.base_offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use kafka_protocol::messages::produce_response::{
+        PartitionProduceResponse, TopicProduceResponse,
+    };
+
+    use super::*;
+
+    fn answer(code: i16, base: i64) -> ProduceResponse {
+        ProduceResponse::default().with_responses(vec![
+            TopicProduceResponse::default()
+                .with_name(TopicName(StrBytes::from_static_str("t")))
+                .with_partition_responses(vec![
+                    PartitionProduceResponse::default()
+                        .with_index(0)
+                        .with_error_code(code)
+                        .with_base_offset(base),
+                ]),
+        ])
+    }
+
+    #[test]
+    fn answers_never_become_made_up_offsets() {
+        let addr = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(written(answer(0, 7), "t", 0, addr).unwrap(), Written::At(7));
+        let dup = ResponseError::DuplicateSequenceNumber.code();
+        assert_eq!(
+            written(answer(dup, -1), "t", 0, addr).unwrap(),
+            Written::Duplicate
+        );
+        let e = written(answer(0, -1), "t", 0, addr).unwrap_err();
+        assert_eq!(e.name(), "InvalidResponse");
+        assert!(written(answer(0, 1), "u", 0, addr).is_err(), "wrong topic");
+        let e = written(answer(6, -1), "t", 0, addr).unwrap_err();
+        assert_eq!(e.name(), "NotLeaderOrFollower");
+    }
 }

@@ -9,7 +9,7 @@ use chronik_kafka::kafka_protocol::messages::{
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Shared;
-use crate::groups::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, partition_for};
+use crate::groups::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, offsets_partitions, partition_for};
 use crate::handlers::{NONE, str_bytes};
 
 const GROUP_KEY: i8 = 0;
@@ -93,12 +93,14 @@ async fn find(shared: &Shared, key_type: i8, key: &str) -> Found {
         }
         shared.cluster.reconcile(&shared.partitions);
     }
-    let partition = partition_for(key);
     let not_available = (
         ResponseError::CoordinatorNotAvailable.code(),
         "the group coordinator is not available yet",
     );
     shared.cluster.metadata(|s| {
+        // The topic's actual partition count, whatever it was created with.
+        let count = offsets_partitions(s).ok_or(not_available)?;
+        let partition = partition_for(key, count);
         let p = (s.topic_by_name(OFFSETS_TOPIC)).and_then(|t| t.partition(partition));
         let leader = p.map(|p| p.leader).ok_or(not_available)?;
         let broker = (s.live_brokers())

@@ -13,6 +13,8 @@ use chronik_kafka::kafka_protocol::messages::{
     TopicName,
 };
 
+use chronik_kafka::kafka_protocol::protocol::StrBytes;
+
 use super::caller;
 use crate::broker::Shared;
 use crate::groups::{CommitEntry, MAX_OFFSET_METADATA_BYTES, OffsetValue, TopicOffsets, wall_ms};
@@ -136,28 +138,44 @@ pub(crate) fn fetch(shared: &Shared, req: OffsetFetchRequest, version: i16) -> O
     }
 }
 
-fn legacy_topics(found: Vec<TopicOffsets>, code: i16) -> Vec<OffsetFetchResponseTopic> {
+/// Maps committed offsets to a response's topics: `partition` builds one partition from
+/// (index, offset, leader epoch, metadata), `topic` one topic from its name and partitions.
+/// An uncommitted partition is offset -1, epoch -1, empty metadata, as Kafka answers.
+fn map_topics<T, P>(
+    found: Vec<TopicOffsets>,
+    partition: impl Fn(i32, i64, i32, StrBytes) -> P,
+    topic: impl Fn(TopicName, Vec<P>) -> T,
+) -> Vec<T> {
     (found.into_iter())
-        .map(|(topic, parts)| {
+        .map(|(name, parts)| {
             let partitions = (parts.into_iter())
-                .map(|(p, v)| {
-                    let (offset, epoch, metadata) = match v {
-                        Some(v) => (v.offset, v.leader_epoch, v.metadata),
-                        None => (-1, -1, String::new()),
-                    };
-                    OffsetFetchResponsePartition::default()
-                        .with_partition_index(p)
-                        .with_committed_offset(offset)
-                        .with_committed_leader_epoch(epoch)
-                        .with_metadata(Some(str_bytes(&metadata)))
-                        .with_error_code(code)
+                .map(|(p, v)| match v {
+                    Some(v) => partition(p, v.offset, v.leader_epoch, str_bytes(&v.metadata)),
+                    None => partition(p, -1, -1, StrBytes::default()),
                 })
                 .collect();
-            OffsetFetchResponseTopic::default()
-                .with_name(TopicName(str_bytes(&topic)))
-                .with_partitions(partitions)
+            topic(TopicName(str_bytes(&name)), partitions)
         })
         .collect()
+}
+
+fn legacy_topics(found: Vec<TopicOffsets>, code: i16) -> Vec<OffsetFetchResponseTopic> {
+    map_topics(
+        found,
+        |p, offset, epoch, metadata| {
+            OffsetFetchResponsePartition::default()
+                .with_partition_index(p)
+                .with_committed_offset(offset)
+                .with_committed_leader_epoch(epoch)
+                .with_metadata(Some(metadata))
+                .with_error_code(code)
+        },
+        |name, partitions| {
+            OffsetFetchResponseTopic::default()
+                .with_name(name)
+                .with_partitions(partitions)
+        },
+    )
 }
 
 fn fetch_group_v8(
@@ -174,26 +192,21 @@ fn fetch_group_v8(
                 .with_error_code(code);
         }
     };
-    let topics = (found.into_iter())
-        .map(|(topic, parts)| {
-            let partitions = (parts.into_iter())
-                .map(|(p, v)| {
-                    let (offset, epoch, metadata) = match v {
-                        Some(v) => (v.offset, v.leader_epoch, v.metadata),
-                        None => (-1, -1, String::new()),
-                    };
-                    OffsetFetchResponsePartitions::default()
-                        .with_partition_index(p)
-                        .with_committed_offset(offset)
-                        .with_committed_leader_epoch(epoch)
-                        .with_metadata(Some(str_bytes(&metadata)))
-                })
-                .collect();
+    let topics = map_topics(
+        found,
+        |p, offset, epoch, metadata| {
+            OffsetFetchResponsePartitions::default()
+                .with_partition_index(p)
+                .with_committed_offset(offset)
+                .with_committed_leader_epoch(epoch)
+                .with_metadata(Some(metadata))
+        },
+        |name, partitions| {
             OffsetFetchResponseTopics::default()
-                .with_name(TopicName(str_bytes(&topic)))
+                .with_name(name)
                 .with_partitions(partitions)
-        })
-        .collect();
+        },
+    );
     OffsetFetchResponseGroup::default()
         .with_group_id(group)
         .with_topics(topics)
