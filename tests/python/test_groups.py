@@ -4,6 +4,7 @@ group APIs.
 """
 
 import time
+import warnings
 
 import pytest
 from confluent_kafka import Consumer, ConsumerGroupState, Producer, TopicPartition
@@ -170,3 +171,32 @@ def test_admin_lists_describes_offsets_and_deletes_groups(broker):
     admin.delete_consumer_groups([group])[group].result(timeout=30)
     listed = admin.list_consumer_groups().result(timeout=30)
     assert group not in {g.group_id for g in listed.valid}
+
+
+def test_admin_cannot_delete_or_reconfigure_the_offsets_topic(broker):
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import ConfigResource
+
+    topic, group = unique("guard-topic"), unique("guard-grp")
+    create_topic(broker.bootstrap, topic, 1)
+    produce(broker.bootstrap, topic, 1, 2, 0)
+    c = consumer(broker.bootstrap, group)
+    c.subscribe([topic])
+    got = []
+    wait_for("2 records", lambda: poll_into(c, got) or len(got) >= 2)
+    c.commit(asynchronous=False)
+
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    with pytest.raises(KafkaException) as deleted:
+        admin.delete_topics(["__consumer_offsets"])["__consumer_offsets"].result(timeout=30)
+    assert deleted.value.args[0].code() == KafkaError.INVALID_REQUEST
+    res = ConfigResource("topic", "__consumer_offsets", set_config={"retention.ms": "1000"})
+    # Deliberately the legacy AlterConfigs API (the Rust tests cover the incremental one).
+    with pytest.raises(KafkaException) as altered, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        admin.alter_configs([res])[res].result(timeout=30)
+    assert altered.value.args[0].code() == KafkaError.INVALID_REQUEST
+    # The group and its offsets are untouched.
+    committed = c.committed([TopicPartition(topic, 0)], timeout=30)
+    assert committed[0].offset == 2
+    c.close()

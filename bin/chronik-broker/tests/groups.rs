@@ -430,6 +430,18 @@ fn the_offsets_topic_is_protected_and_oversized_joins_are_refused() {
     const OFFSETS: &str = "__consumer_offsets";
     assert_eq!(delete_topic(&mut c, OFFSETS), INVALID_REQUEST);
     assert_eq!(create_topic(&mut c, OFFSETS, 1), TOPIC_ALREADY_EXISTS);
+    let grow = CreatePartitionsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topics(vec![
+            create_partitions_request::CreatePartitionsTopic::default()
+                .with_name(topic(OFFSETS))
+                .with_count(16),
+        ]);
+    let grown: CreatePartitionsResponse = c.call(ApiKey::CreatePartitions, 3, &grow);
+    assert_eq!(
+        grown.results[0].error_code, INVALID_REQUEST,
+        "partition count fixed"
+    );
     use incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
     let alter = IncrementalAlterConfigsRequest::default().with_resources(vec![
         AlterConfigsResource::default()

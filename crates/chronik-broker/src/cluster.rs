@@ -29,7 +29,7 @@ enum Quorum {
     /// An in-process single voter with its data in `DATA/meta`.
     Embedded(MetaNode),
     /// Meta nodes reached over gRPC.
-    External(ExternalQuorum),
+    External(Box<ExternalQuorum>),
 }
 
 /// The metadata side of a running broker.
@@ -51,7 +51,7 @@ impl Cluster {
         let quorum = if meta.is_empty() {
             Quorum::Embedded(start_embedded(me, data_dir, listen).await?)
         } else {
-            Quorum::External(ExternalQuorum::connect(meta).await?)
+            Quorum::External(Box::new(ExternalQuorum::connect(meta).await?))
         };
         Ok(Cluster {
             quorum,

@@ -38,7 +38,7 @@ impl Hosted {
         let states = self.producers();
         let end = self.log.end_offset();
         let unchanged = self.snapshot_at.load(Ordering::Relaxed) == end;
-        if (states.len() == 0 && !closing) || (unchanged && !closing) {
+        if !closing && (states.len() == 0 || unchanged) {
             return;
         }
         match save_snapshot(self.log.dir(), &states, end) {

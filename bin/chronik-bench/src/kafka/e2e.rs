@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use bytes::{BufMut, Bytes, BytesMut};
 use chronik_client::records::records;
-use chronik_client::{Acks, Client, Consumer, ConsumerConfig, Producer, ProducerConfig, StartAt};
+use chronik_client::{Client, Consumer, ConsumerConfig, Producer, ProducerConfig, StartAt};
 use tokio::task::JoinSet;
 
+use super::produce::AcksArg;
 use super::{BrokerReport, ConnArgs, ErrorTally, finish, prepare_topic};
 use crate::latency::Latency;
 
@@ -37,6 +38,10 @@ pub struct E2eArgs {
     pub partitions: i32,
     #[arg(long)]
     pub create: bool,
+    /// 0: no answer (a record counts as sent once written to the socket); 1: the leader has
+    /// it; all: every in-sync replica has it.
+    #[arg(long, value_enum, default_value = "1")]
+    pub acks: AcksArg,
     /// Wait this long after the last send for the consumer to catch up.
     #[arg(long, default_value_t = 10_000)]
     pub drain_ms: u64,
@@ -114,6 +119,7 @@ async fn bench(args: &E2eArgs) -> Result<BrokerReport> {
         config: serde_json::json!({
             "rate": args.rate, "duration": args.duration, "record_size": args.record_size,
             "partitions": partitions, "acked": acked, "missing": missing,
+            "acks": format!("{:?}", args.acks).to_lowercase(),
         }),
         compare: None,
         first_error,
@@ -138,7 +144,7 @@ async fn produce(
     acked: &AtomicU64,
 ) -> Result<(ErrorTally, Option<String>)> {
     let cfg = ProducerConfig {
-        acks: Acks::Leader,
+        acks: args.acks.acks(),
         linger: Duration::ZERO,
         delivery_timeout: args.conn.timeout(),
         ..Default::default()
@@ -186,7 +192,7 @@ async fn produce(
 }
 
 fn tally(
-    done: Result<chronik_client::Result<i64>, tokio::task::JoinError>,
+    done: Result<chronik_client::Result<chronik_client::Written>, tokio::task::JoinError>,
     acked: &AtomicU64,
     errors: &mut ErrorTally,
     first: &mut Option<String>,

@@ -29,6 +29,16 @@ pub enum AcksArg {
     All,
 }
 
+impl AcksArg {
+    pub fn acks(self) -> Acks {
+        match self {
+            AcksArg::Zero => Acks::None,
+            AcksArg::One => Acks::Leader,
+            AcksArg::All => Acks::All,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CompressionArg {
     None,
@@ -86,11 +96,7 @@ pub struct ProduceArgs {
 impl ProduceArgs {
     pub fn producer_config(&self) -> ProducerConfig {
         ProducerConfig {
-            acks: match self.acks {
-                AcksArg::Zero => Acks::None,
-                AcksArg::One => Acks::Leader,
-                AcksArg::All => Acks::All,
-            },
+            acks: self.acks.acks(),
             batch_size: self.batch_size,
             linger: Duration::from_millis(self.linger_ms),
             compression: match self.compression {
@@ -235,7 +241,11 @@ fn config_json(args: &ProduceArgs, partitions: i32) -> serde_json::Value {
     })
 }
 
-type Done = (Instant, Instant, chronik_client::Result<i64>);
+type Done = (
+    Instant,
+    Instant,
+    chronik_client::Result<chronik_client::Written>,
+);
 
 async fn producer_task(id: u64, run: Arc<Run>) -> Result<Outcome> {
     let client = run.args.conn.client(&format!("chronik-bench-{id}")).await?;

@@ -235,7 +235,7 @@ fn only_static_members_left_unjoined_extend_the_join_phase() {
     s.instance_id = Some("inst".into());
     let mut rx = later(g.join(s, 0, MAX));
     let js = done(&mut rx);
-    let _ = later(g.sync(who("s-1", js.generation), (None, None), vec![], 1));
+    let _sync = later(g.sync(who("s-1", js.generation), (None, None), vec![], 1));
     g.prepare_rebalance(2);
     g.complete_join(3);
     assert_eq!(

@@ -62,6 +62,13 @@ async fn grow(
         ));
     }
     let name = topic.name.0.as_str();
+    if name == crate::groups::OFFSETS_TOPIC {
+        // More partitions would move groups to other partitions, away from their offsets.
+        return Err((
+            ResponseError::InvalidRequest.code(),
+            format!("'{name}' is an internal topic; its partition count cannot change"),
+        ));
+    }
     let grown = shared
         .cluster
         .create_partitions(name, topic.count, validate_only)

@@ -352,8 +352,8 @@ impl GroupConsumer {
         let client = self.coord.client.clone();
         let mut positions = self.coord.fetch_offsets(&self.topic, &partitions).await?;
         for &p in &partitions {
-            if !positions.contains_key(&p) {
-                positions.insert(p, self.cfg.reset.resolve(&client, &self.topic, p).await?);
+            if let std::collections::btree_map::Entry::Vacant(v) = positions.entry(p) {
+                v.insert(self.cfg.reset.resolve(&client, &self.topic, p).await?);
             }
         }
         tracing::debug!(group = %self.coord.group, generation = self.generation, ?positions, "assigned");

@@ -28,7 +28,6 @@ use tokio::task::JoinHandle;
 
 pub use kafka_protocol::records::Compression;
 
-
 use crate::cluster::Client;
 use crate::{ClientError, Result};
 

@@ -50,7 +50,10 @@ pub(crate) async fn run(
 }
 
 /// Waits for a first record, then takes more until the batch is full or the linger expires.
-pub(super) async fn gather(cfg: &ProducerConfig, rx: &mut mpsc::Receiver<Queued>) -> Option<Vec<Queued>> {
+pub(super) async fn gather(
+    cfg: &ProducerConfig,
+    rx: &mut mpsc::Receiver<Queued>,
+) -> Option<Vec<Queued>> {
     let first = rx.recv().await?;
     let mut bytes = record_size(&first);
     let mut batch = vec![first];

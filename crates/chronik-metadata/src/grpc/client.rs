@@ -129,7 +129,14 @@ impl MetaClient {
                         self.leader = hint.filter(|h| *h != target);
                         ClientError::Status(status)
                     }
-                    Ok(Err(status)) if status.code() == Code::Unavailable => {
+                    // Unreachable, or a transport timeout on a loaded machine: try again
+                    // (a write may then have applied twice; callers check what they get).
+                    Ok(Err(status))
+                        if matches!(
+                            status.code(),
+                            Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded
+                        ) =>
+                    {
                         ClientError::Status(status)
                     }
                     Ok(Err(status)) => return Err(ClientError::Status(status)),
