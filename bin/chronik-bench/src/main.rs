@@ -36,8 +36,9 @@ Examples:
   chronik-bench produce --bootstrap 127.0.0.1:9092 --topic bench --concurrency 128 \
       --in-flight 1 --acks all --duration 30
 
-  # Read it back; then produce-to-consume latency at 10,000 records/s
-  chronik-bench consume --bootstrap 127.0.0.1:9092 --topic bench --duration 10
+  # Read it back (as consumer group g: committed offsets, resumed by the next run); then
+  # produce-to-consume latency at 10,000 records/s
+  chronik-bench consume --bootstrap 127.0.0.1:9092 --topic bench --group g --duration 10
   chronik-bench e2e --bootstrap 127.0.0.1:9092 --topic e2e --create --rate 10000 --duration 30
 
   # The same, as JSON for scripts
