@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use chronik_broker::BrokerConfig;
+use chronik_cli::OutputFormat;
 use chronik_types::FsyncPolicy;
 use clap::{Args, Parser, Subcommand};
 
@@ -13,6 +14,10 @@ use clap::{Args, Parser, Subcommand};
 /// single-voter metadata node, storing its state under DATA_DIR/meta.
 ///
 /// Example: chronik-broker --data-dir /var/lib/chronik --listen 0.0.0.0:9092 --advertise host:9092
+///
+/// Every flag can also come from a CHRONIK_* variable or, keyed by its long name, from the
+/// TOML file given with --config; a flag beats a variable, which beats the file, which beats
+/// the default. `chronik-broker config show` prints what applies and where it came from.
 #[derive(Parser, Debug)]
 #[command(
     name = "chronik-broker",
@@ -30,6 +35,57 @@ pub struct Cli {
 pub enum Command {
     /// Run the broker until SIGINT/SIGTERM (the default command).
     Run(RunArgs),
+    /// Print the brokers, topics, partitions, leaders and ISR of any Kafka-compatible cluster;
+    /// exit 0 healthy, 1 when a partition is under-replicated or offline, 2 when unreachable.
+    Status(StatusArgs),
+    /// Inspect the broker's settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the effective settings (the same flags as `run`) and where each value came from:
+    /// flag, env, file or default. Exit 2 when a setting is unknown or bad.
+    #[command(
+        after_help = "Examples:\n  chronik-broker config show --config /etc/chronik/broker.toml\n  \
+        CHRONIK_FSYNC=never chronik-broker config show --output json"
+    )]
+    Show(ShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// How to print the settings.
+    #[arg(long, env = "CHRONIK_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  chronik-broker status --bootstrap 127.0.0.1:9092\n  \
+    chronik-broker status --bootstrap kafka1:9092,kafka2:9092 --topic orders --output json"
+)]
+pub struct StatusArgs {
+    /// Brokers to ask (HOST:PORT,...); any reachable one will do.
+    #[arg(
+        long,
+        env = "CHRONIK_BOOTSTRAP",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub bootstrap: Vec<String>,
+    /// Only these topics (repeatable); all topics when not given.
+    #[arg(long)]
+    pub topic: Vec<String>,
+    /// Milliseconds to wait for connections and answers.
+    #[arg(long, env = "CHRONIK_TIMEOUT_MS", default_value_t = 5000)]
+    pub timeout_ms: u64,
+    /// How to print the cluster: tables, or one JSON document.
+    #[arg(long, env = "CHRONIK_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 #[derive(Args, Debug)]

@@ -1,69 +1,86 @@
 //! `chronik-broker`: a Kafka-compatible broker with an embedded metadata node.
+//!
+//! `main` parses arguments (flags > `CHRONIK_*` variables > `--config` file > defaults), runs
+//! one command and turns its outcome into an exit code: 0 success (a healthy cluster for
+//! `status`), 1 an unhealthy cluster, 2 failure (bad settings, unreachable cluster).
 
-mod cli;
-mod config_file;
+mod status;
 
-use std::ffi::OsString;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use chronik_broker_bin::cli::{self, Cli, Command, ConfigCommand, RunArgs};
+use chronik_cli::{EXIT_ERROR, EXIT_OK};
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{Cli, Command, RunArgs};
-
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args_os().collect()) {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(chronik_cli::EXIT_ERROR as u8);
+    let layered = chronik_cli::config_file::parse(Cli::command(), std::env::args_os().collect())
+        .unwrap_or_else(|e| e.exit());
+    let cli = Cli::from_arg_matches(&layered.matches).unwrap_or_else(|e| e.exit());
+    let code = match cli.command {
+        None => run_broker(cli.run),
+        Some(Command::Run(args)) => run_broker(args),
+        Some(Command::Config(ConfigCommand::Show(args))) => config_show(&layered, args),
+        Some(Command::Status(args)) => {
+            chronik_cli::init_tracing("warn");
+            block_on(status::run(&args))
         }
     };
-    chronik_cli::init_tracing(&args.log_level);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
+    ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
+}
+
+/// Prints the effective settings after checking them as `run` would.
+fn config_show(layered: &chronik_cli::config_file::Layered, args: cli::ShowArgs) -> i32 {
+    let settings = layered.settings(&Cli::command());
+    if let Err(e) = args.run.into_config() {
+        eprintln!("error: {e:#}");
+        return EXIT_ERROR;
+    }
+    match chronik_cli::config_file::print_settings(layered.file.as_deref(), &settings, args.output)
+    {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(chronik_cli::EXIT_ERROR as u8);
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("error: {e:#}");
-            ExitCode::from(chronik_cli::EXIT_ERROR as u8)
+            eprintln!("error: cannot write the settings: {e}");
+            EXIT_ERROR
         }
     }
 }
 
-/// Parses flags and environment, then adds the `--config` file's settings for whatever they
-/// left at its default. Bad flags print clap's message and exit 2.
-fn parse_args(mut argv: Vec<OsString>) -> anyhow::Result<RunArgs> {
-    let command = Cli::command();
-    let matches = command.clone().get_matches_from(&argv);
-    let run_matches = matches.subcommand_matches("run").unwrap_or(&matches);
-    if let Some(path) = run_matches.get_one::<std::path::PathBuf>("config") {
-        let run_command = command.find_subcommand("run").unwrap_or(&command);
-        argv.extend(config_file::args_from_file(path, run_matches, run_command)?);
-    }
-    let matches = command.get_matches_from(&argv);
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    Ok(match cli.command {
-        Some(Command::Run(args)) => args,
-        None => cli.run,
+fn run_broker(args: RunArgs) -> i32 {
+    chronik_cli::init_tracing(&args.log_level);
+    block_on(async move {
+        match run(args).await {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                tracing::error!("{e:#}");
+                eprintln!("error: {e:#}");
+                EXIT_ERROR
+            }
+        }
     })
 }
 
+fn block_on(future: impl Future<Output = i32>) -> i32 {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(future),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    if let Some(addr) = args.metrics_addr {
+    let metrics_addr = args.metrics_addr;
+    let config = args.into_config()?;
+    if let Some(addr) = metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
             .install()
-            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+            .with_context(|| format!("cannot serve metrics on {addr}; is the port in use?"))?;
         tracing::info!(%addr, "serving Prometheus metrics");
     }
-    let config = args.into_config()?;
     let data_dir = config.data_dir.clone();
     let broker = chronik_broker::Broker::start(config)
         .await

@@ -52,7 +52,10 @@ fn report(results: &[ItemResult], verb: &str, output: OutputFormat) -> anyhow::R
     Ok(())
 }
 
-async fn describe(meta: &MetaArgs, names: Vec<String>) -> anyhow::Result<Vec<TopicDescription>> {
+pub async fn describe(
+    meta: &MetaArgs,
+    names: Vec<String>,
+) -> anyhow::Result<Vec<TopicDescription>> {
     let request = DescribeTopicsRequest { names };
     let response = client(meta)
         .call(|mut c| {

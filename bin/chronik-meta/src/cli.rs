@@ -17,7 +17,11 @@ use clap::{Args, Parser, Subcommand};
                   Start one of three voters: chronik-meta run --id 1 --listen 10.0.0.1:9190 \\\n\
                   \x20                            --data-dir DIR --cluster-id prod \\\n\
                   \x20                            --peers 1=10.0.0.1:9190,2=10.0.0.2:9190,3=10.0.0.3:9190\n\
-                  Check it:                  chronik-meta status --meta 10.0.0.1:9190,10.0.0.2:9190"
+                  Check it:                  chronik-meta status --meta 10.0.0.1:9190,10.0.0.2:9190\n\n\
+                  `run` settings can also come from CHRONIK_* variables or, keyed by long flag \
+                  name, from the TOML file given with --config; a flag beats a variable, which \
+                  beats the file, which beats the default. `chronik-meta config show` prints what \
+                  applies and where it came from."
 )]
 pub struct Cli {
     /// Log filter when RUST_LOG is unset (error, warn, info, debug, trace).
@@ -42,6 +46,20 @@ pub enum Command {
     /// Add or remove voters of the quorum.
     #[command(subcommand)]
     Members(MembersCommand),
+    /// Inspect a voter's settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the effective settings of `run` (give the same flags) and where each value came
+    /// from: flag, env, file or default. Exit 2 when a setting is unknown, bad or missing.
+    #[command(
+        after_help = "Examples:\n  chronik-meta config show --config /etc/chronik/meta.toml\n  \
+        CHRONIK_NODE_ID=2 chronik-meta --output json config show --data-dir /var/lib/chronik-meta"
+    )]
+    Show(RunArgs),
 }
 
 #[derive(Args, Debug)]
@@ -89,6 +107,10 @@ pub struct RunArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub snapshot_entries: u64,
+    /// TOML file of settings keyed by long flag name (e.g. `peers = "1=a:9190,2=b:9190"`);
+    /// flags and CHRONIK_* variables win over it.
+    #[arg(long, env = "CHRONIK_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -105,6 +127,9 @@ pub struct MetaArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub meta: MetaArgs,
+    /// Also list every partition of this topic with its leader, replicas and ISR (repeatable).
+    #[arg(long)]
+    pub topic: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

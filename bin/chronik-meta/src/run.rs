@@ -8,22 +8,31 @@ use chronik_metadata::node::{MetaNode, NodeConfig};
 
 use crate::cli::RunArgs;
 
-pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+/// The node's configuration from its settings; fails (naming the flag) on bad values.
+pub fn node_config(args: &RunArgs) -> anyhow::Result<NodeConfig> {
+    if args.id == 0 {
+        bail!("--id must be 1 or more (0 is reserved)");
+    }
     let mut cfg = NodeConfig::new(args.id, args.listen, args.data_dir.clone());
-    cfg.advertise = args.advertise;
-    cfg.cluster_id = args.cluster_id;
+    cfg.advertise = args.advertise.clone();
+    cfg.cluster_id = args.cluster_id.clone();
     cfg.peers = match &args.peers {
-        Some(peers) => parse_peers(peers)?,
+        Some(peers) => parse_peers(peers).context("bad --peers")?,
         None => BTreeMap::new(),
     };
     cfg.session_timeout = Duration::from_millis(args.session_timeout_ms.max(100));
     cfg.preferred_leader_interval = Duration::from_secs(args.preferred_leader_interval_s.max(1));
     cfg.snapshot_entries = args.snapshot_entries;
+    Ok(cfg)
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let cfg = node_config(&args)?;
     if let Some(addr) = args.metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
             .install()
-            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+            .with_context(|| format!("cannot serve metrics on {addr}; is the port in use?"))?;
     }
     let node = MetaNode::start(cfg).await.with_context(|| {
         format!(

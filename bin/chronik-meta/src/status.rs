@@ -28,6 +28,9 @@ pub struct ClusterStatus {
     pub unreachable: Vec<String>,
     /// Addresses that answered for another cluster id.
     pub foreign: Vec<String>,
+    /// Every partition of the topics asked for with `--topic`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub topic_partitions: Vec<PartitionStatus>,
 }
 
 #[derive(Serialize, Debug)]
@@ -75,7 +78,16 @@ impl From<&PartitionInfo> for PartitionStatus {
 
 pub async fn run(args: &StatusArgs, output: OutputFormat) -> anyhow::Result<i32> {
     let timeout = Duration::from_millis(args.meta.timeout_ms.max(1));
-    let status = collect(&args.meta.meta, timeout).await;
+    let mut status = collect(&args.meta.meta, timeout).await;
+    if !args.topic.is_empty() && status.leader_id.is_some() {
+        let topics = crate::admin::describe(&args.meta, args.topic.clone()).await?;
+        if let Some(missing) = (args.topic.iter()).find(|n| !topics.iter().any(|t| t.name == **n)) {
+            anyhow::bail!("unknown topic '{missing}'; list topics with `chronik-meta topics list`");
+        }
+        status.topic_partitions = (topics.iter())
+            .flat_map(|t| t.partitions.iter().map(PartitionStatus::from))
+            .collect();
+    }
     match output {
         OutputFormat::Json => chronik_cli::print_json(&status)?,
         OutputFormat::Table => print_tables(&status),
@@ -219,6 +231,7 @@ pub async fn collect(addresses: &[String], timeout: Duration) -> ClusterStatus {
         offline_partitions: offline,
         unreachable,
         foreign,
+        topic_partitions: Vec::new(),
     }
 }
 
@@ -283,6 +296,7 @@ fn render(status: &ClusterStatus, out: &mut String) {
         status.topics, status.partitions
     );
     for (label, list) in [
+        ("topic", &status.topic_partitions),
         ("under-replicated", &status.under_replicated_partitions),
         ("offline", &status.offline_partitions),
     ] {

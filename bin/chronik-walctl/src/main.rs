@@ -3,7 +3,6 @@
 //! `main` only parses arguments, runs one command and turns its outcome into an exit code:
 //! 0 success, 1 corruption found (`verify`), 2 the command could not do its job.
 
-mod cli;
 mod data;
 mod dump;
 mod list;
@@ -17,6 +16,7 @@ mod verify;
 use std::process::ExitCode;
 
 use chronik_cli::{EXIT_ERROR, EXIT_OK};
+use chronik_walctl::cli;
 use clap::Parser;
 
 use cli::{Cli, Command};

@@ -124,6 +124,7 @@ impl Broker {
             spawn_producer_snapshots(partitions.clone()),
             cluster.spawn_reconciler(partitions.clone()),
             crate::retention::spawn(partitions.clone(), config.retention_check_interval),
+            crate::metrics::spawn(partitions.clone(), groups.clone()),
         ];
         cluster.reconcile(&partitions);
         cluster.remove_orphans(&partitions);

@@ -92,6 +92,12 @@ impl Partitions {
         self.hosted.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The data dir's group-commit statistics (none once closed).
+    pub fn flush_stats(&self) -> Option<chronik_wal::FlushStatsSnapshot> {
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        dir.as_ref().map(DataDir::flush_stats)
+    }
+
     /// The hosted partition `tp`, if this broker hosts it.
     pub fn get_hosted(&self, tp: &TopicPartition) -> Option<Arc<Hosted>> {
         self.hosted().get(tp).cloned()

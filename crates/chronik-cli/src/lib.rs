@@ -4,6 +4,8 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
+pub mod config_file;
+
 use comfy_table::{ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressStyle};
 

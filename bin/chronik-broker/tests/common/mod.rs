@@ -171,3 +171,4 @@ impl Client {
     }
 }
 pub mod ops;
+pub mod prom;

@@ -318,7 +318,7 @@ impl Coordinator {
     }
 
     /// Groups held across every loaded partition (the bound on their number).
-    pub(super) fn group_count(&self) -> usize {
+    pub(crate) fn group_count(&self) -> usize {
         let slots: Vec<Slot> = (self.slots.lock().unwrap_or_else(|p| p.into_inner()))
             .values()
             .cloned()

@@ -37,13 +37,27 @@ pub(crate) async fn handle(shared: &Shared, req: FetchRequest) -> FetchResponse 
         let (response, bytes, errors) = read_all(shared, &req.topics, max_bytes);
         let done = bytes >= min_bytes || errors || Instant::now() >= deadline;
         if done {
-            return response;
+            return counted(response);
         }
         match tokio::time::timeout_at(deadline, appends.changed()).await {
             Ok(Ok(())) => continue,
-            _ => return read_all(shared, &req.topics, max_bytes).0,
+            _ => return counted(read_all(shared, &req.topics, max_bytes).0),
         }
     }
+}
+
+/// Counts the record bytes a response carries, per topic.
+fn counted(response: FetchResponse) -> FetchResponse {
+    for topic in &response.responses {
+        let bytes: usize = (topic.partitions.iter())
+            .filter_map(|p| p.records.as_ref().map(|r| r.len()))
+            .sum();
+        if bytes > 0 {
+            metrics::counter!("chronik_broker_topic_bytes_out_total", "topic" => topic.topic.0.to_string())
+                .increment(bytes as u64);
+        }
+    }
+    response
 }
 
 /// One pass over the requested partitions: the response, the record bytes in it, and

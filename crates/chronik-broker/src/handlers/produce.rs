@@ -125,6 +125,8 @@ fn append_partition(
         }
     }
     shared.partitions.appended();
+    metrics::counter!("chronik_broker_topic_bytes_in_total", "topic" => tp.topic.clone())
+        .increment(records.len() as u64);
     let result = PartitionProduceResponse::default()
         .with_error_code(NONE)
         .with_base_offset(base_offset.unwrap_or(-1))

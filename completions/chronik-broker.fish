@@ -1,0 +1,109 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_chronik_broker_global_optspecs
+    string join \n id= listen= advertise= data-dir= fsync= num-partitions= auto-create-topics= max-request-bytes= meta= meta-listen= default-replication-factor= retention-ms= retention-bytes= segment-bytes= retention-check-interval-ms= metrics-addr= config= log-level= h/help V/version
+end
+
+function __fish_chronik_broker_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_chronik_broker_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_chronik_broker_using_subcommand
+    set -l cmd (__fish_chronik_broker_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l id -d 'Broker id (Kafka\'s node.id), from 1' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l listen -d 'Address the Kafka listener binds' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l advertise -d 'HOST:PORT clients are told to connect to (default: the bound address)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l data-dir -d 'Directory of the partition logs and the embedded metadata node' -r -F
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l fsync -d 'When acknowledged writes reach the disk: always (before the ack), interval=MS, never' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l num-partitions -d 'Partitions of auto-created topics and of topics created without a count' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l auto-create-topics -d 'Create unknown topics on Metadata and Produce requests' -r -f -a "true\t''
+false\t''"
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l max-request-bytes -d 'Largest request accepted, in bytes; a larger one closes the connection' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l meta -d 'Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the embedded one; see `chronik-meta run`' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l meta-listen -d 'Address the embedded metadata node\'s gRPC server binds (port 0 picks one); give a fixed one to inspect it with `chronik-meta status --meta ADDR`' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l default-replication-factor -d 'Replication factor of auto-created topics and of topics created without one' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l retention-ms -d 'Default retention.ms of topics: segments older than this are deleted; -1 keeps data forever. Topics override it with their own retention.ms' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l retention-bytes -d 'Default retention.bytes per partition: the oldest segments go beyond it; -1 means no limit' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l segment-bytes -d 'Default segment.bytes: a partition\'s segment rolls past this size' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l retention-check-interval-ms -d 'How often expired segments are deleted, in milliseconds' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l metrics-addr -d 'Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l config -d 'TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and CHRONIK_* variables win over it' -r -F
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -s V -l version -d 'Print version'
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -f -a "run" -d 'Run the broker until SIGINT/SIGTERM (the default command)'
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -f -a "status" -d 'Print the brokers, topics, partitions, leaders and ISR of any Kafka-compatible cluster; exit 0 healthy, 1 when a partition is under-replicated or offline, 2 when unreachable'
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -f -a "config" -d 'Inspect the broker\'s settings'
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l id -d 'Broker id (Kafka\'s node.id), from 1' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l listen -d 'Address the Kafka listener binds' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l advertise -d 'HOST:PORT clients are told to connect to (default: the bound address)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l data-dir -d 'Directory of the partition logs and the embedded metadata node' -r -F
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l fsync -d 'When acknowledged writes reach the disk: always (before the ack), interval=MS, never' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l num-partitions -d 'Partitions of auto-created topics and of topics created without a count' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l auto-create-topics -d 'Create unknown topics on Metadata and Produce requests' -r -f -a "true\t''
+false\t''"
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l max-request-bytes -d 'Largest request accepted, in bytes; a larger one closes the connection' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l meta -d 'Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the embedded one; see `chronik-meta run`' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l meta-listen -d 'Address the embedded metadata node\'s gRPC server binds (port 0 picks one); give a fixed one to inspect it with `chronik-meta status --meta ADDR`' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l default-replication-factor -d 'Replication factor of auto-created topics and of topics created without one' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l retention-ms -d 'Default retention.ms of topics: segments older than this are deleted; -1 keeps data forever. Topics override it with their own retention.ms' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l retention-bytes -d 'Default retention.bytes per partition: the oldest segments go beyond it; -1 means no limit' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l segment-bytes -d 'Default segment.bytes: a partition\'s segment rolls past this size' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l retention-check-interval-ms -d 'How often expired segments are deleted, in milliseconds' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l metrics-addr -d 'Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l config -d 'TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and CHRONIK_* variables win over it' -r -F
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -s h -l help -d 'Print help'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -l bootstrap -d 'Brokers to ask (HOST:PORT,...); any reachable one will do' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -l topic -d 'Only these topics (repeatable); all topics when not given' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -l timeout-ms -d 'Milliseconds to wait for connections and answers' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -l output -d 'How to print the cluster: tables, or one JSON document' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print the effective settings (the same flags as `run`) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown or bad'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l id -d 'Broker id (Kafka\'s node.id), from 1' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l listen -d 'Address the Kafka listener binds' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l advertise -d 'HOST:PORT clients are told to connect to (default: the bound address)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the partition logs and the embedded metadata node' -r -F
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l fsync -d 'When acknowledged writes reach the disk: always (before the ack), interval=MS, never' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l num-partitions -d 'Partitions of auto-created topics and of topics created without a count' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l auto-create-topics -d 'Create unknown topics on Metadata and Produce requests' -r -f -a "true\t''
+false\t''"
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l max-request-bytes -d 'Largest request accepted, in bytes; a larger one closes the connection' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l meta -d 'Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the embedded one; see `chronik-meta run`' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l meta-listen -d 'Address the embedded metadata node\'s gRPC server binds (port 0 picks one); give a fixed one to inspect it with `chronik-meta status --meta ADDR`' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l default-replication-factor -d 'Replication factor of auto-created topics and of topics created without one' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l retention-ms -d 'Default retention.ms of topics: segments older than this are deleted; -1 keeps data forever. Topics override it with their own retention.ms' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l retention-bytes -d 'Default retention.bytes per partition: the oldest segments go beyond it; -1 means no limit' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l segment-bytes -d 'Default segment.bytes: a partition\'s segment rolls past this size' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l retention-check-interval-ms -d 'How often expired segments are deleted, in milliseconds' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l metrics-addr -d 'Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and CHRONIK_* variables win over it' -r -F
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'How to print the settings' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective settings (the same flags as `run`) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown or bad'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand help; and not __fish_seen_subcommand_from run status config help" -f -a "run" -d 'Run the broker until SIGINT/SIGTERM (the default command)'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand help; and not __fish_seen_subcommand_from run status config help" -f -a "status" -d 'Print the brokers, topics, partitions, leaders and ISR of any Kafka-compatible cluster; exit 0 healthy, 1 when a partition is under-replicated or offline, 2 when unreachable'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand help; and not __fish_seen_subcommand_from run status config help" -f -a "config" -d 'Inspect the broker\'s settings'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand help; and not __fish_seen_subcommand_from run status config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective settings (the same flags as `run`) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown or bad'

@@ -1,0 +1,161 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_chronik_meta_global_optspecs
+    string join \n log-level= output= h/help V/version
+end
+
+function __fish_chronik_meta_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_chronik_meta_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_chronik_meta_using_subcommand
+    set -l cmd (__fish_chronik_meta_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -s V -l version -d 'Print version'
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "run" -d 'Run one voter of the quorum until SIGINT/SIGTERM'
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "status" -d 'Print the quorum, brokers and unhealthy partitions; exit 0 healthy, 1 degraded, 2 no quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "topics" -d 'Create, list, describe and delete topics'
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "members" -d 'Add or remove voters of the quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "config" -d 'Inspect a voter\'s settings'
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l id -d 'This voter\'s id (from 1), unique in the quorum' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l listen -d 'Address to serve gRPC on (peers, brokers and tools connect here)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l advertise -d 'Address others reach this node at, when not the listen address (e.g. behind NAT)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l data-dir -d 'Where the Raft log and snapshots live (created if missing; locked while running)' -r -F
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l peers -d 'Initial voters as ID=HOST:PORT,... including this one; the same on every voter. Omit for a single-voter quorum. A node not in the list joins later via `members add`' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l cluster-id -d 'Cluster id, required for a new multi-voter quorum; stored on first start and checked on every later start. Peers with another cluster id are refused' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l session-timeout-ms -d 'Milliseconds a broker may go without heartbeating before it is fenced' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l metrics-addr -d 'Serve Prometheus metrics (Raft term, commit index, leader changes, brokers, unhealthy partitions) on this address at /metrics' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l preferred-leader-interval-s -d 'Seconds between the leader\'s preferred-leader elections' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l snapshot-entries -d 'Applied Raft entries that trigger a snapshot of the metadata state and compaction of the log; a voter that lags further behind catches up through the snapshot' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l config -d 'TOML file of settings keyed by long flag name (e.g. `peers = "1=a:9190,2=b:9190"`); flags and CHRONIK_* variables win over it' -r -F
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l topic -d 'Also list every partition of this topic with its leader, replicas and ISR (repeatable)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -f -a "create" -d 'Create a topic (needs as many live brokers as the replication factor)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -f -a "list" -d 'List topics'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -f -a "describe" -d 'Show topics\' partitions (all topics when no name is given)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -f -a "delete" -d 'Delete a topic'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l partitions -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l replication-factor -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l config -d 'Topic config KEY=VALUE (repeatable)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a topic (needs as many live brokers as the replication factor)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "list" -d 'List topics'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show topics\' partitions (all topics when no name is given)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a topic'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -f -a "add" -d 'Add a voter; start it first with --peers listing the current voters (not itself)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -f -a "remove" -d 'Remove a voter'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l id -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l address -d 'The new voter\'s HOST:PORT' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l id -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a voter; start it first with --peers listing the current voters (not itself)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a voter'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and not __fish_seen_subcommand_from show help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and not __fish_seen_subcommand_from show help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print the effective settings of `run` (give the same flags) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown, bad or missing'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l id -d 'This voter\'s id (from 1), unique in the quorum' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l listen -d 'Address to serve gRPC on (peers, brokers and tools connect here)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l advertise -d 'Address others reach this node at, when not the listen address (e.g. behind NAT)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l data-dir -d 'Where the Raft log and snapshots live (created if missing; locked while running)' -r -F
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l peers -d 'Initial voters as ID=HOST:PORT,... including this one; the same on every voter. Omit for a single-voter quorum. A node not in the list joins later via `members add`' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l cluster-id -d 'Cluster id, required for a new multi-voter quorum; stored on first start and checked on every later start. Peers with another cluster id are refused' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l session-timeout-ms -d 'Milliseconds a broker may go without heartbeating before it is fenced' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l metrics-addr -d 'Serve Prometheus metrics (Raft term, commit index, leader changes, brokers, unhealthy partitions) on this address at /metrics' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l preferred-leader-interval-s -d 'Seconds between the leader\'s preferred-leader elections' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l snapshot-entries -d 'Applied Raft entries that trigger a snapshot of the metadata state and compaction of the log; a voter that lags further behind catches up through the snapshot' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'TOML file of settings keyed by long flag name (e.g. `peers = "1=a:9190,2=b:9190"`); flags and CHRONIK_* variables win over it' -r -F
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective settings of `run` (give the same flags) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown, bad or missing'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "run" -d 'Run one voter of the quorum until SIGINT/SIGTERM'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "status" -d 'Print the quorum, brokers and unhealthy partitions; exit 0 healthy, 1 degraded, 2 no quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "topics" -d 'Create, list, describe and delete topics'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "members" -d 'Add or remove voters of the quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "config" -d 'Inspect a voter\'s settings'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic (needs as many live brokers as the replication factor)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show topics\' partitions (all topics when no name is given)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete a topic'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "add" -d 'Add a voter; start it first with --peers listing the current voters (not itself)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "remove" -d 'Remove a voter'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective settings of `run` (give the same flags) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown, bad or missing'

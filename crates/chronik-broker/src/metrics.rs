@@ -1,0 +1,63 @@
+//! Metrics sampled periodically rather than on the hot path: the storage engine's group-commit
+//! statistics, every hosted partition's log offsets and size, and the number of consumer
+//! groups this broker coordinates. Request counters and latencies are recorded where requests
+//! are handled (`connection.rs`); bytes per topic in the produce and fetch handlers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chronik_wal::FlushStatsSnapshot;
+use tokio::task::JoinHandle;
+
+use crate::groups::Coordinator;
+use crate::partitions::Partitions;
+
+/// How often the sampled metrics are refreshed.
+pub(crate) const SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
+
+pub(crate) fn spawn(partitions: Arc<Partitions>, groups: Arc<Coordinator>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(SAMPLE_INTERVAL);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last = FlushStatsSnapshot::default();
+        loop {
+            ticker.tick().await;
+            if let Some(now) = partitions.flush_stats() {
+                record_flush(&last, &now);
+                last = now;
+            }
+            record_logs(&partitions);
+            metrics::gauge!("chronik_broker_consumer_groups").set(groups.group_count() as f64);
+        }
+    })
+}
+
+/// Cumulative counters, plus the interval's mean fsync latency and mean group-commit size
+/// (appends made durable per flush round).
+fn record_flush(last: &FlushStatsSnapshot, now: &FlushStatsSnapshot) {
+    metrics::counter!("chronik_wal_fsyncs_total").absolute(now.fsyncs);
+    metrics::counter!("chronik_wal_flush_rounds_total").absolute(now.rounds);
+    metrics::counter!("chronik_wal_flushed_appends_total").absolute(now.appends_released);
+    let fsyncs = now.fsyncs.saturating_sub(last.fsyncs);
+    if fsyncs > 0 {
+        let nanos = now.fsync_nanos.saturating_sub(last.fsync_nanos);
+        metrics::gauge!("chronik_wal_fsync_seconds").set(nanos as f64 / fsyncs as f64 / 1e9);
+    }
+    let rounds = now.rounds.saturating_sub(last.rounds);
+    if rounds > 0 {
+        let appends = now.appends_released.saturating_sub(last.appends_released);
+        metrics::gauge!("chronik_wal_group_commit_appends").set(appends as f64 / rounds as f64);
+    }
+}
+
+fn record_logs(partitions: &Partitions) {
+    for (tp, log) in partitions.logs() {
+        let labels = [
+            ("topic", tp.topic.clone()),
+            ("partition", tp.partition.to_string()),
+        ];
+        metrics::gauge!("chronik_broker_log_end_offset", &labels).set(log.end_offset() as f64);
+        metrics::gauge!("chronik_broker_log_start_offset", &labels).set(log.start_offset() as f64);
+        metrics::gauge!("chronik_broker_log_size_bytes", &labels).set(log.size_bytes() as f64);
+    }
+}
