@@ -175,7 +175,7 @@ def test_kafka_python_acks(broker, acks):
     topic = unique(f"kp-acks{acks}")
     create_topic(broker, topic, 3)
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks=acks, linger_ms=5)
-    n = 2_000
+    n = 10_000
     futures = []
     for i in range(n):
         futures.append(

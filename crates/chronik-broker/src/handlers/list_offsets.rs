@@ -7,6 +7,7 @@ use chronik_kafka::kafka_protocol::messages::list_offsets_response::{
 };
 use chronik_kafka::kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use chronik_types::TopicPartition;
+use chronik_wal::PartitionLog;
 
 use super::NONE;
 use super::fetch::epoch_error;
@@ -64,7 +65,7 @@ fn lookup(
         EARLIEST => Some((log.start_offset(), -1)),
         ts if ts < 0 => return failed(ResponseError::InvalidRequest.code()),
         ts => match log.offset_for_timestamp(ts) {
-            Ok(hit) => hit.map(|h| (h.offset, h.timestamp)),
+            Ok(hit) => hit.map(|h| refine_to_record(&log, h.offset, h.timestamp, ts)),
             Err(e) => {
                 tracing::error!(partition = %tp, error = %e, "timestamp lookup failed");
                 return failed(ResponseError::KafkaStorageError.code());
@@ -77,4 +78,13 @@ fn lookup(
         .with_offset(offset)
         .with_timestamp(timestamp)
         .with_leader_epoch(epoch)
+}
+
+/// The first record at or after `target` inside the batch the time index found (which starts
+/// at `offset` and ends at `max_ts`); the batch itself when its records cannot be read here.
+fn refine_to_record(log: &PartitionLog, offset: i64, max_ts: i64, target: i64) -> (i64, i64) {
+    let read = log.read_bounded(offset, 1, log.end_offset());
+    read.ok()
+        .and_then(|r| chronik_kafka::first_record_at_or_after(&r.data, target))
+        .unwrap_or((offset, max_ts))
 }
