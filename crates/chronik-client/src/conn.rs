@@ -228,7 +228,10 @@ impl Connection {
         client_id: &str,
     ) -> Result<(Bytes, i32)> {
         let correlation = self.next_correlation.fetch_add(1, Ordering::Relaxed);
-        let mut buf = BytesMut::with_capacity(64);
+        // Sized up front: a Produce request carries whole record batches, and growing the buffer
+        // by doubling would copy them several times.
+        let body = req.compute_size(version).unwrap_or(0);
+        let mut buf = BytesMut::with_capacity(body + client_id.len() + 64);
         buf.extend_from_slice(&[0; 4]);
         let bad =
             |e: String| ClientError::InvalidInput(format!("encoding {key:?} v{version}: {e}"));

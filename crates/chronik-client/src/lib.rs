@@ -24,5 +24,5 @@ pub use cluster::{Client, ClientConfig, ClusterMeta, PartitionMeta};
 pub use consumer::{Consumer, ConsumerConfig, StartAt, list_offset};
 pub use error::{ClientError, Result};
 pub use group::{GroupConfig, GroupConsumer};
-pub use producer::{Acks, Compression, Delivery, Producer, ProducerConfig, Written};
+pub use producer::{Acks, Compression, Delivery, Outcome, Producer, ProducerConfig, Written};
 pub use versions::{BrokerVersions, CLIENT_RANGES};

@@ -4,16 +4,19 @@
 //! Latency is from the record's intended send time to its acknowledgement. Without `--rate` the
 //! intended time is when the producer was ready to send it; with `--rate` it is the record's slot
 //! in the fixed schedule, so a stall shows up as latency instead of silently lowering the load
-//! (no coordinated omission). The first failed record stops new sends; the run then waits for
+//! (no coordinated omission). The acknowledgement time is when the batch's answer reached the
+//! client (stamped by the producer), however late the producer task gets to count it, and no
+//! task is spawned per record. The first failed record stops new sends; the run then waits for
 //! the records in flight (each bounded by `--timeout-ms`) and exits non-zero naming the errors.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use chronik_client::{Acks, ClientError, Compression, Producer, ProducerConfig};
+use chronik_client::{Acks, ClientError, Compression, Delivery, Producer, ProducerConfig};
 use indicatif::ProgressBar;
 use tokio::task::JoinSet;
 
@@ -129,9 +132,21 @@ struct Run {
     payload: Bytes,
     stop: Stop,
     start: Instant,
+    /// Wall-clock milliseconds at `start`.
+    start_ms: i64,
     claimed: AtomicU64,
     abort: AtomicBool,
     bar: ProgressBar,
+}
+
+impl Run {
+    /// A record's timestamp: its intended send time on the wall clock, in milliseconds (derived
+    /// from the one clock read per record the latency needs anyway).
+    fn wall_ms(&self, intended: Instant) -> i64 {
+        let since = intended.saturating_duration_since(self.start).as_millis();
+        self.start_ms
+            .saturating_add(i64::try_from(since).unwrap_or(i64::MAX))
+    }
 }
 
 /// What one producer saw.
@@ -179,6 +194,9 @@ async fn bench(args: &ProduceArgs) -> Result<BrokerReport> {
         payload: payload(args.record_size),
         stop,
         start,
+        start_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
         claimed: AtomicU64::new(0),
         abort: AtomicBool::new(false),
         bar: chronik_cli::progress(args.records, "records acknowledged"),
@@ -241,12 +259,6 @@ fn config_json(args: &ProduceArgs, partitions: i32) -> serde_json::Value {
     })
 }
 
-type Done = (
-    Instant,
-    Instant,
-    chronik_client::Result<chronik_client::Written>,
-);
-
 async fn producer_task(id: u64, run: Arc<Run>) -> Result<Outcome> {
     let client = run.args.conn.client(&format!("chronik-bench-{id}")).await?;
     let producer = Producer::new(client, run.args.producer_config()).await?;
@@ -258,37 +270,40 @@ async fn producer_task(id: u64, run: Arc<Run>) -> Result<Outcome> {
         .args
         .rate
         .map(|r| Duration::from_secs_f64(run.args.concurrency as f64 / r as f64));
-    let mut pending: JoinSet<Done> = JoinSet::new();
+    // Records not yet counted, oldest first, each with its intended send time. The client stamps
+    // every outcome with the time its answer arrived, so counting late changes no latency.
+    let mut pending: VecDeque<(Instant, Delivery)> = VecDeque::new();
     let mut partition = (id % run.partitions as u64) as i32;
     let mut sent = 0u32;
     while let Some(intended) = next_slot(&run, interval, sent).await {
         sent = sent.saturating_add(1);
+        settled(&run, &mut out, &mut pending);
+        // At the limit, wait for the oldest record (later ones already acknowledged count until
+        // it is: records are counted in send order).
         while pending.len() as u64 >= run.args.in_flight {
-            record(&run, &mut out, pending.join_next().await);
+            if let Some((intended, d)) = pending.pop_front() {
+                record(&run, &mut out, intended, d.outcome().await);
+                settled(&run, &mut out, &mut pending);
+            }
         }
-        while let Some(done) = pending.try_join_next() {
-            record(&run, &mut out, Some(done));
-        }
-        let ts = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
         let value = Some(run.payload.clone());
         match producer
-            .send(&run.args.conn.topic, partition, None, value, ts)
+            .send(
+                &run.args.conn.topic,
+                partition,
+                None,
+                value,
+                run.wall_ms(intended),
+            )
             .await
         {
-            Ok(d) => {
-                pending.spawn(async move {
-                    let result = d.wait().await;
-                    (intended, Instant::now(), result)
-                });
-            }
+            Ok(d) => pending.push_back((intended, d)),
             Err(e) => fail(&run, &mut out, &e),
         }
         partition = (partition + 1) % run.partitions;
     }
-    while let Some(done) = pending.join_next().await {
-        record(&run, &mut out, Some(done));
+    while let Some((intended, d)) = pending.pop_front() {
+        record(&run, &mut out, intended, d.outcome().await);
     }
     producer.close().await;
     Ok(out)
@@ -299,37 +314,52 @@ async fn next_slot(run: &Run, interval: Option<Duration>, sent: u32) -> Option<I
     if run.abort.load(Ordering::Relaxed) {
         return None;
     }
-    let intended = interval.map(|iv| run.start + iv * sent);
+    let intended = match interval {
+        Some(iv) => run.start + iv * sent,
+        None => Instant::now(),
+    };
     match run.stop {
         Stop::After(n) if run.claimed.fetch_add(1, Ordering::Relaxed) >= n => return None,
-        Stop::At(end) if intended.unwrap_or_else(Instant::now) >= end => return None,
+        Stop::At(end) if intended >= end => return None,
         _ => {}
     }
-    match intended {
-        Some(t) => {
-            tokio::time::sleep_until(t.into()).await;
-            Some(t)
+    if interval.is_some() {
+        tokio::time::sleep_until(intended.into()).await;
+    }
+    Some(intended)
+}
+
+/// Counts the records at the front of `pending` that are settled, without waiting.
+fn settled(run: &Run, out: &mut Outcome, pending: &mut VecDeque<(Instant, Delivery)>) {
+    let before = out.acked;
+    while let Some(outcome) = pending.front().and_then(|(_, d)| d.try_outcome()) {
+        if let Some((intended, _)) = pending.pop_front() {
+            count(run, out, intended, outcome);
         }
-        None => Some(Instant::now()),
+    }
+    if out.acked > before {
+        run.bar.inc(out.acked - before);
     }
 }
 
-fn record(run: &Run, out: &mut Outcome, done: Option<Result<Done, tokio::task::JoinError>>) {
-    match done {
-        Some(Ok((intended, at, Ok(_)))) => {
+/// Counts one record awaited on its own.
+fn record(run: &Run, out: &mut Outcome, intended: Instant, outcome: chronik_client::Outcome) {
+    let acked = out.acked;
+    count(run, out, intended, outcome);
+    if out.acked > acked {
+        run.bar.inc(1);
+    }
+}
+
+fn count(run: &Run, out: &mut Outcome, intended: Instant, outcome: chronik_client::Outcome) {
+    match outcome.result {
+        Ok(_) => {
             out.acked += 1;
             if let Some(l) = out.latency.as_mut() {
-                l.record(at.saturating_duration_since(intended));
+                l.record(outcome.at.saturating_duration_since(intended));
             }
-            run.bar.inc(1);
         }
-        Some(Ok((_, _, Err(e)))) => fail(run, out, &e),
-        Some(Err(e)) => fail(
-            run,
-            out,
-            &ClientError::InvalidInput(format!("delivery task: {e}")),
-        ),
-        None => {}
+        Err(e) => fail(run, out, &e),
     }
 }
 

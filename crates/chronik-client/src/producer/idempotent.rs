@@ -22,12 +22,12 @@ use std::time::Instant;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::ApiKey;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::Written;
+use super::accumulator::{Batch, Partition};
 use super::encode::{Stamp, encode_batch};
 use super::worker::{self, Ctx};
-use super::{Queued, Written};
 use crate::{ClientError, Result};
 
 /// Brokers remember a producer's last 5 batches per partition: with more in flight a retry could
@@ -40,15 +40,18 @@ struct Ids {
     next_sequence: i32,
 }
 
+/// A batch's answer and when it arrived.
+type Reply = (Result<Written>, Instant);
+
 struct Entry {
-    batch: Vec<Queued>,
+    batch: Batch,
     /// The stamped batch, resent byte for byte.
     encoded: Bytes,
     deadline: Instant,
     attempts: u32,
     first_sent: Instant,
     /// The answer to the latest send.
-    reply: Option<JoinHandle<Result<Written>>>,
+    reply: Option<JoinHandle<Reply>>,
 }
 
 struct Sender {
@@ -65,19 +68,13 @@ struct Sender {
 }
 
 enum Event {
-    Batch(Option<Vec<Queued>>),
-    Reply(Result<Written>),
+    Batch(Option<Batch>),
+    Reply(Reply),
 }
 
-pub(crate) async fn run(
-    ctx: Arc<Ctx>,
-    (topic, partition): (String, i32),
-    rx: mpsc::Receiver<Queued>,
-) {
-    // Gathering runs apart so that waiting for a batch can be cancelled without losing records.
-    let (batch_tx, mut batches) = mpsc::channel(1);
-    let gatherer = tokio::spawn(gather_into(ctx.clone(), rx, batch_tx));
+pub(crate) async fn run(ctx: Arc<Ctx>, (topic, partition): (String, i32), queue: Arc<Partition>) {
     let limit = ctx.cfg.max_in_flight.clamp(1, MAX_IN_FLIGHT);
+    let cfg = ctx.clone();
     let mut s = Sender {
         ctx,
         topic,
@@ -95,40 +92,30 @@ pub(crate) async fn run(
             s.fresh_ids = true;
         }
         let accept = open && !s.poisoned && s.window.len() < limit;
-        match next_event(&mut batches, s.window.front_mut(), accept).await {
+        match next_event(&queue, &cfg.cfg, s.window.front_mut(), accept).await {
             Event::Batch(None) => open = false,
             Event::Batch(Some(batch)) => s.start(batch).await,
-            Event::Reply(Ok(written)) => {
+            Event::Reply((Ok(written), at)) => {
                 if let Some(done) = s.window.pop_front() {
-                    worker::resolve(done.batch, Ok(written));
+                    done.batch.resolve(Ok(written), at);
                 }
             }
-            Event::Reply(Err(e)) => s.recover(e).await,
-        }
-    }
-    let _ = gatherer.await;
-}
-
-async fn gather_into(ctx: Arc<Ctx>, mut rx: mpsc::Receiver<Queued>, tx: mpsc::Sender<Vec<Queued>>) {
-    while let Some(batch) = worker::gather(&ctx.cfg, &mut rx).await {
-        if let Err(mpsc::error::SendError(batch)) = tx.send(batch).await {
-            worker::resolve(batch, Err(ClientError::ProducerClosed));
-            return;
+            Event::Reply((Err(e), _)) => s.recover(e).await,
         }
     }
 }
 
-async fn join(handle: &mut JoinHandle<Result<Written>>) -> Result<Written> {
+async fn join(handle: &mut JoinHandle<Reply>) -> Reply {
     handle.await.unwrap_or_else(|e| {
-        Err(ClientError::InvalidInput(format!(
-            "produce task failed: {e}"
-        )))
+        let e = ClientError::InvalidInput(format!("produce task failed: {e}"));
+        (Err(e), Instant::now())
     })
 }
 
-/// The head batch's answer, or (when `accept`) the next gathered batch.
+/// The head batch's answer, or (when `accept`) the next ready batch.
 async fn next_event(
-    batches: &mut mpsc::Receiver<Vec<Queued>>,
+    queue: &Partition,
+    cfg: &super::ProducerConfig,
     head: Option<&mut Entry>,
     accept: bool,
 ) -> Event {
@@ -144,7 +131,7 @@ async fn next_event(
     tokio::select! {
         biased;
         ev = reply => ev,
-        b = batches.recv(), if accept => Event::Batch(b),
+        b = queue.next_batch(cfg), if accept => Event::Batch(b),
     }
 }
 
@@ -168,28 +155,28 @@ impl Sender {
     }
 
     /// Stamps a new batch with the next sequence numbers and sends it.
-    async fn start(&mut self, batch: Vec<Queued>) {
-        let deadline = worker::deadline(&batch);
+    async fn start(&mut self, batch: Batch) {
+        let deadline = batch.deadline(self.ctx.cfg.delivery_timeout);
         if Instant::now() >= deadline {
             let err = self.timeout(" (expired in the queue)");
-            return worker::resolve(batch, Err(err));
+            return batch.resolve(Err(err), Instant::now());
         }
         let compression = self.ctx.cfg.compression;
         let ids = match self.identity(deadline).await {
             Ok(ids) => ids,
-            Err(e) => return worker::resolve(batch, Err(e)),
+            Err(e) => return batch.resolve(Err(e), Instant::now()),
         };
         let stamp = Stamp {
             producer_id: ids.producer_id,
             epoch: ids.epoch,
             base_sequence: ids.next_sequence,
         };
-        let encoded = match encode_batch(&batch, compression, Some(stamp)) {
+        let encoded = match encode_batch(&batch.records, compression, Some(stamp)) {
             Ok(b) => b,
-            Err(e) => return worker::resolve(batch, Err(e)),
+            Err(e) => return batch.resolve(Err(e), Instant::now()),
         };
         // Sequences wrap to 0 after i32::MAX, as Kafka's do.
-        let n = batch.len() as i64;
+        let n = batch.records.len() as i64;
         ids.next_sequence = ((i64::from(ids.next_sequence) + n) % (i64::from(i32::MAX) + 1)) as i32;
         let mut entry = Entry {
             batch,
@@ -254,36 +241,37 @@ impl Sender {
         .await;
         let timeout = self.timeout("");
         entry.reply = Some(tokio::spawn(async move {
-            match submitted {
+            let result = match submitted {
                 Ok(Ok(answer)) => tokio::time::timeout_at(deadline, answer)
                     .await
                     .unwrap_or(Err(timeout)),
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err(timeout),
-            }
+            };
+            (result, Instant::now())
         }));
     }
 
     /// The head batch failed with `head_err`: settle the whole window, fail what cannot be
     /// retried, and resend the rest in sequence order.
     async fn recover(&mut self, head_err: ClientError) {
-        let mut results = vec![Err(head_err)];
+        let mut results = vec![(Err(head_err), Instant::now())];
         for entry in self.window.iter_mut().skip(1) {
             results.push(match entry.reply.as_mut() {
                 Some(h) => join(h).await,
-                None => Err(ClientError::ProducerClosed),
+                None => (Err(ClientError::ProducerClosed), Instant::now()),
             });
         }
         let backoff = self.ctx.cfg.retry_backoff;
         let mut retry = VecDeque::new();
         let (mut earlier_pending, mut refresh) = (false, false);
-        for (mut entry, result) in self.window.drain(..).zip(results) {
+        for (mut entry, (result, at)) in self.window.drain(..).zip(results) {
             entry.reply = None;
             let err = match result {
                 // Written; a success after a failure also proves the earlier batch written,
                 // and its resend will be answered as a duplicate.
                 Ok(w) => {
-                    worker::resolve(entry.batch, Ok(w));
+                    entry.batch.resolve(Ok(w), at);
                     continue;
                 }
                 Err(e) => e,
@@ -305,7 +293,7 @@ impl Sender {
                 } else {
                     err
                 };
-                worker::resolve(entry.batch, Err(err));
+                entry.batch.resolve(Err(err), Instant::now());
             }
             earlier_pending = true;
         }

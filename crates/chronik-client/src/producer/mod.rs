@@ -1,6 +1,8 @@
-//! The producer: records are queued per partition; one worker task per partition gathers them
-//! into batches (by size and linger), sends them to the partition's leader with the configured
-//! acks, and retries retriable failures after refreshing metadata until the delivery timeout.
+//! The producer: `send` appends records to their partition's open batch (see `accumulator`); one
+//! worker task per partition takes ready batches (by size and linger), sends them to the
+//! partition's leader with the configured acks, and retries retriable failures after refreshing
+//! metadata until the delivery timeout. Nothing is spawned, allocated or timed per record: a
+//! batch's records share one completion, stamped with the time its answer arrived.
 //!
 //! Idempotence (`idempotent: true`): the producer gets one id from InitProducerId (on its first
 //! batch, shared by every partition) and stamps every batch with per-partition sequence numbers,
@@ -13,20 +15,24 @@
 //! (acks=0, or a duplicate the broker recognised without remembering its offset). No offset is
 //! ever made up.
 
+mod accumulator;
+mod delivery;
 mod encode;
 mod idempotent;
 mod worker;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse};
-use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+pub use delivery::{Delivery, Outcome};
 pub use kafka_protocol::records::Compression;
+
+use accumulator::{Append, Partition, Rec};
 
 use crate::cluster::Client;
 use crate::{ClientError, Result};
@@ -66,7 +72,8 @@ pub struct ProducerConfig {
     /// Batches in flight per partition (with idempotence: capped at 5, as brokers remember the
     /// last 5 batches of a producer to recognise retries).
     pub max_in_flight: usize,
-    /// Records queued per partition before `send` waits (backpressure).
+    /// Records queued per partition (accepted, not yet taken for sending) before `send` waits
+    /// (backpressure). A full queue also ends the linger of the batch being filled.
     pub queue_records: usize,
 }
 
@@ -84,16 +91,6 @@ impl Default for ProducerConfig {
             queue_records: 10_000,
         }
     }
-}
-
-/// A record waiting for its batch.
-pub(crate) struct Queued {
-    pub key: Option<Bytes>,
-    pub value: Option<Bytes>,
-    pub timestamp: i64,
-    /// `send` time + the delivery timeout: the record fails after this, queued or not.
-    pub deadline: std::time::Instant,
-    pub done: oneshot::Sender<Result<Written>>,
 }
 
 /// Where a record went once the producer is done with it.
@@ -118,20 +115,24 @@ impl Written {
     }
 }
 
-/// Resolves once the record is acknowledged (or sent, with acks=0) or has failed for good.
-pub struct Delivery(oneshot::Receiver<Result<Written>>);
+/// Partitions per topic this producer addresses (they are kept in a vector by number).
+const MAX_PARTITIONS: i32 = 1 << 20;
 
-impl Delivery {
-    pub async fn wait(self) -> Result<Written> {
-        self.0.await.unwrap_or(Err(ClientError::ProducerClosed))
-    }
+/// Each topic's partitions by number, each with its queue once used.
+type Topics = HashMap<String, Vec<Option<Arc<Partition>>>>;
+
+/// What `send` found without waiting.
+enum Fast {
+    Done(Result<Delivery>),
+    /// The queue is full: wait for room.
+    Wait(Arc<Partition>, Rec),
+    /// The partition has no queue yet.
+    Missing(Rec),
 }
-
-type PartitionKey = (String, i32);
 
 pub struct Producer {
     ctx: Arc<worker::Ctx>,
-    queues: Mutex<HashMap<PartitionKey, mpsc::Sender<Queued>>>,
+    topics: RwLock<Topics>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -150,7 +151,7 @@ impl Producer {
         });
         Ok(Producer {
             ctx,
-            queues: Mutex::new(HashMap::new()),
+            topics: RwLock::new(HashMap::new()),
             workers: Mutex::new(Vec::new()),
         })
     }
@@ -168,47 +169,91 @@ impl Producer {
         value: Option<Bytes>,
         timestamp: i64,
     ) -> Result<Delivery> {
-        let tx = self.queue(topic, partition).await?;
-        let (done, rx) = oneshot::channel();
-        let record = Queued {
+        if !(0..MAX_PARTITIONS).contains(&partition) {
+            return Err(ClientError::InvalidInput(format!(
+                "partition {partition} of {topic} is out of range (0..{MAX_PARTITIONS})"
+            )));
+        }
+        let rec = Rec {
             key,
             value,
             timestamp,
-            deadline: std::time::Instant::now() + self.ctx.cfg.delivery_timeout,
-            done,
         };
-        tx.send(record)
-            .await
-            .map_err(|_| ClientError::ProducerClosed)?;
-        Ok(Delivery(rx))
+        let cfg = &self.ctx.cfg;
+        match self.try_send(topic, partition, rec) {
+            Fast::Done(d) => d,
+            Fast::Wait(queue, rec) => queue.append(rec, cfg).await,
+            Fast::Missing(rec) => self.start(topic, partition).append(rec, cfg).await,
+        }
+    }
+
+    /// Queues the record if its partition has a queue with room: a read lock and a map lookup by
+    /// `&str`, no allocation.
+    fn try_send(&self, topic: &str, partition: i32, rec: Rec) -> Fast {
+        let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
+        let queue = topics
+            .get(topic)
+            .and_then(|parts| parts.get(partition as usize))
+            .and_then(Option::as_ref);
+        let Some(queue) = queue else {
+            return Fast::Missing(rec);
+        };
+        match queue.try_append(rec, &self.ctx.cfg) {
+            Append::Queued(d) => Fast::Done(Ok(d)),
+            Append::Closed => Fast::Done(Err(ClientError::ProducerClosed)),
+            Append::Full(rec) => Fast::Wait(queue.clone(), rec),
+        }
     }
 
     /// The partition's queue, starting its worker on first use (no network call here: the
     /// idempotent producer id is fetched by the first worker that needs it).
-    async fn queue(&self, topic: &str, partition: i32) -> Result<mpsc::Sender<Queued>> {
-        let mut queues = self.queues.lock().await;
-        let key = (topic.to_owned(), partition);
-        if let Some(tx) = queues.get(&key) {
-            return Ok(tx.clone());
+    fn start(&self, topic: &str, partition: i32) -> Arc<Partition> {
+        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+        let parts = topics.entry(topic.to_owned()).or_default();
+        let i = partition as usize;
+        if parts.len() <= i {
+            parts.resize(i + 1, None);
         }
-        let (tx, rx) = mpsc::channel(self.ctx.cfg.queue_records.max(1));
-        let ctx = self.ctx.clone();
+        if let Some(queue) = &parts[i] {
+            return queue.clone();
+        }
+        let queue = Arc::new(Partition::default());
+        let (ctx, key) = (self.ctx.clone(), (topic.to_owned(), partition));
         let handle = if self.ctx.cfg.idempotent {
-            tokio::spawn(idempotent::run(ctx, key.clone(), rx))
+            tokio::spawn(idempotent::run(ctx, key, queue.clone()))
         } else {
-            tokio::spawn(worker::run(ctx, key.clone(), rx))
+            tokio::spawn(worker::run(ctx, key, queue.clone()))
         };
-        self.workers.lock().await.push(handle);
-        queues.insert(key, tx.clone());
-        Ok(tx)
+        self.workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(handle);
+        parts[i] = Some(queue.clone());
+        queue
+    }
+
+    /// Closes every queue: workers send what is queued and stop.
+    fn shut(&self) {
+        let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
+        for queue in topics.values().flatten().flatten() {
+            queue.close();
+        }
     }
 
     /// Sends everything queued and waits until every record is acknowledged or failed.
     pub async fn close(self) {
-        self.queues.lock().await.clear();
-        for handle in self.workers.lock().await.drain(..) {
+        self.shut();
+        let handles = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
+        for handle in handles {
             let _ = handle.await;
         }
+    }
+}
+
+/// A dropped producer still sends what it queued, in the background.
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.shut();
     }
 }
 

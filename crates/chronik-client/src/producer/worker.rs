@@ -8,10 +8,11 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 
+use super::accumulator::Partition;
 use super::encode::encode_batch;
-use super::{Acks, ProducerConfig, Queued, Written};
+use super::{Acks, ProducerConfig, Written};
 use crate::cluster::Client;
 use crate::{ClientError, Result};
 
@@ -23,86 +24,32 @@ pub(crate) struct Ctx {
     pub ids: tokio::sync::OnceCell<(i64, i16)>,
 }
 
-pub(crate) async fn run(
-    ctx: Arc<Ctx>,
-    (topic, partition): (String, i32),
-    mut rx: mpsc::Receiver<Queued>,
-) {
+pub(crate) async fn run(ctx: Arc<Ctx>, (topic, partition): (String, i32), queue: Arc<Partition>) {
     let in_flight = ctx.cfg.max_in_flight.max(1);
     let slots = Arc::new(Semaphore::new(in_flight));
-    while let Some(batch) = gather(&ctx.cfg, &mut rx).await {
+    loop {
+        // A slot first: while every slot is busy the open batch keeps filling.
         let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let Some(batch) = queue.next_batch(&ctx.cfg).await else {
             break;
         };
         let (ctx, topic) = (ctx.clone(), topic.clone());
         tokio::spawn(async move {
-            let result = encode_batch(&batch, ctx.cfg.compression, None);
-            let result = match result {
-                Ok(bytes) => deliver(&ctx, &topic, partition, bytes, deadline(&batch)).await,
+            let result = match encode_batch(&batch.records, ctx.cfg.compression, None) {
+                Ok(bytes) => {
+                    let deadline = batch.deadline(ctx.cfg.delivery_timeout);
+                    deliver(&ctx, &topic, partition, bytes, deadline).await
+                }
                 Err(e) => Err(e),
             };
-            resolve(batch, result);
+            batch.resolve(result, Instant::now());
             drop(permit);
         });
     }
     // Every spawned batch holds a slot until resolved: taking them all waits for the last one.
     let _ = slots.acquire_many(in_flight as u32).await;
-}
-
-/// Waits for a first record, then takes more until the batch is full or the linger expires.
-pub(super) async fn gather(
-    cfg: &ProducerConfig,
-    rx: &mut mpsc::Receiver<Queued>,
-) -> Option<Vec<Queued>> {
-    let first = rx.recv().await?;
-    let mut bytes = record_size(&first);
-    let mut batch = vec![first];
-    if cfg.batch_size == 0 {
-        return Some(batch);
-    }
-    let deadline = tokio::time::Instant::now() + cfg.linger;
-    while bytes < cfg.batch_size {
-        let next = match rx.try_recv() {
-            Ok(r) => Some(r),
-            Err(mpsc::error::TryRecvError::Disconnected) => None,
-            Err(mpsc::error::TryRecvError::Empty) if cfg.linger.is_zero() => None,
-            Err(mpsc::error::TryRecvError::Empty) => tokio::select! {
-                r = rx.recv() => r,
-                _ = tokio::time::sleep_until(deadline) => None,
-            },
-        };
-        let Some(r) = next else { break };
-        bytes += record_size(&r);
-        batch.push(r);
-    }
-    Some(batch)
-}
-
-fn record_size(r: &Queued) -> usize {
-    // Key, value and roughly the per-record framing (varints, attributes).
-    r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len()) + 8
-}
-
-/// Resolves every record of `batch`: the n-th record of a batch written at `base` is at
-/// `base + n`.
-pub(super) fn resolve(batch: Vec<Queued>, result: Result<Written>) {
-    for (i, r) in batch.into_iter().enumerate() {
-        let outcome = match &result {
-            Ok(Written::At(base)) => Ok(Written::At(base + i as i64)),
-            Ok(other) => Ok(*other),
-            Err(e) => Err(e.clone()),
-        };
-        let _ = r.done.send(outcome);
-    }
-}
-
-/// The earliest deadline of a batch's records (the first one queued).
-pub(super) fn deadline(batch: &[Queued]) -> Instant {
-    batch
-        .iter()
-        .map(|r| r.deadline)
-        .min()
-        .unwrap_or_else(Instant::now)
 }
 
 /// Sends one encoded batch until it is acknowledged, fails for good, or its deadline passes.
@@ -178,7 +125,16 @@ pub(super) async fn submit(
     partition: i32,
     batch: bytes::Bytes,
 ) -> Result<BoxFuture<Result<Written>>> {
-    let leader = ctx.client.leader(topic, partition)?;
+    let leader = match ctx.client.leader(topic, partition) {
+        Ok(leader) => leader,
+        // A topic this client has not looked up yet (its first batch): fetch its metadata now
+        // instead of failing the attempt and retrying after the backoff.
+        Err(e) if ctx.client.metadata().topics.contains_key(topic) => return Err(e),
+        Err(_) => {
+            ctx.client.refresh_metadata(&[topic.to_owned()]).await?;
+            ctx.client.leader(topic, partition)?
+        }
+    };
     let conn = ctx.client.conn(ctx.client.broker_addr(leader)?).await?;
     let server_timeout = ctx.client.config().request_timeout * 3 / 4;
     let req = ProduceRequest::default()
