@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chronik_broker_global_optspecs
-    string join \n id= listen= advertise= data-dir= fsync= num-partitions= auto-create-topics= max-request-bytes= meta= meta-listen= default-replication-factor= retention-ms= retention-bytes= segment-bytes= retention-check-interval-ms= metrics-addr= config= log-level= h/help V/version
+    string join \n id= listen= advertise= data-dir= fsync= num-partitions= auto-create-topics= max-request-bytes= max-connections= idle-timeout-ms= fetch-max-bytes= meta= meta-listen= default-replication-factor= retention-ms= retention-bytes= segment-bytes= retention-check-interval-ms= metrics-addr= config= log-level= h/help V/version
 end
 
 function __fish_chronik_broker_needs_command
@@ -33,6 +33,9 @@ complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l num-parti
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l auto-create-topics -d 'Create unknown topics on Metadata and Produce requests' -r -f -a "true\t''
 false\t''"
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l max-request-bytes -d 'Largest request accepted, in bytes; a larger one closes the connection' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l max-connections -d 'Connections served at once; further clients wait to be accepted until one closes' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l idle-timeout-ms -d 'Close a connection that completes no request for this many milliseconds, silent or trickling one in too slowly (Kafka\'s connections.max.idle.ms)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l fetch-max-bytes -d 'Most record bytes one Fetch response carries, whatever the client asks (Kafka\'s fetch.max.bytes); a larger first batch is still returned whole' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l meta -d 'Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the embedded one; see `chronik-meta run`' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l meta-listen -d 'Address the embedded metadata node\'s gRPC server binds (port 0 picks one); give a fixed one to inspect it with `chronik-meta status --meta ADDR`' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l default-replication-factor -d 'Replication factor of auto-created topics and of topics created without one' -r
@@ -58,6 +61,9 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l nu
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l auto-create-topics -d 'Create unknown topics on Metadata and Produce requests' -r -f -a "true\t''
 false\t''"
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l max-request-bytes -d 'Largest request accepted, in bytes; a larger one closes the connection' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l max-connections -d 'Connections served at once; further clients wait to be accepted until one closes' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l idle-timeout-ms -d 'Close a connection that completes no request for this many milliseconds, silent or trickling one in too slowly (Kafka\'s connections.max.idle.ms)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l fetch-max-bytes -d 'Most record bytes one Fetch response carries, whatever the client asks (Kafka\'s fetch.max.bytes); a larger first batch is still returned whole' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l meta -d 'Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the embedded one; see `chronik-meta run`' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l meta-listen -d 'Address the embedded metadata node\'s gRPC server binds (port 0 picks one); give a fixed one to inspect it with `chronik-meta status --meta ADDR`' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l default-replication-factor -d 'Replication factor of auto-created topics and of topics created without one' -r
@@ -87,6 +93,9 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; an
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l auto-create-topics -d 'Create unknown topics on Metadata and Produce requests' -r -f -a "true\t''
 false\t''"
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l max-request-bytes -d 'Largest request accepted, in bytes; a larger one closes the connection' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l max-connections -d 'Connections served at once; further clients wait to be accepted until one closes' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l idle-timeout-ms -d 'Close a connection that completes no request for this many milliseconds, silent or trickling one in too slowly (Kafka\'s connections.max.idle.ms)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l fetch-max-bytes -d 'Most record bytes one Fetch response carries, whatever the client asks (Kafka\'s fetch.max.bytes); a larger first batch is still returned whole' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l meta -d 'Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the embedded one; see `chronik-meta run`' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l meta-listen -d 'Address the embedded metadata node\'s gRPC server binds (port 0 picks one); give a fixed one to inspect it with `chronik-meta status --meta ADDR`' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l default-replication-factor -d 'Replication factor of auto-created topics and of topics created without one' -r

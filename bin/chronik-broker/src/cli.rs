@@ -114,6 +114,17 @@ pub struct RunArgs {
     /// Largest request accepted, in bytes; a larger one closes the connection.
     #[arg(long, env = "CHRONIK_MAX_REQUEST_BYTES", default_value_t = 100 * 1024 * 1024)]
     pub max_request_bytes: usize,
+    /// Connections served at once; further clients wait to be accepted until one closes.
+    #[arg(long, env = "CHRONIK_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Close a connection that completes no request for this many milliseconds, silent or
+    /// trickling one in too slowly (Kafka's connections.max.idle.ms).
+    #[arg(long, env = "CHRONIK_IDLE_TIMEOUT_MS", default_value_t = 600_000)]
+    pub idle_timeout_ms: u64,
+    /// Most record bytes one Fetch response carries, whatever the client asks (Kafka's
+    /// fetch.max.bytes); a larger first batch is still returned whole.
+    #[arg(long, env = "CHRONIK_FETCH_MAX_BYTES", default_value_t = chronik_broker::DEFAULT_FETCH_MAX_BYTES)]
+    pub fetch_max_bytes: usize,
     /// Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the
     /// embedded one; see `chronik-meta run`.
     #[arg(long, env = "CHRONIK_META", value_delimiter = ',')]
@@ -180,6 +191,9 @@ impl RunArgs {
                 self.segment_bytes
             );
         }
+        if self.max_connections == 0 || self.idle_timeout_ms == 0 || self.fetch_max_bytes == 0 {
+            bail!("--max-connections, --idle-timeout-ms and --fetch-max-bytes must be at least 1");
+        }
         if self.retention_check_interval_ms == 0 {
             bail!("--retention-check-interval-ms must be at least 1");
         }
@@ -202,6 +216,10 @@ impl RunArgs {
         config.num_partitions = self.num_partitions;
         config.auto_create_topics = self.auto_create_topics;
         config.max_request_bytes = self.max_request_bytes;
+        config.max_connections = self.max_connections;
+        config.idle_timeout = std::time::Duration::from_millis(self.idle_timeout_ms);
+        config.fetch_max_bytes = self.fetch_max_bytes;
+        config.partition_syncer = fault::fsync_hook()?;
         config.meta_listen = self.meta_listen;
         config.meta = self
             .meta
@@ -210,6 +228,46 @@ impl RunArgs {
             .collect();
         config.max_message_bytes = config.max_message_bytes.min(self.max_request_bytes);
         Ok(config)
+    }
+}
+
+/// A test hook, off unless its variable is set: `CHRONIK_TEST_FAULT_FSYNC_EIO_AT=N` makes the
+/// Nth fsync of a partition log (counting from 1, since the start) fail with EIO, as a dying
+/// disk would; every other fsync is a real `fdatasync`. The fault tests use it to check that
+/// the broker never acknowledges a write after a failed fsync.
+mod fault {
+    use std::fs::File;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use anyhow::Context;
+    use chronik_broker::PartitionSyncer;
+
+    pub const FSYNC_EIO_AT: &str = "CHRONIK_TEST_FAULT_FSYNC_EIO_AT";
+
+    struct FailNth {
+        at: u64,
+        calls: AtomicU64,
+    }
+
+    impl chronik_wal::Syncer for FailNth {
+        fn sync(&self, file: &File) -> std::io::Result<()> {
+            if self.calls.fetch_add(1, Ordering::Relaxed) + 1 == self.at {
+                return Err(std::io::Error::from_raw_os_error(5)); // EIO
+            }
+            file.sync_data()
+        }
+    }
+
+    pub fn fsync_hook() -> anyhow::Result<Option<PartitionSyncer>> {
+        let Ok(text) = std::env::var(FSYNC_EIO_AT) else {
+            return Ok(None);
+        };
+        let at: u64 = (text.parse().ok().filter(|n| *n > 0))
+            .with_context(|| format!("{FSYNC_EIO_AT} must be a number from 1, got {text:?}"))?;
+        tracing::warn!("test fault hook on: partition fsync number {at} will fail with EIO");
+        let calls = AtomicU64::new(0);
+        Ok(Some(PartitionSyncer(Arc::new(FailNth { at, calls }))))
     }
 }
 

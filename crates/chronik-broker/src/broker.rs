@@ -94,7 +94,11 @@ impl Broker {
         defaults
             .check()
             .map_err(|e| BrokerError::Config(format!("topic defaults: {e}")))?;
-        let dir = DataDir::open(&config.data_dir, WalOptions::new(config.fsync))?;
+        let mut wal = WalOptions::new(config.fsync);
+        if let Some(syncer) = &config.partition_syncer {
+            wal.syncer = syncer.0.clone();
+        }
+        let dir = DataDir::open(&config.data_dir, wal)?;
         let partitions = Arc::new(Partitions::new(dir, defaults));
         let listener = TcpListener::bind(config.listen)
             .await

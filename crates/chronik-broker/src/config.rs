@@ -2,9 +2,25 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chronik_types::FsyncPolicy;
+use chronik_wal::Syncer;
+
+/// Kafka's default `fetch.max.bytes` (55 MiB).
+pub const DEFAULT_FETCH_MAX_BYTES: usize = 55 * 1024 * 1024;
+
+/// How the partition logs are fsynced, when not with `fdatasync`: tests and the binary's
+/// fault-injection hook put a failing [`Syncer`] here.
+#[derive(Clone)]
+pub struct PartitionSyncer(pub Arc<dyn Syncer>);
+
+impl std::fmt::Debug for PartitionSyncer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PartitionSyncer(custom)")
+    }
+}
 
 /// Settings of one broker; the binary fills them from flags and `CHRONIK_*` variables.
 #[derive(Debug, Clone)]
@@ -28,8 +44,15 @@ pub struct BrokerConfig {
     pub max_message_bytes: usize,
     /// Connections served at once; further ones wait to be accepted.
     pub max_connections: usize,
-    /// A connection with no request for this long is closed.
+    /// A connection that completes no request for this long is closed, whether it is silent
+    /// or trickles a request too slowly (Kafka's `connections.max.idle.ms`).
     pub idle_timeout: Duration,
+    /// Most record bytes one Fetch response carries, whatever the client asks (Kafka's
+    /// `fetch.max.bytes`); a first batch larger than that is still returned whole.
+    pub fetch_max_bytes: usize,
+    /// Replaces `fdatasync` for the partition logs (not the metadata log); `None` in
+    /// production.
+    pub partition_syncer: Option<PartitionSyncer>,
     /// Address the embedded metadata node's gRPC server binds.
     pub meta_listen: SocketAddr,
     /// `host:port` of the meta nodes of an external quorum; empty runs the embedded one.
@@ -68,6 +91,8 @@ impl BrokerConfig {
             max_message_bytes: 8 * 1024 * 1024,
             max_connections: 1024,
             idle_timeout: Duration::from_secs(600),
+            fetch_max_bytes: DEFAULT_FETCH_MAX_BYTES,
+            partition_syncer: None,
             meta_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             meta: Vec::new(),
             default_replication_factor: 1,

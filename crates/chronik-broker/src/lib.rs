@@ -19,6 +19,6 @@ mod retention;
 mod topic_config;
 
 pub use broker::Broker;
-pub use config::BrokerConfig;
+pub use config::{BrokerConfig, DEFAULT_FETCH_MAX_BYTES, PartitionSyncer};
 pub use error::BrokerError;
 pub use handlers::IMPLEMENTED;

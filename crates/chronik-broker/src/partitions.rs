@@ -3,7 +3,7 @@
 mod topic_id;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chronik_metadata::{BrokerId, MetadataState, Topic, TopicId};
@@ -24,9 +24,25 @@ pub(crate) struct Hosted {
     pub producers: Mutex<ProducerStates>,
     /// Log end offset the saved producer snapshot describes (-1: none).
     snapshot_at: AtomicI64,
+    /// The log refused a write for good (failed fsync or write) and that was reported.
+    failed: AtomicBool,
 }
 
 impl Hosted {
+    /// Reports, once, that the log stopped accepting writes (checked after a refused append or
+    /// durability wait): an ERROR log and the `chronik_broker_failed_logs` gauge. Reads go on;
+    /// writes answer KAFKA_STORAGE_ERROR until a restart finds a healthy disk.
+    pub fn check_failed(&self) {
+        let Some(reason) = self.log.failure() else {
+            return;
+        };
+        if !self.failed.swap(true, Ordering::Relaxed) {
+            tracing::error!(log = self.log.name(), %reason,
+                "partition log failed: writes are refused until the broker restarts on a healthy disk; reads go on");
+            metrics::gauge!("chronik_broker_failed_logs").increment(1.0);
+        }
+    }
+
     pub fn producers(&self) -> std::sync::MutexGuard<'_, ProducerStates> {
         self.producers.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -219,6 +235,7 @@ impl Partitions {
                     topic_id,
                     producers: Mutex::new(producers),
                     snapshot_at: AtomicI64::new(snapshot_at),
+                    failed: AtomicBool::new(false),
                 };
                 self.hosted().insert(tp, Arc::new(hosted));
             }
@@ -227,7 +244,10 @@ impl Partitions {
     }
 
     fn remove(&self, tp: &TopicPartition) {
-        self.hosted().remove(tp);
+        let removed = self.hosted().remove(tp);
+        if removed.is_some_and(|h| h.failed.load(Ordering::Relaxed)) {
+            metrics::gauge!("chronik_broker_failed_logs").decrement(1.0);
+        }
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
         let Some(dir) = dir.as_ref() else { return };
         match dir.delete_partition(tp) {

@@ -149,6 +149,11 @@ impl PartitionLog {
         self.lock().next_offset
     }
 
+    /// Why the log stopped accepting writes (a failed fsync or write), if it did; reads go on.
+    pub fn failure(&self) -> Option<String> {
+        self.pending.failure()
+    }
+
     pub fn config(&self) -> LogConfig {
         self.lock().config.clone()
     }

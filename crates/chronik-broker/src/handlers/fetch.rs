@@ -27,9 +27,12 @@ pub(crate) async fn handle(shared: &Shared, req: FetchRequest) -> FetchResponse 
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
     let deadline = Instant::now() + wait;
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
+    // Never more than the broker's cap, however much the client asks for: a response is
+    // built in memory.
+    let cap = shared.config.fetch_max_bytes;
     let max_bytes = match usize::try_from(req.max_bytes) {
-        Ok(0) | Err(_) => usize::MAX,
-        Ok(n) => n,
+        Ok(0) | Err(_) => cap,
+        Ok(n) => n.min(cap),
     };
     let mut appends = shared.partitions.subscribe();
     loop {

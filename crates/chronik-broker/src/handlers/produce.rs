@@ -10,7 +10,7 @@ use chronik_kafka::kafka_protocol::messages::produce_response::{
 };
 use chronik_kafka::kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 use chronik_types::{FsyncPolicy, TopicPartition};
-use chronik_wal::{Durable, PartitionLog};
+use chronik_wal::Durable;
 
 use super::{Header, NONE, Pending, Reply};
 use crate::broker::Shared;
@@ -18,8 +18,9 @@ use crate::partitions::Hosted;
 use crate::producers::{BatchProducer, SeqCheck, batch_producer};
 use crate::topic_config;
 
-/// A partition's append waiting to become durable: (topic index, partition index, handle).
-type Waiting = (usize, usize, Durable);
+/// A partition's append waiting to become durable: (topic index, partition index, handle,
+/// the partition).
+type Waiting = (usize, usize, Durable, Arc<Hosted>);
 
 /// Appends everything now; the returned task answers when the appends are durable.
 pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceRequest) -> Pending {
@@ -40,8 +41,8 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
                 (failed(ResponseError::InvalidRequiredAcks.code()), None)
             };
             out.partition_responses.push(result.with_index(part.index));
-            if let Some(d) = durable {
-                waiting.push((t, p, d));
+            if let Some((d, hosted)) = durable {
+                waiting.push((t, p, d, hosted));
             }
         }
         response.responses.push(out);
@@ -50,9 +51,10 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
         return Pending::Now(Reply::Nothing);
     }
     Pending::Later(tokio::spawn(async move {
-        for (t, p, durable) in waiting {
+        for (t, p, durable, hosted) in waiting {
             if let Err(e) = durable.wait_async().await {
-                tracing::error!(error = %e, "append not made durable");
+                tracing::debug!(error = %e, "append not made durable");
+                hosted.check_failed();
                 let part =
                     (response.responses.get_mut(t)).and_then(|r| r.partition_responses.get_mut(p));
                 if let Some(part) = part {
@@ -82,7 +84,7 @@ fn append_partition(
     tp: &TopicPartition,
     acks: i16,
     records: Option<Bytes>,
-) -> (PartitionProduceResponse, Option<Durable>) {
+) -> (PartitionProduceResponse, Option<(Durable, Arc<Hosted>)>) {
     if tp.topic == crate::groups::OFFSETS_TOPIC {
         // Only the group coordinator writes there; a client's records would corrupt offsets.
         return (failed(ResponseError::InvalidTopicException.code()), None);
@@ -112,7 +114,7 @@ fn append_partition(
     let mut durable = None;
     for batch in batches {
         let appended = match batch_producer(&records[batch.range.clone()]) {
-            None => append_one(&hosted.log, &records[batch.range], epoch)
+            None => append_one(&hosted, &records[batch.range], epoch)
                 .map(|(base, _, durable)| (base, durable)),
             Some(p) => append_idempotent(shared, &hosted, &p, &records[batch.range], epoch),
         };
@@ -121,7 +123,7 @@ fn append_partition(
                 base_offset.get_or_insert(base);
                 durable = d.or(durable);
             }
-            Err(code) => return (failed(code), durable),
+            Err(code) => return (failed(code), durable.map(|d| (d, hosted))),
         }
     }
     shared.partitions.appended();
@@ -132,7 +134,7 @@ fn append_partition(
         .with_base_offset(base_offset.unwrap_or(-1))
         .with_log_append_time_ms(-1)
         .with_log_start_offset(hosted.log.start_offset());
-    (result, durable)
+    (result, durable.map(|d| (d, hosted)))
 }
 
 /// Appends a batch of an idempotent producer unless it is a retry of one already written
@@ -147,7 +149,7 @@ fn append_idempotent(
     let mut producers = hosted.producers();
     match producers.check(p) {
         SeqCheck::Append => {
-            let (base, last, durable) = append_one(&hosted.log, batch, epoch)?;
+            let (base, last, durable) = append_one(hosted, batch, epoch)?;
             producers.record(p, base, last);
             Ok((base, durable))
         }
@@ -163,7 +165,8 @@ fn append_idempotent(
                 // The original append may still wait for its fsync; the retry's ack must not
                 // come first.
                 hosted.log.flush().map_err(|e| {
-                    tracing::error!(log = hosted.log.name(), error = %e, "flush failed");
+                    tracing::debug!(log = hosted.log.name(), error = %e, "flush failed");
+                    hosted.check_failed();
                     ResponseError::KafkaStorageError.code()
                 })?;
             }
@@ -182,17 +185,24 @@ fn append_idempotent(
     }
 }
 
-/// Appends one batch: its base and last offsets and durable handle.
+/// Appends one batch: its base and last offsets and durable handle. A log that failed for
+/// good is reported once (see [`Hosted::check_failed`]), not on every refused append.
 fn append_one(
-    log: &PartitionLog,
+    hosted: &Hosted,
     batch: &[u8],
     epoch: i32,
 ) -> Result<(i64, i64, Option<Durable>), i16> {
+    let log = &hosted.log;
     let mut owned = batch.to_vec();
     match log.append(&mut owned, epoch) {
         Ok(info) => Ok((info.base_offset, info.last_offset, Some(info.durable))),
         Err(e) => {
-            tracing::error!(log = log.name(), error = %e, "append failed");
+            if log.failure().is_some() {
+                tracing::debug!(log = log.name(), error = %e, "append refused");
+                hosted.check_failed();
+            } else {
+                tracing::error!(log = log.name(), error = %e, "append failed");
+            }
             Err(ResponseError::KafkaStorageError.code())
         }
     }
