@@ -133,3 +133,13 @@ def wait_topic(admin, name, partitions):
             return md
         assert time.monotonic() < deadline, f"topic {name} not in metadata: {md.topics.get(name)}"
         time.sleep(0.1)
+
+
+def running_broker(args=DEFAULT_ARGS):
+    """For a pytest fixture: `yield from running_broker()` starts a broker, yields it, and
+    always removes it afterwards."""
+    b = BrokerProcess(args).start()
+    try:
+        yield b
+    finally:
+        b.cleanup()

@@ -18,7 +18,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from harness import IO_DEADLINE_S, BrokerProcess, create_topic, unique, wait_topic
+from harness import IO_DEADLINE_S, running_broker, create_topic, unique, wait_topic
 
 DYNAMIC_TOPIC = ConfigSource.DYNAMIC_TOPIC_CONFIG.value
 DEFAULT = ConfigSource.DEFAULT_CONFIG.value
@@ -26,11 +26,7 @@ DEFAULT = ConfigSource.DEFAULT_CONFIG.value
 
 @pytest.fixture(scope="module")
 def broker():
-    b = BrokerProcess().start()
-    try:
-        yield b
-    finally:
-        b.cleanup()
+    yield from running_broker()
 
 
 @pytest.fixture(scope="module")

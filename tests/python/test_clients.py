@@ -15,17 +15,13 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from harness import IO_DEADLINE_S, BrokerProcess, unique, wait_topic
+from harness import IO_DEADLINE_S, running_broker, unique, wait_topic
 from harness import create_topic as harness_create_topic
 
 
 @pytest.fixture(scope="module")
 def broker():
-    b = BrokerProcess().start()
-    try:
-        yield b
-    finally:
-        b.cleanup()
+    yield from running_broker()
 
 
 def create_topic(broker, name, partitions):

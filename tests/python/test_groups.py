@@ -13,18 +13,14 @@ from confluent_kafka.admin import AdminClient
 from kafka import KafkaConsumer
 from kafka import TopicPartition as KTopicPartition
 
-from harness import IO_DEADLINE_S, BrokerProcess, create_topic, unique
+from harness import IO_DEADLINE_S, running_broker, create_topic, unique
 
 GROUP_DEADLINE_S = 60.0
 
 
 @pytest.fixture
 def broker():
-    b = BrokerProcess().start()
-    try:
-        yield b
-    finally:
-        b.cleanup()
+    yield from running_broker()
 
 
 def consumer(bootstrap, group, **extra):

@@ -11,16 +11,12 @@ import time
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
-from harness import IO_DEADLINE_S, BrokerProcess, create_topic, unique
+from harness import IO_DEADLINE_S, running_broker, create_topic, unique
 
 
 @pytest.fixture
 def broker():
-    b = BrokerProcess(("--fsync", "always", "--num-partitions", "2", "--auto-create-topics", "false")).start()
-    try:
-        yield b
-    finally:
-        b.cleanup()
+    yield from running_broker(("--fsync", "always", "--num-partitions", "2", "--auto-create-topics", "false"))
 
 
 def read_values(bootstrap, topic, partitions, expected):

@@ -145,3 +145,30 @@ impl ByteBuf for GuardedBuf {
         self.inner.try_get_bytes(size)
     }
 }
+
+/// Decodes one message body of type `T` at `version` through the guard: for flexible versions
+/// in one pass, for older ones with the `i32` probe first. Clients use it for responses, so a
+/// server cannot choose their allocations either. The error says what was wrong.
+pub fn decode_guarded<T: kafka_protocol::protocol::Decodable>(
+    body: Bytes,
+    version: i16,
+    flexible: bool,
+) -> std::result::Result<T, String> {
+    let mode = if flexible {
+        I32Mode::PassThrough
+    } else {
+        I32Mode::Probe
+    };
+    let mut first = GuardedBuf::new(body.clone(), mode);
+    match T::decode(&mut first, version) {
+        Ok(decoded) if !first.replaced => Ok(decoded),
+        Ok(_) => {
+            let mut plain = GuardedBuf::new(body, I32Mode::PassThrough);
+            T::decode(&mut plain, version).map_err(|e| e.to_string())
+        }
+        Err(_) if first.replaced => {
+            Err("an element count exceeds the bytes left in the message".to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}

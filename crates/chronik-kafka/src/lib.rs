@@ -18,6 +18,7 @@ mod versions;
 
 pub use error::{ProtocolError, Result};
 pub use frame::{FRAME_PREFIX_LEN, peek_frame_len, try_split_frame};
+pub use guard::decode_guarded;
 pub use records::{BatchInfo, Compression, validate_produce_records};
 pub use request::{DecodedRequest, RawHeader, decode_request, peek_header};
 pub use response::{encode_response, unsupported_api_versions_response};
