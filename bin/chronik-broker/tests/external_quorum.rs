@@ -163,3 +163,72 @@ fn data_of_topics_deleted_while_the_broker_was_down_is_never_served() {
     }
     rt.block_on(node.shutdown());
 }
+
+/// `chronik-broker status --output json` against `bootstrap`: (exit code, document).
+fn status(bootstrap: &str) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_chronik-broker"))
+        .args(["status", "--output", "json", "--bootstrap", bootstrap])
+        .output()
+        .expect("run chronik-broker status");
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), doc)
+}
+
+#[test]
+fn two_brokers_share_a_quorum_and_a_dead_one_leaves_its_partitions_offline() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start_meta(&rt, dir.path());
+    let meta = node.local_addr().to_string();
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    for d in [&dir_a, &dir_b] {
+        std::fs::create_dir_all(d).expect("broker dir");
+    }
+    let a = BrokerProc::start(&dir_a, &["--meta", meta.as_str(), "--id", "1"]);
+    let mut b = BrokerProc::start(&dir_b, &["--meta", meta.as_str(), "--id", "2"]);
+    let mut c = a.client();
+    assert_eq!(create_topic(&mut c, "spread", 4), 0);
+    let md = metadata(&mut c, Some(&["spread"]), false);
+    assert_eq!(md.brokers.len(), 2, "both brokers are listed");
+    let leaders: Vec<i32> = md.topics[0]
+        .partitions
+        .iter()
+        .map(|p| p.leader_id.0)
+        .collect();
+    assert!(
+        leaders.contains(&1) && leaders.contains(&2),
+        "leaders {leaders:?}"
+    );
+    let on_a = leaders
+        .iter()
+        .position(|l| *l == 1)
+        .expect("a partition on a") as i32;
+    let (code, doc) = status(&a.addr.to_string());
+    assert_eq!(code, Some(0), "{doc}");
+
+    b.kill9();
+    // The controller fences b once its session expires; its partitions have no live replica.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let doc = loop {
+        let (code, doc) = status(&a.addr.to_string());
+        if code == Some(1) {
+            break doc;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never reported offline partitions: {doc}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let offline = leaders.iter().filter(|l| **l == 2).count();
+    assert_eq!(doc["offline_partitions"], offline, "{doc}");
+    // The surviving broker still serves its own partitions.
+    let p = produce(
+        &mut c,
+        "spread",
+        on_a,
+        build_batch(&[b"still"], 1_700_000_000_000),
+    );
+    assert_eq!(p.error_code, 0);
+    rt.block_on(node.shutdown());
+}

@@ -85,6 +85,7 @@ fn a_node_runs_from_a_config_file_and_reports_status_and_metrics() {
         "chronik_meta_brokers",
         "chronik_meta_under_replicated_partitions",
         "chronik_meta_offline_partitions",
+        "chronik_meta_decision_seconds_count",
     ] {
         assert!(
             first.sum(family).is_some(),

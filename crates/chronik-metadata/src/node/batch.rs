@@ -33,6 +33,7 @@ impl MetaNode {
         &self,
         decide: impl FnOnce(&MetadataState) -> Decision,
     ) -> Result<Vec<MetadataRecord>, NodeError> {
+        let started = std::time::Instant::now();
         // Fail fast on a follower instead of gathering a decision that cannot commit.
         self.ensure_leader().await?;
         let (reply, lead) = {
@@ -60,9 +61,13 @@ impl MetaNode {
             let node = self.clone();
             tokio::spawn(async move { node.propose_batches().await });
         }
-        reply
+        let outcome = reply
             .await
-            .map_err(|_| NodeError::Rejected("the meta node stopped".into()))?
+            .map_err(|_| NodeError::Rejected("the meta node stopped".into()))?;
+        // From the decision to its records applied: what a controller write costs.
+        metrics::histogram!("chronik_meta_decision_seconds")
+            .record(started.elapsed().as_secs_f64());
+        outcome
     }
 
     fn batches(&self) -> std::sync::MutexGuard<'_, Batches> {
