@@ -9,7 +9,7 @@ use admin_support::*;
 use chronik_kafka::kafka_protocol::messages::*;
 use chronik_wal::batch::build_batch;
 use common::ops::*;
-use common::{BrokerProc, Client};
+use common::{BrokerProc, Client, wait_until};
 
 #[test]
 fn create_partitions_grows_a_topic_and_only_grows_it() {
@@ -184,7 +184,9 @@ fn retention_deletes_old_segments_and_moves_the_log_start() {
     assert_eq!(offsets(&mut c, "by-bytes"), (0, 20));
 
     set(&mut c, "by-bytes", "retention.bytes", "2048");
-    wait_for("retention.bytes", || offsets(&mut c, "by-bytes").0 > 0);
+    wait_until("retention.bytes", WAIT, || {
+        offsets(&mut c, "by-bytes").0 > 0
+    });
     let (start, end) = offsets(&mut c, "by-bytes");
     assert_eq!(end, 20);
     assert!(start >= 10, "only about 2 KiB stay: start {start}");
@@ -202,7 +204,7 @@ fn retention_deletes_old_segments_and_moves_the_log_start() {
         "retention.ms=-1 keeps old records"
     );
     set(&mut c, "by-time", "retention.ms", "60000");
-    wait_for("retention.ms", || offsets(&mut c, "by-time").0 == 20);
+    wait_until("retention.ms", WAIT, || offsets(&mut c, "by-time").0 == 20);
     assert_eq!(
         segment_files(dir.path(), "by-time"),
         1,

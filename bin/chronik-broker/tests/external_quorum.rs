@@ -15,8 +15,8 @@ use chronik_kafka::kafka_protocol::messages::{
 };
 use chronik_metadata::node::{MetaNode, NodeConfig};
 use chronik_wal::batch::build_batch;
-use common::BrokerProc;
 use common::ops::*;
+use common::{BrokerProc, eventually, wait_until};
 
 /// A single-voter meta node serving gRPC on an ephemeral loopback port, in this process.
 fn start_meta(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> MetaNode {
@@ -28,14 +28,11 @@ fn start_meta(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> MetaNode {
             dir.join("meta"),
         )))
         .expect("start the meta node");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while rt.block_on(node.ensure_leader()).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the meta node did not elect itself"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        "the meta node to elect itself",
+        Duration::from_secs(15),
+        || rt.block_on(node.ensure_leader()).is_ok(),
+    );
     node
 }
 
@@ -153,14 +150,11 @@ fn data_of_topics_deleted_while_the_broker_was_down_is_never_served() {
         "the new topic starts empty"
     );
     let gone = dir.path().join("data").join("partitions").join("gone-0");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while gone.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the deleted topic's data is still on disk"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        "the deleted topic's data to go",
+        Duration::from_secs(20),
+        || !gone.exists(),
+    );
     rt.block_on(node.shutdown());
 }
 
@@ -208,18 +202,14 @@ fn two_brokers_share_a_quorum_and_a_dead_one_leaves_its_partitions_offline() {
 
     b.kill9();
     // The controller fences b once its session expires; its partitions have no live replica.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let doc = loop {
-        let (code, doc) = status(&a.addr.to_string());
-        if code == Some(1) {
-            break doc;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "status never reported offline partitions: {doc}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let doc = eventually(
+        "status to report offline partitions",
+        Duration::from_secs(30),
+        || {
+            let (code, doc) = status(&a.addr.to_string());
+            (code == Some(1)).then_some(doc)
+        },
+    );
     let offline = leaders.iter().filter(|l| **l == 2).count();
     assert_eq!(doc["offline_partitions"], offline, "{doc}");
     // The surviving broker still serves its own partitions.

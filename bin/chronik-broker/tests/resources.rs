@@ -14,7 +14,7 @@ use chronik_kafka::kafka_protocol::messages::fetch_request::{FetchPartition, Fet
 use chronik_kafka::kafka_protocol::messages::*;
 use chronik_wal::batch::build_batch;
 use common::ops::*;
-use common::{BrokerProc, Client};
+use common::{BrokerProc, Client, wait_until};
 
 const MIB: u64 = 1024;
 
@@ -57,14 +57,6 @@ fn fd_limit() -> usize {
         .find(|l| l.starts_with("Max open files"))
         .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
         .unwrap_or(1024)
-}
-
-fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// One produce and one fetch round trip on a fresh connection.

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chronik_kafka::kafka_protocol::messages::create_partitions_request::{
     CreatePartitionsAssignment, CreatePartitionsTopic,
@@ -211,14 +211,6 @@ pub fn partition_count(c: &mut Client, name: &str) -> usize {
 /// Offsets `[earliest, latest]` of partition 0.
 pub fn offsets(c: &mut Client, name: &str) -> (i64, i64) {
     (list_offset(c, name, 0, -2).1, list_offset(c, name, 0, -1).1)
-}
-
-pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 pub fn segment_files(dir: &std::path::Path, name: &str) -> usize {

@@ -172,3 +172,20 @@ impl Client {
 }
 pub mod ops;
 pub mod prom;
+
+/// Retries `f` until it returns `Some`, failing the test after `timeout`.
+pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `ready` holds, failing the test after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    eventually(what, timeout, || ready().then_some(()));
+}
