@@ -125,6 +125,10 @@ pub struct RunArgs {
     /// fetch.max.bytes); a larger first batch is still returned whole.
     #[arg(long, env = "CHRONIK_FETCH_MAX_BYTES", default_value_t = chronik_broker::DEFAULT_FETCH_MAX_BYTES)]
     pub fetch_max_bytes: usize,
+    /// A follower not caught up with its leader for this many milliseconds leaves the ISR
+    /// until it catches up again (Kafka's replica.lag.time.max.ms).
+    #[arg(long, env = "CHRONIK_REPLICA_LAG_TIME_MAX_MS", default_value_t = 10_000)]
+    pub replica_lag_time_max_ms: u64,
     /// Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the
     /// embedded one; see `chronik-meta run`.
     #[arg(long, env = "CHRONIK_META", value_delimiter = ',')]
@@ -191,8 +195,14 @@ impl RunArgs {
                 self.segment_bytes
             );
         }
-        if self.max_connections == 0 || self.idle_timeout_ms == 0 || self.fetch_max_bytes == 0 {
-            bail!("--max-connections, --idle-timeout-ms and --fetch-max-bytes must be at least 1");
+        if self.max_connections == 0
+            || self.idle_timeout_ms == 0
+            || self.fetch_max_bytes == 0
+            || self.replica_lag_time_max_ms == 0
+        {
+            bail!(
+                "--max-connections, --idle-timeout-ms, --fetch-max-bytes and --replica-lag-time-max-ms must be at least 1"
+            );
         }
         if self.retention_check_interval_ms == 0 {
             bail!("--retention-check-interval-ms must be at least 1");
@@ -219,6 +229,8 @@ impl RunArgs {
         config.max_connections = self.max_connections;
         config.idle_timeout = std::time::Duration::from_millis(self.idle_timeout_ms);
         config.fetch_max_bytes = self.fetch_max_bytes;
+        config.replica_lag_time_max =
+            std::time::Duration::from_millis(self.replica_lag_time_max_ms);
         config.partition_syncer = fault::fsync_hook()?;
         config.meta_listen = self.meta_listen;
         config.meta = self

@@ -8,7 +8,7 @@ use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_types::TopicPartition;
 use chronik_wal::{DataDir, PartitionLog, WalOptions};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::cluster::Cluster;
 use crate::handlers::ProducerIdPool;
@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     pub producer_ids: ProducerIdPool,
     /// Consumer groups and committed offsets this broker coordinates.
     pub groups: Arc<crate::groups::Coordinator>,
+    /// Wakes the ISR task early: a follower outside the ISR fetched and may be back.
+    pub isr_check: Arc<Notify>,
 }
 
 impl Shared {
@@ -38,22 +40,22 @@ impl Shared {
             .map(|(h, epoch)| (h.log.clone(), epoch))
     }
 
-    /// Like [`Shared::leader_log`], with the partition's producer state.
+    /// Like [`Shared::leader_log`], with the partition's producer state. Leadership is the
+    /// hosted replica's role (the metadata as last reconciled), so the epoch returned is the
+    /// one its high watermark and produce waiters work with.
     pub fn leader_partition(&self, tp: &TopicPartition) -> Result<(Arc<Hosted>, i32), i16> {
-        let found = self.cluster.metadata(|s| {
-            let p = s.topic_by_name(&tp.topic)?.partition(tp.partition)?;
-            Some((p.leader, p.leader_epoch))
+        let exists = self.cluster.metadata(|s| {
+            s.topic_by_name(&tp.topic)
+                .and_then(|t| t.partition(tp.partition))
+                .is_some()
         });
-        let Some((leader, epoch)) = found else {
+        if !exists {
             return Err(ResponseError::UnknownTopicOrPartition.code());
-        };
-        if leader != self.cluster.me {
-            return Err(ResponseError::NotLeaderOrFollower.code());
         }
-        match self.partitions.get_hosted(tp) {
-            Some(hosted) => Ok((hosted, epoch)),
-            None => Err(ResponseError::NotLeaderOrFollower.code()),
-        }
+        let not_leader = ResponseError::NotLeaderOrFollower.code();
+        let hosted = self.partitions.get_hosted(tp).ok_or(not_leader)?;
+        let epoch = hosted.replica.leader_epoch().ok_or(not_leader)?;
+        Ok((hosted, epoch))
     }
 
     /// Creates `name` with the default partition count when auto-creation is on and it does
@@ -69,7 +71,12 @@ impl Shared {
             return;
         }
         let created = (self.cluster)
-            .create_topic(name, self.config.num_partitions, Default::default())
+            .create_topic(
+                name,
+                self.config.num_partitions,
+                self.config.default_replication_factor,
+                Default::default(),
+            )
             .await;
         if let Err(e) = created {
             tracing::debug!(topic = name, error = %e, "auto-creation failed");
@@ -122,7 +129,20 @@ impl Broker {
             config.max_message_bytes,
             config.offsets_retention,
         ));
+        let isr_check = Arc::new(Notify::new());
+        let fetchers = Arc::new(crate::replica::fetcher::Fetchers {
+            cluster: cluster.clone(),
+            partitions: partitions.clone(),
+            fsync: config.fsync,
+        });
         let tasks = vec![
+            crate::replica::fetcher::spawn(fetchers),
+            crate::replica::isr::spawn(
+                cluster.clone(),
+                partitions.clone(),
+                config.replica_lag_time_max,
+                isr_check.clone(),
+            ),
             groups.spawn_reaper(),
             cluster.spawn_heartbeats(host.clone(), port),
             spawn_producer_snapshots(partitions.clone()),
@@ -140,6 +160,7 @@ impl Broker {
             partitions,
             producer_ids: ProducerIdPool::default(),
             groups,
+            isr_check,
         });
         Ok(Broker {
             shared,

@@ -174,6 +174,25 @@ impl Cluster {
         }
     }
 
+    /// Asks the controller to change a partition's ISR (this broker leads it).
+    pub async fn alter_partition(
+        &self,
+        req: controller::AlterPartitionRequest,
+    ) -> Result<(), NodeError> {
+        match &self.quorum {
+            Quorum::Embedded(node) => node.alter_partition(req).await,
+            Quorum::External(q) => q.alter_partition(&req).await,
+        }
+    }
+
+    /// The `host:port` broker `id` registered, while it is live.
+    pub fn broker_address(&self, id: BrokerId) -> Option<String> {
+        self.metadata(|s| {
+            let b = s.broker(id).filter(|b| b.is_live())?;
+            Some(format!("{}:{}", b.host, b.port))
+        })
+    }
+
     /// Stops the embedded node (handing nothing over: it is the only voter).
     pub async fn shutdown(&self) {
         if let Quorum::Embedded(node) = &self.quorum {
@@ -181,24 +200,25 @@ impl Cluster {
         }
     }
 
-    /// Creates a topic with `partitions` partitions and replication factor 1.
+    /// Creates a topic; the controller places its replicas on live brokers.
     pub async fn create_topic(
         &self,
         name: &str,
         partitions: i32,
+        replication_factor: i16,
         configs: BTreeMap<String, String>,
     ) -> Result<(), NodeError> {
         let spec = NewTopicSpec {
             name: name.to_owned(),
             partitions,
-            replication_factor: 1,
+            replication_factor,
             configs,
         };
         match &self.quorum {
             Quorum::Embedded(node) => node.create_topic(spec).await.map(drop)?,
             Quorum::External(q) => q.create_topic(spec).await?,
         }
-        tracing::info!(topic = name, partitions, "topic created");
+        tracing::info!(topic = name, partitions, replication_factor, "topic created");
         Ok(())
     }
 
@@ -291,15 +311,17 @@ impl Cluster {
         self.metadata(|s| s.topic_by_name(crate::groups::OFFSETS_TOPIC).is_some())
     }
 
-    /// Creates the internal `__consumer_offsets` topic (whatever auto-creation says). Its
-    /// records are kept forever: without compaction, retention would delete live offsets.
+    /// Creates the internal `__consumer_offsets` topic (whatever auto-creation says),
+    /// replicated on up to 3 of the live brokers (Kafka's offsets.topic.replication.factor).
+    /// Its records are kept forever: without compaction, retention would delete live offsets.
     pub async fn create_offsets_topic(&self, partitions: i32) -> Result<(), NodeError> {
         let configs = BTreeMap::from([
             ("retention.ms".to_owned(), "-1".to_owned()),
             ("retention.bytes".to_owned(), "-1".to_owned()),
         ]);
-        self.create_topic(crate::groups::OFFSETS_TOPIC, partitions, configs)
-            .await
+        let live = self.metadata(|s| s.live_brokers().count());
+        let replication = i16::try_from(live.clamp(1, 3)).unwrap_or(1);
+        (self.create_topic(crate::groups::OFFSETS_TOPIC, partitions, replication, configs)).await
     }
 }
 

@@ -74,6 +74,9 @@ pub struct BrokerConfig {
     /// How long the committed offsets of an empty consumer group are kept (Kafka's
     /// `offsets.retention.minutes`, default 7 days); then they and the group are deleted.
     pub offsets_retention: Duration,
+    /// A follower that has not caught up with its leader for this long leaves the ISR
+    /// (Kafka's `replica.lag.time.max.ms`).
+    pub replica_lag_time_max: Duration,
 }
 
 impl BrokerConfig {
@@ -103,6 +106,7 @@ impl BrokerConfig {
             min_insync_replicas: 1,
             retention_check_interval: Duration::from_secs(30),
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
+            replica_lag_time_max: Duration::from_secs(10),
         }
     }
 }

@@ -15,6 +15,7 @@ mod handlers;
 mod metrics;
 mod partitions;
 mod producers;
+mod replica;
 mod retention;
 mod topic_config;
 

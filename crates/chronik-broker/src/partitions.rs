@@ -5,6 +5,7 @@ mod topic_id;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use chronik_metadata::{BrokerId, MetadataState, Topic, TopicId};
 use chronik_types::TopicPartition;
@@ -12,6 +13,7 @@ use chronik_wal::{DataDir, LogConfig, PartitionLog, WalError};
 use tokio::sync::watch;
 
 use crate::producers::{ProducerStates, load_snapshot, remove_snapshot, save_snapshot};
+use crate::replica::{Replica, Role};
 use crate::topic_config::TopicSettings;
 
 /// One hosted partition log and the topic incarnation it belongs to (a topic deleted and
@@ -22,6 +24,8 @@ pub(crate) struct Hosted {
     /// Idempotent producers' recent batches; held across check and append so two connections
     /// cannot both append the same sequence.
     pub producers: Mutex<ProducerStates>,
+    /// Leader or follower, the high watermark and (as leader) the followers' progress.
+    pub replica: Replica,
     /// Log end offset the saved producer snapshot describes (-1: none).
     snapshot_at: AtomicI64,
     /// The log refused a write for good (failed fsync or write) and that was reported.
@@ -68,7 +72,8 @@ impl Hosted {
 
 /// What this broker should host, from the metadata (see [`Partitions::wanted`]).
 pub(crate) struct Wanted {
-    partitions: HashMap<TopicPartition, (TopicId, LogConfig)>,
+    me: BrokerId,
+    partitions: HashMap<TopicPartition, (TopicId, LogConfig, Role)>,
     /// Ids (as text) of every topic that exists.
     topics: HashSet<String>,
 }
@@ -78,6 +83,8 @@ pub(crate) struct Partitions {
     dir: RwLock<Option<DataDir>>,
     hosted: Mutex<HashMap<TopicPartition, Arc<Hosted>>>,
     appends: watch::Sender<u64>,
+    /// Bumped whenever some partition's role changes (the fetchers follow it).
+    roles: watch::Sender<u64>,
     /// Serializes reconciliations (the reconciler task and handlers both run them).
     reconciling: Mutex<()>,
     /// The broker's topic config defaults, under each topic's own configs.
@@ -90,6 +97,7 @@ impl Partitions {
             dir: RwLock::new(Some(dir)),
             hosted: Mutex::new(HashMap::new()),
             appends: watch::channel(0).0,
+            roles: watch::channel(0).0,
             reconciling: Mutex::new(()),
             defaults,
         }
@@ -134,6 +142,11 @@ impl Partitions {
         self.appends.subscribe()
     }
 
+    /// A receiver that changes after some partition's role changed.
+    pub fn subscribe_roles(&self) -> watch::Receiver<u64> {
+        self.roles.subscribe()
+    }
+
     /// What this broker should host per `state`, copied out so that no metadata lock is held
     /// while logs open (recovery and producer-state replay read from disk).
     pub fn wanted(&self, state: &MetadataState, me: BrokerId) -> Wanted {
@@ -144,11 +157,28 @@ impl Partitions {
             .filter(|p| p.state.replicas.contains(&me))
             .map(|p| {
                 let config = configs.get(&p.topic.id).cloned().unwrap_or_default();
-                (p.topic_partition(), (p.topic.id, config))
+                let role = if p.state.leader == me {
+                    Role::Leader {
+                        epoch: p.state.leader_epoch,
+                        partition_epoch: p.state.partition_epoch,
+                        isr: p.state.isr.clone(),
+                        replicas: p.state.replicas.clone(),
+                    }
+                } else {
+                    Role::Follower {
+                        leader: p.state.leader,
+                        epoch: p.state.leader_epoch,
+                    }
+                };
+                (p.topic_partition(), (p.topic.id, config, role))
             })
             .collect();
         let topics = state.topics().map(|t| t.id.to_string()).collect();
-        Wanted { partitions, topics }
+        Wanted {
+            me,
+            partitions,
+            topics,
+        }
     }
 
     /// Opens the logs of partitions `wanted` lists and removes those of deleted topics.
@@ -163,12 +193,58 @@ impl Partitions {
         for tp in stale {
             self.remove(&tp);
         }
-        for (tp, (topic_id, config)) in &wanted.partitions {
-            match self.get(tp) {
-                Some(log) => update_config(tp, &log, config.clone()),
-                None => self.open(tp.clone(), *topic_id, config.clone()),
+        let mut changed = false;
+        for (tp, (topic_id, config, role)) in &wanted.partitions {
+            match self.get_hosted(tp) {
+                Some(h) => {
+                    update_config(tp, &h.log, config.clone());
+                    changed |= set_role(tp, &h, role);
+                }
+                None => {
+                    self.open(tp.clone(), *topic_id, config.clone(), wanted.me, role);
+                    changed = true;
+                }
             }
         }
+        if changed {
+            self.roles.send_modify(|n| *n = n.wrapping_add(1));
+            // Long polls re-check leadership; produce waiters saw their mark change.
+            self.appended();
+        }
+    }
+
+    /// The hosted partitions this broker follows `leader` for.
+    pub fn following(&self, leader: BrokerId) -> Vec<(TopicPartition, Arc<Hosted>)> {
+        let hosted = self.hosted();
+        (hosted.iter())
+            .filter(|(_, h)| {
+                h.replica
+                    .read(|p| matches!(p.role(), Role::Follower { leader: l, .. } if *l == leader))
+            })
+            .map(|(tp, h)| (tp.clone(), h.clone()))
+            .collect()
+    }
+
+    /// The leaders this broker follows some partition of.
+    pub fn leaders_followed(&self) -> HashSet<BrokerId> {
+        let hosted = self.hosted();
+        (hosted.values())
+            .filter_map(|h| {
+                h.replica.read(|p| match p.role() {
+                    Role::Follower { leader, .. } if *leader >= 0 => Some(*leader),
+                    _ => None,
+                })
+            })
+            .collect()
+    }
+
+    /// The hosted partitions this broker leads.
+    pub fn leading(&self) -> Vec<(TopicPartition, Arc<Hosted>)> {
+        let hosted = self.hosted();
+        (hosted.iter())
+            .filter(|(_, h)| h.replica.leader_epoch().is_some())
+            .map(|(tp, h)| (tp.clone(), h.clone()))
+            .collect()
     }
 
     /// Deletes partition dirs of topics deleted while this broker was down: dirs not wanted
@@ -208,7 +284,14 @@ impl Partitions {
             .log_config()
     }
 
-    fn open(&self, tp: TopicPartition, topic_id: TopicId, config: LogConfig) {
+    fn open(
+        &self,
+        tp: TopicPartition,
+        topic_id: TopicId,
+        config: LogConfig,
+        me: BrokerId,
+        role: &Role,
+    ) {
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
         let Some(dir) = dir.as_ref() else { return };
         let path = dir.partition_dir(&tp);
@@ -228,9 +311,11 @@ impl Partitions {
                 {
                     tracing::warn!(partition = %tp, error = %e, "cannot record the topic id");
                 }
-                tracing::info!(partition = %tp, end_offset = log.end_offset(), "partition log open");
+                tracing::info!(partition = %tp, end_offset = log.end_offset(), ?role, "partition log open");
                 let (producers, snapshot_at) = recover_producers(&tp, &log);
+                let replica = Replica::new(me, role.clone(), log.start_offset(), log.end_offset());
                 let hosted = Hosted {
+                    replica,
                     log,
                     topic_id,
                     producers: Mutex::new(producers),
@@ -276,6 +361,16 @@ impl Partitions {
     }
 }
 
+/// Applies the role the metadata gives `tp`; returns whether it changed.
+fn set_role(tp: &TopicPartition, hosted: &Hosted, role: &Role) -> bool {
+    let end = hosted.log.end_offset();
+    let changed = (hosted.replica).update(|p| p.set_role(role.clone(), end, Instant::now()));
+    if changed {
+        tracing::info!(partition = %tp, ?role, "partition role changed");
+    }
+    changed
+}
+
 /// Applies a topic's changed configs to an open log (segment roll and retention settings
 /// take effect from the next append or retention pass).
 fn update_config(tp: &TopicPartition, log: &PartitionLog, config: LogConfig) {
@@ -296,7 +391,7 @@ const REPLAY_CHUNK: usize = 4 * 1024 * 1024;
 /// Producer state of a freshly opened log: the latest snapshot when it fits the log, plus
 /// the batches written after it; otherwise every batch from the log start. Also returns the
 /// offset the kept snapshot describes (-1 when none is kept).
-fn recover_producers(tp: &TopicPartition, log: &PartitionLog) -> (ProducerStates, i64) {
+pub(crate) fn recover_producers(tp: &TopicPartition, log: &PartitionLog) -> (ProducerStates, i64) {
     let end = log.end_offset();
     let (mut states, mut from, snapshot_at) = match load_snapshot(log.dir()) {
         Some((states, at)) if at <= end && at >= log.start_offset() => (states, at, at),

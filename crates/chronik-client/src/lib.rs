@@ -21,6 +21,7 @@ mod versions;
 
 pub use admin::Created;
 pub use cluster::{Client, ClientConfig, ClusterMeta, PartitionMeta};
+pub use conn::{ConnConfig, Connection};
 pub use consumer::{Consumer, ConsumerConfig, StartAt, list_offset};
 pub use error::{ClientError, Result};
 pub use group::{GroupConfig, GroupConsumer};

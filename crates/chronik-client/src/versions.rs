@@ -29,6 +29,8 @@ pub const CLIENT_RANGES: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetCommit, 2, 8),
     // 8+ batches groups; one group per request is all this client needs.
     (ApiKey::OffsetFetch, 1, 7),
+    // 3+ carries the replica id a follower truncating against its leader sends.
+    (ApiKey::OffsetForLeaderEpoch, 3, 4),
 ];
 
 /// Our range for `key`, if the client sends it at all.

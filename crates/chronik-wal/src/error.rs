@@ -34,6 +34,15 @@ pub enum WalError {
     )]
     LogFailed { log: String, reason: String },
 
+    #[error(
+        "log {log}: a replicated batch starts at offset {base} but the log ends at {end}; truncate to the leader's log before appending"
+    )]
+    NotAtEnd {
+        log: String,
+        base: Offset,
+        end: Offset,
+    },
+
     #[error("log {0} is closed")]
     Closed(String),
 

@@ -187,6 +187,33 @@ impl PartitionLog {
         self.append_locked(&mut state, &meta, batch)
     }
 
+    /// Appends one batch copied from the partition leader, keeping its offsets and leader
+    /// epoch. Its base offset must be this log's end offset: a follower truncates divergent
+    /// data before fetching, so anything else means the two logs disagree.
+    pub fn append_replicated(&self, batch: &[u8]) -> Result<AppendInfo> {
+        let header = BatchHeader::parse(batch)?;
+        if header.total_len() != batch.len() || header.last_offset_delta < 0 {
+            return Err(WalError::InvalidBatch(
+                "batch length or offset delta is inconsistent",
+            ));
+        }
+        let mut state = self.lock();
+        if header.base_offset != state.next_offset {
+            return Err(WalError::NotAtEnd {
+                log: self.name.clone(),
+                base: header.base_offset,
+                end: state.next_offset,
+            });
+        }
+        let meta = FrameMeta {
+            base_offset: header.base_offset,
+            last_offset: header.last_offset(),
+            max_timestamp: header.max_timestamp,
+            leader_epoch: header.partition_leader_epoch,
+        };
+        self.append_locked(&mut state, &meta, batch)
+    }
+
     /// Appends an opaque payload covering `offsets` offsets (at least one), for logs that do not
     /// hold Kafka batches (the metadata quorum's Raft log).
     pub fn append_raw(

@@ -257,3 +257,35 @@ fn internal_logs_hold_opaque_payloads_and_can_restart_anywhere() {
     assert_eq!(&read.data[..10], &[2u8; 10]);
     assert_eq!(read.batches, 3);
 }
+
+#[test]
+fn a_follower_copy_keeps_offsets_and_epochs_and_refuses_a_gap() {
+    let (ldir, fdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (_l, leader) = open(ldir.path(), FsyncPolicy::Never, LogConfig::default());
+    let (_f, follower) = open(fdir.path(), FsyncPolicy::Never, LogConfig::default());
+    for (i, epoch) in [1, 1, 3].into_iter().enumerate() {
+        leader.append(&mut batch(i as u64, 2, 10), epoch).unwrap();
+    }
+    let read = leader.read(0, usize::MAX).unwrap();
+    let batches = split_batches(&read.data);
+    follower.append_replicated(&batches[0]).unwrap();
+    assert!(
+        matches!(
+            follower.append_replicated(&batches[2]),
+            Err(WalError::NotAtEnd {
+                base: 4,
+                end: 2,
+                ..
+            })
+        ),
+        "a batch past the end is refused"
+    );
+    assert!(follower.append_replicated(&batches[0]).is_err(), "nor a repeat");
+    for b in &batches[1..] {
+        follower.append_replicated(b).unwrap();
+    }
+    assert_eq!(follower.end_offset(), 6);
+    assert_eq!(follower.read(0, usize::MAX).unwrap().data, read.data);
+    assert_eq!(follower.epochs(), leader.epochs());
+    assert_eq!(follower.end_offset_for_epoch(1), Some((1, 4)));
+}

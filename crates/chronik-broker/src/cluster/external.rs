@@ -9,7 +9,7 @@ use std::time::Duration;
 use chronik_metadata::controller::BrokerRegistration;
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
-    AllocateProducerIdsRequest, AlterTopicConfigsRequest, CreatePartitionsRequest,
+    AllocateProducerIdsRequest, AlterPartitionRequest, AlterTopicConfigsRequest, CreatePartitionsRequest,
     CreateTopicsRequest, DeleteTopicsRequest, HeartbeatRequest, ItemResult, PartitionCount,
     RegisterBrokerRequest, StatusRequest, TopicConfigChange, TopicSpec,
 };
@@ -291,6 +291,28 @@ impl ExternalQuorum {
             })
         };
         self.finish_write(results, "the new configs", applied).await
+    }
+
+    /// Asks the controller for an ISR change; the new ISR reaches this broker through the
+    /// watch like any metadata change.
+    pub async fn alter_partition(
+        &self,
+        req: &chronik_metadata::controller::AlterPartitionRequest,
+    ) -> Result<(), NodeError> {
+        let req = AlterPartitionRequest {
+            broker_id: req.broker_id,
+            topic_id: req.topic_id.0.to_vec(),
+            partition: req.partition,
+            leader_epoch: req.leader_epoch,
+            partition_epoch: req.partition_epoch,
+            new_isr: req.new_isr.clone(),
+        };
+        self.call(|mut c| {
+            let req = req.clone();
+            async move { c.alter_partition(req).await }
+        })
+        .await
+        .map(drop)
     }
 
     pub async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {

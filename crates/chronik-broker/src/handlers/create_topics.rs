@@ -52,10 +52,13 @@ async fn create(
             "manual replica assignment is not supported".into(),
         );
     }
-    if replication != 1 {
+    let live = shared.cluster.metadata(|s| s.live_brokers().count());
+    if replication < 1 || usize::try_from(replication).is_ok_and(|r| r > live) {
         return failed(
             ResponseError::InvalidReplicationFactor.code(),
-            format!("replication factor {replication} is larger than the 1 broker available"),
+            format!(
+                "replication factor {replication} needs that many live brokers; {live} are live"
+            ),
         );
     }
     if let Err(e) = chronik_types::validate_topic_name(name) {
@@ -85,7 +88,7 @@ async fn create(
         Err(e) => return failed(e.code(), e.to_string()),
     };
     if !validate_only {
-        let created = (shared.cluster).create_topic(name, partitions, configs.clone());
+        let created = (shared.cluster).create_topic(name, partitions, replication, configs.clone());
         if let Err(e) = created.await {
             return failed(node_error_code(&e), e.to_string());
         }

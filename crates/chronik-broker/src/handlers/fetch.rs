@@ -1,6 +1,7 @@
-//! Fetch: the stored batches, byte for byte, up to the high watermark (the log end offset of
-//! a single-replica leader). A fetch with less than `min_bytes` waits, woken by appends, until
-//! `max_wait_ms` has passed.
+//! Fetch: the stored batches, byte for byte. Consumers read up to the high watermark;
+//! followers (a fetch with a replica id) read up to the log end, and their fetch offsets are
+//! what moves the high watermark. A fetch with less than `min_bytes` waits, woken by appends
+//! and high-watermark moves, until `max_wait_ms` has passed.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use tokio::time::Instant;
 
 use super::NONE;
 use crate::broker::Shared;
+use crate::replica::Role;
 
 /// Longest long poll honoured, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -34,18 +36,53 @@ pub(crate) async fn handle(shared: &Shared, req: FetchRequest) -> FetchResponse 
         Ok(0) | Err(_) => cap,
         Ok(n) => n.min(cap),
     };
+    let replica = (req.replica_id.0 >= 0).then_some(req.replica_id.0);
+    if let Some(id) = replica {
+        record_follower(shared, id, &req.topics);
+    }
     let mut appends = shared.partitions.subscribe();
     loop {
         appends.borrow_and_update();
-        let (response, bytes, errors) = read_all(shared, &req.topics, max_bytes);
+        let (response, bytes, errors) = read_all(shared, &req.topics, max_bytes, replica);
         let done = bytes >= min_bytes || errors || Instant::now() >= deadline;
         if done {
             return counted(response);
         }
         match tokio::time::timeout_at(deadline, appends.changed()).await {
             Ok(Ok(())) => continue,
-            _ => return counted(read_all(shared, &req.topics, max_bytes).0),
+            _ => return counted(read_all(shared, &req.topics, max_bytes, replica).0),
         }
+    }
+}
+
+/// A follower's fetch offsets are its log end: they may move the high watermark (waking
+/// consumers and acks=all produces) and bring it back into the ISR.
+fn record_follower(shared: &Shared, id: i32, topics: &[FetchTopic]) {
+    let now = std::time::Instant::now();
+    let mut moved = false;
+    for topic in topics {
+        for part in &topic.partitions {
+            let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition);
+            let Ok((hosted, epoch)) = shared.leader_partition(&tp) else {
+                continue;
+            };
+            if epoch_error(part.current_leader_epoch, epoch).is_some() {
+                continue;
+            }
+            let end = hosted.log.end_offset();
+            let (advanced, outside_isr) = hosted.replica.update(|p| {
+                let advanced = p.follower_fetched(id, part.fetch_offset, end, now);
+                let outside = matches!(p.role(), Role::Leader { isr, .. } if !isr.contains(&id));
+                (advanced, outside)
+            });
+            moved |= advanced;
+            if outside_isr {
+                shared.isr_check.notify_one();
+            }
+        }
+    }
+    if moved {
+        shared.partitions.appended();
     }
 }
 
@@ -69,6 +106,7 @@ fn read_all(
     shared: &Shared,
     topics: &[FetchTopic],
     max_bytes: usize,
+    replica: Option<i32>,
 ) -> (FetchResponse, usize, bool) {
     let mut response = FetchResponse::default();
     let mut remaining = max_bytes;
@@ -78,7 +116,7 @@ fn read_all(
         let mut out = FetchableTopicResponse::default().with_topic(topic.topic.clone());
         for part in &topic.partitions {
             let tp = TopicPartition::new(name, part.partition);
-            let data = read_partition(shared, &tp, part, &mut remaining);
+            let data = read_partition(shared, &tp, part, &mut remaining, replica);
             errors |= data.error_code != NONE;
             out.partitions.push(data);
         }
@@ -92,6 +130,7 @@ fn read_partition(
     tp: &TopicPartition,
     part: &FetchPartition,
     remaining: &mut usize,
+    replica: Option<i32>,
 ) -> PartitionData {
     let failed = |code: i16| {
         PartitionData::default()
@@ -100,26 +139,33 @@ fn read_partition(
             .with_high_watermark(-1)
             .with_records(Some(Bytes::new()))
     };
-    let (log, epoch) = match shared.leader_log(tp) {
+    let (hosted, epoch) = match shared.leader_partition(tp) {
         Ok(found) => found,
         Err(code) => return failed(code),
     };
     if let Some(code) = epoch_error(part.current_leader_epoch, epoch) {
         return failed(code);
     }
+    let log = &hosted.log;
     let (start, end) = (log.start_offset(), log.end_offset());
+    let hw = hosted.replica.update(|p| {
+        p.advance(end);
+        p.high_watermark()
+    });
+    // A follower copies everything; a consumer sees only what every ISR member holds.
+    let visible = if replica.is_some() { end } else { hw };
     if part.fetch_offset < start || part.fetch_offset > end {
         return failed(ResponseError::OffsetOutOfRange.code())
-            .with_high_watermark(end)
+            .with_high_watermark(visible)
             .with_log_start_offset(start);
     }
     let limit = usize::try_from(part.partition_max_bytes)
         .unwrap_or(0)
         .min(*remaining);
-    let records = if limit == 0 || part.fetch_offset == end {
+    let records = if limit == 0 || part.fetch_offset >= visible {
         Bytes::new()
     } else {
-        match log.read_bounded(part.fetch_offset, limit, end) {
+        match log.read_bounded(part.fetch_offset, limit, visible) {
             Ok(read) => read.data,
             Err(e) => {
                 tracing::error!(partition = %tp, error = %e, "read failed");
@@ -131,8 +177,8 @@ fn read_partition(
     PartitionData::default()
         .with_partition_index(part.partition)
         .with_error_code(NONE)
-        .with_high_watermark(end)
-        .with_last_stable_offset(end)
+        .with_high_watermark(hw)
+        .with_last_stable_offset(hw)
         .with_log_start_offset(start)
         .with_aborted_transactions(Some(Vec::new()))
         .with_records(Some(records))

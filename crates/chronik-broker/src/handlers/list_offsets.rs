@@ -53,15 +53,22 @@ fn lookup(
             .with_offset(-1)
             .with_timestamp(-1)
     };
-    let (log, epoch) = match shared.leader_log(tp) {
+    let (hosted, epoch) = match shared.leader_partition(tp) {
         Ok(found) => found,
         Err(code) => return failed(code),
     };
+    let log = &hosted.log;
+    let end = log.end_offset();
+    // Consumers see up to the high watermark: "latest" is that, not the log end.
+    let hw = hosted.replica.update(|p| {
+        p.advance(end);
+        p.high_watermark()
+    });
     if let Some(code) = epoch_error(part.current_leader_epoch, epoch) {
         return failed(code);
     }
     let found = match part.timestamp {
-        LATEST => Some((log.end_offset(), -1)),
+        LATEST => Some((hw, -1)),
         EARLIEST => Some((log.start_offset(), -1)),
         ts if ts < 0 => return failed(ResponseError::InvalidRequest.code()),
         ts => match log.offset_for_timestamp(ts) {

@@ -1,7 +1,9 @@
 //! Produce: validate every batch, append it with the partition's leader epoch in request
-//! order, then answer per `acks` once the appends are durable (group commit).
+//! order, then answer per `acks` once the appends are durable (group commit) and, for
+//! acks=all, once the high watermark passed them (every ISR member holds them).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use chronik_kafka::kafka_protocol::error::ResponseError;
@@ -18,13 +20,24 @@ use crate::partitions::Hosted;
 use crate::producers::{BatchProducer, SeqCheck, batch_producer};
 use crate::topic_config;
 
-/// A partition's append waiting to become durable: (topic index, partition index, handle,
-/// the partition).
-type Waiting = (usize, usize, Durable, Arc<Hosted>);
+/// A partition's appends, to wait for before answering.
+struct Appended {
+    /// Resolves when the last append is durable (`None`: nothing new was written).
+    durable: Option<Durable>,
+    hosted: Arc<Hosted>,
+    /// Base offset of the last batch: committed once the high watermark passes it.
+    last_base: i64,
+    /// The leader epoch the batches were written in.
+    epoch: i32,
+}
+
+/// (topic index, partition index, what to wait for).
+type Waiting = (usize, usize, Appended);
 
 /// Appends everything now; the returned task answers when the appends are durable.
 pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceRequest) -> Pending {
     let acks = req.acks;
+    let timeout = Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
     let mut response = ProduceResponse::default();
     let mut waiting: Vec<Waiting> = Vec::new();
     for (t, topic) in req.topic_data.into_iter().enumerate() {
@@ -35,14 +48,14 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
         let mut out = TopicProduceResponse::default().with_name(topic.name);
         for (p, part) in topic.partition_data.into_iter().enumerate() {
             let tp = TopicPartition::new(name.clone(), part.index);
-            let (result, durable) = if acks_valid(acks) {
+            let (result, appended) = if acks_valid(acks) {
                 append_partition(&shared, &tp, acks, part.records)
             } else {
                 (failed(ResponseError::InvalidRequiredAcks.code()), None)
             };
             out.partition_responses.push(result.with_index(part.index));
-            if let Some((d, hosted)) = durable {
-                waiting.push((t, p, d, hosted));
+            if let Some(a) = appended {
+                waiting.push((t, p, a));
             }
         }
         response.responses.push(out);
@@ -51,20 +64,45 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
         return Pending::Now(Reply::Nothing);
     }
     Pending::Later(tokio::spawn(async move {
-        for (t, p, durable, hosted) in waiting {
-            if let Err(e) = durable.wait_async().await {
-                tracing::debug!(error = %e, "append not made durable");
-                hosted.check_failed();
-                let part =
-                    (response.responses.get_mut(t)).and_then(|r| r.partition_responses.get_mut(p));
-                if let Some(part) = part {
-                    part.error_code = ResponseError::KafkaStorageError.code();
-                    part.base_offset = -1;
-                }
+        for (t, p, appended) in waiting {
+            let Err(code) = settle(appended, acks, timeout).await else {
+                continue;
+            };
+            let part =
+                (response.responses.get_mut(t)).and_then(|r| r.partition_responses.get_mut(p));
+            if let Some(part) = part {
+                part.error_code = code;
+                part.base_offset = -1;
             }
         }
         header.reply(Some(ResponseKind::Produce(response)))
     }))
+}
+
+/// Waits until a partition's appends are durable and, for acks=all, committed: the high
+/// watermark passed them. A leader that loses its leadership meanwhile answers
+/// NOT_LEADER_OR_FOLLOWER (the client retries at the new leader); `timeout` (the request's
+/// `timeout_ms`) gives REQUEST_TIMED_OUT.
+async fn settle(a: Appended, acks: i16, timeout: Duration) -> Result<(), i16> {
+    let mut marks = a.hosted.replica.subscribe();
+    if let Some(durable) = a.durable
+        && let Err(e) = durable.wait_async().await
+    {
+        tracing::debug!(error = %e, "append not made durable");
+        a.hosted.check_failed();
+        return Err(ResponseError::KafkaStorageError.code());
+    }
+    if acks != -1 {
+        return Ok(());
+    }
+    let committed = marks.wait_for(|m| {
+        m.leader_epoch != Some(a.epoch) || m.high_watermark > a.last_base
+    });
+    match tokio::time::timeout(timeout, committed).await {
+        Ok(Ok(m)) if m.leader_epoch == Some(a.epoch) => Ok(()),
+        Ok(_) => Err(ResponseError::NotLeaderOrFollower.code()),
+        Err(_) => Err(ResponseError::RequestTimedOut.code()),
+    }
 }
 
 fn acks_valid(acks: i16) -> bool {
@@ -84,7 +122,7 @@ fn append_partition(
     tp: &TopicPartition,
     acks: i16,
     records: Option<Bytes>,
-) -> (PartitionProduceResponse, Option<(Durable, Arc<Hosted>)>) {
+) -> (PartitionProduceResponse, Option<Appended>) {
     if tp.topic == crate::groups::OFFSETS_TOPIC {
         // Only the group coordinator writes there; a client's records would corrupt offsets.
         return (failed(ResponseError::InvalidTopicException.code()), None);
@@ -111,7 +149,12 @@ fn append_partition(
         }
     };
     let mut base_offset = None;
-    let mut durable = None;
+    let mut done = Appended {
+        durable: None,
+        hosted: hosted.clone(),
+        last_base: -1,
+        epoch,
+    };
     for batch in batches {
         let appended = match batch_producer(&records[batch.range.clone()]) {
             None => append_one(&hosted, &records[batch.range], epoch)
@@ -121,11 +164,14 @@ fn append_partition(
         match appended {
             Ok((base, d)) => {
                 base_offset.get_or_insert(base);
-                durable = d.or(durable);
+                done.durable = d.or(done.durable);
+                done.last_base = base;
             }
-            Err(code) => return (failed(code), durable.map(|d| (d, hosted))),
+            Err(code) => return (failed(code), None),
         }
     }
+    let end = hosted.log.end_offset();
+    hosted.replica.update(|p| p.advance(end));
     shared.partitions.appended();
     metrics::counter!("chronik_broker_topic_bytes_in_total", "topic" => tp.topic.clone())
         .increment(records.len() as u64);
@@ -134,7 +180,7 @@ fn append_partition(
         .with_base_offset(base_offset.unwrap_or(-1))
         .with_log_append_time_ms(-1)
         .with_log_start_offset(hosted.log.start_offset());
-    (result, durable.map(|d| (d, hosted)))
+    (result, Some(done))
 }
 
 /// Appends a batch of an idempotent producer unless it is a retry of one already written

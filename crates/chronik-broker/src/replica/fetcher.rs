@@ -1,0 +1,376 @@
+//! Followers copy their leaders' logs: one fetcher task per leader broker, multiplexing every
+//! partition this broker follows it for over one connection. Before fetching in a new leader
+//! epoch a partition truncates whatever diverged from the leader (OffsetForLeaderEpoch,
+//! KIP-101/279); fetched batches are appended verbatim, with their offsets and epochs.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chronik_client::{ConnConfig, Connection};
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use chronik_kafka::kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use chronik_kafka::kafka_protocol::messages::{
+    BrokerId as KafkaBrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName,
+};
+use chronik_kafka::kafka_protocol::protocol::StrBytes;
+use chronik_metadata::BrokerId;
+use chronik_types::{FsyncPolicy, TopicPartition};
+use tokio::task::JoinHandle;
+
+use crate::cluster::Cluster;
+use crate::partitions::{Hosted, Partitions};
+
+/// How long a fetch waits at the leader for new data.
+const FETCH_WAIT_MS: i32 = 500;
+/// Record bytes asked for per partition and per fetch.
+const PARTITION_MAX_BYTES: i32 = 8 * 1024 * 1024;
+const FETCH_MAX_BYTES: i32 = 32 * 1024 * 1024;
+/// Pause after a failed round (leader unreachable, or every partition refused).
+const BACKOFF: Duration = Duration::from_millis(100);
+
+/// What the fetchers share.
+pub(crate) struct Fetchers {
+    pub cluster: Arc<Cluster>,
+    pub partitions: Arc<Partitions>,
+    pub fsync: FsyncPolicy,
+}
+
+/// Keeps one fetcher running per leader this broker follows a partition of.
+pub(crate) fn spawn(ctx: Arc<Fetchers>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut roles = ctx.partitions.subscribe_roles();
+        let mut running: HashMap<BrokerId, JoinHandle<()>> = HashMap::new();
+        loop {
+            roles.borrow_and_update();
+            let wanted = ctx.partitions.leaders_followed();
+            running.retain(|leader, task| {
+                let keep = wanted.contains(leader) && !task.is_finished();
+                if !keep {
+                    task.abort();
+                }
+                keep
+            });
+            for leader in wanted {
+                running
+                    .entry(leader)
+                    .or_insert_with(|| tokio::spawn(fetch_from(leader, ctx.clone())));
+            }
+            // Also wakes periodically: a fetcher that gave up is restarted.
+            let _ = tokio::time::timeout(Duration::from_secs(1), roles.changed()).await;
+        }
+    })
+}
+
+/// Fetches from `leader` for as long as this broker follows some partition of it.
+async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
+    let mut conn: Option<Connection> = None;
+    loop {
+        let parts = ctx.partitions.following(leader);
+        if parts.is_empty() {
+            return;
+        }
+        let Some(addr) = resolve(&ctx.cluster, leader).await else {
+            tokio::time::sleep(BACKOFF).await;
+            continue;
+        };
+        let reuse = conn.take().filter(|c| !c.is_closed() && c.addr() == addr);
+        let c = match reuse {
+            Some(c) => c,
+            None => match Connection::open(addr, &conn_config()).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(leader, error = %e, "cannot reach the leader to fetch");
+                    tokio::time::sleep(BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        match round(&ctx, &c, &parts).await {
+            Ok(progressed) => {
+                if !progressed {
+                    tokio::time::sleep(BACKOFF).await;
+                }
+                conn = Some(c);
+            }
+            Err(e) => {
+                tracing::debug!(leader, error = %e, "fetch from the leader failed");
+                tokio::time::sleep(BACKOFF).await;
+            }
+        }
+    }
+}
+
+async fn resolve(cluster: &Cluster, leader: BrokerId) -> Option<SocketAddr> {
+    let text = cluster.broker_address(leader)?;
+    tokio::net::lookup_host(text).await.ok()?.next()
+}
+
+fn conn_config() -> ConnConfig {
+    ConnConfig {
+        client_id: "chronik-replica-fetcher".into(),
+        request_timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(3),
+        max_response_bytes: 64 * 1024 * 1024,
+    }
+}
+
+type Part = (TopicPartition, Arc<Hosted>);
+
+/// One truncation pass (for partitions in a new epoch) and one fetch. Returns whether any
+/// partition could be served, so a leader refusing everything is not asked in a busy loop.
+async fn round(
+    ctx: &Fetchers,
+    conn: &Connection,
+    parts: &[Part],
+) -> chronik_client::Result<bool> {
+    let me = ctx.cluster.me;
+    let (truncating, ready): (Vec<&Part>, Vec<&Part>) =
+        parts.iter().partition(|(_, h)| h.replica.read(|p| p.needs_truncation()));
+    if !truncating.is_empty() {
+        truncate(me, conn, &truncating).await?;
+    }
+    if ready.is_empty() {
+        return Ok(!truncating.is_empty());
+    }
+    let req = fetch_request(me, &ready);
+    let resp = conn.call(&req, "chronik-replica-fetcher").await?;
+    let by_name: HashMap<TopicPartition, &Arc<Hosted>> =
+        ready.iter().map(|(tp, h)| (tp.clone(), h)).collect();
+    let mut progressed = false;
+    for topic in resp.responses {
+        for part in topic.partitions {
+            let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition_index);
+            let Some(hosted) = by_name.get(&tp) else { continue };
+            progressed |= apply(ctx, &tp, hosted, part).await;
+        }
+    }
+    Ok(progressed)
+}
+
+fn epoch_of(hosted: &Hosted) -> i32 {
+    hosted.replica.read(|p| p.role().epoch())
+}
+
+fn fetch_request(me: BrokerId, parts: &[&Part]) -> FetchRequest {
+    let mut topics: Vec<FetchTopic> = Vec::new();
+    for (tp, hosted) in parts {
+        let partition = FetchPartition::default()
+            .with_partition(tp.partition)
+            .with_current_leader_epoch(epoch_of(hosted))
+            .with_fetch_offset(hosted.log.end_offset())
+            .with_log_start_offset(hosted.log.start_offset())
+            .with_partition_max_bytes(PARTITION_MAX_BYTES);
+        match topics.iter_mut().find(|t| t.topic.0.as_str() == tp.topic) {
+            Some(t) => t.partitions.push(partition),
+            None => topics.push(
+                FetchTopic::default()
+                    .with_topic(TopicName(StrBytes::from_string(tp.topic.clone())))
+                    .with_partitions(vec![partition]),
+            ),
+        }
+    }
+    FetchRequest::default()
+        .with_replica_id(KafkaBrokerId(me))
+        .with_max_wait_ms(FETCH_WAIT_MS)
+        .with_min_bytes(1)
+        .with_max_bytes(FETCH_MAX_BYTES)
+        .with_session_id(0)
+        .with_session_epoch(-1)
+        .with_topics(topics)
+}
+
+/// Applies one partition's fetch answer; returns whether the partition was served.
+async fn apply(
+    ctx: &Fetchers,
+    tp: &TopicPartition,
+    hosted: &Hosted,
+    part: chronik_kafka::kafka_protocol::messages::fetch_response::PartitionData,
+) -> bool {
+    let log = &hosted.log;
+    if part.error_code == ResponseError::OffsetOutOfRange.code() {
+        out_of_range(tp, hosted, part.log_start_offset, part.high_watermark);
+        return true;
+    }
+    if part.error_code != 0 {
+        tracing::debug!(partition = %tp, code = part.error_code, "leader refused the fetch; waiting for metadata");
+        return false;
+    }
+    let records = part.records.unwrap_or_default();
+    if !records.is_empty() && !append(ctx, tp, hosted, &records).await {
+        return false;
+    }
+    let end = log.end_offset();
+    (hosted.replica).update(|p| p.follow_high_watermark(part.high_watermark, end));
+    true
+}
+
+/// Appends fetched batches verbatim (skipping any this log already holds) and, under
+/// `--fsync always`, waits until they are durable: the next fetch tells the leader they are
+/// here, and acks=all counts on that.
+async fn append(ctx: &Fetchers, tp: &TopicPartition, hosted: &Hosted, records: &Bytes) -> bool {
+    let batches = match chronik_kafka::validate_produce_records(records, usize::MAX) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(partition = %tp, error = %e, "leader sent an invalid batch; fetching again");
+            return false;
+        }
+    };
+    let mut durable = None;
+    for batch in batches {
+        let bytes = &records[batch.range];
+        let Ok(header) = chronik_wal::batch::BatchHeader::parse(bytes) else {
+            return false;
+        };
+        if header.last_offset() < hosted.log.end_offset() {
+            continue;
+        }
+        match hosted.log.append_replicated(bytes) {
+            Ok(info) => {
+                hosted.producers().replay(bytes);
+                durable = Some(info.durable);
+            }
+            Err(e) => {
+                hosted.check_failed();
+                tracing::warn!(partition = %tp, error = %e, "cannot append a replicated batch");
+                return false;
+            }
+        }
+    }
+    if ctx.fsync == FsyncPolicy::Always
+        && let Some(d) = durable
+        && let Err(e) = d.wait_async().await
+    {
+        hosted.check_failed();
+        tracing::warn!(partition = %tp, error = %e, "replicated batches not made durable");
+        return false;
+    }
+    true
+}
+
+/// The leader does not have our fetch offset: it deleted older data (start over at its log
+/// start) or we hold more than it (cut back to its log end).
+fn out_of_range(tp: &TopicPartition, hosted: &Hosted, leader_start: i64, leader_end: i64) {
+    let log = &hosted.log;
+    let result = if log.end_offset() < leader_start {
+        tracing::info!(partition = %tp, leader_start, "the leader deleted what this replica lacks; starting over at its log start");
+        log.restart_at(leader_start)
+    } else if leader_end >= 0 && log.end_offset() > leader_end {
+        tracing::info!(partition = %tp, leader_end, "this replica is ahead of its leader; truncating");
+        log.truncate_to(leader_end).map(drop)
+    } else {
+        return;
+    };
+    match result {
+        Ok(()) => reset_producers(tp, hosted),
+        Err(e) => tracing::warn!(partition = %tp, error = %e, "cannot move the log to the leader's range"),
+    }
+    let end = log.end_offset();
+    let epoch = epoch_of(hosted);
+    hosted.replica.update(|p| p.truncated(epoch, end));
+}
+
+/// Asks the leader where each partition's latest local epoch ends there and cuts the local
+/// log to that point: what lies beyond was never committed and differs from the leader.
+async fn truncate(me: BrokerId, conn: &Connection, parts: &[&Part]) -> chronik_client::Result<()> {
+    let mut topics: Vec<OffsetForLeaderTopic> = Vec::new();
+    let mut asked: HashMap<TopicPartition, (&Arc<Hosted>, i32, Option<i32>)> = HashMap::new();
+    for (tp, hosted) in parts {
+        let epoch = epoch_of(hosted);
+        let latest = hosted.log.epochs().last().map(|e| e.epoch);
+        asked.insert(tp.clone(), (hosted, epoch, latest));
+        let Some(latest) = latest else {
+            continue;
+        };
+        let partition = OffsetForLeaderPartition::default()
+            .with_partition(tp.partition)
+            .with_current_leader_epoch(epoch)
+            .with_leader_epoch(latest);
+        match topics.iter_mut().find(|t| t.topic.0.as_str() == tp.topic) {
+            Some(t) => t.partitions.push(partition),
+            None => topics.push(
+                OffsetForLeaderTopic::default()
+                    .with_topic(TopicName(StrBytes::from_string(tp.topic.clone())))
+                    .with_partitions(vec![partition]),
+            ),
+        }
+    }
+    // An empty log has nothing to diverge.
+    for (tp, (hosted, epoch, latest)) in &asked {
+        if latest.is_none() {
+            let end = hosted.log.end_offset();
+            hosted.replica.update(|p| p.truncated(*epoch, end));
+            tracing::debug!(partition = %tp, "empty log: nothing to truncate");
+        }
+    }
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let req = OffsetForLeaderEpochRequest::default()
+        .with_replica_id(KafkaBrokerId(me))
+        .with_topics(topics);
+    let resp = conn.call(&req, "chronik-replica-fetcher").await?;
+    for topic in resp.topics {
+        for answer in topic.partitions {
+            let tp = TopicPartition::new(topic.topic.0.as_str(), answer.partition);
+            let Some((hosted, epoch, Some(latest))) = asked.get(&tp) else {
+                continue;
+            };
+            if answer.error_code != 0 {
+                tracing::debug!(partition = %tp, code = answer.error_code, "leader refused OffsetForLeaderEpoch; waiting for metadata");
+                continue;
+            }
+            cut_divergent(&tp, hosted, *epoch, *latest, answer.leader_epoch, answer.end_offset);
+        }
+    }
+    Ok(())
+}
+
+/// Truncates to where the leader's answer says the logs agree (KIP-279): the end of the
+/// largest common epoch, never beyond the local log end.
+fn cut_divergent(
+    tp: &TopicPartition,
+    hosted: &Hosted,
+    epoch: i32,
+    asked_epoch: i32,
+    leader_epoch: i32,
+    leader_end: i64,
+) {
+    let log = &hosted.log;
+    let local_end = log.end_offset();
+    let target = if leader_end < 0 {
+        // The leader knows no epoch at or below ours: keep only what was committed.
+        hosted.replica.high_watermark()
+    } else if leader_epoch < asked_epoch {
+        let local = log.end_offset_for_epoch(leader_epoch).map_or(0, |(_, end)| end);
+        leader_end.min(local)
+    } else {
+        leader_end
+    };
+    let target = target.clamp(log.start_offset(), local_end);
+    if target < local_end {
+        match log.truncate_to(target) {
+            Ok(_) => {
+                tracing::info!(partition = %tp, from = local_end, to = target, leader_epoch = epoch,
+                    "divergent tail truncated to match the new leader");
+                reset_producers(tp, hosted);
+            }
+            Err(e) => {
+                return tracing::warn!(partition = %tp, error = %e, "cannot truncate the divergent tail");
+            }
+        }
+    }
+    let end = log.end_offset();
+    hosted.replica.update(|p| p.truncated(epoch, end));
+}
+
+/// Rebuilds the idempotent producer state from the log after a cut.
+fn reset_producers(tp: &TopicPartition, hosted: &Hosted) {
+    let (states, _) = crate::partitions::recover_producers(tp, &hosted.log);
+    *hosted.producers() = states;
+}

@@ -1,0 +1,225 @@
+//! A partition replica's role and replication progress as pure state: no I/O, no clock of its
+//! own (callers pass `now`), so the ISR and high-watermark rules are tested deterministically.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chronik_metadata::BrokerId;
+
+/// What the metadata says this broker is for a partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Takes writes; followers fetch from it.
+    Leader {
+        epoch: i32,
+        partition_epoch: i32,
+        isr: Vec<BrokerId>,
+        replicas: Vec<BrokerId>,
+    },
+    /// Copies the leader's log. `leader` is [`chronik_metadata::NO_LEADER`] while offline.
+    Follower { leader: BrokerId, epoch: i32 },
+}
+
+impl Role {
+    pub fn epoch(&self) -> i32 {
+        match self {
+            Role::Leader { epoch, .. } | Role::Follower { epoch, .. } => *epoch,
+        }
+    }
+}
+
+/// What the leader knows of one follower.
+#[derive(Debug, Clone, Copy)]
+struct FollowerProgress {
+    /// The follower's log end offset: the offset it last fetched from.
+    end_offset: i64,
+    /// When the follower last had everything the leader had (Kafka's lastCaughtUpTime).
+    caught_up_at: Instant,
+    /// The leader's log end offset and the time of the follower's previous fetch: a fetch
+    /// reaching that offset means the follower was caught up at that time.
+    previous_fetch: Option<(i64, Instant)>,
+}
+
+/// A replica's role, high watermark and (as leader) its followers' progress.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    /// This broker.
+    me: BrokerId,
+    role: Role,
+    /// Offsets below it are on every ISR member: what consumers may read, what acks=all waits for.
+    high_watermark: i64,
+    followers: BTreeMap<BrokerId, FollowerProgress>,
+    /// As follower: the epoch whose divergent tail was already truncated (fetching waits for it).
+    truncated_for: Option<i32>,
+}
+
+impl Progress {
+    /// A replica that starts as `role`, with a high watermark it has no evidence beyond:
+    /// the log start (a sole leader moves it to its log end at once).
+    pub fn new(me: BrokerId, role: Role, log_start: i64, log_end: i64, now: Instant) -> Self {
+        let mut p = Progress {
+            me,
+            role: Role::Follower {
+                leader: -1,
+                epoch: -1,
+            },
+            high_watermark: log_start,
+            followers: BTreeMap::new(),
+            truncated_for: None,
+        };
+        p.set_role(role, log_end, now);
+        p
+    }
+
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+
+    pub fn high_watermark(&self) -> i64 {
+        self.high_watermark
+    }
+
+    /// The leader epoch when this replica leads, else `None`.
+    pub fn leader_epoch(&self) -> Option<i32> {
+        match self.role {
+            Role::Leader { epoch, .. } => Some(epoch),
+            Role::Follower { .. } => None,
+        }
+    }
+
+    /// Applies the role the metadata now gives. A new leadership starts every follower's
+    /// caught-up clock now (as Kafka does), so no follower is dropped from the ISR for time
+    /// that passed before this broker led. Returns whether the role changed.
+    pub fn set_role(&mut self, role: Role, log_end: i64, now: Instant) -> bool {
+        if role == self.role {
+            return false;
+        }
+        let new_epoch = role.epoch() != self.role.epoch();
+        if let Role::Leader { replicas, .. } = &role {
+            if new_epoch || !matches!(self.role, Role::Leader { .. }) {
+                self.followers.clear();
+            }
+            for &r in replicas.iter().filter(|r| **r != self.me) {
+                self.followers.entry(r).or_insert(FollowerProgress {
+                    end_offset: -1,
+                    caught_up_at: now,
+                    previous_fetch: None,
+                });
+            }
+            self.followers
+                .retain(|id, _| replicas.contains(id) && *id != self.me);
+        } else {
+            self.followers.clear();
+        }
+        if new_epoch {
+            self.truncated_for = None;
+        }
+        self.role = role;
+        self.advance(log_end);
+        true
+    }
+
+    /// As follower: whether the log must still be truncated against the leader for the
+    /// current epoch before fetching.
+    pub fn needs_truncation(&self) -> bool {
+        matches!(self.role, Role::Follower { .. }) && self.truncated_for != Some(self.role.epoch())
+    }
+
+    /// As follower: the log was truncated to `log_end` against the leader of `epoch`.
+    pub fn truncated(&mut self, epoch: i32, log_end: i64) {
+        if self.role.epoch() == epoch {
+            self.truncated_for = Some(epoch);
+        }
+        self.high_watermark = self.high_watermark.min(log_end);
+    }
+
+    /// As follower: the leader's high watermark, capped by what this log holds.
+    pub fn follow_high_watermark(&mut self, leader_hw: i64, log_end: i64) {
+        let hw = leader_hw.min(log_end);
+        if hw > self.high_watermark {
+            self.high_watermark = hw;
+        }
+    }
+
+    /// As leader: follower `id` fetched from `fetch_offset`. Returns whether the high
+    /// watermark moved. Fetches from a broker that is not a replica change nothing.
+    pub fn follower_fetched(
+        &mut self,
+        id: BrokerId,
+        fetch_offset: i64,
+        log_end: i64,
+        now: Instant,
+    ) -> bool {
+        let Some(f) = self.followers.get_mut(&id) else {
+            return false;
+        };
+        f.end_offset = fetch_offset;
+        if fetch_offset >= log_end {
+            f.caught_up_at = now;
+        } else if let Some((end_then, at)) = f.previous_fetch
+            && fetch_offset >= end_then
+        {
+            f.caught_up_at = f.caught_up_at.max(at);
+        }
+        f.previous_fetch = Some((log_end, now));
+        self.advance(log_end)
+    }
+
+    /// As leader: the log grew or the ISR changed; returns whether the high watermark moved.
+    pub fn advance(&mut self, log_end: i64) -> bool {
+        let Role::Leader { isr, .. } = &self.role else {
+            return false;
+        };
+        // An ISR member this leader has not heard from yet holds the mark back.
+        let min_isr = isr
+            .iter()
+            .filter(|id| **id != self.me)
+            .map(|id| self.followers.get(id).map_or(-1, |f| f.end_offset))
+            .fold(log_end, i64::min);
+        if min_isr > self.high_watermark {
+            self.high_watermark = min_isr;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// As leader: the ISR it should ask the controller for, when that differs from the
+    /// current one: members not caught up within `max_lag` leave; replicas that reached the
+    /// high watermark come back. `me` always stays.
+    pub fn wanted_isr(
+        &self,
+        log_end: i64,
+        now: Instant,
+        max_lag: Duration,
+    ) -> Option<Vec<BrokerId>> {
+        let Role::Leader { isr, replicas, .. } = &self.role else {
+            return None;
+        };
+        let keeps = |id: &BrokerId| {
+            *id == self.me
+                || self.followers.get(id).is_some_and(|f| {
+                    now.saturating_duration_since(f.caught_up_at) <= max_lag
+                        || f.end_offset >= log_end
+                })
+        };
+        let joins = |id: &BrokerId| {
+            self.followers.get(id).is_some_and(|f| {
+                f.end_offset >= self.high_watermark
+                    && f.end_offset >= 0
+                    && now.saturating_duration_since(f.caught_up_at) <= max_lag
+            })
+        };
+        let wanted: Vec<BrokerId> = replicas
+            .iter()
+            .copied()
+            .filter(|id| if isr.contains(id) { keeps(id) } else { joins(id) })
+            .collect();
+        let same = wanted.len() == isr.len() && wanted.iter().all(|id| isr.contains(id));
+        (!same).then_some(wanted)
+    }
+}
+
+#[cfg(test)]
+#[path = "progress_tests.rs"]
+mod tests;
