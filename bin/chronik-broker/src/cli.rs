@@ -129,6 +129,10 @@ pub struct RunArgs {
     /// until it catches up again (Kafka's replica.lag.time.max.ms).
     #[arg(long, env = "CHRONIK_REPLICA_LAG_TIME_MAX_MS", default_value_t = 10_000)]
     pub replica_lag_time_max_ms: u64,
+    /// Replicas of each __consumer_offsets partition when running on an external quorum
+    /// (--meta); consumer groups wait until that many brokers are live.
+    #[arg(long, env = "CHRONIK_OFFSETS_TOPIC_REPLICATION_FACTOR", default_value_t = 3)]
+    pub offsets_topic_replication_factor: i16,
     /// Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the
     /// embedded one; see `chronik-meta run`.
     #[arg(long, env = "CHRONIK_META", value_delimiter = ',')]
@@ -229,6 +233,13 @@ impl RunArgs {
         config.max_connections = self.max_connections;
         config.idle_timeout = std::time::Duration::from_millis(self.idle_timeout_ms);
         config.fetch_max_bytes = self.fetch_max_bytes;
+        if self.offsets_topic_replication_factor < 1 {
+            bail!(
+                "--offsets-topic-replication-factor must be at least 1, got {}",
+                self.offsets_topic_replication_factor
+            );
+        }
+        config.offsets_topic_replication_factor = self.offsets_topic_replication_factor;
         config.replica_lag_time_max =
             std::time::Duration::from_millis(self.replica_lag_time_max_ms);
         config.partition_syncer = fault::fsync_hook()?;

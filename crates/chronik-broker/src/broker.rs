@@ -91,6 +91,8 @@ pub struct Broker {
     listener: TcpListener,
     local_addr: SocketAddr,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Stopped first at shutdown: a heartbeat would unfence the broker being shut down.
+    heartbeats: tokio::task::JoinHandle<()>,
 }
 
 impl Broker {
@@ -118,6 +120,7 @@ impl Broker {
             &config.data_dir,
             config.meta_listen,
             &config.meta,
+            config.offsets_topic_replication_factor,
         )
         .await?;
         let cluster = Arc::new(cluster);
@@ -144,12 +147,12 @@ impl Broker {
                 isr_check.clone(),
             ),
             groups.spawn_reaper(),
-            cluster.spawn_heartbeats(host.clone(), port),
             spawn_producer_snapshots(partitions.clone()),
             cluster.spawn_reconciler(partitions.clone()),
             crate::retention::spawn(partitions.clone(), config.retention_check_interval),
             crate::metrics::spawn(partitions.clone(), groups.clone()),
         ];
+        let heartbeats = cluster.spawn_heartbeats(host.clone(), port);
         cluster.reconcile(&partitions);
         cluster.remove_orphans(&partitions);
         tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),
@@ -167,6 +170,7 @@ impl Broker {
             listener,
             local_addr,
             tasks,
+            heartbeats,
         })
     }
 
@@ -206,7 +210,9 @@ impl Broker {
                 drop(permit);
             });
         }
-        tracing::info!("shutting down: no new connections; finishing in-flight requests");
+        tracing::info!("shutting down: moving leaderships away, then finishing in-flight requests");
+        self.heartbeats.abort();
+        self.shared.cluster.controlled_shutdown().await;
         drop(self.listener);
         stop_tx.send_replace(true);
         let all = u32::try_from(self.shared.config.max_connections).unwrap_or(u32::MAX);

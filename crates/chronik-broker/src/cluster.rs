@@ -37,6 +37,8 @@ pub(crate) struct Cluster {
     quorum: Quorum,
     pub me: BrokerId,
     incarnation: Uuid,
+    /// Replicas of each `__consumer_offsets` partition (1 under the embedded quorum).
+    offsets_replication: i16,
 }
 
 impl Cluster {
@@ -47,14 +49,20 @@ impl Cluster {
         data_dir: &std::path::Path,
         listen: std::net::SocketAddr,
         meta: &[String],
+        offsets_replication: i16,
     ) -> Result<Cluster, BrokerError> {
         let quorum = if meta.is_empty() {
             Quorum::Embedded(start_embedded(me, data_dir, listen).await?)
         } else {
             Quorum::External(Box::new(ExternalQuorum::connect(meta).await?))
         };
+        let offsets_replication = match quorum {
+            Quorum::Embedded(_) => 1,
+            Quorum::External(_) => offsets_replication,
+        };
         Ok(Cluster {
             quorum,
+            offsets_replication,
             me,
             incarnation: Uuid(rand::random::<[u8; 16]>()),
         })
@@ -171,6 +179,20 @@ impl Cluster {
         match &self.quorum {
             Quorum::Embedded(node) => node.state().metadata(f),
             Quorum::External(q) => q.image().metadata(f),
+        }
+    }
+
+    /// Controlled shutdown on an external quorum: moves this broker's leaderships to other
+    /// in-sync replicas before it stops, so clients retry there instead of failing. Heartbeats
+    /// must have stopped (they would unfence it again). The embedded quorum has no other
+    /// broker to hand anything to.
+    pub async fn controlled_shutdown(&self) {
+        let Quorum::External(q) = &self.quorum else {
+            return;
+        };
+        match q.shutdown_broker(self.me, self.incarnation).await {
+            Ok(()) => tracing::info!(broker = self.me, "controlled shutdown: leaderships moved to other replicas"),
+            Err(e) => tracing::warn!(broker = self.me, error = %e, "controlled shutdown failed; stopping anyway (clients fail over after the session expires)"),
         }
     }
 
@@ -311,16 +333,22 @@ impl Cluster {
         self.metadata(|s| s.topic_by_name(crate::groups::OFFSETS_TOPIC).is_some())
     }
 
-    /// Creates the internal `__consumer_offsets` topic (whatever auto-creation says),
-    /// replicated on up to 3 of the live brokers (Kafka's offsets.topic.replication.factor).
-    /// Its records are kept forever: without compaction, retention would delete live offsets.
+    /// Creates the internal `__consumer_offsets` topic (whatever auto-creation says) once
+    /// enough brokers are live for its replication factor. Its records are kept forever:
+    /// without compaction, retention would delete live offsets.
     pub async fn create_offsets_topic(&self, partitions: i32) -> Result<(), NodeError> {
         let configs = BTreeMap::from([
             ("retention.ms".to_owned(), "-1".to_owned()),
             ("retention.bytes".to_owned(), "-1".to_owned()),
         ]);
         let live = self.metadata(|s| s.live_brokers().count());
-        let replication = i16::try_from(live.clamp(1, 3)).unwrap_or(1);
+        let replication = self.offsets_replication;
+        if usize::try_from(replication).is_ok_and(|r| r > live) {
+            return Err(NodeError::Controller(ControllerError::NotEnoughBrokers {
+                replication_factor: i32::from(replication),
+                live,
+            }));
+        }
         (self.create_topic(crate::groups::OFFSETS_TOPIC, partitions, replication, configs)).await
     }
 }

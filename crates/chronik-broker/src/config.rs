@@ -77,6 +77,10 @@ pub struct BrokerConfig {
     /// A follower that has not caught up with its leader for this long leaves the ISR
     /// (Kafka's `replica.lag.time.max.ms`).
     pub replica_lag_time_max: Duration,
+    /// Replicas of each `__consumer_offsets` partition on an external quorum (Kafka's
+    /// `offsets.topic.replication.factor`): the topic is created once that many brokers are
+    /// live. Under the embedded quorum there is one broker, so it is 1.
+    pub offsets_topic_replication_factor: i16,
 }
 
 impl BrokerConfig {
@@ -107,6 +111,7 @@ impl BrokerConfig {
             retention_check_interval: Duration::from_secs(30),
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
             replica_lag_time_max: Duration::from_secs(10),
+            offsets_topic_replication_factor: 3,
         }
     }
 }

@@ -11,7 +11,7 @@ use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
     AllocateProducerIdsRequest, AlterPartitionRequest, AlterTopicConfigsRequest, CreatePartitionsRequest,
     CreateTopicsRequest, DeleteTopicsRequest, HeartbeatRequest, ItemResult, PartitionCount,
-    RegisterBrokerRequest, StatusRequest, TopicConfigChange, TopicSpec,
+    RegisterBrokerRequest, ShutdownBrokerRequest, StatusRequest, TopicConfigChange, TopicSpec,
 };
 use chronik_metadata::grpc::{ClientError, MetaClient, apply_watch_event};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
@@ -291,6 +291,23 @@ impl ExternalQuorum {
             })
         };
         self.finish_write(results, "the new configs", applied).await
+    }
+
+    /// Asks the controller to fence this broker now (controlled shutdown), then waits until
+    /// the local image shows it leads nothing.
+    pub async fn shutdown_broker(&self, me: BrokerId, incarnation: Uuid) -> Result<(), NodeError> {
+        let req = ShutdownBrokerRequest {
+            broker_id: me,
+            incarnation_id: incarnation.0.to_vec(),
+        };
+        self.call(|mut c| {
+            let req = req.clone();
+            async move { c.shutdown_broker(req).await }
+        })
+        .await?;
+        let led_nothing = |s: &MetadataState| s.partitions_led_by(me).next().is_none();
+        self.wait_for_image("leaderships moved away", led_nothing)
+            .await
     }
 
     /// Asks the controller for an ISR change; the new ISR reaches this broker through the

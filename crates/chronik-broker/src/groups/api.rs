@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chronik_kafka::kafka_protocol::error::ResponseError;
-use chronik_wal::Durable;
+use super::coordinator::Written;
 
 use super::coordinator::Coordinator;
 use super::group::Group;
@@ -156,7 +156,7 @@ impl Coordinator {
         caller: Caller<'_>,
         protocol: (Option<&str>, Option<&str>),
         assignments: Vec<(String, Bytes)>,
-    ) -> Result<(Answer<SyncResult>, Option<Durable>), i16> {
+    ) -> Result<(Answer<SyncResult>, Option<Written>), i16> {
         self.with_groups(group, |groups, place| {
             let Some(g) = groups.get_mut(group) else {
                 return Err(ResponseError::UnknownMemberId.code());
@@ -193,7 +193,7 @@ impl Coordinator {
         group: &str,
         caller: Caller<'_>,
         entries: Vec<CommitEntry>,
-    ) -> Result<Option<Durable>, i16> {
+    ) -> Result<Option<Written>, i16> {
         check_group_id(group)?;
         let total = self.group_count();
         self.with_groups(group, |groups, place| {
@@ -282,7 +282,7 @@ impl Coordinator {
     }
 
     /// Deletes an empty group and its offsets (tombstones for every key).
-    pub fn delete(self: &Arc<Self>, group: &str) -> Result<Durable, i16> {
+    pub fn delete(self: &Arc<Self>, group: &str) -> Result<Written, i16> {
         self.with_groups(group, |groups, place| {
             let Some(g) = groups.get(group) else {
                 return Err(ResponseError::GroupIdNotFound.code());

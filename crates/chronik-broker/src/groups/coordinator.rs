@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_wal::{Durable, PartitionLog};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::group::Group;
@@ -15,7 +16,8 @@ use super::records::{GroupValue, OffsetValue, RecordKey};
 use super::store::{self, KeyValue};
 use super::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, offsets_partitions, partition_for};
 use crate::cluster::Cluster;
-use crate::partitions::Partitions;
+use crate::partitions::{Hosted, Partitions};
+use crate::replica::Mark;
 
 /// How often sessions and rebalance deadlines are checked: the granularity of every timeout.
 const TICK: Duration = Duration::from_millis(100);
@@ -45,9 +47,9 @@ pub(crate) enum Shard {
 /// another's.
 type Slot = Arc<Mutex<Shard>>;
 
-/// Where a group's records go: its partition's log and the leader epoch to write with.
+/// Where a group's records go: its partition (led here) and the leader epoch to write with.
 pub(crate) struct Place {
-    pub log: Arc<PartitionLog>,
+    pub hosted: Arc<Hosted>,
     pub epoch: i32,
     pub now: Ms,
 }
@@ -108,9 +110,10 @@ impl Coordinator {
         self.cluster.metadata(offsets_partitions)
     }
 
-    /// The log and leader epoch of `partition` if this broker leads it, else the error for
-    /// group requests (NOT_COORDINATOR, or COORDINATOR_NOT_AVAILABLE before the topic exists).
-    fn led(&self, partition: i32) -> Result<(Arc<PartitionLog>, i32), i16> {
+    /// The partition and leader epoch of `partition` if this broker leads it, else the error
+    /// for group requests (NOT_COORDINATOR, or COORDINATOR_NOT_AVAILABLE before the topic
+    /// exists; COORDINATOR_LOAD_IN_PROGRESS while the log has not taken up the leadership).
+    fn led(&self, partition: i32) -> Result<(Arc<Hosted>, i32), i16> {
         let found = self.cluster.metadata(|s| {
             let p = s.topic_by_name(OFFSETS_TOPIC)?.partition(partition)?;
             Some((p.leader, p.leader_epoch))
@@ -121,9 +124,9 @@ impl Coordinator {
         if leader != self.cluster.me {
             return Err(ResponseError::NotCoordinator.code());
         }
-        match self.partitions.get(&offsets_tp(partition)) {
-            Some(log) => Ok((log, epoch)),
-            None => Err(ResponseError::CoordinatorLoadInProgress.code()),
+        match self.partitions.get_hosted(&offsets_tp(partition)) {
+            Some(h) if h.replica.leader_epoch() == Some(epoch) => Ok((h, epoch)),
+            _ => Err(ResponseError::CoordinatorLoadInProgress.code()),
         }
     }
 
@@ -141,7 +144,7 @@ impl Coordinator {
         let led = self.led(partition);
         let slot = self.slot(partition);
         let mut shard = lock(&slot);
-        let (log, epoch) = match led {
+        let (hosted, epoch) = match led {
             Ok(found) => found,
             Err(code) => {
                 if code == ResponseError::NotCoordinator.code() {
@@ -155,7 +158,7 @@ impl Coordinator {
                 epoch: e, groups, ..
             } if *e == epoch => {
                 let place = Place {
-                    log,
+                    hosted,
                     epoch,
                     now: self.now(),
                 };
@@ -165,6 +168,7 @@ impl Coordinator {
                 Err(ResponseError::CoordinatorLoadInProgress.code())
             }
             _ => {
+                let log = hosted.log.clone();
                 self.start_load(shard, partition, &slot, log, epoch);
                 Err(ResponseError::CoordinatorLoadInProgress.code())
             }
@@ -232,21 +236,23 @@ impl Coordinator {
     }
 
     /// Appends records for a group's partition; the error code when it cannot.
-    pub(super) fn append(&self, place: &Place, records: &[KeyValue]) -> Result<Durable, i16> {
-        let durable = store::append(
-            &place.log,
-            place.epoch,
-            records,
-            wall_ms(),
-            self.max_record_bytes,
-        );
-        match durable {
-            Ok(d) => {
+    pub(super) fn append(&self, place: &Place, records: &[KeyValue]) -> Result<Written, i16> {
+        let log = &place.hosted.log;
+        let appended = store::append(log, place.epoch, records, wall_ms(), self.max_record_bytes);
+        match appended {
+            Ok(info) => {
+                let end = log.end_offset();
+                place.hosted.replica.update(|p| p.advance(end));
                 self.partitions.appended();
-                Ok(d)
+                Ok(Written {
+                    durable: info.durable,
+                    marks: place.hosted.replica.subscribe(),
+                    base_offset: info.base_offset,
+                    epoch: place.epoch,
+                })
             }
             Err(e) => {
-                tracing::error!(log = place.log.name(), error = %e, "group record append failed");
+                tracing::error!(log = log.name(), error = %e, "group record append failed");
                 Err(ResponseError::KafkaStorageError.code())
             }
         }
@@ -254,7 +260,7 @@ impl Coordinator {
 
     /// Writes a group's membership record if it changed. A failed write keeps the group dirty
     /// and is retried by the reaper after [`PERSIST_RETRY_MS`].
-    pub(super) fn persist_if_dirty(&self, group: &mut Group, place: &Place) -> Option<Durable> {
+    pub(super) fn persist_if_dirty(&self, group: &mut Group, place: &Place) -> Option<Written> {
         if !group.dirty || place.now < group.persist_after {
             return None;
         }
@@ -294,7 +300,7 @@ impl Coordinator {
     ) -> Result<Vec<R>, i16> {
         let mut out = Vec::new();
         for partition in 0..self.partition_count().unwrap_or(0) {
-            let Ok((log, epoch)) = self.led(partition) else {
+            let Ok((hosted, epoch)) = self.led(partition) else {
                 continue;
             };
             let slot = self.slot(partition);
@@ -309,6 +315,7 @@ impl Coordinator {
                     return Err(ResponseError::CoordinatorLoadInProgress.code());
                 }
                 _ => {
+                    let log = hosted.log.clone();
                     self.start_load(shard, partition, &slot, log, epoch);
                     return Err(ResponseError::CoordinatorLoadInProgress.code());
                 }
@@ -359,7 +366,7 @@ impl Coordinator {
             let mut shard = lock(&slot);
             match (led, &mut *shard) {
                 (
-                    Ok((log, epoch)),
+                    Ok((hosted, epoch)),
                     Shard::Loaded {
                         epoch: e,
                         groups,
@@ -367,7 +374,7 @@ impl Coordinator {
                     },
                 ) if *e == epoch => {
                     let place = Place {
-                        log,
+                        hosted,
                         epoch,
                         now: self.now(),
                     };
@@ -378,7 +385,10 @@ impl Coordinator {
                     }
                 }
                 (Ok((_, epoch)), Shard::Loading { epoch: e }) if *e == epoch => {}
-                (Ok((log, epoch)), _) => self.start_load(shard, partition, &slot, log, epoch),
+                (Ok((hosted, epoch)), _) => {
+                    let log = hosted.log.clone();
+                    self.start_load(shard, partition, &slot, log, epoch)
+                }
                 (Err(_), _) => unload(&mut shard, partition),
             }
         }
@@ -388,6 +398,34 @@ impl Coordinator {
         for group in groups.values_mut() {
             group.tick(place.now);
             self.persist_if_dirty(group, place);
+        }
+    }
+}
+
+/// How long a group write waits for the ISR (Kafka's `offsets.commit.timeout.ms`).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A group record written to the leader's log: committed once durable and on every ISR
+/// member, like an acks=all produce.
+pub(crate) struct Written {
+    durable: Durable,
+    marks: watch::Receiver<Mark>,
+    base_offset: i64,
+    epoch: i32,
+}
+
+impl Written {
+    /// Waits until the record is committed; the error says why it may not be.
+    pub async fn wait_async(mut self) -> Result<(), String> {
+        self.durable.wait_async().await.map_err(|e| e.to_string())?;
+        let (epoch, base) = (self.epoch, self.base_offset);
+        let committed = self
+            .marks
+            .wait_for(|m| m.leader_epoch != Some(epoch) || m.high_watermark > base);
+        match tokio::time::timeout(COMMIT_TIMEOUT, committed).await {
+            Ok(Ok(m)) if m.leader_epoch == Some(epoch) => Ok(()),
+            Ok(_) => Err("the coordinator lost its leadership before the ISR had the record".into()),
+            Err(_) => Err(format!("the ISR did not take the record within {COMMIT_TIMEOUT:?}")),
         }
     }
 }

@@ -6,7 +6,7 @@ use chronik_kafka::kafka_protocol::records::{
     Compression, NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, Record,
     RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use chronik_wal::{Durable, PartitionLog, WalError};
+use chronik_wal::{PartitionLog, WalError};
 
 use super::records::RecordKey;
 
@@ -34,7 +34,7 @@ pub(crate) fn append(
     records: &[KeyValue],
     timestamp: i64,
     max_bytes: usize,
-) -> Result<Durable, StoreError> {
+) -> Result<chronik_wal::AppendInfo, StoreError> {
     let records: Vec<Record> = (records.iter().enumerate())
         .map(|(i, (key, value))| Record {
             transactional: false,
@@ -64,8 +64,7 @@ pub(crate) fn append(
     if buf.len() > max_bytes {
         return Err(StoreError::TooLarge(buf.len(), max_bytes));
     }
-    let info = log.append(&mut buf, epoch)?;
-    Ok(info.durable)
+    Ok(log.append(&mut buf, epoch)?)
 }
 
 /// Reads every record of `log` in order and hands each decodable one to `visit`. Damaged

@@ -137,6 +137,16 @@ impl Controller for ControllerService {
         }))
     }
 
+    async fn shutdown_broker(
+        &self,
+        request: Request<ShutdownBrokerRequest>,
+    ) -> Result<Response<ShutdownBrokerResponse>, Status> {
+        let req = request.into_inner();
+        let incarnation = uuid("incarnation_id", &req.incarnation_id)?;
+        (self.node.shutdown_broker(req.broker_id, incarnation).await).map_err(to_status)?;
+        Ok(Response::new(ShutdownBrokerResponse {}))
+    }
+
     async fn alter_partition(
         &self,
         request: Request<AlterPartitionRequest>,

@@ -123,6 +123,30 @@ impl MetaNode {
             .metadata(|s| s.broker(broker).is_none_or(|b| b.fenced)))
     }
 
+    /// Controlled shutdown: fences a live broker at its own request, which moves its
+    /// leaderships to other in-sync replicas now rather than after its session expires.
+    pub async fn shutdown_broker(
+        &self,
+        broker: BrokerId,
+        incarnation: Uuid,
+    ) -> Result<(), NodeError> {
+        self.ensure_leader().await?;
+        let known = (self.inner.shared).metadata(|s| s.broker(broker).map(|b| b.incarnation));
+        let Some(current) = known else {
+            return Err(crate::ControllerError::UnknownBroker(broker).into());
+        };
+        if current != incarnation {
+            return Err(NodeError::StaleIncarnation(broker));
+        }
+        match self.decide(|s| controller::fence_broker(s, broker)).await {
+            Ok(_)
+            | Err(NodeError::Controller(crate::ControllerError::BrokerAlreadyFenced(_))) => {}
+            Err(e) => return Err(e),
+        }
+        self.sessions().expiry.remove(&broker);
+        Ok(())
+    }
+
     fn touch(&self, broker: BrokerId) {
         let expiry = Instant::now() + self.inner.session_timeout;
         self.sessions().expiry.insert(broker, expiry);

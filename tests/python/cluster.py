@@ -1,0 +1,214 @@
+"""A real replicated cluster for the replication tests: 3 chronik-meta voters and 3
+chronik-broker processes on ephemeral loopback ports, each with its own temp data dir.
+
+Tests talk only to processes they started: the quorum's cluster id is random and checked
+through `chronik-meta status`, every broker must report it, and only PIDs started here are
+signalled.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from harness import ROOT, free_port
+
+BIN_DIR = Path(os.environ.get("CHRONIK_BIN_DIR", ROOT / "target" / "debug"))
+META_BIN = BIN_DIR / "chronik-meta"
+BROKER_BIN = BIN_DIR / "chronik-broker"
+WALCTL_BIN = BIN_DIR / "chronik-walctl"
+DEADLINE_S = 60.0
+
+
+def eventually(what, check, timeout=DEADLINE_S, interval=0.1):
+    """Polls `check` until it returns something truthy; fails with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as e:  # noqa: BLE001 - a check may fail while the cluster settles
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+class Proc:
+    """One child process with its log file; restartable with the same command."""
+
+    def __init__(self, name, cmd, log_path):
+        self.name, self.cmd, self.log_path = name, cmd, log_path
+        self.proc = None
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None, f"{self.name} already running"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=log)
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def terminate(self, timeout=60):
+        """SIGTERM and wait; returns the exit code."""
+        if not self.alive():
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def log_tail(self, n=3000):
+        try:
+            return Path(self.log_path).read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+
+class Cluster:
+    def __init__(self, brokers=3, voters=3, session_timeout_ms=2000, broker_args=()):
+        for b in (META_BIN, BROKER_BIN):
+            assert b.is_file(), f"{b} missing: build it with cargo build"
+        self.tmp = tempfile.mkdtemp(prefix="chronik-cluster-")
+        self.cluster_id = f"pytest-{uuid.uuid4().hex[:12]}"
+        self.meta_addrs = [f"127.0.0.1:{free_port()}" for _ in range(voters)]
+        peers = ",".join(f"{i + 1}={a}" for i, a in enumerate(self.meta_addrs))
+        self.metas = [
+            Proc(
+                f"meta{i + 1}",
+                [str(META_BIN), "run", "--id", str(i + 1), "--listen", addr, "--peers", peers,
+                 "--cluster-id", self.cluster_id, "--data-dir", self.path(f"meta{i + 1}"),
+                 "--session-timeout-ms", str(session_timeout_ms), "--log-level", "info"],
+                self.path(f"meta{i + 1}.log"),
+            )
+            for i, addr in enumerate(self.meta_addrs)
+        ]
+        self.ports = {i + 1: free_port() for i in range(brokers)}
+        self.brokers = {
+            bid: Proc(
+                f"broker{bid}",
+                [str(BROKER_BIN), "run", "--id", str(bid), "--listen", f"127.0.0.1:{port}",
+                 "--data-dir", self.data_dir(bid), "--meta", ",".join(self.meta_addrs),
+                 "--fsync", "never", "--auto-create-topics", "false",
+                 "--log-level", "info", *broker_args],
+                self.path(f"broker{bid}.log"),
+            )
+            for bid, port in self.ports.items()
+        }
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def data_dir(self, bid):
+        return self.path(f"broker{bid}")
+
+    @property
+    def bootstrap(self):
+        return ",".join(f"127.0.0.1:{p}" for p in self.ports.values())
+
+    def start(self):
+        for m in self.metas:
+            m.start()
+        eventually("the quorum to elect a leader", lambda: self.status().get("leader_id"))
+        for bid in self.brokers:
+            self.start_broker(bid)
+        return self
+
+    def start_broker(self, bid):
+        self.brokers[bid].start()
+        eventually(f"broker {bid} to register and be live", lambda: self.live(bid) and self._answers(bid))
+
+    def _answers(self, bid):
+        """Broker `bid` answers Metadata for our cluster id (not some stale process)."""
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{self.ports[bid]}"})
+        md = admin.list_topics(timeout=5)
+        assert md.cluster_id == self.cluster_id, f"broker {bid} reports cluster {md.cluster_id}"
+        return True
+
+    def status(self, topic=None):
+        """`chronik-meta status --output json` from any live voter."""
+        errors = []
+        for m, addr in zip(self.metas, self.meta_addrs):
+            if not m.alive():
+                continue
+            cmd = [str(META_BIN), "status", "--meta", addr, "--output", "json"]
+            if topic:
+                cmd += ["--topic", topic]
+            out = subprocess.run(cmd, capture_output=True, timeout=30)
+            try:
+                st = json.loads(out.stdout)
+            except ValueError:
+                errors.append(out.stderr.decode(errors="replace"))
+                continue
+            assert st["cluster_id"] == self.cluster_id, f"voter {addr} is in cluster {st['cluster_id']}"
+            return st
+        raise AssertionError(f"no voter answered status: {errors}")
+
+    def live(self, bid):
+        return any(b["id"] == bid and not b["fenced"] for b in self.status()["brokers"])
+
+    def partitions(self, topic):
+        """{partition: {leader, replicas, isr}} from the quorum."""
+        st = self.status(topic)
+        return {p["partition"]: p for p in st.get("topic_partitions", []) if p["topic"] == topic}
+
+    def create_topic(self, name, partitions, replication=3, config=None):
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        fs = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=replication,
+                                           config=config or {})])
+        fs[name].result(timeout=30)
+
+        def ready():
+            ps = self.partitions(name)
+            return len(ps) == partitions and all(len(p["isr"]) == replication for p in ps.values())
+
+        eventually(f"topic {name} with full ISRs", ready)
+
+    def wait_isr(self, topic, size, timeout=DEADLINE_S):
+        return eventually(
+            f"every ISR of {topic} to hold {size} replicas",
+            lambda: all(len(p["isr"]) == size for p in self.partitions(topic).values()),
+            timeout=timeout,
+        )
+
+    def leader_of(self, topic, partition):
+        return self.partitions(topic)[partition]["leader"]
+
+    def walctl(self, *args):
+        out = subprocess.run([str(WALCTL_BIN), *args], capture_output=True, timeout=60)
+        return out.returncode, out.stdout.decode(errors="replace"), out.stderr.decode(errors="replace")
+
+    def logs(self):
+        return "\n".join(f"--- {p.name}\n{p.log_tail()}" for p in [*self.metas, *self.brokers.values()])
+
+    def cleanup(self):
+        for p in [*self.brokers.values(), *self.metas]:
+            p.signal(signal.SIGCONT)
+            p.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def running_cluster(**kwargs):
+    """For a pytest fixture: starts a cluster, yields it, always removes it."""
+    c = Cluster(**kwargs)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.cleanup()
