@@ -62,7 +62,7 @@ _chronik__broker() {
 
     case "${cmd}" in
         chronik__broker)
-            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --metrics-addr --config --log-level --help --version run status config help"
+            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --replica-lag-time-max-ms --offsets-topic-replication-factor --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --metrics-addr --config --log-level --help --version run status config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -109,6 +109,14 @@ _chronik__broker() {
                     return 0
                     ;;
                 --fetch-max-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replica-lag-time-max-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offsets-topic-replication-factor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -216,7 +224,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__config__subcmd__show)
-            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --metrics-addr --config --log-level --output --help"
+            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --replica-lag-time-max-ms --offsets-topic-replication-factor --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --metrics-addr --config --log-level --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -263,6 +271,14 @@ _chronik__broker() {
                     return 0
                     ;;
                 --fetch-max-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replica-lag-time-max-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offsets-topic-replication-factor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -402,7 +418,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__run)
-            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --metrics-addr --config --log-level --help"
+            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --replica-lag-time-max-ms --offsets-topic-replication-factor --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --metrics-addr --config --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -449,6 +465,14 @@ _chronik__broker() {
                     return 0
                     ;;
                 --fetch-max-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replica-lag-time-max-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offsets-topic-replication-factor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -30,5 +30,9 @@ if [ ! -x target/python-venv/bin/python ]; then
   fi
 fi
 target/python-venv/bin/python -m pip install -q -r tests/python/requirements.txt
-if [ ! -x target/debug/chronik-broker ]; then cargo build -p chronik-broker-bin; fi
+# The client tests start brokers; the replication tests also start meta nodes and read data
+# dirs with walctl (all normally built by the cargo tests above).
+for bin in chronik-broker chronik-meta chronik-walctl; do
+  if [ ! -x "target/debug/$bin" ]; then cargo build -p chronik-broker-bin -p chronik-meta -p chronik-walctl; break; fi
+done
 target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python

@@ -127,11 +127,19 @@ pub struct RunArgs {
     pub fetch_max_bytes: usize,
     /// A follower not caught up with its leader for this many milliseconds leaves the ISR
     /// until it catches up again (Kafka's replica.lag.time.max.ms).
-    #[arg(long, env = "CHRONIK_REPLICA_LAG_TIME_MAX_MS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "CHRONIK_REPLICA_LAG_TIME_MAX_MS",
+        default_value_t = 10_000
+    )]
     pub replica_lag_time_max_ms: u64,
     /// Replicas of each __consumer_offsets partition when running on an external quorum
     /// (--meta); consumer groups wait until that many brokers are live.
-    #[arg(long, env = "CHRONIK_OFFSETS_TOPIC_REPLICATION_FACTOR", default_value_t = 3)]
+    #[arg(
+        long,
+        env = "CHRONIK_OFFSETS_TOPIC_REPLICATION_FACTOR",
+        default_value_t = 3
+    )]
     pub offsets_topic_replication_factor: i16,
     /// Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the
     /// embedded one; see `chronik-meta run`.

@@ -191,8 +191,13 @@ impl Cluster {
             return;
         };
         match q.shutdown_broker(self.me, self.incarnation).await {
-            Ok(()) => tracing::info!(broker = self.me, "controlled shutdown: leaderships moved to other replicas"),
-            Err(e) => tracing::warn!(broker = self.me, error = %e, "controlled shutdown failed; stopping anyway (clients fail over after the session expires)"),
+            Ok(()) => tracing::info!(
+                broker = self.me,
+                "controlled shutdown: leaderships moved to other replicas"
+            ),
+            Err(e) => {
+                tracing::warn!(broker = self.me, error = %e, "controlled shutdown failed; stopping anyway (clients fail over after the session expires)")
+            }
         }
     }
 
@@ -240,7 +245,12 @@ impl Cluster {
             Quorum::Embedded(node) => node.create_topic(spec).await.map(drop)?,
             Quorum::External(q) => q.create_topic(spec).await?,
         }
-        tracing::info!(topic = name, partitions, replication_factor, "topic created");
+        tracing::info!(
+            topic = name,
+            partitions,
+            replication_factor,
+            "topic created"
+        );
         Ok(())
     }
 
@@ -349,7 +359,13 @@ impl Cluster {
                 live,
             }));
         }
-        (self.create_topic(crate::groups::OFFSETS_TOPIC, partitions, replication, configs)).await
+        (self.create_topic(
+            crate::groups::OFFSETS_TOPIC,
+            partitions,
+            replication,
+            configs,
+        ))
+        .await
     }
 }
 

@@ -280,7 +280,10 @@ fn a_follower_copy_keeps_offsets_and_epochs_and_refuses_a_gap() {
         ),
         "a batch past the end is refused"
     );
-    assert!(follower.append_replicated(&batches[0]).is_err(), "nor a repeat");
+    assert!(
+        follower.append_replicated(&batches[0]).is_err(),
+        "nor a repeat"
+    );
     for b in &batches[1..] {
         follower.append_replicated(b).unwrap();
     }

@@ -9,9 +9,10 @@ use std::time::Duration;
 use chronik_metadata::controller::BrokerRegistration;
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
-    AllocateProducerIdsRequest, AlterPartitionRequest, AlterTopicConfigsRequest, CreatePartitionsRequest,
-    CreateTopicsRequest, DeleteTopicsRequest, HeartbeatRequest, ItemResult, PartitionCount,
-    RegisterBrokerRequest, ShutdownBrokerRequest, StatusRequest, TopicConfigChange, TopicSpec,
+    AllocateProducerIdsRequest, AlterPartitionRequest, AlterTopicConfigsRequest,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, HeartbeatRequest,
+    ItemResult, PartitionCount, RegisterBrokerRequest, ShutdownBrokerRequest, StatusRequest,
+    TopicConfigChange, TopicSpec,
 };
 use chronik_metadata::grpc::{ClientError, MetaClient, apply_watch_event};
 use chronik_metadata::node::{NewTopicSpec, NodeError};

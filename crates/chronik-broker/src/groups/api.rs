@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::coordinator::Written;
 use bytes::Bytes;
 use chronik_kafka::kafka_protocol::error::ResponseError;
-use super::coordinator::Written;
 
 use super::coordinator::Coordinator;
 use super::group::Group;

@@ -424,8 +424,12 @@ impl Written {
             .wait_for(|m| m.leader_epoch != Some(epoch) || m.high_watermark > base);
         match tokio::time::timeout(COMMIT_TIMEOUT, committed).await {
             Ok(Ok(m)) if m.leader_epoch == Some(epoch) => Ok(()),
-            Ok(_) => Err("the coordinator lost its leadership before the ISR had the record".into()),
-            Err(_) => Err(format!("the ISR did not take the record within {COMMIT_TIMEOUT:?}")),
+            Ok(_) => {
+                Err("the coordinator lost its leadership before the ISR had the record".into())
+            }
+            Err(_) => Err(format!(
+                "the ISR did not take the record within {COMMIT_TIMEOUT:?}"
+            )),
         }
     }
 }

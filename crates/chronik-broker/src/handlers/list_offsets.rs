@@ -72,7 +72,7 @@ fn lookup(
         EARLIEST => Some((log.start_offset(), -1)),
         ts if ts < 0 => return failed(ResponseError::InvalidRequest.code()),
         ts => match log.offset_for_timestamp(ts) {
-            Ok(hit) => hit.map(|h| refine_to_record(&log, h.offset, h.timestamp, ts)),
+            Ok(hit) => hit.map(|h| refine_to_record(log, h.offset, h.timestamp, ts)),
             Err(e) => {
                 tracing::error!(partition = %tp, error = %e, "timestamp lookup failed");
                 return failed(ResponseError::KafkaStorageError.code());

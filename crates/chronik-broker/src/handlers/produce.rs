@@ -95,9 +95,8 @@ async fn settle(a: Appended, acks: i16, timeout: Duration) -> Result<(), i16> {
     if acks != -1 {
         return Ok(());
     }
-    let committed = marks.wait_for(|m| {
-        m.leader_epoch != Some(a.epoch) || m.high_watermark > a.last_base
-    });
+    let committed =
+        marks.wait_for(|m| m.leader_epoch != Some(a.epoch) || m.high_watermark > a.last_base);
     match tokio::time::timeout(timeout, committed).await {
         Ok(Ok(m)) if m.leader_epoch == Some(a.epoch) => Ok(()),
         Ok(_) => Err(ResponseError::NotLeaderOrFollower.code()),

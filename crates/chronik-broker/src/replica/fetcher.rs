@@ -124,14 +124,11 @@ type Part = (TopicPartition, Arc<Hosted>);
 
 /// One truncation pass (for partitions in a new epoch) and one fetch. Returns whether any
 /// partition could be served, so a leader refusing everything is not asked in a busy loop.
-async fn round(
-    ctx: &Fetchers,
-    conn: &Connection,
-    parts: &[Part],
-) -> chronik_client::Result<bool> {
+async fn round(ctx: &Fetchers, conn: &Connection, parts: &[Part]) -> chronik_client::Result<bool> {
     let me = ctx.cluster.me;
-    let (truncating, ready): (Vec<&Part>, Vec<&Part>) =
-        parts.iter().partition(|(_, h)| h.replica.read(|p| p.needs_truncation()));
+    let (truncating, ready): (Vec<&Part>, Vec<&Part>) = parts
+        .iter()
+        .partition(|(_, h)| h.replica.read(|p| p.needs_truncation()));
     if !truncating.is_empty() {
         truncate(me, conn, &truncating).await?;
     }
@@ -146,7 +143,9 @@ async fn round(
     for topic in resp.responses {
         for part in topic.partitions {
             let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition_index);
-            let Some(hosted) = by_name.get(&tp) else { continue };
+            let Some(hosted) = by_name.get(&tp) else {
+                continue;
+            };
             progressed |= apply(ctx, &tp, hosted, part).await;
         }
     }
@@ -268,7 +267,9 @@ fn out_of_range(tp: &TopicPartition, hosted: &Hosted, leader_start: i64, leader_
     };
     match result {
         Ok(()) => reset_producers(tp, hosted),
-        Err(e) => tracing::warn!(partition = %tp, error = %e, "cannot move the log to the leader's range"),
+        Err(e) => {
+            tracing::warn!(partition = %tp, error = %e, "cannot move the log to the leader's range")
+        }
     }
     let end = log.end_offset();
     let epoch = epoch_of(hosted);
@@ -325,7 +326,14 @@ async fn truncate(me: BrokerId, conn: &Connection, parts: &[&Part]) -> chronik_c
                 tracing::debug!(partition = %tp, code = answer.error_code, "leader refused OffsetForLeaderEpoch; waiting for metadata");
                 continue;
             }
-            cut_divergent(&tp, hosted, *epoch, *latest, answer.leader_epoch, answer.end_offset);
+            cut_divergent(
+                &tp,
+                hosted,
+                *epoch,
+                *latest,
+                answer.leader_epoch,
+                answer.end_offset,
+            );
         }
     }
     Ok(())
@@ -347,7 +355,9 @@ fn cut_divergent(
         // The leader knows no epoch at or below ours: keep only what was committed.
         hosted.replica.high_watermark()
     } else if leader_epoch < asked_epoch {
-        let local = log.end_offset_for_epoch(leader_epoch).map_or(0, |(_, end)| end);
+        let local = log
+            .end_offset_for_epoch(leader_epoch)
+            .map_or(0, |(_, end)| end);
         leader_end.min(local)
     } else {
         leader_end

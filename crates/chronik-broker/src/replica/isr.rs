@@ -67,9 +67,12 @@ pub(crate) fn spawn(
                 };
                 match cluster.alter_partition(req).await {
                     Ok(()) => {
-                        let kind = if new_isr.len() < current { "shrinks" } else { "expands" };
-                        metrics::counter!(format!("chronik_broker_isr_{kind}_total"))
-                            .increment(1);
+                        let kind = if new_isr.len() < current {
+                            "shrinks"
+                        } else {
+                            "expands"
+                        };
+                        metrics::counter!(format!("chronik_broker_isr_{kind}_total")).increment(1);
                         tracing::info!(partition = %tp, isr = ?new_isr, "ISR change accepted");
                         asked.insert(tp, key);
                     }

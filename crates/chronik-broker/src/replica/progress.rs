@@ -213,7 +213,13 @@ impl Progress {
         let wanted: Vec<BrokerId> = replicas
             .iter()
             .copied()
-            .filter(|id| if isr.contains(id) { keeps(id) } else { joins(id) })
+            .filter(|id| {
+                if isr.contains(id) {
+                    keeps(id)
+                } else {
+                    joins(id)
+                }
+            })
             .collect();
         let same = wanted.len() == isr.len() && wanted.iter().all(|id| isr.contains(id));
         (!same).then_some(wanted)

@@ -32,9 +32,15 @@ fn the_high_watermark_is_the_minimum_over_the_isr_and_never_falls() {
     assert_eq!(p.high_watermark(), 7);
     assert!(p.follower_fetched(3, 10, 10, now));
     assert_eq!(p.high_watermark(), 10);
-    assert!(!p.follower_fetched(3, 4, 10, now), "a lower fetch never lowers it");
+    assert!(
+        !p.follower_fetched(3, 4, 10, now),
+        "a lower fetch never lowers it"
+    );
     assert_eq!(p.high_watermark(), 10);
-    assert!(!p.follower_fetched(9, 50, 60, now), "not a replica: ignored");
+    assert!(
+        !p.follower_fetched(9, 50, 60, now),
+        "not a replica: ignored"
+    );
 }
 
 #[test]
@@ -51,7 +57,11 @@ fn a_lagging_follower_leaves_the_isr_and_a_caught_up_one_returns() {
     let mut p = Progress::new(1, leader(0, &[1, 2, 3]), 0, 100, t0);
     p.follower_fetched(2, 100, 100, t0);
     p.follower_fetched(3, 40, 100, t0);
-    assert_eq!(p.wanted_isr(100, t0 + LAG, LAG), None, "within the lag time");
+    assert_eq!(
+        p.wanted_isr(100, t0 + LAG, LAG),
+        None,
+        "within the lag time"
+    );
     let later = t0 + LAG + Duration::from_millis(1);
     p.follower_fetched(2, 100, 100, later);
     assert_eq!(p.wanted_isr(100, later, LAG), Some(vec![1, 2]));
@@ -74,7 +84,11 @@ fn a_follower_reaching_the_previous_log_end_counts_as_caught_up_then() {
         end += 5;
         at += Duration::from_secs(1);
     }
-    assert_eq!(p.wanted_isr(end, at, LAG), None, "never lagged by more than a fetch");
+    assert_eq!(
+        p.wanted_isr(end, at, LAG),
+        None,
+        "never lagged by more than a fetch"
+    );
 }
 
 #[test]
@@ -84,9 +98,19 @@ fn a_new_epoch_forgets_followers_and_asks_a_follower_to_truncate() {
     p.follower_fetched(2, 10, 10, t0);
     assert!(p.set_role(leader(1, &[1, 2]), 12, t0));
     assert_eq!(p.high_watermark(), 10, "kept, not lowered");
-    assert!(!p.advance(12), "follower 2 must fetch again in the new epoch");
+    assert!(
+        !p.advance(12),
+        "follower 2 must fetch again in the new epoch"
+    );
     assert!(!p.needs_truncation(), "a leader does not truncate");
-    assert!(p.set_role(Role::Follower { leader: 2, epoch: 2 }, 12, t0));
+    assert!(p.set_role(
+        Role::Follower {
+            leader: 2,
+            epoch: 2
+        },
+        12,
+        t0
+    ));
     assert!(p.needs_truncation());
     assert_eq!(p.leader_epoch(), None);
     p.truncated(2, 8);
@@ -94,15 +118,38 @@ fn a_new_epoch_forgets_followers_and_asks_a_follower_to_truncate() {
     assert_eq!(p.high_watermark(), 8, "never above the log end");
     p.follow_high_watermark(20, 15);
     assert_eq!(p.high_watermark(), 15);
-    assert!(!p.set_role(Role::Follower { leader: 2, epoch: 2 }, 15, t0));
-    p.set_role(Role::Follower { leader: 3, epoch: 3 }, 15, t0);
+    assert!(!p.set_role(
+        Role::Follower {
+            leader: 2,
+            epoch: 2
+        },
+        15,
+        t0
+    ));
+    p.set_role(
+        Role::Follower {
+            leader: 3,
+            epoch: 3,
+        },
+        15,
+        t0,
+    );
     assert!(p.needs_truncation(), "every epoch change truncates again");
 }
 
 #[test]
 fn a_stale_truncation_does_not_count_for_a_newer_epoch() {
     let t0 = Instant::now();
-    let mut p = Progress::new(1, Role::Follower { leader: 2, epoch: 5 }, 0, 0, t0);
+    let mut p = Progress::new(
+        1,
+        Role::Follower {
+            leader: 2,
+            epoch: 5,
+        },
+        0,
+        0,
+        t0,
+    );
     p.truncated(4, 0);
     assert!(p.needs_truncation());
 }

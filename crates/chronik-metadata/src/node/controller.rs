@@ -139,8 +139,7 @@ impl MetaNode {
             return Err(NodeError::StaleIncarnation(broker));
         }
         match self.decide(|s| controller::fence_broker(s, broker)).await {
-            Ok(_)
-            | Err(NodeError::Controller(crate::ControllerError::BrokerAlreadyFenced(_))) => {}
+            Ok(_) | Err(NodeError::Controller(crate::ControllerError::BrokerAlreadyFenced(_))) => {}
             Err(e) => return Err(e),
         }
         self.sessions().expiry.remove(&broker);
