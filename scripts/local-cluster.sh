@@ -4,6 +4,7 @@
 #   scripts/local-cluster.sh start [DIR]   # default DIR: ./chronik-cluster
 #   scripts/local-cluster.sh stop [DIR]
 # Brokers listen on 127.0.0.1:9092, 9093, 9094; meta nodes on 127.0.0.1:9190, 9191, 9192.
+# CHRONIK_SESSION_TIMEOUT_MS sets the brokers' session (default here 3000 ms: failover time).
 # Binaries come from $CHRONIK_BIN_DIR when set, else target/release when built there, else
 # target/debug, else PATH.
 set -euo pipefail
@@ -28,14 +29,17 @@ case "$cmd" in
     echo "$cluster_id" > "$dir/cluster-id"
     for i in 1 2 3; do
       "$meta" run --id "$i" --listen "127.0.0.1:919$((i - 1))" --peers "$peers" \
-        --cluster-id "$cluster_id" --data-dir "$dir/meta$i" --session-timeout-ms 3000 \
+        --cluster-id "$cluster_id" --data-dir "$dir/meta$i" \
+        --session-timeout-ms "${CHRONIK_SESSION_TIMEOUT_MS:-3000}" \
         >"$dir/meta$i.log" 2>&1 &
       echo $! > "$dir/meta$i.pid"
     done
     for i in 1 2 3; do
-      "$broker" run --id "$i" --listen "127.0.0.1:909$((i + 1))" --data-dir "$dir/broker$i" \
-        --meta 127.0.0.1:9190,127.0.0.1:9191,127.0.0.1:9192 --default-replication-factor 3 \
-        >"$dir/broker$i.log" 2>&1 &
+      args=("$broker" run --id "$i" --listen "127.0.0.1:909$((i + 1))" --data-dir "$dir/broker$i"
+        --meta 127.0.0.1:9190,127.0.0.1:9191,127.0.0.1:9192 --default-replication-factor 3)
+      # The command line, for tools that restart a broker (scripts/failover-time.py).
+      python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "${args[@]}" > "$dir/broker$i.cmd"
+      "${args[@]}" >"$dir/broker$i.log" 2>&1 &
       echo $! > "$dir/broker$i.pid"
     done
     echo "started; logs in $dir; check with: $meta status --meta 127.0.0.1:9190"

@@ -190,7 +190,19 @@ fn recover_cuts_the_damage_and_verify_is_clean_after() {
 #[test]
 fn recover_refuses_a_locked_dir() {
     let dir = fixture();
-    let held = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Never)).unwrap();
+    // Another test thread forking a child at the moment the fixture held the lock leaves a
+    // copy of its descriptor in that child until it execs: the lock frees a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let held = loop {
+        match DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Never)) {
+            Ok(held) => break held,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("lock still held ({e}); retrying");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot lock the fixture dir: {e}"),
+        }
+    };
     let run = walctl_on("recover", dir.path(), &[]);
     assert_eq!(
         run.code, 2,
