@@ -129,17 +129,17 @@ async fn round(ctx: &Fetchers, conn: &Connection, parts: &[Part]) -> chronik_cli
     let (truncating, ready): (Vec<&Part>, Vec<&Part>) = parts
         .iter()
         .partition(|(_, h)| h.replica.read(|p| p.needs_truncation()));
+    let mut progressed = false;
     if !truncating.is_empty() {
-        truncate(me, conn, &truncating).await?;
+        progressed = truncate(me, conn, &truncating).await? > 0;
     }
     if ready.is_empty() {
-        return Ok(!truncating.is_empty());
+        return Ok(progressed);
     }
     let req = fetch_request(me, &ready);
     let resp = conn.call(&req, "chronik-replica-fetcher").await?;
     let by_name: HashMap<TopicPartition, &Arc<Hosted>> =
         ready.iter().map(|(tp, h)| (tp.clone(), h)).collect();
-    let mut progressed = false;
     for topic in resp.responses {
         for part in topic.partitions {
             let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition_index);
@@ -278,7 +278,12 @@ fn out_of_range(tp: &TopicPartition, hosted: &Hosted, leader_start: i64, leader_
 
 /// Asks the leader where each partition's latest local epoch ends there and cuts the local
 /// log to that point: what lies beyond was never committed and differs from the leader.
-async fn truncate(me: BrokerId, conn: &Connection, parts: &[&Part]) -> chronik_client::Result<()> {
+/// Returns how many partitions are now ready to fetch.
+async fn truncate(
+    me: BrokerId,
+    conn: &Connection,
+    parts: &[&Part],
+) -> chronik_client::Result<usize> {
     let mut topics: Vec<OffsetForLeaderTopic> = Vec::new();
     let mut asked: HashMap<TopicPartition, (&Arc<Hosted>, i32, Option<i32>)> = HashMap::new();
     for (tp, hosted) in parts {
@@ -302,15 +307,17 @@ async fn truncate(me: BrokerId, conn: &Connection, parts: &[&Part]) -> chronik_c
         }
     }
     // An empty log has nothing to diverge.
+    let mut done = 0;
     for (tp, (hosted, epoch, latest)) in &asked {
         if latest.is_none() {
+            done += 1;
             let end = hosted.log.end_offset();
             hosted.replica.update(|p| p.truncated(*epoch, end));
             tracing::debug!(partition = %tp, "empty log: nothing to truncate");
         }
     }
     if topics.is_empty() {
-        return Ok(());
+        return Ok(done);
     }
     let req = OffsetForLeaderEpochRequest::default()
         .with_replica_id(KafkaBrokerId(me))
@@ -334,9 +341,10 @@ async fn truncate(me: BrokerId, conn: &Connection, parts: &[&Part]) -> chronik_c
                 answer.leader_epoch,
                 answer.end_offset,
             );
+            done += 1;
         }
     }
-    Ok(())
+    Ok(done)
 }
 
 /// Truncates to where the leader's answer says the logs agree (KIP-279): the end of the
