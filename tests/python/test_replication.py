@@ -5,13 +5,15 @@ cluster (random cluster id), and only signals the processes it started.
 """
 
 import json
+import os
 import signal
+import subprocess
 import time
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from cluster import eventually, running_cluster
+from cluster import META_BIN, eventually, running_cluster
 from harness import unique
 
 
@@ -291,3 +293,37 @@ def test_a_returning_leader_truncates_its_divergent_tail(slow_session_cluster):
     assert [stored[o] for o in sorted(stored)] == [f"committed-{i}" for i in range(10)] + [
         f"new-{i}" for i in range(3)
     ], "the divergent tail was replaced by the new leader's records"
+
+
+@pytest.fixture
+def four_broker_cluster():
+    yield from running_cluster(brokers=4)
+
+
+def test_reassignment_moves_a_partition_to_a_new_broker_without_losing_records(four_broker_cluster):
+    cluster = four_broker_cluster
+    topic = unique("moving")
+    cluster.create_topic(topic, 1, 3)
+    before = cluster.partitions(topic)[0]
+    newcomer = next(b for b in cluster.brokers if b not in before["replicas"])
+    dropped = before["leader"]
+    target = [newcomer] + [r for r in before["replicas"] if r != dropped]
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(5000):
+        p.produce(topic, value=b"%d" % i, partition=0)
+    assert p.flush(60) == 0
+    out = subprocess.run([str(META_BIN), "partitions", "reassign", "--meta", ",".join(cluster.meta_addrs),
+                          "--topic", topic, "--partition", "0", "--replicas", ",".join(map(str, target)),
+                          "--wait-s", "60", "--output", "json"], capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr.decode()
+    result = json.loads(out.stdout)
+    assert result["replicas"] == target and sorted(result["isr"]) == sorted(target), result
+    assert result["leader"] == newcomer, "the old leader left; the preferred new replica leads"
+    values = [v for _, v in read_all(cluster.bootstrap, topic, 0)]
+    assert values == [b"%d" % i for i in range(5000)]
+    code, listing, err = cluster.walctl("list", cluster.data_dir(newcomer), "--output", "json")
+    assert code == 0, err
+    held = [x for x in json.loads(listing) if x["topic"] == topic]
+    assert held and held[0]["end_offset"] == 5000, held
+    eventually("the dropped replica's data to be deleted",
+               lambda: not os.path.exists(os.path.join(cluster.data_dir(dropped), "partitions", f"{topic}-0")))

@@ -43,6 +43,9 @@ pub enum Command {
     /// Create, list, describe and delete topics.
     #[command(subcommand)]
     Topics(TopicsCommand),
+    /// Move partition replicas between brokers.
+    #[command(subcommand)]
+    Partitions(PartitionsCommand),
     /// Add or remove voters of the quorum.
     #[command(subcommand)]
     Members(MembersCommand),
@@ -163,6 +166,27 @@ pub enum TopicsCommand {
         #[command(flatten)]
         meta: MetaArgs,
         name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PartitionsCommand {
+    /// Move a partition to other brokers: the new replicas are added and catch up through
+    /// replication, then the others are dropped, so the partition never has fewer copies.
+    /// Interrupted, it can be run again to continue.
+    Reassign {
+        #[command(flatten)]
+        meta: MetaArgs,
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        partition: i32,
+        /// The new replicas as broker ids (ID,ID,...); the first is the preferred leader.
+        #[arg(long, value_delimiter = ',', required = true)]
+        replicas: Vec<i32>,
+        /// Seconds to wait for the new replicas to catch up before giving up (they stay added).
+        #[arg(long, default_value_t = 600)]
+        wait_s: u64,
     },
 }
 

@@ -10,6 +10,7 @@
 mod alter;
 mod election;
 mod placement;
+mod reassign;
 
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ pub use election::{
 pub use placement::{
     NewTopic, assign_replicas, change_topic_configs, create_partitions, create_topic, delete_topic,
 };
+pub use reassign::{ReassignStep, reassign_partition};
 
 use crate::MetadataRecord;
 use crate::ids::BrokerId;

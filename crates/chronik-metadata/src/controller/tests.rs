@@ -5,7 +5,7 @@ use crate::error::ControllerError;
 use crate::ids::{NO_LEADER, TopicId, Uuid};
 use crate::state::{MetadataState, PartitionState, UNCLEAN_LEADER_ELECTION_CONFIG};
 use crate::testing::{
-    apply_all, change, cluster, create_topic as topic_record, set_config, topic_id,
+    apply_all, change, cluster, create_topic as topic_record, register, set_config, topic_id,
 };
 
 /// Applies what a decision proposes (all of it must apply) and returns it.
@@ -463,4 +463,65 @@ fn decisions_on_an_outdated_state_are_rejected_by_the_state() {
     let before = state.to_snapshot_bytes();
     assert!(state.apply(&late[0]).is_err());
     assert_eq!(state.to_snapshot_bytes(), before);
+}
+
+#[test]
+fn reassignment_adds_the_target_first_and_drops_the_rest_once_it_is_in_sync() {
+    let mut state = cluster(4);
+    apply_all(&mut state, &[topic_record("moving", 7, &[&[1, 2, 3]])]);
+    let id = topic_id(7);
+    let step = |state: &MetadataState| reassign_partition(state, "moving", 0, &[4, 2, 3]);
+
+    let (records, at) = step(&state).expect("step 1");
+    assert_eq!(at, ReassignStep::CatchingUp);
+    apply_all(&mut state, &records);
+    let grown = partition(&state, id, 0);
+    assert_eq!(
+        grown.replicas,
+        vec![4, 2, 3, 1],
+        "target first, old replica kept"
+    );
+    assert_eq!((grown.leader, grown.isr.clone()), (1, vec![1, 2, 3]));
+    let (records, at) = step(&state).expect("still catching up");
+    assert!(records.is_empty());
+    assert_eq!(at, ReassignStep::CatchingUp);
+
+    // The leader takes the caught-up replica 4 into the ISR.
+    apply_all(
+        &mut state,
+        &[change(7, 0, 1, &[1, 2, 3, 4], grown.partition_epoch)],
+    );
+    let (records, at) = step(&state).expect("step 2");
+    assert_eq!(at, ReassignStep::Done);
+    apply_all(&mut state, &records);
+    let done = partition(&state, id, 0);
+    assert_eq!(done.replicas, vec![4, 2, 3]);
+    assert_eq!(done.isr, vec![4, 2, 3]);
+    assert_eq!(
+        done.leader, 4,
+        "the removed leader hands over to the new preferred one"
+    );
+    assert_eq!(done.leader_epoch, grown.leader_epoch + 1);
+    assert_eq!(
+        step(&state).expect("idempotent"),
+        (Vec::new(), ReassignStep::Done)
+    );
+}
+
+#[test]
+fn reassignment_refuses_bad_targets() {
+    let mut state = cluster(3);
+    apply_all(&mut state, &[topic_record("moving", 7, &[&[1, 2]])]);
+    apply_all(&mut state, &[register(5)]);
+    let code = |target: &[BrokerId]| {
+        reassign_partition(&state, "moving", 0, target)
+            .map(|(_, at)| at)
+            .map_err(|e| e.kafka_error_code())
+    };
+    assert_eq!(code(&[]), Err(42), "empty");
+    assert_eq!(code(&[1, 1]), Err(42), "duplicate");
+    assert_eq!(code(&[1, 9]), Err(8), "unknown broker");
+    assert_eq!(code(&[1, 5]), Err(8), "a fenced broker cannot be added");
+    assert!(reassign_partition(&state, "nope", 0, &[1]).is_err());
+    assert!(reassign_partition(&state, "moving", 3, &[1]).is_err());
 }

@@ -147,6 +147,21 @@ impl Controller for ControllerService {
         Ok(Response::new(ShutdownBrokerResponse {}))
     }
 
+    async fn reassign_partition(
+        &self,
+        request: Request<ReassignPartitionRequest>,
+    ) -> Result<Response<ReassignPartitionResponse>, Status> {
+        let req = request.into_inner();
+        let step = self
+            .node
+            .reassign_partition(&req.topic, req.partition, req.replicas)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ReassignPartitionResponse {
+            done: step == crate::controller::ReassignStep::Done,
+        }))
+    }
+
     async fn alter_partition(
         &self,
         request: Request<AlterPartitionRequest>,

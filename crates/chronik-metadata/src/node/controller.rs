@@ -194,6 +194,24 @@ impl MetaNode {
             .map(drop)
     }
 
+    /// The next step of moving a partition's replicas to `target` (see
+    /// [`controller::reassign_partition`]); repeat until it answers `Done`.
+    pub async fn reassign_partition(
+        &self,
+        topic: &str,
+        partition: i32,
+        target: Vec<BrokerId>,
+    ) -> Result<controller::ReassignStep, NodeError> {
+        let mut step = controller::ReassignStep::CatchingUp;
+        self.decide(|s| {
+            let (records, next) = controller::reassign_partition(s, topic, partition, &target)?;
+            step = next;
+            Ok(records)
+        })
+        .await?;
+        Ok(step)
+    }
+
     /// Applies an ISR change asked for by a partition leader.
     pub async fn alter_partition(&self, req: AlterPartitionRequest) -> Result<(), NodeError> {
         self.decide(|s| controller::alter_partition(s, &req))
