@@ -196,3 +196,34 @@ def test_admin_cannot_delete_or_reconfigure_the_offsets_topic(broker):
     committed = c.committed([TopicPartition(topic, 0)], timeout=30)
     assert committed[0].offset == 2
     c.close()
+
+
+def test_consumer_lag_is_exported_per_group_and_partition():
+    import urllib.request
+
+    from harness import DEFAULT_ARGS, BrokerProcess, free_port
+
+    metrics = f"127.0.0.1:{free_port()}"
+    b = BrokerProcess((*DEFAULT_ARGS, "--metrics-addr", metrics)).start()
+    try:
+        topic, group = unique("lagging"), unique("lag")
+        create_topic(b.bootstrap, topic, 1)
+        p = Producer({"bootstrap.servers": b.bootstrap})
+        for i in range(100):
+            p.produce(topic, value=b"%d" % i, partition=0)
+        assert p.flush(IO_DEADLINE_S) == 0
+        c = consumer(b.bootstrap, group)
+        c.assign([TopicPartition(topic, 0, 0)])
+        c.commit(offsets=[TopicPartition(topic, 0, 40)], asynchronous=False)
+        c.close()
+        series = f'chronik_broker_consumer_group_lag{{group="{group}",topic="{topic}",partition="0"}}'
+        deadline = time.monotonic() + GROUP_DEADLINE_S
+        while True:
+            text = urllib.request.urlopen(f"http://{metrics}/metrics", timeout=5).read().decode()
+            found = [line.split()[-1] for line in text.splitlines() if line.startswith(series)]
+            if found and float(found[0]) == 60.0:
+                break
+            assert time.monotonic() < deadline, f"lag not 60: {found}"
+            time.sleep(0.2)
+    finally:
+        b.cleanup()

@@ -1,6 +1,6 @@
 //! Metrics sampled periodically rather than on the hot path: the storage engine's group-commit
-//! statistics, every hosted partition's log offsets and size, and the number of consumer
-//! groups this broker coordinates. Request counters and latencies are recorded where requests
+//! statistics, every hosted partition's log offsets and size, the number of consumer groups
+//! this broker coordinates and their lag. Request counters and latencies are recorded where requests
 //! are handled (`connection.rs`); bytes per topic in the produce and fetch handlers.
 
 use std::sync::Arc;
@@ -28,6 +28,7 @@ pub(crate) fn spawn(partitions: Arc<Partitions>, groups: Arc<Coordinator>) -> Jo
             }
             record_logs(&partitions);
             metrics::gauge!("chronik_broker_consumer_groups").set(groups.group_count() as f64);
+            record_lag(&partitions, &groups);
         }
     })
 }
@@ -47,6 +48,28 @@ fn record_flush(last: &FlushStatsSnapshot, now: &FlushStatsSnapshot) {
     if rounds > 0 {
         let appends = now.appends_released.saturating_sub(last.appends_released);
         metrics::gauge!("chronik_wal_group_commit_appends").set(appends as f64 / rounds as f64);
+    }
+}
+
+/// Series of consumer lag exported at most: a bound on the exporter's memory.
+const MAX_LAG_SERIES: usize = 10_000;
+
+/// Consumer lag of the groups this broker coordinates: how far each committed offset is
+/// behind the partition's high watermark, for partitions hosted here (a follower's high
+/// watermark trails the leader's a little, so there the lag reads slightly low).
+fn record_lag(partitions: &Partitions, groups: &Coordinator) {
+    for (group, topic, partition, committed) in groups.committed_offsets(MAX_LAG_SERIES) {
+        let tp = chronik_types::TopicPartition::new(topic.as_str(), partition);
+        let Some(hosted) = partitions.get_hosted(&tp) else {
+            continue;
+        };
+        let lag = (hosted.replica.high_watermark() - committed).max(0);
+        let labels = [
+            ("group", group),
+            ("topic", topic),
+            ("partition", partition.to_string()),
+        ];
+        metrics::gauge!("chronik_broker_consumer_group_lag", &labels).set(lag as f64);
     }
 }
 

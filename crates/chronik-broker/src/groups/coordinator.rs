@@ -324,6 +324,28 @@ impl Coordinator {
         Ok(out)
     }
 
+    /// Up to `limit` committed offsets of loaded groups: (group, topic, partition, offset).
+    pub(crate) fn committed_offsets(&self, limit: usize) -> Vec<(String, String, i32, i64)> {
+        let slots: Vec<Slot> = (self.slots.lock().unwrap_or_else(|p| p.into_inner()))
+            .values()
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for slot in slots {
+            if let Shard::Loaded { groups, .. } = &*lock(&slot) {
+                for g in groups.values() {
+                    for ((topic, partition), v) in &g.offsets {
+                        if out.len() >= limit {
+                            return out;
+                        }
+                        out.push((g.id.clone(), topic.clone(), *partition, v.offset));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Groups held across every loaded partition (the bound on their number).
     pub(crate) fn group_count(&self) -> usize {
         let slots: Vec<Slot> = (self.slots.lock().unwrap_or_else(|p| p.into_inner()))
