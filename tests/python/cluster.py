@@ -82,29 +82,44 @@ class Proc:
 
 
 class Cluster:
-    def __init__(self, brokers=3, voters=3, session_timeout_ms=2000, broker_args=()):
+    """With `proxied`, every node is reached (by peers, brokers and clients) through its own
+    `proxy.Proxy`, which a nemesis can cut, delay or make one-way; the harness itself (status,
+    readiness checks) talks to the nodes directly."""
+
+    def __init__(self, brokers=3, voters=3, session_timeout_ms=2000, broker_args=(), proxied=False):
         for b in (META_BIN, BROKER_BIN):
             assert b.is_file(), f"{b} missing: build it with cargo build"
         self.tmp = tempfile.mkdtemp(prefix="chronik-cluster-")
         self.cluster_id = f"pytest-{uuid.uuid4().hex[:12]}"
-        self.meta_addrs = [f"127.0.0.1:{free_port()}" for _ in range(voters)]
-        peers = ",".join(f"{i + 1}={a}" for i, a in enumerate(self.meta_addrs))
+        meta_ports = [free_port() for _ in range(voters)]
+        self.meta_addrs = [f"127.0.0.1:{p}" for p in meta_ports]
+        self.ports = {i + 1: free_port() for i in range(brokers)}
+        self.proxies = {}
+        if proxied:
+            from proxy import Proxy
+
+            self.proxies = {f"meta{i + 1}": Proxy(p) for i, p in enumerate(meta_ports)}
+            self.proxies.update({f"broker{b}": Proxy(p) for b, p in self.ports.items()})
+        reach = {name: p.address for name, p in self.proxies.items()}
+        meta_reach = [reach.get(f"meta{i + 1}", a) for i, a in enumerate(self.meta_addrs)]
+        self.broker_reach = {b: reach.get(f"broker{b}", f"127.0.0.1:{p}") for b, p in self.ports.items()}
+        peers = ",".join(f"{i + 1}={a}" for i, a in enumerate(meta_reach))
         self.metas = [
             Proc(
                 f"meta{i + 1}",
-                [str(META_BIN), "run", "--id", str(i + 1), "--listen", addr, "--peers", peers,
-                 "--cluster-id", self.cluster_id, "--data-dir", self.path(f"meta{i + 1}"),
+                [str(META_BIN), "run", "--id", str(i + 1), "--listen", addr, "--advertise", meta_reach[i],
+                 "--peers", peers, "--cluster-id", self.cluster_id, "--data-dir", self.path(f"meta{i + 1}"),
                  "--session-timeout-ms", str(session_timeout_ms), "--log-level", "info"],
                 self.path(f"meta{i + 1}.log"),
             )
             for i, addr in enumerate(self.meta_addrs)
         ]
-        self.ports = {i + 1: free_port() for i in range(brokers)}
         self.brokers = {
             bid: Proc(
                 f"broker{bid}",
                 [str(BROKER_BIN), "run", "--id", str(bid), "--listen", f"127.0.0.1:{port}",
-                 "--data-dir", self.data_dir(bid), "--meta", ",".join(self.meta_addrs),
+                 "--advertise", self.broker_reach[bid],
+                 "--data-dir", self.data_dir(bid), "--meta", ",".join(meta_reach),
                  "--fsync", "never", "--auto-create-topics", "false",
                  "--log-level", "info", *broker_args],
                 self.path(f"broker{bid}.log"),
@@ -120,7 +135,7 @@ class Cluster:
 
     @property
     def bootstrap(self):
-        return ",".join(f"127.0.0.1:{p}" for p in self.ports.values())
+        return ",".join(self.broker_reach.values())
 
     def start(self):
         for m in self.metas:
@@ -201,6 +216,8 @@ class Cluster:
         for p in [*self.brokers.values(), *self.metas]:
             p.signal(signal.SIGCONT)
             p.kill()
+        for proxy in self.proxies.values():
+            proxy.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

@@ -62,6 +62,7 @@ pub struct PartitionStatus {
     pub leader: i32,
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
+    pub leader_epoch: i32,
 }
 
 impl From<&PartitionInfo> for PartitionStatus {
@@ -72,6 +73,7 @@ impl From<&PartitionInfo> for PartitionStatus {
             leader: p.leader,
             replicas: p.replicas.clone(),
             isr: p.isr.clone(),
+            leader_epoch: p.leader_epoch,
         }
     }
 }

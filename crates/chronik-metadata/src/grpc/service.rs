@@ -88,6 +88,7 @@ pub(crate) fn partition_info(p: PartitionView<'_>) -> PartitionInfo {
         leader: p.state.leader,
         replicas: p.state.replicas.clone(),
         isr: p.state.isr.clone(),
+        leader_epoch: p.state.leader_epoch,
     }
 }
 
