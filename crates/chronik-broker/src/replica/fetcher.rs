@@ -23,6 +23,8 @@ use chronik_metadata::BrokerId;
 use chronik_types::{FsyncPolicy, TopicPartition};
 use tokio::task::JoinHandle;
 
+use super::Role;
+
 use crate::cluster::Cluster;
 use crate::partitions::{Hosted, Partitions};
 
@@ -91,7 +93,7 @@ async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
                 }
             },
         };
-        match round(&ctx, &c, &parts).await {
+        match round(&ctx, leader, &c, &parts).await {
             Ok(progressed) => {
                 if !progressed {
                     tokio::time::sleep(BACKOFF).await;
@@ -124,7 +126,12 @@ type Part = (TopicPartition, Arc<Hosted>);
 
 /// One truncation pass (for partitions in a new epoch) and one fetch. Returns whether any
 /// partition could be served, so a leader refusing everything is not asked in a busy loop.
-async fn round(ctx: &Fetchers, conn: &Connection, parts: &[Part]) -> chronik_client::Result<bool> {
+async fn round(
+    ctx: &Fetchers,
+    leader: BrokerId,
+    conn: &Connection,
+    parts: &[Part],
+) -> chronik_client::Result<bool> {
     let me = ctx.cluster.me;
     let (truncating, ready): (Vec<&Part>, Vec<&Part>) = parts
         .iter()
@@ -136,17 +143,22 @@ async fn round(ctx: &Fetchers, conn: &Connection, parts: &[Part]) -> chronik_cli
     if ready.is_empty() {
         return Ok(progressed);
     }
+    // The role each partition was fetched for: an answer is applied only while it holds.
+    let sent: HashMap<TopicPartition, (&Arc<Hosted>, Role)> = (ready.iter())
+        .map(|(tp, h)| (tp.clone(), (h, h.replica.read(|p| p.role().clone()))))
+        .collect();
     let req = fetch_request(me, &ready);
     let resp = conn.call(&req, "chronik-replica-fetcher").await?;
-    let by_name: HashMap<TopicPartition, &Arc<Hosted>> =
-        ready.iter().map(|(tp, h)| (tp.clone(), h)).collect();
     for topic in resp.responses {
         for part in topic.partitions {
             let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition_index);
-            let Some(hosted) = by_name.get(&tp) else {
+            let Some((hosted, role)) = sent.get(&tp) else {
                 continue;
             };
-            progressed |= apply(ctx, &tp, hosted, part).await;
+            if !matches!(role, Role::Follower { leader: l, .. } if *l == leader) {
+                continue;
+            }
+            progressed |= apply(ctx, &tp, hosted, role, part).await;
         }
     }
     Ok(progressed)
@@ -189,9 +201,13 @@ async fn apply(
     ctx: &Fetchers,
     tp: &TopicPartition,
     hosted: &Hosted,
+    role: &Role,
     part: chronik_kafka::kafka_protocol::messages::fetch_response::PartitionData,
 ) -> bool {
     let log = &hosted.log;
+    if hosted.replica.read(|p| p.role() != role) {
+        return false;
+    }
     if part.error_code == ResponseError::OffsetOutOfRange.code() {
         out_of_range(tp, hosted, part.log_start_offset, part.high_watermark);
         return true;
@@ -201,7 +217,7 @@ async fn apply(
         return false;
     }
     let records = part.records.unwrap_or_default();
-    if !records.is_empty() && !append(ctx, tp, hosted, &records).await {
+    if !records.is_empty() && !append(ctx, tp, hosted, role, &records).await {
         return false;
     }
     let end = log.end_offset();
@@ -212,7 +228,13 @@ async fn apply(
 /// Appends fetched batches verbatim (skipping any this log already holds) and, under
 /// `--fsync always`, waits until they are durable: the next fetch tells the leader they are
 /// here, and acks=all counts on that.
-async fn append(ctx: &Fetchers, tp: &TopicPartition, hosted: &Hosted, records: &Bytes) -> bool {
+async fn append(
+    ctx: &Fetchers,
+    tp: &TopicPartition,
+    hosted: &Hosted,
+    role: &Role,
+    records: &Bytes,
+) -> bool {
     let batches = match chronik_kafka::validate_produce_records(records, usize::MAX) {
         Ok(b) => b,
         Err(e) => {
@@ -220,27 +242,39 @@ async fn append(ctx: &Fetchers, tp: &TopicPartition, hosted: &Hosted, records: &
             return false;
         }
     };
-    let mut durable = None;
-    for batch in batches {
-        let bytes = &records[batch.range];
-        let Ok(header) = chronik_wal::batch::BatchHeader::parse(bytes) else {
-            return false;
-        };
-        if header.last_offset() < hosted.log.end_offset() {
-            continue;
+    // Appended under the replica's lock, role checked: once this broker leads the partition
+    // (or follows another leader), nothing from this answer may reach the log.
+    let appended = hosted.replica.read(|p| {
+        if p.role() != role {
+            return Err(None);
         }
-        match hosted.log.append_replicated(bytes) {
-            Ok(info) => {
-                hosted.producers().replay(bytes);
-                durable = Some(info.durable);
+        let mut durable = None;
+        for batch in batches {
+            let bytes = &records[batch.range];
+            let Ok(header) = chronik_wal::batch::BatchHeader::parse(bytes) else {
+                return Err(durable);
+            };
+            if header.last_offset() < hosted.log.end_offset() {
+                continue;
             }
-            Err(e) => {
-                hosted.check_failed();
-                tracing::warn!(partition = %tp, error = %e, "cannot append a replicated batch");
-                return false;
+            match hosted.log.append_replicated(bytes) {
+                Ok(info) => {
+                    hosted.producers().replay(bytes);
+                    durable = Some(info.durable);
+                }
+                Err(e) => {
+                    hosted.check_failed();
+                    tracing::warn!(partition = %tp, error = %e, "cannot append a replicated batch");
+                    return Err(durable);
+                }
             }
         }
-    }
+        Ok(durable)
+    });
+    let durable = match appended {
+        Ok(d) => d,
+        Err(_) => return false,
+    };
     if ctx.fsync == FsyncPolicy::Always
         && let Some(d) = durable
         && let Err(e) = d.wait_async().await
