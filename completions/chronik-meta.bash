@@ -25,6 +25,9 @@ _chronik__meta() {
             chronik__meta,members)
                 cmd="chronik__meta__subcmd__members"
                 ;;
+            chronik__meta,partitions)
+                cmd="chronik__meta__subcmd__partitions"
+                ;;
             chronik__meta,run)
                 cmd="chronik__meta__subcmd__run"
                 ;;
@@ -55,6 +58,9 @@ _chronik__meta() {
             chronik__meta__subcmd__help,members)
                 cmd="chronik__meta__subcmd__help__subcmd__members"
                 ;;
+            chronik__meta__subcmd__help,partitions)
+                cmd="chronik__meta__subcmd__help__subcmd__partitions"
+                ;;
             chronik__meta__subcmd__help,run)
                 cmd="chronik__meta__subcmd__help__subcmd__run"
                 ;;
@@ -72,6 +78,9 @@ _chronik__meta() {
                 ;;
             chronik__meta__subcmd__help__subcmd__members,remove)
                 cmd="chronik__meta__subcmd__help__subcmd__members__subcmd__remove"
+                ;;
+            chronik__meta__subcmd__help__subcmd__partitions,reassign)
+                cmd="chronik__meta__subcmd__help__subcmd__partitions__subcmd__reassign"
                 ;;
             chronik__meta__subcmd__help__subcmd__topics,create)
                 cmd="chronik__meta__subcmd__help__subcmd__topics__subcmd__create"
@@ -102,6 +111,18 @@ _chronik__meta() {
                 ;;
             chronik__meta__subcmd__members__subcmd__help,remove)
                 cmd="chronik__meta__subcmd__members__subcmd__help__subcmd__remove"
+                ;;
+            chronik__meta__subcmd__partitions,help)
+                cmd="chronik__meta__subcmd__partitions__subcmd__help"
+                ;;
+            chronik__meta__subcmd__partitions,reassign)
+                cmd="chronik__meta__subcmd__partitions__subcmd__reassign"
+                ;;
+            chronik__meta__subcmd__partitions__subcmd__help,help)
+                cmd="chronik__meta__subcmd__partitions__subcmd__help__subcmd__help"
+                ;;
+            chronik__meta__subcmd__partitions__subcmd__help,reassign)
+                cmd="chronik__meta__subcmd__partitions__subcmd__help__subcmd__reassign"
                 ;;
             chronik__meta__subcmd__topics,create)
                 cmd="chronik__meta__subcmd__topics__subcmd__create"
@@ -140,7 +161,7 @@ _chronik__meta() {
 
     case "${cmd}" in
         chronik__meta)
-            opts="-h -V --log-level --output --help --version run status topics members config help"
+            opts="-h -V --log-level --output --help --version run status topics partitions members config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -292,7 +313,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__help)
-            opts="run status topics members config help"
+            opts="run status topics partitions members config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -376,6 +397,34 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__help__subcmd__members__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__help__subcmd__partitions)
+            opts="reassign"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__help__subcmd__partitions__subcmd__reassign)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -619,6 +668,116 @@ _chronik__meta() {
                     return 0
                     ;;
                 --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__partitions)
+            opts="-h --log-level --output --help reassign help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__partitions__subcmd__help)
+            opts="reassign help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__partitions__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__partitions__subcmd__help__subcmd__reassign)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__partitions__subcmd__reassign)
+            opts="-h --meta --timeout-ms --topic --partition --replicas --wait-s --log-level --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

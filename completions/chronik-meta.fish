@@ -32,6 +32,7 @@ complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -s V -l version 
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "run" -d 'Run one voter of the quorum until SIGINT/SIGTERM'
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "status" -d 'Print the quorum, brokers and unhealthy partitions; exit 0 healthy, 1 degraded, 2 no quorum'
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "topics" -d 'Create, list, describe and delete topics'
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "partitions" -d 'Move partition replicas between brokers'
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "members" -d 'Add or remove voters of the quorum'
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "config" -d 'Inspect a voter\'s settings'
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -98,6 +99,24 @@ complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show topics\' partitions (all topics when no name is given)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a topic'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and not __fish_seen_subcommand_from reassign help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and not __fish_seen_subcommand_from reassign help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and not __fish_seen_subcommand_from reassign help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and not __fish_seen_subcommand_from reassign help" -f -a "reassign" -d 'Move a partition to other brokers: the new replicas are added and catch up through replication, then the others are dropped, so the partition never has fewer copies. Interrupted, it can be run again to continue'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and not __fish_seen_subcommand_from reassign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l topic -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l partition -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l replicas -d 'The new replicas as broker ids (ID,ID,...); the first is the preferred leader' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l wait-s -d 'Seconds to wait for the new replicas to catch up before giving up (they stay added)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from help" -f -a "reassign" -d 'Move a partition to other brokers: the new replicas are added and catch up through replication, then the others are dropped, so the partition never has fewer copies. Interrupted, it can be run again to continue'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
@@ -146,16 +165,18 @@ json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective settings of `run` (give the same flags) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown, bad or missing'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "run" -d 'Run one voter of the quorum until SIGINT/SIGTERM'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "status" -d 'Print the quorum, brokers and unhealthy partitions; exit 0 healthy, 1 degraded, 2 no quorum'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "topics" -d 'Create, list, describe and delete topics'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "members" -d 'Add or remove voters of the quorum'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "config" -d 'Inspect a voter\'s settings'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics members config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions members config help" -f -a "run" -d 'Run one voter of the quorum until SIGINT/SIGTERM'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions members config help" -f -a "status" -d 'Print the quorum, brokers and unhealthy partitions; exit 0 healthy, 1 degraded, 2 no quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions members config help" -f -a "topics" -d 'Create, list, describe and delete topics'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions members config help" -f -a "partitions" -d 'Move partition replicas between brokers'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions members config help" -f -a "members" -d 'Add or remove voters of the quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions members config help" -f -a "config" -d 'Inspect a voter\'s settings'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions members config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic (needs as many live brokers as the replication factor)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show topics\' partitions (all topics when no name is given)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete a topic'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from partitions" -f -a "reassign" -d 'Move a partition to other brokers: the new replicas are added and catch up through replication, then the others are dropped, so the partition never has fewer copies. Interrupted, it can be run again to continue'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "add" -d 'Add a voter; start it first with --peers listing the current voters (not itself)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "remove" -d 'Remove a voter'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective settings of `run` (give the same flags) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown, bad or missing'

@@ -1,102 +1,21 @@
-//! `chronik-bench`: measures what Chronik can do on this machine. Each subcommand lives in its
-//! own module; this file only parses flags and turns failures into exit codes.
-
-mod disk;
-mod kafka;
-mod latency;
-mod meta;
-mod report;
-mod wal;
-mod workdir;
+//! `chronik-bench`: parses the command line and turns failures into exit codes; the
+//! benchmarks live in the library.
 
 use std::process::ExitCode;
 
+use chronik_bench::Cli;
 use chronik_cli::{EXIT_ERROR, EXIT_OK};
-use clap::{Parser, Subcommand};
-
-const EXAMPLES: &str = "\
-Examples:
-  # What can this disk do? (sequential MB/s, fdatasync latency)
-  chronik-bench disk --dir /var/lib/chronik
-
-  # The storage engine without fsync: should approach the disk's sequential MB/s
-  chronik-bench wal --dir /tmp/wal --record-size 1024 --batch-records 16 --fsync never --duration 10
-
-  # Group commit: 128 appenders sharing fsyncs, one record per append
-  chronik-bench wal --dir /tmp/wal --batch-records 1 --concurrency 128 --fsync always --duration 10
-
-  # The metadata quorum: 64 proposers committing producer-id allocations for 10 s
-  chronik-bench meta --meta 10.0.0.1:9190,10.0.0.2:9190,10.0.0.3:9190 --concurrency 64 --duration 10
-
-  # A broker: 1 KiB records, acks=all, 4 producers, as fast as possible
-  chronik-bench produce --bootstrap 127.0.0.1:9092 --topic bench --create --partitions 8 \
-      --record-size 1024 --acks all --concurrency 4 --duration 30
-
-  # 128 clients each writing one record and waiting for its ack (acks=all)
-  chronik-bench produce --bootstrap 127.0.0.1:9092 --topic bench --concurrency 128 \
-      --in-flight 1 --acks all --duration 30
-
-  # Read it back (as consumer group g: committed offsets, resumed by the next run); then
-  # produce-to-consume latency at 10,000 records/s
-  chronik-bench consume --bootstrap 127.0.0.1:9092 --topic bench --group g --duration 10
-  chronik-bench e2e --bootstrap 127.0.0.1:9092 --topic e2e --create --rate 10000 --duration 30
-
-  # The same, as JSON for scripts
-  chronik-bench wal --dir /tmp/wal --concurrency 8 --records 100000 --output json
-
-Exit codes: 0 success, 2 bad arguments, the benchmark could not run, or records failed\n(the errors are named on stderr and in the JSON `errors` map).";
-
-/// Benchmarks for Chronik: the physical limits of a disk, of the storage engine, and of the
-/// metadata quorum.
-#[derive(Parser)]
-#[command(name = "chronik-bench", version, after_help = EXAMPLES)]
-struct Cli {
-    /// Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins.
-    #[arg(long, global = true, env = "CHRONIK_LOG_LEVEL", default_value = "warn")]
-    log_level: String,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// The physical limit of a directory's disk: sequential write MB/s and fdatasync latency.
-    Disk(disk::DiskArgs),
-    /// Drives the storage engine (chronik-wal) in-process: append throughput, fsyncs shared by
-    /// group commit, and append-to-durable latency.
-    Wal(wal::WalArgs),
-    /// Drives a running metadata quorum (chronik-meta): concurrent proposers each committing
-    /// one Raft entry per call; proposals/s and commit latency.
-    Meta(meta::MetaArgs),
-    /// Produces to a Kafka-compatible broker: C independent producers (own connection each),
-    /// records/s, MiB/s and send-to-ack latency (from the intended send time under --rate).
-    Produce(kafka::produce::ProduceArgs),
-    /// Fetches a topic's partitions and counts what arrives: records/s, MiB/s, fetch latency.
-    Consume(kafka::consume::ConsumeArgs),
-    /// Produces at a fixed rate while consuming: produce-to-consume latency of every record.
-    E2e(kafka::e2e::E2eArgs),
-}
+use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     chronik_cli::init_tracing(&cli.log_level);
-    let outcome = match &cli.command {
-        Command::Disk(args) => disk::run(args),
-        Command::Wal(args) => wal::run(args),
-        Command::Meta(args) => meta::run(args),
-        Command::Produce(args) => kafka::produce::run(args),
-        Command::Consume(args) => kafka::consume::run(args),
-        Command::E2e(args) => kafka::e2e::run(args),
-    };
-    match outcome {
-        Ok(()) => exit(EXIT_OK),
+    let code = match chronik_bench::run(&cli) {
+        Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("error: {e:#}");
-            exit(EXIT_ERROR)
+            EXIT_ERROR
         }
-    }
-}
-
-fn exit(code: i32) -> ExitCode {
+    };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

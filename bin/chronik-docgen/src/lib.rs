@@ -26,6 +26,7 @@ pub fn commands() -> Vec<Command> {
         chronik_broker_bin::cli::Cli::command(),
         chronik_meta::cli::Cli::command(),
         chronik_walctl::cli::Cli::command(),
+        chronik_bench::Cli::command(),
     ]
 }
 
