@@ -46,12 +46,16 @@ fn metrics_parse_and_counters_increase_under_load() {
         next = data.high_watermark;
     };
     load(&mut c);
+    let beyond = fetch(&mut c, "load", 0, 1_000_000, 0);
+    assert_eq!(beyond.error_code, 1, "OFFSET_OUT_OF_RANGE");
     let produced = "chronik_broker_requests_total{api=\"Produce\"}";
     let bytes_in = "chronik_broker_topic_bytes_in_total{topic=\"load\"}";
     let end = "chronik_broker_log_end_offset{topic=\"load\",partition=\"0\"}";
     let families = [
         "chronik_broker_requests_total",
-        "chronik_broker_request_seconds",
+        "chronik_broker_request_seconds_count",
+        "chronik_broker_request_seconds_bucket",
+        "chronik_broker_high_watermark",
         "chronik_broker_bytes_in_total",
         "chronik_broker_bytes_out_total",
         "chronik_broker_topic_bytes_in_total",
@@ -76,8 +80,12 @@ fn metrics_parse_and_counters_increase_under_load() {
         );
     }
     assert_eq!(first.types["chronik_broker_requests_total"], "counter");
+    assert_eq!(first.types["chronik_broker_request_seconds"], "histogram");
     assert_eq!(first.types["chronik_wal_fsyncs_total"], "counter");
     assert!(value(&first, bytes_in) > 0.0);
+    let errors =
+        "chronik_broker_partition_errors_total{api=\"Fetch\",error=\"OFFSET_OUT_OF_RANGE\"}";
+    assert_eq!(value(&first, errors), 1.0, "{:?}", first.samples.keys());
 
     load(&mut c);
     let second = scrape_until(&metrics, DEADLINE, |e| value(e, end) >= 80.0);

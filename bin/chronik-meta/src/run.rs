@@ -31,6 +31,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(addr) = args.metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+                chronik_cli::LATENCY_BUCKETS_SECONDS,
+            )
+            .context("invalid latency histogram buckets")?
             .install()
             .with_context(|| format!("cannot serve metrics on {addr}; is the port in use?"))?;
     }

@@ -51,6 +51,27 @@ fn record_flush(last: &FlushStatsSnapshot, now: &FlushStatsSnapshot) {
     }
 }
 
+/// Counts a partition-level error answered to a Produce or Fetch, by its Kafka name
+/// (`chronik_broker_partition_errors_total{api,error}`); only called for errors.
+pub(crate) fn partition_error(api: &'static str, code: i16) {
+    let name = chronik_kafka::kafka_protocol::error::ResponseError::try_from_code(code)
+        .map_or_else(|| format!("CODE_{code}"), |e| kafka_name(&format!("{e:?}")));
+    metrics::counter!("chronik_broker_partition_errors_total", "api" => api, "error" => name)
+        .increment(1);
+}
+
+/// `NotLeaderOrFollower` → `NOT_LEADER_OR_FOLLOWER`, as Kafka names its errors.
+fn kafka_name(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 8);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
 /// Series of consumer lag exported at most: a bound on the exporter's memory.
 const MAX_LAG_SERIES: usize = 10_000;
 
@@ -79,6 +100,10 @@ fn record_logs(partitions: &Partitions) {
             ("topic", tp.topic.clone()),
             ("partition", tp.partition.to_string()),
         ];
+        if let Some(hosted) = partitions.get_hosted(&tp) {
+            metrics::gauge!("chronik_broker_high_watermark", &labels)
+                .set(hosted.replica.high_watermark() as f64);
+        }
         metrics::gauge!("chronik_broker_log_end_offset", &labels).set(log.end_offset() as f64);
         metrics::gauge!("chronik_broker_log_start_offset", &labels).set(log.start_offset() as f64);
         metrics::gauge!("chronik_broker_log_size_bytes", &labels).set(log.size_bytes() as f64);

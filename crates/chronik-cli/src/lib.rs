@@ -10,6 +10,13 @@ use comfy_table::{ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Exit code: success (and, for checks, nothing found).
+/// Bucket bounds (seconds) of every `*_seconds` latency histogram the binaries export: 50 µs
+/// (an in-memory request) to 10 s (a stuck disk), about 2.5× apart.
+pub const LATENCY_BUCKETS_SECONDS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0, 10.0,
+];
+
 pub const EXIT_OK: i32 = 0;
 /// Exit code: the command ran but found a problem (corruption, an unhealthy cluster).
 pub const EXIT_FOUND: i32 = 1;

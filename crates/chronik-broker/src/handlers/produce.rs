@@ -61,6 +61,7 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
         response.responses.push(out);
     }
     if acks == 0 {
+        count_errors(&response);
         return Pending::Now(Reply::Nothing);
     }
     Pending::Later(tokio::spawn(async move {
@@ -75,8 +76,21 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
                 part.base_offset = -1;
             }
         }
+        count_errors(&response);
         header.reply(Some(ResponseKind::Produce(response)))
     }))
+}
+
+fn count_errors(response: &ProduceResponse) {
+    for topic in &response.responses {
+        for p in topic
+            .partition_responses
+            .iter()
+            .filter(|p| p.error_code != NONE)
+        {
+            crate::metrics::partition_error("Produce", p.error_code);
+        }
+    }
 }
 
 /// Waits until a partition's appends are durable and, for acks=all, committed: the high
