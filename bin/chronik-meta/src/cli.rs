@@ -87,8 +87,10 @@ pub struct RunArgs {
     /// every later start. Peers with another cluster id are refused.
     #[arg(long, env = "CHRONIK_CLUSTER_ID")]
     pub cluster_id: Option<String>,
-    /// Milliseconds a broker may go without heartbeating before it is fenced.
-    #[arg(long, env = "CHRONIK_SESSION_TIMEOUT_MS", default_value_t = 6000)]
+    /// Milliseconds a broker may go without heartbeating before it is fenced and its
+    /// partitions get new leaders: the failover time after a broker dies. Brokers heartbeat
+    /// every third of it, so a broker stalled for less than two heartbeats is not fenced.
+    #[arg(long, env = "CHRONIK_SESSION_TIMEOUT_MS", default_value_t = 3000)]
     pub session_timeout_ms: u64,
     /// Serve Prometheus metrics (Raft term, commit index, leader changes, brokers, unhealthy
     /// partitions) on this address at /metrics.

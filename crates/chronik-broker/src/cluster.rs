@@ -19,6 +19,8 @@ use self::external::ExternalQuorum;
 use crate::BrokerError;
 use crate::partitions::Partitions;
 
+/// Session of the broker under the embedded quorum.
+const EMBEDDED_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a fresh single-voter node may take to elect itself.
 const LEADER_WAIT: Duration = Duration::from_secs(15);
 /// Kafka's DUPLICATE_BROKER_REGISTRATION: a previous incarnation's session is still live.
@@ -405,7 +407,10 @@ async fn start_embedded(
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| BrokerError::Config(format!("broker id {me} must be positive")))?;
-    let cfg = NodeConfig::new(voter, listen, data_dir.join("meta"));
+    let mut cfg = NodeConfig::new(voter, listen, data_dir.join("meta"));
+    // The only broker has no one to fail over to: a long session keeps a broker stalled
+    // under load (its heartbeat task starved) from fencing itself for nothing.
+    cfg.session_timeout = EMBEDDED_SESSION_TIMEOUT;
     let node = MetaNode::start(cfg).await?;
     let deadline = tokio::time::Instant::now() + LEADER_WAIT;
     while node.ensure_leader().await.is_err() {

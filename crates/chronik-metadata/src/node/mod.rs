@@ -82,7 +82,7 @@ impl NodeConfig {
             data_dir,
             peers: BTreeMap::new(),
             cluster_id: None,
-            session_timeout: Duration::from_secs(6),
+            session_timeout: Duration::from_secs(3),
             preferred_leader_interval: Duration::from_secs(30),
             tick: Duration::from_millis(100),
             snapshot_entries: DEFAULT_SNAPSHOT_ENTRIES,
