@@ -247,7 +247,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__config__subcmd__show)
-            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --snapshot-entries --config --log-level --output --help"
+            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --config --log-level --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,6 +287,10 @@ _chronik__meta() {
                     ;;
                 --preferred-leader-interval-s)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auto-balance)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --snapshot-entries)
@@ -797,7 +801,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__run)
-            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --snapshot-entries --config --log-level --output --help"
+            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --config --log-level --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -837,6 +841,10 @@ _chronik__meta() {
                     ;;
                 --preferred-leader-interval-s)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auto-balance)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --snapshot-entries)

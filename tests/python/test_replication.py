@@ -327,3 +327,38 @@ def test_reassignment_moves_a_partition_to_a_new_broker_without_losing_records(f
     assert held and held[0]["end_offset"] == 5000, held
     eventually("the dropped replica's data to be deleted",
                lambda: not os.path.exists(os.path.join(cluster.data_dir(dropped), "partitions", f"{topic}-0")))
+
+
+def test_a_joining_broker_gets_its_share_of_replicas():
+    from cluster import Cluster
+
+    c = Cluster(brokers=4)
+    try:
+        for m in c.metas:
+            m.start()
+        eventually("a meta leader", lambda: c.status().get("leader_id"))
+        for b in (1, 2, 3):
+            c.start_broker(b)
+        topic = unique("spread")
+        c.create_topic(topic, 6, 2)
+        assert all(4 not in p["replicas"] for p in c.partitions(topic).values())
+        p = Producer({"bootstrap.servers": c.bootstrap, "acks": "all"})
+        for i in range(600):
+            p.produce(topic, value=b"%d" % i, partition=i % 6)
+        assert p.flush(60) == 0
+        c.start_broker(4)
+
+        def balanced():
+            parts = [*c.partitions(topic).values(), *c.partitions("__consumer_offsets").values()]
+            load = {b: sum(b in p["replicas"] for p in parts) for b in c.brokers}
+            settled = all(len(p["isr"]) == len(p["replicas"]) for p in parts)
+            rf_kept = all(len(p["replicas"]) == 2 for p in c.partitions(topic).values())
+            return settled and rf_kept and max(load.values()) - min(load.values()) <= 1 and load
+
+        load = eventually("replicas spread evenly over the 4 brokers, every partition in sync", balanced,
+                          timeout=120)
+        assert load[4] >= 8, load
+        for part in range(6):
+            assert [v for _, v in read_all(c.bootstrap, topic, part)] == [b"%d" % i for i in range(part, 600, 6)]
+    finally:
+        c.cleanup()

@@ -103,6 +103,10 @@ pub struct RunArgs {
         default_value_t = 30
     )]
     pub preferred_leader_interval_s: u64,
+    /// Even out partition replicas across live brokers, one partition move at a time (a
+    /// joining broker gets its share); false leaves placement to `partitions reassign`.
+    #[arg(long, env = "CHRONIK_AUTO_BALANCE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_balance: bool,
     /// Applied Raft entries that trigger a snapshot of the metadata state and compaction of
     /// the log; a voter that lags further behind catches up through the snapshot.
     #[arg(

@@ -22,6 +22,7 @@ pub fn node_config(args: &RunArgs) -> anyhow::Result<NodeConfig> {
     };
     cfg.session_timeout = Duration::from_millis(args.session_timeout_ms.max(100));
     cfg.preferred_leader_interval = Duration::from_secs(args.preferred_leader_interval_s.max(1));
+    cfg.auto_balance = args.auto_balance;
     cfg.snapshot_entries = args.snapshot_entries;
     Ok(cfg)
 }

@@ -8,6 +8,7 @@
 //! them to commit), as KRaft's controller does.
 
 mod alter;
+mod balance;
 mod election;
 mod placement;
 mod reassign;
@@ -18,6 +19,7 @@ mod tests;
 pub use alter::{
     AlterPartitionRequest, PRODUCER_ID_BLOCK_SIZE, allocate_producer_ids, alter_partition,
 };
+pub use balance::balance_step;
 pub use election::{
     BrokerRegistration, fence_broker, preferred_leader_elections, register_broker, unfence_broker,
 };

@@ -525,3 +525,63 @@ fn reassignment_refuses_bad_targets() {
     assert!(reassign_partition(&state, "nope", 0, &[1]).is_err());
     assert!(reassign_partition(&state, "moving", 3, &[1]).is_err());
 }
+
+#[test]
+fn the_balancer_moves_replicas_onto_a_new_broker_one_partition_at_a_time() {
+    let mut state = cluster(3);
+    let two_of_three: Vec<&[BrokerId]> = vec![&[1, 2], &[2, 1], &[1, 2], &[2, 1], &[1, 2], &[2, 1]];
+    apply_all(&mut state, &[topic_record("old", 7, &two_of_three)]);
+    let id = topic_id(7);
+    let mut moves = 0;
+    for _ in 0..100 {
+        let records = balance_step(&state);
+        if !records.is_empty() {
+            apply_all(&mut state, &records);
+            continue;
+        }
+        // Nothing to do until the move in progress catches up: its leader adds the new
+        // replica to the ISR, as a real one would.
+        let grown = (0..6)
+            .map(|i| (i, partition(&state, id, i)))
+            .find(|(_, p)| p.replicas.len() > 2);
+        let Some((index, p)) = grown else { break };
+        let mut isr = p.isr.clone();
+        isr.extend(p.replicas.iter().filter(|r| !p.isr.contains(r)));
+        apply_all(
+            &mut state,
+            &[change(7, index, p.leader, &isr, p.partition_epoch)],
+        );
+        moves += 1;
+    }
+    let held = load(&state);
+    let replicas: Vec<usize> = (1..=3).map(|b| held.get(&b).map_or(0, |l| l.1)).collect();
+    assert_eq!(replicas, vec![4, 4, 4], "12 replicas spread evenly");
+    assert_eq!(
+        moves, 4,
+        "one partition at a time: 4 replicas moved to broker 3"
+    );
+    for i in 0..6 {
+        let p = partition(&state, id, i);
+        assert_eq!(p.replicas.len(), 2, "no partition left over-replicated");
+        assert_eq!(p.isr.len(), 2);
+    }
+    assert!(balance_step(&state).is_empty(), "balanced: nothing more");
+}
+
+#[test]
+fn the_balancer_leaves_partitions_of_a_dead_broker_alone() {
+    let mut state = cluster(3);
+    apply_all(
+        &mut state,
+        &[topic_record(
+            "old",
+            7,
+            &[&[1, 2], &[2, 1], &[1, 2], &[2, 1]],
+        )],
+    );
+    commit(&mut state, |s| fence_broker(s, 2));
+    assert!(
+        balance_step(&state).is_empty(),
+        "under-replicated partitions do not move"
+    );
+}

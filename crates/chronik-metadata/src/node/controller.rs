@@ -293,6 +293,21 @@ impl MetaNode {
                 tracing::warn!(broker, error = %e, "fencing failed");
             }
         }
+        // Checked on the applied state first: most passes have nothing to do.
+        let unbalanced = self.inner.auto_balance
+            && !(self.inner.shared).metadata(|s| controller::balance_step(s).is_empty());
+        if unbalanced {
+            match self.decide(|s| Ok(controller::balance_step(s))).await {
+                Ok(records) if !records.is_empty() => {
+                    tracing::info!(
+                        changes = records.len(),
+                        "replica balance: a partition move advanced"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "replica balance step skipped"),
+            }
+        }
         if now.duration_since(*last_preferred) >= self.inner.preferred_leader_interval {
             *last_preferred = now;
             let elect = |s: &MetadataState| Ok(controller::preferred_leader_elections(s));

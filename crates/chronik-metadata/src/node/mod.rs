@@ -62,6 +62,9 @@ pub struct NodeConfig {
     pub session_timeout: Duration,
     /// How often the leader restores preferred partition leaders.
     pub preferred_leader_interval: Duration,
+    /// Whether the leader evens out replicas across live brokers (a joining broker gets its
+    /// share), one partition move at a time.
+    pub auto_balance: bool,
     /// Raft tick (heartbeat = 1 tick, election timeout = 10 to 20 ticks).
     pub tick: Duration,
     /// Applied entries that trigger a snapshot and log compaction. Small values make a
@@ -84,6 +87,7 @@ impl NodeConfig {
             cluster_id: None,
             session_timeout: Duration::from_secs(3),
             preferred_leader_interval: Duration::from_secs(30),
+            auto_balance: true,
             tick: Duration::from_millis(100),
             snapshot_entries: DEFAULT_SNAPSHOT_ENTRIES,
         }
@@ -104,6 +108,7 @@ pub(crate) struct NodeInner {
     sessions: Mutex<controller::Sessions>,
     session_timeout: Duration,
     preferred_leader_interval: Duration,
+    auto_balance: bool,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Holds the data dir's lock and flusher for as long as the node runs.
@@ -200,6 +205,7 @@ impl MetaNode {
                 sessions: Mutex::new(controller::Sessions::default()),
                 session_timeout: cfg.session_timeout,
                 preferred_leader_interval: cfg.preferred_leader_interval,
+                auto_balance: cfg.auto_balance,
                 stop,
                 tasks: Mutex::new(Vec::new()),
                 _data: data,
