@@ -117,8 +117,11 @@ impl BatchHeader {
         self.batch_length.max(0) as usize + BATCH_LENGTH + 4
     }
 
+    /// Saturates instead of overflowing: a batch claiming offsets past the largest possible
+    /// one is refused where it would be appended.
     pub fn last_offset(&self) -> Offset {
-        self.base_offset + i64::from(self.last_offset_delta)
+        self.base_offset
+            .saturating_add(i64::from(self.last_offset_delta))
     }
 
     pub fn compression(&self) -> Compression {

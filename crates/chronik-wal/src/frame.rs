@@ -66,6 +66,8 @@ pub enum FrameDefect {
     PayloadMismatch(&'static str),
     /// All zeroes where a frame should start (a preallocated or zero-filled tail).
     ZeroFill,
+    /// Offsets no log can hold: negative, or so large that no offset could follow.
+    OffsetOutOfBounds,
 }
 
 impl std::fmt::Display for FrameDefect {
@@ -96,6 +98,9 @@ impl std::fmt::Display for FrameDefect {
             ),
             Self::PayloadMismatch(why) => write!(f, "payload does not match frame: {why}"),
             Self::ZeroFill => f.write_str("zero-filled bytes where a frame should start"),
+            Self::OffsetOutOfBounds => {
+                f.write_str("frame offsets are negative or at the largest possible offset")
+            }
         }
     }
 }
@@ -144,6 +149,9 @@ impl FrameHeader {
         };
         if meta.last_offset < meta.base_offset {
             return Err(FrameDefect::OffsetsReversed);
+        }
+        if meta.base_offset < 0 || meta.last_offset == Offset::MAX {
+            return Err(FrameDefect::OffsetOutOfBounds);
         }
         Ok(Self {
             payload_len,

@@ -180,7 +180,7 @@ impl PartitionLog {
         batch::set_partition_leader_epoch(batch, leader_epoch);
         let meta = FrameMeta {
             base_offset: base,
-            last_offset: base + i64::from(header.last_offset_delta),
+            last_offset: base.saturating_add(i64::from(header.last_offset_delta)),
             max_timestamp: header.max_timestamp,
             leader_epoch,
         };
@@ -227,7 +227,7 @@ impl PartitionLog {
         let base = state.next_offset;
         let meta = FrameMeta {
             base_offset: base,
-            last_offset: base + i64::from(offsets.max(1)) - 1,
+            last_offset: base.saturating_add(i64::from(offsets.max(1)) - 1),
             max_timestamp: timestamp,
             leader_epoch,
         };
@@ -248,6 +248,11 @@ impl PartitionLog {
                 log: self.name.clone(),
                 reason,
             });
+        }
+        if meta.last_offset == Offset::MAX {
+            return Err(WalError::InvalidBatch(
+                "the log has reached the largest possible offset",
+            ));
         }
         if payload.len() > MAX_FRAME_PAYLOAD as usize {
             return Err(WalError::InvalidBatch(
