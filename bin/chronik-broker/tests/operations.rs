@@ -83,8 +83,7 @@ fn metrics_parse_and_counters_increase_under_load() {
     assert_eq!(first.types["chronik_broker_request_seconds"], "histogram");
     assert_eq!(first.types["chronik_wal_fsyncs_total"], "counter");
     assert!(value(&first, bytes_in) > 0.0);
-    let errors =
-        "chronik_broker_partition_errors_total{api=\"Fetch\",error=\"OFFSET_OUT_OF_RANGE\"}";
+    let errors = "chronik_broker_request_errors_total{api=\"Fetch\",error=\"OFFSET_OUT_OF_RANGE\"}";
     assert_eq!(value(&first, errors), 1.0, "{:?}", first.samples.keys());
 
     load(&mut c);

@@ -138,7 +138,7 @@ fn record_served(api: ApiKey, started: Instant, bytes_out: usize) {
 }
 
 /// A static label per API, so recording a metric allocates nothing per request.
-fn api_name(api: ApiKey) -> &'static str {
+pub(crate) fn api_name(api: ApiKey) -> &'static str {
     static NAMES: OnceLock<HashMap<i16, &'static str>> = OnceLock::new();
     let names = NAMES.get_or_init(|| {
         (chronik_kafka::SUPPORTED.iter())

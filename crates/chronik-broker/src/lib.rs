@@ -16,6 +16,7 @@ mod metrics;
 mod partitions;
 mod producers;
 mod replica;
+mod response_errors;
 mod retention;
 mod topic_config;
 

@@ -51,12 +51,13 @@ fn record_flush(last: &FlushStatsSnapshot, now: &FlushStatsSnapshot) {
     }
 }
 
-/// Counts a partition-level error answered to a Produce or Fetch, by its Kafka name
-/// (`chronik_broker_partition_errors_total{api,error}`); only called for errors.
-pub(crate) fn partition_error(api: &'static str, code: i16) {
+/// Counts an error code a response carries, by API and Kafka error name
+/// (`chronik_broker_request_errors_total{api,error}`); only called for errors.
+pub(crate) fn response_error(api: chronik_kafka::kafka_protocol::messages::ApiKey, code: i16) {
     let name = chronik_kafka::kafka_protocol::error::ResponseError::try_from_code(code)
         .map_or_else(|| format!("CODE_{code}"), |e| kafka_name(&format!("{e:?}")));
-    metrics::counter!("chronik_broker_partition_errors_total", "api" => api, "error" => name)
+    let api = crate::connection::api_name(api);
+    metrics::counter!("chronik_broker_request_errors_total", "api" => api, "error" => name)
         .increment(1);
 }
 

@@ -85,6 +85,9 @@ impl Header {
         let Some(body) = body else {
             return Reply::Nothing;
         };
+        for code in crate::response_errors::error_codes(&body) {
+            crate::metrics::response_error(self.api_key, code);
+        }
         match chronik_kafka::encode_response(self.api_key, self.version, self.correlation_id, body)
         {
             Ok(frame) => Reply::Frame(frame),

@@ -61,7 +61,10 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
         response.responses.push(out);
     }
     if acks == 0 {
-        count_errors(&response);
+        // No response is sent, so its errors are counted here.
+        for code in crate::response_errors::error_codes(&ResponseKind::Produce(response)) {
+            crate::metrics::response_error(header.api_key, code);
+        }
         return Pending::Now(Reply::Nothing);
     }
     Pending::Later(tokio::spawn(async move {
@@ -76,21 +79,8 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
                 part.base_offset = -1;
             }
         }
-        count_errors(&response);
         header.reply(Some(ResponseKind::Produce(response)))
     }))
-}
-
-fn count_errors(response: &ProduceResponse) {
-    for topic in &response.responses {
-        for p in topic
-            .partition_responses
-            .iter()
-            .filter(|p| p.error_code != NONE)
-        {
-            crate::metrics::partition_error("Produce", p.error_code);
-        }
-    }
 }
 
 /// Waits until a partition's appends are durable and, for acks=all, committed: the high
