@@ -149,6 +149,9 @@ impl Cluster {
             .arg(&node.dir)
             .args(["--peers", &self.peers, "--cluster-id", cluster_id])
             .args(["--metrics-addr", &node.metrics])
+            // The brokers of these tests are registrations without logs: a replica moved onto
+            // one would never catch up, leaving the partition under-replicated.
+            .args(["--auto-balance", "false"])
             .args(&self.extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
