@@ -86,7 +86,8 @@ class Cluster:
     `proxy.Proxy`, which a nemesis can cut, delay or make one-way; the harness itself (status,
     readiness checks) talks to the nodes directly."""
 
-    def __init__(self, brokers=3, voters=3, session_timeout_ms=2000, broker_args=(), proxied=False):
+    def __init__(self, brokers=3, voters=3, session_timeout_ms=2000, broker_args=(), meta_args=(),
+                 proxied=False):
         for b in (META_BIN, BROKER_BIN):
             assert b.is_file(), f"{b} missing: build it with cargo build"
         self.tmp = tempfile.mkdtemp(prefix="chronik-cluster-")
@@ -109,7 +110,7 @@ class Cluster:
                 f"meta{i + 1}",
                 [str(META_BIN), "run", "--id", str(i + 1), "--listen", addr, "--advertise", meta_reach[i],
                  "--peers", peers, "--cluster-id", self.cluster_id, "--data-dir", self.path(f"meta{i + 1}"),
-                 "--session-timeout-ms", str(session_timeout_ms), "--log-level", "info"],
+                 "--session-timeout-ms", str(session_timeout_ms), "--log-level", "info", *meta_args],
                 self.path(f"meta{i + 1}.log"),
             )
             for i, addr in enumerate(self.meta_addrs)

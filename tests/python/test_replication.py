@@ -297,7 +297,8 @@ def test_a_returning_leader_truncates_its_divergent_tail(slow_session_cluster):
 
 @pytest.fixture
 def four_broker_cluster():
-    yield from running_cluster(brokers=4)
+    # The balancer would otherwise be free to move the test's partition while it reassigns it.
+    yield from running_cluster(brokers=4, meta_args=("--auto-balance", "false"))
 
 
 def test_reassignment_moves_a_partition_to_a_new_broker_without_losing_records(four_broker_cluster):
