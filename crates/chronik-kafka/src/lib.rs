@@ -23,7 +23,9 @@ pub use records::{BatchInfo, Compression, validate_produce_records};
 pub use request::{DecodedRequest, RawHeader, decode_request, peek_header};
 pub use response::{encode_response, unsupported_api_versions_response};
 pub use timestamps::first_record_at_or_after;
-pub use versions::{SUPPORTED, api_versions_response, supported_range};
+pub use versions::{
+    SUPPORTED, api_versions_response, default_request, default_response, supported_range,
+};
 
 /// Re-exported so the broker and tests use exactly the version this crate was built against.
 pub use kafka_protocol;

@@ -10,7 +10,7 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind};
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
 use crate::guard::{GuardedBuf, I32Mode};
-use crate::versions::supported_range;
+use crate::versions::{supported_range, with_supported_kinds};
 use crate::{ProtocolError, Result};
 
 /// Bytes every request header starts with: api key, api version, correlation id.
@@ -148,31 +148,6 @@ fn decode_body(
             }
         };
     }
-    let decoded = body!(
-        Produce,
-        Fetch,
-        ListOffsets,
-        Metadata,
-        OffsetCommit,
-        OffsetFetch,
-        FindCoordinator,
-        JoinGroup,
-        Heartbeat,
-        LeaveGroup,
-        SyncGroup,
-        DescribeGroups,
-        ListGroups,
-        ApiVersions,
-        CreateTopics,
-        DeleteTopics,
-        InitProducerId,
-        OffsetForLeaderEpoch,
-        DescribeConfigs,
-        AlterConfigs,
-        CreatePartitions,
-        DeleteGroups,
-        IncrementalAlterConfigs,
-        DescribeCluster,
-    );
+    let decoded = with_supported_kinds!(body);
     decoded.map_err(|e| e.to_string())
 }

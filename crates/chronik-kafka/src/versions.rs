@@ -6,8 +6,8 @@
 //! OffsetCommit 9/OffsetFetch 9, transactions-v2 in Produce 12+, tiered-storage offsets in
 //! ListOffsets 8+). A test keeps every range inside kafka-protocol's own `valid_versions`.
 
-use kafka_protocol::messages::ApiKey;
 use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
+use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 
 /// Every API Chronik's protocol layer accepts, with its inclusive version range.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
@@ -36,6 +36,66 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
 ];
+
+/// Calls macro `$m` with the message kind of every API in [`SUPPORTED`]: the one list that the
+/// request decoder and the default bodies below are generated from.
+macro_rules! with_supported_kinds {
+    ($m:ident) => {
+        $m!(
+            Produce,
+            Fetch,
+            ListOffsets,
+            Metadata,
+            OffsetCommit,
+            OffsetFetch,
+            FindCoordinator,
+            JoinGroup,
+            Heartbeat,
+            LeaveGroup,
+            SyncGroup,
+            DescribeGroups,
+            ListGroups,
+            ApiVersions,
+            CreateTopics,
+            DeleteTopics,
+            InitProducerId,
+            OffsetForLeaderEpoch,
+            DescribeConfigs,
+            AlterConfigs,
+            CreatePartitions,
+            DeleteGroups,
+            IncrementalAlterConfigs,
+            DescribeCluster,
+        )
+    };
+}
+pub(crate) use with_supported_kinds;
+
+/// An empty (default) request body of a supported `key`, for tests and fuzzing seeds.
+pub fn default_request(key: ApiKey) -> Option<RequestKind> {
+    macro_rules! bodies {
+        ($($kind:ident),* $(,)?) => {
+            match key {
+                $(ApiKey::$kind => Some(RequestKind::$kind(Default::default())),)*
+                _ => None,
+            }
+        };
+    }
+    with_supported_kinds!(bodies)
+}
+
+/// An empty (default) response body of a supported `key`, for tests and fuzzing seeds.
+pub fn default_response(key: ApiKey) -> Option<ResponseKind> {
+    macro_rules! bodies {
+        ($($kind:ident),* $(,)?) => {
+            match key {
+                $(ApiKey::$kind => Some(ResponseKind::$kind(Default::default())),)*
+                _ => None,
+            }
+        };
+    }
+    with_supported_kinds!(bodies)
+}
 
 /// The supported `(min, max)` versions of `key`, or `None` if Chronik does not serve it.
 pub fn supported_range(key: ApiKey) -> Option<(i16, i16)> {

@@ -148,48 +148,14 @@ fn request_bases() -> Vec<Vec<u8>> {
     bases.extend([metadata(0), fetch(4), join_group(9), metadata_response(12)]);
     for &(key, min, max) in SUPPORTED {
         for version in [min, max] {
-            bases.push(frame(key, version, empty_body(key)));
+            bases.push(frame(
+                key,
+                version,
+                chronik_kafka::default_request(key).expect("a supported API"),
+            ));
         }
     }
     bases
-}
-
-/// The default (empty) request body of a supported `key`.
-fn empty_body(key: ApiKey) -> RequestKind {
-    macro_rules! bodies {
-        ($($kind:ident),* $(,)?) => {
-            match key {
-                $(ApiKey::$kind => RequestKind::$kind(Default::default()),)*
-                other => panic!("{other:?} is not in the supported table"),
-            }
-        };
-    }
-    bodies!(
-        Produce,
-        Fetch,
-        ListOffsets,
-        Metadata,
-        OffsetCommit,
-        OffsetFetch,
-        FindCoordinator,
-        JoinGroup,
-        Heartbeat,
-        LeaveGroup,
-        SyncGroup,
-        DescribeGroups,
-        ListGroups,
-        ApiVersions,
-        CreateTopics,
-        DeleteTopics,
-        InitProducerId,
-        OffsetForLeaderEpoch,
-        DescribeConfigs,
-        AlterConfigs,
-        CreatePartitions,
-        DeleteGroups,
-        IncrementalAlterConfigs,
-        DescribeCluster,
-    )
 }
 
 /// The committed `record_batches` seeds.

@@ -8,40 +8,7 @@ use chronik_kafka::kafka_protocol::protocol::{Encodable, StrBytes};
 
 /// A default (empty) body for every supported API.
 pub fn default_body(key: ApiKey) -> RequestKind {
-    macro_rules! bodies {
-        ($($kind:ident),* $(,)?) => {
-            match key {
-                $(ApiKey::$kind => RequestKind::$kind(Default::default()),)*
-                other => panic!("{other:?} is not in the supported table"),
-            }
-        };
-    }
-    bodies!(
-        Produce,
-        Fetch,
-        ListOffsets,
-        Metadata,
-        OffsetCommit,
-        OffsetFetch,
-        FindCoordinator,
-        JoinGroup,
-        Heartbeat,
-        LeaveGroup,
-        SyncGroup,
-        DescribeGroups,
-        ListGroups,
-        ApiVersions,
-        CreateTopics,
-        DeleteTopics,
-        InitProducerId,
-        OffsetForLeaderEpoch,
-        DescribeConfigs,
-        AlterConfigs,
-        CreatePartitions,
-        DeleteGroups,
-        IncrementalAlterConfigs,
-        DescribeCluster,
-    )
+    chronik_kafka::default_request(key).expect("a supported API")
 }
 
 /// Encodes a request header (right header version) followed by `body`, without size prefix.
