@@ -73,6 +73,14 @@ class Workload:
     def stop_producing(self):
         self.producing.clear()
 
+    def acknowledged(self):
+        return sum(len(v) for v in self.acked.values())
+
+    def consumed_every_acknowledged_record(self):
+        if self.threads[0].is_alive():
+            return False  # the producer is still flushing
+        return all((p, o) in self.consumed for p, records in self.acked.items() for o, _ in records)
+
     def stop(self):
         self.running.clear()
         for t in self.threads:
@@ -232,7 +240,7 @@ def test_invariants_hold_under_a_seeded_nemesis():
         c.create_topic(topic, PARTITIONS, 3, {"min.insync.replicas": "2"})
         w = Workload(c, topic, timeline)
         w.start()
-        time.sleep(1.0)
+        eventually("the workload's first acknowledged record", w.acknowledged, timeout=60)
         Nemesis(c, rng, timeline).run(steps)
         timeline.add("healing: every node up, every link whole")
         for m in c.metas:
@@ -245,10 +253,13 @@ def test_invariants_hold_under_a_seeded_nemesis():
         w.stop_producing()
         eventually("every broker live", lambda: all(c.live(b) for b in c.brokers), timeout=120)
         c.wait_isr(topic, 3, timeout=120)
-        time.sleep(1.0)
+        # A record the consumers never reach is the checker's to report, so this wait does not fail.
+        deadline = time.monotonic() + 60
+        while not w.consumed_every_acknowledged_record() and time.monotonic() < deadline:
+            time.sleep(0.1)
         w.stop()
         final = {p: read_all(c.bootstrap, topic, p) for p in range(PARTITIONS)}
-        acked = sum(len(v) for v in w.acked.values())
+        acked = w.acknowledged()
         timeline.add(f"checked: {acked} acknowledged, {sum(len(v) for v in final.values())} stored, "
                      f"{len(w.consumed)} consumed, {len(w.send_errors)} failed sends")
         problems = check(w, final)
