@@ -147,7 +147,7 @@ impl Broker {
                 isr_check.clone(),
             ),
             groups.spawn_reaper(),
-            spawn_producer_snapshots(partitions.clone()),
+            spawn_checkpoints(partitions.clone()),
             cluster.spawn_reconciler(partitions.clone()),
             crate::retention::spawn(partitions.clone(), config.retention_check_interval),
             crate::metrics::spawn(partitions.clone(), groups.clone()),
@@ -232,16 +232,21 @@ impl Broker {
     }
 }
 
-/// How often changed producer state is saved, bounding what a restart after a crash replays.
-const PRODUCER_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(30);
+/// How often moved high watermarks are saved (as often as Kafka saves its own): bounds how
+/// far behind the marks a restarted broker starts from are.
+const HIGH_WATERMARK_INTERVAL: Duration = Duration::from_secs(5);
+/// Every how many high-watermark passes changed producer state is saved too (every 30 s):
+/// bounds what a restart after a crash replays.
+const PRODUCER_SNAPSHOT_EVERY: u32 = 6;
 
-fn spawn_producer_snapshots(partitions: Arc<Partitions>) -> tokio::task::JoinHandle<()> {
+fn spawn_checkpoints(partitions: Arc<Partitions>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(PRODUCER_SNAPSHOT_INTERVAL).await;
+        for pass in 1u32.. {
+            tokio::time::sleep(HIGH_WATERMARK_INTERVAL).await;
             let p = partitions.clone();
-            if let Err(e) = tokio::task::spawn_blocking(move || p.snapshot_producers()).await {
-                tracing::error!(error = %e, "saving producer state failed");
+            let producers = pass % PRODUCER_SNAPSHOT_EVERY == 0;
+            if let Err(e) = tokio::task::spawn_blocking(move || p.checkpoint(producers)).await {
+                tracing::error!(error = %e, "saving high watermarks and producer state failed");
             }
         }
     })

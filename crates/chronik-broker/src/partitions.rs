@@ -13,7 +13,7 @@ use chronik_wal::{DataDir, LogConfig, PartitionLog, WalError};
 use tokio::sync::watch;
 
 use crate::producers::{ProducerStates, load_snapshot, remove_snapshot, save_snapshot};
-use crate::replica::{Replica, Role};
+use crate::replica::{Replica, Role, checkpoint};
 use crate::topic_config::TopicSettings;
 
 /// One hosted partition log and the topic incarnation it belongs to (a topic deleted and
@@ -89,11 +89,18 @@ pub(crate) struct Partitions {
     reconciling: Mutex<()>,
     /// The broker's topic config defaults, under each topic's own configs.
     defaults: TopicSettings,
+    /// High watermarks saved by the previous run, read when a partition is opened.
+    saved_at_start: checkpoint::Saved,
+    /// The high-watermark file's text as last saved (a pass that changes nothing skips it).
+    saved_marks: Mutex<String>,
 }
 
 impl Partitions {
     pub fn new(dir: DataDir, defaults: TopicSettings) -> Self {
+        let saved_at_start = checkpoint::load(dir.root());
         Partitions {
+            saved_at_start,
+            saved_marks: Mutex::new(String::new()),
             dir: RwLock::new(Some(dir)),
             hosted: Mutex::new(HashMap::new()),
             appends: watch::channel(0).0,
@@ -313,7 +320,9 @@ impl Partitions {
                 }
                 tracing::info!(partition = %tp, end_offset = log.end_offset(), ?role, "partition log open");
                 let (producers, snapshot_at) = recover_producers(&tp, &log);
-                let replica = Replica::new(me, role.clone(), log.start_offset(), log.end_offset());
+                let saved = self.saved_high_watermark(&tp, topic_id);
+                let span = (log.start_offset(), log.end_offset());
+                let replica = Replica::new(me, role.clone(), span, saved);
                 let hosted = Hosted {
                     replica,
                     log,
@@ -342,20 +351,57 @@ impl Partitions {
         self.appended();
     }
 
-    /// Saves the producer state of every log that changed since its last snapshot.
-    pub fn snapshot_producers(&self) {
-        let hosted: Vec<Arc<Hosted>> = self.hosted().values().cloned().collect();
-        for h in hosted {
+    /// Saves the high watermarks when some moved since they were last saved and, with
+    /// `producers`, the producer state of every log that changed since its last snapshot.
+    pub fn checkpoint(&self, producers: bool) {
+        let hosted: Vec<(TopicPartition, Arc<Hosted>)> = (self.hosted().iter())
+            .map(|(tp, h)| (tp.clone(), h.clone()))
+            .collect();
+        for (_, h) in hosted.iter().filter(|_| producers) {
             h.snapshot_producers(false);
         }
+        self.save_high_watermarks(&hosted);
+    }
+
+    /// Saves every hosted partition's high watermark, unless nothing moved since the last save.
+    fn save_high_watermarks(&self, hosted: &[(TopicPartition, Arc<Hosted>)]) {
+        let marks: Vec<_> = (hosted.iter())
+            .map(|(tp, h)| {
+                (
+                    tp.clone(),
+                    h.topic_id.to_string(),
+                    h.replica.high_watermark(),
+                )
+            })
+            .collect();
+        let text = checkpoint::render(&marks);
+        let mut last = self.saved_marks.lock().unwrap_or_else(|p| p.into_inner());
+        if *last == text {
+            return;
+        }
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        let Some(dir) = dir.as_ref() else { return };
+        match checkpoint::save(dir.root(), &text) {
+            Ok(()) => *last = text,
+            Err(e) => tracing::warn!(error = %e,
+                "cannot save the high watermarks; after a restart consumers see records once followers fetch again"),
+        }
+    }
+
+    /// The high watermark saved for `tp` before a restart, if it belongs to this incarnation
+    /// of the topic.
+    fn saved_high_watermark(&self, tp: &TopicPartition, topic_id: TopicId) -> Option<i64> {
+        let saved = self.saved_at_start.get(tp)?;
+        (saved.0 == topic_id.to_string()).then_some(saved.1)
     }
 
     /// Closes every log cleanly (so the next start scans nothing) and releases the dir lock.
     pub fn close(&self) -> Result<(), WalError> {
-        let hosted: Vec<Arc<Hosted>> = self.hosted().drain().map(|(_, h)| h).collect();
-        for h in hosted {
+        let hosted: Vec<(TopicPartition, Arc<Hosted>)> = self.hosted().drain().collect();
+        for (_, h) in &hosted {
             h.snapshot_producers(true);
         }
+        self.save_high_watermarks(&hosted);
         let dir = self.dir.write().unwrap_or_else(|p| p.into_inner()).take();
         dir.map_or(Ok(()), DataDir::close)
     }
@@ -421,3 +467,6 @@ pub(crate) fn recover_producers(tp: &TopicPartition, log: &PartitionLog) -> (Pro
     }
     (states, snapshot_at)
 }
+
+#[cfg(test)]
+mod tests;

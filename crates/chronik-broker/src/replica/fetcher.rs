@@ -28,9 +28,9 @@ use super::Role;
 use crate::cluster::Cluster;
 use crate::partitions::{Hosted, Partitions};
 
-/// How long a fetch waits at the leader for new data. Short because a parked fetch is
-/// sometimes not answered when data arrives (cause not found yet), and acks=all waits on it.
-const FETCH_WAIT_MS: i32 = 100;
+/// How long a fetch waits at the leader for new data (Kafka's `replica.fetch.wait.max.ms`):
+/// appends answer it at once, so this only bounds an idle fetch.
+const FETCH_WAIT_MS: i32 = 500;
 /// Record bytes asked for per partition and per fetch.
 const PARTITION_MAX_BYTES: i32 = 8 * 1024 * 1024;
 const FETCH_MAX_BYTES: i32 = 32 * 1024 * 1024;

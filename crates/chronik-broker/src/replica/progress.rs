@@ -54,16 +54,25 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    /// A replica that starts as `role`, with a high watermark it has no evidence beyond:
-    /// the log start (a sole leader moves it to its log end at once).
-    pub fn new(me: BrokerId, role: Role, log_start: i64, log_end: i64, now: Instant) -> Self {
+    /// A replica that starts as `role`, with the high watermark it saved before a restart
+    /// (kept inside the log) or, without one, the log start (a sole leader moves it to its log
+    /// end at once).
+    pub fn new(
+        me: BrokerId,
+        role: Role,
+        (log_start, log_end): (i64, i64),
+        saved_high_watermark: Option<i64>,
+        now: Instant,
+    ) -> Self {
+        let high_watermark = saved_high_watermark
+            .map_or(log_start, |hw| hw.clamp(log_start, log_end.max(log_start)));
         let mut p = Progress {
             me,
             role: Role::Follower {
                 leader: -1,
                 epoch: -1,
             },
-            high_watermark: log_start,
+            high_watermark,
             followers: BTreeMap::new(),
             truncated_for: None,
         };

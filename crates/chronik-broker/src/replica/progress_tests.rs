@@ -16,7 +16,7 @@ fn leader(epoch: i32, isr: &[i32]) -> Role {
 #[test]
 fn a_sole_leader_exposes_its_whole_log() {
     let now = Instant::now();
-    let mut p = Progress::new(1, leader(0, &[1]), 0, 10, now);
+    let mut p = Progress::new(1, leader(0, &[1]), (0, 10), None, now);
     assert_eq!(p.high_watermark(), 10);
     assert!(p.advance(12));
     assert_eq!(p.high_watermark(), 12);
@@ -25,7 +25,7 @@ fn a_sole_leader_exposes_its_whole_log() {
 #[test]
 fn the_high_watermark_is_the_minimum_over_the_isr_and_never_falls() {
     let now = Instant::now();
-    let mut p = Progress::new(1, leader(0, &[1, 2, 3]), 0, 10, now);
+    let mut p = Progress::new(1, leader(0, &[1, 2, 3]), (0, 10), None, now);
     assert_eq!(p.high_watermark(), 0, "followers not heard from yet");
     assert!(!p.follower_fetched(2, 10, 10, now), "3 still unknown");
     assert!(p.follower_fetched(3, 7, 10, now));
@@ -46,7 +46,7 @@ fn the_high_watermark_is_the_minimum_over_the_isr_and_never_falls() {
 #[test]
 fn a_follower_outside_the_isr_does_not_hold_the_mark_back() {
     let now = Instant::now();
-    let mut p = Progress::new(1, leader(0, &[1, 2]), 0, 10, now);
+    let mut p = Progress::new(1, leader(0, &[1, 2]), (0, 10), None, now);
     p.follower_fetched(2, 10, 10, now);
     assert_eq!(p.high_watermark(), 10, "replica 3 is not in the ISR");
 }
@@ -54,7 +54,7 @@ fn a_follower_outside_the_isr_does_not_hold_the_mark_back() {
 #[test]
 fn a_lagging_follower_leaves_the_isr_and_a_caught_up_one_returns() {
     let t0 = Instant::now();
-    let mut p = Progress::new(1, leader(0, &[1, 2, 3]), 0, 100, t0);
+    let mut p = Progress::new(1, leader(0, &[1, 2, 3]), (0, 100), None, t0);
     p.follower_fetched(2, 100, 100, t0);
     p.follower_fetched(3, 40, 100, t0);
     assert_eq!(
@@ -74,7 +74,7 @@ fn a_lagging_follower_leaves_the_isr_and_a_caught_up_one_returns() {
 #[test]
 fn a_follower_reaching_the_previous_log_end_counts_as_caught_up_then() {
     let t0 = Instant::now();
-    let mut p = Progress::new(1, leader(0, &[1, 2]), 0, 100, t0);
+    let mut p = Progress::new(1, leader(0, &[1, 2]), (0, 100), None, t0);
     let mut end = 100;
     let mut at = t0;
     // The leader always grows a little between fetches, so the follower is never at its very
@@ -94,7 +94,7 @@ fn a_follower_reaching_the_previous_log_end_counts_as_caught_up_then() {
 #[test]
 fn a_new_epoch_forgets_followers_and_asks_a_follower_to_truncate() {
     let t0 = Instant::now();
-    let mut p = Progress::new(1, leader(0, &[1, 2]), 0, 10, t0);
+    let mut p = Progress::new(1, leader(0, &[1, 2]), (0, 10), None, t0);
     p.follower_fetched(2, 10, 10, t0);
     assert!(p.set_role(leader(1, &[1, 2]), 12, t0));
     assert_eq!(p.high_watermark(), 10, "kept, not lowered");
@@ -146,10 +146,35 @@ fn a_stale_truncation_does_not_count_for_a_newer_epoch() {
             leader: 2,
             epoch: 5,
         },
-        0,
-        0,
+        (0, 0),
+        None,
         t0,
     );
     p.truncated(4, 0);
     assert!(p.needs_truncation());
+}
+
+#[test]
+fn a_restarted_replica_starts_from_its_saved_mark_within_its_log() {
+    let now = Instant::now();
+    let p = Progress::new(1, leader(3, &[1, 2, 3]), (0, 100), Some(80), now);
+    assert_eq!(
+        p.high_watermark(),
+        80,
+        "followers not heard from: the saved mark stands"
+    );
+    let p = Progress::new(1, leader(3, &[1, 2, 3]), (0, 50), Some(80), now);
+    assert_eq!(p.high_watermark(), 50, "never above what the log holds");
+    let p = Progress::new(1, leader(3, &[1, 2, 3]), (60, 100), Some(10), now);
+    assert_eq!(p.high_watermark(), 60, "never below the log start");
+    let mut p = Progress::new(1, leader(3, &[1, 2, 3]), (0, 100), Some(80), now);
+    p.follower_fetched(2, 90, 100, now);
+    p.follower_fetched(3, 70, 100, now);
+    assert_eq!(
+        p.high_watermark(),
+        80,
+        "a follower behind the saved mark never lowers it"
+    );
+    p.follower_fetched(3, 95, 100, now);
+    assert_eq!(p.high_watermark(), 90);
 }

@@ -1,0 +1,95 @@
+use std::time::Instant;
+
+use chronik_metadata::proto::{CreateTopic, PartitionAssignment, RegisterBroker};
+use chronik_metadata::{MetadataRecord, MetadataState, Record};
+use chronik_types::{FsyncPolicy, TopicPartition};
+use chronik_wal::{DataDir, WalOptions};
+
+use super::Partitions;
+use crate::config::BrokerConfig;
+use crate::topic_config::TopicSettings;
+
+/// Broker 1 leads partition 0 of `orders`, replicated on 1, 2 and 3, all in the ISR.
+fn led_by_one() -> MetadataState {
+    let mut state = MetadataState::new();
+    for id in 1..=3 {
+        let register = Record::RegisterBroker(RegisterBroker {
+            broker_id: id,
+            incarnation_id: vec![id as u8; 16],
+            host: "127.0.0.1".into(),
+            port: 9092,
+            rack: None,
+        });
+        state
+            .apply(&MetadataRecord::new(register))
+            .expect("register");
+    }
+    let create = Record::CreateTopic(CreateTopic {
+        name: "orders".into(),
+        topic_id: vec![7; 16],
+        partitions: vec![PartitionAssignment {
+            partition_index: 0,
+            replicas: vec![1, 2, 3],
+            leader: 1,
+            isr: vec![1, 2, 3],
+        }],
+        configs: Default::default(),
+    });
+    state
+        .apply(&MetadataRecord::new(create))
+        .expect("create topic");
+    state
+}
+
+fn open(dir: &std::path::Path, state: &MetadataState) -> Partitions {
+    let data = DataDir::open(dir, WalOptions::new(FsyncPolicy::Never)).expect("data dir");
+    let defaults = TopicSettings::defaults(&BrokerConfig::new(dir.to_path_buf()));
+    let partitions = Partitions::new(data, defaults);
+    partitions.reconcile(&partitions.wanted(state, 1));
+    partitions
+}
+
+#[test]
+fn a_restarted_leader_starts_from_its_saved_high_watermark() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = led_by_one();
+    let tp = TopicPartition::new("orders", 0);
+    let partitions = open(dir.path(), &state);
+    let hosted = partitions.get_hosted(&tp).expect("hosted");
+    for _ in 0..10 {
+        let mut batch = chronik_wal::batch::build_batch(&[b"v".as_slice()], 1_000);
+        hosted.log.append(&mut batch, 0).expect("append");
+    }
+    let now = Instant::now();
+    hosted.replica.update(|p| {
+        p.follower_fetched(2, 10, 10, now);
+        p.follower_fetched(3, 7, 10, now);
+    });
+    assert_eq!(hosted.replica.high_watermark(), 7);
+    drop(hosted);
+    partitions.close().expect("close");
+
+    let partitions = open(dir.path(), &state);
+    let hosted = partitions.get_hosted(&tp).expect("hosted again");
+    assert_eq!(hosted.log.end_offset(), 10);
+    assert_eq!(
+        hosted.replica.high_watermark(),
+        7,
+        "the followers have not fetched yet: the saved mark, not the log start"
+    );
+    drop(hosted);
+    partitions.close().expect("close again");
+
+    std::fs::write(
+        dir.path().join("high-watermarks"),
+        "orders 0 another-topic-id 9\n",
+    )
+    .expect("write a mark of another incarnation");
+    let partitions = open(dir.path(), &state);
+    let hosted = partitions.get_hosted(&tp).expect("hosted a third time");
+    assert_eq!(
+        hosted.replica.high_watermark(),
+        0,
+        "a mark saved for a deleted topic of the same name is not used"
+    );
+}
