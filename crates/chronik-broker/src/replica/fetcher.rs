@@ -21,6 +21,7 @@ use chronik_kafka::kafka_protocol::messages::{
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_metadata::BrokerId;
 use chronik_types::{FsyncPolicy, TopicPartition};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::Role;
@@ -73,7 +74,9 @@ pub(crate) fn spawn(ctx: Arc<Fetchers>) -> JoinHandle<()> {
 /// Fetches from `leader` for as long as this broker follows some partition of it.
 async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
     let mut conn: Option<Connection> = None;
+    let mut roles = ctx.partitions.subscribe_roles();
     loop {
+        roles.borrow_and_update();
         let parts = ctx.partitions.following(leader);
         if parts.is_empty() {
             return;
@@ -94,7 +97,14 @@ async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
                 }
             },
         };
-        match round(&ctx, leader, &c, &parts).await {
+        let Some(outcome) =
+            round_unless_followed_set_changes(&ctx, leader, &c, &parts, &mut roles).await
+        else {
+            // The parked fetch does not ask for the new set: drop it with its connection
+            // rather than wait up to the fetch wait for an answer that cannot help.
+            continue;
+        };
+        match outcome {
             Ok(progressed) => {
                 if !progressed {
                     tokio::time::sleep(BACKOFF).await;
@@ -107,6 +117,38 @@ async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
             }
         }
     }
+}
+
+/// One [`round`], cut short (`None`) when the partitions this broker follows `leader` for
+/// change meanwhile: a partition just created or just handed to this broker as follower must
+/// not wait for a fetch parked at the leader without it.
+async fn round_unless_followed_set_changes(
+    ctx: &Fetchers,
+    leader: BrokerId,
+    conn: &Connection,
+    parts: &[Part],
+    roles: &mut watch::Receiver<u64>,
+) -> Option<chronik_client::Result<bool>> {
+    let work = round(ctx, leader, conn, parts);
+    tokio::pin!(work);
+    let mut watching = true;
+    loop {
+        tokio::select! {
+            outcome = &mut work => return Some(outcome),
+            changed = roles.changed(), if watching => {
+                watching = changed.is_ok();
+                if watching && !same_partitions(parts, &ctx.partitions.following(leader)) {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+fn same_partitions(a: &[Part], b: &[Part]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|(tp, h)| b.iter().any(|(tp2, h2)| tp == tp2 && Arc::ptr_eq(h, h2)))
 }
 
 async fn resolve(cluster: &Cluster, leader: BrokerId) -> Option<SocketAddr> {
@@ -134,13 +176,14 @@ async fn round(
     parts: &[Part],
 ) -> chronik_client::Result<bool> {
     let me = ctx.cluster.me;
-    let (truncating, ready): (Vec<&Part>, Vec<&Part>) = parts
-        .iter()
-        .partition(|(_, h)| h.replica.read(|p| p.needs_truncation()));
+    let needs_truncation = |(_, h): &&Part| h.replica.read(|p| p.needs_truncation());
+    let truncating: Vec<&Part> = parts.iter().filter(needs_truncation).collect();
     let mut progressed = false;
     if !truncating.is_empty() {
         progressed = truncate(me, conn, &truncating).await? > 0;
     }
+    // Those just truncated are fetched in this round too: the next could be a fetch wait away.
+    let ready: Vec<&Part> = parts.iter().filter(|p| !needs_truncation(p)).collect();
     if ready.is_empty() {
         return Ok(progressed);
     }
