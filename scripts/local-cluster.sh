@@ -45,11 +45,22 @@ case "$cmd" in
     echo "started; logs in $dir; check with: $meta status --meta 127.0.0.1:9190"
     ;;
   stop)
+    pids=()
     for f in "$dir"/broker*.pid "$dir"/meta*.pid; do
       [ -f "$f" ] || continue
-      kill "$(cat "$f")" 2>/dev/null || true
+      pid=$(cat "$f")
+      kill "$pid" 2>/dev/null && pids+=("$pid")
       rm -f "$f"
     done
+    # Brokers hand their leaderships over before exiting: wait (up to 30 s) so that the ports
+    # are free for the next start, then kill what is left.
+    for _ in $(seq 300); do
+      alive=0
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [ "$alive" = 0 ] && break
+      sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     echo "stopped"
     ;;
   *)
