@@ -102,10 +102,25 @@ async fn collect(args: &StatusArgs) -> anyhow::Result<Status> {
         let request = MetadataRequest::default()
             .with_topics(topics)
             .with_allow_auto_topic_creation(false);
-        let metadata: MetadataResponse = client
+        let mut metadata: MetadataResponse = client
             .call_any(&request)
             .await
             .with_context(|| format!("Metadata request to {bootstrap} failed"))?;
+        // A broker whose log of a partition failed reports its own replica offline; the
+        // others cannot know, so every broker is asked.
+        for id in metadata
+            .brokers
+            .iter()
+            .map(|b| b.node_id.0)
+            .collect::<Vec<_>>()
+        {
+            match client.call_node(id, &request).await {
+                Ok(seen) => merge_offline_replicas(&mut metadata, &seen),
+                Err(e) => {
+                    tracing::warn!(broker = id, error = %e, "Metadata from this broker failed; its own offline replicas are not known")
+                }
+            }
+        }
         // Older or other Kafka-compatible brokers may not serve DescribeCluster: Metadata's
         // broker list then stands alone.
         let request = DescribeClusterRequest::default().with_endpoint_type(1);
@@ -132,6 +147,27 @@ async fn collect(args: &StatusArgs) -> anyhow::Result<Status> {
                 timeout * 4
             )
         })?
+}
+
+/// Adds the offline replicas `seen` reports to the same partitions of `into`.
+fn merge_offline_replicas(into: &mut MetadataResponse, seen: &MetadataResponse) {
+    for topic in &mut into.topics {
+        let Some(other) = seen.topics.iter().find(|t| t.name == topic.name) else {
+            continue;
+        };
+        for p in &mut topic.partitions {
+            let Some(q) =
+                (other.partitions.iter()).find(|q| q.partition_index == p.partition_index)
+            else {
+                continue;
+            };
+            for id in &q.offline_replicas {
+                if !p.offline_replicas.contains(id) {
+                    p.offline_replicas.push(*id);
+                }
+            }
+        }
+    }
 }
 
 fn build(metadata: MetadataResponse, cluster: Option<DescribeClusterResponse>) -> Status {
@@ -205,8 +241,8 @@ fn partition(
     let ids = |v: &[kafka_protocol::messages::BrokerId]| v.iter().map(|b| b.0).collect::<Vec<_>>();
     let (replicas, isr) = (ids(&p.replica_nodes), ids(&p.isr_nodes));
     let leader = p.leader_id.0;
-    let state = if leader < 0 || p.error_code == 5 {
-        // 5 = LEADER_NOT_AVAILABLE
+    let state = if leader < 0 || p.error_code == 5 || p.offline_replicas.contains(&p.leader_id) {
+        // 5 = LEADER_NOT_AVAILABLE; a leader whose own replica is offline takes no writes.
         "offline"
     } else if isr.len() < replicas.len() || !p.offline_replicas.is_empty() {
         "under-replicated"

@@ -161,6 +161,26 @@ fn a_failed_fsync_stops_acks_for_that_partition_until_restart() {
         m.sum("chronik_broker_failed_logs") == Some(1.0)
     });
     assert_reported_once(&log_path);
+    let status = status_json(&broker.addr.to_string());
+    assert_eq!(status.0, Some(1), "status exits 1 while a log has failed");
+    let states: Vec<(String, String)> = (status.1["topics"].as_array().expect("topics").iter())
+        .map(|t| {
+            let p = &t["partitions"][0];
+            assert_eq!(
+                p["offline_replicas"].as_array().map(Vec::len),
+                Some(usize::from(t["name"] == "a"))
+            );
+            (
+                t["name"].as_str().unwrap_or("").to_string(),
+                p["state"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&("a".into(), "offline".into())),
+        "{states:?}"
+    );
+    assert!(states.contains(&("b".into(), "ok".into())), "{states:?}");
 
     broker.terminate();
     let restarted = BrokerProc::start(dir.path(), &[]);
@@ -173,6 +193,21 @@ fn a_failed_fsync_stops_acks_for_that_partition_until_restart() {
         "the partition accepts writes after a restart"
     );
     assert_eq!(p.base_offset, stored.len() as i64);
+}
+
+/// `chronik-broker status --output json` against `addr`: exit code and document.
+fn status_json(addr: &str) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_chronik-broker"))
+        .args(["status", "--bootstrap", addr, "--output", "json"])
+        .output()
+        .expect("run status");
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "status JSON: {e}; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), doc)
 }
 
 /// A tmpfs mounted for the test, unmounted when dropped.

@@ -134,6 +134,14 @@ impl Partitions {
         self.hosted().get(tp).cloned()
     }
 
+    /// The hosted partitions whose log failed (refuses writes until a restart).
+    pub fn failed_logs(&self) -> HashSet<TopicPartition> {
+        (self.hosted().iter())
+            .filter(|(_, h)| h.log.failure().is_some())
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
     /// The open log of `tp`, if this broker hosts it.
     pub fn get(&self, tp: &TopicPartition) -> Option<Arc<PartitionLog>> {
         self.hosted().get(tp).map(|h| h.log.clone())

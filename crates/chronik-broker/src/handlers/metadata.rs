@@ -9,6 +9,7 @@ use chronik_kafka::kafka_protocol::messages::{
     BrokerId, MetadataRequest, MetadataResponse, TopicName,
 };
 use chronik_metadata::{MetadataState, NO_LEADER, Topic};
+use chronik_types::TopicPartition;
 
 use super::{NONE, str_bytes};
 use crate::broker::Shared;
@@ -38,14 +39,24 @@ pub(crate) async fn handle(
         }
     }
     let me = shared.cluster.me;
+    let failed = shared.partitions.failed_logs();
     shared.cluster.metadata(|state| {
+        // Replicas on fenced brokers, and this broker's own replicas whose log failed (only
+        // this broker knows of those: `chronik-broker status` asks every broker).
+        let offline = |topic: &Topic, index: i32, id: i32| {
+            !state.is_live(id)
+                || (id == me && failed.contains(&TopicPartition::new(topic.name.as_str(), index)))
+        };
+        let describe = |topic: &Topic| describe(topic, &offline);
         let mut response = MetadataResponse::default()
             .with_brokers(brokers(state))
             .with_cluster_id(state.cluster_id().map(str_bytes))
             .with_controller_id(BrokerId(me));
         response.topics = match &names {
             None => state.topics().map(describe).collect(),
-            Some(names) => names.iter().map(|n| describe_named(state, n)).collect(),
+            Some(names) => (names.iter())
+                .map(|n| describe_named(state, n, &describe))
+                .collect(),
         };
         response
     })
@@ -64,7 +75,11 @@ fn brokers(state: &MetadataState) -> Vec<MetadataResponseBroker> {
         .collect()
 }
 
-fn describe_named(state: &MetadataState, name: &str) -> MetadataResponseTopic {
+fn describe_named(
+    state: &MetadataState,
+    name: &str,
+    describe: &impl Fn(&Topic) -> MetadataResponseTopic,
+) -> MetadataResponseTopic {
     match state.topic_by_name(name) {
         Some(topic) => describe(topic),
         None => {
@@ -80,9 +95,14 @@ fn describe_named(state: &MetadataState, name: &str) -> MetadataResponseTopic {
     }
 }
 
-fn describe(topic: &Topic) -> MetadataResponseTopic {
+fn describe(topic: &Topic, offline: &impl Fn(&Topic, i32, i32) -> bool) -> MetadataResponseTopic {
     let partitions = (topic.partitions.iter().enumerate())
         .map(|(index, p)| {
+            let index = i32::try_from(index).unwrap_or(i32::MAX);
+            let offline_replicas = (p.replicas.iter().copied())
+                .filter(|id| offline(topic, index, *id))
+                .map(BrokerId)
+                .collect();
             let code = if p.leader == NO_LEADER {
                 ResponseError::LeaderNotAvailable.code()
             } else {
@@ -90,11 +110,12 @@ fn describe(topic: &Topic) -> MetadataResponseTopic {
             };
             MetadataResponsePartition::default()
                 .with_error_code(code)
-                .with_partition_index(i32::try_from(index).unwrap_or(i32::MAX))
+                .with_partition_index(index)
                 .with_leader_id(BrokerId(p.leader))
                 .with_leader_epoch(p.leader_epoch)
                 .with_replica_nodes(p.replicas.iter().copied().map(BrokerId).collect())
                 .with_isr_nodes(p.isr.iter().copied().map(BrokerId).collect())
+                .with_offline_replicas(offline_replicas)
         })
         .collect();
     MetadataResponseTopic::default()
