@@ -66,8 +66,9 @@ def main():
     args = ap.parse_args()
     bootstrap = "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094"
     topic = f"failover-{int(time.time())}"
-    AdminClient({"bootstrap.servers": bootstrap}).create_topics(
-        [NewTopic(topic, num_partitions=1, replication_factor=3)])[topic].result(30)
+    # Kept in a variable: a client destroyed before its future resolves fails the future.
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=3)])[topic].result(30)
     wait("a full ISR", lambda: len(status(topic)["isr"]) == 3)
     times = []
     for r in range(args.rounds):

@@ -4,7 +4,7 @@
 #   scripts/local-cluster.sh start [DIR]   # default DIR: ./chronik-cluster
 #   scripts/local-cluster.sh stop [DIR]
 # Brokers listen on 127.0.0.1:9092, 9093, 9094; meta nodes on 127.0.0.1:9190, 9191, 9192.
-# CHRONIK_SESSION_TIMEOUT_MS sets the brokers' session (default here 3000 ms: failover time).
+# CHRONIK_SESSION_TIMEOUT_MS sets the brokers' session (default 2000 ms: failover time).
 # Binaries come from $CHRONIK_BIN_DIR when set, else target/release when built there, else
 # target/debug, else PATH.
 set -euo pipefail
@@ -30,7 +30,7 @@ case "$cmd" in
     for i in 1 2 3; do
       "$meta" run --id "$i" --listen "127.0.0.1:919$((i - 1))" --peers "$peers" \
         --cluster-id "$cluster_id" --data-dir "$dir/meta$i" \
-        --session-timeout-ms "${CHRONIK_SESSION_TIMEOUT_MS:-3000}" \
+        --session-timeout-ms "${CHRONIK_SESSION_TIMEOUT_MS:-2000}" \
         >"$dir/meta$i.log" 2>&1 &
       echo $! > "$dir/meta$i.pid"
     done

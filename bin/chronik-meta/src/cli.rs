@@ -90,7 +90,7 @@ pub struct RunArgs {
     /// Milliseconds a broker may go without heartbeating before it is fenced and its
     /// partitions get new leaders: the failover time after a broker dies. Brokers heartbeat
     /// every third of it, so a broker stalled for less than two heartbeats is not fenced.
-    #[arg(long, env = "CHRONIK_SESSION_TIMEOUT_MS", default_value_t = 3000)]
+    #[arg(long, env = "CHRONIK_SESSION_TIMEOUT_MS", default_value_t = 2000)]
     pub session_timeout_ms: u64,
     /// Serve Prometheus metrics (Raft term, commit index, leader changes, brokers, unhealthy
     /// partitions) on this address at /metrics.

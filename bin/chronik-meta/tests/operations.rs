@@ -174,7 +174,7 @@ fn config_show_layers_flag_env_file_and_default() {
     assert_eq!(source("data-dir"), ("/srv/meta".into(), "file".into()));
     assert_eq!(
         source("session-timeout-ms"),
-        ("3000".into(), "default".into())
+        ("2000".into(), "default".into())
     );
     assert_eq!(source("cluster-id"), (Value::Null, "default".into()));
 

@@ -85,7 +85,7 @@ impl NodeConfig {
             data_dir,
             peers: BTreeMap::new(),
             cluster_id: None,
-            session_timeout: Duration::from_secs(3),
+            session_timeout: Duration::from_secs(2),
             preferred_leader_interval: Duration::from_secs(30),
             auto_balance: true,
             tick: Duration::from_millis(100),
