@@ -104,9 +104,17 @@ impl Progress {
             return false;
         }
         let new_epoch = role.epoch() != self.role.epoch();
-        if let Role::Leader { replicas, .. } = &role {
+        if let Role::Leader { replicas, isr, .. } = &role {
             if new_epoch || !matches!(self.role, Role::Leader { .. }) {
                 self.followers.clear();
+            }
+            // A member the controller just removed (fenced, or lagging) rejoins only after
+            // fetching again: its old progress would have this leader ask to add it back at
+            // once, which the controller refuses while it is fenced.
+            if let Role::Leader { isr: old_isr, .. } = &self.role {
+                for id in old_isr.iter().filter(|id| !isr.contains(id)) {
+                    self.followers.remove(id);
+                }
             }
             for &r in replicas.iter().filter(|r| **r != self.me) {
                 self.followers.entry(r).or_insert(FollowerProgress {

@@ -178,3 +178,25 @@ fn a_restarted_replica_starts_from_its_saved_mark_within_its_log() {
     p.follower_fetched(3, 95, 100, now);
     assert_eq!(p.high_watermark(), 90);
 }
+
+#[test]
+fn a_member_removed_from_the_isr_rejoins_only_after_fetching_again() {
+    let t0 = Instant::now();
+    let mut p = Progress::new(1, leader(0, &[1, 2, 3]), (0, 100), None, t0);
+    p.follower_fetched(2, 100, 100, t0);
+    p.follower_fetched(3, 100, 100, t0);
+    let shrunk = Role::Leader {
+        epoch: 0,
+        partition_epoch: 1,
+        isr: vec![1, 2],
+        replicas: vec![1, 2, 3],
+    };
+    p.set_role(shrunk, 100, t0);
+    assert_eq!(
+        p.wanted_isr(100, t0, LAG),
+        None,
+        "3 is not asked back unheard"
+    );
+    p.follower_fetched(3, 100, 100, t0);
+    assert_eq!(p.wanted_isr(100, t0, LAG), Some(vec![1, 2, 3]));
+}
