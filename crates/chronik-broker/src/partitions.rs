@@ -134,10 +134,12 @@ impl Partitions {
         self.hosted().get(tp).cloned()
     }
 
-    /// The hosted partitions whose log failed (refuses writes until a restart).
+    /// The hosted partitions whose log failed and was reported so (refuses writes until a
+    /// restart). Reads the flag [`Hosted::check_failed`] sets, as the metric does: Metadata
+    /// asks on every request.
     pub fn failed_logs(&self) -> HashSet<TopicPartition> {
         (self.hosted().iter())
-            .filter(|(_, h)| h.log.failure().is_some())
+            .filter(|(_, h)| h.failed.load(Ordering::Relaxed))
             .map(|(tp, _)| tp.clone())
             .collect()
     }
