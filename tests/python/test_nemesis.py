@@ -1,4 +1,4 @@
-"""Randomized faults against a replicated cluster, checked against DESIGN.md §8.
+"""Randomized faults against a replicated cluster, checked against docs/architecture.md, "Invariants and the tests that check them".
 
 3 chronik-meta + 3 chronik-broker processes, every node behind its own TCP proxy. While an
 idempotent acks=all producer and a committing consumer group (confluent-kafka) run, a nemesis
