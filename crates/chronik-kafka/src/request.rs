@@ -9,7 +9,7 @@ use bytes::{Buf, Bytes};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind};
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
-use crate::guard::{GuardedBuf, I32Mode};
+use crate::guard::{GuardedBuf, decode_through_guard};
 use crate::versions::{supported_range, with_supported_kinds};
 use crate::{ProtocolError, Result};
 
@@ -89,28 +89,11 @@ pub fn decode_request(frame: Bytes) -> Result<DecodedRequest> {
         correlation_id: raw.correlation_id,
         reason,
     };
-    // Flexible versions count every array and byte field with a varint, which the guard checks
-    // directly; only the older versions need the i32 probe (and its possible second pass).
     let flexible = api_key.request_header_version(raw.api_version) >= 2;
-    let mode = if flexible {
-        I32Mode::PassThrough
-    } else {
-        I32Mode::Probe
-    };
-    let mut first = GuardedBuf::new(frame.clone(), mode);
-    let (header, request) = match decode_guarded(&mut first, api_key, raw.api_version) {
-        Ok(decoded) if !first.replaced => decoded,
-        Ok(_) => {
-            let mut plain = GuardedBuf::new(frame, I32Mode::PassThrough);
-            decode_guarded(&mut plain, api_key, raw.api_version).map_err(malformed)?
-        }
-        Err(_) if first.replaced => {
-            return Err(malformed(
-                "an element count exceeds the bytes left in the request".to_string(),
-            ));
-        }
-        Err(reason) => return Err(malformed(reason)),
-    };
+    let (header, request) = decode_through_guard(frame, flexible, |buf| {
+        decode_header_and_body(buf, api_key, raw.api_version)
+    })
+    .map_err(malformed)?;
     Ok(DecodedRequest {
         api_key,
         api_version: raw.api_version,
@@ -121,7 +104,7 @@ pub fn decode_request(frame: Bytes) -> Result<DecodedRequest> {
 }
 
 /// Decodes header and body through the guarded reader.
-fn decode_guarded(
+fn decode_header_and_body(
     buf: &mut GuardedBuf,
     api_key: ApiKey,
     version: i16,

@@ -4,8 +4,11 @@ mod common;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use chronik_kafka::kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use chronik_kafka::kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
 use chronik_kafka::kafka_protocol::messages::{
-    ApiKey, FetchRequest, MetadataRequest, RequestKind, TopicName,
+    ApiKey, FetchRequest, MetadataRequest, OffsetForLeaderEpochRequest, RequestKind, TopicName,
 };
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_kafka::{ProtocolError, SUPPORTED, decode_request};
@@ -158,6 +161,64 @@ fn an_array_count_beyond_the_frame_is_rejected_before_allocation() {
     buf.put_i16(1);
     buf.put_u8(b't');
     buf.put_i32(1 << 30);
+    assert_malformed(decode_request(buf.freeze()));
+}
+
+/// OffsetForLeaderEpoch v4 for one partition, its topic carrying an unknown tagged field.
+fn offsets_for_epoch_with_tag(tag: i32) -> RequestKind {
+    let topic = OffsetForLeaderTopic::default()
+        .with_topic(TopicName(StrBytes::from_static_str("t")))
+        .with_partitions(vec![OffsetForLeaderPartition::default()])
+        .with_unknown_tagged_field(tag, Bytes::from_static(&[1]));
+    RequestKind::OffsetForLeaderEpoch(
+        OffsetForLeaderEpochRequest::default().with_topics(vec![topic]),
+    )
+}
+
+#[test]
+fn tag_numbers_above_the_bytes_left_decode_whatever_follows_the_request() {
+    // KIP-482 tags are 31-bit numbers, unrelated to the message's size: whether tag 169 (or
+    // 2^31 - 1) decodes must not depend on bytes after the request.
+    for tag in [169, 1 << 20, i32::MAX] {
+        let body = offsets_for_epoch_with_tag(tag);
+        let frame = request_frame(ApiKey::OffsetForLeaderEpoch, 4, 3, &body);
+        let mut padded = BytesMut::from(&frame[..]);
+        padded.put_bytes(0xF2, 300);
+        for input in [frame, padded.freeze()] {
+            let decoded = decode_request(input).unwrap_or_else(|e| panic!("tag {tag}: {e}"));
+            assert_eq!(decoded.request, body, "tag {tag}");
+        }
+    }
+}
+
+#[test]
+fn tag_numbers_beyond_31_bits_are_rejected() {
+    // kafka-protocol would keep tag 2^31 as key -2^31 and re-encode a message that announces
+    // the field without writing it.
+    let frame = request_frame(
+        ApiKey::OffsetForLeaderEpoch,
+        4,
+        3,
+        &offsets_for_epoch_with_tag(1),
+    );
+    let mut bytes = frame.to_vec();
+    let at = bytes.len() - 5; // the topic's tags: count 1, tag 1, size 1, 0x01; then the request's 0
+    assert_eq!(&bytes[at..], &[1, 1, 1, 1, 0]);
+    bytes.splice(at + 1..at + 2, [0x80, 0x80, 0x80, 0x80, 0x08]);
+    let err = decode_request(Bytes::from(bytes)).unwrap_err();
+    assert!(err.to_string().contains("not a 31-bit tag"), "{err}");
+    assert_eq!(err.correlation_id(), Some(3));
+}
+
+#[test]
+fn counts_followed_by_what_a_tagged_field_looks_like_are_still_rejected() {
+    // OffsetForLeaderEpoch v4: replica id, then 2^32 - 2 topics, the first named "ab": a varint
+    // and bytes, as an unknown tagged field would be, but one byte fewer than the varint says.
+    let mut buf = BytesMut::new();
+    header_bytes(&mut buf, ApiKey::OffsetForLeaderEpoch as i16, 4, 3);
+    buf.put_i32(-1);
+    buf.put_slice(&[0xFF, 0xFF, 0xFF, 0xFF, 0x0F]);
+    buf.put_slice(&[3, b'a', b'b', 1, 0]);
     assert_malformed(decode_request(buf.freeze()));
 }
 
