@@ -203,7 +203,7 @@ fn an_idempotent_producer_writes_every_record_once_across_a_broker_restart() {
     for i in 0..TOTAL {
         let value = Bytes::from(i.to_be_bytes().to_vec());
         let d = rt
-            .block_on(producer.send("idem", 0, None, Some(value), 0))
+            .block_on(producer.send("idem", 0, None, Some(value), None))
             .unwrap();
         deliveries.push(d);
     }

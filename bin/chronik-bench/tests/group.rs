@@ -105,7 +105,7 @@ fn group_members_split_partitions_rebalance_and_leave() {
         .unwrap();
     for i in 0..40 {
         let d = rt
-            .block_on(producer.send("r", i % 4, None, Some(Bytes::from_static(b"x")), 0))
+            .block_on(producer.send("r", i % 4, None, Some(Bytes::from_static(b"x")), None))
             .unwrap();
         rt.block_on(d.wait()).unwrap();
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
     BrokerId, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, TopicName,
@@ -185,9 +186,9 @@ impl Consumer {
                 let Some(pos) = self.positions.get_mut(&pd.partition_index) else {
                     continue;
                 };
-                if let Err(e) = ClientError::check(pd.error_code, || {
-                    format!("fetch {}-{} at {pos}", self.topic, pd.partition_index)
-                }) {
+                if let Err(e) =
+                    ClientError::check(pd.error_code, || fetch_context(&self.topic, *pos, &pd))
+                {
                     if e.needs_metadata()
                         || pd.error_code == ResponseError::NotLeaderOrFollower.code()
                     {
@@ -209,6 +210,23 @@ impl Consumer {
         }
         Ok(stale)
     }
+}
+
+/// What a failed partition fetch names: for OFFSET_OUT_OF_RANGE also the range the broker
+/// holds, which tells a position deleted by retention (below the log start) from one the
+/// broker never had (beyond the high watermark).
+fn fetch_context(topic: &str, pos: i64, pd: &PartitionData) -> String {
+    let at = format!("fetch {topic}-{} at {pos}", pd.partition_index);
+    if pd.error_code != ResponseError::OffsetOutOfRange.code() {
+        return at;
+    }
+    let (start, hw) = (pd.log_start_offset, pd.high_watermark);
+    let why = if start >= 0 && pos < start {
+        "; below the log start: deleted, e.g. by retention, before it was read"
+    } else {
+        ""
+    };
+    format!("{at} (broker holds {start}..{hw}{why})")
 }
 
 /// ListOffsets for one partition at `timestamp` (-2 earliest, -1 latest).
@@ -252,4 +270,34 @@ pub async fn list_offset(
         format!("list offsets of {topic}-{partition}")
     })?;
     Ok(p.offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: i16, start: i64, hw: i64) -> PartitionData {
+        PartitionData::default()
+            .with_partition_index(2)
+            .with_error_code(code)
+            .with_log_start_offset(start)
+            .with_high_watermark(hw)
+    }
+
+    #[test]
+    fn out_of_range_errors_name_the_range_the_broker_holds() {
+        let oor = ResponseError::OffsetOutOfRange.code();
+        let below = fetch_context("t", 7873, &failed(oor, 8000, 9000));
+        assert_eq!(
+            below,
+            "fetch t-2 at 7873 (broker holds 8000..9000; below the log start: deleted, e.g. by retention, before it was read)"
+        );
+        let beyond = fetch_context("t", 9500, &failed(oor, 0, 9000));
+        assert_eq!(beyond, "fetch t-2 at 9500 (broker holds 0..9000)");
+        let other = ResponseError::NotLeaderOrFollower.code();
+        assert_eq!(
+            fetch_context("t", 5, &failed(other, 0, 9)),
+            "fetch t-2 at 5"
+        );
+    }
 }

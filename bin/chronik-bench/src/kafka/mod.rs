@@ -63,6 +63,14 @@ impl ErrorTally {
         *self.0.entry(e.name()).or_default() += 1;
     }
 
+    /// Counts `n` failures that are no client error (records that never arrived); zero adds
+    /// no entry.
+    pub fn add_named(&mut self, name: &str, n: u64) {
+        if n > 0 {
+            *self.0.entry(name.to_owned()).or_default() += n;
+        }
+    }
+
     pub fn merge(&mut self, other: &ErrorTally) {
         for (k, v) in &other.0 {
             *self.0.entry(k.clone()).or_default() += v;

@@ -293,7 +293,7 @@ async fn producer_task(id: u64, run: Arc<Run>) -> Result<Outcome> {
                 partition,
                 None,
                 value,
-                run.wall_ms(intended),
+                Some(run.wall_ms(intended)),
             )
             .await
         {

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -21,7 +21,8 @@ use crate::{ClientError, Result};
 pub(crate) struct Rec {
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
-    pub timestamp: i64,
+    /// CreateTime in ms since the epoch; `None` takes the batch's creation time.
+    pub timestamp: Option<i64>,
 }
 
 impl Rec {
@@ -36,6 +37,9 @@ pub(crate) struct Batch {
     pub records: Vec<Rec>,
     /// When its first record was sent.
     pub created: Instant,
+    /// The same moment on the wall clock (ms since the epoch): the CreateTime of records sent
+    /// without one, read once per batch rather than per record.
+    pub created_ms: i64,
     done: Completion,
     bytes: usize,
 }
@@ -45,6 +49,7 @@ impl Batch {
         Self {
             records: Vec::with_capacity(capacity),
             created: Instant::now(),
+            created_ms: wall_clock_ms(),
             done: Completion::new(),
             bytes: 0,
         }
@@ -60,6 +65,12 @@ impl Batch {
     pub fn resolve(self, result: Result<Written>, at: Instant) {
         self.done.complete(result, at);
     }
+}
+
+fn wall_clock_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[derive(Default)]
@@ -207,7 +218,7 @@ mod tests {
         Rec {
             key: None,
             value: Some(Bytes::from_static(&[0; 92])),
-            timestamp: 0,
+            timestamp: None,
         }
     }
 

@@ -17,9 +17,11 @@ pub(crate) struct Stamp {
     pub base_sequence: i32,
 }
 
-/// Encodes `records` as exactly one batch.
+/// Encodes `records` as exactly one batch; records without a timestamp get `default_ts` (the
+/// batch's creation time, so a retried batch encodes the same).
 pub(crate) fn encode_batch(
     records: &[Rec],
+    default_ts: i64,
     compression: Compression,
     stamp: Option<Stamp>,
 ) -> Result<Bytes> {
@@ -42,7 +44,7 @@ pub(crate) fn encode_batch(
             // The encoder starts a new batch whenever `offset - sequence` changes, so the
             // sequence advances with the offset (base -1 for non-idempotent batches).
             sequence: base_sequence.wrapping_add(i as i32),
-            timestamp: q.timestamp,
+            timestamp: q.timestamp.unwrap_or(default_ts),
             key: q.key.clone(),
             value: q.value.clone(),
             headers: IndexMap::new(),
@@ -70,7 +72,7 @@ mod tests {
             .map(|i| Rec {
                 key: None,
                 value: Some(Bytes::from(vec![i as u8; 100])),
-                timestamp: 1_700_000_000_000 + i as i64,
+                timestamp: Some(1_700_000_000_000 + i as i64),
             })
             .collect()
     }
@@ -89,17 +91,33 @@ mod tests {
                 epoch: 0,
                 base_sequence: 10,
             };
-            let b = encode_batch(&queued(5), codec, Some(stamp)).unwrap();
+            let b = encode_batch(&queued(5), 0, codec, Some(stamp)).unwrap();
             let h = chronik_wal::batch::validate_batch(&b).unwrap();
             assert_eq!(h.records_count, 5, "{codec:?}");
             assert_eq!((h.producer_id, h.base_sequence), (7, 10));
             assert_eq!(h.attributes & 7, codec as i16);
         }
-        let plain = encode_batch(&queued(3), Compression::None, None).unwrap();
+        let plain = encode_batch(&queued(3), 0, Compression::None, None).unwrap();
         let h = chronik_wal::batch::validate_batch(&plain).unwrap();
         assert_eq!(
             (h.producer_id, h.base_sequence, h.records_count),
             (-1, -1, 3)
         );
+    }
+
+    #[test]
+    fn records_without_a_timestamp_take_the_batch_creation_time() {
+        let now = 1_800_000_000_000;
+        let mut recs = queued(2);
+        recs[0].timestamp = None;
+        recs[1].timestamp = None;
+        let b = encode_batch(&recs, now, Compression::None, None).unwrap();
+        let h = chronik_wal::batch::validate_batch(&b).unwrap();
+        assert_eq!((h.base_timestamp, h.max_timestamp), (now, now));
+        // A record's own timestamp wins.
+        recs[1].timestamp = Some(now + 5);
+        let b = encode_batch(&recs, now, Compression::None, None).unwrap();
+        let h = chronik_wal::batch::validate_batch(&b).unwrap();
+        assert_eq!((h.base_timestamp, h.max_timestamp), (now, now + 5));
     }
 }

@@ -171,7 +171,8 @@ impl Sender {
             epoch: ids.epoch,
             base_sequence: ids.next_sequence,
         };
-        let encoded = match encode_batch(&batch.records, compression, Some(stamp)) {
+        let encoded = encode_batch(&batch.records, batch.created_ms, compression, Some(stamp));
+        let encoded = match encoded {
             Ok(b) => b,
             Err(e) => return batch.resolve(Err(e), Instant::now()),
         };

@@ -161,13 +161,17 @@ impl Producer {
     }
 
     /// Queues one record for `topic`-`partition`; waits only while the partition's queue is full.
+    /// `timestamp` is the record's CreateTime in ms since the epoch; `None` stamps the time its
+    /// batch was started, as Kafka's producers stamp the send time. Time-based retention
+    /// (`retention.ms`) judges records by it: a record stamped long ago is deleted at the
+    /// broker's next retention pass, however recently it was written.
     pub async fn send(
         &self,
         topic: &str,
         partition: i32,
         key: Option<Bytes>,
         value: Option<Bytes>,
-        timestamp: i64,
+        timestamp: Option<i64>,
     ) -> Result<Delivery> {
         if !(0..MAX_PARTITIONS).contains(&partition) {
             return Err(ClientError::InvalidInput(format!(

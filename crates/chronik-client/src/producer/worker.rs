@@ -37,7 +37,8 @@ pub(crate) async fn run(ctx: Arc<Ctx>, (topic, partition): (String, i32), queue:
         };
         let (ctx, topic) = (ctx.clone(), topic.clone());
         tokio::spawn(async move {
-            let result = match encode_batch(&batch.records, ctx.cfg.compression, None) {
+            let encoded = encode_batch(&batch.records, batch.created_ms, ctx.cfg.compression, None);
+            let result = match encoded {
                 Ok(bytes) => {
                     let deadline = batch.deadline(ctx.cfg.delivery_timeout);
                     deliver(&ctx, &topic, partition, bytes, deadline).await
