@@ -55,6 +55,11 @@ impl Broker {
     }
 
     pub fn start_on(dir: &Path, fsync: &str, port: u16) -> Broker {
+        Self::start_with(dir, fsync, port, &[])
+    }
+
+    /// Like [`Broker::start_on`], with further `chronik-broker run` flags.
+    pub fn start_with(dir: &Path, fsync: &str, port: u16, extra: &[&str]) -> Broker {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -65,6 +70,7 @@ impl Broker {
             .arg("--data-dir")
             .arg(dir.join("data"))
             .args(["--fsync", fsync])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
