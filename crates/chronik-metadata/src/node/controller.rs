@@ -5,13 +5,15 @@
 //! Writes are serialized by one lock held until their records apply, so each decision sees
 //! every earlier one (the controller module's requirement).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chronik_raft::{MembershipChange, Role};
 use prost::Message as _;
 use tokio::time::Instant;
 
+use super::sessions::Sessions;
 use super::{MetaNode, NodeError};
 use crate::controller::{self, AlterPartitionRequest, BrokerRegistration, NewTopic};
 use crate::grpc::pb::{ApplyResult, NodeCommand, VoterAddress};
@@ -21,16 +23,6 @@ const LOOP_PERIOD: Duration = Duration::from_millis(200);
 /// Longest wait for a proposal to apply (a leader cut off from its quorum never commits);
 /// bounded so one stuck write cannot hold the write lock for ever.
 const PROPOSE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Broker sessions, kept by the leader only (a new leader starts every session afresh).
-#[derive(Default)]
-pub(crate) struct Sessions {
-    /// Term in which the sessions below were started.
-    term: Option<u64>,
-    expiry: HashMap<BrokerId, Instant>,
-    /// Leader id last seen (for the leader-change counter), kept on every node.
-    last_leader: Option<u64>,
-}
 
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +40,7 @@ impl MetaNode {
 
     /// Session length brokers must heartbeat within.
     pub fn session_timeout(&self) -> Duration {
-        self.inner.session_timeout
+        self.sessions().timeout()
     }
 
     /// Fails with [`NodeError::NotLeader`] (naming the leader) unless this node leads.
@@ -90,12 +82,12 @@ impl MetaNode {
             s.broker(id)
                 .is_some_and(|b| b.incarnation != reg.incarnation && !b.fenced)
         });
-        if live_other && self.session_live(id) {
+        if live_other && self.sessions().live(id, Instant::now()) {
             return Err(NodeError::DuplicateRegistration(id));
         }
         self.decide(|s| controller::register_broker(s, &reg))
             .await?;
-        self.touch(id);
+        self.heard_from(id).await?;
         Ok(())
     }
 
@@ -110,7 +102,7 @@ impl MetaNode {
         if current != incarnation {
             return Err(NodeError::StaleIncarnation(broker));
         }
-        self.touch(broker);
+        self.heard_from(broker).await?;
         if fenced {
             match self.decide(|s| controller::unfence_broker(s, broker)).await {
                 Ok(_) | Err(NodeError::Controller(crate::ControllerError::BrokerNotFenced(_))) => {}
@@ -142,17 +134,47 @@ impl MetaNode {
             Ok(_) | Err(NodeError::Controller(crate::ControllerError::BrokerAlreadyFenced(_))) => {}
             Err(e) => return Err(e),
         }
-        self.sessions().expiry.remove(&broker);
+        self.sessions().forget(broker);
         Ok(())
     }
 
-    fn touch(&self, broker: BrokerId) {
-        let expiry = Instant::now() + self.inner.session_timeout;
-        self.sessions().expiry.insert(broker, expiry);
+    /// Renews `broker`'s session in the term this node leads; fails unless it leads.
+    async fn heard_from(&self, broker: BrokerId) -> Result<(), NodeError> {
+        let status = self.inner.raft.status().await?;
+        if status.role != Role::Leader {
+            return self.ensure_leader().await;
+        }
+        (self.sessions()).heard_from(status.term, broker, Instant::now());
+        Ok(())
     }
 
-    fn session_live(&self, broker: BrokerId) -> bool {
-        (self.sessions().expiry.get(&broker)).is_some_and(|e| *e > Instant::now())
+    /// Fences the live brokers whose session in `term` ran out. Each is judged again inside
+    /// its decision, so a heartbeat that arrives while an earlier fence is being committed,
+    /// or a leadership change meanwhile, spares it.
+    async fn fence_expired(&self, term: u64) {
+        let live: Vec<BrokerId> =
+            (self.inner.shared).metadata(|s| s.live_brokers().map(|b| b.id).collect());
+        let expired = self.sessions().expired_of(term, live, Instant::now());
+        for broker in expired {
+            // A leader that cannot hear its peers probably cannot hear the brokers either:
+            // the silence is its own, and it is about to step down.
+            let leads = (self.inner.raft.status().await)
+                .is_ok_and(|s| s.role == Role::Leader && s.term == term && s.quorum_active);
+            if !leads || !self.sessions().expired(term, broker, Instant::now()) {
+                continue;
+            }
+            tracing::info!(broker, term, "broker session expired; fencing it");
+            let decision = |s: &MetadataState| {
+                if self.sessions().expired(term, broker, Instant::now()) {
+                    controller::fence_broker(s, broker)
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+            if let Err(e) = self.decide(decision).await {
+                tracing::warn!(broker, error = %e, "fencing failed");
+            }
+        }
     }
 
     /// Creates a topic with a fresh random id; returns the id.
@@ -269,30 +291,11 @@ impl MetaNode {
         };
         self.record_metrics(&status);
         if status.role != Role::Leader {
-            self.sessions().term = None;
+            self.sessions().not_leading();
             return;
         }
-        let now = Instant::now();
-        let live: Vec<BrokerId> =
-            (self.inner.shared).metadata(|s| s.live_brokers().map(|b| b.id).collect());
-        let expired: Vec<BrokerId> = {
-            let mut sessions = self.sessions();
-            if sessions.term != Some(status.term) {
-                // New leader: every live broker gets a full session to find us.
-                sessions.term = Some(status.term);
-                sessions.expiry.clear();
-            }
-            let timeout = self.inner.session_timeout;
-            (live.into_iter())
-                .filter(|id| *sessions.expiry.entry(*id).or_insert(now + timeout) <= now)
-                .collect()
-        };
-        for broker in expired {
-            tracing::info!(broker, "broker session expired; fencing it");
-            if let Err(e) = self.decide(|s| controller::fence_broker(s, broker)).await {
-                tracing::warn!(broker, error = %e, "fencing failed");
-            }
-        }
+        self.sessions().leading(status.term, Instant::now());
+        self.fence_expired(status.term).await;
         // Checked on the applied state first: most passes have nothing to do.
         let unbalanced = self.inner.auto_balance
             && !(self.inner.shared).metadata(|s| controller::balance_step(s).is_empty());
@@ -308,6 +311,7 @@ impl MetaNode {
                 Err(e) => tracing::debug!(error = %e, "replica balance step skipped"),
             }
         }
+        let now = Instant::now();
         if now.duration_since(*last_preferred) >= self.inner.preferred_leader_interval {
             *last_preferred = now;
             let elect = |s: &MetadataState| Ok(controller::preferred_leader_elections(s));
@@ -326,12 +330,8 @@ impl MetaNode {
     /// Publishes Raft and cluster gauges (no-ops unless the binary installed a recorder).
     fn record_metrics(&self, status: &chronik_raft::ReplicaStatus) {
         let leader = status.leader_id.unwrap_or(0);
-        {
-            let mut sessions = self.sessions();
-            if sessions.last_leader != Some(leader) {
-                sessions.last_leader = Some(leader);
-                metrics::counter!("chronik_meta_raft_leader_changes_total").increment(1);
-            }
+        if self.inner.last_leader.swap(leader, Ordering::Relaxed) != leader {
+            metrics::counter!("chronik_meta_raft_leader_changes_total").increment(1);
         }
         metrics::gauge!("chronik_meta_raft_term").set(status.term as f64);
         metrics::gauge!("chronik_meta_raft_commit_index").set(status.commit_index as f64);

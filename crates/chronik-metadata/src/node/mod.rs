@@ -8,6 +8,7 @@ mod batch;
 mod controller;
 mod error;
 mod machine;
+mod sessions;
 
 #[cfg(test)]
 mod bad_input_tests;
@@ -17,6 +18,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -72,6 +74,9 @@ pub struct NodeConfig {
     pub snapshot_entries: u64,
 }
 
+/// Default for [`NodeConfig::session_timeout`].
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Default for [`NodeConfig::snapshot_entries`].
 pub const DEFAULT_SNAPSHOT_ENTRIES: u64 = 10_000;
 
@@ -85,7 +90,7 @@ impl NodeConfig {
             data_dir,
             peers: BTreeMap::new(),
             cluster_id: None,
-            session_timeout: Duration::from_secs(2),
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
             preferred_leader_interval: Duration::from_secs(30),
             auto_balance: true,
             tick: Duration::from_millis(100),
@@ -105,8 +110,10 @@ pub(crate) struct NodeInner {
     write_lock: tokio::sync::Mutex<()>,
     /// Controller decisions gathered into one Raft entry per commit.
     batches: Mutex<batch::Batches>,
-    sessions: Mutex<controller::Sessions>,
-    session_timeout: Duration,
+    /// Broker sessions; judged only while this node leads.
+    sessions: Mutex<sessions::Sessions>,
+    /// Leader id last seen (0: none), for the leader-change counter.
+    last_leader: AtomicU64,
     preferred_leader_interval: Duration,
     auto_balance: bool,
     stop: watch::Sender<bool>,
@@ -202,8 +209,8 @@ impl MetaNode {
                 transport,
                 write_lock: tokio::sync::Mutex::new(()),
                 batches: Mutex::new(batch::Batches::default()),
-                sessions: Mutex::new(controller::Sessions::default()),
-                session_timeout: cfg.session_timeout,
+                sessions: Mutex::new(sessions::Sessions::new(cfg.session_timeout)),
+                last_leader: AtomicU64::new(0),
                 preferred_leader_interval: cfg.preferred_leader_interval,
                 auto_balance: cfg.auto_balance,
                 stop,

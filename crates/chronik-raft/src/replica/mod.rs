@@ -46,6 +46,10 @@ pub struct ReplicaStatus {
     pub last_index: u64,
     /// Sorted voter ids of the configuration in force.
     pub voters: Vec<u64>,
+    /// A leader that has heard from a quorum since its last check-quorum round (about one
+    /// election timeout): one cut off from its peers stops being sure of this well before
+    /// it steps down, and should not act on what it cannot hear (broker heartbeats).
+    pub quorum_active: bool,
 }
 
 /// A proposal this node accepted as leader, awaiting its entry's application.
@@ -212,7 +216,22 @@ impl<S: LogStore, M: StateMachine> Replica<S, M> {
             applied_index: self.applied,
             last_index: raft.raft_log.last_index(),
             voters: self.voters(),
+            quorum_active: self.quorum_active(),
         }
+    }
+
+    fn quorum_active(&self) -> bool {
+        let raft = &self.node.raft;
+        if raft.state != StateRole::Leader {
+            return false;
+        }
+        let active =
+            |id: &u64| *id == self.cfg.id || raft.prs().get(*id).is_some_and(|pr| pr.recent_active);
+        let majority = |voters: &[u64]| {
+            voters.is_empty() || voters.iter().filter(|id| active(id)).count() > voters.len() / 2
+        };
+        let conf = raft.prs().conf().to_conf_state();
+        majority(&conf.voters) && majority(&conf.voters_outgoing)
     }
 
     /// The durable store (read-only: all writes go through the Ready loop).
