@@ -89,7 +89,9 @@ pub struct RunArgs {
     pub cluster_id: Option<String>,
     /// Milliseconds a broker may go without heartbeating before it is fenced and its
     /// partitions get new leaders: the failover time after a broker dies. Brokers heartbeat
-    /// every third of it, so a broker stalled for less than two heartbeats is not fenced.
+    /// every quarter of it and give up on an unanswering meta node after another quarter, so
+    /// one cut-off meta node does not cost them their session. A controller that takes over
+    /// gives every broker a full session.
     #[arg(long, env = "CHRONIK_SESSION_TIMEOUT_MS", default_value_t = 2000)]
     pub session_timeout_ms: u64,
     /// Serve Prometheus metrics (Raft term, commit index, leader changes, brokers, unhealthy

@@ -117,7 +117,9 @@ impl Cluster {
         let cluster = self.clone();
         tokio::spawn(async move {
             loop {
-                let period = (cluster.session_timeout() / 3).max(Duration::from_millis(100));
+                // With an attempt bounded by half the session, a heartbeat still lands within
+                // it when the first meta node tried does not answer.
+                let period = (cluster.session_timeout() / 4).max(Duration::from_millis(100));
                 tokio::time::sleep(period).await;
                 let fenced = match cluster.heartbeat().await {
                     Ok(fenced) => fenced,

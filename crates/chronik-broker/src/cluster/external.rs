@@ -27,9 +27,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a write waits for the local image to show it.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(20);
-/// The broker session assumed until the controller's first heartbeat answer (a meta node's
-/// default).
-const DEFAULT_SESSION_MS: u64 = 6_000;
+/// The shortest a heartbeat attempt may take before another meta node is tried.
+const MIN_HEARTBEAT_ATTEMPT: Duration = Duration::from_millis(100);
 /// Pause before re-opening a broken watch.
 const REWATCH_PAUSE: Duration = Duration::from_millis(200);
 
@@ -84,15 +83,14 @@ impl ExternalQuorum {
             applied: watch::channel(0).0,
         });
         let watcher = tokio::spawn(follow(addresses.to_vec(), image.clone()));
-        let heartbeats =
-            MetaClient::new(addresses.iter().cloned()).with_timeouts(CALL_TIMEOUT, CALL_TIMEOUT);
+        let heartbeats = MetaClient::new(addresses.iter().cloned());
         let quorum = ExternalQuorum {
             client: Mutex::new(client),
             heartbeats: Mutex::new(heartbeats),
             image,
             watcher,
             cluster_id: status.cluster_id,
-            session_timeout_ms: AtomicU64::new(DEFAULT_SESSION_MS),
+            session_timeout_ms: AtomicU64::new(session_ms(status.session_timeout_ms)),
         };
         // The first event of a watch from 0 is a snapshot taken after the status call.
         let mut events = quorum.image.subscribe();
@@ -188,6 +186,13 @@ impl ExternalQuorum {
             incarnation_id: incarnation.0.to_vec(),
         };
         let mut client = self.heartbeats.lock().await;
+        // An attempt that hangs (a meta node cut off, or no longer leading) must leave time
+        // to find the leader elsewhere before the session runs out.
+        let session = self.session_timeout();
+        client.set_timeouts(
+            (session / 4).max(MIN_HEARTBEAT_ATTEMPT),
+            (session / 2).max(MIN_HEARTBEAT_ATTEMPT),
+        );
         (client.call(|mut c| {
             let req = req.clone();
             async move { c.heartbeat(req).await }
@@ -396,5 +401,14 @@ async fn follow(addresses: Vec<String>, image: Arc<Image>) {
             Err(e) => tracing::warn!(error = %e, "cannot watch the metadata quorum; retrying"),
         }
         tokio::time::sleep(REWATCH_PAUSE).await;
+    }
+}
+
+/// The session a meta node reported; its default when the node did not say (0).
+fn session_ms(reported: u64) -> u64 {
+    if reported > 0 {
+        reported
+    } else {
+        u64::try_from(chronik_metadata::node::DEFAULT_SESSION_TIMEOUT.as_millis()).unwrap_or(2_000)
     }
 }

@@ -61,6 +61,9 @@ pub async fn status_of(address: &str, timeout: Duration) -> Result<StatusRespons
 pub struct MetaClient {
     addresses: Vec<String>,
     leader: Option<String>,
+    /// The address to try next when no leader is known: kept across calls, so a node that
+    /// stopped answering is not the first one tried again by every call.
+    next: usize,
     call_timeout: Duration,
     total_timeout: Duration,
 }
@@ -71,6 +74,7 @@ impl MetaClient {
         MetaClient {
             addresses: addresses.into_iter().collect(),
             leader: None,
+            next: 0,
             call_timeout: Duration::from_secs(5),
             total_timeout: Duration::from_secs(10),
         }
@@ -78,9 +82,14 @@ impl MetaClient {
 
     /// Sets the limit per attempt and for the whole call including leader changes.
     pub fn with_timeouts(mut self, per_call: Duration, total: Duration) -> Self {
+        self.set_timeouts(per_call, total);
+        self
+    }
+
+    /// As [`MetaClient::with_timeouts`], for a client in use.
+    pub fn set_timeouts(&mut self, per_call: Duration, total: Duration) {
         self.call_timeout = per_call;
         self.total_timeout = total;
-        self
     }
 
     /// The leader address last seen.
@@ -99,14 +108,16 @@ impl MetaClient {
             return Err(ClientError::NoAddresses);
         }
         let deadline = Instant::now() + self.total_timeout;
-        let mut next = 0usize;
+        let mut tried = 0usize;
         loop {
             let target = match self.leader.take() {
                 Some(leader) => leader,
                 None => {
-                    let address = self.addresses[next % self.addresses.len()].clone();
-                    next += 1;
-                    if next.is_multiple_of(self.addresses.len()) {
+                    self.next %= self.addresses.len();
+                    let address = self.addresses[self.next].clone();
+                    self.next += 1;
+                    tried += 1;
+                    if tried.is_multiple_of(self.addresses.len()) {
                         tokio::time::sleep(RETRY_PAUSE).await;
                     }
                     address
@@ -131,14 +142,7 @@ impl MetaClient {
                     }
                     // Unreachable, or a transport timeout on a loaded machine: try again
                     // (a write may then have applied twice; callers check what they get).
-                    Ok(Err(status))
-                        if matches!(
-                            status.code(),
-                            Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded
-                        ) =>
-                    {
-                        ClientError::Status(status)
-                    }
+                    Ok(Err(status)) if is_transport_failure(&status) => ClientError::Status(status),
                     Ok(Err(status)) => return Err(ClientError::Status(status)),
                     Err(_) => ClientError::Timeout(target),
                 },
@@ -207,6 +211,17 @@ impl ClientError {
             }
             other => NodeError::Unreachable(other.to_string()),
         }
+    }
+}
+
+/// True for a call that failed on the way rather than being answered: the node is down, the
+/// connection broke (tonic reports that as UNKNOWN without any answer of ours), or it timed
+/// out.
+fn is_transport_failure(status: &Status) -> bool {
+    match status.code() {
+        Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded => true,
+        Code::Unknown => status.metadata().get(super::ERROR_CODE_HEADER).is_none(),
+        _ => false,
     }
 }
 

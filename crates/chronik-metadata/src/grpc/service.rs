@@ -366,6 +366,8 @@ impl Controller for ControllerService {
         response.leader_address = leader_address;
         response.commit_index = raft.commit_index;
         response.applied_index = raft.applied_index;
+        response.session_timeout_ms =
+            u64::try_from(self.node.session_timeout().as_millis()).unwrap_or(u64::MAX);
         response.voters = voters;
         response.snapshot_index = self.node.state().snapshot_index();
         response.snapshots_installed = self.node.state().snapshots_installed();

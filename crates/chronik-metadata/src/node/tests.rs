@@ -340,3 +340,36 @@ async fn concurrent_decisions_share_raft_entries_and_stay_consistent() {
         node.shutdown().await;
     }
 }
+
+/// A meta node that accepts connections and never answers (cut off by a one-way partition)
+/// costs a heartbeat one bounded attempt, not its whole session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_passes_over_a_node_that_never_answers_within_its_budget() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let silent_addr = silent.local_addr().expect("addr").to_string();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listen = "127.0.0.1:0".parse().expect("addr");
+    let node = MetaNode::start(NodeConfig::new(1, listen, dir.path().join("n1")))
+        .await
+        .expect("start");
+    leader_of(std::slice::from_ref(&node)).await;
+    let mut client = MetaClient::new([silent_addr, node.address().to_owned()])
+        .with_timeouts(Duration::from_millis(500), Duration::from_secs(1));
+    for _ in 0..3 {
+        let status = client
+            .call(|mut c| async move { c.status(StatusRequest {}).await })
+            .await
+            .expect("the answering node is reached within the budget");
+        assert_eq!(status.node_id, 1);
+        assert_eq!(status.session_timeout_ms, 2_000);
+    }
+    held.abort();
+}
