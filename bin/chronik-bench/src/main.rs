@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let code = match chronik_bench::run(&cli) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
             EXIT_ERROR
         }
     };

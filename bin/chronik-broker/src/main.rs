@@ -33,7 +33,7 @@ fn main() -> ExitCode {
 fn config_show(layered: &chronik_cli::config_file::Layered, args: cli::ShowArgs) -> i32 {
     let settings = layered.settings(&Cli::command());
     if let Err(e) = args.run.into_config() {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
         return EXIT_ERROR;
     }
     match chronik_cli::config_file::print_settings(layered.file.as_deref(), &settings, args.output)
@@ -53,8 +53,7 @@ fn run_broker(args: RunArgs) -> i32 {
         match run(args).await {
             Ok(()) => EXIT_OK,
             Err(e) => {
-                tracing::error!("{e:#}");
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
                 EXIT_ERROR
             }
         }

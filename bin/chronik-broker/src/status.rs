@@ -63,7 +63,7 @@ pub async fn run(args: &StatusArgs) -> i32 {
     let status = match collect(args).await {
         Ok(status) => status,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
             return EXIT_ERROR;
         }
     };

@@ -118,3 +118,23 @@ fn metrics_count_requests_per_api() {
         "the embedded quorum's gauges too"
     );
 }
+
+#[test]
+fn a_second_broker_on_a_locked_data_dir_says_so_once_and_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _first = BrokerProc::start(dir.path(), &[]);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let out = broker_bin()
+        .args(["run", "--listen", &listen, "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("run a second broker");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("is locked by another process").count(),
+        1,
+        "the failure is printed once: {stderr}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}

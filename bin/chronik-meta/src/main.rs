@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         Ok(runtime) => match runtime.block_on(dispatch(cli)) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
                 EXIT_ERROR
             }
         },
@@ -57,7 +57,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
 /// Prints the effective `run` settings after checking them as `run` would.
 fn config_show(layered: &Layered, args: &cli::RunArgs, output: chronik_cli::OutputFormat) -> i32 {
     if let Err(e) = run::node_config(args) {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
         return EXIT_ERROR;
     }
     let settings = layered.settings(&Cli::command());

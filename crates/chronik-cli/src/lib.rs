@@ -87,6 +87,24 @@ pub fn init_tracing(default_level: &str) {
         .try_init();
 }
 
+/// A failure as one line, each cause once: error types that put their source's message in
+/// their own (so that a log line is complete) would otherwise repeat it down the chain.
+pub fn error_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = String::new();
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
+}
+
 /// Formats a byte count for people (KiB, MiB, GiB).
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -112,5 +130,38 @@ mod tests {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+}
+
+#[cfg(test)]
+mod error_line_tests {
+    use super::error_line;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot open the data dir: {0}")]
+    struct Outer(#[from] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("data dir /d is locked by another process (pid 7)")]
+    struct Inner;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let e = Outer(Inner);
+        assert_eq!(
+            error_line(&e),
+            "cannot open the data dir: data dir /d is locked by another process (pid 7)"
+        );
+    }
+
+    #[test]
+    fn a_cause_not_in_the_message_is_appended() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot start the broker")]
+        struct Top(#[source] Inner);
+        assert_eq!(
+            error_line(&Top(Inner)),
+            "cannot start the broker: data dir /d is locked by another process (pid 7)"
+        );
     }
 }
