@@ -219,7 +219,10 @@ class Cluster:
             p.kill()
         for proxy in self.proxies.values():
             proxy.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.environ.get("CHRONIK_KEEP_CLUSTER_DIR"):
+            print(f"cluster logs and data kept in {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def running_cluster(**kwargs):
