@@ -1,6 +1,6 @@
 //! Idempotent-producer state of one partition: for each producer id, its epoch and the last
 //! few batches it wrote, so a retried batch is answered with its original offsets and a gap in
-//! the sequence numbers is refused (DESIGN.md §4).
+//! the sequence numbers is refused (docs/architecture.md, "Produce").
 //!
 //! Pure logic: the produce path asks [`ProducerStates::check`] before appending and calls
 //! [`ProducerStates::record`] after; recovery replays stored batch headers through `record`.

@@ -1,5 +1,6 @@
 //! An external metadata quorum (`--meta ADDR,...`): writes go to its leader over gRPC, and a
-//! local image of the metadata follows its committed records through `Watch` (DESIGN.md §5).
+//! local image of the metadata follows its committed records through `Watch`
+//! (docs/architecture.md, "Metadata change").
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
