@@ -119,6 +119,14 @@ impl Partitions {
             .collect()
     }
 
+    /// Every hosted log with its high watermark, the bound retention may delete up to.
+    pub fn logs_with_high_watermarks(&self) -> Vec<(TopicPartition, Arc<PartitionLog>, i64)> {
+        let hosted = self.hosted();
+        (hosted.iter())
+            .map(|(tp, h)| (tp.clone(), h.log.clone(), h.replica.high_watermark()))
+            .collect()
+    }
+
     fn hosted(&self) -> std::sync::MutexGuard<'_, HashMap<TopicPartition, Arc<Hosted>>> {
         self.hosted.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -1,5 +1,7 @@
 //! The retention task: every `retention_check_interval` it deletes the segments each hosted
-//! log's `retention.ms` / `retention.bytes` no longer keep, moving the log start offset.
+//! log's `retention.ms` / `retention.bytes` no longer keep, moving the log start offset. Only
+//! segments wholly below the high watermark go, as in Kafka: a record no consumer could read
+//! yet, or that a follower still needs, is never deleted by retention.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -32,8 +34,8 @@ fn enforce_all(partitions: &Partitions) {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    for (tp, log) in partitions.logs() {
-        match log.enforce_retention(now_ms) {
+    for (tp, log, high_watermark) in partitions.logs_with_high_watermarks() {
+        match log.enforce_retention(now_ms, high_watermark) {
             Ok(report) if report.segments_deleted > 0 => {
                 tracing::info!(partition = %tp, segments = report.segments_deleted,
                     bytes = report.bytes_deleted, start_offset = report.start_offset,

@@ -98,8 +98,10 @@ impl PartitionLog {
     }
 
     /// Applies `retention.ms` (against `now_ms`) and `retention.bytes`, deleting the oldest whole
-    /// segments. An expired active segment is rolled first so that it can go too.
-    pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionReport> {
+    /// segments, but only segments that lie wholly below `upper_bound` (the partition's high
+    /// watermark, as in Kafka: records consumers and followers have not been able to read yet
+    /// stay). An expired active segment is rolled first so that it can go too.
+    pub fn enforce_retention(&self, now_ms: i64, upper_bound: Offset) -> Result<RetentionReport> {
         let mut state = self.lock();
         let retention_ms = state.config.retention_ms;
         let expired = |seg: &Segment| {
@@ -107,19 +109,21 @@ impl PartitionLog {
         };
         let active_expired = {
             let active = state.active();
-            !active.is_empty() && expired(active)
+            !active.is_empty() && expired(active) && active.next_offset <= upper_bound
         };
         if active_expired {
             self.roll(&mut state)?;
         }
-        let mut doomed = leading_segments(&state, expired);
+        let readable = |seg: &Segment| seg.next_offset <= upper_bound;
+        let mut doomed = leading_segments(&state, |seg| expired(seg) && readable(seg));
         if let Some(limit) = state.config.retention_bytes {
             let mut total: u64 = state.segments.values().map(|s| s.size).sum();
-            let sizes: Vec<(Offset, u64)> =
-                state.segments.iter().map(|(b, s)| (*b, s.size)).collect();
-            for (base, size) in &sizes[..sizes.len() - 1] {
+            let sizes: Vec<(Offset, u64, bool)> = (state.segments.values())
+                .map(|s| (s.base_offset, s.size, readable(s)))
+                .collect();
+            for (base, size, readable) in &sizes[..sizes.len() - 1] {
                 // Kafka's rule: delete a segment only if what stays is still at least the limit.
-                if total - size < limit {
+                if !readable || total - size < limit {
                     break;
                 }
                 total -= size;

@@ -98,6 +98,34 @@ fn timestamp_lookup_finds_the_first_batch_at_or_after() {
 }
 
 #[test]
+fn retention_keeps_what_lies_at_or_above_the_upper_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        retention_ms: Some(1000),
+        ..small_segments()
+    };
+    let (_data, log) = open(dir.path(), FsyncPolicy::Never, config);
+    for i in 0..200 {
+        log.append(&mut batch(i, 2, 100), 0).unwrap();
+    }
+    // Every record is expired; only those below offset 150 may go.
+    log.enforce_retention(5_000, 150).unwrap();
+    let start = log.start_offset();
+    assert!(start > 0 && start <= 150, "start {start}");
+    assert_eq!(log.read(start, usize::MAX).unwrap().first_offset, start);
+    // With nothing readable, the expired active segment is neither rolled nor deleted.
+    log.enforce_retention(5_000, 0).unwrap();
+    assert_eq!(log.start_offset(), start);
+    assert_eq!(log.end_offset(), 400);
+    log.enforce_retention(5_000, log.end_offset()).unwrap();
+    assert_eq!(
+        log.start_offset(),
+        400,
+        "everything expired and readable goes"
+    );
+}
+
+#[test]
 fn retention_deletes_whole_old_segments_only() {
     let dir = tempfile::tempdir().unwrap();
     let config = LogConfig {
@@ -109,7 +137,7 @@ fn retention_deletes_whole_old_segments_only() {
         log.append(&mut batch(i, 2, if i < 100 { 100 } else { 10_000 }), 0)
             .unwrap();
     }
-    let report = log.enforce_retention(5_000).unwrap();
+    let report = log.enforce_retention(5_000, log.end_offset()).unwrap();
     assert!(report.segments_deleted > 0);
     let start = log.start_offset();
     assert_eq!(report.start_offset, start);
@@ -127,7 +155,7 @@ fn retention_deletes_whole_old_segments_only() {
         ..small_segments()
     };
     log.set_config(by_size).unwrap();
-    log.enforce_retention(5_000).unwrap();
+    log.enforce_retention(5_000, log.end_offset()).unwrap();
     let size = log.size_bytes();
     assert!(
         (4096..4096 + 2048).contains(&size),
