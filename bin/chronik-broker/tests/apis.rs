@@ -8,6 +8,7 @@ use chronik_kafka::kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVer
 use chronik_wal::batch::build_batch;
 use common::BrokerProc;
 use common::ops::*;
+use common::prom;
 
 #[test]
 fn api_versions_advertises_exactly_the_served_apis() {
@@ -91,7 +92,11 @@ fn topics_produce_fetch_and_offsets() {
 #[test]
 fn fetch_long_poll_is_woken_by_a_produce() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let broker = BrokerProc::start(dir.path(), &["--fsync", "never"]);
+    let metrics = format!("127.0.0.1:{}", common::free_port());
+    let broker = BrokerProc::start(
+        dir.path(),
+        &["--fsync", "never", "--metrics-addr", &metrics],
+    );
     let mut c = broker.client();
     assert_eq!(create_topic(&mut c, "poll", 1), 0);
     let started = Instant::now();
@@ -109,7 +114,11 @@ fn fetch_long_poll_is_woken_by_a_produce() {
         let f = fetch(&mut c, "poll", 0, 0, 20_000);
         (f, started.elapsed())
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // The produce must come while the fetch waits at the broker, not before it arrives.
+    let parked = "chronik_broker_fetches_parked{kind=\"consumer\"}";
+    prom::scrape_until(&metrics, Duration::from_secs(10), |m| {
+        m.samples.get(parked) == Some(&1.0)
+    });
     let p = produce(&mut c, "poll", 0, build_batch(&[b"wake"], 1));
     assert_eq!(p.error_code, 0);
     let (f, waited) = waiter.join().expect("fetch thread");

@@ -78,11 +78,10 @@ pub(crate) struct Wanted {
     topics: HashSet<String>,
 }
 
-/// Owns the data dir and the open logs; wakes long-polling fetches after every append.
+/// Owns the data dir and the open logs.
 pub(crate) struct Partitions {
     dir: RwLock<Option<DataDir>>,
     hosted: Mutex<HashMap<TopicPartition, Arc<Hosted>>>,
-    appends: watch::Sender<u64>,
     /// Bumped whenever some partition's role changes (the fetchers follow it).
     roles: watch::Sender<u64>,
     /// Serializes reconciliations (the reconciler task and handlers both run them).
@@ -103,7 +102,6 @@ impl Partitions {
             saved_marks: Mutex::new(String::new()),
             dir: RwLock::new(Some(dir)),
             hosted: Mutex::new(HashMap::new()),
-            appends: watch::channel(0).0,
             roles: watch::channel(0).0,
             reconciling: Mutex::new(()),
             defaults,
@@ -155,16 +153,6 @@ impl Partitions {
     /// The open log of `tp`, if this broker hosts it.
     pub fn get(&self, tp: &TopicPartition) -> Option<Arc<PartitionLog>> {
         self.hosted().get(tp).map(|h| h.log.clone())
-    }
-
-    /// Tells waiting fetches that some log grew.
-    pub fn appended(&self) {
-        self.appends.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// A receiver that changes after every append (fetch long polls wait on it).
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.appends.subscribe()
     }
 
     /// A receiver that changes after some partition's role changed.
@@ -232,9 +220,8 @@ impl Partitions {
             }
         }
         if changed {
-            self.roles.send_modify(|n| *n = n.wrapping_add(1));
             // Long polls re-check leadership; produce waiters saw their mark change.
-            self.appended();
+            self.roles.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
 
@@ -357,6 +344,9 @@ impl Partitions {
 
     fn remove(&self, tp: &TopicPartition) {
         let removed = self.hosted().remove(tp);
+        if let Some(h) = &removed {
+            h.replica.changed();
+        }
         if removed.is_some_and(|h| h.failed.load(Ordering::Relaxed)) {
             metrics::gauge!("chronik_broker_failed_logs").decrement(1.0);
         }
@@ -366,7 +356,6 @@ impl Partitions {
             Ok(()) => tracing::info!(partition = %tp, "partition log deleted"),
             Err(e) => tracing::error!(partition = %tp, error = %e, "cannot delete partition log"),
         }
-        self.appended();
     }
 
     /// Saves the high watermarks when some moved since they were last saved and, with

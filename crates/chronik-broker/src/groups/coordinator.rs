@@ -243,7 +243,7 @@ impl Coordinator {
             Ok(info) => {
                 let end = log.end_offset();
                 place.hosted.replica.update(|p| p.advance(end));
-                self.partitions.appended();
+                place.hosted.replica.changed();
                 Ok(Written {
                     durable: info.durable,
                     marks: place.hosted.replica.subscribe(),

@@ -1,7 +1,8 @@
 //! Fetch: the stored batches, byte for byte. Consumers read up to the high watermark;
 //! followers (a fetch with a replica id) read up to the log end, and their fetch offsets are
 //! what moves the high watermark. A fetch with less than `min_bytes` waits, woken by appends
-//! and high-watermark moves, until `max_wait_ms` has passed.
+//! and high-watermark moves of the partitions it reads (and by role changes), until
+//! `max_wait_ms` has passed.
 
 use std::time::Duration;
 
@@ -14,6 +15,9 @@ use chronik_kafka::kafka_protocol::messages::fetch_response::{
 use chronik_kafka::kafka_protocol::messages::{FetchRequest, FetchResponse};
 use chronik_types::TopicPartition;
 use tokio::time::Instant;
+use tokio_stream::StreamExt;
+use tokio_stream::StreamMap;
+use tokio_stream::wrappers::WatchStream;
 
 use super::NONE;
 use crate::broker::Shared;
@@ -40,26 +44,68 @@ pub(crate) async fn handle(shared: &Shared, req: FetchRequest) -> FetchResponse 
     if let Some(id) = replica {
         record_follower(shared, id, &req.topics);
     }
-    let mut appends = shared.partitions.subscribe();
     loop {
-        appends.borrow_and_update();
+        // Subscribed before reading, so a change during the read is not missed.
+        let mut changes = subscribe_changes(shared, &req.topics);
         let (response, bytes, errors) = read_all(shared, &req.topics, max_bytes, replica);
         let done = bytes >= min_bytes || errors || Instant::now() >= deadline;
         if done {
             return counted(response);
         }
-        match tokio::time::timeout_at(deadline, appends.changed()).await {
-            Ok(Ok(())) => continue,
-            _ => return counted(read_all(shared, &req.topics, max_bytes, replica).0),
+        let parked = Parked::new(replica.is_some());
+        let woken = tokio::time::timeout_at(deadline, changes.next()).await;
+        drop(parked);
+        if !matches!(woken, Ok(Some(_))) {
+            return counted(read_all(shared, &req.topics, max_bytes, replica).0);
         }
     }
+}
+
+/// A fetch waiting for data, counted in `chronik_broker_fetches_parked{kind}` for as long as
+/// it waits (Kafka's fetch purgatory size).
+struct Parked(&'static str);
+
+impl Parked {
+    fn new(follower: bool) -> Self {
+        let kind = if follower { "follower" } else { "consumer" };
+        metrics::gauge!("chronik_broker_fetches_parked", "kind" => kind).increment(1.0);
+        Parked(kind)
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        metrics::gauge!("chronik_broker_fetches_parked", "kind" => self.0).decrement(1.0);
+    }
+}
+
+/// One stream that yields when any of the requested partitions changes (an append, a high
+/// watermark or leadership move) or any partition's role changes on this broker.
+fn subscribe_changes(shared: &Shared, topics: &[FetchTopic]) -> StreamMap<usize, WatchStream<u64>> {
+    let mut changes = StreamMap::new();
+    changes.insert(
+        0,
+        WatchStream::from_changes(shared.partitions.subscribe_roles()),
+    );
+    for topic in topics {
+        for part in &topic.partitions {
+            let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition);
+            if let Some(hosted) = shared.partitions.get_hosted(&tp) {
+                let key = changes.len();
+                changes.insert(
+                    key,
+                    WatchStream::from_changes(hosted.replica.subscribe_changes()),
+                );
+            }
+        }
+    }
+    changes
 }
 
 /// A follower's fetch offsets are its log end: they may move the high watermark (waking
 /// consumers and acks=all produces) and bring it back into the ISR.
 fn record_follower(shared: &Shared, id: i32, topics: &[FetchTopic]) {
     let now = std::time::Instant::now();
-    let mut moved = false;
     for topic in topics {
         for part in &topic.partitions {
             let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition);
@@ -70,19 +116,15 @@ fn record_follower(shared: &Shared, id: i32, topics: &[FetchTopic]) {
                 continue;
             }
             let end = hosted.log.end_offset();
-            let (advanced, outside_isr) = hosted.replica.update(|p| {
-                let advanced = p.follower_fetched(id, part.fetch_offset, end, now);
-                let outside = matches!(p.role(), Role::Leader { isr, .. } if !isr.contains(&id));
-                (advanced, outside)
+            // A high watermark this moves wakes its partition's waiters by itself.
+            let outside_isr = hosted.replica.update(|p| {
+                p.follower_fetched(id, part.fetch_offset, end, now);
+                matches!(p.role(), Role::Leader { isr, .. } if !isr.contains(&id))
             });
-            moved |= advanced;
             if outside_isr {
                 shared.isr_check.notify_one();
             }
         }
-    }
-    if moved {
-        shared.partitions.appended();
     }
 }
 

@@ -175,7 +175,7 @@ fn append_partition(
     }
     let end = hosted.log.end_offset();
     hosted.replica.update(|p| p.advance(end));
-    shared.partitions.appended();
+    hosted.replica.changed();
     metrics::counter!("chronik_broker_topic_bytes_in_total", "topic" => tp.topic.clone())
         .increment(records.len() as u64);
     let result = PartitionProduceResponse::default()

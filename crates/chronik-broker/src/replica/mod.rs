@@ -27,6 +27,9 @@ pub(crate) struct Mark {
 pub(crate) struct Replica {
     progress: Mutex<Progress>,
     marks: watch::Sender<Mark>,
+    /// Counts what long-polling fetches of this partition wait for: a mark change or an
+    /// append. Per partition, so an append wakes only the fetches that read this partition.
+    changes: watch::Sender<u64>,
 }
 
 impl Replica {
@@ -41,6 +44,7 @@ impl Replica {
         Replica {
             progress: Mutex::new(progress),
             marks,
+            changes: watch::channel(0).0,
         }
     }
 
@@ -56,13 +60,26 @@ impl Replica {
         let mut progress = self.lock();
         let out = f(&mut progress);
         let mark = mark_of(&progress);
-        self.marks.send_if_modified(|m| {
+        let moved = self.marks.send_if_modified(|m| {
             let changed = *m != mark;
             *m = mark;
             changed
         });
         drop(progress);
+        if moved {
+            self.changed();
+        }
         out
+    }
+
+    /// Wakes the fetches parked on this partition: its log grew, or it is going away.
+    pub fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees every later [`Replica::changed`] (and mark change).
+    pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Reads the progress without changing it.
@@ -96,6 +113,31 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
     use super::{Replica, Role};
+
+    #[test]
+    fn parked_fetches_see_appends_and_mark_moves_of_their_own_partition_only() {
+        let leader = || Role::Leader {
+            epoch: 0,
+            partition_epoch: 0,
+            isr: vec![1],
+            replicas: vec![1],
+        };
+        let (mine, other) = (
+            Replica::new(1, leader(), (0, 0), None),
+            Replica::new(1, leader(), (0, 0), None),
+        );
+        let mut parked = mine.subscribe_changes();
+        other.changed();
+        other.update(|p| p.advance(5));
+        assert!(!parked.has_changed().unwrap(), "another partition's append");
+        mine.update(|p| p.advance(0));
+        assert!(!parked.has_changed().unwrap(), "an update that moves nothing");
+        mine.update(|p| p.advance(3));
+        assert!(parked.has_changed().unwrap(), "the high watermark moved");
+        parked.borrow_and_update();
+        mine.changed();
+        assert!(parked.has_changed().unwrap(), "an append");
+    }
 
     #[test]
     fn the_published_mark_never_goes_back_under_concurrent_updates() {
