@@ -87,7 +87,10 @@ pub fn run(data: &[u8]) -> Outcome {
         }),
         9 => decode(body, |r: AlterTopicConfigsRequest| {
             for t in &r.topics {
-                handled.decide(|s| controller::change_topic_configs(s, &t.name, &t.set, &t.delete));
+                handled.decide(|s| {
+                    let expected = t.expected.as_ref().map(|e| &e.configs);
+                    controller::change_topic_configs(s, &t.name, &t.set, &t.delete, expected)
+                });
             }
         }),
         10 => decode(body, |_: WatchRequest| {}),

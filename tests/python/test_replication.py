@@ -8,10 +8,12 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
 from cluster import META_BIN, eventually, running_cluster
 from harness import unique
@@ -226,6 +228,44 @@ def test_brokers_serve_data_while_the_meta_leader_is_down(cluster):
     assert [v for _, v in read_all(cluster.bootstrap, topic, 0)] == [b"during"]
     eventually("a new meta leader", lambda: cluster.status().get("leader_id") not in (None, 0, leader_voter))
     cluster.create_topic(unique("after"), 1, 3)
+
+
+def test_concurrent_config_changes_through_every_broker_all_land(cluster):
+    """On an external quorum a broker sends a topic-config change as a conditional write
+    computed from its copy of the metadata; changes racing through other brokers make it
+    compute again, never overwrite them, and never fail the client."""
+    topic = unique("configs")
+    cluster.create_topic(topic, 1, 3)
+    keys = {1: "retention.ms", 2: "segment.ms", 3: "max.message.bytes"}
+    last = {bid: str(1_000_000 + 20 * bid) for bid in keys}
+    errors = []
+
+    def alter(bid):
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{cluster.ports[bid]}"})
+        try:
+            for value in range(1_000_000 + 20 * bid - 19, int(last[bid]) + 1):
+                entry = ConfigEntry(keys[bid], str(value), incremental_operation=AlterConfigOpType.SET)
+                resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[entry])
+                for future in admin.incremental_alter_configs([resource]).values():
+                    future.result(timeout=60)
+        except Exception as e:  # noqa: BLE001 - reported below with the broker it came through
+            errors.append((bid, e))
+
+    threads = [threading.Thread(target=alter, args=(bid,)) for bid in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for bid in cluster.brokers:
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{cluster.ports[bid]}"})
+
+        def shown():
+            resource = ConfigResource(ResourceType.TOPIC, topic)
+            configs = admin.describe_configs([resource])[resource].result(timeout=30)
+            return all(configs[keys[b]].value == last[b] for b in keys)
+
+        eventually(f"broker {bid} to show every last value", shown)
 
 
 def dumped_values(cluster, broker, topic):

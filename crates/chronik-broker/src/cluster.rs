@@ -11,7 +11,9 @@ use std::time::Duration;
 use chronik_metadata::controller::{self, BrokerRegistration, Decision};
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
 use chronik_metadata::proto::ConfigChange;
-use chronik_metadata::{BrokerId, ControllerError, MetadataRecord, MetadataState, Record, Uuid};
+use chronik_metadata::{
+    BrokerId, CONFIGS_CHANGED_CODE, ControllerError, MetadataRecord, MetadataState, Record, Uuid,
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -25,6 +27,8 @@ const EMBEDDED_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 const LEADER_WAIT: Duration = Duration::from_secs(15);
 /// Kafka's DUPLICATE_BROKER_REGISTRATION: a previous incarnation's session is still live.
 const DUPLICATE_REGISTRATION: i16 = 101;
+/// How often a topic-config change is computed again after losing to a concurrent one.
+const CONFIG_CHANGE_ATTEMPTS: u32 = 10;
 
 /// Where the metadata lives.
 enum Quorum {
@@ -289,33 +293,57 @@ impl Cluster {
 
     /// Replaces the configs of topic `name` by what `change` makes of the current ones, as one
     /// `ConfigChange` record; with `validate_only` nothing is proposed. The embedded node decides
-    /// it against its projected state, so concurrent changes do not overwrite each other; on an
-    /// external quorum it is computed from the local image, where they can.
+    /// it against its projected state; on an external quorum it is computed from the local
+    /// image and sent as a conditional write (applied only while the quorum's configs are the
+    /// image's), recomputed when another change got there first. Either way a concurrent change
+    /// is never overwritten.
     pub async fn alter_topic_configs(
         &self,
         name: &str,
         validate_only: bool,
-        change: impl FnOnce(
-            &BTreeMap<String, String>,
-        ) -> Result<BTreeMap<String, String>, ControllerError>,
+        change: impl Fn(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>,
     ) -> Result<(), NodeError> {
-        let decide = |s: &MetadataState| config_change(s, name, change);
+        let decide = |s: &MetadataState| config_change(s, name, &change);
         if validate_only {
             return self.metadata(decide).map(drop).map_err(NodeError::from);
         }
         let records = match &self.quorum {
             Quorum::Embedded(node) => node.decide(decide).await?,
-            // The change is computed against the local image, so a concurrent change made
-            // through another broker between the read and the write can be overwritten.
             Quorum::External(q) => {
-                let records = self.metadata(decide)?;
-                for record in &records {
-                    if let Some(Record::ConfigChange(c)) = &record.record {
-                        q.change_topic_configs(name, c.set.clone(), c.delete.clone())
-                            .await?;
+                let mut attempt = 1;
+                loop {
+                    let (records, expected) = self.metadata(|s| {
+                        let current = s.topic_by_name(name).map(|t| t.configs.clone());
+                        decide(s).map(|records| (records, current))
+                    })?;
+                    let Some(c) = records.iter().find_map(|r| match &r.record {
+                        Some(Record::ConfigChange(c)) => Some(c),
+                        _ => None,
+                    }) else {
+                        break records;
+                    };
+                    let (set, delete) = (c.set.clone(), c.delete.clone());
+                    match q
+                        .change_topic_configs(name, set, delete, expected.clone())
+                        .await
+                    {
+                        Ok(()) => break records,
+                        Err(NodeError::Remote { code, .. })
+                            if code == CONFIGS_CHANGED_CODE && attempt < CONFIG_CHANGE_ATTEMPTS =>
+                        {
+                            attempt += 1;
+                            tracing::debug!(
+                                topic = name,
+                                attempt,
+                                "topic configs changed meanwhile; computing the change again"
+                            );
+                            // Recompute once this broker's image shows what got there first.
+                            q.wait_for_topic_configs_other_than(name, expected.as_ref())
+                                .await?;
+                        }
+                        Err(e) => return Err(e),
                     }
                 }
-                records
             }
         };
         for record in records {
@@ -377,7 +405,7 @@ impl Cluster {
 fn config_change(
     state: &MetadataState,
     name: &str,
-    change: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>,
+    change: impl Fn(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>,
 ) -> Decision {
     let topic = (state.topic_by_name(name))
         .ok_or_else(|| ControllerError::UnknownTopic(name.to_owned()))?;

@@ -127,6 +127,8 @@ pub enum ControllerError {
     InvalidRequest(String),
     #[error("invalid topic config: {0}")]
     InvalidConfig(String),
+    #[error("the configs of topic '{0}' changed since the change was computed; compute it again")]
+    ConfigsChanged(String),
     #[error("broker {requester} is not the leader of this partition (the leader is {leader})")]
     NotLeader {
         requester: BrokerId,
@@ -144,6 +146,10 @@ pub enum ControllerError {
     ProducerIdsExhausted,
 }
 
+/// Kafka's REQUEST_TIMED_OUT, which a conditional config change refused because the configs
+/// moved on answers with: retriable, and what a client sees if every retry lost the race.
+pub const CONFIGS_CHANGED_CODE: i16 = 7;
+
 impl ControllerError {
     /// The Kafka protocol error code that tells a client the same thing.
     pub fn kafka_error_code(&self) -> i16 {
@@ -157,6 +163,8 @@ impl ControllerError {
             InvalidPartitions { .. } => 37,
             NotEnoughBrokers { .. } | InvalidReplicationFactor(_) => 38,
             InvalidConfig(_) => 40,
+            // Retriable: the broker computes the change again from newer metadata.
+            ConfigsChanged(_) => CONFIGS_CHANGED_CODE,
             InvalidRequest(_) | InvalidIsr { .. } => 42,
             FencedLeaderEpoch { .. } => 74,
             StalePartitionEpoch { .. } => 95,

@@ -218,6 +218,9 @@ fn grpc_bases() -> Vec<Vec<u8>> {
                     name: "orders".into(),
                     set: BTreeMap::from([("retention.ms".into(), "1000".into())]),
                     delete: vec!["cleanup.policy".into()],
+                    expected: Some(pb::ExpectedConfigs {
+                        configs: BTreeMap::from([("cleanup.policy".into(), "delete".into())]),
+                    }),
                 }],
             },
         ),

@@ -11,9 +11,9 @@ use chronik_metadata::controller::BrokerRegistration;
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
     AllocateProducerIdsRequest, AlterPartitionRequest, AlterTopicConfigsRequest,
-    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, HeartbeatRequest,
-    ItemResult, PartitionCount, RegisterBrokerRequest, ShutdownBrokerRequest, StatusRequest,
-    TopicConfigChange, TopicSpec,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, ExpectedConfigs,
+    HeartbeatRequest, ItemResult, PartitionCount, RegisterBrokerRequest, ShutdownBrokerRequest,
+    StatusRequest, TopicConfigChange, TopicSpec,
 };
 use chronik_metadata::grpc::{ClientError, MetaClient, apply_watch_event};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
@@ -270,11 +270,14 @@ impl ExternalQuorum {
             .await
     }
 
+    /// Sets and deletes configs of topic `name` if its configs are still `expected` (`None`:
+    /// unconditionally); refused with [`CONFIGS_CHANGED_CODE`] otherwise.
     pub async fn change_topic_configs(
         &self,
         name: &str,
         set: BTreeMap<String, String>,
         delete: Vec<String>,
+        expected: Option<BTreeMap<String, String>>,
     ) -> Result<(), NodeError> {
         let (want, gone) = (set.clone(), delete.clone());
         let req = AlterTopicConfigsRequest {
@@ -282,6 +285,9 @@ impl ExternalQuorum {
                 name: name.to_owned(),
                 set: set.into_iter().collect(),
                 delete,
+                expected: expected.map(|configs| ExpectedConfigs {
+                    configs: configs.into_iter().collect(),
+                }),
             }],
         };
         let results = self
@@ -298,6 +304,17 @@ impl ExternalQuorum {
             })
         };
         self.finish_write(results, "the new configs", applied).await
+    }
+
+    /// Waits until the local image shows configs of topic `name` other than `expected` (or no
+    /// such topic): what a refused conditional change lost to.
+    pub async fn wait_for_topic_configs_other_than(
+        &self,
+        name: &str,
+        expected: Option<&BTreeMap<String, String>>,
+    ) -> Result<(), NodeError> {
+        let moved = |s: &MetadataState| s.topic_by_name(name).map(|t| &t.configs) != expected;
+        self.wait_for_image("the newer topic configs", moved).await
     }
 
     /// Asks the controller to fence this broker now (controlled shutdown), then waits until

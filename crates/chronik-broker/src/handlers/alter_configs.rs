@@ -21,10 +21,12 @@ use crate::topic_config::{self, AlterOp, ConfigError, TopicSettings};
 /// A resource's answer: error code and message.
 type Outcome = Result<(), (i16, String)>;
 
-/// The new configs of a topic computed from its current ones.
+/// The new configs of a topic computed from its current ones (again, when another change got
+/// there first).
 type Change<'a> = Box<
-    dyn FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>
+    dyn Fn(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>
         + Send
+        + Sync
         + 'a,
 >;
 
@@ -35,7 +37,8 @@ pub(crate) async fn handle(shared: &Shared, req: AlterConfigsRequest) -> AlterCo
         let entries: Vec<(&str, Option<&str>)> = (resource.configs.iter())
             .map(|c| (c.name.as_str(), c.value.as_deref()))
             .collect();
-        let change: Change = Box::new(move |_current| Ok(topic_config::replace_all(entries)?));
+        let change: Change =
+            Box::new(move |_current| Ok(topic_config::replace_all(entries.clone())?));
         let outcome = alter(
             shared,
             resource.resource_type,

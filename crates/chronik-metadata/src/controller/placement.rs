@@ -76,15 +76,21 @@ pub fn delete_topic(state: &MetadataState, topic: &str) -> Decision {
     Ok(vec![MetadataRecord::new(Record::DeleteTopic(record))])
 }
 
-/// Sets and deletes configs of topic `topic`; nothing when the change alters nothing. The
-/// state machine validates keys and values when the record is applied.
+/// Sets and deletes configs of topic `topic`; nothing when the change alters nothing. With
+/// `expected`, only while the topic's configs are exactly those: a change computed from an
+/// older copy of them is refused rather than overwriting what changed since. The state machine
+/// validates keys and values when the record is applied.
 pub fn change_topic_configs(
     state: &MetadataState,
     topic: &str,
     set: &BTreeMap<String, String>,
     delete: &[String],
+    expected: Option<&BTreeMap<String, String>>,
 ) -> Decision {
     let existing = find_topic(state, topic)?;
+    if expected.is_some_and(|e| *e != existing.configs) {
+        return Err(ControllerError::ConfigsChanged(topic.to_owned()));
+    }
     check_configs(topic, set).map_err(|e| ControllerError::InvalidConfig(e.to_string()))?;
     let set: BTreeMap<String, String> = (set.iter())
         .filter(|(k, v)| existing.configs.get(*k) != Some(*v))

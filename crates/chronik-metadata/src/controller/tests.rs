@@ -159,6 +159,35 @@ fn delete_topic_removes_it() {
 }
 
 #[test]
+fn a_config_change_computed_from_an_older_copy_is_refused() {
+    let mut state = cluster(1);
+    commit(&mut state, |s| create_topic(s, &new_topic("t", 1, 1, 1)));
+    let copy = state.topic_by_name("t").expect("topic").configs.clone();
+    let set = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
+    // Another change lands after `copy` was taken.
+    commit(&mut state, |s| {
+        change_topic_configs(s, "t", &set("retention.ms", "1000"), &[], None)
+    });
+    let stale = change_topic_configs(&state, "t", &set("segment.ms", "60000"), &[], Some(&copy));
+    assert_eq!(stale, Err(ControllerError::ConfigsChanged("t".into())));
+    assert_eq!(
+        stale.unwrap_err().kafka_error_code(),
+        crate::CONFIGS_CHANGED_CODE
+    );
+    // Computed again from the current configs, it applies.
+    let current = state.topic_by_name("t").expect("topic").configs.clone();
+    commit(&mut state, |s| {
+        change_topic_configs(s, "t", &set("segment.ms", "60000"), &[], Some(&current))
+    });
+    let configs = &state.topic_by_name("t").expect("topic").configs;
+    assert_eq!(
+        configs.get("retention.ms").map(String::as_str),
+        Some("1000")
+    );
+    assert_eq!(configs.get("segment.ms").map(String::as_str), Some("60000"));
+}
+
+#[test]
 fn fencing_elects_from_the_isr_and_bumps_epochs() {
     let mut state = cluster(3);
     apply_all(

@@ -263,8 +263,9 @@ impl Controller for ControllerService {
     ) -> Result<Response<AlterTopicConfigsResponse>, Status> {
         let mut results = Vec::new();
         for topic in request.into_inner().topics {
+            let expected = topic.expected.as_ref().map(|e| &e.configs);
             let outcome = (self.node)
-                .change_topic_configs(&topic.name, &topic.set, &topic.delete)
+                .change_topic_configs(&topic.name, &topic.set, &topic.delete, expected)
                 .await
                 .map(|()| Vec::new());
             results.push(item(&topic.name, outcome)?);

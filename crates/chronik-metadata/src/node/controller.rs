@@ -204,14 +204,16 @@ impl MetaNode {
             .map(drop)
     }
 
-    /// Sets and deletes configs of topic `name`.
+    /// Sets and deletes configs of topic `name`; with `expected`, only while its configs are
+    /// exactly those.
     pub async fn change_topic_configs(
         &self,
         name: &str,
         set: &BTreeMap<String, String>,
         delete: &[String],
+        expected: Option<&BTreeMap<String, String>>,
     ) -> Result<(), NodeError> {
-        (self.decide(|s| controller::change_topic_configs(s, name, set, delete)))
+        (self.decide(|s| controller::change_topic_configs(s, name, set, delete, expected)))
             .await
             .map(drop)
     }
