@@ -373,6 +373,18 @@ impl PartitionLog {
         self.lock().segments.values().map(|s| s.size).sum()
     }
 
+    /// A handle that resolves once everything appended so far is as durable as the policy
+    /// promises, without blocking the caller: it joins the flusher's next fsync of this log
+    /// (one that begins after this call, so it covers every earlier append).
+    pub fn durable_end(&self) -> Durable {
+        let mut state = self.lock();
+        if self.explicit_sync || state.next_offset == 0 {
+            return Durable::ready(&self.name);
+        }
+        let file = state.active().file.clone();
+        (self.flusher).note_write(&self.pending, &file, state.next_offset - 1)
+    }
+
     /// Fsyncs everything written so far, whatever the policy.
     pub fn flush(&self) -> Result<()> {
         let state = self.lock();

@@ -186,3 +186,31 @@ fn durable_handles_work_from_async_code() {
         info.durable.wait_async().await.unwrap();
     });
 }
+
+#[test]
+fn durable_end_waits_for_an_fsync_that_began_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = Arc::new(GatedSyncer::default());
+    let options = WalOptions {
+        fsync: FsyncPolicy::Always,
+        syncer: syncer.clone(),
+    };
+    let data = DataDir::open(dir.path(), options).unwrap();
+    let (log, _) = data
+        .open_partition(&TopicPartition::new("end", 0), LogConfig::default())
+        .unwrap();
+    let original = log.append(&mut batch(0, 1, 0), 0).unwrap().durable;
+    wait_until("the original's fsync to be in flight", || {
+        syncer.waiting.load(Ordering::SeqCst) > 0
+    });
+    // A retry of the original asks for everything so far to be durable.
+    let mut retry = log.durable_end();
+    assert!(retry.try_wait().is_none(), "resolved with no fsync done");
+    syncer.set_open(true);
+    original.wait().unwrap();
+    retry.wait().unwrap();
+    assert!(
+        syncer.completed.load(Ordering::SeqCst) >= 2,
+        "the fsync in flight began before the retry asked; another one must cover it"
+    );
+}

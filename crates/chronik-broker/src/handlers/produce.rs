@@ -11,7 +11,7 @@ use chronik_kafka::kafka_protocol::messages::produce_response::{
     PartitionProduceResponse, TopicProduceResponse,
 };
 use chronik_kafka::kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
-use chronik_types::{FsyncPolicy, TopicPartition};
+use chronik_types::TopicPartition;
 use chronik_wal::Durable;
 
 use super::{Header, NONE, Pending, Reply};
@@ -162,7 +162,7 @@ fn append_partition(
         let appended = match batch_producer(&records[batch.range.clone()]) {
             None => append_one(&hosted, &records[batch.range], epoch)
                 .map(|(base, _, durable)| (base, durable)),
-            Some(p) => append_idempotent(shared, &hosted, &p, &records[batch.range], epoch),
+            Some(p) => append_idempotent(&hosted, &p, &records[batch.range], epoch),
         };
         match appended {
             Ok((base, d)) => {
@@ -189,7 +189,6 @@ fn append_partition(
 /// Appends a batch of an idempotent producer unless it is a retry of one already written
 /// (answered with the original base offset) or out of sequence.
 fn append_idempotent(
-    shared: &Shared,
     hosted: &Hosted,
     p: &BatchProducer,
     batch: &[u8],
@@ -210,16 +209,9 @@ fn append_idempotent(
                 "duplicate batch answered with its offsets"
             );
             drop(producers);
-            if shared.config.fsync == FsyncPolicy::Always {
-                // The original append may still wait for its fsync; the retry's ack must not
-                // come first.
-                hosted.log.flush().map_err(|e| {
-                    tracing::debug!(log = hosted.log.name(), error = %e, "flush failed");
-                    hosted.check_failed();
-                    ResponseError::KafkaStorageError.code()
-                })?;
-            }
-            Ok((written.base_offset, None))
+            // The original append may still wait for its fsync; the retry's ack must not come
+            // first. The flusher's next fsync covers both, without blocking this thread.
+            Ok((written.base_offset, Some(hosted.log.durable_end())))
         }
         SeqCheck::Reject(code) => {
             tracing::debug!(
