@@ -51,15 +51,20 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn no_append_resolves_before_its_fsync_and_waiters_share_fsyncs() {
-    let dir = tempfile::tempdir().unwrap();
+/// A data dir under `fsync always` whose fsyncs wait at the returned gate.
+fn gated_dir(dir: &std::path::Path) -> (DataDir, Arc<GatedSyncer>) {
     let syncer = Arc::new(GatedSyncer::default());
     let options = WalOptions {
         fsync: FsyncPolicy::Always,
         syncer: syncer.clone(),
     };
-    let data = DataDir::open(dir.path(), options).unwrap();
+    (DataDir::open(dir, options).unwrap(), syncer)
+}
+
+#[test]
+fn no_append_resolves_before_its_fsync_and_waiters_share_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, syncer) = gated_dir(dir.path());
     let logs: Vec<_> = (0..4)
         .map(|p| {
             data.open_partition(&TopicPartition::new("gc", p), LogConfig::default())
@@ -190,12 +195,7 @@ fn durable_handles_work_from_async_code() {
 #[test]
 fn durable_end_waits_for_an_fsync_that_began_after_it() {
     let dir = tempfile::tempdir().unwrap();
-    let syncer = Arc::new(GatedSyncer::default());
-    let options = WalOptions {
-        fsync: FsyncPolicy::Always,
-        syncer: syncer.clone(),
-    };
-    let data = DataDir::open(dir.path(), options).unwrap();
+    let (data, syncer) = gated_dir(dir.path());
     let (log, _) = data
         .open_partition(&TopicPartition::new("end", 0), LogConfig::default())
         .unwrap();

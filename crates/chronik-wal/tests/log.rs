@@ -97,17 +97,30 @@ fn timestamp_lookup_finds_the_first_batch_at_or_after() {
     assert_eq!(log.offset_for_timestamp(5000).unwrap(), None);
 }
 
-#[test]
-fn retention_keeps_what_lies_at_or_above_the_upper_bound() {
-    let dir = tempfile::tempdir().unwrap();
+/// A log of small segments with 1 s retention, holding 200 batches of 2 records; batch `i`
+/// has timestamp `timestamp(i)`.
+fn retained_log(
+    dir: &std::path::Path,
+    timestamp: impl Fn(u64) -> i64,
+) -> (
+    chronik_wal::DataDir,
+    std::sync::Arc<chronik_wal::PartitionLog>,
+) {
     let config = LogConfig {
         retention_ms: Some(1000),
         ..small_segments()
     };
-    let (_data, log) = open(dir.path(), FsyncPolicy::Never, config);
+    let (data, log) = open(dir, FsyncPolicy::Never, config);
     for i in 0..200 {
-        log.append(&mut batch(i, 2, 100), 0).unwrap();
+        log.append(&mut batch(i, 2, timestamp(i)), 0).unwrap();
     }
+    (data, log)
+}
+
+#[test]
+fn retention_keeps_what_lies_at_or_above_the_upper_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_data, log) = retained_log(dir.path(), |_| 100);
     // Every record is expired; only those below offset 150 may go.
     log.enforce_retention(5_000, 150).unwrap();
     let start = log.start_offset();
@@ -128,15 +141,7 @@ fn retention_keeps_what_lies_at_or_above_the_upper_bound() {
 #[test]
 fn retention_deletes_whole_old_segments_only() {
     let dir = tempfile::tempdir().unwrap();
-    let config = LogConfig {
-        retention_ms: Some(1000),
-        ..small_segments()
-    };
-    let (_data, log) = open(dir.path(), FsyncPolicy::Never, config);
-    for i in 0..200 {
-        log.append(&mut batch(i, 2, if i < 100 { 100 } else { 10_000 }), 0)
-            .unwrap();
-    }
+    let (_data, log) = retained_log(dir.path(), |i| if i < 100 { 100 } else { 10_000 });
     let report = log.enforce_retention(5_000, log.end_offset()).unwrap();
     assert!(report.segments_deleted > 0);
     let start = log.start_offset();
