@@ -1,5 +1,6 @@
 //! The async driver: one tokio task owns the [`Replica`]; everything else talks to it through
-//! a [`NodeHandle`].
+//! a [`NodeHandle`]. With [`DriverConfig::own_thread`] that task runs on a thread of its own,
+//! since each Ready's storage sync blocks (an fsync) and must not hold an async worker.
 //!
 //! Inputs (peer messages, proposals, membership changes, status queries, ticks) arrive over one
 //! channel and are handled in arrival order, in batches; after each batch the task runs
@@ -36,6 +37,10 @@ pub struct DriverConfig {
     pub inbox_capacity: usize,
     /// Commands handled before each `process_ready`, to batch fsyncs under load.
     pub max_batch: usize,
+    /// Run the task on a thread of its own (with its own single-threaded runtime) instead of
+    /// the caller's runtime: for storage whose sync blocks. Tests that pause tokio's clock
+    /// keep it on their runtime.
+    pub own_thread: bool,
 }
 
 impl Default for DriverConfig {
@@ -44,6 +49,7 @@ impl Default for DriverConfig {
             tick: TickSource::Interval(Duration::from_millis(100)),
             inbox_capacity: 4096,
             max_batch: 256,
+            own_thread: false,
         }
     }
 }
@@ -73,8 +79,13 @@ pub struct NodeHandle {
     stopped: watch::Receiver<bool>,
 }
 
-/// Starts the task that owns `replica` and returns its handle.
-pub fn spawn_node<S, M, T>(replica: Replica<S, M>, transport: T, cfg: DriverConfig) -> NodeHandle
+/// Starts the task that owns `replica` and returns its handle; fails only when the thread of
+/// its own ([`DriverConfig::own_thread`]) cannot be started.
+pub fn spawn_node<S, M, T>(
+    replica: Replica<S, M>,
+    transport: T,
+    cfg: DriverConfig,
+) -> Result<NodeHandle>
 where
     S: LogStore + Send + 'static,
     M: StateMachine + Send + 'static,
@@ -91,12 +102,24 @@ where
         waiting: HashMap::new(),
         max_batch: cfg.max_batch.max(1),
     };
-    tokio::spawn(task.run(cfg.tick, Arc::clone(&shutdown), done));
-    NodeHandle {
+    let run = task.run(cfg.tick, Arc::clone(&shutdown), done);
+    if cfg.own_thread {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| RaftError::Driver(format!("cannot build the driver's runtime: {e}")))?;
+        std::thread::Builder::new()
+            .name("raft-driver".into())
+            .spawn(move || runtime.block_on(run))
+            .map_err(|e| RaftError::Driver(format!("cannot start the driver thread: {e}")))?;
+    } else {
+        tokio::spawn(run);
+    }
+    Ok(NodeHandle {
         tx,
         shutdown,
         stopped,
-    }
+    })
 }
 
 impl NodeHandle {

@@ -47,6 +47,9 @@ pub enum RaftError {
 
     #[error("the Raft node has stopped; restart it or send the request to another node")]
     Shutdown,
+
+    #[error("{0}; check the process's thread and memory limits")]
+    Driver(String),
 }
 
 /// Result alias for this crate.

@@ -76,7 +76,7 @@ fn start(ids: &[u64], tick: TickSource) -> TestCluster {
             tick,
             ..DriverConfig::default()
         };
-        handles.push(spawn_node(replica, transport.clone(), cfg));
+        handles.push(spawn_node(replica, transport.clone(), cfg).expect("driver started"));
         transports.push(transport);
         applied.push(log);
     }

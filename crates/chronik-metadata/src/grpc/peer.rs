@@ -37,6 +37,8 @@ struct Shared {
     local: u64,
     addresses: Mutex<BTreeMap<u64, String>>,
     unreachable: mpsc::UnboundedSender<u64>,
+    /// Where peer streams run; `set_peer` may be called from the Raft driver's own thread.
+    runtime: tokio::runtime::Handle,
 }
 
 /// A [`Transport`] that carries Raft messages to peers over gRPC streams. Cloning shares the
@@ -48,7 +50,8 @@ pub struct GrpcTransport {
 }
 
 impl GrpcTransport {
-    /// A transport for node `local` of cluster `cluster_id`. The receiver yields peers whose
+    /// A transport for node `local` of cluster `cluster_id`, whose peer streams run on the
+    /// current tokio runtime (call it from inside one). The receiver yields peers whose
     /// stream broke, to report to Raft as unreachable.
     pub fn new(cluster_id: &str, local: u64) -> (Self, mpsc::UnboundedReceiver<u64>) {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -57,6 +60,7 @@ impl GrpcTransport {
             local,
             addresses: Mutex::new(BTreeMap::new()),
             unreachable: tx,
+            runtime: tokio::runtime::Handle::current(),
         });
         let transport = GrpcTransport {
             shared,
@@ -84,10 +88,6 @@ impl GrpcTransport {
             self.queues.remove_peer(peer);
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::error!(peer, "no tokio runtime to run the peer stream on");
-            return;
-        };
         addresses.insert(peer, address.to_owned());
         let receiver = self.queues.add_peer(peer);
         let link = PeerLink {
@@ -95,7 +95,8 @@ impl GrpcTransport {
             peer,
             address: address.to_owned(),
         };
-        runtime.spawn(link.run(receiver));
+        // The runtime the transport was made on: this may run on the Raft driver's thread.
+        self.shared.runtime.spawn(link.run(receiver));
     }
 
     /// Known peer addresses.

@@ -192,11 +192,13 @@ impl MetaNode {
         let replica = Replica::new(replica_cfg, store, machine)?;
         // The restore of this node's own stored snapshot is not a snapshot received.
         shared.reset_installed();
+        // The Raft log's sync is an fsync: the driver gets a thread of its own.
         let driver = DriverConfig {
             tick: TickSource::Interval(cfg.tick),
+            own_thread: true,
             ..DriverConfig::default()
         };
-        let raft = spawn_node(replica, transport.clone(), driver);
+        let raft = spawn_node(replica, transport.clone(), driver)?;
         let (stop, stopped) = watch::channel(false);
         let node = MetaNode {
             inner: Arc::new(NodeInner {
