@@ -12,7 +12,8 @@ everything is healed and a checker verifies:
 - at most one leader per partition and leader epoch (as the quorum reported them).
 
 CHRONIK_NEMESIS_SEED picks the schedule (default: random, printed); CHRONIK_NEMESIS_STEPS its
-length (default 6, what CI runs). A failure prints the seed and the timeline.
+length (default 6, what CI runs). A failure prints the seed and the timeline. Seeds that once
+failed run too, as regression cases (REGRESSION_SEEDS).
 """
 
 import os
@@ -20,6 +21,8 @@ import random
 import signal
 import threading
 import time
+
+import pytest
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
@@ -31,6 +34,9 @@ PARTITIONS = 3
 # Records per second the producer sends.
 RATE = 2000
 FAULTS = ("kill_broker", "pause_broker", "kill_meta", "cut_link", "delay_link", "one_way_link")
+# Schedules that found a fault: a one-way drop to the meta leader held every broker's heartbeat
+# past its session and a returning controller fenced all three brokers.
+REGRESSION_SEEDS = (1481933433,)
 
 
 class Timeline:
@@ -227,8 +233,14 @@ def check(w, final):
     return problems
 
 
-def test_invariants_hold_under_a_seeded_nemesis():
-    seed = int(os.environ.get("CHRONIK_NEMESIS_SEED", random.randrange(1 << 32)))
+@pytest.mark.parametrize("fixed_seed", [None, *REGRESSION_SEEDS],
+                         ids=["random", *(f"seed-{s}" for s in REGRESSION_SEEDS)])
+def test_invariants_hold_under_a_seeded_nemesis(fixed_seed):
+    seed = fixed_seed
+    if seed is None:
+        seed = int(os.environ.get("CHRONIK_NEMESIS_SEED", random.randrange(1 << 32)))
+    elif "CHRONIK_NEMESIS_SEED" in os.environ:
+        pytest.skip("CHRONIK_NEMESIS_SEED runs only the seed it names")
     steps = int(os.environ.get("CHRONIK_NEMESIS_STEPS", "6"))
     rng = random.Random(seed)
     timeline = Timeline()
