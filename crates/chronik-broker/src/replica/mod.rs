@@ -131,7 +131,10 @@ mod tests {
         other.update(|p| p.advance(5));
         assert!(!parked.has_changed().unwrap(), "another partition's append");
         mine.update(|p| p.advance(0));
-        assert!(!parked.has_changed().unwrap(), "an update that moves nothing");
+        assert!(
+            !parked.has_changed().unwrap(),
+            "an update that moves nothing"
+        );
         mine.update(|p| p.advance(3));
         assert!(parked.has_changed().unwrap(), "the high watermark moved");
         parked.borrow_and_update();
