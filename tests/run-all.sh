@@ -36,3 +36,6 @@ for bin in chronik-broker chronik-meta chronik-walctl; do
   if [ ! -x "target/debug/$bin" ]; then cargo build -p chronik-broker-bin -p chronik-meta -p chronik-walctl; break; fi
 done
 target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+
+echo "== fuzzing"
+bash tests/fuzz-smoke.sh

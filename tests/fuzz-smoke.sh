@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for a short, bounded time on its committed seeds (and whatever a
+# previous run left in fuzz/corpus-local/), with its dictionary if it has one, and fails if any
+# target finds a crash. See docs/fuzzing.md.
+# Usage: bash tests/fuzz-smoke.sh   (FUZZ_SECONDS=N changes the 60 s per target)
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+
+seconds="${FUZZ_SECONDS:-60}"
+# Unoptimised builds: a release build of the five targets and their dependencies takes longer
+# than the runs themselves on a 2-core CI machine (docs/fuzzing.md has the figures).
+profile=(--dev)
+
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  echo "fuzz-smoke: the nightly toolchain is missing (rustup toolchain install nightly)" >&2
+  exit 1
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
+
+start=$SECONDS
+# One build of all targets, so that each run below starts at once.
+cargo +nightly fuzz build "${profile[@]}"
+echo "fuzz-smoke: built every target in $((SECONDS - start)) s"
+
+logs=target/fuzz-smoke
+mkdir -p "$logs"
+summary=()
+failed=0
+for t in $(cargo +nightly fuzz list); do
+  mkdir -p "corpus-local/$t"
+  dict=()
+  [ -f "dicts/$t.dict" ] && dict=("-dict=dicts/$t.dict")
+  log="$logs/$t.log"
+  t0=$SECONDS
+  status=0
+  cargo +nightly fuzz run "${profile[@]}" "$t" "corpus-local/$t" "corpus/$t" -- \
+    -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" >"$log" 2>&1 || status=$?
+  # A crash while loading the corpus leaves no statistics behind.
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+  if [ "$status" -eq 0 ]; then
+    line="ok      $t: ${runs:-?} executions, coverage ${cov:-?} edges, $((SECONDS - t0)) s"
+  else
+    failed=1
+    artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
+    artifact=${artifact#"$PWD/"}
+    line="FAILED  $t: exit $status after $((SECONDS - t0)) s; input: fuzz/${artifact:-?}; log: fuzz/$log"
+    echo "---- $t: what failed (the whole output is in fuzz/$log)"
+    what='panicked at|==[0-9]+==ERROR|^SUMMARY'
+    if grep -qE "$what" "$log"; then
+      grep -E -A3 "$what" "$log" | head -40 || true
+    else
+      tail -40 "$log"
+    fi
+  fi
+  echo "fuzz-smoke: $line"
+  summary+=("$line")
+done
+
+echo "== fuzz-smoke summary ($((SECONDS - start)) s)"
+printf '  %s\n' "${summary[@]}"
+exit "$failed"
