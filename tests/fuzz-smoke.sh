@@ -61,4 +61,6 @@ done
 
 echo "== fuzz-smoke summary ($((SECONDS - start)) s)"
 printf '  %s\n' "${summary[@]}"
+failures=$(printf '%s\n' "${summary[@]}" | grep -c '^FAILED' || true)
+echo "fuzzing: $(( ${#summary[@]} - failures )) passed, $failures failed"
 exit "$failed"
