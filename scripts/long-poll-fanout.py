@@ -122,7 +122,7 @@ def main():
         cpu = cpu_seconds(broker.pid) - start_cpu
         wall = time.monotonic() - start
         producer.flush(30)
-        time.sleep(1)
+        wait_for("the busy partition's last records to be fetched", lambda: len(latencies) >= sent, timeout=30)
         stop.set()
         reader.join()
         print(json.dumps({

@@ -96,15 +96,14 @@ fn record_lag(partitions: &Partitions, groups: &Coordinator) {
 }
 
 fn record_logs(partitions: &Partitions) {
-    for (tp, log) in partitions.logs() {
+    for (tp, hosted) in partitions.all() {
         let labels = [
             ("topic", tp.topic.clone()),
             ("partition", tp.partition.to_string()),
         ];
-        if let Some(hosted) = partitions.get_hosted(&tp) {
-            metrics::gauge!("chronik_broker_high_watermark", &labels)
-                .set(hosted.replica.high_watermark() as f64);
-        }
+        let log = &hosted.log;
+        metrics::gauge!("chronik_broker_high_watermark", &labels)
+            .set(hosted.replica.high_watermark() as f64);
         metrics::gauge!("chronik_broker_log_end_offset", &labels).set(log.end_offset() as f64);
         metrics::gauge!("chronik_broker_log_start_offset", &labels).set(log.start_offset() as f64);
         metrics::gauge!("chronik_broker_log_size_bytes", &labels).set(log.size_bytes() as f64);

@@ -108,20 +108,11 @@ impl Partitions {
         }
     }
 
-    /// Every hosted log (for the retention task).
-    pub fn logs(&self) -> Vec<(TopicPartition, Arc<PartitionLog>)> {
-        let hosted = self.hosted();
-        hosted
-            .iter()
-            .map(|(tp, h)| (tp.clone(), h.log.clone()))
-            .collect()
-    }
-
-    /// Every hosted log with its high watermark, the bound retention may delete up to.
-    pub fn logs_with_high_watermarks(&self) -> Vec<(TopicPartition, Arc<PartitionLog>, i64)> {
+    /// Every hosted partition (for the retention and metrics tasks), copied out of the lock.
+    pub fn all(&self) -> Vec<(TopicPartition, Arc<Hosted>)> {
         let hosted = self.hosted();
         (hosted.iter())
-            .map(|(tp, h)| (tp.clone(), h.log.clone(), h.replica.high_watermark()))
+            .map(|(tp, h)| (tp.clone(), h.clone()))
             .collect()
     }
 

@@ -34,8 +34,8 @@ fn enforce_all(partitions: &Partitions) {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    for (tp, log, high_watermark) in partitions.logs_with_high_watermarks() {
-        match log.enforce_retention(now_ms, high_watermark) {
+    for (tp, hosted) in partitions.all() {
+        match (hosted.log).enforce_retention(now_ms, hosted.replica.high_watermark()) {
             Ok(report) if report.segments_deleted > 0 => {
                 tracing::info!(partition = %tp, segments = report.segments_deleted,
                     bytes = report.bytes_deleted, start_offset = report.start_offset,
