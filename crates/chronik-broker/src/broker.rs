@@ -4,15 +4,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chronik_kafka::kafka_protocol::error::ResponseError;
-use chronik_types::TopicPartition;
-use chronik_wal::{DataDir, PartitionLog, WalOptions};
+use chronik_wal::{DataDir, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::cluster::Cluster;
 use crate::handlers::ProducerIdPool;
-use crate::partitions::{Hosted, Partitions};
+use crate::partition::PartitionLayer;
+use crate::partitions::Partitions;
 use crate::topic_config::TopicSettings;
 use crate::{BrokerConfig, BrokerError};
 
@@ -23,41 +22,15 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct Shared {
     pub config: BrokerConfig,
     pub cluster: Arc<Cluster>,
-    pub partitions: Arc<Partitions>,
     /// Producer ids handed to idempotent producers by InitProducerId.
     pub producer_ids: ProducerIdPool,
     /// Consumer groups and committed offsets this broker coordinates.
     pub groups: Arc<crate::groups::Coordinator>,
-    /// Wakes the ISR task early: a follower outside the ISR fetched and may be back.
-    pub isr_check: Arc<Notify>,
+    /// Appends, reads and replication progress of the partitions this broker hosts.
+    pub layer: Arc<PartitionLayer>,
 }
 
 impl Shared {
-    /// The log and leader epoch of a partition this broker leads, or the Kafka error code
-    /// telling the client why not.
-    pub fn leader_log(&self, tp: &TopicPartition) -> Result<(Arc<PartitionLog>, i32), i16> {
-        self.leader_partition(tp)
-            .map(|(h, epoch)| (h.log.clone(), epoch))
-    }
-
-    /// Like [`Shared::leader_log`], with the partition's producer state. Leadership is the
-    /// hosted replica's role (the metadata as last reconciled), so the epoch returned is the
-    /// one its high watermark and produce waiters work with.
-    pub fn leader_partition(&self, tp: &TopicPartition) -> Result<(Arc<Hosted>, i32), i16> {
-        let exists = self.cluster.metadata(|s| {
-            s.topic_by_name(&tp.topic)
-                .and_then(|t| t.partition(tp.partition))
-                .is_some()
-        });
-        if !exists {
-            return Err(ResponseError::UnknownTopicOrPartition.code());
-        }
-        let not_leader = ResponseError::NotLeaderOrFollower.code();
-        let hosted = self.partitions.get_hosted(tp).ok_or(not_leader)?;
-        let epoch = hosted.replica.leader_epoch().ok_or(not_leader)?;
-        Ok((hosted, epoch))
-    }
-
     /// Creates `name` with the default partition count when auto-creation is on and it does
     /// not exist; failures are left for the caller's lookup to report. The internal offsets
     /// topic is never auto-created: only the group coordinator creates it, with its own
@@ -81,7 +54,7 @@ impl Shared {
         if let Err(e) = created {
             tracing::debug!(topic = name, error = %e, "auto-creation failed");
         }
-        self.cluster.reconcile(&self.partitions);
+        self.cluster.reconcile(self.layer.partitions());
     }
 }
 
@@ -108,7 +81,7 @@ impl Broker {
             wal.syncer = syncer.0.clone();
         }
         let dir = DataDir::open(&config.data_dir, wal)?;
-        let partitions = Arc::new(Partitions::new(dir, defaults));
+        let partitions = Arc::new(Partitions::new(dir, defaults.clone()));
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| BrokerError::io(format!("listen on {}", config.listen), e))?;
@@ -153,6 +126,12 @@ impl Broker {
             crate::metrics::spawn(partitions.clone(), groups.clone()),
         ];
         let heartbeats = cluster.spawn_heartbeats(host.clone(), port);
+        let layer = Arc::new(PartitionLayer::new(
+            partitions.clone(),
+            cluster.clone(),
+            defaults,
+            isr_check,
+        ));
         cluster.reconcile(&partitions);
         cluster.remove_orphans(&partitions);
         tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),
@@ -160,10 +139,9 @@ impl Broker {
         let shared = Arc::new(Shared {
             config,
             cluster,
-            partitions,
             producer_ids: ProducerIdPool::default(),
             groups,
-            isr_check,
+            layer,
         });
         Ok(Broker {
             shared,
@@ -226,7 +204,7 @@ impl Broker {
             task.abort();
         }
         self.shared.cluster.shutdown().await;
-        self.shared.partitions.close()?;
+        self.shared.layer.partitions().close()?;
         tracing::info!("broker stopped; data dir closed cleanly");
         Ok(())
     }

@@ -13,6 +13,7 @@ mod error;
 mod groups;
 mod handlers;
 mod metrics;
+mod partition;
 mod partitions;
 mod producers;
 mod replica;

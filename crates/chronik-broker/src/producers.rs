@@ -7,8 +7,6 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chronik_kafka::kafka_protocol::error::ResponseError;
-
 /// Batches remembered per producer (Kafka keeps the last 5: a producer has at most 5 in flight).
 const CACHED_BATCHES: usize = 5;
 
@@ -67,6 +65,17 @@ struct ProducerEntry {
     last_offset: i64,
 }
 
+/// Why an idempotent producer's batch is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SequenceError {
+    #[error(
+        "producer epoch {epoch} is older than the partition's {current}: a newer producer took over"
+    )]
+    StaleEpoch { epoch: i16, current: i16 },
+    #[error("sequence {got} does not follow the last written batch (expected {expected})")]
+    OutOfOrder { got: i32, expected: i32 },
+}
+
 /// What to do with an incoming batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SeqCheck {
@@ -74,8 +83,8 @@ pub(crate) enum SeqCheck {
     Append,
     /// A retry of a batch already written: answer with its offsets, append nothing.
     Duplicate(WrittenBatch),
-    /// Refuse it with this Kafka error code.
-    Reject(i16),
+    /// Refuse it.
+    Reject(SequenceError),
 }
 
 /// Producer state of one partition.
@@ -93,7 +102,10 @@ impl ProducerStates {
             return SeqCheck::Append;
         };
         if p.epoch < entry.epoch {
-            return SeqCheck::Reject(ResponseError::InvalidProducerEpoch.code());
+            return SeqCheck::Reject(SequenceError::StaleEpoch {
+                epoch: p.epoch,
+                current: entry.epoch,
+            });
         }
         if p.epoch > entry.epoch {
             // A bumped epoch restarts the sequence.
@@ -107,7 +119,10 @@ impl ProducerStates {
         match entry.batches.back() {
             Some(last) if p.first_seq == wrapping_seq(last.last_seq, 1) => SeqCheck::Append,
             None => SeqCheck::Append,
-            Some(_) => SeqCheck::Reject(ResponseError::OutOfOrderSequenceNumber.code()),
+            Some(last) => SeqCheck::Reject(SequenceError::OutOfOrder {
+                got: p.first_seq,
+                expected: wrapping_seq(last.last_seq, 1),
+            }),
         }
     }
 
@@ -181,7 +196,10 @@ fn first_batch_rule(first_seq: i32) -> SeqCheck {
     if first_seq == 0 {
         SeqCheck::Append
     } else {
-        SeqCheck::Reject(ResponseError::OutOfOrderSequenceNumber.code())
+        SeqCheck::Reject(SequenceError::OutOfOrder {
+            got: first_seq,
+            expected: 0,
+        })
     }
 }
 

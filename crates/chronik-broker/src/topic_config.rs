@@ -9,10 +9,7 @@ use std::time::Duration;
 use chronik_metadata::{ControllerError, UNCLEAN_LEADER_ELECTION_CONFIG};
 use chronik_wal::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
 
-use chronik_types::TopicPartition;
-
 use crate::BrokerConfig;
-use crate::broker::Shared;
 
 pub(crate) const RETENTION_MS: &str = "retention.ms";
 pub(crate) const RETENTION_BYTES: &str = "retention.bytes";
@@ -441,26 +438,6 @@ pub(crate) fn apply_ops(
         next.insert(name.clone(), value);
     }
     Ok(next)
-}
-
-/// What a Produce to `tp` must respect: its topic's settings and the size of its ISR.
-pub(crate) fn produce_limits(
-    shared: &Shared,
-    tp: &TopicPartition,
-) -> Option<(TopicSettings, usize)> {
-    let defaults = TopicSettings::defaults(&shared.config);
-    shared.cluster.metadata(|s| {
-        let topic = s.topic_by_name(&tp.topic)?;
-        let isr = topic.partition(tp.partition)?.isr.len();
-        Some((defaults.with_stored(&topic.name, &topic.configs), isr))
-    })
-}
-
-/// NOT_ENOUGH_REPLICAS for an acks=all produce to a partition whose ISR is smaller than
-/// `min.insync.replicas`; other acks do not wait for the ISR.
-pub(crate) fn acks_error(acks: i16, min_insync_replicas: i32, isr_len: usize) -> Option<i16> {
-    let isr = i64::try_from(isr_len).unwrap_or(i64::MAX);
-    (acks == -1 && isr < i64::from(min_insync_replicas)).then_some(19)
 }
 
 #[cfg(test)]

@@ -171,11 +171,3 @@ fn wire_operations_map_to_ops() {
         Err(42)
     );
 }
-
-#[test]
-fn acks_all_needs_min_insync_replicas_in_the_isr() {
-    assert_eq!(acks_error(-1, 2, 1), Some(19));
-    assert_eq!(acks_error(-1, 1, 1), None);
-    assert_eq!(acks_error(1, 2, 1), None);
-    assert_eq!(acks_error(0, 2, 1), None);
-}

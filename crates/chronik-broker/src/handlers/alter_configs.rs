@@ -159,6 +159,6 @@ fn split(
 /// Applies changed configs to the logs now, so the answer means they are in effect.
 fn finish(shared: &Shared, validate_only: bool) {
     if !validate_only {
-        shared.cluster.reconcile(&shared.partitions);
+        shared.cluster.reconcile(shared.layer.partitions());
     }
 }

@@ -42,7 +42,7 @@ pub(crate) async fn handle(
         );
     }
     if !req.validate_only {
-        shared.cluster.reconcile(&shared.partitions);
+        shared.cluster.reconcile(shared.layer.partitions());
     }
     response
 }

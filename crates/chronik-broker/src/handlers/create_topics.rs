@@ -19,7 +19,7 @@ pub(crate) async fn handle(shared: &Shared, req: CreateTopicsRequest) -> CreateT
         let result = create(shared, &topic, req.validate_only).await;
         response.topics.push(result);
     }
-    shared.cluster.reconcile(&shared.partitions);
+    shared.cluster.reconcile(shared.layer.partitions());
     response
 }
 

@@ -30,7 +30,7 @@ pub(crate) async fn handle(
     for (name, id) in targets {
         response.responses.push(delete(shared, name, id).await);
     }
-    shared.cluster.reconcile(&shared.partitions);
+    shared.cluster.reconcile(shared.layer.partitions());
     response
 }
 

@@ -39,7 +39,7 @@ pub(crate) async fn handle(
         }
     }
     let me = shared.cluster.me;
-    let failed = shared.partitions.failed_logs();
+    let failed = shared.layer.failed_logs();
     shared.cluster.metadata(|state| {
         // Replicas on fenced brokers, and this broker's own replicas whose log failed (only
         // this broker knows of those: `chronik-broker status` asks every broker).

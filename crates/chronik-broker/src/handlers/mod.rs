@@ -8,6 +8,7 @@ mod create_topics;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod errors;
 mod fetch;
 mod groups;
 mod init_producer_id;

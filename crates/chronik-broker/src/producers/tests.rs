@@ -1,7 +1,12 @@
 use super::*;
 
-const OUT_OF_ORDER: i16 = 45;
-const INVALID_EPOCH: i16 = 47;
+fn out_of_order(c: SeqCheck) -> bool {
+    matches!(c, SeqCheck::Reject(SequenceError::OutOfOrder { .. }))
+}
+
+fn stale_epoch(c: SeqCheck) -> bool {
+    matches!(c, SeqCheck::Reject(SequenceError::StaleEpoch { .. }))
+}
 
 fn batch(id: i64, epoch: i16, first: i32, count: i32) -> BatchProducer {
     BatchProducer {
@@ -44,19 +49,19 @@ fn gaps_are_out_of_order_but_unknown_producers_start_anywhere() {
         "new producer"
     );
     write(&mut s, batch(1, 0, 0, 2), 0);
-    assert_eq!(s.check(&batch(1, 0, 3, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+    assert!(out_of_order(s.check(&batch(1, 0, 3, 1))));
     // A partial overlap with a written batch is not a duplicate either.
-    assert_eq!(s.check(&batch(1, 0, 1, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+    assert!(out_of_order(s.check(&batch(1, 0, 1, 1))));
 }
 
 #[test]
 fn epochs_fence_old_producers_and_restart_sequences() {
     let mut s = ProducerStates::default();
     write(&mut s, batch(3, 1, 0, 5), 0);
-    assert_eq!(s.check(&batch(3, 0, 5, 1)), SeqCheck::Reject(INVALID_EPOCH));
-    assert_eq!(s.check(&batch(3, 2, 5, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+    assert!(stale_epoch(s.check(&batch(3, 0, 5, 1))));
+    assert!(out_of_order(s.check(&batch(3, 2, 5, 1))));
     write(&mut s, batch(3, 2, 0, 1), 5);
-    assert_eq!(s.check(&batch(3, 1, 5, 1)), SeqCheck::Reject(INVALID_EPOCH));
+    assert!(stale_epoch(s.check(&batch(3, 1, 5, 1))));
 }
 
 #[test]
@@ -69,7 +74,7 @@ fn only_the_last_five_batches_are_remembered() {
         s.check(&batch(9, 0, 1, 1)),
         SeqCheck::Duplicate(_)
     ));
-    assert_eq!(s.check(&batch(9, 0, 0, 1)), SeqCheck::Reject(OUT_OF_ORDER));
+    assert!(out_of_order(s.check(&batch(9, 0, 0, 1))));
 }
 
 #[test]

@@ -91,7 +91,7 @@ async fn find(shared: &Shared, key_type: i8, key: &str) -> Found {
         {
             tracing::debug!(error = %e, "cannot create {OFFSETS_TOPIC} yet");
         }
-        shared.cluster.reconcile(&shared.partitions);
+        shared.cluster.reconcile(shared.layer.partitions());
     }
     let not_available = (
         ResponseError::CoordinatorNotAvailable.code(),

@@ -1,0 +1,227 @@
+//! Appends as leader: admission (internal topics, acks and min.insync.replicas, record
+//! validation), idempotent producers' sequence checks, the append in the leader epoch, and
+//! the wait that settles an acknowledgement: durable for acks=1, committed (the high
+//! watermark passed it) for acks=all.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chronik_types::TopicPartition;
+use chronik_wal::Durable;
+
+use super::{Leading, PartitionError, PartitionLayer, Result};
+use crate::partitions::Hosted;
+use crate::producers::{BatchProducer, SeqCheck, batch_producer};
+
+/// How many replicas must have an append before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Acks {
+    /// No acknowledgement at all.
+    None,
+    /// The leader's log made it durable.
+    Leader,
+    /// Every ISR member holds it: the high watermark passed it.
+    All,
+}
+
+impl Acks {
+    /// The `acks` of a Produce request; `None` for a value Kafka does not define.
+    pub fn from_wire(acks: i16) -> Option<Acks> {
+        match acks {
+            0 => Some(Acks::None),
+            1 => Some(Acks::Leader),
+            -1 => Some(Acks::All),
+            _ => None,
+        }
+    }
+}
+
+/// A partition's records, written.
+pub(crate) struct Appended {
+    /// Offset of the first record written (or of the original, for a retried batch).
+    pub base_offset: i64,
+    pub log_start_offset: i64,
+    /// What to wait for before acknowledging.
+    pub wait: AckWait,
+}
+
+/// What an acknowledgement waits for: the last append's durability and, for acks=all, the
+/// high watermark passing it in the epoch it was written in.
+pub(crate) struct AckWait {
+    /// Resolves when the last append is durable (the log is fsynced in order, so it covers the
+    /// earlier ones).
+    durable: Option<Durable>,
+    hosted: std::sync::Arc<Hosted>,
+    partition: TopicPartition,
+    /// Base offset of the last batch: committed once the high watermark passes it.
+    last_base: i64,
+    epoch: i32,
+}
+
+impl PartitionLayer {
+    /// Validates and appends one partition's records as its leader. The topic must exist
+    /// (auto-creation is the caller's business) and this broker must lead it.
+    pub fn append(
+        &self,
+        tp: &TopicPartition,
+        acks: Acks,
+        records: Option<&Bytes>,
+    ) -> Result<Appended> {
+        if tp.topic == crate::groups::OFFSETS_TOPIC {
+            // Only the group coordinator writes there; a client's records would corrupt offsets.
+            return Err(PartitionError::InternalTopic(tp.clone()));
+        }
+        let leading = self.leader(tp)?;
+        let (topic, isr) = self
+            .limits(tp)
+            .ok_or_else(|| PartitionError::UnknownPartition(tp.clone()))?;
+        let min = topic.min_insync_replicas;
+        if too_few_in_sync(acks, min, isr) {
+            tracing::debug!(partition = %tp, isr, min, "acks=all refused");
+            return Err(PartitionError::NotEnoughReplicas {
+                partition: tp.clone(),
+                isr,
+                min,
+            });
+        }
+        let records = records.ok_or(PartitionError::MissingRecords)?;
+        let batches = chronik_kafka::validate_produce_records(records, topic.max_message_bytes)
+            .inspect_err(|e| tracing::debug!(partition = %tp, error = %e, "produce rejected"))?;
+        let mut base_offset = None;
+        let mut wait = AckWait {
+            durable: None,
+            hosted: leading.hosted.clone(),
+            partition: tp.clone(),
+            last_base: -1,
+            epoch: leading.epoch,
+        };
+        for batch in batches {
+            let bytes = &records[batch.range];
+            let (base, durable) = match batch_producer(bytes) {
+                None => append_one(tp, &leading, bytes).map(|(base, _, d)| (base, d))?,
+                Some(p) => append_idempotent(tp, &leading, &p, bytes)?,
+            };
+            base_offset.get_or_insert(base);
+            wait.durable = Some(durable);
+            wait.last_base = base;
+        }
+        let hosted = &leading.hosted;
+        let end = hosted.log.end_offset();
+        hosted.replica.update(|p| p.advance(end));
+        hosted.replica.changed();
+        metrics::counter!("chronik_broker_topic_bytes_in_total", "topic" => tp.topic.clone())
+            .increment(records.len() as u64);
+        Ok(Appended {
+            base_offset: base_offset.unwrap_or(-1),
+            log_start_offset: hosted.log.start_offset(),
+            wait,
+        })
+    }
+}
+
+impl AckWait {
+    /// Waits until the appends are durable and, for acks=all, committed. A leader that loses
+    /// its leadership meanwhile fails the wait (the client retries at the new leader);
+    /// `timeout` bounds the wait for the ISR.
+    pub async fn settle(self, acks: Acks, timeout: Duration) -> Result<()> {
+        let mut marks = self.hosted.replica.subscribe();
+        if let Some(durable) = self.durable
+            && let Err(e) = durable.wait_async().await
+        {
+            tracing::debug!(error = %e, "append not made durable");
+            self.hosted.check_failed();
+            return Err(PartitionError::Storage(self.partition));
+        }
+        if acks != Acks::All {
+            return Ok(());
+        }
+        let (epoch, last_base) = (self.epoch, self.last_base);
+        let committed =
+            marks.wait_for(|m| m.leader_epoch != Some(epoch) || m.high_watermark > last_base);
+        match tokio::time::timeout(timeout, committed).await {
+            Ok(Ok(m)) if m.leader_epoch == Some(epoch) => Ok(()),
+            Ok(_) => Err(PartitionError::LeadershipLost),
+            Err(_) => Err(PartitionError::TimedOut),
+        }
+    }
+}
+
+/// Appends a batch of an idempotent producer unless it is a retry of one already written
+/// (answered with the original base offset) or out of sequence.
+fn append_idempotent(
+    tp: &TopicPartition,
+    leading: &Leading,
+    p: &BatchProducer,
+    batch: &[u8],
+) -> Result<(i64, Durable)> {
+    let hosted = &leading.hosted;
+    let mut producers = hosted.producers();
+    match producers.check(p) {
+        SeqCheck::Append => {
+            let (base, last, durable) = append_one(tp, leading, batch)?;
+            producers.record(p, base, last);
+            Ok((base, durable))
+        }
+        SeqCheck::Duplicate(written) => {
+            tracing::debug!(partition = %tp, producer = p.producer_id, seq = p.first_seq,
+                "duplicate batch answered with its offsets");
+            drop(producers);
+            // The original append may still wait for its fsync; the retry's ack must not come
+            // first. The flusher's next fsync covers both, without blocking this thread.
+            Ok((written.base_offset, hosted.log.durable_end()))
+        }
+        SeqCheck::Reject(e) => {
+            tracing::debug!(partition = %tp, producer = p.producer_id, seq = p.first_seq,
+                error = %e, "idempotent batch refused");
+            Err(e.into())
+        }
+    }
+}
+
+/// Appends one batch in the leader epoch: its base and last offsets and durable handle. A log
+/// that failed for good is reported once (see [`Hosted::check_failed`]), not on every append.
+fn append_one(tp: &TopicPartition, leading: &Leading, batch: &[u8]) -> Result<(i64, i64, Durable)> {
+    let hosted = &leading.hosted;
+    let log = &hosted.log;
+    let mut owned = batch.to_vec();
+    match log.append(&mut owned, leading.epoch) {
+        Ok(info) => Ok((info.base_offset, info.last_offset, info.durable)),
+        Err(e) => {
+            if log.failure().is_some() {
+                tracing::debug!(partition = %tp, error = %e, "append refused");
+                hosted.check_failed();
+            } else {
+                tracing::error!(partition = %tp, error = %e, "append failed");
+            }
+            Err(PartitionError::Storage(tp.clone()))
+        }
+    }
+}
+
+/// Whether an append with `acks` is refused for an ISR of `isr` members: only acks=all waits
+/// for the ISR, so only it needs `min.insync.replicas` of them.
+fn too_few_in_sync(acks: Acks, min_insync_replicas: i32, isr: usize) -> bool {
+    acks == Acks::All && i64::try_from(isr).unwrap_or(i64::MAX) < i64::from(min_insync_replicas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Acks, too_few_in_sync};
+
+    #[test]
+    fn acks_all_needs_min_insync_replicas_in_the_isr() {
+        assert!(too_few_in_sync(Acks::All, 2, 1));
+        assert!(!too_few_in_sync(Acks::All, 1, 1));
+        assert!(!too_few_in_sync(Acks::Leader, 2, 1));
+        assert!(!too_few_in_sync(Acks::None, 2, 1));
+    }
+
+    #[test]
+    fn only_the_three_kafka_acks_values_exist() {
+        assert_eq!(Acks::from_wire(-1), Some(Acks::All));
+        assert_eq!(Acks::from_wire(0), Some(Acks::None));
+        assert_eq!(Acks::from_wire(1), Some(Acks::Leader));
+        assert_eq!(Acks::from_wire(2), None);
+        assert_eq!(Acks::from_wire(-2), None);
+    }
+}

@@ -1,0 +1,275 @@
+//! Reads as leader: consumers up to the high watermark, followers up to the log end (their
+//! fetch offsets are their progress, which moves the high watermark and may bring them back
+//! into the ISR), offset lookups, and the per-partition wake-ups parked fetches wait on.
+
+use bytes::Bytes;
+use chronik_metadata::BrokerId;
+use chronik_types::TopicPartition;
+use chronik_wal::PartitionLog;
+use tokio_stream::StreamMap;
+use tokio_stream::wrappers::WatchStream;
+
+use super::{Leading, PartitionError, PartitionLayer, Result};
+use crate::replica::Role;
+
+/// Who reads: what it may see and whether its read is replication progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reader {
+    /// Sees what every ISR member holds (below the high watermark).
+    Consumer,
+    /// A follower replica copying the log: sees everything, and its fetch offset is its log end.
+    Follower(BrokerId),
+}
+
+/// Where to read one partition from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadRequest {
+    pub fetch_offset: i64,
+    /// The leader epoch the reader believes current (-1: unchecked).
+    pub current_leader_epoch: i32,
+    /// At most this many bytes of batches (a first batch larger than it is still whole, as the
+    /// log returns it, so a consumer always makes progress).
+    pub max_bytes: usize,
+}
+
+/// One partition's read.
+#[derive(Debug)]
+pub(crate) struct PartitionRead {
+    /// Whole stored batches, byte for byte.
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+}
+
+/// Which offset ListOffsets asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OffsetQuery {
+    /// Where a consumer's next record will be: the high watermark.
+    Latest,
+    /// The log start.
+    Earliest,
+    /// The first record with a timestamp at or after this one.
+    Timestamp(i64),
+}
+
+/// Yields when any watched partition changes (an append, a high-watermark or leadership move)
+/// or any partition's role changes on this broker.
+pub(crate) type Changes = StreamMap<usize, WatchStream<u64>>;
+
+impl PartitionLayer {
+    /// Reads `tp` for `reader` from `req.fetch_offset`.
+    pub fn read(
+        &self,
+        tp: &TopicPartition,
+        req: &ReadRequest,
+        reader: Reader,
+    ) -> Result<PartitionRead> {
+        let leading = self.leader_at(tp, req.current_leader_epoch)?;
+        let log = leading.log();
+        let (start, end) = (log.start_offset(), log.end_offset());
+        let hw = leading.high_watermark();
+        let visible = match reader {
+            Reader::Follower(_) => end,
+            Reader::Consumer => hw,
+        };
+        if req.fetch_offset < start || req.fetch_offset > end {
+            return Err(PartitionError::OffsetOutOfRange {
+                offset: req.fetch_offset,
+                log_start: start,
+                log_end: end,
+                visible_end: visible,
+            });
+        }
+        let records = if req.max_bytes == 0 || req.fetch_offset >= visible {
+            Bytes::new()
+        } else {
+            match log.read_bounded(req.fetch_offset, req.max_bytes, visible) {
+                Ok(read) => read.data,
+                Err(e) => {
+                    tracing::error!(partition = %tp, error = %e, "read failed");
+                    return Err(PartitionError::Storage(tp.clone()));
+                }
+            }
+        };
+        Ok(PartitionRead {
+            records,
+            high_watermark: hw,
+            log_start_offset: start,
+        })
+    }
+
+    /// Records a follower's fetch of `tp` from `fetch_offset` (its log end): it may move the
+    /// high watermark (waking consumers and acks=all produces by itself) and, for a follower
+    /// outside the ISR, wakes the ISR task. A fetch this broker cannot serve as leader in the
+    /// epoch the follower names records nothing.
+    pub fn follower_fetched(
+        &self,
+        follower: BrokerId,
+        tp: &TopicPartition,
+        fetch_offset: i64,
+        current_leader_epoch: i32,
+    ) {
+        let Ok(leading) = self.leader_at(tp, current_leader_epoch) else {
+            return;
+        };
+        let end = leading.log().end_offset();
+        let now = std::time::Instant::now();
+        let outside_isr = leading.hosted.replica.update(|p| {
+            p.follower_fetched(follower, fetch_offset, end, now);
+            matches!(p.role(), Role::Leader { isr, .. } if !isr.contains(&follower))
+        });
+        if outside_isr {
+            self.isr_check.notify_one();
+        }
+    }
+
+    /// A stream of the changes of `partitions` (those this broker hosts) and of role changes.
+    /// Subscribe before reading, so that a change during the read is not missed.
+    pub fn changes<'a>(&self, partitions: impl IntoIterator<Item = &'a TopicPartition>) -> Changes {
+        let mut changes = StreamMap::new();
+        changes.insert(
+            0,
+            WatchStream::from_changes(self.partitions.subscribe_roles()),
+        );
+        for tp in partitions {
+            if let Some(hosted) = self.partitions.get_hosted(tp) {
+                let key = changes.len();
+                changes.insert(
+                    key,
+                    WatchStream::from_changes(hosted.replica.subscribe_changes()),
+                );
+            }
+        }
+        changes
+    }
+
+    /// The offset `query` names in `tp`, with its timestamp (-1 when it has none) and the
+    /// leader epoch; `None` when no record is that late.
+    pub fn offset_for(
+        &self,
+        tp: &TopicPartition,
+        current_leader_epoch: i32,
+        query: OffsetQuery,
+    ) -> Result<(Option<(i64, i64)>, i32)> {
+        let leading = self.leader(tp)?;
+        // Consumers see up to the high watermark: "latest" is that, not the log end.
+        let hw = leading.high_watermark();
+        super::check_epoch(current_leader_epoch, leading.epoch)?;
+        let log = leading.log();
+        let found = match query {
+            OffsetQuery::Latest => Some((hw, -1)),
+            OffsetQuery::Earliest => Some((log.start_offset(), -1)),
+            OffsetQuery::Timestamp(ts) if ts < 0 => {
+                return Err(PartitionError::InvalidTimestamp(ts));
+            }
+            OffsetQuery::Timestamp(ts) => match log.offset_for_timestamp(ts) {
+                Ok(hit) => hit.map(|h| refine_to_record(log, h.offset, h.timestamp, ts)),
+                Err(e) => {
+                    tracing::error!(partition = %tp, error = %e, "timestamp lookup failed");
+                    return Err(PartitionError::Storage(tp.clone()));
+                }
+            },
+        };
+        Ok((found, leading.epoch))
+    }
+}
+
+impl Leading {
+    /// Where `requested` ended in this leader's log, per its leader-epoch checkpoint (Kafka's
+    /// OffsetForLeaderEpoch answer, see [`epoch_end`]).
+    pub fn epoch_end(&self, requested: i32) -> Option<(i32, i64)> {
+        let log = self.log();
+        let first_start = log.epochs().first().map(|e| e.start_offset);
+        epoch_end(
+            requested,
+            self.epoch,
+            log.end_offset(),
+            log.end_offset_for_epoch(requested),
+            first_start,
+        )
+    }
+}
+
+/// The largest epoch at or below `requested` with the offset where it ended. The current
+/// epoch ends at the log end even before anything was written in it; an epoch older than the
+/// checkpoint ends where the log's first epoch starts; a future one is undefined (`None`).
+pub(crate) fn epoch_end(
+    requested: i32,
+    current: i32,
+    log_end: i64,
+    lookup: Option<(i32, i64)>,
+    first_start: Option<i64>,
+) -> Option<(i32, i64)> {
+    if requested < 0 || requested > current {
+        return None;
+    }
+    if requested == current {
+        return Some((current, log_end));
+    }
+    match (lookup, first_start) {
+        (Some(found), _) => Some(found),
+        (None, Some(start)) => Some((requested, start)),
+        (None, None) => None,
+    }
+}
+
+/// The first record at or after `target` inside the batch the time index found (which starts
+/// at `offset` and ends at `max_ts`); the batch itself when its records cannot be read here.
+fn refine_to_record(log: &PartitionLog, offset: i64, max_ts: i64, target: i64) -> (i64, i64) {
+    let read = log.read_bounded(offset, 1, log.end_offset());
+    read.ok()
+        .and_then(|r| chronik_kafka::first_record_at_or_after(&r.data, target))
+        .unwrap_or((offset, max_ts))
+}
+
+/// A fetch waiting for data, counted in `chronik_broker_fetches_parked{kind}` for as long as
+/// it waits (Kafka's fetch purgatory size).
+pub(crate) struct Parked(&'static str);
+
+impl Parked {
+    pub fn new(reader: Reader) -> Self {
+        let kind = match reader {
+            Reader::Follower(_) => "follower",
+            Reader::Consumer => "consumer",
+        };
+        metrics::gauge!("chronik_broker_fetches_parked", "kind" => kind).increment(1.0);
+        Parked(kind)
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        metrics::gauge!("chronik_broker_fetches_parked", "kind" => self.0).decrement(1.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::epoch_end;
+
+    #[test]
+    fn epoch_end_offsets_follow_kafka() {
+        assert_eq!(
+            epoch_end(5, 5, 100, Some((3, 100)), Some(0)),
+            Some((5, 100)),
+            "current epoch"
+        );
+        assert_eq!(
+            epoch_end(6, 5, 100, Some((3, 100)), Some(0)),
+            None,
+            "future epoch"
+        );
+        assert_eq!(epoch_end(-1, 5, 100, None, Some(0)), None);
+        assert_eq!(
+            epoch_end(2, 5, 100, Some((1, 40)), Some(0)),
+            Some((1, 40)),
+            "from the checkpoint"
+        );
+        assert_eq!(
+            epoch_end(0, 5, 100, None, Some(30)),
+            Some((0, 30)),
+            "older than the checkpoint"
+        );
+        assert_eq!(epoch_end(0, 5, 0, None, None), None, "empty log");
+    }
+}
