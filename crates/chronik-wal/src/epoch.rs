@@ -136,14 +136,19 @@ impl EpochCache {
 
     /// Writes the checkpoint durably: temp file, fsync, rename.
     pub fn store(&self, dir: &Path) -> Result<()> {
-        let path = dir.join(EPOCH_CHECKPOINT_FILE);
-        let tmp: PathBuf = dir.join(format!("{EPOCH_CHECKPOINT_FILE}.tmp"));
-        let mut file = std::fs::File::create(&tmp).at(&tmp)?;
-        file.write_all(self.encode().as_bytes()).at(&tmp)?;
-        file.sync_data().at(&tmp)?;
-        std::fs::rename(&tmp, &path).at(&path)?;
-        sync_dir(dir)
+        store_encoded(dir, &self.encode())
     }
+}
+
+/// Writes an encoded checkpoint durably into a partition dir: temp file, fsync, rename.
+pub fn store_encoded(dir: &Path, encoded: &str) -> Result<()> {
+    let path = dir.join(EPOCH_CHECKPOINT_FILE);
+    let tmp: PathBuf = dir.join(format!("{EPOCH_CHECKPOINT_FILE}.tmp"));
+    let mut file = std::fs::File::create(&tmp).at(&tmp)?;
+    file.write_all(encoded.as_bytes()).at(&tmp)?;
+    file.sync_data().at(&tmp)?;
+    std::fs::rename(&tmp, &path).at(&path)?;
+    sync_dir(dir)
 }
 
 /// Makes a directory's entries (created, renamed or removed files) durable.

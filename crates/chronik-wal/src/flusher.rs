@@ -63,6 +63,16 @@ type Waiter = oneshot::Sender<Result<(), String>>;
 pub(crate) struct PendingSync {
     pub(crate) name: String,
     inner: Mutex<PendingInner>,
+    /// Held while a staged epoch checkpoint is written, so an older one never lands after a
+    /// newer one.
+    checkpoint_io: Mutex<()>,
+}
+
+/// A leader-epoch checkpoint to write before the next fsync releases an append: the epoch a
+/// log's new records were written in must be on disk before they are acknowledged.
+struct StagedCheckpoint {
+    dir: std::path::PathBuf,
+    encoded: String,
 }
 
 #[derive(Default)]
@@ -75,6 +85,7 @@ struct PendingInner {
     files: Vec<Arc<File>>,
     waiters: Vec<(Offset, Waiter)>,
     failed: Option<String>,
+    checkpoint: Option<StagedCheckpoint>,
 }
 
 impl PendingSync {
@@ -82,7 +93,26 @@ impl PendingSync {
         Arc::new(Self {
             name,
             inner: Mutex::new(PendingInner::default()),
+            checkpoint_io: Mutex::new(()),
         })
+    }
+
+    /// Stages the epoch checkpoint of `dir` (replacing one not yet written) for the next
+    /// sync of this log; nothing is written here, so callers may hold the log's lock.
+    pub(crate) fn stage_checkpoint(&self, dir: &std::path::Path, encoded: String) {
+        self.lock().checkpoint = Some(StagedCheckpoint {
+            dir: dir.to_path_buf(),
+            encoded,
+        });
+    }
+
+    /// Writes the staged epoch checkpoint, if any (temp file, fsync, rename).
+    pub(crate) fn write_checkpoint(&self) -> Result<()> {
+        let _io = self.checkpoint_io.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(staged) = self.lock().checkpoint.take() else {
+            return Ok(());
+        };
+        crate::epoch::store_encoded(&staged.dir, &staged.encoded)
     }
 
     fn lock(&self) -> MutexGuard<'_, PendingInner> {
@@ -376,6 +406,15 @@ fn sync_log(shared: &Shared, log: &PendingSync) {
         )
     };
     let started = std::time::Instant::now();
+    if let Err(e) = log.write_checkpoint() {
+        let reason = format!("writing the leader-epoch checkpoint failed: {e}");
+        tracing::error!(log = %log.name, %reason, "log stopped accepting writes");
+        log.fail(reason.clone());
+        for (_, w) in waiters {
+            let _ = w.send(Err(reason.clone()));
+        }
+        return;
+    }
     for file in &files {
         shared.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = shared.syncer.sync(file) {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chronik_types::{LeaderEpoch, Offset};
+use chronik_types::{FsyncPolicy, LeaderEpoch, Offset};
 
 use crate::batch::{self, BatchHeader};
 use crate::config::LogConfig;
@@ -264,7 +264,12 @@ impl PartitionLog {
             self.roll(state)?;
         }
         if state.epochs.assign(meta.leader_epoch, meta.base_offset) {
-            state.epochs.store(&self.dir)?;
+            self.pending
+                .stage_checkpoint(&self.dir, state.epochs.encode());
+            // Without a flusher to write it before the append is released, write it now.
+            if self.explicit_sync || self.flusher.policy() == FsyncPolicy::Never {
+                self.pending.write_checkpoint()?;
+            }
         }
         let interval = state.config.index_interval_bytes;
         let mut scratch = std::mem::take(&mut state.scratch);
@@ -342,6 +347,13 @@ impl PartitionLog {
         self.roll(&mut state)
     }
 
+    /// Writes the epoch checkpoint now (truncation and trimming, which are rare), through the
+    /// staging slot so that an older staged copy cannot land after it.
+    pub(crate) fn store_epochs(&self, epochs: &EpochCache) -> Result<()> {
+        self.pending.stage_checkpoint(&self.dir, epochs.encode());
+        self.pending.write_checkpoint()
+    }
+
     /// The leader epoch entries (epoch → first offset).
     pub fn epochs(&self) -> Vec<EpochEntry> {
         self.lock().epochs.entries().to_vec()
@@ -405,6 +417,7 @@ impl PartitionLog {
     /// Flushes and writes the active segment's index, so the next open needs no scan. Appends
     /// after this fail.
     pub fn close(&self) -> Result<()> {
+        self.pending.write_checkpoint()?;
         self.flush()?;
         let mut state = self.lock();
         for handle in state.sealing.drain(..) {
@@ -437,8 +450,17 @@ struct Seal {
 
 impl Seal {
     fn run(self, syncer: &dyn crate::flusher::Syncer, pending: &PendingSync) {
-        if let Err(e) = syncer.sync(&self.file) {
-            let reason = format!("fsync failed while sealing a segment: {e}");
+        // The checkpoint first: an index makes recovery trust the segment without reading its
+        // frames, so the epochs they were written in must already be on disk.
+        let synced = (pending.write_checkpoint())
+            .map_err(|e| {
+                format!("writing the leader-epoch checkpoint failed while sealing a segment: {e}")
+            })
+            .and_then(|()| {
+                (syncer.sync(&self.file))
+                    .map_err(|e| format!("fsync failed while sealing a segment: {e}"))
+            });
+        if let Err(reason) = synced {
             tracing::error!(log = %pending.name, %reason, "log stopped accepting writes");
             pending.fail(reason);
             return;

@@ -31,7 +31,7 @@ impl PartitionLog {
         }
         let end = state.next_offset;
         if state.epochs.truncate_from_end(end) {
-            state.epochs.store(&self.dir)?;
+            self.store_epochs(&state.epochs)?;
         }
         self.pending.drop_waiters_from(end);
         Ok(end)
@@ -71,7 +71,7 @@ impl PartitionLog {
         let mut state = self.lock();
         self.reset_locked(&mut state, offset)?;
         state.epochs = crate::epoch::EpochCache::default();
-        state.epochs.store(&self.dir)?;
+        self.store_epochs(&state.epochs)?;
         self.pending.drop_waiters_from(Offset::MIN);
         Ok(())
     }
@@ -147,7 +147,7 @@ impl PartitionLog {
         if report.segments_deleted > 0 {
             state.start_offset = *state.segments.keys().next().unwrap_or(&state.next_offset);
             if state.epochs.truncate_from_start(state.start_offset) {
-                state.epochs.store(&self.dir)?;
+                self.store_epochs(&state.epochs)?;
             }
             tracing::info!(log = %self.name, segments = report.segments_deleted, bytes = report.bytes_deleted,
                 start_offset = state.start_offset, "deleted old segments");

@@ -214,3 +214,39 @@ fn durable_end_waits_for_an_fsync_that_began_after_it() {
         "the fsync in flight began before the retry asked; another one must cover it"
     );
 }
+
+/// The epoch lines of a partition's leader-epoch checkpoint as on disk now.
+fn checkpointed_epochs(dir: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("leader-epoch-checkpoint")).unwrap_or_default();
+    text.lines().skip(2).map(str::to_owned).collect()
+}
+
+#[test]
+fn a_new_leader_epoch_is_checkpointed_by_the_flusher_before_its_append_resolves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, syncer) = gated_dir(dir.path());
+    let tp = TopicPartition::new("epochs", 0);
+    let log = data.open_partition(&tp, LogConfig::default()).unwrap().0;
+    syncer.set_open(true);
+    log.append(&mut batch(0, 1, 0), 0)
+        .unwrap()
+        .durable
+        .wait()
+        .unwrap();
+    assert_eq!(checkpointed_epochs(log.dir()), ["0 0"]);
+
+    syncer.set_open(false);
+    let mut durable = log.append(&mut batch(1, 1, 0), 3).unwrap().durable;
+    wait_until("the flusher to block in an fsync", || {
+        syncer.waiting.load(Ordering::SeqCst) > 0
+    });
+    assert!(durable.try_wait().is_none(), "resolved before its fsync");
+    assert_eq!(log.epochs().len(), 2, "the log knows the new epoch at once");
+    syncer.set_open(true);
+    durable.wait().unwrap();
+    assert_eq!(
+        checkpointed_epochs(log.dir()),
+        ["0 0", "3 1"],
+        "an acknowledged append's epoch is on disk"
+    );
+}
