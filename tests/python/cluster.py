@@ -13,6 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -95,6 +96,7 @@ class Cluster:
         meta_ports = [free_port() for _ in range(voters)]
         self.meta_addrs = [f"127.0.0.1:{p}" for p in meta_ports]
         self.ports = {i + 1: free_port() for i in range(brokers)}
+        self.metrics_ports = {b: free_port() for b in self.ports}
         self.proxies = {}
         if proxied:
             from proxy import Proxy
@@ -122,6 +124,7 @@ class Cluster:
                  "--advertise", self.broker_reach[bid],
                  "--data-dir", self.data_dir(bid), "--meta", ",".join(meta_reach),
                  "--fsync", "never", "--auto-create-topics", "false",
+                 "--metrics-addr", f"127.0.0.1:{self.metrics_ports[bid]}",
                  "--log-level", "info", *broker_args],
                 self.path(f"broker{bid}.log"),
             )
@@ -156,6 +159,16 @@ class Cluster:
         md = admin.list_topics(timeout=5)
         assert md.cluster_id == self.cluster_id, f"broker {bid} reports cluster {md.cluster_id}"
         return True
+
+    def metric(self, bid, series):
+        """The value of one Prometheus series (name with its labels, as exported) of broker
+        `bid`; 0 when the broker has not exported it yet."""
+        url = f"http://127.0.0.1:{self.metrics_ports[bid]}/metrics"
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        for line in text.splitlines():
+            if line.startswith(series + " "):
+                return float(line.split()[-1])
+        return 0.0
 
     def status(self, topic=None):
         """`chronik-meta status --output json` from any live voter."""

@@ -302,7 +302,8 @@ def test_a_returning_leader_truncates_its_divergent_tail(slow_session_cluster):
         # A fetch the followers left parked at the leader would carry the next records into
         # their socket buffers, to be appended on resume: those would not diverge. Parked
         # fetches end after the fetchers' 500 ms wait; the stopped followers send no more.
-        time.sleep(1.0)
+        eventually("the leader to hold no parked follower fetch",
+                   lambda: cluster.metric(old, 'chronik_broker_fetches_parked{kind="follower"}') == 0)
         leader_only = Producer({"bootstrap.servers": f"127.0.0.1:{cluster.ports[old]}", "acks": "1"})
         for i in range(5):
             leader_only.produce(topic, value=b"divergent-%d" % i, partition=0)
