@@ -45,10 +45,10 @@ fn create_topics(addresses: &str, names: &[String]) {
                 .expect("create topic");
             // TopicExists: a retry after a timeout found our own earlier try.
             assert!(
-                response.results.iter().all(|r| matches!(
-                    r.error(),
-                    ErrorKind::None | ErrorKind::TopicExists
-                )),
+                response
+                    .results
+                    .iter()
+                    .all(|r| matches!(r.error(), ErrorKind::None | ErrorKind::TopicExists)),
                 "{:?}",
                 response.results
             );

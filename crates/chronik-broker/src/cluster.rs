@@ -192,7 +192,8 @@ impl Cluster {
     /// Runs `f` on the current metadata state.
     pub fn metadata<R>(&self, f: impl FnOnce(&MetadataState) -> R) -> R {
         let (mut f, mut out) = (Some(f), None);
-        self.quorum.with_metadata(&mut |s| out = f.take().map(|f| f(s)));
+        self.quorum
+            .with_metadata(&mut |s| out = f.take().map(|f| f(s)));
         out.expect("with_metadata calls back once")
     }
 
@@ -200,7 +201,11 @@ impl Cluster {
     /// it stops, so clients retry there instead of failing. Heartbeats must have stopped (they
     /// would unfence it again).
     pub async fn controlled_shutdown(&self) {
-        match self.quorum.controlled_shutdown(self.me, self.incarnation).await {
+        match self
+            .quorum
+            .controlled_shutdown(self.me, self.incarnation)
+            .await
+        {
             Ok(()) => tracing::info!(
                 broker = self.me,
                 "controlled shutdown: leaderships moved to other replicas"

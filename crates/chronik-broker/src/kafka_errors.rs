@@ -3,8 +3,8 @@
 //! [`NodeError::kind`]), and handlers answer clients with what these functions make of it.
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
-use chronik_metadata::node::NodeError;
 use chronik_metadata::ErrorKind;
+use chronik_metadata::node::NodeError;
 
 /// A refusal as a handler answers it: the Kafka error and a message saying what failed.
 pub(crate) type Refusal = (ResponseError, String);
@@ -22,9 +22,7 @@ pub(crate) fn from_kind(kind: ErrorKind) -> ResponseError {
         // Retriable: what a client sees when every recomputation lost the race.
         ErrorKind::ConfigsChanged => ResponseError::RequestTimedOut,
         ErrorKind::InvalidRequest => ResponseError::InvalidRequest,
-        ErrorKind::BrokerNotLive | ErrorKind::StaleIncarnation => {
-            ResponseError::BrokerNotAvailable
-        }
+        ErrorKind::BrokerNotLive | ErrorKind::StaleIncarnation => ResponseError::BrokerNotAvailable,
         ErrorKind::NotPartitionLeader => ResponseError::NotLeaderOrFollower,
         ErrorKind::FencedLeaderEpoch => ResponseError::FencedLeaderEpoch,
         ErrorKind::StalePartitionEpoch => ResponseError::InvalidUpdateVersion,

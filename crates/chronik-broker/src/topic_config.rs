@@ -466,7 +466,8 @@ pub(crate) fn produce_limits(
 /// `min.insync.replicas`; other acks do not wait for the ISR.
 pub(crate) fn acks_error(acks: i16, min_insync_replicas: i32, isr_len: usize) -> Option<i16> {
     let isr = i64::try_from(isr_len).unwrap_or(i64::MAX);
-    (acks == -1 && isr < i64::from(min_insync_replicas)).then_some(ResponseError::NotEnoughReplicas.code())
+    (acks == -1 && isr < i64::from(min_insync_replicas))
+        .then_some(ResponseError::NotEnoughReplicas.code())
 }
 
 #[cfg(test)]

@@ -154,7 +154,10 @@ impl ErrorKind {
     pub fn is_refusal(self) -> bool {
         !matches!(
             self,
-            ErrorKind::None | ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::NotController
+            ErrorKind::None
+                | ErrorKind::Internal
+                | ErrorKind::Unavailable
+                | ErrorKind::NotController
         )
     }
 }

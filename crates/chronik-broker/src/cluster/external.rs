@@ -3,8 +3,8 @@
 //! (docs/architecture.md, "Metadata change").
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chronik_metadata::ErrorKind;
@@ -331,11 +331,7 @@ impl MetadataQuorum for ExternalQuorum {
 
     /// Asks the controller to fence this broker now, then waits until the local image shows it
     /// leads nothing.
-    async fn controlled_shutdown(
-        &self,
-        me: BrokerId,
-        incarnation: Uuid,
-    ) -> Result<(), NodeError> {
+    async fn controlled_shutdown(&self, me: BrokerId, incarnation: Uuid) -> Result<(), NodeError> {
         let req = ShutdownBrokerRequest {
             broker_id: me,
             incarnation_id: incarnation.0.to_vec(),

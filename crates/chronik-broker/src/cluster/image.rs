@@ -79,4 +79,3 @@ pub(super) async fn follow(addresses: Vec<String>, image: Arc<Image>) {
         tokio::time::sleep(REWATCH_PAUSE).await;
     }
 }
-

@@ -11,9 +11,9 @@ use chronik_metadata::node::{NewTopicSpec, NodeError};
 use chronik_metadata::{BrokerId, MetadataState, Uuid};
 use tokio::sync::watch;
 
-/// A metadata quorum as a broker uses it. Every write returns once this broker's own view
-/// ([`MetadataQuorum::with_metadata`]) shows it, so a caller reads its own writes. Refusals are
-/// [`NodeError`]s whose [`NodeError::kind`] is the same for both implementations.
+/// A metadata quorum as a broker uses it. Topic and config writes return once this broker's
+/// own view ([`MetadataQuorum::with_metadata`]) shows them, so a caller reads its own writes.
+/// Refusals are [`NodeError`]s whose [`NodeError::kind`] is the same for both implementations.
 #[async_trait::async_trait]
 pub(crate) trait MetadataQuorum: Send + Sync {
     /// The cluster id the quorum was created with.
@@ -46,7 +46,8 @@ pub(crate) trait MetadataQuorum: Send + Sync {
         incarnation: Uuid,
     ) -> Result<(), NodeError>;
 
-    /// Asks the controller for an ISR change of a partition the requester leads.
+    /// Asks the controller for an ISR change of a partition the requester leads; the new ISR
+    /// reaches the view like any other change, possibly after this returns.
     async fn alter_partition(&self, req: &AlterPartitionRequest) -> Result<(), NodeError>;
 
     /// Creates a topic; the controller places its replicas on live brokers.

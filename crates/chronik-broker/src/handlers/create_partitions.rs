@@ -33,10 +33,8 @@ pub(crate) async fn handle(
         } else {
             grow(shared, topic, req.validate_only).await
         };
-        let (code, message) = outcome.map_or_else(
-            |(e, m)| (e.code(), Some(str_bytes(&m))),
-            |()| (NONE, None),
-        );
+        let (code, message) =
+            outcome.map_or_else(|(e, m)| (e.code(), Some(str_bytes(&m))), |()| (NONE, None));
         response.results.push(
             CreatePartitionsTopicResult::default()
                 .with_name(topic.name.clone())

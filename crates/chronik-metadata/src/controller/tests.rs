@@ -112,9 +112,15 @@ fn invalid_topic_requests_are_refused() {
         (new_topic("u", 1, 1, 1), ErrorKind::TopicExists),
         (new_topic("u", 2, 0, 1), ErrorKind::InvalidPartitions),
         (new_topic("u", 2, -3, 1), ErrorKind::InvalidPartitions),
-        (new_topic("u", 2, 1_000_001, 1), ErrorKind::InvalidPartitions),
+        (
+            new_topic("u", 2, 1_000_001, 1),
+            ErrorKind::InvalidPartitions,
+        ),
         (new_topic("u", 2, 1, 0), ErrorKind::InvalidReplicationFactor),
-        (new_topic("u", 2, 1, -1), ErrorKind::InvalidReplicationFactor),
+        (
+            new_topic("u", 2, 1, -1),
+            ErrorKind::InvalidReplicationFactor,
+        ),
         (new_topic("bad/name", 2, 1, 1), ErrorKind::InvalidTopicName),
         (new_topic("u", 0, 1, 1), ErrorKind::InvalidRequest),
     ];
@@ -546,7 +552,11 @@ fn reassignment_refuses_bad_targets() {
     };
     assert_eq!(code(&[]), Err(ErrorKind::InvalidRequest), "empty");
     assert_eq!(code(&[1, 1]), Err(ErrorKind::InvalidRequest), "duplicate");
-    assert_eq!(code(&[1, 9]), Err(ErrorKind::BrokerNotLive), "unknown broker");
+    assert_eq!(
+        code(&[1, 9]),
+        Err(ErrorKind::BrokerNotLive),
+        "unknown broker"
+    );
     assert_eq!(
         code(&[1, 5]),
         Err(ErrorKind::BrokerNotLive),
