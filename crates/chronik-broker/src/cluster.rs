@@ -107,18 +107,10 @@ impl Cluster {
         what: &str,
         done: impl Fn(&MetadataState) -> bool,
     ) -> Result<(), NodeError> {
-        let mut changes = self.subscribe();
-        let shown = async {
-            while !self.metadata(&done) {
-                if changes.changed().await.is_err() {
-                    return false;
-                }
-            }
-            true
-        };
-        match tokio::time::timeout(CATCH_UP_TIMEOUT, shown).await {
-            Ok(true) => Ok(()),
-            _ => Err(NodeError::Unreachable(format!(
+        let shown = quorum::view_shows(self.quorum.as_ref(), done, CATCH_UP_TIMEOUT);
+        match shown.await {
+            true => Ok(()),
+            false => Err(NodeError::Unreachable(format!(
                 "this broker's metadata did not show {what} within {CATCH_UP_TIMEOUT:?}"
             ))),
         }

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
 use super::image::{Image, follow};
-use super::quorum::MetadataQuorum;
+use super::quorum::{MetadataQuorum, view_shows};
 
 /// How long one call may take, and a call including leader changes.
 pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -100,18 +100,9 @@ impl ExternalQuorum {
         what: &str,
         done: impl Fn(&MetadataState) -> bool,
     ) -> Result<(), NodeError> {
-        let mut changes = self.image.subscribe();
-        let shown = async {
-            while !self.image.metadata(&done) {
-                if changes.changed().await.is_err() {
-                    return false;
-                }
-            }
-            true
-        };
-        match tokio::time::timeout(CATCH_UP_TIMEOUT, shown).await {
-            Ok(true) => Ok(()),
-            _ => Err(NodeError::Unreachable(format!(
+        match view_shows(self, done, CATCH_UP_TIMEOUT).await {
+            true => Ok(()),
+            false => Err(NodeError::Unreachable(format!(
                 "the quorum accepted the change, but this broker's metadata did not show {what} \
                  within {CATCH_UP_TIMEOUT:?}"
             ))),
@@ -153,7 +144,7 @@ impl ExternalQuorum {
     ) -> Result<(), NodeError> {
         if let Some(refused) = results.into_iter().find(|r| r.error != 0) {
             return Err(NodeError::Remote {
-                // A kind this build does not know is still a refusal.
+                // A kind this build does not know: refused, for a reason it cannot name.
                 kind: ErrorKind::try_from(refused.error).unwrap_or(ErrorKind::Internal),
                 message: refused.error_message,
             });
@@ -186,7 +177,7 @@ impl MetadataQuorum for ExternalQuorum {
 
     /// A previous incarnation of this broker (before a restart) keeps its session until it
     /// expires, so a duplicate registration is retried until then; another live broker with
-    /// the same id keeps refusing us, and we give up. Returns once the image shows the broker.
+    /// the same id keeps refusing us, and we give up.
     async fn register(&self, reg: &BrokerRegistration) -> Result<(), NodeError> {
         let deadline = tokio::time::Instant::now() + self.session_timeout() * 3;
         loop {

@@ -75,3 +75,26 @@ pub(crate) trait MetadataQuorum: Send + Sync {
     /// Stops what runs in this process for the quorum.
     async fn shutdown(&self);
 }
+
+/// Waits up to `timeout` until `quorum`'s view satisfies `done`; false when it did not.
+pub(super) async fn view_shows(
+    quorum: &dyn MetadataQuorum,
+    done: impl Fn(&MetadataState) -> bool,
+    timeout: Duration,
+) -> bool {
+    let mut changes = quorum.subscribe();
+    let shows = || {
+        let mut shown = false;
+        quorum.with_metadata(&mut |s| shown = done(s));
+        shown
+    };
+    let shown = async {
+        while !shows() {
+            if changes.changed().await.is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(timeout, shown).await.unwrap_or(false)
+}
