@@ -1,6 +1,6 @@
 //! One suite, run against both [`MetadataQuorum`] implementations: the embedded single voter
-//! in a temp dir, and an external quorum (a meta node in this process, reached over loopback
-//! gRPC). Whatever a broker relies on must hold for both.
+//! in a temp dir, and an external quorum of one and of three meta nodes in this process,
+//! reached over loopback gRPC. Whatever a broker relies on must hold for both.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -13,71 +13,90 @@ use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
 use chronik_metadata::{BrokerId, ErrorKind, MetadataState, PartitionState, TopicId, Uuid};
 use tokio::task::JoinHandle;
 
-use super::Cluster;
 use super::embedded::EmbeddedQuorum;
 use super::external::ExternalQuorum;
+use super::{Cluster, MetadataQuorum};
 
 /// Session of the brokers in these tests; the fencing test waits it out.
 const SESSION: Duration = Duration::from_secs(2);
 
 struct Fixture {
     cluster: Arc<Cluster>,
-    /// The meta node serving an external quorum.
-    node: Option<MetaNode>,
+    /// The meta nodes of an external quorum.
+    nodes: Vec<MetaNode>,
     cluster_id: String,
     heartbeats: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
-fn node_config(dir: &tempfile::TempDir) -> NodeConfig {
-    let listen = "127.0.0.1:0".parse().expect("loopback address");
-    let mut cfg = NodeConfig::new(1, listen, dir.path().join("meta"));
+fn node_config(id: u64, listen: &str, dir: &tempfile::TempDir) -> NodeConfig {
+    let listen = listen.parse().expect("loopback address");
+    let mut cfg = NodeConfig::new(id, listen, dir.path().join(format!("meta{id}")));
     cfg.session_timeout = SESSION;
     cfg
+}
+
+fn free_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("bound address").to_string()
 }
 
 impl Fixture {
     async fn embedded() -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
-        let quorum = EmbeddedQuorum::start_with(node_config(&dir))
+        let quorum = EmbeddedQuorum::start_with(node_config(1, "127.0.0.1:0", &dir))
             .await
             .expect("embedded quorum starts");
-        Fixture::new(Box::new(quorum), None, dir)
+        Fixture::new(Box::new(quorum), Vec::new(), dir)
     }
 
+    /// A single meta node voter.
     async fn external() -> Fixture {
+        Fixture::external_of(1).await
+    }
+
+    /// Three voters: writes go to the leader, the watch may follow another node.
+    async fn external_three() -> Fixture {
+        Fixture::external_of(3).await
+    }
+
+    async fn external_of(voters: u64) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
-        let node = MetaNode::start(node_config(&dir))
-            .await
-            .expect("meta node starts");
-        while node.ensure_leader().await.is_err() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let peers: BTreeMap<u64, String> = (1..=voters).map(|id| (id, free_address())).collect();
+        let mut nodes = Vec::new();
+        for (id, address) in &peers {
+            let mut cfg = node_config(*id, address, &dir);
+            if voters > 1 {
+                cfg.peers = peers.clone();
+                cfg.cluster_id = Some("conformance".to_owned());
+            }
+            nodes.push(MetaNode::start(cfg).await.expect("meta node starts"));
         }
-        let address = node.local_addr().to_string();
-        let quorum = ExternalQuorum::connect(&[address])
+        let addresses: Vec<String> = peers.into_values().collect();
+        let quorum = ExternalQuorum::connect(&addresses)
             .await
             .expect("external quorum reachable");
-        Fixture::new(Box::new(quorum), Some(node), dir)
+        Fixture::new(Box::new(quorum), nodes, dir)
     }
 
     fn new(
-        quorum: Box<dyn super::MetadataQuorum>,
-        node: Option<MetaNode>,
+        quorum: Box<dyn MetadataQuorum>,
+        nodes: Vec<MetaNode>,
         dir: tempfile::TempDir,
     ) -> Fixture {
-        // What the meta node stored when it created the cluster.
-        let stored = std::fs::read_to_string(dir.path().join("meta").join("cluster.id"));
+        // What the (first) meta node stored when it joined the cluster.
+        let stored = std::fs::read_to_string(dir.path().join("meta1").join("cluster.id"));
         let cluster_id = stored.expect("cluster.id stored").trim().to_owned();
         Fixture {
             cluster: Arc::new(Cluster::with_quorum(1, quorum, 3)),
-            node,
+            nodes,
             cluster_id,
             heartbeats: Vec::new(),
             _dir: dir,
         }
     }
 
-    fn quorum(&self) -> &dyn super::MetadataQuorum {
+    fn quorum(&self) -> &dyn MetadataQuorum {
         self.cluster.quorum.as_ref()
     }
 
@@ -133,7 +152,7 @@ impl Fixture {
     async fn stop(self) {
         self.heartbeats.iter().for_each(JoinHandle::abort);
         self.cluster.shutdown().await;
-        if let Some(node) = self.node {
+        for node in self.nodes {
             node.shutdown().await;
         }
     }
@@ -186,6 +205,14 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $check() {
                     super::run(super::Fixture::external(), super::$check).await;
+                }
+            )*
+        }
+        mod external_three_voters {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    super::run(super::Fixture::external_three(), super::$check).await;
                 }
             )*
         }
