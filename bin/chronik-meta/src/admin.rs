@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chronik_cli::OutputFormat;
+use chronik_metadata::ErrorKind;
 use chronik_metadata::grpc::MetaClient;
 use chronik_metadata::grpc::pb::{
     AddVoterRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeTopicsRequest, ItemResult,
@@ -29,27 +30,37 @@ fn report(results: &[ItemResult], verb: &str, output: OutputFormat) -> anyhow::R
     if output == OutputFormat::Json {
         let items: Vec<_> = (results.iter())
             .map(|r| {
-                json!({"name": r.name, "error_code": r.error_code,
+                json!({"name": r.name, "error": error_name(r),
                        "error_message": r.error_message, "topic_id": hex(&r.topic_id)})
             })
             .collect();
         chronik_cli::print_json(&items)?;
     }
-    let failed: Vec<&ItemResult> = results.iter().filter(|r| r.error_code != 0).collect();
+    let failed: Vec<&ItemResult> = results.iter().filter(|r| r.error != 0).collect();
     if output == OutputFormat::Table {
-        for r in results.iter().filter(|r| r.error_code == 0) {
+        for r in results.iter().filter(|r| r.error == 0) {
             println!("{verb} topic '{}'", r.name);
         }
     }
     if let Some(first) = failed.first() {
         bail!(
-            "topic '{}': {} (error code {})",
+            "topic '{}': {} ({})",
             first.name,
             first.error_message,
-            first.error_code
+            error_name(first)
         );
     }
     Ok(())
+}
+
+/// The refusal's kind as the proto names it (`ERROR_KIND_...`), or its number when this build
+/// does not know it; empty on success.
+fn error_name(r: &ItemResult) -> String {
+    match ErrorKind::try_from(r.error) {
+        Ok(ErrorKind::None) => String::new(),
+        Ok(kind) => kind.as_str_name().to_owned(),
+        Err(_) => format!("error kind {}", r.error),
+    }
 }
 
 pub async fn describe(

@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Duration;
 
+use chronik_metadata::ErrorKind;
 use chronik_metadata::grpc::MetaClient;
 use chronik_metadata::grpc::pb::{CreateTopicsRequest, TopicSpec};
 use serde_json::Value;
@@ -42,12 +43,12 @@ fn create_topics(addresses: &str, names: &[String]) {
                 })
                 .await
                 .expect("create topic");
-            // 36 (TOPIC_ALREADY_EXISTS): a retry after a timeout found our own earlier try.
+            // TopicExists: a retry after a timeout found our own earlier try.
             assert!(
                 response
                     .results
                     .iter()
-                    .all(|r| matches!(r.error_code, 0 | 36)),
+                    .all(|r| matches!(r.error(), ErrorKind::None | ErrorKind::TopicExists)),
                 "{:?}",
                 response.results
             );

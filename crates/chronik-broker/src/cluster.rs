@@ -1,49 +1,42 @@
-//! The metadata side of a broker: the embedded single-voter node, or an external quorum
-//! (`--meta`); registering this broker and keeping its session alive; topic changes; and
-//! keeping the hosted partition logs in step with the metadata.
+//! The metadata side of a broker: the quorum behind one interface ([`MetadataQuorum`]: the
+//! embedded single voter, or an external quorum with `--meta`); registering this broker and
+//! keeping its session alive; topic changes; and keeping the hosted partition logs in step
+//! with the metadata.
 
+#[cfg(test)]
+mod conformance_tests;
+mod embedded;
 mod external;
+mod image;
+mod quorum;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chronik_metadata::controller::{self, BrokerRegistration, Decision};
-use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
-use chronik_metadata::proto::ConfigChange;
-use chronik_metadata::{
-    BrokerId, CONFIGS_CHANGED_CODE, ControllerError, MetadataRecord, MetadataState, Record, Uuid,
-};
+use chronik_metadata::controller::{self, BrokerRegistration};
+use chronik_metadata::node::{NewTopicSpec, NodeError};
+use chronik_metadata::{BrokerId, ControllerError, ErrorKind, MetadataState, Uuid};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use self::embedded::EmbeddedQuorum;
 use self::external::ExternalQuorum;
+pub(crate) use self::quorum::MetadataQuorum;
 use crate::BrokerError;
 use crate::partitions::Partitions;
 
-/// Session of the broker under the embedded quorum.
-const EMBEDDED_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a fresh single-voter node may take to elect itself.
-const LEADER_WAIT: Duration = Duration::from_secs(15);
-/// Kafka's DUPLICATE_BROKER_REGISTRATION: a previous incarnation's session is still live.
-const DUPLICATE_REGISTRATION: i16 = 101;
 /// How often a topic-config change is computed again after losing to a concurrent one.
 const CONFIG_CHANGE_ATTEMPTS: u32 = 10;
-
-/// Where the metadata lives.
-enum Quorum {
-    /// An in-process single voter with its data in `DATA/meta`.
-    Embedded(MetaNode),
-    /// Meta nodes reached over gRPC.
-    External(Box<ExternalQuorum>),
-}
+/// How long a change the quorum accepted may take to show in this broker's metadata.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The metadata side of a running broker.
 pub(crate) struct Cluster {
-    quorum: Quorum,
+    quorum: Box<dyn MetadataQuorum>,
     pub me: BrokerId,
     incarnation: Uuid,
-    /// Replicas of each `__consumer_offsets` partition (1 under the embedded quorum).
+    /// Replicas of each `__consumer_offsets` partition.
     offsets_replication: i16,
 }
 
@@ -57,21 +50,26 @@ impl Cluster {
         meta: &[String],
         offsets_replication: i16,
     ) -> Result<Cluster, BrokerError> {
-        let quorum = if meta.is_empty() {
-            Quorum::Embedded(start_embedded(me, data_dir, listen).await?)
+        let quorum: Box<dyn MetadataQuorum> = if meta.is_empty() {
+            Box::new(EmbeddedQuorum::start(me, data_dir, listen).await?)
         } else {
-            Quorum::External(Box::new(ExternalQuorum::connect(meta).await?))
+            Box::new(ExternalQuorum::connect(meta).await?)
         };
-        let offsets_replication = match quorum {
-            Quorum::Embedded(_) => 1,
-            Quorum::External(_) => offsets_replication,
-        };
-        Ok(Cluster {
+        Ok(Cluster::with_quorum(me, quorum, offsets_replication))
+    }
+
+    /// Broker `me` on `quorum`, with a fresh incarnation.
+    pub fn with_quorum(
+        me: BrokerId,
+        quorum: Box<dyn MetadataQuorum>,
+        offsets_replication: i16,
+    ) -> Cluster {
+        Cluster {
+            offsets_replication: quorum.offsets_replication(offsets_replication),
             quorum,
-            offsets_replication,
             me,
             incarnation: Uuid(rand::random::<[u8; 16]>()),
-        })
+        }
     }
 
     /// Registers this broker at `host:port` and unfences it, which makes it leader of the
@@ -84,14 +82,12 @@ impl Cluster {
             port,
             rack: None,
         };
-        match &self.quorum {
-            Quorum::Embedded(node) => register_embedded(node, reg).await?,
-            Quorum::External(quorum) => register_external(quorum, &reg).await?,
-        }
+        self.quorum.register(&reg).await?;
         self.heartbeat().await?;
-        if let Quorum::External(q) = &self.quorum {
-            q.wait_until_live(self.me).await?;
-        }
+        // Serving metadata without itself in it would send clients elsewhere.
+        let me = self.me;
+        let live = |s: &MetadataState| s.live_brokers().any(|b| b.id == me);
+        self.wait_for("this broker live", live).await?;
         tracing::info!(
             broker = self.me,
             host,
@@ -102,16 +98,21 @@ impl Cluster {
     }
 
     async fn heartbeat(&self) -> Result<bool, NodeError> {
-        match &self.quorum {
-            Quorum::Embedded(node) => node.heartbeat(self.me, self.incarnation).await,
-            Quorum::External(q) => q.heartbeat(self.me, self.incarnation).await,
-        }
+        self.quorum.heartbeat(self.me, self.incarnation).await
     }
 
-    fn session_timeout(&self) -> Duration {
-        match &self.quorum {
-            Quorum::Embedded(node) => node.session_timeout(),
-            Quorum::External(q) => q.session_timeout(),
+    /// Waits until this broker's metadata satisfies `done`.
+    async fn wait_for(
+        &self,
+        what: &str,
+        done: impl Fn(&MetadataState) -> bool,
+    ) -> Result<(), NodeError> {
+        let shown = quorum::view_shows(self.quorum.as_ref(), done, CATCH_UP_TIMEOUT);
+        match shown.await {
+            true => Ok(()),
+            false => Err(NodeError::Unreachable(format!(
+                "this broker's metadata did not show {what} within {CATCH_UP_TIMEOUT:?}"
+            ))),
         }
     }
 
@@ -123,11 +124,12 @@ impl Cluster {
             loop {
                 // With an attempt bounded by half the session, a heartbeat still lands within
                 // it when the first meta node tried does not answer.
-                let period = (cluster.session_timeout() / 4).max(Duration::from_millis(100));
+                let period = (cluster.quorum.session_timeout() / 4).max(Duration::from_millis(100));
                 tokio::time::sleep(period).await;
                 let fenced = match cluster.heartbeat().await {
                     Ok(fenced) => fenced,
-                    Err(e @ (NodeError::StaleIncarnation(_) | NodeError::Remote { .. })) => {
+                    // Refused (say, a stale incarnation): the controller no longer knows us.
+                    Err(e) if e.kind().is_refusal() => {
                         tracing::warn!(broker = cluster.me, error = %e, "heartbeat refused");
                         true
                     }
@@ -163,10 +165,7 @@ impl Cluster {
 
     /// A receiver that changes whenever metadata is applied.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
-        match &self.quorum {
-            Quorum::Embedded(node) => node.state().subscribe(),
-            Quorum::External(q) => q.image().subscribe(),
-        }
+        self.quorum.subscribe()
     }
 
     /// Opens and removes logs to match the metadata; the metadata lock is released before
@@ -184,21 +183,21 @@ impl Cluster {
 
     /// Runs `f` on the current metadata state.
     pub fn metadata<R>(&self, f: impl FnOnce(&MetadataState) -> R) -> R {
-        match &self.quorum {
-            Quorum::Embedded(node) => node.state().metadata(f),
-            Quorum::External(q) => q.image().metadata(f),
-        }
+        let (mut f, mut out) = (Some(f), None);
+        self.quorum
+            .with_metadata(&mut |s| out = f.take().map(|f| f(s)));
+        out.expect("with_metadata calls back once")
     }
 
-    /// Controlled shutdown on an external quorum: moves this broker's leaderships to other
-    /// in-sync replicas before it stops, so clients retry there instead of failing. Heartbeats
-    /// must have stopped (they would unfence it again). The embedded quorum has no other
-    /// broker to hand anything to.
+    /// Controlled shutdown: moves this broker's leaderships to other in-sync replicas before
+    /// it stops, so clients retry there instead of failing. Heartbeats must have stopped (they
+    /// would unfence it again).
     pub async fn controlled_shutdown(&self) {
-        let Quorum::External(q) = &self.quorum else {
-            return;
-        };
-        match q.shutdown_broker(self.me, self.incarnation).await {
+        match self
+            .quorum
+            .controlled_shutdown(self.me, self.incarnation)
+            .await
+        {
             Ok(()) => tracing::info!(
                 broker = self.me,
                 "controlled shutdown: leaderships moved to other replicas"
@@ -214,10 +213,7 @@ impl Cluster {
         &self,
         req: controller::AlterPartitionRequest,
     ) -> Result<(), NodeError> {
-        match &self.quorum {
-            Quorum::Embedded(node) => node.alter_partition(req).await,
-            Quorum::External(q) => q.alter_partition(&req).await,
-        }
+        self.quorum.alter_partition(&req).await
     }
 
     /// The `host:port` broker `id` registered, while it is live.
@@ -228,11 +224,9 @@ impl Cluster {
         })
     }
 
-    /// Stops the embedded node (handing nothing over: it is the only voter).
+    /// Stops what runs in this process for the quorum (the embedded node).
     pub async fn shutdown(&self) {
-        if let Quorum::Embedded(node) = &self.quorum {
-            node.shutdown().await;
-        }
+        self.quorum.shutdown().await;
     }
 
     /// Creates a topic; the controller places its replicas on live brokers.
@@ -249,10 +243,7 @@ impl Cluster {
             replication_factor,
             configs,
         };
-        match &self.quorum {
-            Quorum::Embedded(node) => node.create_topic(spec).await.map(drop)?,
-            Quorum::External(q) => q.create_topic(spec).await?,
-        }
+        self.quorum.create_topic(spec).await?;
         tracing::info!(
             topic = name,
             partitions,
@@ -263,10 +254,7 @@ impl Cluster {
     }
 
     pub async fn delete_topic(&self, name: &str) -> Result<(), NodeError> {
-        match &self.quorum {
-            Quorum::Embedded(node) => node.delete_topic(name).await?,
-            Quorum::External(q) => q.delete_topic(name).await?,
-        }
+        self.quorum.delete_topic(name).await?;
         tracing::info!(topic = name, "topic deleted");
         Ok(())
     }
@@ -283,91 +271,68 @@ impl Cluster {
             let decision = self.metadata(|s| controller::create_partitions(s, name, total));
             return decision.map(drop).map_err(NodeError::from);
         }
-        match &self.quorum {
-            Quorum::Embedded(node) => node.create_partitions(name, total).await?,
-            Quorum::External(q) => q.create_partitions(name, total).await?,
-        }
+        self.quorum.create_partitions(name, total).await?;
         tracing::info!(topic = name, partitions = total, "partitions added");
         Ok(())
     }
 
-    /// Replaces the configs of topic `name` by what `change` makes of the current ones, as one
-    /// `ConfigChange` record; with `validate_only` nothing is proposed. The embedded node decides
-    /// it against its projected state; on an external quorum it is computed from the local
-    /// image and sent as a conditional write (applied only while the quorum's configs are the
-    /// image's), recomputed when another change got there first. Either way a concurrent change
-    /// is never overwritten.
+    /// Replaces the configs of topic `name` by what `change` makes of the current ones; with
+    /// `validate_only` nothing is written. The change is computed from this broker's metadata
+    /// and written conditionally (applied only while the quorum's configs are the ones it was
+    /// computed from), and computed again when another change got there first: a concurrent
+    /// change is never overwritten.
     pub async fn alter_topic_configs(
         &self,
         name: &str,
         validate_only: bool,
         change: impl Fn(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>,
     ) -> Result<(), NodeError> {
-        let decide = |s: &MetadataState| config_change(s, name, &change);
-        if validate_only {
-            return self.metadata(decide).map(drop).map_err(NodeError::from);
-        }
-        let records = match &self.quorum {
-            Quorum::Embedded(node) => node.decide(decide).await?,
-            Quorum::External(q) => {
-                let mut attempt = 1;
-                loop {
-                    let (records, expected) = self.metadata(|s| {
-                        let current = s.topic_by_name(name).map(|t| t.configs.clone());
-                        decide(s).map(|records| (records, current))
-                    })?;
-                    let Some(c) = records.iter().find_map(|r| match &r.record {
-                        Some(Record::ConfigChange(c)) => Some(c),
-                        _ => None,
-                    }) else {
-                        break records;
-                    };
-                    let (set, delete) = (c.set.clone(), c.delete.clone());
-                    match q
-                        .change_topic_configs(name, set, delete, expected.clone())
-                        .await
-                    {
-                        Ok(()) => break records,
-                        Err(NodeError::Remote { code, .. })
-                            if code == CONFIGS_CHANGED_CODE && attempt < CONFIG_CHANGE_ATTEMPTS =>
-                        {
-                            attempt += 1;
-                            tracing::debug!(
-                                topic = name,
-                                attempt,
-                                "topic configs changed meanwhile; computing the change again"
-                            );
-                            // Recompute once this broker's image shows what got there first.
-                            q.wait_for_topic_configs_other_than(name, expected.as_ref())
-                                .await?;
-                        }
-                        Err(e) => return Err(e),
-                    }
+        let mut attempt = 1;
+        loop {
+            let (computed, expected) = self.metadata(|s| {
+                let current = s.topic_by_name(name).map(|t| t.configs.clone());
+                config_change(s, name, &change).map(|c| (c, current))
+            })?;
+            let Some((set, delete)) = computed.filter(|_| !validate_only) else {
+                return Ok(());
+            };
+            let written = (self.quorum)
+                .change_topic_configs(name, set.clone(), delete.clone(), expected.clone())
+                .await;
+            match written {
+                Ok(()) => {
+                    tracing::info!(topic = name, ?set, deleted = ?delete, "topic configs changed");
+                    return Ok(());
                 }
-            }
-        };
-        for record in records {
-            if let Some(Record::ConfigChange(c)) = &record.record {
-                tracing::info!(topic = name, set = ?c.set, deleted = ?c.delete, "topic configs changed");
+                Err(e)
+                    if e.kind() == ErrorKind::ConfigsChanged
+                        && attempt < CONFIG_CHANGE_ATTEMPTS =>
+                {
+                    attempt += 1;
+                    tracing::debug!(
+                        topic = name,
+                        attempt,
+                        "topic configs changed meanwhile; computing the change again"
+                    );
+                    // Recompute once this broker's metadata shows what got there first.
+                    let moved = |s: &MetadataState| {
+                        s.topic_by_name(name).map(|t| &t.configs) != expected.as_ref()
+                    };
+                    self.wait_for("the newer topic configs", moved).await?;
+                }
+                Err(e) => return Err(e),
             }
         }
-        Ok(())
     }
 
     /// The cluster id the metadata node was started with.
     pub fn cluster_id(&self) -> String {
-        match &self.quorum {
-            Quorum::Embedded(node) => node.cluster_id().to_owned(),
-            Quorum::External(q) => q.cluster_id().to_owned(),
-        }
+        self.quorum.cluster_id().to_owned()
     }
 
     /// A block of producer ids for this broker: (first id, count).
     pub async fn allocate_producer_ids(&self) -> Result<(i64, i32), NodeError> {
-        match &self.quorum {
-            Quorum::Embedded(node) => node.allocate_producer_ids(self.me).await,
-            Quorum::External(q) => q.allocate_producer_ids(self.me).await,
-        }
+        self.quorum.allocate_producer_ids(self.me).await
     }
 
     /// Whether the internal `__consumer_offsets` topic exists.
@@ -401,12 +366,15 @@ impl Cluster {
     }
 }
 
-/// The record taking topic `name` to the configs `change` computes; none when nothing changes.
+/// The configs to set and the keys to delete that take topic `name` to what `change`
+/// computes; `None` when nothing changes.
+type ConfigDiff = Option<(BTreeMap<String, String>, Vec<String>)>;
+
 fn config_change(
     state: &MetadataState,
     name: &str,
     change: impl Fn(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>,
-) -> Decision {
+) -> Result<ConfigDiff, ControllerError> {
     let topic = (state.topic_by_name(name))
         .ok_or_else(|| ControllerError::UnknownTopic(name.to_owned()))?;
     let next = change(&topic.configs)?;
@@ -417,74 +385,5 @@ fn config_change(
     let set: BTreeMap<String, String> = (next.into_iter())
         .filter(|(k, v)| topic.configs.get(k) != Some(v))
         .collect();
-    if set.is_empty() && delete.is_empty() {
-        return Ok(Vec::new());
-    }
-    let record = ConfigChange {
-        topic_id: topic.id.to_vec(),
-        set,
-        delete,
-    };
-    Ok(vec![MetadataRecord::new(Record::ConfigChange(record))])
-}
-
-async fn start_embedded(
-    me: BrokerId,
-    data_dir: &std::path::Path,
-    listen: std::net::SocketAddr,
-) -> Result<MetaNode, BrokerError> {
-    let voter = u64::try_from(me)
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| BrokerError::Config(format!("broker id {me} must be positive")))?;
-    let mut cfg = NodeConfig::new(voter, listen, data_dir.join("meta"));
-    // The only broker has no one to fail over to: a long session keeps a broker stalled
-    // under load (its heartbeat task starved) from fencing itself for nothing.
-    cfg.session_timeout = EMBEDDED_SESSION_TIMEOUT;
-    let node = MetaNode::start(cfg).await?;
-    let deadline = tokio::time::Instant::now() + LEADER_WAIT;
-    while node.ensure_leader().await.is_err() {
-        if tokio::time::Instant::now() >= deadline {
-            return Err(BrokerError::NoMetaLeader(LEADER_WAIT));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(node)
-}
-
-async fn register_embedded(node: &MetaNode, reg: BrokerRegistration) -> Result<(), NodeError> {
-    match node.register_broker(reg.clone()).await {
-        Err(NodeError::DuplicateRegistration(_)) => {
-            // The embedded quorum lives in this data dir, whose lock we hold: the
-            // incarnation it still counts as live is this broker before a restart.
-            node.decide(|s| controller::fence_broker(s, reg.broker_id))
-                .await?;
-            node.register_broker(reg).await
-        }
-        other => other,
-    }
-}
-
-/// Registers with an external controller. A previous incarnation of this broker (before a
-/// restart) keeps its session until it expires, so a duplicate registration is retried until
-/// then; another live broker with the same id keeps refusing us, and we give up.
-async fn register_external(
-    quorum: &ExternalQuorum,
-    reg: &BrokerRegistration,
-) -> Result<(), NodeError> {
-    let deadline = tokio::time::Instant::now() + quorum.session_timeout() * 3;
-    loop {
-        match quorum.register(reg).await {
-            Err(NodeError::Remote { code, .. })
-                if code == DUPLICATE_REGISTRATION && tokio::time::Instant::now() < deadline =>
-            {
-                tracing::info!(
-                    broker = reg.broker_id,
-                    "waiting for this broker's previous session to expire"
-                );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            other => return other,
-        }
-    }
+    Ok((!set.is_empty() || !delete.is_empty()).then_some((set, delete)))
 }

@@ -12,6 +12,7 @@ mod connection;
 mod error;
 mod groups;
 mod handlers;
+mod kafka_errors;
 mod metrics;
 mod partition;
 mod partitions;

@@ -51,7 +51,7 @@ fn values_parse_into_settings_and_render_back() {
 #[test]
 fn bad_keys_and_values_are_invalid_config_with_a_reason() {
     let unknown = rejects("retention.hours", "1");
-    assert_eq!(unknown.code(), 40);
+    assert_eq!(unknown.error(), ResponseError::InvalidConfig);
     assert!(unknown.to_string().contains("retention.ms"), "{unknown}");
     for (name, value) in [
         (RETENTION_MS, "-2"),
@@ -67,7 +67,11 @@ fn bad_keys_and_values_are_invalid_config_with_a_reason() {
         (UNCLEAN_LEADER_ELECTION_CONFIG, "yes"),
     ] {
         let e = rejects(name, value);
-        assert_eq!(e.code(), 40, "{name}={value}: {e}");
+        assert_eq!(
+            e.error(),
+            ResponseError::InvalidConfig,
+            "{name}={value}: {e}"
+        );
     }
     let compact = rejects(CLEANUP_POLICY, "compact,delete");
     assert!(compact.to_string().contains("compaction"), "{compact}");
@@ -105,9 +109,15 @@ fn alter_configs_replaces_everything_and_refuses_duplicates() {
     let next = replace_all([(RETENTION_MS, Some("5")), (SEGMENT_MS, None)]).expect("valid");
     assert_eq!(next, map(&[(RETENTION_MS, "5")]));
     let dup = replace_all([(RETENTION_MS, Some("5")), (RETENTION_MS, Some("6"))]);
-    assert_eq!(dup.map_err(|e| e.code()), Err(42));
+    assert_eq!(
+        dup.map_err(|e| e.error()),
+        Err(ResponseError::InvalidRequest)
+    );
     let bad = replace_all([(SEGMENT_BYTES, Some("1"))]);
-    assert_eq!(bad.map_err(|e| e.code()), Err(40));
+    assert_eq!(
+        bad.map_err(|e| e.error()),
+        Err(ResponseError::InvalidConfig)
+    );
 }
 
 #[test]
@@ -128,23 +138,32 @@ fn incremental_ops_set_delete_append_and_subtract() {
     assert_eq!(next, want);
     let op = |name: &str, op: AlterOp| vec![(name.to_owned(), op)];
     let code =
-        |ops: Vec<(String, AlterOp)>| apply_ops(&current, &defaults, &ops).map_err(|e| e.code());
-    assert_eq!(code(op(RETENTION_MS, AlterOp::Append("5".into()))), Err(42));
+        |ops: Vec<(String, AlterOp)>| apply_ops(&current, &defaults, &ops).map_err(|e| e.error());
+    assert_eq!(
+        code(op(RETENTION_MS, AlterOp::Append("5".into()))),
+        Err(ResponseError::InvalidRequest)
+    );
     assert_eq!(
         code(op(CLEANUP_POLICY, AlterOp::Subtract("delete".into()))),
-        Err(40)
+        Err(ResponseError::InvalidConfig)
     );
     assert_eq!(
         code(op(CLEANUP_POLICY, AlterOp::Append("compact".into()))),
-        Err(40)
+        Err(ResponseError::InvalidConfig)
     );
-    assert_eq!(code(op("nope", AlterOp::Delete)), Err(40));
-    assert_eq!(code(op(SEGMENT_MS, AlterOp::Set("0".into()))), Err(40));
+    assert_eq!(
+        code(op("nope", AlterOp::Delete)),
+        Err(ResponseError::InvalidConfig)
+    );
+    assert_eq!(
+        code(op(SEGMENT_MS, AlterOp::Set("0".into()))),
+        Err(ResponseError::InvalidConfig)
+    );
     let twice = vec![
         (SEGMENT_MS.to_owned(), AlterOp::Delete),
         (SEGMENT_MS.to_owned(), AlterOp::Set("5".into())),
     ];
-    assert_eq!(code(twice), Err(42));
+    assert_eq!(code(twice), Err(ResponseError::InvalidRequest));
 }
 
 #[test]
@@ -163,11 +182,11 @@ fn wire_operations_map_to_ops() {
         Ok(AlterOp::Subtract("v".into()))
     );
     assert_eq!(
-        AlterOp::from_wire("k", 0, None).map_err(|e| e.code()),
-        Err(42)
+        AlterOp::from_wire("k", 0, None).map_err(|e| e.error()),
+        Err(ResponseError::InvalidRequest)
     );
     assert_eq!(
-        AlterOp::from_wire("k", 9, Some("v")).map_err(|e| e.code()),
-        Err(42)
+        AlterOp::from_wire("k", 9, Some("v")).map_err(|e| e.error()),
+        Err(ResponseError::InvalidRequest)
     );
 }

@@ -2,6 +2,8 @@
 
 use crate::ids::{BrokerId, TopicId};
 
+pub use crate::grpc::pb::ErrorKind;
+
 /// Why the state machine rejected a record or a snapshot. A rejected record changes nothing,
 /// and every replica rejects it the same way, so the Raft layer can log it and go on.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -88,8 +90,8 @@ pub enum StateError {
     InvalidSnapshot(String),
 }
 
-/// Why the controller refused a request. [`ControllerError::kafka_error_code`] gives the Kafka
-/// error code to answer a client with.
+/// Why the controller refused a request; [`ControllerError::kind`] classifies it for callers
+/// (brokers map the kind to their protocol's error codes).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ControllerError {
     #[error(
@@ -146,31 +148,44 @@ pub enum ControllerError {
     ProducerIdsExhausted,
 }
 
-/// Kafka's REQUEST_TIMED_OUT, which a conditional config change refused because the configs
-/// moved on answers with: retriable, and what a client sees if every retry lost the race.
-pub const CONFIGS_CHANGED_CODE: i16 = 7;
+impl ErrorKind {
+    /// Whether the controller refused the request itself, rather than not deciding it at all
+    /// (not leading, unreachable, failed): only the latter may succeed when simply retried.
+    pub fn is_refusal(self) -> bool {
+        !matches!(
+            self,
+            ErrorKind::None
+                | ErrorKind::Internal
+                | ErrorKind::Unavailable
+                | ErrorKind::NotController
+        )
+    }
+}
 
 impl ControllerError {
-    /// The Kafka protocol error code that tells a client the same thing.
-    pub fn kafka_error_code(&self) -> i16 {
+    /// What kind of refusal this is, as the controller service reports it.
+    pub fn kind(&self) -> ErrorKind {
         use ControllerError::*;
         match self {
-            UnknownTopic(_) | UnknownPartition { .. } => 3,
-            NotLeader { .. } => 6,
-            BrokerFenced(_) | BrokerAlreadyFenced(_) | BrokerNotFenced(_) | UnknownBroker(_) => 8,
-            InvalidTopicName(_) => 17,
-            TopicAlreadyExists(_) | TopicIdInUse(_) => 36,
-            InvalidPartitions { .. } => 37,
-            NotEnoughBrokers { .. } | InvalidReplicationFactor(_) => 38,
-            InvalidConfig(_) => 40,
-            // Retriable: the broker computes the change again from newer metadata.
-            ConfigsChanged(_) => CONFIGS_CHANGED_CODE,
-            InvalidRequest(_) | InvalidIsr { .. } => 42,
-            FencedLeaderEpoch { .. } => 74,
-            StalePartitionEpoch { .. } => 95,
-            UnknownTopicId(_) => 100,
-            IneligibleReplica(_) => 107,
-            ProducerIdsExhausted => -1,
+            UnknownTopic(_) | UnknownPartition { .. } => ErrorKind::UnknownTopic,
+            UnknownTopicId(_) => ErrorKind::UnknownTopicId,
+            NotLeader { .. } => ErrorKind::NotPartitionLeader,
+            BrokerFenced(_) | BrokerAlreadyFenced(_) | BrokerNotFenced(_) | UnknownBroker(_) => {
+                ErrorKind::BrokerNotLive
+            }
+            InvalidTopicName(_) => ErrorKind::InvalidTopicName,
+            TopicAlreadyExists(_) | TopicIdInUse(_) => ErrorKind::TopicExists,
+            InvalidPartitions { .. } => ErrorKind::InvalidPartitions,
+            NotEnoughBrokers { .. } | InvalidReplicationFactor(_) => {
+                ErrorKind::InvalidReplicationFactor
+            }
+            InvalidConfig(_) => ErrorKind::InvalidConfig,
+            ConfigsChanged(_) => ErrorKind::ConfigsChanged,
+            InvalidRequest(_) | InvalidIsr { .. } => ErrorKind::InvalidRequest,
+            FencedLeaderEpoch { .. } => ErrorKind::FencedLeaderEpoch,
+            StalePartitionEpoch { .. } => ErrorKind::StalePartitionEpoch,
+            IneligibleReplica(_) => ErrorKind::IneligibleReplica,
+            ProducerIdsExhausted => ErrorKind::ProducerIdsExhausted,
         }
     }
 }

@@ -29,7 +29,7 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/chronik.metadata.rs"));
 }
 
-pub use error::{CONFIGS_CHANGED_CODE, ControllerError, StateError};
+pub use error::{ControllerError, ErrorKind, StateError};
 pub use ids::{
     BrokerId, MAX_CONFIG_ENTRIES, MAX_CONFIG_KEY_LEN, MAX_CONFIG_VALUE_LEN, MAX_NAME_LEN,
     MAX_PARTITIONS_PER_TOPIC, MAX_PRODUCER_ID_BLOCK, MAX_REPLICAS, NO_LEADER, TopicId, Uuid,

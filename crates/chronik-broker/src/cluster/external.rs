@@ -1,12 +1,13 @@
 //! An external metadata quorum (`--meta ADDR,...`): writes go to its leader over gRPC, and a
-//! local image of the metadata follows its committed records through `Watch`
+//! local [`Image`] of the metadata follows its committed records through `Watch`
 //! (docs/architecture.md, "Metadata change").
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use chronik_metadata::ErrorKind;
 use chronik_metadata::controller::BrokerRegistration;
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
@@ -15,40 +16,25 @@ use chronik_metadata::grpc::pb::{
     HeartbeatRequest, ItemResult, PartitionCount, RegisterBrokerRequest, ShutdownBrokerRequest,
     StatusRequest, TopicConfigChange, TopicSpec,
 };
-use chronik_metadata::grpc::{ClientError, MetaClient, apply_watch_event};
+use chronik_metadata::grpc::{ClientError, MetaClient};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
 use chronik_metadata::{BrokerId, MetadataState, Uuid};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
-use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
+use super::image::{Image, follow};
+use super::quorum::{MetadataQuorum, view_shows};
+
 /// How long one call may take, and a call including leader changes.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-const TOTAL_TIMEOUT: Duration = Duration::from_secs(20);
+pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const TOTAL_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a write waits for the local image to show it.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(20);
 /// The shortest a heartbeat attempt may take before another meta node is tried.
 const MIN_HEARTBEAT_ATTEMPT: Duration = Duration::from_millis(100);
-/// Pause before re-opening a broken watch.
-const REWATCH_PAUSE: Duration = Duration::from_millis(200);
-
-/// The local copy of the quorum's metadata.
-pub(crate) struct Image {
-    state: RwLock<MetadataState>,
-    /// Counts the watch events applied, so waiters learn of every change.
-    applied: watch::Sender<u64>,
-}
-
-impl Image {
-    pub fn metadata<R>(&self, f: impl FnOnce(&MetadataState) -> R) -> R {
-        f(&self.state.read().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.applied.subscribe()
-    }
-}
+/// Pause between registration attempts while a previous incarnation's session is live.
+const REGISTER_RETRY: Duration = Duration::from_millis(500);
 
 /// Connection to an external quorum.
 pub(crate) struct ExternalQuorum {
@@ -79,10 +65,7 @@ impl ExternalQuorum {
         let status = (client.call(|mut c| async move { c.status(StatusRequest {}).await }))
             .await
             .map_err(ClientError::into_node_error)?;
-        let image = Arc::new(Image {
-            state: RwLock::new(MetadataState::new()),
-            applied: watch::channel(0).0,
-        });
+        let image = Arc::new(Image::new());
         let watcher = tokio::spawn(follow(addresses.to_vec(), image.clone()));
         let heartbeats = MetaClient::new(addresses.iter().cloned());
         let quorum = ExternalQuorum {
@@ -109,18 +92,6 @@ impl ExternalQuorum {
         Ok(quorum)
     }
 
-    pub fn image(&self) -> &Arc<Image> {
-        &self.image
-    }
-
-    pub fn cluster_id(&self) -> &str {
-        &self.cluster_id
-    }
-
-    pub fn session_timeout(&self) -> Duration {
-        Duration::from_millis(self.session_timeout_ms.load(Ordering::Relaxed))
-    }
-
     /// Waits until the local image satisfies `done`: a write is answered by the leader once
     /// applied there, and the image (fed by a watch, possibly of another node) shows it a
     /// moment later. Waiting for what the write changed lets the caller read its own write.
@@ -129,35 +100,16 @@ impl ExternalQuorum {
         what: &str,
         done: impl Fn(&MetadataState) -> bool,
     ) -> Result<(), NodeError> {
-        let mut changes = self.image.subscribe();
-        let shown = async {
-            while !self.image.metadata(&done) {
-                if changes.changed().await.is_err() {
-                    return false;
-                }
-            }
-            true
-        };
-        match tokio::time::timeout(CATCH_UP_TIMEOUT, shown).await {
-            Ok(true) => Ok(()),
-            _ => Err(NodeError::Unreachable(format!(
+        match view_shows(self, done, CATCH_UP_TIMEOUT).await {
+            true => Ok(()),
+            false => Err(NodeError::Unreachable(format!(
                 "the quorum accepted the change, but this broker's metadata did not show {what} \
                  within {CATCH_UP_TIMEOUT:?}"
             ))),
         }
     }
 
-    /// One call to the quorum's leader through the shared client.
-    async fn call<R, F, Fut>(&self, call: F) -> Result<R, NodeError>
-    where
-        F: FnMut(ControllerClient<Channel>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<R>, tonic::Status>>,
-    {
-        let mut client = self.client.lock().await;
-        (client.call(call).await).map_err(ClientError::into_node_error)
-    }
-
-    pub async fn register(&self, reg: &BrokerRegistration) -> Result<(), NodeError> {
+    async fn register_once(&self, reg: &BrokerRegistration) -> Result<(), NodeError> {
         let req = RegisterBrokerRequest {
             broker_id: reg.broker_id,
             incarnation_id: reg.incarnation.0.to_vec(),
@@ -173,15 +125,79 @@ impl ExternalQuorum {
         .map(drop)
     }
 
-    /// Waits until the local image shows broker `me` live (registered and unfenced), so the
-    /// broker does not serve metadata without itself in it.
-    pub async fn wait_until_live(&self, me: BrokerId) -> Result<(), NodeError> {
-        let live = |s: &MetadataState| s.live_brokers().any(|b| b.id == me);
-        self.wait_for_image("this broker live", live).await
+    /// One call to the quorum's leader through the shared client.
+    async fn call<R, F, Fut>(&self, call: F) -> Result<R, NodeError>
+    where
+        F: FnMut(ControllerClient<Channel>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+    {
+        let mut client = self.client.lock().await;
+        (client.call(call).await).map_err(ClientError::into_node_error)
     }
 
-    /// Heartbeats; `Ok(true)` when the controller says this broker is fenced.
-    pub async fn heartbeat(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError> {
+    /// The first refusal among `results`, else waits for the local image to show the write.
+    async fn finish_write(
+        &self,
+        results: Vec<ItemResult>,
+        what: &str,
+        done: impl Fn(&MetadataState) -> bool,
+    ) -> Result<(), NodeError> {
+        if let Some(refused) = results.into_iter().find(|r| r.error != 0) {
+            return Err(NodeError::Remote {
+                // A kind this build does not know: refused, for a reason it cannot name.
+                kind: ErrorKind::try_from(refused.error).unwrap_or(ErrorKind::Internal),
+                message: refused.error_message,
+            });
+        }
+        self.wait_for_image(what, done).await
+    }
+}
+
+#[async_trait::async_trait]
+impl MetadataQuorum for ExternalQuorum {
+    fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+
+    fn session_timeout(&self) -> Duration {
+        Duration::from_millis(self.session_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    fn offsets_replication(&self, configured: i16) -> i16 {
+        configured
+    }
+
+    fn with_metadata(&self, f: &mut dyn FnMut(&MetadataState)) {
+        self.image.metadata(f)
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.image.subscribe()
+    }
+
+    /// A previous incarnation of this broker (before a restart) keeps its session until it
+    /// expires, so a duplicate registration is retried until then; another live broker with
+    /// the same id keeps refusing us, and we give up.
+    async fn register(&self, reg: &BrokerRegistration) -> Result<(), NodeError> {
+        let deadline = tokio::time::Instant::now() + self.session_timeout() * 3;
+        loop {
+            match self.register_once(reg).await {
+                Err(e)
+                    if e.kind() == ErrorKind::DuplicateRegistration
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::info!(
+                        broker = reg.broker_id,
+                        "waiting for this broker's previous session to expire"
+                    );
+                    tokio::time::sleep(REGISTER_RETRY).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn heartbeat(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError> {
         let req = HeartbeatRequest {
             broker_id: broker,
             incarnation_id: incarnation.0.to_vec(),
@@ -208,7 +224,7 @@ impl ExternalQuorum {
         .map_err(ClientError::into_node_error)
     }
 
-    pub async fn create_topic(&self, spec: NewTopicSpec) -> Result<(), NodeError> {
+    async fn create_topic(&self, spec: NewTopicSpec) -> Result<(), NodeError> {
         let name = spec.name.clone();
         let req = CreateTopicsRequest {
             topics: vec![TopicSpec {
@@ -231,7 +247,7 @@ impl ExternalQuorum {
         .await
     }
 
-    pub async fn delete_topic(&self, name: &str) -> Result<(), NodeError> {
+    async fn delete_topic(&self, name: &str) -> Result<(), NodeError> {
         let req = DeleteTopicsRequest {
             names: vec![name.to_owned()],
         };
@@ -248,7 +264,7 @@ impl ExternalQuorum {
         .await
     }
 
-    pub async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError> {
+    async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError> {
         let req = CreatePartitionsRequest {
             topics: vec![PartitionCount {
                 name: name.to_owned(),
@@ -270,9 +286,7 @@ impl ExternalQuorum {
             .await
     }
 
-    /// Sets and deletes configs of topic `name` if its configs are still `expected` (`None`:
-    /// unconditionally); refused with [`CONFIGS_CHANGED_CODE`] otherwise.
-    pub async fn change_topic_configs(
+    async fn change_topic_configs(
         &self,
         name: &str,
         set: BTreeMap<String, String>,
@@ -306,20 +320,9 @@ impl ExternalQuorum {
         self.finish_write(results, "the new configs", applied).await
     }
 
-    /// Waits until the local image shows configs of topic `name` other than `expected` (or no
-    /// such topic): what a refused conditional change lost to.
-    pub async fn wait_for_topic_configs_other_than(
-        &self,
-        name: &str,
-        expected: Option<&BTreeMap<String, String>>,
-    ) -> Result<(), NodeError> {
-        let moved = |s: &MetadataState| s.topic_by_name(name).map(|t| &t.configs) != expected;
-        self.wait_for_image("the newer topic configs", moved).await
-    }
-
-    /// Asks the controller to fence this broker now (controlled shutdown), then waits until
-    /// the local image shows it leads nothing.
-    pub async fn shutdown_broker(&self, me: BrokerId, incarnation: Uuid) -> Result<(), NodeError> {
+    /// Asks the controller to fence this broker now, then waits until the local image shows it
+    /// leads nothing.
+    async fn controlled_shutdown(&self, me: BrokerId, incarnation: Uuid) -> Result<(), NodeError> {
         let req = ShutdownBrokerRequest {
             broker_id: me,
             incarnation_id: incarnation.0.to_vec(),
@@ -334,9 +337,8 @@ impl ExternalQuorum {
             .await
     }
 
-    /// Asks the controller for an ISR change; the new ISR reaches this broker through the
-    /// watch like any metadata change.
-    pub async fn alter_partition(
+    /// The new ISR reaches this broker through the watch like any metadata change.
+    async fn alter_partition(
         &self,
         req: &chronik_metadata::controller::AlterPartitionRequest,
     ) -> Result<(), NodeError> {
@@ -356,70 +358,16 @@ impl ExternalQuorum {
         .map(drop)
     }
 
-    pub async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {
+    async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {
         let req = AllocateProducerIdsRequest { broker_id: broker };
         self.call(|mut c| async move { c.allocate_producer_ids(req).await })
             .await
             .map(|r| (r.first_id, r.count))
     }
 
-    /// The first refusal among `results`, else waits for the local image to show the write.
-    async fn finish_write(
-        &self,
-        results: Vec<ItemResult>,
-        what: &str,
-        done: impl Fn(&MetadataState) -> bool,
-    ) -> Result<(), NodeError> {
-        if let Some(refused) = results.into_iter().find(|r| r.error_code != 0) {
-            return Err(NodeError::Remote {
-                code: i16::try_from(refused.error_code).unwrap_or(-1),
-                message: refused.error_message,
-            });
-        }
-        self.wait_for_image(what, done).await
-    }
-}
-
-/// Follows the quorum's committed records into `image` for as long as the broker runs,
-/// re-opening the watch (on any meta node) where it broke.
-async fn follow(addresses: Vec<String>, image: Arc<Image>) {
-    let mut client = MetaClient::new(addresses).with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
-    let mut from = 0u64;
-    loop {
-        match client.watch(from).await {
-            Ok((node, mut stream)) => {
-                tracing::debug!(%node, from, "watching metadata");
-                while let Some(event) = stream.next().await {
-                    let event = match event {
-                        Ok(event) => event,
-                        Err(status) => {
-                            tracing::debug!(%node, %status, "metadata watch ended");
-                            break;
-                        }
-                    };
-                    tracing::trace!(index = event.index, "metadata event");
-                    let applied = {
-                        let mut state = image.state.write().unwrap_or_else(|p| p.into_inner());
-                        apply_watch_event(&mut state, &event)
-                    };
-                    match applied {
-                        Ok(next) => {
-                            from = next;
-                            image.applied.send_modify(|n| *n += 1);
-                        }
-                        Err(e) => {
-                            // A record this image cannot apply: start over from a snapshot.
-                            tracing::warn!(error = %e, index = event.index, "metadata record not applicable; re-reading from the start");
-                            from = 0;
-                            break;
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot watch the metadata quorum; retrying"),
-        }
-        tokio::time::sleep(REWATCH_PAUSE).await;
-    }
+    /// Nothing runs in this process but the image's watch, which ends when the quorum handle
+    /// is dropped.
+    async fn shutdown(&self) {}
 }
 
 /// The session a meta node reported; its default when the node did not say (0).

@@ -14,12 +14,13 @@ use chronik_kafka::kafka_protocol::messages::{
 use chronik_metadata::ControllerError;
 
 use super::describe_configs::{BROKER, TOPIC, check_broker_name};
-use super::{NONE, node_error_code, str_bytes};
+use super::{NONE, str_bytes};
 use crate::broker::Shared;
+use crate::kafka_errors::{self, Refusal};
 use crate::topic_config::{self, AlterOp, ConfigError, TopicSettings};
 
-/// A resource's answer: error code and message.
-type Outcome = Result<(), (i16, String)>;
+/// A resource's answer.
+type Outcome = Result<(), Refusal>;
 
 /// The new configs of a topic computed from its current ones (again, when another change got
 /// there first).
@@ -89,7 +90,7 @@ pub(crate) async fn handle_incremental(
                 )
                 .await
             }
-            Err(e) => Err((e.code(), e.to_string())),
+            Err(e) => Err((e.error(), e.to_string())),
         };
         let (code, message) = split(outcome);
         response.responses.push(
@@ -115,7 +116,7 @@ async fn alter(
     tracing::debug!(kind = resource_type, name, validate_only, "alter configs");
     match resource_type {
         TOPIC if name == crate::groups::OFFSETS_TOPIC => Err((
-            ResponseError::InvalidRequest.code(),
+            ResponseError::InvalidRequest,
             format!(
                 "'{name}' is an internal topic; its configs (kept forever: retention.ms=-1, \
                  retention.bytes=-1) are managed by the broker"
@@ -126,19 +127,19 @@ async fn alter(
                 .cluster
                 .alter_topic_configs(name, validate_only, change)
                 .await;
-            altered.map_err(|e| (node_error_code(&e), e.to_string()))
+            altered.map_err(|e| kafka_errors::node_refusal(&e))
         }
         BROKER => {
             check_broker_name(shared, name)?;
             Err((
-                ResponseError::InvalidRequest.code(),
+                ResponseError::InvalidRequest,
                 "broker configs are read-only at runtime: they are set by the broker's flags at \
                  start; restart the broker with new flags to change them"
                     .to_owned(),
             ))
         }
         other => Err((
-            ResponseError::InvalidRequest.code(),
+            ResponseError::InvalidRequest,
             format!("resource type {other} cannot be altered; topics (2) can"),
         )),
     }
@@ -152,7 +153,7 @@ fn split(
 ) {
     match outcome {
         Ok(()) => (NONE, None),
-        Err((code, message)) => (code, Some(str_bytes(&message))),
+        Err((error, message)) => (error.code(), Some(str_bytes(&message))),
     }
 }
 

@@ -8,8 +8,9 @@ use chronik_kafka::kafka_protocol::messages::create_partitions_request::CreatePa
 use chronik_kafka::kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use chronik_kafka::kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
-use super::{NONE, node_error_code, str_bytes};
+use super::{NONE, str_bytes};
 use crate::broker::Shared;
+use crate::kafka_errors::{self, Refusal};
 
 pub(crate) async fn handle(
     shared: &Shared,
@@ -26,14 +27,14 @@ pub(crate) async fn handle(
     for topic in &req.topics {
         let outcome = if duplicates.contains(topic.name.0.as_str()) {
             Err((
-                ResponseError::InvalidRequest.code(),
+                ResponseError::InvalidRequest,
                 "the topic appears more than once in the request".to_owned(),
             ))
         } else {
             grow(shared, topic, req.validate_only).await
         };
         let (code, message) =
-            outcome.map_or_else(|(c, m)| (c, Some(str_bytes(&m))), |()| (NONE, None));
+            outcome.map_or_else(|(e, m)| (e.code(), Some(str_bytes(&m))), |()| (NONE, None));
         response.results.push(
             CreatePartitionsTopicResult::default()
                 .with_name(topic.name.clone())
@@ -51,11 +52,11 @@ async fn grow(
     shared: &Shared,
     topic: &CreatePartitionsTopic,
     validate_only: bool,
-) -> Result<(), (i16, String)> {
+) -> Result<(), Refusal> {
     // An empty list assigns nothing, the same as null.
     if topic.assignments.as_ref().is_some_and(|a| !a.is_empty()) {
         return Err((
-            ResponseError::InvalidReplicaAssignment.code(),
+            ResponseError::InvalidReplicaAssignment,
             "manual replica assignment is not supported; leave assignments null and the \
              controller places the new partitions"
                 .to_owned(),
@@ -65,7 +66,7 @@ async fn grow(
     if name == crate::groups::OFFSETS_TOPIC {
         // More partitions would move groups to other partitions, away from their offsets.
         return Err((
-            ResponseError::InvalidRequest.code(),
+            ResponseError::InvalidRequest,
             format!("'{name}' is an internal topic; its partition count cannot change"),
         ));
     }
@@ -73,7 +74,7 @@ async fn grow(
         .cluster
         .create_partitions(name, topic.count, validate_only)
         .await;
-    grown.map_err(|e| (node_error_code(&e), e.to_string()))
+    grown.map_err(|e| kafka_errors::node_refusal(&e))
 }
 
 /// The names that appear more than once.

@@ -9,8 +9,9 @@ use chronik_kafka::kafka_protocol::messages::create_topics_response::{
 };
 use chronik_kafka::kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
-use super::{NONE, node_error_code, str_bytes};
+use super::{NONE, str_bytes};
 use crate::broker::Shared;
+use crate::kafka_errors;
 use crate::topic_config::{self, TopicSettings};
 
 pub(crate) async fn handle(shared: &Shared, req: CreateTopicsRequest) -> CreateTopicsResponse {
@@ -38,59 +39,59 @@ async fn create(
         n => n,
     };
     let result = CreatableTopicResult::default().with_name(topic.name.clone());
-    let failed = |code: i16, message: String| {
+    let failed = |error: ResponseError, message: String| {
         result
             .clone()
-            .with_error_code(code)
+            .with_error_code(error.code())
             .with_error_message(Some(str_bytes(&message)))
             .with_num_partitions(-1)
             .with_replication_factor(-1)
     };
     if !topic.assignments.is_empty() {
         return failed(
-            ResponseError::InvalidRequest.code(),
+            ResponseError::InvalidRequest,
             "manual replica assignment is not supported".into(),
         );
     }
     let live = shared.cluster.metadata(|s| s.live_brokers().count());
     if replication < 1 || usize::try_from(replication).is_ok_and(|r| r > live) {
         return failed(
-            ResponseError::InvalidReplicationFactor.code(),
+            ResponseError::InvalidReplicationFactor,
             format!(
                 "replication factor {replication} needs that many live brokers; {live} are live"
             ),
         );
     }
     if let Err(e) = chronik_types::validate_topic_name(name) {
-        return failed(ResponseError::InvalidTopicException.code(), e.to_string());
+        return failed(ResponseError::InvalidTopicException, e.to_string());
     }
     if shared.cluster.metadata(|s| s.topic_by_name(name).is_some()) {
         return failed(
-            ResponseError::TopicAlreadyExists.code(),
+            ResponseError::TopicAlreadyExists,
             format!("topic '{name}' already exists"),
         );
     }
     if name == crate::groups::OFFSETS_TOPIC {
         return failed(
-            ResponseError::InvalidRequest.code(),
+            ResponseError::InvalidRequest,
             format!("'{name}' is an internal topic; the broker creates it itself"),
         );
     }
     if partitions < 1 {
         return failed(
-            ResponseError::InvalidPartitions.code(),
+            ResponseError::InvalidPartitions,
             format!("{partitions} partitions"),
         );
     }
     let entries = (topic.configs.iter()).map(|c| (c.name.as_str(), c.value.as_deref()));
     let configs = match topic_config::replace_all(entries) {
         Ok(configs) => configs,
-        Err(e) => return failed(e.code(), e.to_string()),
+        Err(e) => return failed(e.error(), e.to_string()),
     };
     if !validate_only {
         let created = (shared.cluster).create_topic(name, partitions, replication, configs.clone());
         if let Err(e) = created.await {
-            return failed(node_error_code(&e), e.to_string());
+            return failed(kafka_errors::node_error(&e), e.to_string());
         }
     }
     let topic_id = shared

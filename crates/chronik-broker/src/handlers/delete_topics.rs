@@ -6,8 +6,9 @@ use chronik_kafka::kafka_protocol::messages::{
     DeleteTopicsRequest, DeleteTopicsResponse, TopicName,
 };
 
-use super::{NONE, node_error_code, str_bytes};
+use super::{NONE, str_bytes};
 use crate::broker::Shared;
+use crate::kafka_errors;
 
 /// DeleteTopics v6 names topics by name or id instead of by name only.
 const BY_ID_VERSION: i16 = 6;
@@ -56,7 +57,7 @@ async fn delete(shared: &Shared, name: Option<String>, id: uuid::Uuid) -> Deleta
     match shared.cluster.delete_topic(&name).await {
         Ok(()) => result.with_error_code(NONE),
         Err(e) => result
-            .with_error_code(node_error_code(&e))
+            .with_error_code(kafka_errors::node_error(&e).code())
             .with_error_message(Some(str_bytes(&e.to_string()))),
     }
 }

@@ -11,6 +11,7 @@ use chronik_kafka::kafka_protocol::messages::{DescribeConfigsRequest, DescribeCo
 use super::{NONE, str_bytes};
 use crate::BrokerConfig;
 use crate::broker::Shared;
+use crate::kafka_errors::Refusal;
 use crate::topic_config::{self, ConfigType, Effective, KEYS, Source, TopicSettings};
 
 pub(crate) const TOPIC: i8 = 2;
@@ -44,8 +45,8 @@ pub(crate) fn handle(
             .with_resource_name(resource.resource_name.clone());
         let result = match describe(shared, resource, detail) {
             Ok(configs) => result.with_error_code(NONE).with_configs(configs),
-            Err((code, message)) => result
-                .with_error_code(code)
+            Err((error, message)) => result
+                .with_error_code(error.code())
                 .with_error_message(Some(str_bytes(&message))),
         };
         response.results.push(result);
@@ -57,7 +58,7 @@ fn describe(
     shared: &Shared,
     resource: &DescribeConfigsResource,
     detail: Detail,
-) -> Result<Vec<DescribeConfigsResourceResult>, (i16, String)> {
+) -> Result<Vec<DescribeConfigsResourceResult>, Refusal> {
     let name = resource.resource_name.as_str();
     let mut configs = match resource.resource_type {
         TOPIC => topic_configs(shared, name, detail)?,
@@ -67,7 +68,7 @@ fn describe(
         }
         other => {
             return Err((
-                ResponseError::InvalidRequest.code(),
+                ResponseError::InvalidRequest,
                 format!("resource type {other} is not described; topics (2) and brokers (4) are"),
             ));
         }
@@ -85,12 +86,12 @@ fn describe(
 
 /// A broker resource names this broker by id; the empty name means the cluster default,
 /// which here is the same thing.
-pub(crate) fn check_broker_name(shared: &Shared, name: &str) -> Result<(), (i16, String)> {
+pub(crate) fn check_broker_name(shared: &Shared, name: &str) -> Result<(), Refusal> {
     if name.is_empty() || name.parse::<i32>() == Ok(shared.cluster.me) {
         return Ok(());
     }
     Err((
-        ResponseError::InvalidRequest.code(),
+        ResponseError::InvalidRequest,
         format!("broker '{name}' is not this broker ({})", shared.cluster.me),
     ))
 }
@@ -99,15 +100,15 @@ fn topic_configs(
     shared: &Shared,
     name: &str,
     detail: Detail,
-) -> Result<Vec<DescribeConfigsResourceResult>, (i16, String)> {
+) -> Result<Vec<DescribeConfigsResourceResult>, Refusal> {
     let defaults = TopicSettings::defaults(&shared.config);
     let all = shared.cluster.metadata(|s| {
         let topic = s.topic_by_name(name)?;
         Some(topic_config::effective(name, &defaults, &topic.configs))
     });
     let all = all.ok_or_else(|| {
-        let code = ResponseError::UnknownTopicOrPartition.code();
-        (code, format!("topic '{name}' does not exist"))
+        let error = ResponseError::UnknownTopicOrPartition;
+        (error, format!("topic '{name}' does not exist"))
     })?;
     Ok(all.iter().map(|e| topic_entry(e, detail)).collect())
 }

@@ -9,8 +9,9 @@ use chronik_kafka::kafka_protocol::messages::{
     InitProducerIdRequest, InitProducerIdResponse, ProducerId,
 };
 
-use super::{NONE, node_error_code};
+use super::NONE;
 use crate::broker::Shared;
+use crate::kafka_errors;
 
 /// The unused part of this broker's current producer id block.
 #[derive(Default)]
@@ -37,9 +38,9 @@ impl ProducerIdPool {
 }
 
 pub(crate) async fn handle(shared: &Shared, req: InitProducerIdRequest) -> InitProducerIdResponse {
-    let failed = |code: i16| {
+    let failed = |error: ResponseError| {
         InitProducerIdResponse::default()
-            .with_error_code(code)
+            .with_error_code(error.code())
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     };
@@ -49,7 +50,7 @@ pub(crate) async fn handle(shared: &Shared, req: InitProducerIdRequest) -> InitP
         .is_some_and(|id| !id.0.is_empty())
     {
         tracing::debug!("InitProducerId with a transactional id refused: no transactions");
-        return failed(ResponseError::InvalidRequest.code());
+        return failed(ResponseError::InvalidRequest);
     }
     // Kafka gives a non-transactional producer a new id every time, whatever id it had.
     let id = loop {
@@ -66,11 +67,11 @@ pub(crate) async fn handle(shared: &Shared, req: InitProducerIdRequest) -> InitP
                     count,
                     "the controller handed out an empty producer id block"
                 );
-                return failed(ResponseError::UnknownServerError.code());
+                return failed(ResponseError::UnknownServerError);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot allocate producer ids");
-                return failed(node_error_code(&e));
+                return failed(kafka_errors::node_error(&e));
             }
         }
     };

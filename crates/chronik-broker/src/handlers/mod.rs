@@ -204,11 +204,3 @@ pub(crate) const NONE: i16 = 0;
 pub(crate) fn str_bytes(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_owned())
 }
-
-/// Kafka's code for a metadata-node error, UNKNOWN_SERVER_ERROR when it has none.
-pub(crate) fn node_error_code(e: &chronik_metadata::node::NodeError) -> i16 {
-    match e.kafka_error_code() {
-        0 => -1,
-        code => code,
-    }
-}

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::error::ControllerError;
+use crate::error::{ControllerError, ErrorKind};
 use crate::ids::{NO_LEADER, TopicId, Uuid};
 use crate::state::{MetadataState, PartitionState, UNCLEAN_LEADER_ELECTION_CONFIG};
 use crate::testing::{
@@ -100,7 +100,7 @@ fn placement_uses_only_live_brokers() {
             live: 3
         }
     );
-    assert_eq!(err.kafka_error_code(), 38);
+    assert_eq!(err.kind(), ErrorKind::InvalidReplicationFactor);
 }
 
 #[test]
@@ -108,19 +108,25 @@ fn invalid_topic_requests_are_refused() {
     let mut state = cluster(3);
     commit(&mut state, |s| create_topic(s, &new_topic("t", 1, 1, 1)));
     let cases = [
-        (new_topic("t", 2, 1, 1), 36),
-        (new_topic("u", 1, 1, 1), 36),
-        (new_topic("u", 2, 0, 1), 37),
-        (new_topic("u", 2, -3, 1), 37),
-        (new_topic("u", 2, 1_000_001, 1), 37),
-        (new_topic("u", 2, 1, 0), 38),
-        (new_topic("u", 2, 1, -1), 38),
-        (new_topic("bad/name", 2, 1, 1), 17),
-        (new_topic("u", 0, 1, 1), 42),
+        (new_topic("t", 2, 1, 1), ErrorKind::TopicExists),
+        (new_topic("u", 1, 1, 1), ErrorKind::TopicExists),
+        (new_topic("u", 2, 0, 1), ErrorKind::InvalidPartitions),
+        (new_topic("u", 2, -3, 1), ErrorKind::InvalidPartitions),
+        (
+            new_topic("u", 2, 1_000_001, 1),
+            ErrorKind::InvalidPartitions,
+        ),
+        (new_topic("u", 2, 1, 0), ErrorKind::InvalidReplicationFactor),
+        (
+            new_topic("u", 2, 1, -1),
+            ErrorKind::InvalidReplicationFactor,
+        ),
+        (new_topic("bad/name", 2, 1, 1), ErrorKind::InvalidTopicName),
+        (new_topic("u", 0, 1, 1), ErrorKind::InvalidRequest),
     ];
-    for (req, code) in cases {
+    for (req, kind) in cases {
         let err = create_topic(&state, &req).expect_err("refused");
-        assert_eq!(err.kafka_error_code(), code, "{req:?}: {err}");
+        assert_eq!(err.kind(), kind, "{req:?}: {err}");
     }
 }
 
@@ -139,7 +145,7 @@ fn create_partitions_grows_the_topic_evenly() {
         load(&state)
     );
     let err = create_partitions(&state, "t", 30).expect_err("must grow");
-    assert_eq!(err.kafka_error_code(), 37);
+    assert_eq!(err.kind(), ErrorKind::InvalidPartitions);
     assert_eq!(
         create_partitions(&state, "nope", 3),
         Err(ControllerError::UnknownTopic("nope".into()))
@@ -170,10 +176,7 @@ fn a_config_change_computed_from_an_older_copy_is_refused() {
     });
     let stale = change_topic_configs(&state, "t", &set("segment.ms", "60000"), &[], Some(&copy));
     assert_eq!(stale, Err(ControllerError::ConfigsChanged("t".into())));
-    assert_eq!(
-        stale.unwrap_err().kafka_error_code(),
-        crate::CONFIGS_CHANGED_CODE
-    );
+    assert_eq!(stale.unwrap_err().kind(), ErrorKind::ConfigsChanged);
     // Computed again from the current configs, it applies.
     let current = state.topic_by_name("t").expect("topic").configs.clone();
     commit(&mut state, |s| {
@@ -362,8 +365,8 @@ fn registration_is_idempotent_and_a_restart_moves_leadership() {
     assert_eq!(commit(&mut state, |s| register_broker(s, &new)).len(), 1);
     let bad = BrokerRegistration { port: 0, ..reg(4) };
     assert_eq!(
-        register_broker(&state, &bad).map_err(|e| e.kafka_error_code()),
-        Err(42)
+        register_broker(&state, &bad).map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidRequest)
     );
 }
 
@@ -417,10 +420,10 @@ fn alter_partition_rejects_stale_and_invalid_requests() {
             current: 1
         }
     );
-    assert_eq!(stale.kafka_error_code(), 95);
+    assert_eq!(stale.kind(), ErrorKind::StalePartitionEpoch);
     assert_eq!(
-        alter(&state, 1, (3, 1), &[1]).map_err(|e| e.kafka_error_code()),
-        Err(74)
+        alter(&state, 1, (3, 1), &[1]).map_err(|e| e.kind()),
+        Err(ErrorKind::FencedLeaderEpoch)
     );
     assert_eq!(
         alter(&state, 2, (0, 1), &[2]),
@@ -454,8 +457,8 @@ fn alter_partition_rejects_stale_and_invalid_requests() {
         new_isr: vec![1],
     };
     assert_eq!(
-        alter_partition(&state, &unknown).map_err(|e| e.kafka_error_code()),
-        Err(100)
+        alter_partition(&state, &unknown).map_err(|e| e.kind()),
+        Err(ErrorKind::UnknownTopicId)
     );
 }
 
@@ -545,12 +548,20 @@ fn reassignment_refuses_bad_targets() {
     let code = |target: &[BrokerId]| {
         reassign_partition(&state, "moving", 0, target)
             .map(|(_, at)| at)
-            .map_err(|e| e.kafka_error_code())
+            .map_err(|e| e.kind())
     };
-    assert_eq!(code(&[]), Err(42), "empty");
-    assert_eq!(code(&[1, 1]), Err(42), "duplicate");
-    assert_eq!(code(&[1, 9]), Err(8), "unknown broker");
-    assert_eq!(code(&[1, 5]), Err(8), "a fenced broker cannot be added");
+    assert_eq!(code(&[]), Err(ErrorKind::InvalidRequest), "empty");
+    assert_eq!(code(&[1, 1]), Err(ErrorKind::InvalidRequest), "duplicate");
+    assert_eq!(
+        code(&[1, 9]),
+        Err(ErrorKind::BrokerNotLive),
+        "unknown broker"
+    );
+    assert_eq!(
+        code(&[1, 5]),
+        Err(ErrorKind::BrokerNotLive),
+        "a fenced broker cannot be added"
+    );
     assert!(reassign_partition(&state, "nope", 0, &[1]).is_err());
     assert!(reassign_partition(&state, "moving", 3, &[1]).is_err());
 }

@@ -11,7 +11,7 @@ use tonic::{Code, Response, Status, Streaming};
 use super::pb::controller_client::ControllerClient;
 use super::pb::{StatusRequest, StatusResponse, WatchEvent, WatchRequest};
 use super::{LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE};
-use crate::{MetadataRecord, MetadataState, StateError};
+use crate::{ErrorKind, MetadataRecord, MetadataState, StateError};
 
 /// Why a call to the metadata quorum failed.
 #[derive(Debug, thiserror::Error)]
@@ -193,19 +193,22 @@ pub fn apply_watch_event(image: &mut MetadataState, event: &WatchEvent) -> Resul
 }
 
 impl ClientError {
-    /// The error as a meta node would have reported it in-process: a refusal keeps the Kafka
-    /// error code the node sent; anything else means the quorum could not be reached.
+    /// The error as a meta node would have reported it in-process: a refusal keeps the kind
+    /// the node sent; anything else means the quorum could not be reached.
     pub fn into_node_error(self) -> crate::node::NodeError {
         use crate::node::NodeError;
         match self {
             ClientError::Status(status) => {
-                let code = (status.metadata().get(super::ERROR_CODE_HEADER))
-                    .and_then(|v| v.to_str().ok()?.parse::<i16>().ok());
-                match code {
-                    Some(code) if code != -1 && !is_not_leader(&status) => NodeError::Remote {
-                        code,
-                        message: status.message().to_owned(),
-                    },
+                let kind = (status.metadata().get(super::ERROR_KIND_HEADER))
+                    .and_then(|v| v.to_str().ok()?.parse::<i32>().ok())
+                    .and_then(|n| ErrorKind::try_from(n).ok());
+                match kind {
+                    Some(kind) if kind.is_refusal() && !is_not_leader(&status) => {
+                        NodeError::Remote {
+                            kind,
+                            message: status.message().to_owned(),
+                        }
+                    }
                     _ => NodeError::Unreachable(format!("{}: {}", status.code(), status.message())),
                 }
             }
@@ -220,7 +223,7 @@ impl ClientError {
 fn is_transport_failure(status: &Status) -> bool {
     match status.code() {
         Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded => true,
-        Code::Unknown => status.metadata().get(super::ERROR_CODE_HEADER).is_none(),
+        Code::Unknown => status.metadata().get(super::ERROR_KIND_HEADER).is_none(),
         _ => false,
     }
 }

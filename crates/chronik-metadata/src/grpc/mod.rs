@@ -18,7 +18,7 @@ pub use service::ControllerService;
 
 /// Metadata key of a NOT_LEADER answer that carries the leader's address (when known).
 pub const LEADER_ADDRESS_HEADER: &str = "x-chronik-leader";
-/// Metadata key carrying the Kafka error code of a refused controller request.
-pub const ERROR_CODE_HEADER: &str = "x-chronik-error-code";
+/// Metadata key carrying the [`crate::ErrorKind`] number of a refused controller request.
+pub const ERROR_KIND_HEADER: &str = "x-chronik-error";
 /// Message prefix of the FAILED_PRECONDITION status a follower answers writes with.
 pub const NOT_LEADER_MESSAGE: &str = "not the metadata leader";

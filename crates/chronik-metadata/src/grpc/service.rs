@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use super::pb::controller_server::Controller;
 use super::pb::*;
-use super::{ERROR_CODE_HEADER, LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE};
+use super::{ERROR_KIND_HEADER, LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE};
 use crate::controller::{AlterPartitionRequest as AlterRequest, BrokerRegistration};
 use crate::node::{MetaNode, NewTopicSpec, NodeError, WatchBatch};
 use crate::{PartitionView, Uuid};
@@ -52,8 +52,8 @@ fn to_status(e: NodeError) -> Status {
     {
         status.metadata_mut().insert(LEADER_ADDRESS_HEADER, value);
     }
-    if let Ok(value) = MetadataValue::try_from(e.kafka_error_code().to_string()) {
-        status.metadata_mut().insert(ERROR_CODE_HEADER, value);
+    if let Ok(value) = MetadataValue::try_from((e.kind() as i32).to_string()) {
+        status.metadata_mut().insert(ERROR_KIND_HEADER, value);
     }
     status
 }
@@ -63,14 +63,14 @@ fn item(name: &str, outcome: Result<Vec<u8>, NodeError>) -> Result<ItemResult, S
     match outcome {
         Ok(topic_id) => Ok(ItemResult {
             name: name.to_owned(),
-            error_code: 0,
+            error: ErrorKind::None.into(),
             error_message: String::new(),
             topic_id,
         }),
         Err(e @ (NodeError::NotLeader { .. } | NodeError::Raft(_))) => Err(to_status(e)),
         Err(e) => Ok(ItemResult {
             name: name.to_owned(),
-            error_code: i32::from(e.kafka_error_code()),
+            error: e.kind().into(),
             error_message: e.to_string(),
             topic_id: Vec::new(),
         }),

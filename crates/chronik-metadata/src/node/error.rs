@@ -2,7 +2,7 @@
 
 use chronik_raft::RaftError;
 
-use crate::ControllerError;
+use crate::{ControllerError, ErrorKind};
 
 /// Errors of [`super::MetaNode`] and its controller operations.
 #[derive(Debug, thiserror::Error)]
@@ -69,9 +69,9 @@ pub enum NodeError {
     },
     #[error("cannot serve gRPC: {0}")]
     Serve(#[from] tonic::transport::Error),
-    /// An external quorum's refusal, with the Kafka error code it gave.
+    /// An external quorum's refusal, with the kind of refusal it reported.
     #[error("the metadata quorum refused: {message}")]
-    Remote { code: i16, message: String },
+    Remote { kind: ErrorKind, message: String },
     #[error(
         "cannot reach the metadata quorum: {0}; check the --meta addresses and that the meta \
          nodes are running"
@@ -122,17 +122,17 @@ impl NodeError {
         }
     }
 
-    /// The Kafka error code that tells a client the same thing.
-    pub fn kafka_error_code(&self) -> i16 {
+    /// What kind of refusal this is, as the controller service reports it.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            NodeError::Controller(e) => e.kafka_error_code(),
-            NodeError::NotLeader { .. } => 41, // NOT_CONTROLLER
-            NodeError::DuplicateRegistration(_) => 101,
-            NodeError::StaleIncarnation(_) => 8,
-            NodeError::Rejected(_) => 42,
-            NodeError::Remote { code, .. } => *code,
-            NodeError::Unreachable(_) => 7, // REQUEST_TIMED_OUT
-            _ => -1,
+            NodeError::Controller(e) => e.kind(),
+            NodeError::NotLeader { .. } => ErrorKind::NotController,
+            NodeError::DuplicateRegistration(_) => ErrorKind::DuplicateRegistration,
+            NodeError::StaleIncarnation(_) => ErrorKind::StaleIncarnation,
+            NodeError::Rejected(_) => ErrorKind::InvalidRequest,
+            NodeError::Remote { kind, .. } => *kind,
+            NodeError::Unreachable(_) | NodeError::ProposalTimeout(_) => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
         }
     }
 }

@@ -115,7 +115,7 @@ async fn single_voter_streams_records_and_fences_silent_brokers() {
         .await
         .expect("create")
         .into_inner();
-    assert_eq!(created.results[0].error_code, 0, "{:?}", created.results);
+    assert_eq!(created.results[0].error, 0, "{:?}", created.results);
 
     // The committed records follow, in order, live.
     let mut kinds = Vec::new();

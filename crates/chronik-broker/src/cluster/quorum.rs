@@ -1,0 +1,100 @@
+//! The one interface a broker has to its metadata quorum, whether an in-process single voter
+//! ([`super::embedded::EmbeddedQuorum`]) or meta nodes reached over gRPC
+//! ([`super::external::ExternalQuorum`]). Both pass the same conformance tests
+//! (cluster/conformance_tests.rs).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chronik_metadata::controller::{AlterPartitionRequest, BrokerRegistration};
+use chronik_metadata::node::{NewTopicSpec, NodeError};
+use chronik_metadata::{BrokerId, MetadataState, Uuid};
+use tokio::sync::watch;
+
+/// A metadata quorum as a broker uses it. Topic and config writes return once this broker's
+/// own view ([`MetadataQuorum::with_metadata`]) shows them, so a caller reads its own writes.
+/// Refusals are [`NodeError`]s whose [`NodeError::kind`] is the same for both implementations.
+#[async_trait::async_trait]
+pub(crate) trait MetadataQuorum: Send + Sync {
+    /// The cluster id the quorum was created with.
+    fn cluster_id(&self) -> &str;
+
+    /// The broker session the controller applies: heartbeat well within it.
+    fn session_timeout(&self) -> Duration;
+
+    /// Replicas of each `__consumer_offsets` partition, given the configured number.
+    fn offsets_replication(&self, configured: i16) -> i16;
+
+    /// Calls `f` on this broker's current view of the metadata.
+    fn with_metadata(&self, f: &mut dyn FnMut(&MetadataState));
+
+    /// A receiver that changes whenever the view changes.
+    fn subscribe(&self) -> watch::Receiver<u64>;
+
+    /// Registers a broker (it starts fenced; a heartbeat unfences it). A previous incarnation
+    /// of the same broker whose session is still live is dealt with here.
+    async fn register(&self, reg: &BrokerRegistration) -> Result<(), NodeError>;
+
+    /// Renews the broker's session and unfences it; `Ok(true)` when it is fenced anyway.
+    async fn heartbeat(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError>;
+
+    /// Controlled shutdown: moves the broker's leaderships to other in-sync replicas before it
+    /// stops. Heartbeats must have stopped (they would unfence it again).
+    async fn controlled_shutdown(
+        &self,
+        broker: BrokerId,
+        incarnation: Uuid,
+    ) -> Result<(), NodeError>;
+
+    /// Asks the controller for an ISR change of a partition the requester leads; the new ISR
+    /// reaches the view like any other change, possibly after this returns.
+    async fn alter_partition(&self, req: &AlterPartitionRequest) -> Result<(), NodeError>;
+
+    /// Creates a topic; the controller places its replicas on live brokers.
+    async fn create_topic(&self, spec: NewTopicSpec) -> Result<(), NodeError>;
+
+    async fn delete_topic(&self, name: &str) -> Result<(), NodeError>;
+
+    /// Grows topic `name` to `total` partitions.
+    async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError>;
+
+    /// Sets and deletes configs of topic `name`. With `expected`, only while its configs are
+    /// exactly those; refused with [`chronik_metadata::ErrorKind::ConfigsChanged`] otherwise, so
+    /// a change computed from an older copy never overwrites a newer one.
+    async fn change_topic_configs(
+        &self,
+        name: &str,
+        set: BTreeMap<String, String>,
+        delete: Vec<String>,
+        expected: Option<BTreeMap<String, String>>,
+    ) -> Result<(), NodeError>;
+
+    /// A block of producer ids for `broker`: (first id, count).
+    async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError>;
+
+    /// Stops what runs in this process for the quorum.
+    async fn shutdown(&self);
+}
+
+/// Waits up to `timeout` until `quorum`'s view satisfies `done`; false when it did not.
+pub(super) async fn view_shows(
+    quorum: &dyn MetadataQuorum,
+    done: impl Fn(&MetadataState) -> bool,
+    timeout: Duration,
+) -> bool {
+    let mut changes = quorum.subscribe();
+    let shows = || {
+        let mut shown = false;
+        quorum.with_metadata(&mut |s| shown = done(s));
+        shown
+    };
+    let shown = async {
+        while !shows() {
+            if changes.changed().await.is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(timeout, shown).await.unwrap_or(false)
+}
