@@ -18,6 +18,9 @@ pub enum WalError {
     DirLocked { path: PathBuf, holder: String },
 
     #[error("invalid record batch: {0}")]
+    Batch(#[from] chronik_records::RecordsError),
+
+    #[error("invalid record batch: {0}")]
     InvalidBatch(&'static str),
 
     #[error(
