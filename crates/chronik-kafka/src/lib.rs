@@ -19,7 +19,7 @@ mod versions;
 pub use error::{ProtocolError, Result};
 pub use frame::{FRAME_PREFIX_LEN, peek_frame_len, try_split_frame};
 pub use guard::decode_guarded;
-pub use records::{BatchInfo, Compression, validate_produce_records};
+pub use records::{records_error_code, validate_produce_records};
 pub use request::{DecodedRequest, RawHeader, decode_request, peek_header};
 pub use response::{encode_response, unsupported_api_versions_response};
 pub use timestamps::first_record_at_or_after;
