@@ -19,5 +19,5 @@ pub use header::{
     BATCH_HEADER_LEN, BatchHeader, Compression, ProducerFields, StoredBatches, wrapping_seq,
 };
 pub use rewrite::{recompute_crc, set_base_offset, set_partition_leader_epoch, set_producer};
-pub use split::{ValidBatch, split_batches};
+pub use split::{ValidBatch, batch_len, split_batches};
 pub use validate::{crc_matches, validate_batch};

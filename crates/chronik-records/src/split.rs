@@ -49,9 +49,12 @@ pub fn split_batches(
     Ok(batches)
 }
 
-/// Reads and bounds the total length of the batch starting at `rest`. The magic byte is looked
-/// at first so that an old-format batch (whose layout differs) is named as such.
-fn batch_len(rest: &[u8], max_message_bytes: usize) -> Result<usize, RecordsError> {
+/// Reads and bounds the total length of the batch starting at `rest`, from its length field and
+/// never beyond the bytes present. The magic byte is looked at first so that an old-format batch
+/// (whose layout differs) is named as such. [`RecordsError::ShortHeader`] and
+/// [`RecordsError::Truncated`] mean the batch is cut short; readers that may receive a partial
+/// last batch stop there.
+pub fn batch_len(rest: &[u8], max_message_bytes: usize) -> Result<usize, RecordsError> {
     let Some(&magic) = rest.get(MAGIC) else {
         return Err(RecordsError::ShortHeader {
             available: rest.len(),
