@@ -7,8 +7,8 @@
 //! headers with `BatchHeader::parse`, and ListOffsets by time walks the records of a stored
 //! batch (which no earlier check decoded) with `first_record_at_or_after`.
 
-use chronik_kafka::{ProtocolError, first_record_at_or_after, validate_produce_records};
-use chronik_records::{BatchHeader, crc_matches, validate_batch};
+use chronik_kafka::{ProtocolError, validate_produce_records};
+use chronik_records::{BatchHeader, crc_matches, first_record_at_or_after, validate_batch};
 
 /// The broker's default `max.message.bytes` for a topic.
 const MAX_MESSAGE_BYTES: usize = 1024 * 1024;

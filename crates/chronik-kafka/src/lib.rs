@@ -13,7 +13,6 @@ mod guard;
 mod records;
 mod request;
 mod response;
-mod timestamps;
 mod versions;
 
 pub use error::{ProtocolError, Result};
@@ -22,7 +21,6 @@ pub use guard::decode_guarded;
 pub use records::{records_error_code, validate_produce_records};
 pub use request::{DecodedRequest, RawHeader, decode_request, peek_header};
 pub use response::{encode_response, unsupported_api_versions_response};
-pub use timestamps::first_record_at_or_after;
 pub use versions::{
     SUPPORTED, api_versions_response, default_request, default_response, supported_range,
 };

@@ -9,10 +9,17 @@ use crate::header::{
 /// Builds a valid uncompressed v2 batch holding one record per value (null keys, no headers),
 /// all stamped `timestamp`.
 pub fn build_batch(values: &[&[u8]], timestamp: i64) -> Vec<u8> {
+    build_batch_at(values, &vec![timestamp; values.len()])
+}
+
+/// Like [`build_batch`], record `i` stamped `timestamps[i]` (not before the first).
+pub(crate) fn build_batch_at(values: &[&[u8]], timestamps: &[i64]) -> Vec<u8> {
+    let timestamp = timestamps.first().copied().unwrap_or(0);
+    let max_timestamp = timestamps.iter().copied().max().unwrap_or(timestamp);
     let mut body = Vec::new();
     for (i, value) in values.iter().enumerate() {
         let mut rec = vec![0u8]; // attributes
-        put_varint(&mut rec, 0); // timestamp delta
+        put_varint(&mut rec, timestamps[i] - timestamp);
         put_varint(&mut rec, i as i64); // offset delta
         put_varint(&mut rec, -1); // null key
         put_varint(&mut rec, value.len() as i64);
@@ -26,7 +33,7 @@ pub fn build_batch(values: &[&[u8]], timestamp: i64) -> Vec<u8> {
     b[MAGIC] = CURRENT_MAGIC as u8;
     b[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4].copy_from_slice(&(count - 1).max(0).to_be_bytes());
     b[BASE_TIMESTAMP..BASE_TIMESTAMP + 8].copy_from_slice(&timestamp.to_be_bytes());
-    b[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&timestamp.to_be_bytes());
+    b[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&max_timestamp.to_be_bytes());
     b[PRODUCER_ID..PRODUCER_ID + 8].copy_from_slice(&(-1i64).to_be_bytes());
     b[PRODUCER_EPOCH..PRODUCER_EPOCH + 2].copy_from_slice(&(-1i16).to_be_bytes());
     b[BASE_SEQUENCE..BASE_SEQUENCE + 4].copy_from_slice(&(-1i32).to_be_bytes());

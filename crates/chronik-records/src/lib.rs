@@ -11,6 +11,7 @@ mod error;
 mod header;
 mod rewrite;
 mod split;
+mod timestamps;
 mod validate;
 
 pub use build::build_batch;
@@ -20,4 +21,5 @@ pub use header::{
 };
 pub use rewrite::{recompute_crc, set_base_offset, set_partition_leader_epoch, set_producer};
 pub use split::{ValidBatch, batch_len, split_batches};
+pub use timestamps::first_record_at_or_after;
 pub use validate::{crc_matches, validate_batch};

@@ -11,13 +11,14 @@ use chronik_kafka::kafka_protocol::messages::produce_response::{
     PartitionProduceResponse, TopicProduceResponse,
 };
 use chronik_kafka::kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
+use chronik_records::{BatchHeader, ProducerFields};
 use chronik_types::TopicPartition;
 use chronik_wal::Durable;
 
 use super::{Header, NONE, Pending, Reply};
 use crate::broker::Shared;
 use crate::partitions::Hosted;
-use crate::producers::{BatchProducer, SeqCheck, batch_producer};
+use crate::producers::SeqCheck;
 use crate::topic_config;
 
 /// A partition's appends, to wait for before answering.
@@ -159,10 +160,11 @@ fn append_partition(
         epoch,
     };
     for batch in batches {
-        let appended = match batch_producer(&records[batch.range.clone()]) {
-            None => append_one(&hosted, &records[batch.range], epoch)
+        let bytes = &records[batch.range];
+        let appended = match batch.header.producer() {
+            None => append_one(&hosted, bytes, &batch.header, epoch)
                 .map(|(base, _, durable)| (base, durable)),
-            Some(p) => append_idempotent(&hosted, &p, &records[batch.range], epoch),
+            Some(p) => append_idempotent(&hosted, &p, bytes, &batch.header, epoch),
         };
         match appended {
             Ok((base, d)) => {
@@ -190,14 +192,15 @@ fn append_partition(
 /// (answered with the original base offset) or out of sequence.
 fn append_idempotent(
     hosted: &Hosted,
-    p: &BatchProducer,
+    p: &ProducerFields,
     batch: &[u8],
+    header: &BatchHeader,
     epoch: i32,
 ) -> Result<(i64, Option<Durable>), i16> {
     let mut producers = hosted.producers();
     match producers.check(p) {
         SeqCheck::Append => {
-            let (base, last, durable) = append_one(hosted, batch, epoch)?;
+            let (base, last, durable) = append_one(hosted, batch, header, epoch)?;
             producers.record(p, base, last);
             Ok((base, durable))
         }
@@ -231,11 +234,12 @@ fn append_idempotent(
 fn append_one(
     hosted: &Hosted,
     batch: &[u8],
+    header: &BatchHeader,
     epoch: i32,
 ) -> Result<(i64, i64, Option<Durable>), i16> {
     let log = &hosted.log;
     let mut owned = batch.to_vec();
-    match log.append(&mut owned, epoch) {
+    match log.append_validated(&mut owned, header, epoch) {
         Ok(info) => Ok((info.base_offset, info.last_offset, Some(info.durable))),
         Err(e) => {
             if log.failure().is_some() {
