@@ -1,14 +1,14 @@
 //! Body of the `record_batches` fuzz target, shared with the stable replay test
 //! `crates/chronik-kafka/tests/fuzz_inputs.rs` (both include this file with `#[path]`).
 //!
-//! The input is the `records` field of one Produce partition: the broker validates it with
-//! `validate_produce_records`, the storage engine checks single batches with `validate_batch`
-//! and reads their headers with `BatchHeader::parse`, and ListOffsets by time walks the records
-//! of a stored batch (which no earlier check decoded) with `first_record_at_or_after`.
+//! The input is the `records` field of one Produce partition: the broker splits and validates
+//! it once with `validate_produce_records` (chronik-records' `split_batches` with Kafka codes),
+//! the storage engine checks single stored batches with `validate_batch` and reads their
+//! headers with `BatchHeader::parse`, and ListOffsets by time walks the records of a stored
+//! batch (which no earlier check decoded) with `first_record_at_or_after`.
 
-use bytes::Bytes;
-use chronik_kafka::{ProtocolError, first_record_at_or_after, validate_produce_records};
-use chronik_wal::batch::{BatchHeader, crc_matches, validate_batch};
+use chronik_kafka::{ProtocolError, validate_produce_records};
+use chronik_records::{BatchHeader, crc_matches, first_record_at_or_after, validate_batch};
 
 /// The broker's default `max.message.bytes` for a topic.
 const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
@@ -38,19 +38,19 @@ pub fn run(data: &[u8]) -> Outcome {
     }
 }
 
-/// The Produce path: accepted batches tile the input exactly and are each valid on their own.
+/// The Produce path: accepted batches tile the input exactly, each valid on its own with the
+/// header the split handed on.
 fn produce_records(data: &[u8]) -> bool {
-    match validate_produce_records(&Bytes::copy_from_slice(data), MAX_MESSAGE_BYTES) {
+    match validate_produce_records(data, MAX_MESSAGE_BYTES) {
         Ok(batches) => {
             let mut end = 0;
-            for info in &batches {
-                assert_eq!(info.range.start, end, "batches leave no gap");
-                let header = validate_batch(&data[info.range.clone()])
+            for batch in &batches {
+                assert_eq!(batch.range.start, end, "batches leave no gap");
+                let header = validate_batch(&data[batch.range.clone()])
                     .expect("an accepted batch is valid on its own");
-                assert_eq!(header.records_count, info.record_count);
-                assert_eq!(header.last_offset_delta, info.last_offset_delta);
-                assert!(info.range.len() <= MAX_MESSAGE_BYTES);
-                end = info.range.end;
+                assert_eq!(header, batch.header);
+                assert!(batch.range.len() <= MAX_MESSAGE_BYTES);
+                end = batch.range.end;
             }
             assert_eq!(end, data.len(), "batches cover every byte");
             true
@@ -80,6 +80,7 @@ fn single_batch(data: &[u8]) -> bool {
                 // Reading the derived fields of any parsed header is safe.
                 let _ = (header.total_len(), header.compression().name());
                 let _ = (header.is_transactional(), header.is_control());
+                let _ = header.producer();
             }
             false
         }

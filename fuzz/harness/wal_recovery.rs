@@ -10,8 +10,8 @@
 //! input at the first frame; with [`FIX_CRCS`] set the harness recomputes them first, so the
 //! offsets, lengths and epochs in the headers are what gets exercised.
 
+use chronik_records::{BATCH_HEADER_LEN, BatchHeader, build_batch, recompute_crc, validate_batch};
 use chronik_types::{FsyncPolicy, TopicPartition};
-use chronik_wal::batch::{BATCH_HEADER_LEN, BatchHeader, build_batch, validate_batch};
 use chronik_wal::frame::{FRAME_HEADER_LEN, FRAME_MAGIC};
 use chronik_wal::inspect::{partition_dir, summarize_partition, verify_partition};
 use chronik_wal::{
@@ -163,8 +163,7 @@ pub fn fix_crcs(segment: &mut [u8]) {
             break;
         };
         if payload.len() >= BATCH_HEADER_LEN {
-            let crc = crc32c::crc32c(&payload[21..]);
-            payload[17..21].copy_from_slice(&crc.to_be_bytes());
+            recompute_crc(payload);
         }
         let mut hasher = crc32fast::Hasher::new();
         hasher.update(&segment[pos + 12..payload_at + payload_len]);

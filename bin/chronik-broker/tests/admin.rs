@@ -7,7 +7,7 @@ mod common;
 
 use admin_support::*;
 use chronik_kafka::kafka_protocol::messages::*;
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::ops::*;
 use common::{BrokerProc, Client, wait_until};
 

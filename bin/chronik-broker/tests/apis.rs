@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chronik_kafka::kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::BrokerProc;
 use common::ops::*;
 use common::prom;
@@ -65,7 +65,7 @@ fn topics_produce_fetch_and_offsets() {
         Some(&expected[..]),
         "exact stored bytes"
     );
-    chronik_wal::batch::validate_batch(&expected[..first.len()]).expect("CRC still valid");
+    chronik_records::validate_batch(&expected[..first.len()]).expect("CRC still valid");
 
     let f = fetch(&mut c, "orders", 0, 99, 0);
     assert_eq!(f.error_code, 1, "OFFSET_OUT_OF_RANGE");

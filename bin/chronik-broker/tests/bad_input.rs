@@ -85,7 +85,7 @@ fn a_bad_crc_is_refused_and_hostile_clients_leave_others_and_memory_alone() {
     let broker = BrokerProc::start(dir.path(), &["--fsync", "never"]);
     let mut c = broker.client();
     assert_eq!(create_topic(&mut c, "t", 1), 0);
-    let mut bad = chronik_wal::batch::build_batch(&[b"payload"], 1_700_000_000_000);
+    let mut bad = chronik_records::build_batch(&[b"payload"], 1_700_000_000_000);
     let last = bad.len() - 1;
     bad[last] ^= 0x55;
     let p = produce(&mut c, "t", 0, bad);
@@ -121,7 +121,7 @@ fn a_bad_crc_is_refused_and_hostile_clients_leave_others_and_memory_alone() {
             &mut c,
             "t",
             0,
-            chronik_wal::batch::build_batch(&[value.as_bytes()], 1),
+            chronik_records::build_batch(&[value.as_bytes()], 1),
         );
         assert_eq!((p.error_code, p.base_offset), (0, served));
         served += 1;

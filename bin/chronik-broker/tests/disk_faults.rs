@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::ops::*;
 use common::prom::scrape_until;
 use common::{BrokerProc, Client, START_DEADLINE, free_port};

@@ -14,7 +14,7 @@ use chronik_kafka::kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId,
 };
 use chronik_metadata::node::{MetaNode, NodeConfig};
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::ops::*;
 use common::{BrokerProc, eventually, wait_until};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chronik_kafka::kafka_protocol::messages::*;
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::ops::*;
 use common::{BrokerProc, Client, eventually};
 

@@ -7,7 +7,7 @@ mod common;
 use chronik_kafka::kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse,
 };
-use chronik_wal::batch::{build_batch, set_producer};
+use chronik_records::{build_batch, set_producer};
 use common::ops::*;
 use common::{BrokerProc, Client};
 

@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::ops::*;
 use common::prom::{Exposition, parse, scrape_until};
 use common::{BrokerProc, free_port};

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chronik_kafka::kafka_protocol::messages::create_topics_request::CreatableTopic;
 use chronik_kafka::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use chronik_kafka::kafka_protocol::messages::*;
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::ops::*;
 use common::{BrokerProc, Client, wait_until};
 

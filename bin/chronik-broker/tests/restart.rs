@@ -2,7 +2,7 @@
 
 mod common;
 
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::BrokerProc;
 use common::ops::*;
 
@@ -36,7 +36,7 @@ fn acknowledged_records_survive_sigkill() {
     for (i, batch) in sent.iter().enumerate() {
         let got = &records[pos..pos + batch.len()];
         assert_eq!(&got[61..], &batch[61..], "record {i} body intact");
-        chronik_wal::batch::validate_batch(got).expect("CRC valid");
+        chronik_records::validate_batch(got).expect("CRC valid");
         pos += batch.len();
     }
     assert_eq!(pos, records.len());

@@ -6,7 +6,7 @@ mod common;
 
 use chronik_kafka::kafka_protocol::messages::*;
 use chronik_kafka::kafka_protocol::protocol::Decodable;
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::BrokerProc;
 use common::ops::*;
 

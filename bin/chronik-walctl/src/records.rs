@@ -1,8 +1,8 @@
 //! Decoding a stored batch into records with the `kafka-protocol` crate, so that compressed
 //! batches (gzip, snappy, lz4, zstd) show their records too.
 
+use chronik_records::{BatchHeader, Compression};
 use chronik_types::Offset;
-use chronik_wal::batch::{BatchHeader, Compression};
 use kafka_protocol::records::RecordBatchDecoder;
 use serde::Serialize;
 

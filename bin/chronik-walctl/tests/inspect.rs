@@ -268,9 +268,9 @@ fn stats_totals_per_topic() {
 fn dump_shows_a_bad_batch_crc_and_why_records_cannot_be_decoded() {
     let dir = tempfile::tempdir().unwrap();
     let tp = chronik_types::TopicPartition::new("raw", 0);
-    let good = chronik_wal::batch::build_batch(&[b"fine"], T0);
-    let mut bad = chronik_wal::batch::build_batch(&[b"broken"], T0);
-    chronik_wal::batch::set_base_offset(&mut bad, 1);
+    let good = chronik_records::build_batch(&[b"fine"], T0);
+    let mut bad = chronik_records::build_batch(&[b"broken"], T0);
+    chronik_records::set_base_offset(&mut bad, 1);
     *bad.last_mut().unwrap() ^= 1;
     write_frames(
         dir.path(),

@@ -7,46 +7,14 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use chronik_records::{ProducerFields, StoredBatches, wrapping_seq};
+
 /// Batches remembered per producer (Kafka keeps the last 5: a producer has at most 5 in flight).
 const CACHED_BATCHES: usize = 5;
 
 /// Producers remembered per partition; beyond it the least recently active ones are forgotten
 /// (their next batch then needs sequence 0 again), so memory stays bounded.
 pub(crate) const MAX_PRODUCERS: usize = 20_000;
-
-/// The producer fields of a stored or incoming v2 record batch header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BatchProducer {
-    pub producer_id: i64,
-    pub epoch: i16,
-    pub first_seq: i32,
-    pub last_seq: i32,
-}
-
-/// Reads the producer fields of a v2 batch; `None` for batches without a producer id (the
-/// producer is not idempotent) or a header too short to hold them.
-pub(crate) fn batch_producer(batch: &[u8]) -> Option<BatchProducer> {
-    let field = |at: usize, len: usize| batch.get(at..at + len);
-    let producer_id = i64::from_be_bytes(field(43, 8)?.try_into().ok()?);
-    if producer_id < 0 {
-        return None;
-    }
-    let epoch = i16::from_be_bytes(field(51, 2)?.try_into().ok()?);
-    let first_seq = i32::from_be_bytes(field(53, 4)?.try_into().ok()?);
-    let last_delta = i32::from_be_bytes(field(23, 4)?.try_into().ok()?);
-    Some(BatchProducer {
-        producer_id,
-        epoch,
-        first_seq,
-        last_seq: wrapping_seq(first_seq, last_delta),
-    })
-}
-
-/// Sequence numbers wrap from i32::MAX to 0, as Kafka's do.
-fn wrapping_seq(seq: i32, add: i32) -> i32 {
-    let sum = i64::from(seq) + i64::from(add);
-    i32::try_from(sum % (i64::from(i32::MAX) + 1)).unwrap_or(0)
-}
 
 /// A batch already written: its sequence range and where it went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +63,7 @@ pub(crate) struct ProducerStates {
 
 impl ProducerStates {
     /// Decides on a batch from `p`, following Kafka's sequence rules.
-    pub fn check(&self, p: &BatchProducer) -> SeqCheck {
+    pub fn check(&self, p: &ProducerFields) -> SeqCheck {
         let Some(entry) = self.producers.get(&p.producer_id) else {
             // Kafka accepts any sequence from a producer the partition knows nothing of (its
             // state may have been evicted or its batches deleted by retention).
@@ -127,7 +95,7 @@ impl ProducerStates {
     }
 
     /// Remembers a batch written at `base_offset..=last_offset`.
-    pub fn record(&mut self, p: &BatchProducer, base_offset: i64, last_offset: i64) {
+    pub fn record(&mut self, p: &ProducerFields, base_offset: i64, last_offset: i64) {
         let entry = self
             .producers
             .entry(p.producer_id)
@@ -157,23 +125,11 @@ impl ProducerStates {
 
     /// Replays the producer fields of every stored batch in `batches` (whole v2 batches as a
     /// log read returns them); batches without a producer id are skipped.
-    pub fn replay(&mut self, mut batches: &[u8]) {
-        while let Some(len) = batches.get(8..12) {
-            let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
-            let Some(total) = usize::try_from(len).ok().and_then(|l| l.checked_add(12)) else {
-                return;
-            };
-            let Some(batch) = batches.get(..total) else {
-                return;
-            };
-            if let (Some(p), Some(base)) = (batch_producer(batch), batch.get(..8)) {
-                let base = i64::from_be_bytes(base.try_into().unwrap_or([0; 8]));
-                let delta = batch
-                    .get(23..27)
-                    .map_or(0, |d| i32::from_be_bytes(d.try_into().unwrap_or([0; 4])));
-                self.record(&p, base, base + i64::from(delta));
+    pub fn replay(&mut self, batches: &[u8]) {
+        for (_, header) in StoredBatches::new(batches) {
+            if let Some(p) = header.producer() {
+                self.record(&p, header.base_offset, header.last_offset());
             }
-            batches = &batches[total..];
         }
     }
 

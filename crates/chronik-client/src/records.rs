@@ -2,7 +2,7 @@
 //! bytes present, and nothing is allocated by a count read from the data.
 
 use bytes::Bytes;
-use chronik_wal::batch::{BATCH_HEADER_LEN, BatchHeader};
+use chronik_records::{BATCH_HEADER_LEN, BatchHeader, Compression, RecordsError, batch_len};
 
 use crate::{ClientError, Result};
 
@@ -52,16 +52,12 @@ pub struct FetchedRecord {
 /// the last one at the size limit) is dropped; a malformed one is an error.
 pub fn split_batches(partition: i32, mut data: Bytes) -> Result<Vec<FetchedBatch>> {
     let mut out = Vec::new();
-    while data.len() >= 12 {
-        let len = i32::from_be_bytes([data[8], data[9], data[10], data[11]]);
-        let total = usize::try_from(len)
-            .ok()
-            .and_then(|l| l.checked_add(12))
-            .filter(|t| *t >= BATCH_HEADER_LEN)
-            .ok_or_else(|| bad(format!("batch length {len} in partition {partition}")))?;
-        if total > data.len() {
-            break;
-        }
+    while !data.is_empty() {
+        let total = match batch_len(&data, usize::MAX) {
+            Ok(total) => total,
+            Err(RecordsError::ShortHeader { .. } | RecordsError::Truncated { .. }) => break,
+            Err(e) => return Err(bad(format!("{e} in partition {partition}"))),
+        };
         let bytes = data.split_to(total);
         let header = BatchHeader::parse(&bytes).map_err(|e| bad(e.to_string()))?;
         out.push(FetchedBatch {
@@ -83,7 +79,7 @@ fn bad(reason: String) -> ClientError {
 /// The records of an uncompressed batch (compressed ones are refused: this client only reads
 /// values back for latency checks, which send uncompressed).
 pub fn records(batch: &FetchedBatch) -> Result<Vec<FetchedRecord>> {
-    if batch.header.attributes & 0x7 != 0 {
+    if batch.header.compression() != Compression::None {
         return Err(ClientError::InvalidInput(
             "reading records of compressed batches is not supported; produce uncompressed".into(),
         ));
@@ -151,9 +147,9 @@ mod tests {
 
     #[test]
     fn batches_and_records_round_trip() {
-        let mut data = chronik_wal::batch::build_batch(&[b"a", b"bc"], 1_000);
-        chronik_wal::batch::set_base_offset(&mut data, 5);
-        let second = chronik_wal::batch::build_batch(&[b"d"], 2_000);
+        let mut data = chronik_records::build_batch(&[b"a", b"bc"], 1_000);
+        chronik_records::set_base_offset(&mut data, 5);
+        let second = chronik_records::build_batch(&[b"d"], 2_000);
         data.extend_from_slice(&second);
         data.extend_from_slice(&second[..20]); // a partial trailing batch
         let batches = split_batches(0, Bytes::from(data)).unwrap();
@@ -167,10 +163,11 @@ mod tests {
 
     #[test]
     fn lies_are_errors_not_panics() {
-        let mut data = chronik_wal::batch::build_batch(&[b"abc"], 1);
+        // Forged header fields: the batch length (bytes 8..12) and the record count (57..61).
+        let mut data = chronik_records::build_batch(&[b"abc"], 1);
         data[8..12].copy_from_slice(&(-5i32).to_be_bytes());
         assert!(split_batches(0, Bytes::from(data)).is_err());
-        let mut data = chronik_wal::batch::build_batch(&[b"abc"], 1);
+        let mut data = chronik_records::build_batch(&[b"abc"], 1);
         data[57..61].copy_from_slice(&i32::MAX.to_be_bytes()); // record count
         let b = split_batches(0, Bytes::from(data)).unwrap();
         assert!(records(&b[0]).is_err());

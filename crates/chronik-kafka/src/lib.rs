@@ -13,16 +13,14 @@ mod guard;
 mod records;
 mod request;
 mod response;
-mod timestamps;
 mod versions;
 
 pub use error::{ProtocolError, Result};
 pub use frame::{FRAME_PREFIX_LEN, peek_frame_len, try_split_frame};
 pub use guard::decode_guarded;
-pub use records::{BatchInfo, Compression, validate_produce_records};
+pub use records::{records_error_code, validate_produce_records};
 pub use request::{DecodedRequest, RawHeader, decode_request, peek_header};
 pub use response::{encode_response, unsupported_api_versions_response};
-pub use timestamps::first_record_at_or_after;
 pub use versions::{
     SUPPORTED, api_versions_response, default_request, default_response, supported_range,
 };

@@ -21,7 +21,7 @@ use chronik_kafka::kafka_protocol::messages::produce_request::{
 };
 use chronik_kafka::kafka_protocol::messages::*;
 use chronik_kafka::kafka_protocol::protocol::{Encodable, StrBytes};
-use chronik_wal::batch::{build_batch, set_producer};
+use chronik_records::{BATCH_HEADER_LEN, BatchHeader, build_batch, recompute_crc, set_producer};
 use replay::{PSEUDO_RANDOM_INPUTS, check_seed_files, pseudo_random_inputs, replay_saved, run_one};
 
 fn topic(name: &str) -> TopicName {
@@ -227,11 +227,11 @@ fn record_batches_survive_pseudo_random_input() {
     for (i, mut input) in inputs.into_iter().enumerate() {
         // A mutated batch almost never keeps a matching CRC-32C, which hides every later
         // check; every other input gets its first batch's CRC recomputed.
-        if i % 2 == 0 && input.len() >= 61 {
-            let end = usize::try_from(i32::from_be_bytes(input[8..12].try_into().unwrap()))
-                .map_or(input.len(), |len| (len + 12).clamp(61, input.len()));
-            let crc = crc32c::crc32c(&input[21..end]);
-            input[17..21].copy_from_slice(&crc.to_be_bytes());
+        if i % 2 == 0
+            && let Ok(header) = BatchHeader::parse(&input)
+        {
+            let end = header.total_len().clamp(BATCH_HEADER_LEN, input.len());
+            recompute_crc(&mut input[..end]);
         }
         let outcome = run_one("record_batches", &input, record_batches::run);
         if outcome.accepted {

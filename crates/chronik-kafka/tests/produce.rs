@@ -9,7 +9,7 @@ use chronik_kafka::kafka_protocol::messages::produce_request::{
 use chronik_kafka::kafka_protocol::messages::{ApiKey, ProduceRequest, RequestKind, TopicName};
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_kafka::{decode_request, try_split_frame, validate_produce_records};
-use chronik_wal::batch::build_batch;
+use chronik_records::build_batch;
 use common::request_frame;
 
 fn produce(records: Bytes) -> ProduceRequest {
@@ -40,10 +40,10 @@ fn a_produce_request_is_framed_decoded_and_its_batch_validated() {
             panic!("v{version}: not a produce request");
         };
         let records = req.topic_data[0].partition_data[0].records.clone().unwrap();
-        let infos = validate_produce_records(&records, 1 << 20).unwrap();
-        assert_eq!(infos.len(), 1, "v{version}");
-        assert_eq!(infos[0].record_count, 2);
-        assert_eq!(infos[0].range, 0..batch.len());
+        let batches = validate_produce_records(&records, 1 << 20).unwrap();
+        assert_eq!(batches.len(), 1, "v{version}");
+        assert_eq!(batches[0].header.records_count, 2);
+        assert_eq!(batches[0].range, 0..batch.len());
     }
 }
 

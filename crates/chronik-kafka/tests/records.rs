@@ -1,9 +1,9 @@
-//! Produce record validation: well-formed batches, every rejection and its Kafka code.
+//! Refused produce records answer with the Kafka code for their reason (the splitting and
+//! validation themselves are tested in chronik-records).
 
-use bytes::Bytes;
-use chronik_kafka::{Compression, ProtocolError, validate_produce_records};
-use chronik_wal::batch::build_batch;
-use proptest::prelude::*;
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::{ProtocolError, records_error_code, validate_produce_records};
+use chronik_records::{BatchHeader, RecordsError, build_batch};
 
 const MAX: usize = 1024 * 1024;
 
@@ -11,121 +11,103 @@ fn batch(values: &[&[u8]]) -> Vec<u8> {
     build_batch(values, 1_700_000_000_000)
 }
 
-fn code_of(result: chronik_kafka::Result<Vec<chronik_kafka::BatchInfo>>) -> i16 {
-    match result {
+fn code_of(records: &[u8], max: usize) -> i16 {
+    match validate_produce_records(records, max) {
         Err(e @ ProtocolError::InvalidBatch { .. }) => e.error_code().code(),
         other => panic!("expected a batch rejection, got {other:?}"),
     }
 }
 
 #[test]
-fn well_formed_batches_are_split_and_described() {
-    let first = batch(&[b"a", b"bb", b"ccc"]);
-    let second = batch(&[b"dddd"]);
-    let mut records = first.clone();
-    records.extend_from_slice(&second);
-    let infos = validate_produce_records(&Bytes::from(records), MAX).unwrap();
-    assert_eq!(infos.len(), 2);
-    assert_eq!(infos[0].range, 0..first.len());
-    assert_eq!(infos[1].range, first.len()..first.len() + second.len());
-    assert_eq!(infos[0].record_count, 3);
-    assert_eq!(infos[0].last_offset_delta, 2);
-    assert_eq!(infos[0].max_timestamp, 1_700_000_000_000);
-    assert_eq!(infos[0].compression, Compression::None);
-    assert_eq!(
+fn every_reason_has_its_kafka_code() {
+    use RecordsError::*;
+    let cases = [
+        (Empty, ResponseError::InvalidRecord),
+        (ShortHeader { available: 3 }, ResponseError::CorruptMessage),
         (
-            infos[0].producer_id,
-            infos[0].producer_epoch,
-            infos[0].base_sequence
+            UnsupportedMagic { magic: 1 },
+            ResponseError::UnsupportedForMessageFormat,
         ),
-        (-1, -1, -1)
-    );
-    assert!(!infos[0].is_idempotent() && !infos[0].is_transactional && !infos[0].is_control);
-}
-
-#[test]
-fn a_bad_crc_is_a_corrupt_message() {
-    let mut b = batch(&[b"payload"]);
-    let last = b.len() - 1;
-    b[last] ^= 0xFF;
-    assert_eq!(code_of(validate_produce_records(&Bytes::from(b), MAX)), 2);
-}
-
-#[test]
-fn old_message_formats_are_unsupported() {
-    let mut b = batch(&[b"x"]);
-    b[16] = 1;
-    assert_eq!(code_of(validate_produce_records(&Bytes::from(b), MAX)), 43);
-}
-
-#[test]
-fn a_batch_above_max_message_bytes_is_too_large() {
-    let b = batch(&[&[0u8; 500]]);
-    let len = b.len();
-    assert_eq!(
-        code_of(validate_produce_records(&Bytes::from(b.clone()), len - 1)),
-        10
-    );
-    assert!(validate_produce_records(&Bytes::from(b), len).is_ok());
-}
-
-#[test]
-fn empty_records_and_bad_lengths_are_rejected() {
-    assert_eq!(code_of(validate_produce_records(&Bytes::new(), MAX)), 87);
-    let mut negative = batch(&[b"x"]);
-    negative[8..12].copy_from_slice(&(-5i32).to_be_bytes());
-    assert_eq!(
-        code_of(validate_produce_records(&Bytes::from(negative), MAX)),
-        2
-    );
-    let mut huge = batch(&[b"x"]);
-    huge[8..12].copy_from_slice(&i32::MAX.to_be_bytes());
-    assert_eq!(
-        code_of(validate_produce_records(&Bytes::from(huge), usize::MAX)),
-        2
-    );
-    let mut tiny = batch(&[b"x"]);
-    tiny[8..12].copy_from_slice(&10i32.to_be_bytes());
-    assert_eq!(
-        code_of(validate_produce_records(&Bytes::from(tiny), MAX)),
-        2
-    );
-}
-
-#[test]
-fn truncation_at_every_length_is_a_corrupt_message() {
-    let b = batch(&[b"one", b"two"]);
-    for cut in 1..b.len() {
-        let code = code_of(validate_produce_records(
-            &Bytes::copy_from_slice(&b[..cut]),
-            MAX,
-        ));
-        assert_eq!(code, 2, "cut at {cut}");
+        (LengthTooSmall { length: -1 }, ResponseError::CorruptMessage),
+        (
+            Truncated {
+                declared: 90,
+                available: 70,
+            },
+            ResponseError::CorruptMessage,
+        ),
+        (
+            LengthMismatch {
+                declared: 90,
+                supplied: 70,
+            },
+            ResponseError::CorruptMessage,
+        ),
+        (TooLarge { size: 2, max: 1 }, ResponseError::MessageTooLarge),
+        (
+            CrcMismatch {
+                stored: 1,
+                computed: 2,
+            },
+            ResponseError::CorruptMessage,
+        ),
+        (
+            NoRecords {
+                count: 0,
+                last_offset_delta: 0,
+            },
+            ResponseError::InvalidRecord,
+        ),
+        (
+            CountExceedsRange {
+                count: 3,
+                last_offset_delta: 0,
+            },
+            ResponseError::InvalidRecord,
+        ),
+        (
+            UnknownCompression { attributes: 7 },
+            ResponseError::CorruptMessage,
+        ),
+    ];
+    for (error, code) in cases {
+        assert_eq!(records_error_code(&error), code, "{error}");
     }
 }
 
 #[test]
-fn an_unknown_compression_codec_is_rejected() {
-    let mut b = batch(&[b"x"]);
-    b[22] |= 0x07; // low byte of attributes: codec 7
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    assert_eq!(code_of(validate_produce_records(&Bytes::from(b), MAX)), 2);
+fn well_formed_records_pass_through_with_their_headers() {
+    let first = batch(&[b"a", b"bb", b"ccc"]);
+    let mut records = first.clone();
+    records.extend_from_slice(&batch(&[b"dddd"]));
+    let batches = validate_produce_records(&records, MAX).unwrap();
+    assert_eq!(batches.len(), 2);
+    assert_eq!(batches[0].range, 0..first.len());
+    assert_eq!(batches[0].header, BatchHeader::parse(&first).unwrap());
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+#[test]
+fn refusals_carry_their_code_and_position() {
+    let good = batch(&[b"payload"]);
+    let mut corrupt = good.clone();
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xFF;
+    assert_eq!(code_of(&corrupt, MAX), 2);
+    assert_eq!(code_of(&good, good.len() - 1), 10);
+    assert_eq!(code_of(&[], MAX), 87);
+    assert_eq!(code_of(&good[..good.len() - 1], MAX), 2);
 
-    #[test]
-    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = validate_produce_records(&Bytes::from(bytes), MAX);
+    let mut records = good.clone();
+    records.extend_from_slice(&corrupt);
+    match validate_produce_records(&records, MAX) {
+        Err(ProtocolError::InvalidBatch { position, .. }) => assert_eq!(position, good.len()),
+        other => panic!("expected a batch rejection, got {other:?}"),
     }
+}
 
-    #[test]
-    fn mutated_batches_never_panic(at in 0usize..80, value in any::<u8>()) {
-        let mut b = batch(&[b"hello", b"world"]);
-        let at = at % b.len();
-        b[at] = value;
-        let _ = validate_produce_records(&Bytes::from(b), MAX);
-    }
+#[test]
+fn a_too_large_batch_names_the_setting_to_change() {
+    let good = batch(&[&[0u8; 500]]);
+    let e = validate_produce_records(&good, 100).unwrap_err();
+    assert!(e.to_string().contains("max.message.bytes"), "{e}");
 }

@@ -17,6 +17,11 @@ pub enum WalError {
     )]
     DirLocked { path: PathBuf, holder: String },
 
+    /// The bytes are not a valid v2 record batch.
+    #[error("invalid record batch: {0}")]
+    Batch(#[from] chronik_records::RecordsError),
+
+    /// A batch this log cannot hold: past the largest offset or the frame size limit.
     #[error("invalid record batch: {0}")]
     InvalidBatch(&'static str),
 

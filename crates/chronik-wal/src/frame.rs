@@ -63,7 +63,9 @@ pub enum FrameDefect {
         found: Offset,
     },
     /// The payload is not the Kafka batch the header describes.
-    PayloadMismatch(&'static str),
+    PayloadMismatch {
+        reason: String,
+    },
     /// All zeroes where a frame should start (a preallocated or zero-filled tail).
     ZeroFill,
     /// Offsets no log can hold: negative, or so large that no offset could follow.
@@ -96,7 +98,7 @@ impl std::fmt::Display for FrameDefect {
                 f,
                 "frame base offset {found} goes backwards (expected at least {expected_at_least})"
             ),
-            Self::PayloadMismatch(why) => write!(f, "payload does not match frame: {why}"),
+            Self::PayloadMismatch { reason } => write!(f, "payload does not match frame: {reason}"),
             Self::ZeroFill => f.write_str("zero-filled bytes where a frame should start"),
             Self::OffsetOutOfBounds => {
                 f.write_str("frame offsets are negative or at the largest possible offset")

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use chronik_types::{Offset, TopicPartition};
 
-use crate::batch::{self, BatchHeader};
 use crate::error::IoContext;
 use crate::frame::FrameMeta;
 use crate::scan::{Visit, resync, scan_frames};
 use crate::segment::{check_batch_matches, parse_segment_file_name};
 use crate::{PARTITIONS_DIR, Result};
+use chronik_records::BatchHeader;
 
 /// One segment as found on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -168,7 +168,7 @@ pub fn for_each_batch(
                 position: frame.position,
                 meta,
                 header: BatchHeader::parse(frame.payload).ok(),
-                crc_ok: batch::crc_matches(frame.payload),
+                crc_ok: chronik_records::crc_matches(frame.payload),
                 payload: frame.payload.to_vec(),
             };
             if visit(view) {

@@ -5,7 +5,6 @@
 //! for byte. One flusher thread per data dir fsyncs for every appender at once (group commit).
 //! Opening a log recovers it: whatever follows the first torn or corrupt frame is cut.
 
-pub mod batch;
 mod config;
 mod dir;
 mod epoch;

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use chronik_records::BatchHeader;
 use chronik_types::{FsyncPolicy, LeaderEpoch, Offset};
 
-use crate::batch::{self, BatchHeader};
 use crate::config::LogConfig;
 use crate::epoch::{EpochCache, EpochEntry, sync_dir};
 use crate::flusher::{Durable, Flusher, PendingSync};
@@ -164,20 +164,28 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// Appends one Kafka v2 record batch. The log assigns its base offset and stamps the leader
-    /// epoch; the batch's CRC-32C stays valid because neither field is covered by it. Callers
-    /// that accept batches from the network validate the CRC first ([`batch::validate_batch`]).
+    /// Validates one Kafka v2 record batch in full and appends it (see
+    /// [`PartitionLog::append_validated`]).
     pub fn append(&self, batch: &mut [u8], leader_epoch: LeaderEpoch) -> Result<AppendInfo> {
-        let header = BatchHeader::parse(batch)?;
-        if header.total_len() != batch.len() || header.last_offset_delta < 0 {
-            return Err(WalError::InvalidBatch(
-                "batch length or offset delta is inconsistent",
-            ));
-        }
+        let header = chronik_records::validate_batch(batch)?;
+        self.append_validated(batch, &header, leader_epoch)
+    }
+
+    /// Appends one Kafka v2 record batch that the caller validated, `header` being what
+    /// validation returned (the produce path splits and validates a request's records once, so
+    /// the header is not read again here). The log assigns its base offset and stamps the leader
+    /// epoch; the batch's CRC-32C stays valid because neither field is covered by it.
+    pub fn append_validated(
+        &self,
+        batch: &mut [u8],
+        header: &BatchHeader,
+        leader_epoch: LeaderEpoch,
+    ) -> Result<AppendInfo> {
+        debug_assert_eq!(header.total_len(), batch.len(), "header of another batch");
         let mut state = self.lock();
         let base = state.next_offset;
-        batch::set_base_offset(batch, base);
-        batch::set_partition_leader_epoch(batch, leader_epoch);
+        chronik_records::set_base_offset(batch, base);
+        chronik_records::set_partition_leader_epoch(batch, leader_epoch);
         let meta = FrameMeta {
             base_offset: base,
             last_offset: base.saturating_add(i64::from(header.last_offset_delta)),
@@ -189,14 +197,10 @@ impl PartitionLog {
 
     /// Appends one batch copied from the partition leader, keeping its offsets and leader
     /// epoch. Its base offset must be this log's end offset: a follower truncates divergent
-    /// data before fetching, so anything else means the two logs disagree.
-    pub fn append_replicated(&self, batch: &[u8]) -> Result<AppendInfo> {
-        let header = BatchHeader::parse(batch)?;
-        if header.total_len() != batch.len() || header.last_offset_delta < 0 {
-            return Err(WalError::InvalidBatch(
-                "batch length or offset delta is inconsistent",
-            ));
-        }
+    /// data before fetching, so anything else means the two logs disagree. Like
+    /// [`PartitionLog::append_validated`], it takes the header the caller's validation returned.
+    pub fn append_replicated(&self, batch: &[u8], header: &BatchHeader) -> Result<AppendInfo> {
+        debug_assert_eq!(header.total_len(), batch.len(), "header of another batch");
         let mut state = self.lock();
         if header.base_offset != state.next_offset {
             return Err(WalError::NotAtEnd {

@@ -258,12 +258,13 @@ pub fn check_batch_matches(
     meta: &FrameMeta,
 ) -> Result<(), crate::frame::FrameDefect> {
     use crate::frame::FrameDefect::PayloadMismatch;
-    let header = crate::batch::validate_batch(payload).map_err(|e| match e {
-        crate::WalError::InvalidBatch(why) => PayloadMismatch(why),
-        _ => PayloadMismatch("unreadable batch"),
+    let header = chronik_records::validate_batch(payload).map_err(|e| PayloadMismatch {
+        reason: e.to_string(),
     })?;
     if header.base_offset != meta.base_offset || header.last_offset() != meta.last_offset {
-        return Err(PayloadMismatch("batch offsets differ from the frame's"));
+        return Err(PayloadMismatch {
+            reason: "batch offsets differ from the frame's".into(),
+        });
     }
     Ok(())
 }

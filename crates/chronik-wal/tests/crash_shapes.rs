@@ -197,7 +197,7 @@ fn a_later_segment_of_pure_garbage_is_removed_not_kept_empty() {
     let end: i64 = stored
         .iter()
         .map(|b| {
-            chronik_wal::batch::BatchHeader::parse(b)
+            chronik_records::BatchHeader::parse(b)
                 .unwrap()
                 .last_offset_delta as i64
                 + 1

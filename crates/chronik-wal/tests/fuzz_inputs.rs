@@ -6,8 +6,8 @@ mod replay;
 #[path = "../../../fuzz/harness/wal_recovery.rs"]
 mod wal_recovery;
 
+use chronik_records::build_batch;
 use chronik_types::{FsyncPolicy, TopicPartition};
-use chronik_wal::batch::build_batch;
 use chronik_wal::{DataDir, LogConfig, WalOptions};
 use replay::{PSEUDO_RANDOM_INPUTS, check_seed_files, pseudo_random_inputs, replay_saved, run_one};
 use wal_recovery::{CHECK_BATCHES, FIX_CRCS};

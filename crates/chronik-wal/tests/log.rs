@@ -1,7 +1,7 @@
 mod common;
 
+use chronik_records::{BatchHeader, validate_batch};
 use chronik_types::FsyncPolicy;
-use chronik_wal::batch::{BatchHeader, validate_batch};
 use chronik_wal::{DataDir, LogConfig, WalError, WalOptions};
 use common::*;
 
@@ -301,10 +301,11 @@ fn a_follower_copy_keeps_offsets_and_epochs_and_refuses_a_gap() {
     }
     let read = leader.read(0, usize::MAX).unwrap();
     let batches = split_batches(&read.data);
-    follower.append_replicated(&batches[0]).unwrap();
+    let replicate = |b: &[u8]| follower.append_replicated(b, &validate_batch(b).unwrap());
+    replicate(&batches[0]).unwrap();
     assert!(
         matches!(
-            follower.append_replicated(&batches[2]),
+            replicate(&batches[2]),
             Err(WalError::NotAtEnd {
                 base: 4,
                 end: 2,
@@ -313,12 +314,9 @@ fn a_follower_copy_keeps_offsets_and_epochs_and_refuses_a_gap() {
         ),
         "a batch past the end is refused"
     );
-    assert!(
-        follower.append_replicated(&batches[0]).is_err(),
-        "nor a repeat"
-    );
+    assert!(replicate(&batches[0]).is_err(), "nor a repeat");
     for b in &batches[1..] {
-        follower.append_replicated(b).unwrap();
+        replicate(b).unwrap();
     }
     assert_eq!(follower.end_offset(), 6);
     assert_eq!(follower.read(0, usize::MAX).unwrap().data, read.data);

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chronik_records::{set_base_offset, set_partition_leader_epoch};
 use chronik_types::FsyncPolicy;
-use chronik_wal::batch::{set_base_offset, set_partition_leader_epoch};
 use chronik_wal::{DataDir, LogConfig, WalOptions};
 use common::*;
 use rand::{Rng, SeedableRng};

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
+use chronik_records::build_batch;
 use chronik_wal::PartitionLog;
-use chronik_wal::batch::build_batch;
 
 use crate::latency::Latency;
 

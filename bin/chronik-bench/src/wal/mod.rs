@@ -24,7 +24,7 @@ const TOPIC: &str = "bench";
 /// Upper bound on a record's overhead inside a v2 batch (length, attributes, deltas, key and
 /// value lengths, header count as varints).
 const RECORD_OVERHEAD: u64 = 20;
-const BATCH_HEADER: u64 = chronik_wal::batch::BATCH_HEADER_LEN as u64;
+const BATCH_HEADER: u64 = chronik_records::BATCH_HEADER_LEN as u64;
 /// Appenders each hold two copies of their batch; refuse runs that would need more than this.
 const MAX_BATCH_MEMORY: u64 = 8 * 1024 * 1024 * 1024;
 

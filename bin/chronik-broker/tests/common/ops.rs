@@ -138,7 +138,7 @@ pub fn list_offset(c: &mut Client, name: &str, partition: i32, timestamp: i64) -
 /// The v2 batch the broker should store for `batch` at `offset` with `epoch`.
 pub fn stored(batch: &[u8], offset: i64, epoch: i32) -> Vec<u8> {
     let mut b = batch.to_vec();
-    chronik_wal::batch::set_base_offset(&mut b, offset);
-    chronik_wal::batch::set_partition_leader_epoch(&mut b, epoch);
+    chronik_records::set_base_offset(&mut b, offset);
+    chronik_records::set_partition_leader_epoch(&mut b, epoch);
     b
 }

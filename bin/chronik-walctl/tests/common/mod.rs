@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytes::{Bytes, BytesMut};
+use chronik_records::build_batch;
 use chronik_types::{FsyncPolicy, TopicPartition};
-use chronik_wal::batch::build_batch;
 use chronik_wal::{DataDir, LogConfig, WalOptions};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,

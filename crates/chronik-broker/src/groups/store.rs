@@ -88,7 +88,7 @@ pub(crate) fn read_all(
 
 fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(RecordKey, Option<Bytes>)) {
     while !data.is_empty() {
-        let len = match chronik_wal::batch::BatchHeader::parse(&data) {
+        let len = match chronik_records::BatchHeader::parse(&data) {
             Ok(h) if h.total_len() <= data.len() => h.total_len(),
             _ => {
                 tracing::warn!(
@@ -99,7 +99,7 @@ fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(RecordKey, O
             }
         };
         let batch = data.split_to(len);
-        let header = match chronik_wal::batch::validate_batch(&batch) {
+        let header = match chronik_records::validate_batch(&batch) {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!(log, error = %e, "skipping a damaged batch");

@@ -19,7 +19,7 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::InternalTopic(_) => ResponseError::InvalidTopicException,
         PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
         PartitionError::MissingRecords => ResponseError::InvalidRecord,
-        PartitionError::InvalidRecords(e) => return e.error_code().code(),
+        PartitionError::InvalidRecords(e) => chronik_kafka::records_error_code(&e.error),
         PartitionError::Sequence(SequenceError::StaleEpoch { .. }) => {
             ResponseError::InvalidProducerEpoch
         }

@@ -6,12 +6,19 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use chronik_records::{BatchHeader, ProducerFields};
 use chronik_types::TopicPartition;
 use chronik_wal::Durable;
 
 use super::{Leading, PartitionError, PartitionLayer, Result};
 use crate::partitions::Hosted;
-use crate::producers::{BatchProducer, SeqCheck, batch_producer};
+use crate::producers::SeqCheck;
+
+/// One validated batch of a produce: its bytes and the header validation read from them.
+struct Batch<'a> {
+    bytes: &'a [u8],
+    header: &'a BatchHeader,
+}
 
 /// How many replicas must have an append before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +92,7 @@ impl PartitionLayer {
             });
         }
         let records = records.ok_or(PartitionError::MissingRecords)?;
-        let batches = chronik_kafka::validate_produce_records(records, topic.max_message_bytes)
+        let batches = chronik_records::split_batches(records, topic.max_message_bytes)
             .inspect_err(|e| tracing::debug!(partition = %tp, error = %e, "produce rejected"))?;
         let mut base_offset = None;
         let mut wait = AckWait {
@@ -96,10 +103,13 @@ impl PartitionLayer {
             epoch: leading.epoch,
         };
         for batch in batches {
-            let bytes = &records[batch.range];
-            let (base, durable) = match batch_producer(bytes) {
-                None => append_one(tp, &leading, bytes).map(|(base, _, d)| (base, d))?,
-                Some(p) => append_idempotent(tp, &leading, &p, bytes)?,
+            let batch = Batch {
+                bytes: &records[batch.range],
+                header: &batch.header,
+            };
+            let (base, durable) = match batch.header.producer() {
+                None => append_one(tp, &leading, &batch).map(|(base, _, d)| (base, d))?,
+                Some(p) => append_idempotent(tp, &leading, &p, &batch)?,
             };
             base_offset.get_or_insert(base);
             wait.durable = Some(durable);
@@ -151,8 +161,8 @@ impl AckWait {
 fn append_idempotent(
     tp: &TopicPartition,
     leading: &Leading,
-    p: &BatchProducer,
-    batch: &[u8],
+    p: &ProducerFields,
+    batch: &Batch<'_>,
 ) -> Result<(i64, Durable)> {
     let hosted = &leading.hosted;
     let mut producers = hosted.producers();
@@ -180,11 +190,15 @@ fn append_idempotent(
 
 /// Appends one batch in the leader epoch: its base and last offsets and durable handle. A log
 /// that failed for good is reported once (see [`Hosted::check_failed`]), not on every append.
-fn append_one(tp: &TopicPartition, leading: &Leading, batch: &[u8]) -> Result<(i64, i64, Durable)> {
+fn append_one(
+    tp: &TopicPartition,
+    leading: &Leading,
+    batch: &Batch<'_>,
+) -> Result<(i64, i64, Durable)> {
     let hosted = &leading.hosted;
     let log = &hosted.log;
-    let mut owned = batch.to_vec();
-    match log.append(&mut owned, leading.epoch) {
+    let mut owned = batch.bytes.to_vec();
+    match log.append_validated(&mut owned, batch.header, leading.epoch) {
         Ok(info) => Ok((info.base_offset, info.last_offset, info.durable)),
         Err(e) => {
             if log.failure().is_some() {

@@ -33,7 +33,7 @@ pub(crate) enum PartitionError {
     #[error("the produce carried no records")]
     MissingRecords,
     #[error("invalid records: {0}")]
-    InvalidRecords(#[from] chronik_kafka::ProtocolError),
+    InvalidRecords(#[from] chronik_records::BatchError),
     #[error("idempotent batch refused: {0}")]
     Sequence(#[from] crate::producers::SequenceError),
     #[error("the log of {0} cannot be written or read; see the broker log for the disk error")]

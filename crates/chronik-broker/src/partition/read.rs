@@ -218,7 +218,7 @@ pub(crate) fn epoch_end(
 fn refine_to_record(log: &PartitionLog, offset: i64, max_ts: i64, target: i64) -> (i64, i64) {
     let read = log.read_bounded(offset, 1, log.end_offset());
     read.ok()
-        .and_then(|r| chronik_kafka::first_record_at_or_after(&r.data, target))
+        .and_then(|r| chronik_records::first_record_at_or_after(&r.data, target))
         .unwrap_or((offset, max_ts))
 }
 

@@ -57,7 +57,7 @@ fn a_restarted_leader_starts_from_its_saved_high_watermark() {
     let partitions = open(dir.path(), &state);
     let hosted = partitions.get_hosted(&tp).expect("hosted");
     for _ in 0..10 {
-        let mut batch = chronik_wal::batch::build_batch(&[b"v".as_slice()], 1_000);
+        let mut batch = chronik_records::build_batch(&[b"v".as_slice()], 1_000);
         hosted.log.append(&mut batch, 0).expect("append");
     }
     let now = Instant::now();

@@ -137,13 +137,13 @@ fn take<'a>(buf: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::producers::BatchProducer;
+    use chronik_records::ProducerFields;
 
     fn sample() -> ProducerStates {
         let mut s = ProducerStates::default();
         for id in 0..3 {
             for seq in 0..7 {
-                let p = BatchProducer {
+                let p = ProducerFields {
                     producer_id: id,
                     epoch: 2,
                     first_seq: seq * 2,

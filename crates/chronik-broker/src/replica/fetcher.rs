@@ -279,7 +279,7 @@ async fn append(
     role: &Role,
     records: &Bytes,
 ) -> bool {
-    let batches = match chronik_kafka::validate_produce_records(records, usize::MAX) {
+    let batches = match chronik_records::split_batches(records, usize::MAX) {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(partition = %tp, error = %e, "leader sent an invalid batch; fetching again");
@@ -295,15 +295,16 @@ async fn append(
         let mut durable = None;
         for batch in batches {
             let bytes = &records[batch.range];
-            let Ok(header) = chronik_wal::batch::BatchHeader::parse(bytes) else {
-                return Err(durable);
-            };
-            if header.last_offset() < hosted.log.end_offset() {
+            if batch.header.last_offset() < hosted.log.end_offset() {
                 continue;
             }
-            match hosted.log.append_replicated(bytes) {
+            match hosted.log.append_replicated(bytes, &batch.header) {
                 Ok(info) => {
-                    hosted.producers().replay(bytes);
+                    if let Some(p) = batch.header.producer() {
+                        hosted
+                            .producers()
+                            .record(&p, info.base_offset, info.last_offset);
+                    }
                     durable = Some(info.durable);
                 }
                 Err(e) => {

@@ -92,13 +92,13 @@ mod tests {
                 base_sequence: 10,
             };
             let b = encode_batch(&queued(5), 0, codec, Some(stamp)).unwrap();
-            let h = chronik_wal::batch::validate_batch(&b).unwrap();
+            let h = chronik_records::validate_batch(&b).unwrap();
             assert_eq!(h.records_count, 5, "{codec:?}");
             assert_eq!((h.producer_id, h.base_sequence), (7, 10));
             assert_eq!(h.attributes & 7, codec as i16);
         }
         let plain = encode_batch(&queued(3), 0, Compression::None, None).unwrap();
-        let h = chronik_wal::batch::validate_batch(&plain).unwrap();
+        let h = chronik_records::validate_batch(&plain).unwrap();
         assert_eq!(
             (h.producer_id, h.base_sequence, h.records_count),
             (-1, -1, 3)
@@ -112,12 +112,12 @@ mod tests {
         recs[0].timestamp = None;
         recs[1].timestamp = None;
         let b = encode_batch(&recs, now, Compression::None, None).unwrap();
-        let h = chronik_wal::batch::validate_batch(&b).unwrap();
+        let h = chronik_records::validate_batch(&b).unwrap();
         assert_eq!((h.base_timestamp, h.max_timestamp), (now, now));
         // A record's own timestamp wins.
         recs[1].timestamp = Some(now + 5);
         let b = encode_batch(&recs, now, Compression::None, None).unwrap();
-        let h = chronik_wal::batch::validate_batch(&b).unwrap();
+        let h = chronik_records::validate_batch(&b).unwrap();
         assert_eq!((h.base_timestamp, h.max_timestamp), (now, now + 5));
     }
 }

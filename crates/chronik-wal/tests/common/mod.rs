@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use chronik_records::build_batch;
 use chronik_types::{FsyncPolicy, TopicPartition};
-use chronik_wal::batch::build_batch;
 use chronik_wal::{DataDir, LogConfig, PartitionLog, WalOptions};
 
 pub fn tp() -> TopicPartition {
@@ -38,7 +38,7 @@ pub fn open(dir: &Path, policy: FsyncPolicy, config: LogConfig) -> (DataDir, Arc
 pub fn split_batches(mut data: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     while !data.is_empty() {
-        let header = chronik_wal::batch::BatchHeader::parse(data).expect("batch header");
+        let header = chronik_records::BatchHeader::parse(data).expect("batch header");
         let (one, rest) = data.split_at(header.total_len());
         out.push(one.to_vec());
         data = rest;

@@ -1,32 +1,25 @@
 //! Finding the first record of a stored batch at or after a timestamp (ListOffsets by time):
 //! the storage engine's time index finds the batch, this finds the record inside it.
 
-/// Base offset, base timestamp and where the records start in a v2 batch.
-const BASE_OFFSET: usize = 0;
-const ATTRIBUTES: usize = 21;
-const BASE_TIMESTAMP: usize = 27;
-const RECORDS_COUNT: usize = 57;
-const RECORDS: usize = 61;
+use crate::Compression;
+use crate::header::{BATCH_HEADER_LEN, BatchHeader};
 
 /// The (offset, timestamp) of the first record of the uncompressed v2 `batch` whose timestamp
 /// is at least `timestamp`. `None` for a compressed batch (its records are not unpacked here:
 /// the caller answers with the batch's base offset), a malformed one, or no such record.
 pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Option<(i64, i64)> {
-    let attributes = i16::from_be_bytes(batch.get(ATTRIBUTES..ATTRIBUTES + 2)?.try_into().ok()?);
-    if attributes & 0x07 != 0 {
+    let header = BatchHeader::parse(batch).ok()?;
+    if header.compression() != Compression::None {
         return None;
     }
-    let base_offset = i64::from_be_bytes(batch.get(BASE_OFFSET..8)?.try_into().ok()?);
-    let base_ts = i64::from_be_bytes(batch.get(BASE_TIMESTAMP..35)?.try_into().ok()?);
-    let count = i32::from_be_bytes(batch.get(RECORDS_COUNT..RECORDS)?.try_into().ok()?);
-    let mut rest = batch.get(RECORDS..)?;
-    for _ in 0..count.max(0) {
+    let mut rest = &batch[BATCH_HEADER_LEN..];
+    for _ in 0..header.records_count.max(0) {
         let len = usize::try_from(varint(&mut rest)?).ok()?;
         let (mut record, after) = rest.split_at_checked(len)?;
         rest = after;
         record = record.get(1..)?; // attributes
-        let ts = base_ts.checked_add(varint(&mut record)?)?;
-        let offset = base_offset.checked_add(varint(&mut record)?)?;
+        let ts = header.base_timestamp.checked_add(varint(&mut record)?)?;
+        let offset = header.base_offset.checked_add(varint(&mut record)?)?;
         if ts >= timestamp {
             return Some((offset, ts));
         }
@@ -51,38 +44,15 @@ fn varint(buf: &mut &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::build_batch_at;
+    use crate::header::ATTRIBUTES;
+    use crate::{recompute_crc, set_base_offset};
 
-    /// A batch of records at base + 0, 10, 20 ms built the way producers build them.
+    /// A batch of records at offsets 40..43 and times 1000, 1010, 1020.
     fn batch() -> Vec<u8> {
-        use bytes::BytesMut;
-        use kafka_protocol::records::{
-            Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-        };
-        let records: Vec<Record> = (0..3i64)
-            .map(|i| Record {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: 40 + i,
-                // Offsets and sequences must advance together for one batch.
-                sequence: i as i32,
-                timestamp: 1_000 + i * 10,
-                key: None,
-                value: Some(bytes::Bytes::from_static(b"v")),
-                headers: Default::default(),
-            })
-            .collect();
-        let mut buf = BytesMut::new();
-        let options = RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        };
-        RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encode");
-        buf.to_vec()
+        let mut b = build_batch_at(&[b"v", b"v", b"v"], &[1_000, 1_010, 1_020]);
+        set_base_offset(&mut b, 40);
+        b
     }
 
     #[test]
@@ -102,6 +72,7 @@ mod tests {
         }
         let mut compressed = b.clone();
         compressed[ATTRIBUTES + 1] |= 0x01;
+        recompute_crc(&mut compressed);
         assert_eq!(first_record_at_or_after(&compressed, 0), None);
         assert_eq!(first_record_at_or_after(&[0xff; 80], 0), None);
     }
