@@ -15,9 +15,7 @@ use chronik_wal::PartitionLog;
 use super::NONE;
 use super::fetch::epoch_error;
 use crate::broker::Shared;
-
-/// Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET.
-const UNDEFINED: (i32, i64) = (-1, -1);
+use crate::replica::divergence::{UNDEFINED, epoch_end as epoch_end_answer};
 
 pub(crate) fn handle(
     shared: &Shared,
@@ -64,68 +62,14 @@ fn answer(shared: &Shared, tp: &TopicPartition, part: &OffsetForLeaderPartition)
         .with_end_offset(end)
 }
 
-/// Kafka's answer for `requested`: the largest epoch at or below it with the offset where it
-/// ended. The current epoch ends at the log end even before anything was written in it; an
-/// epoch older than the checkpoint ends where the log's first epoch starts; a future one is
-/// undefined.
+/// Kafka's answer for `requested`, from this log's leader-epoch checkpoint.
 fn epoch_end(log: &PartitionLog, requested: i32, current: i32) -> (i32, i64) {
     let first_start = log.epochs().first().map(|e| e.start_offset);
-    resolve(
+    epoch_end_answer(
         requested,
         current,
         log.end_offset(),
         log.end_offset_for_epoch(requested),
         first_start,
     )
-}
-
-fn resolve(
-    requested: i32,
-    current: i32,
-    log_end: i64,
-    lookup: Option<(i32, i64)>,
-    first_start: Option<i64>,
-) -> (i32, i64) {
-    if requested < 0 || requested > current {
-        return UNDEFINED;
-    }
-    if requested == current {
-        return (current, log_end);
-    }
-    match (lookup, first_start) {
-        (Some(found), _) => found,
-        (None, Some(start)) => (requested, start),
-        (None, None) => UNDEFINED,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{UNDEFINED, resolve};
-
-    #[test]
-    fn epoch_end_offsets_follow_kafka() {
-        assert_eq!(
-            resolve(5, 5, 100, Some((3, 100)), Some(0)),
-            (5, 100),
-            "current epoch"
-        );
-        assert_eq!(
-            resolve(6, 5, 100, Some((3, 100)), Some(0)),
-            UNDEFINED,
-            "future epoch"
-        );
-        assert_eq!(resolve(-1, 5, 100, None, Some(0)), UNDEFINED);
-        assert_eq!(
-            resolve(2, 5, 100, Some((1, 40)), Some(0)),
-            (1, 40),
-            "from the checkpoint"
-        );
-        assert_eq!(
-            resolve(0, 5, 100, None, Some(30)),
-            (0, 30),
-            "older than the checkpoint"
-        );
-        assert_eq!(resolve(0, 5, 0, None, None), UNDEFINED, "empty log");
-    }
 }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chronik_metadata::ControllerError;
 use chronik_metadata::controller::AlterPartitionRequest;
+use chronik_metadata::node::NodeError;
 use chronik_types::TopicPartition;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -65,6 +67,9 @@ pub(crate) fn spawn(
                     partition_epoch,
                     new_isr: new_isr.clone(),
                 };
+                hosted
+                    .replica
+                    .update(|p| p.isr_requested(partition_epoch, &new_isr));
                 match cluster.alter_partition(req).await {
                     Ok(()) => {
                         let kind = if new_isr.len() < current {
@@ -77,6 +82,9 @@ pub(crate) fn spawn(
                         asked.insert(tp, key);
                     }
                     Err(e) => {
+                        if refused(&e) {
+                            (hosted.replica).update(|p| p.isr_request_refused(partition_epoch));
+                        }
                         tracing::warn!(partition = %tp, isr = ?new_isr, error = %e, "ISR change refused or not delivered; retrying")
                     }
                 }
@@ -84,4 +92,20 @@ pub(crate) fn spawn(
             asked.retain(|tp, _| partitions.get(tp).is_some());
         }
     })
+}
+
+/// Whether the controller answered that it did not apply the change, at the partition epoch
+/// it was asked at. An undelivered request may still be applied, and a stale partition epoch
+/// means another change was, so neither counts.
+fn refused(e: &NodeError) -> bool {
+    let stale = ControllerError::StalePartitionEpoch {
+        requested: 0,
+        current: 0,
+    }
+    .kafka_error_code();
+    match e {
+        NodeError::Controller(c) => c.kafka_error_code() != stale,
+        NodeError::Remote { code, .. } => *code != stale,
+        _ => false,
+    }
 }

@@ -51,6 +51,11 @@ pub(crate) struct Progress {
     followers: BTreeMap<BrokerId, FollowerProgress>,
     /// As follower: the epoch whose divergent tail was already truncated (fetching waits for it).
     truncated_for: Option<i32>,
+    /// As leader: the partition epoch and the members of the ISR changes asked of the
+    /// controller at it and not refused. The controller may commit such a change before this
+    /// leader hears of it, and may then elect a member it added, so the high watermark waits
+    /// for those members too (Kafka's maximal ISR) until the metadata moves on.
+    requested: Option<(i32, Vec<BrokerId>)>,
 }
 
 impl Progress {
@@ -75,6 +80,7 @@ impl Progress {
             high_watermark,
             followers: BTreeMap::new(),
             truncated_for: None,
+            requested: None,
         };
         p.set_role(role, log_end, now);
         p
@@ -132,8 +138,52 @@ impl Progress {
             self.truncated_for = None;
         }
         self.role = role;
+        if self.requested_at() != self.partition_epoch() {
+            self.requested = None;
+        }
         self.advance(log_end);
         true
+    }
+
+    fn partition_epoch(&self) -> Option<i32> {
+        match self.role {
+            Role::Leader {
+                partition_epoch, ..
+            } => Some(partition_epoch),
+            Role::Follower { .. } => None,
+        }
+    }
+
+    fn requested_at(&self) -> Option<i32> {
+        self.requested.as_ref().map(|(pe, _)| *pe)
+    }
+
+    /// As leader: the ISR change to `isr` is about to be asked of the controller at
+    /// `partition_epoch`; until the metadata moves past that epoch (or the controller refuses
+    /// it) its members hold the high watermark back as if already in the ISR.
+    pub fn isr_requested(&mut self, partition_epoch: i32, isr: &[BrokerId]) {
+        if self.partition_epoch() != Some(partition_epoch) {
+            return;
+        }
+        if self.requested_at() != Some(partition_epoch) {
+            self.requested = Some((partition_epoch, Vec::new()));
+        }
+        if let Some((_, members)) = &mut self.requested {
+            for id in isr {
+                if !members.contains(id) {
+                    members.push(*id);
+                }
+            }
+        }
+    }
+
+    /// As leader: the controller refused the ISR change asked at `partition_epoch`, which it
+    /// still had (a refusal for a stale partition epoch does not count: an earlier change was
+    /// committed and the metadata will show it).
+    pub fn isr_request_refused(&mut self, partition_epoch: i32) {
+        if self.requested_at() == Some(partition_epoch) {
+            self.requested = None;
+        }
     }
 
     /// As follower: whether the log must still be truncated against the leader for the
@@ -187,9 +237,11 @@ impl Progress {
         let Role::Leader { isr, .. } = &self.role else {
             return false;
         };
+        let requested = self.requested.as_ref().map_or(&[][..], |(_, m)| m);
         // An ISR member this leader has not heard from yet holds the mark back.
         let min_isr = isr
             .iter()
+            .chain(requested)
             .filter(|id| **id != self.me)
             .map(|id| self.followers.get(id).map_or(-1, |f| f.end_offset))
             .fold(log_end, i64::min);
