@@ -56,6 +56,10 @@ pub(crate) struct Progress {
     /// leader hears of it, and may then elect a member it added, so the high watermark waits
     /// for those members too (Kafka's maximal ISR) until the metadata moves on.
     requested: Option<(i32, Vec<BrokerId>)>,
+    /// As leader: the log end when this leadership began (Kafka's leader epoch start offset).
+    /// Records below it may have been acknowledged by the previous leader above this one's
+    /// (lagging) high watermark, so a replica rejoins the ISR only once it holds them.
+    leader_start: i64,
 }
 
 impl Progress {
@@ -81,6 +85,7 @@ impl Progress {
             followers: BTreeMap::new(),
             truncated_for: None,
             requested: None,
+            leader_start: log_end,
         };
         p.set_role(role, log_end, now);
         p
@@ -113,6 +118,7 @@ impl Progress {
         if let Role::Leader { replicas, isr, .. } = &role {
             if new_epoch || !matches!(self.role, Role::Leader { .. }) {
                 self.followers.clear();
+                self.leader_start = log_end;
             }
             // A member the controller just removed (fenced, or lagging) rejoins only after
             // fetching again: its old progress would have this leader ask to add it back at
@@ -255,7 +261,7 @@ impl Progress {
 
     /// As leader: the ISR it should ask the controller for, when that differs from the
     /// current one: members not caught up within `max_lag` leave; replicas that reached the
-    /// high watermark come back. `me` always stays.
+    /// high watermark and this leadership's start come back. `me` always stays.
     pub fn wanted_isr(
         &self,
         log_end: i64,
@@ -274,7 +280,7 @@ impl Progress {
         };
         let joins = |id: &BrokerId| {
             self.followers.get(id).is_some_and(|f| {
-                f.end_offset >= self.high_watermark
+                f.end_offset >= self.high_watermark.max(self.leader_start)
                     && f.end_offset >= 0
                     && now.saturating_duration_since(f.caught_up_at) <= max_lag
             })

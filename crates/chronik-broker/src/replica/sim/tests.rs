@@ -48,8 +48,12 @@ fn five() -> Config {
 /// Seeds of fixed faults: (scenario, seed).
 const REGRESSIONS: &[(fn() -> Config, u64)] = &[];
 
-/// Fresh seeds for this run, so every `cargo test` explores new schedules.
+/// Fresh seeds for this run, so every `cargo test` explores new schedules: `count`, or as
+/// many as `CHRONIK_REPLICATION_SEEDS` says (for longer sweeps).
 fn fresh(count: u64) -> impl Iterator<Item = u64> {
+    let count = (std::env::var("CHRONIK_REPLICATION_SEEDS").ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(count);
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
