@@ -82,7 +82,7 @@ pub(crate) fn spawn(
                         asked.insert(tp, key);
                     }
                     Err(e) => {
-                        if refused(&e) {
+                        if isr_refused(&e) {
                             (hosted.replica).update(|p| p.isr_request_refused(partition_epoch));
                         }
                         tracing::warn!(partition = %tp, isr = ?new_isr, error = %e, "ISR change refused or not delivered; retrying")
@@ -94,18 +94,28 @@ pub(crate) fn spawn(
     })
 }
 
-/// Whether the controller answered that it did not apply the change, at the partition epoch
-/// it was asked at. An undelivered request may still be applied, and a stale partition epoch
-/// means another change was, so neither counts.
-fn refused(e: &NodeError) -> bool {
-    let stale = ControllerError::StalePartitionEpoch {
-        requested: 0,
-        current: 0,
-    }
-    .kafka_error_code();
+/// Whether the controller refused the ISR asked for itself. It checks that only once the
+/// requester's leader and partition epochs matched, so nothing was committed at that partition
+/// epoch before. Any other failure may hide such a commit: an undelivered request may still be
+/// applied, and a deposed leader's or a stale request's refusal says nothing of an earlier one.
+fn isr_refused(e: &NodeError) -> bool {
+    let refusal = |c: &ControllerError| {
+        matches!(
+            c,
+            ControllerError::InvalidIsr { .. } | ControllerError::IneligibleReplica(_)
+        )
+    };
+    let codes = [
+        ControllerError::IneligibleReplica(0).kafka_error_code(),
+        (ControllerError::InvalidIsr {
+            isr: Vec::new(),
+            reason: String::new(),
+        })
+        .kafka_error_code(),
+    ];
     match e {
-        NodeError::Controller(c) => c.kafka_error_code() != stale,
-        NodeError::Remote { code, .. } => *code != stale,
+        NodeError::Controller(c) => refusal(c),
+        NodeError::Remote { code, .. } => codes.contains(code),
         _ => false,
     }
 }

@@ -183,9 +183,9 @@ impl Progress {
         }
     }
 
-    /// As leader: the controller refused the ISR change asked at `partition_epoch`, which it
-    /// still had (a refusal for a stale partition epoch does not count: an earlier change was
-    /// committed and the metadata will show it).
+    /// As leader: the controller refused the ISR asked for at `partition_epoch` itself (a
+    /// member not live, or not a replica), which it checks only while that partition epoch is
+    /// current: nothing asked at it was committed.
     pub fn isr_request_refused(&mut self, partition_epoch: i32) {
         if self.requested_at() == Some(partition_epoch) {
             self.requested = None;

@@ -240,7 +240,9 @@ impl Sim {
                 let result = self.controller.alter(&req);
                 let outcome = match &result {
                     Ok(_) => Altered::Accepted,
-                    Err(ControllerError::StalePartitionEpoch { .. }) => Altered::Stale,
+                    Err(
+                        ControllerError::InvalidIsr { .. } | ControllerError::IneligibleReplica(_),
+                    ) => Altered::IsrRefused,
                     Err(_) => Altered::Refused,
                 };
                 let reply = Body::AlterReply {

@@ -67,8 +67,10 @@ pub(super) enum Body {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Altered {
     Accepted,
-    /// Refused for a stale partition epoch: some other change was committed.
-    Stale,
+    /// The ISR asked for was refused at its partition epoch (a member not live).
+    IsrRefused,
+    /// Refused for another reason (a deposed leader, a stale partition epoch), which says
+    /// nothing of earlier requests.
     Refused,
 }
 

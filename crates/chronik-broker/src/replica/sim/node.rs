@@ -50,6 +50,8 @@ pub(super) struct Node {
     outstanding: Option<(u64, Role)>,
     /// As leader: the ISR change last accepted, keyed by partition epoch (as isr.rs).
     isr_asked: Option<(i32, Vec<BrokerId>)>,
+    /// As leader: when the AlterPartition in flight was sent (isr.rs sends one at a time).
+    alter_sent: Option<u64>,
 }
 
 pub(super) type Out = Vec<(BrokerId, Body)>;
@@ -77,6 +79,7 @@ impl Node {
             partition_epoch: -1,
             outstanding: None,
             isr_asked: None,
+            alter_sent: None,
         }
     }
 
@@ -104,6 +107,7 @@ impl Node {
         self.partition_epoch = -1;
         self.outstanding = None;
         self.isr_asked = None;
+        self.alter_sent = None;
     }
 
     pub fn restart(&mut self) {
@@ -207,7 +211,9 @@ impl Node {
                 partition_epoch,
                 ..
             } => {
-                if tick % timing.isr_period != 0 {
+                let in_flight =
+                    (self.alter_sent).is_some_and(|at| tick - at < timing.request_timeout);
+                if tick % timing.isr_period != 0 || in_flight {
                     return;
                 }
                 let max_lag = Duration::from_millis(timing.max_lag * 10);
@@ -227,6 +233,7 @@ impl Node {
                     new_isr: wanted,
                 };
                 out.push((CONTROLLER, Body::Alter(req)));
+                self.alter_sent = Some(tick);
             }
         }
     }
@@ -380,17 +387,18 @@ impl Node {
         }
     }
 
-    /// As isr.rs: an accepted change is not asked again at its partition epoch; a refused
-    /// one no longer holds the high watermark back.
+    /// As isr.rs: an accepted change is not asked again at its partition epoch; one whose
+    /// ISR was refused no longer holds the high watermark back.
     fn alter_answered(&mut self, partition_epoch: i32, isr: Vec<BrokerId>, outcome: Altered) {
+        self.alter_sent = None;
         match outcome {
             Altered::Accepted => self.isr_asked = Some((partition_epoch, isr)),
-            Altered::Refused => {
+            Altered::IsrRefused => {
                 if let Some(p) = self.progress.as_mut() {
                     p.isr_request_refused(partition_epoch);
                 }
             }
-            Altered::Stale => {}
+            Altered::Refused => {}
         }
     }
 }
