@@ -19,6 +19,13 @@ fn high_watermarks_are_on_every_isr_member(sim: &Sim) -> Result<(), String> {
     let ps = sim.controller.partition();
     for leader in sim.nodes.iter().filter(|n| n.leading().is_some()) {
         let hw = leader.high_watermark().unwrap_or(0);
+        if hw < 0 || hw > leader.end() {
+            return Err(format!(
+                "leader {} has high watermark {hw} outside its log (end {})",
+                leader.id,
+                leader.end()
+            ));
+        }
         for &m in &ps.isr {
             let member = sim.node(m);
             if member.end() < hw {
