@@ -119,3 +119,42 @@ fn isr_refused(e: &NodeError) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chronik_metadata::ControllerError;
+    use chronik_metadata::node::NodeError;
+
+    use super::isr_refused;
+
+    #[test]
+    fn only_a_refusal_of_the_isr_itself_ends_the_wait_for_asked_members() {
+        let refused = [
+            NodeError::Controller(ControllerError::IneligibleReplica(3)),
+            NodeError::Remote {
+                code: 107,
+                message: String::new(),
+            },
+        ];
+        assert!(refused.iter().all(isr_refused));
+        // A deposed leader, a stale partition epoch or a lost answer: an earlier request may
+        // have been committed.
+        let unknown = [
+            NodeError::Controller(ControllerError::FencedLeaderEpoch {
+                requested: 1,
+                current: 2,
+            }),
+            NodeError::Controller(ControllerError::BrokerFenced(1)),
+            NodeError::Controller(ControllerError::StalePartitionEpoch {
+                requested: 1,
+                current: 2,
+            }),
+            NodeError::Remote {
+                code: 95,
+                message: String::new(),
+            },
+            NodeError::Unreachable("timed out".into()),
+        ];
+        assert!(!unknown.iter().any(isr_refused));
+    }
+}

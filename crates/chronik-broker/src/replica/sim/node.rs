@@ -179,63 +179,85 @@ impl Node {
     /// The periodic work of an up node: as follower, truncate or fetch; as leader, ask the
     /// controller for the ISR `Progress::wanted_isr` gives.
     pub fn tick(&mut self, tick: u64, base: Instant, timing: Timing, out: &mut Out) {
-        let Some(p) = self.progress.as_mut().filter(|_| self.up) else {
-            return;
-        };
-        let end = self.log.len() as i64;
-        match p.role().clone() {
-            Role::Follower { leader, epoch } => {
-                if leader == NO_LEADER {
-                    return;
-                }
-                let waiting = (self.outstanding.as_ref()).is_some_and(|(at, role)| {
-                    tick - at < timing.request_timeout && role == p.role()
-                });
-                if waiting {
-                    return;
-                }
-                if !p.needs_truncation() {
-                    out.push((leader, Body::Fetch { epoch, offset: end }));
-                } else if let Some(latest) = self.epochs.latest() {
-                    let asked = latest.epoch;
-                    out.push((leader, Body::EpochQuery { epoch, asked }));
-                } else {
-                    // An empty log has nothing to diverge.
-                    p.truncated(epoch, end);
-                    return;
-                }
-                self.outstanding = Some((tick, p.role().clone()));
+        match self
+            .progress
+            .as_ref()
+            .filter(|_| self.up)
+            .map(|p| p.role().clone())
+        {
+            Some(Role::Follower { leader, epoch }) if leader != NO_LEADER => {
+                self.follow(tick, timing, (leader, epoch), out)
             }
-            Role::Leader {
+            Some(Role::Leader {
                 epoch,
                 partition_epoch,
                 ..
-            } => {
-                let in_flight =
-                    (self.alter_sent).is_some_and(|at| tick - at < timing.request_timeout);
-                if tick % timing.isr_period != 0 || in_flight {
-                    return;
-                }
-                let max_lag = Duration::from_millis(timing.max_lag * 10);
-                let Some(wanted) = p.wanted_isr(end, instant(base, tick), max_lag) else {
-                    return;
-                };
-                if self.isr_asked.as_ref() == Some(&(partition_epoch, wanted.clone())) {
-                    return;
-                }
-                p.isr_requested(partition_epoch, &wanted);
-                let req = AlterPartitionRequest {
-                    broker_id: self.id,
-                    topic_id: TOPIC,
-                    partition: 0,
-                    leader_epoch: epoch,
-                    partition_epoch,
-                    new_isr: wanted,
-                };
-                out.push((CONTROLLER, Body::Alter(req)));
-                self.alter_sent = Some(tick);
-            }
+            }) => self.ask_for_isr(tick, base, timing, (epoch, partition_epoch), out),
+            _ => {}
         }
+    }
+
+    /// As fetcher.rs `round`: truncate first in a new epoch, then fetch, one request at a time.
+    fn follow(
+        &mut self,
+        tick: u64,
+        timing: Timing,
+        (leader, epoch): (BrokerId, i32),
+        out: &mut Out,
+    ) {
+        let end = self.end();
+        let p = self.progress.as_mut().expect("a follower has progress");
+        let waiting = (self.outstanding.as_ref())
+            .is_some_and(|(at, role)| tick - at < timing.request_timeout && role == p.role());
+        if waiting {
+            return;
+        }
+        if !p.needs_truncation() {
+            out.push((leader, Body::Fetch { epoch, offset: end }));
+        } else if let Some(latest) = self.epochs.latest() {
+            let asked = latest.epoch;
+            out.push((leader, Body::EpochQuery { epoch, asked }));
+        } else {
+            // An empty log has nothing to diverge.
+            p.truncated(epoch, end);
+            return;
+        }
+        self.outstanding = Some((tick, p.role().clone()));
+    }
+
+    /// As isr.rs: every period, one AlterPartition at a time, not repeated once accepted.
+    fn ask_for_isr(
+        &mut self,
+        tick: u64,
+        base: Instant,
+        timing: Timing,
+        (epoch, partition_epoch): (i32, i32),
+        out: &mut Out,
+    ) {
+        let in_flight = (self.alter_sent).is_some_and(|at| tick - at < timing.request_timeout);
+        if !tick.is_multiple_of(timing.isr_period) || in_flight {
+            return;
+        }
+        let end = self.end();
+        let p = self.progress.as_mut().expect("a leader has progress");
+        let max_lag = Duration::from_millis(timing.max_lag * 10);
+        let Some(wanted) = p.wanted_isr(end, instant(base, tick), max_lag) else {
+            return;
+        };
+        if self.isr_asked.as_ref() == Some(&(partition_epoch, wanted.clone())) {
+            return;
+        }
+        p.isr_requested(partition_epoch, &wanted);
+        let req = AlterPartitionRequest {
+            broker_id: self.id,
+            topic_id: TOPIC,
+            partition: 0,
+            leader_epoch: epoch,
+            partition_epoch,
+            new_isr: wanted,
+        };
+        out.push((CONTROLLER, Body::Alter(req)));
+        self.alter_sent = Some(tick);
     }
 
     /// Handles one message addressed to this (up) node; answers go to `out`.

@@ -45,8 +45,20 @@ fn five() -> Config {
     }
 }
 
-/// Seeds of fixed faults: (scenario, seed).
-const REGRESSIONS: &[(fn() -> Config, u64)] = &[];
+/// Seeds of faults the simulation found, each failing while its fix is undone: (scenario,
+/// seed, fault).
+const REGRESSIONS: &[(fn() -> Config, u64, &str)] = &[
+    (
+        steady,
+        0,
+        "the high watermark passed a member the controller had just added to the ISR",
+    ),
+    (
+        five,
+        2167112518815023306,
+        "a replica rejoined the ISR below records the previous leader had acknowledged",
+    ),
+];
 
 /// Fresh seeds for this run, so every `cargo test` explores new schedules: `count`, or as
 /// many as `CHRONIK_REPLICATION_SEEDS` says (for longer sweeps).
@@ -62,7 +74,7 @@ fn fresh(count: u64) -> impl Iterator<Item = u64> {
 
 #[test]
 fn sim_regression_seeds() {
-    for (cfg, seed) in REGRESSIONS {
+    for (cfg, seed, _) in REGRESSIONS {
         run_seeds("sim_regression_seeds", cfg(), [*seed]);
     }
 }
