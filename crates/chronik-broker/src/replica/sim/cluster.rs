@@ -232,7 +232,8 @@ impl Sim {
     fn at_controller(&mut self, msg: Msg) {
         match msg.body {
             Body::Heartbeat { incarnation } => {
-                if self.controller.heartbeat(msg.from, incarnation, self.now) {
+                let changed = self.controller.heartbeat(msg.from, incarnation, self.now);
+                if changed {
                     self.changed();
                 }
             }

@@ -45,9 +45,11 @@ fn five() -> Config {
     }
 }
 
-/// Seeds of faults the simulation found, each failing while its fix is undone: (scenario,
-/// seed, fault).
-const REGRESSIONS: &[(fn() -> Config, u64, &str)] = &[
+/// A seed of a fault the simulation found: the scenario, the seed, the fault.
+type Regression = (fn() -> Config, u64, &'static str);
+
+/// Each fails while its fault's fix is undone.
+const REGRESSIONS: &[Regression] = &[
     (
         steady,
         0,
