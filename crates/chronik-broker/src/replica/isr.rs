@@ -48,7 +48,7 @@ pub(crate) fn spawn(
                             partition_epoch,
                             isr,
                             ..
-                        } => Some((wanted, *epoch, *partition_epoch, isr.len())),
+                        } => Some((wanted, *epoch, *partition_epoch, isr.clone())),
                         Role::Follower { .. } => None,
                     }
                 });
@@ -72,12 +72,17 @@ pub(crate) fn spawn(
                     .update(|p| p.isr_requested(partition_epoch, &new_isr));
                 match cluster.alter_partition(req).await {
                     Ok(()) => {
-                        let kind = if new_isr.len() < current {
-                            "shrinks"
-                        } else {
-                            "expands"
-                        };
-                        metrics::counter!(format!("chronik_broker_isr_{kind}_total")).increment(1);
+                        (hosted.replica).update(|p| p.isr_accepted(partition_epoch, &new_isr, end));
+                        // Asking for the current ISR only withdrew an earlier request.
+                        if new_isr != current {
+                            let kind = if new_isr.len() < current.len() {
+                                "shrinks"
+                            } else {
+                                "expands"
+                            };
+                            metrics::counter!(format!("chronik_broker_isr_{kind}_total"))
+                                .increment(1);
+                        }
                         tracing::info!(partition = %tp, isr = ?new_isr, "ISR change accepted");
                         asked.insert(tp, key);
                     }

@@ -192,6 +192,18 @@ impl Progress {
         }
     }
 
+    /// As leader: the controller accepted the ISR `isr` asked for at `partition_epoch`: it is
+    /// the ISR at the next partition epoch, or already was, and nothing asked before it at
+    /// that epoch was committed, so only its members still hold the mark back. Returns
+    /// whether the high watermark moved.
+    pub fn isr_accepted(&mut self, partition_epoch: i32, isr: &[BrokerId], log_end: i64) -> bool {
+        if self.requested_at() != Some(partition_epoch) {
+            return false;
+        }
+        self.requested = Some((partition_epoch, isr.to_vec()));
+        self.advance(log_end)
+    }
+
     /// As follower: whether the log must still be truncated against the leader for the
     /// current epoch before fetching.
     pub fn needs_truncation(&self) -> bool {
@@ -260,8 +272,9 @@ impl Progress {
     }
 
     /// As leader: the ISR it should ask the controller for, when that differs from the
-    /// current one: members not caught up within `max_lag` leave; replicas that reached the
-    /// high watermark and this leadership's start come back. `me` always stays.
+    /// current one or withdraws a member asked for earlier: members not caught up within
+    /// `max_lag` leave; replicas that reached the high watermark and this leadership's start
+    /// come back. `me` always stays.
     pub fn wanted_isr(
         &self,
         log_end: i64,
@@ -297,7 +310,11 @@ impl Progress {
             })
             .collect();
         let same = wanted.len() == isr.len() && wanted.iter().all(|id| isr.contains(id));
-        (!same).then_some(wanted)
+        // A member asked for whose answer never came holds the mark back until an accepted
+        // request leaves it out.
+        let requested = self.requested.as_ref().map_or(&[][..], |(_, m)| m);
+        let withdrawn = requested.iter().any(|id| !wanted.contains(id));
+        (!same || withdrawn).then_some(wanted)
     }
 }
 

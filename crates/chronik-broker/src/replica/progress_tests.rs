@@ -258,3 +258,28 @@ fn a_replica_rejoins_only_once_it_holds_what_the_leader_had_when_it_took_over() 
     p.follower_fetched(3, 20, 20, t0);
     assert_eq!(p.wanted_isr(20, t0, LAG), Some(vec![1, 2, 3]));
 }
+
+#[test]
+fn an_asked_for_member_whose_answer_was_lost_is_withdrawn_by_an_accepted_request() {
+    let t0 = Instant::now();
+    let mut p = Progress::new(1, leader(0, &[1, 2]), (0, 10), None, t0);
+    p.follower_fetched(2, 10, 10, t0);
+    p.follower_fetched(3, 10, 10, t0);
+    p.isr_requested(0, &[1, 2, 3]);
+    // The answer was lost; 3 stops fetching and the leader no longer wants it.
+    let later = t0 + LAG + Duration::from_millis(1);
+    assert!(!p.follower_fetched(2, 30, 30, later));
+    assert_eq!(p.high_watermark(), 10, "3 may have been added");
+    assert_eq!(
+        p.wanted_isr(30, later, LAG),
+        Some(vec![1, 2]),
+        "the current ISR, asked for again to withdraw 3"
+    );
+    p.isr_requested(0, &[1, 2]);
+    assert!(
+        p.isr_accepted(0, &[1, 2], 30),
+        "nothing before it was committed"
+    );
+    assert_eq!(p.high_watermark(), 30);
+    assert_eq!(p.wanted_isr(30, later, LAG), None);
+}

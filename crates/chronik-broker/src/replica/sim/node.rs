@@ -409,12 +409,19 @@ impl Node {
         }
     }
 
-    /// As isr.rs: an accepted change is not asked again at its partition epoch; one whose
-    /// ISR was refused no longer holds the high watermark back.
+    /// As isr.rs: an accepted change is not asked again at its partition epoch and replaces
+    /// the members asked for before it; one whose ISR was refused no longer holds the high
+    /// watermark back.
     fn alter_answered(&mut self, partition_epoch: i32, isr: Vec<BrokerId>, outcome: Altered) {
         self.alter_sent = None;
         match outcome {
-            Altered::Accepted => self.isr_asked = Some((partition_epoch, isr)),
+            Altered::Accepted => {
+                let end = self.end();
+                if let Some(p) = self.progress.as_mut() {
+                    p.isr_accepted(partition_epoch, &isr, end);
+                }
+                self.isr_asked = Some((partition_epoch, isr));
+            }
             Altered::IsrRefused => {
                 if let Some(p) = self.progress.as_mut() {
                     p.isr_request_refused(partition_epoch);
