@@ -1,8 +1,6 @@
 //! The simulation's seeds: regression seeds of faults it found, fixed seeds, and fresh random
 //! seeds on every run (printed on failure, replayable with `CHRONIK_REPLICATION_SEED`).
 
-#![cfg(test)]
-
 use super::cluster::Config;
 use super::network::Faults;
 use super::{run, run_seeds};
