@@ -14,9 +14,7 @@ use chronik_types::TopicPartition;
 use super::NONE;
 use super::errors::partition_error_code;
 use crate::broker::Shared;
-
-/// Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET.
-const UNDEFINED: (i32, i64) = (-1, -1);
+use crate::replica::divergence::UNDEFINED;
 
 pub(crate) fn handle(
     shared: &Shared,
@@ -45,10 +43,7 @@ pub(crate) fn handle(
 fn answer(shared: &Shared, tp: &TopicPartition, part: &OffsetForLeaderPartition) -> EpochEndOffset {
     let out = EpochEndOffset::default().with_partition(part.partition);
     let (code, (epoch, end)) = match shared.layer.leader_at(tp, part.current_leader_epoch) {
-        Ok(leading) => (
-            NONE,
-            leading.epoch_end(part.leader_epoch).unwrap_or(UNDEFINED),
-        ),
+        Ok(leading) => (NONE, leading.epoch_end(part.leader_epoch)),
         Err(e) => (partition_error_code(&e), UNDEFINED),
     };
     out.with_error_code(code)

@@ -10,7 +10,7 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::WatchStream;
 
 use super::{Leading, PartitionError, PartitionLayer, Result};
-use crate::replica::Role;
+use crate::replica::{Role, divergence};
 
 /// Who reads: what it may see and whether its read is replication progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,40 +176,17 @@ impl PartitionLayer {
 
 impl Leading {
     /// Where `requested` ended in this leader's log, per its leader-epoch checkpoint (Kafka's
-    /// OffsetForLeaderEpoch answer, see [`epoch_end`]).
-    pub fn epoch_end(&self, requested: i32) -> Option<(i32, i64)> {
+    /// OffsetForLeaderEpoch answer, see [`divergence::epoch_end`]).
+    pub fn epoch_end(&self, requested: i32) -> (i32, i64) {
         let log = self.log();
         let first_start = log.epochs().first().map(|e| e.start_offset);
-        epoch_end(
+        divergence::epoch_end(
             requested,
             self.epoch,
             log.end_offset(),
             log.end_offset_for_epoch(requested),
             first_start,
         )
-    }
-}
-
-/// The largest epoch at or below `requested` with the offset where it ended. The current
-/// epoch ends at the log end even before anything was written in it; an epoch older than the
-/// checkpoint ends where the log's first epoch starts; a future one is undefined (`None`).
-pub(crate) fn epoch_end(
-    requested: i32,
-    current: i32,
-    log_end: i64,
-    lookup: Option<(i32, i64)>,
-    first_start: Option<i64>,
-) -> Option<(i32, i64)> {
-    if requested < 0 || requested > current {
-        return None;
-    }
-    if requested == current {
-        return Some((current, log_end));
-    }
-    match (lookup, first_start) {
-        (Some(found), _) => Some(found),
-        (None, Some(start)) => Some((requested, start)),
-        (None, None) => None,
     }
 }
 
@@ -240,36 +217,5 @@ impl Parked {
 impl Drop for Parked {
     fn drop(&mut self) {
         metrics::gauge!("chronik_broker_fetches_parked", "kind" => self.0).decrement(1.0);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::epoch_end;
-
-    #[test]
-    fn epoch_end_offsets_follow_kafka() {
-        assert_eq!(
-            epoch_end(5, 5, 100, Some((3, 100)), Some(0)),
-            Some((5, 100)),
-            "current epoch"
-        );
-        assert_eq!(
-            epoch_end(6, 5, 100, Some((3, 100)), Some(0)),
-            None,
-            "future epoch"
-        );
-        assert_eq!(epoch_end(-1, 5, 100, None, Some(0)), None);
-        assert_eq!(
-            epoch_end(2, 5, 100, Some((1, 40)), Some(0)),
-            Some((1, 40)),
-            "from the checkpoint"
-        );
-        assert_eq!(
-            epoch_end(0, 5, 100, None, Some(30)),
-            Some((0, 30)),
-            "older than the checkpoint"
-        );
-        assert_eq!(epoch_end(0, 5, 0, None, None), None, "empty log");
     }
 }

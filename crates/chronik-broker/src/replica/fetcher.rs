@@ -438,18 +438,13 @@ fn cut_divergent(
 ) {
     let log = &hosted.log;
     let local_end = log.end_offset();
-    let target = if leader_end < 0 {
-        // The leader knows no epoch at or below ours: keep only what was committed.
-        hosted.replica.high_watermark()
-    } else if leader_epoch < asked_epoch {
-        let local = log
-            .end_offset_for_epoch(leader_epoch)
-            .map_or(0, |(_, end)| end);
-        leader_end.min(local)
-    } else {
-        leader_end
-    };
-    let target = target.clamp(log.start_offset(), local_end);
+    let target = super::divergence::truncation_point(
+        (log.start_offset(), local_end),
+        hosted.replica.high_watermark(),
+        asked_epoch,
+        (leader_epoch, leader_end),
+        |e| log.end_offset_for_epoch(e),
+    );
     if target < local_end {
         match log.truncate_to(target) {
             Ok(_) => {

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chronik_metadata::ControllerError;
 use chronik_metadata::controller::AlterPartitionRequest;
+use chronik_metadata::node::NodeError;
 use chronik_types::TopicPartition;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -46,7 +48,7 @@ pub(crate) fn spawn(
                             partition_epoch,
                             isr,
                             ..
-                        } => Some((wanted, *epoch, *partition_epoch, isr.len())),
+                        } => Some((wanted, *epoch, *partition_epoch, isr.clone())),
                         Role::Follower { .. } => None,
                     }
                 });
@@ -65,18 +67,29 @@ pub(crate) fn spawn(
                     partition_epoch,
                     new_isr: new_isr.clone(),
                 };
+                hosted
+                    .replica
+                    .update(|p| p.isr_requested(partition_epoch, &new_isr));
                 match cluster.alter_partition(req).await {
                     Ok(()) => {
-                        let kind = if new_isr.len() < current {
-                            "shrinks"
-                        } else {
-                            "expands"
-                        };
-                        metrics::counter!(format!("chronik_broker_isr_{kind}_total")).increment(1);
+                        (hosted.replica).update(|p| p.isr_accepted(partition_epoch, &new_isr, end));
+                        // Asking for the current ISR only withdrew an earlier request.
+                        if new_isr != current {
+                            let kind = if new_isr.len() < current.len() {
+                                "shrinks"
+                            } else {
+                                "expands"
+                            };
+                            metrics::counter!(format!("chronik_broker_isr_{kind}_total"))
+                                .increment(1);
+                        }
                         tracing::info!(partition = %tp, isr = ?new_isr, "ISR change accepted");
                         asked.insert(tp, key);
                     }
                     Err(e) => {
+                        if isr_refused(&e) {
+                            (hosted.replica).update(|p| p.isr_request_refused(partition_epoch));
+                        }
                         tracing::warn!(partition = %tp, isr = ?new_isr, error = %e, "ISR change refused or not delivered; retrying")
                     }
                 }
@@ -84,4 +97,69 @@ pub(crate) fn spawn(
             asked.retain(|tp, _| partitions.get(tp).is_some());
         }
     })
+}
+
+/// Whether the controller refused the ISR asked for itself. It checks that only once the
+/// requester's leader and partition epochs matched, so nothing was committed at that partition
+/// epoch before. Any other failure may hide such a commit: an undelivered request may still be
+/// applied, and a deposed leader's or a stale request's refusal says nothing of an earlier one.
+fn isr_refused(e: &NodeError) -> bool {
+    let refusal = |c: &ControllerError| {
+        matches!(
+            c,
+            ControllerError::InvalidIsr { .. } | ControllerError::IneligibleReplica(_)
+        )
+    };
+    let codes = [
+        ControllerError::IneligibleReplica(0).kafka_error_code(),
+        (ControllerError::InvalidIsr {
+            isr: Vec::new(),
+            reason: String::new(),
+        })
+        .kafka_error_code(),
+    ];
+    match e {
+        NodeError::Controller(c) => refusal(c),
+        NodeError::Remote { code, .. } => codes.contains(code),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chronik_metadata::ControllerError;
+    use chronik_metadata::node::NodeError;
+
+    use super::isr_refused;
+
+    #[test]
+    fn only_a_refusal_of_the_isr_itself_ends_the_wait_for_asked_members() {
+        let refused = [
+            NodeError::Controller(ControllerError::IneligibleReplica(3)),
+            NodeError::Remote {
+                code: 107,
+                message: String::new(),
+            },
+        ];
+        assert!(refused.iter().all(isr_refused));
+        // A deposed leader, a stale partition epoch or a lost answer: an earlier request may
+        // have been committed.
+        let unknown = [
+            NodeError::Controller(ControllerError::FencedLeaderEpoch {
+                requested: 1,
+                current: 2,
+            }),
+            NodeError::Controller(ControllerError::BrokerFenced(1)),
+            NodeError::Controller(ControllerError::StalePartitionEpoch {
+                requested: 1,
+                current: 2,
+            }),
+            NodeError::Remote {
+                code: 95,
+                message: String::new(),
+            },
+            NodeError::Unreachable("timed out".into()),
+        ];
+        assert!(!unknown.iter().any(isr_refused));
+    }
 }

@@ -3,9 +3,12 @@
 //! shrink or expand the ISRs of partitions this broker leads ([`isr`]).
 
 pub(crate) mod checkpoint;
+pub(crate) mod divergence;
 pub(crate) mod fetcher;
 pub(crate) mod isr;
 mod progress;
+#[cfg(test)]
+mod sim;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;

@@ -51,6 +51,15 @@ pub(crate) struct Progress {
     followers: BTreeMap<BrokerId, FollowerProgress>,
     /// As follower: the epoch whose divergent tail was already truncated (fetching waits for it).
     truncated_for: Option<i32>,
+    /// As leader: the partition epoch and the members of the ISR changes asked of the
+    /// controller at it and not refused. The controller may commit such a change before this
+    /// leader hears of it, and may then elect a member it added, so the high watermark waits
+    /// for those members too (Kafka's maximal ISR) until the metadata moves on.
+    requested: Option<(i32, Vec<BrokerId>)>,
+    /// As leader: the log end when this leadership began (Kafka's leader epoch start offset).
+    /// Records below it may have been acknowledged by the previous leader above this one's
+    /// (lagging) high watermark, so a replica rejoins the ISR only once it holds them.
+    leader_start: i64,
 }
 
 impl Progress {
@@ -75,6 +84,8 @@ impl Progress {
             high_watermark,
             followers: BTreeMap::new(),
             truncated_for: None,
+            requested: None,
+            leader_start: log_end,
         };
         p.set_role(role, log_end, now);
         p
@@ -107,6 +118,7 @@ impl Progress {
         if let Role::Leader { replicas, isr, .. } = &role {
             if new_epoch || !matches!(self.role, Role::Leader { .. }) {
                 self.followers.clear();
+                self.leader_start = log_end;
             }
             // A member the controller just removed (fenced, or lagging) rejoins only after
             // fetching again: its old progress would have this leader ask to add it back at
@@ -132,8 +144,64 @@ impl Progress {
             self.truncated_for = None;
         }
         self.role = role;
+        if self.requested_at() != self.partition_epoch() {
+            self.requested = None;
+        }
         self.advance(log_end);
         true
+    }
+
+    fn partition_epoch(&self) -> Option<i32> {
+        match self.role {
+            Role::Leader {
+                partition_epoch, ..
+            } => Some(partition_epoch),
+            Role::Follower { .. } => None,
+        }
+    }
+
+    fn requested_at(&self) -> Option<i32> {
+        self.requested.as_ref().map(|(pe, _)| *pe)
+    }
+
+    /// As leader: the ISR change to `isr` is about to be asked of the controller at
+    /// `partition_epoch`; until the metadata moves past that epoch (or the controller refuses
+    /// it) its members hold the high watermark back as if already in the ISR.
+    pub fn isr_requested(&mut self, partition_epoch: i32, isr: &[BrokerId]) {
+        if self.partition_epoch() != Some(partition_epoch) {
+            return;
+        }
+        if self.requested_at() != Some(partition_epoch) {
+            self.requested = Some((partition_epoch, Vec::new()));
+        }
+        if let Some((_, members)) = &mut self.requested {
+            for id in isr {
+                if !members.contains(id) {
+                    members.push(*id);
+                }
+            }
+        }
+    }
+
+    /// As leader: the controller refused the ISR asked for at `partition_epoch` itself (a
+    /// member not live, or not a replica), which it checks only while that partition epoch is
+    /// current: nothing asked at it was committed.
+    pub fn isr_request_refused(&mut self, partition_epoch: i32) {
+        if self.requested_at() == Some(partition_epoch) {
+            self.requested = None;
+        }
+    }
+
+    /// As leader: the controller accepted the ISR `isr` asked for at `partition_epoch`: it is
+    /// the ISR at the next partition epoch, or already was, and nothing asked before it at
+    /// that epoch was committed, so only its members still hold the mark back. Returns
+    /// whether the high watermark moved.
+    pub fn isr_accepted(&mut self, partition_epoch: i32, isr: &[BrokerId], log_end: i64) -> bool {
+        if self.requested_at() != Some(partition_epoch) {
+            return false;
+        }
+        self.requested = Some((partition_epoch, isr.to_vec()));
+        self.advance(log_end)
     }
 
     /// As follower: whether the log must still be truncated against the leader for the
@@ -187,9 +255,11 @@ impl Progress {
         let Role::Leader { isr, .. } = &self.role else {
             return false;
         };
+        let requested = self.requested.as_ref().map_or(&[][..], |(_, m)| m);
         // An ISR member this leader has not heard from yet holds the mark back.
         let min_isr = isr
             .iter()
+            .chain(requested)
             .filter(|id| **id != self.me)
             .map(|id| self.followers.get(id).map_or(-1, |f| f.end_offset))
             .fold(log_end, i64::min);
@@ -202,8 +272,9 @@ impl Progress {
     }
 
     /// As leader: the ISR it should ask the controller for, when that differs from the
-    /// current one: members not caught up within `max_lag` leave; replicas that reached the
-    /// high watermark come back. `me` always stays.
+    /// current one or withdraws a member asked for earlier: members not caught up within
+    /// `max_lag` leave; replicas that reached the high watermark and this leadership's start
+    /// come back. `me` always stays.
     pub fn wanted_isr(
         &self,
         log_end: i64,
@@ -222,7 +293,7 @@ impl Progress {
         };
         let joins = |id: &BrokerId| {
             self.followers.get(id).is_some_and(|f| {
-                f.end_offset >= self.high_watermark
+                f.end_offset >= self.high_watermark.max(self.leader_start)
                     && f.end_offset >= 0
                     && now.saturating_duration_since(f.caught_up_at) <= max_lag
             })
@@ -239,7 +310,11 @@ impl Progress {
             })
             .collect();
         let same = wanted.len() == isr.len() && wanted.iter().all(|id| isr.contains(id));
-        (!same).then_some(wanted)
+        // A member asked for whose answer never came holds the mark back until an accepted
+        // request leaves it out.
+        let requested = self.requested.as_ref().map_or(&[][..], |(_, m)| m);
+        let withdrawn = requested.iter().any(|id| !wanted.contains(id));
+        (!same || withdrawn).then_some(wanted)
     }
 }
 

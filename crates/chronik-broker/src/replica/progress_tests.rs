@@ -200,3 +200,86 @@ fn a_member_removed_from_the_isr_rejoins_only_after_fetching_again() {
     p.follower_fetched(3, 100, 100, t0);
     assert_eq!(p.wanted_isr(100, t0, LAG), Some(vec![1, 2, 3]));
 }
+
+#[test]
+fn members_of_an_asked_for_isr_expansion_hold_the_mark_back_until_answered() {
+    let t0 = Instant::now();
+    let mut p = Progress::new(1, leader(0, &[1, 2]), (0, 10), None, t0);
+    p.follower_fetched(2, 10, 10, t0);
+    p.follower_fetched(3, 10, 10, t0);
+    assert_eq!(p.wanted_isr(10, t0, LAG), Some(vec![1, 2, 3]));
+    p.isr_requested(0, &[1, 2, 3]);
+    // The controller may already have added 3, and could elect it: it holds the mark.
+    assert!(!p.follower_fetched(2, 15, 15, t0));
+    assert_eq!(p.high_watermark(), 10);
+    assert!(p.follower_fetched(3, 12, 15, t0));
+    assert_eq!(p.high_watermark(), 12);
+    p.isr_request_refused(7);
+    assert!(
+        !p.advance(15),
+        "a refusal at another partition epoch changes nothing"
+    );
+    p.isr_request_refused(0);
+    assert!(p.advance(15), "refused: 3 is not in the ISR");
+    assert_eq!(p.high_watermark(), 15);
+    p.isr_requested(0, &[1, 2, 3]);
+    let committed = Role::Leader {
+        epoch: 0,
+        partition_epoch: 1,
+        isr: vec![1, 2],
+        replicas: vec![1, 2, 3],
+    };
+    p.set_role(committed, 20, t0);
+    assert!(
+        p.follower_fetched(2, 20, 20, t0),
+        "the metadata moved on without 3"
+    );
+    assert_eq!(p.high_watermark(), 20);
+    p.isr_requested(0, &[1, 2, 3]);
+    assert!(
+        p.follower_fetched(2, 21, 21, t0),
+        "asked at an older partition epoch: ignored"
+    );
+}
+
+#[test]
+fn a_replica_rejoins_only_once_it_holds_what_the_leader_had_when_it_took_over() {
+    let t0 = Instant::now();
+    // A new leader whose log ends at 20 but whose high watermark only reached 15: the previous
+    // leader may have acknowledged records up to 20.
+    let mut p = Progress::new(1, leader(3, &[1, 2]), (0, 20), Some(15), t0);
+    assert_eq!(p.high_watermark(), 15, "2 not heard from yet");
+    p.follower_fetched(3, 17, 20, t0);
+    assert_eq!(
+        p.wanted_isr(20, t0, LAG),
+        None,
+        "3 reached the high watermark but lacks 17 to 19"
+    );
+    p.follower_fetched(3, 20, 20, t0);
+    assert_eq!(p.wanted_isr(20, t0, LAG), Some(vec![1, 2, 3]));
+}
+
+#[test]
+fn an_asked_for_member_whose_answer_was_lost_is_withdrawn_by_an_accepted_request() {
+    let t0 = Instant::now();
+    let mut p = Progress::new(1, leader(0, &[1, 2]), (0, 10), None, t0);
+    p.follower_fetched(2, 10, 10, t0);
+    p.follower_fetched(3, 10, 10, t0);
+    p.isr_requested(0, &[1, 2, 3]);
+    // The answer was lost; 3 stops fetching and the leader no longer wants it.
+    let later = t0 + LAG + Duration::from_millis(1);
+    assert!(!p.follower_fetched(2, 30, 30, later));
+    assert_eq!(p.high_watermark(), 10, "3 may have been added");
+    assert_eq!(
+        p.wanted_isr(30, later, LAG),
+        Some(vec![1, 2]),
+        "the current ISR, asked for again to withdraw 3"
+    );
+    p.isr_requested(0, &[1, 2]);
+    assert!(
+        p.isr_accepted(0, &[1, 2], 30),
+        "nothing before it was committed"
+    );
+    assert_eq!(p.high_watermark(), 30);
+    assert_eq!(p.wanted_isr(30, later, LAG), None);
+}
