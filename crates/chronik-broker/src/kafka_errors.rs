@@ -21,7 +21,7 @@ pub(crate) fn from_kind(kind: ErrorKind) -> ResponseError {
         ErrorKind::InvalidConfig => ResponseError::InvalidConfig,
         // Retriable: what a client sees when every recomputation lost the race.
         ErrorKind::ConfigsChanged => ResponseError::RequestTimedOut,
-        ErrorKind::InvalidRequest => ResponseError::InvalidRequest,
+        ErrorKind::InvalidRequest | ErrorKind::InvalidIsr => ResponseError::InvalidRequest,
         ErrorKind::BrokerNotLive | ErrorKind::StaleIncarnation => ResponseError::BrokerNotAvailable,
         ErrorKind::NotPartitionLeader => ResponseError::NotLeaderOrFollower,
         ErrorKind::FencedLeaderEpoch => ResponseError::FencedLeaderEpoch,

@@ -181,7 +181,8 @@ impl ControllerError {
             }
             InvalidConfig(_) => ErrorKind::InvalidConfig,
             ConfigsChanged(_) => ErrorKind::ConfigsChanged,
-            InvalidRequest(_) | InvalidIsr { .. } => ErrorKind::InvalidRequest,
+            InvalidRequest(_) => ErrorKind::InvalidRequest,
+            InvalidIsr { .. } => ErrorKind::InvalidIsr,
             FencedLeaderEpoch { .. } => ErrorKind::FencedLeaderEpoch,
             StalePartitionEpoch { .. } => ErrorKind::StalePartitionEpoch,
             IneligibleReplica(_) => ErrorKind::IneligibleReplica,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chronik_metadata::ControllerError;
+use chronik_metadata::ErrorKind;
 use chronik_metadata::controller::AlterPartitionRequest;
 use chronik_metadata::node::NodeError;
 use chronik_types::TopicPartition;
@@ -104,31 +104,16 @@ pub(crate) fn spawn(
 /// epoch before. Any other failure may hide such a commit: an undelivered request may still be
 /// applied, and a deposed leader's or a stale request's refusal says nothing of an earlier one.
 fn isr_refused(e: &NodeError) -> bool {
-    let refusal = |c: &ControllerError| {
-        matches!(
-            c,
-            ControllerError::InvalidIsr { .. } | ControllerError::IneligibleReplica(_)
-        )
-    };
-    let codes = [
-        ControllerError::IneligibleReplica(0).kafka_error_code(),
-        (ControllerError::InvalidIsr {
-            isr: Vec::new(),
-            reason: String::new(),
-        })
-        .kafka_error_code(),
-    ];
-    match e {
-        NodeError::Controller(c) => refusal(c),
-        NodeError::Remote { code, .. } => codes.contains(code),
-        _ => false,
-    }
+    matches!(
+        e.kind(),
+        ErrorKind::InvalidIsr | ErrorKind::IneligibleReplica
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use chronik_metadata::ControllerError;
     use chronik_metadata::node::NodeError;
+    use chronik_metadata::{ControllerError, ErrorKind};
 
     use super::isr_refused;
 
@@ -136,8 +121,12 @@ mod tests {
     fn only_a_refusal_of_the_isr_itself_ends_the_wait_for_asked_members() {
         let refused = [
             NodeError::Controller(ControllerError::IneligibleReplica(3)),
+            NodeError::Controller(ControllerError::InvalidIsr {
+                isr: vec![1],
+                reason: String::new(),
+            }),
             NodeError::Remote {
-                code: 107,
+                kind: ErrorKind::IneligibleReplica,
                 message: String::new(),
             },
         ];
@@ -155,9 +144,10 @@ mod tests {
                 current: 2,
             }),
             NodeError::Remote {
-                code: 95,
+                kind: ErrorKind::StalePartitionEpoch,
                 message: String::new(),
             },
+            NodeError::Unreachable(String::new()),
             NodeError::Unreachable("timed out".into()),
         ];
         assert!(!unknown.iter().any(isr_refused));
