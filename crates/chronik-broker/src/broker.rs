@@ -9,58 +9,19 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::cluster::Cluster;
-use crate::handlers::ProducerIdPool;
 use crate::partition::PartitionLayer;
 use crate::partitions::Partitions;
+use crate::producer_ids::ProducerIdPool;
+use crate::services::Services;
 use crate::topic_config::TopicSettings;
 use crate::{BrokerConfig, BrokerError};
 
 /// How long shutdown waits for in-flight requests before closing anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What every connection and handler shares.
-pub(crate) struct Shared {
-    pub config: BrokerConfig,
-    pub cluster: Arc<Cluster>,
-    /// Producer ids handed to idempotent producers by InitProducerId.
-    pub producer_ids: ProducerIdPool,
-    /// Consumer groups and committed offsets this broker coordinates.
-    pub groups: Arc<crate::groups::Coordinator>,
-    /// Appends, reads and replication progress of the partitions this broker hosts.
-    pub layer: Arc<PartitionLayer>,
-}
-
-impl Shared {
-    /// Creates `name` with the default partition count when auto-creation is on and it does
-    /// not exist; failures are left for the caller's lookup to report. The internal offsets
-    /// topic is never auto-created: only the group coordinator creates it, with its own
-    /// partition count and retention.
-    pub async fn ensure_topic(&self, name: &str) {
-        if !self.config.auto_create_topics
-            || name == crate::groups::OFFSETS_TOPIC
-            || chronik_types::validate_topic_name(name).is_err()
-            || self.cluster.metadata(|s| s.topic_by_name(name).is_some())
-        {
-            return;
-        }
-        let created = (self.cluster)
-            .create_topic(
-                name,
-                self.config.num_partitions,
-                self.config.default_replication_factor,
-                Default::default(),
-            )
-            .await;
-        if let Err(e) = created {
-            tracing::debug!(topic = name, error = %e, "auto-creation failed");
-        }
-        self.cluster.reconcile(self.layer.partitions());
-    }
-}
-
 /// A started broker: listener bound, metadata node running, broker registered.
 pub struct Broker {
-    shared: Arc<Shared>,
+    services: Arc<Services>,
     listener: TcpListener,
     local_addr: SocketAddr,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -136,7 +97,7 @@ impl Broker {
         cluster.remove_orphans(&partitions);
         tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),
             data_dir = %config.data_dir.display(), fsync = ?config.fsync, "broker started");
-        let shared = Arc::new(Shared {
+        let services = Arc::new(Services {
             config,
             cluster,
             producer_ids: ProducerIdPool::default(),
@@ -144,7 +105,7 @@ impl Broker {
             layer,
         });
         Ok(Broker {
-            shared,
+            services,
             listener,
             local_addr,
             tasks,
@@ -160,7 +121,7 @@ impl Broker {
     /// Accepts connections until `shutdown` resolves, then stops accepting, lets in-flight
     /// requests finish, stops the metadata node and closes the data dir cleanly.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
-        let limit = Arc::new(Semaphore::new(self.shared.config.max_connections));
+        let limit = Arc::new(Semaphore::new(self.services.config.max_connections));
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::pin!(shutdown);
         loop {
@@ -182,7 +143,7 @@ impl Broker {
                     }
                 },
             };
-            let conn = crate::connection::Connection::new(self.shared.clone(), stop_rx.clone());
+            let conn = crate::connection::Connection::new(self.services.clone(), stop_rx.clone());
             tokio::spawn(async move {
                 conn.run(socket, peer).await;
                 drop(permit);
@@ -190,10 +151,10 @@ impl Broker {
         }
         tracing::info!("shutting down: moving leaderships away, then finishing in-flight requests");
         self.heartbeats.abort();
-        self.shared.cluster.controlled_shutdown().await;
+        self.services.cluster.controlled_shutdown().await;
         drop(self.listener);
         stop_tx.send_replace(true);
-        let all = u32::try_from(self.shared.config.max_connections).unwrap_or(u32::MAX);
+        let all = u32::try_from(self.services.config.max_connections).unwrap_or(u32::MAX);
         if tokio::time::timeout(DRAIN_TIMEOUT, limit.acquire_many(all))
             .await
             .is_err()
@@ -203,8 +164,8 @@ impl Broker {
         for task in self.tasks {
             task.abort();
         }
-        self.shared.cluster.shutdown().await;
-        self.shared.layer.partitions().close()?;
+        self.services.cluster.shutdown().await;
+        self.services.layer.partitions().close()?;
         tracing::info!("broker stopped; data dir closed cleanly");
         Ok(())
     }

@@ -14,21 +14,21 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 
-use crate::broker::Shared;
 use crate::handlers::{Pending, Reply, dispatch};
+use crate::services::Services;
 
 /// Responses a connection may owe at once; the reader waits beyond that (backpressure).
 const MAX_IN_FLIGHT: usize = 64;
 const READ_CHUNK: usize = 64 * 1024;
 
 pub(crate) struct Connection {
-    shared: Arc<Shared>,
+    services: Arc<Services>,
     stop: watch::Receiver<bool>,
 }
 
 impl Connection {
-    pub fn new(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Self {
-        Connection { shared, stop }
+    pub fn new(services: Arc<Services>, stop: watch::Receiver<bool>) -> Self {
+        Connection { services, stop }
     }
 
     /// Serves the connection until the peer closes it, it idles out, it sends something
@@ -40,8 +40,8 @@ impl Connection {
         let writing = tokio::spawn(write_replies(writer, rx));
         // Allocated once bytes arrive: an idle connection holds no read buffer.
         let mut buf = BytesMut::new();
-        let max = self.shared.config.max_request_bytes;
-        let idle = self.shared.config.idle_timeout;
+        let max = self.services.config.max_request_bytes;
+        let idle = self.services.config.idle_timeout;
         // Each request must be complete within `idle` of the previous one (or of the accept):
         // silent clients and clients trickling a request byte by byte are both closed.
         let mut deadline = tokio::time::Instant::now() + idle;
@@ -104,7 +104,7 @@ impl Connection {
                 let api = req.api_key;
                 // Boxed: the handlers' state stays off the connection's own future, which
                 // every idle connection holds (about 4 KiB less each in a debug build).
-                let pending = Box::pin(dispatch(&self.shared, req)).await;
+                let pending = Box::pin(dispatch(&self.services, req)).await;
                 Some(InFlight {
                     pending,
                     api: Some(api),

@@ -1,10 +1,14 @@
-//! The one place metadata errors become Kafka errors. The metadata crates know nothing of
-//! Kafka: they classify refusals by [`ErrorKind`] (`ControllerError::kind`,
-//! [`NodeError::kind`]), and handlers answer clients with what these functions make of it.
+//! The one place the broker's typed errors become Kafka errors: metadata refusals (the
+//! metadata crates know nothing of Kafka: they classify refusals by [`ErrorKind`],
+//! `ControllerError::kind` and [`NodeError::kind`]), partition-layer errors and topic-config
+//! refusals. Handlers answer clients with what these functions make of them.
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_metadata::ErrorKind;
 use chronik_metadata::node::NodeError;
+
+use crate::partition::{PartitionError, SequenceError};
+use crate::topic_config::ConfigError;
 
 /// A refusal as a handler answers it: the Kafka error and a message saying what failed.
 pub(crate) type Refusal = (ResponseError, String);
@@ -46,11 +50,48 @@ pub(crate) fn node_refusal(e: &NodeError) -> Refusal {
     (node_error(e), e.to_string())
 }
 
+/// The Kafka error code for `e`.
+pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
+    let error = match e {
+        PartitionError::UnknownPartition(_) => ResponseError::UnknownTopicOrPartition,
+        PartitionError::NotLeader(_) | PartitionError::LeadershipLost => {
+            ResponseError::NotLeaderOrFollower
+        }
+        PartitionError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
+        PartitionError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
+        PartitionError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        PartitionError::InternalTopic(_) => ResponseError::InvalidTopicException,
+        PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
+        PartitionError::MissingRecords => ResponseError::InvalidRecord,
+        PartitionError::InvalidRecords(e) => chronik_kafka::records_error_code(&e.error),
+        PartitionError::Sequence(SequenceError::StaleEpoch { .. }) => {
+            ResponseError::InvalidProducerEpoch
+        }
+        PartitionError::Sequence(SequenceError::OutOfOrder { .. }) => {
+            ResponseError::OutOfOrderSequenceNumber
+        }
+        PartitionError::Storage(_) => ResponseError::KafkaStorageError,
+        PartitionError::TimedOut => ResponseError::RequestTimedOut,
+        PartitionError::InvalidTimestamp(_) => ResponseError::InvalidRequest,
+    };
+    error.code()
+}
+
+/// INVALID_CONFIG for bad keys and values, INVALID_REQUEST for malformed requests.
+pub(crate) fn from_config_error(e: &ConfigError) -> ResponseError {
+    match e.is_invalid_config() {
+        true => ResponseError::InvalidConfig,
+        false => ResponseError::InvalidRequest,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::partition::{PartitionError, SequenceError, check_epoch};
     use chronik_metadata::ErrorKind;
+    use chronik_types::TopicPartition;
 
-    use super::from_kind;
+    use super::{from_kind, partition_error_code};
 
     /// Every kind maps to an error (never to "no error"), and the retriable ones stay
     /// retriable for clients.
@@ -65,5 +106,53 @@ mod tests {
         for kind in [ErrorKind::ConfigsChanged, ErrorKind::Unavailable] {
             assert!(from_kind(kind).is_retriable(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn partition_errors_answer_with_the_codes_kafka_clients_act_on() {
+        let tp = TopicPartition::new("t", 0);
+        let cases = [
+            (PartitionError::UnknownPartition(tp.clone()), 3),
+            (PartitionError::NotLeader(tp.clone()), 6),
+            (PartitionError::LeadershipLost, 6),
+            (PartitionError::InternalTopic(tp.clone()), 17),
+            (
+                PartitionError::NotEnoughReplicas {
+                    partition: tp.clone(),
+                    isr: 1,
+                    min: 2,
+                },
+                19,
+            ),
+            (PartitionError::MissingRecords, 87),
+            (PartitionError::Storage(tp), 56),
+            (PartitionError::TimedOut, 7),
+            (
+                PartitionError::Sequence(SequenceError::OutOfOrder {
+                    got: 3,
+                    expected: 1,
+                }),
+                45,
+            ),
+            (
+                PartitionError::Sequence(SequenceError::StaleEpoch {
+                    epoch: 0,
+                    current: 1,
+                }),
+                47,
+            ),
+        ];
+        for (e, code) in cases {
+            assert_eq!(partition_error_code(&e), code, "{e}");
+        }
+    }
+
+    #[test]
+    fn leader_epoch_checks_follow_kafka() {
+        let code = |r, c| check_epoch(r, c).err().map(|e| partition_error_code(&e));
+        assert_eq!(code(-1, 7), None, "unchecked");
+        assert_eq!(code(7, 7), None);
+        assert_eq!(code(6, 7), Some(74), "FENCED_LEADER_EPOCH");
+        assert_eq!(code(8, 7), Some(75), "UNKNOWN_LEADER_EPOCH");
     }
 }

@@ -16,10 +16,12 @@ mod kafka_errors;
 mod metrics;
 mod partition;
 mod partitions;
+mod producer_ids;
 mod producers;
 mod replica;
 mod response_errors;
 mod retention;
+mod services;
 mod topic_config;
 
 pub use broker::Broker;

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_metadata::{ControllerError, UNCLEAN_LEADER_ELECTION_CONFIG};
 use chronik_wal::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
 
@@ -130,16 +129,8 @@ fn supported_names() -> String {
 
 impl ConfigError {
     /// Whether the request named a bad key or value (rather than being malformed).
-    fn is_invalid_config(&self) -> bool {
+    pub fn is_invalid_config(&self) -> bool {
         matches!(self, ConfigError::Unknown(_) | ConfigError::Invalid { .. })
-    }
-
-    /// INVALID_CONFIG for bad keys and values, INVALID_REQUEST for malformed requests.
-    pub fn error(&self) -> ResponseError {
-        match self.is_invalid_config() {
-            true => ResponseError::InvalidConfig,
-            false => ResponseError::InvalidRequest,
-        }
     }
 }
 

@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
+use crate::kafka_errors::from_config_error;
+use chronik_kafka::kafka_protocol::error::ResponseError;
 
 fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
     (entries.iter())
@@ -51,7 +53,7 @@ fn values_parse_into_settings_and_render_back() {
 #[test]
 fn bad_keys_and_values_are_invalid_config_with_a_reason() {
     let unknown = rejects("retention.hours", "1");
-    assert_eq!(unknown.error(), ResponseError::InvalidConfig);
+    assert_eq!(from_config_error(&unknown), ResponseError::InvalidConfig);
     assert!(unknown.to_string().contains("retention.ms"), "{unknown}");
     for (name, value) in [
         (RETENTION_MS, "-2"),
@@ -68,7 +70,7 @@ fn bad_keys_and_values_are_invalid_config_with_a_reason() {
     ] {
         let e = rejects(name, value);
         assert_eq!(
-            e.error(),
+            from_config_error(&e),
             ResponseError::InvalidConfig,
             "{name}={value}: {e}"
         );
@@ -110,12 +112,12 @@ fn alter_configs_replaces_everything_and_refuses_duplicates() {
     assert_eq!(next, map(&[(RETENTION_MS, "5")]));
     let dup = replace_all([(RETENTION_MS, Some("5")), (RETENTION_MS, Some("6"))]);
     assert_eq!(
-        dup.map_err(|e| e.error()),
+        dup.map_err(|e| from_config_error(&e)),
         Err(ResponseError::InvalidRequest)
     );
     let bad = replace_all([(SEGMENT_BYTES, Some("1"))]);
     assert_eq!(
-        bad.map_err(|e| e.error()),
+        bad.map_err(|e| from_config_error(&e)),
         Err(ResponseError::InvalidConfig)
     );
 }
@@ -137,8 +139,9 @@ fn incremental_ops_set_delete_append_and_subtract() {
     ]);
     assert_eq!(next, want);
     let op = |name: &str, op: AlterOp| vec![(name.to_owned(), op)];
-    let code =
-        |ops: Vec<(String, AlterOp)>| apply_ops(&current, &defaults, &ops).map_err(|e| e.error());
+    let code = |ops: Vec<(String, AlterOp)>| {
+        apply_ops(&current, &defaults, &ops).map_err(|e| from_config_error(&e))
+    };
     assert_eq!(
         code(op(RETENTION_MS, AlterOp::Append("5".into()))),
         Err(ResponseError::InvalidRequest)
@@ -182,11 +185,11 @@ fn wire_operations_map_to_ops() {
         Ok(AlterOp::Subtract("v".into()))
     );
     assert_eq!(
-        AlterOp::from_wire("k", 0, None).map_err(|e| e.error()),
+        AlterOp::from_wire("k", 0, None).map_err(|e| from_config_error(&e)),
         Err(ResponseError::InvalidRequest)
     );
     assert_eq!(
-        AlterOp::from_wire("k", 9, Some("v")).map_err(|e| e.error()),
+        AlterOp::from_wire("k", 9, Some("v")).map_err(|e| from_config_error(&e)),
         Err(ResponseError::InvalidRequest)
     );
 }

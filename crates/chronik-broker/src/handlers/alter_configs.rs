@@ -15,8 +15,8 @@ use chronik_metadata::ControllerError;
 
 use super::describe_configs::{BROKER, TOPIC, check_broker_name};
 use super::{NONE, str_bytes};
-use crate::broker::Shared;
 use crate::kafka_errors::{self, Refusal};
+use crate::services::Services;
 use crate::topic_config::{self, AlterOp, ConfigError, TopicSettings};
 
 /// A resource's answer.
@@ -31,7 +31,7 @@ type Change<'a> = Box<
         + 'a,
 >;
 
-pub(crate) async fn handle(shared: &Shared, req: AlterConfigsRequest) -> AlterConfigsResponse {
+pub(crate) async fn handle(services: &Services, req: AlterConfigsRequest) -> AlterConfigsResponse {
     let mut response = AlterConfigsResponse::default();
     for resource in &req.resources {
         let name = resource.resource_name.as_str();
@@ -41,7 +41,7 @@ pub(crate) async fn handle(shared: &Shared, req: AlterConfigsRequest) -> AlterCo
         let change: Change =
             Box::new(move |_current| Ok(topic_config::replace_all(entries.clone())?));
         let outcome = alter(
-            shared,
+            services,
             resource.resource_type,
             name,
             req.validate_only,
@@ -57,16 +57,16 @@ pub(crate) async fn handle(shared: &Shared, req: AlterConfigsRequest) -> AlterCo
                 .with_error_message(message),
         );
     }
-    finish(shared, req.validate_only);
+    finish(services, req.validate_only);
     response
 }
 
 pub(crate) async fn handle_incremental(
-    shared: &Shared,
+    services: &Services,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let mut response = IncrementalAlterConfigsResponse::default();
-    let defaults = TopicSettings::defaults(&shared.config);
+    let defaults = TopicSettings::defaults(&services.config);
     for resource in &req.resources {
         let name = resource.resource_name.as_str();
         let ops: Result<Vec<(String, AlterOp)>, ConfigError> = (resource.configs.iter())
@@ -82,7 +82,7 @@ pub(crate) async fn handle_incremental(
                 let change: Change =
                     Box::new(move |current| Ok(topic_config::apply_ops(current, defaults, &ops)?));
                 alter(
-                    shared,
+                    services,
                     resource.resource_type,
                     name,
                     req.validate_only,
@@ -90,7 +90,7 @@ pub(crate) async fn handle_incremental(
                 )
                 .await
             }
-            Err(e) => Err((e.error(), e.to_string())),
+            Err(e) => Err((kafka_errors::from_config_error(&e), e.to_string())),
         };
         let (code, message) = split(outcome);
         response.responses.push(
@@ -101,13 +101,13 @@ pub(crate) async fn handle_incremental(
                 .with_error_message(message),
         );
     }
-    finish(shared, req.validate_only);
+    finish(services, req.validate_only);
     response
 }
 
 /// Applies `change` to the resource, or says why it cannot be changed.
 async fn alter(
-    shared: &Shared,
+    services: &Services,
     resource_type: i8,
     name: &str,
     validate_only: bool,
@@ -123,14 +123,14 @@ async fn alter(
             ),
         )),
         TOPIC => {
-            let altered = shared
+            let altered = services
                 .cluster
                 .alter_topic_configs(name, validate_only, change)
                 .await;
             altered.map_err(|e| kafka_errors::node_refusal(&e))
         }
         BROKER => {
-            check_broker_name(shared, name)?;
+            check_broker_name(services, name)?;
             Err((
                 ResponseError::InvalidRequest,
                 "broker configs are read-only at runtime: they are set by the broker's flags at \
@@ -158,8 +158,8 @@ fn split(
 }
 
 /// Applies changed configs to the logs now, so the answer means they are in effect.
-fn finish(shared: &Shared, validate_only: bool) {
+fn finish(services: &Services, validate_only: bool) {
     if !validate_only {
-        shared.cluster.reconcile(shared.layer.partitions());
+        services.cluster.reconcile(services.layer.partitions());
     }
 }

@@ -9,11 +9,11 @@ use chronik_kafka::kafka_protocol::messages::create_partitions_response::CreateP
 use chronik_kafka::kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
 use super::{NONE, str_bytes};
-use crate::broker::Shared;
 use crate::kafka_errors::{self, Refusal};
+use crate::services::Services;
 
 pub(crate) async fn handle(
-    shared: &Shared,
+    services: &Services,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     tracing::debug!(
@@ -31,7 +31,7 @@ pub(crate) async fn handle(
                 "the topic appears more than once in the request".to_owned(),
             ))
         } else {
-            grow(shared, topic, req.validate_only).await
+            grow(services, topic, req.validate_only).await
         };
         let (code, message) =
             outcome.map_or_else(|(e, m)| (e.code(), Some(str_bytes(&m))), |()| (NONE, None));
@@ -43,13 +43,13 @@ pub(crate) async fn handle(
         );
     }
     if !req.validate_only {
-        shared.cluster.reconcile(shared.layer.partitions());
+        services.cluster.reconcile(services.layer.partitions());
     }
     response
 }
 
 async fn grow(
-    shared: &Shared,
+    services: &Services,
     topic: &CreatePartitionsTopic,
     validate_only: bool,
 ) -> Result<(), Refusal> {
@@ -70,7 +70,7 @@ async fn grow(
             format!("'{name}' is an internal topic; its partition count cannot change"),
         ));
     }
-    let grown = shared
+    let grown = services
         .cluster
         .create_partitions(name, topic.count, validate_only)
         .await;

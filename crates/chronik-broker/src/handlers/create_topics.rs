@@ -10,32 +10,32 @@ use chronik_kafka::kafka_protocol::messages::create_topics_response::{
 use chronik_kafka::kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::{NONE, str_bytes};
-use crate::broker::Shared;
 use crate::kafka_errors;
+use crate::services::Services;
 use crate::topic_config::{self, TopicSettings};
 
-pub(crate) async fn handle(shared: &Shared, req: CreateTopicsRequest) -> CreateTopicsResponse {
+pub(crate) async fn handle(services: &Services, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let mut response = CreateTopicsResponse::default();
     for topic in req.topics {
-        let result = create(shared, &topic, req.validate_only).await;
+        let result = create(services, &topic, req.validate_only).await;
         response.topics.push(result);
     }
-    shared.cluster.reconcile(shared.layer.partitions());
+    services.cluster.reconcile(services.layer.partitions());
     response
 }
 
 async fn create(
-    shared: &Shared,
+    services: &Services,
     topic: &CreatableTopic,
     validate_only: bool,
 ) -> CreatableTopicResult {
     let name = topic.name.0.as_str();
     let partitions = match topic.num_partitions {
-        -1 => shared.config.num_partitions,
+        -1 => services.config.num_partitions,
         n => n,
     };
     let replication = match topic.replication_factor {
-        -1 => shared.config.default_replication_factor,
+        -1 => services.config.default_replication_factor,
         n => n,
     };
     let result = CreatableTopicResult::default().with_name(topic.name.clone());
@@ -53,7 +53,7 @@ async fn create(
             "manual replica assignment is not supported".into(),
         );
     }
-    let live = shared.cluster.metadata(|s| s.live_brokers().count());
+    let live = services.cluster.metadata(|s| s.live_brokers().count());
     if replication < 1 || usize::try_from(replication).is_ok_and(|r| r > live) {
         return failed(
             ResponseError::InvalidReplicationFactor,
@@ -65,7 +65,10 @@ async fn create(
     if let Err(e) = chronik_types::validate_topic_name(name) {
         return failed(ResponseError::InvalidTopicException, e.to_string());
     }
-    if shared.cluster.metadata(|s| s.topic_by_name(name).is_some()) {
+    if services
+        .cluster
+        .metadata(|s| s.topic_by_name(name).is_some())
+    {
         return failed(
             ResponseError::TopicAlreadyExists,
             format!("topic '{name}' already exists"),
@@ -86,15 +89,16 @@ async fn create(
     let entries = (topic.configs.iter()).map(|c| (c.name.as_str(), c.value.as_deref()));
     let configs = match topic_config::replace_all(entries) {
         Ok(configs) => configs,
-        Err(e) => return failed(e.error(), e.to_string()),
+        Err(e) => return failed(kafka_errors::from_config_error(&e), e.to_string()),
     };
     if !validate_only {
-        let created = (shared.cluster).create_topic(name, partitions, replication, configs.clone());
+        let created =
+            (services.cluster).create_topic(name, partitions, replication, configs.clone());
         if let Err(e) = created.await {
             return failed(kafka_errors::node_error(&e), e.to_string());
         }
     }
-    let topic_id = shared
+    let topic_id = services
         .cluster
         .metadata(|s| s.topic_by_name(name).map(|t| t.id.0));
     result
@@ -102,16 +106,16 @@ async fn create(
         .with_topic_id(topic_id.map_or(uuid::Uuid::nil(), uuid::Uuid::from_bytes))
         .with_num_partitions(partitions)
         .with_replication_factor(replication)
-        .with_configs(Some(effective_configs(shared, name, &configs)))
+        .with_configs(Some(effective_configs(services, name, &configs)))
 }
 
 /// The topic's effective configs, as CreateTopics v5+ reports them.
 fn effective_configs(
-    shared: &Shared,
+    services: &Services,
     name: &str,
     configs: &BTreeMap<String, String>,
 ) -> Vec<CreatableTopicConfigs> {
-    let defaults = TopicSettings::defaults(&shared.config);
+    let defaults = TopicSettings::defaults(&services.config);
     (topic_config::effective(name, &defaults, configs).into_iter())
         .map(|e| {
             CreatableTopicConfigs::default()

@@ -7,14 +7,14 @@ use chronik_kafka::kafka_protocol::messages::{
 };
 
 use super::{NONE, str_bytes};
-use crate::broker::Shared;
 use crate::kafka_errors;
+use crate::services::Services;
 
 /// DeleteTopics v6 names topics by name or id instead of by name only.
 const BY_ID_VERSION: i16 = 6;
 
 pub(crate) async fn handle(
-    shared: &Shared,
+    services: &Services,
     req: DeleteTopicsRequest,
     version: i16,
 ) -> DeleteTopicsResponse {
@@ -29,15 +29,15 @@ pub(crate) async fn handle(
             .collect()
     };
     for (name, id) in targets {
-        response.responses.push(delete(shared, name, id).await);
+        response.responses.push(delete(services, name, id).await);
     }
-    shared.cluster.reconcile(shared.layer.partitions());
+    services.cluster.reconcile(services.layer.partitions());
     response
 }
 
-async fn delete(shared: &Shared, name: Option<String>, id: uuid::Uuid) -> DeletableTopicResult {
+async fn delete(services: &Services, name: Option<String>, id: uuid::Uuid) -> DeletableTopicResult {
     let name = name.or_else(|| {
-        shared.cluster.metadata(|s| {
+        services.cluster.metadata(|s| {
             (s.topics())
                 .find(|t| t.id.0 == *id.as_bytes())
                 .map(|t| t.name.clone())
@@ -54,7 +54,7 @@ async fn delete(shared: &Shared, name: Option<String>, id: uuid::Uuid) -> Deleta
             .with_error_code(ResponseError::InvalidRequest.code())
             .with_error_message(Some(str_bytes(&message)));
     }
-    match shared.cluster.delete_topic(&name).await {
+    match services.cluster.delete_topic(&name).await {
         Ok(()) => result.with_error_code(NONE),
         Err(e) => result
             .with_error_code(kafka_errors::node_error(&e).code())

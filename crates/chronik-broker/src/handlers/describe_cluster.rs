@@ -7,18 +7,18 @@ use chronik_kafka::kafka_protocol::messages::{
 };
 
 use super::{NONE, str_bytes};
-use crate::broker::Shared;
+use crate::services::Services;
 
 /// DescribeCluster v1 endpoint types: brokers, or KRaft controllers (not exposed here).
 const BROKERS: i8 = 1;
 /// Kafka's "authorized operations not requested / not computed".
 const NO_OPERATIONS: i32 = i32::MIN;
 
-pub(crate) fn handle(shared: &Shared, req: DescribeClusterRequest) -> DescribeClusterResponse {
+pub(crate) fn handle(services: &Services, req: DescribeClusterRequest) -> DescribeClusterResponse {
     tracing::debug!(endpoint_type = req.endpoint_type, "describe cluster");
     let response = DescribeClusterResponse::default()
         .with_endpoint_type(req.endpoint_type)
-        .with_cluster_id(str_bytes(&shared.cluster.cluster_id()))
+        .with_cluster_id(str_bytes(&services.cluster.cluster_id()))
         .with_cluster_authorized_operations(NO_OPERATIONS);
     if req.endpoint_type != BROKERS {
         return response
@@ -28,7 +28,7 @@ pub(crate) fn handle(shared: &Shared, req: DescribeClusterRequest) -> DescribeCl
             )))
             .with_controller_id(BrokerId(-1));
     }
-    let brokers = shared.cluster.metadata(|s| {
+    let brokers = services.cluster.metadata(|s| {
         s.live_brokers()
             .map(|b| {
                 DescribeClusterBroker::default()
@@ -41,6 +41,6 @@ pub(crate) fn handle(shared: &Shared, req: DescribeClusterRequest) -> DescribeCl
     });
     response
         .with_error_code(NONE)
-        .with_controller_id(BrokerId(shared.cluster.me))
+        .with_controller_id(BrokerId(services.cluster.me))
         .with_brokers(brokers)
 }

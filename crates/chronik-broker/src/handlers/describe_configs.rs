@@ -10,8 +10,8 @@ use chronik_kafka::kafka_protocol::messages::{DescribeConfigsRequest, DescribeCo
 
 use super::{NONE, str_bytes};
 use crate::BrokerConfig;
-use crate::broker::Shared;
 use crate::kafka_errors::Refusal;
+use crate::services::Services;
 use crate::topic_config::{self, ConfigType, Effective, KEYS, Source, TopicSettings};
 
 pub(crate) const TOPIC: i8 = 2;
@@ -28,7 +28,7 @@ struct Detail {
 }
 
 pub(crate) fn handle(
-    shared: &Shared,
+    services: &Services,
     req: DescribeConfigsRequest,
     version: i16,
 ) -> DescribeConfigsResponse {
@@ -43,7 +43,7 @@ pub(crate) fn handle(
         let result = DescribeConfigsResult::default()
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
-        let result = match describe(shared, resource, detail) {
+        let result = match describe(services, resource, detail) {
             Ok(configs) => result.with_error_code(NONE).with_configs(configs),
             Err((error, message)) => result
                 .with_error_code(error.code())
@@ -55,16 +55,16 @@ pub(crate) fn handle(
 }
 
 fn describe(
-    shared: &Shared,
+    services: &Services,
     resource: &DescribeConfigsResource,
     detail: Detail,
 ) -> Result<Vec<DescribeConfigsResourceResult>, Refusal> {
     let name = resource.resource_name.as_str();
     let mut configs = match resource.resource_type {
-        TOPIC => topic_configs(shared, name, detail)?,
+        TOPIC => topic_configs(services, name, detail)?,
         BROKER => {
-            check_broker_name(shared, name)?;
-            broker_configs(&shared.config, detail)
+            check_broker_name(services, name)?;
+            broker_configs(&services.config, detail)
         }
         other => {
             return Err((
@@ -86,23 +86,26 @@ fn describe(
 
 /// A broker resource names this broker by id; the empty name means the cluster default,
 /// which here is the same thing.
-pub(crate) fn check_broker_name(shared: &Shared, name: &str) -> Result<(), Refusal> {
-    if name.is_empty() || name.parse::<i32>() == Ok(shared.cluster.me) {
+pub(crate) fn check_broker_name(services: &Services, name: &str) -> Result<(), Refusal> {
+    if name.is_empty() || name.parse::<i32>() == Ok(services.cluster.me) {
         return Ok(());
     }
     Err((
         ResponseError::InvalidRequest,
-        format!("broker '{name}' is not this broker ({})", shared.cluster.me),
+        format!(
+            "broker '{name}' is not this broker ({})",
+            services.cluster.me
+        ),
     ))
 }
 
 fn topic_configs(
-    shared: &Shared,
+    services: &Services,
     name: &str,
     detail: Detail,
 ) -> Result<Vec<DescribeConfigsResourceResult>, Refusal> {
-    let defaults = TopicSettings::defaults(&shared.config);
-    let all = shared.cluster.metadata(|s| {
+    let defaults = TopicSettings::defaults(&services.config);
+    let all = services.cluster.metadata(|s| {
         let topic = s.topic_by_name(name)?;
         Some(topic_config::effective(name, &defaults, &topic.configs))
     });

@@ -17,14 +17,14 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
 use super::NONE;
-use super::errors::partition_error_code;
-use crate::broker::Shared;
+use crate::kafka_errors::partition_error_code;
 use crate::partition::{Parked, PartitionError, PartitionLayer, ReadRequest, Reader};
+use crate::services::Services;
 
 /// Longest long poll honoured, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 
-pub(crate) async fn handle(shared: &Shared, req: FetchRequest) -> FetchResponse {
+pub(crate) async fn handle(services: &Services, req: FetchRequest) -> FetchResponse {
     if let Some(code) = session_error(req.session_id, req.session_epoch) {
         return FetchResponse::default().with_error_code(code);
     }
@@ -33,12 +33,12 @@ pub(crate) async fn handle(shared: &Shared, req: FetchRequest) -> FetchResponse 
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
     // Never more than the broker's cap, however much the client asks for: a response is
     // built in memory.
-    let cap = shared.config.fetch_max_bytes;
+    let cap = services.config.fetch_max_bytes;
     let max_bytes = match usize::try_from(req.max_bytes) {
         Ok(0) | Err(_) => cap,
         Ok(n) => n.min(cap),
     };
-    let layer = &shared.layer;
+    let layer = &services.layer;
     let reader = match req.replica_id.0 {
         id if id >= 0 => Reader::Follower(id),
         _ => Reader::Consumer,

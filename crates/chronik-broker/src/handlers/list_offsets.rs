@@ -8,9 +8,9 @@ use chronik_kafka::kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsRes
 use chronik_types::TopicPartition;
 
 use super::NONE;
-use super::errors::partition_error_code;
-use crate::broker::Shared;
+use crate::kafka_errors::partition_error_code;
 use crate::partition::OffsetQuery;
+use crate::services::Services;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -18,7 +18,7 @@ const EARLIEST: i64 = -2;
 const EPOCH_VERSION: i16 = 4;
 
 pub(crate) fn handle(
-    shared: &Shared,
+    services: &Services,
     req: ListOffsetsRequest,
     version: i16,
 ) -> ListOffsetsResponse {
@@ -28,7 +28,7 @@ pub(crate) fn handle(
         let mut out = ListOffsetsTopicResponse::default().with_name(topic.name);
         for part in &topic.partitions {
             let tp = TopicPartition::new(name.clone(), part.partition_index);
-            let mut answer = lookup(shared, &tp, part);
+            let mut answer = lookup(services, &tp, part);
             if version < EPOCH_VERSION {
                 answer.leader_epoch = -1;
             }
@@ -40,7 +40,7 @@ pub(crate) fn handle(
 }
 
 fn lookup(
-    shared: &Shared,
+    services: &Services,
     tp: &TopicPartition,
     part: &ListOffsetsPartition,
 ) -> ListOffsetsPartitionResponse {
@@ -50,7 +50,7 @@ fn lookup(
         EARLIEST => OffsetQuery::Earliest,
         ts => OffsetQuery::Timestamp(ts),
     };
-    match shared
+    match services
         .layer
         .offset_for(tp, part.current_leader_epoch, query)
     {

@@ -12,13 +12,13 @@ use chronik_metadata::{MetadataState, NO_LEADER, Topic};
 use chronik_types::TopicPartition;
 
 use super::{NONE, str_bytes};
-use crate::broker::Shared;
+use crate::services::Services;
 
 /// Metadata v4 added `allow_auto_topic_creation`; older clients always allowed it.
 const AUTO_CREATE_FIELD_VERSION: i16 = 4;
 
 pub(crate) async fn handle(
-    shared: &Shared,
+    services: &Services,
     req: MetadataRequest,
     version: i16,
 ) -> MetadataResponse {
@@ -35,12 +35,12 @@ pub(crate) async fn handle(
         && client_allows
     {
         for name in names {
-            shared.ensure_topic(name).await;
+            services.ensure_topic(name).await;
         }
     }
-    let me = shared.cluster.me;
-    let failed = shared.layer.failed_logs();
-    shared.cluster.metadata(|state| {
+    let me = services.cluster.me;
+    let failed = services.layer.failed_logs();
+    services.cluster.metadata(|state| {
         // Replicas on fenced brokers, and this broker's own replicas whose log failed (only
         // this broker knows of those: `chronik-broker status` asks every broker).
         let offline = |topic: &Topic, index: i32, id: i32| {

@@ -8,7 +8,6 @@ mod create_topics;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
-mod errors;
 mod fetch;
 mod groups;
 mod init_producer_id;
@@ -25,8 +24,7 @@ use chronik_kafka::kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind}
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use tokio::task::JoinHandle;
 
-use crate::broker::Shared;
-pub(crate) use init_producer_id::ProducerIdPool;
+use crate::services::Services;
 
 /// The APIs this broker serves, and so exactly those ApiVersions advertises.
 pub const IMPLEMENTED: &[ApiKey] = &[
@@ -102,14 +100,14 @@ impl Header {
 
 /// Starts serving one decoded request. Only Produce does work before returning (its appends
 /// must follow the request order); everything else runs in a task of its own.
-pub(crate) async fn dispatch(shared: &Arc<Shared>, req: DecodedRequest) -> Pending {
+pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> Pending {
     let header = Header {
         api_key: req.api_key,
         version: req.api_version,
         correlation_id: req.correlation_id,
     };
     let v = req.api_version;
-    let shared = shared.clone();
+    let services = services.clone();
     let later = |f: std::pin::Pin<Box<dyn Future<Output = ResponseKind> + Send>>| {
         Pending::Later(tokio::spawn(async move { header.reply(Some(f.await)) }))
     };
@@ -117,78 +115,78 @@ pub(crate) async fn dispatch(shared: &Arc<Shared>, req: DecodedRequest) -> Pendi
         RequestKind::ApiVersions(_) => {
             Pending::Now(header.reply(Some(ResponseKind::ApiVersions(api_versions::handle()))))
         }
-        RequestKind::Produce(r) => produce::admit(shared, header, r).await,
+        RequestKind::Produce(r) => produce::admit(services, header, r).await,
         RequestKind::Metadata(r) => later(Box::pin(async move {
-            ResponseKind::Metadata(metadata::handle(&shared, r, v).await)
+            ResponseKind::Metadata(metadata::handle(&services, r, v).await)
         })),
         RequestKind::Fetch(r) => later(Box::pin(async move {
-            ResponseKind::Fetch(fetch::handle(&shared, r).await)
+            ResponseKind::Fetch(fetch::handle(&services, r).await)
         })),
         RequestKind::ListOffsets(r) => later(Box::pin(async move {
-            ResponseKind::ListOffsets(list_offsets::handle(&shared, r, v))
+            ResponseKind::ListOffsets(list_offsets::handle(&services, r, v))
         })),
         RequestKind::CreateTopics(r) => later(Box::pin(async move {
-            ResponseKind::CreateTopics(create_topics::handle(&shared, r).await)
+            ResponseKind::CreateTopics(create_topics::handle(&services, r).await)
         })),
         RequestKind::DeleteTopics(r) => later(Box::pin(async move {
-            ResponseKind::DeleteTopics(delete_topics::handle(&shared, r, v).await)
+            ResponseKind::DeleteTopics(delete_topics::handle(&services, r, v).await)
         })),
         RequestKind::InitProducerId(r) => later(Box::pin(async move {
-            ResponseKind::InitProducerId(init_producer_id::handle(&shared, r).await)
+            ResponseKind::InitProducerId(init_producer_id::handle(&services, r).await)
         })),
         RequestKind::CreatePartitions(r) => later(Box::pin(async move {
-            ResponseKind::CreatePartitions(create_partitions::handle(&shared, r).await)
+            ResponseKind::CreatePartitions(create_partitions::handle(&services, r).await)
         })),
         RequestKind::DescribeConfigs(r) => later(Box::pin(async move {
-            ResponseKind::DescribeConfigs(describe_configs::handle(&shared, r, v))
+            ResponseKind::DescribeConfigs(describe_configs::handle(&services, r, v))
         })),
         RequestKind::AlterConfigs(r) => later(Box::pin(async move {
-            ResponseKind::AlterConfigs(alter_configs::handle(&shared, r).await)
+            ResponseKind::AlterConfigs(alter_configs::handle(&services, r).await)
         })),
         RequestKind::IncrementalAlterConfigs(r) => later(Box::pin(async move {
-            let response = alter_configs::handle_incremental(&shared, r).await;
+            let response = alter_configs::handle_incremental(&services, r).await;
             ResponseKind::IncrementalAlterConfigs(response)
         })),
         RequestKind::DescribeCluster(r) => later(Box::pin(async move {
-            ResponseKind::DescribeCluster(describe_cluster::handle(&shared, r))
+            ResponseKind::DescribeCluster(describe_cluster::handle(&services, r))
         })),
         RequestKind::OffsetForLeaderEpoch(r) => later(Box::pin(async move {
-            ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(&shared, r))
+            ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(&services, r))
         })),
         RequestKind::FindCoordinator(r) => later(Box::pin(async move {
-            let response = groups::find_coordinator::handle(&shared, r, v).await;
+            let response = groups::find_coordinator::handle(&services, r, v).await;
             ResponseKind::FindCoordinator(response)
         })),
         RequestKind::JoinGroup(r) => {
             let client_id = req.client_id;
             later(Box::pin(async move {
-                let response = groups::membership::join(&shared, r, v, client_id).await;
+                let response = groups::membership::join(&services, r, v, client_id).await;
                 ResponseKind::JoinGroup(response)
             }))
         }
         RequestKind::SyncGroup(r) => later(Box::pin(async move {
-            ResponseKind::SyncGroup(groups::membership::sync(&shared, r, v).await)
+            ResponseKind::SyncGroup(groups::membership::sync(&services, r, v).await)
         })),
         RequestKind::Heartbeat(r) => later(Box::pin(async move {
-            ResponseKind::Heartbeat(groups::membership::heartbeat(&shared, r))
+            ResponseKind::Heartbeat(groups::membership::heartbeat(&services, r))
         })),
         RequestKind::LeaveGroup(r) => later(Box::pin(async move {
-            ResponseKind::LeaveGroup(groups::membership::leave(&shared, r, v))
+            ResponseKind::LeaveGroup(groups::membership::leave(&services, r, v))
         })),
         RequestKind::OffsetCommit(r) => later(Box::pin(async move {
-            ResponseKind::OffsetCommit(groups::offsets::commit(&shared, r).await)
+            ResponseKind::OffsetCommit(groups::offsets::commit(&services, r).await)
         })),
         RequestKind::OffsetFetch(r) => later(Box::pin(async move {
-            ResponseKind::OffsetFetch(groups::offsets::fetch(&shared, r, v))
+            ResponseKind::OffsetFetch(groups::offsets::fetch(&services, r, v))
         })),
         RequestKind::DescribeGroups(r) => later(Box::pin(async move {
-            ResponseKind::DescribeGroups(groups::admin::describe(&shared, r, v))
+            ResponseKind::DescribeGroups(groups::admin::describe(&services, r, v))
         })),
         RequestKind::ListGroups(r) => later(Box::pin(async move {
-            ResponseKind::ListGroups(groups::admin::list(&shared, r, v))
+            ResponseKind::ListGroups(groups::admin::list(&services, r, v))
         })),
         RequestKind::DeleteGroups(r) => later(Box::pin(async move {
-            ResponseKind::DeleteGroups(groups::admin::delete(&shared, r).await)
+            ResponseKind::DeleteGroups(groups::admin::delete(&services, r).await)
         })),
         other => {
             tracing::debug!(api = ?header.api_key, "request for an API not served; closing");

@@ -12,12 +12,14 @@ use chronik_kafka::kafka_protocol::messages::{
 use chronik_types::TopicPartition;
 
 use super::NONE;
-use super::errors::partition_error_code;
-use crate::broker::Shared;
-use crate::replica::divergence::UNDEFINED;
+use crate::kafka_errors::partition_error_code;
+use crate::services::Services;
+
+/// Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET.
+const UNDEFINED: (i32, i64) = (-1, -1);
 
 pub(crate) fn handle(
-    shared: &Shared,
+    services: &Services,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     tracing::debug!(
@@ -29,7 +31,7 @@ pub(crate) fn handle(
     for topic in &req.topics {
         let name = topic.topic.0.as_str();
         let partitions = (topic.partitions.iter())
-            .map(|p| answer(shared, &TopicPartition::new(name, p.partition), p))
+            .map(|p| answer(services, &TopicPartition::new(name, p.partition), p))
             .collect();
         response.topics.push(
             OffsetForLeaderTopicResult::default()
@@ -40,10 +42,17 @@ pub(crate) fn handle(
     response
 }
 
-fn answer(shared: &Shared, tp: &TopicPartition, part: &OffsetForLeaderPartition) -> EpochEndOffset {
+fn answer(
+    services: &Services,
+    tp: &TopicPartition,
+    part: &OffsetForLeaderPartition,
+) -> EpochEndOffset {
     let out = EpochEndOffset::default().with_partition(part.partition);
-    let (code, (epoch, end)) = match shared.layer.leader_at(tp, part.current_leader_epoch) {
-        Ok(leading) => (NONE, leading.epoch_end(part.leader_epoch)),
+    let (code, (epoch, end)) = match services.layer.leader_at(tp, part.current_leader_epoch) {
+        Ok(leading) => (
+            NONE,
+            leading.epoch_end(part.leader_epoch).unwrap_or(UNDEFINED),
+        ),
         Err(e) => (partition_error_code(&e), UNDEFINED),
     };
     out.with_error_code(code)

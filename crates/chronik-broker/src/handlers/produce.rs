@@ -12,16 +12,16 @@ use chronik_kafka::kafka_protocol::messages::produce_response::{
 use chronik_kafka::kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 use chronik_types::TopicPartition;
 
-use super::errors::partition_error_code;
 use super::{Header, NONE, Pending, Reply};
-use crate::broker::Shared;
+use crate::kafka_errors::partition_error_code;
 use crate::partition::{AckWait, Acks};
+use crate::services::Services;
 
 /// (topic index, partition index, what its answer waits for).
 type Waiting = (usize, usize, AckWait);
 
 /// Appends everything now; the returned task answers when the appends settle.
-pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceRequest) -> Pending {
+pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceRequest) -> Pending {
     let acks = Acks::from_wire(req.acks);
     let timeout = Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
     let mut response = ProduceResponse::default();
@@ -29,7 +29,7 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
     for (t, topic) in req.topic_data.into_iter().enumerate() {
         let name = topic.name.0.as_str().to_owned();
         if acks.is_some() {
-            shared.ensure_topic(&name).await;
+            services.ensure_topic(&name).await;
         }
         let mut out = TopicProduceResponse::default().with_name(topic.name);
         for (p, part) in topic.partition_data.into_iter().enumerate() {
@@ -41,7 +41,7 @@ pub(crate) async fn admit(shared: Arc<Shared>, header: Header, req: ProduceReque
                 ));
                 continue;
             };
-            let result = match shared.layer.append(&tp, acks, part.records.as_ref()) {
+            let result = match services.layer.append(&tp, acks, part.records.as_ref()) {
                 Ok(appended) => {
                     waiting.push((t, p, appended.wait));
                     PartitionProduceResponse::default()

@@ -19,6 +19,7 @@ use crate::cluster::Cluster;
 use crate::partitions::{Hosted, Partitions};
 use crate::topic_config::TopicSettings;
 
+pub(crate) use crate::producers::SequenceError;
 pub(crate) use append::{AckWait, Acks};
 pub(crate) use error::{PartitionError, Result, check_epoch};
 pub(crate) use read::{OffsetQuery, Parked, ReadRequest, Reader};

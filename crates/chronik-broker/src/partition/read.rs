@@ -176,17 +176,19 @@ impl PartitionLayer {
 
 impl Leading {
     /// Where `requested` ended in this leader's log, per its leader-epoch checkpoint (Kafka's
-    /// OffsetForLeaderEpoch answer, see [`divergence::epoch_end`]).
-    pub fn epoch_end(&self, requested: i32) -> (i32, i64) {
+    /// OffsetForLeaderEpoch answer, see [`divergence::epoch_end`]); `None` when undefined (a
+    /// future epoch, or an empty log).
+    pub fn epoch_end(&self, requested: i32) -> Option<(i32, i64)> {
         let log = self.log();
         let first_start = log.epochs().first().map(|e| e.start_offset);
-        divergence::epoch_end(
+        let end = divergence::epoch_end(
             requested,
             self.epoch,
             log.end_offset(),
             log.end_offset_for_epoch(requested),
             first_start,
-        )
+        );
+        (end != divergence::UNDEFINED).then_some(end)
     }
 }
 

@@ -11,22 +11,22 @@ use chronik_kafka::kafka_protocol::messages::{
     GroupId, ListGroupsRequest, ListGroupsResponse,
 };
 
-use crate::broker::Shared;
 use crate::handlers::{NONE, str_bytes};
+use crate::services::Services;
 
 /// DescribeGroups v4 added group instance ids; ListGroups v4 added group states.
 const DESCRIBE_INSTANCE_ID_VERSION: i16 = 4;
 const LIST_STATES_VERSION: i16 = 4;
 
 pub(crate) fn describe(
-    shared: &Shared,
+    services: &Services,
     req: DescribeGroupsRequest,
     version: i16,
 ) -> DescribeGroupsResponse {
     let groups = (req.groups.into_iter())
         .map(|id| {
             let described = DescribedGroup::default().with_group_id(id.clone());
-            match shared.groups.describe(id.0.as_str()) {
+            match services.groups.describe(id.0.as_str()) {
                 Ok(g) => {
                     let members = (g.members.into_iter())
                         .map(|m| {
@@ -56,9 +56,13 @@ pub(crate) fn describe(
     DescribeGroupsResponse::default().with_groups(groups)
 }
 
-pub(crate) fn list(shared: &Shared, req: ListGroupsRequest, version: i16) -> ListGroupsResponse {
+pub(crate) fn list(
+    services: &Services,
+    req: ListGroupsRequest,
+    version: i16,
+) -> ListGroupsResponse {
     let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
-    match shared.groups.list(&states) {
+    match services.groups.list(&states) {
         Ok(groups) => {
             let listed = (groups.into_iter())
                 .map(|g| {
@@ -77,10 +81,10 @@ pub(crate) fn list(shared: &Shared, req: ListGroupsRequest, version: i16) -> Lis
     }
 }
 
-pub(crate) async fn delete(shared: &Shared, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+pub(crate) async fn delete(services: &Services, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
     let mut results = Vec::new();
     for id in req.groups_names {
-        let code = match shared.groups.delete(id.0.as_str()) {
+        let code = match services.groups.delete(id.0.as_str()) {
             Ok(durable) => match durable.wait_async().await {
                 Ok(()) => NONE,
                 Err(e) => {

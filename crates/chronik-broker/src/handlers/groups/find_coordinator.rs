@@ -8,9 +8,9 @@ use chronik_kafka::kafka_protocol::messages::{
 };
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 
-use crate::broker::Shared;
 use crate::groups::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, offsets_partitions, partition_for};
 use crate::handlers::{NONE, str_bytes};
+use crate::services::Services;
 
 const GROUP_KEY: i8 = 0;
 const TRANSACTION_KEY: i8 = 1;
@@ -21,19 +21,19 @@ const BATCHED_VERSION: i16 = 4;
 type Found = Result<(i32, String, i32), (i16, &'static str)>;
 
 pub(crate) async fn handle(
-    shared: &Shared,
+    services: &Services,
     req: FindCoordinatorRequest,
     version: i16,
 ) -> FindCoordinatorResponse {
     if version >= BATCHED_VERSION {
         let mut coordinators = Vec::new();
         for key in req.coordinator_keys {
-            let found = find(shared, req.key_type, key.as_str()).await;
+            let found = find(services, req.key_type, key.as_str()).await;
             coordinators.push(coordinator(key, found));
         }
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let found = find(shared, req.key_type, req.key.as_str()).await;
+    let found = find(services, req.key_type, req.key.as_str()).await;
     let message = |m: &str| (version >= 1).then(|| str_bytes(m));
     match found {
         Ok((node, host, port)) => FindCoordinatorResponse::default()
@@ -66,7 +66,7 @@ fn coordinator(key: StrBytes, found: Found) -> Coordinator {
     }
 }
 
-async fn find(shared: &Shared, key_type: i8, key: &str) -> Found {
+async fn find(services: &Services, key_type: i8, key: &str) -> Found {
     match key_type {
         GROUP_KEY => {}
         TRANSACTION_KEY => {
@@ -82,22 +82,22 @@ async fn find(shared: &Shared, key_type: i8, key: &str) -> Found {
             ));
         }
     }
-    if !shared.cluster.offsets_topic_exists() {
+    if !services.cluster.offsets_topic_exists() {
         // First need: create it now rather than waiting for the reaper's next pass.
-        if let Err(e) = shared
+        if let Err(e) = services
             .cluster
             .create_offsets_topic(OFFSETS_PARTITIONS)
             .await
         {
             tracing::debug!(error = %e, "cannot create {OFFSETS_TOPIC} yet");
         }
-        shared.cluster.reconcile(shared.layer.partitions());
+        services.cluster.reconcile(services.layer.partitions());
     }
     let not_available = (
         ResponseError::CoordinatorNotAvailable.code(),
         "the group coordinator is not available yet",
     );
-    shared.cluster.metadata(|s| {
+    services.cluster.metadata(|s| {
         // The topic's actual partition count, whatever it was created with.
         let count = offsets_partitions(s).ok_or(not_available)?;
         let partition = partition_for(key, count);

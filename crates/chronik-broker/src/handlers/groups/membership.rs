@@ -11,11 +11,11 @@ use chronik_kafka::kafka_protocol::messages::{
 };
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 
-use crate::broker::Shared;
 use crate::groups::{
     Answer, JoinRequest, JoinResult, Leaving, Protocol, SyncResult, new_member_id,
 };
 use crate::handlers::str_bytes;
+use crate::services::Services;
 
 use super::caller;
 
@@ -37,7 +37,7 @@ async fn settle<T>(answer: Answer<T>, gone: impl FnOnce() -> T) -> T {
 }
 
 pub(crate) async fn join(
-    shared: &Shared,
+    services: &Services,
     req: JoinGroupRequest,
     version: i16,
     client_id: Option<StrBytes>,
@@ -70,7 +70,7 @@ pub(crate) async fn join(
     let group = req.group_id.0.as_str();
     tracing::debug!(group, member = %join.member_id, version, "JoinGroup");
     let member_id = join.member_id.clone();
-    let result = match shared.groups.join(group, join) {
+    let result = match services.groups.join(group, join) {
         Ok(answer) => {
             let gone = ResponseError::CoordinatorNotAvailable.code();
             settle(answer, || JoinResult::error(gone, &member_id)).await
@@ -109,7 +109,7 @@ fn join_response(r: JoinResult, version: i16) -> JoinGroupResponse {
 }
 
 pub(crate) async fn sync(
-    shared: &Shared,
+    services: &Services,
     req: SyncGroupRequest,
     version: i16,
 ) -> SyncGroupResponse {
@@ -124,7 +124,7 @@ pub(crate) async fn sync(
         .map(|a| (a.member_id.to_string(), a.assignment.clone()))
         .collect();
     tracing::debug!(group, member = %req.member_id, generation = req.generation_id, "SyncGroup");
-    let result = match shared.groups.sync(group, who, protocol, assignments) {
+    let result = match services.groups.sync(group, who, protocol, assignments) {
         Ok((answer, durable)) => {
             if let Some(d) = durable
                 && let Err(e) = d.wait_async().await
@@ -154,15 +154,19 @@ pub(crate) async fn sync(
         .with_assignment(result.assignment)
 }
 
-pub(crate) fn heartbeat(shared: &Shared, req: HeartbeatRequest) -> HeartbeatResponse {
+pub(crate) fn heartbeat(services: &Services, req: HeartbeatRequest) -> HeartbeatResponse {
     let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
     let who = caller(req.member_id.as_str(), instance, req.generation_id);
-    let code = shared.groups.heartbeat(req.group_id.0.as_str(), who);
+    let code = services.groups.heartbeat(req.group_id.0.as_str(), who);
     tracing::debug!(group = %req.group_id.0, member = %req.member_id, code, "Heartbeat");
     HeartbeatResponse::default().with_error_code(code)
 }
 
-pub(crate) fn leave(shared: &Shared, req: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
+pub(crate) fn leave(
+    services: &Services,
+    req: LeaveGroupRequest,
+    version: i16,
+) -> LeaveGroupResponse {
     let group = req.group_id.0.as_str();
     let leaving: Vec<Leaving> = if version >= LEAVE_BATCH_VERSION {
         (req.members.iter())
@@ -178,7 +182,7 @@ pub(crate) fn leave(shared: &Shared, req: LeaveGroupRequest, version: i16) -> Le
         }]
     };
     tracing::debug!(group, members = leaving.len(), "LeaveGroup");
-    let codes = match shared.groups.leave(group, &leaving) {
+    let codes = match services.groups.leave(group, &leaving) {
         Ok(codes) => codes,
         Err(code) => return LeaveGroupResponse::default().with_error_code(code),
     };

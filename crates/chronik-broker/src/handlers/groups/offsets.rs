@@ -16,15 +16,15 @@ use chronik_kafka::kafka_protocol::messages::{
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 
 use super::caller;
-use crate::broker::Shared;
 use crate::groups::{CommitEntry, MAX_OFFSET_METADATA_BYTES, OffsetValue, TopicOffsets, wall_ms};
 use crate::handlers::{NONE, str_bytes};
+use crate::services::Services;
 
 /// OffsetFetch v2 moved coordinator errors to a top-level error code; v8 batched groups.
 const FETCH_TOP_LEVEL_ERROR_VERSION: i16 = 2;
 const FETCH_BATCHED_VERSION: i16 = 8;
 
-pub(crate) async fn commit(shared: &Shared, req: OffsetCommitRequest) -> OffsetCommitResponse {
+pub(crate) async fn commit(services: &Services, req: OffsetCommitRequest) -> OffsetCommitResponse {
     let group = req.group_id.0.as_str();
     let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
     let who = caller(
@@ -41,7 +41,7 @@ pub(crate) async fn commit(shared: &Shared, req: OffsetCommitRequest) -> OffsetC
         let mut topic_codes = Vec::new();
         for p in &topic.partitions {
             let metadata = p.committed_metadata.as_ref().map(|m| m.to_string());
-            let code = if !partition_exists(shared, name, p.partition_index) {
+            let code = if !partition_exists(services, name, p.partition_index) {
                 ResponseError::UnknownTopicOrPartition.code()
             } else if metadata
                 .as_ref()
@@ -66,7 +66,7 @@ pub(crate) async fn commit(shared: &Shared, req: OffsetCommitRequest) -> OffsetC
         codes.push(topic_codes);
     }
     tracing::debug!(group, member = %req.member_id, offsets = entries.len(), "OffsetCommit");
-    let outcome = match shared.groups.commit(group, who, entries) {
+    let outcome = match services.groups.commit(group, who, entries) {
         Ok(None) => NONE,
         Ok(Some(durable)) => match durable.wait_async().await {
             Ok(()) => NONE,
@@ -94,15 +94,19 @@ pub(crate) async fn commit(shared: &Shared, req: OffsetCommitRequest) -> OffsetC
     OffsetCommitResponse::default().with_topics(topics)
 }
 
-fn partition_exists(shared: &Shared, topic: &str, partition: i32) -> bool {
-    (shared.cluster).metadata(|s| {
+fn partition_exists(services: &Services, topic: &str, partition: i32) -> bool {
+    (services.cluster).metadata(|s| {
         s.topic_by_name(topic)
             .and_then(|t| t.partition(partition))
             .is_some()
     })
 }
 
-pub(crate) fn fetch(shared: &Shared, req: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
+pub(crate) fn fetch(
+    services: &Services,
+    req: OffsetFetchRequest,
+    version: i16,
+) -> OffsetFetchResponse {
     if version >= FETCH_BATCHED_VERSION {
         let groups = (req.groups.into_iter())
             .map(|g| {
@@ -111,7 +115,7 @@ pub(crate) fn fetch(shared: &Shared, req: OffsetFetchRequest, version: i16) -> O
                         .map(|t| (t.name.0.to_string(), t.partition_indexes))
                         .collect()
                 });
-                fetch_group_v8(shared, g.group_id, topics)
+                fetch_group_v8(services, g.group_id, topics)
             })
             .collect();
         return OffsetFetchResponse::default().with_groups(groups);
@@ -123,7 +127,7 @@ pub(crate) fn fetch(shared: &Shared, req: OffsetFetchRequest, version: i16) -> O
     });
     let group = req.group_id.0.as_str();
     tracing::debug!(group, version, "OffsetFetch");
-    match shared.groups.fetch_offsets(group, topics.clone()) {
+    match services.groups.fetch_offsets(group, topics.clone()) {
         Ok(found) => OffsetFetchResponse::default().with_topics(legacy_topics(found, NONE)),
         Err(code) if version >= FETCH_TOP_LEVEL_ERROR_VERSION => {
             OffsetFetchResponse::default().with_error_code(code)
@@ -179,12 +183,12 @@ fn legacy_topics(found: Vec<TopicOffsets>, code: i16) -> Vec<OffsetFetchResponse
 }
 
 fn fetch_group_v8(
-    shared: &Shared,
+    services: &Services,
     group: GroupId,
     topics: Option<Vec<(String, Vec<i32>)>>,
 ) -> OffsetFetchResponseGroup {
     tracing::debug!(group = %group.0, "OffsetFetch");
-    let found = match shared.groups.fetch_offsets(group.0.as_str(), topics) {
+    let found = match services.groups.fetch_offsets(group.0.as_str(), topics) {
         Ok(found) => found,
         Err(code) => {
             return OffsetFetchResponseGroup::default()

@@ -1,0 +1,52 @@
+//! What the protocol handlers work with: the metadata, the partition layer, the group
+//! coordinator and the producer id pool. Nothing here knows the Kafka protocol.
+
+use std::sync::Arc;
+
+use crate::BrokerConfig;
+use crate::cluster::Cluster;
+use crate::partition::PartitionLayer;
+use crate::producer_ids::ProducerIdPool;
+
+/// The broker's services, as every connection and handler sees them. Each field owns one
+/// concern; handlers translate the protocol to calls on them.
+pub(crate) struct Services {
+    /// The limits and defaults requests are held to.
+    pub config: BrokerConfig,
+    /// The metadata: topics, brokers, and the calls that change them.
+    pub cluster: Arc<Cluster>,
+    /// Producer ids handed to idempotent producers by InitProducerId.
+    pub producer_ids: ProducerIdPool,
+    /// Consumer groups and committed offsets this broker coordinates.
+    pub groups: Arc<crate::groups::Coordinator>,
+    /// Appends, reads and replication progress of the partitions this broker hosts.
+    pub layer: Arc<PartitionLayer>,
+}
+
+impl Services {
+    /// Creates `name` with the default partition count when auto-creation is on and it does
+    /// not exist; failures are left for the caller's lookup to report. The internal offsets
+    /// topic is never auto-created: only the group coordinator creates it, with its own
+    /// partition count and retention.
+    pub async fn ensure_topic(&self, name: &str) {
+        if !self.config.auto_create_topics
+            || name == crate::groups::OFFSETS_TOPIC
+            || chronik_types::validate_topic_name(name).is_err()
+            || self.cluster.metadata(|s| s.topic_by_name(name).is_some())
+        {
+            return;
+        }
+        let created = (self.cluster)
+            .create_topic(
+                name,
+                self.config.num_partitions,
+                self.config.default_replication_factor,
+                Default::default(),
+            )
+            .await;
+        if let Err(e) = created {
+            tracing::debug!(topic = name, error = %e, "auto-creation failed");
+        }
+        self.cluster.reconcile(self.layer.partitions());
+    }
+}
