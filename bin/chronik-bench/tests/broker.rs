@@ -10,7 +10,7 @@ use chronik_client::{
     Acks, Client, ClientConfig, Consumer, ConsumerConfig, Producer, ProducerConfig, StartAt,
 };
 use serde_json::Value;
-use support::{Broker, bench_command, wait_for};
+use support::{Broker, bench_command, eventually};
 
 fn run_json(args: &[&str]) -> Value {
     let out = bench_command(args).output().expect("run chronik-bench");
@@ -147,7 +147,7 @@ fn a_broker_killed_mid_run_fails_the_bench_fast_with_named_errors() {
     let client = rt
         .block_on(Client::connect(ClientConfig::new(&broker.addr())))
         .unwrap();
-    wait_for(Duration::from_secs(30), "records on the broker", || {
+    eventually("records on the broker", Duration::from_secs(30), || {
         rt.block_on(chronik_client::list_offset(&client, "k", 0, -1))
             .ok()
             .filter(|o| *o > 1000)
@@ -208,7 +208,7 @@ fn an_idempotent_producer_writes_every_record_once_across_a_broker_restart() {
         deliveries.push(d);
     }
     // Kill while batches are in flight (some written but unacknowledged), then restart.
-    let at_kill = wait_for(Duration::from_secs(30), "some records acknowledged", || {
+    let at_kill = eventually("some records acknowledged", Duration::from_secs(30), || {
         rt.block_on(chronik_client::list_offset(&client, "idem", 0, -1))
             .ok()
             .filter(|o| *o >= 50)
@@ -241,7 +241,7 @@ fn an_idempotent_producer_writes_every_record_once_across_a_broker_restart() {
         ))
         .unwrap();
     let mut values = Vec::new();
-    wait_for(Duration::from_secs(30), "every record fetched", || {
+    eventually("every record fetched", Duration::from_secs(30), || {
         for b in rt.block_on(consumer.poll()).ok()? {
             for r in chronik_client::records::records(&b).unwrap() {
                 let v = r.value.expect("a value");

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Cluster, create_topic, register_brokers, run_cli, topics_on, wait_for};
+use support::{Cluster, create_topic, eventually, register_brokers, run_cli, topics_on};
 
 const LEADER_DEADLINE: Duration = Duration::from_secs(3);
 const CATCH_UP: Duration = Duration::from_secs(10);
@@ -36,7 +36,7 @@ fn three_voters_elect_replicate_fail_over_and_restart() {
     create_topic(&cluster.address(follower), "orders");
     for id in 1..=3 {
         let address = cluster.address(id);
-        wait_for(CATCH_UP, "the topic on every node", || {
+        eventually("the topic on every node", CATCH_UP, || {
             (topics_on(&address) == ["orders"]).then_some(())
         });
     }
@@ -75,7 +75,7 @@ fn three_voters_elect_replicate_fail_over_and_restart() {
     // The killed node restarts and catches up.
     cluster.start(leader);
     let restarted = cluster.address(leader);
-    wait_for(CATCH_UP, "the restarted node to catch up", || {
+    eventually("the restarted node to catch up", CATCH_UP, || {
         (topics_on(&restarted) == ["orders", "payments"]).then_some(())
     });
     cluster.wait_status_code(&all, 0, CATCH_UP);
@@ -88,7 +88,7 @@ fn three_voters_elect_replicate_fail_over_and_restart() {
     cluster.wait_leader(&all, CATCH_UP);
     for id in 1..=3 {
         let address = cluster.address(id);
-        wait_for(CATCH_UP, "state after a full restart", || {
+        eventually("state after a full restart", CATCH_UP, || {
             (topics_on(&address) == ["orders", "payments"]).then_some(())
         });
     }
@@ -120,7 +120,7 @@ fn three_voters_elect_replicate_fail_over_and_restart() {
     );
     for id in 1..=3 {
         let address = cluster.address(id);
-        wait_for(CATCH_UP, "the deletion on every node", || {
+        eventually("the deletion on every node", CATCH_UP, || {
             (topics_on(&address) == ["orders"]).then_some(())
         });
     }
@@ -142,7 +142,7 @@ fn sigterm_hands_over_leadership_and_exits_cleanly() {
     let all = cluster.addresses();
     cluster.start_all();
     let leader = cluster.wait_leader(&all, CATCH_UP);
-    let metrics = wait_for(CATCH_UP, "metrics", || {
+    let metrics = eventually("metrics", CATCH_UP, || {
         support::http_get(&cluster.metrics_address(leader), "/metrics")
             .filter(|body| body.contains("chronik_meta_raft_is_leader 1"))
     });
@@ -180,7 +180,7 @@ fn wrong_cluster_id_is_refused() {
         .spawn()
         .expect("spawn stranger");
     cluster.node(3).child = Some(stranger);
-    wait_for(CATCH_UP, "the stranger to be refused", || {
+    eventually("the stranger to be refused", CATCH_UP, || {
         let text = std::fs::read_to_string(cluster.root.path().join("node1.log"))
             .unwrap_or_default()
             + &std::fs::read_to_string(cluster.root.path().join("node2.log")).unwrap_or_default();
@@ -217,7 +217,7 @@ fn single_voter_without_peers_keeps_its_cluster_id() {
         (out.status.code(), doc)
     };
     let mut child = KillOnDrop(spawn());
-    let (_, doc) = wait_for(LEADER_DEADLINE, "a single-voter leader", || {
+    let (_, doc) = eventually("a single-voter leader", LEADER_DEADLINE, || {
         let (code, doc) = status(&address);
         (code == Some(0)).then_some((code, doc))
     });
@@ -226,7 +226,7 @@ fn single_voter_without_peers_keeps_its_cluster_id() {
     let _ = child.0.kill();
     let _ = child.0.wait();
     child = KillOnDrop(spawn());
-    let doc = wait_for(LEADER_DEADLINE, "the restarted voter", || {
+    let doc = eventually("the restarted voter", LEADER_DEADLINE, || {
         let (code, doc) = status(&address);
         (code == Some(0)).then_some(doc)
     });
@@ -273,7 +273,7 @@ fn members_add_and_remove_a_voter() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["voters"].as_array().map(Vec::len), Some(4));
-    let doc = wait_for(CATCH_UP, "four healthy voters", || {
+    let doc = eventually("four healthy voters", CATCH_UP, || {
         let (code, doc) = cluster.status(&initial);
         let caught_up = (doc["voters"].as_array().into_iter().flatten())
             .any(|v| v["id"] == joiner && v["applied_index"].as_u64() > Some(1));

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chronik_types::FsyncPolicy;
 use chronik_wal::{DataDir, LogConfig, WalOptions};
-use support::{Cluster, create_topic, register_brokers, topics_on, wait_for};
+use support::{Cluster, create_topic, eventually, register_brokers, topics_on};
 
 const DEADLINE: Duration = Duration::from_secs(15);
 
@@ -47,7 +47,7 @@ fn log_of(cluster: &Cluster) -> String {
 fn start_and_watch(cluster: &mut Cluster) -> Option<ExitStatus> {
     cluster.start(1);
     let address = cluster.address(1);
-    wait_for(DEADLINE, "the node to exit or to lead", || {
+    eventually("the node to exit or to lead", DEADLINE, || {
         let child = cluster.node(1).child.as_mut().expect("started");
         if let Some(status) = child.try_wait().expect("poll the child") {
             return Some(Some(status));

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Cluster, wait_for};
+use support::{Cluster, eventually};
 
 const IDLE: Duration = Duration::from_secs(30);
 
@@ -25,7 +25,7 @@ fn idle_quorum_keeps_its_term_and_leader_for_30_seconds() {
     let all = cluster.addresses();
     cluster.start_all();
     cluster.wait_leader(&all, Duration::from_secs(10));
-    let (leader, terms) = wait_for(Duration::from_secs(10), "all voters in one term", || {
+    let (leader, terms) = eventually("all voters in one term", Duration::from_secs(10), || {
         let (leader, terms) = view(&cluster, &all);
         let settled = terms.len() == 3 && terms.iter().all(|t| t.is_some() && *t == terms[0]);
         (leader.is_some() && settled).then_some((leader, terms))

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{BIN, free_port, register_brokers, run_cli, wait_for};
+use support::{BIN, eventually, free_port, register_brokers, run_cli};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -65,7 +65,7 @@ fn a_node_runs_from_a_config_file_and_reports_status_and_metrics() {
         "--timeout-ms",
         "1000",
     ];
-    wait_for(DEADLINE, "a leader", || {
+    eventually("a leader", DEADLINE, || {
         let (code, doc) = json(&args);
         (code == 0 && doc["leader_id"] == 1).then_some(())
     });

@@ -9,7 +9,7 @@ use chronik_metadata::ErrorKind;
 use chronik_metadata::grpc::MetaClient;
 use chronik_metadata::grpc::pb::{CreateTopicsRequest, TopicSpec};
 use serde_json::Value;
-use support::{Cluster, register_brokers, topics_on, wait_for};
+use support::{Cluster, eventually, register_brokers, topics_on};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 const SNAPSHOT_ENTRIES: u64 = 50;
@@ -68,7 +68,7 @@ fn a_restarted_voter_catches_up_through_a_snapshot() {
     let lagger = (1..=3).find(|id| *id != leader).expect("a follower");
 
     // Where the lagging voter stops: caught up with the leader at the moment of the kill.
-    let stopped_at = wait_for(DEADLINE, "the follower to catch up before the kill", || {
+    let stopped_at = eventually("the follower to catch up before the kill", DEADLINE, || {
         let (_, doc) = cluster.status(&all);
         let own = voter_field(&doc, lagger, "applied_index")?;
         (Some(own) == voter_field(&doc, leader, "applied_index")).then_some(own)
@@ -92,7 +92,7 @@ fn a_restarted_voter_catches_up_through_a_snapshot() {
     );
 
     cluster.start(lagger);
-    let doc = wait_for(DEADLINE, "the restarted voter to reach the leader", || {
+    let doc = eventually("the restarted voter to reach the leader", DEADLINE, || {
         let (_, doc) = cluster.status(&all);
         let own = voter_field(&doc, lagger, "applied_index")?;
         let target = voter_field(&doc, leader, "applied_index")?;

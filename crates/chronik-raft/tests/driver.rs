@@ -105,14 +105,12 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let timeout = Duration::from_secs(60);
+    chronik_test_support::eventually_async(what, timeout, || {
+        let ready = check();
+        async move { ready.await.then_some(()) }
+    })
+    .await;
 }
 
 impl TestCluster {

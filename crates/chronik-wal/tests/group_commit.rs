@@ -6,11 +6,15 @@ mod common;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use chronik_test_support::wait_until;
 use chronik_types::{FsyncPolicy, TopicPartition};
 use chronik_wal::{DataDir, LogConfig, Syncer, WalError, WalOptions};
 use common::*;
+
+/// How long a test waits for the flusher before failing.
+const WAIT: Duration = Duration::from_secs(20);
 
 /// A syncer whose fsyncs wait at a gate the test opens.
 #[derive(Default)]
@@ -40,14 +44,6 @@ impl Syncer for GatedSyncer {
         file.sync_data()?;
         self.completed.fetch_add(1, Ordering::SeqCst);
         Ok(())
-    }
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::yield_now();
     }
 }
 
@@ -82,7 +78,7 @@ fn no_append_resolves_before_its_fsync_and_waiters_share_fsyncs() {
                 .durable,
         );
     }
-    wait_until("the flusher to block in an fsync", || {
+    wait_until("the flusher to block in an fsync", WAIT, || {
         syncer.waiting.load(Ordering::SeqCst) > 0
     });
     assert_eq!(syncer.completed.load(Ordering::SeqCst), 0);
@@ -200,7 +196,7 @@ fn durable_end_waits_for_an_fsync_that_began_after_it() {
         .open_partition(&TopicPartition::new("end", 0), LogConfig::default())
         .unwrap();
     let original = log.append(&mut batch(0, 1, 0), 0).unwrap().durable;
-    wait_until("the original's fsync to be in flight", || {
+    wait_until("the original's fsync to be in flight", WAIT, || {
         syncer.waiting.load(Ordering::SeqCst) > 0
     });
     // A retry of the original asks for everything so far to be durable.
@@ -237,7 +233,7 @@ fn a_new_leader_epoch_is_checkpointed_by_the_flusher_before_its_append_resolves(
 
     syncer.set_open(false);
     let mut durable = log.append(&mut batch(1, 1, 0), 3).unwrap().durable;
-    wait_until("the flusher to block in an fsync", || {
+    wait_until("the flusher to block in an fsync", WAIT, || {
         syncer.waiting.load(Ordering::SeqCst) > 0
     });
     assert!(durable.try_wait().is_none(), "resolved before its fsync");

@@ -3,10 +3,13 @@
 
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Each test binary uses its own share of these.
+#[allow(unused_imports)]
+pub use chronik_test_support::{eventually, free_port};
 
 pub const START_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -23,23 +26,6 @@ pub fn broker_binary() -> PathBuf {
     }
     assert!(path.exists(), "no broker binary at {}", path.display());
     path
-}
-
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
-
-/// Polls `check` until it yields a value or `timeout` passes.
-pub fn wait_for<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A broker child process, killed (by its own PID) when dropped.
@@ -90,7 +76,7 @@ impl Broker {
         let addr = self.addr();
         let port = self.port;
         let rt = tokio::runtime::Runtime::new().expect("runtime");
-        wait_for(START_DEADLINE, "the broker to answer Metadata", || {
+        eventually("the broker to answer Metadata", START_DEADLINE, || {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let log = std::fs::read_to_string(self.dir.join("broker.log")).unwrap_or_default();
                 panic!("broker exited early: {status}; its log:\n{log}");

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,12 +19,6 @@ pub const START_DEADLINE: Duration = Duration::from_secs(30);
 pub struct BrokerProc {
     pub child: Child,
     pub addr: SocketAddr,
-}
-
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
 }
 
 impl BrokerProc {
@@ -173,19 +167,6 @@ impl Client {
 pub mod ops;
 pub mod prom;
 
-/// Retries `f` until it returns `Some`, failing the test after `timeout`.
-pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits until `ready` holds, failing the test after `timeout`.
-pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    eventually(what, timeout, || ready().then_some(()));
-}
+// Each test binary uses its own share of these.
+#[allow(unused_imports)]
+pub use chronik_test_support::{eventually, free_port, wait_until};

@@ -6,19 +6,17 @@
 use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chronik_metadata::grpc::MetaClient;
 use chronik_metadata::grpc::pb::{HeartbeatRequest, RegisterBrokerRequest};
 use serde_json::Value;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_chronik-meta");
+// Each test binary uses its own share of these.
+#[allow(unused_imports)]
+pub use chronik_test_support::{eventually, free_port};
 
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local addr").port()
-}
+pub const BIN: &str = env!("CARGO_BIN_EXE_chronik-meta");
 
 pub fn random_cluster_id() -> String {
     format!("test-{:016x}", rand::random::<u64>())
@@ -33,21 +31,6 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Polls `check` every 50 ms until it yields a value or `timeout` passes.
-pub fn wait_for<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 pub struct Node {
@@ -192,7 +175,7 @@ impl Cluster {
             .status()
             .expect("run kill");
         assert!(sent.success(), "kill -TERM {pid} failed");
-        wait_for(timeout, "the node to exit after SIGTERM", || {
+        eventually("the node to exit after SIGTERM", timeout, || {
             child.try_wait().ok().flatten()
         })
     }
@@ -220,7 +203,7 @@ impl Cluster {
 
     /// Waits for a leader of *this* cluster, as seen through `addresses`; returns its id.
     pub fn wait_leader(&self, addresses: &str, timeout: Duration) -> u64 {
-        wait_for(timeout, "a leader", || {
+        eventually("a leader", timeout, || {
             let (_, doc) = self.status(addresses);
             (doc["cluster_id"] == self.cluster_id.as_str())
                 .then(|| doc["leader_id"].as_u64())
@@ -230,7 +213,7 @@ impl Cluster {
 
     /// Waits until `status` exits with `code`.
     pub fn wait_status_code(&self, addresses: &str, code: i32, timeout: Duration) -> Value {
-        wait_for(timeout, &format!("status exit code {code}"), || {
+        eventually(&format!("status exit code {code}"), timeout, || {
             let (got, doc) = self.status(addresses);
             assert_eq!(
                 doc["cluster_id"].as_str().unwrap_or(&self.cluster_id),

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use chronik_raft::Role;
-use tokio::time::Instant;
 
 use super::{MetaNode, NodeConfig};
 use crate::grpc::pb::raft_peer_client::RaftPeerClient;
@@ -19,24 +18,12 @@ use crate::{MetadataRecord, MetadataState};
 
 pub(super) const WAIT: Duration = Duration::from_secs(10);
 
-pub(super) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub(super) async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
+    chronik_test_support::eventually_async(what, WAIT, check).await
 }
 
 pub(super) async fn leader_of(nodes: &[MetaNode]) -> MetaNode {
@@ -175,7 +162,12 @@ pub(super) async fn start_cluster(
     cluster: &str,
 ) -> Vec<MetaNode> {
     let peers: BTreeMap<u64, String> = (ids.iter())
-        .map(|id| (*id, format!("127.0.0.1:{}", free_port())))
+        .map(|id| {
+            (
+                *id,
+                format!("127.0.0.1:{}", chronik_test_support::free_port()),
+            )
+        })
         .collect();
     let mut nodes = Vec::new();
     for (id, address) in &peers {
@@ -257,7 +249,9 @@ async fn a_voter_joins_and_leaves() {
     let leader = leader_of(&nodes).await;
     let mut cfg = NodeConfig::new(
         3,
-        format!("127.0.0.1:{}", free_port()).parse().expect("addr"),
+        format!("127.0.0.1:{}", chronik_test_support::free_port())
+            .parse()
+            .expect("addr"),
         dir.path().join("n3"),
     );
     cfg.peers = nodes

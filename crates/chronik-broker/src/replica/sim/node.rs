@@ -61,9 +61,10 @@ pub(super) fn instant(base: Instant, tick: u64) -> Instant {
     base + Duration::from_millis(tick * 10)
 }
 
-/// As handlers::fetch::epoch_error: -1 skips the check; any other mismatch is refused.
+/// The partition layer's rule for a reader's leader epoch: -1 skips the check; any other
+/// mismatch is refused.
 fn epoch_refused(requested: i32, current: i32) -> bool {
-    requested >= 0 && requested != current
+    crate::partition::check_epoch(requested, current).is_err()
 }
 
 impl Node {
@@ -298,7 +299,8 @@ impl Node {
         }
     }
 
-    /// As handlers/fetch.rs: `record_follower`, then `read_partition` up to the log end.
+    /// As the partition layer serves a follower: `PartitionLayer::follower_fetched`, then
+    /// `PartitionLayer::read` up to the log end.
     fn serve_fetch(&mut self, from: BrokerId, epoch: i32, offset: i64, now: Instant) -> FetchReply {
         let end = self.log.len() as i64;
         let Some(p) = self.progress.as_mut() else {
