@@ -1,12 +1,14 @@
 //! The one place the broker's typed errors become Kafka errors: metadata refusals (the
 //! metadata crates know nothing of Kafka: they classify refusals by [`ErrorKind`],
-//! `ControllerError::kind` and [`NodeError::kind`]), partition-layer errors and topic-config
-//! refusals. Handlers answer clients with what these functions make of them.
+//! `ControllerError::kind` and [`NodeError::kind`]), partition-layer errors, group
+//! coordinator refusals and topic-config refusals. Handlers answer clients with what these
+//! functions make of them.
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_metadata::ErrorKind;
 use chronik_metadata::node::NodeError;
 
+use crate::groups::GroupError;
 use crate::partition::{PartitionError, SequenceError};
 use crate::topic_config::ConfigError;
 
@@ -77,6 +79,33 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
     error.code()
 }
 
+/// The Kafka error code for a group coordinator refusal. The coordinator's own unavailability
+/// (no offsets topic, a full coordinator, a group gone while a request waited) is the
+/// retriable COORDINATOR_NOT_AVAILABLE: clients look the coordinator up again and retry.
+pub(crate) fn group_error_code(e: &GroupError) -> i16 {
+    let error = match e {
+        GroupError::NoOffsetsTopic
+        | GroupError::TooManyGroups { .. }
+        | GroupError::GroupUnavailable => ResponseError::CoordinatorNotAvailable,
+        GroupError::NotCoordinator { .. } => ResponseError::NotCoordinator,
+        GroupError::LoadInProgress { .. } => ResponseError::CoordinatorLoadInProgress,
+        GroupError::InvalidGroupId => ResponseError::InvalidGroupId,
+        GroupError::UnknownMember => ResponseError::UnknownMemberId,
+        GroupError::IllegalGeneration { .. } => ResponseError::IllegalGeneration,
+        GroupError::RebalanceInProgress => ResponseError::RebalanceInProgress,
+        GroupError::InconsistentProtocol => ResponseError::InconsistentGroupProtocol,
+        GroupError::FencedInstance => ResponseError::FencedInstanceId,
+        GroupError::GroupFull { .. } => ResponseError::GroupMaxSizeReached,
+        GroupError::MemberIdRequired => ResponseError::MemberIdRequired,
+        GroupError::InvalidSessionTimeout { .. } => ResponseError::InvalidSessionTimeout,
+        GroupError::InvalidRequest(_) => ResponseError::InvalidRequest,
+        GroupError::Storage(_) => ResponseError::KafkaStorageError,
+        GroupError::GroupIdNotFound => ResponseError::GroupIdNotFound,
+        GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
+    };
+    error.code()
+}
+
 /// INVALID_CONFIG for bad keys and values, INVALID_REQUEST for malformed requests.
 pub(crate) fn from_config_error(e: &ConfigError) -> ResponseError {
     match e.is_invalid_config() {
@@ -91,7 +120,9 @@ mod tests {
     use chronik_metadata::ErrorKind;
     use chronik_types::TopicPartition;
 
-    use super::{from_kind, partition_error_code};
+    use crate::groups::GroupError;
+
+    use super::{from_kind, group_error_code, partition_error_code};
 
     /// Every kind maps to an error (never to "no error"), and the retriable ones stay
     /// retriable for clients.
@@ -144,6 +175,33 @@ mod tests {
         ];
         for (e, code) in cases {
             assert_eq!(partition_error_code(&e), code, "{e}");
+        }
+    }
+
+    #[test]
+    fn group_errors_answer_with_the_codes_kafka_clients_act_on() {
+        let cases = [
+            (GroupError::NoOffsetsTopic, 15),
+            (GroupError::TooManyGroups { limit: 1 }, 15),
+            (GroupError::GroupUnavailable, 15),
+            (GroupError::NotCoordinator { partition: 0 }, 16),
+            (GroupError::LoadInProgress { partition: 0 }, 14),
+            (GroupError::InvalidGroupId, 24),
+            (GroupError::UnknownMember, 25),
+            (GroupError::IllegalGeneration { requested: 1 }, 22),
+            (GroupError::RebalanceInProgress, 27),
+            (GroupError::InconsistentProtocol, 23),
+            (GroupError::FencedInstance, 82),
+            (GroupError::GroupFull { limit: 1 }, 81),
+            (GroupError::MemberIdRequired, 79),
+            (GroupError::InvalidSessionTimeout { timeout_ms: 0 }, 26),
+            (GroupError::InvalidRequest("x".into()), 42),
+            (GroupError::Storage("x".into()), 56),
+            (GroupError::GroupIdNotFound, 69),
+            (GroupError::NonEmptyGroup, 68),
+        ];
+        for (e, code) in cases {
+            assert_eq!(group_error_code(&e), code, "{e}");
         }
     }
 

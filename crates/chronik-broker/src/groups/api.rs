@@ -1,18 +1,18 @@
 //! What the group handlers call: one method per request kind, each returning either the
-//! answer or the Kafka error code for the whole group.
+//! answer or why the whole group request was refused.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::coordinator::Written;
 use bytes::Bytes;
-use chronik_kafka::kafka_protocol::error::ResponseError;
 
 use super::coordinator::Coordinator;
+use super::error::GroupError;
 use super::group::Group;
 use super::member::{Answer, GroupState, JoinRequest, JoinResult, SyncResult};
 use super::ops::{Caller, Leaving};
 use super::records::{OffsetValue, RecordKey};
+use super::store::Written;
 use super::{
     MAX_GROUPS, MAX_MEMBER_METADATA_BYTES, MAX_MEMBERS, MAX_SESSION_TIMEOUT_MS, MAX_STRING_BYTES,
     MIN_SESSION_TIMEOUT_MS,
@@ -50,16 +50,15 @@ pub(crate) struct GroupSummary {
     pub members: Vec<MemberSummary>,
 }
 
-/// The group, created if new. At `max` groups a new one is refused with the retriable
-/// COORDINATOR_NOT_AVAILABLE (clients rediscover the coordinator and retry; room comes back as
-/// empty groups expire), not GROUP_MAX_SIZE_REACHED, which is a per-group member limit and
-/// fatal to the Java consumer.
+/// The group, created if new. At `max` groups a new one is refused with `TooManyGroups`, which
+/// clients see as the retriable COORDINATOR_NOT_AVAILABLE (room comes back as empty groups
+/// expire), not as GROUP_MAX_SIZE_REACHED, a per-group limit fatal to the Java consumer.
 fn created_group<'a>(
     groups: &'a mut HashMap<String, Group>,
     id: &str,
     total: usize,
     max: usize,
-) -> Result<&'a mut Group, i16> {
+) -> Result<&'a mut Group, GroupError> {
     if !groups.contains_key(id) {
         if total >= max {
             tracing::warn!(
@@ -67,27 +66,25 @@ fn created_group<'a>(
                 limit = max,
                 "group limit reached; refusing a new group until empty groups expire"
             );
-            return Err(ResponseError::CoordinatorNotAvailable.code());
+            return Err(GroupError::TooManyGroups { limit: max });
         }
         tracing::info!(group = id, "group created");
         groups.insert(id.to_owned(), Group::new(id));
     }
-    groups
-        .get_mut(id)
-        .ok_or(ResponseError::CoordinatorNotAvailable.code())
+    groups.get_mut(id).ok_or(GroupError::GroupUnavailable)
 }
 
 /// A group id a group can be stored under: non-empty and short enough for a record.
-pub(super) fn check_group_id(group: &str) -> Result<(), i16> {
+pub(super) fn check_group_id(group: &str) -> Result<(), GroupError> {
     if group.is_empty() || group.len() > MAX_STRING_BYTES {
-        return Err(ResponseError::InvalidGroupId.code());
+        return Err(GroupError::InvalidGroupId);
     }
     Ok(())
 }
 
 /// What a JoinGroup must satisfy before it reaches the group: every string it stores fits a
 /// record, its metadata is bounded, and its session timeout is within Kafka's limits.
-pub(super) fn check_join(group: &str, req: &JoinRequest) -> Result<(), i16> {
+pub(super) fn check_join(group: &str, req: &JoinRequest) -> Result<(), GroupError> {
     check_group_id(group)?;
     let strings = [
         ("member id", req.member_id.len()),
@@ -112,8 +109,10 @@ pub(super) fn check_join(group: &str, req: &JoinRequest) -> Result<(), i16> {
         );
         return Err(match what {
             // No member id this coordinator hands out is that long.
-            "member id" => ResponseError::UnknownMemberId.code(),
-            _ => ResponseError::InvalidRequest.code(),
+            "member id" => GroupError::UnknownMember,
+            _ => GroupError::InvalidRequest(format!(
+                "the {what} is {len} bytes, longer than {MAX_STRING_BYTES}"
+            )),
         });
     }
     let metadata: usize = req.protocols.iter().map(|p| p.metadata.len()).sum();
@@ -124,10 +123,13 @@ pub(super) fn check_join(group: &str, req: &JoinRequest) -> Result<(), i16> {
             limit = MAX_MEMBER_METADATA_BYTES,
             "JoinGroup refused: protocol metadata too large"
         );
-        return Err(ResponseError::InvalidRequest.code());
+        return Err(GroupError::InvalidRequest(format!(
+            "the protocol metadata is {metadata} bytes, more than {MAX_MEMBER_METADATA_BYTES}"
+        )));
     }
-    if !(MIN_SESSION_TIMEOUT_MS..=MAX_SESSION_TIMEOUT_MS).contains(&req.session_timeout_ms) {
-        return Err(ResponseError::InvalidSessionTimeout.code());
+    let timeout_ms = req.session_timeout_ms;
+    if !(MIN_SESSION_TIMEOUT_MS..=MAX_SESSION_TIMEOUT_MS).contains(&timeout_ms) {
+        return Err(GroupError::InvalidSessionTimeout { timeout_ms });
     }
     Ok(())
 }
@@ -137,7 +139,7 @@ impl Coordinator {
         self: &Arc<Self>,
         group: &str,
         req: JoinRequest,
-    ) -> Result<Answer<JoinResult>, i16> {
+    ) -> Result<Answer<JoinResult>, GroupError> {
         check_join(group, &req)?;
         let total = self.group_count();
         self.with_groups(group, |groups, place| {
@@ -156,33 +158,36 @@ impl Coordinator {
         caller: Caller<'_>,
         protocol: (Option<&str>, Option<&str>),
         assignments: Vec<(String, Bytes)>,
-    ) -> Result<(Answer<SyncResult>, Option<Written>), i16> {
+    ) -> Result<(Answer<SyncResult>, Option<Written>), GroupError> {
         self.with_groups(group, |groups, place| {
             let Some(g) = groups.get_mut(group) else {
-                return Err(ResponseError::UnknownMemberId.code());
+                return Err(GroupError::UnknownMember);
             };
             let answer = g.sync(caller, protocol, assignments, place.now);
             Ok((answer, self.persist_if_dirty(g, place)))
         })?
     }
 
-    pub fn heartbeat(self: &Arc<Self>, group: &str, caller: Caller<'_>) -> i16 {
-        let code = self.with_groups(group, |groups, place| match groups.get_mut(group) {
+    pub fn heartbeat(self: &Arc<Self>, group: &str, caller: Caller<'_>) -> Result<(), GroupError> {
+        self.with_groups(group, |groups, place| match groups.get_mut(group) {
             Some(g) => g.heartbeat(caller, place.now),
-            None => ResponseError::UnknownMemberId.code(),
-        });
-        code.unwrap_or_else(|e| e)
+            None => Err(GroupError::UnknownMember),
+        })?
     }
 
-    pub fn leave(self: &Arc<Self>, group: &str, leaving: &[Leaving]) -> Result<Vec<i16>, i16> {
+    /// A LeaveGroup: one outcome per member named, in order.
+    pub fn leave(
+        self: &Arc<Self>,
+        group: &str,
+        leaving: &[Leaving],
+    ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
         self.with_groups(group, |groups, place| {
             let Some(g) = groups.get_mut(group) else {
-                let unknown = ResponseError::UnknownMemberId.code();
-                return leaving.iter().map(|_| unknown).collect();
+                return vec![Err(GroupError::UnknownMember); leaving.len()];
             };
-            let codes = g.leave(leaving, place.now);
+            let outcomes = g.leave(leaving, place.now);
             self.persist_if_dirty(g, place);
-            codes
+            outcomes
         })
     }
 
@@ -193,15 +198,18 @@ impl Coordinator {
         group: &str,
         caller: Caller<'_>,
         entries: Vec<CommitEntry>,
-    ) -> Result<Option<Written>, i16> {
+    ) -> Result<Option<Written>, GroupError> {
         check_group_id(group)?;
         let total = self.group_count();
         self.with_groups(group, |groups, place| {
             if !groups.contains_key(group) && caller.generation >= 0 {
-                return Err(ResponseError::IllegalGeneration.code());
+                // A generation of a group this coordinator does not know.
+                return Err(GroupError::IllegalGeneration {
+                    requested: caller.generation,
+                });
             }
             let g = created_group(groups, group, total, MAX_GROUPS)?;
-            g.check_commit(caller, place.now).map_err(|e| e.code())?;
+            g.check_commit(caller, place.now)?;
             if entries.is_empty() {
                 return Ok(None);
             }
@@ -217,7 +225,7 @@ impl Coordinator {
                 .collect();
             let records = records.map_err(|e: super::records::RecordError| {
                 tracing::warn!(group, error = %e, "offset commit refused");
-                ResponseError::InvalidRequest.code()
+                GroupError::InvalidRequest(format!("an offset cannot be stored: {e}"))
             })?;
             let durable = self.append(place, &records)?;
             for e in entries {
@@ -233,7 +241,7 @@ impl Coordinator {
         self: &Arc<Self>,
         group: &str,
         topics: Option<Vec<(String, Vec<i32>)>>,
-    ) -> Result<Vec<TopicOffsets>, i16> {
+    ) -> Result<Vec<TopicOffsets>, GroupError> {
         self.with_groups(group, |groups, _| {
             let offsets = groups.get(group).map(|g| &g.offsets);
             let lookup = |t: &str, p: i32| offsets.and_then(|o| o.get(&(t.to_owned(), p))).cloned();
@@ -259,7 +267,7 @@ impl Coordinator {
     }
 
     /// A group's description; an unknown group is described as Dead, as Kafka does.
-    pub fn describe(self: &Arc<Self>, group: &str) -> Result<GroupSummary, i16> {
+    pub fn describe(self: &Arc<Self>, group: &str) -> Result<GroupSummary, GroupError> {
         self.with_groups(group, |groups, _| match groups.get(group) {
             Some(g) => summarize(g, true),
             None => GroupSummary {
@@ -273,7 +281,7 @@ impl Coordinator {
     }
 
     /// Every group this broker coordinates whose state is in `states` (all when empty).
-    pub fn list(self: &Arc<Self>, states: &[String]) -> Result<Vec<GroupSummary>, i16> {
+    pub fn list(self: &Arc<Self>, states: &[String]) -> Result<Vec<GroupSummary>, GroupError> {
         self.all_groups(|g| {
             let wanted = states.is_empty()
                 || (states.iter()).any(|s| s.eq_ignore_ascii_case(g.state.name()));
@@ -282,13 +290,13 @@ impl Coordinator {
     }
 
     /// Deletes an empty group and its offsets (tombstones for every key).
-    pub fn delete(self: &Arc<Self>, group: &str) -> Result<Written, i16> {
+    pub fn delete(self: &Arc<Self>, group: &str) -> Result<Written, GroupError> {
         self.with_groups(group, |groups, place| {
             let Some(g) = groups.get(group) else {
-                return Err(ResponseError::GroupIdNotFound.code());
+                return Err(GroupError::GroupIdNotFound);
             };
             if !g.is_empty() || !g.pending.is_empty() {
-                return Err(ResponseError::NonEmptyGroup.code());
+                return Err(GroupError::NonEmptyGroup);
             }
             let keys = (g.offsets.keys())
                 .map(|(topic, partition)| RecordKey::Offset {
@@ -302,7 +310,7 @@ impl Coordinator {
             let records: Result<Vec<_>, _> = keys.map(|k| k.encode().map(|b| (b, None))).collect();
             let records = records.map_err(|e| {
                 tracing::error!(group, error = %e, "cannot encode tombstones");
-                ResponseError::InvalidGroupId.code()
+                GroupError::InvalidGroupId
             })?;
             let durable = self.append(place, &records)?;
             groups.remove(group);
@@ -372,27 +380,32 @@ mod tests {
     fn over_long_ids_and_oversized_metadata_are_refused() {
         let long = "x".repeat(MAX_STRING_BYTES + 1);
         assert_eq!(check_join("g", &join_req()), Ok(()));
-        let invalid_group = ResponseError::InvalidGroupId.code();
-        assert_eq!(check_join(&long, &join_req()), Err(invalid_group));
-        assert_eq!(check_join("", &join_req()), Err(invalid_group));
-        assert_eq!(check_group_id(&long), Err(invalid_group));
+        let invalid_group = Err(GroupError::InvalidGroupId);
+        assert_eq!(check_join(&long, &join_req()), invalid_group);
+        assert_eq!(check_join("", &join_req()), invalid_group);
+        assert_eq!(check_group_id(&long), invalid_group);
         let mut r = join_req();
         r.instance_id = Some(long.clone());
-        assert_eq!(
+        assert!(matches!(
             check_join("g", &r),
-            Err(ResponseError::InvalidRequest.code())
-        );
+            Err(GroupError::InvalidRequest(_))
+        ));
         let mut r = join_req();
         r.member_id = long;
-        assert_eq!(
-            check_join("g", &r),
-            Err(ResponseError::UnknownMemberId.code())
-        );
+        assert_eq!(check_join("g", &r), Err(GroupError::UnknownMember));
         let mut r = join_req();
         r.protocols[0].metadata = Bytes::from(vec![0; MAX_MEMBER_METADATA_BYTES + 1]);
+        assert!(matches!(
+            check_join("g", &r),
+            Err(GroupError::InvalidRequest(_))
+        ));
+        let mut r = join_req();
+        r.session_timeout_ms = MIN_SESSION_TIMEOUT_MS - 1;
         assert_eq!(
             check_join("g", &r),
-            Err(ResponseError::InvalidRequest.code())
+            Err(GroupError::InvalidSessionTimeout {
+                timeout_ms: MIN_SESSION_TIMEOUT_MS - 1
+            })
         );
         let id = crate::groups::new_member_id(&"é".repeat(MAX_STRING_BYTES));
         assert!(
@@ -410,6 +423,6 @@ mod tests {
             "existing group"
         );
         let refused = created_group(&mut groups, "b", 1, 1).map(|_| ());
-        assert_eq!(refused, Err(ResponseError::CoordinatorNotAvailable.code()));
+        assert_eq!(refused, Err(GroupError::TooManyGroups { limit: 1 }));
     }
 }

@@ -5,19 +5,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chronik_kafka::kafka_protocol::error::ResponseError;
-use chronik_wal::{Durable, PartitionLog};
-use tokio::sync::watch;
+use chronik_wal::PartitionLog;
 use tokio::task::JoinHandle;
 
+use super::error::GroupError;
 use super::group::Group;
 use super::member::{GroupState, Ms};
 use super::records::{GroupValue, OffsetValue, RecordKey};
-use super::store::{self, KeyValue};
+use super::store::{self, KeyValue, Written};
 use super::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, offsets_partitions, partition_for};
 use crate::cluster::Cluster;
 use crate::partitions::{Hosted, Partitions};
-use crate::replica::Mark;
 
 /// How often sessions and rebalance deadlines are checked: the granularity of every timeout.
 const TICK: Duration = Duration::from_millis(100);
@@ -110,23 +108,23 @@ impl Coordinator {
         self.cluster.metadata(offsets_partitions)
     }
 
-    /// The partition and leader epoch of `partition` if this broker leads it, else the error
-    /// for group requests (NOT_COORDINATOR, or COORDINATOR_NOT_AVAILABLE before the topic
-    /// exists; COORDINATOR_LOAD_IN_PROGRESS while the log has not taken up the leadership).
-    fn led(&self, partition: i32) -> Result<(Arc<Hosted>, i32), i16> {
+    /// The partition and leader epoch of `partition` if this broker leads it, else why group
+    /// requests are refused (another leader, no topic yet, or the log has not taken up the
+    /// leadership yet).
+    fn led(&self, partition: i32) -> Result<(Arc<Hosted>, i32), GroupError> {
         let found = self.cluster.metadata(|s| {
             let p = s.topic_by_name(OFFSETS_TOPIC)?.partition(partition)?;
             Some((p.leader, p.leader_epoch))
         });
         let Some((leader, epoch)) = found else {
-            return Err(ResponseError::CoordinatorNotAvailable.code());
+            return Err(GroupError::NoOffsetsTopic);
         };
         if leader != self.cluster.me {
-            return Err(ResponseError::NotCoordinator.code());
+            return Err(GroupError::NotCoordinator { partition });
         }
         match self.partitions.get_hosted(&offsets_tp(partition)) {
             Some(h) if h.replica.leader_epoch() == Some(epoch) => Ok((h, epoch)),
-            _ => Err(ResponseError::CoordinatorLoadInProgress.code()),
+            _ => Err(GroupError::LoadInProgress { partition }),
         }
     }
 
@@ -136,9 +134,9 @@ impl Coordinator {
         self: &Arc<Self>,
         group: &str,
         f: impl FnOnce(&mut HashMap<String, Group>, &Place) -> R,
-    ) -> Result<R, i16> {
+    ) -> Result<R, GroupError> {
         let Some(count) = self.partition_count() else {
-            return Err(ResponseError::CoordinatorNotAvailable.code());
+            return Err(GroupError::NoOffsetsTopic);
         };
         let partition = partition_for(group, count);
         let led = self.led(partition);
@@ -146,11 +144,11 @@ impl Coordinator {
         let mut shard = lock(&slot);
         let (hosted, epoch) = match led {
             Ok(found) => found,
-            Err(code) => {
-                if code == ResponseError::NotCoordinator.code() {
+            Err(e) => {
+                if matches!(e, GroupError::NotCoordinator { .. }) {
                     unload(&mut shard, partition);
                 }
-                return Err(code);
+                return Err(e);
             }
         };
         match &mut *shard {
@@ -165,12 +163,12 @@ impl Coordinator {
                 Ok(f(groups, &place))
             }
             Shard::Loading { epoch: e } if *e == epoch => {
-                Err(ResponseError::CoordinatorLoadInProgress.code())
+                Err(GroupError::LoadInProgress { partition })
             }
             _ => {
                 let log = hosted.log.clone();
                 self.start_load(shard, partition, &slot, log, epoch);
-                Err(ResponseError::CoordinatorLoadInProgress.code())
+                Err(GroupError::LoadInProgress { partition })
             }
         }
     }
@@ -235,8 +233,12 @@ impl Coordinator {
         });
     }
 
-    /// Appends records for a group's partition; the error code when it cannot.
-    pub(super) fn append(&self, place: &Place, records: &[KeyValue]) -> Result<Written, i16> {
+    /// Appends records for a group's partition.
+    pub(super) fn append(
+        &self,
+        place: &Place,
+        records: &[KeyValue],
+    ) -> Result<Written, GroupError> {
         let log = &place.hosted.log;
         let appended = store::append(log, place.epoch, records, wall_ms(), self.max_record_bytes);
         match appended {
@@ -253,7 +255,7 @@ impl Coordinator {
             }
             Err(e) => {
                 tracing::error!(log = log.name(), error = %e, "group record append failed");
-                Err(ResponseError::KafkaStorageError.code())
+                Err(GroupError::Storage(e.to_string()))
             }
         }
     }
@@ -297,7 +299,7 @@ impl Coordinator {
     pub(super) fn all_groups<R>(
         self: &Arc<Self>,
         mut f: impl FnMut(&Group) -> Option<R>,
-    ) -> Result<Vec<R>, i16> {
+    ) -> Result<Vec<R>, GroupError> {
         let mut out = Vec::new();
         for partition in 0..self.partition_count().unwrap_or(0) {
             let Ok((hosted, epoch)) = self.led(partition) else {
@@ -312,12 +314,12 @@ impl Coordinator {
                     out.extend(groups.values().filter_map(&mut f));
                 }
                 Shard::Loading { epoch: e } if *e == epoch => {
-                    return Err(ResponseError::CoordinatorLoadInProgress.code());
+                    return Err(GroupError::LoadInProgress { partition });
                 }
                 _ => {
                     let log = hosted.log.clone();
                     self.start_load(shard, partition, &slot, log, epoch);
-                    return Err(ResponseError::CoordinatorLoadInProgress.code());
+                    return Err(GroupError::LoadInProgress { partition });
                 }
             }
         }
@@ -424,47 +426,17 @@ impl Coordinator {
     }
 }
 
-/// How long a group write waits for the ISR (Kafka's `offsets.commit.timeout.ms`).
-const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A group record written to the leader's log: committed once durable and on every ISR
-/// member, like an acks=all produce.
-pub(crate) struct Written {
-    durable: Durable,
-    marks: watch::Receiver<Mark>,
-    base_offset: i64,
-    epoch: i32,
-}
-
-impl Written {
-    /// Waits until the record is committed; the error says why it may not be.
-    pub async fn wait_async(mut self) -> Result<(), String> {
-        self.durable.wait_async().await.map_err(|e| e.to_string())?;
-        let (epoch, base) = (self.epoch, self.base_offset);
-        let committed = self
-            .marks
-            .wait_for(|m| m.leader_epoch != Some(epoch) || m.high_watermark > base);
-        match tokio::time::timeout(COMMIT_TIMEOUT, committed).await {
-            Ok(Ok(m)) if m.leader_epoch == Some(epoch) => Ok(()),
-            Ok(_) => {
-                Err("the coordinator lost its leadership before the ISR had the record".into())
-            }
-            Err(_) => Err(format!(
-                "the ISR did not take the record within {COMMIT_TIMEOUT:?}"
-            )),
-        }
-    }
-}
-
 pub(crate) fn offsets_tp(partition: i32) -> chronik_types::TopicPartition {
     chronik_types::TopicPartition::new(OFFSETS_TOPIC, partition)
 }
 
-/// Forgets a partition's groups (leadership moved): held answers get NOT_COORDINATOR.
+/// Forgets a partition's groups (leadership moved): held answers are told to find the new
+/// coordinator.
 fn unload(shard: &mut Shard, partition: i32) {
     if let Shard::Loaded { mut groups, .. } = std::mem::replace(shard, Shard::Unloaded) {
+        let moved = GroupError::NotCoordinator { partition };
         for g in groups.values_mut() {
-            g.fail_all(ResponseError::NotCoordinator.code());
+            g.fail_all(&moved);
         }
         tracing::info!(partition, groups = groups.len(), "group partition unloaded");
     }

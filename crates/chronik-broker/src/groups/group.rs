@@ -14,8 +14,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
-use chronik_kafka::kafka_protocol::error::ResponseError;
 
+use super::error::GroupError;
 use super::member::{GroupState, JoinResult, JoinedMember, Member, Ms, SyncResult, ms};
 use super::records::{GroupValue, OffsetValue, StoredMember};
 
@@ -103,7 +103,7 @@ impl Group {
 
     /// Removes a member, failing its held answers with `error`; elects the earliest remaining
     /// member as leader if it led.
-    pub(crate) fn remove_member(&mut self, id: &str, error: i16) {
+    pub(crate) fn remove_member(&mut self, id: &str, error: &GroupError) {
         let Some(mut member) = self.members.remove(id) else {
             return;
         };
@@ -122,7 +122,7 @@ impl Group {
 
     /// Removes a member and moves the group on as Kafka does after a leave or expiry.
     pub(crate) fn remove_and_rebalance(&mut self, id: &str, now: Ms) {
-        self.remove_member(id, ResponseError::UnknownMemberId.code());
+        self.remove_member(id, &GroupError::UnknownMember);
         match self.state {
             GroupState::Stable | GroupState::CompletingRebalance => self.prepare_rebalance(now),
             GroupState::PreparingRebalance => self.try_complete_join(now),
@@ -137,7 +137,7 @@ impl Group {
             for m in self.members.values_mut() {
                 m.assignment = Bytes::new();
                 if let Some(tx) = m.awaiting_sync.take() {
-                    let _ = tx.send(SyncResult::error(ResponseError::RebalanceInProgress.code()));
+                    let _ = tx.send(SyncResult::error(GroupError::RebalanceInProgress));
                 }
             }
         }
@@ -164,7 +164,7 @@ impl Group {
             .map(|m| m.id.clone())
             .collect();
         for id in missing {
-            self.remove_member(&id, ResponseError::UnknownMemberId.code());
+            self.remove_member(&id, &GroupError::UnknownMember);
         }
         if self.members.is_empty() {
             self.generation = self.generation.wrapping_add(1);
@@ -197,7 +197,7 @@ impl Group {
                 Vec::new()
             };
             let _ = tx.send(JoinResult {
-                error: 0,
+                error: None,
                 generation: self.generation,
                 protocol_type: self.protocol_type.clone(),
                 protocol_name: self.protocol.clone(),
@@ -307,7 +307,7 @@ impl Group {
                     .map(|m| m.id.clone())
                     .collect();
                 for id in unsynced {
-                    self.remove_member(&id, ResponseError::UnknownMemberId.code());
+                    self.remove_member(&id, &GroupError::UnknownMember);
                 }
                 self.prepare_rebalance(now);
                 self.try_complete_join(now);
@@ -400,7 +400,7 @@ impl Group {
     }
 
     /// Fails every held answer (the group is deleted or its partition unloaded).
-    pub fn fail_all(&mut self, error: i16) {
+    pub fn fail_all(&mut self, error: &GroupError) {
         for m in self.members.values_mut() {
             m.fail_waiting(error);
         }

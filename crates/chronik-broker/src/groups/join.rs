@@ -1,23 +1,22 @@
 //! JoinGroup on a [`Group`]: new dynamic and static members, rejoins, and the decision whether
 //! a join starts a rebalance.
 
-use chronik_kafka::kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
 
+use super::error::GroupError;
 use super::group::Group;
 use super::member::{Answer, GroupState, JoinRequest, JoinResult, Member, Ms};
 
 impl Group {
     /// Handles a JoinGroup. `max_members` bounds members plus pending member ids.
     pub fn join(&mut self, req: JoinRequest, now: Ms, max_members: usize) -> Answer<JoinResult> {
-        let fail =
-            |code: ResponseError| Answer::Now(JoinResult::error(code.code(), &req.member_id));
+        let fail = |error: GroupError| Answer::Now(JoinResult::error(error, &req.member_id));
         if self.state == GroupState::Dead {
-            return fail(ResponseError::CoordinatorNotAvailable);
+            return fail(GroupError::GroupUnavailable);
         }
         let names: Vec<&str> = req.protocols.iter().map(|p| p.name.as_str()).collect();
         if !self.accepts_protocols(&req.protocol_type, &names) {
-            return fail(ResponseError::InconsistentGroupProtocol);
+            return fail(GroupError::InconsistentProtocol);
         }
         if req.member_id.is_empty() {
             return self.join_unknown(req, now, max_members);
@@ -30,10 +29,10 @@ impl Group {
             && let Some(holder) = self.static_members.get(instance)
             && holder != &req.member_id
         {
-            return fail(ResponseError::FencedInstanceId);
+            return fail(GroupError::FencedInstance);
         }
         if !self.members.contains_key(&req.member_id) {
-            return fail(ResponseError::UnknownMemberId);
+            return fail(GroupError::UnknownMember);
         }
         self.join_known(req, now)
     }
@@ -53,8 +52,8 @@ impl Group {
             return self.replace_static(req, &old_id, now);
         }
         if self.size() >= max_members {
-            let code = ResponseError::GroupMaxSizeReached.code();
-            return Answer::Now(JoinResult::error(code, ""));
+            let full = GroupError::GroupFull { limit: max_members };
+            return Answer::Now(JoinResult::error(full, ""));
         }
         let id = req.fresh_member_id.clone();
         if req.require_known_member_id && req.instance_id.is_none() {
@@ -62,8 +61,7 @@ impl Group {
             // towards the group size and the join phase waits for it.
             let deadline = now + super::member::ms(req.session_timeout_ms);
             self.pending.insert(id.clone(), deadline);
-            let code = ResponseError::MemberIdRequired.code();
-            return Answer::Now(JoinResult::error(code, &id));
+            return Answer::Now(JoinResult::error(GroupError::MemberIdRequired, &id));
         }
         self.add_and_rebalance(req, id, now)
     }
@@ -93,10 +91,7 @@ impl Group {
     fn join_known(&mut self, req: JoinRequest, now: Ms) -> Answer<JoinResult> {
         let is_leader = self.leader.as_deref() == Some(req.member_id.as_str());
         let Some(member) = self.members.get_mut(&req.member_id) else {
-            return Answer::Now(JoinResult::error(
-                ResponseError::UnknownMemberId.code(),
-                &req.member_id,
-            ));
+            return Answer::Now(JoinResult::error(GroupError::UnknownMember, &req.member_id));
         };
         let unchanged = member.protocols == req.protocols;
         member.heartbeat(now);
@@ -105,8 +100,7 @@ impl Group {
             GroupState::CompletingRebalance => !unchanged,
             GroupState::Stable => is_leader || !unchanged,
             GroupState::Empty | GroupState::Dead => {
-                let code = ResponseError::UnknownMemberId.code();
-                return Answer::Now(JoinResult::error(code, &req.member_id));
+                return Answer::Now(JoinResult::error(GroupError::UnknownMember, &req.member_id));
             }
         };
         if !rebalance {
@@ -115,8 +109,8 @@ impl Group {
         member.update(&req);
         if let Some(old) = member.awaiting_join.take() {
             // A repeated join replaces the held one; the client stopped waiting for it.
-            let code = ResponseError::RebalanceInProgress.code();
-            let _ = old.send(JoinResult::error(code, &req.member_id));
+            let replaced = GroupError::RebalanceInProgress;
+            let _ = old.send(JoinResult::error(replaced, &req.member_id));
         }
         let (tx, rx) = oneshot::channel();
         member.awaiting_join = Some(tx);
@@ -129,9 +123,9 @@ impl Group {
     /// rebalance.
     fn replace_static(&mut self, req: JoinRequest, old_id: &str, now: Ms) -> Answer<JoinResult> {
         let Some(mut old) = self.members.remove(old_id) else {
-            return Answer::Now(JoinResult::error(ResponseError::UnknownMemberId.code(), ""));
+            return Answer::Now(JoinResult::error(GroupError::UnknownMember, ""));
         };
-        old.fail_waiting(ResponseError::FencedInstanceId.code());
+        old.fail_waiting(&GroupError::FencedInstance);
         let unchanged = old.protocols == req.protocols;
         let new_id = req.fresh_member_id.clone();
         let mut member = Member::from_join(&req, new_id.clone(), old.joined, now);
@@ -147,7 +141,7 @@ impl Group {
             return Answer::Now(self.current_join_result(&new_id, is_leader));
         }
         let Some(m) = self.members.get_mut(&new_id) else {
-            return Answer::Now(JoinResult::error(ResponseError::UnknownMemberId.code(), ""));
+            return Answer::Now(JoinResult::error(GroupError::UnknownMember, ""));
         };
         let (tx, rx) = oneshot::channel();
         m.awaiting_join = Some(tx);
@@ -165,7 +159,7 @@ impl Group {
             Vec::new()
         };
         JoinResult {
-            error: 0,
+            error: None,
             generation: self.generation,
             protocol_type: self.protocol_type.clone(),
             protocol_name: self.protocol.clone(),

@@ -3,6 +3,8 @@
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use super::error::GroupError;
+
 /// Milliseconds on the coordinator's monotonic clock (passed in, so tests control time).
 pub(crate) type Ms = u64;
 
@@ -62,10 +64,11 @@ pub(crate) struct JoinedMember {
     pub metadata: Bytes,
 }
 
-/// The JoinGroup answer.
+/// The JoinGroup answer; a refused join still names the member (MEMBER_ID_REQUIRED carries
+/// the id to rejoin with).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct JoinResult {
-    pub error: i16,
+    pub error: Option<GroupError>,
     pub generation: i32,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
@@ -76,9 +79,9 @@ pub(crate) struct JoinResult {
 }
 
 impl JoinResult {
-    pub fn error(error: i16, member_id: &str) -> JoinResult {
+    pub fn error(error: GroupError, member_id: &str) -> JoinResult {
         JoinResult {
-            error,
+            error: Some(error),
             generation: -1,
             member_id: member_id.to_owned(),
             ..JoinResult::default()
@@ -89,16 +92,16 @@ impl JoinResult {
 /// The SyncGroup answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SyncResult {
-    pub error: i16,
+    pub error: Option<GroupError>,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
     pub assignment: Bytes,
 }
 
 impl SyncResult {
-    pub fn error(error: i16) -> SyncResult {
+    pub fn error(error: GroupError) -> SyncResult {
         SyncResult {
-            error,
+            error: Some(error),
             ..SyncResult::default()
         }
     }
@@ -180,12 +183,12 @@ impl Member {
     }
 
     /// Fails a held JoinGroup or SyncGroup with `error` (e.g. the member was removed).
-    pub fn fail_waiting(&mut self, error: i16) {
+    pub fn fail_waiting(&mut self, error: &GroupError) {
         if let Some(tx) = self.awaiting_join.take() {
-            let _ = tx.send(JoinResult::error(error, &self.id));
+            let _ = tx.send(JoinResult::error(error.clone(), &self.id));
         }
         if let Some(tx) = self.awaiting_sync.take() {
-            let _ = tx.send(SyncResult::error(error));
+            let _ = tx.send(SyncResult::error(error.clone()));
         }
     }
 }

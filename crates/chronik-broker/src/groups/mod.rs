@@ -12,6 +12,7 @@
 
 mod api;
 mod coordinator;
+mod error;
 mod expiry;
 mod group;
 mod join;
@@ -24,6 +25,7 @@ mod tests;
 
 pub(crate) use api::{CommitEntry, TopicOffsets};
 pub(crate) use coordinator::{Coordinator, wall_ms};
+pub(crate) use error::GroupError;
 pub(crate) use member::{Answer, JoinRequest, JoinResult, Protocol, SyncResult};
 pub(crate) use ops::{Caller, Leaving};
 pub(crate) use records::OffsetValue;

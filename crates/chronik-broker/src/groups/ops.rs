@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use chronik_kafka::kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
 
+use super::error::GroupError;
 use super::group::Group;
 use super::member::{Answer, GroupState, Member, Ms, SyncResult};
 
@@ -26,9 +26,9 @@ pub(crate) struct Leaving {
 
 impl Group {
     /// The member the caller names, or why it is not accepted (fencing before generation).
-    fn check_member(&self, caller: Caller<'_>) -> Result<&Member, ResponseError> {
+    fn check_member(&self, caller: Caller<'_>) -> Result<&Member, GroupError> {
         if self.state == GroupState::Dead {
-            return Err(ResponseError::CoordinatorNotAvailable);
+            return Err(GroupError::GroupUnavailable);
         }
         // A known instance under another member id is fenced, whether or not the stale id
         // is still a member (Kafka checks fencing first).
@@ -36,11 +36,13 @@ impl Group {
             && let Some(holder) = self.static_members.get(instance)
             && holder != caller.member_id
         {
-            return Err(ResponseError::FencedInstanceId);
+            return Err(GroupError::FencedInstance);
         }
-        let member = (self.members.get(caller.member_id)).ok_or(ResponseError::UnknownMemberId)?;
+        let member = (self.members.get(caller.member_id)).ok_or(GroupError::UnknownMember)?;
         if caller.generation != self.generation {
-            return Err(ResponseError::IllegalGeneration);
+            return Err(GroupError::IllegalGeneration {
+                requested: caller.generation,
+            });
         }
         Ok(member)
     }
@@ -54,25 +56,25 @@ impl Group {
         assignments: Vec<(String, Bytes)>,
         now: Ms,
     ) -> Answer<SyncResult> {
-        let fail = |code: ResponseError| Answer::Now(SyncResult::error(code.code()));
-        if let Err(code) = self.check_member(caller) {
-            return fail(code);
+        let fail = |error: GroupError| Answer::Now(SyncResult::error(error));
+        if let Err(e) = self.check_member(caller) {
+            return fail(e);
         }
         let (ptype, pname) = protocol;
         if ptype.is_some_and(|t| Some(t) != self.protocol_type.as_deref())
             || pname.is_some_and(|n| Some(n) != self.protocol.as_deref())
         {
-            return fail(ResponseError::InconsistentGroupProtocol);
+            return fail(GroupError::InconsistentProtocol);
         }
         let is_leader = self.leader.as_deref() == Some(caller.member_id);
         let result = self.sync_result(caller.member_id);
         let Some(member) = self.members.get_mut(caller.member_id) else {
-            return fail(ResponseError::UnknownMemberId);
+            return fail(GroupError::UnknownMember);
         };
         member.heartbeat(now);
         match self.state {
-            GroupState::Empty | GroupState::Dead => fail(ResponseError::UnknownMemberId),
-            GroupState::PreparingRebalance => fail(ResponseError::RebalanceInProgress),
+            GroupState::Empty | GroupState::Dead => fail(GroupError::UnknownMember),
+            GroupState::PreparingRebalance => fail(GroupError::RebalanceInProgress),
             GroupState::Stable => Answer::Now(result),
             GroupState::CompletingRebalance => {
                 let (tx, rx) = oneshot::channel();
@@ -87,7 +89,7 @@ impl Group {
 
     fn sync_result(&self, member_id: &str) -> SyncResult {
         SyncResult {
-            error: 0,
+            error: None,
             protocol_type: self.protocol_type.clone(),
             protocol_name: self.protocol.clone(),
             assignment: (self.members.get(member_id))
@@ -118,51 +120,44 @@ impl Group {
         }
     }
 
-    /// Handles a Heartbeat: the error code to answer.
-    pub fn heartbeat(&mut self, caller: Caller<'_>, now: Ms) -> i16 {
-        if let Err(code) = self.check_member(caller) {
-            return code.code();
-        }
+    /// Handles a Heartbeat. A member of a rebalancing group is kept alive but told to rejoin.
+    pub fn heartbeat(&mut self, caller: Caller<'_>, now: Ms) -> Result<(), GroupError> {
+        self.check_member(caller)?;
         if let Some(m) = self.members.get_mut(caller.member_id) {
             m.heartbeat(now);
         }
         match self.state {
-            GroupState::PreparingRebalance => ResponseError::RebalanceInProgress.code(),
-            _ => 0,
+            GroupState::PreparingRebalance => Err(GroupError::RebalanceInProgress),
+            _ => Ok(()),
         }
     }
 
-    /// Handles the members of a LeaveGroup: one error code per member, in order.
-    pub fn leave(&mut self, leaving: &[Leaving], now: Ms) -> Vec<i16> {
-        let mut codes = Vec::with_capacity(leaving.len());
+    /// Handles the members of a LeaveGroup: one outcome per member, in order.
+    pub fn leave(&mut self, leaving: &[Leaving], now: Ms) -> Vec<Result<(), GroupError>> {
+        let mut outcomes = Vec::with_capacity(leaving.len());
         for who in leaving {
-            let code = match self.resolve_leaving(who) {
-                Ok(id) => {
-                    if self.pending.remove(&id).is_none() {
-                        tracing::debug!(group = %self.id, member = %id, "member left");
-                        self.remove_and_rebalance(&id, now);
-                    } else {
-                        self.try_complete_join(now);
-                    }
-                    0
+            let outcome = self.resolve_leaving(who).map(|id| {
+                if self.pending.remove(&id).is_none() {
+                    tracing::debug!(group = %self.id, member = %id, "member left");
+                    self.remove_and_rebalance(&id, now);
+                } else {
+                    self.try_complete_join(now);
                 }
-                Err(e) => e.code(),
-            };
-            codes.push(code);
+            });
+            outcomes.push(outcome);
         }
-        codes
+        outcomes
     }
 
-    fn resolve_leaving(&self, who: &Leaving) -> Result<String, ResponseError> {
+    fn resolve_leaving(&self, who: &Leaving) -> Result<String, GroupError> {
         if self.state == GroupState::Dead {
-            return Err(ResponseError::CoordinatorNotAvailable);
+            return Err(GroupError::GroupUnavailable);
         }
         match &who.instance_id {
             Some(instance) => {
-                let id =
-                    (self.static_members.get(instance)).ok_or(ResponseError::UnknownMemberId)?;
+                let id = (self.static_members.get(instance)).ok_or(GroupError::UnknownMember)?;
                 if !who.member_id.is_empty() && &who.member_id != id {
-                    return Err(ResponseError::FencedInstanceId);
+                    return Err(GroupError::FencedInstance);
                 }
                 Ok(id.clone())
             }
@@ -171,22 +166,22 @@ impl Group {
             {
                 Ok(who.member_id.clone())
             }
-            None => Err(ResponseError::UnknownMemberId),
+            None => Err(GroupError::UnknownMember),
         }
     }
 
     /// Whether an OffsetCommit from `caller` may be written. A commit with generation -1 from
     /// outside the group is a simple consumer's and is allowed while the group is Empty.
-    pub fn check_commit(&mut self, caller: Caller<'_>, now: Ms) -> Result<(), ResponseError> {
+    pub fn check_commit(&mut self, caller: Caller<'_>, now: Ms) -> Result<(), GroupError> {
         if self.state == GroupState::Dead {
-            return Err(ResponseError::CoordinatorNotAvailable);
+            return Err(GroupError::GroupUnavailable);
         }
         if caller.generation < 0 && self.state == GroupState::Empty {
             return Ok(());
         }
         self.check_member(caller)?;
         if self.state == GroupState::CompletingRebalance {
-            return Err(ResponseError::RebalanceInProgress);
+            return Err(GroupError::RebalanceInProgress);
         }
         if let Some(m) = self.members.get_mut(caller.member_id) {
             m.heartbeat(now);

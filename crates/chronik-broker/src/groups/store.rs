@@ -1,4 +1,7 @@
-//! Writing coordinator records to a `__consumer_offsets` partition and reading them back.
+//! Writing coordinator records to a `__consumer_offsets` partition, waiting for them to be
+//! committed, and reading them back.
+
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use chronik_kafka::kafka_protocol::indexmap::IndexMap;
@@ -6,9 +9,12 @@ use chronik_kafka::kafka_protocol::records::{
     Compression, NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, Record,
     RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use chronik_wal::{PartitionLog, WalError};
+use chronik_wal::{Durable, PartitionLog, WalError};
+use tokio::sync::watch;
 
+use super::error::GroupError;
 use super::records::RecordKey;
+use crate::replica::Mark;
 
 /// How much of the log one load step reads.
 const LOAD_READ_BYTES: usize = 1024 * 1024;
@@ -65,6 +71,38 @@ pub(crate) fn append(
         return Err(StoreError::TooLarge(buf.len(), max_bytes));
     }
     Ok(log.append(&mut buf, epoch)?)
+}
+
+/// How long a group write waits for the ISR (Kafka's `offsets.commit.timeout.ms`).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A group record written to the leader's log: committed once durable and on every ISR
+/// member, like an acks=all produce.
+pub(crate) struct Written {
+    pub(super) durable: Durable,
+    pub(super) marks: watch::Receiver<Mark>,
+    pub(super) base_offset: i64,
+    pub(super) epoch: i32,
+}
+
+impl Written {
+    /// Waits until the record is committed; the error says why it may not be.
+    pub async fn wait_async(mut self) -> Result<(), GroupError> {
+        (self.durable.wait_async().await).map_err(|e| GroupError::Storage(e.to_string()))?;
+        let (epoch, base) = (self.epoch, self.base_offset);
+        let committed = self
+            .marks
+            .wait_for(|m| m.leader_epoch != Some(epoch) || m.high_watermark > base);
+        match tokio::time::timeout(COMMIT_TIMEOUT, committed).await {
+            Ok(Ok(m)) if m.leader_epoch == Some(epoch) => Ok(()),
+            Ok(_) => Err(GroupError::Storage(
+                "the coordinator lost its leadership before the ISR had the record".into(),
+            )),
+            Err(_) => Err(GroupError::Storage(format!(
+                "the ISR did not take the record within {COMMIT_TIMEOUT:?}"
+            ))),
+        }
+    }
 }
 
 /// Reads every record of `log` in order and hands each decodable one to `visit`. Damaged

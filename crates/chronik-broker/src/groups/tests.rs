@@ -1,9 +1,9 @@
 //! The group state machine with a hand-driven clock.
 
 use bytes::Bytes;
-use chronik_kafka::kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
 
+use super::error::GroupError;
 use super::group::Group;
 use super::member::{Answer, GroupState, JoinRequest, JoinResult, Protocol, SyncResult};
 use super::ops::{Caller, Leaving};
@@ -66,7 +66,7 @@ fn stable_pair(g: &mut Group) -> (JoinResult, JoinResult) {
     assert_eq!(g.state, GroupState::PreparingRebalance);
     assert_eq!(
         g.heartbeat(who("a", 1), 20),
-        ResponseError::RebalanceInProgress.code()
+        Err(GroupError::RebalanceInProgress)
     );
     let mut a = later(g.join(req("a", ""), 30, MAX));
     let (ja, jb) = (done(&mut a), done(&mut b));
@@ -109,14 +109,14 @@ fn two_members_join_elect_a_leader_and_sync() {
     );
     assert!(jb.members.is_empty());
     assert_eq!(jb.protocol_name.as_deref(), Some("range"));
-    assert_eq!(g.heartbeat(who("b", 2), 50), 0);
+    assert_eq!(g.heartbeat(who("b", 2), 50), Ok(()));
     assert_eq!(
         g.heartbeat(who("b", 1), 50),
-        ResponseError::IllegalGeneration.code()
+        Err(GroupError::IllegalGeneration { requested: 1 })
     );
     assert_eq!(
         g.heartbeat(who("zz", 2), 50),
-        ResponseError::UnknownMemberId.code()
+        Err(GroupError::UnknownMember)
     );
     assert!(g.dirty, "the leader's assignment is persisted");
 }
@@ -146,7 +146,7 @@ fn join_completion_is_not_persisted_until_the_leader_syncs() {
         member_id: "a".into(),
         instance_id: None,
     }];
-    assert_eq!(g.leave(&leaving, 2), vec![0]);
+    assert_eq!(g.leave(&leaving, 2), vec![Ok(())]);
     g.tick(3);
     assert_eq!(g.state, GroupState::Empty);
     assert!(g.dirty, "becoming Empty is persisted");
@@ -170,12 +170,12 @@ fn a_restored_group_without_assignments_rebalances() {
     ));
     assert_eq!(
         leader_sync.error,
-        ResponseError::RebalanceInProgress.code(),
+        Some(GroupError::RebalanceInProgress),
         "the member rejoins rather than getting an empty assignment"
     );
     let mut rejoin = later(restored.join(req("a", ""), 1_002, MAX));
     let j = done(&mut rejoin);
-    assert_eq!((j.error, j.generation), (0, ja.generation + 1));
+    assert_eq!((j.error, j.generation), (None, ja.generation + 1));
 }
 
 #[test]
@@ -202,13 +202,13 @@ fn static_members_that_have_not_rejoined_stay_when_the_join_phase_ends() {
     for t in [9_000, 18_000, 27_000] {
         assert_eq!(
             g.heartbeat(static_caller, t),
-            ResponseError::RebalanceInProgress.code()
+            Err(GroupError::RebalanceInProgress)
         );
         g.tick(t);
     }
     g.tick(10 + REBALANCE as u64);
     let jd = done(&mut d);
-    assert_eq!(jd.error, 0);
+    assert_eq!(jd.error, None);
     assert!(
         g.members.contains_key("s-1"),
         "a static member leaves only by session expiry"
@@ -280,7 +280,7 @@ fn member_id_required_then_rejoin() {
     let mut r = req("", "c-1");
     r.require_known_member_id = true;
     let first = now(g.join(r.clone(), 0, MAX));
-    assert_eq!(first.error, ResponseError::MemberIdRequired.code());
+    assert_eq!(first.error, Some(GroupError::MemberIdRequired));
     assert_eq!(first.member_id, "c-1");
     r.member_id = "c-1".into();
     let mut rx = later(g.join(r, 5, MAX));
@@ -292,7 +292,7 @@ fn session_expiry_removes_the_member_and_rebalances() {
     let mut g = Group::new("g");
     stable_pair(&mut g);
     // "a" keeps heartbeating, "b" goes silent.
-    assert_eq!(g.heartbeat(who("a", 2), 9_000), 0);
+    assert_eq!(g.heartbeat(who("a", 2), 9_000), Ok(()));
     g.tick(10_100);
     assert!(!g.members.contains_key("b"), "b's session expired");
     assert_eq!(g.state, GroupState::PreparingRebalance);
@@ -309,8 +309,8 @@ fn rebalance_timeout_removes_members_that_do_not_rejoin() {
     // a and b keep their sessions alive by heartbeating, but never rejoin.
     for t in [5_000, 14_000, 23_000] {
         for m in ["a", "b"] {
-            let code = g.heartbeat(who(m, 2), t);
-            assert_eq!(code, ResponseError::RebalanceInProgress.code());
+            let beat = g.heartbeat(who(m, 2), t);
+            assert_eq!(beat, Err(GroupError::RebalanceInProgress));
         }
         g.tick(t);
     }
@@ -331,11 +331,8 @@ fn leave_rebalances_and_the_last_leave_empties_the_group() {
         member_id: "b".into(),
         instance_id: None,
     }];
-    assert_eq!(g.leave(&leaving, 100), vec![0]);
-    assert_eq!(
-        g.leave(&leaving, 100),
-        vec![ResponseError::UnknownMemberId.code()]
-    );
+    assert_eq!(g.leave(&leaving, 100), vec![Ok(())]);
+    assert_eq!(g.leave(&leaving, 100), vec![Err(GroupError::UnknownMember)]);
     assert_eq!(g.state, GroupState::PreparingRebalance);
     let mut a = later(g.join(req("a", ""), 110, MAX));
     assert_eq!(done(&mut a).members.len(), 1);
@@ -343,7 +340,7 @@ fn leave_rebalances_and_the_last_leave_empties_the_group() {
         member_id: "a".into(),
         instance_id: None,
     }];
-    assert_eq!(g.leave(&a_leaves, 120), vec![0]);
+    assert_eq!(g.leave(&a_leaves, 120), vec![Ok(())]);
     assert_eq!(g.state, GroupState::PreparingRebalance);
     g.tick(121);
     assert_eq!(g.state, GroupState::Empty);
@@ -364,7 +361,7 @@ fn static_member_rejoins_without_rebalance_and_old_id_is_fenced() {
     let rejoin = now(g.join(r.clone(), 100, MAX));
     assert_eq!(
         (rejoin.error, rejoin.generation),
-        (0, 1),
+        (None, 1),
         "no new generation"
     );
     assert_eq!(rejoin.member_id, "s-2");
@@ -378,16 +375,13 @@ fn static_member_rejoins_without_rebalance_and_old_id_is_fenced() {
         instance_id: Some("inst"),
         generation: 1,
     };
-    assert_eq!(
-        g.heartbeat(stale, 101),
-        ResponseError::FencedInstanceId.code()
-    );
+    assert_eq!(g.heartbeat(stale, 101), Err(GroupError::FencedInstance));
     let current = Caller {
         member_id: "s-2",
         instance_id: Some("inst"),
         generation: 1,
     };
-    assert_eq!(g.heartbeat(current, 101), 0);
+    assert_eq!(g.heartbeat(current, 101), Ok(()));
     let s = now(g.sync(who("s-2", 1), (None, None), vec![], 102));
     assert_eq!(s.assignment, Bytes::from_static(b"X"));
 }
@@ -399,16 +393,16 @@ fn stale_generation_is_rejected_for_sync_and_commit() {
     let sync = now(g.sync(who("a", 1), (None, None), vec![], 50));
     assert_eq!(
         sync,
-        SyncResult::error(ResponseError::IllegalGeneration.code())
+        SyncResult::error(GroupError::IllegalGeneration { requested: 1 })
     );
     assert_eq!(
         g.check_commit(who("a", 1), 50),
-        Err(ResponseError::IllegalGeneration)
+        Err(GroupError::IllegalGeneration { requested: 1 })
     );
     assert_eq!(g.check_commit(who("a", 2), 50), Ok(()));
     assert_eq!(
         g.check_commit(who("", -1), 50),
-        Err(ResponseError::UnknownMemberId)
+        Err(GroupError::UnknownMember)
     );
     let mut empty = Group::new("simple");
     assert_eq!(
@@ -438,10 +432,7 @@ fn protocol_selection_and_mismatch() {
     let mut other = req("", "x");
     other.protocols[0].name = "sticky".into();
     let refused = now(g.join(other, 3, MAX));
-    assert_eq!(
-        refused.error,
-        ResponseError::InconsistentGroupProtocol.code()
-    );
+    assert_eq!(refused.error, Some(GroupError::InconsistentProtocol));
 }
 
 #[test]
@@ -449,7 +440,7 @@ fn group_size_is_bounded() {
     let mut g = Group::new("g");
     let _a = later(g.join(req("", "a"), 0, 1));
     let full = now(g.join(req("", "b"), 1, 1));
-    assert_eq!(full.error, ResponseError::GroupMaxSizeReached.code());
+    assert_eq!(full.error, Some(GroupError::GroupFull { limit: 1 }));
 }
 
 #[test]
@@ -464,7 +455,7 @@ fn stored_membership_restores_a_stable_group() {
         (restored.generation, restored.leader.as_deref()),
         (2, Some("a"))
     );
-    assert_eq!(restored.heartbeat(who("b", 2), 5_001), 0);
+    assert_eq!(restored.heartbeat(who("b", 2), 5_001), Ok(()));
     let s = now(restored.sync(who("b", 2), (None, None), vec![], 5_002));
     assert_eq!(
         s.assignment,

@@ -1,5 +1,5 @@
 //! Why the partition layer refused a read or a write. Protocol-free: the handlers map each
-//! case to the Kafka error code a client expects (`handlers::errors`).
+//! case to the Kafka error code a client expects (`kafka_errors::partition_error_code`).
 
 use chronik_types::TopicPartition;
 

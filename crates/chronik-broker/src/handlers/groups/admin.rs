@@ -1,6 +1,5 @@
 //! DescribeGroups, ListGroups and DeleteGroups.
 
-use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use chronik_kafka::kafka_protocol::messages::describe_groups_response::{
     DescribedGroup, DescribedGroupMember,
@@ -13,6 +12,8 @@ use chronik_kafka::kafka_protocol::messages::{
 
 use crate::handlers::{NONE, str_bytes};
 use crate::services::Services;
+
+use super::error_code;
 
 /// DescribeGroups v4 added group instance ids; ListGroups v4 added group states.
 const DESCRIBE_INSTANCE_ID_VERSION: i16 = 4;
@@ -49,7 +50,7 @@ pub(crate) fn describe(
                         .with_protocol_data(str_bytes(&g.protocol))
                         .with_members(members)
                 }
-                Err(code) => described.with_error_code(code),
+                Err(e) => described.with_error_code(error_code(Some(&e))),
             }
         })
         .collect();
@@ -77,7 +78,7 @@ pub(crate) fn list(
                 .collect();
             ListGroupsResponse::default().with_groups(listed)
         }
-        Err(code) => ListGroupsResponse::default().with_error_code(code),
+        Err(e) => ListGroupsResponse::default().with_error_code(error_code(Some(&e))),
     }
 }
 
@@ -89,10 +90,13 @@ pub(crate) async fn delete(services: &Services, req: DeleteGroupsRequest) -> Del
                 Ok(()) => NONE,
                 Err(e) => {
                     tracing::error!(group = %id.0, error = %e, "group deletion not made durable");
-                    ResponseError::KafkaStorageError.code()
+                    error_code(Some(&e))
                 }
             },
-            Err(code) => code,
+            Err(e) => {
+                tracing::debug!(group = %id.0, error = %e, "DeleteGroups refused");
+                error_code(Some(&e))
+            }
         };
         results.push(
             DeletableGroupResult::default()

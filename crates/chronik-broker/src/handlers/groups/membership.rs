@@ -2,7 +2,6 @@
 //! coordinator, and wait for held answers.
 
 use bytes::Bytes;
-use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use chronik_kafka::kafka_protocol::messages::leave_group_response::MemberResponse;
 use chronik_kafka::kafka_protocol::messages::{
@@ -12,12 +11,12 @@ use chronik_kafka::kafka_protocol::messages::{
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 
 use crate::groups::{
-    Answer, JoinRequest, JoinResult, Leaving, Protocol, SyncResult, new_member_id,
+    Answer, GroupError, JoinRequest, JoinResult, Leaving, Protocol, SyncResult, new_member_id,
 };
 use crate::handlers::str_bytes;
 use crate::services::Services;
 
-use super::caller;
+use super::{caller, error_code};
 
 /// JoinGroup v4 introduced MEMBER_ID_REQUIRED for first joins.
 const MEMBER_ID_REQUIRED_VERSION: i16 = 4;
@@ -28,7 +27,7 @@ const JOIN_SKIP_ASSIGNMENT_VERSION: i16 = 9;
 const SYNC_PROTOCOL_VERSION: i16 = 5;
 const LEAVE_BATCH_VERSION: i16 = 3;
 
-/// A held answer, or COORDINATOR_NOT_AVAILABLE when the group went away while waiting.
+/// A held answer, or `gone()` when the group went away while the request waited.
 async fn settle<T>(answer: Answer<T>, gone: impl FnOnce() -> T) -> T {
     match answer {
         Answer::Now(result) => result,
@@ -72,11 +71,14 @@ pub(crate) async fn join(
     let member_id = join.member_id.clone();
     let result = match services.groups.join(group, join) {
         Ok(answer) => {
-            let gone = ResponseError::CoordinatorNotAvailable.code();
-            settle(answer, || JoinResult::error(gone, &member_id)).await
+            let gone = || JoinResult::error(GroupError::GroupUnavailable, &member_id);
+            settle(answer, gone).await
         }
-        Err(code) => JoinResult::error(code, &member_id),
+        Err(e) => JoinResult::error(e, &member_id),
     };
+    if let Some(e) = &result.error {
+        tracing::debug!(group, member = %result.member_id, error = %e, "JoinGroup refused");
+    }
     join_response(result, version)
 }
 
@@ -95,7 +97,7 @@ fn join_response(r: JoinResult, version: i16) -> JoinGroupResponse {
         .collect();
     let modern = version >= JOIN_PROTOCOL_TYPE_VERSION;
     JoinGroupResponse::default()
-        .with_error_code(r.error)
+        .with_error_code(error_code(r.error.as_ref()))
         .with_generation_id(r.generation)
         .with_protocol_type(r.protocol_type.filter(|_| modern).map(|t| str_bytes(&t)))
         .with_protocol_name(match (modern, r.protocol_name) {
@@ -131,14 +133,16 @@ pub(crate) async fn sync(
             {
                 tracing::error!(group, error = %e, "group record not made durable");
             }
-            let gone = ResponseError::CoordinatorNotAvailable.code();
-            settle(answer, || SyncResult::error(gone)).await
+            settle(answer, || SyncResult::error(GroupError::GroupUnavailable)).await
         }
-        Err(code) => SyncResult::error(code),
+        Err(e) => SyncResult::error(e),
     };
+    if let Some(e) = &result.error {
+        tracing::debug!(group, error = %e, "SyncGroup refused");
+    }
     let modern = version >= SYNC_PROTOCOL_VERSION;
     SyncGroupResponse::default()
-        .with_error_code(result.error)
+        .with_error_code(error_code(result.error.as_ref()))
         .with_protocol_type(
             result
                 .protocol_type
@@ -157,9 +161,11 @@ pub(crate) async fn sync(
 pub(crate) fn heartbeat(services: &Services, req: HeartbeatRequest) -> HeartbeatResponse {
     let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
     let who = caller(req.member_id.as_str(), instance, req.generation_id);
-    let code = services.groups.heartbeat(req.group_id.0.as_str(), who);
-    tracing::debug!(group = %req.group_id.0, member = %req.member_id, code, "Heartbeat");
-    HeartbeatResponse::default().with_error_code(code)
+    let outcome = services.groups.heartbeat(req.group_id.0.as_str(), who);
+    let refused = outcome.as_ref().err();
+    let error = refused.map(tracing::field::display);
+    tracing::debug!(group = %req.group_id.0, member = %req.member_id, error, "Heartbeat");
+    HeartbeatResponse::default().with_error_code(error_code(refused))
 }
 
 pub(crate) fn leave(
@@ -182,20 +188,23 @@ pub(crate) fn leave(
         }]
     };
     tracing::debug!(group, members = leaving.len(), "LeaveGroup");
-    let codes = match services.groups.leave(group, &leaving) {
-        Ok(codes) => codes,
-        Err(code) => return LeaveGroupResponse::default().with_error_code(code),
+    let outcomes = match services.groups.leave(group, &leaving) {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            tracing::debug!(group, error = %e, "LeaveGroup refused");
+            return LeaveGroupResponse::default().with_error_code(error_code(Some(&e)));
+        }
     };
     if version < LEAVE_BATCH_VERSION {
-        let code = codes.first().copied().unwrap_or_default();
-        return LeaveGroupResponse::default().with_error_code(code);
+        let first = outcomes.first().and_then(|o| o.as_ref().err());
+        return LeaveGroupResponse::default().with_error_code(error_code(first));
     }
-    let members = (leaving.into_iter().zip(codes))
-        .map(|(who, code)| {
+    let members = (leaving.into_iter().zip(outcomes))
+        .map(|(who, outcome)| {
             MemberResponse::default()
                 .with_member_id(str_bytes(&who.member_id))
                 .with_group_instance_id(who.instance_id.map(|i| str_bytes(&i)))
-                .with_error_code(code)
+                .with_error_code(error_code(outcome.err().as_ref()))
         })
         .collect();
     LeaveGroupResponse::default().with_members(members)

@@ -15,7 +15,7 @@ use chronik_kafka::kafka_protocol::messages::{
 
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 
-use super::caller;
+use super::{caller, error_code};
 use crate::groups::{CommitEntry, MAX_OFFSET_METADATA_BYTES, OffsetValue, TopicOffsets, wall_ms};
 use crate::handlers::{NONE, str_bytes};
 use crate::services::Services;
@@ -72,10 +72,13 @@ pub(crate) async fn commit(services: &Services, req: OffsetCommitRequest) -> Off
             Ok(()) => NONE,
             Err(e) => {
                 tracing::error!(group, error = %e, "offset commit not made durable");
-                ResponseError::KafkaStorageError.code()
+                error_code(Some(&e))
             }
         },
-        Err(code) => code,
+        Err(e) => {
+            tracing::debug!(group, error = %e, "OffsetCommit refused");
+            error_code(Some(&e))
+        }
     };
     let topics = (req.topics.iter().zip(codes))
         .map(|(topic, topic_codes)| {
@@ -129,15 +132,16 @@ pub(crate) fn fetch(
     tracing::debug!(group, version, "OffsetFetch");
     match services.groups.fetch_offsets(group, topics.clone()) {
         Ok(found) => OffsetFetchResponse::default().with_topics(legacy_topics(found, NONE)),
-        Err(code) if version >= FETCH_TOP_LEVEL_ERROR_VERSION => {
-            OffsetFetchResponse::default().with_error_code(code)
+        Err(e) if version >= FETCH_TOP_LEVEL_ERROR_VERSION => {
+            OffsetFetchResponse::default().with_error_code(error_code(Some(&e)))
         }
-        Err(code) => {
+        Err(e) => {
             // v1 has no top-level error: every requested partition carries it.
             let requested = (topics.unwrap_or_default().into_iter())
                 .map(|(t, parts)| (t, parts.into_iter().map(|p| (p, None)).collect()))
                 .collect();
-            OffsetFetchResponse::default().with_topics(legacy_topics(requested, code))
+            OffsetFetchResponse::default()
+                .with_topics(legacy_topics(requested, error_code(Some(&e))))
         }
     }
 }
@@ -190,10 +194,10 @@ fn fetch_group_v8(
     tracing::debug!(group = %group.0, "OffsetFetch");
     let found = match services.groups.fetch_offsets(group.0.as_str(), topics) {
         Ok(found) => found,
-        Err(code) => {
+        Err(e) => {
             return OffsetFetchResponseGroup::default()
                 .with_group_id(group)
-                .with_error_code(code);
+                .with_error_code(error_code(Some(&e)));
         }
     };
     let topics = map_topics(
