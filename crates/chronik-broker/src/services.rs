@@ -47,6 +47,6 @@ impl Services {
         if let Err(e) = created {
             tracing::debug!(topic = name, error = %e, "auto-creation failed");
         }
-        self.cluster.reconcile(self.layer.partitions());
+        self.layer.reconcile().await;
     }
 }

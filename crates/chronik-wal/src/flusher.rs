@@ -63,8 +63,8 @@ type Waiter = oneshot::Sender<Result<(), String>>;
 pub(crate) struct PendingSync {
     pub(crate) name: String,
     inner: Mutex<PendingInner>,
-    /// Held while a staged epoch checkpoint is written, so an older one never lands after a
-    /// newer one.
+    /// Held while staged metadata is written, so an older epoch checkpoint never lands after
+    /// a newer one.
     checkpoint_io: Mutex<()>,
 }
 
@@ -86,6 +86,9 @@ struct PendingInner {
     waiters: Vec<(Offset, Waiter)>,
     failed: Option<String>,
     checkpoint: Option<StagedCheckpoint>,
+    /// A partition dir whose entries (a new segment) must be made durable before the next
+    /// release.
+    dir_sync: Option<std::path::PathBuf>,
 }
 
 impl PendingSync {
@@ -106,13 +109,24 @@ impl PendingSync {
         });
     }
 
-    /// Writes the staged epoch checkpoint, if any (temp file, fsync, rename).
-    pub(crate) fn write_checkpoint(&self) -> Result<()> {
+    /// Stages a sync of `dir` (a segment was created in it) for the next sync of this log.
+    pub(crate) fn stage_dir_sync(&self, dir: &std::path::Path) {
+        self.lock().dir_sync = Some(dir.to_path_buf());
+    }
+
+    /// Writes what was staged: the epoch checkpoint (temp file, fsync, rename, which also
+    /// syncs its dir) or else a dir sync.
+    pub(crate) fn write_staged(&self) -> Result<()> {
         let _io = self.checkpoint_io.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(staged) = self.lock().checkpoint.take() else {
-            return Ok(());
+        let (checkpoint, dir) = {
+            let mut inner = self.lock();
+            (inner.checkpoint.take(), inner.dir_sync.take())
         };
-        crate::epoch::store_encoded(&staged.dir, &staged.encoded)
+        match (checkpoint, dir) {
+            (Some(staged), _) => crate::epoch::store_encoded(&staged.dir, &staged.encoded),
+            (None, Some(dir)) => crate::epoch::sync_dir(&dir),
+            (None, None) => Ok(()),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, PendingInner> {
@@ -406,8 +420,9 @@ fn sync_log(shared: &Shared, log: &PendingSync) {
         )
     };
     let started = std::time::Instant::now();
-    if let Err(e) = log.write_checkpoint() {
-        let reason = format!("writing the leader-epoch checkpoint failed: {e}");
+    if let Err(e) = log.write_staged() {
+        let reason =
+            format!("writing the leader-epoch checkpoint or a new segment's dir entry failed: {e}");
         tracing::error!(log = %log.name, %reason, "log stopped accepting writes");
         log.fail(reason.clone());
         for (_, w) in waiters {

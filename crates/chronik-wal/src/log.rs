@@ -272,7 +272,7 @@ impl PartitionLog {
                 .stage_checkpoint(&self.dir, state.epochs.encode());
             // Without a flusher to write it before the append is released, write it now.
             if self.explicit_sync || self.flusher.policy() == FsyncPolicy::Never {
-                self.pending.write_checkpoint()?;
+                self.pending.write_staged()?;
             }
         }
         let interval = state.config.index_interval_bytes;
@@ -327,7 +327,12 @@ impl PartitionLog {
         };
         let segment = Segment::create(&self.dir, next)?;
         state.segments.insert(next, segment);
-        sync_dir(&self.dir)?;
+        // The new segment's dir entry must be durable before an append to it is released:
+        // the flusher syncs the dir first, off this (possibly async) thread.
+        self.pending.stage_dir_sync(&self.dir);
+        if self.explicit_sync || self.flusher.policy() == FsyncPolicy::Never {
+            self.pending.write_staged()?;
+        }
         // Fsyncing a whole segment takes long; appends go on in the new one meanwhile.
         state.sealing.retain(|h| !h.is_finished());
         let (syncer, pending) = (self.flusher.syncer().clone(), self.pending.clone());
@@ -355,7 +360,7 @@ impl PartitionLog {
     /// staging slot so that an older staged copy cannot land after it.
     pub(crate) fn store_epochs(&self, epochs: &EpochCache) -> Result<()> {
         self.pending.stage_checkpoint(&self.dir, epochs.encode());
-        self.pending.write_checkpoint()
+        self.pending.write_staged()
     }
 
     /// The leader epoch entries (epoch → first offset).
@@ -421,7 +426,7 @@ impl PartitionLog {
     /// Flushes and writes the active segment's index, so the next open needs no scan. Appends
     /// after this fail.
     pub fn close(&self) -> Result<()> {
-        self.pending.write_checkpoint()?;
+        self.pending.write_staged()?;
         self.flush()?;
         let mut state = self.lock();
         for handle in state.sealing.drain(..) {
@@ -456,7 +461,7 @@ impl Seal {
     fn run(self, syncer: &dyn crate::flusher::Syncer, pending: &PendingSync) {
         // The checkpoint first: an index makes recovery trust the segment without reading its
         // frames, so the epochs they were written in must already be on disk.
-        let synced = (pending.write_checkpoint())
+        let synced = (pending.write_staged())
             .map_err(|e| {
                 format!("writing the leader-epoch checkpoint failed while sealing a segment: {e}")
             })

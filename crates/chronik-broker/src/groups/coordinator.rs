@@ -374,7 +374,12 @@ impl Coordinator {
                     if let Err(e) = this.cluster.create_offsets_topic(OFFSETS_PARTITIONS).await {
                         tracing::debug!(error = %e, "cannot create {OFFSETS_TOPIC} yet");
                     }
-                    this.cluster.reconcile(&this.partitions);
+                    let (cluster, partitions) = (this.cluster.clone(), this.partitions.clone());
+                    if let Err(e) =
+                        tokio::task::spawn_blocking(move || cluster.reconcile(&partitions)).await
+                    {
+                        tracing::error!(error = %e, "reconciling the offsets topic failed");
+                    }
                     continue;
                 }
                 this.reap();

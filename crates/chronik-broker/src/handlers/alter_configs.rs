@@ -57,7 +57,7 @@ pub(crate) async fn handle(services: &Services, req: AlterConfigsRequest) -> Alt
                 .with_error_message(message),
         );
     }
-    finish(services, req.validate_only);
+    finish(services, req.validate_only).await;
     response
 }
 
@@ -101,7 +101,7 @@ pub(crate) async fn handle_incremental(
                 .with_error_message(message),
         );
     }
-    finish(services, req.validate_only);
+    finish(services, req.validate_only).await;
     response
 }
 
@@ -158,8 +158,8 @@ fn split(
 }
 
 /// Applies changed configs to the logs now, so the answer means they are in effect.
-fn finish(services: &Services, validate_only: bool) {
+async fn finish(services: &Services, validate_only: bool) {
     if !validate_only {
-        services.cluster.reconcile(services.layer.partitions());
+        services.layer.reconcile().await;
     }
 }

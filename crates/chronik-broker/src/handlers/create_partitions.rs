@@ -43,7 +43,7 @@ pub(crate) async fn handle(
         );
     }
     if !req.validate_only {
-        services.cluster.reconcile(services.layer.partitions());
+        services.layer.reconcile().await;
     }
     response
 }

@@ -20,7 +20,7 @@ pub(crate) async fn handle(services: &Services, req: CreateTopicsRequest) -> Cre
         let result = create(services, &topic, req.validate_only).await;
         response.topics.push(result);
     }
-    services.cluster.reconcile(services.layer.partitions());
+    services.layer.reconcile().await;
     response
 }
 

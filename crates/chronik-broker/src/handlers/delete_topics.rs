@@ -31,7 +31,7 @@ pub(crate) async fn handle(
     for (name, id) in targets {
         response.responses.push(delete(services, name, id).await);
     }
-    services.cluster.reconcile(services.layer.partitions());
+    services.layer.reconcile().await;
     response
 }
 

@@ -78,6 +78,15 @@ impl PartitionLayer {
         &self.partitions
     }
 
+    /// Opens and removes logs to match the metadata now (after a change this broker asked
+    /// for), on a blocking thread: opening a log recovers it from disk and writes files.
+    pub async fn reconcile(&self) {
+        let (cluster, partitions) = (self.cluster.clone(), self.partitions.clone());
+        if let Err(e) = tokio::task::spawn_blocking(move || cluster.reconcile(&partitions)).await {
+            tracing::error!(error = %e, "reconciling the hosted partitions failed");
+        }
+    }
+
     /// The partitions whose log failed for good (Metadata reports them offline).
     pub fn failed_logs(&self) -> HashSet<TopicPartition> {
         self.partitions.failed_logs()

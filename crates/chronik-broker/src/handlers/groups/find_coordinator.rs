@@ -91,7 +91,7 @@ async fn find(services: &Services, key_type: i8, key: &str) -> Found {
         {
             tracing::debug!(error = %e, "cannot create {OFFSETS_TOPIC} yet");
         }
-        services.cluster.reconcile(services.layer.partitions());
+        services.layer.reconcile().await;
     }
     let not_available = (
         ResponseError::CoordinatorNotAvailable.code(),
