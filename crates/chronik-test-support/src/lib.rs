@@ -1,8 +1,11 @@
 //! What tests across the workspace share: waiting for a condition with a deadline (polling,
-//! never a bare sleep as synchronisation) and ephemeral loopback ports.
+//! never a bare sleep as synchronisation), ephemeral loopback ports, and the simulated network
+//! of the deterministic simulations ([`net`]).
 //!
 //! A timed-out wait panics with what it waited for, so a failing test says which condition
 //! never held.
+
+pub mod net;
 
 use std::future::Future;
 use std::net::TcpListener;

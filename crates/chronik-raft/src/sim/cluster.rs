@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 
 use super::checker::Checker;
 use super::machine::{EventSink, SimMachine};
-use super::network::{Faults, NetStats, Network};
+use super::network::{Faults, LOSSY, NetStats, Network, route};
 use crate::{
     ApplyOutcome, MemLogStore, MembershipChange, ReadyOutput, Replica, ReplicaConfig,
     ReplicaStatus, Role, StateMachine, bootstrap_snapshot,
@@ -42,7 +42,7 @@ impl SimConfig {
         SimConfig {
             seed,
             voters: (1..=nodes).collect(),
-            faults: Faults::lossy(),
+            faults: LOSSY,
             snapshot_interval: 64,
             retained_entries: 16,
         }
@@ -86,7 +86,7 @@ impl Cluster {
     pub fn new(cfg: SimConfig) -> Result<Self, String> {
         let mut cluster = Cluster {
             rng: StdRng::seed_from_u64(cfg.seed),
-            net: Network::new(cfg.faults),
+            net: Network::new(cfg.faults, route),
             nodes: BTreeMap::new(),
             now: 0,
             sink: EventSink::default(),
@@ -426,7 +426,7 @@ impl Cluster {
     }
 
     pub fn net_stats(&self) -> NetStats {
-        self.net.stats
+        self.net.stats()
     }
 
     pub fn committed_entries(&self) -> usize {

@@ -17,7 +17,7 @@ mod tests_scenarios;
 
 pub use cluster::{Cluster, SimConfig, TICK};
 pub use machine::{EventSink, MachineEvent, SimMachine};
-pub use network::{Faults, NetStats};
+pub use network::{Faults, LOSSY, NetStats, RELIABLE};
 
 /// Environment variable that narrows a simulation test to one seed.
 pub const SEED_ENV: &str = "CHRONIK_SIM_SEED";

@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use super::{Cluster, Faults, SimConfig, run_seeds};
+use super::{Cluster, RELIABLE, SimConfig, run_seeds};
 
 /// Simulated time units of chaos per seed (1,000 ticks: 100 election timeouts).
 const CHAOS_STEPS: u64 = 10_000;
@@ -131,7 +131,7 @@ pub(super) fn commit(cluster: &mut Cluster, command: &[u8]) -> Result<u64, Strin
 /// every node must converge to the same state. Returns the ticks it took.
 pub(super) fn heal_and_converge(cluster: &mut Cluster) -> Result<u64, String> {
     cluster.heal();
-    cluster.set_faults(Faults::reliable());
+    cluster.set_faults(RELIABLE);
     for id in cluster.down_nodes() {
         cluster.restart(id)?;
     }

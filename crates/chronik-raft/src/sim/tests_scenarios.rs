@@ -1,7 +1,7 @@
 //! Targeted scenarios: snapshot catch-up, membership changes, leadership transfer.
 
 use super::tests_chaos::{LIVENESS_TICKS, commit, heal_and_converge};
-use super::{Cluster, Faults, SimConfig, run_seeds};
+use super::{Cluster, RELIABLE, SimConfig, run_seeds};
 use crate::{ApplyOutcome, MembershipChange, Role};
 
 /// Proposes `count` commands through whoever leads, stepping between them.
@@ -124,7 +124,7 @@ fn sim_add_and_remove_voter() {
 
 fn transfer(seed: u64) -> Result<(), String> {
     let mut config = SimConfig::new(seed, 3);
-    config.faults = Faults::reliable();
+    config.faults = RELIABLE;
     let mut cluster = Cluster::new(config)?;
     commit(&mut cluster, b"warm-up")?;
     let leader = cluster.leader().ok_or("no leader")?;

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::controller::Controller;
-use super::network::{Altered, Body, CONTROLLER, Faults, Msg, Network};
+use super::network::{Altered, Body, CONTROLLER, Faults, Msg, Network, RELIABLE, route};
 use super::node::{Entry, Node, Out, Timing, instant};
 
 /// Ticks a broker's session lasts without a heartbeat.
@@ -118,7 +118,7 @@ impl Sim {
             base: Instant::now(),
             nodes: ids.iter().map(|id| Node::new(*id)).collect(),
             controller: Controller::new(&ids),
-            net: Network::new(cfg.faults),
+            net: Network::new(cfg.faults, route),
             pending: Vec::new(),
             acked: Vec::new(),
             next_record: 0,
@@ -398,7 +398,7 @@ impl Sim {
         self.chaos = false;
         self.trace("calm: heal, restart all, reliable network".into());
         self.net.heal();
-        self.net.faults = Faults::reliable();
+        self.net.set_faults(RELIABLE);
         for node in &mut self.nodes {
             if !node.up {
                 node.restart();
@@ -425,8 +425,8 @@ impl Sim {
     pub fn finish_stats(&mut self) -> Stats {
         self.stats.leader_changes = self.controller.leader_changes;
         self.stats.fences = self.controller.fences;
-        self.stats.sent = self.net.stats.sent;
-        self.stats.dropped = self.net.stats.dropped;
+        self.stats.sent = self.net.stats().sent;
+        self.stats.dropped = self.net.stats().dropped;
         self.stats
     }
 

@@ -2,7 +2,7 @@
 //! seeds on every run (printed on failure, replayable with `CHRONIK_REPLICATION_SEED`).
 
 use super::cluster::Config;
-use super::network::Faults;
+use super::network::LOSSY;
 use super::{run, run_seeds};
 
 /// Three replicas, `min.insync.replicas=2`: one broker down at a time, frequent cuts.
@@ -11,7 +11,7 @@ fn steady() -> Config {
         replicas: 3,
         min_isr: 2,
         steps: 2_000,
-        faults: Faults::lossy(),
+        faults: LOSSY,
         append: 0.3,
         crash: 0.004,
         restart: 0.01,
