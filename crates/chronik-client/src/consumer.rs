@@ -229,8 +229,38 @@ fn fetch_context(topic: &str, pos: i64, pd: &PartitionData) -> String {
     format!("{at} (broker holds {start}..{hw}{why})")
 }
 
-/// ListOffsets for one partition at `timestamp` (-2 earliest, -1 latest).
+/// Pause between attempts of a retriable ListOffsets.
+const LIST_OFFSET_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// ListOffsets for one partition at `timestamp` (-2 earliest, -1 latest). Retriable errors
+/// (a partition whose leader moved, or that its leader has not opened yet right after its
+/// creation) are retried, after a metadata refresh when they call for one, until the
+/// client's request timeout.
 pub async fn list_offset(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+    timestamp: i64,
+) -> Result<i64> {
+    let deadline = tokio::time::Instant::now() + client.config().request_timeout;
+    loop {
+        match list_offset_once(client, topic, partition, timestamp).await {
+            Err(e)
+                if e.is_retriable()
+                    && tokio::time::Instant::now() + LIST_OFFSET_BACKOFF < deadline =>
+            {
+                tracing::debug!(topic, partition, error = %e, "list offsets retried");
+                tokio::time::sleep(LIST_OFFSET_BACKOFF).await;
+                if e.needs_metadata() {
+                    client.refresh_metadata(&[topic.to_owned()]).await?;
+                }
+            }
+            done => return done,
+        }
+    }
+}
+
+async fn list_offset_once(
     client: &Client,
     topic: &str,
     partition: i32,
