@@ -168,11 +168,10 @@ impl Cluster {
         self.quorum.subscribe()
     }
 
-    /// Opens and removes logs to match the metadata; the metadata lock is released before
-    /// any log is touched.
+    /// Opens and removes logs to match the metadata as it is when this reconciliation has its
+    /// turn; the metadata lock is released before any log is touched.
     pub fn reconcile(&self, partitions: &Partitions) {
-        let wanted = self.metadata(|s| partitions.wanted(s, self.me));
-        partitions.reconcile(&wanted);
+        partitions.reconcile_latest(|| self.metadata(|s| partitions.wanted(s, self.me)));
     }
 
     /// Removes the data of topics deleted while this broker was down.

@@ -185,9 +185,16 @@ impl Partitions {
         }
     }
 
-    /// Opens the logs of partitions `wanted` lists and removes those of deleted topics.
-    pub fn reconcile(&self, wanted: &Wanted) {
+    /// Opens the logs of the partitions wanted and removes those no longer hosted (deleted
+    /// topics, replicas moved away). What is wanted is read only once this reconciliation has
+    /// its turn: one computed earlier and applied after a newer one would close a
+    /// partition the newer one just opened (a handler's CreateTopics racing the reconciler).
+    pub fn reconcile_latest(&self, wanted: impl FnOnce() -> Wanted) {
         let _serial = self.reconciling.lock().unwrap_or_else(|p| p.into_inner());
+        self.apply(&wanted());
+    }
+
+    fn apply(&self, wanted: &Wanted) {
         let stale: Vec<TopicPartition> = self
             .hosted()
             .iter()

@@ -45,7 +45,7 @@ fn open(dir: &std::path::Path, state: &MetadataState) -> Partitions {
     let data = DataDir::open(dir, WalOptions::new(FsyncPolicy::Never)).expect("data dir");
     let defaults = TopicSettings::defaults(&BrokerConfig::new(dir.to_path_buf()));
     let partitions = Partitions::new(data, defaults);
-    partitions.reconcile(&partitions.wanted(state, 1));
+    partitions.reconcile_latest(|| partitions.wanted(state, 1));
     partitions
 }
 
@@ -92,4 +92,24 @@ fn a_restarted_leader_starts_from_its_saved_high_watermark() {
         0,
         "a mark saved for a deleted topic of the same name is not used"
     );
+}
+
+#[test]
+fn what_a_reconciliation_applies_is_read_in_its_turn() {
+    // Two reconciliations racing: the one that waited must not apply metadata read before
+    // the other ran (it would delete the partition the other just opened, records and all).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = led_by_one();
+    let partitions = open(dir.path(), &state);
+    let tp = TopicPartition::new("orders", 0);
+    partitions.reconcile_latest(|| {
+        assert!(
+            partitions.reconciling.try_lock().is_err(),
+            "the wanted partitions are read while this reconciliation holds its turn"
+        );
+        partitions.wanted(&state, 1)
+    });
+    assert!(partitions.get_hosted(&tp).is_some());
+    partitions.reconcile_latest(|| partitions.wanted(&MetadataState::new(), 1));
+    assert!(partitions.get_hosted(&tp).is_none(), "a deleted topic goes");
 }
