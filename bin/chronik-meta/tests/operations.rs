@@ -75,6 +75,7 @@ fn a_node_runs_from_a_config_file_and_reports_status_and_metrics() {
     let first = prom::scrape_until(&metrics, DEADLINE, |e| {
         e.sum("chronik_meta_raft_commit_index")
             .is_some_and(|v| v > 0.0)
+            && e.sum("chronik_meta_raft_is_leader") == Some(1.0)
     });
     for family in [
         "chronik_meta_raft_term",
@@ -97,6 +98,8 @@ fn a_node_runs_from_a_config_file_and_reports_status_and_metrics() {
         first.types["chronik_meta_raft_leader_changes_total"],
         "counter"
     );
+    // The pass that set is_leader counted the change to this leader first.
+    assert!(first.sum("chronik_meta_raft_leader_changes_total") >= Some(1.0));
     for name in ["orders", "audit"] {
         let out = run_cli(&[
             "topics",

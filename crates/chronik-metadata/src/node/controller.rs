@@ -332,8 +332,10 @@ impl MetaNode {
     /// Publishes Raft and cluster gauges (no-ops unless the binary installed a recorder).
     fn record_metrics(&self, status: &chronik_raft::ReplicaStatus) {
         let leader = status.leader_id.unwrap_or(0);
+        // Taking the handle registers the counter, so it is scraped as 0 before any change.
+        let leader_changes = metrics::counter!("chronik_meta_raft_leader_changes_total");
         if self.inner.last_leader.swap(leader, Ordering::Relaxed) != leader {
-            metrics::counter!("chronik_meta_raft_leader_changes_total").increment(1);
+            leader_changes.increment(1);
         }
         metrics::gauge!("chronik_meta_raft_term").set(status.term as f64);
         metrics::gauge!("chronik_meta_raft_commit_index").set(status.commit_index as f64);
