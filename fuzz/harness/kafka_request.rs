@@ -169,6 +169,7 @@ fn response_body(which: u8, version: u8, body: Bytes) -> Result<(), String> {
         ApiVersions => ApiVersionsResponse,
         CreateTopics => CreateTopicsResponse,
         DeleteTopics => DeleteTopicsResponse,
+        DeleteRecords => DeleteRecordsResponse,
         InitProducerId => InitProducerIdResponse,
         OffsetForLeaderEpoch => OffsetForLeaderEpochResponse,
         DescribeConfigs => DescribeConfigsResponse,

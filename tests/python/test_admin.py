@@ -168,3 +168,39 @@ def test_kafka_python_admin(broker):
         client.close()
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     wait_topic(admin, name, 4)
+
+
+def test_confluent_delete_records_moves_the_log_start(broker, admin):
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    name = unique("trim")
+    create_topic(broker.bootstrap, name, 1)
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    for i in range(20):
+        producer.produce(name, value=b"%d" % i, partition=0)
+    assert producer.flush(30) == 0
+
+    (deleted,) = admin.delete_records([TopicPartition(name, 0, 12)]).values()
+    assert deleted.result(timeout=30).low_watermark == 12
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("g"),
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=30)
+        assert (low, high) == (12, 20)
+        # A consumer positioned below the start is reset to it.
+        consumer.assign([TopicPartition(name, 0, 3)])
+        msg = None
+        deadline = time.monotonic() + IO_DEADLINE_S
+        while msg is None or msg.error() is not None:
+            assert time.monotonic() < deadline, "no record after the reset"
+            msg = consumer.poll(1.0)
+        assert (msg.offset(), msg.value()) == (12, b"12")
+    finally:
+        consumer.close()
+
+    (beyond,) = admin.delete_records([TopicPartition(name, 0, 21)]).values()
+    with pytest.raises(KafkaException) as info:
+        beyond.result(timeout=30)
+    assert info.value.args[0].code() == KafkaError.OFFSET_OUT_OF_RANGE
+    (again,) = admin.delete_records([TopicPartition(name, 0, 5)]).values()
+    assert again.result(timeout=30).low_watermark == 12, "a lower offset changes nothing"

@@ -268,6 +268,22 @@ def test_concurrent_config_changes_through_every_broker_all_land(cluster):
         eventually(f"broker {bid} to show every last value", shown)
 
 
+def test_delete_records_moves_every_replicas_log_start(cluster):
+    topic = unique("trim")
+    cluster.create_topic(topic, 1, 3)
+    for i in range(30):
+        assert produce_one(cluster.bootstrap, topic, b"%d" % i, acks="all") is None
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    (deleted,) = admin.delete_records([TopicPartition(topic, 0, 17)]).values()
+    # Answered once the whole ISR moved its log start (the low watermark).
+    assert deleted.result(timeout=60).low_watermark == 17
+    for bid in cluster.brokers:
+        code, out, err = cluster.walctl("list", cluster.data_dir(bid), "--output", "json")
+        assert code == 0, err
+        (row,) = [r for r in json.loads(out) if r["topic"] == topic]
+        assert (row["start_offset"], row["end_offset"]) == (17, 30), (bid, row)
+
+
 def dumped_values(cluster, broker, topic):
     """{offset: value} of a partition as stored in `broker`'s data dir (chronik-walctl dump)."""
     code, out, err = cluster.walctl("dump", cluster.data_dir(broker), "--topic", topic, "--partition", "0",

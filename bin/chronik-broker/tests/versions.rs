@@ -82,6 +82,29 @@ fn every_advertised_version_is_answered() {
                     let r: DeleteTopicsResponse = answer(&mut c, key, v, id);
                     assert_eq!(r.responses[0].error_code, 0, "DeleteTopics v{v}");
                 }
+                ApiKey::DeleteRecords => {
+                    let name = format!("r{v}");
+                    assert_eq!(create_topic(&mut c, &name, 1), 0);
+                    let req = DeleteRecordsRequest::default()
+                        .with_timeout_ms(10_000)
+                        .with_topics(vec![
+                            delete_records_request::DeleteRecordsTopic::default()
+                                .with_name(topic(&name))
+                                .with_partitions(vec![
+                                    delete_records_request::DeleteRecordsPartition::default()
+                                        .with_partition_index(0)
+                                        .with_offset(-1),
+                                ]),
+                        ]);
+                    let id = c.send(key, v, &req);
+                    let r: DeleteRecordsResponse = answer(&mut c, key, v, id);
+                    let p = &r.topics[0].partitions[0];
+                    assert_eq!(
+                        (p.error_code, p.low_watermark),
+                        (0, 0),
+                        "DeleteRecords v{v}"
+                    );
+                }
                 ApiKey::InitProducerId => {
                     let req = InitProducerIdRequest::default()
                         .with_producer_id(ProducerId(-1))

@@ -50,6 +50,9 @@ pub(crate) fn error_codes(body: &ResponseKind) -> Vec<i16> {
             .for_each(|p| add(p.error_code)),
         ResponseKind::CreateTopics(r) => r.topics.iter().for_each(|t| add(t.error_code)),
         ResponseKind::DeleteTopics(r) => r.responses.iter().for_each(|t| add(t.error_code)),
+        ResponseKind::DeleteRecords(r) => (r.topics.iter())
+            .flat_map(|t| &t.partitions)
+            .for_each(|p| add(p.error_code)),
         ResponseKind::CreatePartitions(r) => r.results.iter().for_each(|t| add(t.error_code)),
         ResponseKind::DescribeConfigs(r) => r.results.iter().for_each(|t| add(t.error_code)),
         ResponseKind::AlterConfigs(r) => r.responses.iter().for_each(|t| add(t.error_code)),

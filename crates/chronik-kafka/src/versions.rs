@@ -27,6 +27,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::DescribeConfigs, 1, 4),
@@ -58,6 +59,7 @@ macro_rules! with_supported_kinds {
             ApiVersions,
             CreateTopics,
             DeleteTopics,
+            DeleteRecords,
             InitProducerId,
             OffsetForLeaderEpoch,
             DescribeConfigs,
@@ -148,7 +150,7 @@ mod tests {
                 "{key:?} twice"
             );
         }
-        assert_eq!(SUPPORTED.len(), 24);
+        assert_eq!(SUPPORTED.len(), 25);
     }
 
     #[test]

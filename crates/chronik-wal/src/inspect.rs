@@ -125,8 +125,11 @@ pub fn summarize_partition(root: &Path, tp: &TopicPartition) -> Result<Partition
         summary.segments.push(seg);
     }
     if let (Some(first), Some(last)) = (summary.segments.first(), summary.segments.last()) {
-        summary.start_offset = first.base_offset;
         summary.end_offset = last.next_offset;
+        // A start moved inside the first segment (DeleteRecords) is checkpointed beside it.
+        summary.start_offset = (crate::start::load(&partition_dir(root, tp))?)
+            .map_or(first.base_offset, |c| c.max(first.base_offset))
+            .min(summary.end_offset.max(first.base_offset));
     }
     for seg in &summary.segments {
         summary.batches += seg.batches;

@@ -18,6 +18,7 @@ mod read;
 mod recovery;
 pub mod scan;
 mod segment;
+mod start;
 mod trim;
 
 pub use config::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
@@ -29,4 +30,5 @@ pub use log::{AppendInfo, PartitionLog, SegmentInfo};
 pub use read::{ReadBatches, TimestampOffset};
 pub use recovery::{Cut, RecoveryOptions, RecoveryReport, plan_recovery};
 pub use segment::{index_file_name, parse_segment_file_name, segment_file_name};
+pub use start::LOG_START_FILE;
 pub use trim::RetentionReport;

@@ -96,7 +96,7 @@ impl PartitionLog {
                 sync_dir(parent)?;
             }
         }
-        let (segments, epochs, report) =
+        let (segments, epochs, mut report) =
             recovery::plan(dir, name, config.index_interval_bytes, recovery)?.apply(dir)?;
         let mut segments: BTreeMap<Offset, Segment> =
             segments.into_iter().map(|s| (s.base_offset, s)).collect();
@@ -104,8 +104,13 @@ impl PartitionLog {
             segments.insert(0, Segment::create(dir, 0)?);
             sync_dir(dir)?;
         }
-        let start_offset = *segments.keys().next().unwrap_or(&0);
+        let first_base = *segments.keys().next().unwrap_or(&0);
         let next_offset = segments.values().next_back().map_or(0, |s| s.next_offset);
+        // A checkpointed start inside the first segment (DeleteRecords) wins over its base.
+        let start_offset = crate::start::load(dir)?
+            .map_or(first_base, |c| c.max(first_base))
+            .min(next_offset.max(first_base));
+        report.start_offset = start_offset;
         let state = LogState {
             segments,
             start_offset,

@@ -1,5 +1,5 @@
-//! Removing data from a log: truncation at the end (replication) and whole-segment deletion at
-//! the start (retention).
+//! Removing data from a log: truncation at the end (replication), whole-segment deletion at
+//! the start (retention) and moving the log start offset (DeleteRecords).
 
 use chronik_types::Offset;
 
@@ -81,6 +81,8 @@ impl PartitionLog {
         for (_, seg) in std::mem::take(&mut state.segments) {
             seg.delete()?;
         }
+        // The new first segment's base is the start; an older checkpoint may lie above it.
+        crate::start::remove(&self.dir)?;
         state
             .segments
             .insert(offset, Segment::create(&self.dir, offset)?);
@@ -88,6 +90,38 @@ impl PartitionLog {
         state.start_offset = offset;
         state.next_offset = offset;
         Ok(())
+    }
+
+    /// Moves the log start offset up to `offset` (Kafka's DeleteRecords), which may lie inside
+    /// a segment: reads below it fail from now on, and it survives restarts (the checkpoint is
+    /// durable before anything is deleted). Segments wholly below it are deleted; the active
+    /// segment stays. An `offset` at or below the start changes nothing; one past the log end
+    /// is refused.
+    pub fn advance_start(&self, offset: Offset) -> Result<RetentionReport> {
+        let mut state = self.lock();
+        if offset > state.next_offset {
+            return Err(crate::WalError::OffsetOutOfRange {
+                requested: offset,
+                start: state.start_offset,
+                end: state.next_offset,
+            });
+        }
+        if offset <= state.start_offset {
+            return Ok(RetentionReport {
+                start_offset: state.start_offset,
+                ..RetentionReport::default()
+            });
+        }
+        crate::start::store(&self.dir, offset)?;
+        state.start_offset = offset;
+        let doomed = leading_segments(&state, |seg| seg.next_offset <= offset);
+        let report = self.delete_leading(&mut state, doomed)?;
+        let start = state.start_offset;
+        if state.epochs.truncate_from_start(start) {
+            self.store_epochs(&state.epochs)?;
+        }
+        tracing::info!(log = %self.name, start_offset = state.start_offset, "log start offset moved");
+        Ok(report)
     }
 
     /// Deletes whole segments whose offsets are all below `offset`. The active segment stays.
@@ -145,7 +179,8 @@ impl PartitionLog {
             }
         }
         if report.segments_deleted > 0 {
-            state.start_offset = *state.segments.keys().next().unwrap_or(&state.next_offset);
+            let first = *state.segments.keys().next().unwrap_or(&state.next_offset);
+            state.start_offset = state.start_offset.max(first);
             if state.epochs.truncate_from_start(state.start_offset) {
                 self.store_epochs(&state.epochs)?;
             }

@@ -46,7 +46,8 @@ pub(crate) async fn handle(services: &Services, req: FetchRequest) -> FetchRespo
     let partitions = partitions_of(&req.topics);
     if let Reader::Follower(id) = reader {
         for (tp, read) in &partitions {
-            layer.follower_fetched(id, tp, read.fetch_offset, read.current_leader_epoch);
+            let progress = (read.fetch_offset, read.log_start_offset);
+            layer.follower_fetched(id, tp, progress, read.current_leader_epoch);
         }
     }
     loop {
@@ -74,6 +75,7 @@ fn partitions_of(topics: &[FetchTopic]) -> Vec<(TopicPartition, ReadRequest)> {
             let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition);
             let read = ReadRequest {
                 fetch_offset: part.fetch_offset,
+                log_start_offset: part.log_start_offset,
                 current_leader_epoch: part.current_leader_epoch,
                 max_bytes: usize::try_from(part.partition_max_bytes).unwrap_or(0),
             };

@@ -5,6 +5,7 @@ mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
+mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
@@ -35,6 +36,7 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::ListOffsets,
     ApiKey::CreateTopics,
     ApiKey::DeleteTopics,
+    ApiKey::DeleteRecords,
     ApiKey::CreatePartitions,
     ApiKey::DescribeConfigs,
     ApiKey::AlterConfigs,
@@ -130,6 +132,9 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
         })),
         RequestKind::DeleteTopics(r) => later(Box::pin(async move {
             ResponseKind::DeleteTopics(delete_topics::handle(&services, r, v).await)
+        })),
+        RequestKind::DeleteRecords(r) => later(Box::pin(async move {
+            ResponseKind::DeleteRecords(delete_records::handle(services, r).await)
         })),
         RequestKind::InitProducerId(r) => later(Box::pin(async move {
             ResponseKind::InitProducerId(init_producer_id::handle(&services, r).await)

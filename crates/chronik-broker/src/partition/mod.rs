@@ -5,6 +5,7 @@
 //! handlers translate requests to calls here and [`PartitionError`]s to Kafka codes.
 
 mod append;
+mod delete;
 mod error;
 mod read;
 

@@ -25,6 +25,9 @@ pub(crate) enum Reader {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadRequest {
     pub fetch_offset: i64,
+    /// The reader's own log start offset: a follower's, which DeleteRecords waits on (-1 for
+    /// consumers).
+    pub log_start_offset: i64,
     /// The leader epoch the reader believes current (-1: unchecked).
     pub current_leader_epoch: i32,
     /// At most this many bytes of batches (a first batch larger than it is still whole, as the
@@ -106,7 +109,7 @@ impl PartitionLayer {
         &self,
         follower: BrokerId,
         tp: &TopicPartition,
-        fetch_offset: i64,
+        (fetch_offset, log_start): (i64, i64),
         current_leader_epoch: i32,
     ) {
         let Ok(leading) = self.leader_at(tp, current_leader_epoch) else {
@@ -114,10 +117,16 @@ impl PartitionLayer {
         };
         let end = leading.log().end_offset();
         let now = std::time::Instant::now();
-        let outside_isr = leading.hosted.replica.update(|p| {
+        let (outside_isr, start_moved) = leading.hosted.replica.update(|p| {
+            let start_moved = p.follower_log_start(follower, log_start);
             p.follower_fetched(follower, fetch_offset, end, now);
-            matches!(p.role(), Role::Leader { isr, .. } if !isr.contains(&follower))
+            let outside = matches!(p.role(), Role::Leader { isr, .. } if !isr.contains(&follower));
+            (outside, start_moved)
         });
+        if start_moved {
+            // A DeleteRecords may be waiting for the ISR's log starts.
+            leading.hosted.replica.changed();
+        }
         if outside_isr {
             self.isr_check.notify_one();
         }

@@ -265,8 +265,25 @@ async fn apply(
         return false;
     }
     let end = log.end_offset();
-    (hosted.replica).update(|p| p.follow_high_watermark(part.high_watermark, end));
+    let high_watermark = (hosted.replica).update(|p| {
+        p.follow_high_watermark(part.high_watermark, end);
+        p.high_watermark()
+    });
+    follow_log_start(tp, hosted, part.log_start_offset.min(high_watermark));
     true
+}
+
+/// Moves this replica's log start up to the leader's (DeleteRecords there), within what this
+/// replica knows to be committed; the next fetch reports it, which the leader's DeleteRecords
+/// waits for.
+fn follow_log_start(tp: &TopicPartition, hosted: &Hosted, leader_start: i64) {
+    if leader_start <= hosted.log.start_offset() {
+        return;
+    }
+    if let Err(e) = hosted.log.advance_start(leader_start) {
+        hosted.check_failed();
+        tracing::warn!(partition = %tp, error = %e, "cannot move the log start to the leader's");
+    }
 }
 
 /// Appends fetched batches verbatim (skipping any this log already holds) and, under

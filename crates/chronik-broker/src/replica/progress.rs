@@ -38,6 +38,9 @@ struct FollowerProgress {
     /// The leader's log end offset and the time of the follower's previous fetch: a fetch
     /// reaching that offset means the follower was caught up at that time.
     previous_fetch: Option<(i64, Instant)>,
+    /// The follower's log start offset as its last fetch reported it (-1: not heard yet):
+    /// DeleteRecords waits for the ISR to move theirs.
+    log_start: i64,
 }
 
 /// A replica's role, high watermark and (as leader) its followers' progress.
@@ -133,6 +136,7 @@ impl Progress {
                     end_offset: -1,
                     caught_up_at: now,
                     previous_fetch: None,
+                    log_start: -1,
                 });
             }
             self.followers
@@ -248,6 +252,29 @@ impl Progress {
         }
         f.previous_fetch = Some((log_end, now));
         self.advance(log_end)
+    }
+
+    /// As leader: follower `id` reported its log start offset (in a fetch). Returns whether
+    /// it changed.
+    pub fn follower_log_start(&mut self, id: BrokerId, log_start: i64) -> bool {
+        let Some(f) = self.followers.get_mut(&id) else {
+            return false;
+        };
+        std::mem::replace(&mut f.log_start, log_start) != log_start
+    }
+
+    /// As leader: the lowest log start offset of the ISR, this leader's `local_start`
+    /// included (Kafka's low watermark, which DeleteRecords waits on); `None` as follower. A
+    /// member not heard from yet counts as -1.
+    pub fn low_watermark(&self, local_start: i64) -> Option<i64> {
+        let Role::Leader { isr, .. } = &self.role else {
+            return None;
+        };
+        let lowest = (isr.iter())
+            .filter(|id| **id != self.me)
+            .map(|id| self.followers.get(id).map_or(-1, |f| f.log_start))
+            .fold(local_start, i64::min);
+        Some(lowest)
     }
 
     /// As leader: the log grew or the ISR changed; returns whether the high watermark moved.

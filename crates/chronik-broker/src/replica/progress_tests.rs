@@ -283,3 +283,31 @@ fn an_asked_for_member_whose_answer_was_lost_is_withdrawn_by_an_accepted_request
     assert_eq!(p.high_watermark(), 30);
     assert_eq!(p.wanted_isr(30, later, LAG), None);
 }
+
+#[test]
+fn the_low_watermark_is_the_lowest_isr_log_start() {
+    let now = Instant::now();
+    let mut p = Progress::new(1, leader(0, &[1, 2]), (0, 10), None, now);
+    assert_eq!(p.low_watermark(5), Some(-1), "2 not heard from yet");
+    assert!(p.follower_log_start(2, 3));
+    assert!(
+        !p.follower_log_start(2, 3),
+        "the same start again is no change"
+    );
+    assert_eq!(p.low_watermark(5), Some(3));
+    p.follower_log_start(2, 8);
+    assert_eq!(p.low_watermark(5), Some(5), "the leader's own start counts");
+    p.follower_log_start(3, 0);
+    assert_eq!(p.low_watermark(5), Some(5), "3 is outside the ISR");
+    let follower = Progress::new(
+        1,
+        Role::Follower {
+            leader: 2,
+            epoch: 0,
+        },
+        (0, 10),
+        None,
+        now,
+    );
+    assert_eq!(follower.low_watermark(5), None);
+}

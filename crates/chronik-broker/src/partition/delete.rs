@@ -1,0 +1,85 @@
+//! Moving a partition's log start offset as its leader (Kafka's DeleteRecords): the leader
+//! moves its own, followers move theirs to the leader's on their next fetch, and the request
+//! is answered once the whole ISR has (the low watermark).
+
+use std::time::Duration;
+
+use chronik_types::TopicPartition;
+
+use super::{PartitionError, PartitionLayer, Result};
+
+/// DeleteRecords' "up to the high watermark".
+const HIGH_WATERMARK: i64 = -1;
+
+impl PartitionLayer {
+    /// Deletes the records of `tp` below `offset` ([`HIGH_WATERMARK`]: all that consumers can
+    /// see) and returns the low watermark once every ISR member's log starts there, or fails
+    /// with `TimedOut` after `timeout` (the leader's own start has moved by then).
+    pub async fn delete_records(
+        &self,
+        tp: &TopicPartition,
+        offset: i64,
+        timeout: Duration,
+    ) -> Result<i64> {
+        if tp.topic == crate::groups::OFFSETS_TOPIC {
+            return Err(PartitionError::InternalTopic(tp.clone()));
+        }
+        let leading = self.leader(tp)?;
+        let log = leading.log().clone();
+        let high_watermark = leading.high_watermark();
+        let target = if offset == HIGH_WATERMARK {
+            high_watermark
+        } else {
+            offset
+        };
+        if target < 0 || target > high_watermark {
+            return Err(PartitionError::OffsetOutOfRange {
+                offset,
+                log_start: log.start_offset(),
+                log_end: high_watermark,
+                visible_end: high_watermark,
+            });
+        }
+        let moved = tokio::task::spawn_blocking(move || log.advance_start(target)).await;
+        if !matches!(moved, Ok(Ok(_))) {
+            tracing::warn!(partition = %tp, ?moved, "moving the log start offset failed");
+            leading.hosted.check_failed();
+            return Err(PartitionError::Storage(tp.clone()));
+        }
+        tracing::info!(partition = %tp, log_start = target, "records deleted");
+        leading.hosted.replica.changed();
+        self.wait_low_watermark(&leading, target, timeout).await
+    }
+
+    /// Waits until the ISR's lowest log start reaches `target` in the leader's epoch.
+    async fn wait_low_watermark(
+        &self,
+        leading: &super::Leading,
+        target: i64,
+        timeout: Duration,
+    ) -> Result<i64> {
+        let hosted = &leading.hosted;
+        let mut changes = hosted.replica.subscribe_changes();
+        let reached = async {
+            loop {
+                let local = hosted.log.start_offset();
+                let low = hosted.replica.read(|p| {
+                    (p.leader_epoch() == Some(leading.epoch))
+                        .then(|| p.low_watermark(local))
+                        .flatten()
+                });
+                match low {
+                    None => return Err(PartitionError::LeadershipLost),
+                    Some(low) if low >= target => return Ok(low),
+                    Some(_) => {}
+                }
+                if changes.changed().await.is_err() {
+                    return Err(PartitionError::LeadershipLost);
+                }
+            }
+        };
+        tokio::time::timeout(timeout, reached)
+            .await
+            .unwrap_or(Err(PartitionError::TimedOut))
+    }
+}
