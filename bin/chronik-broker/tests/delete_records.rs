@@ -17,6 +17,7 @@ const EARLIEST: i64 = -2;
 const OFFSET_OUT_OF_RANGE: i16 = 1;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const INVALID_TOPIC: i16 = 17;
+const POLICY_VIOLATION: i16 = 44;
 
 /// DeleteRecords v2 for one partition: (error code, low watermark).
 fn delete_records(c: &mut Client, name: &str, partition: i32, offset: i64) -> (i16, i64) {
@@ -103,6 +104,11 @@ fn bad_delete_records_requests_change_nothing() {
         delete_records(&mut c, "__consumer_offsets", 0, 0).0,
         INVALID_TOPIC
     );
+    assert_eq!(
+        create_topic_with(&mut c, "latest", &[("cleanup.policy", "compact")]),
+        0
+    );
+    assert_eq!(delete_records(&mut c, "latest", 0, 0).0, POLICY_VIOLATION);
     assert_eq!(list_offset(&mut c, "kept", 0, EARLIEST), (0, 0));
     assert_eq!(fetch(&mut c, "kept", 0, 0, 0).error_code, 0);
 }

@@ -25,6 +25,10 @@ struct PartitionRow {
     bytes: u64,
     min_timestamp: Option<i64>,
     max_timestamp: Option<i64>,
+    /// Where the log cleaner's next pass starts; `None`: never cleaned.
+    cleaner_offset: Option<Offset>,
+    /// Share of the bytes at or above the cleaner offset; `None`: never cleaned.
+    dirty_ratio: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     segment_details: Option<Vec<SegmentRow>>,
 }
@@ -73,6 +77,8 @@ impl PartitionRow {
             bytes: p.bytes,
             min_timestamp: p.min_timestamp,
             max_timestamp: p.max_timestamp,
+            cleaner_offset: p.cleaner_offset,
+            dirty_ratio: p.dirty_ratio(),
             segment_details: with_segments
                 .then(|| p.segments.iter().map(SegmentRow::new).collect()),
         }
@@ -105,6 +111,7 @@ fn print_partitions(rows: &[PartitionRow]) -> Result<()> {
         "batches",
         "records",
         "size",
+        "dirty",
         "time range",
     ]);
     for r in rows {
@@ -121,6 +128,7 @@ fn print_partitions(rows: &[PartitionRow]) -> Result<()> {
             r.batches.to_string(),
             r.records.to_string(),
             human_bytes(r.bytes),
+            render::dirty_ratio(r.dirty_ratio),
             render::time_range(r.min_timestamp, r.max_timestamp),
         ]);
     }

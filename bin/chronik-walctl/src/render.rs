@@ -46,6 +46,11 @@ pub fn opt_timestamp(ms: Option<i64>) -> String {
 }
 
 /// An optional number, `-` when absent.
+/// A dirty ratio as a percentage; `-` for a log the cleaner never cleaned.
+pub fn dirty_ratio(ratio: Option<f64>) -> String {
+    ratio.map_or_else(|| "-".to_owned(), |r| format!("{:.0}%", r * 100.0))
+}
+
 pub fn opt<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_string(), |v| v.to_string())
 }

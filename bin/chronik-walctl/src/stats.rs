@@ -21,10 +21,29 @@ struct TopicStats {
     bytes: u64,
     min_timestamp: Option<i64>,
     max_timestamp: Option<i64>,
+    /// The partitions the log cleaner has cleaned, with their dirty ratios.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cleaned: Vec<CleanedPartition>,
+}
+
+/// A partition the log cleaner has cleaned, as `stats` shows it.
+#[derive(Debug, Serialize)]
+struct CleanedPartition {
+    partition: i32,
+    cleaner_offset: i64,
+    /// Share of the partition's bytes at or above the cleaner offset.
+    dirty_ratio: f64,
 }
 
 impl TopicStats {
     fn add(&mut self, p: &PartitionSummary) {
+        if let (Some(cleaner_offset), Some(dirty_ratio)) = (p.cleaner_offset, p.dirty_ratio()) {
+            self.cleaned.push(CleanedPartition {
+                partition: p.partition,
+                cleaner_offset,
+                dirty_ratio,
+            });
+        }
         self.partitions += 1;
         self.segments += p.segments.len() as u64;
         self.add_counts(
@@ -114,6 +133,21 @@ fn print(topics: &[TopicStats]) -> Result<()> {
     }
     table.add_row(row(&total));
     output::table(&table, None)?;
+    let mut cleaned = chronik_cli::table(["topic", "partition", "cleaner offset", "dirty"]);
+    for t in topics {
+        for p in &t.cleaned {
+            cleaned.add_row(vec![
+                t.topic.clone(),
+                p.partition.to_string(),
+                p.cleaner_offset.to_string(),
+                render::dirty_ratio(Some(p.dirty_ratio)),
+            ]);
+        }
+    }
+    if topics.iter().any(|t| !t.cleaned.is_empty()) {
+        println!();
+        output::table(&cleaned, None)?;
+    }
     Ok(())
 }
 

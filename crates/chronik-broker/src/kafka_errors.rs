@@ -63,6 +63,7 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
         PartitionError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         PartitionError::InternalTopic(_) => ResponseError::InvalidTopicException,
+        PartitionError::CompactOnly(_) => ResponseError::PolicyViolation,
         PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
         PartitionError::MissingRecords => ResponseError::InvalidRecord,
         PartitionError::InvalidRecords(e) => chronik_kafka::records_error_code(&e.error),

@@ -40,7 +40,26 @@ pub struct PartitionSummary {
     pub bytes: u64,
     pub min_timestamp: Option<i64>,
     pub max_timestamp: Option<i64>,
+    /// Where the log cleaner's next pass starts (`None`: never cleaned).
+    pub cleaner_offset: Option<Offset>,
     pub segments: Vec<SegmentSummary>,
+}
+
+impl PartitionSummary {
+    /// The share of the log's bytes the cleaner has not cleaned yet (segments at or above its
+    /// checkpoint), as Kafka's dirty ratio; `None` for a log the cleaner never cleaned.
+    pub fn dirty_ratio(&self) -> Option<f64> {
+        let clean_below = self.cleaner_offset?;
+        let dirty: u64 = (self.segments.iter())
+            .filter(|s| s.next_offset > clean_below)
+            .map(|s| s.bytes)
+            .sum();
+        Some(if self.bytes == 0 {
+            0.0
+        } else {
+            dirty as f64 / self.bytes as f64
+        })
+    }
 }
 
 /// One batch as stored, for `dump`.
@@ -94,7 +113,9 @@ pub fn summarize_partition(root: &Path, tp: &TopicPartition) -> Result<Partition
         partition: tp.partition,
         ..Default::default()
     };
-    for (base, path) in segment_files(&partition_dir(root, tp))? {
+    let dir = partition_dir(root, tp);
+    summary.cleaner_offset = crate::offsets::load(&dir, crate::offsets::CLEANER_OFFSET_FILE)?;
+    for (base, path) in segment_files(&dir)? {
         let (file, len) = open_len(&path)?;
         let mut seg = SegmentSummary {
             file: path.clone(),
@@ -127,7 +148,7 @@ pub fn summarize_partition(root: &Path, tp: &TopicPartition) -> Result<Partition
     if let (Some(first), Some(last)) = (summary.segments.first(), summary.segments.last()) {
         summary.end_offset = last.next_offset;
         // A start moved inside the first segment (DeleteRecords) is checkpointed beside it.
-        summary.start_offset = (crate::start::load(&partition_dir(root, tp))?)
+        summary.start_offset = (crate::offsets::load(&dir, crate::offsets::LOG_START_FILE)?)
             .map_or(first.base_offset, |c| c.max(first.base_offset))
             .min(summary.end_offset.max(first.base_offset));
     }

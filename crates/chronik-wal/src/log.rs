@@ -107,7 +107,7 @@ impl PartitionLog {
         let first_base = *segments.keys().next().unwrap_or(&0);
         let next_offset = segments.values().next_back().map_or(0, |s| s.next_offset);
         // A checkpointed start inside the first segment (DeleteRecords) wins over its base.
-        let start_offset = crate::start::load(dir)?
+        let start_offset = crate::offsets::load(dir, crate::offsets::LOG_START_FILE)?
             .map_or(first_base, |c| c.max(first_base))
             .min(next_offset.max(first_base));
         report.start_offset = start_offset;

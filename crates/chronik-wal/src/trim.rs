@@ -81,8 +81,10 @@ impl PartitionLog {
         for (_, seg) in std::mem::take(&mut state.segments) {
             seg.delete()?;
         }
-        // The new first segment's base is the start; an older checkpoint may lie above it.
-        crate::start::remove(&self.dir)?;
+        // The new first segment's base is the start, and all of it is dirty; older
+        // checkpoints may lie above it.
+        crate::offsets::remove(&self.dir, crate::offsets::LOG_START_FILE)?;
+        crate::offsets::remove(&self.dir, crate::offsets::CLEANER_OFFSET_FILE)?;
         state
             .segments
             .insert(offset, Segment::create(&self.dir, offset)?);
@@ -112,7 +114,7 @@ impl PartitionLog {
                 ..RetentionReport::default()
             });
         }
-        crate::start::store(&self.dir, offset)?;
+        crate::offsets::store(&self.dir, crate::offsets::LOG_START_FILE, offset)?;
         state.start_offset = offset;
         let doomed = leading_segments(&state, |seg| seg.next_offset <= offset);
         let report = self.delete_leading(&mut state, doomed)?;

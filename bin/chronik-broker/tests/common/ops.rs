@@ -35,6 +35,28 @@ pub fn create_topic(c: &mut Client, name: &str, partitions: i32) -> i16 {
     resp.topics[0].error_code
 }
 
+/// CreateTopics v7 for one single-partition topic with `configs`; returns its error code.
+pub fn create_topic_with(c: &mut Client, name: &str, configs: &[(&str, &str)]) -> i16 {
+    let configs = (configs.iter())
+        .map(|(k, v)| {
+            create_topics_request::CreatableTopicConfig::default()
+                .with_name(StrBytes::from_string((*k).to_owned()))
+                .with_value(Some(StrBytes::from_string((*v).to_owned())))
+        })
+        .collect();
+    let req = CreateTopicsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topics(vec![
+            CreatableTopic::default()
+                .with_name(topic(name))
+                .with_num_partitions(1)
+                .with_replication_factor(-1)
+                .with_configs(configs),
+        ]);
+    let resp: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &req);
+    resp.topics[0].error_code
+}
+
 pub fn delete_topic(c: &mut Client, name: &str) -> i16 {
     let req = DeleteTopicsRequest::default()
         .with_timeout_ms(10_000)

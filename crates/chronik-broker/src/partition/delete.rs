@@ -25,6 +25,13 @@ impl PartitionLayer {
             return Err(PartitionError::InternalTopic(tp.clone()));
         }
         let leading = self.leader(tp)?;
+        let compact_only = self
+            .limits(tp)
+            .is_some_and(|(topic, _)| !topic.cleanup.delete);
+        if compact_only {
+            // Kafka's rule: a compacted log keeps every key's latest record.
+            return Err(PartitionError::CompactOnly(tp.clone()));
+        }
         let log = leading.log().clone();
         let high_watermark = leading.high_watermark();
         let target = if offset == HIGH_WATERMARK {

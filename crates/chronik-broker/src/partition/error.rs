@@ -24,6 +24,10 @@ pub(crate) enum PartitionError {
     },
     #[error("the internal topic of {0} takes writes only from its coordinator")]
     InternalTopic(TopicPartition),
+    #[error(
+        "records of {0} cannot be deleted while its cleanup.policy is compact; add delete to it"
+    )]
+    CompactOnly(TopicPartition),
     #[error("the ISR of {partition} has {isr} members, fewer than min.insync.replicas={min}")]
     NotEnoughReplicas {
         partition: TopicPartition,

@@ -11,6 +11,13 @@ use chronik_wal::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
 
 use crate::BrokerConfig;
 
+mod compaction;
+
+pub(crate) use compaction::{CleanupPolicy, CompactionSettings};
+use compaction::{
+    DELETE_RETENTION_MS, MAX_COMPACTION_LAG_MS, MIN_CLEANABLE_DIRTY_RATIO, MIN_COMPACTION_LAG_MS,
+};
+
 pub(crate) const RETENTION_MS: &str = "retention.ms";
 pub(crate) const RETENTION_BYTES: &str = "retention.bytes";
 pub(crate) const SEGMENT_BYTES: &str = "segment.bytes";
@@ -25,6 +32,7 @@ pub(crate) enum ConfigType {
     Boolean = 1,
     Int = 3,
     Long = 5,
+    Double = 6,
     List = 7,
 }
 
@@ -51,7 +59,32 @@ pub(crate) const KEYS: &[Key] = &[
         name: CLEANUP_POLICY,
         broker_name: "log.cleanup.policy",
         config_type: ConfigType::List,
-        doc: "What happens to old segments: only 'delete' (compaction is not supported).",
+        doc: "What happens to old records: 'delete' (retention removes old segments), \
+              'compact' (the cleaner keeps the latest record of each key) or both.",
+    },
+    Key {
+        name: DELETE_RETENTION_MS,
+        broker_name: "log.cleaner.delete.retention.ms",
+        config_type: ConfigType::Long,
+        doc: "How long a tombstone stays in a compacted topic after its log was cleaned.",
+    },
+    Key {
+        name: MAX_COMPACTION_LAG_MS,
+        broker_name: "log.cleaner.max.compaction.lag.ms",
+        config_type: ConfigType::Long,
+        doc: "A dirty record older than this makes its log due for cleaning.",
+    },
+    Key {
+        name: MIN_CLEANABLE_DIRTY_RATIO,
+        broker_name: "log.cleaner.min.cleanable.ratio",
+        config_type: ConfigType::Double,
+        doc: "A compacted log is cleaned once this share of it is dirty.",
+    },
+    Key {
+        name: MIN_COMPACTION_LAG_MS,
+        broker_name: "log.cleaner.min.compaction.lag.ms",
+        config_type: ConfigType::Long,
+        doc: "Records younger than this are not compacted.",
     },
     Key {
         name: MAX_MESSAGE_BYTES,
@@ -144,7 +177,7 @@ impl From<ConfigError> for ControllerError {
 }
 
 /// A topic's effective settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TopicSettings {
     pub retention_ms: Option<u64>,
     pub retention_bytes: Option<u64>,
@@ -153,6 +186,8 @@ pub(crate) struct TopicSettings {
     pub min_insync_replicas: i32,
     pub max_message_bytes: usize,
     pub unclean_leader_election: bool,
+    pub cleanup: CleanupPolicy,
+    pub compaction: CompactionSettings,
 }
 
 impl TopicSettings {
@@ -166,6 +201,8 @@ impl TopicSettings {
             min_insync_replicas: config.min_insync_replicas,
             max_message_bytes: config.max_message_bytes,
             unclean_leader_election: false,
+            cleanup: CleanupPolicy::DELETE,
+            compaction: CompactionSettings::default(),
         }
     }
 
@@ -237,7 +274,9 @@ impl TopicSettings {
             SEGMENT_MS => self.segment_ms = Duration::from_millis(long(1)?.unsigned_abs()),
             MIN_INSYNC_REPLICAS => self.min_insync_replicas = int(1)?,
             MAX_MESSAGE_BYTES => self.max_message_bytes = usize::try_from(int(0)?).unwrap_or(0),
-            CLEANUP_POLICY => check_cleanup_policy(text).map_err(invalid)?,
+            CLEANUP_POLICY => {
+                self.cleanup = CleanupPolicy::parse(&list_items(text)).map_err(invalid)?
+            }
             UNCLEAN_LEADER_ELECTION_CONFIG => {
                 self.unclean_leader_election = match text.to_ascii_lowercase().as_str() {
                     "true" => true,
@@ -245,6 +284,7 @@ impl TopicSettings {
                     _ => return Err(invalid("must be true or false".into())),
                 }
             }
+            _ if self.compaction.set(name, text).map_err(invalid)? => {}
             _ => return Err(ConfigError::Unknown(name.to_owned())),
         }
         Ok(())
@@ -260,34 +300,26 @@ impl TopicSettings {
             SEGMENT_MS => self.segment_ms.as_millis().to_string(),
             MIN_INSYNC_REPLICAS => self.min_insync_replicas.to_string(),
             MAX_MESSAGE_BYTES => self.max_message_bytes.to_string(),
-            CLEANUP_POLICY => "delete".to_owned(),
-            _ => self.unclean_leader_election.to_string(),
+            CLEANUP_POLICY => self.cleanup.value(),
+            UNCLEAN_LEADER_ELECTION_CONFIG => self.unclean_leader_election.to_string(),
+            name => self.compaction.value(name).unwrap_or_default(),
         }
     }
 
-    /// The settings of a partition log of this topic.
+    /// The settings of a partition log of this topic. Retention applies only under the
+    /// delete policy: a compact-only topic keeps the latest record of every key forever.
     pub fn log_config(&self) -> LogConfig {
+        let delete = self.cleanup.delete;
         LogConfig {
             segment_bytes: self.segment_bytes,
             segment_ms: Some(self.segment_ms),
-            retention_ms: self
-                .retention_ms
+            retention_ms: (self.retention_ms)
+                .filter(|_| delete)
                 .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
-            retention_bytes: self.retention_bytes,
+            retention_bytes: self.retention_bytes.filter(|_| delete),
             ..LogConfig::default()
         }
     }
-}
-
-fn check_cleanup_policy(text: &str) -> Result<(), String> {
-    let policies = list_items(text);
-    if policies.iter().any(|p| p == "compact") {
-        return Err("log compaction is not supported by Chronik; use 'delete'".into());
-    }
-    if policies != ["delete"] {
-        return Err("the only supported cleanup policy is 'delete'".into());
-    }
-    Ok(())
 }
 
 fn list_items(text: &str) -> Vec<String> {
@@ -438,5 +470,4 @@ pub(crate) fn apply_ops(
 }
 
 #[cfg(test)]
-#[path = "topic_config_tests.rs"]
 mod tests;

@@ -42,7 +42,20 @@ fn values_parse_into_settings_and_render_back() {
     let rendered: Vec<String> = KEYS.iter().map(|k| s.value(k)).collect();
     assert_eq!(
         rendered,
-        ["delete", "1000", "2", "4096", "-1", "1024", "60000", "true"]
+        [
+            "delete",
+            "86400000",
+            "9223372036854775807",
+            "0.5",
+            "0",
+            "1000",
+            "2",
+            "4096",
+            "-1",
+            "1024",
+            "60000",
+            "true"
+        ]
     );
     let log = s.log_config();
     assert_eq!((log.segment_bytes, log.retention_ms), (1024, None));
@@ -66,6 +79,12 @@ fn bad_keys_and_values_are_invalid_config_with_a_reason() {
         (MAX_MESSAGE_BYTES, "3000000000"),
         (CLEANUP_POLICY, "delete,nuke"),
         (CLEANUP_POLICY, ""),
+        (CLEANUP_POLICY, ","),
+        ("min.cleanable.dirty.ratio", "1.5"),
+        ("min.cleanable.dirty.ratio", "half"),
+        ("min.compaction.lag.ms", "-1"),
+        ("max.compaction.lag.ms", "0"),
+        ("delete.retention.ms", "-5"),
         (UNCLEAN_LEADER_ELECTION_CONFIG, "yes"),
     ] {
         let e = rejects(name, value);
@@ -75,8 +94,45 @@ fn bad_keys_and_values_are_invalid_config_with_a_reason() {
             "{name}={value}: {e}"
         );
     }
-    let compact = rejects(CLEANUP_POLICY, "compact,delete");
-    assert!(compact.to_string().contains("compaction"), "{compact}");
+}
+
+#[test]
+fn cleanup_policies_and_compaction_configs_parse_and_shape_the_log() {
+    let parsed = |pairs: &[(&str, &str)]| {
+        TopicSettings::builtin()
+            .with_overrides(&map(pairs))
+            .expect("valid")
+    };
+    let both = parsed(&[(CLEANUP_POLICY, "delete, compact"), (RETENTION_MS, "1000")]);
+    assert_eq!((both.cleanup.compact, both.cleanup.delete), (true, true));
+    assert_eq!(both.value(key(CLEANUP_POLICY).unwrap()), "compact,delete");
+    assert_eq!(both.log_config().retention_ms, Some(1000));
+    let compact = parsed(&[(CLEANUP_POLICY, "compact"), (RETENTION_MS, "1000")]);
+    assert_eq!(
+        compact.log_config().retention_ms,
+        None,
+        "no retention without delete"
+    );
+    let tuned = parsed(&[
+        ("min.cleanable.dirty.ratio", "0.25"),
+        ("min.compaction.lag.ms", "100"),
+        ("max.compaction.lag.ms", "5000"),
+        ("delete.retention.ms", "0"),
+    ]);
+    assert_eq!(tuned.compaction.min_cleanable_dirty_ratio, 0.25);
+    assert_eq!(tuned.compaction.min_compaction_lag.as_millis(), 100);
+    assert_eq!(tuned.compaction.max_compaction_lag.as_millis(), 5000);
+    assert!(tuned.compaction.delete_retention.is_zero());
+    assert_eq!(tuned.value(key("min.compaction.lag.ms").unwrap()), "100");
+    let builtin = TopicSettings::builtin();
+    assert_eq!(
+        builtin.value(key("delete.retention.ms").unwrap()),
+        "86400000"
+    );
+    assert_eq!(
+        builtin.value(key("min.cleanable.dirty.ratio").unwrap()),
+        "0.5"
+    );
 }
 
 #[test]
@@ -151,8 +207,17 @@ fn incremental_ops_set_delete_append_and_subtract() {
         Err(ResponseError::InvalidConfig)
     );
     assert_eq!(
-        code(op(CLEANUP_POLICY, AlterOp::Append("compact".into()))),
+        code(op(CLEANUP_POLICY, AlterOp::Append("nuke".into()))),
         Err(ResponseError::InvalidConfig)
+    );
+    assert_eq!(
+        apply_ops(
+            &current,
+            &defaults,
+            &op(CLEANUP_POLICY, AlterOp::Append("compact".into()))
+        )
+        .map(|next| next[CLEANUP_POLICY].clone()),
+        Ok("delete,compact".to_owned())
     );
     assert_eq!(
         code(op("nope", AlterOp::Delete)),
