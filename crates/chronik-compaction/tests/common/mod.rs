@@ -1,7 +1,8 @@
 //! Batches for the tests, written and read back with kafka-protocol's encoder and decoder, so
-//! that the crate's own record codec is checked against an independent one.
+//! that the crate's own record codec is checked against an independent one. Each test binary
+//! uses part of this module.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use bytes::{Bytes, BytesMut};
 use chronik_compaction::{ActiveProducers, CleanPolicy, Filtered, KeyMap, filter_batch};
