@@ -117,6 +117,10 @@ pub struct Filtered {
 /// counts them as invalid; compacted topics refuse them on produce). Control and
 /// transactional batches are kept as they are: there are no transactions yet to resolve.
 ///
+/// A batch left with no record is removed, unless it is an active producer's last batch or
+/// it ends where the map's dirty range ends (Kafka's `upperBoundOffsetOfCleaningRound`, so
+/// the log's last offset survives): those stay as empty batches.
+///
 /// On error `out` is left as it was.
 pub fn filter_batch(
     batch: &[u8],

@@ -119,9 +119,11 @@ fn hostile_header_counts_are_refused_without_panicking() {
             (6, 5),
             (1, 0),
         ] {
-            let mut bytes = sample.clone();
-            bytes[57..61].copy_from_slice(&count.to_be_bytes());
-            bytes[23..27].copy_from_slice(&last_delta.to_be_bytes());
+            let mut header = BatchHeader::parse(&sample).unwrap();
+            (header.records_count, header.last_offset_delta) = (count, last_delta);
+            let mut bytes = Vec::new();
+            header.write_to(&mut bytes);
+            bytes.extend_from_slice(&sample[BATCH_HEADER_LEN..]);
             recompute_crc(&mut bytes);
             exercise(&bytes, &mut rng);
         }

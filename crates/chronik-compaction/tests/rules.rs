@@ -303,10 +303,14 @@ fn control_and_transactional_batches_are_kept_unchanged_and_not_mapped() {
 
 #[test]
 fn log_append_time_batches_keep_their_flag_and_max_timestamp() {
-    let mut original = batch(Spec::at(0), &[kv("k", "1", 10), kv("j", "2", 20)]);
-    // kafka-protocol's encoder cannot set the timestamp type: flip the bit by hand.
-    original[22] |= 0x08;
-    chronik_records::recompute_crc(&mut original);
+    let encoded = batch(Spec::at(0), &[kv("k", "1", 10), kv("j", "2", 20)]);
+    // kafka-protocol's encoder cannot set the timestamp type: set the bit in the header.
+    let mut header = validate_batch(&encoded).unwrap();
+    header.attributes |= 0x08;
+    let mut original = Vec::new();
+    header.write_to(&mut original);
+    original.extend_from_slice(&encoded[BATCH_HEADER_LEN..]);
+    chronik_records::seal_batch(&mut original).unwrap();
     let newer = batch(Spec::at(2), &[kv("k", "3", 30)]);
     let map = map_all(&[original.clone(), newer], 0..3);
     let (filtered, out) = filter_one(&original, &map, NOW, RETENTION, &no_producers());
