@@ -13,6 +13,7 @@ mod rewrite;
 mod split;
 mod timestamps;
 mod validate;
+mod write;
 
 pub use build::build_batch;
 pub use error::{BatchError, RecordsError, Result};
@@ -23,3 +24,4 @@ pub use rewrite::{recompute_crc, set_base_offset, set_partition_leader_epoch, se
 pub use split::{ValidBatch, batch_len, split_batches};
 pub use timestamps::first_record_at_or_after;
 pub use validate::{crc_matches, validate_batch};
+pub use write::seal_batch;
