@@ -169,6 +169,22 @@ pub struct RunArgs {
         default_value_t = 30_000
     )]
     pub retention_check_interval_ms: u64,
+    /// Compacted logs cleaned at once (Kafka's log.cleaner.threads); 0 turns the log cleaner
+    /// off and compacted topics grow.
+    #[arg(long, env = "CHRONIK_LOG_CLEANER_THREADS", default_value_t = 1)]
+    pub log_cleaner_threads: usize,
+    /// Memory for the cleaner's key maps, all threads together (Kafka's
+    /// log.cleaner.dedupe.buffer.size): a log with more keys is cleaned in several passes.
+    #[arg(long, env = "CHRONIK_LOG_CLEANER_DEDUPE_BUFFER_SIZE", default_value_t = 128 * 1024 * 1024)]
+    pub log_cleaner_dedupe_buffer_size: usize,
+    /// Bytes the cleaner reads and writes per second, all threads together; -1: unlimited
+    /// (Kafka's log.cleaner.io.max.bytes.per.second).
+    #[arg(long, env = "CHRONIK_LOG_CLEANER_IO_MAX_BYTES_PER_SECOND", default_value_t = -1.0, allow_negative_numbers = true)]
+    pub log_cleaner_io_max_bytes_per_second: f64,
+    /// How long the cleaner waits when no compacted log is due, in milliseconds (Kafka's
+    /// log.cleaner.backoff.ms).
+    #[arg(long, env = "CHRONIK_LOG_CLEANER_BACKOFF_MS", default_value_t = 15_000)]
+    pub log_cleaner_backoff_ms: u64,
     /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644).
     #[arg(long, env = "CHRONIK_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -182,6 +198,29 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    fn cleaner_config(&self) -> anyhow::Result<chronik_broker::CleanerConfig> {
+        if self.log_cleaner_dedupe_buffer_size < 1024 * 1024 {
+            bail!("--log-cleaner-dedupe-buffer-size must be at least 1048576 (1 MiB)");
+        }
+        if self.log_cleaner_backoff_ms == 0 {
+            bail!("--log-cleaner-backoff-ms must be at least 1");
+        }
+        let rate = self.log_cleaner_io_max_bytes_per_second;
+        let io_max_bytes_per_second = match rate {
+            r if r == -1.0 => None,
+            r if r.is_finite() && r >= 1.0 => Some(r),
+            r => bail!(
+                "--log-cleaner-io-max-bytes-per-second must be -1 (unlimited) or at least 1, got {r}"
+            ),
+        };
+        Ok(chronik_broker::CleanerConfig {
+            threads: self.log_cleaner_threads,
+            dedupe_buffer_bytes: self.log_cleaner_dedupe_buffer_size,
+            io_max_bytes_per_second,
+            backoff: std::time::Duration::from_millis(self.log_cleaner_backoff_ms),
+        })
+    }
+
     pub fn into_config(self) -> anyhow::Result<BrokerConfig> {
         if self.id < 1 {
             bail!("--id must be 1 or more, got {}", self.id);
@@ -248,6 +287,7 @@ impl RunArgs {
             );
         }
         config.offsets_topic_replication_factor = self.offsets_topic_replication_factor;
+        config.cleaner = self.cleaner_config()?;
         config.replica_lag_time_max =
             std::time::Duration::from_millis(self.replica_lag_time_max_ms);
         config.partition_syncer = fault::fsync_hook()?;

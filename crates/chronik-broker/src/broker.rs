@@ -72,7 +72,7 @@ impl Broker {
             partitions: partitions.clone(),
             fsync: config.fsync,
         });
-        let tasks = vec![
+        let mut tasks = vec![
             crate::replica::fetcher::spawn(fetchers),
             crate::replica::isr::spawn(
                 cluster.clone(),
@@ -93,6 +93,7 @@ impl Broker {
             defaults,
             isr_check,
         ));
+        tasks.extend(crate::cleaner::spawn(layer.clone(), &config.cleaner));
         cluster.reconcile(&partitions);
         cluster.remove_orphans(&partitions);
         tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),

@@ -340,13 +340,10 @@ impl Cluster {
     }
 
     /// Creates the internal `__consumer_offsets` topic (whatever auto-creation says) once
-    /// enough brokers are live for its replication factor. Its records are kept forever:
-    /// without compaction, retention would delete live offsets.
+    /// enough brokers are live for its replication factor. It is compacted, as Kafka's is: the
+    /// latest record of every group and committed offset stays, older ones go.
     pub async fn create_offsets_topic(&self, partitions: i32) -> Result<(), NodeError> {
-        let configs = BTreeMap::from([
-            ("retention.ms".to_owned(), "-1".to_owned()),
-            ("retention.bytes".to_owned(), "-1".to_owned()),
-        ]);
+        let configs = BTreeMap::from([("cleanup.policy".to_owned(), "compact".to_owned())]);
         let live = self.metadata(|s| s.live_brokers().count());
         let replication = self.offsets_replication;
         if usize::try_from(replication).is_ok_and(|r| r > live) {

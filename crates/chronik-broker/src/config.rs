@@ -81,6 +81,8 @@ pub struct BrokerConfig {
     /// `offsets.topic.replication.factor`): the topic is created once that many brokers are
     /// live. Under the embedded quorum there is one broker, so it is 1.
     pub offsets_topic_replication_factor: i16,
+    /// The log cleaner of compacted topics (threads, key-map memory, I/O rate, backoff).
+    pub cleaner: crate::CleanerConfig,
 }
 
 impl BrokerConfig {
@@ -112,6 +114,7 @@ impl BrokerConfig {
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
             replica_lag_time_max: Duration::from_secs(10),
             offsets_topic_replication_factor: 3,
+            cleaner: crate::CleanerConfig::default(),
         }
     }
 }

@@ -65,7 +65,10 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::InternalTopic(_) => ResponseError::InvalidTopicException,
         PartitionError::CompactOnly(_) => ResponseError::PolicyViolation,
         PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
-        PartitionError::MissingRecords => ResponseError::InvalidRecord,
+        PartitionError::MissingRecords | PartitionError::UnkeyedRecord(_) => {
+            ResponseError::InvalidRecord
+        }
+        PartitionError::UnreadableRecords(_) => ResponseError::CorruptMessage,
         PartitionError::InvalidRecords(e) => chronik_kafka::records_error_code(&e.error),
         PartitionError::Sequence(SequenceError::StaleEpoch { .. }) => {
             ResponseError::InvalidProducerEpoch

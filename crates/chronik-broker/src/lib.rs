@@ -6,6 +6,7 @@
 //! shutdown future resolves, finishes in-flight requests and closes everything cleanly.
 
 mod broker;
+mod cleaner;
 mod cluster;
 mod config;
 mod connection;
@@ -25,6 +26,7 @@ mod services;
 mod topic_config;
 
 pub use broker::Broker;
+pub use cleaner::CleanerConfig;
 pub use config::{BrokerConfig, DEFAULT_FETCH_MAX_BYTES, PartitionSyncer};
 pub use error::BrokerError;
 pub use handlers::IMPLEMENTED;

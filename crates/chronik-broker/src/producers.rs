@@ -137,6 +137,12 @@ impl ProducerStates {
         self.producers.len()
     }
 
+    /// Each known producer's id and the last offset of its latest batch: the batches the log
+    /// cleaner must keep, so this state survives cleaning.
+    pub fn last_offsets(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        (self.producers.iter()).map(|(id, entry)| (*id, entry.last_offset))
+    }
+
     fn evict_oldest(&mut self) {
         let oldest = (self.producers.iter())
             .min_by_key(|(_, e)| e.last_offset)

@@ -107,6 +107,10 @@ pub struct Filtered {
     pub records_kept: usize,
     pub bytes_read: usize,
     pub bytes_written: usize,
+    /// The delete horizon of the tombstones the written batch still holds: a pass at or after
+    /// it removes them (the caller schedules one, as Kafka's cleaner does for logs whose
+    /// tombstones expired).
+    pub delete_horizon: Option<i64>,
 }
 
 /// Filters one stored batch against `map` and appends what remains of it to `out`.
@@ -144,13 +148,18 @@ pub fn filter_batch(
         return keep_empty_or_remove(&header, batch.len(), map, policy, out);
     }
     let stamp_horizon = survey.kept_tombstone && rule.horizon.is_none();
-    if survey.kept == survey.read && !stamp_horizon {
-        return Ok(copy_unchanged(batch, survey.read, survey.kept, out));
-    }
     let horizon = match stamp_horizon {
         true => Some(policy.now_ms.saturating_add(policy.delete_retention_ms)),
         false => rule.horizon,
     };
+    let delete_horizon = horizon.filter(|_| survey.kept_tombstone);
+    if survey.kept == survey.read && !stamp_horizon {
+        let unchanged = copy_unchanged(batch, survey.read, survey.kept, out);
+        return Ok(Filtered {
+            delete_horizon,
+            ..unchanged
+        });
+    }
     let start = out.len();
     let written = rebuild(&header, &records, &rule, &survey, horizon, out);
     if written.is_err() {
@@ -164,6 +173,7 @@ pub fn filter_batch(
         records_kept: survey.kept,
         bytes_read: batch.len(),
         bytes_written: out.len() - start,
+        delete_horizon,
     })
 }
 
@@ -288,6 +298,7 @@ fn keep_empty_or_remove(
         records_kept: 0,
         bytes_read,
         bytes_written: 0,
+        delete_horizon: None,
     };
     if policy.active_producers.holds_last_batch_of(header) || ends_round {
         let start = out.len();
@@ -312,5 +323,6 @@ fn copy_unchanged(batch: &[u8], read: usize, kept: usize, out: &mut Vec<u8>) -> 
         records_kept: kept,
         bytes_read: batch.len(),
         bytes_written: batch.len(),
+        delete_horizon: None,
     }
 }

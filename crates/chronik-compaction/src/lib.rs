@@ -32,6 +32,7 @@ mod codec;
 mod error;
 mod filter;
 mod key_map;
+mod keys;
 mod record;
 mod schedule;
 mod varint;
@@ -39,6 +40,7 @@ mod varint;
 pub use error::{CompactionError, Result};
 pub use filter::{ActiveProducers, BatchFate, CleanPolicy, Filtered, filter_batch};
 pub use key_map::{DEFAULT_UNCOMPRESSED_LIMIT, ENTRY_OVERHEAD, KeyMap, MapProgress};
+pub use keys::first_unkeyed_record;
 pub use schedule::{
     CleanableOffsets, CleaningCandidate, CompactionConfig, LogFacts, SegmentFacts, assess,
     cleanable_offsets, filthiest,

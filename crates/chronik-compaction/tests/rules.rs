@@ -101,6 +101,7 @@ fn a_tombstone_is_stamped_with_a_horizon_then_kept_until_it_then_removed() {
     let header = validate_batch(&stamped).unwrap();
     assert_eq!(header.attributes & 0x40, 0x40);
     assert_eq!(header.base_timestamp, NOW + RETENTION);
+    assert_eq!(filtered.delete_horizon, Some(NOW + RETENTION));
     let read = decode(&stamped);
     assert!(read[0].delete_horizon);
     assert_eq!(
@@ -125,6 +126,11 @@ fn a_tombstone_is_stamped_with_a_horizon_then_kept_until_it_then_removed() {
         filtered.fate,
         BatchFate::Unchanged,
         "kept until the horizon"
+    );
+    assert_eq!(
+        filtered.delete_horizon,
+        Some(NOW + RETENTION),
+        "the caller still has to come back"
     );
     assert_eq!(out, stamped);
     let (filtered, out) = filter_one(
@@ -318,4 +324,30 @@ fn log_append_time_batches_keep_their_flag_and_max_timestamp() {
     let header = validate_batch(&out).unwrap();
     assert_eq!(header.attributes & 0x08, 0x08);
     assert_eq!(header.max_timestamp, 20);
+}
+
+#[test]
+fn the_first_unkeyed_record_is_found_in_every_codec() {
+    use chronik_compaction::first_unkeyed_record;
+    for codec in CODECS {
+        let keyed = batch(
+            Spec::at(10).codec(codec),
+            &[kv("a", "1", 1), kv("b", "2", 2)],
+        );
+        assert_eq!(
+            first_unkeyed_record(&keyed, 1 << 20).unwrap(),
+            None,
+            "{codec:?}"
+        );
+        let mixed = batch(
+            Spec::at(10).codec(codec),
+            &[kv("a", "1", 1), unkeyed("u", 2)],
+        );
+        assert_eq!(
+            first_unkeyed_record(&mixed, 1 << 20).unwrap(),
+            Some(11),
+            "{codec:?}"
+        );
+    }
+    assert!(first_unkeyed_record(b"garbage", 1 << 20).is_err());
 }

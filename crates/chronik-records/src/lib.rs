@@ -21,7 +21,7 @@ pub use header::{
     BATCH_HEADER_LEN, BatchHeader, Compression, ProducerFields, StoredBatches, wrapping_seq,
 };
 pub use rewrite::{recompute_crc, set_base_offset, set_partition_leader_epoch, set_producer};
-pub use split::{ValidBatch, batch_len, split_batches};
+pub use split::{ValidBatch, batch_len, split_batches, split_stored_batches};
 pub use timestamps::first_record_at_or_after;
-pub use validate::{crc_matches, validate_batch};
+pub use validate::{crc_matches, validate_batch, validate_stored_batch};
 pub use write::seal_batch;

@@ -9,7 +9,7 @@ use std::ops::Range;
 use crate::header::{
     BATCH_HEADER_LEN, BATCH_LENGTH, BatchHeader, CURRENT_MAGIC, LOG_OVERHEAD, MAGIC,
 };
-use crate::{BatchError, Compression, RecordsError, validate_batch};
+use crate::{BatchError, Compression, RecordsError, validate_batch, validate_stored_batch};
 
 /// One validated batch of a run of batches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,23 @@ pub fn split_batches(
     bytes: &[u8],
     max_message_bytes: usize,
 ) -> Result<Vec<ValidBatch>, BatchError> {
+    split_checked(bytes, max_message_bytes, validate_batch)
+}
+
+/// Like [`split_batches`], for batches read from a log (a follower copying its leader's): an
+/// emptied batch the cleaner kept is valid here (see [`validate_stored_batch`]).
+pub fn split_stored_batches(
+    bytes: &[u8],
+    max_message_bytes: usize,
+) -> Result<Vec<ValidBatch>, BatchError> {
+    split_checked(bytes, max_message_bytes, validate_stored_batch)
+}
+
+fn split_checked(
+    bytes: &[u8],
+    max_message_bytes: usize,
+    validate: fn(&[u8]) -> Result<BatchHeader, RecordsError>,
+) -> Result<Vec<ValidBatch>, BatchError> {
     if bytes.is_empty() {
         return Err(BatchError {
             position: 0,
@@ -39,7 +56,7 @@ pub fn split_batches(
             error,
         };
         let len = batch_len(&bytes[pos..], max_message_bytes).map_err(at)?;
-        let header = check_batch(&bytes[pos..pos + len]).map_err(at)?;
+        let header = check_batch(&bytes[pos..pos + len], validate).map_err(at)?;
         batches.push(ValidBatch {
             range: pos..pos + len,
             header,
@@ -88,8 +105,11 @@ pub fn batch_len(rest: &[u8], max_message_bytes: usize) -> Result<usize, Records
 }
 
 /// Validates one exactly-delimited batch; an unknown codec could never be read back.
-fn check_batch(batch: &[u8]) -> Result<BatchHeader, RecordsError> {
-    let header = validate_batch(batch)?;
+fn check_batch(
+    batch: &[u8],
+    validate: fn(&[u8]) -> Result<BatchHeader, RecordsError>,
+) -> Result<BatchHeader, RecordsError> {
+    let header = validate(batch)?;
     if header.compression() == Compression::Unknown {
         return Err(RecordsError::UnknownCompression {
             attributes: header.attributes,

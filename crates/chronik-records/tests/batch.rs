@@ -109,3 +109,21 @@ fn stored_batches_are_walked_until_the_bytes_run_out() {
     assert_eq!(StoredBatches::new(&stored[..first.len() + 10]).count(), 1);
     assert_eq!(StoredBatches::new(&[0xff; 20]).count(), 0);
 }
+
+#[test]
+fn an_emptied_batch_is_valid_in_a_log_but_not_from_a_producer() {
+    let mut batch = make_batch(1, 8, 5);
+    batch.truncate(61);
+    let length = (batch.len() - 12) as i32;
+    batch[8..12].copy_from_slice(&length.to_be_bytes());
+    batch[57..61].copy_from_slice(&0i32.to_be_bytes());
+    chronik_records::recompute_crc(&mut batch);
+    let header = chronik_records::validate_stored_batch(&batch).expect("a stored empty batch");
+    assert_eq!((header.records_count, header.last_offset_delta), (0, 0));
+    assert!(matches!(
+        validate_batch(&batch),
+        Err(RecordsError::NoRecords { count: 0, .. })
+    ));
+    assert!(chronik_records::split_stored_batches(&batch, 1 << 20).is_ok());
+    assert!(chronik_records::split_batches(&batch, 1 << 20).is_err());
+}

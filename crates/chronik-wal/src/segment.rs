@@ -258,7 +258,7 @@ pub fn check_batch_matches(
     meta: &FrameMeta,
 ) -> Result<(), crate::frame::FrameDefect> {
     use crate::frame::FrameDefect::PayloadMismatch;
-    let header = chronik_records::validate_batch(payload).map_err(|e| PayloadMismatch {
+    let header = chronik_records::validate_stored_batch(payload).map_err(|e| PayloadMismatch {
         reason: e.to_string(),
     })?;
     if header.base_offset != meta.base_offset || header.last_offset() != meta.last_offset {

@@ -137,7 +137,7 @@ fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(RecordKey, O
             }
         };
         let batch = data.split_to(len);
-        let header = match chronik_records::validate_batch(&batch) {
+        let header = match chronik_records::validate_stored_batch(&batch) {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!(log, error = %e, "skipping a damaged batch");

@@ -94,6 +94,11 @@ impl PartitionLayer {
         let records = records.ok_or(PartitionError::MissingRecords)?;
         let batches = chronik_records::split_batches(records, topic.max_message_bytes)
             .inspect_err(|e| tracing::debug!(partition = %tp, error = %e, "produce rejected"))?;
+        if topic.cleanup.compact {
+            for batch in &batches {
+                check_keyed(tp, &records[batch.range.clone()])?;
+            }
+        }
         let mut base_offset = None;
         let mut wait = AckWait {
             durable: None,
@@ -153,6 +158,17 @@ impl AckWait {
             Ok(_) => Err(PartitionError::LeadershipLost),
             Err(_) => Err(PartitionError::TimedOut),
         }
+    }
+}
+
+/// A compacted topic keeps the latest record of each key, so every record needs one (Kafka's
+/// rule, answered with INVALID_RECORD).
+fn check_keyed(tp: &TopicPartition, batch: &[u8]) -> Result<()> {
+    let limit = chronik_compaction::DEFAULT_UNCOMPRESSED_LIMIT;
+    match chronik_compaction::first_unkeyed_record(batch, limit) {
+        Ok(None) => Ok(()),
+        Ok(Some(_)) => Err(PartitionError::UnkeyedRecord(tp.clone())),
+        Err(e) => Err(PartitionError::UnreadableRecords(e.to_string())),
     }
 }
 

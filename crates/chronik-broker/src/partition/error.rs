@@ -38,6 +38,10 @@ pub(crate) enum PartitionError {
     MissingRecords,
     #[error("invalid records: {0}")]
     InvalidRecords(#[from] chronik_records::BatchError),
+    #[error("compacted topic {0} cannot accept a record without a key; give every record a key")]
+    UnkeyedRecord(TopicPartition),
+    #[error("the records of a batch cannot be read: {0}")]
+    UnreadableRecords(String),
     #[error("idempotent batch refused: {0}")]
     Sequence(#[from] crate::producers::SequenceError),
     #[error("the log of {0} cannot be written or read; see the broker log for the disk error")]

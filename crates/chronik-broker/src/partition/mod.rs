@@ -118,6 +118,11 @@ impl PartitionLayer {
         Ok(leading)
     }
 
+    /// The effective settings of `tp`'s topic (its configs over the broker's defaults).
+    pub fn topic_settings(&self, tp: &TopicPartition) -> Option<TopicSettings> {
+        self.limits(tp).map(|(settings, _)| settings)
+    }
+
     /// What an append to `tp` must respect: its topic's settings and its ISR size.
     fn limits(&self, tp: &TopicPartition) -> Option<(TopicSettings, usize)> {
         self.cluster.metadata(|s| {

@@ -296,7 +296,7 @@ async fn append(
     role: &Role,
     records: &Bytes,
 ) -> bool {
-    let batches = match chronik_records::split_batches(records, usize::MAX) {
+    let batches = match chronik_records::split_stored_batches(records, usize::MAX) {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(partition = %tp, error = %e, "leader sent an invalid batch; fetching again");

@@ -1,0 +1,145 @@
+"""Compacted topics with real clients: confluent-kafka writes keyed records and tombstones, the
+broker's log cleaner keeps the latest record of each key, and confluent-kafka, kcat and
+kafka-python read the same compacted log back. Unkeyed records are refused.
+"""
+
+import subprocess
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from harness import DEFAULT_ARGS, IO_DEADLINE_S, create_topic, running_broker, unique
+
+# A cleaner that looks for work every 100 ms, so the tests wait seconds, not 15 s.
+CLEANER_ARGS = (*DEFAULT_ARGS, "--log-cleaner-backoff-ms", "100")
+COMPACTED = {
+    "cleanup.policy": "compact",
+    "segment.bytes": "2048",
+    "min.cleanable.dirty.ratio": "0.01",
+    "delete.retention.ms": "0",
+}
+KEYS = 20
+ROUNDS = 30
+DELETED = {3, 7, 11}
+
+
+@pytest.fixture(scope="module")
+def broker():
+    yield from running_broker(CLEANER_ARGS)
+
+
+def read_all(bootstrap, topic):
+    """[(offset, key, value)] of partition 0 up to its high watermark."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("r"), "enable.auto.commit": False})
+    try:
+        low, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
+        c.assign([TopicPartition(topic, 0, low)])
+        out = []
+        deadline = time.monotonic() + IO_DEADLINE_S
+        while high > low and (not out or out[-1][0] < high - 1):
+            assert time.monotonic() < deadline, f"read {len(out)} records of {low}..{high}"
+            msg = c.poll(0.5)
+            if msg is None:
+                continue
+            assert msg.error() is None, msg.error()
+            out.append((msg.offset(), msg.key(), msg.value()))
+        return low, high, out
+    finally:
+        c.close()
+
+
+def expected_latest():
+    return {b"k%d" % k: b"v%d-%d" % (k, ROUNDS - 1) for k in range(KEYS) if k not in DELETED}
+
+
+def latest_of(records):
+    latest = {}
+    for _, key, value in records:
+        if value is None:
+            latest.pop(key, None)
+        else:
+            latest[key] = value
+    return latest
+
+
+@pytest.fixture(scope="module")
+def compacted(broker):
+    """A compacted topic written with updates and tombstones, then cleaned."""
+    topic = unique("compacted")
+    create_topic(broker.bootstrap, topic, 1, COMPACTED)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "batch.num.messages": 5})
+    for r in range(ROUNDS):
+        for k in range(KEYS):
+            p.produce(topic, key=b"k%d" % k, value=b"v%d-%d" % (k, r), partition=0)
+    for k in DELETED:
+        p.produce(topic, key=b"k%d" % k, value=None, partition=0)
+    # More records roll the segment holding the tombstones out of the active one.
+    for i in range(200):
+        p.produce(topic, key=b"filler-%d" % (i % 5), value=b"x" * 40, partition=0)
+    assert p.flush(30) == 0
+    written = ROUNDS * KEYS + len(DELETED) + 200
+    deadline = time.monotonic() + IO_DEADLINE_S
+    while True:
+        low, high, records = read_all(broker.bootstrap, topic)
+        if len(records) < written // 4 and not any(v is None for _, _, v in records):
+            break
+        assert time.monotonic() < deadline, f"still {len(records)} of {written} records after cleaning"
+        time.sleep(0.5)
+    return topic, low, high, written, records
+
+
+def test_the_cleaner_keeps_the_latest_record_of_each_key(compacted):
+    topic, low, high, written, records = compacted
+    assert (low, high) == (0, written), "cleaning moves neither the log start nor the end"
+    offsets = [o for o, _, _ in records]
+    assert offsets == sorted(set(offsets)), "offsets strictly increase"
+    latest = latest_of(records)
+    assert {k: v for k, v in latest.items() if not k.startswith(b"filler")} == expected_latest()
+    assert all(v is not None for _, _, v in records), "tombstones went after delete.retention.ms"
+
+
+def test_kcat_reads_the_compacted_log(broker, compacted):
+    topic = compacted[0]
+    out = subprocess.run(["kcat", "-C", "-b", broker.bootstrap, "-t", topic, "-p", "0", "-o", "beginning",
+                          "-e", "-q", "-f", "%o %k %s\\n"], capture_output=True, timeout=60, check=True)
+    rows = [line.split(b" ", 2) for line in out.stdout.splitlines()]
+    seen = {key: value for _, key, value in rows if not key.startswith(b"filler")}
+    assert seen == expected_latest()
+    assert [int(o) for o, _, _ in rows] == [o for o, _, _ in compacted[4]]
+
+
+def test_kafka_python_reads_the_compacted_log(broker, compacted):
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KpPartition
+
+    topic, _, high, _, records = compacted
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
+                             consumer_timeout_ms=10000)
+    try:
+        tp = KpPartition(topic, 0)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        got = []
+        deadline = time.monotonic() + IO_DEADLINE_S
+        while len(got) < len(records):
+            assert time.monotonic() < deadline, f"kafka-python read {len(got)} of {len(records)}"
+            for batch in consumer.poll(timeout_ms=1000).values():
+                got.extend((m.offset, m.key, m.value) for m in batch)
+        assert got == records
+    finally:
+        consumer.close()
+
+
+def test_an_unkeyed_record_is_refused_on_a_compacted_topic(broker):
+    topic = unique("compacted-nokey")
+    create_topic(broker.bootstrap, topic, 1, COMPACTED)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "retries": 0})
+    errors = []
+    p.produce(topic, value=b"no key", partition=0, on_delivery=lambda err, msg: errors.append(err))
+    p.flush(30)
+    p.produce(topic, key=b"k", value=b"keyed", partition=0)
+    assert p.flush(30) == 0
+    assert errors and errors[0] is not None and errors[0].code() == KafkaError.INVALID_RECORD, errors
+    _, high, records = read_all(broker.bootstrap, topic)
+    assert [(k, v) for _, k, v in records] == [(b"k", b"keyed")], "nothing of the refused batch stored"
