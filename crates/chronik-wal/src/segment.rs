@@ -25,7 +25,16 @@ pub fn index_file_name(base: Offset) -> String {
 
 /// Parses `<20 digits>.wal` back to a base offset.
 pub fn parse_segment_file_name(name: &str) -> Option<Offset> {
-    let digits = name.strip_suffix(".wal")?;
+    parse_offset_digits(name.strip_suffix(".wal")?)
+}
+
+/// Parses `<20 digits>.index` back to the base offset of its segment.
+pub(crate) fn parse_index_file_name(name: &str) -> Option<Offset> {
+    parse_offset_digits(name.strip_suffix(".index")?)
+}
+
+/// Parses the 20 zero-padded digits every file of a log is named by.
+pub(crate) fn parse_offset_digits(digits: &str) -> Option<Offset> {
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -49,7 +58,12 @@ pub struct Segment {
 impl Segment {
     /// Creates an empty segment file (failing if it already exists).
     pub fn create(dir: &Path, base_offset: Offset) -> Result<Self> {
-        let path = dir.join(segment_file_name(base_offset));
+        Self::create_at(dir.join(segment_file_name(base_offset)), base_offset)
+    }
+
+    /// Creates an empty segment file under another name than its final one (a rewrite's
+    /// cleaned file), failing if it already exists.
+    pub fn create_at(path: PathBuf, base_offset: Offset) -> Result<Self> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
