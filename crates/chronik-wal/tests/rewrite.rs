@@ -13,15 +13,10 @@ use chronik_wal::{DataDir, PartitionLog, RecoveryOptions, SwapOutcome, WalError,
 use common::cleaner::*;
 use common::*;
 
-/// A log of 80 batches (1 to 3 records, epoch 1 then 2) over several small segments.
+/// A log of 80 batches over several small segments (see [`fill`]).
 fn log_with_segments(dir: &Path) -> (DataDir, Arc<PartitionLog>) {
     let (data, log) = open(dir, FsyncPolicy::Never, small_segments());
-    for i in 0..80u64 {
-        let epoch = if i < 40 { 1 } else { 2 };
-        log.append(&mut batch(i, 1 + (i % 3) as usize, i as i64), epoch)
-            .unwrap();
-    }
-    assert!(log.segments().len() >= 6, "{:?}", log.segments());
+    fill(&log);
     (data, log)
 }
 

@@ -9,7 +9,17 @@ use chronik_records::{
 use chronik_types::Offset;
 use chronik_wal::{EpochEntry, PartitionLog, SegmentBatch, SegmentRewrite};
 
-use super::split_batches;
+use super::{batch, split_batches};
+
+/// Appends 80 batches of 1 to 3 records (epoch 1, then 2): several small segments.
+pub fn fill(log: &PartitionLog) {
+    for i in 0..80u64 {
+        let epoch = if i < 40 { 1 } else { 2 };
+        log.append(&mut batch(i, 1 + (i % 3) as usize, i as i64), epoch)
+            .expect("append");
+    }
+    assert!(log.segments().len() >= 6, "{:?}", log.segments());
+}
 
 /// What the test cleaner does with one stored batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +74,12 @@ pub fn clean(
 
 /// Drop every third batch, shrink the next, keep the third, by base offset.
 pub fn every_third(stored: &SegmentBatch) -> Fate {
-    match stored.meta.base_offset % 3 {
+    fate_by_offset(stored.meta.base_offset)
+}
+
+/// What [`every_third`] does with the batch at `base_offset`.
+pub fn fate_by_offset(base_offset: Offset) -> Fate {
+    match base_offset % 3 {
         0 => Fate::Drop,
         1 => Fate::Shrink,
         _ => Fate::Keep,
