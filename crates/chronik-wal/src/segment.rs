@@ -196,17 +196,14 @@ impl Segment {
         Ok((end, index, epochs_seen))
     }
 
-    /// Cuts the segment back to `position` / `next_offset` (a frame boundary) and rebuilds its
-    /// index from what remains, so that its max timestamp stays exact. Truncation is rare
-    /// (a follower diverged from its leader), so a rescan of one segment is affordable.
-    pub fn truncate(
-        &mut self,
-        position: u64,
-        next_offset: Offset,
-        index_interval: u64,
-    ) -> Result<()> {
+    /// Cuts the segment back to `position` (a frame boundary) and rebuilds its index from what
+    /// remains, so that its max timestamp stays exact. Its next offset becomes the one after
+    /// the last frame kept: in a cleaned segment the first frame cut may start past a gap, and
+    /// a log end beyond the truncation point would skip the leader's offsets in that gap.
+    /// Truncation is rare (a follower diverged from its leader), so a rescan is affordable.
+    pub fn truncate(&mut self, position: u64, index_interval: u64) -> Result<()> {
         self.file.set_len(position).at(&self.path)?;
-        let (_, index, _) = Self::scan(
+        let (end, index, _) = Self::scan(
             &self.file,
             &self.path,
             self.base_offset,
@@ -215,15 +212,15 @@ impl Segment {
             false,
         )?;
         self.size = position;
-        self.next_offset = next_offset;
+        self.next_offset = end.next_offset;
         self.index = index;
         Ok(())
     }
 
-    /// Finds the frame boundary at which offset `target` starts or is contained, scanning from
-    /// the index. Returns `(position, base offset of that frame)` or `None` when `target` is at
-    /// or past the end.
-    pub fn locate(&self, target: Offset) -> Result<Option<(u64, Offset)>> {
+    /// Finds the position of the first frame holding offsets at or after `target` (the one
+    /// holding it, or after a gap the next one), scanning from the index. `None` when `target`
+    /// is at or past the end.
+    pub fn locate(&self, target: Offset) -> Result<Option<u64>> {
         if target >= self.next_offset {
             return Ok(None);
         }
@@ -240,7 +237,7 @@ impl Segment {
             Offset::MIN,
             |frame| {
                 if frame.header.meta.last_offset >= target {
-                    found = Some((frame.position, frame.header.meta.base_offset));
+                    found = Some(frame.position);
                     return Ok(Visit::Stop);
                 }
                 Ok(Visit::Continue)

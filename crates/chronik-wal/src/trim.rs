@@ -59,8 +59,8 @@ impl PartitionLog {
         let interval = state.config.index_interval_bytes;
         if let Some(seg) = state.segments.get_mut(&containing) {
             seg.remove_index()?;
-            if let Some((position, frame_base)) = seg.locate(offset)? {
-                seg.truncate(position, frame_base, interval)?;
+            if let Some(position) = seg.locate(offset)? {
+                seg.truncate(position, interval)?;
             }
             state.next_offset = seg.next_offset;
         }

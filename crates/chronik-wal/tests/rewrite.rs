@@ -299,3 +299,40 @@ fn appends_and_reads_go_on_while_segments_are_rewritten() {
     let all = view(&log);
     assert_every_offset_reads_right(&log, &all);
 }
+
+#[test]
+fn truncating_into_a_gap_ends_the_log_after_the_last_batch_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = log_with_segments(dir.path());
+    let before = view(&log);
+    let bases = before.bases[1..3].to_vec();
+    let (rewrite, kept) = clean(&log, &bases, every_third);
+    swapped(log.swap_in(rewrite).unwrap());
+    // A dropped batch after a kept one: its offsets are a gap now.
+    let header = |b: &[u8]| chronik_records::BatchHeader::parse(b).unwrap();
+    let pair = kept
+        .windows(2)
+        .find(|w| header(&w[1]).base_offset > header(&w[0]).last_offset() + 1);
+    let last_kept = header(&pair.expect("a gap between kept batches")[0]).last_offset();
+    let end = log.truncate_to(last_kept + 1).unwrap();
+    assert_eq!(
+        end,
+        last_kept + 1,
+        "the log ends after the last batch kept, not past the gap"
+    );
+    let left = view(&log);
+    assert_eq!(left.end, end);
+    assert!(
+        left.batches
+            .iter()
+            .all(|b| header(b).last_offset() <= last_kept)
+    );
+    let mut more = batch(5000, 1, 0);
+    assert_eq!(log.append(&mut more, 3).unwrap().base_offset, end);
+    let grown = view(&log);
+    drop(log);
+    drop(data);
+    let (_data, log) = reopen(dir.path(), RecoveryOptions::default());
+    assert_eq!(view(&log), grown);
+    assert_every_offset_reads_right(&log, &grown);
+}
