@@ -1,5 +1,6 @@
-//! `recover`: cut every log at its first torn or corrupt frame, exactly as a broker's start-up
-//! recovery would (it is the same code), or with `--dry-run` only report what would be cut.
+//! `recover`: cut every log at its first torn or corrupt frame and finish or discard segment
+//! swaps a crash interrupted, exactly as a broker's start-up recovery would (it is the same
+//! code), or with `--dry-run` only report what would be done.
 
 use std::path::Path;
 
@@ -8,11 +9,13 @@ use chronik_cli::{EXIT_OK, OutputFormat, human_bytes};
 use chronik_types::{FsyncPolicy, Offset, TopicPartition};
 use chronik_wal::inspect::partition_dir;
 use chronik_wal::{
-    Cut, DataDir, LogConfig, RecoveryOptions, RecoveryReport, WalError, WalOptions, plan_recovery,
+    Cut, DataDir, LogConfig, RecoveryOptions, RecoveryReport, SwapState, WalError, WalOptions,
+    plan_recovery,
 };
 use serde::Serialize;
 
 use crate::data::{self, path_text};
+use crate::verify::SwapPlace;
 use crate::{output, render};
 
 /// Read everything and check batches too: an offline repair can afford the thorough scan.
@@ -36,6 +39,7 @@ struct PartitionOutcome {
     start_offset: Offset,
     end_offset: Offset,
     cut: Option<CutView>,
+    interrupted_swaps: Vec<SwapPlace>,
 }
 
 /// What was (or would be) cut.
@@ -59,6 +63,9 @@ impl PartitionOutcome {
             start_offset: report.start_offset,
             end_offset: report.end_offset,
             cut: report.cut.as_ref().map(CutView::new),
+            interrupted_swaps: (report.swaps.iter())
+                .map(|swap| SwapPlace::new(tp, swap))
+                .collect(),
         }
     }
 }
@@ -161,7 +168,7 @@ fn print(report: &RecoverReport) -> Result<()> {
         ]);
     }
     let n = report.partitions.len();
-    let summary = match (report.dry_run, cuts) {
+    let mut summary = match (report.dry_run, cuts) {
         (true, 0) => format!("dry run: nothing to cut in {n} partition(s); nothing was changed"),
         (true, _) => {
             format!("dry run: {cuts} of {n} partition(s) would be cut; nothing was changed")
@@ -169,6 +176,7 @@ fn print(report: &RecoverReport) -> Result<()> {
         (false, 0) => format!("recovered {n} partition(s): nothing had to be cut"),
         (false, _) => format!("recovered {n} partition(s): cut {cuts}"),
     };
+    summary.push_str(&describe_swaps(report));
     output::table(&table, Some(&summary))?;
     Ok(())
 }
@@ -187,4 +195,20 @@ fn describe_cut(c: &CutView) -> String {
         ));
     }
     text
+}
+
+/// "; completed 1 and discarded 0 interrupted segment swap(s)", or nothing when there were none.
+fn describe_swaps(report: &RecoverReport) -> String {
+    let swaps = report.partitions.iter().flat_map(|p| &p.interrupted_swaps);
+    let (decided, undecided): (Vec<&SwapPlace>, Vec<&SwapPlace>) =
+        swaps.partition(|s| s.state == SwapState::Decided);
+    if decided.is_empty() && undecided.is_empty() {
+        return String::new();
+    }
+    let (d, u) = (decided.len(), undecided.len());
+    if report.dry_run {
+        format!("; would complete {d} and discard {u} interrupted segment swap(s)")
+    } else {
+        format!("; completed {d} and discarded {u} interrupted segment swap(s)")
+    }
 }

@@ -59,6 +59,19 @@ pub enum WalError {
 
     #[error("corrupt file {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+
+    #[error("log {log} has no segment starting at offset {base}; list them with `segments()`")]
+    NoSuchSegment { log: String, base: Offset },
+
+    /// A segment rewrite the log cannot do: the reason says what to change.
+    #[error("log {log}: segment rewrite refused: {reason}")]
+    RewriteRefused { log: String, reason: String },
+
+    #[error(
+        "log {log}: a segment swap stopped after it was decided ({reason}); the log refuses \
+         writes and removals until a restart, whose recovery completes the swap"
+    )]
+    SwapInterrupted { log: String, reason: String },
 }
 
 /// The storage engine's result type.

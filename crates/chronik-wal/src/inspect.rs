@@ -10,6 +10,7 @@ use crate::error::IoContext;
 use crate::frame::FrameMeta;
 use crate::scan::{Visit, resync, scan_frames};
 use crate::segment::{check_batch_matches, parse_segment_file_name};
+use crate::swap_files::{InterruptedSwap, SwapState, interrupted_swaps};
 use crate::{PARTITIONS_DIR, Result};
 use chronik_records::BatchHeader;
 
@@ -218,18 +219,33 @@ pub fn for_each_batch(
 }
 
 /// Checks every frame's CRC-32 and every batch's CRC-32C in a partition, resynchronising after
-/// damage so that each damaged place is reported.
+/// damage so that each damaged place is reported. A decided swap's file is checked too, since
+/// opening the log makes it a segment; the swap itself is not damage (see
+/// [`partition_swaps`]).
 pub fn verify_partition(root: &Path, tp: &TopicPartition) -> Result<Vec<Corruption>> {
+    let dir = partition_dir(root, tp);
     let mut found = Vec::new();
     let mut expected = Offset::MIN;
-    for (base, path) in segment_files(&partition_dir(root, tp))? {
+    for (base, path) in segment_files(&dir)? {
         if base < expected {
             found.push(Corruption { file: path.clone(), position: 0, offset: Some(base),
                 reason: format!("segment starts at offset {base}, inside the previous segment (which ends at {expected})") });
         }
         expected = verify_segment(&path, base, &mut found)?.max(expected);
     }
+    for swap in interrupted_swaps(&dir)? {
+        if swap.state == SwapState::Decided {
+            verify_segment(&swap.file, swap.base_offset, &mut found)?;
+        }
+    }
     Ok(found)
+}
+
+/// The segment swaps a crash interrupted in a partition. They are not damage: opening the log
+/// (a broker start or `chronik-walctl recover`) completes the decided ones and discards the
+/// others.
+pub fn partition_swaps(root: &Path, tp: &TopicPartition) -> Result<Vec<InterruptedSwap>> {
+    interrupted_swaps(&partition_dir(root, tp))
 }
 
 /// Verifies one segment; returns the offset after its last valid frame.

@@ -3,7 +3,8 @@
 //! A data dir holds one log per partition (`DIR/partitions/<topic>-<partition>/`). A log is a
 //! run of segment files of CRC-protected frames, each frame carrying one Kafka RecordBatch byte
 //! for byte. One flusher thread per data dir fsyncs for every appender at once (group commit).
-//! Opening a log recovers it: whatever follows the first torn or corrupt frame is cut.
+//! Opening a log recovers it: whatever follows the first torn or corrupt frame is cut, and a
+//! segment swap (a log cleaner's rewrite) that a crash interrupted is completed or discarded.
 
 mod config;
 mod dir;
@@ -17,8 +18,13 @@ mod log;
 mod offsets;
 mod read;
 mod recovery;
+mod rewrite;
 pub mod scan;
+mod seal;
 mod segment;
+mod segment_batches;
+mod swap;
+mod swap_files;
 mod trim;
 
 pub use config::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
@@ -30,5 +36,9 @@ pub use log::{AppendInfo, PartitionLog, SegmentInfo};
 pub use offsets::{CLEANER_OFFSET_FILE, LOG_START_FILE};
 pub use read::{ReadBatches, TimestampOffset};
 pub use recovery::{Cut, RecoveryOptions, RecoveryReport, plan_recovery};
+pub use rewrite::SegmentRewrite;
 pub use segment::{index_file_name, parse_segment_file_name, segment_file_name};
+pub use segment_batches::{SegmentBatch, SegmentBatches};
+pub use swap::{SwapOutcome, SwapReport};
+pub use swap_files::{InterruptedSwap, SwapState, interrupted_swaps};
 pub use trim::RetentionReport;

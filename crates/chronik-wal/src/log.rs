@@ -13,6 +13,7 @@ use crate::epoch::{EpochCache, EpochEntry, sync_dir};
 use crate::flusher::{Durable, Flusher, PendingSync};
 use crate::frame::{FRAME_HEADER_LEN, FrameMeta, MAX_FRAME_PAYLOAD};
 use crate::recovery::{self, RecoveryReport};
+use crate::seal::{Seal, SealTask};
 use crate::segment::Segment;
 use crate::{Result, WalError};
 
@@ -43,9 +44,15 @@ pub(crate) struct LogState {
     pub(crate) epochs: EpochCache,
     pub(crate) config: LogConfig,
     scratch: Vec<u8>,
-    closed: bool,
+    pub(crate) closed: bool,
     /// Background fsyncs of segments rolled away from; `close` waits for them.
-    sealing: Vec<std::thread::JoinHandle<()>>,
+    pub(crate) sealing: Vec<SealTask>,
+    /// Bumped whenever truncation changes or replaces segments, so that a rewrite begun
+    /// before it is known to be stale.
+    pub(crate) generation: u64,
+    /// Why a decided segment swap could not be finished: until a restart completes it, nothing
+    /// may remove data, or the swap's recovery could bring removed data back.
+    pub(crate) swap_interrupted: Option<String>,
 }
 
 impl LogState {
@@ -120,6 +127,8 @@ impl PartitionLog {
             scratch: Vec::new(),
             closed: false,
             sealing: Vec::new(),
+            generation: 0,
+            swap_interrupted: None,
         };
         let log = Self {
             name: name.to_string(),
@@ -134,6 +143,17 @@ impl PartitionLog {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, LogState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refuses to remove data while a decided swap is unfinished (see `LogState`).
+    pub(crate) fn refuse_if_swap_interrupted(&self, state: &LogState) -> Result<()> {
+        match &state.swap_interrupted {
+            Some(reason) => Err(WalError::SwapInterrupted {
+                log: self.name.clone(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -323,6 +343,7 @@ impl PartitionLog {
         let next = state.next_offset;
         let sealed = state.active();
         let seal = Seal {
+            base: sealed.base_offset,
             file: sealed.file.clone(),
             index_path: sealed.index_path(),
             segment_path: sealed.path.clone(),
@@ -339,16 +360,14 @@ impl PartitionLog {
             self.pending.write_staged()?;
         }
         // Fsyncing a whole segment takes long; appends go on in the new one meanwhile.
-        state.sealing.retain(|h| !h.is_finished());
-        let (syncer, pending) = (self.flusher.syncer().clone(), self.pending.clone());
-        let handle = std::thread::Builder::new()
-            .name("chronik-seal".into())
-            .spawn(move || seal.run(syncer.as_ref(), &pending))
+        state.sealing.retain(|task| !task.is_finished());
+        let task = seal
+            .spawn(self.flusher.syncer().clone(), self.pending.clone())
             .map_err(|source| WalError::Io {
                 path: self.dir.clone(),
                 source,
             })?;
-        state.sealing.push(handle);
+        state.sealing.push(task);
         Ok(())
     }
 
@@ -434,8 +453,8 @@ impl PartitionLog {
         self.pending.write_staged()?;
         self.flush()?;
         let mut state = self.lock();
-        for handle in state.sealing.drain(..) {
-            let _ = handle.join();
+        for task in state.sealing.drain(..) {
+            task.join();
         }
         if let Some(reason) = self.pending.failure() {
             return Err(WalError::LogFailed {
@@ -448,47 +467,5 @@ impl PartitionLog {
             state.closed = true;
         }
         Ok(())
-    }
-}
-
-/// A segment rolled away from: fsynced in the background, then given its index file, so that an
-/// index only ever describes durable bytes.
-struct Seal {
-    file: Arc<std::fs::File>,
-    index_path: PathBuf,
-    segment_path: PathBuf,
-    index: crate::index::SegmentIndex,
-    size: u64,
-    next_offset: Offset,
-}
-
-impl Seal {
-    fn run(self, syncer: &dyn crate::flusher::Syncer, pending: &PendingSync) {
-        // The checkpoint first: an index makes recovery trust the segment without reading its
-        // frames, so the epochs they were written in must already be on disk.
-        let synced = (pending.write_staged())
-            .map_err(|e| {
-                format!("writing the leader-epoch checkpoint failed while sealing a segment: {e}")
-            })
-            .and_then(|()| {
-                (syncer.sync(&self.file))
-                    .map_err(|e| format!("fsync failed while sealing a segment: {e}"))
-            });
-        if let Err(reason) = synced {
-            tracing::error!(log = %pending.name, %reason, "log stopped accepting writes");
-            pending.fail(reason);
-            return;
-        }
-        // Retention may have deleted the segment meanwhile; an index for it would be litter.
-        if !self.segment_path.exists() {
-            return;
-        }
-        if let Err(e) = self
-            .index
-            .store(&self.index_path, self.size, self.next_offset)
-        {
-            tracing::warn!(segment = %self.segment_path.display(), error = %e,
-                "could not write a segment index; the segment will be rescanned on the next open");
-        }
     }
 }

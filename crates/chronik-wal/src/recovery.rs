@@ -1,4 +1,5 @@
-//! Opening a log directory: trust segments whose index file still matches them, scan the rest,
+//! Opening a log directory: finish a segment swap a crash interrupted once it was decided (or
+//! discard one that was not), trust segments whose index file still matches them, scan the rest,
 //! and cut the log at the first torn or corrupt frame so that what remains is a valid prefix.
 
 use std::fs::File;
@@ -9,9 +10,11 @@ use chronik_types::Offset;
 
 use crate::epoch::EpochCache;
 use crate::error::IoContext;
+use crate::flusher::FdataSync;
 use crate::frame::{FRAME_HEADER_LEN, FrameHeader, FrameMeta};
 use crate::index::SegmentIndex;
-use crate::segment::{Segment, parse_segment_file_name, remove_if_exists};
+use crate::segment::{Segment, parse_segment_file_name, remove_if_exists, segment_file_name};
+use crate::swap_files::{InterruptedSwap, SwapState, finish_swap, interrupted_swaps};
 use crate::{Result, WalError};
 
 /// What was cut from a log because it was torn or corrupt.
@@ -45,6 +48,8 @@ pub struct RecoveryReport {
     pub start_offset: Offset,
     pub end_offset: Offset,
     pub cut: Option<Cut>,
+    /// Segment swaps a crash interrupted: decided ones are completed, undecided ones discarded.
+    pub swaps: Vec<InterruptedSwap>,
     pub elapsed_ms: u64,
 }
 
@@ -61,6 +66,8 @@ pub struct RecoveryOptions {
 pub(crate) struct Planned {
     pub base: Offset,
     pub path: PathBuf,
+    /// Where the file is before the plan is applied (a decided swap's file, until renamed).
+    pub read_from: PathBuf,
     pub valid_len: u64,
     pub next_offset: Offset,
     pub index: SegmentIndex,
@@ -75,6 +82,43 @@ pub(crate) struct Plan {
     remove: Vec<PathBuf>,
     stale_files: Vec<PathBuf>,
     rebuilt_epochs: bool,
+}
+
+/// A segment file recovery keeps or cuts: where it is now, and its path once the interrupted
+/// swaps are finished (a decided swap file becomes `<base>.wal`).
+struct FoundSegment {
+    base: Offset,
+    path: PathBuf,
+    read_from: PathBuf,
+    /// Its index file, if any, belongs to the replaced segment of the same base.
+    from_swap: bool,
+}
+
+/// The segments the log holds once every decided swap is finished: the replaced segments
+/// give way to the swap files.
+fn found_segments(dir: &Path, swaps: &[InterruptedSwap]) -> Result<Vec<FoundSegment>> {
+    let decided: Vec<&InterruptedSwap> = (swaps.iter())
+        .filter(|s| s.state == SwapState::Decided)
+        .collect();
+    let replaced =
+        |base: &Offset| (decided.iter()).any(|s| (s.base_offset..s.end_offset).contains(base));
+    let mut found: Vec<FoundSegment> = (crate::inspect::segment_files(dir)?.into_iter())
+        .filter(|(base, _)| !replaced(base))
+        .map(|(base, path)| FoundSegment {
+            base,
+            read_from: path.clone(),
+            path,
+            from_swap: false,
+        })
+        .collect();
+    found.extend(decided.iter().map(|s| FoundSegment {
+        base: s.base_offset,
+        path: dir.join(segment_file_name(s.base_offset)),
+        read_from: s.file.clone(),
+        from_swap: true,
+    }));
+    found.sort_by_key(|f| f.base);
+    Ok(found)
 }
 
 /// Temp files left by an interrupted index or checkpoint write.
@@ -97,7 +141,8 @@ pub(crate) fn plan(
     options: RecoveryOptions,
 ) -> Result<Plan> {
     let started = Instant::now();
-    let segments = crate::inspect::segment_files(dir)?;
+    let swaps = interrupted_swaps(dir)?;
+    let segments = found_segments(dir, &swaps)?;
     let stale_files = stale_temp_files(dir)?;
     let mut kept: Vec<Planned> = Vec::new();
     let mut report = RecoveryReport {
@@ -106,32 +151,35 @@ pub(crate) fn plan(
         segments_scanned: 0,
         bytes_scanned: 0,
         frames_scanned: 0,
-        start_offset: segments.first().map_or(0, |s| s.0),
+        start_offset: segments.first().map_or(0, |s| s.base),
         end_offset: 0,
         cut: None,
+        swaps,
         elapsed_ms: 0,
     };
     let mut seen_epochs: Vec<FrameMeta> = Vec::new();
     let mut truncate = None;
     let mut remove = Vec::new();
-    for (base, path) in segments {
+    for found in segments {
+        let (base, path) = (found.base, found.path);
         if let Some(cut) = report.cut.as_mut() {
-            count_removed(&path, cut)?;
+            count_removed(&found.read_from, cut)?;
             cut.segments_removed.push(path.clone());
             remove.push(path);
             continue;
         }
         let prev_next = kept.last().map_or(Offset::MIN, |p| p.next_offset);
-        let file = File::open(&path).at(&path)?;
-        let file_len = file.metadata().at(&path)?.len();
+        let file = File::open(&found.read_from).at(&found.read_from)?;
+        let file_len = file.metadata().at(&found.read_from)?.len();
         let index_path = path.with_file_name(crate::segment::index_file_name(base));
         let trusted = SegmentIndex::load(&index_path)?
-            .filter(|_| !options.full_scan)
+            .filter(|_| !options.full_scan && !found.from_swap)
             .filter(|(_, len, next)| *len == file_len && *next >= base && base >= prev_next);
         if let Some((index, len, next)) = trusted {
             kept.push(Planned {
                 base,
                 path,
+                read_from: found.read_from,
                 valid_len: len,
                 next_offset: next,
                 index,
@@ -155,7 +203,7 @@ pub(crate) fn plan(
         } else {
             Segment::scan(
                 &file,
-                &path,
+                &found.read_from,
                 base,
                 file_len,
                 index_interval,
@@ -191,6 +239,7 @@ pub(crate) fn plan(
         kept.push(Planned {
             base,
             path,
+            read_from: found.read_from,
             valid_len: end.valid_len,
             next_offset: end.next_offset,
             index,
@@ -256,7 +305,7 @@ fn rebuild_epochs(
         None => {
             let mut cache = EpochCache::default();
             for seg in kept {
-                for meta in headers_of(&seg.path, seg.valid_len)? {
+                for meta in headers_of(&seg.read_from, seg.valid_len)? {
                     cache.assign(meta.leader_epoch, meta.base_offset);
                 }
             }
@@ -310,6 +359,21 @@ impl Plan {
     pub(crate) fn apply(self, dir: &Path) -> Result<(Vec<Segment>, EpochCache, RecoveryReport)> {
         for path in &self.stale_files {
             remove_if_exists(path)?;
+        }
+        // First, so that the paths below are the finished swaps' final ones.
+        for swap in &self.report.swaps {
+            match swap.state {
+                SwapState::Undecided => remove_if_exists(&swap.file)?,
+                SwapState::Decided => {
+                    finish_swap(
+                        dir,
+                        swap.base_offset,
+                        swap.end_offset,
+                        &swap.file,
+                        &FdataSync,
+                    )?;
+                }
+            }
         }
         if let Some((path, len)) = &self.truncate {
             let file = std::fs::OpenOptions::new()

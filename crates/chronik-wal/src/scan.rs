@@ -1,6 +1,7 @@
 //! Sequential reading of the frames in a segment file, checking each one. Recovery, `verify`,
 //! `dump` and index rebuilding all walk segments through here.
 
+use std::borrow::Borrow;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -41,18 +42,18 @@ pub struct Frame<'a> {
 }
 
 /// Reads a file from `start` to `end` through a reusable buffer; only ever allocates what the
-/// file actually holds.
-struct ChunkReader<'a> {
-    file: &'a File,
-    path: &'a Path,
+/// file actually holds. Borrows the file for a scan, or owns a handle for an iterator.
+pub(crate) struct ChunkReader<F: Borrow<File>, P: AsRef<Path>> {
+    file: F,
+    path: P,
     end: u64,
     buf: Vec<u8>,
     /// File position of `buf[0]`.
     buf_pos: u64,
 }
 
-impl<'a> ChunkReader<'a> {
-    fn new(file: &'a File, path: &'a Path, end: u64) -> Self {
+impl<F: Borrow<File>, P: AsRef<Path>> ChunkReader<F, P> {
+    pub(crate) fn new(file: F, path: P, end: u64) -> Self {
         Self {
             file,
             path,
@@ -63,12 +64,14 @@ impl<'a> ChunkReader<'a> {
     }
 
     /// Returns `len` bytes at `pos` (which must be within the file's remaining length).
-    fn bytes_at(&mut self, pos: u64, len: usize) -> Result<&[u8]> {
+    pub(crate) fn bytes_at(&mut self, pos: u64, len: usize) -> Result<&[u8]> {
         let have = pos >= self.buf_pos && pos + len as u64 <= self.buf_pos + self.buf.len() as u64;
         if !have {
             let want = len.max(CHUNK).min((self.end - pos) as usize).max(len);
             self.buf.resize(want, 0);
-            self.file.read_exact_at(&mut self.buf, pos).at(self.path)?;
+            let file: &File = self.file.borrow();
+            file.read_exact_at(&mut self.buf, pos)
+                .at(self.path.as_ref())?;
             self.buf_pos = pos;
         }
         let at = (pos - self.buf_pos) as usize;
@@ -126,8 +129,8 @@ pub fn scan_frames(
 }
 
 /// Reads and checks the frame at `pos`: header, bounds, offsets and CRC.
-fn read_frame(
-    reader: &mut ChunkReader<'_>,
+pub(crate) fn read_frame<F: Borrow<File>, P: AsRef<Path>>(
+    reader: &mut ChunkReader<F, P>,
     pos: u64,
     min_base_offset: Offset,
 ) -> Result<Result<(FrameHeader, u64), FrameDefect>> {

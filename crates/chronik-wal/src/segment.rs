@@ -25,7 +25,16 @@ pub fn index_file_name(base: Offset) -> String {
 
 /// Parses `<20 digits>.wal` back to a base offset.
 pub fn parse_segment_file_name(name: &str) -> Option<Offset> {
-    let digits = name.strip_suffix(".wal")?;
+    parse_offset_digits(name.strip_suffix(".wal")?)
+}
+
+/// Parses `<20 digits>.index` back to the base offset of its segment.
+pub(crate) fn parse_index_file_name(name: &str) -> Option<Offset> {
+    parse_offset_digits(name.strip_suffix(".index")?)
+}
+
+/// Parses the 20 zero-padded digits every file of a log is named by.
+pub(crate) fn parse_offset_digits(digits: &str) -> Option<Offset> {
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -49,7 +58,12 @@ pub struct Segment {
 impl Segment {
     /// Creates an empty segment file (failing if it already exists).
     pub fn create(dir: &Path, base_offset: Offset) -> Result<Self> {
-        let path = dir.join(segment_file_name(base_offset));
+        Self::create_at(dir.join(segment_file_name(base_offset)), base_offset)
+    }
+
+    /// Creates an empty segment file under another name than its final one (a rewrite's
+    /// cleaned file), failing if it already exists.
+    pub fn create_at(path: PathBuf, base_offset: Offset) -> Result<Self> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -182,17 +196,14 @@ impl Segment {
         Ok((end, index, epochs_seen))
     }
 
-    /// Cuts the segment back to `position` / `next_offset` (a frame boundary) and rebuilds its
-    /// index from what remains, so that its max timestamp stays exact. Truncation is rare
-    /// (a follower diverged from its leader), so a rescan of one segment is affordable.
-    pub fn truncate(
-        &mut self,
-        position: u64,
-        next_offset: Offset,
-        index_interval: u64,
-    ) -> Result<()> {
+    /// Cuts the segment back to `position` (a frame boundary) and rebuilds its index from what
+    /// remains, so that its max timestamp stays exact. Its next offset becomes the one after
+    /// the last frame kept: in a cleaned segment the first frame cut may start past a gap, and
+    /// a log end beyond the truncation point would skip the leader's offsets in that gap.
+    /// Truncation is rare (a follower diverged from its leader), so a rescan is affordable.
+    pub fn truncate(&mut self, position: u64, index_interval: u64) -> Result<()> {
         self.file.set_len(position).at(&self.path)?;
-        let (_, index, _) = Self::scan(
+        let (end, index, _) = Self::scan(
             &self.file,
             &self.path,
             self.base_offset,
@@ -201,15 +212,15 @@ impl Segment {
             false,
         )?;
         self.size = position;
-        self.next_offset = next_offset;
+        self.next_offset = end.next_offset;
         self.index = index;
         Ok(())
     }
 
-    /// Finds the frame boundary at which offset `target` starts or is contained, scanning from
-    /// the index. Returns `(position, base offset of that frame)` or `None` when `target` is at
-    /// or past the end.
-    pub fn locate(&self, target: Offset) -> Result<Option<(u64, Offset)>> {
+    /// Finds the position of the first frame holding offsets at or after `target` (the one
+    /// holding it, or after a gap the next one), scanning from the index. `None` when `target`
+    /// is at or past the end.
+    pub fn locate(&self, target: Offset) -> Result<Option<u64>> {
         if target >= self.next_offset {
             return Ok(None);
         }
@@ -226,7 +237,7 @@ impl Segment {
             Offset::MIN,
             |frame| {
                 if frame.header.meta.last_offset >= target {
-                    found = Some((frame.position, frame.header.meta.base_offset));
+                    found = Some(frame.position);
                     return Ok(Visit::Stop);
                 }
                 Ok(Visit::Continue)

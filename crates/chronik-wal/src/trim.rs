@@ -21,6 +21,7 @@ impl PartitionLog {
     /// restarted at `offset` (a follower behind a leader's retention).
     pub fn truncate_to(&self, offset: Offset) -> Result<Offset> {
         let mut state = self.lock();
+        self.refuse_if_swap_interrupted(&state)?;
         if offset >= state.next_offset {
             return Ok(state.next_offset);
         }
@@ -38,6 +39,7 @@ impl PartitionLog {
     }
 
     fn truncate_locked(&self, state: &mut LogState, offset: Offset) -> Result<()> {
+        state.generation += 1;
         let later: Vec<Offset> = state
             .segments
             .range(offset + 1..)
@@ -57,8 +59,8 @@ impl PartitionLog {
         let interval = state.config.index_interval_bytes;
         if let Some(seg) = state.segments.get_mut(&containing) {
             seg.remove_index()?;
-            if let Some((position, frame_base)) = seg.locate(offset)? {
-                seg.truncate(position, frame_base, interval)?;
+            if let Some(position) = seg.locate(offset)? {
+                seg.truncate(position, interval)?;
             }
             state.next_offset = seg.next_offset;
         }
@@ -69,6 +71,7 @@ impl PartitionLog {
     /// whose leader no longer has its offsets).
     pub fn restart_at(&self, offset: Offset) -> Result<()> {
         let mut state = self.lock();
+        self.refuse_if_swap_interrupted(&state)?;
         self.reset_locked(&mut state, offset)?;
         state.epochs = crate::epoch::EpochCache::default();
         self.store_epochs(&state.epochs)?;
@@ -78,6 +81,7 @@ impl PartitionLog {
 
     /// Deletes every segment and starts an empty one at `offset`.
     fn reset_locked(&self, state: &mut LogState, offset: Offset) -> Result<()> {
+        state.generation += 1;
         for (_, seg) in std::mem::take(&mut state.segments) {
             seg.delete()?;
         }
@@ -129,6 +133,7 @@ impl PartitionLog {
     /// Deletes whole segments whose offsets are all below `offset`. The active segment stays.
     pub fn delete_before(&self, offset: Offset) -> Result<RetentionReport> {
         let mut state = self.lock();
+        self.refuse_if_swap_interrupted(&state)?;
         let doomed = leading_segments(&state, |seg| seg.next_offset <= offset);
         self.delete_leading(&mut state, doomed)
     }
@@ -139,6 +144,7 @@ impl PartitionLog {
     /// stay). An expired active segment is rolled first so that it can go too.
     pub fn enforce_retention(&self, now_ms: i64, upper_bound: Offset) -> Result<RetentionReport> {
         let mut state = self.lock();
+        self.refuse_if_swap_interrupted(&state)?;
         let retention_ms = state.config.retention_ms;
         let expired = |seg: &Segment| {
             retention_ms.is_some_and(|ms| seg.index.max_timestamp < now_ms.saturating_sub(ms))

@@ -45,3 +45,5 @@ pub fn split_batches(mut data: &[u8]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+pub mod cleaner;
