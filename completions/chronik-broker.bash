@@ -62,7 +62,7 @@ _chronik__broker() {
 
     case "${cmd}" in
         chronik__broker)
-            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --replica-lag-time-max-ms --offsets-topic-replication-factor --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --metrics-addr --config --log-level --help --version run status config help"
+            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --replica-lag-time-max-ms --offsets-topic-replication-factor --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --help --version run status config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -148,6 +148,22 @@ _chronik__broker() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-cleaner-threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-dedupe-buffer-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-io-max-bytes-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-backoff-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --metrics-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -224,7 +240,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__config__subcmd__show)
-            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --replica-lag-time-max-ms --offsets-topic-replication-factor --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --metrics-addr --config --log-level --output --help"
+            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --replica-lag-time-max-ms --offsets-topic-replication-factor --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,6 +323,22 @@ _chronik__broker() {
                     return 0
                     ;;
                 --retention-check-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-dedupe-buffer-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-io-max-bytes-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-backoff-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -418,7 +450,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__run)
-            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --replica-lag-time-max-ms --offsets-topic-replication-factor --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --metrics-addr --config --log-level --help"
+            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --replica-lag-time-max-ms --offsets-topic-replication-factor --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -501,6 +533,22 @@ _chronik__broker() {
                     return 0
                     ;;
                 --retention-check-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-dedupe-buffer-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-io-max-bytes-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-backoff-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

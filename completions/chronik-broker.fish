@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chronik_broker_global_optspecs
-    string join \n id= listen= advertise= data-dir= fsync= num-partitions= auto-create-topics= max-request-bytes= max-connections= idle-timeout-ms= fetch-max-bytes= replica-lag-time-max-ms= offsets-topic-replication-factor= meta= meta-listen= default-replication-factor= retention-ms= retention-bytes= segment-bytes= retention-check-interval-ms= metrics-addr= config= log-level= h/help V/version
+    string join \n id= listen= advertise= data-dir= fsync= num-partitions= auto-create-topics= max-request-bytes= max-connections= idle-timeout-ms= fetch-max-bytes= replica-lag-time-max-ms= offsets-topic-replication-factor= meta= meta-listen= default-replication-factor= retention-ms= retention-bytes= segment-bytes= retention-check-interval-ms= log-cleaner-threads= log-cleaner-dedupe-buffer-size= log-cleaner-io-max-bytes-per-second= log-cleaner-backoff-ms= metrics-addr= config= log-level= h/help V/version
 end
 
 function __fish_chronik_broker_needs_command
@@ -45,6 +45,10 @@ complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l retention
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l retention-bytes -d 'Default retention.bytes per partition: the oldest segments go beyond it; -1 means no limit' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l segment-bytes -d 'Default segment.bytes: a partition\'s segment rolls past this size' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l retention-check-interval-ms -d 'How often expired segments are deleted, in milliseconds' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-cleaner-threads -d 'Compacted logs cleaned at once (Kafka\'s log.cleaner.threads); 0 turns the log cleaner off and compacted topics grow' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-cleaner-dedupe-buffer-size -d 'Memory for the cleaner\'s key maps, all threads together (Kafka\'s log.cleaner.dedupe.buffer.size): a log with more keys is cleaned in several passes' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-cleaner-io-max-bytes-per-second -d 'Bytes the cleaner reads and writes per second, all threads together; -1: unlimited (Kafka\'s log.cleaner.io.max.bytes.per.second)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-cleaner-backoff-ms -d 'How long the cleaner waits when no compacted log is due, in milliseconds (Kafka\'s log.cleaner.backoff.ms)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l metrics-addr -d 'Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l config -d 'TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and CHRONIK_* variables win over it' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
@@ -75,6 +79,10 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l re
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l retention-bytes -d 'Default retention.bytes per partition: the oldest segments go beyond it; -1 means no limit' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l segment-bytes -d 'Default segment.bytes: a partition\'s segment rolls past this size' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l retention-check-interval-ms -d 'How often expired segments are deleted, in milliseconds' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-cleaner-threads -d 'Compacted logs cleaned at once (Kafka\'s log.cleaner.threads); 0 turns the log cleaner off and compacted topics grow' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-cleaner-dedupe-buffer-size -d 'Memory for the cleaner\'s key maps, all threads together (Kafka\'s log.cleaner.dedupe.buffer.size): a log with more keys is cleaned in several passes' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-cleaner-io-max-bytes-per-second -d 'Bytes the cleaner reads and writes per second, all threads together; -1: unlimited (Kafka\'s log.cleaner.io.max.bytes.per.second)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-cleaner-backoff-ms -d 'How long the cleaner waits when no compacted log is due, in milliseconds (Kafka\'s log.cleaner.backoff.ms)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l metrics-addr -d 'Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l config -d 'TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and CHRONIK_* variables win over it' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
@@ -109,6 +117,10 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; an
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l retention-bytes -d 'Default retention.bytes per partition: the oldest segments go beyond it; -1 means no limit' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l segment-bytes -d 'Default segment.bytes: a partition\'s segment rolls past this size' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l retention-check-interval-ms -d 'How often expired segments are deleted, in milliseconds' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l log-cleaner-threads -d 'Compacted logs cleaned at once (Kafka\'s log.cleaner.threads); 0 turns the log cleaner off and compacted topics grow' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l log-cleaner-dedupe-buffer-size -d 'Memory for the cleaner\'s key maps, all threads together (Kafka\'s log.cleaner.dedupe.buffer.size): a log with more keys is cleaned in several passes' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l log-cleaner-io-max-bytes-per-second -d 'Bytes the cleaner reads and writes per second, all threads together; -1: unlimited (Kafka\'s log.cleaner.io.max.bytes.per.second)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l log-cleaner-backoff-ms -d 'How long the cleaner waits when no compacted log is due, in milliseconds (Kafka\'s log.cleaner.backoff.ms)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l metrics-addr -d 'Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and CHRONIK_* variables win over it' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r

@@ -207,7 +207,7 @@ impl RunArgs {
         }
         let rate = self.log_cleaner_io_max_bytes_per_second;
         let io_max_bytes_per_second = match rate {
-            r if r == -1.0 => None,
+            -1.0 => None,
             r if r.is_finite() && r >= 1.0 => Some(r),
             r => bail!(
                 "--log-cleaner-io-max-bytes-per-second must be -1 (unlimited) or at least 1, got {r}"
@@ -263,6 +263,7 @@ impl RunArgs {
             v if v >= 0 => Ok(Some(v.unsigned_abs())),
             v => bail!("{name} must be -1 (no limit) or a positive number, got {v}"),
         };
+        let cleaner = self.cleaner_config()?;
         let mut config = BrokerConfig::new(self.data_dir);
         config.retention_ms = limit("--retention-ms", self.retention_ms)?;
         config.retention_bytes = limit("--retention-bytes", self.retention_bytes)?;
@@ -287,7 +288,7 @@ impl RunArgs {
             );
         }
         config.offsets_topic_replication_factor = self.offsets_topic_replication_factor;
-        config.cleaner = self.cleaner_config()?;
+        config.cleaner = cleaner;
         config.replica_lag_time_max =
             std::time::Duration::from_millis(self.replica_lag_time_max_ms);
         config.partition_syncer = fault::fsync_hook()?;

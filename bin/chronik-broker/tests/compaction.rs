@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chronik_kafka::kafka_protocol::indexmap::IndexMap;
 use chronik_kafka::kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-    TimestampType,
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use common::ops::*;
 use common::{BrokerProc, Client};
@@ -81,7 +80,9 @@ fn read_all(c: &mut Client) -> (i64, Vec<(i64, String, Option<String>)>) {
                     continue;
                 }
                 let key = String::from_utf8(r.key.expect("keyed").to_vec()).expect("utf8");
-                let value = r.value.map(|v| String::from_utf8(v.to_vec()).expect("utf8"));
+                let value = r
+                    .value
+                    .map(|v| String::from_utf8(v.to_vec()).expect("utf8"));
                 out.push((r.offset, key, value));
                 offset = r.offset + 1;
             }
@@ -96,7 +97,10 @@ fn read_all(c: &mut Client) -> (i64, Vec<(i64, String, Option<String>)>) {
 
 fn check(c: &mut Client, acked: i64, latest: &BTreeMap<String, Option<String>>, seed: u64) {
     let (high, records) = read_all(c);
-    assert_eq!(high, acked, "seed {seed}: every acknowledged offset is still there");
+    assert_eq!(
+        high, acked,
+        "seed {seed}: every acknowledged offset is still there"
+    );
     let offsets: Vec<i64> = records.iter().map(|r| r.0).collect();
     assert!(
         offsets.windows(2).all(|w| w[0] < w[1]),
@@ -140,7 +144,7 @@ fn sigkill_while_cleaning_loses_nothing_acknowledged() {
                     (key, value)
                 })
                 .collect();
-            let p = produce(&mut c, TOPIC, 0, keyed_batch(&batch, n % 2 == 0));
+            let p = produce(&mut c, TOPIC, 0, keyed_batch(&batch, n.is_multiple_of(2)));
             assert_eq!((p.error_code, p.base_offset), (0, acked), "seed {seed}");
             acked += batch.len() as i64;
             for (k, v) in batch {
@@ -165,8 +169,8 @@ fn sigkill_while_cleaning_loses_nothing_acknowledged() {
     drop(c);
     assert!(broker.terminate().success());
     let tp = chronik_types::TopicPartition::new(TOPIC, 0);
-    let damage = chronik_wal::inspect::verify_partition(&dir.path().join("data"), &tp)
-        .expect("verify runs");
+    let damage =
+        chronik_wal::inspect::verify_partition(&dir.path().join("data"), &tp).expect("verify runs");
     assert!(damage.is_empty(), "seed {seed}: {damage:?}");
     let log = std::fs::read_dir(dir.path())
         .expect("dir")

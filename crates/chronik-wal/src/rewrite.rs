@@ -230,7 +230,7 @@ impl SegmentRewrite {
     }
 
     fn check_batch(&self, batch: &[u8], header: &BatchHeader) -> Result<FrameMeta> {
-        if chronik_records::validate_batch(batch)? != *header {
+        if chronik_records::validate_stored_batch(batch)? != *header {
             return Err(self.refused(
                 "the header given is not the batch's own: pass the header that validating \
                  this batch returned"

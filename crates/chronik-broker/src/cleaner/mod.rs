@@ -205,10 +205,11 @@ impl Cleaner {
             }
             let hw = hosted.replica.high_watermark();
             match pass::assess(&hosted.log, hw, &settings, now_ms) {
-                Ok(Some(candidate)) => {
+                Ok(Some(mut candidate)) => {
                     dirtiest = dirtiest.max(candidate.dirty_ratio);
                     let expired = (lock(&self.horizons).get(&tp)).is_some_and(|h| *h <= now_ms);
-                    if candidate.due || expired {
+                    candidate.due |= expired;
+                    if candidate.due {
                         due.push(Due {
                             tp,
                             hosted,
