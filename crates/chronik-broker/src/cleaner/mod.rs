@@ -1,25 +1,22 @@
 //! The log cleaner (Kafka's `LogCleaner`): a few tasks that, every backoff, pick the filthiest
 //! compacted log among the hosted partitions (leaders and followers alike: each replica cleans
 //! its own copy) and clean it on a blocking thread, pass after pass while some log is due.
-//! The decisions are chronik-compaction's; the crash-safe segment swap is chronik-wal's.
-
-mod pass;
-mod throttle;
+//! A pass over one log is chronik-cleaner's (over chronik-compaction's decisions and
+//! chronik-wal's crash-safe segment swap).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chronik_compaction::{ActiveProducers, CleaningCandidate};
+use chronik_cleaner::{CleanError, CleanSettings, PassContext, PassReport, Throttle};
+use chronik_compaction::{ActiveProducers, CleaningCandidate, CompactionConfig};
 use chronik_types::TopicPartition;
 use tokio::task::JoinHandle;
 
 use crate::partition::PartitionLayer;
 use crate::partitions::Hosted;
 use crate::topic_config::TopicSettings;
-use pass::{CleanError, PassContext};
-use throttle::Throttle;
 
 /// How long a log whose pass failed is left alone before it is tried again.
 const FAILED_BACKOFF: Duration = Duration::from_secs(600);
@@ -114,7 +111,7 @@ impl Drop for StopOnDrop {
 struct Due {
     tp: TopicPartition,
     hosted: Arc<Hosted>,
-    settings: TopicSettings,
+    settings: CleanSettings,
     candidate: CleaningCandidate,
 }
 
@@ -164,7 +161,7 @@ impl Cleaner {
         due: &Due,
         stop: &AtomicBool,
         now_ms: i64,
-    ) -> Result<pass::PassReport, CleanError> {
+    ) -> Result<PassReport, CleanError> {
         let mut producers = ActiveProducers::new();
         for (id, last_offset) in due.hosted.producers().last_offsets() {
             producers.insert(id, last_offset);
@@ -176,7 +173,7 @@ impl Cleaner {
             stop,
             now_ms,
         };
-        pass::clean(
+        chronik_cleaner::clean(
             &due.hosted.log,
             &due.candidate,
             &due.settings,
@@ -203,8 +200,9 @@ impl Cleaner {
             if !settings.cleanup.compact && tp.topic != crate::groups::OFFSETS_TOPIC {
                 continue;
             }
+            let settings = clean_settings(&settings);
             let hw = hosted.replica.high_watermark();
-            match pass::assess(&hosted.log, hw, &settings, now_ms) {
+            match chronik_cleaner::assess(&hosted.log, hw, &settings, now_ms) {
                 Ok(Some(mut candidate)) => {
                     dirtiest = dirtiest.max(candidate.dirty_ratio);
                     let expired = (lock(&self.horizons).get(&tp)).is_some_and(|h| *h <= now_ms);
@@ -229,7 +227,22 @@ impl Cleaner {
     }
 }
 
-fn record(tp: &TopicPartition, report: &pass::PassReport) {
+/// A topic's settings as the cleaner follows them.
+fn clean_settings(settings: &TopicSettings) -> CleanSettings {
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let c = &settings.compaction;
+    CleanSettings {
+        compaction: CompactionConfig {
+            min_compaction_lag_ms: ms(c.min_compaction_lag),
+            max_compaction_lag_ms: ms(c.max_compaction_lag),
+            min_cleanable_dirty_ratio: c.min_cleanable_dirty_ratio,
+        },
+        delete_retention_ms: ms(c.delete_retention),
+        segment_bytes: settings.segment_bytes,
+    }
+}
+
+fn record(tp: &TopicPartition, report: &PassReport) {
     metrics::counter!("chronik_broker_cleaner_passes_total").increment(1);
     metrics::counter!("chronik_broker_cleaner_read_bytes_total").increment(report.bytes_read);
     metrics::counter!("chronik_broker_cleaner_written_bytes_total").increment(report.bytes_written);

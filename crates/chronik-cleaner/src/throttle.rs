@@ -9,7 +9,7 @@ const WINDOW: Duration = Duration::from_millis(300);
 
 /// Bytes read and written by a cleaner, held to a rate.
 #[derive(Debug)]
-pub(crate) struct Throttle {
+pub struct Throttle {
     /// Bytes per second; `None`: unlimited.
     rate: Option<f64>,
     window_start: Instant,

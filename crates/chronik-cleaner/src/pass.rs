@@ -12,12 +12,11 @@ use chronik_compaction::{
 use chronik_types::Offset;
 use chronik_wal::{PartitionLog, SegmentInfo, SwapOutcome, WalError};
 
-use super::throttle::Throttle;
-use crate::topic_config::TopicSettings;
+use crate::throttle::Throttle;
 
 /// Why a pass stopped before its end; the log is as it was before the group being rewritten.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum CleanError {
+pub enum CleanError {
     #[error("log: {0}")]
     Wal(#[from] WalError),
     #[error("a stored batch cannot be cleaned: {0}")]
@@ -30,7 +29,7 @@ pub(crate) enum CleanError {
 
 /// What a pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct PassReport {
+pub struct PassReport {
     pub first_dirty: Offset,
     /// The new checkpoint: the log is clean below it.
     pub cleaned_up_to: Offset,
@@ -44,8 +43,19 @@ pub(crate) struct PassReport {
     pub delete_horizon: Option<i64>,
 }
 
+/// The topic's settings a pass follows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CleanSettings {
+    /// When a log is due and which part of it may be cleaned.
+    pub compaction: CompactionConfig,
+    /// `delete.retention.ms`: how long a tombstone stays once cleaned.
+    pub delete_retention_ms: i64,
+    /// `segment.bytes`: consecutive segments are cleaned into one of at most about this size.
+    pub segment_bytes: u64,
+}
+
 /// What a pass needs besides the log.
-pub(crate) struct PassContext<'a> {
+pub struct PassContext<'a> {
     /// The key map's memory bound (Kafka's dedupe buffer share of this cleaner).
     pub map_budget: usize,
     pub throttle: &'a mut Throttle,
@@ -56,7 +66,7 @@ pub(crate) struct PassContext<'a> {
 
 /// The scheduler's view of `log`: its segments' facts (the first batch timestamp is read for
 /// dirty sealed segments only: it decides max.compaction.lag.ms).
-pub(crate) fn segment_facts(log: &PartitionLog, checkpoint: Option<Offset>) -> Vec<SegmentFacts> {
+fn segment_facts(log: &PartitionLog, checkpoint: Option<Offset>) -> Vec<SegmentFacts> {
     let infos = log.segments();
     let last = infos.len().saturating_sub(1);
     let first_dirty = checkpoint.unwrap_or(Offset::MIN);
@@ -82,21 +92,13 @@ fn first_batch_timestamp(log: &PartitionLog, s: &SegmentInfo) -> Option<i64> {
     Some(first.meta.max_timestamp)
 }
 
-/// The topic's compaction settings in the scheduler's terms.
-pub(crate) fn compaction_config(settings: &TopicSettings) -> CompactionConfig {
-    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    CompactionConfig {
-        min_compaction_lag_ms: ms(settings.compaction.min_compaction_lag),
-        max_compaction_lag_ms: ms(settings.compaction.max_compaction_lag),
-        min_cleanable_dirty_ratio: settings.compaction.min_cleanable_dirty_ratio,
-    }
-}
-
-/// Assesses `log` for the scheduler: `None` when it holds nothing.
-pub(crate) fn assess(
+/// Assesses `log` for a scheduler: its dirty ratio and whether it is due, over what lies below
+/// `high_watermark` (nothing a consumer or follower cannot see yet is cleaned); `None` when it
+/// holds nothing.
+pub fn assess(
     log: &PartitionLog,
     high_watermark: Offset,
-    settings: &TopicSettings,
+    settings: &CleanSettings,
     now_ms: i64,
 ) -> Result<Option<CleaningCandidate>, CleanError> {
     let checkpoint = log.cleaner_offset()?;
@@ -107,17 +109,17 @@ pub(crate) fn assess(
         log_end_offset: log.end_offset(),
         last_stable_offset: high_watermark,
     };
-    let config = compaction_config(settings);
+    let config = &settings.compaction;
     Ok(chronik_compaction::assess(
-        &facts, checkpoint, &config, now_ms,
+        &facts, checkpoint, config, now_ms,
     ))
 }
 
-/// Cleans `log` over `candidate`'s range; see the module doc.
-pub(crate) fn clean(
+/// Cleans `log` over `candidate`'s range (from [`assess`]); see the module doc.
+pub fn clean(
     log: &PartitionLog,
     candidate: &CleaningCandidate,
-    settings: &TopicSettings,
+    settings: &CleanSettings,
     producers: &ActiveProducers,
     ctx: &mut PassContext<'_>,
 ) -> Result<PassReport, CleanError> {
@@ -135,8 +137,7 @@ pub(crate) fn clean(
     let cleanable: Vec<&SegmentInfo> = (sealed.iter())
         .filter(|s| s.base_offset < end && s.base_offset < dirty.end)
         .collect();
-    let ms = i64::try_from(settings.compaction.delete_retention.as_millis()).unwrap_or(i64::MAX);
-    let policy = CleanPolicy::new(ctx.now_ms, ms, producers);
+    let policy = CleanPolicy::new(ctx.now_ms, settings.delete_retention_ms, producers);
     for group in group_by_size(&cleanable, settings.segment_bytes) {
         if !rewrite_group(log, &group, &map, &policy, ctx, &mut report)? {
             report.stale = true;
