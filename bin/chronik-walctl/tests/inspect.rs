@@ -327,3 +327,45 @@ fn dump_shows_a_bad_batch_crc_and_why_records_cannot_be_decoded() {
         .collect();
     assert_eq!(positions.len(), 2, "{}", verify.stdout);
 }
+
+#[test]
+fn list_and_stats_show_the_dirty_ratio_of_cleaned_partitions() {
+    let dir = fixture();
+    let segments = segments(dir.path(), &orders0());
+    let second_base: i64 = (segments[1].file_stem().unwrap().to_string_lossy())
+        .parse()
+        .unwrap();
+    // The cleaner's checkpoint after cleaning the first segment.
+    let checkpoint = dir
+        .path()
+        .join("partitions")
+        .join("orders-0")
+        .join(chronik_wal::CLEANER_OFFSET_FILE);
+    std::fs::write(&checkpoint, format!("0\n{second_base}\n")).unwrap();
+
+    let list = walctl_on("list", dir.path(), &["--output", "json"]).json();
+    let rows = list.as_array().unwrap();
+    let row = |topic: &str, p: i64| {
+        (rows.iter())
+            .find(|r| r["topic"] == topic && r["partition"] == p)
+            .unwrap()
+            .clone()
+    };
+    let orders = row("orders", 0);
+    assert_eq!(orders["cleaner_offset"], second_base);
+    let ratio = orders["dirty_ratio"].as_f64().unwrap();
+    let first = std::fs::metadata(&segments[0]).unwrap().len() as f64;
+    let total = bytes_on_disk(dir.path(), &orders0()) as f64;
+    assert!(
+        (ratio - (total - first) / total).abs() < 1e-9,
+        "ratio {ratio}"
+    );
+    assert!(row("orders", 1)["dirty_ratio"].is_null(), "never cleaned");
+
+    let stats = walctl_on("stats", dir.path(), &["--output", "json"]).json();
+    let cleaned = &stats.as_array().unwrap()[1]["cleaned"];
+    assert_eq!(cleaned[0]["partition"], 0);
+    assert_eq!(cleaned[0]["cleaner_offset"], second_base);
+    let table = walctl_on("stats", dir.path(), &[]);
+    assert!(table.stdout.contains("dirty"), "{}", table.stdout);
+}
