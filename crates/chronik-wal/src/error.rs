@@ -40,7 +40,7 @@ pub enum WalError {
     LogFailed { log: String, reason: String },
 
     #[error(
-        "log {log}: a replicated batch starts at offset {base} but the log ends at {end}; truncate to the leader's log before appending"
+        "log {log}: a replicated batch starts at offset {base} but the log already holds offsets up to {end}; truncate to the leader's log before appending"
     )]
     NotAtEnd {
         log: String,

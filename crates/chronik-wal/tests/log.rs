@@ -292,7 +292,7 @@ fn internal_logs_hold_opaque_payloads_and_can_restart_anywhere() {
 }
 
 #[test]
-fn a_follower_copy_keeps_offsets_and_epochs_and_refuses_a_gap() {
+fn a_follower_copy_keeps_offsets_epochs_and_gaps_and_refuses_an_overlap() {
     let (ldir, fdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (_l, leader) = open(ldir.path(), FsyncPolicy::Never, LogConfig::default());
     let (_f, follower) = open(fdir.path(), FsyncPolicy::Never, LogConfig::default());
@@ -304,17 +304,27 @@ fn a_follower_copy_keeps_offsets_and_epochs_and_refuses_a_gap() {
     let replicate = |b: &[u8]| follower.append_replicated(b, &validate_batch(b).unwrap());
     replicate(&batches[0]).unwrap();
     assert!(
+        replicate(&batches[0]).is_err(),
+        "a repeat overlaps what is held"
+    );
+    // A gap (a compacted leader's) is kept as it is.
+    let gap = tempfile::tempdir().unwrap();
+    let (_g, gapped) = open(gap.path(), FsyncPolicy::Never, LogConfig::default());
+    let header = validate_batch(&batches[2]).unwrap();
+    gapped.append_replicated(&batches[2], &header).unwrap();
+    assert_eq!((gapped.start_offset(), gapped.end_offset()), (0, 6));
+    assert_eq!(gapped.read(0, usize::MAX).unwrap().first_offset, 4);
+    assert!(
         matches!(
-            replicate(&batches[2]),
+            gapped.append_replicated(&batches[1], &validate_batch(&batches[1]).unwrap()),
             Err(WalError::NotAtEnd {
-                base: 4,
-                end: 2,
+                base: 2,
+                end: 6,
                 ..
             })
         ),
-        "a batch past the end is refused"
+        "a batch below the end is refused"
     );
-    assert!(replicate(&batches[0]).is_err(), "nor a repeat");
     for b in &batches[1..] {
         replicate(b).unwrap();
     }
