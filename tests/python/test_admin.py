@@ -102,7 +102,7 @@ def test_confluent_topic_configs_round_trip(broker, admin):
 
 def test_confluent_create_topic_refuses_bad_configs(admin):
     name = unique("bad")
-    for config, text in [({"cleanup.policy": "compact"}, "compaction"), ({"retention.hours": "1"}, "unknown")]:
+    for config, text in [({"cleanup.policy": "compact,nuke"}, "cleanup policy"), ({"retention.hours": "1"}, "unknown")]:
         fs = admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1, config=config)])
         err = kafka_error(lambda: one(fs))
         assert err.code() == KafkaError.INVALID_CONFIG and text in err.str(), err
