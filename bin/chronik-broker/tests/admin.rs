@@ -101,8 +101,16 @@ fn configs_round_trip_through_describe_alter_and_a_restart() {
         (("retention.ms", APPEND, Some("5")), 42, "not a list"),
         (("no.such.key", SET, Some("5")), 40, "unknown topic config"),
         (("segment.bytes", SET, Some("12")), 40, "segment.bytes"),
-        (("cleanup.policy", SET, Some("compact,nuke")), 40, "cleanup policy"),
-        (("min.cleanable.dirty.ratio", SET, Some("2")), 40, "between 0 and 1"),
+        (
+            ("cleanup.policy", SET, Some("compact,nuke")),
+            40,
+            "cleanup policy",
+        ),
+        (
+            ("min.cleanable.dirty.ratio", SET, Some("2")),
+            40,
+            "between 0 and 1",
+        ),
     ];
     for (op, want, text) in refused {
         let (code, message) = incremental(&mut c, TOPIC, "conf", &[op], false);

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use chronik_records::validate_batch;
 use chronik_types::FsyncPolicy;
@@ -38,7 +39,11 @@ fn interrupt_a_swap(dir: &Path, decide: bool) -> Vec<i64> {
         fsync: FsyncPolicy::Never,
         syncer: syncer.clone(),
     };
-    let data = DataDir::open(dir, options).unwrap();
+    // A walctl child that another test forks holds the fixture's lock fd until it execs.
+    let data =
+        chronik_test_support::eventually("the fixture's lock", Duration::from_secs(10), || {
+            DataDir::open(dir, options.clone()).ok()
+        });
     let small = LogConfig {
         segment_bytes: 1024,
         index_interval_bytes: 256,
