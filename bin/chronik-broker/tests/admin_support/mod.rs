@@ -7,9 +7,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chronik_kafka::kafka_protocol::messages::create_partitions_request::{
     CreatePartitionsAssignment, CreatePartitionsTopic,
 };
-use chronik_kafka::kafka_protocol::messages::create_topics_request::{
-    CreatableTopic, CreatableTopicConfig,
-};
 use chronik_kafka::kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use chronik_kafka::kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
 use chronik_kafka::kafka_protocol::messages::offset_for_leader_epoch_request::{
@@ -45,23 +42,7 @@ pub fn create_with_configs(
     configs: &[(&str, &str)],
     validate_only: bool,
 ) -> create_topics_response::CreatableTopicResult {
-    let configs = (configs.iter())
-        .map(|(k, v)| {
-            CreatableTopicConfig::default()
-                .with_name(s(k))
-                .with_value(Some(s(v)))
-        })
-        .collect();
-    let req = CreateTopicsRequest::default()
-        .with_timeout_ms(10_000)
-        .with_validate_only(validate_only)
-        .with_topics(vec![
-            CreatableTopic::default()
-                .with_name(topic(name))
-                .with_num_partitions(1)
-                .with_replication_factor(-1)
-                .with_configs(configs),
-        ]);
+    let req = create_topic_request(name, configs, validate_only);
     let resp: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &req);
     resp.topics[0].clone()
 }

@@ -37,6 +37,20 @@ pub fn create_topic(c: &mut Client, name: &str, partitions: i32) -> i16 {
 
 /// CreateTopics v7 for one single-partition topic with `configs`; returns its error code.
 pub fn create_topic_with(c: &mut Client, name: &str, configs: &[(&str, &str)]) -> i16 {
+    let resp: CreateTopicsResponse = c.call(
+        ApiKey::CreateTopics,
+        7,
+        &create_topic_request(name, configs, false),
+    );
+    resp.topics[0].error_code
+}
+
+/// A CreateTopics request for one single-partition topic with `configs`.
+pub fn create_topic_request(
+    name: &str,
+    configs: &[(&str, &str)],
+    validate_only: bool,
+) -> CreateTopicsRequest {
     let configs = (configs.iter())
         .map(|(k, v)| {
             create_topics_request::CreatableTopicConfig::default()
@@ -44,17 +58,16 @@ pub fn create_topic_with(c: &mut Client, name: &str, configs: &[(&str, &str)]) -
                 .with_value(Some(StrBytes::from_string((*v).to_owned())))
         })
         .collect();
-    let req = CreateTopicsRequest::default()
+    CreateTopicsRequest::default()
         .with_timeout_ms(10_000)
+        .with_validate_only(validate_only)
         .with_topics(vec![
             CreatableTopic::default()
                 .with_name(topic(name))
                 .with_num_partitions(1)
                 .with_replication_factor(-1)
                 .with_configs(configs),
-        ]);
-    let resp: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &req);
-    resp.topics[0].error_code
+        ])
 }
 
 pub fn delete_topic(c: &mut Client, name: &str) -> i16 {
