@@ -44,6 +44,9 @@ Examples:
   # The log cleaner on a 1 GiB log of a million keys, against the disk's sequential write
   chronik-bench compaction --dir /var/lib/chronik --bytes 1GiB --keys 1000000
 
+  # 1,000,000 offset commits by 10 groups on 100 partitions (the offsets topic's growth)
+  chronik-bench commits --bootstrap 127.0.0.1:9092 --topic t --create --partitions 100 --commits 1000000
+
   # The same, as JSON for scripts
   chronik-bench wal --dir /tmp/wal --concurrency 8 --records 100000 --output json
 
@@ -81,6 +84,9 @@ pub enum Command {
     /// The log cleaner offline: builds a compacted partition log, cleans it until nothing is
     /// due, checks every key, and reports MB/s against the disk's sequential write.
     Compaction(compaction::CompactionArgs),
+    /// Offset commits by memberless groups to a broker's group coordinator: commits/s, and
+    /// (--fetch-only) the time until a restarted coordinator answers with them.
+    Commits(kafka::commits::CommitsArgs),
 }
 
 /// Runs the chosen benchmark; the error names what failed.
@@ -93,5 +99,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Consume(args) => kafka::consume::run(args),
         Command::E2e(args) => kafka::e2e::run(args),
         Command::Compaction(args) => compaction::run(args),
+        Command::Commits(args) => kafka::commits::run(args),
     }
 }
