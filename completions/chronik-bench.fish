@@ -148,7 +148,7 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l 
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l partitions -d 'Partitions of the topic when --create makes it' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l groups -d 'Groups committing at once' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l group-prefix -r
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l commits -d 'Partition offsets to commit in all; whole requests, so rounded up to a multiple of groups × partitions' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l commits -d 'Partition offsets to commit in all; whole requests, so rounded up to a multiple of groups × partitions. At most 10^12, so that every offset a run commits fits in an i64' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l timeout-ms -d 'Each request\'s timeout, how long one commit is retried, and how long --fetch-only waits' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"

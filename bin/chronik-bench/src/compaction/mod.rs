@@ -191,6 +191,7 @@ fn check(args: &CompactionArgs) -> Result<()> {
             chronik_wal::MAX_SEGMENT_BYTES
         );
     }
+    // A record is its value, a 14-byte key and at most about 26 bytes of varints and deltas.
     let batch = u64::from(args.batch_records) * (u64::from(args.value_size) + 40);
     if batch > u64::from(chronik_wal::frame::MAX_FRAME_PAYLOAD) {
         bail!(

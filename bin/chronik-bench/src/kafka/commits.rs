@@ -61,7 +61,8 @@ pub struct CommitsArgs {
     group_prefix: String,
     /// Partition offsets to commit in all; whole requests, so rounded up to a multiple of
     /// groups × partitions.
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// At most 10^12, so that every offset a run commits fits in an i64.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
     commits: u64,
     /// Commit nothing: wait until OffsetFetch answers the offsets a full run of these flags
     /// leaves, and report how long that took from this command's start.
