@@ -33,6 +33,8 @@ complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "meta" -
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "produce" -d 'Produces to a Kafka-compatible broker: C independent producers (own connection each), records/s, MiB/s and send-to-ack latency (from the intended send time under --rate)'
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "consume" -d 'Fetches a topic\'s partitions and counts what arrives: records/s, MiB/s, fetch latency'
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "e2e" -d 'Produces at a fixed rate while consuming: produce-to-consume latency of every record'
+complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "compaction" -d 'The log cleaner offline: builds a compacted partition log, cleans it until nothing is due, checks every key, and reports MB/s against the disk\'s sequential write'
+complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "commits" -d 'Offset commits by memberless groups to a broker\'s group coordinator: commits/s, and (--fetch-only) the time until a restarted coordinator answers with them'
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand disk" -l dir -d 'Directory on the disk to measure; created if its parent exists' -r -F
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand disk" -l size-mb -d 'MiB written for the sequential-write test (MB here and in the output means MiB)' -r
@@ -121,10 +123,45 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l drai
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l create
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e help" -f -a "disk" -d 'The physical limit of a directory\'s disk: sequential write MB/s and fdatasync latency'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e help" -f -a "wal" -d 'Drives the storage engine (chronik-wal) in-process: append throughput, fsyncs shared by group commit, and append-to-durable latency'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e help" -f -a "meta" -d 'Drives a running metadata quorum (chronik-meta): concurrent proposers each committing one Raft entry per call; proposals/s and commit latency'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e help" -f -a "produce" -d 'Produces to a Kafka-compatible broker: C independent producers (own connection each), records/s, MiB/s and send-to-ack latency (from the intended send time under --rate)'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e help" -f -a "consume" -d 'Fetches a topic\'s partitions and counts what arrives: records/s, MiB/s, fetch latency'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e help" -f -a "e2e" -d 'Produces at a fixed rate while consuming: produce-to-consume latency of every record'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l dir -d 'Directory to work in (created if its parent exists); the data dir is a fresh subdirectory, and the disk is measured here too' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l bytes -d 'Log size to write before cleaning (bytes of segments)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l keys -d 'Distinct keys, drawn uniformly (10-byte digits after "key-")' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l value-size -d 'Bytes per value (the first 8 hold the record\'s offset, for the check)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l tombstone-percent -d 'Percent of records that are tombstones (null values)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l batch-records -d 'Records per batch' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l compression -r -f -a "none\t''
+gzip\t''
+snappy\t''
+lz4\t''
+zstd\t''"
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l segment-bytes -d 'segment.bytes: the log rolls at this size and the cleaner groups segments up to it' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l dedupe-buffer -d 'The key map\'s memory (a cleaner thread\'s share of log.cleaner.dedupe.buffer.size); fewer bytes than the keys need make several passes' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l disk-mb -d 'MiB written for the disk\'s sequential-write figure (as `chronik-bench disk`)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l seed -d 'Seed of the key and tombstone choices' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l keep -d 'Leave the data dir in place (its path is in the report) for `chronik-walctl`'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l bootstrap -d 'Broker address(es) to bootstrap from (HOST:PORT[,HOST:PORT...])' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l topic -d 'The topic whose partitions the groups commit offsets for' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l partitions -d 'Partitions of the topic when --create makes it' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l groups -d 'Groups committing at once' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l group-prefix -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l commits -d 'Partition offsets to commit in all; whole requests, so rounded up to a multiple of groups × partitions. At most 10^12, so that every offset a run commits fits in an i64' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l timeout-ms -d 'Each request\'s timeout, how long one commit is retried, and how long --fetch-only waits' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l create -d 'Create the topic with --partitions partitions first (an existing topic is fine)'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l fetch-only -d 'Commit nothing: wait until OffsetFetch answers the offsets a full run of these flags leaves, and report how long that took from this command\'s start'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "disk" -d 'The physical limit of a directory\'s disk: sequential write MB/s and fdatasync latency'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "wal" -d 'Drives the storage engine (chronik-wal) in-process: append throughput, fsyncs shared by group commit, and append-to-durable latency'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "meta" -d 'Drives a running metadata quorum (chronik-meta): concurrent proposers each committing one Raft entry per call; proposals/s and commit latency'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "produce" -d 'Produces to a Kafka-compatible broker: C independent producers (own connection each), records/s, MiB/s and send-to-ack latency (from the intended send time under --rate)'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "consume" -d 'Fetches a topic\'s partitions and counts what arrives: records/s, MiB/s, fetch latency'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "e2e" -d 'Produces at a fixed rate while consuming: produce-to-consume latency of every record'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "compaction" -d 'The log cleaner offline: builds a compacted partition log, cleans it until nothing is due, checks every key, and reports MB/s against the disk\'s sequential write'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "commits" -d 'Offset commits by memberless groups to a broker\'s group coordinator: commits/s, and (--fetch-only) the time until a restarted coordinator answers with them'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -107,7 +107,7 @@ fn random_block(len: usize) -> Vec<u8> {
 }
 
 /// Writes `size_mb` MiB in 1 MiB writes and fdatasyncs once; the time includes that sync.
-fn sequential_write(dir: &Path, size_mb: u64) -> Result<Duration> {
+pub(crate) fn sequential_write(dir: &Path, size_mb: u64) -> Result<Duration> {
     let mut scratch = scratch_file(dir, "seq")?;
     let path = scratch.path().to_path_buf();
     let chunk = random_block(CHUNK);

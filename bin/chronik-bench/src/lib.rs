@@ -2,11 +2,13 @@
 //! own module; this file holds the command line (a library so that `chronik-docgen` builds
 //! completions and man pages from it) and runs the chosen subcommand.
 
+mod compaction;
 mod disk;
 mod kafka;
 mod latency;
 mod meta;
 mod report;
+mod rss;
 mod wal;
 mod workdir;
 
@@ -38,6 +40,12 @@ Examples:
   # produce-to-consume latency at 10,000 records/s
   chronik-bench consume --bootstrap 127.0.0.1:9092 --topic bench --group g --duration 10
   chronik-bench e2e --bootstrap 127.0.0.1:9092 --topic e2e --create --rate 10000 --duration 30
+
+  # The log cleaner on a 1 GiB log of a million keys, against the disk's sequential write
+  chronik-bench compaction --dir /var/lib/chronik --bytes 1GiB --keys 1000000
+
+  # 1,000,000 offset commits by 10 groups on 100 partitions (the offsets topic's growth)
+  chronik-bench commits --bootstrap 127.0.0.1:9092 --topic t --create --partitions 100 --commits 1000000
 
   # The same, as JSON for scripts
   chronik-bench wal --dir /tmp/wal --concurrency 8 --records 100000 --output json
@@ -73,6 +81,12 @@ pub enum Command {
     Consume(kafka::consume::ConsumeArgs),
     /// Produces at a fixed rate while consuming: produce-to-consume latency of every record.
     E2e(kafka::e2e::E2eArgs),
+    /// The log cleaner offline: builds a compacted partition log, cleans it until nothing is
+    /// due, checks every key, and reports MB/s against the disk's sequential write.
+    Compaction(compaction::CompactionArgs),
+    /// Offset commits by memberless groups to a broker's group coordinator: commits/s, and
+    /// (--fetch-only) the time until a restarted coordinator answers with them.
+    Commits(kafka::commits::CommitsArgs),
 }
 
 /// Runs the chosen benchmark; the error names what failed.
@@ -84,5 +98,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Produce(args) => kafka::produce::run(args),
         Command::Consume(args) => kafka::consume::run(args),
         Command::E2e(args) => kafka::e2e::run(args),
+        Command::Compaction(args) => compaction::run(args),
+        Command::Commits(args) => kafka::commits::run(args),
     }
 }

@@ -270,10 +270,63 @@ fn help_teaches_with_examples() {
         vec!["--help"],
         vec!["wal", "--help"],
         vec!["disk", "--help"],
+        vec!["compaction", "--help"],
     ] {
         let out = bench(&args);
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("Examples:"), "{args:?}: {text}");
+    }
+}
+
+#[test]
+fn compaction_cleans_in_several_passes_and_checks_every_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = bench_json(&[
+        "compaction",
+        "--dir",
+        path(tmp.path()),
+        "--bytes",
+        "2MiB",
+        "--keys",
+        "3000",
+        "--segment-bytes",
+        "256K",
+        "--dedupe-buffer",
+        "64K",
+        "--compression",
+        "lz4",
+        "--disk-mb",
+        "2",
+        "--output",
+        "json",
+    ]);
+    let verified = &v["verified"];
+    assert_eq!(verified["ok"].as_bool(), Some(true), "{v}");
+    assert_eq!(num(verified, "live_keys"), num(verified, "live_keys_found"));
+    assert!(num(verified, "deleted_keys") > 0.0, "{v}");
+    assert_eq!(num(&v, "records_after"), num(verified, "live_keys"));
+    assert!(num(&v, "records_after") < num(&v, "records_before"));
+    // 64 KiB holds about 640 keys: the key map fills many times over 3,000 keys.
+    assert!(num(&v, "passes") >= 5.0, "{v}");
+    assert!(num(&v, "bytes_read") > num(&v, "bytes_written"), "{v}");
+    assert!(num(&v, "clean_mb_per_sec") > 0.0 && num(&v, "clean_vs_disk") > 0.0);
+    assert!(num(&v, "disk_seq_write_mb_per_sec") > 0.0);
+    assert!(num(&v, "peak_rss_bytes") > 0.0);
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "the data dir was left behind");
+}
+
+#[test]
+fn compaction_refuses_bad_sizes_as_usage_errors() {
+    for bad in [
+        vec!["compaction", "--bytes", "12T"],
+        vec!["compaction", "--value-size", "4"],
+        vec!["compaction", "--keys", "0"],
+        vec!["compaction", "--segment-bytes", "100"],
+    ] {
+        let out = bench(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(out.stdout.is_empty(), "{bad:?}");
     }
 }

@@ -1,7 +1,8 @@
 //! Benchmarks against any Kafka-compatible broker, through `chronik-client`: `produce`,
-//! `consume` and `e2e`. This module holds what they share: connection flags, the JSON report,
-//! the error tally, `--compare`, and the table.
+//! `consume`, `e2e` and `commits`. This module holds what they share: connection flags, the
+//! JSON report, the error tally, `--compare`, and the table.
 
+pub mod commits;
 pub mod compare;
 pub mod consume;
 pub mod e2e;

@@ -10,6 +10,7 @@
 //! without closing only stops the heartbeats, and the coordinator expires the member after its
 //! session timeout.
 
+mod offsets;
 mod rpc;
 mod wire;
 
@@ -25,6 +26,8 @@ use crate::consumer::{Consumer, ConsumerConfig, StartAt};
 use crate::records::FetchedBatch;
 use crate::{ClientError, Result};
 use rpc::Coordinator;
+
+pub use offsets::GroupOffsets;
 
 #[derive(Debug, Clone)]
 pub struct GroupConfig {
