@@ -55,11 +55,14 @@ def produce_one(bootstrap, topic, value, **conf):
 
 
 def coordinator_partition(group, partitions):
-    """Kafka's choice: Java's String.hashCode of the group id, made non-negative, mod N."""
+    """Kafka's choice: Utils.abs(Java's String.hashCode of the group id) mod N, where Utils.abs
+    is the absolute value (0 for Integer.MIN_VALUE); not the hash with its sign bit cleared."""
     h = 0
     for ch in group:
         h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    return (h & 0x7FFFFFFF) % partitions
+    if h >= 1 << 31:
+        h -= 1 << 32
+    return 0 if h == -(1 << 31) else abs(h) % partitions
 
 
 def test_acked_writes_survive_leader_kills(cluster):
