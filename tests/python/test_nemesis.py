@@ -328,7 +328,9 @@ def test_invariants_hold_under_a_seeded_nemesis(fixed_seed):
         w.stop_producing()
         eventually("every broker live", lambda: all(c.live(b) for b in c.brokers), timeout=120)
         c.wait_isr(topic, 3, timeout=120)
+        timeline.add("every broker live, every ISR of the topic full")
         c.wait_isr(OFFSETS_TOPIC, 3, timeout=120)
+        timeline.add(f"every ISR of {OFFSETS_TOPIC} full")
         # A record the consumers never reach is the checker's to report, so this wait does not fail.
         deadline = time.monotonic() + 60
         while not w.consumed_every_acknowledged_record() and time.monotonic() < deadline:
