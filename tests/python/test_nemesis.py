@@ -10,7 +10,7 @@ everything is healed and a checker verifies:
 - no consumer read above the high watermark (all it read is in the final log, same offset);
 - committed offsets never go backwards;
 - at most one leader per partition and leader epoch (as the quorum reported them).
-`__consumer_offsets` is compacted in 64 KiB segments and the brokers' cleaners look for work
+`__consumer_offsets` is compacted in 16 KiB segments and the brokers' cleaners look for work
 every 500 ms, so the group's offsets partition is cleaned while the faults go on; the checker
 also requires that it was (`chronik-walctl list`: a cleaner checkpoint, fewer records than
 offsets), that every offsets partition has its full ISR again (replicas caught up across the
@@ -44,9 +44,10 @@ FAULTS = ("kill_broker", "pause_broker", "kill_meta", "cut_link", "delay_link", 
 OFFSETS_TOPIC = "__consumer_offsets"
 BROKER_ARGS = (
     "--replica-lag-time-max-ms", "4000",
-    # Offset commits (about 20 a second) fill a 64 KiB segment every few seconds: the group's
-    # offsets partition is sealed, and so cleaned, several times during a run.
-    "--offsets-topic-segment-bytes", "65536",
+    # Offset commits (about 40 offsets and 4 KiB a second) fill a 16 KiB segment every 3-4 s:
+    # the group's offsets partition is sealed, and so cleaned, many times during a run, and a
+    # new coordinator loads a thoroughly cleaned log.
+    "--offsets-topic-segment-bytes", "16384",
     "--log-cleaner-backoff-ms", "500",
 )
 # Schedules that found a fault: a one-way drop to the meta leader held every broker's heartbeat
