@@ -101,7 +101,11 @@ fn configs_round_trip_through_describe_alter_and_a_restart() {
         (("retention.ms", APPEND, Some("5")), 42, "not a list"),
         (("no.such.key", SET, Some("5")), 40, "unknown topic config"),
         (("segment.bytes", SET, Some("12")), 40, "segment.bytes"),
-        (("cleanup.policy", SET, Some("compact")), 40, "compaction"),
+        (
+            ("cleanup.policy", SET, Some("shred")),
+            40,
+            "unknown cleanup policy",
+        ),
     ];
     for (op, want, text) in refused {
         let (code, message) = incremental(&mut c, TOPIC, "conf", &[op], false);
