@@ -94,6 +94,7 @@ pub fn run(data: &[u8]) -> Outcome {
                 .expect("kept payloads are batches")
                 .total_len();
             let (batch, after) = rest.split_at(len);
+            // The rule recovery checks by: a batch the cleaner emptied (no records) is valid.
             validate_stored_batch(batch).expect("kept batches are valid");
             rest = after;
         }

@@ -1,6 +1,7 @@
 """Admin APIs with real clients: confluent-kafka's AdminClient (librdkafka) and kafka-python's
 KafkaAdminClient against the broker binary: topic configs (describe, alter, incremental alter),
-CreatePartitions, DescribeCluster, and configs refused with INVALID_CONFIG.
+CreatePartitions, DescribeCluster, configs refused with INVALID_CONFIG, and the configs
+`__consumer_offsets` is created with (compacted, `--offsets-topic-segment-bytes`).
 """
 
 import time
@@ -18,7 +19,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from harness import IO_DEADLINE_S, running_broker, create_topic, unique, wait_topic
+from harness import DEFAULT_ARGS, IO_DEADLINE_S, create_topic, running_broker, unique, wait_topic
 
 DYNAMIC_TOPIC = ConfigSource.DYNAMIC_TOPIC_CONFIG.value
 DEFAULT = ConfigSource.DEFAULT_CONFIG.value
@@ -102,7 +103,7 @@ def test_confluent_topic_configs_round_trip(broker, admin):
 
 def test_confluent_create_topic_refuses_bad_configs(admin):
     name = unique("bad")
-    for config, text in [({"cleanup.policy": "compact,nuke"}, "cleanup policy"), ({"retention.hours": "1"}, "unknown")]:
+    for config, text in [({"cleanup.policy": "shred"}, "unknown cleanup policy"), ({"retention.hours": "1"}, "unknown")]:
         fs = admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1, config=config)])
         err = kafka_error(lambda: one(fs))
         assert err.code() == KafkaError.INVALID_CONFIG and text in err.str(), err
@@ -204,3 +205,36 @@ def test_confluent_delete_records_moves_the_log_start(broker, admin):
     assert info.value.args[0].code() == KafkaError.OFFSET_OUT_OF_RANGE
     (again,) = admin.delete_records([TopicPartition(name, 0, 5)]).values()
     assert again.result(timeout=30).low_watermark == 12, "a lower offset changes nothing"
+
+
+def offsets_topic_configs(broker):
+    """DescribeConfigs of `__consumer_offsets` on `broker`, once a group lookup made it create it."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    name = unique("grouped")
+    create_topic(broker.bootstrap, name, 1)
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique("g"), "enable.auto.commit": False})
+    try:
+        # Finding the group's coordinator creates the offsets topic.
+        wait_until("the group's committed offsets",
+                   lambda: consumer.committed([TopicPartition(name, 0)], timeout=10)[0].offset < 0)
+    finally:
+        consumer.close()
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    wait_until("__consumer_offsets in the metadata",
+               lambda: "__consumer_offsets" in admin.list_topics(timeout=10).topics)
+    return topic_configs(admin, "__consumer_offsets")
+
+
+@pytest.fixture
+def small_offsets_segments_broker():
+    yield from running_broker((*DEFAULT_ARGS, "--offsets-topic-segment-bytes", "65536"))
+
+
+def test_the_offsets_topic_is_compacted_with_the_configured_segment_bytes(broker, small_offsets_segments_broker):
+    for b, segment_bytes in ((broker, "104857600"), (small_offsets_segments_broker, "65536")):
+        configs = offsets_topic_configs(b)
+        assert configs["cleanup.policy"].value == "compact"
+        assert configs["cleanup.policy"].source == DYNAMIC_TOPIC
+        assert configs["segment.bytes"].value == segment_bytes, f"{b.bootstrap}: {configs['segment.bytes']}"
+        assert configs["segment.bytes"].source == DYNAMIC_TOPIC

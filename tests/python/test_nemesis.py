@@ -10,12 +10,19 @@ everything is healed and a checker verifies:
 - no consumer read above the high watermark (all it read is in the final log, same offset);
 - committed offsets never go backwards;
 - at most one leader per partition and leader epoch (as the quorum reported them).
+`__consumer_offsets` is compacted in 16 KiB segments and the brokers' cleaners look for work
+every 500 ms, so the group's offsets partition is cleaned while the faults go on; the checker
+also requires that it was (`chronik-walctl list`: a cleaner checkpoint, fewer records than
+offsets), that every offsets partition has its full ISR again (replicas caught up across the
+cleaned log's gaps), and that after its coordinator is SIGKILLed a new one loads the group's
+committed offsets from the cleaned log unchanged.
 
 CHRONIK_NEMESIS_SEED picks the schedule (default: random, printed); CHRONIK_NEMESIS_STEPS its
 length (default 6, what CI runs). A failure prints the seed and the timeline. Seeds that once
 failed run too, as regression cases (REGRESSION_SEEDS).
 """
 
+import json
 import os
 import random
 import signal
@@ -28,12 +35,21 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from cluster import Cluster, eventually
 from harness import unique
-from test_replication import read_all
+from test_replication import coordinator_partition, read_all
 
 PARTITIONS = 3
 # Records per second the producer sends.
 RATE = 2000
 FAULTS = ("kill_broker", "pause_broker", "kill_meta", "cut_link", "delay_link", "one_way_link")
+OFFSETS_TOPIC = "__consumer_offsets"
+BROKER_ARGS = (
+    "--replica-lag-time-max-ms", "4000",
+    # Offset commits (about 40 offsets and 4 KiB a second) fill a 16 KiB segment every 3-4 s:
+    # the group's offsets partition is sealed, and so cleaned, many times during a run, and a
+    # new coordinator loads a thoroughly cleaned log.
+    "--offsets-topic-segment-bytes", "16384",
+    "--log-cleaner-backoff-ms", "500",
+)
 # Schedules that found a fault: a one-way drop to the meta leader held every broker's heartbeat
 # past its session and a returning controller fenced all three brokers.
 REGRESSION_SEEDS = (1481933433,)
@@ -59,6 +75,7 @@ class Workload:
 
     def __init__(self, cluster, topic, timeline):
         self.c, self.topic, self.timeline = cluster, topic, timeline
+        self.group = unique("nemesis")
         self.acked = {p: [] for p in range(PARTITIONS)}
         self.send_errors = []
         self.consumed = {}
@@ -123,7 +140,7 @@ class Workload:
         self.timeline.add(f"producer stopped after {seq} sends; {left} still unacknowledged")
 
     def _consume(self):
-        consumer = Consumer({"bootstrap.servers": self.c.bootstrap, "group.id": unique("nemesis"),
+        consumer = Consumer({"bootstrap.servers": self.c.bootstrap, "group.id": self.group,
                              "auto.offset.reset": "earliest", "enable.auto.commit": False,
                              "session.timeout.ms": 10000, "heartbeat.interval.ms": 500})
         consumer.subscribe([self.topic])
@@ -233,6 +250,53 @@ def check(w, final):
     return problems
 
 
+def committed_offsets(c, group, topic):
+    """{partition: committed offset} of `group` on `topic`, as its coordinator answers."""
+    consumer = Consumer({"bootstrap.servers": c.bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        tps = consumer.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], timeout=10)
+        return {tp.partition: tp.offset for tp in tps}
+    finally:
+        consumer.close()
+
+
+def cleaned_copies(c, partition):
+    """{broker: its `chronik-walctl list` row} of the brokers whose copy of `__consumer_offsets`
+    partition `partition` the cleaner has passed over and removed records from."""
+    found = {}
+    for b in c.brokers:
+        code, out, err = c.walctl("list", c.data_dir(b), "--output", "json")
+        assert code == 0, err
+        for row in json.loads(out):
+            if (row["topic"], row["partition"]) != (OFFSETS_TOPIC, partition):
+                continue
+            if row["cleaner_offset"] is not None and row["records"] < row["end_offset"] - row["start_offset"]:
+                found[b] = row
+    return found
+
+
+def check_the_cleaned_offsets_survive_a_coordinator_kill(c, w, timeline):
+    """The group's offsets partition was cleaned during the run; a new coordinator loads the
+    group's committed offsets from the cleaned log unchanged."""
+    partition = coordinator_partition(w.group, len(c.partitions(OFFSETS_TOPIC)))
+    cleaned = eventually(f"{OFFSETS_TOPIC} partition {partition} (the group's) cleaned on some broker",
+                         lambda: cleaned_copies(c, partition), timeout=30)
+    timeline.add(f"{OFFSETS_TOPIC}-{partition} cleaned: " + ", ".join(
+        f"broker {b} keeps {r['records']} records of offsets {r['start_offset']}..{r['end_offset']}"
+        for b, r in sorted(cleaned.items())))
+    before = eventually("the group's committed offsets", lambda: committed_offsets(c, w.group, w.topic))
+    for part, history in w.committed.items():
+        assert before[part] >= max(history, default=-1), f"partition {part}: {before[part]} after {history[-3:]}"
+    coordinator = c.leader_of(OFFSETS_TOPIC, partition)
+    c.brokers[coordinator].kill()
+    timeline.add(f"SIGKILL broker {coordinator}, the group's coordinator; committed offsets {before}")
+    eventually("a new coordinator", lambda: c.leader_of(OFFSETS_TOPIC, partition) not in (coordinator, -1))
+    # The first answer of the new coordinator must be the offsets it took over, never older ones.
+    after = eventually("committed offsets from the new coordinator", lambda: committed_offsets(c, w.group, w.topic))
+    timeline.add(f"broker {c.leader_of(OFFSETS_TOPIC, partition)} took over; committed offsets {after}")
+    assert after == before, f"committed offsets changed over a coordinator move: {before} -> {after}"
+
+
 @pytest.mark.parametrize("fixed_seed", [None, *REGRESSION_SEEDS],
                          ids=["random", *(f"seed-{s}" for s in REGRESSION_SEEDS)])
 def test_invariants_hold_under_a_seeded_nemesis(fixed_seed):
@@ -245,7 +309,7 @@ def test_invariants_hold_under_a_seeded_nemesis(fixed_seed):
     rng = random.Random(seed)
     timeline = Timeline()
     timeline.add(f"seed {seed}, {steps} steps")
-    c = Cluster(proxied=True, session_timeout_ms=3000, broker_args=("--replica-lag-time-max-ms", "4000"))
+    c = Cluster(proxied=True, session_timeout_ms=3000, broker_args=BROKER_ARGS)
     try:
         c.start()
         topic = unique("nemesis")
@@ -265,6 +329,9 @@ def test_invariants_hold_under_a_seeded_nemesis(fixed_seed):
         w.stop_producing()
         eventually("every broker live", lambda: all(c.live(b) for b in c.brokers), timeout=120)
         c.wait_isr(topic, 3, timeout=120)
+        timeline.add("every broker live, every ISR of the topic full")
+        c.wait_isr(OFFSETS_TOPIC, 3, timeout=120)
+        timeline.add(f"every ISR of {OFFSETS_TOPIC} full")
         # A record the consumers never reach is the checker's to report, so this wait does not fail.
         deadline = time.monotonic() + 60
         while not w.consumed_every_acknowledged_record() and time.monotonic() < deadline:
@@ -277,6 +344,7 @@ def test_invariants_hold_under_a_seeded_nemesis(fixed_seed):
         problems = check(w, final)
         assert acked > 0, "nothing was acknowledged"
         assert not problems, "\n".join(problems)
+        check_the_cleaned_offsets_survive_a_coordinator_kill(c, w, timeline)
         print(f"\nnemesis seed {seed}:\n{timeline.text()}")
     except BaseException:
         print(f"\nnemesis FAILED with seed {seed} (rerun: CHRONIK_NEMESIS_SEED={seed}); timeline:\n{timeline.text()}")

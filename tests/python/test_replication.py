@@ -55,11 +55,14 @@ def produce_one(bootstrap, topic, value, **conf):
 
 
 def coordinator_partition(group, partitions):
-    """Kafka's choice: Java's String.hashCode of the group id, made non-negative, mod N."""
+    """Kafka's choice: Utils.abs(Java's String.hashCode of the group id) mod N, where Utils.abs
+    is the absolute value (0 for Integer.MIN_VALUE); not the hash with its sign bit cleared."""
     h = 0
     for ch in group:
         h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    return (h & 0x7FFFFFFF) % partitions
+    if h >= 1 << 31:
+        h -= 1 << 32
+    return 0 if h == -(1 << 31) else abs(h) % partitions
 
 
 def test_acked_writes_survive_leader_kills(cluster):
@@ -420,3 +423,245 @@ def test_a_joining_broker_gets_its_share_of_replicas():
             assert [v for _, v in read_all(c.bootstrap, topic, part)] == [b"%d" % i for i in range(part, 600, 6)]
     finally:
         c.cleanup()
+
+
+# Compacted topics: every replica runs its own log cleaner over its own copy.
+CLEANER_BROKER_ARGS = ("--log-cleaner-backoff-ms", "200")
+COMPACTED = {
+    "cleanup.policy": "compact",
+    "segment.bytes": "2048",
+    "min.cleanable.dirty.ratio": "0.01",
+    "delete.retention.ms": "0",
+    "min.insync.replicas": "2",
+}
+KEYS = 20
+DELETED = (3, 7, 11)
+
+
+@pytest.fixture
+def cleaning_cluster():
+    yield from running_cluster(broker_args=CLEANER_BROKER_ARGS)
+
+
+class KeyedWriter:
+    """Keyed acks=all writes through confluent-kafka, remembering for every key the record
+    acknowledged at the highest offset (the value a compacted log must end up with; None for a
+    tombstone). Each round is its own idempotent producer, so every round leaves a last batch
+    the cleaner must keep, emptied, for that producer's sake."""
+
+    def __init__(self, bootstrap, topic):
+        self.bootstrap, self.topic = bootstrap, topic
+        self.latest = {}  # key -> (offset, value)
+        self.acked = 0
+
+    def round(self, records):
+        p = Producer({"bootstrap.servers": self.bootstrap, "acks": "all", "enable.idempotence": True,
+                      "linger.ms": 0, "batch.num.messages": 5, "message.timeout.ms": 60000,
+                      "topic.metadata.refresh.interval.ms": 1000})
+        failed = []
+
+        def delivered(err, msg):
+            if err is not None:
+                failed.append(err)
+                return
+            self.acked += 1
+            key = msg.key().decode()
+            value = None if msg.value() is None else msg.value().decode()
+            if key not in self.latest or self.latest[key][0] < msg.offset():
+                self.latest[key] = (msg.offset(), value)
+
+        for key, value in records:
+            p.produce(self.topic, key=key.encode(), value=None if value is None else value.encode(),
+                      partition=0, on_delivery=delivered)
+            p.poll(0)
+        assert p.flush(90) == 0, "records still unacknowledged"
+        assert failed == [], failed[:3]
+
+    def rounds(self, first, last):
+        for r in range(first, last):
+            self.round([(f"k{k}", f"v{k}-{r}") for k in range(KEYS)])
+
+    def expected(self):
+        """{key: value} a reader from offset 0 must end with (deleted keys absent)."""
+        return {k: v for k, (_, v) in self.latest.items() if v is not None}
+
+
+def live_values(records):
+    """{key: value} after applying (offset, key, value) records in order; tombstones delete."""
+    latest = {}
+    for _, key, value in records:
+        if value is None:
+            latest.pop(key, None)
+        else:
+            latest[key] = value
+    return latest
+
+
+def stored_partition(cluster, broker, topic):
+    """Partition 0 of `topic` as `broker`'s data dir holds it: (batches, records) from
+    `chronik-walctl dump`, records as (offset, key, value). Read while the broker runs, so it
+    is taken twice and kept only when both reads agree: a read racing a segment swap fails or
+    differs, and is taken again."""
+
+    def dump():
+        code, out, err = cluster.walctl("dump", cluster.data_dir(broker), "--topic", topic, "--partition", "0",
+                                        "--records", "--output", "json")
+        assert code == 0, err
+        return json.loads(out)["batches"]
+
+    def twice():
+        first = dump()
+        return first if first == dump() else None
+
+    batches = eventually(f"two identical reads of broker {broker}'s copy of {topic}", twice)
+    for b in batches:
+        assert b["crc_ok"] and b["decode_error"] is None, (broker, b)
+    records = [(r["offset"], r["key"], r["value"]) for b in batches for r in b["records"]]
+    return batches, records
+
+
+def listed(cluster, broker, topic):
+    """Broker `broker`'s `chronik-walctl list` row for partition 0 of `topic`."""
+    code, out, err = cluster.walctl("list", cluster.data_dir(broker), "--output", "json")
+    assert code == 0, err
+    (row,) = [r for r in json.loads(out) if r["topic"] == topic and r["partition"] == 0]
+    return row
+
+
+def cleaned_on(cluster, broker, topic, written):
+    """Broker `broker` holds all `written` offsets and has cleaned its copy: a cleaner
+    checkpoint, and fewer records than written."""
+    row = listed(cluster, broker, topic)
+    return row["end_offset"] == written and row["cleaner_offset"] is not None and row["records"] < written and row
+
+
+def assert_well_formed(batches, records, who):
+    """Offsets strictly increase, batch by batch and record by record, each record in its batch."""
+    bases = [b["base_offset"] for b in batches]
+    assert bases == sorted(set(bases)), f"{who}: batch offsets do not strictly increase"
+    assert all(a["last_offset"] < b["base_offset"] for a, b in zip(batches, batches[1:])), f"{who}: batches overlap"
+    for b in batches:
+        assert all(b["base_offset"] <= r["offset"] <= b["last_offset"] for r in b["records"]), (who, b)
+    offsets = [o for o, _, _ in records]
+    assert offsets == sorted(set(offsets)), f"{who}: record offsets do not strictly increase"
+
+
+def gaps_and_empties(batches):
+    """(offsets missing between consecutive batches, batches holding no record) of a dump."""
+    gaps = sum(b["base_offset"] - a["last_offset"] - 1 for a, b in zip(batches, batches[1:]))
+    return gaps, sum(1 for b in batches if b["records_count"] == 0)
+
+
+def read_keyed(bootstrap, topic):
+    """[(offset, key, value)] of partition 0 from offset 0 up to the high watermark, by a consumer."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader"), "enable.auto.commit": False,
+                  "topic.metadata.refresh.interval.ms": 1000})
+    try:
+        _, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
+        c.assign([TopicPartition(topic, 0, 0)])
+        out = []
+        deadline = time.monotonic() + 120
+        # The log's last record always stays (it is in the active segment, never cleaned).
+        while high > 0 and (not out or out[-1][0] < high - 1):
+            assert time.monotonic() < deadline, f"read {len(out)} records, last {out[-1:]}, of {high} offsets"
+            msg = c.poll(1.0)
+            if msg is None:
+                continue
+            assert msg.error() is None, msg.error()
+            key = msg.key().decode()
+            out.append((msg.offset(), key, None if msg.value() is None else msg.value().decode()))
+        return out
+    finally:
+        c.close()
+
+
+def test_replicas_compact_independently_and_keep_the_latest_acknowledged_values(cleaning_cluster):
+    cluster = cleaning_cluster
+    topic = unique("compact-rf3")
+    cluster.create_topic(topic, 1, 3, COMPACTED)
+    w = KeyedWriter(cluster.bootstrap, topic)
+    w.rounds(0, 12)
+    w.round([(f"k{k}", None) for k in DELETED])
+    w.rounds(12, 14)  # rolls the tombstones' segment, and brings k3, k7, k11 back
+    w.round([(f"k{k}", None) for k in DELETED[:2]])
+    w.round([(f"k{k}", f"last-{k}") for k in range(0, KEYS, 2)])
+    written = w.acked
+    assert written == 14 * KEYS + len(DELETED) + 2 + KEYS // 2
+    expected = w.expected()
+    assert "k3" not in expected and "k11" in expected
+
+    rows = {b: eventually(f"broker {b} to clean its copy of {topic}",
+                          lambda b=b: cleaned_on(cluster, b, topic, written))
+            for b in cluster.brokers}
+    stored = {}
+    for b in cluster.brokers:
+        batches, records = stored_partition(cluster, b, topic)
+        assert_well_formed(batches, records, f"broker {b}")
+        assert batches[-1]["last_offset"] == written - 1, "cleaning keeps the log's last offset"
+        stored[b] = live_values(records)
+        assert stored[b] == expected, f"broker {b}'s copy: {stored[b]} (listed {rows[b]})"
+
+    leader = cluster.leader_of(topic, 0)
+    cluster.brokers[leader].kill()
+    eventually("a new leader", lambda: cluster.leader_of(topic, 0) not in (leader, -1))
+    new_leader = cluster.leader_of(topic, 0)
+    w.round([(f"k{k}", f"after-{k}") for k in range(1, KEYS, 3)] + [("k7", "back"), ("k0", None)])
+    expected = w.expected()
+    assert expected["k7"] == "back" and "k0" not in expected
+    read = read_keyed(f"127.0.0.1:{cluster.ports[new_leader]}", topic)
+    offsets = [o for o, _, _ in read]
+    assert offsets == sorted(set(offsets)), "a consumer sees offsets strictly increase"
+    assert len(read) < w.acked, "the consumer read a compacted log"
+    assert live_values(read) == expected, "a consumer from offset 0 on the new leader"
+
+    # The old leader returns, catches up from the new one (whose copy is cleaned) and agrees.
+    cluster.start_broker(leader)
+    cluster.wait_isr(topic, 3)
+    eventually(f"the returning broker {leader} to hold the latest values",
+               lambda: live_values(stored_partition(cluster, leader, topic)[1]) == expected)
+
+
+def test_a_follower_catches_up_from_a_compacted_leader(cleaning_cluster):
+    cluster = cleaning_cluster
+    topic = unique("compact-catchup")
+    cluster.create_topic(topic, 1, 3, COMPACTED)
+    w = KeyedWriter(cluster.bootstrap, topic)
+    w.rounds(0, 3)
+    leader = cluster.leader_of(topic, 0)
+    follower = next(b for b in cluster.brokers if b != leader)
+    cluster.brokers[follower].kill()
+    eventually(f"broker {follower} out of the ISR", lambda: follower not in cluster.partitions(topic)[0]["isr"])
+    behind = listed(cluster, follower, topic)["end_offset"]
+    assert behind == w.acked
+    w.rounds(3, 12)
+    w.round([(f"k{k}", None) for k in DELETED])
+    w.rounds(12, 14)
+    w.round([(f"k{k}", None) for k in DELETED[1:]])
+    w.round([(f"k{k}", f"last-{k}") for k in range(KEYS // 2)])
+    written = w.acked
+    expected = w.expected()
+    leader = cluster.leader_of(topic, 0)
+    assert leader != follower
+
+    def compacted_with_gaps_and_empties():
+        if not cleaned_on(cluster, leader, topic, written):
+            return False
+        batches, _ = stored_partition(cluster, leader, topic)
+        gaps, empties = gaps_and_empties(batches)
+        # The follower's next fetch offset must lie in what the cleaner took away.
+        past = [b for b in batches if b["last_offset"] >= behind]
+        return gaps > 0 and empties > 0 and past and past[0]["base_offset"] > behind and (gaps, empties)
+
+    gaps, empties = eventually("the leader's copy cleaned into gaps and emptied batches, over the follower's end",
+                               compacted_with_gaps_and_empties)
+    cluster.start_broker(follower)
+    eventually(f"broker {follower} back in the ISR", lambda: follower in cluster.partitions(topic)[0]["isr"])
+    eventually(f"broker {follower} to catch up to offset {written}",
+               lambda: listed(cluster, follower, topic)["end_offset"] == written)
+    batches, records = stored_partition(cluster, follower, topic)
+    assert_well_formed(batches, records, f"follower {follower}")
+    assert live_values(records) == expected, f"the follower's copy after {gaps} gaps and {empties} empty batches"
+    leader_batches, leader_records = stored_partition(cluster, leader, topic)
+    assert live_values(leader_records) == expected
+    assert read_keyed(cluster.bootstrap, topic)[-1][0] == written - 1
+    assert live_values(read_keyed(cluster.bootstrap, topic)) == expected

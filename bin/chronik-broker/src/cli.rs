@@ -141,6 +141,14 @@ pub struct RunArgs {
         default_value_t = 3
     )]
     pub offsets_topic_replication_factor: i16,
+    /// segment.bytes of __consumer_offsets when this broker creates it (Kafka's
+    /// offsets.topic.segment.bytes): the log cleaner compacts only its sealed segments.
+    #[arg(
+        long,
+        env = "CHRONIK_OFFSETS_TOPIC_SEGMENT_BYTES",
+        default_value_t = 100 * 1024 * 1024
+    )]
+    pub offsets_topic_segment_bytes: u64,
     /// Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the
     /// embedded one; see `chronik-meta run`.
     #[arg(long, env = "CHRONIK_META", value_delimiter = ',')]
@@ -288,6 +296,14 @@ impl RunArgs {
             );
         }
         config.offsets_topic_replication_factor = self.offsets_topic_replication_factor;
+        if !(4096..=chronik_wal::MAX_SEGMENT_BYTES).contains(&self.offsets_topic_segment_bytes) {
+            bail!(
+                "--offsets-topic-segment-bytes must be between 4096 and {}, got {}",
+                chronik_wal::MAX_SEGMENT_BYTES,
+                self.offsets_topic_segment_bytes
+            );
+        }
+        config.offsets_topic_segment_bytes = self.offsets_topic_segment_bytes;
         config.cleaner = cleaner;
         config.replica_lag_time_max =
             std::time::Duration::from_millis(self.replica_lag_time_max_ms);

@@ -63,6 +63,14 @@ fn bad_settings_exit_2_with_a_message() {
             vec!["--retention-ms".into(), "-5".into()],
             "--retention-ms must be -1",
         ),
+        (
+            vec!["--offsets-topic-segment-bytes".into(), "4095".into()],
+            "--offsets-topic-segment-bytes must be between 4096 and 2147483647, got 4095",
+        ),
+        (
+            vec!["--offsets-topic-segment-bytes".into(), "2147483648".into()],
+            "--offsets-topic-segment-bytes must be between 4096",
+        ),
     ];
     for (args, expected) in cases {
         let out = broker_bin()

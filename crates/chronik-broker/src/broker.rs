@@ -54,7 +54,10 @@ impl Broker {
             &config.data_dir,
             config.meta_listen,
             &config.meta,
-            config.offsets_topic_replication_factor,
+            crate::cluster::OffsetsTopic {
+                replication_factor: config.offsets_topic_replication_factor,
+                segment_bytes: config.offsets_topic_segment_bytes,
+            },
         )
         .await?;
         let cluster = Arc::new(cluster);

@@ -31,6 +31,16 @@ const CONFIG_CHANGE_ATTEMPTS: u32 = 10;
 /// How long a change the quorum accepted may take to show in this broker's metadata.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How this broker creates `__consumer_offsets` (Kafka's `offsets.topic.*` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OffsetsTopic {
+    /// Replicas of each partition, as configured (the quorum may override it).
+    pub replication_factor: i16,
+    /// The topic's `segment.bytes` (`offsets.topic.segment.bytes`): small segments are
+    /// sealed, and so cleaned, sooner.
+    pub segment_bytes: u64,
+}
+
 /// The metadata side of a running broker.
 pub(crate) struct Cluster {
     quorum: Box<dyn MetadataQuorum>,
@@ -38,6 +48,8 @@ pub(crate) struct Cluster {
     incarnation: Uuid,
     /// Replicas of each `__consumer_offsets` partition.
     offsets_replication: i16,
+    /// `segment.bytes` of `__consumer_offsets`.
+    offsets_segment_bytes: u64,
 }
 
 impl Cluster {
@@ -48,24 +60,25 @@ impl Cluster {
         data_dir: &std::path::Path,
         listen: std::net::SocketAddr,
         meta: &[String],
-        offsets_replication: i16,
+        offsets: OffsetsTopic,
     ) -> Result<Cluster, BrokerError> {
         let quorum: Box<dyn MetadataQuorum> = if meta.is_empty() {
             Box::new(EmbeddedQuorum::start(me, data_dir, listen).await?)
         } else {
             Box::new(ExternalQuorum::connect(meta).await?)
         };
-        Ok(Cluster::with_quorum(me, quorum, offsets_replication))
+        Ok(Cluster::with_quorum(me, quorum, offsets))
     }
 
     /// Broker `me` on `quorum`, with a fresh incarnation.
     pub fn with_quorum(
         me: BrokerId,
         quorum: Box<dyn MetadataQuorum>,
-        offsets_replication: i16,
+        offsets: OffsetsTopic,
     ) -> Cluster {
         Cluster {
-            offsets_replication: quorum.offsets_replication(offsets_replication),
+            offsets_replication: quorum.offsets_replication(offsets.replication_factor),
+            offsets_segment_bytes: offsets.segment_bytes,
             quorum,
             me,
             incarnation: Uuid(rand::random::<[u8; 16]>()),
@@ -341,9 +354,16 @@ impl Cluster {
 
     /// Creates the internal `__consumer_offsets` topic (whatever auto-creation says) once
     /// enough brokers are live for its replication factor. It is compacted, as Kafka's is: the
-    /// latest record of every group and committed offset stays, older ones go.
+    /// latest record of every group and committed offset stays, older ones go; its
+    /// `segment.bytes` is `--offsets-topic-segment-bytes` (only sealed segments are cleaned).
     pub async fn create_offsets_topic(&self, partitions: i32) -> Result<(), NodeError> {
-        let configs = BTreeMap::from([("cleanup.policy".to_owned(), "compact".to_owned())]);
+        let configs = BTreeMap::from([
+            ("cleanup.policy".to_owned(), "compact".to_owned()),
+            (
+                "segment.bytes".to_owned(),
+                self.offsets_segment_bytes.to_string(),
+            ),
+        ]);
         let live = self.metadata(|s| s.live_brokers().count());
         let replication = self.offsets_replication;
         if usize::try_from(replication).is_ok_and(|r| r > live) {

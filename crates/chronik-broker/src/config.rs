@@ -81,6 +81,9 @@ pub struct BrokerConfig {
     /// `offsets.topic.replication.factor`): the topic is created once that many brokers are
     /// live. Under the embedded quorum there is one broker, so it is 1.
     pub offsets_topic_replication_factor: i16,
+    /// `segment.bytes` of `__consumer_offsets` when this broker creates it (Kafka's
+    /// `offsets.topic.segment.bytes`, 100 MiB): the cleaner compacts only sealed segments.
+    pub offsets_topic_segment_bytes: u64,
     /// The log cleaner of compacted topics (threads, key-map memory, I/O rate, backoff).
     pub cleaner: crate::CleanerConfig,
 }
@@ -114,6 +117,7 @@ impl BrokerConfig {
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
             replica_lag_time_max: Duration::from_secs(10),
             offsets_topic_replication_factor: 3,
+            offsets_topic_segment_bytes: 100 * 1024 * 1024,
             cleaner: crate::CleanerConfig::default(),
         }
     }

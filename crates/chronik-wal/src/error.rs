@@ -40,9 +40,9 @@ pub enum WalError {
     LogFailed { log: String, reason: String },
 
     #[error(
-        "log {log}: a replicated batch starts at offset {base} but the log already holds offsets up to {end}; truncate to the leader's log before appending"
+        "log {log}: a replicated batch starts at offset {base}, below the log's end {end}; truncate to the leader's log before appending"
     )]
-    NotAtEnd {
+    BelowEnd {
         log: String,
         base: Offset,
         end: Offset,

@@ -221,16 +221,17 @@ impl PartitionLog {
     }
 
     /// Appends one batch copied from the partition leader, keeping its offsets and leader
-    /// epoch. Its base offset must not lie below this log's end offset: a follower truncates
-    /// divergent data before fetching, so anything below means the two logs disagree. It may
-    /// lie above: the leader's log cleaner leaves offset gaps, which the copy keeps (as Kafka's
-    /// followers do). Like [`PartitionLog::append_validated`], it takes the header the
-    /// caller's validation returned.
+    /// epoch. Its base offset must not be below this log's end offset: a follower truncates
+    /// divergent data before fetching, so a batch overlapping what the log holds means the two
+    /// logs disagree. It may lie beyond the end: the leader's log cleaner removes whole batches,
+    /// and a read from an offset it removed starts at the next batch kept (Kafka's followers
+    /// accept such gaps too); the log then ends after that batch. Like
+    /// [`PartitionLog::append_validated`], it takes the header the caller's validation returned.
     pub fn append_replicated(&self, batch: &[u8], header: &BatchHeader) -> Result<AppendInfo> {
         debug_assert_eq!(header.total_len(), batch.len(), "header of another batch");
         let mut state = self.lock();
         if header.base_offset < state.next_offset {
-            return Err(WalError::NotAtEnd {
+            return Err(WalError::BelowEnd {
                 log: self.name.clone(),
                 base: header.base_offset,
                 end: state.next_offset,

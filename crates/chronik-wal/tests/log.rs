@@ -292,7 +292,7 @@ fn internal_logs_hold_opaque_payloads_and_can_restart_anywhere() {
 }
 
 #[test]
-fn a_follower_copy_keeps_offsets_epochs_and_gaps_and_refuses_an_overlap() {
+fn a_follower_copy_keeps_offsets_and_epochs_and_refuses_an_overlap() {
     let (ldir, fdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (_l, leader) = open(ldir.path(), FsyncPolicy::Never, LogConfig::default());
     let (_f, follower) = open(fdir.path(), FsyncPolicy::Never, LogConfig::default());
@@ -304,26 +304,15 @@ fn a_follower_copy_keeps_offsets_epochs_and_gaps_and_refuses_an_overlap() {
     let replicate = |b: &[u8]| follower.append_replicated(b, &validate_batch(b).unwrap());
     replicate(&batches[0]).unwrap();
     assert!(
-        replicate(&batches[0]).is_err(),
-        "a repeat overlaps what is held"
-    );
-    // A gap (a compacted leader's) is kept as it is.
-    let gap = tempfile::tempdir().unwrap();
-    let (_g, gapped) = open(gap.path(), FsyncPolicy::Never, LogConfig::default());
-    let header = validate_batch(&batches[2]).unwrap();
-    gapped.append_replicated(&batches[2], &header).unwrap();
-    assert_eq!((gapped.start_offset(), gapped.end_offset()), (0, 6));
-    assert_eq!(gapped.read(0, usize::MAX).unwrap().first_offset, 4);
-    assert!(
         matches!(
-            gapped.append_replicated(&batches[1], &validate_batch(&batches[1]).unwrap()),
-            Err(WalError::NotAtEnd {
-                base: 2,
-                end: 6,
+            replicate(&batches[0]),
+            Err(WalError::BelowEnd {
+                base: 0,
+                end: 2,
                 ..
             })
         ),
-        "a batch below the end is refused"
+        "a repeat is refused"
     );
     for b in &batches[1..] {
         replicate(b).unwrap();
@@ -332,4 +321,59 @@ fn a_follower_copy_keeps_offsets_epochs_and_gaps_and_refuses_an_overlap() {
     assert_eq!(follower.read(0, usize::MAX).unwrap().data, read.data);
     assert_eq!(follower.epochs(), leader.epochs());
     assert_eq!(follower.end_offset_for_epoch(1), Some((1, 4)));
+}
+
+/// A cleaned leader's log has gaps where whole batches went; a follower fetching from an
+/// offset in one gets the next batch kept and must take it (as Kafka's followers do), or it
+/// never catches up.
+#[test]
+fn a_follower_copy_takes_the_gaps_a_cleaned_leader_left() {
+    let (ldir, fdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (_l, leader) = open(ldir.path(), FsyncPolicy::Never, small_segments());
+    for (i, epoch) in [1, 1, 1, 3, 3].into_iter().enumerate() {
+        leader.append(&mut batch(i as u64, 2, 10), epoch).unwrap();
+    }
+    // What a cleaned leader serves: batches 1 (offsets 2..4) and 3 (6..8) are gone.
+    let all = split_batches(&leader.read(0, usize::MAX).unwrap().data);
+    let kept = [all[0].clone(), all[2].clone(), all[4].clone()];
+    {
+        let (data, follower) = open(fdir.path(), FsyncPolicy::Never, small_segments());
+        let replicate = |b: &[u8]| follower.append_replicated(b, &validate_batch(b).unwrap());
+        replicate(&kept[0]).unwrap();
+        replicate(&kept[1]).unwrap();
+        assert_eq!(
+            follower.end_offset(),
+            6,
+            "the log ends after the batch past the gap"
+        );
+        follower.roll_segment().unwrap();
+        replicate(&kept[2]).unwrap();
+        assert!(
+            matches!(replicate(&kept[1]), Err(WalError::BelowEnd { .. })),
+            "what lies below the end is still refused"
+        );
+        assert_eq!(follower.end_offset(), 10);
+        follower.flush().unwrap();
+        drop(follower);
+        data.close().unwrap();
+    }
+    // Recovery keeps the gaps (within and between segments), and reads skip them.
+    let (_f, follower) = open(fdir.path(), FsyncPolicy::Never, small_segments());
+    assert_eq!((follower.start_offset(), follower.end_offset()), (0, 10));
+    let read = |from| split_batches(&follower.read(from, usize::MAX).unwrap().data);
+    assert_eq!(read(0), kept.to_vec());
+    assert_eq!(
+        read(2),
+        kept[1..].to_vec(),
+        "a read from a gap starts at the next batch"
+    );
+    assert_eq!(read(6), kept[2..].to_vec());
+    let epochs: Vec<(i32, i64)> = (follower.epochs().iter())
+        .map(|e| (e.epoch, e.start_offset))
+        .collect();
+    assert_eq!(
+        epochs,
+        vec![(1, 0), (3, 8)],
+        "an epoch starts at the first batch of it the follower holds"
+    );
 }

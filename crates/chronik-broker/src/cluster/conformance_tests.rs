@@ -15,10 +15,14 @@ use tokio::task::JoinHandle;
 
 use super::embedded::EmbeddedQuorum;
 use super::external::ExternalQuorum;
-use super::{Cluster, MetadataQuorum};
+use super::{Cluster, MetadataQuorum, OffsetsTopic};
 
 /// Session of the brokers in these tests; the fencing test waits it out.
 const SESSION: Duration = Duration::from_secs(2);
+const OFFSETS: OffsetsTopic = OffsetsTopic {
+    replication_factor: 3,
+    segment_bytes: 100 * 1024 * 1024,
+};
 
 struct Fixture {
     cluster: Arc<Cluster>,
@@ -88,7 +92,7 @@ impl Fixture {
         let stored = std::fs::read_to_string(dir.path().join("meta1").join("cluster.id"));
         let cluster_id = stored.expect("cluster.id stored").trim().to_owned();
         Fixture {
-            cluster: Arc::new(Cluster::with_quorum(1, quorum, 3)),
+            cluster: Arc::new(Cluster::with_quorum(1, quorum, OFFSETS)),
             nodes,
             cluster_id,
             heartbeats: Vec::new(),
