@@ -50,7 +50,7 @@ class Broker:
         cmd = [os.path.join(BIN, "chronik-broker"), "run",
                "--listen", f"127.0.0.1:{args.port}", "--meta-listen", f"127.0.0.1:{args.meta_port}",
                "--data-dir", args.data, "--fsync", args.fsync,
-               "--segment-bytes", str(args.segment_bytes),
+               "--offsets-topic-segment-bytes", str(args.segment_bytes),
                "--log-cleaner-threads", str(args.cleaner_threads),
                "--log-cleaner-backoff-ms", str(args.backoff_ms), "--log-level", "info"]
         self.started = time.monotonic()

@@ -140,7 +140,7 @@ impl Cleaner {
                 };
                 let moved = report.cleaned_up_to > report.first_dirty || report.records_removed > 0;
                 if !report.stale && !moved {
-                    // Nothing moved: leave it until its backoff passes rather than spin.
+                    // Nothing moved: leave it for FAILED_BACKOFF rather than spin on it.
                     lock(&self.failed).insert(due.tp, Instant::now());
                 }
                 true
