@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chronik_records::BatchHeader;
 use chronik_types::Offset;
@@ -12,6 +11,7 @@ use chronik_types::Offset;
 use crate::config::MAX_SEGMENT_BYTES;
 use crate::frame::{FRAME_HEADER_LEN, FrameMeta, MAX_FRAME_PAYLOAD};
 use crate::log::{LogState, PartitionLog};
+use crate::seal::SealTask;
 use crate::segment::{Segment, remove_if_exists};
 use crate::swap_files::cleaned_file_name;
 use crate::{Result, WalError};
@@ -105,20 +105,24 @@ impl PartitionLog {
     /// segments are done, so that no index write for a replaced segment can land later.
     fn wait_for_sealed_range(&self, bases: &[Offset]) -> Result<(RangeSnapshot, u64, u64)> {
         loop {
-            {
-                let state = self.lock();
+            let sealing: Vec<SealTask> = {
+                let mut state = self.lock();
                 self.check_rewritable(&state)?;
                 let snapshot = snapshot_range(&state, bases).map_err(|r| self.refused(r))?;
                 let range = bases.first().copied().unwrap_or(0)..snapshot.end;
-                let sealing = (state.sealing.iter())
-                    .any(|task| range.contains(&task.base) && !task.is_finished());
-                if !sealing {
+                let (mine, others) = (std::mem::take(&mut state.sealing).into_iter())
+                    .partition(|task| range.contains(&task.base) && !task.is_finished());
+                state.sealing = others;
+                if mine.is_empty() {
                     let interval = state.config.index_interval_bytes;
                     return Ok((snapshot, state.generation, interval));
                 }
+                mine
+            };
+            // Joined here rather than at close: the range is checked again after they end.
+            for task in sealing {
+                task.join();
             }
-            // A seal is one fsync; rolls are rare, so this almost never waits at all.
-            std::thread::sleep(Duration::from_millis(2));
         }
     }
 
