@@ -104,11 +104,13 @@ fn reopen(dir: &Path) -> (LogView, chronik_wal::RecoveryReport) {
     (seen, report.unwrap())
 }
 
-/// The files of a log dir but its index files, which the crashed instance's background seals
-/// of segments outside the swap may still be writing.
+/// The files of a log dir but its index files (and their temp files), which the crashed
+/// instance's background seals of segments outside the swap may still be writing.
 fn data_files(log_dir: &Path) -> Vec<String> {
     let names = file_names(log_dir).into_iter();
-    names.filter(|f| !f.ends_with(".index")).collect()
+    names
+        .filter(|f| !f.ends_with(".index") && !f.ends_with(".index.tmp"))
+        .collect()
 }
 
 /// Reopens twice: the first open must give `expected` (finishing or discarding `swaps` swaps),
