@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,3 +144,37 @@ def running_broker(args=DEFAULT_ARGS):
         yield b
     finally:
         b.cleanup()
+
+
+def read_partition(bootstrap, topic, partition=0, deadline_s=IO_DEADLINE_S):
+    """(log start, high watermark, [(offset, key, value)]) of a partition, read by a consumer
+    from its log start up to the high watermark (a compacted log's last record always stays:
+    it is in the active segment)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader"), "enable.auto.commit": False,
+                  "topic.metadata.refresh.interval.ms": 1000})
+    try:
+        low, high = c.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+        c.assign([TopicPartition(topic, partition, low)])
+        out = []
+        deadline = time.monotonic() + deadline_s
+        while high > low and (not out or out[-1][0] < high - 1):
+            assert time.monotonic() < deadline, f"read {len(out)} records, last {out[-1:]}, of {low}..{high}"
+            msg = c.poll(0.5)
+            if msg is None:
+                continue
+            assert msg.error() is None, msg.error()
+            out.append((msg.offset(), msg.key(), msg.value()))
+        return low, high, out
+    finally:
+        c.close()
+
+
+def live_values(records):
+    """{key: value} after applying (offset, key, value) records in order; tombstones delete."""
+    latest = {}
+    for _, key, value in records:
+        if value is None:
+            latest.pop(key, None)
+        else:
+            latest[key] = value
+    return latest

@@ -7,9 +7,9 @@ import subprocess
 import time
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import KafkaError, Producer
 
-from harness import DEFAULT_ARGS, IO_DEADLINE_S, create_topic, running_broker, unique
+from harness import DEFAULT_ARGS, IO_DEADLINE_S, create_topic, live_values, read_partition, running_broker, unique
 
 # A cleaner that looks for work every 100 ms, so the tests wait seconds, not 15 s.
 CLEANER_ARGS = (*DEFAULT_ARGS, "--log-cleaner-backoff-ms", "100")
@@ -29,38 +29,8 @@ def broker():
     yield from running_broker(CLEANER_ARGS)
 
 
-def read_all(bootstrap, topic):
-    """[(offset, key, value)] of partition 0 up to its high watermark."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("r"), "enable.auto.commit": False})
-    try:
-        low, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
-        c.assign([TopicPartition(topic, 0, low)])
-        out = []
-        deadline = time.monotonic() + IO_DEADLINE_S
-        while high > low and (not out or out[-1][0] < high - 1):
-            assert time.monotonic() < deadline, f"read {len(out)} records of {low}..{high}"
-            msg = c.poll(0.5)
-            if msg is None:
-                continue
-            assert msg.error() is None, msg.error()
-            out.append((msg.offset(), msg.key(), msg.value()))
-        return low, high, out
-    finally:
-        c.close()
-
-
 def expected_latest():
     return {b"k%d" % k: b"v%d-%d" % (k, ROUNDS - 1) for k in range(KEYS) if k not in DELETED}
-
-
-def latest_of(records):
-    latest = {}
-    for _, key, value in records:
-        if value is None:
-            latest.pop(key, None)
-        else:
-            latest[key] = value
-    return latest
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +51,7 @@ def compacted(broker):
     written = ROUNDS * KEYS + len(DELETED) + 200
     deadline = time.monotonic() + IO_DEADLINE_S
     while True:
-        low, high, records = read_all(broker.bootstrap, topic)
+        low, high, records = read_partition(broker.bootstrap, topic)
         if len(records) < written // 4 and not any(v is None for _, _, v in records):
             break
         assert time.monotonic() < deadline, f"still {len(records)} of {written} records after cleaning"
@@ -94,7 +64,7 @@ def test_the_cleaner_keeps_the_latest_record_of_each_key(compacted):
     assert (low, high) == (0, written), "cleaning moves neither the log start nor the end"
     offsets = [o for o, _, _ in records]
     assert offsets == sorted(set(offsets)), "offsets strictly increase"
-    latest = latest_of(records)
+    latest = live_values(records)
     assert {k: v for k, v in latest.items() if not k.startswith(b"filler")} == expected_latest()
     assert all(v is not None for _, _, v in records), "tombstones went after delete.retention.ms"
 
@@ -141,7 +111,7 @@ def test_an_unkeyed_record_is_refused_on_a_compacted_topic(broker):
     p.produce(topic, key=b"k", value=b"keyed", partition=0)
     assert p.flush(30) == 0
     assert errors and errors[0] is not None and errors[0].code() == KafkaError.INVALID_RECORD, errors
-    _, high, records = read_all(broker.bootstrap, topic)
+    _, high, records = read_partition(broker.bootstrap, topic)
     assert [(k, v) for _, k, v in records] == [(b"k", b"keyed")], "nothing of the refused batch stored"
 
 
@@ -162,7 +132,7 @@ def test_an_idempotent_producer_goes_on_after_cleaning_and_a_crash():
             p.poll(0)
         assert p.flush(30) == 0
         deadline = time.monotonic() + IO_DEADLINE_S
-        while len(read_all(broker.bootstrap, topic)[2]) > 100:
+        while len(read_partition(broker.bootstrap, topic)[2]) > 100:
             assert time.monotonic() < deadline, "not compacted"
             time.sleep(0.3)
         # SIGKILL: no producer snapshot is written, so the restart rebuilds producer state from
@@ -175,8 +145,8 @@ def test_an_idempotent_producer_goes_on_after_cleaning_and_a_crash():
                       on_delivery=lambda err, msg: errors.append(err))
         assert p.flush(60) == 0
         assert errors == [None] * 5, errors
-        _, high, records = read_all(broker.bootstrap, topic)
+        _, high, records = read_partition(broker.bootstrap, topic)
         assert high == 205, "every send stored once"
-        assert latest_of(records) == {b"k%d" % k: b"after" for k in range(5)}
+        assert live_values(records) == {b"k%d" % k: b"after" for k in range(5)}
     finally:
         gen.close()

@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
 from cluster import META_BIN, eventually, running_cluster
-from harness import unique
+from harness import live_values, read_partition, unique
 
 
 @pytest.fixture
@@ -486,17 +486,6 @@ class KeyedWriter:
         return {k: v for k, (_, v) in self.latest.items() if v is not None}
 
 
-def live_values(records):
-    """{key: value} after applying (offset, key, value) records in order; tombstones delete."""
-    latest = {}
-    for _, key, value in records:
-        if value is None:
-            latest.pop(key, None)
-        else:
-            latest[key] = value
-    return latest
-
-
 def stored_partition(cluster, broker, topic):
     """Partition 0 of `topic` as `broker`'s data dir holds it: (batches, records) from
     `chronik-walctl dump`, records as (offset, key, value). Read while the broker runs, so it
@@ -553,26 +542,9 @@ def gaps_and_empties(batches):
 
 
 def read_keyed(bootstrap, topic):
-    """[(offset, key, value)] of partition 0 from offset 0 up to the high watermark, by a consumer."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader"), "enable.auto.commit": False,
-                  "topic.metadata.refresh.interval.ms": 1000})
-    try:
-        _, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
-        c.assign([TopicPartition(topic, 0, 0)])
-        out = []
-        deadline = time.monotonic() + 120
-        # The log's last record always stays (it is in the active segment, never cleaned).
-        while high > 0 and (not out or out[-1][0] < high - 1):
-            assert time.monotonic() < deadline, f"read {len(out)} records, last {out[-1:]}, of {high} offsets"
-            msg = c.poll(1.0)
-            if msg is None:
-                continue
-            assert msg.error() is None, msg.error()
-            key = msg.key().decode()
-            out.append((msg.offset(), key, None if msg.value() is None else msg.value().decode()))
-        return out
-    finally:
-        c.close()
+    """[(offset, key, value)] of partition 0 from offset 0 up to the high watermark, as text."""
+    _, _, records = read_partition(bootstrap, topic, deadline_s=120)
+    return [(o, k.decode(), None if v is None else v.decode()) for o, k, v in records]
 
 
 def test_replicas_compact_independently_and_keep_the_latest_acknowledged_values(cleaning_cluster):
