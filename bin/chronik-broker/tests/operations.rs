@@ -62,6 +62,9 @@ fn metrics_parse_and_counters_increase_under_load() {
         "chronik_broker_topic_bytes_out_total",
         "chronik_broker_log_end_offset",
         "chronik_broker_log_size_bytes",
+        "chronik_broker_replica_max_lag",
+        "chronik_broker_data_dir_available_bytes",
+        "chronik_broker_data_dir_total_bytes",
         "chronik_broker_consumer_groups",
         "chronik_wal_fsyncs_total",
         "chronik_wal_flush_rounds_total",
@@ -83,6 +86,11 @@ fn metrics_parse_and_counters_increase_under_load() {
     assert_eq!(first.types["chronik_broker_request_seconds"], "histogram");
     assert_eq!(first.types["chronik_wal_fsyncs_total"], "counter");
     assert!(value(&first, bytes_in) > 0.0);
+    let lag = "chronik_broker_replica_max_lag{topic=\"load\",partition=\"0\"}";
+    assert_eq!(value(&first, lag), 0.0, "a sole replica has no follower to lag");
+    let total = value(&first, "chronik_broker_data_dir_total_bytes");
+    let available = value(&first, "chronik_broker_data_dir_available_bytes");
+    assert!(total > 0.0 && available <= total, "{available} of {total}");
     let errors = "chronik_broker_request_errors_total{api=\"Fetch\",error=\"OFFSET_OUT_OF_RANGE\"}";
     assert_eq!(value(&first, errors), 1.0, "{:?}", first.samples.keys());
 

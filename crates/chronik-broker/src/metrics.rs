@@ -1,5 +1,6 @@
 //! Metrics sampled periodically rather than on the hot path: the storage engine's group-commit
-//! statistics, every hosted partition's log offsets and size, the number of consumer groups
+//! statistics, every hosted partition's log offsets and size (and, as leader, its slowest
+//! follower's lag), the data dir's free space, the number of consumer groups
 //! this broker coordinates and their lag. Request counters and latencies are recorded where requests
 //! are handled (`connection.rs`); bytes per topic in the produce and fetch handlers.
 
@@ -27,6 +28,7 @@ pub(crate) fn spawn(partitions: Arc<Partitions>, groups: Arc<Coordinator>) -> Jo
                 last = now;
             }
             record_logs(&partitions);
+            record_disk(&partitions);
             metrics::gauge!("chronik_broker_consumer_groups").set(groups.group_count() as f64);
             record_lag(&partitions, &groups);
         }
@@ -107,5 +109,22 @@ fn record_logs(partitions: &Partitions) {
         metrics::gauge!("chronik_broker_log_end_offset", &labels).set(log.end_offset() as f64);
         metrics::gauge!("chronik_broker_log_start_offset", &labels).set(log.start_offset() as f64);
         metrics::gauge!("chronik_broker_log_size_bytes", &labels).set(log.size_bytes() as f64);
+        // 0 where this broker follows, so a leadership moved away leaves no stale lag behind.
+        let lag = (hosted.replica)
+            .read(|p| p.max_follower_lag(log.end_offset(), log.start_offset()))
+            .unwrap_or(0);
+        metrics::gauge!("chronik_broker_replica_max_lag", &labels).set(lag as f64);
+    }
+}
+
+/// The data dir's filesystem: free and total bytes (the disk-full alert's input).
+fn record_disk(partitions: &Partitions) {
+    match partitions.disk_space() {
+        Some(Ok(space)) => {
+            metrics::gauge!("chronik_broker_data_dir_available_bytes").set(space.available as f64);
+            metrics::gauge!("chronik_broker_data_dir_total_bytes").set(space.total as f64);
+        }
+        Some(Err(e)) => tracing::debug!(error = %e, "cannot read the data dir's free space"),
+        None => {}
     }
 }

@@ -126,6 +126,12 @@ impl Partitions {
         dir.as_ref().map(DataDir::flush_stats)
     }
 
+    /// Space left on the data dir's filesystem (none once closed).
+    pub fn disk_space(&self) -> Option<chronik_wal::Result<chronik_wal::DiskSpace>> {
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        dir.as_ref().map(DataDir::space)
+    }
+
     /// The hosted partition `tp`, if this broker hosts it.
     pub fn get_hosted(&self, tp: &TopicPartition) -> Option<Arc<Hosted>> {
         self.hosted().get(tp).cloned()

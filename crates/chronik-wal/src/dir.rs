@@ -85,6 +85,14 @@ pub struct DataDir {
     _lock: DirLock,
 }
 
+/// Space on the filesystem holding a data dir, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    /// What an unprivileged writer may still use (`df`'s "Avail").
+    pub available: u64,
+    pub total: u64,
+}
+
 impl DataDir {
     /// Locks `root` (creating it if needed) and starts its flusher.
     pub fn open(root: &Path, options: WalOptions) -> Result<Self> {
@@ -102,6 +110,17 @@ impl DataDir {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Free and total bytes of the filesystem holding the data dir, for the disk-full alert.
+    pub fn space(&self) -> Result<DiskSpace> {
+        let stat = rustix::fs::statvfs(&self.root)
+            .map_err(std::io::Error::from)
+            .at(&self.root)?;
+        Ok(DiskSpace {
+            available: stat.f_bavail.saturating_mul(stat.f_frsize),
+            total: stat.f_blocks.saturating_mul(stat.f_frsize),
+        })
     }
 
     pub fn fsync_policy(&self) -> FsyncPolicy {

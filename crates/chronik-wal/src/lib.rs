@@ -28,7 +28,9 @@ mod swap_files;
 mod trim;
 
 pub use config::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
-pub use dir::{DataDir, DirLock, LOCK_FILE, PARTITIONS_DIR, WalOptions, list_partitions};
+pub use dir::{
+    DataDir, DirLock, DiskSpace, LOCK_FILE, PARTITIONS_DIR, WalOptions, list_partitions,
+};
 pub use epoch::{EPOCH_CHECKPOINT_FILE, EpochCache, EpochEntry};
 pub use error::{Result, WalError};
 pub use flusher::{Durable, FdataSync, FlushStatsSnapshot, Syncer};

@@ -377,3 +377,12 @@ fn a_follower_copy_takes_the_gaps_a_cleaned_leader_left() {
         "an epoch starts at the first batch of it the follower holds"
     );
 }
+
+#[test]
+fn the_data_dir_reports_the_space_of_its_filesystem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path(), WalOptions::new(FsyncPolicy::Always)).unwrap();
+    let space = dir.space().unwrap();
+    assert!(space.total > 0, "{space:?}");
+    assert!(space.available <= space.total, "{space:?}");
+}

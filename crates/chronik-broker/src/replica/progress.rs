@@ -277,6 +277,19 @@ impl Progress {
         Some(lowest)
     }
 
+    /// As leader: how many records the furthest-behind follower (in the ISR or not) lacks of
+    /// `log_end`, for the replica-lag alert; a follower not heard from yet lacks everything
+    /// since the log start. `None` as follower.
+    pub fn max_follower_lag(&self, log_end: i64, log_start: i64) -> Option<i64> {
+        if !matches!(self.role, Role::Leader { .. }) {
+            return None;
+        }
+        let lag = (self.followers.values())
+            .map(|f| log_end - f.end_offset.max(log_start))
+            .fold(0, i64::max);
+        Some(lag.max(0))
+    }
+
     /// As leader: the log grew or the ISR changed; returns whether the high watermark moved.
     pub fn advance(&mut self, log_end: i64) -> bool {
         let Role::Leader { isr, .. } = &self.role else {

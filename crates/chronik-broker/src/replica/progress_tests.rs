@@ -311,3 +311,34 @@ fn the_low_watermark_is_the_lowest_isr_log_start() {
     );
     assert_eq!(follower.low_watermark(5), None);
 }
+
+#[test]
+fn the_max_follower_lag_counts_the_slowest_replica_isr_or_not() {
+    let now = Instant::now();
+    let mut p = Progress::new(1, leader(0, &[1, 2]), (5, 20), None, now);
+    assert_eq!(
+        p.max_follower_lag(20, 5),
+        Some(15),
+        "nobody heard: all since start"
+    );
+    p.follower_fetched(2, 20, 20, now);
+    p.follower_fetched(3, 12, 20, now);
+    assert_eq!(
+        p.max_follower_lag(20, 5),
+        Some(8),
+        "3 is outside the ISR and counts"
+    );
+    p.follower_fetched(3, 20, 20, now);
+    assert_eq!(p.max_follower_lag(20, 5), Some(0));
+    let follower = Progress::new(
+        1,
+        Role::Follower {
+            leader: 2,
+            epoch: 0,
+        },
+        (0, 0),
+        None,
+        now,
+    );
+    assert_eq!(follower.max_follower_lag(0, 0), None);
+}
