@@ -37,5 +37,8 @@ for bin in chronik-broker chronik-meta chronik-walctl; do
 done
 target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 
+echo "== monitoring"
+bash tests/monitoring/check.sh
+
 echo "== fuzzing"
 bash tests/fuzz-smoke.sh
