@@ -10,6 +10,7 @@ PromQL of the rules and the dashboard against the scrapes. Metrics that only app
 event this check cannot cause on one broker are listed in EVENT_ONLY, each with the source text
 that emits it; the check verifies that text is still in the source, and that the metric is
 indeed absent from the scrape (so the list cannot hide a metric that is now always exported).
+It also checks that every rule's runbook_url names a heading of the doc it points at.
 
 Usage: check_metrics.py --bin-dir target/debug --rules FILE --rule-count N --dashboard FILE
 """
@@ -322,6 +323,23 @@ def check_labels(sels, broker, meta):
     return problems
 
 
+def check_runbooks(rules_path):
+    """Every runbook_url is `FILE#anchor` with FILE in the repo and a heading there whose
+    GitHub anchor is `anchor`."""
+    problems = []
+    for url in re.findall(r'runbook_url:\s*"([^"]*)"', Path(rules_path).read_text()):
+        path, _, anchor = url.partition("#")
+        doc = REPO / path
+        if not doc.is_file():
+            problems.append(f"runbook {url}: no file {path}")
+            continue
+        headings = re.findall(r"^#+\s+(.*)$", doc.read_text(), re.M)
+        anchors = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+        if anchor not in anchors:
+            problems.append(f"runbook {url}: no heading in {path} has the anchor #{anchor}")
+    return problems
+
+
 def collect(args):
     used, sels = {}, []
     rules = rule_exprs(args.rules)
@@ -390,7 +408,7 @@ def main():
     broker, meta = live_scrapes(args.bin_dir, wanted)
     print(f"the broker exports {len(broker)} names, the meta node {len(meta)}")
     problems = (check_used(used, broker, meta) + check_labels(sels, broker, meta)
-                + check_event_only(set(broker) | set(meta)))
+                + check_event_only(set(broker) | set(meta)) + check_runbooks(args.rules))
     unused = sorted(n for n in set(broker) | set(meta) if n not in used)
     if unused:
         print("exported but queried nowhere (for information): " + ", ".join(unused))
