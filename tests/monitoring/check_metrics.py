@@ -3,14 +3,15 @@
 really export, so a renamed metric fails the build instead of silently emptying a panel or
 disarming an alert.
 
-It starts a chronik-meta voter and a chronik-broker on it (ephemeral loopback ports, temp dirs),
-drives some traffic with kcat (produce, a consumer group, a malformed request), scrapes both
-/metrics endpoints and compares the metric names (and label names in selectors) found in the
-PromQL of the rules and the dashboard against the scrapes. Metrics that only appear after an
-event this check cannot cause on one broker are listed in EVENT_ONLY, each with the source text
-that emits it; the check verifies that text is still in the source, and that the metric is
-indeed absent from the scrape (so the list cannot hide a metric that is now always exported).
-It also checks that every rule's runbook_url names a heading of the doc it points at.
+It starts a chronik-meta voter and two brokers on it (live_cluster.py: ephemeral loopback
+ports, a temp dir), makes them export what they export only after events (traffic, a consumer
+group, a malformed request, log cleaning, a follower stopped and resumed), scrapes every
+/metrics endpoint and compares the metric names (and label names in selectors) found in the
+PromQL of the rules and the dashboard against the scrapes. Metrics that need an event this
+check does not cause are listed in EVENT_ONLY, each with the source text that emits it; the
+check verifies that text is still in the source, and that the metric is indeed absent from the
+scrape (so the list cannot hide a metric that is now always exported). It also checks that
+every rule's runbook_url names a heading of the doc it points at.
 
 Usage: check_metrics.py --bin-dir target/debug --rules FILE --rule-count N --dashboard FILE
 """
@@ -18,55 +19,21 @@ Usage: check_metrics.py --bin-dir target/debug --rules FILE --rule-count N --das
 import argparse
 import json
 import re
-import secrets
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from live_cluster import CheckFailed, Cluster, drive, names
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Metrics registered only when something happens that a single healthy broker does not do:
+# Metrics registered only after a fault this check does not inject:
 # name -> (source file, literal texts that produce the name there, the event).
 EVENT_ONLY = {
-    "chronik_broker_isr_shrinks_total": (
-        "crates/chronik-broker/src/replica/isr.rs",
-        ['"chronik_broker_isr_{kind}_total"', '"shrinks"'],
-        "a partition leader's ISR shrink accepted by the controller (needs followers)",
-    ),
-    "chronik_broker_isr_expands_total": (
-        "crates/chronik-broker/src/replica/isr.rs",
-        ['"chronik_broker_isr_{kind}_total"', '"expands"'],
-        "a partition leader's ISR expansion accepted by the controller (needs followers)",
-    ),
     "chronik_broker_failed_logs": (
         "crates/chronik-broker/src/partitions.rs",
         ['"chronik_broker_failed_logs"'],
-        "a partition log failing on a disk error",
-    ),
-    "chronik_broker_cleaner_passes_total": (
-        "crates/chronik-broker/src/cleaner/mod.rs",
-        ['"chronik_broker_cleaner_passes_total"'],
-        "a completed log-cleaner pass over a sealed dirty segment",
-    ),
-    "chronik_broker_cleaner_read_bytes_total": (
-        "crates/chronik-broker/src/cleaner/mod.rs",
-        ['"chronik_broker_cleaner_read_bytes_total"'],
-        "a completed log-cleaner pass",
-    ),
-    "chronik_broker_cleaner_written_bytes_total": (
-        "crates/chronik-broker/src/cleaner/mod.rs",
-        ['"chronik_broker_cleaner_written_bytes_total"'],
-        "a completed log-cleaner pass",
-    ),
-    "chronik_broker_cleaner_removed_records_total": (
-        "crates/chronik-broker/src/cleaner/mod.rs",
-        ['"chronik_broker_cleaner_removed_records_total"'],
-        "a completed log-cleaner pass",
+        "a partition log failing on a disk error (bin/chronik-broker/tests/disk_faults.rs)",
     ),
     "chronik_broker_cleaner_failures_total": (
         "crates/chronik-broker/src/cleaner/mod.rs",
@@ -82,29 +49,6 @@ KEYWORDS = {
     "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
     "bool", "offset", "inf", "nan",
 }
-DEADLINE_S = 40
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def eventually(what, cond, timeout=DEADLINE_S):
-    end = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise CheckFailed(f"timed out after {timeout}s waiting for: {what}")
-        time.sleep(0.2)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 # ---- extracting metric names from PromQL -------------------------------------------------------
 
@@ -183,105 +127,6 @@ def dashboard_exprs(path):
     return exprs
 
 
-# ---- the live processes ------------------------------------------------------------------------
-
-class Node:
-    def __init__(self, name, argv, workdir):
-        self.name = name
-        self.log_path = workdir / f"{name}.log"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-    def tail(self):
-        return "\n".join(self.log_path.read_text().splitlines()[-20:])
-
-
-def scrape(port):
-    """{metric name: set of label names} of one /metrics endpoint."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    found = {}
-    for line in text.splitlines():
-        m = re.match(r"^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s", line)
-        if m:
-            labels = set(re.findall(r'([a-zA-Z_]\w*)="', m.group(3) or ""))
-            found.setdefault(m.group(1), set()).update(labels)
-    return found
-
-
-def try_scrape(port):
-    try:
-        return scrape(port)
-    except OSError:
-        return None
-
-
-def json_of(argv):
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=15)
-    try:
-        return json.loads(out.stdout)
-    except json.JSONDecodeError:
-        return None
-
-
-def start_cluster(bin_dir, workdir, nodes):
-    cluster_id = "monitoring-" + secrets.token_hex(6)
-    meta_port, meta_metrics = free_port(), free_port()
-    nodes.append(Node("meta", [
-        str(bin_dir / "chronik-meta"), "run", "--id", "3", "--data-dir", str(workdir / "meta"),
-        "--listen", f"127.0.0.1:{meta_port}", "--cluster-id", cluster_id,
-        "--metrics-addr", f"127.0.0.1:{meta_metrics}"], workdir))
-    meta_status = [str(bin_dir / "chronik-meta"), "status", "--meta",
-                   f"127.0.0.1:{meta_port}", "--output", "json"]
-    eventually(f"meta node 3 of cluster {cluster_id} leading on port {meta_port}", lambda: (
-        (s := json_of(meta_status)) and s.get("cluster_id") == cluster_id
-        and s.get("leader_id") == 3))
-    kafka_port, broker_metrics = free_port(), free_port()
-    nodes.append(Node("broker", [
-        str(bin_dir / "chronik-broker"), "--id", "7", "--meta", f"127.0.0.1:{meta_port}",
-        "--data-dir", str(workdir / "broker"), "--listen", f"127.0.0.1:{kafka_port}",
-        "--metrics-addr", f"127.0.0.1:{broker_metrics}", "--offsets-topic-replication-factor",
-        "1", "--log-cleaner-backoff-ms", "200"], workdir))
-    eventually(f"broker 7 registered with cluster {cluster_id}", lambda: (
-        (s := json_of(meta_status)) and s.get("cluster_id") == cluster_id
-        and any(b.get("id") == 7 for b in s.get("brokers", []))))
-    broker_status = [str(bin_dir / "chronik-broker"), "status", "--bootstrap",
-                     f"127.0.0.1:{kafka_port}", "--output", "json"]
-    eventually(f"broker 7 of cluster {cluster_id} answering on port {kafka_port}", lambda: (
-        (s := json_of(broker_status)) and s.get("cluster_id") == cluster_id
-        and [b.get("id") for b in s.get("brokers", [])] == [7]))
-    return kafka_port, broker_metrics, meta_metrics
-
-
-def drive_traffic(kafka_port, broker_metrics, workdir, nodes):
-    bootstrap = f"127.0.0.1:{kafka_port}"
-    records = "".join(f"key{i}:value{i}\n" for i in range(20))
-    subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", "monitoring-check", "-K:"],
-                   input=records, text=True, check=True, timeout=30)
-    consumer = Node("consumer", [
-        "kcat", "-b", bootstrap, "-G", "monitoring-check", "-o", "beginning", "-q",
-        "-X", "auto.commit.interval.ms=100", "monitoring-check"], workdir)
-    nodes.append(consumer)
-    eventually("the consumer group's lag in the broker's metrics", lambda: (
-        "chronik_broker_consumer_group_lag" in (try_scrape(broker_metrics) or {})))
-    # A frame no API decodes: the broker closes the connection and counts a bad request.
-    with socket.create_connection(("127.0.0.1", kafka_port), timeout=5) as s:
-        s.sendall(b"\x00\x00\x00\x04\xff\xff\xff\xff")
-        s.recv(1)
-    eventually("chronik_broker_bad_requests_total", lambda: (
-        "chronik_broker_bad_requests_total" in (try_scrape(broker_metrics) or {})))
-
-
 # ---- the comparison ----------------------------------------------------------------------------
 
 def check_event_only(exported):
@@ -354,45 +199,27 @@ def collect(args):
     return used, sels
 
 
-def scrape_when_complete(broker_port, meta_port, wanted, timeout=15):
-    """Both scrapes, once they hold every wanted name (sampled metrics such as the WAL's and the
-    cleaner's show up within a few 2 s sample intervals) or the timeout passed."""
-    end = time.monotonic() + timeout
-    while True:
-        broker, meta = scrape(broker_port), scrape(meta_port)
-        if wanted <= set(broker) | set(meta) or time.monotonic() > end:
-            return broker, meta
-        time.sleep(0.5)
-
-
-def live_scrapes(bin_dir, wanted):
-    workdir = Path(tempfile.mkdtemp(prefix="chronik-monitoring-"))
-    nodes = []
+def live_scrapes(bin_dir):
+    """{name: label names} of the brokers (together) and of the meta node, after the events."""
+    cluster = Cluster(bin_dir)
     started = time.monotonic()
     try:
-        kafka_port, broker_port, meta_port = start_cluster(bin_dir, workdir, nodes)
-        print(f"meta node and broker up in {time.monotonic() - started:.1f}s")
-        drive_traffic(kafka_port, broker_port, workdir, nodes)
-        print(f"traffic done at {time.monotonic() - started:.1f}s")
-        scrapes = scrape_when_complete(broker_port, meta_port, wanted)
-        # A node that died (say, its metrics port taken meanwhile) would leave another
-        # process answering the scrape.
-        for n in nodes:
-            if n.proc.poll() is not None:
-                raise CheckFailed(f"{n.name} exited with {n.proc.returncode} during the check")
-        print(f"scraped at {time.monotonic() - started:.1f}s")
-    except (CheckFailed, OSError, subprocess.SubprocessError):
-        # Reverse order: the consumer before the broker, the broker (whose controlled shutdown
-        # asks the controller) before the meta node.
-        for n in reversed(nodes):
-            n.stop()
-            print(f"--- {n.name} log tail ({n.log_path}) ---\n{n.tail()}", file=sys.stderr)
+        cluster.start()
+        print(f"meta node and brokers up in {time.monotonic() - started:.1f}s")
+        drive(cluster)
+        print(f"events done at {time.monotonic() - started:.1f}s")
+        cluster.check_alive()
+        broker = {}
+        for port in cluster.metrics.values():
+            for name, labels in names(port).items():
+                broker.setdefault(name, set()).update(labels)
+        meta = names(cluster.meta_metrics)
+    except BaseException:
+        cluster.stop(show_logs=True)
         raise
-    for n in reversed(nodes):
-        n.stop()
+    cluster.stop()
     print(f"stopped at {time.monotonic() - started:.1f}s")
-    shutil.rmtree(workdir, ignore_errors=True)
-    return scrapes
+    return broker, meta
 
 
 def main():
@@ -404,8 +231,7 @@ def main():
     args = p.parse_args()
     used, sels = collect(args)
     print(f"the rules and the dashboard query {len(used)} metrics")
-    wanted = {n for n in used if n not in EVENT_ONLY and n not in PROMETHEUS_SERIES}
-    broker, meta = live_scrapes(args.bin_dir, wanted)
+    broker, meta = live_scrapes(args.bin_dir)
     print(f"the broker exports {len(broker)} names, the meta node {len(meta)}")
     problems = (check_used(used, broker, meta) + check_labels(sels, broker, meta)
                 + check_event_only(set(broker) | set(meta)) + check_runbooks(args.rules))
@@ -414,8 +240,8 @@ def main():
         print("exported but queried nowhere (for information): " + ", ".join(unused))
     if problems:
         raise CheckFailed("\n".join(problems))
-    print(f"every queried metric is exported ({len(EVENT_ONLY)} checked in the source: "
-          "they appear only after events)")
+    print(f"every queried metric is exported ({len(EVENT_ONLY)} appear only after faults and "
+          "were checked in the source)")
 
 
 if __name__ == "__main__":
