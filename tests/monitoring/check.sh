@@ -17,7 +17,7 @@ tools=target/monitoring-tools
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian ships promtool only inside its prometheus package, whose installation would also
+# Debian ships promtool only inside its prometheus package, whose postinst would also
 # start a Prometheus server; so the package is downloaded and just its promtool unpacked.
 find_promtool() {
   if command -v promtool >/dev/null 2>&1; then command -v promtool; return; fi
@@ -46,6 +46,10 @@ promtool=$(find_promtool)
 checked=$("$promtool" check rules "$rules")
 echo "$checked"
 rule_count=$(echo "$checked" | sed -n 's/.*SUCCESS: \([0-9]*\) rules found.*/\1/p')
+if [ -z "$rule_count" ]; then
+  echo "cannot read the rule count from promtool's output (above)" >&2
+  exit 1
+fi
 "$promtool" test rules "$rule_tests"
 python3 -m json.tool "$dashboard" >/dev/null
 python3 tests/monitoring/check_metrics.py --bin-dir "$bin_dir" --rules "$rules" \
