@@ -37,5 +37,8 @@ for bin in chronik-broker chronik-meta chronik-walctl; do
 done
 target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 
+echo "== java client"
+bash tests/java/run.sh
+
 echo "== fuzzing"
 bash tests/fuzz-smoke.sh

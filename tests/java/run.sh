@@ -51,8 +51,16 @@ if [ ! -x "$CHRONIK_BIN_DIR/chronik-broker" ]; then
   fi
 fi
 
-rm -rf "$OUT/classes"
-javac -Xlint:all -Werror -d "$OUT/classes" -cp "$OUT/lib/*" "$ROOT"/tests/java/src/chronik/clients/*.java
+# Compile only when the sources changed since the last compile (a newer file, or one added or
+# removed: the stamp lists them).
+SOURCES=("$ROOT"/tests/java/src/chronik/clients/*.java)
+STAMP="$OUT/classes/.compiled"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "${SOURCES[*]}" ] \
+  || [ -n "$(find "${SOURCES[@]}" "$OUT/lib" -newer "$STAMP" -print -quit)" ]; then
+  rm -rf "$OUT/classes"
+  javac -Xlint:all -Werror -d "$OUT/classes" -cp "$OUT/lib/*" "${SOURCES[@]}"
+  echo "${SOURCES[*]}" >"$STAMP"
+fi
 # Short-lived JVM on a shared machine: the C1 compiler alone and a serial GC start fastest.
 exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dkafka.clients.expected="$KAFKA_CLIENTS_VERSION" \
   -cp "$OUT/classes:$OUT/lib/*" chronik.clients.Runner "$@"
