@@ -18,6 +18,8 @@ import org.apache.kafka.common.TopicPartition;
 /** Subscribed consumer groups: the cooperative-sticky assignor and static membership. */
 class GroupTests {
   private static final int PARTITIONS = 4;
+  /** The broker's shortest allowed session timeout. */
+  private static final int SHORTEST_SESSION_MS = 6_000;
 
   private static Map<String, Object> memberProps(String group, Map<String, Object> extra) {
     Map<String, Object> props = new HashMap<>(Map.of(
@@ -134,5 +136,49 @@ class GroupTests {
     }
     Check.equal(Map.of("a", aOwned, "b", Set.copyOf(b.owned)), byInstance,
         "described members by instance id");
+  }
+
+  @Test
+  void aClosedStaticMemberLeavesWhenItsSessionTimesOut(Kit kit) throws Exception {
+    String topic = kit.createTopic(Kit.unique("static-expiry"), PARTITIONS);
+    String group = Kit.unique("static-expiry-group");
+    Map<String, Integer> consumed = new ConcurrentHashMap<>();
+    Map<String, Object> extra = Map.of(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "a",
+        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, SHORTEST_SESSION_MS);
+    Member a = new Member("a", kit.consumer(memberProps(group, extra)), topic, consumed);
+    pollUntil("a alone owns every partition", a::poll, () -> a.owned.size() == PARTITIONS);
+    Member b = new Member("b", kit.consumer(memberProps(group, Map.of(
+        ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "b", ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
+        SHORTEST_SESSION_MS))), topic, consumed);
+    pollUntil("a and b own 2 partitions each", () -> {
+      a.poll();
+      b.poll();
+    }, () -> a.owned.size() == 2 && b.owned.size() == 2);
+    // No LeaveGroup from a static member: only its session timeout frees its partitions.
+    long closed = System.nanoTime();
+    a.consumer.close();
+    pollUntil("b owns every partition", b::poll, () -> b.owned.size() == PARTITIONS);
+    long tookMs = (System.nanoTime() - closed) / 1_000_000;
+    Check.that(tookMs >= SHORTEST_SESSION_MS - 1_000, "b took a's partitions after " + tookMs
+        + " ms, before a's session of " + SHORTEST_SESSION_MS + " ms ended");
+    ConsumerGroupDescription d = Check.get(kit.admin.describeConsumerGroups(List.of(group))
+        .describedGroups().get(group));
+    Check.equal(List.of("b"), d.members().stream().map(m -> m.groupInstanceId().orElse("(none)"))
+        .toList(), "members left");
+  }
+
+  @Test
+  void aSubscribedConsumerPicksUpAddedPartitions(Kit kit) throws Exception {
+    String topic = kit.createTopic(Kit.unique("growing"), 2);
+    Map<String, Integer> consumed = new ConcurrentHashMap<>();
+    Member a = new Member("a", kit.consumer(memberProps(Kit.unique("growing-group"), Map.of(
+        ConsumerConfig.METADATA_MAX_AGE_CONFIG, 500))), topic, consumed);
+    pollUntil("a owns both partitions", a::poll, () -> a.owned.size() == 2);
+    Check.get(kit.admin.createPartitions(Map.of(topic,
+        org.apache.kafka.clients.admin.NewPartitions.increaseTo(3))).all());
+    kit.producer(Map.of()).send(new ProducerRecord<>(topic, 2, null, "new".getBytes())).get();
+    pollUntil("a consumed the record of the added partition", a::poll,
+        () -> consumed.containsKey("2:0"));
+    Check.equal(3, a.owned.size(), "partitions owned");
   }
 }
