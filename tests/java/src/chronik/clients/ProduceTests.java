@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Future;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -143,6 +144,12 @@ class ProduceTests {
     for (int i = 0; i < 3; i++) {
       Check.equal(values.get(i), read.get(i).value(), "large value " + i);
     }
+    // Fetch limits far below a record: the broker still returns the first batch whole.
+    List<ConsumerRecord<byte[], byte[]>> limited = kit.readPartition(new TopicPartition(topic, 0),
+        0, Map.of(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 1024,
+            ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 1024));
+    Check.equal(3, limited.size(), "large records read with 1 KiB fetch limits");
+    Check.equal(values.get(2), limited.get(2).value(), "last large value with fetch limits");
     // Above the topic's max.message.bytes: the broker refuses the batch.
     byte[] tooBig = new byte[1_200_000];
     random.nextBytes(tooBig);
