@@ -6,8 +6,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -15,7 +17,10 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.ConsumerGroupState;
 import org.apache.kafka.common.TopicPartition;
 
-/** Subscribed consumer groups: the cooperative-sticky assignor and static membership. */
+/**
+ * Subscribed consumer groups: the cooperative-sticky assignor, static membership and session
+ * expiry, and partitions added to a subscribed topic.
+ */
 class GroupTests {
   private static final int PARTITIONS = 4;
   /** The broker's shortest allowed session timeout. */
@@ -41,8 +46,7 @@ class GroupTests {
     producer.flush();
   }
 
-  private static void pollUntil(String what, Runnable pollAll, java.util.function.BooleanSupplier
-      done) {
+  private static void pollUntil(String what, Runnable pollAll, BooleanSupplier done) {
     Check.eventually(Kit.IO_TIMEOUT_MS, what, () -> {
       pollAll.run();
       return done.getAsBoolean();
@@ -175,7 +179,7 @@ class GroupTests {
         ConsumerConfig.METADATA_MAX_AGE_CONFIG, 500))), topic, consumed);
     pollUntil("a owns both partitions", a::poll, () -> a.owned.size() == 2);
     Check.get(kit.admin.createPartitions(Map.of(topic,
-        org.apache.kafka.clients.admin.NewPartitions.increaseTo(3))).all());
+        NewPartitions.increaseTo(3))).all());
     kit.producer(Map.of()).send(new ProducerRecord<>(topic, 2, null, "new".getBytes())).get();
     pollUntil("a consumed the record of the added partition", a::poll,
         () -> consumed.containsKey("2:0"));

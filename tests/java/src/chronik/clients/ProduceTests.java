@@ -155,7 +155,7 @@ class ProduceTests {
     random.nextBytes(tooBig);
     Check.fails(RecordTooLargeException.class, "1.2 MB record on a 1 MB topic", () ->
         producer.send(new ProducerRecord<>(topic, 0, null, tooBig)).get());
-    Check.equal(3L, kit.readPartition(new TopicPartition(topic, 0), 0).size() + 0L,
+    Check.equal(3, kit.readPartition(new TopicPartition(topic, 0), 0).size(),
         "nothing stored from the refused batch");
   }
 }
