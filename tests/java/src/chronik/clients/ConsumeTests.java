@@ -7,6 +7,7 @@ import java.util.Map;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
@@ -60,6 +61,9 @@ class ConsumeTests {
         "offset and time between two records' times");
     at = c.offsetsForTimes(Map.of(tp, BASE_TIME + 1000L * RECORDS)).get(tp);
     Check.equal(null, at, "offset for a time after the last record");
+    // Without transactions everything below the high watermark is committed.
+    Check.equal(RECORDS, kit.readPartition(tp, 0, Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+        "read_committed")).size(), "records read by a read_committed consumer");
   }
 
   @Test

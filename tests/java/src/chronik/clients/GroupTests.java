@@ -75,6 +75,8 @@ class GroupTests {
     // Cooperative: a gave up exactly the partitions b took, and never lost them all at once.
     Check.equal(b.owned, a.revoked, "what a gave up is what b owns");
     Check.that(a.callbacks.stream().noneMatch(c -> c.startsWith("lost")), "a lost: " + a.callbacks);
+    Check.equal("cooperative-sticky", Check.get(kit.admin.describeConsumerGroups(List.of(group))
+        .describedGroups().get(group)).partitionAssignor(), "assignor the group runs");
 
     produce(kit, topic, 50, "second-");
     pollUntil("b consumed part of the second 200 records", () -> {
