@@ -33,16 +33,26 @@ final class Broker {
   final String bootstrap;
   final Path dir;
   final Path log;
-  private final Process process;
+  /** The command line, kept for restarts on the same port and data dir. */
+  private final List<String> command;
+  private final Path binDir;
+  private final List<String> extraArgs;
+  private Process process;
   private String clusterId;
 
-  private Broker(int nodeId, int port, Path dir, Process process) {
+  private Broker(int nodeId, int port, Path dir, Path binDir, List<String> extraArgs) {
     this.nodeId = nodeId;
     this.port = port;
     this.bootstrap = "127.0.0.1:" + port;
     this.dir = dir;
     this.log = dir.resolve("broker.log");
-    this.process = process;
+    this.binDir = binDir;
+    this.extraArgs = List.copyOf(extraArgs);
+    List<String> cmd = new ArrayList<>(List.of(binDir.resolve("chronik-broker").toString(), "run",
+        "--id", Integer.toString(nodeId), "--listen", bootstrap, "--data-dir",
+        dir.resolve("data").toString()));
+    cmd.addAll(extraArgs);
+    this.command = List.copyOf(cmd);
   }
 
   /** Starts the broker in `binDir` with `extraArgs` and waits until it is ready. */
@@ -56,23 +66,37 @@ final class Broker {
     // Not the default id 1: an answer naming our id comes from the process we started.
     int nodeId = ThreadLocalRandom.current().nextInt(2, 1000);
     int port = freePort();
-    List<String> cmd = new ArrayList<>(List.of(binary.toString(), "run", "--id",
-        Integer.toString(nodeId), "--listen", "127.0.0.1:" + port, "--data-dir",
-        dir.resolve("data").toString()));
-    cmd.addAll(extraArgs);
-    Process process = new ProcessBuilder(cmd)
+    Broker broker = new Broker(nodeId, port, dir, binDir, extraArgs);
+    broker.launch();
+    return broker;
+  }
+
+  /** A new broker on its own port and data dir, with the same binary and flags as this one. */
+  Broker startAnother() throws Exception {
+    return start(binDir, extraArgs);
+  }
+
+  /** SIGTERMs the broker (it must exit 0) and starts it again on the same port and data dir. */
+  void restart() throws Exception {
+    int code = stop();
+    Check.equal(0, code, "broker exit code after SIGTERM");
+    String before = clusterId;
+    launch();
+    Check.equal(before, clusterId, "cluster id after the restart");
+  }
+
+  private void launch() throws Exception {
+    process = new ProcessBuilder(command)
         .redirectErrorStream(true)
-        .redirectOutput(dir.resolve("broker.log").toFile())
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
         .start();
-    Broker broker = new Broker(nodeId, port, dir, process);
     try {
-      broker.awaitReady();
+      awaitReady();
     } catch (Exception | AssertionError e) {
-      System.out.println("broker log tail:\n" + broker.logTail());
-      broker.stop();
+      System.out.println("broker log tail:\n" + logTail());
+      stop();
       throw e;
     }
-    return broker;
   }
 
   String clusterId() {
