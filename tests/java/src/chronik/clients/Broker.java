@@ -76,10 +76,17 @@ final class Broker {
     return start(binDir, extraArgs);
   }
 
-  /** SIGTERMs the broker (it must exit 0) and starts it again on the same port and data dir. */
-  void restart() throws Exception {
-    int code = stop();
-    Check.equal(0, code, "broker exit code after SIGTERM");
+  /**
+   * SIGTERMs the broker (it must exit 0), or SIGKILLs it when `kill`, and starts it again on the
+   * same port and data dir.
+   */
+  void restart(boolean kill) throws Exception {
+    if (kill) {
+      process.destroyForcibly();
+      process.waitFor();
+    } else {
+      Check.equal(0, stop(), "broker exit code after SIGTERM");
+    }
     String before = clusterId;
     launch();
     Check.equal(before, clusterId, "cluster id after the restart");

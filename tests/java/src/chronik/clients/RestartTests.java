@@ -6,7 +6,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -18,85 +22,115 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 
-/** A restart of the broker (on its own port and data dir) under a running Java producer. */
+/**
+ * A restart, clean or after SIGKILL, of a broker of the test's own while an idempotent Java
+ * producer keeps sending.
+ */
 class RestartTests {
-  private static final int PER_PHASE = 1_000;
+  /** Acknowledged records before the restart, and again after it, before sending stops. */
+  private static final int ACKED_EACH_SIDE = 2_000;
 
   @Test
   void idempotentSendsOffsetsAndConfigsSurviveABrokerRestart(Kit kit) throws Exception {
+    onOwnBroker(kit, own -> restartUnderLoad(own, false));
+  }
+
+  @Test
+  void idempotentSendsOffsetsAndConfigsSurviveABrokerSigkill(Kit kit) throws Exception {
+    onOwnBroker(kit, own -> restartUnderLoad(own, true));
+  }
+
+  private interface OwnBrokerTest {
+    void run(Kit own) throws Exception;
+  }
+
+  /** Runs `test` against a new broker, removed afterwards (kept, and named, on failure). */
+  private static void onOwnBroker(Kit kit, OwnBrokerTest test) throws Exception {
     Broker broker = kit.broker.startAnother();
     boolean passed = false;
     try (Admin admin = Kit.admin(broker.bootstrap); Kit own = new Kit(broker, admin)) {
-      restartUnderLoad(own);
+      test.run(own);
       passed = true;
     } finally {
       int code = broker.stop();
       if (passed && code == 0) {
         broker.deleteDir();
       } else {
-        System.out.println("  restarted broker exited " + code + "; log and data in " + broker.dir);
+        System.out.println("  own broker exited " + code + "; log and data in " + broker.dir);
       }
     }
   }
 
-  private static void restartUnderLoad(Kit own) throws Exception {
+  private static void restartUnderLoad(Kit own, boolean kill) throws Exception {
     String topic = own.createTopic(Kit.unique("restart"), 2, Map.of("retention.ms", "-1"));
     String group = Kit.unique("restart-group");
     GroupAdminTests.commitOffsets(own, group, topic, Map.of(0, 100L, 1, 200L));
+    // Small batches and a small buffer: send() blocks while the broker is behind or away, so
+    // the sender is paced by acknowledgements and always has requests in flight.
     KafkaProducer<byte[], byte[]> producer = own.producer(Map.of(
-        ProducerConfig.LINGER_MS_CONFIG, 5,
+        ProducerConfig.BATCH_SIZE_CONFIG, 1_024,
+        ProducerConfig.BUFFER_MEMORY_CONFIG, 64 * 1_024,
         ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000));
+    AtomicInteger acked = new AtomicInteger();
+    AtomicBoolean stop = new AtomicBoolean();
     List<Future<RecordMetadata>> acks = new ArrayList<>();
-    send(producer, topic, 0, acks);
-    producer.flush();
-    // The second half is in flight or buffered while the broker stops and starts again.
-    send(producer, topic, PER_PHASE, acks);
-    own.broker.restart();
+    CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> {
+      for (int i = 0; !stop.get(); i++) {
+        byte[] value = Integer.toString(i).getBytes(StandardCharsets.UTF_8);
+        acks.add(producer.send(new ProducerRecord<>(topic, i % 2, null, value),
+            (md, e) -> acked.incrementAndGet()));
+      }
+    });
+    try {
+      Check.eventually(Kit.IO_TIMEOUT_MS, ACKED_EACH_SIDE + " sends acknowledged",
+          () -> acked.get() >= ACKED_EACH_SIDE || sender.isDone());
+      own.broker.restart(kill);
+      int atRestart = acked.get();
+      Check.eventually(Kit.IO_TIMEOUT_MS, ACKED_EACH_SIDE + " more sends acknowledged",
+          () -> acked.get() >= atRestart + ACKED_EACH_SIDE || sender.isDone());
+    } finally {
+      stop.set(true);
+    }
+    sender.get(30, TimeUnit.SECONDS);
     producer.flush();
     for (Future<RecordMetadata> ack : acks) {
       ack.get();
     }
-    // How many sends crossed the restart (timing decides; printed, not asserted).
     producer.metrics().forEach((name, metric) -> {
       if (name.group().equals("producer-metrics") && name.name().equals("record-retry-total")) {
-        System.out.println("  records the producer retried across the restart: "
-            + metric.metricValue());
+        System.out.println("  " + acks.size() + " records sent, " + metric.metricValue()
+            + " retried across the restart");
       }
     });
-    for (int p = 0; p < 2; p++) {
-      TopicPartition tp = new TopicPartition(topic, p);
-      List<ConsumerRecord<byte[], byte[]>> read = own.readPartition(tp, 0);
-      List<Integer> values = new ArrayList<>();
-      for (ConsumerRecord<byte[], byte[]> r : read) {
-        values.add(Integer.parseInt(new String(r.value(), StandardCharsets.UTF_8)));
-      }
-      Set<Integer> distinct = new HashSet<>(values);
-      Check.equal(PER_PHASE, values.size(), tp + " records (no duplicate, none lost)");
-      Check.equal(PER_PHASE, distinct.size(), tp + " distinct values");
-      for (int i = 1; i < values.size(); i++) {
-        Check.that(values.get(i) > values.get(i - 1), tp + " in send order at " + i + ": "
-            + values.get(i - 1) + " then " + values.get(i));
-      }
-      Check.equal((long) PER_PHASE, ConsumeTests.list(own, tp, OffsetSpec.latest()).offset(),
-          tp + " end offset");
-    }
+    checkStoredOnceInOrder(own, topic, acks.size());
     Map<TopicPartition, OffsetAndMetadata> offsets = Check.get(own.admin
         .listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata());
-    Check.equal(Map.of(new TopicPartition(topic, 0), 100L, new TopicPartition(topic, 1), 200L),
-        Map.of(new TopicPartition(topic, 0), offsets.get(new TopicPartition(topic, 0)).offset(),
-            new TopicPartition(topic, 1), offsets.get(new TopicPartition(topic, 1)).offset()),
+    TopicPartition p0 = new TopicPartition(topic, 0);
+    TopicPartition p1 = new TopicPartition(topic, 1);
+    Check.equal(List.of(100L, 200L), List.of(offsets.get(p0).offset(), offsets.get(p1).offset()),
         "committed offsets after the restart");
     ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
     Check.equal("-1", AdminTests.entry(own, resource, "retention.ms").value(),
         "topic config after the restart");
   }
 
-  /** Sends values from..from+PER_PHASE-1 alternating over partitions 0 and 1. */
-  private static void send(KafkaProducer<byte[], byte[]> producer, String topic, int from,
-      List<Future<RecordMetadata>> acks) {
-    for (int i = from; i < from + PER_PHASE; i++) {
-      byte[] value = Integer.toString(i).getBytes(StandardCharsets.UTF_8);
-      acks.add(producer.send(new ProducerRecord<>(topic, i % 2, null, value)));
+  /** Values 0..sent-1 alternate over partitions 0 and 1: each must be there once, in order. */
+  private static void checkStoredOnceInOrder(Kit own, String topic, int sent) throws Exception {
+    for (int p = 0; p < 2; p++) {
+      TopicPartition tp = new TopicPartition(topic, p);
+      List<Integer> values = new ArrayList<>();
+      for (ConsumerRecord<byte[], byte[]> r : own.readPartition(tp, 0)) {
+        values.add(Integer.parseInt(new String(r.value(), StandardCharsets.UTF_8)));
+      }
+      int expected = (sent + 1 - p) / 2;
+      Set<Integer> distinct = new HashSet<>(values);
+      Check.equal(expected, distinct.size(), tp + " distinct values (none lost)");
+      Check.equal(expected, values.size(), tp + " records (no duplicate)");
+      for (int i = 0; i < values.size(); i++) {
+        Check.equal(2 * i + p, values.get(i), tp + " value at offset " + i);
+      }
+      Check.equal((long) expected, ConsumeTests.list(own, tp, OffsetSpec.latest()).offset(),
+          tp + " end offset");
     }
   }
 }
