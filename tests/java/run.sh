@@ -7,7 +7,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="$ROOT/target/java"
-WHEEL=shigawire-apache-flink-libraries==2.0.0.post1
+WHEEL_VERSION=2.0.0.post1
+WHEEL="shigawire-apache-flink-libraries==$WHEEL_VERSION"
+WHEEL_FILE="$OUT/wheel/shigawire_apache_flink_libraries-$WHEEL_VERSION-py3-none-any.whl"
 JARS=(kafka-clients lz4-java snappy-java zstd-jni slf4j-api)
 KAFKA_CLIENTS_VERSION=3.9.1
 export CHRONIK_BIN_DIR="${CHRONIK_BIN_DIR:-$ROOT/target/debug}"
@@ -24,7 +26,7 @@ missing_jar() {
   return 1
 }
 if missing_jar; then
-  if ! ls "$OUT"/wheel/*.whl >/dev/null 2>&1; then
+  if [ ! -f "$WHEEL_FILE" ]; then
     PY=python3
     [ -x "$ROOT/target/python-venv/bin/python" ] && PY="$ROOT/target/python-venv/bin/python"
     if ! "$PY" -m pip --version >/dev/null 2>&1; then
@@ -35,7 +37,7 @@ if missing_jar; then
   fi
   rm -rf "$OUT/lib"
   # Only the jars the tests need, not the whole wheel (unzip may not be installed).
-  python3 - "$OUT"/wheel/*.whl "$OUT/lib" "${JARS[@]}" <<'PY'
+  python3 - "$WHEEL_FILE" "$OUT/lib" "${JARS[@]}" <<'PY'
 import os, sys, zipfile
 wheel, lib, jars = sys.argv[1], sys.argv[2], sys.argv[3:]
 os.makedirs(lib, exist_ok=True)
