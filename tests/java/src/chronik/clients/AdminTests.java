@@ -100,8 +100,7 @@ class AdminTests {
     ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, name);
     ConfigEntry before = entry(kit, topic, "retention.ms");
     Check.equal("604800000", before.value(), "default retention.ms");
-    Check.that(before.isDefault() || before.source() != ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG,
-        "default source: " + before.source());
+    Check.equal(ConfigEntry.ConfigSource.DEFAULT_CONFIG, before.source(), "default's source");
     Check.equal("delete", entry(kit, topic, "cleanup.policy").value(), "cleanup.policy");
 
     alter(kit, topic, new AlterConfigOp(new ConfigEntry("retention.ms", "3600000"),

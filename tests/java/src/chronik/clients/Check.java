@@ -65,7 +65,8 @@ final class Check {
       }
       return expected.cast(cause);
     }
-    throw new AssertionError(what + ": expected " + expected.getSimpleName() + ", but it succeeded");
+    throw new AssertionError(what + ": expected " + expected.getSimpleName()
+        + ", but it succeeded");
   }
 
   interface ThrowingRunnable {
