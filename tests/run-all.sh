@@ -40,5 +40,8 @@ target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 echo "== monitoring"
 bash tests/monitoring/check.sh
 
+echo "== java client"
+bash tests/java/run.sh
+
 echo "== fuzzing"
 bash tests/fuzz-smoke.sh
