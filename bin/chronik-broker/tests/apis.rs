@@ -77,6 +77,24 @@ fn topics_produce_fetch_and_offsets() {
     assert_eq!(list_offset(&mut c, "orders", 0, 1_500), (0, 3));
     assert_eq!(list_offset(&mut c, "orders", 0, 9_000), (0, -1));
     assert_eq!(list_offset(&mut c, "orders", 1, -1), (0, 0));
+    assert_eq!(
+        list_offset(&mut c, "orders", 1, -3),
+        (0, -1),
+        "MAX_TIMESTAMP, empty"
+    );
+    assert_eq!(
+        list_offset(&mut c, "orders", 0, -3),
+        (0, 3),
+        "MAX_TIMESTAMP"
+    );
+    // The largest timestamp need not be the last: MAX_TIMESTAMP names its first record.
+    for (records, ts) in [(&[&b"x"[..], b"y"][..], 5_000), (&[&b"z"[..]][..], 3_000)] {
+        assert_eq!(
+            produce(&mut c, "orders", 1, build_batch(records, ts)).error_code,
+            0
+        );
+    }
+    assert_eq!(list_offset(&mut c, "orders", 1, -3), (0, 0));
 
     let bad = produce(&mut c, "orders", 0, vec![0u8; 70]);
     assert_ne!(bad.error_code, 0, "garbage records are rejected");

@@ -87,7 +87,11 @@ fn metrics_parse_and_counters_increase_under_load() {
     assert_eq!(first.types["chronik_wal_fsyncs_total"], "counter");
     assert!(value(&first, bytes_in) > 0.0);
     let lag = "chronik_broker_replica_max_lag{topic=\"load\",partition=\"0\"}";
-    assert_eq!(value(&first, lag), 0.0, "a sole replica has no follower to lag");
+    assert_eq!(
+        value(&first, lag),
+        0.0,
+        "a sole replica has no follower to lag"
+    );
     let total = value(&first, "chronik_broker_data_dir_total_bytes");
     let available = value(&first, "chronik_broker_data_dir_available_bytes");
     assert!(total > 0.0 && available <= total, "{available} of {total}");

@@ -163,6 +163,15 @@ impl PartitionLog {
         Ok(slices)
     }
 
+    /// The largest record timestamp in the log (-1 when it holds none): ListOffsets'
+    /// MAX_TIMESTAMP looks for the first batch reaching it.
+    pub fn max_timestamp(&self) -> i64 {
+        let state = self.lock();
+        (state.segments.values())
+            .map(|s| s.index.max_timestamp)
+            .fold(-1, i64::max)
+    }
+
     /// The first batch whose max timestamp is at least `timestamp` (Kafka's ListOffsets by
     /// time, at batch granularity). `None` when every batch is older.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<TimestampOffset>> {

@@ -95,6 +95,12 @@ fn timestamp_lookup_finds_the_first_batch_at_or_after() {
     assert_eq!((hit.offset, hit.timestamp), (26, 1260));
     assert_eq!(log.offset_for_timestamp(0).unwrap().unwrap().offset, 0);
     assert_eq!(log.offset_for_timestamp(5000).unwrap(), None);
+    // Timestamps need not grow: the largest may sit before the log end.
+    log.append(&mut batch(50, 1, 9000), 0).unwrap();
+    log.append(&mut batch(51, 1, 2000), 0).unwrap();
+    assert_eq!(log.max_timestamp(), 9000);
+    let hit = log.offset_for_timestamp(9000).unwrap().unwrap();
+    assert_eq!((hit.offset, hit.timestamp), (50, 9000));
 }
 
 /// A log of small segments with 1 s retention, holding 200 batches of 2 records; batch `i`

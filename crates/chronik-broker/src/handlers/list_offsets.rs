@@ -1,4 +1,5 @@
-//! ListOffsets: earliest (-2), latest (-1) or the first offset at or after a timestamp.
+//! ListOffsets: earliest (-2), latest (-1), the record with the largest timestamp (-3, from
+//! v7) or the first offset at or after a timestamp.
 
 use chronik_kafka::kafka_protocol::messages::list_offsets_request::ListOffsetsPartition;
 use chronik_kafka::kafka_protocol::messages::list_offsets_response::{
@@ -14,6 +15,9 @@ use crate::services::Services;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+/// ListOffsets v7 added the MAX_TIMESTAMP query.
+const MAX_TIMESTAMP_VERSION: i16 = 7;
 /// ListOffsets v4 added the leader epoch to the response.
 const EPOCH_VERSION: i16 = 4;
 
@@ -28,7 +32,7 @@ pub(crate) fn handle(
         let mut out = ListOffsetsTopicResponse::default().with_name(topic.name);
         for part in &topic.partitions {
             let tp = TopicPartition::new(name.clone(), part.partition_index);
-            let mut answer = lookup(services, &tp, part);
+            let mut answer = lookup(services, &tp, part, version);
             if version < EPOCH_VERSION {
                 answer.leader_epoch = -1;
             }
@@ -43,11 +47,13 @@ fn lookup(
     services: &Services,
     tp: &TopicPartition,
     part: &ListOffsetsPartition,
+    version: i16,
 ) -> ListOffsetsPartitionResponse {
     let answer = ListOffsetsPartitionResponse::default().with_partition_index(part.partition_index);
     let query = match part.timestamp {
         LATEST => OffsetQuery::Latest,
         EARLIEST => OffsetQuery::Earliest,
+        MAX_TIMESTAMP if version >= MAX_TIMESTAMP_VERSION => OffsetQuery::MaxTimestamp,
         ts => OffsetQuery::Timestamp(ts),
     };
     match services

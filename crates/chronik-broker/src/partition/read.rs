@@ -53,6 +53,8 @@ pub(crate) enum OffsetQuery {
     Earliest,
     /// The first record with a timestamp at or after this one.
     Timestamp(i64),
+    /// The first record holding the largest timestamp (KIP-734).
+    MaxTimestamp,
 }
 
 /// Yields when any watched partition changes (an append, a high-watermark or leadership move)
@@ -171,12 +173,10 @@ impl PartitionLayer {
             OffsetQuery::Timestamp(ts) if ts < 0 => {
                 return Err(PartitionError::InvalidTimestamp(ts));
             }
-            OffsetQuery::Timestamp(ts) => match log.offset_for_timestamp(ts) {
-                Ok(hit) => hit.map(|h| refine_to_record(log, h.offset, h.timestamp, ts)),
-                Err(e) => {
-                    tracing::error!(partition = %tp, error = %e, "timestamp lookup failed");
-                    return Err(PartitionError::Storage(tp.clone()));
-                }
+            OffsetQuery::Timestamp(ts) => by_timestamp(tp, log, ts, hw)?,
+            OffsetQuery::MaxTimestamp => match log.max_timestamp() {
+                -1 => None,
+                max => by_timestamp(tp, log, max, hw)?,
             },
         };
         Ok((found, leading.epoch))
@@ -203,6 +203,25 @@ impl Leading {
 
 /// The first record at or after `target` inside the batch the time index found (which starts
 /// at `offset` and ends at `max_ts`); the batch itself when its records cannot be read here.
+/// The first record with a timestamp at or after `ts`, and its timestamp; as in Kafka, a
+/// record at or above the high watermark (not readable yet) is no answer.
+fn by_timestamp(
+    tp: &TopicPartition,
+    log: &PartitionLog,
+    ts: i64,
+    hw: i64,
+) -> Result<Option<(i64, i64)>> {
+    match log.offset_for_timestamp(ts) {
+        Ok(hit) => Ok(hit
+            .map(|h| refine_to_record(log, h.offset, h.timestamp, ts))
+            .filter(|&(offset, _)| offset < hw)),
+        Err(e) => {
+            tracing::error!(partition = %tp, error = %e, "timestamp lookup failed");
+            Err(PartitionError::Storage(tp.clone()))
+        }
+    }
+}
+
 fn refine_to_record(log: &PartitionLog, offset: i64, max_ts: i64, target: i64) -> (i64, i64) {
     let read = log.read_bounded(offset, 1, log.end_offset());
     read.ok()

@@ -79,9 +79,6 @@ class ConsumeTests {
   }
 
   @Test
-  @ExpectedFailure(value = "ListOffsets v7 is advertised, but its MAX_TIMESTAMP query "
-      + "(timestamp -3) is answered INVALID_REQUEST: handlers/list_offsets.rs knows only -1 and -2",
-      failure = "InvalidRequestException")
   void adminListOffsetsOfTheMaxTimestamp(Kit kit) throws Exception {
     TopicPartition tp = timedTopic(kit, "max-timestamp");
     // One record out of time order: the max timestamp is not the last record's.
