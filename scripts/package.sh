@@ -28,7 +28,7 @@ esac
 command -v dpkg-shlibdeps >/dev/null ||
   fail "dpkg-shlibdeps (which finds the package's library dependencies) is missing; install it: apt-get install dpkg-dev"
 if [ "$(target/tools/bin/cargo-deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
-  cargo install --locked cargo-deb --version "$CARGO_DEB_VERSION" --root target/tools
+  cargo install --quiet --locked cargo-deb --version "$CARGO_DEB_VERSION" --root target/tools
 fi
 export PATH="$PWD/target/tools/bin:$PATH"
 

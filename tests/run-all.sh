@@ -37,5 +37,9 @@ for bin in chronik-broker chronik-meta chronik-walctl; do
 done
 target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 
+echo "== debian package"
+# Packages the debug binaries built above, installs the package here, runs it and purges it.
+bash tests/package/test-package.sh
+
 echo "== fuzzing"
 bash tests/fuzz-smoke.sh
