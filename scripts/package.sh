@@ -28,7 +28,10 @@ esac
 command -v dpkg-shlibdeps >/dev/null ||
   fail "dpkg-shlibdeps (which finds the package's library dependencies) is missing; install it: apt-get install dpkg-dev"
 if [ "$(target/tools/bin/cargo-deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
-  cargo install --quiet --locked cargo-deb --version "$CARGO_DEB_VERSION" --root target/tools
+  # Unoptimized, it builds with under half the CPU time (at most 1.5 instead of 3 min here)
+  # and makes the same package: the test's in 16 instead of 14 s, a full one in 78 instead of
+  # 45 s (xz at its default level).
+  cargo install --debug --quiet --locked cargo-deb --version "$CARGO_DEB_VERSION" --root target/tools
 fi
 export PATH="$PWD/target/tools/bin:$PATH"
 

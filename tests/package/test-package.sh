@@ -211,7 +211,8 @@ exec_start() {
   sed -n "s/^ExecStart=//p" "$UNITS/$1" | sed "s/%i/${2:-}/g"
 }
 
-# Starts a unit's command as the chronik user, with `extra` flags after it.
+# Starts a unit's command as the chronik user in the unit's WorkingDirectory, with the
+# remaining arguments appended (ports and data dir of this test).
 start_as_unit() {
   local unit=$1 instance=$2 log=$3
   shift 3
@@ -223,7 +224,7 @@ start_as_unit() {
   echo "started $unit${instance:+ instance $instance} as PID $!: ${command[*]} $*"
 }
 
-# Sends SIGTERM to the last started process; it must exit 0 within the unit's stop timeout.
+# Sends SIGTERM to the last started process; it must exit 0 within 60 s.
 stop_last() {
   local pid=${pids[-1]} what=$1 log=$2 status=0
   as_root kill -TERM "$pid"
