@@ -85,6 +85,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Stops what an earlier, SIGKILLed run of this test left running: the processes listed in
+# its data dirs that still run with that dir in their command line.
+stop_left_behind() {
+  local pids_file dir pid
+  for pids_file in /var/lib/chronik/package-test.*/pids; do
+    [ -f "$pids_file" ] || continue
+    dir=$(dirname "$pids_file")
+    while read -r pid; do
+      if as_root grep -qaF "$dir/" "/proc/$pid/cmdline" 2>/dev/null; then
+        echo "stopping PID $pid left running by an earlier run in $dir"
+        as_root kill -TERM "$pid"
+        wait_for "PID $pid of an earlier run exits" 60 bash -c "! kill -0 $pid"
+      fi
+    done <"$pids_file"
+    as_root rm -rf "$dir"
+  done
+}
+
 install_tools() {
   local missing=()
   command -v dpkg-shlibdeps >/dev/null || missing+=(dpkg-dev)
@@ -221,6 +239,8 @@ start_as_unit() {
   "${SUDO[@]}" setpriv --reuid=chronik --regid=chronik --init-groups -- \
     env --chdir=/var/lib/chronik "${command[@]}" "$@" >"$log" 2>&1 &
   pids+=($!)
+  # For a later run, should this one be SIGKILLed (see stop_left_behind).
+  echo "$!" | as_root tee -a "$test_data/pids" >/dev/null
   echo "started $unit${instance:+ instance $instance} as PID $!: ${command[*]} $*"
 }
 
@@ -293,6 +313,7 @@ check_remove_keeps_data() {
 }
 
 echo "== tools"
+stop_left_behind
 install_tools
 echo "== package"
 build_package
