@@ -43,5 +43,9 @@ bash tests/monitoring/check.sh
 echo "== java client"
 bash tests/java/run.sh
 
+echo "== debian package"
+# Packages the debug binaries built above, installs the package here, runs it and purges it.
+bash tests/package/test-package.sh
+
 echo "== fuzzing"
 bash tests/fuzz-smoke.sh
