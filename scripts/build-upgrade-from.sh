@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds chronik-broker and chronik-meta of an older revision into target/upgrade-from/bin, for
+# the rolling-upgrade test (tests/python/test_upgrade.py).
+#
+# Usage: bash scripts/build-upgrade-from.sh [REVISION]   (default: tests/upgrade/FROM_REVISION)
+#
+# The revision's tree is exported with `git archive` to target/upgrade-from/src and built with
+# this checkout's target dir, so the registry dependencies already built (or about to be) are
+# reused and only the workspace crates compile. That build re-links target/debug/chronik-broker
+# and chronik-meta to the old binaries, so this script copies them out and then removes those
+# two links: the next `cargo build`/`cargo test` of this checkout puts the current ones back.
+# Run it before the main build (tests/run-all.sh does). A revision already built is not rebuilt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=target/upgrade-from
+
+fail() {
+  echo "error: $*" >&2
+  exit 2
+}
+
+rev=${1:-$(grep -v '^#' tests/upgrade/FROM_REVISION | tr -d '[:space:]')}
+[ -n "$rev" ] || fail "tests/upgrade/FROM_REVISION names no revision"
+commit=$(git rev-parse --verify --quiet "$rev^{commit}") ||
+  fail "revision '$rev' is not in this clone; a shallow clone lacks it (git fetch --unshallow)"
+git merge-base --is-ancestor "$commit" HEAD ||
+  fail "revision $commit is not an ancestor of HEAD; an upgrade goes from an older revision"
+
+if [ "$(cat "$out/REVISION" 2>/dev/null)" = "$commit" ] &&
+  [ -x "$out/bin/chronik-broker" ] && [ -x "$out/bin/chronik-meta" ]; then
+  echo "chronik-broker and chronik-meta of $commit already in $out/bin"
+  exit 0
+fi
+
+rm -rf "$out/src" "$out/bin" "$out/REVISION"
+mkdir -p "$out/src" "$out/bin"
+git archive "$commit" | tar -x -C "$out/src"
+cargo build --locked --manifest-path "$out/src/Cargo.toml" --target-dir "$root/target" \
+  -p chronik-broker-bin -p chronik-meta
+for bin in chronik-broker chronik-meta; do
+  cp "target/debug/$bin" "$out/bin/$bin"
+  rm "target/debug/$bin"
+done
+rm -rf "$out/src"
+echo "$commit" >"$out/REVISION"
+echo "built chronik-broker and chronik-meta of $commit into $out/bin"
