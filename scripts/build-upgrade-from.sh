@@ -36,8 +36,11 @@ fi
 rm -rf "$out/src" "$out/bin" "$out/REVISION"
 mkdir -p "$out/src" "$out/bin"
 git archive "$commit" | tar -x -C "$out/src"
+# `--workspace ... --examples` (there are none) resolves features as `cargo test --workspace`
+# does, dev-dependencies included, so every registry crate is the very build the main build
+# makes; built with `-p` alone, tokio, hyper, tonic and a dozen more would compile twice.
 cargo build --locked --manifest-path "$out/src/Cargo.toml" --target-dir "$root/target" \
-  -p chronik-broker-bin -p chronik-meta
+  --workspace --bin chronik-broker --bin chronik-meta --examples
 for bin in chronik-broker chronik-meta; do
   cp "target/debug/$bin" "$out/bin/$bin"
   rm "target/debug/$bin"
