@@ -8,6 +8,7 @@ the revision is in tests/upgrade/FROM_REVISION). Without them the test fails in 
 or `CHRONIK_REQUIRE_UPGRADE_FROM=1`, which tests/run-all.sh sets) and is skipped elsewhere.
 """
 
+import filecmp
 import json
 import os
 import subprocess
@@ -149,6 +150,11 @@ def replace(c, proc, binary, topic, producer, gone=None):
 
 def test_a_rolling_upgrade_from_the_previous_revision_loses_nothing():
     old_meta, old_broker, revision = old_binaries()
+    for old, new in ((old_meta, META_BIN), (old_broker, BROKER_BIN)):
+        # The old revision's build links target/debug to its binaries until this checkout's
+        # build links them back; identical files mean that never happened.
+        assert not filecmp.cmp(old, new, shallow=False), \
+            f"{new} is the old revision's binary: build this checkout after scripts/build-upgrade-from.sh"
     c = Cluster(meta_bin=old_meta, broker_bin=old_broker)
     producer = None
     try:
