@@ -35,7 +35,9 @@ fi
 
 rm -rf "$out/src" "$out/bin" "$out/REVISION"
 mkdir -p "$out/src" "$out/bin"
-git archive "$commit" | tar -x -C "$out/src"
+# -m: files dated now, not at the commit. Cargo compares dates, and a tree of another revision
+# dated in the past, at the same path, would pass for the one built there before.
+git archive "$commit" | tar -x -m -C "$out/src"
 # `--workspace ... --examples` (there are none) resolves features as `cargo test --workspace`
 # does, dev-dependencies included, so every registry crate is the very build the main build
 # makes; built with `-p` alone, tokio, hyper, tonic and a dozen more would compile twice.
