@@ -167,10 +167,14 @@ def test_a_rolling_upgrade_from_the_previous_revision_loses_nothing():
         eventually(f"{PROGRESS} acknowledgements from the old cluster (revision {revision})",
                    lambda: producer.acknowledged() >= PROGRESS)
 
-        # Meta nodes first, the quorum leader last; then the brokers (see docs/operations.md).
-        leader = c.status()["leader_id"]
-        for mid in sorted(range(1, 4), key=lambda m: m == leader):
+        # Meta nodes first, never the quorum leader while a follower is left; then the brokers
+        # (see "Rolling upgrade" in docs/operations.md).
+        upgraded = set()
+        while len(upgraded) < len(c.metas):
+            leader = c.status()["leader_id"]
+            mid = min((m for m in range(1, 4) if m not in upgraded and m != leader), default=leader)
             replace(c, c.metas[mid - 1], META_BIN, topic, producer)
+            upgraded.add(mid)
         for bid in sorted(c.brokers):
             replace(c, c.brokers[bid], BROKER_BIN, topic, producer, gone=lambda: not c.live(bid))
             broker_reports_its_id(c, bid)
