@@ -38,12 +38,27 @@ mkdir -p "$out/src" "$out/bin"
 # -m: files dated now, not at the commit. Cargo compares dates, and a tree of another revision
 # dated in the past, at the same path, would pass for the one built there before.
 git archive "$commit" | tar -x -m -C "$out/src"
+# The old workspace crates get the version X+upgrade-from (in Cargo.toml and Cargo.lock).
+# Cargo names a workspace crate's build by its name, version and path relative to the
+# workspace: unchanged, the old build would overwrite this checkout's builds of the same crates,
+# and this checkout's next build, seeing its sources older than those files, would take the old
+# code as up to date. Registry crates keep their names, so they are shared.
+sed -i '/^\[workspace\.package\]/,/^\[/ s/^version = "\([^"+]*\)"/version = "\1+upgrade-from"/' \
+  "$out/src/Cargo.toml"
+grep -q '^version = "[^"]*+upgrade-from"' "$out/src/Cargo.toml" ||
+  fail "found no version under [workspace.package] in $commit's Cargo.toml to mark the old build"
+awk 'BEGIN { RS = ""; ORS = "\n\n" }
+  /^\[\[package\]\]/ && !/\nsource = / { sub(/\nversion = "[^"]*/, "&+upgrade-from") }
+  { print }' "$out/src/Cargo.lock" >"$out/src/Cargo.lock.marked"
+mv "$out/src/Cargo.lock.marked" "$out/src/Cargo.lock"
 # `--workspace ... --examples` (there are none) resolves features as `cargo test --workspace`
 # does, dev-dependencies included, so every registry crate is the very build the main build
 # makes; built with `-p` alone, tokio, hyper, tonic and a dozen more would compile twice.
 cargo build --locked --manifest-path "$out/src/Cargo.toml" --target-dir "$root/target" \
   --workspace --bin chronik-broker --bin chronik-meta --examples
 for bin in chronik-broker chronik-meta; do
+  "target/debug/$bin" --version | grep -q '+upgrade-from' ||
+    fail "target/debug/$bin is not the build of $commit"
   cp "target/debug/$bin" "$out/bin/$bin"
   rm "target/debug/$bin"
 done

@@ -93,6 +93,10 @@ class PacedProducer:
         self.unacknowledged = p.flush(150)
 
 
+def version(binary):
+    return subprocess.run([str(binary), "--version"], capture_output=True, timeout=30, check=True).stdout.decode()
+
+
 def running_binary(proc):
     return os.path.realpath(f"/proc/{proc.proc.pid}/exe")
 
@@ -155,6 +159,8 @@ def test_a_rolling_upgrade_from_the_previous_revision_loses_nothing():
         # build links them back; identical files mean that never happened.
         assert not filecmp.cmp(old, new, shallow=False), \
             f"{new} is the old revision's binary: build this checkout after scripts/build-upgrade-from.sh"
+        assert "+upgrade-from" in version(old) and "+upgrade-from" not in version(new), \
+            f"{old} is not the old build or {new} is not this checkout's: {version(old)!r}, {version(new)!r}"
     c = Cluster(meta_bin=old_meta, broker_bin=old_broker)
     producer = None
     try:
