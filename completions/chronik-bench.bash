@@ -77,7 +77,7 @@ _chronik__bench() {
 
     case "${cmd}" in
         chronik__bench)
-            opts="-h -V --log-level --help --version disk wal meta produce consume e2e compaction commits help"
+            opts="-h -V --log-level --log-format --help --version disk wal meta produce consume e2e compaction commits help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -85,6 +85,10 @@ _chronik__bench() {
             case "${prev}" in
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -95,7 +99,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__commits)
-            opts="-h --bootstrap --topic --create --partitions --groups --group-prefix --commits --fetch-only --timeout-ms --output --log-level --help"
+            opts="-h --bootstrap --topic --create --partitions --groups --group-prefix --commits --fetch-only --timeout-ms --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,6 +141,10 @@ _chronik__bench() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -145,7 +153,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__compaction)
-            opts="-h --dir --bytes --keys --value-size --tombstone-percent --batch-records --compression --segment-bytes --dedupe-buffer --disk-mb --seed --keep --output --log-level --help"
+            opts="-h --dir --bytes --keys --value-size --tombstone-percent --batch-records --compression --segment-bytes --dedupe-buffer --disk-mb --seed --keep --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,6 +211,10 @@ _chronik__bench() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -211,7 +223,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__consume)
-            opts="-h --bootstrap --topic --timeout-ms --compare --output --records --duration --from --group --idle-ms --log-level --help"
+            opts="-h --bootstrap --topic --timeout-ms --compare --output --records --duration --from --group --idle-ms --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +273,10 @@ _chronik__bench() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -269,7 +285,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__disk)
-            opts="-h --dir --size-mb --fsync-ops --output --log-level --help"
+            opts="-h --dir --size-mb --fsync-ops --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,6 +311,10 @@ _chronik__bench() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -303,7 +323,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__e2e)
-            opts="-h --bootstrap --topic --timeout-ms --compare --output --rate --duration --record-size --partitions --create --acks --drain-ms --log-level --help"
+            opts="-h --bootstrap --topic --timeout-ms --compare --output --rate --duration --record-size --partitions --create --acks --drain-ms --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -355,6 +375,10 @@ _chronik__bench() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -505,7 +529,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__meta)
-            opts="-h --meta --concurrency --duration --proposals --broker-id --output --log-level --help"
+            opts="-h --meta --concurrency --duration --proposals --broker-id --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -539,6 +563,10 @@ _chronik__bench() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -547,7 +575,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__produce)
-            opts="-h --bootstrap --topic --timeout-ms --compare --output --partitions --create --records --duration --record-size --batch-size --linger-ms --acks --concurrency --in-flight --rate --idempotent --compression --log-level --help"
+            opts="-h --bootstrap --topic --timeout-ms --compare --output --partitions --create --records --duration --record-size --batch-size --linger-ms --acks --concurrency --in-flight --rate --idempotent --compression --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,6 +649,10 @@ _chronik__bench() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -629,7 +661,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__wal)
-            opts="-h --dir --partitions --record-size --batch-records --concurrency --segment-mb --fsync --duration --records --output --log-level --help"
+            opts="-h --dir --partitions --record-size --batch-records --concurrency --segment-mb --fsync --duration --records --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,6 +709,10 @@ _chronik__bench() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chronik_bench_global_optspecs
-    string join \n log-level= h/help V/version
+    string join \n log-level= log-format= h/help V/version
 end
 
 function __fish_chronik_bench_needs_command
@@ -25,7 +25,9 @@ function __fish_chronik_bench_using_subcommand
 end
 
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
-complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -s h -l help -d 'Print help'
+complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
+complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -s V -l version -d 'Print version'
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "disk" -d 'The physical limit of a directory\'s disk: sequential write MB/s and fdatasync latency'
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "wal" -d 'Drives the storage engine (chronik-wal) in-process: append throughput, fsyncs shared by group commit, and append-to-durable latency'
@@ -42,6 +44,8 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand disk" -l fsy
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand disk" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand disk" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand disk" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand disk" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand wal" -l dir -d 'Data dir to write (created if its parent exists); left in place afterwards' -r -F
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand wal" -l partitions -d 'Partitions of topic `bench` to write' -r
@@ -55,6 +59,8 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand wal" -l reco
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand wal" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand wal" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand wal" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand wal" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand meta" -l meta -d 'Meta node addresses (HOST:PORT,...); the leader is found from any of them' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand meta" -l concurrency -d 'Proposers running at once, each waiting for its write to commit before the next' -r
@@ -64,6 +70,8 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand meta" -l bro
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand meta" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand meta" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand meta" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand meta" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l bootstrap -d 'Broker address(es) to bootstrap from (HOST:PORT[,HOST:PORT...])' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l topic -d 'Topic to use' -r
@@ -89,6 +97,8 @@ snappy\t''
 lz4\t''
 zstd\t''"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l create -d 'Create the topic first (an existing topic is used as is)'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l idempotent -d 'Idempotent producers (InitProducerId + sequence numbers); needs --acks all'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -105,6 +115,8 @@ latest\t''"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l group -d 'Consume as a member of this consumer group (committing offsets, leaving at the end)' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l idle-ms -d 'With --records: give up when no record arrives for this long' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l bootstrap -d 'Broker address(es) to bootstrap from (HOST:PORT[,HOST:PORT...])' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l topic -d 'Topic to use' -r
@@ -121,6 +133,8 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l acks
 all\t''"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l drain-ms -d 'Wait this long after the last send for the consumer to catch up' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l create
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l dir -d 'Directory to work in (created if its parent exists); the data dir is a fresh subdirectory, and the disk is measured here too' -r -F
@@ -141,6 +155,8 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" 
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -l keep -d 'Leave the data dir in place (its path is in the report) for `chronik-walctl`'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand compaction" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l bootstrap -d 'Broker address(es) to bootstrap from (HOST:PORT[,HOST:PORT...])' -r
@@ -153,6 +169,8 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l 
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l create -d 'Create the topic with --partitions partitions first (an existing topic is fine)'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l fetch-only -d 'Commit nothing: wait until OffsetFetch answers the offsets a full run of these flags leaves, and report how long that took from this command\'s start'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -s h -l help -d 'Print help (see more with \'--help\')'

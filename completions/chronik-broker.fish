@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chronik_broker_global_optspecs
-    string join \n id= listen= advertise= data-dir= fsync= num-partitions= auto-create-topics= max-request-bytes= max-connections= idle-timeout-ms= fetch-max-bytes= replica-lag-time-max-ms= offsets-topic-replication-factor= offsets-topic-segment-bytes= meta= meta-listen= default-replication-factor= retention-ms= retention-bytes= segment-bytes= retention-check-interval-ms= log-cleaner-threads= log-cleaner-dedupe-buffer-size= log-cleaner-io-max-bytes-per-second= log-cleaner-backoff-ms= metrics-addr= config= log-level= h/help V/version
+    string join \n id= listen= advertise= data-dir= fsync= num-partitions= auto-create-topics= max-request-bytes= max-connections= idle-timeout-ms= fetch-max-bytes= replica-lag-time-max-ms= offsets-topic-replication-factor= offsets-topic-segment-bytes= meta= meta-listen= default-replication-factor= retention-ms= retention-bytes= segment-bytes= retention-check-interval-ms= log-cleaner-threads= log-cleaner-dedupe-buffer-size= log-cleaner-io-max-bytes-per-second= log-cleaner-backoff-ms= metrics-addr= config= log-level= log-format= h/help V/version
 end
 
 function __fish_chronik_broker_needs_command
@@ -53,6 +53,8 @@ complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-clean
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l metrics-addr -d 'Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l config -d 'TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and CHRONIK_* variables win over it' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -s V -l version -d 'Print version'
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -f -a "run" -d 'Run the broker until SIGINT/SIGTERM (the default command)'
@@ -88,7 +90,9 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l lo
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l metrics-addr -d 'Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l config -d 'TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and CHRONIK_* variables win over it' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
-complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -s h -l help -d 'Print help'
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -l bootstrap -d 'Brokers to ask (HOST:PORT,...); any reachable one will do' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -l topic -d 'Only these topics (repeatable); all topics when not given' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -l timeout-ms -d 'Milliseconds to wait for connections and answers' -r
@@ -127,6 +131,8 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; an
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l metrics-addr -d 'Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9644)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'TOML file of settings, keyed by long flag name (e.g. `fsync = "never"`); flags and CHRONIK_* variables win over it' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'How to print the settings' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'

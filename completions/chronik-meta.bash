@@ -161,7 +161,7 @@ _chronik__meta() {
 
     case "${cmd}" in
         chronik__meta)
-            opts="-h -V --log-level --output --help --version run status topics partitions members config help"
+            opts="-h -V --log-level --log-format --output --help --version run status topics partitions members config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +169,10 @@ _chronik__meta() {
             case "${prev}" in
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -183,7 +187,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__config)
-            opts="-h --log-level --output --help show help"
+            opts="-h --log-level --log-format --output --help show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -191,6 +195,10 @@ _chronik__meta() {
             case "${prev}" in
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -247,7 +255,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__config__subcmd__show)
-            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --config --log-level --output --help"
+            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --config --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -303,6 +311,10 @@ _chronik__meta() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -541,7 +553,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__members)
-            opts="-h --log-level --output --help add remove help"
+            opts="-h --log-level --log-format --output --help add remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -549,6 +561,10 @@ _chronik__meta() {
             case "${prev}" in
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -563,7 +579,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__members__subcmd__add)
-            opts="-h --meta --timeout-ms --id --address --log-level --output --help"
+            opts="-h --meta --timeout-ms --id --address --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -587,6 +603,10 @@ _chronik__meta() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -657,7 +677,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__members__subcmd__remove)
-            opts="-h --meta --timeout-ms --id --log-level --output --help"
+            opts="-h --meta --timeout-ms --id --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -679,6 +699,10 @@ _chronik__meta() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -691,7 +715,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__partitions)
-            opts="-h --log-level --output --help reassign help"
+            opts="-h --log-level --log-format --output --help reassign help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -699,6 +723,10 @@ _chronik__meta() {
             case "${prev}" in
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -755,7 +783,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__partitions__subcmd__reassign)
-            opts="-h --meta --timeout-ms --topic --partition --replicas --wait-s --log-level --output --help"
+            opts="-h --meta --timeout-ms --topic --partition --replicas --wait-s --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -789,6 +817,10 @@ _chronik__meta() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -801,7 +833,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__run)
-            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --config --log-level --output --help"
+            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --config --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -859,6 +891,10 @@ _chronik__meta() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -871,7 +907,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__status)
-            opts="-h --meta --timeout-ms --topic --log-level --output --help"
+            opts="-h --meta --timeout-ms --topic --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -893,6 +929,10 @@ _chronik__meta() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -905,7 +945,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics)
-            opts="-h --log-level --output --help create list describe delete help"
+            opts="-h --log-level --log-format --output --help create list describe delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -913,6 +953,10 @@ _chronik__meta() {
             case "${prev}" in
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -927,7 +971,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics__subcmd__create)
-            opts="-h --meta --timeout-ms --partitions --replication-factor --config --log-level --output --help"
+            opts="-h --meta --timeout-ms --partitions --replication-factor --config --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -957,6 +1001,10 @@ _chronik__meta() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -969,7 +1017,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics__subcmd__delete)
-            opts="-h --meta --timeout-ms --log-level --output --help"
+            opts="-h --meta --timeout-ms --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -985,6 +1033,10 @@ _chronik__meta() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -999,7 +1051,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics__subcmd__describe)
-            opts="-h --meta --timeout-ms --log-level --output --help"
+            opts="-h --meta --timeout-ms --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1015,6 +1067,10 @@ _chronik__meta() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -1113,7 +1169,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics__subcmd__list)
-            opts="-h --meta --timeout-ms --log-level --output --help"
+            opts="-h --meta --timeout-ms --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1129,6 +1185,10 @@ _chronik__meta() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --output)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chronik_meta_global_optspecs
-    string join \n log-level= output= h/help V/version
+    string join \n log-level= log-format= output= h/help V/version
 end
 
 function __fish_chronik_meta_needs_command
@@ -25,6 +25,8 @@ function __fish_chronik_meta_using_subcommand
 end
 
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -50,6 +52,8 @@ false\t''"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l snapshot-entries -d 'Applied Raft entries that trigger a snapshot of the metadata state and compaction of the log; a voter that lags further behind catches up through the snapshot' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l config -d 'TOML file of settings keyed by long flag name (e.g. `peers = "1=a:9190,2=b:9190"`); flags and CHRONIK_* variables win over it' -r -F
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -57,10 +61,14 @@ complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l met
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l topic -d 'Also list every partition of this topic with its leader, replicas and ISR (repeatable)' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -75,24 +83,32 @@ complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l replication-factor -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l config -d 'Topic config KEY=VALUE (repeatable)' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -102,6 +118,8 @@ complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a topic'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and not __fish_seen_subcommand_from reassign help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and not __fish_seen_subcommand_from reassign help" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and not __fish_seen_subcommand_from reassign help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and not __fish_seen_subcommand_from reassign help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -114,12 +132,16 @@ complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; an
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l replicas -d 'The new replicas as broker ids (ID,ID,...); the first is the preferred leader' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l wait-s -d 'Seconds to wait for the new replicas to catch up before giving up (they stay added)' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from reassign" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from help" -f -a "reassign" -d 'Move a partition to other brokers: the new replicas are added and catch up through replication, then the others are dropped, so the partition never has fewer copies. Interrupted, it can be run again to continue'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand partitions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and not __fish_seen_subcommand_from add remove help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -131,6 +153,8 @@ complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and _
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l id -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l address -d 'The new voter\'s HOST:PORT' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -138,6 +162,8 @@ complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and _
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l id -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -145,6 +171,8 @@ complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and _
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a voter'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand members; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and not __fish_seen_subcommand_from show help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and not __fish_seen_subcommand_from show help" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and not __fish_seen_subcommand_from show help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -164,6 +192,8 @@ false\t''"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l snapshot-entries -d 'Applied Raft entries that trigger a snapshot of the metadata state and compaction of the log; a voter that lags further behind catches up through the snapshot' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'TOML file of settings keyed by long flag name (e.g. `peers = "1=a:9190,2=b:9190"`); flags and CHRONIK_* variables win over it' -r -F
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -59,7 +59,7 @@ _chronik__walctl() {
 
     case "${cmd}" in
         chronik__walctl)
-            opts="-o -h -V --output --log-level --help --version list dump verify recover stats help"
+            opts="-o -h -V --output --log-level --log-format --help --version list dump verify recover stats help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -77,6 +77,10 @@ _chronik__walctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -85,7 +89,7 @@ _chronik__walctl() {
             return 0
             ;;
         chronik__subcmd__walctl__subcmd__dump)
-            opts="-t -p -o -h --topic --partition --from --limit --records --output --log-level --help"
+            opts="-t -p -o -h --topic --partition --from --limit --records --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +129,10 @@ _chronik__walctl() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -233,7 +241,7 @@ _chronik__walctl() {
             return 0
             ;;
         chronik__subcmd__walctl__subcmd__list)
-            opts="-o -h --segments --output --log-level --help"
+            opts="-o -h --segments --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -249,6 +257,10 @@ _chronik__walctl() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -259,7 +271,7 @@ _chronik__walctl() {
             return 0
             ;;
         chronik__subcmd__walctl__subcmd__recover)
-            opts="-o -h --dry-run --output --log-level --help"
+            opts="-o -h --dry-run --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,6 +287,10 @@ _chronik__walctl() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -285,7 +301,7 @@ _chronik__walctl() {
             return 0
             ;;
         chronik__subcmd__walctl__subcmd__stats)
-            opts="-o -h --output --log-level --help"
+            opts="-o -h --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -301,6 +317,10 @@ _chronik__walctl() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -311,7 +331,7 @@ _chronik__walctl() {
             return 0
             ;;
         chronik__subcmd__walctl__subcmd__verify)
-            opts="-o -h --output --log-level --help"
+            opts="-o -h --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -327,6 +347,10 @@ _chronik__walctl() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chronik_walctl_global_optspecs
-    string join \n o/output= log-level= h/help V/version
+    string join \n o/output= log-level= log-format= h/help V/version
 end
 
 function __fish_chronik_walctl_needs_command
@@ -27,6 +27,8 @@ end
 complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -s o -l output -d 'How to print results: human-readable tables or one pretty JSON document with stable keys' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -l log-level -d 'Log level on stderr: error, warn (adds the storage engine\'s recovery messages), info, debug or trace. RUST_LOG overrides it' -r
+complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -s V -l version -d 'Print version'
 complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -f -a "list" -d 'List partitions (or their segments): offsets, batches, records, bytes, time range'
@@ -38,6 +40,8 @@ complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -f -a "help"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand list" -s o -l output -d 'How to print results: human-readable tables or one pretty JSON document with stable keys' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand list" -l log-level -d 'Log level on stderr: error, warn (adds the storage engine\'s recovery messages), info, debug or trace. RUST_LOG overrides it' -r
+complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand list" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand list" -l segments -d 'One row per segment file instead of one per partition; notes damaged segments'
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand dump" -s t -l topic -d 'Topic to dump' -r
@@ -47,20 +51,28 @@ complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand dump" -l l
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand dump" -s o -l output -d 'How to print results: human-readable tables or one pretty JSON document with stable keys' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand dump" -l log-level -d 'Log level on stderr: error, warn (adds the storage engine\'s recovery messages), info, debug or trace. RUST_LOG overrides it' -r
+complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand dump" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand dump" -l records -d 'Also decode and print each record (compressed batches included)'
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand dump" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand verify" -s o -l output -d 'How to print results: human-readable tables or one pretty JSON document with stable keys' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand verify" -l log-level -d 'Log level on stderr: error, warn (adds the storage engine\'s recovery messages), info, debug or trace. RUST_LOG overrides it' -r
+complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand verify" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand recover" -s o -l output -d 'How to print results: human-readable tables or one pretty JSON document with stable keys' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand recover" -l log-level -d 'Log level on stderr: error, warn (adds the storage engine\'s recovery messages), info, debug or trace. RUST_LOG overrides it' -r
+complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand recover" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand recover" -l dry-run -d 'Report what would be cut, changing nothing (no lock taken)'
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand recover" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand stats" -s o -l output -d 'How to print results: human-readable tables or one pretty JSON document with stable keys' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand stats" -l log-level -d 'Log level on stderr: error, warn (adds the storage engine\'s recovery messages), info, debug or trace. RUST_LOG overrides it' -r
+complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand stats" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand help; and not __fish_seen_subcommand_from list dump verify recover stats help" -f -a "list" -d 'List partitions (or their segments): offsets, batches, records, bytes, time range'
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand help; and not __fish_seen_subcommand_from list dump verify recover stats help" -f -a "dump" -d 'Print a partition\'s batches (and with --records their records), oldest first'

@@ -11,6 +11,11 @@ if ! command -v kcat >/dev/null 2>&1; then
 fi
 kcat -V | head -1
 
+echo "== old binaries for the rolling-upgrade test"
+# Before any build of this checkout: building the old revision re-links target/debug's
+# chronik-broker and chronik-meta, which the builds below then put back.
+bash scripts/build-upgrade-from.sh
+
 echo "== formatting"
 cargo fmt --all -- --check
 
@@ -31,11 +36,13 @@ if [ ! -x target/python-venv/bin/python ]; then
 fi
 target/python-venv/bin/python -m pip install -q -r tests/python/requirements.txt
 # The client tests start brokers; the replication tests also start meta nodes and read data
-# dirs with walctl (all normally built by the cargo tests above).
+# dirs with walctl (all normally built by the cargo tests above, which also replaced the links
+# scripts/build-upgrade-from.sh removed).
 for bin in chronik-broker chronik-meta chronik-walctl; do
   if [ ! -x "target/debug/$bin" ]; then cargo build -p chronik-broker-bin -p chronik-meta -p chronik-walctl; break; fi
 done
-target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+# The upgrade test fails rather than skips when the old binaries are missing.
+CHRONIK_REQUIRE_UPGRADE_FROM=1 target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
 
 echo "== monitoring"
 bash tests/monitoring/check.sh

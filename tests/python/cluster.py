@@ -85,11 +85,12 @@ class Proc:
 class Cluster:
     """With `proxied`, every node is reached (by peers, brokers and clients) through its own
     `proxy.Proxy`, which a nemesis can cut, delay or make one-way; the harness itself (status,
-    readiness checks) talks to the nodes directly."""
+    readiness checks) talks to the nodes directly. `meta_bin` and `broker_bin` choose the
+    binaries the nodes start with (the harness's own commands always use the current ones)."""
 
     def __init__(self, brokers=3, voters=3, session_timeout_ms=2000, broker_args=(), meta_args=(),
-                 proxied=False):
-        for b in (META_BIN, BROKER_BIN):
+                 proxied=False, meta_bin=META_BIN, broker_bin=BROKER_BIN):
+        for b in (meta_bin, broker_bin):
             assert b.is_file(), f"{b} missing: build it with cargo build"
         self.tmp = tempfile.mkdtemp(prefix="chronik-cluster-")
         self.cluster_id = f"pytest-{uuid.uuid4().hex[:12]}"
@@ -110,7 +111,7 @@ class Cluster:
         self.metas = [
             Proc(
                 f"meta{i + 1}",
-                [str(META_BIN), "run", "--id", str(i + 1), "--listen", addr, "--advertise", meta_reach[i],
+                [str(meta_bin), "run", "--id", str(i + 1), "--listen", addr, "--advertise", meta_reach[i],
                  "--peers", peers, "--cluster-id", self.cluster_id, "--data-dir", self.path(f"meta{i + 1}"),
                  "--session-timeout-ms", str(session_timeout_ms), "--log-level", "info", *meta_args],
                 self.path(f"meta{i + 1}.log"),
@@ -120,7 +121,7 @@ class Cluster:
         self.brokers = {
             bid: Proc(
                 f"broker{bid}",
-                [str(BROKER_BIN), "run", "--id", str(bid), "--listen", f"127.0.0.1:{port}",
+                [str(broker_bin), "run", "--id", str(bid), "--listen", f"127.0.0.1:{port}",
                  "--advertise", self.broker_reach[bid],
                  "--data-dir", self.data_dir(bid), "--meta", ",".join(meta_reach),
                  "--fsync", "never", "--auto-create-topics", "false",

@@ -12,6 +12,7 @@ mod rss;
 mod wal;
 mod workdir;
 
+use chronik_cli::LogFormat;
 use clap::{Parser, Subcommand};
 
 const EXAMPLES: &str = "\
@@ -60,6 +61,9 @@ pub struct Cli {
     /// Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins.
     #[arg(long, global = true, env = "CHRONIK_LOG_LEVEL", default_value = "warn")]
     pub log_level: String,
+    /// Log lines on stderr as text, or as one JSON object per line (for log shippers).
+    #[arg(long, global = true, env = "CHRONIK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }

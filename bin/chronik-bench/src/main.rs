@@ -9,11 +9,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    chronik_cli::init_tracing(&cli.log_level);
+    chronik_cli::init_tracing(&cli.log_level, cli.log_format);
     let code = match chronik_bench::run(&cli) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
+            chronik_cli::report_error(&chronik_cli::error_line(e.as_ref()));
             EXIT_ERROR
         }
     };

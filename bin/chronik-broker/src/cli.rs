@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use chronik_broker::BrokerConfig;
-use chronik_cli::OutputFormat;
+use chronik_cli::{LogFormat, OutputFormat};
 use chronik_types::FsyncPolicy;
 use clap::{Args, Parser, Subcommand};
 
@@ -203,6 +203,10 @@ pub struct RunArgs {
     /// Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug.
     #[arg(long, env = "CHRONIK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    /// Log lines on stderr as text, or as one JSON object per line (for journald and log
+    /// shippers).
+    #[arg(long, env = "CHRONIK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 impl RunArgs {

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run_broker(args),
         Some(Command::Config(ConfigCommand::Show(args))) => config_show(&layered, args),
         Some(Command::Status(args)) => {
-            chronik_cli::init_tracing("warn");
+            chronik_cli::init_tracing("warn", chronik_cli::LogFormat::Text);
             block_on(status::run(&args))
         }
     };
@@ -48,12 +48,12 @@ fn config_show(layered: &chronik_cli::config_file::Layered, args: cli::ShowArgs)
 }
 
 fn run_broker(args: RunArgs) -> i32 {
-    chronik_cli::init_tracing(&args.log_level);
+    chronik_cli::init_tracing(&args.log_level, args.log_format);
     block_on(async move {
         match run(args).await {
             Ok(()) => EXIT_OK,
             Err(e) => {
-                eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
+                chronik_cli::report_error(&chronik_cli::error_line(e.as_ref()));
                 EXIT_ERROR
             }
         }
@@ -64,7 +64,7 @@ fn block_on(future: impl Future<Output = i32>) -> i32 {
     match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime.block_on(future),
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            chronik_cli::report_error(&format!("cannot start the async runtime: {e}"));
             EXIT_ERROR
         }
     }

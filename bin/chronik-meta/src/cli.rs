@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use chronik_cli::OutputFormat;
+use chronik_cli::{LogFormat, OutputFormat};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -27,6 +27,10 @@ pub struct Cli {
     /// Log filter when RUST_LOG is unset (error, warn, info, debug, trace).
     #[arg(long, global = true, env = "CHRONIK_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    /// Log lines on stderr as text, or as one JSON object per line (for journald and log
+    /// shippers).
+    #[arg(long, global = true, env = "CHRONIK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// How to print results.
     #[arg(long, global = true, env = "CHRONIK_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

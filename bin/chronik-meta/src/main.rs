@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let layered = chronik_cli::config_file::parse(Cli::command(), std::env::args_os().collect())
         .unwrap_or_else(|e| e.exit());
     let cli = Cli::from_arg_matches(&layered.matches).unwrap_or_else(|e| e.exit());
-    chronik_cli::init_tracing(&cli.log_level);
+    chronik_cli::init_tracing(&cli.log_level, cli.log_format);
     if let Command::Config(ConfigCommand::Show(args)) = &cli.command {
         return ExitCode::from(config_show(&layered, args, cli.output) as u8);
     }
@@ -30,12 +30,12 @@ fn main() -> ExitCode {
         Ok(runtime) => match runtime.block_on(dispatch(cli)) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
+                chronik_cli::report_error(&chronik_cli::error_line(e.as_ref()));
                 EXIT_ERROR
             }
         },
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            chronik_cli::report_error(&format!("cannot start the async runtime: {e}"));
             EXIT_ERROR
         }
     };

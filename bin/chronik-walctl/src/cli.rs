@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use chronik_cli::OutputFormat;
+use chronik_cli::{LogFormat, OutputFormat};
 use clap::{Args, Parser, Subcommand};
 
 const ABOUT: &str = "Inspect and repair a Chronik broker's data dir while the broker is stopped.";
@@ -51,6 +51,10 @@ pub struct Cli {
         env = "CHRONIK_LOG_LEVEL"
     )]
     pub log_level: String,
+
+    /// Log lines on stderr as text, or as one JSON object per line (for log shippers).
+    #[arg(long, global = true, env = "CHRONIK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,

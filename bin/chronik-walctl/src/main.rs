@@ -23,12 +23,12 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    chronik_cli::init_tracing(&cli.log_level);
+    chronik_cli::init_tracing(&cli.log_level, cli.log_format);
     let code = match run(&cli) {
         Ok(code) => code,
         Err(e) if output::is_broken_pipe(&e) => EXIT_OK,
         Err(e) => {
-            eprintln!("error: {}", chronik_cli::error_line(e.as_ref()));
+            chronik_cli::report_error(&chronik_cli::error_line(e.as_ref()));
             EXIT_ERROR
         }
     };

@@ -5,11 +5,13 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 pub mod config_file;
+mod logging;
+
+pub use logging::{LogFormat, init_tracing, report_error};
 
 use comfy_table::{ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Exit code: success (and, for checks, nothing found).
 /// Bucket bounds (seconds) of every `*_seconds` latency histogram the binaries export: 50 µs
 /// (an in-memory request) to 10 s (a stuck disk), about 2.5× apart.
 pub const LATENCY_BUCKETS_SECONDS: &[f64] = &[
@@ -17,6 +19,7 @@ pub const LATENCY_BUCKETS_SECONDS: &[f64] = &[
     2.5, 5.0, 10.0,
 ];
 
+/// Exit code: success (and, for checks, nothing found).
 pub const EXIT_OK: i32 = 0;
 /// Exit code: the command ran but found a problem (corruption, an unhealthy cluster).
 pub const EXIT_FOUND: i32 = 1;
@@ -74,17 +77,6 @@ pub fn progress(len: Option<u64>, message: &str) -> ProgressBar {
     bar.set_message(message.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
-}
-
-/// Logs to stderr; `RUST_LOG` wins over `default_level` (e.g. "info", "chronik_wal=debug").
-pub fn init_tracing(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 /// A failure as one line, each cause once: error types that put their source's message in

@@ -164,6 +164,7 @@ impl Client {
         self.recv(key, version, correlation)
     }
 }
+pub mod json_log;
 pub mod ops;
 pub mod prom;
 
