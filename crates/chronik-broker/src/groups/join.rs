@@ -119,14 +119,15 @@ impl Group {
     }
 
     /// A static member rejoining without its member id: it takes over the instance with a
-    /// new id, and the old id is fenced. Unchanged metadata in a Stable group needs no
-    /// rebalance.
+    /// new id, and the old id is fenced. In a Stable group it needs no rebalance unless it
+    /// changes the protocol the group would select (as in Kafka): a restarted consumer's
+    /// metadata differs in its owned partitions and generation, which the current assignment
+    /// already answers.
     fn replace_static(&mut self, req: JoinRequest, old_id: &str, now: Ms) -> Answer<JoinResult> {
         let Some(mut old) = self.members.remove(old_id) else {
             return Answer::Now(JoinResult::error(GroupError::UnknownMember, ""));
         };
         old.fail_waiting(&GroupError::FencedInstance);
-        let unchanged = old.protocols == req.protocols;
         let new_id = req.fresh_member_id.clone();
         let mut member = Member::from_join(&req, new_id.clone(), old.joined, now);
         member.assignment = old.assignment;
@@ -135,7 +136,8 @@ impl Group {
         }
         self.add_member(member);
         tracing::debug!(group = %self.id, old = old_id, new = %new_id, "static member replaced");
-        if self.state == GroupState::Stable && unchanged {
+        let keeps_protocol = self.select_protocol() == self.protocol;
+        if self.state == GroupState::Stable && keeps_protocol {
             self.dirty = true;
             let is_leader = self.leader.as_deref() == Some(new_id.as_str());
             return Answer::Now(self.current_join_result(&new_id, is_leader));

@@ -387,6 +387,42 @@ fn static_member_rejoins_without_rebalance_and_old_id_is_fenced() {
 }
 
 #[test]
+fn a_static_member_rebalances_a_stable_group_only_when_the_selected_protocol_changes() {
+    let mut g = Group::new("g");
+    let mut r = req("", "s-1");
+    r.instance_id = Some("inst".into());
+    let mut rx = later(g.join(r.clone(), 0, MAX));
+    let j = done(&mut rx);
+    let assignment = vec![(j.member_id.clone(), Bytes::from_static(b"X"))];
+    let mut s = later(g.sync(who("s-1", 1), (None, None), assignment, 1));
+    assert_eq!(done(&mut s).assignment, Bytes::from_static(b"X"));
+    // A restarted consumer: same protocol, new metadata (owned partitions, generation).
+    r.fresh_member_id = "s-2".into();
+    r.protocols[0].metadata = Bytes::from_static(b"sub, owns nothing yet");
+    let rejoin = now(g.join(r.clone(), 100, MAX));
+    assert_eq!(
+        (rejoin.error, rejoin.generation),
+        (None, 1),
+        "no new generation"
+    );
+    assert_eq!(g.state, GroupState::Stable);
+    // Another restart preferring another protocol: the group's selection changes.
+    r.fresh_member_id = "s-3".into();
+    r.protocols.insert(
+        0,
+        Protocol {
+            name: "cooperative-sticky".into(),
+            metadata: Bytes::from_static(b"sub"),
+        },
+    );
+    let mut rx = later(g.join(r, 200, MAX));
+    g.tick(200 + REBALANCE as u64);
+    let j = done(&mut rx);
+    assert_eq!(j.generation, 2, "a rebalance to the new protocol");
+    assert_eq!(j.protocol_name.as_deref(), Some("cooperative-sticky"));
+}
+
+#[test]
 fn stale_generation_is_rejected_for_sync_and_commit() {
     let mut g = Group::new("g");
     stable_pair(&mut g);

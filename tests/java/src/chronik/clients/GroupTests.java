@@ -96,11 +96,6 @@ class GroupTests {
   }
 
   @Test
-  @ExpectedFailure(value = "a static member rejoining a Stable group starts a rebalance "
-      + "whenever its protocol metadata bytes changed (groups/join.rs replace_static compares "
-      + "them); a restarted Java consumer always sends new bytes (its owned partitions and "
-      + "generation), while Kafka rebalances only if the group's selected protocol would change",
-      failure = "generation of the restarted member: expected")
   void aStaticMemberRestartKeepsItsAssignmentWithoutARebalance(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("static"), PARTITIONS);
     String group = Kit.unique("static-group");
