@@ -256,3 +256,70 @@ fn a_fetch_exceeds_its_limits_by_at_most_one_first_batch() {
     let sizes = fetch_sizes(&mut c, "large", [1, 1, 1], 1_000_000, 20_000_000);
     assert_eq!(sizes, vec![small_batch; 3], "small batches all fit");
 }
+
+/// One v2 batch whose records have the given keys (`None`: no key).
+fn batch_with_keys(keys: &[Option<&str>]) -> Vec<u8> {
+    use chronik_kafka::kafka_protocol::indexmap::IndexMap;
+    use chronik_kafka::kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let records: Vec<Record> = (keys.iter().enumerate())
+        .map(|(i, key)| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // Consecutive sequences keep the encoder from starting a batch per record.
+            sequence: i as i32 - 1,
+            timestamp: 1_000,
+            key: key.map(|k| bytes::Bytes::from(k.to_owned())),
+            value: Some(bytes::Bytes::from_static(b"value")),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut out = bytes::BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut out, &records, &options).expect("encode");
+    out.to_vec()
+}
+
+/// A compacted topic refuses records without a key with INVALID_RECORD; from Produce v8 the
+/// answer names them (record_errors), so a client fails only those records (librdkafka's
+/// 0011 test counts them) and the others with "a different record was invalid".
+#[test]
+fn a_compacted_topic_names_the_unkeyed_records_it_refuses() {
+    use chronik_kafka::kafka_protocol::messages::ProduceResponse;
+    const INVALID_RECORD: i16 = 87;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--fsync", "never"]);
+    let mut c = broker.client();
+    assert_eq!(
+        create_topic_with(&mut c, "keyed", &[("cleanup.policy", "compact")]),
+        0
+    );
+    let records = batch_with_keys(&[Some("a"), None, Some("b"), None]);
+    let req = produce_request("keyed", 0, 1, records);
+    let v9: ProduceResponse = c.call(ApiKey::Produce, 9, &req);
+    let answer = &v9.responses[0].partition_responses[0];
+    assert_eq!(answer.error_code, INVALID_RECORD);
+    let positions: Vec<i32> = answer.record_errors.iter().map(|r| r.batch_index).collect();
+    assert_eq!(positions, vec![1, 3], "the unkeyed records, by position");
+    assert!(
+        answer
+            .error_message
+            .as_ref()
+            .is_some_and(|m| m.contains("key"))
+    );
+    let v7: ProduceResponse = c.call(ApiKey::Produce, 7, &req);
+    let answer = &v7.responses[0].partition_responses[0];
+    assert_eq!(answer.error_code, INVALID_RECORD, "v7 has no record errors");
+    let keyed = batch_with_keys(&[Some("a"), Some("b")]);
+    assert_eq!(produce(&mut c, "keyed", 0, keyed).error_code, 0);
+}
