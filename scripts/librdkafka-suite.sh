@@ -14,7 +14,7 @@
 #
 # Environment: CHRONIK_BROKER_BIN (default target/debug/chronik-broker, built if missing),
 # TEST_KAFKA_VERSION (default 3.9.0: the Kafka version the suite assumes for feature checks),
-# RDKAFKA_TEST_TIMEOUT_S (per test, default 600), RDKAFKA_TEST_QUICK=1 (the suite's quick mode:
+# RDKAFKA_TEST_TIMEOUT_S (per test, default 1200: 0113 alone runs about 11 minutes), RDKAFKA_TEST_QUICK=1 (the suite's quick mode:
 # less data, fewer iterations, some sub-tests skipped).
 set -euo pipefail
 
@@ -27,7 +27,7 @@ SRC="$WORK/librdkafka"
 LOGS="$WORK/logs"
 BROKER_BIN="${CHRONIK_BROKER_BIN:-$ROOT/target/debug/chronik-broker}"
 export TEST_KAFKA_VERSION="${TEST_KAFKA_VERSION:-3.9.0}"
-PER_TEST_TIMEOUT="${RDKAFKA_TEST_TIMEOUT_S:-600}"
+PER_TEST_TIMEOUT="${RDKAFKA_TEST_TIMEOUT_S:-1200}"
 RUNNER_ARGS=()
 [ "${RDKAFKA_TEST_QUICK:-0}" = 1 ] && RUNNER_ARGS+=(-Q)
 TESTS=("$@")
@@ -145,7 +145,8 @@ for t in "${TESTS[@]}"; do
         echo "$t PASS (${took} s)"
     else
         failed=$((failed + 1))
-        reason=$(grep -A1 -m1 "^.*### Test \"" "$log" | tail -1 | tr -d '\033' | sed -E 's/\[[0-9;]*m//g' | cut -c1-200)
+        reason=$(grep -A1 -m1 "### Test \"" "$log" | tail -1 | tr -d '\033' | sed -E 's/\[[0-9;]*m//g' | cut -c1-200 || true)
+        [ $status -ne 124 ] || reason="killed after ${PER_TEST_TIMEOUT} s (RDKAFKA_TEST_TIMEOUT_S)"
         [ -n "$reason" ] || reason="exit status $status"
         echo "$t FAIL (${took} s): $reason"
     fi
