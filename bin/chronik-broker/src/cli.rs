@@ -149,6 +149,16 @@ pub struct RunArgs {
         default_value_t = 100 * 1024 * 1024
     )]
     pub offsets_topic_segment_bytes: u64,
+    /// How long the first rebalance of an empty consumer group waits for more members to
+    /// join, in milliseconds, and again while members keep arriving, up to the rebalance
+    /// timeout (Kafka's group.initial.rebalance.delay.ms); 0 completes it as soon as everyone
+    /// known has joined.
+    #[arg(
+        long,
+        env = "CHRONIK_GROUP_INITIAL_REBALANCE_DELAY_MS",
+        default_value_t = 3_000
+    )]
+    pub group_initial_rebalance_delay_ms: u64,
     /// Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the
     /// embedded one; see `chronik-meta run`.
     #[arg(long, env = "CHRONIK_META", value_delimiter = ',')]
@@ -308,6 +318,8 @@ impl RunArgs {
             );
         }
         config.offsets_topic_segment_bytes = self.offsets_topic_segment_bytes;
+        config.group_initial_rebalance_delay =
+            std::time::Duration::from_millis(self.group_initial_rebalance_delay_ms);
         config.cleaner = cleaner;
         config.replica_lag_time_max =
             std::time::Duration::from_millis(self.replica_lag_time_max_ms);

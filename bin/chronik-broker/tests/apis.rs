@@ -191,3 +191,153 @@ fn pipelined_requests_are_answered_in_order_and_acks_zero_gets_nothing() {
         assert_eq!((p.error_code, p.base_offset), (0, i as i64 + 1));
     }
 }
+
+/// One Fetch of partitions 0..3 of `name` from `offsets`, with the response and partition
+/// limits given; returns the record bytes of each partition.
+fn fetch_sizes(
+    c: &mut common::Client,
+    name: &str,
+    offsets: [i64; 3],
+    max_bytes: i32,
+    partition_max_bytes: i32,
+) -> Vec<usize> {
+    use chronik_kafka::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use chronik_kafka::kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
+    let partitions = (0..3)
+        .map(|p| {
+            FetchPartition::default()
+                .with_partition(p)
+                .with_fetch_offset(offsets[p as usize])
+                .with_current_leader_epoch(-1)
+                .with_partition_max_bytes(partition_max_bytes)
+        })
+        .collect();
+    let req = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(0)
+        .with_min_bytes(1)
+        .with_max_bytes(max_bytes)
+        .with_session_epoch(-1)
+        .with_topics(vec![
+            FetchTopic::default()
+                .with_topic(topic(name))
+                .with_partitions(partitions),
+        ]);
+    let resp: FetchResponse = c.call(ApiKey::Fetch, 12, &req);
+    (resp.responses[0].partitions.iter())
+        .map(|p| {
+            assert_eq!(p.error_code, 0);
+            p.records.as_ref().map_or(0, |r| r.len())
+        })
+        .collect()
+}
+
+/// KIP-74, as librdkafka's fetch.max.bytes test relies on: only the first batch of the first
+/// non-empty partition may exceed the response's or a partition's limit; later partitions
+/// get only batches that fit in what is left (librdkafka drops a connection whose response
+/// is larger than it allows).
+#[test]
+fn a_fetch_exceeds_its_limits_by_at_most_one_first_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--fsync", "never"]);
+    let mut c = broker.client();
+    assert_eq!(create_topic(&mut c, "large", 3), 0);
+    let value = vec![9u8; 900 * 1024];
+    let small = b"small".to_vec();
+    for partition in 0..3 {
+        let p = produce(&mut c, "large", partition, build_batch(&[&value], 1));
+        assert_eq!(p.error_code, 0);
+        let p = produce(&mut c, "large", partition, build_batch(&[&small], 2));
+        assert_eq!(p.error_code, 0);
+    }
+    let batch = build_batch(&[&value], 1).len();
+    let small_batch = build_batch(&[&small], 2).len();
+
+    let sizes = fetch_sizes(&mut c, "large", [0, 0, 0], 1_000_000, 20_000_000);
+    assert_eq!(
+        sizes,
+        vec![batch + small_batch, 0, 0],
+        "one large batch fills the 1,000,000-byte response; only the small one fits after it"
+    );
+    let sizes = fetch_sizes(&mut c, "large", [2, 0, 0], 1_000_000, 20_000_000);
+    assert_eq!(
+        sizes,
+        vec![0, batch + small_batch, 0],
+        "the first non-empty partition gets its oversized first batch"
+    );
+    let sizes = fetch_sizes(&mut c, "large", [0, 0, 0], 50_000_000, 1_000);
+    assert_eq!(
+        sizes,
+        vec![batch, 0, 0],
+        "the partition limit binds every partition after the first non-empty one"
+    );
+    let sizes = fetch_sizes(&mut c, "large", [1, 1, 1], 1_000_000, 20_000_000);
+    assert_eq!(sizes, vec![small_batch; 3], "small batches all fit");
+}
+
+/// One v2 batch whose records have the given keys (`None`: no key).
+fn batch_with_keys(keys: &[Option<&str>]) -> Vec<u8> {
+    use chronik_kafka::kafka_protocol::indexmap::IndexMap;
+    use chronik_kafka::kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let records: Vec<Record> = (keys.iter().enumerate())
+        .map(|(i, key)| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // Consecutive sequences keep the encoder from starting a batch per record.
+            sequence: i as i32 - 1,
+            timestamp: 1_000,
+            key: key.map(|k| bytes::Bytes::from(k.to_owned())),
+            value: Some(bytes::Bytes::from_static(b"value")),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut out = bytes::BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut out, &records, &options).expect("encode");
+    out.to_vec()
+}
+
+/// A compacted topic refuses records without a key with INVALID_RECORD; from Produce v8 the
+/// answer names them (record_errors), so a client fails only those records (librdkafka's
+/// 0011 test counts them) and the others with "a different record was invalid".
+#[test]
+fn a_compacted_topic_names_the_unkeyed_records_it_refuses() {
+    use chronik_kafka::kafka_protocol::messages::ProduceResponse;
+    const INVALID_RECORD: i16 = 87;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--fsync", "never"]);
+    let mut c = broker.client();
+    assert_eq!(
+        create_topic_with(&mut c, "keyed", &[("cleanup.policy", "compact")]),
+        0
+    );
+    let records = batch_with_keys(&[Some("a"), None, Some("b"), None]);
+    let req = produce_request("keyed", 0, 1, records);
+    let v9: ProduceResponse = c.call(ApiKey::Produce, 9, &req);
+    let answer = &v9.responses[0].partition_responses[0];
+    assert_eq!(answer.error_code, INVALID_RECORD);
+    let positions: Vec<i32> = answer.record_errors.iter().map(|r| r.batch_index).collect();
+    assert_eq!(positions, vec![1, 3], "the unkeyed records, by position");
+    assert!(
+        answer
+            .error_message
+            .as_ref()
+            .is_some_and(|m| m.contains("key"))
+    );
+    let v7: ProduceResponse = c.call(ApiKey::Produce, 7, &req);
+    let answer = &v7.responses[0].partition_responses[0];
+    assert_eq!(answer.error_code, INVALID_RECORD, "v7 has no record errors");
+    let keyed = batch_with_keys(&[Some("a"), Some("b")]);
+    assert_eq!(produce(&mut c, "keyed", 0, keyed).error_code, 0);
+}

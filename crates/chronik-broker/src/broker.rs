@@ -68,6 +68,7 @@ impl Broker {
             partitions.clone(),
             config.max_message_bytes,
             config.offsets_retention,
+            config.group_initial_rebalance_delay,
         ));
         let isr_check = Arc::new(Notify::new());
         let fetchers = Arc::new(crate::replica::fetcher::Fetchers {

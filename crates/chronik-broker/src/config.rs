@@ -11,6 +11,9 @@ use chronik_wal::Syncer;
 /// Kafka's default `fetch.max.bytes` (55 MiB).
 pub const DEFAULT_FETCH_MAX_BYTES: usize = 55 * 1024 * 1024;
 
+/// Kafka's default `group.initial.rebalance.delay.ms` (3 s).
+pub const DEFAULT_GROUP_INITIAL_REBALANCE_DELAY: Duration = Duration::from_secs(3);
+
 /// How the partition logs are fsynced, when not with `fdatasync`: tests and the binary's
 /// fault-injection hook put a failing [`Syncer`] here.
 #[derive(Clone)]
@@ -74,6 +77,11 @@ pub struct BrokerConfig {
     /// How long the committed offsets of an empty consumer group are kept (Kafka's
     /// `offsets.retention.minutes`, default 7 days); then they and the group are deleted.
     pub offsets_retention: Duration,
+    /// How long the first rebalance of an empty consumer group waits for more members, and
+    /// again while members keep arriving, up to the rebalance timeout (Kafka's
+    /// `group.initial.rebalance.delay.ms`, default 3 s): consumers starting together share
+    /// one generation instead of rebalancing once per arrival.
+    pub group_initial_rebalance_delay: Duration,
     /// A follower that has not caught up with its leader for this long leaves the ISR
     /// (Kafka's `replica.lag.time.max.ms`).
     pub replica_lag_time_max: Duration,
@@ -115,6 +123,7 @@ impl BrokerConfig {
             min_insync_replicas: 1,
             retention_check_interval: Duration::from_secs(30),
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
+            group_initial_rebalance_delay: DEFAULT_GROUP_INITIAL_REBALANCE_DELAY,
             replica_lag_time_max: Duration::from_secs(10),
             offsets_topic_replication_factor: 3,
             offsets_topic_segment_bytes: 100 * 1024 * 1024,

@@ -65,7 +65,7 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::InternalTopic(_) => ResponseError::InvalidTopicException,
         PartitionError::CompactOnly(_) => ResponseError::PolicyViolation,
         PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
-        PartitionError::MissingRecords | PartitionError::UnkeyedRecord(_) => {
+        PartitionError::MissingRecords | PartitionError::UnkeyedRecords { .. } => {
             ResponseError::InvalidRecord
         }
         PartitionError::UnreadableRecords(_) => ResponseError::CorruptMessage,

@@ -351,3 +351,27 @@ fn the_first_unkeyed_record_is_found_in_every_codec() {
     }
     assert!(first_unkeyed_record(b"garbage", 1 << 20).is_err());
 }
+
+#[test]
+fn every_unkeyed_record_is_named_by_its_position_in_the_batch() {
+    use chronik_compaction::unkeyed_records;
+    for codec in CODECS {
+        let mixed = batch(
+            Spec::at(10).codec(codec),
+            &[
+                unkeyed("u", 1),
+                kv("a", "1", 2),
+                unkeyed("v", 3),
+                kv("b", "2", 4),
+            ],
+        );
+        assert_eq!(
+            unkeyed_records(&mixed, 1 << 20).unwrap(),
+            vec![0, 2],
+            "{codec:?}"
+        );
+        let keyed = batch(Spec::at(10).codec(codec), &[kv("a", "1", 1)]);
+        assert!(unkeyed_records(&keyed, 1 << 20).unwrap().is_empty());
+    }
+    assert!(unkeyed_records(b"garbage", 1 << 20).is_err());
+}

@@ -59,6 +59,28 @@ impl PartitionLog {
         max_bytes: usize,
         end_exclusive: Offset,
     ) -> Result<ReadBatches> {
+        self.read_range(from, max_bytes, end_exclusive, true)
+    }
+
+    /// Like [`PartitionLog::read_bounded`], but strictly within `max_bytes`: a first batch
+    /// larger than the budget is not returned (the read is then empty). Kafka reads this way
+    /// once a fetch response already holds data, so the response stays within its limit.
+    pub fn read_fitting(
+        &self,
+        from: Offset,
+        max_bytes: usize,
+        end_exclusive: Offset,
+    ) -> Result<ReadBatches> {
+        self.read_range(from, max_bytes, end_exclusive, false)
+    }
+
+    fn read_range(
+        &self,
+        from: Offset,
+        max_bytes: usize,
+        end_exclusive: Offset,
+        first_whole: bool,
+    ) -> Result<ReadBatches> {
         let slices = self.slices_from(from)?;
         let mut out = BytesMut::new();
         let mut batches = 0u32;
@@ -89,7 +111,8 @@ impl PartitionLog {
                         continue;
                     }
                     if meta.last_offset >= end_exclusive
-                        || (batches > 0 && out.len() + frame_len - FRAME_HEADER_LEN > max_bytes)
+                        || ((batches > 0 || !first_whole)
+                            && out.len() + frame_len - FRAME_HEADER_LEN > max_bytes)
                     {
                         break 'segments;
                     }

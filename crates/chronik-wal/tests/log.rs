@@ -50,6 +50,14 @@ fn reads_start_at_the_batch_holding_the_offset_and_respect_limits() {
     assert_eq!(split_batches(&all.data).len(), 28);
     let bounded = log.read_bounded(25, usize::MAX, 30).unwrap();
     assert_eq!(bounded.next_offset, 30);
+    let too_small = log.read_fitting(25, mid.data.len() - 1, 80).unwrap();
+    assert!(
+        too_small.data.is_empty(),
+        "a fitting read returns no batch larger than max_bytes"
+    );
+    assert_eq!(too_small.next_offset, 25);
+    let fits = log.read_fitting(25, mid.data.len() * 2 - 1, 80).unwrap();
+    assert_eq!(fits.data, mid.data, "only the batches that fit whole");
     assert!(log.read(80, 100).unwrap().data.is_empty());
     assert!(matches!(
         log.read(81, 100),

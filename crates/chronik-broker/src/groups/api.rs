@@ -144,6 +144,8 @@ impl Coordinator {
         let total = self.group_count();
         self.with_groups(group, |groups, place| {
             let g = created_group(groups, group, total, MAX_GROUPS)?;
+            // Only a join opens a rebalance of an Empty group, the one the delay applies to.
+            g.initial_rebalance_delay = self.initial_rebalance_delay_ms;
             let answer = g.join(req, place.now, MAX_MEMBERS);
             self.persist_if_dirty(g, place);
             Ok(answer)

@@ -62,6 +62,8 @@ pub(crate) struct Coordinator {
     /// Kafka's `offsets.retention.minutes`, in ms: offsets of an Empty group expire this long
     /// after the group became Empty (or after the commit, if later).
     pub(super) offsets_retention_ms: i64,
+    /// Kafka's `group.initial.rebalance.delay.ms`, given to each group a join reaches.
+    pub(super) initial_rebalance_delay_ms: Ms,
 }
 
 /// Milliseconds since the Unix epoch (commit and state timestamps).
@@ -81,6 +83,7 @@ impl Coordinator {
         partitions: Arc<Partitions>,
         max_record_bytes: usize,
         offsets_retention: Duration,
+        initial_rebalance_delay: Duration,
     ) -> Coordinator {
         Coordinator {
             cluster,
@@ -89,6 +92,8 @@ impl Coordinator {
             clock: Instant::now(),
             max_record_bytes,
             offsets_retention_ms: i64::try_from(offsets_retention.as_millis()).unwrap_or(i64::MAX),
+            initial_rebalance_delay_ms: Ms::try_from(initial_rebalance_delay.as_millis())
+                .unwrap_or(Ms::MAX),
         }
     }
 

@@ -47,7 +47,22 @@ pub(crate) struct Group {
     /// Wall-clock ms of the last stored state change (Kafka's `currentStateTimestamp`): when an
     /// Empty group became Empty. `None` for a group that never had members (simple consumers).
     pub state_timestamp: Option<i64>,
+    /// Kafka's `group.initial.rebalance.delay.ms`: how long the join phase of a rebalance of an
+    /// Empty group waits for more members, so consumers starting together share one
+    /// generation instead of rebalancing once per arrival.
+    pub initial_rebalance_delay: Ms,
+    /// Set while such a delayed join phase runs.
+    initial_join: Option<InitialJoin>,
     next_join_order: u64,
+}
+
+/// A delayed first join phase (Kafka's `InitialDelayedJoin`): each time it ends with a member
+/// added meanwhile, it waits another delay, until the rebalance timeout is used up.
+#[derive(Debug, Clone, Copy)]
+struct InitialJoin {
+    /// What is left of the rebalance timeout for further delays.
+    remaining: Ms,
+    new_member_added: bool,
 }
 
 impl Group {
@@ -67,6 +82,8 @@ impl Group {
             dirty: false,
             persist_after: 0,
             state_timestamp: None,
+            initial_rebalance_delay: 0,
+            initial_join: None,
             next_join_order: 0,
         }
     }
@@ -131,8 +148,10 @@ impl Group {
     }
 
     /// Starts a rebalance: answers held syncs with REBALANCE_IN_PROGRESS and opens the join
-    /// phase for the longest rebalance timeout among the members.
+    /// phase for the longest rebalance timeout among the members (for the initial delay first,
+    /// if the group was Empty).
     pub(crate) fn prepare_rebalance(&mut self, now: Ms) {
+        let was_empty = self.state == GroupState::Empty;
         if self.state == GroupState::CompletingRebalance {
             for m in self.members.values_mut() {
                 m.assignment = Bytes::new();
@@ -142,11 +161,53 @@ impl Group {
             }
         }
         self.state = GroupState::PreparingRebalance;
-        self.phase_deadline = now + self.max_rebalance_timeout();
+        let timeout = self.max_rebalance_timeout();
+        if was_empty && self.initial_rebalance_delay > 0 {
+            let delay = self.initial_rebalance_delay;
+            self.initial_join = Some(InitialJoin {
+                remaining: timeout.saturating_sub(delay),
+                new_member_added: false,
+            });
+            self.phase_deadline = now + delay;
+        } else {
+            self.initial_join = None;
+            self.phase_deadline = now + timeout;
+        }
     }
 
-    /// Completes the join phase if nobody is left to wait for.
+    /// Notes a member added during the delayed first join phase (Kafka extends it only while
+    /// the group has never completed a generation).
+    pub(crate) fn note_member_added(&mut self) {
+        if self.state == GroupState::PreparingRebalance
+            && self.generation == 0
+            && let Some(initial) = self.initial_join.as_mut()
+        {
+            initial.new_member_added = true;
+        }
+    }
+
+    /// The join phase's deadline passed: a delayed first join phase that gained a member
+    /// waits another delay (within the rebalance timeout); otherwise the join completes.
+    fn join_phase_expired(&mut self, now: Ms) {
+        if let Some(initial) = self.initial_join.as_mut()
+            && initial.new_member_added
+            && initial.remaining > 0
+        {
+            let delay = self.initial_rebalance_delay.min(initial.remaining);
+            initial.remaining -= delay;
+            initial.new_member_added = false;
+            self.phase_deadline = now + delay;
+            return;
+        }
+        self.complete_join(now);
+    }
+
+    /// Completes the join phase if nobody is left to wait for (a delayed first join phase
+    /// runs its full delay, as Kafka's does).
     pub(crate) fn try_complete_join(&mut self, now: Ms) {
+        if self.initial_join.is_some() {
+            return;
+        }
         let all_joined = self.members.values().all(|m| m.awaiting_join.is_some());
         if self.state == GroupState::PreparingRebalance && all_joined && self.pending.is_empty() {
             self.complete_join(now);
@@ -159,6 +220,7 @@ impl Group {
     /// leader with everyone's metadata). Nothing is stored here: the record is written when the
     /// leader's assignment arrives, or now if the group became Empty.
     pub(crate) fn complete_join(&mut self, now: Ms) {
+        self.initial_join = None;
         let missing: Vec<String> = (self.members.values())
             .filter(|m| m.awaiting_join.is_none() && m.instance_id.is_none())
             .map(|m| m.id.clone())
@@ -298,7 +360,9 @@ impl Group {
             self.remove_and_rebalance(&id, now);
         }
         match self.state {
-            GroupState::PreparingRebalance if now >= self.phase_deadline => self.complete_join(now),
+            GroupState::PreparingRebalance if now >= self.phase_deadline => {
+                self.join_phase_expired(now);
+            }
             GroupState::PreparingRebalance => self.try_complete_join(now),
             GroupState::CompletingRebalance if now >= self.phase_deadline => {
                 // The leader never sent its assignment: drop who has not synced and start over.

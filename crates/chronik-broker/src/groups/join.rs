@@ -72,6 +72,7 @@ impl Group {
         let (tx, rx) = oneshot::channel();
         member.awaiting_join = Some(tx);
         self.add_member(member);
+        self.note_member_added();
         self.rebalance_or_complete(now);
         Answer::Later(rx)
     }

@@ -15,6 +15,8 @@ mod coordinator;
 mod error;
 mod expiry;
 mod group;
+#[cfg(test)]
+mod initial_delay_tests;
 mod join;
 mod member;
 mod ops;

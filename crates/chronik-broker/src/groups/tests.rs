@@ -10,10 +10,10 @@ use super::ops::{Caller, Leaving};
 use super::partition_for;
 
 const SESSION: i32 = 10_000;
-const REBALANCE: i32 = 30_000;
-const MAX: usize = 100;
+pub(super) const REBALANCE: i32 = 30_000;
+pub(super) const MAX: usize = 100;
 
-fn req(member_id: &str, fresh: &str) -> JoinRequest {
+pub(super) fn req(member_id: &str, fresh: &str) -> JoinRequest {
     JoinRequest {
         member_id: member_id.into(),
         instance_id: None,
@@ -31,7 +31,7 @@ fn req(member_id: &str, fresh: &str) -> JoinRequest {
     }
 }
 
-fn later<T>(a: Answer<T>) -> oneshot::Receiver<T> {
+pub(super) fn later<T>(a: Answer<T>) -> oneshot::Receiver<T> {
     match a {
         Answer::Later(rx) => rx,
         Answer::Now(_) => panic!("expected a held answer"),
@@ -45,7 +45,7 @@ fn now<T: std::fmt::Debug>(a: Answer<T>) -> T {
     }
 }
 
-fn done<T>(rx: &mut oneshot::Receiver<T>) -> T {
+pub(super) fn done<T>(rx: &mut oneshot::Receiver<T>) -> T {
     rx.try_recv().expect("answer ready")
 }
 

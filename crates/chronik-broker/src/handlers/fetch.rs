@@ -78,6 +78,7 @@ fn partitions_of(topics: &[FetchTopic]) -> Vec<(TopicPartition, ReadRequest)> {
                 log_start_offset: part.log_start_offset,
                 current_leader_epoch: part.current_leader_epoch,
                 max_bytes: usize::try_from(part.partition_max_bytes).unwrap_or(0),
+                first_whole: true,
             };
             out.push((tp, read));
         }
@@ -109,19 +110,21 @@ fn read_all(
     reader: Reader,
 ) -> (FetchResponse, usize, bool) {
     let mut response = FetchResponse::default();
-    let mut remaining = max_bytes;
+    let mut budget = ResponseBudget::new(max_bytes);
     let mut errors = false;
     let mut wanted = partitions.iter();
     for topic in topics {
         let mut out = FetchableTopicResponse::default().with_topic(topic.topic.clone());
         for (tp, read) in wanted.by_ref().take(topic.partitions.len()) {
+            let (max_bytes, first_whole) = budget.next_read(read.max_bytes);
             let read = ReadRequest {
-                max_bytes: read.max_bytes.min(remaining),
+                max_bytes,
+                first_whole,
                 ..*read
             };
             let data = match layer.read(tp, &read, reader) {
                 Ok(r) => {
-                    remaining = remaining.saturating_sub(r.records.len());
+                    budget.took(r.records.len());
                     PartitionData::default()
                         .with_error_code(NONE)
                         .with_high_watermark(r.high_watermark)
@@ -139,7 +142,35 @@ fn read_all(
         }
         response.responses.push(out);
     }
-    (response, max_bytes - remaining, errors)
+    (response, budget.used, errors)
+}
+
+/// What a fetch response may still take (KIP-74): until it holds data, the first batch of a
+/// partition comes whole even when larger than the limits, so a consumer always makes
+/// progress; after that, each partition gets only batches that fit within both its own
+/// limit and what is left of the response's, so the response exceeds `max_bytes` by at
+/// most that one first batch.
+#[derive(Debug, Clone, Copy)]
+struct ResponseBudget {
+    max_bytes: usize,
+    used: usize,
+}
+
+impl ResponseBudget {
+    fn new(max_bytes: usize) -> Self {
+        ResponseBudget { max_bytes, used: 0 }
+    }
+
+    /// The byte limit for the next partition's read, and whether its first batch comes
+    /// whole even when larger.
+    fn next_read(&self, partition_max_bytes: usize) -> (usize, bool) {
+        let remaining = self.max_bytes.saturating_sub(self.used);
+        (partition_max_bytes.min(remaining), self.used == 0)
+    }
+
+    fn took(&mut self, bytes: usize) {
+        self.used += bytes;
+    }
 }
 
 fn failed(e: &PartitionError) -> PartitionData {
@@ -173,7 +204,43 @@ fn session_error(session_id: i32, session_epoch: i32) -> Option<i16> {
 
 #[cfg(test)]
 mod tests {
-    use super::session_error;
+    use super::{ResponseBudget, session_error};
+
+    #[test]
+    fn only_the_first_non_empty_partition_may_exceed_the_limits() {
+        let mut budget = ResponseBudget::new(1_000_000);
+        assert_eq!(budget.next_read(20_000_000), (1_000_000, true));
+        budget.took(0);
+        assert_eq!(
+            budget.next_read(20_000_000),
+            (1_000_000, true),
+            "an empty partition leaves the next one its whole first batch"
+        );
+        budget.took(921_700);
+        assert_eq!(
+            budget.next_read(20_000_000),
+            (78_300, false),
+            "after data, only what fits in the rest"
+        );
+        budget.took(0);
+        assert_eq!(budget.used, 921_700);
+    }
+
+    #[test]
+    fn an_oversized_first_batch_leaves_nothing_for_the_rest() {
+        let mut budget = ResponseBudget::new(1_000_000);
+        assert_eq!(budget.next_read(500), (500, true));
+        budget.took(1_843_824);
+        assert_eq!(budget.next_read(20_000_000), (0, false));
+        assert_eq!(budget.used, 1_843_824);
+    }
+
+    #[test]
+    fn the_partition_limit_binds_when_smaller_than_what_is_left() {
+        let mut budget = ResponseBudget::new(1_000_000);
+        budget.took(100);
+        assert_eq!(budget.next_read(4_096), (4_096, false));
+    }
 
     #[test]
     fn only_sessionless_full_fetches_are_served() {

@@ -100,8 +100,10 @@ impl Header {
     }
 }
 
-/// Starts serving one decoded request. Only Produce does work before returning (its appends
-/// must follow the request order); everything else runs in a task of its own.
+/// Starts serving one decoded request. Produce appends and the offset requests (OffsetCommit
+/// applies, OffsetFetch answers) run before returning, so they follow the request order as
+/// in Kafka, which serves a connection's requests one at a time; everything else runs in a
+/// task of its own.
 pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> Pending {
     let header = Header {
         api_key: req.api_key,
@@ -178,12 +180,16 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
         RequestKind::LeaveGroup(r) => later(Box::pin(async move {
             ResponseKind::LeaveGroup(groups::membership::leave(&services, r, v))
         })),
-        RequestKind::OffsetCommit(r) => later(Box::pin(async move {
-            ResponseKind::OffsetCommit(groups::offsets::commit(&services, r).await)
-        })),
-        RequestKind::OffsetFetch(r) => later(Box::pin(async move {
-            ResponseKind::OffsetFetch(groups::offsets::fetch(&services, r, v))
-        })),
+        RequestKind::OffsetCommit(r) => {
+            let durable = groups::offsets::commit(&services, r);
+            later(Box::pin(async move {
+                ResponseKind::OffsetCommit(durable.await)
+            }))
+        }
+        RequestKind::OffsetFetch(r) => {
+            let fetched = groups::offsets::fetch(&services, r, v);
+            Pending::Now(header.reply(Some(ResponseKind::OffsetFetch(fetched))))
+        }
         RequestKind::DescribeGroups(r) => later(Box::pin(async move {
             ResponseKind::DescribeGroups(groups::admin::describe(&services, r, v))
         })),

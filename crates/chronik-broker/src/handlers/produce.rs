@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::produce_response::{
-    PartitionProduceResponse, TopicProduceResponse,
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
 use chronik_kafka::kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
+use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_types::TopicPartition;
 
 use super::{Header, NONE, Pending, Reply};
 use crate::kafka_errors::partition_error_code;
-use crate::partition::{AckWait, Acks};
+use crate::partition::{AckWait, Acks, PartitionError};
 use crate::services::Services;
 
 /// (topic index, partition index, what its answer waits for).
@@ -51,7 +52,7 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
                         .with_log_append_time_ms(-1)
                         .with_log_start_offset(appended.log_start_offset)
                 }
-                Err(e) => failed(partition_error_code(&e), part.index),
+                Err(e) => refused(&e, part.index, header.version),
             };
             out.partition_responses.push(result);
         }
@@ -81,6 +82,33 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
         }
         header.reply(Some(ResponseKind::Produce(response)))
     }))
+}
+
+/// Produce v8 added per-record errors: a batch refused for some of its records names them, so
+/// the client fails those with the error and the rest as refused with them.
+const RECORD_ERRORS_VERSION: i16 = 8;
+
+/// The answer for a partition whose append was refused.
+fn refused(e: &PartitionError, index: i32, version: i16) -> PartitionProduceResponse {
+    let answer = failed(partition_error_code(e), index);
+    match e {
+        PartitionError::UnkeyedRecords { positions, .. } if version >= RECORD_ERRORS_VERSION => {
+            let message = e.to_string();
+            let records = (positions.iter())
+                .map(|p| {
+                    BatchIndexAndErrorMessage::default()
+                        .with_batch_index(*p)
+                        .with_batch_index_error_message(Some(StrBytes::from_string(
+                            message.clone(),
+                        )))
+                })
+                .collect();
+            answer
+                .with_record_errors(records)
+                .with_error_message(Some(StrBytes::from_string(message)))
+        }
+        _ => answer,
+    }
 }
 
 fn failed(code: i16, index: i32) -> PartitionProduceResponse {

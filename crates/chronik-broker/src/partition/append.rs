@@ -165,9 +165,12 @@ impl AckWait {
 /// rule, answered with INVALID_RECORD).
 fn check_keyed(tp: &TopicPartition, batch: &[u8]) -> Result<()> {
     let limit = chronik_compaction::DEFAULT_UNCOMPRESSED_LIMIT;
-    match chronik_compaction::first_unkeyed_record(batch, limit) {
-        Ok(None) => Ok(()),
-        Ok(Some(_)) => Err(PartitionError::UnkeyedRecord(tp.clone())),
+    match chronik_compaction::unkeyed_records(batch, limit) {
+        Ok(positions) if positions.is_empty() => Ok(()),
+        Ok(positions) => Err(PartitionError::UnkeyedRecords {
+            partition: tp.clone(),
+            positions,
+        }),
         Err(e) => Err(PartitionError::UnreadableRecords(e.to_string())),
     }
 }

@@ -38,8 +38,14 @@ pub(crate) enum PartitionError {
     MissingRecords,
     #[error("invalid records: {0}")]
     InvalidRecords(#[from] chronik_records::BatchError),
-    #[error("compacted topic {0} cannot accept a record without a key; give every record a key")]
-    UnkeyedRecord(TopicPartition),
+    /// `positions`: where the unkeyed records sit in their batch (0 for its first record).
+    #[error(
+        "compacted topic {partition} cannot accept a record without a key; give every record a key"
+    )]
+    UnkeyedRecords {
+        partition: TopicPartition,
+        positions: Vec<i32>,
+    },
     #[error("the records of a batch cannot be read: {0}")]
     UnreadableRecords(String),
     #[error("idempotent batch refused: {0}")]

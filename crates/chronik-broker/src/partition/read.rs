@@ -30,9 +30,11 @@ pub(crate) struct ReadRequest {
     pub log_start_offset: i64,
     /// The leader epoch the reader believes current (-1: unchecked).
     pub current_leader_epoch: i32,
-    /// At most this many bytes of batches (a first batch larger than it is still whole, as the
-    /// log returns it, so a consumer always makes progress).
+    /// At most this many bytes of batches.
     pub max_bytes: usize,
+    /// Whether a first batch larger than `max_bytes` is still returned whole, so a consumer
+    /// always makes progress (only until a fetch response holds data, as in Kafka).
+    pub first_whole: bool,
 }
 
 /// One partition's read.
@@ -88,7 +90,12 @@ impl PartitionLayer {
         let records = if req.max_bytes == 0 || req.fetch_offset >= visible {
             Bytes::new()
         } else {
-            match log.read_bounded(req.fetch_offset, req.max_bytes, visible) {
+            let read = if req.first_whole {
+                log.read_bounded(req.fetch_offset, req.max_bytes, visible)
+            } else {
+                log.read_fitting(req.fetch_offset, req.max_bytes, visible)
+            };
+            match read {
                 Ok(read) => read.data,
                 Err(e) => {
                     tracing::error!(partition = %tp, error = %e, "read failed");

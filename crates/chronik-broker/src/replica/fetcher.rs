@@ -75,12 +75,19 @@ pub(crate) fn spawn(ctx: Arc<Fetchers>) -> JoinHandle<()> {
 async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
     let mut conn: Option<Connection> = None;
     let mut roles = ctx.partitions.subscribe_roles();
+    let mut rounds: usize = 0;
     loop {
         roles.borrow_and_update();
-        let parts = ctx.partitions.following(leader);
+        let mut parts = ctx.partitions.following(leader);
         if parts.is_empty() {
             return;
         }
+        // Each round starts at another partition, as Kafka's fetchers rotate theirs: once a
+        // response holds data, a partition gets only batches that fit what is left of it, so
+        // a fixed order could starve the last partitions behind busy first ones.
+        let start = rounds % parts.len();
+        parts.rotate_left(start);
+        rounds = rounds.wrapping_add(1);
         let Some(addr) = resolve(&ctx.cluster, leader).await else {
             tokio::time::sleep(BACKOFF).await;
             continue;

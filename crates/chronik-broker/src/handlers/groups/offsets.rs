@@ -24,7 +24,13 @@ use crate::services::Services;
 const FETCH_TOP_LEVEL_ERROR_VERSION: i16 = 2;
 const FETCH_BATCHED_VERSION: i16 = 8;
 
-pub(crate) async fn commit(services: &Services, req: OffsetCommitRequest) -> OffsetCommitResponse {
+/// Validates and applies the commit now, in request order (a client pipelining commits on
+/// one connection, as librdkafka's async commits do, must see the last one win); the returned
+/// future answers once the commit is durable.
+pub(crate) fn commit(
+    services: &Services,
+    req: OffsetCommitRequest,
+) -> impl Future<Output = OffsetCommitResponse> + Send + 'static {
     let group = req.group_id.0.as_str();
     let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
     let who = caller(
@@ -66,20 +72,33 @@ pub(crate) async fn commit(services: &Services, req: OffsetCommitRequest) -> Off
         codes.push(topic_codes);
     }
     tracing::debug!(group, member = %req.member_id, offsets = entries.len(), "OffsetCommit");
-    let outcome = match services.groups.commit(group, who, entries) {
-        Ok(None) => NONE,
-        Ok(Some(durable)) => match durable.wait_async().await {
-            Ok(()) => NONE,
+    let applied = services.groups.commit(group, who, entries);
+    let group = group.to_owned();
+    async move {
+        let outcome = match applied {
+            Ok(None) => NONE,
+            Ok(Some(durable)) => match durable.wait_async().await {
+                Ok(()) => NONE,
+                Err(e) => {
+                    tracing::error!(group, error = %e, "offset commit not made durable");
+                    error_code(Some(&e))
+                }
+            },
             Err(e) => {
-                tracing::error!(group, error = %e, "offset commit not made durable");
+                tracing::debug!(group, error = %e, "OffsetCommit refused");
                 error_code(Some(&e))
             }
-        },
-        Err(e) => {
-            tracing::debug!(group, error = %e, "OffsetCommit refused");
-            error_code(Some(&e))
-        }
-    };
+        };
+        commit_response(&req, codes, outcome)
+    }
+}
+
+/// The answer: each partition's own verdict, or the commit's `outcome` where it had none.
+fn commit_response(
+    req: &OffsetCommitRequest,
+    codes: Vec<Vec<i16>>,
+    outcome: i16,
+) -> OffsetCommitResponse {
     let topics = (req.topics.iter().zip(codes))
         .map(|(topic, topic_codes)| {
             let partitions = (topic.partitions.iter().zip(topic_codes))
