@@ -277,35 +277,11 @@ fn a_fetch_exceeds_its_limits_by_at_most_one_first_batch() {
 
 /// One v2 batch whose records have the given keys (`None`: no key).
 fn batch_with_keys(keys: &[Option<&str>]) -> Vec<u8> {
-    use chronik_kafka::kafka_protocol::indexmap::IndexMap;
-    use chronik_kafka::kafka_protocol::records::{
-        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
-    let records: Vec<Record> = (keys.iter().enumerate())
-        .map(|(i, key)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // Consecutive sequences keep the encoder from starting a batch per record.
-            sequence: i as i32 - 1,
-            timestamp: 1_000,
-            key: key.map(|k| bytes::Bytes::from(k.to_owned())),
-            value: Some(bytes::Bytes::from_static(b"value")),
-            headers: IndexMap::new(),
-        })
+    let records: Vec<_> = (keys.iter())
+        .map(|k| (k.map(str::as_bytes), Some(&b"value"[..])))
         .collect();
-    let mut out = bytes::BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut out, &records, &options).expect("encode");
-    out.to_vec()
+    let none = chronik_kafka::kafka_protocol::records::Compression::None;
+    keyed_batch(&records, 1_000, none)
 }
 
 /// A compacted topic refuses records without a key with INVALID_RECORD; from Produce v8 the

@@ -8,11 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use chronik_kafka::kafka_protocol::indexmap::IndexMap;
-use chronik_kafka::kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use chronik_kafka::kafka_protocol::records::{Compression, RecordBatchDecoder};
 use common::ops::*;
 use common::{BrokerProc, Client};
 use rand::rngs::StdRng;
@@ -30,36 +26,16 @@ const ARGS: &[&str] = &["--fsync", "always", "--log-cleaner-backoff-ms", "20"];
 
 /// One v2 batch of keyed records (`None` values are tombstones), gzip-compressed every other
 /// time so rewritten batches are recompressed.
-fn keyed_batch(records: &[(String, Option<String>)], gzip: bool) -> Vec<u8> {
-    let records: Vec<Record> = (records.iter().enumerate())
-        .map(|(i, (k, v))| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32 - 1,
-            timestamp: 1_000 + i as i64,
-            key: Some(Bytes::from(k.clone())),
-            value: v.clone().map(Bytes::from),
-            headers: IndexMap::new(),
-        })
+fn gzip_or_plain_batch(records: &[(String, Option<String>)], gzip: bool) -> Vec<u8> {
+    let records: Vec<_> = (records.iter())
+        .map(|(k, v)| (Some(k.as_bytes()), v.as_deref().map(str::as_bytes)))
         .collect();
     let compression = if gzip {
         Compression::Gzip
     } else {
         Compression::None
     };
-    let mut out = bytes::BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression,
-    };
-    RecordBatchEncoder::encode(&mut out, &records, &options).expect("encode");
-    out.to_vec()
+    keyed_batch(&records, 1_000, compression)
 }
 
 /// Every (offset, key, value) from offset 0 to the high watermark.
@@ -144,7 +120,12 @@ fn sigkill_while_cleaning_loses_nothing_acknowledged() {
                     (key, value)
                 })
                 .collect();
-            let p = produce(&mut c, TOPIC, 0, keyed_batch(&batch, n.is_multiple_of(2)));
+            let p = produce(
+                &mut c,
+                TOPIC,
+                0,
+                gzip_or_plain_batch(&batch, n.is_multiple_of(2)),
+            );
             assert_eq!((p.error_code, p.base_offset), (0, acked), "seed {seed}");
             acked += batch.len() as i64;
             for (k, v) in batch {

@@ -177,3 +177,44 @@ pub fn stored(batch: &[u8], offset: i64, epoch: i32) -> Vec<u8> {
     chronik_records::set_partition_leader_epoch(&mut b, epoch);
     b
 }
+
+/// A record's key and value (`None`: no key, or a tombstone).
+pub type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// One v2 batch of these records, compressed with `compression`; timestamps count up from
+/// `timestamp`.
+pub fn keyed_batch(
+    records: &[KeyValue<'_>],
+    timestamp: i64,
+    compression: chronik_kafka::kafka_protocol::records::Compression,
+) -> Vec<u8> {
+    use chronik_kafka::kafka_protocol::indexmap::IndexMap;
+    use chronik_kafka::kafka_protocol::records::{
+        Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let records: Vec<Record> = (records.iter().enumerate())
+        .map(|(i, (key, value))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // Consecutive sequences keep the encoder from starting a batch per record.
+            sequence: i as i32 - 1,
+            timestamp: timestamp + i as i64,
+            key: key.map(Bytes::copy_from_slice),
+            value: value.map(Bytes::copy_from_slice),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut out = bytes::BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    RecordBatchEncoder::encode(&mut out, &records, &options).expect("encode");
+    out.to_vec()
+}
