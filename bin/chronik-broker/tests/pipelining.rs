@@ -99,3 +99,73 @@ fn pipelined_offset_commits_apply_in_request_order() {
         assert_eq!(committed(&r), last, "the last commit stands");
     }
 }
+
+fn join_request(member_id: &str) -> JoinGroupRequest {
+    JoinGroupRequest::default()
+        .with_group_id(GroupId(s(GROUP)))
+        .with_session_timeout_ms(10_000)
+        .with_rebalance_timeout_ms(10_000)
+        .with_member_id(s(member_id))
+        .with_protocol_type(s("consumer"))
+        .with_protocols(
+            [join_group_request::JoinGroupRequestProtocol::default()
+                .with_name(s("range"))
+                .with_metadata(bytes::Bytes::from_static(b"sub"))]
+            .into_iter()
+            .collect(),
+        )
+}
+
+fn leave_request(member_id: &str) -> LeaveGroupRequest {
+    LeaveGroupRequest::default()
+        .with_group_id(GroupId(s(GROUP)))
+        .with_members(vec![
+            leave_group_request::MemberIdentity::default().with_member_id(s(member_id)),
+        ])
+}
+
+/// Consumers closing right after they rejoined: each JoinGroup and the LeaveGroup pipelined
+/// behind it must apply in that order, or the leave finds no member and the join then leaves
+/// one behind that the group waits for. Many pairs go out at once, so that requests handled
+/// out of order would show.
+#[test]
+fn leaves_pipelined_behind_joins_apply_after_them() {
+    const JOIN: i16 = 5;
+    const LEAVE: i16 = 3;
+    const MEMBER_ID_REQUIRED: i16 = 79;
+    const MEMBERS: usize = 100;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = [
+        "--fsync",
+        "never",
+        "--group-initial-rebalance-delay-ms",
+        "0",
+    ];
+    let broker = BrokerProc::start(dir.path(), &args);
+    let mut c = broker.client();
+    let members: Vec<String> = (0..MEMBERS)
+        .map(|_| {
+            let first: JoinGroupResponse = eventually("a loaded coordinator", DEADLINE, || {
+                let r: JoinGroupResponse = c.call(ApiKey::JoinGroup, JOIN, &join_request(""));
+                assert!(r.error_code == MEMBER_ID_REQUIRED || RETRIABLE.contains(&r.error_code));
+                (r.error_code == MEMBER_ID_REQUIRED).then_some(r)
+            });
+            first.member_id.to_string()
+        })
+        .collect();
+    let sent: Vec<(i32, i32)> = (members.iter())
+        .map(|m| {
+            let join = c.send(ApiKey::JoinGroup, JOIN, &join_request(m));
+            (join, c.send(ApiKey::LeaveGroup, LEAVE, &leave_request(m)))
+        })
+        .collect();
+    for (i, (join, leave)) in sent.into_iter().enumerate() {
+        let _: JoinGroupResponse = c.recv(ApiKey::JoinGroup, JOIN, join);
+        let left: LeaveGroupResponse = c.recv(ApiKey::LeaveGroup, LEAVE, leave);
+        assert_eq!(
+            (left.error_code, left.members[0].error_code),
+            (NONE, NONE),
+            "member {i}: the leave found the member its join added"
+        );
+    }
+}

@@ -100,10 +100,11 @@ impl Header {
     }
 }
 
-/// Starts serving one decoded request. Produce appends and the offset requests (OffsetCommit
-/// applies, OffsetFetch answers) run before returning, so they follow the request order as
-/// in Kafka, which serves a connection's requests one at a time; everything else runs in a
-/// task of its own.
+/// Starts serving one decoded request. Produce appends, the group membership requests (a
+/// join or sync is applied, its answer may wait) and the offset requests (OffsetCommit
+/// applies, OffsetFetch answers) take effect before returning, so they follow the request
+/// order as in Kafka, which serves a connection's requests one at a time; everything else
+/// runs in a task of its own.
 pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> Pending {
     let header = Header {
         api_key: req.api_key,
@@ -165,21 +166,25 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
             ResponseKind::FindCoordinator(response)
         })),
         RequestKind::JoinGroup(r) => {
-            let client_id = req.client_id;
-            later(Box::pin(async move {
-                let response = groups::membership::join(&services, r, v, client_id).await;
-                ResponseKind::JoinGroup(response)
-            }))
+            let joined = groups::membership::join(&services, r, v, req.client_id);
+            later(Box::pin(
+                async move { ResponseKind::JoinGroup(joined.await) },
+            ))
         }
-        RequestKind::SyncGroup(r) => later(Box::pin(async move {
-            ResponseKind::SyncGroup(groups::membership::sync(&services, r, v).await)
-        })),
-        RequestKind::Heartbeat(r) => later(Box::pin(async move {
-            ResponseKind::Heartbeat(groups::membership::heartbeat(&services, r))
-        })),
-        RequestKind::LeaveGroup(r) => later(Box::pin(async move {
-            ResponseKind::LeaveGroup(groups::membership::leave(&services, r, v))
-        })),
+        RequestKind::SyncGroup(r) => {
+            let synced = groups::membership::sync(&services, r, v);
+            later(Box::pin(
+                async move { ResponseKind::SyncGroup(synced.await) },
+            ))
+        }
+        RequestKind::Heartbeat(r) => {
+            let response = groups::membership::heartbeat(&services, r);
+            Pending::Now(header.reply(Some(ResponseKind::Heartbeat(response))))
+        }
+        RequestKind::LeaveGroup(r) => {
+            let response = groups::membership::leave(&services, r, v);
+            Pending::Now(header.reply(Some(ResponseKind::LeaveGroup(response))))
+        }
         RequestKind::OffsetCommit(r) => {
             let durable = groups::offsets::commit(&services, r);
             later(Box::pin(async move {

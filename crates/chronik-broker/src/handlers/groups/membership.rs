@@ -35,12 +35,14 @@ async fn settle<T>(answer: Answer<T>, gone: impl FnOnce() -> T) -> T {
     }
 }
 
-pub(crate) async fn join(
+/// Applies the join now, in request order; the returned future answers once the group does
+/// (after the rebalance it may start).
+pub(crate) fn join(
     services: &Services,
     req: JoinGroupRequest,
     version: i16,
     client_id: Option<StrBytes>,
-) -> JoinGroupResponse {
+) -> impl Future<Output = JoinGroupResponse> + Send + 'static {
     let client_id = client_id.map(|c| c.to_string()).unwrap_or_default();
     let instance_id = req.group_instance_id.map(|i| i.to_string());
     let prefix = instance_id.as_deref().unwrap_or(&client_id);
@@ -66,20 +68,23 @@ pub(crate) async fn join(
         require_known_member_id: version >= MEMBER_ID_REQUIRED_VERSION,
         client_id,
     };
-    let group = req.group_id.0.as_str();
+    let group = req.group_id.0.to_string();
     tracing::debug!(group, member = %join.member_id, version, "JoinGroup");
     let member_id = join.member_id.clone();
-    let result = match services.groups.join(group, join) {
-        Ok(answer) => {
-            let gone = || JoinResult::error(GroupError::GroupUnavailable, &member_id);
-            settle(answer, gone).await
+    let applied = services.groups.join(&group, join);
+    async move {
+        let result = match applied {
+            Ok(answer) => {
+                let gone = || JoinResult::error(GroupError::GroupUnavailable, &member_id);
+                settle(answer, gone).await
+            }
+            Err(e) => JoinResult::error(e, &member_id),
+        };
+        if let Some(e) = &result.error {
+            tracing::debug!(group, member = %result.member_id, error = %e, "JoinGroup refused");
         }
-        Err(e) => JoinResult::error(e, &member_id),
-    };
-    if let Some(e) = &result.error {
-        tracing::debug!(group, member = %result.member_id, error = %e, "JoinGroup refused");
+        join_response(result, version)
     }
-    join_response(result, version)
 }
 
 fn join_response(r: JoinResult, version: i16) -> JoinGroupResponse {
@@ -110,11 +115,13 @@ fn join_response(r: JoinResult, version: i16) -> JoinGroupResponse {
         .with_members(members)
 }
 
-pub(crate) async fn sync(
+/// Applies the sync now, in request order; the returned future answers once the leader's
+/// assignment is durable and has reached this member.
+pub(crate) fn sync(
     services: &Services,
     req: SyncGroupRequest,
     version: i16,
-) -> SyncGroupResponse {
+) -> impl Future<Output = SyncGroupResponse> + Send + 'static {
     let group = req.group_id.0.as_str();
     let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
     let who = caller(req.member_id.as_str(), instance, req.generation_id);
@@ -126,20 +133,28 @@ pub(crate) async fn sync(
         .map(|a| (a.member_id.to_string(), a.assignment.clone()))
         .collect();
     tracing::debug!(group, member = %req.member_id, generation = req.generation_id, "SyncGroup");
-    let result = match services.groups.sync(group, who, protocol, assignments) {
-        Ok((answer, durable)) => {
-            if let Some(d) = durable
-                && let Err(e) = d.wait_async().await
-            {
-                tracing::error!(group, error = %e, "group record not made durable");
+    let applied = services.groups.sync(group, who, protocol, assignments);
+    let group = group.to_owned();
+    async move {
+        let result = match applied {
+            Ok((answer, durable)) => {
+                if let Some(d) = durable
+                    && let Err(e) = d.wait_async().await
+                {
+                    tracing::error!(group, error = %e, "group record not made durable");
+                }
+                settle(answer, || SyncResult::error(GroupError::GroupUnavailable)).await
             }
-            settle(answer, || SyncResult::error(GroupError::GroupUnavailable)).await
+            Err(e) => SyncResult::error(e),
+        };
+        if let Some(e) = &result.error {
+            tracing::debug!(group, error = %e, "SyncGroup refused");
         }
-        Err(e) => SyncResult::error(e),
-    };
-    if let Some(e) = &result.error {
-        tracing::debug!(group, error = %e, "SyncGroup refused");
+        sync_response(result, version)
     }
+}
+
+fn sync_response(result: SyncResult, version: i16) -> SyncGroupResponse {
     let modern = version >= SYNC_PROTOCOL_VERSION;
     SyncGroupResponse::default()
         .with_error_code(error_code(result.error.as_ref()))
