@@ -61,6 +61,7 @@ def kafka_error(fn):
     return info.value.args[0]
 
 
+@pytest.mark.compat("confluent-kafka", "topic-configs")
 def test_confluent_topic_configs_round_trip(broker, admin):
     name = unique("cfg")
     create_topic(broker.bootstrap, name, 1, {"retention.ms": "3600000", "segment.bytes": "1048576"})
@@ -101,6 +102,7 @@ def test_confluent_topic_configs_round_trip(broker, admin):
     one(admin.delete_topics([name], operation_timeout=30))
 
 
+@pytest.mark.compat("confluent-kafka", "topic-configs")
 def test_confluent_create_topic_refuses_bad_configs(admin):
     name = unique("bad")
     for config, text in [({"cleanup.policy": "shred"}, "unknown cleanup policy"), ({"retention.hours": "1"}, "unknown")]:
@@ -114,6 +116,7 @@ def test_confluent_create_topic_refuses_bad_configs(admin):
     assert name not in admin.list_topics(timeout=10).topics
 
 
+@pytest.mark.compat("confluent-kafka", "partitions", "metadata")
 def test_confluent_create_partitions_and_describe_cluster(broker, admin):
     name = unique("grow")
     create_topic(broker.bootstrap, name, 1)
@@ -133,6 +136,7 @@ def test_confluent_create_partitions_and_describe_cluster(broker, admin):
     wait_until("topic deleted", lambda: name not in admin.list_topics(timeout=10).topics)
 
 
+@pytest.mark.compat("kafka-python", "topic-configs", "partitions")
 def test_kafka_python_admin(broker):
     from kafka.admin import ConfigResource as KpResource
     from kafka.admin import ConfigResourceType, KafkaAdminClient
@@ -171,6 +175,7 @@ def test_kafka_python_admin(broker):
     wait_topic(admin, name, 4)
 
 
+@pytest.mark.compat("confluent-kafka", "delete-records")
 def test_confluent_delete_records_moves_the_log_start(broker, admin):
     from confluent_kafka import Consumer, Producer, TopicPartition
 

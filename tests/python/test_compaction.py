@@ -59,6 +59,7 @@ def compacted(broker):
     return topic, low, high, written, records
 
 
+@pytest.mark.compat("confluent-kafka", "compaction", "headers-nulls")
 def test_the_cleaner_keeps_the_latest_record_of_each_key(compacted):
     topic, low, high, written, records = compacted
     assert (low, high) == (0, written), "cleaning moves neither the log start nor the end"
@@ -69,6 +70,7 @@ def test_the_cleaner_keeps_the_latest_record_of_each_key(compacted):
     assert all(v is not None for _, _, v in records), "tombstones went after delete.retention.ms"
 
 
+@pytest.mark.compat("kcat", "compaction")
 def test_kcat_reads_the_compacted_log(broker, compacted):
     topic = compacted[0]
     out = subprocess.run(["kcat", "-C", "-b", broker.bootstrap, "-t", topic, "-p", "0", "-o", "beginning",
@@ -79,6 +81,7 @@ def test_kcat_reads_the_compacted_log(broker, compacted):
     assert [int(o) for o, _, _ in rows] == [o for o, _, _ in compacted[4]]
 
 
+@pytest.mark.compat("kafka-python", "compaction")
 def test_kafka_python_reads_the_compacted_log(broker, compacted):
     from kafka import KafkaConsumer
     from kafka import TopicPartition as KpPartition
@@ -101,6 +104,7 @@ def test_kafka_python_reads_the_compacted_log(broker, compacted):
         consumer.close()
 
 
+@pytest.mark.compat("confluent-kafka", "compaction")
 def test_an_unkeyed_record_is_refused_on_a_compacted_topic(broker):
     topic = unique("compacted-nokey")
     create_topic(broker.bootstrap, topic, 1, COMPACTED)

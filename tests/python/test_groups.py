@@ -61,6 +61,7 @@ def poll_into(c, got, timeout=0.2):
         got.append((msg.partition(), msg.offset(), msg.value().decode()))
 
 
+@pytest.mark.compat("confluent-kafka", "groups", "restart")
 def test_group_splits_rebalances_and_resumes_after_restart(broker):
     topic, group = unique("grp-topic"), unique("grp")
     create_topic(broker.bootstrap, topic, 4)
@@ -111,6 +112,7 @@ def test_group_splits_rebalances_and_resumes_after_restart(broker):
     c3.close()
 
 
+@pytest.mark.compat("kafka-python", "groups")
 def test_kafka_python_group_commit_and_committed(broker):
     topic, group = unique("kp-topic"), unique("kp-grp")
     create_topic(broker.bootstrap, topic, 1)
@@ -137,6 +139,7 @@ def test_kafka_python_group_commit_and_committed(broker):
         kc.close()
 
 
+@pytest.mark.compat("confluent-kafka", "group-admin")
 def test_admin_lists_describes_offsets_and_deletes_groups(broker):
     topic, group = unique("adm-topic"), unique("adm-grp")
     create_topic(broker.bootstrap, topic, 2)

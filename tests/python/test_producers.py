@@ -54,6 +54,7 @@ def idempotent_producer(bootstrap, **extra):
     return Producer(conf)
 
 
+@pytest.mark.compat("confluent-kafka", "idempotence")
 def test_idempotent_producer_writes_each_record_once(broker):
     topic = unique("idem")
     create_topic(broker.bootstrap, topic, 2)
@@ -100,6 +101,7 @@ def produce_across(broker, topic, count, interrupt):
     return acked, errors, remaining
 
 
+@pytest.mark.compat("confluent-kafka", "restart", "idempotence")
 def test_producer_continues_across_a_clean_restart(broker):
     topic = unique("restart")
     create_topic(broker.bootstrap, topic, 1)
@@ -109,6 +111,7 @@ def test_producer_continues_across_a_clean_restart(broker):
     assert got == [b"%06d" % i for i in range(6000)], "each record exactly once, in order"
 
 
+@pytest.mark.compat("confluent-kafka", "restart")
 def test_sigkill_under_load_loses_no_acknowledged_record(broker):
     topic = unique("sigkill")
     create_topic(broker.bootstrap, topic, 1)

@@ -27,7 +27,7 @@ import org.apache.kafka.common.TopicPartitionInfo;
 
 /** Topic administration through the Java AdminClient. */
 class AdminTests {
-  @Test
+  @Test("metadata")
   void describeClusterNamesOurBrokerAsController(Kit kit) throws Exception {
     DescribeClusterResult cluster = kit.admin.describeCluster();
     Check.equal(kit.broker.clusterId(), Check.get(cluster.clusterId()), "cluster id");
@@ -36,7 +36,7 @@ class AdminTests {
         Check.get(cluster.nodes()).stream().map(n -> n.id()).toList(), "nodes");
   }
 
-  @Test
+  @Test("topics")
   void createListDescribeAndDeleteTopics(Kit kit) throws Exception {
     String name = kit.createTopic(Kit.unique("admin"), 3, Map.of("retention.ms", "3600000"));
     Check.that(Check.get(kit.admin.listTopics().names()).contains(name), "listed: " + name);
@@ -73,7 +73,7 @@ class AdminTests {
         Check.get(kit.admin.describeTopics(List.of(name)).allTopicNames()));
   }
 
-  @Test
+  @Test("topics")
   void validateOnlyCreatesNothing(Kit kit) throws Exception {
     String name = Kit.unique("validate-only");
     Check.get(kit.admin.createTopics(List.of(new NewTopic(name, 2, (short) 1)),
@@ -82,7 +82,7 @@ class AdminTests {
         "validateOnly created " + name);
   }
 
-  @Test
+  @Test("topics")
   void listTopicsHidesInternalTopicsUnlessAsked(Kit kit) throws Exception {
     // A group commit makes the broker create __consumer_offsets.
     GroupAdminTests.commitOffsets(kit, Kit.unique("internal-probe"),
@@ -94,7 +94,7 @@ class AdminTests {
     Check.that(all.contains("__consumer_offsets"), "internal topic missing: " + all);
   }
 
-  @Test
+  @Test("topic-configs")
   void describeAndIncrementallyAlterTopicConfigs(Kit kit) throws Exception {
     String name = kit.createTopic(Kit.unique("configs"), 1);
     ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, name);
@@ -124,7 +124,7 @@ class AdminTests {
     Check.equal("delete", entry(kit, topic, "cleanup.policy").value(), "after SUBTRACT");
   }
 
-  @Test
+  @Test("partitions")
   void createPartitionsGrowsATopicAndRefusesShrinking(Kit kit) throws Exception {
     String name = kit.createTopic(Kit.unique("grow"), 1);
     Check.get(kit.admin.createPartitions(Map.of(name, NewPartitions.increaseTo(4))).all());
@@ -143,7 +143,7 @@ class AdminTests {
         kit.admin.createPartitions(Map.of(name, NewPartitions.increaseTo(2))).all()));
   }
 
-  @Test
+  @Test("topic-configs")
   void describeConfigsOfAMissingTopicFails(Kit kit) {
     ConfigResource missing = new ConfigResource(ConfigResource.Type.TOPIC, Kit.unique("missing"));
     Check.fails(UnknownTopicOrPartitionException.class, "describe configs of a missing topic",

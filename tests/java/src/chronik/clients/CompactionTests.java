@@ -24,7 +24,7 @@ class CompactionTests {
   private static final int ROUNDS = 20;
   private static final int FILLERS = 50;
 
-  @Test
+  @Test({"compaction", "headers-nulls"})
   void tombstonesAreReadAsNullValuesAndCleanedAway(Kit kit) throws Exception {
     TopicPartition tp = new TopicPartition(kit.createTopic(Kit.unique("compacted"), 1,
         COMPACTED), 0);
@@ -82,7 +82,7 @@ class CompactionTests {
     Check.equal(end, ConsumeTests.list(kit, tp, OffsetSpec.latest()).offset(), "log end kept");
   }
 
-  @Test
+  @Test("compaction")
   void aCompactedTopicRefusesRecordsWithoutAKey(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("compacted-nokey"), 1, COMPACTED);
     KafkaProducer<byte[], byte[]> producer = kit.producer(Map.of());

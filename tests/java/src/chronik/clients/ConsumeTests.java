@@ -37,7 +37,7 @@ class ConsumeTests {
     return tp;
   }
 
-  @Test
+  @Test({"assign-seek", "offsets-for-times"})
   void assignSeekAndLookUpOffsets(Kit kit) throws Exception {
     TopicPartition tp = timedTopic(kit, "seek");
     KafkaConsumer<byte[], byte[]> c = kit.consumer(Map.of());
@@ -66,7 +66,7 @@ class ConsumeTests {
         "read_committed")).size(), "records read by a read_committed consumer");
   }
 
-  @Test
+  @Test("offsets-for-times")
   void adminListOffsetsByEarliestLatestAndTime(Kit kit) throws Exception {
     TopicPartition tp = timedTopic(kit, "list-offsets");
     Check.equal(0L, list(kit, tp, OffsetSpec.earliest()).offset(), "earliest");
@@ -78,7 +78,7 @@ class ConsumeTests {
         "offset for a time after every record");
   }
 
-  @Test
+  @Test("offsets-for-times")
   void adminListOffsetsOfTheMaxTimestamp(Kit kit) throws Exception {
     TopicPartition tp = timedTopic(kit, "max-timestamp");
     // One record out of time order: the max timestamp is not the last record's.
@@ -91,7 +91,7 @@ class ConsumeTests {
     Check.equal(BASE_TIME + 100_000, max.timestamp(), "max timestamp");
   }
 
-  @Test
+  @Test("delete-records")
   void deleteRecordsMovesTheLogStart(Kit kit) throws Exception {
     TopicPartition tp = timedTopic(kit, "delete-records");
     long low = Check.get(kit.admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(12)))

@@ -49,7 +49,7 @@ class GroupAdminTests {
         .filter(g -> g.groupId().equals(group)).findFirst().orElse(null);
   }
 
-  @Test
+  @Test("group-admin")
   void listAndDescribeAnActiveGroupThenDeleteIt(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("described"), 2);
     String group = Kit.unique("described-group");
@@ -85,7 +85,7 @@ class GroupAdminTests {
         Check.get(kit.admin.deleteConsumerGroups(List.of(group)).all()));
   }
 
-  @Test
+  @Test("group-admin")
   void listAndAlterCommittedOffsets(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("offsets"), 2);
     String group = Kit.unique("offsets-group");

@@ -53,7 +53,7 @@ class GroupTests {
     });
   }
 
-  @Test
+  @Test({"groups", "cooperative-sticky"})
   void cooperativeStickySplitsPartitionsAndHandsThemOverOnLeave(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("coop"), PARTITIONS);
     String group = Kit.unique("coop-group");
@@ -95,7 +95,7 @@ class GroupTests {
     Check.equal(Map.of(), twice, "records consumed more than once");
   }
 
-  @Test
+  @Test("static-membership")
   void aStaticMemberRestartKeepsItsAssignmentWithoutARebalance(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("static"), PARTITIONS);
     String group = Kit.unique("static-group");
@@ -140,7 +140,7 @@ class GroupTests {
         "described members by instance id");
   }
 
-  @Test
+  @Test("static-membership")
   void aClosedStaticMemberLeavesWhenItsSessionTimesOut(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("static-expiry"), PARTITIONS);
     String group = Kit.unique("static-expiry-group");
@@ -169,7 +169,7 @@ class GroupTests {
         .toList(), "members left");
   }
 
-  @Test
+  @Test({"groups", "partitions"})
   void aSubscribedConsumerPicksUpAddedPartitions(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("growing"), 2);
     Map<String, Integer> consumed = new ConcurrentHashMap<>();

@@ -22,27 +22,27 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 class ProduceTests {
   private static final int RECORDS_PER_CODEC = 300;
 
-  @Test
+  @Test({"idempotence", "produce"})
   void idempotentProducerWithoutCompression(Kit kit) throws Exception {
     roundTrip(kit, "none");
   }
 
-  @Test
+  @Test({"idempotence", "compression"})
   void idempotentProducerWithGzip(Kit kit) throws Exception {
     roundTrip(kit, "gzip");
   }
 
-  @Test
+  @Test({"idempotence", "compression"})
   void idempotentProducerWithSnappy(Kit kit) throws Exception {
     roundTrip(kit, "snappy");
   }
 
-  @Test
+  @Test({"idempotence", "compression"})
   void idempotentProducerWithLz4(Kit kit) throws Exception {
     roundTrip(kit, "lz4");
   }
 
-  @Test
+  @Test({"idempotence", "compression"})
   void idempotentProducerWithZstd(Kit kit) throws Exception {
     roundTrip(kit, "zstd");
   }
@@ -90,7 +90,7 @@ class ProduceTests {
     }
   }
 
-  @Test
+  @Test("headers-nulls")
   void headersNullKeysAndEmptyValuesSurvive(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("headers"), 1);
     KafkaProducer<byte[], byte[]> producer = kit.producer(Map.of());
@@ -125,7 +125,7 @@ class ProduceTests {
     Check.equal(0, read.get(2).headers().toArray().length, "no headers");
   }
 
-  @Test
+  @Test("large-records")
   void largeRecordsRoundTripAndOversizedOnesAreRefused(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("large"), 1, Map.of("max.message.bytes",
         "1000000"));

@@ -30,12 +30,12 @@ class RestartTests {
   /** Acknowledged records before the restart, and again after it, before sending stops. */
   private static final int ACKED_EACH_SIDE = 2_000;
 
-  @Test
+  @Test("restart")
   void idempotentSendsOffsetsAndConfigsSurviveABrokerRestart(Kit kit) throws Exception {
     onOwnBroker(kit, own -> restartUnderLoad(own, false));
   }
 
-  @Test
+  @Test("restart")
   void idempotentSendsOffsetsAndConfigsSurviveABrokerSigkill(Kit kit) throws Exception {
     onOwnBroker(kit, own -> restartUnderLoad(own, true));
   }

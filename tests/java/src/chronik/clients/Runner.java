@@ -4,11 +4,13 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.utils.AppInfoParser;
 
@@ -17,7 +19,9 @@ import org.apache.kafka.common.utils.AppInfoParser;
  *
  * <p>Usage: {@code java chronik.clients.Runner [FILTER]}; FILTER runs only the tests whose
  * {@code Class.method} name contains it. The broker binary comes from {@code $CHRONIK_BIN_DIR}
- * (default {@code target/debug}). Prints PASS/FAIL per test and exits 1 if any failed.
+ * (default {@code target/debug}). Prints PASS/FAIL per test and exits 1 if any failed. With
+ * {@code $CHRONIK_COMPAT_REPORT} set, also writes one line per test to that file: its name, its
+ * outcome and the features its {@link Test} annotation names, separated by tabs.
  */
 public final class Runner {
   private static final List<Class<?>> SUITES = List.of(AdminTests.class, ProduceTests.class,
@@ -61,13 +65,18 @@ public final class Runner {
     int passed = 0;
     int failed = 0;
     int expected = 0;
+    StringBuilder report = new StringBuilder();
     try (Admin admin = Kit.admin(broker.bootstrap)) {
       for (Method test : tests) {
-        switch (run(test, broker, admin)) {
+        Outcome outcome = run(test, broker, admin);
+        switch (outcome) {
           case PASS -> passed++;
           case EXPECTED_FAILURE -> expected++;
           case FAIL -> failed++;
         }
+        report.append(name(test)).append('\t').append(outcome.name().toLowerCase(Locale.ROOT))
+            .append('\t').append(String.join(",", test.getAnnotation(Test.class).value()))
+            .append('\n');
       }
     } finally {
       int code = broker.stop();
@@ -84,13 +93,17 @@ public final class Runner {
     }
     System.out.printf("took %d ms; %d expected failures%n", ms(started), expected);
     System.out.printf("java: %d passed, %d failed%n", passed, failed);
+    String reportPath = System.getenv("CHRONIK_COMPAT_REPORT");
+    if (reportPath != null) {
+      Files.writeString(Path.of(reportPath), report);
+    }
     System.exit(failed == 0 ? 0 : 1);
   }
 
   private enum Outcome { PASS, FAIL, EXPECTED_FAILURE }
 
   private static Outcome run(Method test, Broker broker, Admin admin) throws Exception {
-    String name = test.getDeclaringClass().getSimpleName() + "." + test.getName();
+    String name = name(test);
     ExpectedFailure known = test.getAnnotation(ExpectedFailure.class);
     long started = System.nanoTime();
     Throwable failure = null;
@@ -130,6 +143,10 @@ public final class Runner {
           .forEach(out::add);
     }
     return out;
+  }
+
+  private static String name(Method test) {
+    return test.getDeclaringClass().getSimpleName() + "." + test.getName();
   }
 
   private static long ms(long sinceNanos) {

@@ -1,0 +1,36 @@
+"""The rows of the client × feature table in docs/compatibility.md.
+
+Tests name these ids: pytest tests with `@pytest.mark.compat(client, *ids)`, Java tests with
+`@Test({...})`. A feature the broker does not have yet is listed with the issue that builds it, so
+the table says "not built" rather than leaving the row out.
+"""
+
+FEATURES = (
+    ("metadata", "Metadata and cluster description"),
+    ("topics", "Create, list and delete topics"),
+    ("topic-configs", "Describe and alter topic configs"),
+    ("partitions", "Add partitions to a topic"),
+    ("produce", "Produce and consume records"),
+    ("acks", "Produce with acks=0 and acks=1"),
+    ("idempotence", "Idempotent producer"),
+    ("compression", "Compression: gzip, snappy, lz4, zstd"),
+    ("headers-nulls", "Headers, null keys, null values"),
+    ("large-records", "Records of 1 MiB"),
+    ("assign-seek", "Manual assignment and seek"),
+    ("offsets-for-times", "Offsets by timestamp (ListOffsets)"),
+    ("groups", "Consumer groups: subscribe, rebalance, commit"),
+    ("cooperative-sticky", "Cooperative-sticky assignor"),
+    ("static-membership", "Static group membership"),
+    ("group-admin", "List, describe and delete groups; group offsets"),
+    ("delete-records", "Delete records"),
+    ("compaction", "Compacted topics"),
+    ("restart", "Broker restart (SIGTERM and SIGKILL)"),
+)
+
+NOT_BUILT = (
+    ("transactions", "Transactions", "issue 13"),
+    ("sasl-acls", "SASL authentication and ACLs", "issue 15"),
+    ("kip-848", "The consumer group protocol of KIP-848", "issue 16"),
+)
+
+FEATURE_IDS = frozenset(f for f, _ in FEATURES)
