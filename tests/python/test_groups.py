@@ -112,6 +112,67 @@ def test_group_splits_rebalances_and_resumes_after_restart(broker):
     c3.close()
 
 
+def partitions_of(c):
+    return sorted(tp.partition for tp in c.assignment())
+
+
+@pytest.mark.compat("confluent-kafka", "groups", "cooperative-sticky")
+def test_confluent_cooperative_sticky_moves_only_the_partitions_it_must(broker):
+    topic, group = unique("coop-topic"), unique("coop")
+    create_topic(broker.bootstrap, topic, 4)
+    coop = {"partition.assignment.strategy": "cooperative-sticky"}
+    first, second = consumer(broker.bootstrap, group, **coop), consumer(broker.bootstrap, group, **coop)
+    revoked = []
+    try:
+        first.subscribe([topic], on_revoke=lambda _c, ps: revoked.extend(p.partition for p in ps))
+        wait_for("the first member to own all 4 partitions", lambda: first.poll(0.1) or partitions_of(first) == [0, 1, 2, 3])
+        second.subscribe([topic])
+
+        def split():
+            first.poll(0.05)
+            second.poll(0.05)
+            return len(partitions_of(first)) == 2 and len(partitions_of(second)) == 2
+
+        wait_for("the two members to own 2 partitions each", split)
+        assert sorted(revoked) == partitions_of(second), "the first member gave up only what moved"
+        assert sorted(partitions_of(first) + partitions_of(second)) == [0, 1, 2, 3]
+        second.close()
+        wait_for("the first member to own all 4 again", lambda: first.poll(0.1) or partitions_of(first) == [0, 1, 2, 3])
+        assert len(revoked) == 2, "taking the partitions back revoked nothing more"
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.compat("confluent-kafka", "static-membership")
+def test_confluent_static_member_restart_keeps_its_partitions_without_a_rebalance(broker):
+    topic, group = unique("static-topic"), unique("static")
+    create_topic(broker.bootstrap, topic, 4)
+    members = {name: consumer(broker.bootstrap, group, **{"group.instance.id": name}) for name in ("a", "b")}
+    revoked_b = []
+    try:
+        members["a"].subscribe([topic])
+        members["b"].subscribe([topic], on_revoke=lambda _c, ps: revoked_b.extend(ps))
+
+        def split():
+            for c in members.values():
+                c.poll(0.05)
+            return all(len(partitions_of(c)) == 2 for c in members.values())
+
+        wait_for("the two static members to own 2 partitions each", split)
+        before = {name: partitions_of(c) for name, c in members.items()}
+        # A static member leaves without LeaveGroup; back within its session, it is replaced in place.
+        members["a"].close()
+        members["a"] = consumer(broker.bootstrap, group, **{"group.instance.id": "a"})
+        members["a"].subscribe([topic])
+        wait_for("the restarted member to get its partitions back", split)
+        assert {name: partitions_of(c) for name, c in members.items()} == before
+        assert revoked_b == [], "the other member was not rebalanced"
+    finally:
+        for c in members.values():
+            c.close()
+
+
 @pytest.mark.compat("kafka-python", "groups")
 def test_kafka_python_group_commit_and_committed(broker):
     topic, group = unique("kp-topic"), unique("kp-grp")
