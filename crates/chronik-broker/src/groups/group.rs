@@ -137,11 +137,16 @@ impl Group {
         }
     }
 
-    /// Removes a member and moves the group on as Kafka does after a leave or expiry.
+    /// Removes a member and moves the group on as Kafka does after a leave or expiry: the join
+    /// phase completes at once when everyone left has already rejoined, so the last member's
+    /// leave makes the group Empty right away.
     pub(crate) fn remove_and_rebalance(&mut self, id: &str, now: Ms) {
         self.remove_member(id, &GroupError::UnknownMember);
         match self.state {
-            GroupState::Stable | GroupState::CompletingRebalance => self.prepare_rebalance(now),
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.prepare_rebalance(now);
+                self.try_complete_join(now);
+            }
             GroupState::PreparingRebalance => self.try_complete_join(now),
             GroupState::Empty | GroupState::Dead => {}
         }

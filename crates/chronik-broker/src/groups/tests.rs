@@ -341,9 +341,26 @@ fn leave_rebalances_and_the_last_leave_empties_the_group() {
         instance_id: None,
     }];
     assert_eq!(g.leave(&a_leaves, 120), vec![Ok(())]);
-    assert_eq!(g.state, GroupState::PreparingRebalance);
-    g.tick(121);
-    assert_eq!(g.state, GroupState::Empty);
+    assert_eq!(g.state, GroupState::Empty, "at once: nobody is left to wait for");
+}
+
+#[test]
+fn the_last_member_leaving_a_stable_group_empties_it_at_once() {
+    let mut g = Group::new("g");
+    let mut a = later(g.join(req("", "a"), 0, MAX));
+    let joined = done(&mut a);
+    let assignment = vec![(joined.member_id.clone(), Bytes::from_static(b"A"))];
+    let mut synced = later(g.sync(who("a", joined.generation), (None, None), assignment, 10));
+    assert_eq!(done(&mut synced).assignment, Bytes::from_static(b"A"));
+    assert_eq!(g.state, GroupState::Stable);
+    let leaving = [Leaving {
+        member_id: "a".into(),
+        instance_id: None,
+    }];
+    assert_eq!(g.leave(&leaving, 20), vec![Ok(())]);
+    assert_eq!(g.state, GroupState::Empty, "no tick needed, as in Kafka");
+    assert_eq!(g.generation, joined.generation + 1);
+    assert!(g.members.is_empty());
 }
 
 #[test]
