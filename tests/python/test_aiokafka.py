@@ -38,6 +38,17 @@ async def create(broker, name, partitions, configs=None):
         await admin.close()
 
 
+async def produce(broker, topic, records):
+    """Produces (partition, value, timestamp or None) records and waits for every acknowledgement."""
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    try:
+        sends = [await producer.send(topic, value=v, partition=p, timestamp_ms=ts) for p, v, ts in records]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+
+
 async def read(broker, topic, partitions, expected):
     """Reads `expected` records from the start of the given partitions by assignment."""
     consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
@@ -183,13 +194,9 @@ def test_aiokafka_offsets_for_times_and_seek(broker):
 
     async def run():
         await create(broker, topic, 1)
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-        await producer.start()
-        try:
-            for i in range(10):
-                await producer.send_and_wait(topic, value=b"t%d" % i, partition=0, timestamp_ms=base + i * 1000)
-        finally:
-            await producer.stop()
+        # One batch per record, each with its own timestamp.
+        for i in range(10):
+            await produce(broker, topic, [(0, b"t%d" % i, base + i * 1000)])
         consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:
@@ -227,14 +234,7 @@ def test_aiokafka_group_splits_commits_and_is_administered(broker):
 
     async def run():
         await create(broker, topic, 4)
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-        await producer.start()
-        try:
-            for i in range(n):
-                await producer.send(topic, value=b"%d" % i, partition=i % 4)
-            await producer.flush()
-        finally:
-            await producer.stop()
+        await produce(broker, topic, [(i % 4, b"%d" % i, None) for i in range(n)])
         consumers = [AIOKafkaConsumer(topic, bootstrap_servers=broker.bootstrap, group_id=group,
                                       enable_auto_commit=False, auto_offset_reset="earliest")
                      for _ in range(2)]
@@ -273,14 +273,7 @@ def test_aiokafka_delete_records_moves_the_log_start(broker):
 
     async def run():
         await create(broker, topic, 1)
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-        await producer.start()
-        try:
-            for i in range(10):
-                await producer.send(topic, value=b"%d" % i, partition=0)
-            await producer.flush()
-        finally:
-            await producer.stop()
+        await produce(broker, topic, [(0, b"%d" % i, None) for i in range(10)])
         tp = TopicPartition(topic, 0)
         admin = await admin_client(broker)
         try:

@@ -96,6 +96,22 @@ fn sync_all(g: &mut Group, leader: &JoinResult, other: &JoinResult) {
     assert_eq!(g.state, GroupState::Stable);
 }
 
+/// A group of one member that joined with `r` and synced its assignment `X`: Stable.
+fn stable_alone(g: &mut Group, r: JoinRequest) -> JoinResult {
+    let mut rx = later(g.join(r.clone(), 0, MAX));
+    let j = done(&mut rx);
+    let assignment = vec![(j.member_id.clone(), Bytes::from_static(b"X"))];
+    let caller = Caller {
+        member_id: &j.member_id,
+        instance_id: r.instance_id.as_deref(),
+        generation: j.generation,
+    };
+    let mut s = later(g.sync(caller, (None, None), assignment, 1));
+    assert_eq!(done(&mut s).assignment, Bytes::from_static(b"X"));
+    assert_eq!(g.state, GroupState::Stable);
+    j
+}
+
 #[test]
 fn two_members_join_elect_a_leader_and_sync() {
     let mut g = Group::new("g");
@@ -347,12 +363,7 @@ fn leave_rebalances_and_the_last_leave_empties_the_group() {
 #[test]
 fn the_last_member_leaving_a_stable_group_empties_it_at_once() {
     let mut g = Group::new("g");
-    let mut a = later(g.join(req("", "a"), 0, MAX));
-    let joined = done(&mut a);
-    let assignment = vec![(joined.member_id.clone(), Bytes::from_static(b"A"))];
-    let mut synced = later(g.sync(who("a", joined.generation), (None, None), assignment, 10));
-    assert_eq!(done(&mut synced).assignment, Bytes::from_static(b"A"));
-    assert_eq!(g.state, GroupState::Stable);
+    let joined = stable_alone(&mut g, req("", "a"));
     let leaving = [Leaving {
         member_id: "a".into(),
         instance_id: None,
@@ -368,11 +379,7 @@ fn static_member_rejoins_without_rebalance_and_old_id_is_fenced() {
     let mut g = Group::new("g");
     let mut r = req("", "s-1");
     r.instance_id = Some("inst".into());
-    let mut rx = later(g.join(r.clone(), 0, MAX));
-    let j = done(&mut rx);
-    let assignment = vec![(j.member_id.clone(), Bytes::from_static(b"X"))];
-    let mut s = later(g.sync(who("s-1", 1), (None, None), assignment, 1));
-    assert_eq!(done(&mut s).assignment, Bytes::from_static(b"X"));
+    stable_alone(&mut g, r.clone());
     // Restart of the static member: unknown member id, same instance and metadata.
     r.fresh_member_id = "s-2".into();
     let rejoin = now(g.join(r.clone(), 100, MAX));
@@ -408,11 +415,7 @@ fn a_static_member_rebalances_a_stable_group_only_when_the_selected_protocol_cha
     let mut g = Group::new("g");
     let mut r = req("", "s-1");
     r.instance_id = Some("inst".into());
-    let mut rx = later(g.join(r.clone(), 0, MAX));
-    let j = done(&mut rx);
-    let assignment = vec![(j.member_id.clone(), Bytes::from_static(b"X"))];
-    let mut s = later(g.sync(who("s-1", 1), (None, None), assignment, 1));
-    assert_eq!(done(&mut s).assignment, Bytes::from_static(b"X"));
+    stable_alone(&mut g, r.clone());
     // A restarted consumer: same protocol, new metadata (owned partitions, generation).
     r.fresh_member_id = "s-2".into();
     r.protocols[0].metadata = Bytes::from_static(b"sub, owns nothing yet");
