@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Runs tests of librdkafka's own regression suite against a standalone chronik-broker.
 #
-#   scripts/librdkafka-suite.sh [TEST_NUMBER...]     e.g. scripts/librdkafka-suite.sh 0030 0082 0113
+#   scripts/librdkafka-suite.sh --all                every test of tests/librdkafka/tests.txt
+#   scripts/librdkafka-suite.sh --ci                 the tests marked ci there (tests/run-all.sh)
+#   scripts/librdkafka-suite.sh TEST_NUMBER...       e.g. scripts/librdkafka-suite.sh 0030 0082 0113
+#   scripts/librdkafka-suite.sh --cluster ...        the same against 3 meta nodes and 3 brokers
 #
+# tests/librdkafka/tests.txt lists the suite's tests that need only a broker; those it marks skip
+# (a feature not built yet, with its issue) are reported as SKIP with that reason and not run.
 # librdkafka's sources (with tests/) ship inside the rdkafka-sys crate; the version is pinned
 # below. The first run fetches that crate with cargo and builds librdkafka (without SSL, SASL,
 # zstd or curl) and its test-runner under target/librdkafka-suite (about 6 minutes on 2
 # busy cores); later runs reuse the build. Each test runs in its own test-runner process,
 # one after another, against one broker this script starts on an ephemeral loopback port
 # with a temporary data directory (auto-created topics get 4 partitions) and stops at the
-# end. The exit status is the number of failed tests (capped at 100); logs stay under
-# target/librdkafka-suite/logs.
+# end; with --cluster, against a 3-node quorum and 3 brokers (auto-created topics get 4
+# partitions of 3 replicas) that tests/librdkafka/serve_cluster.py starts with the Python
+# harness of the client tests (target/python-venv, made by tests/run-all.sh). The exit status is the number of failed tests (capped at 100); logs stay under
+# target/librdkafka-suite/logs (logs-cluster), and target/librdkafka-suite/results.tsv
+# (results-cluster.tsv) has one line per test: number, name, PASS/FAIL/SKIP, seconds, reason.
 #
 # Environment: CHRONIK_BROKER_BIN (default target/debug/chronik-broker, built if missing),
 # TEST_KAFKA_VERSION (default 3.9.0: the Kafka version the suite assumes for feature checks),
@@ -19,7 +27,6 @@
 set -euo pipefail
 
 RDKAFKA_SYS_VERSION="4.10.0+2.12.1"
-DEFAULT_TESTS="0030 0082 0113"
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$ROOT/target/librdkafka-suite"
@@ -28,14 +35,47 @@ LOGS="$WORK/logs"
 BROKER_BIN="${CHRONIK_BROKER_BIN:-$ROOT/target/debug/chronik-broker}"
 export TEST_KAFKA_VERSION="${TEST_KAFKA_VERSION:-3.9.0}"
 PER_TEST_TIMEOUT="${RDKAFKA_TEST_TIMEOUT_S:-1200}"
-RUNNER_ARGS=()
+# -L: only the tests that talk to a broker; the suite's mock-cluster tests (names ending in
+# _mock or _local, run by the same test numbers) test librdkafka alone.
+RUNNER_ARGS=(-L)
 [ "${RDKAFKA_TEST_QUICK:-0}" = 1 ] && RUNNER_ARGS+=(-Q)
-TESTS=("$@")
-[ ${#TESTS[@]} -gt 0 ] || read -r -a TESTS <<<"$DEFAULT_TESTS"
+LIST="$ROOT/tests/librdkafka/tests.txt"
+usage() { echo "usage: $0 [--cluster] --all | --ci | TEST_NUMBER... (4 digits, e.g. 0082)" >&2; exit 2; }
+CLUSTER=0
+RESULTS="$WORK/results.tsv"
+if [ "${1:-}" = --cluster ]; then
+    CLUSTER=1
+    LOGS="$WORK/logs-cluster"
+    RESULTS="$WORK/results-cluster.tsv"
+    shift
+fi
 
-for t in "${TESTS[@]}"; do
-    [[ "$t" =~ ^[0-9]{4}$ ]] || { echo "not a test number (4 digits, e.g. 0082): $t" >&2; exit 2; }
-done
+# The tests of the list whose mode is one of the given ones, and the skip reasons of the others.
+TESTS=()
+declare -A SKIP_REASON=()
+select_from_list() {
+    local number mode reason
+    while read -r number mode reason; do
+        [[ -z "$number" || "$number" == \#* ]] && continue
+        [[ "$number" =~ ^[0-9]{4}$ && "$mode" =~ ^(ci|full|skip)$ ]] ||
+            { echo "$LIST: bad line: $number $mode $reason" >&2; exit 2; }
+        if [ "$mode" = skip ]; then
+            SKIP_REASON[$number]="$reason"
+            TESTS+=("$number")
+        elif [[ " $* " == *" $mode "* ]]; then
+            TESTS+=("$number")
+        fi
+    done <"$LIST"
+}
+case "${1:-}" in
+    --all) [ $# -eq 1 ] || usage; select_from_list ci full ;;
+    --ci) [ $# -eq 1 ] || usage; select_from_list ci ;;
+    ""|-*) usage ;;
+    *)
+        TESTS=("$@")
+        for t in "${TESTS[@]}"; do [[ "$t" =~ ^[0-9]{4}$ ]] || usage; done
+        ;;
+esac
 
 install_build_tools() {
     local missing=()
@@ -124,17 +164,47 @@ start_broker() {
     echo "broker pid $BROKER_PID on $BROKER_ADDR"
 }
 
+# Starts 3 meta nodes and 3 brokers through the Python harness, which prints the bootstrap
+# list once every broker answers for the cluster id it chose.
+start_cluster() {
+    local py="$ROOT/target/python-venv/bin/python"
+    [ -x "$py" ] || { echo "$py is missing: run tests/run-all.sh once to create it" >&2; exit 2; }
+    for bin in chronik-meta chronik-broker; do
+        [ -x "$ROOT/target/debug/$bin" ] || (cd "$ROOT" && cargo build -q -p chronik-meta -p chronik-broker-bin)
+    done
+    "$py" "$ROOT/tests/librdkafka/serve_cluster.py" >"$LOGS/cluster.log" 2>&1 &
+    BROKER_PID=$!
+    local deadline=$((SECONDS + 120)) line=""
+    while [ -z "$line" ]; do
+        kill -0 "$BROKER_PID" 2>/dev/null || { echo "cluster exited; see $LOGS/cluster.log" >&2; exit 2; }
+        [ $SECONDS -lt $deadline ] || { echo "cluster did not start in 120 s" >&2; exit 2; }
+        line=$(grep -m1 "^bootstrap " "$LOGS/cluster.log" || true)
+        [ -n "$line" ] || sleep 0.2
+    done
+    BROKER_ADDR=$(cut -d' ' -f2 <<<"$line")
+    echo "cluster (harness pid $BROKER_PID) on $BROKER_ADDR"
+}
+
 mkdir -p "$LOGS"
 build_runner
-start_broker
+if [ $CLUSTER = 1 ]; then start_cluster; else start_broker; fi
 echo "bootstrap.servers=$BROKER_ADDR" >"$WORK/test.conf"
 export RDKAFKA_TEST_CONF="$WORK/test.conf"
 export LD_LIBRARY_PATH="$SRC/src:$SRC/src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 passed=0
 failed=0
+skipped=0
 suite_started=$SECONDS
+: >"$RESULTS"
 for t in "${TESTS[@]}"; do
+    name=$(grep -o "_TEST(${t}_[a-z0-9_]*" "$SRC/tests/test.c" | cut -c7- | grep -v -E '_(local|mock)$' | head -1 || true)
+    if [ -n "${SKIP_REASON[$t]:-}" ]; then
+        skipped=$((skipped + 1))
+        echo "$t SKIP: ${SKIP_REASON[$t]}"
+        printf '%s\t%s\tSKIP\t0\t%s\n' "$t" "$name" "${SKIP_REASON[$t]}" >>"$RESULTS"
+        continue
+    fi
     log="$LOGS/$t.log"
     started=$SECONDS
     status=0
@@ -143,13 +213,15 @@ for t in "${TESTS[@]}"; do
     if [ $status -eq 0 ] && grep -q "ALL TESTS PASSED" "$log"; then
         passed=$((passed + 1))
         echo "$t PASS (${took} s)"
+        printf '%s\t%s\tPASS\t%s\t\n' "$t" "$name" "$took" >>"$RESULTS"
     else
         failed=$((failed + 1))
         reason=$(grep -A1 -m1 "### Test \"" "$log" | tail -1 | tr -d '\033' | sed -E 's/\[[0-9;]*m//g' | cut -c1-200 || true)
         [ $status -ne 124 ] || reason="killed after ${PER_TEST_TIMEOUT} s (RDKAFKA_TEST_TIMEOUT_S)"
         [ -n "$reason" ] || reason="exit status $status"
         echo "$t FAIL (${took} s): $reason"
+        printf '%s\t%s\tFAIL\t%s\t%s\n' "$t" "$name" "$took" "$reason" >>"$RESULTS"
     fi
 done
-echo "librdkafka suite: $passed passed, $failed failed in $((SECONDS - suite_started)) s"
+echo "librdkafka suite: $passed passed, $failed failed, $skipped skipped in $((SECONDS - suite_started)) s"
 exit $((failed > 100 ? 100 : failed))

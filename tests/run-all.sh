@@ -50,6 +50,12 @@ bash tests/monitoring/check.sh
 echo "== java client"
 bash tests/java/run.sh
 
+echo "== librdkafka suite"
+# librdkafka's own regression tests marked ci in tests/librdkafka/tests.txt, against a standalone
+# broker and against a 3-broker cluster (the whole list: scripts/librdkafka-suite.sh --all).
+bash scripts/librdkafka-suite.sh --ci
+bash scripts/librdkafka-suite.sh --cluster --ci
+
 echo "== debian package"
 # Packages the debug binaries built above, installs the package here, runs it and purges it.
 bash tests/package/test-package.sh

@@ -89,7 +89,7 @@ class Cluster:
     binaries the nodes start with (the harness's own commands always use the current ones)."""
 
     def __init__(self, brokers=3, voters=3, session_timeout_ms=2000, broker_args=(), meta_args=(),
-                 proxied=False, meta_bin=META_BIN, broker_bin=BROKER_BIN):
+                 proxied=False, meta_bin=META_BIN, broker_bin=BROKER_BIN, auto_create_topics=False):
         for b in (meta_bin, broker_bin):
             assert b.is_file(), f"{b} missing: build it with cargo build"
         self.tmp = tempfile.mkdtemp(prefix="chronik-cluster-")
@@ -124,7 +124,7 @@ class Cluster:
                 [str(broker_bin), "run", "--id", str(bid), "--listen", f"127.0.0.1:{port}",
                  "--advertise", self.broker_reach[bid],
                  "--data-dir", self.data_dir(bid), "--meta", ",".join(meta_reach),
-                 "--fsync", "never", "--auto-create-topics", "false",
+                 "--fsync", "never", "--auto-create-topics", "true" if auto_create_topics else "false",
                  "--metrics-addr", f"127.0.0.1:{self.metrics_ports[bid]}",
                  "--log-level", "info", *broker_args],
                 self.path(f"broker{bid}.log"),

@@ -357,7 +357,11 @@ fn leave_rebalances_and_the_last_leave_empties_the_group() {
         instance_id: None,
     }];
     assert_eq!(g.leave(&a_leaves, 120), vec![Ok(())]);
-    assert_eq!(g.state, GroupState::Empty, "at once: nobody is left to wait for");
+    assert_eq!(
+        g.state,
+        GroupState::Empty,
+        "at once: nobody is left to wait for"
+    );
 }
 
 #[test]
