@@ -18,6 +18,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -104,11 +105,12 @@ def versions():
     librdkafka = first_line([str(VENV_PY), "-c", "import confluent_kafka; print(confluent_kafka.libversion()[0])"])
     kafkajs = ROOT / "target" / "node" / "node_modules" / "kafkajs" / "package.json"
     kcat = subprocess.run(["kcat", "-V"], capture_output=True, text=True).stdout
-    kcat_line = next((line.strip() for line in kcat.splitlines() if "librdkafka" in line), "?")
+    found = re.search(r"Version (\S+) .*?librdkafka (\S+)", kcat)
+    kcat_version = f"{found[1]} (librdkafka {found[2]})" if found else "?"
     return {
         "java": "kafka-clients 3.9.1",
         "confluent-kafka": f"confluent-kafka {pip_version('confluent-kafka')} (librdkafka {librdkafka})",
-        "kcat": f"kcat ({kcat_line})",
+        "kcat": f"kcat {kcat_version}",
         "kafka-python": f"kafka-python {pip_version('kafka-python')}",
         "aiokafka": f"aiokafka {pip_version('aiokafka')}",
         "kafkajs": f"kafkajs {json.loads(kafkajs.read_text())['version']}" if kafkajs.exists() else "kafkajs ?",
