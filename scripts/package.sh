@@ -42,7 +42,9 @@ if [ "$mode" = release ]; then
   cargo build --release --locked -p chronik-broker-bin -p chronik-meta -p chronik-walctl -p chronik-bench
   out=target/debian
   rm -f "$out"/chronik_*.deb
-  cargo deb -p chronik-broker-bin --no-build --output "$out/" >/dev/null
+  # Stripped, as Debian ships programs: the release profile's line tables would make the
+  # package's binaries five times their size.
+  cargo deb -p chronik-broker-bin --no-build --strip --output "$out/" >/dev/null
 else
   for program in "${PROGRAMS[@]}"; do
     [ -x "target/debug/$program" ] ||

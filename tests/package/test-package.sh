@@ -9,7 +9,8 @@
 # Needs root (or sudo) and replaces an installed chronik package. Data it did not write is
 # never deleted: the broker and meta node run in a temp dir under /var/lib/chronik, and
 # /var/lib/chronik and the chronik user go at the end only when this test created them.
-# Usage: bash tests/package/test-package.sh
+# Usage: bash tests/package/test-package.sh [PACKAGE.deb]   (a given package, e.g. the release
+# one scripts/package.sh builds, is tested instead of building one from the debug binaries)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -117,6 +118,12 @@ install_tools() {
 }
 
 build_package() {
+  if [ -n "${1:-}" ]; then
+    [ -f "$1" ] || fail "no package at $1"
+    deb=$1
+    echo "testing $deb ($(du -h "$deb" | cut -f1))"
+    return
+  fi
   local program
   for program in "${PROGRAMS[@]}"; do
     if [ ! -x "target/debug/$program" ]; then
@@ -316,7 +323,7 @@ echo "== tools"
 stop_left_behind
 install_tools
 echo "== package"
-build_package
+build_package "${1:-}"
 install_package
 echo "== installed files"
 check_programs
