@@ -281,8 +281,8 @@ const CASES = {
     } finally {
       await producer.disconnect();
     }
-    // kafkajs looks the leader up in metadata it fetched before, which fetchTopicOffsets fills in
-    // (against Kafka too: its first call on a topic the admin has not seen fails otherwise).
+    // kafkajs looks the leader up in metadata it cached before asking for it (its own code, not
+    // the broker's answer): fetchTopicOffsets puts the topic into that cache first.
     assert.equal((await admin.fetchTopicOffsets(topic))[0].high, '10');
     await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '6' }] });
     const [offsets] = await admin.fetchTopicOffsets(topic);
