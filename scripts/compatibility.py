@@ -49,31 +49,29 @@ def run(what, cmd, env=None):
     print(f"== {what}: {' '.join(cmd)}", flush=True)
     started = time.monotonic()
     code = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, **(env or {}))).returncode
-    took = time.monotonic() - started
-    print(f"== {what}: exit {code} in {took:.0f} s", flush=True)
-    return took
+    print(f"== {what}: exit {code} in {time.monotonic() - started:.0f} s", flush=True)
 
 
 def pytest_results():
     report = OUT / "pytest.jsonl"
     report.unlink(missing_ok=True)
-    took = run("python and node clients", [str(VENV_PY), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    run("python and node clients", [str(VENV_PY), "-m", "pytest", "-q", "-p", "no:cacheprovider",
                                            "tests/python", "-m", "compat", "--compat-report", str(report)])
     rows = [json.loads(line) for line in report.read_text().splitlines()] if report.exists() else []
-    return [(r["client"], r["test"], r["features"], r["outcome"]) for r in rows], took
+    return [(r["client"], r["test"], r["features"], r["outcome"]) for r in rows]
 
 
 def java_results():
     report = OUT / "java.tsv"
     report.unlink(missing_ok=True)
-    took = run("java client", ["bash", "tests/java/run.sh"], {"CHRONIK_COMPAT_REPORT": str(report)})
+    run("java client", ["bash", "tests/java/run.sh"], {"CHRONIK_COMPAT_REPORT": str(report)})
     rows = []
     if report.exists():
         for line in report.read_text().splitlines():
             name, outcome, features = line.split("\t")
             outcome = {"pass": "passed", "fail": "failed", "expected_failure": "failed"}[outcome]
             rows.append(("java", f"tests/java {name}", [f for f in features.split(",") if f], outcome))
-    return rows, took
+    return rows
 
 
 def librdkafka_results(mode, cluster):
@@ -233,8 +231,8 @@ def main():
             return 2
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    tests, _ = pytest_results()
-    java, _ = java_results()
+    tests = pytest_results()
+    java = java_results()
     suites = {}
     if args.librdkafka != "none":
         suites["standalone"] = librdkafka_results(args.librdkafka, cluster=False)
