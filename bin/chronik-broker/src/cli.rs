@@ -159,6 +159,16 @@ pub struct RunArgs {
         default_value_t = 3_000
     )]
     pub group_initial_rebalance_delay_ms: u64,
+    /// The longest transaction.timeout.ms a transactional producer may ask for, in
+    /// milliseconds (Kafka's transaction.max.timeout.ms); a longer one is refused with
+    /// INVALID_TRANSACTION_TIMEOUT. Transactions open longer than their timeout are aborted.
+    #[arg(
+        long,
+        env = "CHRONIK_TRANSACTION_MAX_TIMEOUT_MS",
+        default_value_t = 900_000,
+        value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64)
+    )]
+    pub transaction_max_timeout_ms: u32,
     /// Meta nodes of an external metadata quorum (HOST:PORT,...) to use instead of the
     /// embedded one; see `chronik-meta run`.
     #[arg(long, env = "CHRONIK_META", value_delimiter = ',')]
@@ -320,6 +330,8 @@ impl RunArgs {
         config.offsets_topic_segment_bytes = self.offsets_topic_segment_bytes;
         config.group_initial_rebalance_delay =
             std::time::Duration::from_millis(self.group_initial_rebalance_delay_ms);
+        config.transaction_max_timeout =
+            std::time::Duration::from_millis(u64::from(self.transaction_max_timeout_ms));
         config.cleaner = cleaner;
         config.replica_lag_time_max =
             std::time::Duration::from_millis(self.replica_lag_time_max_ms);

@@ -98,6 +98,15 @@ impl Broker {
             isr_check,
         ));
         tasks.extend(crate::cleaner::spawn(layer.clone(), &config.cleaner));
+        let producer_ids = Arc::new(ProducerIdPool::default());
+        let txns = Arc::new(crate::transactions::TxnCoordinator::new(
+            cluster.clone(),
+            layer.clone(),
+            producer_ids.clone(),
+            config.transaction_max_timeout,
+            config.max_message_bytes,
+        ));
+        tasks.push(txns.spawn_reaper());
         cluster.reconcile(&partitions);
         cluster.remove_orphans(&partitions);
         tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),
@@ -105,9 +114,10 @@ impl Broker {
         let services = Arc::new(Services {
             config,
             cluster,
-            producer_ids: ProducerIdPool::default(),
+            producer_ids,
             groups,
             layer,
+            txns,
         });
         Ok(Broker {
             services,

@@ -352,11 +352,21 @@ impl Cluster {
         self.metadata(|s| s.topic_by_name(crate::groups::OFFSETS_TOPIC).is_some())
     }
 
-    /// Creates the internal `__consumer_offsets` topic (whatever auto-creation says) once
-    /// enough brokers are live for its replication factor. It is compacted, as Kafka's is: the
-    /// latest record of every group and committed offset stays, older ones go; its
-    /// `segment.bytes` is `--offsets-topic-segment-bytes` (only sealed segments are cleaned).
+    /// Creates the internal `__consumer_offsets` topic: see [`Cluster::create_internal_topic`].
     pub async fn create_offsets_topic(&self, partitions: i32) -> Result<(), NodeError> {
+        self.create_internal_topic(crate::groups::OFFSETS_TOPIC, partitions)
+            .await
+    }
+
+    /// Creates an internal topic (`__consumer_offsets`, `__transaction_state`), whatever
+    /// auto-creation says, once enough brokers are live for its replication factor. It is
+    /// compacted, as Kafka's are: the latest record of every key stays, older ones go; its
+    /// `segment.bytes` is `--offsets-topic-segment-bytes` (only sealed segments are cleaned).
+    pub async fn create_internal_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+    ) -> Result<(), NodeError> {
         let configs = BTreeMap::from([
             ("cleanup.policy".to_owned(), "compact".to_owned()),
             (
@@ -372,13 +382,7 @@ impl Cluster {
                 live,
             }));
         }
-        (self.create_topic(
-            crate::groups::OFFSETS_TOPIC,
-            partitions,
-            replication,
-            configs,
-        ))
-        .await
+        (self.create_topic(name, partitions, replication, configs)).await
     }
 }
 

@@ -94,6 +94,9 @@ pub struct BrokerConfig {
     pub offsets_topic_segment_bytes: u64,
     /// The log cleaner of compacted topics (threads, key-map memory, I/O rate, backoff).
     pub cleaner: crate::CleanerConfig,
+    /// The longest `transaction.timeout.ms` a transactional producer may ask for (Kafka's
+    /// `transaction.max.timeout.ms`, 15 minutes); longer gets INVALID_TRANSACTION_TIMEOUT.
+    pub transaction_max_timeout: Duration,
 }
 
 impl BrokerConfig {
@@ -128,6 +131,7 @@ impl BrokerConfig {
             offsets_topic_replication_factor: 3,
             offsets_topic_segment_bytes: 100 * 1024 * 1024,
             cleaner: crate::CleanerConfig::default(),
+            transaction_max_timeout: Duration::from_secs(15 * 60),
         }
     }
 }

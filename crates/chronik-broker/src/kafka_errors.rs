@@ -11,6 +11,7 @@ use chronik_metadata::node::NodeError;
 use crate::groups::GroupError;
 use crate::partition::{PartitionError, SequenceError};
 use crate::topic_config::ConfigError;
+use crate::transactions::{CoordError, TxnError};
 
 /// A refusal as a handler answers it: the Kafka error and a message saying what failed.
 pub(crate) type Refusal = (ResponseError, String);
@@ -108,6 +109,24 @@ pub(crate) fn group_error_code(e: &GroupError) -> i16 {
         GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
     };
     error.code()
+}
+
+/// The Kafka error for a transaction coordinator refusal. `fenced` is what this request's
+/// version calls a fenced producer: PRODUCER_FENCED for the versions after KIP-588,
+/// INVALID_PRODUCER_EPOCH before.
+pub(crate) fn coord_error(e: &CoordError, fenced: ResponseError) -> ResponseError {
+    match e {
+        CoordError::NotCoordinator => ResponseError::NotCoordinator,
+        CoordError::LoadInProgress => ResponseError::CoordinatorLoadInProgress,
+        CoordError::NotAvailable(_) => ResponseError::CoordinatorNotAvailable,
+        CoordError::Txn(TxnError::Concurrent) => ResponseError::ConcurrentTransactions,
+        CoordError::Txn(TxnError::InvalidState(_)) => ResponseError::InvalidTxnState,
+        CoordError::Txn(TxnError::Fenced { .. }) => fenced,
+        CoordError::Txn(TxnError::WrongProducerId) => ResponseError::InvalidProducerIdMapping,
+        CoordError::Txn(TxnError::InvalidTimeout { .. }) => {
+            ResponseError::InvalidTransactionTimeout
+        }
+    }
 }
 
 /// INVALID_CONFIG for bad keys and values, INVALID_REQUEST for malformed requests.

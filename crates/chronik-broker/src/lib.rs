@@ -24,6 +24,7 @@ mod response_errors;
 mod retention;
 mod services;
 mod topic_config;
+mod transactions;
 
 pub use broker::Broker;
 pub use cleaner::CleanerConfig;

@@ -3,6 +3,19 @@
 
 use std::sync::Mutex;
 
+use chronik_metadata::node::NodeError;
+
+use crate::cluster::Cluster;
+
+/// Why no producer id could be handed out.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProducerIdError {
+    #[error("cannot allocate producer ids: {0}")]
+    Node(#[from] NodeError),
+    #[error("the controller handed out an empty producer id block (first {first}, count {count})")]
+    EmptyBlock { first: i64, count: i32 },
+}
+
 /// The unused part of this broker's current producer id block.
 #[derive(Default)]
 pub(crate) struct ProducerIdPool {
@@ -17,6 +30,19 @@ impl ProducerIdPool {
             range.0 += 1;
             range.0 - 1
         })
+    }
+
+    /// The next free id, asking the controller for a new block when this one is used up.
+    pub async fn next(&self, cluster: &Cluster) -> Result<i64, ProducerIdError> {
+        loop {
+            if let Some(id) = self.take() {
+                return Ok(id);
+            }
+            match cluster.allocate_producer_ids().await? {
+                (first, count) if count > 0 && first >= 0 => self.refill(first, count),
+                (first, count) => return Err(ProducerIdError::EmptyBlock { first, count }),
+            }
+        }
     }
 
     pub fn refill(&self, first: i64, count: i32) {

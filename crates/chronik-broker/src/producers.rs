@@ -7,7 +7,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chronik_records::{ProducerFields, StoredBatches, wrapping_seq};
+use chronik_records::{BatchHeader, ProducerFields, StoredBatches, wrapping_seq};
+
+pub(crate) use txn::AbortedTxn;
+use txn::TxnIndex;
 
 /// Batches remembered per producer (Kafka keeps the last 5: a producer has at most 5 in flight).
 const CACHED_BATCHES: usize = 5;
@@ -31,6 +34,8 @@ struct ProducerEntry {
     batches: VecDeque<WrittenBatch>,
     /// Log offset of the producer's latest batch: its recency for eviction.
     last_offset: i64,
+    /// First offset of the producer's open transaction in this partition.
+    txn_first: Option<i64>,
 }
 
 /// Why an idempotent producer's batch is refused.
@@ -59,6 +64,8 @@ pub(crate) enum SeqCheck {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct ProducerStates {
     producers: HashMap<i64, ProducerEntry>,
+    /// Open transactions and the aborted ones still in the log.
+    txns: TxnIndex,
 }
 
 impl ProducerStates {
@@ -99,11 +106,7 @@ impl ProducerStates {
         let entry = self
             .producers
             .entry(p.producer_id)
-            .or_insert_with(|| ProducerEntry {
-                epoch: p.epoch,
-                batches: VecDeque::new(),
-                last_offset,
-            });
+            .or_insert_with(|| ProducerEntry::new(p.epoch, last_offset));
         if p.epoch != entry.epoch {
             entry.epoch = p.epoch;
             entry.batches.clear();
@@ -123,14 +126,91 @@ impl ProducerStates {
         }
     }
 
-    /// Replays the producer fields of every stored batch in `batches` (whole v2 batches as a
-    /// log read returns them); batches without a producer id are skipped.
+    /// Replays every stored batch in `batches` (whole v2 batches as a log read returns them).
     pub fn replay(&mut self, batches: &[u8]) {
-        for (_, header) in StoredBatches::new(batches) {
-            if let Some(p) = header.producer() {
-                self.record(&p, header.base_offset, header.last_offset());
+        for (bytes, header) in StoredBatches::new(batches) {
+            self.apply_stored(bytes, &header);
+        }
+    }
+
+    /// Takes in one batch as stored (replayed, or replicated from the leader): its producer's
+    /// sequence, a transaction it opens, or the transaction a marker ends. Batches without a
+    /// producer id change nothing.
+    pub fn apply_stored(&mut self, bytes: &[u8], header: &BatchHeader) {
+        let Some(p) = header.producer() else {
+            return;
+        };
+        if header.is_control() {
+            if let Some(marker) = chronik_records::read_marker(bytes) {
+                self.end_txn(p.producer_id, p.epoch, marker.commit, header.base_offset);
+            }
+            return;
+        }
+        self.record(&p, header.base_offset, header.last_offset());
+        if header.is_transactional() {
+            self.txn_written(p.producer_id, header.base_offset);
+        }
+    }
+
+    /// A transactional batch of `producer_id` was written at `base_offset`: the first one
+    /// opens its transaction here.
+    pub fn txn_written(&mut self, producer_id: i64, base_offset: i64) {
+        if let Some(entry) = self.producers.get_mut(&producer_id)
+            && entry.txn_first.is_none()
+        {
+            entry.txn_first = Some(base_offset);
+            self.txns.open(base_offset, producer_id);
+        }
+    }
+
+    /// Whether a marker from `producer_id` at `epoch` may be written: not from an epoch older
+    /// than the producer's (a fenced coordinator's late marker).
+    pub fn check_marker(&self, producer_id: i64, epoch: i16) -> Result<(), SequenceError> {
+        match self.producers.get(&producer_id) {
+            Some(entry) if epoch < entry.epoch => Err(SequenceError::StaleEpoch {
+                epoch,
+                current: entry.epoch,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A marker written at `marker_offset` ended `producer_id`'s transaction here; an abort is
+    /// remembered for read_committed fetches. A marker with a newer epoch (a transaction
+    /// aborted on timeout, fencing its producer) restarts the sequence.
+    pub fn end_txn(&mut self, producer_id: i64, epoch: i16, commit: bool, marker_offset: i64) {
+        let entry = (self.producers.entry(producer_id))
+            .or_insert_with(|| ProducerEntry::new(epoch, marker_offset));
+        if epoch > entry.epoch {
+            entry.epoch = epoch;
+            entry.batches.clear();
+        }
+        entry.last_offset = marker_offset;
+        if let Some(first) = entry.txn_first.take() {
+            self.txns.close(first);
+            if !commit {
+                self.txns.aborted(AbortedTxn {
+                    producer_id,
+                    first_offset: first,
+                    last_offset: marker_offset,
+                });
             }
         }
+    }
+
+    /// The first offset of the earliest open transaction: the last stable offset cannot pass it.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.txns.first_open()
+    }
+
+    /// The aborted transactions a read_committed fetch of `[from, to)` must be told of.
+    pub fn aborted_between(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.txns.aborted_between(from, to)
+    }
+
+    /// Forgets aborted transactions wholly below the log start `start`.
+    pub fn trim_aborted(&mut self, start: i64) {
+        self.txns.trim(start);
     }
 
     pub fn len(&self) -> usize {
@@ -144,11 +224,24 @@ impl ProducerStates {
     }
 
     fn evict_oldest(&mut self) {
+        // A producer with an open transaction stays: its marker must find it.
         let oldest = (self.producers.iter())
+            .filter(|(_, e)| e.txn_first.is_none())
             .min_by_key(|(_, e)| e.last_offset)
             .map(|(id, _)| *id);
         if let Some(id) = oldest {
             self.producers.remove(&id);
+        }
+    }
+}
+
+impl ProducerEntry {
+    fn new(epoch: i16, last_offset: i64) -> Self {
+        ProducerEntry {
+            epoch,
+            batches: VecDeque::new(),
+            last_offset,
+            txn_first: None,
         }
     }
 }
@@ -166,6 +259,7 @@ fn first_batch_rule(first_seq: i32) -> SeqCheck {
 }
 
 mod snapshot;
+mod txn;
 
 pub(crate) use snapshot::{load_snapshot, remove_snapshot, save_snapshot};
 

@@ -15,22 +15,24 @@ pub(crate) struct Services {
     pub config: BrokerConfig,
     /// The metadata: topics, brokers, and the calls that change them.
     pub cluster: Arc<Cluster>,
-    /// Producer ids handed to idempotent producers by InitProducerId.
-    pub producer_ids: ProducerIdPool,
+    /// Producer ids handed to idempotent and transactional producers by InitProducerId.
+    pub producer_ids: Arc<ProducerIdPool>,
     /// Consumer groups and committed offsets this broker coordinates.
     pub groups: Arc<crate::groups::Coordinator>,
     /// Appends, reads and replication progress of the partitions this broker hosts.
     pub layer: Arc<PartitionLayer>,
+    /// Transactions whose `__transaction_state` partition this broker leads.
+    pub txns: Arc<crate::transactions::TxnCoordinator>,
 }
 
 impl Services {
     /// Creates `name` with the default partition count when auto-creation is on and it does
-    /// not exist; failures are left for the caller's lookup to report. The internal offsets
-    /// topic is never auto-created: only the group coordinator creates it, with its own
-    /// partition count and retention.
+    /// not exist; failures are left for the caller's lookup to report. The internal topics
+    /// are never auto-created: only their coordinators create them, with their own partition
+    /// count and retention.
     pub async fn ensure_topic(&self, name: &str) {
         if !self.config.auto_create_topics
-            || name == crate::groups::OFFSETS_TOPIC
+            || is_internal_topic(name)
             || chronik_types::validate_topic_name(name).is_err()
             || self.cluster.metadata(|s| s.topic_by_name(name).is_some())
         {
@@ -49,4 +51,10 @@ impl Services {
         }
         self.layer.reconcile().await;
     }
+}
+
+/// Whether `name` is one of the internal topics only the coordinators write to and only the
+/// broker creates, configures and keeps.
+pub(crate) fn is_internal_topic(name: &str) -> bool {
+    name == crate::groups::OFFSETS_TOPIC || name == crate::transactions::TXN_TOPIC
 }

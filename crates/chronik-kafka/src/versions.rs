@@ -3,7 +3,8 @@
 //! Ranges are what current clients negotiate (librdkafka 2.x, kafka-python 2.x, Java 3.x–4.x),
 //! clipped to what kafka-protocol 0.18 can decode, and stopping before versions whose semantics
 //! Chronik does not implement (topic ids in Fetch 13+/OffsetCommit 10, KIP-848 consumer groups in
-//! OffsetCommit 9/OffsetFetch 9, transactions-v2 in Produce 12+, tiered-storage offsets in
+//! OffsetCommit 9/OffsetFetch 9, transactions-v2 in Produce 12+ and EndTxn 4+, the
+//! broker-to-coordinator AddPartitionsToTxn 4+ (KIP-890), tiered-storage offsets in
 //! ListOffsets 8+). A test keeps every range inside kafka-protocol's own `valid_versions`.
 
 use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
@@ -36,6 +37,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::AddOffsetsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
+    (ApiKey::WriteTxnMarkers, 1, 1),
 ];
 
 /// Calls macro `$m` with the message kind of every API in [`SUPPORTED`]: the one list that the
@@ -68,6 +73,10 @@ macro_rules! with_supported_kinds {
             DeleteGroups,
             IncrementalAlterConfigs,
             DescribeCluster,
+            AddPartitionsToTxn,
+            AddOffsetsToTxn,
+            EndTxn,
+            WriteTxnMarkers,
         )
     };
 }

@@ -47,7 +47,7 @@ pub(crate) fn build_batch_at(values: &[&[u8]], timestamps: &[i64]) -> Vec<u8> {
 }
 
 /// Kafka's zigzag varint.
-fn put_varint(out: &mut Vec<u8>, v: i64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
         out.push((z as u8) | 0x80);

@@ -7,6 +7,7 @@
 //! batch are not decoded: the broker stores batches verbatim.
 
 mod build;
+mod control;
 mod error;
 mod header;
 mod rewrite;
@@ -16,6 +17,7 @@ mod validate;
 mod write;
 
 pub use build::build_batch;
+pub use control::{TxnMarker, build_marker_batch, read_marker};
 pub use error::{BatchError, RecordsError, Result};
 pub use header::{
     BATCH_HEADER_LEN, BatchHeader, Compression, ProducerFields, StoredBatches, wrapping_seq,

@@ -28,7 +28,7 @@ pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Option<(i64, i6
 }
 
 /// Reads a zig-zag varint (as Kafka records use), advancing `buf`.
-fn varint(buf: &mut &[u8]) -> Option<i64> {
+pub(crate) fn varint(buf: &mut &[u8]) -> Option<i64> {
     let mut raw: u64 = 0;
     for shift in (0..64).step_by(7) {
         let (&byte, rest) = buf.split_first()?;

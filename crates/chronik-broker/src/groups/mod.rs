@@ -21,7 +21,7 @@ mod join;
 mod member;
 mod ops;
 mod records;
-mod store;
+pub(crate) mod store;
 #[cfg(test)]
 mod tests;
 

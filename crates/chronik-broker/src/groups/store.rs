@@ -79,28 +79,33 @@ const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A group record written to the leader's log: committed once durable and on every ISR
 /// member, like an acks=all produce.
 pub(crate) struct Written {
-    pub(super) durable: Durable,
-    pub(super) marks: watch::Receiver<Mark>,
-    pub(super) base_offset: i64,
-    pub(super) epoch: i32,
+    pub(crate) durable: Durable,
+    pub(crate) marks: watch::Receiver<Mark>,
+    pub(crate) base_offset: i64,
+    pub(crate) epoch: i32,
 }
 
 impl Written {
     /// Waits until the record is committed; the error says why it may not be.
-    pub async fn wait_async(mut self) -> Result<(), GroupError> {
-        (self.durable.wait_async().await).map_err(|e| GroupError::Storage(e.to_string()))?;
+    pub async fn wait_async(self) -> Result<(), GroupError> {
+        self.committed().await.map_err(GroupError::Storage)
+    }
+
+    /// Waits until the record is committed; the error says why it may not be.
+    pub async fn committed(mut self) -> Result<(), String> {
+        (self.durable.wait_async().await).map_err(|e| e.to_string())?;
         let (epoch, base) = (self.epoch, self.base_offset);
         let committed = self
             .marks
             .wait_for(|m| m.leader_epoch != Some(epoch) || m.high_watermark > base);
         match tokio::time::timeout(COMMIT_TIMEOUT, committed).await {
             Ok(Ok(m)) if m.leader_epoch == Some(epoch) => Ok(()),
-            Ok(_) => Err(GroupError::Storage(
-                "the coordinator lost its leadership before the ISR had the record".into(),
-            )),
-            Err(_) => Err(GroupError::Storage(format!(
+            Ok(_) => {
+                Err("the coordinator lost its leadership before the ISR had the record".into())
+            }
+            Err(_) => Err(format!(
                 "the ISR did not take the record within {COMMIT_TIMEOUT:?}"
-            ))),
+            )),
         }
     }
 }
@@ -110,6 +115,19 @@ impl Written {
 pub(crate) fn read_all(
     log: &PartitionLog,
     mut visit: impl FnMut(RecordKey, Option<Bytes>),
+) -> Result<(), WalError> {
+    let name = log.name().to_owned();
+    read_all_raw(log, |key, value, offset| match RecordKey::decode(&key) {
+        Ok(key) => visit(key, value),
+        Err(e) => tracing::warn!(log = name, offset, error = %e, "skipping a record"),
+    })
+}
+
+/// Reads every keyed record of `log` in order and hands each one's key, value and offset to
+/// `visit`; control batches and damaged batches are skipped.
+pub(crate) fn read_all_raw(
+    log: &PartitionLog,
+    mut visit: impl FnMut(Bytes, Option<Bytes>, i64),
 ) -> Result<(), WalError> {
     let end = log.end_offset();
     let mut from = log.start_offset();
@@ -124,7 +142,7 @@ pub(crate) fn read_all(
     Ok(())
 }
 
-fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(RecordKey, Option<Bytes>)) {
+fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(Bytes, Option<Bytes>, i64)) {
     while !data.is_empty() {
         let len = match chronik_records::BatchHeader::parse(&data) {
             Ok(h) if h.total_len() <= data.len() => h.total_len(),
@@ -157,12 +175,8 @@ fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(RecordKey, O
             }
         };
         for record in set.records {
-            let Some(key) = record.key else { continue };
-            match RecordKey::decode(&key) {
-                Ok(key) => visit(key, record.value),
-                Err(e) => {
-                    tracing::warn!(log, offset = record.offset, error = %e, "skipping a record")
-                }
+            if let Some(key) = record.key {
+                visit(key, record.value, record.offset);
             }
         }
     }

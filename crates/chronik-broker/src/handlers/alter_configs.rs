@@ -115,7 +115,7 @@ async fn alter(
 ) -> Outcome {
     tracing::debug!(kind = resource_type, name, validate_only, "alter configs");
     match resource_type {
-        TOPIC if name == crate::groups::OFFSETS_TOPIC => Err((
+        TOPIC if crate::services::is_internal_topic(name) => Err((
             ResponseError::InvalidRequest,
             format!(
                 "'{name}' is an internal topic; its configs (kept forever: retention.ms=-1, \

@@ -63,7 +63,7 @@ async fn grow(
         ));
     }
     let name = topic.name.0.as_str();
-    if name == crate::groups::OFFSETS_TOPIC {
+    if crate::services::is_internal_topic(name) {
         // More partitions would move groups to other partitions, away from their offsets.
         return Err((
             ResponseError::InvalidRequest,

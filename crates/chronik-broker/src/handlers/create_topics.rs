@@ -74,7 +74,7 @@ async fn create(
             format!("topic '{name}' already exists"),
         );
     }
-    if name == crate::groups::OFFSETS_TOPIC {
+    if crate::services::is_internal_topic(name) {
         return failed(
             ResponseError::InvalidRequest,
             format!("'{name}' is an internal topic; the broker creates it itself"),

@@ -48,7 +48,7 @@ async fn delete(services: &Services, name: Option<String>, id: uuid::Uuid) -> De
         return result.with_error_code(ResponseError::UnknownTopicId.code());
     };
     let result = result.with_name(Some(TopicName(str_bytes(&name))));
-    if name == crate::groups::OFFSETS_TOPIC {
+    if crate::services::is_internal_topic(&name) {
         let message = format!("'{name}' is an internal topic and cannot be deleted");
         return result
             .with_error_code(ResponseError::InvalidRequest.code())

@@ -9,16 +9,17 @@ use bytes::Bytes;
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::fetch_request::FetchTopic;
 use chronik_kafka::kafka_protocol::messages::fetch_response::{
-    FetchableTopicResponse, PartitionData,
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
-use chronik_kafka::kafka_protocol::messages::{FetchRequest, FetchResponse};
+use chronik_kafka::kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 use chronik_types::TopicPartition;
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
 use super::NONE;
 use crate::kafka_errors::partition_error_code;
-use crate::partition::{Parked, PartitionError, PartitionLayer, ReadRequest, Reader};
+use crate::partition::{Isolation, Parked, PartitionError, PartitionLayer, ReadRequest, Reader};
+use crate::producers::AbortedTxn;
 use crate::services::Services;
 
 /// Longest long poll honoured, whatever the client asks.
@@ -43,7 +44,8 @@ pub(crate) async fn handle(services: &Services, req: FetchRequest) -> FetchRespo
         id if id >= 0 => Reader::Follower(id),
         _ => Reader::Consumer,
     };
-    let partitions = partitions_of(&req.topics);
+    let isolation = Isolation::from_wire(req.isolation_level);
+    let partitions = partitions_of(&req.topics, isolation);
     if let Reader::Follower(id) = reader {
         for (tp, read) in &partitions {
             let progress = (read.fetch_offset, read.log_start_offset);
@@ -68,7 +70,10 @@ pub(crate) async fn handle(services: &Services, req: FetchRequest) -> FetchRespo
 }
 
 /// Every requested partition with what to read of it, in request order.
-fn partitions_of(topics: &[FetchTopic]) -> Vec<(TopicPartition, ReadRequest)> {
+fn partitions_of(
+    topics: &[FetchTopic],
+    isolation: Isolation,
+) -> Vec<(TopicPartition, ReadRequest)> {
     let mut out = Vec::new();
     for topic in topics {
         for part in &topic.partitions {
@@ -79,6 +84,7 @@ fn partitions_of(topics: &[FetchTopic]) -> Vec<(TopicPartition, ReadRequest)> {
                 current_leader_epoch: part.current_leader_epoch,
                 max_bytes: usize::try_from(part.partition_max_bytes).unwrap_or(0),
                 first_whole: true,
+                isolation,
             };
             out.push((tp, read));
         }
@@ -128,9 +134,9 @@ fn read_all(
                     PartitionData::default()
                         .with_error_code(NONE)
                         .with_high_watermark(r.high_watermark)
-                        .with_last_stable_offset(r.high_watermark)
+                        .with_last_stable_offset(r.last_stable_offset)
                         .with_log_start_offset(r.log_start_offset)
-                        .with_aborted_transactions(Some(Vec::new()))
+                        .with_aborted_transactions(r.aborted.map(aborted_list))
                         .with_records(Some(r.records))
                 }
                 Err(e) => {
@@ -171,6 +177,16 @@ impl ResponseBudget {
     fn took(&mut self, bytes: usize) {
         self.used += bytes;
     }
+}
+
+fn aborted_list(aborted: Vec<AbortedTxn>) -> Vec<AbortedTransaction> {
+    (aborted.into_iter())
+        .map(|t| {
+            AbortedTransaction::default()
+                .with_producer_id(ProducerId(t.producer_id))
+                .with_first_offset(t.first_offset)
+        })
+        .collect()
 }
 
 fn failed(e: &PartitionError) -> PartitionData {

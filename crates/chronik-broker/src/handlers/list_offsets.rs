@@ -10,7 +10,7 @@ use chronik_types::TopicPartition;
 
 use super::NONE;
 use crate::kafka_errors::partition_error_code;
-use crate::partition::OffsetQuery;
+use crate::partition::{Isolation, OffsetQuery};
 use crate::services::Services;
 
 const LATEST: i64 = -1;
@@ -32,7 +32,8 @@ pub(crate) fn handle(
         let mut out = ListOffsetsTopicResponse::default().with_name(topic.name);
         for part in &topic.partitions {
             let tp = TopicPartition::new(name.clone(), part.partition_index);
-            let mut answer = lookup(services, &tp, part, version);
+            let isolation = Isolation::from_wire(req.isolation_level);
+            let mut answer = lookup(services, &tp, part, version, isolation);
             if version < EPOCH_VERSION {
                 answer.leader_epoch = -1;
             }
@@ -48,6 +49,7 @@ fn lookup(
     tp: &TopicPartition,
     part: &ListOffsetsPartition,
     version: i16,
+    isolation: Isolation,
 ) -> ListOffsetsPartitionResponse {
     let answer = ListOffsetsPartitionResponse::default().with_partition_index(part.partition_index);
     let query = match part.timestamp {
@@ -58,7 +60,7 @@ fn lookup(
     };
     match services
         .layer
-        .offset_for(tp, part.current_leader_epoch, query)
+        .offset_for(tp, part.current_leader_epoch, query, isolation)
     {
         Ok((found, epoch)) => {
             let (offset, timestamp) = found.unwrap_or((-1, -1));

@@ -16,6 +16,7 @@ mod list_offsets;
 mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
+mod transactions;
 
 use std::sync::Arc;
 
@@ -54,6 +55,10 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::DescribeGroups,
     ApiKey::ListGroups,
     ApiKey::DeleteGroups,
+    ApiKey::AddPartitionsToTxn,
+    ApiKey::AddOffsetsToTxn,
+    ApiKey::EndTxn,
+    ApiKey::WriteTxnMarkers,
 ];
 
 /// What a connection writes back for one request.
@@ -140,7 +145,7 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
             ResponseKind::DeleteRecords(delete_records::handle(services, r).await)
         })),
         RequestKind::InitProducerId(r) => later(Box::pin(async move {
-            ResponseKind::InitProducerId(init_producer_id::handle(&services, r).await)
+            ResponseKind::InitProducerId(init_producer_id::handle(&services, r, v).await)
         })),
         RequestKind::CreatePartitions(r) => later(Box::pin(async move {
             ResponseKind::CreatePartitions(create_partitions::handle(&services, r).await)
@@ -203,6 +208,18 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
         })),
         RequestKind::DeleteGroups(r) => later(Box::pin(async move {
             ResponseKind::DeleteGroups(groups::admin::delete(&services, r).await)
+        })),
+        RequestKind::AddPartitionsToTxn(r) => later(Box::pin(async move {
+            ResponseKind::AddPartitionsToTxn(transactions::add_partitions(&services, r, v).await)
+        })),
+        RequestKind::AddOffsetsToTxn(r) => later(Box::pin(async move {
+            ResponseKind::AddOffsetsToTxn(transactions::add_offsets(&services, r, v).await)
+        })),
+        RequestKind::EndTxn(r) => later(Box::pin(async move {
+            ResponseKind::EndTxn(transactions::end_txn(&services, r, v).await)
+        })),
+        RequestKind::WriteTxnMarkers(r) => later(Box::pin(async move {
+            ResponseKind::WriteTxnMarkers(transactions::write_markers(&services, r).await)
         })),
         other => {
             tracing::debug!(api = ?header.api_key, "request for an API not served; closing");

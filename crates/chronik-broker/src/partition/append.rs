@@ -57,12 +57,12 @@ pub(crate) struct Appended {
 pub(crate) struct AckWait {
     /// Resolves when the last append is durable (the log is fsynced in order, so it covers the
     /// earlier ones).
-    durable: Option<Durable>,
-    hosted: std::sync::Arc<Hosted>,
-    partition: TopicPartition,
+    pub(super) durable: Option<Durable>,
+    pub(super) hosted: std::sync::Arc<Hosted>,
+    pub(super) partition: TopicPartition,
     /// Base offset of the last batch: committed once the high watermark passes it.
-    last_base: i64,
-    epoch: i32,
+    pub(super) last_base: i64,
+    pub(super) epoch: i32,
 }
 
 impl PartitionLayer {
@@ -74,8 +74,8 @@ impl PartitionLayer {
         acks: Acks,
         records: Option<&Bytes>,
     ) -> Result<Appended> {
-        if tp.topic == crate::groups::OFFSETS_TOPIC {
-            // Only the group coordinator writes there; a client's records would corrupt offsets.
+        if crate::services::is_internal_topic(&tp.topic) {
+            // Only the coordinators write there; a client's records would corrupt their state.
             return Err(PartitionError::InternalTopic(tp.clone()));
         }
         let leading = self.leader(tp)?;
@@ -189,6 +189,9 @@ fn append_idempotent(
         SeqCheck::Append => {
             let (base, last, durable) = append_one(tp, leading, batch)?;
             producers.record(p, base, last);
+            if batch.header.is_transactional() {
+                producers.txn_written(p.producer_id, base);
+            }
             Ok((base, durable))
         }
         SeqCheck::Duplicate(written) => {

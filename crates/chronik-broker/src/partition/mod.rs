@@ -7,6 +7,7 @@
 mod append;
 mod delete;
 mod error;
+mod markers;
 mod read;
 
 use std::collections::HashSet;
@@ -23,7 +24,7 @@ use crate::topic_config::TopicSettings;
 pub(crate) use crate::producers::SequenceError;
 pub(crate) use append::{AckWait, Acks};
 pub(crate) use error::{PartitionError, Result, check_epoch};
-pub(crate) use read::{OffsetQuery, Parked, ReadRequest, Reader};
+pub(crate) use read::{Isolation, OffsetQuery, Parked, ReadRequest, Reader};
 
 /// The hosted partitions, as the protocol handlers see them.
 pub(crate) struct PartitionLayer {
@@ -56,6 +57,13 @@ impl Leading {
             p.advance(end);
             p.high_watermark()
         })
+    }
+
+    /// The last stable offset under the high watermark `hw`: not past the first offset of
+    /// any open transaction.
+    fn last_stable_offset(&self, hw: i64) -> i64 {
+        let first_open = self.hosted.producers().first_unstable_offset();
+        first_open.map_or(hw, |first| first.min(hw))
     }
 }
 

@@ -10,6 +10,7 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::WatchStream;
 
 use super::{Leading, PartitionError, PartitionLayer, Result};
+use crate::producers::AbortedTxn;
 use crate::replica::{Role, divergence};
 
 /// Who reads: what it may see and whether its read is replication progress.
@@ -35,6 +36,27 @@ pub(crate) struct ReadRequest {
     /// Whether a first batch larger than `max_bytes` is still returned whole, so a consumer
     /// always makes progress (only until a fetch response holds data, as in Kafka).
     pub first_whole: bool,
+    /// What a consumer may see (followers see everything).
+    pub isolation: Isolation,
+}
+
+/// A consumer's `isolation.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Isolation {
+    /// Everything below the high watermark, aborted transactions included.
+    ReadUncommitted,
+    /// Only below the last stable offset, told which transactions were aborted.
+    ReadCommitted,
+}
+
+impl Isolation {
+    /// The `isolation_level` of a Fetch or ListOffsets request (0, or 1 for read_committed).
+    pub fn from_wire(level: i8) -> Isolation {
+        match level {
+            1 => Isolation::ReadCommitted,
+            _ => Isolation::ReadUncommitted,
+        }
+    }
 }
 
 /// One partition's read.
@@ -43,7 +65,11 @@ pub(crate) struct PartitionRead {
     /// Whole stored batches, byte for byte.
     pub records: Bytes,
     pub high_watermark: i64,
+    /// Below it every transaction is decided (at most the high watermark).
+    pub last_stable_offset: i64,
     pub log_start_offset: i64,
+    /// For a read_committed reader, the aborted transactions the records may hold.
+    pub aborted: Option<Vec<AbortedTxn>>,
 }
 
 /// Which offset ListOffsets asks for.
@@ -75,8 +101,11 @@ impl PartitionLayer {
         let log = leading.log();
         let (start, end) = (log.start_offset(), log.end_offset());
         let hw = leading.high_watermark();
+        let lso = leading.last_stable_offset(hw);
+        let committed = req.isolation == Isolation::ReadCommitted;
         let visible = match reader {
             Reader::Follower(_) => end,
+            Reader::Consumer if committed => lso,
             Reader::Consumer => hw,
         };
         if req.fetch_offset < start || req.fetch_offset > end {
@@ -103,10 +132,16 @@ impl PartitionLayer {
                 }
             }
         };
+        let aborted = (committed && reader == Reader::Consumer).then(|| {
+            let producers = leading.hosted.producers();
+            producers.aborted_between(req.fetch_offset, visible)
+        });
         Ok(PartitionRead {
             records,
             high_watermark: hw,
+            last_stable_offset: lso,
             log_start_offset: start,
+            aborted,
         })
     }
 
@@ -168,10 +203,15 @@ impl PartitionLayer {
         tp: &TopicPartition,
         current_leader_epoch: i32,
         query: OffsetQuery,
+        isolation: Isolation,
     ) -> Result<(Option<(i64, i64)>, i32)> {
         let leading = self.leader(tp)?;
-        // Consumers see up to the high watermark: "latest" is that, not the log end.
-        let hw = leading.high_watermark();
+        // Consumers see up to the high watermark (read_committed ones, the last stable
+        // offset): "latest" is that, not the log end.
+        let hw = match isolation {
+            Isolation::ReadUncommitted => leading.high_watermark(),
+            Isolation::ReadCommitted => leading.last_stable_offset(leading.high_watermark()),
+        };
         super::check_epoch(current_leader_epoch, leading.epoch)?;
         let log = leading.log();
         let found = match query {

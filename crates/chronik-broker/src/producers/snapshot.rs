@@ -1,20 +1,29 @@
 //! The producer state of a partition saved at a clean shutdown, so a restart replays only the
 //! batches written after it instead of the whole log.
 //!
-//! Layout (big endian): magic `CHPS`, format 1, the log end offset it describes, the producer
-//! count, then per producer: id, epoch, latest offset, batch count, batches (first and last
-//! sequence, base and last offset); a CRC-32 of everything before it ends the file. A file
-//! that fails any check is ignored and the log is replayed from its start instead.
+//! Layout (big endian): magic `CHPS`, format 2, the log end offset it describes, the producer
+//! count, then per producer: id, epoch, latest offset, first offset of its open transaction
+//! (-1: none), batch count, batches (first and last sequence, base and last offset); then the
+//! aborted transactions' count and each one's producer id, first and last offset; a CRC-32 of
+//! everything before it ends the file. Format 1 (written before transactions existed) has no
+//! transaction fields. A file that fails any check is ignored and the log is replayed from its
+//! start instead.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use bytes::{Buf, BufMut};
 
-use super::{CACHED_BATCHES, MAX_PRODUCERS, ProducerEntry, ProducerStates, WrittenBatch};
+use super::{
+    AbortedTxn, CACHED_BATCHES, MAX_PRODUCERS, ProducerEntry, ProducerStates, WrittenBatch,
+};
 
 const MAGIC: &[u8; 4] = b"CHPS";
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
+/// The format before transactions: no open-transaction offset, no aborted list.
+const FORMAT_WITHOUT_TXNS: u8 = 1;
+/// Aborted transactions a snapshot holds at most (a bound on what a damaged count may ask for).
+const MAX_ABORTED: usize = 10_000_000;
 const FILE_NAME: &str = "producers.snapshot";
 
 fn path(partition_dir: &Path) -> PathBuf {
@@ -71,6 +80,7 @@ fn encode(states: &ProducerStates, end_offset: i64) -> Vec<u8> {
         out.put_i64(*id);
         out.put_i16(entry.epoch);
         out.put_i64(entry.last_offset);
+        out.put_i64(entry.txn_first.unwrap_or(-1));
         out.put_u8(u8::try_from(entry.batches.len()).unwrap_or(0));
         for b in &entry.batches {
             out.put_i32(b.first_seq);
@@ -78,6 +88,13 @@ fn encode(states: &ProducerStates, end_offset: i64) -> Vec<u8> {
             out.put_i64(b.base_offset);
             out.put_i64(b.last_offset);
         }
+    }
+    let aborted: Vec<&AbortedTxn> = states.txns.aborted_list().collect();
+    out.put_u32(u32::try_from(aborted.len()).unwrap_or(u32::MAX));
+    for t in aborted {
+        out.put_i64(t.producer_id);
+        out.put_i64(t.first_offset);
+        out.put_i64(t.last_offset);
     }
     let crc = crc32fast::hash(&out);
     out.put_u32(crc);
@@ -90,9 +107,11 @@ fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
         return None;
     }
     let mut buf = body;
-    if buf.get(..4)? != MAGIC || *buf.get(4)? != FORMAT {
+    let format = *buf.get(4)?;
+    if buf.get(..4)? != MAGIC || (format != FORMAT && format != FORMAT_WITHOUT_TXNS) {
         return None;
     }
+    let with_txns = format == FORMAT;
     buf.advance(5);
     let end_offset = take(&mut buf, 8)?.get_i64();
     let count = usize::try_from(take(&mut buf, 4)?.get_u32()).ok()?;
@@ -101,9 +120,13 @@ fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
     }
     let mut states = ProducerStates::default();
     for _ in 0..count {
-        let mut head = take(&mut buf, 19)?;
+        let mut head = take(&mut buf, 18)?;
         let (id, epoch, last_offset) = (head.get_i64(), head.get_i16(), head.get_i64());
-        let n = usize::from(head.get_u8());
+        let txn_first = match with_txns {
+            true => Some(take(&mut buf, 8)?.get_i64()).filter(|o| *o >= 0),
+            false => None,
+        };
+        let n = usize::from(take(&mut buf, 1)?.get_u8());
         if n > CACHED_BATCHES {
             return None;
         }
@@ -121,8 +144,26 @@ fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
             epoch,
             batches,
             last_offset,
+            txn_first,
         };
+        if let Some(first) = txn_first {
+            states.txns.open(first, id);
+        }
         states.producers.insert(id, entry);
+    }
+    if with_txns {
+        let aborted = usize::try_from(take(&mut buf, 4)?.get_u32()).ok()?;
+        if aborted > MAX_ABORTED {
+            return None;
+        }
+        for _ in 0..aborted {
+            let mut t = take(&mut buf, 24)?;
+            states.txns.aborted(AbortedTxn {
+                producer_id: t.get_i64(),
+                first_offset: t.get_i64(),
+                last_offset: t.get_i64(),
+            });
+        }
     }
     buf.is_empty().then_some((states, end_offset))
 }
@@ -156,6 +197,9 @@ mod tests {
                 );
             }
         }
+        s.txn_written(1, 90);
+        s.txn_written(2, 214);
+        s.end_txn(2, 2, false, 230);
         s
     }
 
@@ -172,6 +216,30 @@ mod tests {
             bad[at] ^= 0x40;
             assert_eq!(decode(&bad), None, "flip at {at}");
         }
+    }
+
+    #[test]
+    fn a_snapshot_from_before_transactions_still_loads() {
+        let mut old = Vec::new();
+        old.put_slice(MAGIC);
+        old.put_u8(FORMAT_WITHOUT_TXNS);
+        old.put_i64(5);
+        old.put_u32(1);
+        old.put_i64(9); // producer id
+        old.put_i16(1);
+        old.put_i64(4);
+        old.put_u8(1);
+        for v in [0i32, 4] {
+            old.put_i32(v);
+        }
+        old.put_i64(0);
+        old.put_i64(4);
+        old.put_u32(crc32fast::hash(&old));
+        let (states, end) = decode(&old).expect("format 1 decodes");
+        assert_eq!(
+            (states.len(), end, states.first_unstable_offset()),
+            (1, 5, None)
+        );
     }
 
     #[test]

@@ -324,11 +324,7 @@ async fn append(
             }
             match hosted.log.append_replicated(bytes, &batch.header) {
                 Ok(info) => {
-                    if let Some(p) = batch.header.producer() {
-                        hosted
-                            .producers()
-                            .record(&p, info.base_offset, info.last_offset);
-                    }
+                    hosted.producers().apply_stored(bytes, &batch.header);
                     durable = Some(info.durable);
                 }
                 Err(e) => {

@@ -1,5 +1,6 @@
-//! FindCoordinator: the leader of the group's `__consumer_offsets` partition. Transaction
-//! coordinators (key type 1) do not exist: Chronik does not implement transactions.
+//! FindCoordinator: the leader of the group's `__consumer_offsets` partition, or of the
+//! transactional id's `__transaction_state` partition. Each internal topic is created on
+//! its first lookup.
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -8,9 +9,10 @@ use chronik_kafka::kafka_protocol::messages::{
 };
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 
-use crate::groups::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, offsets_partitions, partition_for};
+use crate::groups::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, partition_for};
 use crate::handlers::{NONE, str_bytes};
 use crate::services::Services;
+use crate::transactions::{MAX_TXN_ID_BYTES, TXN_PARTITIONS, TXN_TOPIC};
 
 const GROUP_KEY: i8 = 0;
 const TRANSACTION_KEY: i8 = 1;
@@ -67,41 +69,54 @@ fn coordinator(key: StrBytes, found: Found) -> Coordinator {
 }
 
 async fn find(services: &Services, key_type: i8, key: &str) -> Found {
-    match key_type {
-        GROUP_KEY => {}
-        TRANSACTION_KEY => {
+    let (topic, partitions, not_available) = match key_type {
+        GROUP_KEY => (
+            OFFSETS_TOPIC,
+            OFFSETS_PARTITIONS,
+            "the group coordinator is not available yet",
+        ),
+        TRANSACTION_KEY if key.is_empty() || key.len() > MAX_TXN_ID_BYTES => {
             return Err((
                 ResponseError::InvalidRequest.code(),
-                "transactions are not supported by this broker",
+                "a transactional id must be 1 to 32767 bytes",
             ));
         }
+        TRANSACTION_KEY => (
+            TXN_TOPIC,
+            TXN_PARTITIONS,
+            "the transaction coordinator is not available yet",
+        ),
         _ => {
             return Err((
                 ResponseError::InvalidRequest.code(),
                 "unknown coordinator key type",
             ));
         }
-    }
-    if !services.cluster.offsets_topic_exists() {
-        // First need: create it now rather than waiting for the reaper's next pass.
+    };
+    if services
+        .cluster
+        .metadata(|s| s.topic_by_name(topic).is_none())
+    {
+        // First need: create it now rather than waiting for a later lookup.
         if let Err(e) = services
             .cluster
-            .create_offsets_topic(OFFSETS_PARTITIONS)
+            .create_internal_topic(topic, partitions)
             .await
         {
-            tracing::debug!(error = %e, "cannot create {OFFSETS_TOPIC} yet");
+            tracing::debug!(error = %e, "cannot create {topic} yet");
         }
         services.layer.reconcile().await;
     }
-    let not_available = (
-        ResponseError::CoordinatorNotAvailable.code(),
-        "the group coordinator is not available yet",
-    );
+    let not_available = (ResponseError::CoordinatorNotAvailable.code(), not_available);
     services.cluster.metadata(|s| {
         // The topic's actual partition count, whatever it was created with.
-        let count = offsets_partitions(s).ok_or(not_available)?;
+        let t = s.topic_by_name(topic).ok_or(not_available)?;
+        let count = i32::try_from(t.partitions.len())
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(not_available)?;
         let partition = partition_for(key, count);
-        let p = (s.topic_by_name(OFFSETS_TOPIC)).and_then(|t| t.partition(partition));
+        let p = t.partition(partition);
         let leader = p.map(|p| p.leader).ok_or(not_available)?;
         let broker = (s.live_brokers())
             .find(|b| b.id == leader)

@@ -1,0 +1,217 @@
+//! The transactional producer's requests to its transaction coordinator (AddPartitionsToTxn,
+//! AddOffsetsToTxn, EndTxn; InitProducerId is in init_producer_id.rs) and the coordinator's
+//! WriteTxnMarkers to partition leaders.
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::add_partitions_to_txn_response::{
+    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
+};
+use chronik_kafka::kafka_protocol::messages::write_txn_markers_response::{
+    WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
+};
+use chronik_kafka::kafka_protocol::messages::{
+    AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, ProducerId, WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
+};
+use chronik_records::TxnMarker;
+use chronik_types::TopicPartition;
+
+use super::NONE;
+use crate::groups::{OFFSETS_TOPIC, offsets_partitions, partition_for};
+use crate::kafka_errors::{coord_error, partition_error_code};
+use crate::services::Services;
+use crate::transactions::{CoordError, MAX_TXN_ID_BYTES, write_marker};
+
+/// The first versions answering a fenced producer with PRODUCER_FENCED (KIP-588).
+const ADD_PARTITIONS_FENCED_VERSION: i16 = 2;
+const ADD_OFFSETS_FENCED_VERSION: i16 = 2;
+const END_TXN_FENCED_VERSION: i16 = 2;
+
+fn fenced_error(version: i16, since: i16) -> ResponseError {
+    match version >= since {
+        true => ResponseError::ProducerFenced,
+        false => ResponseError::InvalidProducerEpoch,
+    }
+}
+
+/// The refusal of a transactional id no stored record can hold.
+fn check_id(txn_id: &str) -> Result<(), ResponseError> {
+    match txn_id.is_empty() || txn_id.len() > MAX_TXN_ID_BYTES {
+        true => Err(ResponseError::InvalidRequest),
+        false => Ok(()),
+    }
+}
+
+pub(crate) async fn add_partitions(
+    services: &Services,
+    req: AddPartitionsToTxnRequest,
+    version: i16,
+) -> AddPartitionsToTxnResponse {
+    let txn_id = req.v3_and_below_transactional_id.0.as_str();
+    let producer = (
+        req.v3_and_below_producer_id.0,
+        req.v3_and_below_producer_epoch,
+    );
+    let mut partitions = Vec::new();
+    for topic in &req.v3_and_below_topics {
+        for p in &topic.partitions {
+            partitions.push(TopicPartition::new(topic.name.0.as_str(), *p));
+        }
+    }
+    let unknown: Vec<&TopicPartition> = services.cluster.metadata(|s| {
+        (partitions.iter())
+            .filter(|tp| {
+                s.topic_by_name(&tp.topic)
+                    .and_then(|t| t.partition(tp.partition))
+                    .is_none()
+            })
+            .collect()
+    });
+    let code = if let Err(e) = check_id(txn_id) {
+        e.code()
+    } else if !unknown.is_empty() {
+        // Kafka refuses the whole request: the unknown ones, and OPERATION_NOT_ATTEMPTED for the rest.
+        return partition_results(&req, |tp| match unknown.contains(&tp) {
+            true => ResponseError::UnknownTopicOrPartition.code(),
+            false => ResponseError::OperationNotAttempted.code(),
+        });
+    } else {
+        match services
+            .txns
+            .add_partitions(txn_id, producer, &partitions)
+            .await
+        {
+            Ok(()) => NONE,
+            Err(e) => {
+                log_refusal("AddPartitionsToTxn", txn_id, &e);
+                coord_error(&e, fenced_error(version, ADD_PARTITIONS_FENCED_VERSION)).code()
+            }
+        }
+    };
+    partition_results(&req, |_| code)
+}
+
+fn partition_results(
+    req: &AddPartitionsToTxnRequest,
+    code_of: impl Fn(&TopicPartition) -> i16,
+) -> AddPartitionsToTxnResponse {
+    let results = (req.v3_and_below_topics.iter())
+        .map(|topic| {
+            let parts = (topic.partitions.iter())
+                .map(|p| {
+                    let tp = TopicPartition::new(topic.name.0.as_str(), *p);
+                    AddPartitionsToTxnPartitionResult::default()
+                        .with_partition_index(*p)
+                        .with_partition_error_code(code_of(&tp))
+                })
+                .collect();
+            AddPartitionsToTxnTopicResult::default()
+                .with_name(topic.name.clone())
+                .with_results_by_partition(parts)
+        })
+        .collect();
+    AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(results)
+}
+
+pub(crate) async fn add_offsets(
+    services: &Services,
+    req: AddOffsetsToTxnRequest,
+    version: i16,
+) -> AddOffsetsToTxnResponse {
+    let txn_id = req.transactional_id.0.as_str();
+    let producer = (req.producer_id.0, req.producer_epoch);
+    let code = match check_id(txn_id) {
+        Err(e) => e.code(),
+        Ok(()) => match services.cluster.metadata(offsets_partitions) {
+            None => ResponseError::CoordinatorNotAvailable.code(),
+            Some(count) => {
+                let tp = TopicPartition::new(
+                    OFFSETS_TOPIC,
+                    partition_for(req.group_id.0.as_str(), count),
+                );
+                match services.txns.add_partitions(txn_id, producer, &[tp]).await {
+                    Ok(()) => NONE,
+                    Err(e) => {
+                        log_refusal("AddOffsetsToTxn", txn_id, &e);
+                        coord_error(&e, fenced_error(version, ADD_OFFSETS_FENCED_VERSION)).code()
+                    }
+                }
+            }
+        },
+    };
+    AddOffsetsToTxnResponse::default().with_error_code(code)
+}
+
+pub(crate) async fn end_txn(
+    services: &Services,
+    req: EndTxnRequest,
+    version: i16,
+) -> EndTxnResponse {
+    let txn_id = req.transactional_id.0.as_str();
+    let producer = (req.producer_id.0, req.producer_epoch);
+    let code = match check_id(txn_id) {
+        Err(e) => e.code(),
+        Ok(()) => match services.txns.end_txn(txn_id, producer, req.committed).await {
+            Ok(()) => NONE,
+            Err(e) => {
+                log_refusal("EndTxn", txn_id, &e);
+                coord_error(&e, fenced_error(version, END_TXN_FENCED_VERSION)).code()
+            }
+        },
+    };
+    EndTxnResponse::default()
+        .with_error_code(code)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1)
+}
+
+fn log_refusal(api: &str, txn_id: &str, e: &CoordError) {
+    tracing::debug!(api, transactional_id = txn_id, error = %e, "transactional request refused");
+}
+
+/// WriteTxnMarkers: each marker in every partition it names, written as leader and answered
+/// once the partition's ISR has it.
+pub(crate) async fn write_markers(
+    services: &Services,
+    req: WriteTxnMarkersRequest,
+) -> WriteTxnMarkersResponse {
+    let mut results = Vec::with_capacity(req.markers.len().min(1024));
+    for marker in req.markers {
+        let producer = (marker.producer_id.0, marker.producer_epoch);
+        let ending = TxnMarker {
+            commit: marker.transaction_result,
+            coordinator_epoch: marker.coordinator_epoch,
+        };
+        let mut topics = Vec::new();
+        for topic in marker.topics {
+            let mut partitions = Vec::new();
+            for p in topic.partition_indexes {
+                let tp = TopicPartition::new(topic.name.0.as_str(), p);
+                let code = match write_marker(&services.layer, &tp, producer, ending).await {
+                    Ok(()) => NONE,
+                    Err(e) => {
+                        tracing::debug!(partition = %tp, error = %e, "transaction marker refused");
+                        partition_error_code(&e)
+                    }
+                };
+                partitions.push(
+                    WritableTxnMarkerPartitionResult::default()
+                        .with_partition_index(p)
+                        .with_error_code(code),
+                );
+            }
+            topics.push(
+                WritableTxnMarkerTopicResult::default()
+                    .with_name(topic.name)
+                    .with_partitions(partitions),
+            );
+        }
+        results.push(
+            WritableTxnMarkerResult::default()
+                .with_producer_id(marker.producer_id)
+                .with_topics(topics),
+        );
+    }
+    WriteTxnMarkersResponse::default().with_markers(results)
+}

@@ -1,0 +1,275 @@
+//! One transactional id's state and Kafka's rules for moving it (the coordinator's
+//! `TransactionMetadata`): pure functions from the current state and a request to the state to
+//! write, or the reason to refuse. Time is a parameter.
+
+use std::collections::BTreeSet;
+
+use chronik_types::TopicPartition;
+
+/// Milliseconds since the Unix epoch.
+pub(crate) type WallMs = i64;
+
+/// A transaction's status, with Kafka's codes in `__transaction_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxnState {
+    Empty,
+    Ongoing,
+    PrepareCommit,
+    PrepareAbort,
+    CompleteCommit,
+    CompleteAbort,
+}
+
+impl TxnState {
+    pub fn code(self) -> i8 {
+        match self {
+            TxnState::Empty => 0,
+            TxnState::Ongoing => 1,
+            TxnState::PrepareCommit => 2,
+            TxnState::PrepareAbort => 3,
+            TxnState::CompleteCommit => 4,
+            TxnState::CompleteAbort => 5,
+        }
+    }
+
+    pub fn from_code(code: i8) -> Option<TxnState> {
+        Some(match code {
+            0 => TxnState::Empty,
+            1 => TxnState::Ongoing,
+            2 => TxnState::PrepareCommit,
+            3 => TxnState::PrepareAbort,
+            4 => TxnState::CompleteCommit,
+            5 => TxnState::CompleteAbort,
+            _ => return None,
+        })
+    }
+
+    /// Whether markers are being written: nothing else may happen to the transaction.
+    pub fn is_preparing(self) -> bool {
+        matches!(self, TxnState::PrepareCommit | TxnState::PrepareAbort)
+    }
+}
+
+/// A transactional id's producer and its current transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TxnMetadata {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// The client's `transaction.timeout.ms`.
+    pub timeout_ms: i32,
+    pub state: TxnState,
+    /// The partitions the transaction wrote to (or will): where its markers go.
+    pub partitions: BTreeSet<TopicPartition>,
+    /// When the transaction began (its first AddPartitionsToTxn), for the timeout.
+    pub start_ms: WallMs,
+    pub last_update_ms: WallMs,
+}
+
+/// Why a transactional request is refused; nothing changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TxnError {
+    #[error("the transaction is completing; retry")]
+    Concurrent,
+    #[error("the request does not fit the transaction's state ({0:?})")]
+    InvalidState(TxnState),
+    #[error("a newer producer with this transactional id took over (epoch {current})")]
+    Fenced { current: i16 },
+    #[error("the producer id does not belong to this transactional id")]
+    WrongProducerId,
+    #[error("transaction timeout {requested} ms is outside 1..={max} ms")]
+    InvalidTimeout { requested: i32, max: i32 },
+}
+
+/// What InitProducerId does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InitStep {
+    /// Write this state; the producer gets its id and epoch.
+    Ready(TxnMetadata),
+    /// Write this PrepareAbort (epoch bumped, fencing the old producer) and finish the abort;
+    /// the new producer retries meanwhile.
+    AbortFirst(TxnMetadata),
+    /// A fresh producer id is needed (a new transactional id, or its epochs are used up).
+    NeedProducerId,
+}
+
+/// The last epoch handed out before a fresh producer id is needed (Kafka keeps one spare).
+const LAST_EPOCH: i16 = i16::MAX - 1;
+
+/// Checks a client's `transaction.timeout.ms` against the broker's maximum.
+pub(crate) fn check_timeout(requested: i32, max: i32) -> Result<(), TxnError> {
+    if requested <= 0 || requested > max {
+        return Err(TxnError::InvalidTimeout { requested, max });
+    }
+    Ok(())
+}
+
+/// InitProducerId for a transactional id whose state is `current`; `fresh` is a newly
+/// allocated producer id, if the caller has one; `expected` is the producer id and epoch a
+/// recovering producer names (KIP-360), if any.
+pub(crate) fn init_producer_id(
+    current: Option<&TxnMetadata>,
+    timeout_ms: i32,
+    expected: Option<(i64, i16)>,
+    fresh: Option<i64>,
+    now: WallMs,
+) -> Result<InitStep, TxnError> {
+    let Some(m) = current else {
+        return Ok(fresh.map_or(InitStep::NeedProducerId, |id| {
+            InitStep::Ready(TxnMetadata::new(id, timeout_ms, now))
+        }));
+    };
+    match m.state {
+        TxnState::PrepareCommit | TxnState::PrepareAbort => Err(TxnError::Concurrent),
+        TxnState::Ongoing => {
+            let mut next = m.clone();
+            next.producer_epoch = bumped(m.producer_epoch);
+            next.state = TxnState::PrepareAbort;
+            next.last_update_ms = now;
+            Ok(InitStep::AbortFirst(next))
+        }
+        TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
+            if let Some((id, epoch)) = expected
+                && (id != m.producer_id || epoch != m.producer_epoch)
+            {
+                return Err(TxnError::Fenced {
+                    current: m.producer_epoch,
+                });
+            }
+            if m.producer_epoch >= LAST_EPOCH {
+                return Ok(fresh.map_or(InitStep::NeedProducerId, |id| {
+                    InitStep::Ready(TxnMetadata::new(id, timeout_ms, now))
+                }));
+            }
+            let mut next = TxnMetadata::new(m.producer_id, timeout_ms, now);
+            next.producer_epoch = m.producer_epoch + 1;
+            Ok(InitStep::Ready(next))
+        }
+    }
+}
+
+/// The producer's id and epoch must be the transactional id's current ones.
+fn check_producer(m: &TxnMetadata, producer_id: i64, epoch: i16) -> Result<(), TxnError> {
+    if producer_id != m.producer_id {
+        return Err(TxnError::WrongProducerId);
+    }
+    if epoch != m.producer_epoch {
+        return Err(TxnError::Fenced {
+            current: m.producer_epoch,
+        });
+    }
+    Ok(())
+}
+
+/// AddPartitionsToTxn (and AddOffsetsToTxn's offsets partition): the state to write, or
+/// `None` when the transaction already has every partition.
+pub(crate) fn add_partitions(
+    m: &TxnMetadata,
+    (producer_id, epoch): (i64, i16),
+    partitions: &[TopicPartition],
+    now: WallMs,
+) -> Result<Option<TxnMetadata>, TxnError> {
+    check_producer(m, producer_id, epoch)?;
+    if m.state.is_preparing() {
+        return Err(TxnError::Concurrent);
+    }
+    if m.state == TxnState::Ongoing && partitions.iter().all(|p| m.partitions.contains(p)) {
+        return Ok(None);
+    }
+    let mut next = m.clone();
+    if m.state != TxnState::Ongoing {
+        next.partitions.clear();
+        next.start_ms = now;
+    }
+    next.partitions.extend(partitions.iter().cloned());
+    next.state = TxnState::Ongoing;
+    next.last_update_ms = now;
+    Ok(Some(next))
+}
+
+/// What EndTxn does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EndStep {
+    /// Write this Prepare state, then the markers.
+    Prepare(TxnMetadata),
+    /// A retry of an EndTxn that already completed: nothing to do.
+    Done,
+}
+
+pub(crate) fn end_txn(
+    m: &TxnMetadata,
+    (producer_id, epoch): (i64, i16),
+    commit: bool,
+    now: WallMs,
+) -> Result<EndStep, TxnError> {
+    check_producer(m, producer_id, epoch)?;
+    match (m.state, commit) {
+        (TxnState::Ongoing, _) => {
+            let mut next = m.clone();
+            next.state = match commit {
+                true => TxnState::PrepareCommit,
+                false => TxnState::PrepareAbort,
+            };
+            next.last_update_ms = now;
+            Ok(EndStep::Prepare(next))
+        }
+        (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(EndStep::Done),
+        (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
+            Err(TxnError::Concurrent)
+        }
+        (state, _) => Err(TxnError::InvalidState(state)),
+    }
+}
+
+/// The state after every marker of a Prepare state is written.
+pub(crate) fn complete(m: &TxnMetadata, now: WallMs) -> TxnMetadata {
+    let mut next = m.clone();
+    next.state = match m.state {
+        TxnState::PrepareCommit => TxnState::CompleteCommit,
+        TxnState::PrepareAbort => TxnState::CompleteAbort,
+        other => other,
+    };
+    next.partitions.clear();
+    next.last_update_ms = now;
+    next
+}
+
+/// The abort of a transaction open longer than its timeout, with the epoch bumped so its
+/// producer is fenced (Kafka's coordinator does the same); `None` while it has time left.
+pub(crate) fn expire(m: &TxnMetadata, now: WallMs) -> Option<TxnMetadata> {
+    let deadline = m.start_ms.saturating_add(i64::from(m.timeout_ms));
+    (m.state == TxnState::Ongoing && now > deadline).then(|| {
+        let mut next = m.clone();
+        next.producer_epoch = bumped(m.producer_epoch);
+        next.state = TxnState::PrepareAbort;
+        next.last_update_ms = now;
+        next
+    })
+}
+
+/// The next epoch, kept at the last one when they are used up (a fresh producer id comes with
+/// the next InitProducerId).
+fn bumped(epoch: i16) -> i16 {
+    if epoch >= LAST_EPOCH {
+        epoch
+    } else {
+        epoch + 1
+    }
+}
+
+impl TxnMetadata {
+    pub fn new(producer_id: i64, timeout_ms: i32, now: WallMs) -> TxnMetadata {
+        TxnMetadata {
+            producer_id,
+            producer_epoch: 0,
+            timeout_ms,
+            state: TxnState::Empty,
+            partitions: BTreeSet::new(),
+            start_ms: -1,
+            last_update_ms: now,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;
