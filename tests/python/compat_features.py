@@ -25,10 +25,10 @@ FEATURES = (
     ("delete-records", "Delete records"),
     ("compaction", "Compacted topics"),
     ("restart", "Broker restart (SIGTERM and SIGKILL)"),
+    ("transactions", "Transactions: commit, abort, read_committed, offsets in transactions"),
 )
 
 NOT_BUILT = (
-    ("transactions", "Transactions", "issue 13"),
     ("sasl-acls", "SASL authentication and ACLs", "issue 15"),
     ("kip-848", "The consumer group protocol of KIP-848", "issue 16"),
 )

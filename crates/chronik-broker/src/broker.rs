@@ -102,6 +102,7 @@ impl Broker {
         let txns = Arc::new(crate::transactions::TxnCoordinator::new(
             cluster.clone(),
             layer.clone(),
+            groups.clone(),
             producer_ids.clone(),
             config.transaction_max_timeout,
             config.max_message_bytes,

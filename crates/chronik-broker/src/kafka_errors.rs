@@ -107,6 +107,7 @@ pub(crate) fn group_error_code(e: &GroupError) -> i16 {
         GroupError::Storage(_) => ResponseError::KafkaStorageError,
         GroupError::GroupIdNotFound => ResponseError::GroupIdNotFound,
         GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
+        GroupError::FencedProducer => ResponseError::InvalidProducerEpoch,
     };
     error.code()
 }
@@ -222,6 +223,7 @@ mod tests {
             (GroupError::Storage("x".into()), 56),
             (GroupError::GroupIdNotFound, 69),
             (GroupError::NonEmptyGroup, 68),
+            (GroupError::FencedProducer, 47),
         ];
         for (e, code) in cases {
             assert_eq!(group_error_code(&e), code, "{e}");

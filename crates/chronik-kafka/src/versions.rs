@@ -41,6 +41,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AddOffsetsToTxn, 0, 3),
     (ApiKey::EndTxn, 0, 3),
     (ApiKey::WriteTxnMarkers, 1, 1),
+    (ApiKey::TxnOffsetCommit, 0, 3),
 ];
 
 /// Calls macro `$m` with the message kind of every API in [`SUPPORTED`]: the one list that the
@@ -77,6 +78,7 @@ macro_rules! with_supported_kinds {
             AddOffsetsToTxn,
             EndTxn,
             WriteTxnMarkers,
+            TxnOffsetCommit,
         )
     };
 }

@@ -12,7 +12,7 @@ use super::group::Group;
 use super::member::{Answer, GroupState, JoinRequest, JoinResult, SyncResult};
 use super::ops::{Caller, Leaving};
 use super::records::{OffsetValue, RecordKey};
-use super::store::Written;
+use super::store::{KeyValue, Written};
 use super::{
     MAX_GROUPS, MAX_MEMBER_METADATA_BYTES, MAX_MEMBERS, MAX_SESSION_TIMEOUT_MS, MAX_STRING_BYTES,
     MIN_SESSION_TIMEOUT_MS,
@@ -215,20 +215,7 @@ impl Coordinator {
             if entries.is_empty() {
                 return Ok(None);
             }
-            let records: Result<Vec<_>, _> = (entries.iter())
-                .map(|e| {
-                    let key = RecordKey::Offset {
-                        group: group.to_owned(),
-                        topic: e.topic.clone(),
-                        partition: e.partition,
-                    };
-                    Ok((key.encode()?, Some(e.value.encode()?)))
-                })
-                .collect();
-            let records = records.map_err(|e: super::records::RecordError| {
-                tracing::warn!(group, error = %e, "offset commit refused");
-                GroupError::InvalidRequest(format!("an offset cannot be stored: {e}"))
-            })?;
+            let records = offset_records(group, &entries)?;
             let durable = self.append(place, &records)?;
             for e in entries {
                 g.offsets.insert((e.topic, e.partition), e.value);
@@ -236,6 +223,69 @@ impl Coordinator {
             tracing::debug!(group, offsets = records.len(), "offsets committed");
             Ok(Some(durable))
         })?
+    }
+
+    /// TxnOffsetCommit: offsets written inside `producer`'s transaction, as one transactional
+    /// batch; they count once its commit marker reaches the group's partition.
+    pub fn txn_commit(
+        self: &Arc<Self>,
+        group: &str,
+        producer: (i64, i16),
+        caller: Caller<'_>,
+        entries: Vec<CommitEntry>,
+    ) -> Result<Option<Written>, GroupError> {
+        check_group_id(group)?;
+        let total = self.group_count();
+        self.with_groups(group, |groups, place| {
+            if !groups.contains_key(group) && caller.generation >= 0 {
+                return Err(GroupError::IllegalGeneration {
+                    requested: caller.generation,
+                });
+            }
+            let g = created_group(groups, group, total, MAX_GROUPS)?;
+            g.check_commit(caller, place.now)?;
+            if entries.is_empty() {
+                return Ok(None);
+            }
+            let records = offset_records(group, &entries)?;
+            let durable = self.append_batch(place, &records, Some(producer))?;
+            let pending = g.txn_offsets.entry(producer.0).or_default();
+            for e in entries {
+                pending.insert((e.topic, e.partition), e.value);
+            }
+            tracing::debug!(
+                group,
+                producer = producer.0,
+                offsets = records.len(),
+                "transactional offsets written"
+            );
+            Ok(Some(durable))
+        })?
+    }
+
+    /// A transaction marker for `producer_id` reached `__consumer_offsets` partition
+    /// `partition`: its groups' transactional offsets count (commit) or vanish (abort).
+    pub fn end_txn(&self, partition: i32, producer_id: i64, commit: bool) {
+        let slot = self.slot(partition);
+        let mut shard = super::coordinator::lock(&slot);
+        if let super::coordinator::Shard::Loaded { groups, .. } = &mut *shard {
+            for g in groups.values_mut() {
+                g.end_txn(producer_id, commit);
+            }
+        }
+    }
+
+    /// The partitions of `group` whose offsets an open transaction is changing.
+    pub fn unstable_offsets(
+        self: &Arc<Self>,
+        group: &str,
+    ) -> Result<std::collections::HashSet<(String, i32)>, GroupError> {
+        self.with_groups(group, |groups, _| {
+            let pending = groups.get(group).map(|g| g.txn_offsets.values());
+            (pending.into_iter().flatten())
+                .flat_map(|o| o.keys().cloned())
+                .collect()
+        })
     }
 
     /// Committed offsets of the named partitions, or of every partition when `topics` is None.
@@ -320,6 +370,24 @@ impl Coordinator {
             Ok(durable)
         })?
     }
+}
+
+/// The offset records of a commit.
+fn offset_records(group: &str, entries: &[CommitEntry]) -> Result<Vec<KeyValue>, GroupError> {
+    let records: Result<Vec<_>, _> = (entries.iter())
+        .map(|e| {
+            let key = RecordKey::Offset {
+                group: group.to_owned(),
+                topic: e.topic.clone(),
+                partition: e.partition,
+            };
+            Ok((key.encode()?, Some(e.value.encode()?)))
+        })
+        .collect();
+    records.map_err(|e: super::records::RecordError| {
+        tracing::warn!(group, error = %e, "offset commit refused");
+        GroupError::InvalidRequest(format!("an offset cannot be stored: {e}"))
+    })
 }
 
 fn summarize(g: &Group, with_members: bool) -> GroupSummary {

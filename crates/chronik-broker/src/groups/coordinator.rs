@@ -73,7 +73,7 @@ pub(crate) fn wall_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn lock(slot: &Slot) -> MutexGuard<'_, Shard> {
+pub(super) fn lock(slot: &Slot) -> MutexGuard<'_, Shard> {
     slot.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -101,7 +101,7 @@ impl Coordinator {
         u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn slot(&self, partition: i32) -> Slot {
+    pub(super) fn slot(&self, partition: i32) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         (slots.entry(partition))
             .or_insert_with(|| Arc::new(Mutex::new(Shard::Unloaded)))
@@ -244,8 +244,37 @@ impl Coordinator {
         place: &Place,
         records: &[KeyValue],
     ) -> Result<Written, GroupError> {
+        self.append_batch(place, records, None)
+    }
+
+    /// [`Coordinator::append`], as a transactional batch of `producer` (id, epoch) when given:
+    /// its transaction opens in the partition's producer state, as a produce would open it.
+    pub(super) fn append_batch(
+        &self,
+        place: &Place,
+        records: &[KeyValue],
+        producer: Option<(i64, i16)>,
+    ) -> Result<Written, GroupError> {
         let log = &place.hosted.log;
-        let appended = store::append(log, place.epoch, records, wall_ms(), self.max_record_bytes);
+        let mut producers = place.hosted.producers();
+        if let Some((id, epoch)) = producer {
+            producers
+                .check_marker(id, epoch)
+                .map_err(|_| GroupError::FencedProducer)?;
+        }
+        let (timestamp, max) = (wall_ms(), self.max_record_bytes);
+        let appended = store::append_batch(log, place.epoch, records, timestamp, max, producer);
+        if let (Ok(info), Some((id, epoch))) = (&appended, producer) {
+            let fields = chronik_records::ProducerFields {
+                producer_id: id,
+                epoch,
+                first_seq: -1,
+                last_seq: -1,
+            };
+            producers.record(&fields, info.base_offset, info.base_offset);
+            producers.txn_written(id, info.base_offset);
+        }
+        drop(producers);
         match appended {
             Ok(info) => {
                 let end = log.end_offset();
@@ -458,7 +487,7 @@ fn load_groups(
     now: Ms,
 ) -> Result<HashMap<String, Group>, chronik_wal::WalError> {
     let mut groups: HashMap<String, Group> = HashMap::new();
-    store::read_all(log, |key, value| match key {
+    let open = store::read_all(log, |key, value| match key {
         RecordKey::Offset {
             group,
             topic,
@@ -490,6 +519,25 @@ fn load_groups(
             }
         },
     })?;
-    groups.retain(|_, g| !(g.is_empty() && g.offsets.is_empty()));
+    for (producer_id, records) in open {
+        for (key, value) in records {
+            let RecordKey::Offset {
+                group,
+                topic,
+                partition,
+            } = key
+            else {
+                continue;
+            };
+            if let Some(Ok(v)) = value.map(|v| OffsetValue::decode(&v)) {
+                let g = groups
+                    .entry(group.clone())
+                    .or_insert_with(|| Group::new(&group));
+                let pending = g.txn_offsets.entry(producer_id).or_default();
+                pending.insert((topic, partition), v);
+            }
+        }
+    }
+    groups.retain(|_, g| !(g.is_empty() && g.offsets.is_empty() && g.txn_offsets.is_empty()));
     Ok(groups)
 }

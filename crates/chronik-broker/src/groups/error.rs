@@ -6,6 +6,10 @@ use super::{MAX_SESSION_TIMEOUT_MS, MAX_STRING_BYTES, MIN_SESSION_TIMEOUT_MS, OF
 /// Why a group request was refused (for the whole group, or for one member of a LeaveGroup).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum GroupError {
+    #[error(
+        "a newer epoch of this producer wrote to the group's partition: the producer is fenced"
+    )]
+    FencedProducer,
     #[error("{OFFSETS_TOPIC} or its partition's leader does not exist yet; retry shortly")]
     NoOffsetsTopic,
     #[error("this broker holds {limit} groups, its limit; retry once empty groups expire")]

@@ -38,6 +38,7 @@ impl Group {
             && self.pending.is_empty()
             && !self.dirty
             && expiring == self.offsets.len()
+            && self.txn_offsets.is_empty()
     }
 }
 

@@ -37,6 +37,9 @@ pub(crate) struct Group {
     /// Member ids handed out with MEMBER_ID_REQUIRED, until they rejoin or time out.
     pub pending: HashMap<String, Ms>,
     pub offsets: BTreeMap<OffsetKey, OffsetValue>,
+    /// Offsets committed inside open transactions (TxnOffsetCommit), by producer id: they
+    /// replace `offsets` when the transaction commits and vanish when it aborts.
+    pub txn_offsets: HashMap<i64, BTreeMap<OffsetKey, OffsetValue>>,
     /// End of the join phase (PreparingRebalance) or of the wait for the leader's sync.
     pub phase_deadline: Ms,
     /// Set when the membership record must be written again; the coordinator clears it once
@@ -78,6 +81,7 @@ impl Group {
             static_members: HashMap::new(),
             pending: HashMap::new(),
             offsets: BTreeMap::new(),
+            txn_offsets: HashMap::new(),
             phase_deadline: 0,
             dirty: false,
             persist_after: 0,
@@ -85,6 +89,15 @@ impl Group {
             initial_rebalance_delay: 0,
             initial_join: None,
             next_join_order: 0,
+        }
+    }
+
+    /// Ends producer `producer_id`'s transaction for this group's offsets.
+    pub fn end_txn(&mut self, producer_id: i64, commit: bool) {
+        if let Some(pending) = self.txn_offsets.remove(&producer_id)
+            && commit
+        {
+            self.offsets.extend(pending);
         }
     }
 

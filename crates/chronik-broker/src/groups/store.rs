@@ -1,6 +1,7 @@
 //! Writing coordinator records to a `__consumer_offsets` partition, waiting for them to be
 //! committed, and reading them back.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -41,14 +42,28 @@ pub(crate) fn append(
     timestamp: i64,
     max_bytes: usize,
 ) -> Result<chronik_wal::AppendInfo, StoreError> {
+    append_batch(log, epoch, records, timestamp, max_bytes, None)
+}
+
+/// [`append`], as a transactional batch of `producer` (id, epoch) when given: its records
+/// count only once the producer's commit marker follows (TxnOffsetCommit).
+pub(crate) fn append_batch(
+    log: &PartitionLog,
+    epoch: i32,
+    records: &[KeyValue],
+    timestamp: i64,
+    max_bytes: usize,
+    producer: Option<(i64, i16)>,
+) -> Result<chronik_wal::AppendInfo, StoreError> {
+    let (producer_id, producer_epoch) = producer.unwrap_or((NO_PRODUCER_ID, NO_PRODUCER_EPOCH));
     let records: Vec<Record> = (records.iter().enumerate())
         .map(|(i, (key, value))| Record {
-            transactional: false,
+            transactional: producer.is_some(),
             control: false,
             delete_horizon: false,
             partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
-            producer_id: NO_PRODUCER_ID,
-            producer_epoch: NO_PRODUCER_EPOCH,
+            producer_id,
+            producer_epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             // offset - sequence must stay constant or the encoder splits the batch; this
@@ -110,24 +125,63 @@ impl Written {
     }
 }
 
-/// Reads every record of `log` in order and hands each decodable one to `visit`. Damaged
-/// batches and records are skipped with a warning: loading never fails on content.
+/// Records of transactions still open at the end of a log, by producer id.
+pub(crate) type OpenTxns = HashMap<i64, Vec<(RecordKey, Option<Bytes>)>>;
+
+/// Reads every record of `log` in order and hands each decodable one to `visit`; a
+/// transaction's records come when its commit marker does, an aborted transaction's never.
+/// Returns the records of transactions still open. Damaged batches and records are skipped
+/// with a warning: loading never fails on content.
 pub(crate) fn read_all(
     log: &PartitionLog,
     mut visit: impl FnMut(RecordKey, Option<Bytes>),
-) -> Result<(), WalError> {
+) -> Result<OpenTxns, WalError> {
     let name = log.name().to_owned();
-    read_all_raw(log, |key, value, offset| match RecordKey::decode(&key) {
-        Ok(key) => visit(key, value),
-        Err(e) => tracing::warn!(log = name, offset, error = %e, "skipping a record"),
-    })
+    let mut open: OpenTxns = HashMap::new();
+    read_all_raw(log, |item| match item {
+        LogItem::Record {
+            key,
+            value,
+            offset,
+            txn,
+        } => match (RecordKey::decode(&key), txn) {
+            (Ok(key), None) => visit(key, value),
+            (Ok(key), Some(producer_id)) => open.entry(producer_id).or_default().push((key, value)),
+            (Err(e), _) => tracing::warn!(log = name, offset, error = %e, "skipping a record"),
+        },
+        LogItem::Marker {
+            producer_id,
+            commit,
+        } => {
+            let records = open.remove(&producer_id).unwrap_or_default();
+            if commit {
+                for (key, value) in records {
+                    visit(key, value);
+                }
+            }
+        }
+    })?;
+    Ok(open)
 }
 
-/// Reads every keyed record of `log` in order and hands each one's key, value and offset to
-/// `visit`; control batches and damaged batches are skipped.
+/// One thing a log holds, as loading sees it.
+pub(crate) enum LogItem {
+    /// A keyed record; `txn` is its producer id when it belongs to a transaction.
+    Record {
+        key: Bytes,
+        value: Option<Bytes>,
+        offset: i64,
+        txn: Option<i64>,
+    },
+    /// The end of a producer's transaction.
+    Marker { producer_id: i64, commit: bool },
+}
+
+/// Reads every keyed record and transaction marker of `log` in order and hands each to
+/// `visit`; damaged batches are skipped.
 pub(crate) fn read_all_raw(
     log: &PartitionLog,
-    mut visit: impl FnMut(Bytes, Option<Bytes>, i64),
+    mut visit: impl FnMut(LogItem),
 ) -> Result<(), WalError> {
     let end = log.end_offset();
     let mut from = log.start_offset();
@@ -142,7 +196,7 @@ pub(crate) fn read_all_raw(
     Ok(())
 }
 
-fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(Bytes, Option<Bytes>, i64)) {
+fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(LogItem)) {
     while !data.is_empty() {
         let len = match chronik_records::BatchHeader::parse(&data) {
             Ok(h) if h.total_len() <= data.len() => h.total_len(),
@@ -162,10 +216,20 @@ fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(Bytes, Optio
                 continue;
             }
         };
-        // The decoder reserves by the record count: a count above the bytes present is damage.
-        if header.is_control() || usize::try_from(header.records_count).map_or(true, |n| n > len) {
+        if header.is_control() {
+            if let Some(marker) = chronik_records::read_marker(&batch) {
+                visit(LogItem::Marker {
+                    producer_id: header.producer_id,
+                    commit: marker.commit,
+                });
+            }
             continue;
         }
+        // The decoder reserves by the record count: a count above the bytes present is damage.
+        if usize::try_from(header.records_count).map_or(true, |n| n > len) {
+            continue;
+        }
+        let txn = header.is_transactional().then_some(header.producer_id);
         let mut raw = batch;
         let set = match RecordBatchDecoder::decode(&mut raw) {
             Ok(set) => set,
@@ -176,7 +240,12 @@ fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(Bytes, Optio
         };
         for record in set.records {
             if let Some(key) = record.key {
-                visit(key, record.value, record.offset);
+                visit(LogItem::Record {
+                    key,
+                    value: record.value,
+                    offset: record.offset,
+                    txn,
+                });
             }
         }
     }

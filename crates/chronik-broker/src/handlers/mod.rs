@@ -59,6 +59,7 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::AddOffsetsToTxn,
     ApiKey::EndTxn,
     ApiKey::WriteTxnMarkers,
+    ApiKey::TxnOffsetCommit,
 ];
 
 /// What a connection writes back for one request.
@@ -217,6 +218,9 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
         })),
         RequestKind::EndTxn(r) => later(Box::pin(async move {
             ResponseKind::EndTxn(transactions::end_txn(&services, r, v).await)
+        })),
+        RequestKind::TxnOffsetCommit(r) => later(Box::pin(async move {
+            ResponseKind::TxnOffsetCommit(transactions::txn_offset_commit(&services, r).await)
         })),
         RequestKind::WriteTxnMarkers(r) => later(Box::pin(async move {
             ResponseKind::WriteTxnMarkers(transactions::write_markers(&services, r).await)

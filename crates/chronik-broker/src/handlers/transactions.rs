@@ -1,25 +1,31 @@
 //! The transactional producer's requests to its transaction coordinator (AddPartitionsToTxn,
-//! AddOffsetsToTxn, EndTxn; InitProducerId is in init_producer_id.rs) and the coordinator's
-//! WriteTxnMarkers to partition leaders.
+//! AddOffsetsToTxn, EndTxn; InitProducerId is in init_producer_id.rs), to its group
+//! coordinator (TxnOffsetCommit), and the coordinator's WriteTxnMarkers to partition leaders.
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::add_partitions_to_txn_response::{
     AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
+};
+use chronik_kafka::kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
 use chronik_kafka::kafka_protocol::messages::write_txn_markers_response::{
     WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
 };
 use chronik_kafka::kafka_protocol::messages::{
     AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
-    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, ProducerId, WriteTxnMarkersRequest,
-    WriteTxnMarkersResponse,
+    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, ProducerId, TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
 };
 use chronik_records::TxnMarker;
 use chronik_types::TopicPartition;
 
 use super::NONE;
-use crate::groups::{OFFSETS_TOPIC, offsets_partitions, partition_for};
-use crate::kafka_errors::{coord_error, partition_error_code};
+use crate::groups::{
+    Caller, CommitEntry, MAX_OFFSET_METADATA_BYTES, OFFSETS_TOPIC, OffsetValue, offsets_partitions,
+    partition_for, wall_ms,
+};
+use crate::kafka_errors::{coord_error, group_error_code, partition_error_code};
 use crate::services::Services;
 use crate::transactions::{CoordError, MAX_TXN_ID_BYTES, write_marker};
 
@@ -166,6 +172,83 @@ pub(crate) async fn end_txn(
         .with_producer_epoch(-1)
 }
 
+/// TxnOffsetCommit: the consumer group's offsets, committed with the producer's transaction.
+pub(crate) async fn txn_offset_commit(
+    services: &Services,
+    req: TxnOffsetCommitRequest,
+) -> TxnOffsetCommitResponse {
+    let group = req.group_id.0.as_str();
+    let producer = (req.producer_id.0, req.producer_epoch);
+    let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
+    let who = Caller {
+        member_id: req.member_id.as_str(),
+        instance_id: instance,
+        generation: req.generation_id,
+    };
+    let now = wall_ms();
+    let mut codes: Vec<Vec<i16>> = Vec::new();
+    let mut entries = Vec::new();
+    for topic in &req.topics {
+        let name = topic.name.0.as_str();
+        let exists = |p: i32| {
+            (services.cluster)
+                .metadata(|s| s.topic_by_name(name).and_then(|t| t.partition(p)).is_some())
+        };
+        let mut topic_codes = Vec::new();
+        for p in &topic.partitions {
+            let metadata = p.committed_metadata.as_ref().map(|m| m.to_string());
+            let code = if !exists(p.partition_index) {
+                ResponseError::UnknownTopicOrPartition.code()
+            } else if metadata
+                .as_ref()
+                .is_some_and(|m| m.len() > MAX_OFFSET_METADATA_BYTES)
+            {
+                ResponseError::OffsetMetadataTooLarge.code()
+            } else {
+                entries.push(CommitEntry {
+                    topic: name.to_owned(),
+                    partition: p.partition_index,
+                    value: OffsetValue {
+                        offset: p.committed_offset,
+                        leader_epoch: p.committed_leader_epoch,
+                        metadata: metadata.unwrap_or_default(),
+                        commit_timestamp: now,
+                    },
+                });
+                NONE
+            };
+            topic_codes.push(code);
+        }
+        codes.push(topic_codes);
+    }
+    let outcome = match services.groups.txn_commit(group, producer, who, entries) {
+        Ok(None) => NONE,
+        Ok(Some(written)) => match written.wait_async().await {
+            Ok(()) => NONE,
+            Err(e) => group_error_code(&e),
+        },
+        Err(e) => {
+            tracing::debug!(group, error = %e, "TxnOffsetCommit refused");
+            group_error_code(&e)
+        }
+    };
+    let topics = (req.topics.iter().zip(codes))
+        .map(|(topic, topic_codes)| {
+            let partitions = (topic.partitions.iter().zip(topic_codes))
+                .map(|(p, code)| {
+                    TxnOffsetCommitResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(if code == NONE { outcome } else { code })
+                })
+                .collect();
+            TxnOffsetCommitResponseTopic::default()
+                .with_name(topic.name.clone())
+                .with_partitions(partitions)
+        })
+        .collect();
+    TxnOffsetCommitResponse::default().with_topics(topics)
+}
+
 fn log_refusal(api: &str, txn_id: &str, e: &CoordError) {
     tracing::debug!(api, transactional_id = txn_id, error = %e, "transactional request refused");
 }
@@ -188,7 +271,9 @@ pub(crate) async fn write_markers(
             let mut partitions = Vec::new();
             for p in topic.partition_indexes {
                 let tp = TopicPartition::new(topic.name.0.as_str(), p);
-                let code = match write_marker(&services.layer, &tp, producer, ending).await {
+                let written =
+                    write_marker(&services.layer, &services.groups, &tp, producer, ending);
+                let code = match written.await {
                     Ok(()) => NONE,
                     Err(e) => {
                         tracing::debug!(partition = %tp, error = %e, "transaction marker refused");

@@ -64,6 +64,8 @@ enum Shard {
 pub(crate) struct TxnCoordinator {
     pub(super) cluster: Arc<Cluster>,
     pub(super) layer: Arc<PartitionLayer>,
+    /// Told of the markers this coordinator writes to `__consumer_offsets` partitions.
+    pub(super) groups: Arc<crate::groups::Coordinator>,
     producer_ids: Arc<ProducerIdPool>,
     /// `__transaction_state` partition → its ids. Held only to decide and append, never
     /// across a wait.
@@ -78,6 +80,7 @@ impl TxnCoordinator {
     pub fn new(
         cluster: Arc<Cluster>,
         layer: Arc<PartitionLayer>,
+        groups: Arc<crate::groups::Coordinator>,
         producer_ids: Arc<ProducerIdPool>,
         max_timeout: Duration,
         max_record_bytes: usize,
@@ -85,6 +88,7 @@ impl TxnCoordinator {
         TxnCoordinator {
             cluster,
             layer,
+            groups,
             producer_ids,
             shards: Mutex::new(HashMap::new()),
             max_timeout_ms: i32::try_from(max_timeout.as_millis()).unwrap_or(i32::MAX),
@@ -445,7 +449,13 @@ fn load(
     log: &chronik_wal::PartitionLog,
 ) -> Result<HashMap<String, TxnMetadata>, chronik_wal::WalError> {
     let mut txns = HashMap::new();
-    store::read_all_raw(log, |key, value, offset| {
+    store::read_all_raw(log, |item| {
+        let store::LogItem::Record {
+            key, value, offset, ..
+        } = item
+        else {
+            return;
+        };
         let id = match decode_key(&key) {
             Ok(id) => id,
             Err(e) => {

@@ -147,7 +147,14 @@ impl TxnCoordinator {
     async fn write_local(&self, tps: &[TopicPartition], ending: Ending) -> Vec<TopicPartition> {
         let mut done = Vec::new();
         for tp in tps {
-            let written = write_marker(&self.layer, tp, ending.producer, ending.marker).await;
+            let written = write_marker(
+                &self.layer,
+                &self.groups,
+                tp,
+                ending.producer,
+                ending.marker,
+            )
+            .await;
             match written {
                 Ok(()) => done.push(tp.clone()),
                 Err(e) if marker_needs_no_retry(&e) => {
@@ -247,15 +254,21 @@ impl MarkerWriter {
     }
 }
 
-/// Writes one marker as the partition's leader and waits until its ISR has it.
+/// Writes one marker as the partition's leader and waits until its ISR has it. A marker in
+/// `__consumer_offsets` also ends the transaction's offsets in the group coordinator.
 pub(crate) async fn write_marker(
     layer: &crate::partition::PartitionLayer,
+    groups: &crate::groups::Coordinator,
     tp: &TopicPartition,
     producer: (i64, i16),
     marker: TxnMarker,
 ) -> Result<(), PartitionError> {
     let wait = layer.append_marker(tp, producer, marker, wall_ms())?;
-    wait.settle(Acks::All, MARKER_TIMEOUT).await
+    wait.settle(Acks::All, MARKER_TIMEOUT).await?;
+    if tp.topic == crate::groups::OFFSETS_TOPIC {
+        groups.end_txn(tp.partition, producer.0, marker.commit);
+    }
+    Ok(())
 }
 
 /// A marker refused for a reason no retry changes: the partition is gone, or a newer epoch of

@@ -1,5 +1,7 @@
 //! OffsetCommit (answered once the commit is durable) and OffsetFetch (v8: several groups).
 
+use std::collections::HashSet;
+
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
@@ -137,7 +139,7 @@ pub(crate) fn fetch(
                         .map(|t| (t.name.0.to_string(), t.partition_indexes))
                         .collect()
                 });
-                fetch_group_v8(services, g.group_id, topics)
+                fetch_group_v8(services, g.group_id, topics, req.require_stable)
             })
             .collect();
         return OffsetFetchResponse::default().with_groups(groups);
@@ -150,7 +152,21 @@ pub(crate) fn fetch(
     let group = req.group_id.0.as_str();
     tracing::debug!(group, version, "OffsetFetch");
     match services.groups.fetch_offsets(group, topics.clone()) {
-        Ok(found) => OffsetFetchResponse::default().with_topics(legacy_topics(found, NONE)),
+        Ok(found) => {
+            let mut topics = legacy_topics(found, NONE);
+            if req.require_stable {
+                let unstable = unstable(services, group);
+                for t in &mut topics {
+                    for p in &mut t.partitions {
+                        if unstable.contains(&(t.name.0.to_string(), p.partition_index)) {
+                            p.error_code = ResponseError::UnstableOffsetCommit.code();
+                            p.committed_offset = -1;
+                        }
+                    }
+                }
+            }
+            OffsetFetchResponse::default().with_topics(topics)
+        }
         Err(e) if version >= FETCH_TOP_LEVEL_ERROR_VERSION => {
             OffsetFetchResponse::default().with_error_code(error_code(Some(&e)))
         }
@@ -205,10 +221,17 @@ fn legacy_topics(found: Vec<TopicOffsets>, code: i16) -> Vec<OffsetFetchResponse
     )
 }
 
+/// The partitions of `group` an open transaction is committing offsets of (KIP-447: a
+/// consumer asking for stable offsets is told to retry until the transaction ends).
+fn unstable(services: &Services, group: &str) -> HashSet<(String, i32)> {
+    services.groups.unstable_offsets(group).unwrap_or_default()
+}
+
 fn fetch_group_v8(
     services: &Services,
     group: GroupId,
     topics: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
 ) -> OffsetFetchResponseGroup {
     tracing::debug!(group = %group.0, "OffsetFetch");
     let found = match services.groups.fetch_offsets(group.0.as_str(), topics) {
@@ -219,6 +242,10 @@ fn fetch_group_v8(
                 .with_error_code(error_code(Some(&e)));
         }
     };
+    let unstable = match require_stable {
+        true => unstable(services, group.0.as_str()),
+        false => HashSet::new(),
+    };
     let topics = map_topics(
         found,
         |p, offset, epoch, metadata| {
@@ -228,7 +255,13 @@ fn fetch_group_v8(
                 .with_committed_leader_epoch(epoch)
                 .with_metadata(Some(metadata))
         },
-        |name, partitions| {
+        |name, mut partitions| {
+            for p in &mut partitions {
+                if unstable.contains(&(name.0.to_string(), p.partition_index)) {
+                    p.error_code = ResponseError::UnstableOffsetCommit.code();
+                    p.committed_offset = -1;
+                }
+            }
             OffsetFetchResponseTopics::default()
                 .with_name(name)
                 .with_partitions(partitions)
