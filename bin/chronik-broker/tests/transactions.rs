@@ -1,0 +1,259 @@
+//! Transactions at the protocol level: the coordinator's answers to bad requests (each a
+//! clear error code, nothing changed), and a transaction's path through a partition (the last
+//! stable offset, the commit and abort markers, the aborted list of a read_committed fetch).
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chronik_kafka::kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use chronik_kafka::kafka_protocol::messages::fetch_response::PartitionData;
+use chronik_kafka::kafka_protocol::messages::write_txn_markers_request::{
+    WritableTxnMarker, WritableTxnMarkerTopic,
+};
+use chronik_kafka::kafka_protocol::messages::{
+    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, EndTxnRequest, EndTxnResponse,
+    FetchResponse, FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest,
+    InitProducerIdResponse, TransactionalId, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
+};
+use chronik_kafka::kafka_protocol::protocol::StrBytes;
+use chronik_records::{build_batch, recompute_crc, set_producer};
+use common::ops::*;
+use common::{BrokerProc, Client, wait_until};
+
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+const INVALID_REQUEST: i16 = 42;
+const INVALID_PRODUCER_EPOCH: i16 = 47;
+const INVALID_TXN_STATE: i16 = 48;
+const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
+const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
+const OPERATION_NOT_ATTEMPTED: i16 = 55;
+const CONCURRENT_TRANSACTIONS: i16 = 51;
+const PRODUCER_FENCED: i16 = 90;
+
+fn txn_id(id: &str) -> TransactionalId {
+    TransactionalId(StrBytes::from_string(id.to_owned()))
+}
+
+fn find_coordinator(c: &mut Client, key: &str) -> i16 {
+    let req = FindCoordinatorRequest::default()
+        .with_key(StrBytes::from_string(key.to_owned()))
+        .with_key_type(1);
+    let resp: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, 3, &req);
+    resp.error_code
+}
+
+fn init(c: &mut Client, id: &str, timeout_ms: i32) -> (i16, i64, i16) {
+    let req = InitProducerIdRequest::default()
+        .with_transactional_id(Some(txn_id(id)))
+        .with_transaction_timeout_ms(timeout_ms)
+        .with_producer_id((-1).into())
+        .with_producer_epoch(-1);
+    let resp: InitProducerIdResponse = c.call(ApiKey::InitProducerId, 4, &req);
+    (resp.error_code, resp.producer_id.0, resp.producer_epoch)
+}
+
+/// InitProducerId once the coordinator has loaded (the first requests see it loading).
+fn ready_producer(c: &mut Client, id: &str) -> (i64, i16) {
+    let mut got = (0, 0);
+    wait_until(
+        "the transaction coordinator",
+        Duration::from_secs(30),
+        || {
+            if find_coordinator(c, id) != 0 {
+                return false;
+            }
+            let (code, pid, epoch) = init(c, id, 60_000);
+            got = (pid, epoch);
+            match code {
+                0 => true,
+                COORDINATOR_LOAD_IN_PROGRESS | COORDINATOR_NOT_AVAILABLE => false,
+                other => panic!("InitProducerId failed with {other}"),
+            }
+        },
+    );
+    got
+}
+
+/// `call`'s error code once it is not one a client retries (the coordinator loading, or the
+/// previous transaction's markers still being written).
+fn settled(mut call: impl FnMut() -> i16) -> i16 {
+    let mut code = 0;
+    wait_until("a settled answer", Duration::from_secs(30), || {
+        code = call();
+        !matches!(
+            code,
+            COORDINATOR_LOAD_IN_PROGRESS | COORDINATOR_NOT_AVAILABLE | CONCURRENT_TRANSACTIONS
+        )
+    });
+    code
+}
+
+fn add_partitions(
+    c: &mut Client,
+    id: &str,
+    producer: (i64, i16),
+    topic: &str,
+    parts: &[i32],
+) -> Vec<i16> {
+    let req = AddPartitionsToTxnRequest::default()
+        .with_v3_and_below_transactional_id(txn_id(id))
+        .with_v3_and_below_producer_id(producer.0.into())
+        .with_v3_and_below_producer_epoch(producer.1)
+        .with_v3_and_below_topics(vec![
+            AddPartitionsToTxnTopic::default()
+                .with_name(common::ops::topic(topic))
+                .with_partitions(parts.to_vec()),
+        ]);
+    let resp: AddPartitionsToTxnResponse = c.call(ApiKey::AddPartitionsToTxn, 3, &req);
+    (resp.results_by_topic_v3_and_below.iter())
+        .flat_map(|t| {
+            t.results_by_partition
+                .iter()
+                .map(|p| p.partition_error_code)
+        })
+        .collect()
+}
+
+fn end_txn(c: &mut Client, id: &str, producer: (i64, i16), commit: bool, version: i16) -> i16 {
+    let req = EndTxnRequest::default()
+        .with_transactional_id(txn_id(id))
+        .with_producer_id(producer.0.into())
+        .with_producer_epoch(producer.1)
+        .with_committed(commit);
+    let resp: EndTxnResponse = c.call(ApiKey::EndTxn, version, &req);
+    resp.error_code
+}
+
+/// A transactional batch of `values` from `producer` starting at sequence `seq`.
+fn txn_batch(producer: (i64, i16), seq: i32, values: &[&str]) -> Vec<u8> {
+    let values: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+    let mut b = build_batch(&values, 1_700_000_000_000);
+    set_producer(&mut b, producer.0, producer.1, seq);
+    b[22] |= 0x10; // attributes (low byte): transactional
+    recompute_crc(&mut b);
+    b
+}
+
+fn fetch_committed(c: &mut Client, topic: &str) -> PartitionData {
+    let req = fetch_request(topic, 0, 0, 0).with_isolation_level(1);
+    let resp: FetchResponse = c.call(ApiKey::Fetch, 12, &req);
+    resp.responses[0].partitions[0].clone()
+}
+
+#[test]
+fn bad_transactional_requests_get_clear_errors_and_change_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--transaction-max-timeout-ms", "60000"]);
+    let mut c = broker.client();
+    assert_eq!(create_topic(&mut c, "t", 2), 0);
+    assert_eq!(find_coordinator(&mut c, ""), INVALID_REQUEST);
+    let producer = ready_producer(&mut c, "tx");
+    assert_eq!(producer.1, 0);
+
+    assert_eq!(init(&mut c, "tx", 0).0, INVALID_TRANSACTION_TIMEOUT);
+    assert_eq!(init(&mut c, "tx", 60_001).0, INVALID_TRANSACTION_TIMEOUT);
+    assert_eq!(init(&mut c, &"x".repeat(40_000), 1000).0, INVALID_REQUEST);
+    assert_eq!(
+        settled(|| end_txn(&mut c, "unknown", producer, true, 3)),
+        INVALID_PRODUCER_ID_MAPPING
+    );
+    assert_eq!(
+        end_txn(&mut c, "tx", (producer.0 + 1, 0), true, 3),
+        INVALID_PRODUCER_ID_MAPPING
+    );
+    assert_eq!(
+        end_txn(&mut c, "tx", (producer.0, 5), true, 3),
+        PRODUCER_FENCED
+    );
+    assert_eq!(
+        end_txn(&mut c, "tx", (producer.0, 5), true, 1),
+        INVALID_PRODUCER_EPOCH
+    );
+    assert_eq!(
+        end_txn(&mut c, "tx", producer, true, 3),
+        INVALID_TXN_STATE,
+        "nothing began"
+    );
+    assert_eq!(
+        add_partitions(&mut c, "tx", (producer.0, 3), "t", &[0]),
+        vec![PRODUCER_FENCED]
+    );
+    // Kafka refuses the whole request when a partition is unknown.
+    assert_eq!(
+        add_partitions(&mut c, "tx", producer, "t", &[0, 7]),
+        vec![OPERATION_NOT_ATTEMPTED, UNKNOWN_TOPIC_OR_PARTITION]
+    );
+    assert_eq!(
+        end_txn(&mut c, "tx", producer, false, 3),
+        INVALID_TXN_STATE,
+        "still nothing began"
+    );
+
+    let marker = WritableTxnMarker::default()
+        .with_producer_id(producer.0.into())
+        .with_producer_epoch(producer.1)
+        .with_transaction_result(true)
+        .with_coordinator_epoch(0)
+        .with_topics(vec![
+            WritableTxnMarkerTopic::default()
+                .with_name(topic("missing"))
+                .with_partition_indexes(vec![0]),
+        ]);
+    let req = WriteTxnMarkersRequest::default().with_markers(vec![marker]);
+    let resp: WriteTxnMarkersResponse = c.call(ApiKey::WriteTxnMarkers, 1, &req);
+    assert_eq!(
+        resp.markers[0].topics[0].partitions[0].error_code,
+        UNKNOWN_TOPIC_OR_PARTITION
+    );
+    // The broker still serves the producer normally.
+    assert_eq!(add_partitions(&mut c, "tx", producer, "t", &[0]), vec![0]);
+    assert_eq!(end_txn(&mut c, "tx", producer, false, 3), 0);
+}
+
+#[test]
+fn a_transaction_moves_the_last_stable_offset_and_aborts_are_listed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &["--fsync", "always"]);
+    let mut c = broker.client();
+    assert_eq!(create_topic(&mut c, "t", 1), 0);
+    let producer = ready_producer(&mut c, "tx");
+
+    assert_eq!(add_partitions(&mut c, "tx", producer, "t", &[0]), vec![0]);
+    assert_eq!(
+        produce(&mut c, "t", 0, txn_batch(producer, 0, &["a", "b"])).error_code,
+        0
+    );
+    let open = fetch_committed(&mut c, "t");
+    assert_eq!((open.high_watermark, open.last_stable_offset), (2, 0));
+    assert_eq!(
+        open.records.as_ref().map(Bytes::len),
+        Some(0),
+        "nothing is stable yet"
+    );
+    assert_eq!(end_txn(&mut c, "tx", producer, false, 3), 0);
+    // The abort marker goes at offset 2; the transaction is then listed as aborted.
+    wait_until("the abort marker", Duration::from_secs(30), || {
+        fetch_committed(&mut c, "t").last_stable_offset == 3
+    });
+    let aborted = fetch_committed(&mut c, "t");
+    let listed: Vec<(i64, i64)> = (aborted.aborted_transactions.iter().flatten())
+        .map(|t| (t.producer_id.0, t.first_offset))
+        .collect();
+    assert_eq!(listed, vec![(producer.0, 0)]);
+
+    assert_eq!(add_partitions(&mut c, "tx", producer, "t", &[0]), vec![0]);
+    assert_eq!(
+        produce(&mut c, "t", 0, txn_batch(producer, 2, &["c"])).error_code,
+        0
+    );
+    assert_eq!(end_txn(&mut c, "tx", producer, true, 3), 0);
+    wait_until("the commit marker", Duration::from_secs(30), || {
+        fetch_committed(&mut c, "t").last_stable_offset == 5
+    });
+    let (code, latest) = list_offset(&mut c, "t", 0, -1);
+    assert_eq!((code, latest), (0, 5));
+}
