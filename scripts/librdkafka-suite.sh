@@ -57,8 +57,12 @@ select_from_list() {
     local number mode reason
     while read -r number mode reason; do
         [[ -z "$number" || "$number" == \#* ]] && continue
-        [[ "$number" =~ ^[0-9]{4}$ && "$mode" =~ ^(ci|full|skip)$ ]] ||
+        [[ "$number" =~ ^[0-9]{4}$ && "$mode" =~ ^(ci|cluster|full|skip)$ ]] ||
             { echo "$LIST: bad line: $number $mode $reason" >&2; exit 2; }
+        if [ "$mode" = cluster ]; then
+            # CI on the 3-broker cluster; a standalone broker cannot serve it.
+            [ "$CLUSTER" = 1 ] && mode=ci || mode=skip
+        fi
         if [ "$mode" = skip ]; then
             SKIP_REASON[$number]="$reason"
             TESTS+=("$number")
