@@ -119,7 +119,7 @@ pub struct Filtered {
 /// it has a key whose latest offset in the map is not after it, unless it is a tombstone whose
 /// batch carries a delete horizon that has passed. Records without a key are removed (Kafka
 /// counts them as invalid; compacted topics refuse them on produce). Control and
-/// transactional batches are kept as they are: there are no transactions yet to resolve.
+/// transactional batches are kept as they are: the cleaner does not resolve transactions.
 ///
 /// A batch left with no record is removed, unless it is an active producer's last batch or
 /// it ends where the map's dirty range ends (Kafka's `upperBoundOffsetOfCleaningRound`, so

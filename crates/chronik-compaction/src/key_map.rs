@@ -76,8 +76,8 @@ impl KeyMap {
     /// dirty range in offset order; stop at [`MapProgress::Full`].
     ///
     /// Control and transactional batches are not mapped: a transaction's records may be
-    /// aborted, so they must not hide older records (Kafka skips aborted ones; with no
-    /// transaction support yet, every transactional batch is treated as possibly aborted).
+    /// aborted, so they must not hide older records (Kafka skips aborted ones; the cleaner does
+    /// not resolve transactions, so every transactional batch is treated as possibly aborted).
     pub fn map_batch(&mut self, batch: &[u8]) -> Result<MapProgress> {
         let header = check_batch(batch)?;
         if let Some(end) = self.stopped_at {

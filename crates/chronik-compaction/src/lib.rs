@@ -23,9 +23,8 @@
 //!   every record and needs no horizon is copied byte for byte.
 //! - An active idempotent producer's last batch, and the last batch before the first
 //!   uncleanable offset, stay as empty batches when all their records go (`RETAIN_EMPTY`).
-//! - Control and transactional batches are kept unchanged and not mapped: without
-//!   transactions there is nothing to resolve them against (removing aborted data and
-//!   spent markers comes with transaction support).
+//! - Control and transactional batches are kept unchanged and not mapped: the cleaner does
+//!   not resolve transactions (removing aborted data and spent markers is not built).
 
 mod batch;
 mod codec;

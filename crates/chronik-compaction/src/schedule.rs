@@ -26,7 +26,8 @@ pub struct LogFacts<'a> {
     pub segments: &'a [SegmentFacts],
     pub log_start_offset: Offset,
     pub log_end_offset: Offset,
-    /// Nothing at or past it is cleaned. Without transactions: the high watermark.
+    /// Nothing at or past it is cleaned (the broker passes the high watermark: transactional
+    /// batches are never changed, so open transactions need no lower bound).
     pub last_stable_offset: Offset,
 }
 
