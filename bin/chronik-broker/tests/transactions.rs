@@ -15,7 +15,8 @@ use chronik_kafka::kafka_protocol::messages::write_txn_markers_request::{
 use chronik_kafka::kafka_protocol::messages::{
     AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, EndTxnRequest, EndTxnResponse,
     FetchResponse, FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest,
-    InitProducerIdResponse, TransactionalId, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
+    InitProducerIdResponse, ProduceResponse, TransactionalId, WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
 };
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_records::{build_batch, recompute_crc, set_producer};
@@ -138,6 +139,13 @@ fn txn_batch(producer: (i64, i16), seq: i32, values: &[&str]) -> Vec<u8> {
     b
 }
 
+/// Produce v9 (acks=1) of a transactional batch, as producer `txn_id` sends it.
+fn txn_produce(c: &mut Client, txn_id_: &str, topic_: &str, batch: Vec<u8>) -> i16 {
+    let req = produce_request(topic_, 0, 1, batch).with_transactional_id(Some(txn_id(txn_id_)));
+    let resp: ProduceResponse = c.call(ApiKey::Produce, 9, &req);
+    resp.responses[0].partition_responses[0].error_code
+}
+
 fn fetch_committed(c: &mut Client, topic: &str) -> PartitionData {
     let req = fetch_request(topic, 0, 0, 0).with_isolation_level(1);
     let resp: FetchResponse = c.call(ApiKey::Fetch, 12, &req);
@@ -224,7 +232,7 @@ fn a_transaction_moves_the_last_stable_offset_and_aborts_are_listed() {
 
     assert_eq!(add_partitions(&mut c, "tx", producer, "t", &[0]), vec![0]);
     assert_eq!(
-        produce(&mut c, "t", 0, txn_batch(producer, 0, &["a", "b"])).error_code,
+        txn_produce(&mut c, "tx", "t", txn_batch(producer, 0, &["a", "b"])),
         0
     );
     let open = fetch_committed(&mut c, "t");
@@ -245,9 +253,12 @@ fn a_transaction_moves_the_last_stable_offset_and_aborts_are_listed() {
         .collect();
     assert_eq!(listed, vec![(producer.0, 0)]);
 
-    assert_eq!(add_partitions(&mut c, "tx", producer, "t", &[0]), vec![0]);
     assert_eq!(
-        produce(&mut c, "t", 0, txn_batch(producer, 2, &["c"])).error_code,
+        settled(|| add_partitions(&mut c, "tx", producer, "t", &[0])[0]),
+        0
+    );
+    assert_eq!(
+        txn_produce(&mut c, "tx", "t", txn_batch(producer, 2, &["c"])),
         0
     );
     assert_eq!(end_txn(&mut c, "tx", producer, true, 3), 0);
@@ -256,4 +267,49 @@ fn a_transaction_moves_the_last_stable_offset_and_aborts_are_listed() {
     });
     let (code, latest) = list_offset(&mut c, "t", 0, -1);
     assert_eq!((code, latest), (0, 5));
+}
+
+#[test]
+fn a_transactional_write_the_coordinator_does_not_know_of_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &[]);
+    let mut c = broker.client();
+    assert_eq!(create_topic(&mut c, "t", 1), 0);
+    assert_eq!(create_topic(&mut c, "other", 1), 0);
+    let producer = ready_producer(&mut c, "tx");
+    // No transaction began: the partition was never added.
+    let batch = || txn_batch(producer, 0, &["early"]);
+    assert_eq!(txn_produce(&mut c, "tx", "t", batch()), INVALID_TXN_STATE);
+    assert_eq!(
+        add_partitions(&mut c, "tx", producer, "other", &[0]),
+        vec![0]
+    );
+    // Another partition is in the transaction, this one is not.
+    assert_eq!(txn_produce(&mut c, "tx", "t", batch()), INVALID_TXN_STATE);
+    // A transactional batch without its transactional id cannot be verified.
+    assert_eq!(
+        produce(&mut c, "t", 0, batch()).error_code,
+        INVALID_TXN_STATE
+    );
+    assert_eq!(
+        fetch(&mut c, "t", 0, 0, 0).high_watermark,
+        0,
+        "nothing was written"
+    );
+
+    assert_eq!(
+        settled(|| add_partitions(&mut c, "tx", producer, "t", &[0])[0]),
+        0
+    );
+    assert_eq!(txn_produce(&mut c, "tx", "t", batch()), 0);
+    assert_eq!(end_txn(&mut c, "tx", producer, false, 3), 0);
+    wait_until("the abort marker", Duration::from_secs(30), || {
+        fetch_committed(&mut c, "t").last_stable_offset == 2
+    });
+    // A write of the ended transaction arriving late (same producer and epoch) cannot open a
+    // transaction the coordinator will never end.
+    let late = txn_batch(producer, 1, &["late"]);
+    assert_eq!(txn_produce(&mut c, "tx", "t", late), INVALID_TXN_STATE);
+    let open = fetch_committed(&mut c, "t");
+    assert_eq!((open.high_watermark, open.last_stable_offset), (2, 2));
 }

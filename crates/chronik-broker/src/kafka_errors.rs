@@ -80,6 +80,9 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::Storage(_) => ResponseError::KafkaStorageError,
         PartitionError::TimedOut => ResponseError::RequestTimedOut,
         PartitionError::InvalidTimestamp(_) => ResponseError::InvalidRequest,
+        PartitionError::NotInTransaction(_) => ResponseError::InvalidTxnState,
+        // Retriable, as Kafka answers a produce whose verification could not complete.
+        PartitionError::TxnUnverified(_) => ResponseError::NotEnoughReplicas,
     };
     error.code()
 }

@@ -36,6 +36,17 @@ struct ProducerEntry {
     last_offset: i64,
     /// First offset of the producer's open transaction in this partition.
     txn_first: Option<i64>,
+    /// Transactions of the producer ended here since this broker loaded the partition: a
+    /// verification made before a marker must not let a batch into the next transaction.
+    txn_ends: u32,
+}
+
+/// What a transactional batch was verified against (KIP-890): the producer's transactions
+/// ended in the partition when its coordinator said the partition is in its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TxnGuard {
+    producer_id: i64,
+    txn_ends: u32,
 }
 
 /// Why an idempotent producer's batch is refused.
@@ -152,6 +163,31 @@ impl ProducerStates {
         }
     }
 
+    /// Whether a transactional batch of `producer_id` needs its coordinator's word that the
+    /// partition is in its transaction: only when none is open here. The guard returned must
+    /// still hold when the batch is appended ([`ProducerStates::check_txn_batch`]).
+    pub fn txn_guard(&self, producer_id: i64) -> Option<TxnGuard> {
+        let entry = self.producers.get(&producer_id);
+        if entry.is_some_and(|e| e.txn_first.is_some()) {
+            return None;
+        }
+        Some(TxnGuard {
+            producer_id,
+            txn_ends: entry.map_or(0, |e| e.txn_ends),
+        })
+    }
+
+    /// Whether a transactional batch of `producer_id` may be appended: it continues the open
+    /// transaction, or its verification (`guard`) was made since the last one ended here.
+    pub fn check_txn_batch(&self, producer_id: i64, guard: Option<TxnGuard>) -> bool {
+        let entry = self.producers.get(&producer_id);
+        if entry.is_some_and(|e| e.txn_first.is_some()) {
+            return true;
+        }
+        let ends = entry.map_or(0, |e| e.txn_ends);
+        guard.is_some_and(|g| g.producer_id == producer_id && g.txn_ends == ends)
+    }
+
     /// A transactional batch of `producer_id` was written at `base_offset`: the first one
     /// opens its transaction here.
     pub fn txn_written(&mut self, producer_id: i64, base_offset: i64) {
@@ -186,6 +222,7 @@ impl ProducerStates {
             entry.batches.clear();
         }
         entry.last_offset = marker_offset;
+        entry.txn_ends = entry.txn_ends.wrapping_add(1);
         if let Some(first) = entry.txn_first.take() {
             self.txns.close(first);
             if !commit {
@@ -242,6 +279,7 @@ impl ProducerEntry {
             batches: VecDeque::new(),
             last_offset,
             txn_first: None,
+            txn_ends: 0,
         }
     }
 }

@@ -3,9 +3,9 @@
 //! Ranges are what current clients negotiate (librdkafka 2.x, kafka-python 2.x, Java 3.x–4.x),
 //! clipped to what kafka-protocol 0.18 can decode, and stopping before versions whose semantics
 //! Chronik does not implement (topic ids in Fetch 13+/OffsetCommit 10, KIP-848 consumer groups in
-//! OffsetCommit 9/OffsetFetch 9, transactions-v2 in Produce 12+ and EndTxn 4+, the
-//! broker-to-coordinator AddPartitionsToTxn 4+ (KIP-890), tiered-storage offsets in
-//! ListOffsets 8+). A test keeps every range inside kafka-protocol's own `valid_versions`.
+//! OffsetCommit 9/OffsetFetch 9, transactions-v2 in Produce 12+, EndTxn 4+ and
+//! AddPartitionsToTxn 5, tiered-storage offsets in ListOffsets 8+). AddPartitionsToTxn 4 is the
+//! broker-to-coordinator form of KIP-890 part 1 (clients stop at 3). A test keeps every range inside kafka-protocol's own `valid_versions`.
 
 use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
@@ -37,7 +37,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
-    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::AddPartitionsToTxn, 0, 4),
     (ApiKey::AddOffsetsToTxn, 0, 3),
     (ApiKey::EndTxn, 0, 3),
     (ApiKey::WriteTxnMarkers, 1, 1),

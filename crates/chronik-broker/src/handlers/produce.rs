@@ -17,6 +17,7 @@ use super::{Header, NONE, Pending, Reply};
 use crate::kafka_errors::partition_error_code;
 use crate::partition::{AckWait, Acks, PartitionError};
 use crate::services::Services;
+use crate::transactions::Verified;
 
 /// (topic index, partition index, what its answer waits for).
 type Waiting = (usize, usize, AckWait);
@@ -42,7 +43,22 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
                 ));
                 continue;
             };
-            let result = match services.layer.append(&tp, acks, part.records.as_ref()) {
+            let records = part.records.as_ref();
+            let verified = match services.layer.txn_to_verify(&tp, records) {
+                None => None,
+                Some((producer_id, epoch, guard)) => {
+                    let txn_id = req.transactional_id.as_ref().map(|id| id.0.as_str());
+                    match verify(&services, txn_id, (producer_id, epoch), &tp).await {
+                        Ok(()) => Some(guard),
+                        Err(e) => {
+                            out.partition_responses
+                                .push(refused(&e, part.index, header.version));
+                            continue;
+                        }
+                    }
+                }
+            };
+            let result = match services.layer.append(&tp, acks, records, verified) {
                 Ok(appended) => {
                     waiting.push((t, p, appended.wait));
                     PartitionProduceResponse::default()
@@ -82,6 +98,26 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
         }
         header.reply(Some(ResponseKind::Produce(response)))
     }))
+}
+
+/// Asks `txn_id`'s coordinator whether `tp` is in the producer's ongoing transaction (KIP-890
+/// part 1): a batch that would open a transaction the coordinator does not know of (a
+/// delayed write of an ended transaction) is refused, so it cannot hang the partition's last
+/// stable offset or land in the next transaction.
+async fn verify(
+    services: &Services,
+    txn_id: Option<&str>,
+    producer: (i64, i16),
+    tp: &TopicPartition,
+) -> Result<(), PartitionError> {
+    let Some(txn_id) = txn_id.filter(|id| !id.is_empty()) else {
+        return Err(PartitionError::NotInTransaction(tp.clone()));
+    };
+    match services.txns.verify(txn_id, producer, tp).await {
+        Verified::InTransaction => Ok(()),
+        Verified::NotInTransaction => Err(PartitionError::NotInTransaction(tp.clone())),
+        Verified::Unavailable(why) => Err(PartitionError::TxnUnverified(why)),
+    }
 }
 
 /// Produce v8 added per-record errors: a batch refused for some of its records names them, so

@@ -4,7 +4,7 @@
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::add_partitions_to_txn_response::{
-    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
+    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnResult, AddPartitionsToTxnTopicResult,
 };
 use chronik_kafka::kafka_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
@@ -27,7 +27,7 @@ use crate::groups::{
 };
 use crate::kafka_errors::{coord_error, group_error_code, partition_error_code};
 use crate::services::Services;
-use crate::transactions::{CoordError, MAX_TXN_ID_BYTES, write_marker};
+use crate::transactions::{CoordError, MAX_TXN_ID_BYTES, VERIFY_VERSION, Verified, write_marker};
 
 /// The first versions answering a fenced producer with PRODUCER_FENCED (KIP-588).
 const ADD_PARTITIONS_FENCED_VERSION: i16 = 2;
@@ -54,6 +54,9 @@ pub(crate) async fn add_partitions(
     req: AddPartitionsToTxnRequest,
     version: i16,
 ) -> AddPartitionsToTxnResponse {
+    if version >= VERIFY_VERSION {
+        return add_partitions_batched(services, req).await;
+    }
     let txn_id = req.v3_and_below_transactional_id.0.as_str();
     let producer = (
         req.v3_and_below_producer_id.0,
@@ -96,6 +99,70 @@ pub(crate) async fn add_partitions(
         }
     };
     partition_results(&req, |_| code)
+}
+
+/// AddPartitionsToTxn v4+, the form brokers send: several transactions, each added or, with
+/// `verify_only`, only checked (KIP-890: is each partition in the ongoing transaction?).
+async fn add_partitions_batched(
+    services: &Services,
+    req: AddPartitionsToTxnRequest,
+) -> AddPartitionsToTxnResponse {
+    let mut results = Vec::with_capacity(req.transactions.len().min(1024));
+    for txn in &req.transactions {
+        let txn_id = txn.transactional_id.0.as_str();
+        let producer = (txn.producer_id.0, txn.producer_epoch);
+        let mut partitions = Vec::new();
+        for topic in &txn.topics {
+            for p in &topic.partitions {
+                partitions.push(TopicPartition::new(topic.name.0.as_str(), *p));
+            }
+        }
+        let codes: Vec<i16> = if let Err(e) = check_id(txn_id) {
+            vec![e.code(); partitions.len()]
+        } else if txn.verify_only {
+            (partitions.iter())
+                .map(|tp| match services.txns.verify_here(txn_id, producer, tp) {
+                    Ok(Verified::InTransaction) => NONE,
+                    Ok(Verified::NotInTransaction) => ResponseError::InvalidTxnState.code(),
+                    Ok(Verified::Unavailable(_)) => ResponseError::CoordinatorNotAvailable.code(),
+                    Err(e) => coord_error(&e, ResponseError::ProducerFenced).code(),
+                })
+                .collect()
+        } else {
+            let code = match services
+                .txns
+                .add_partitions(txn_id, producer, &partitions)
+                .await
+            {
+                Ok(()) => NONE,
+                Err(e) => coord_error(&e, ResponseError::ProducerFenced).code(),
+            };
+            vec![code; partitions.len()]
+        };
+        let mut codes = codes.into_iter();
+        let topic_results = (txn.topics.iter())
+            .map(|topic| {
+                let parts = (topic.partitions.iter())
+                    .map(|p| {
+                        AddPartitionsToTxnPartitionResult::default()
+                            .with_partition_index(*p)
+                            .with_partition_error_code(codes.next().unwrap_or(NONE))
+                    })
+                    .collect();
+                AddPartitionsToTxnTopicResult::default()
+                    .with_name(topic.name.clone())
+                    .with_results_by_partition(parts)
+            })
+            .collect();
+        results.push(
+            AddPartitionsToTxnResult::default()
+                .with_transactional_id(txn.transactional_id.clone())
+                .with_topic_results(topic_results),
+        );
+    }
+    AddPartitionsToTxnResponse::default()
+        .with_error_code(NONE)
+        .with_results_by_transaction(results)
 }
 
 fn partition_results(

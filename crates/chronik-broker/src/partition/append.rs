@@ -12,7 +12,7 @@ use chronik_wal::Durable;
 
 use super::{Leading, PartitionError, PartitionLayer, Result};
 use crate::partitions::Hosted;
-use crate::producers::SeqCheck;
+use crate::producers::{SeqCheck, TxnGuard};
 
 /// One validated batch of a produce: its bytes and the header validation read from them.
 struct Batch<'a> {
@@ -73,6 +73,7 @@ impl PartitionLayer {
         tp: &TopicPartition,
         acks: Acks,
         records: Option<&Bytes>,
+        verified: Option<TxnGuard>,
     ) -> Result<Appended> {
         if crate::services::is_internal_topic(&tp.topic) {
             // Only the coordinators write there; a client's records would corrupt their state.
@@ -114,7 +115,7 @@ impl PartitionLayer {
             };
             let (base, durable) = match batch.header.producer() {
                 None => append_one(tp, &leading, &batch).map(|(base, _, d)| (base, d))?,
-                Some(p) => append_idempotent(tp, &leading, &p, &batch)?,
+                Some(p) => append_idempotent(tp, &leading, &p, &batch, verified)?,
             };
             base_offset.get_or_insert(base);
             wait.durable = Some(durable);
@@ -131,6 +132,25 @@ impl PartitionLayer {
             log_start_offset: hosted.log.start_offset(),
             wait,
         })
+    }
+}
+
+impl PartitionLayer {
+    /// The producer id and epoch of `records`' first batch, with the guard to append it under,
+    /// when it is transactional and opens its producer's transaction here: its coordinator
+    /// must confirm the partition is in that transaction first (KIP-890).
+    pub fn txn_to_verify(
+        &self,
+        tp: &TopicPartition,
+        records: Option<&Bytes>,
+    ) -> Option<(i64, i16, TxnGuard)> {
+        let header = BatchHeader::parse(records?).ok()?;
+        if !header.is_transactional() || header.is_control() || header.producer_id < 0 {
+            return None;
+        }
+        let hosted = self.partitions.get_hosted(tp)?;
+        let guard = hosted.producers().txn_guard(header.producer_id)?;
+        Some((header.producer_id, header.producer_epoch, guard))
     }
 }
 
@@ -182,9 +202,15 @@ fn append_idempotent(
     leading: &Leading,
     p: &ProducerFields,
     batch: &Batch<'_>,
+    verified: Option<TxnGuard>,
 ) -> Result<(i64, Durable)> {
     let hosted = &leading.hosted;
     let mut producers = hosted.producers();
+    if batch.header.is_transactional() && !producers.check_txn_batch(p.producer_id, verified) {
+        tracing::debug!(partition = %tp, producer = p.producer_id,
+            "transactional batch outside a verified transaction refused");
+        return Err(PartitionError::NotInTransaction(tp.clone()));
+    }
     match producers.check(p) {
         SeqCheck::Append => {
             let (base, last, durable) = append_one(tp, leading, batch)?;

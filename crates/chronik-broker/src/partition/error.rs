@@ -58,6 +58,12 @@ pub(crate) enum PartitionError {
     TimedOut,
     #[error("timestamp {0} is negative and names no special offset")]
     InvalidTimestamp(i64),
+    #[error(
+        "{0} is not in the producer's ongoing transaction (add it with AddPartitionsToTxn first)"
+    )]
+    NotInTransaction(TopicPartition),
+    #[error("the transaction coordinator could not confirm the partition: {0}; retry")]
+    TxnUnverified(String),
 }
 
 /// Result of a partition operation.

@@ -135,3 +135,51 @@ fn stored_batches_are_replayed() {
     );
     assert_eq!(s.check(&batch(42, 1, 6, 1)), SeqCheck::Append);
 }
+
+#[test]
+fn transactions_open_at_their_first_batch_and_markers_end_them() {
+    let mut s = ProducerStates::default();
+    write(&mut s, batch(7, 0, 0, 2), 10);
+    s.txn_written(7, 10);
+    write(&mut s, batch(8, 0, 0, 1), 12);
+    s.txn_written(8, 12);
+    assert_eq!(s.first_unstable_offset(), Some(10));
+    s.end_txn(7, 0, false, 13);
+    assert_eq!(s.first_unstable_offset(), Some(12));
+    s.end_txn(8, 0, true, 14);
+    assert_eq!(s.first_unstable_offset(), None);
+    let aborted = s.aborted_between(0, 100);
+    assert_eq!(
+        aborted,
+        vec![AbortedTxn {
+            producer_id: 7,
+            first_offset: 10,
+            last_offset: 13
+        }]
+    );
+    // A marker from an older epoch than the producer's is refused.
+    assert!(s.check_marker(7, 0).is_ok());
+    s.end_txn(7, 3, false, 15);
+    assert!(s.check_marker(7, 2).is_err());
+}
+
+#[test]
+fn a_verification_made_before_a_marker_does_not_open_the_next_transaction() {
+    let mut s = ProducerStates::default();
+    let guard = s.txn_guard(7).expect("no transaction open: verify");
+    assert!(s.check_txn_batch(7, Some(guard)));
+    assert!(!s.check_txn_batch(7, None), "unverified");
+    write(&mut s, batch(7, 0, 0, 1), 0);
+    s.txn_written(7, 0);
+    assert_eq!(
+        s.txn_guard(7),
+        None,
+        "an open transaction needs no verification"
+    );
+    assert!(s.check_txn_batch(7, None));
+    let stale = guard;
+    s.end_txn(7, 0, true, 1);
+    assert!(!s.check_txn_batch(7, Some(stale)), "a marker came since");
+    let fresh = s.txn_guard(7).expect("verify again");
+    assert!(s.check_txn_batch(7, Some(fresh)));
+}

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::records::{decode_key, decode_value, encode_key, encode_value};
 use super::state::{self, EndStep, InitStep, TxnError, TxnMetadata};
-use super::{TXN_TOPIC, markers::MarkerWriter};
+use super::{TXN_TOPIC, markers::Peers};
 use crate::cluster::Cluster;
 use crate::groups::store::{self, Written};
 use crate::groups::{partition_for, wall_ms};
@@ -42,6 +42,15 @@ impl From<ProducerIdError> for CoordError {
     fn from(e: ProducerIdError) -> Self {
         CoordError::NotAvailable(e.to_string())
     }
+}
+
+/// Whether a partition is in a producer's ongoing transaction, as its coordinator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verified {
+    InTransaction,
+    NotInTransaction,
+    /// The coordinator could not be asked or is busy; the producer retries.
+    Unavailable(String),
 }
 
 /// One transactional id: its committed state (none yet for a new id) and whether a
@@ -73,7 +82,7 @@ pub(crate) struct TxnCoordinator {
     /// Kafka's `transaction.max.timeout.ms`.
     max_timeout_ms: i32,
     max_record_bytes: usize,
-    pub(super) markers: MarkerWriter,
+    pub(super) peers: Peers,
 }
 
 impl TxnCoordinator {
@@ -93,7 +102,7 @@ impl TxnCoordinator {
             shards: Mutex::new(HashMap::new()),
             max_timeout_ms: i32::try_from(max_timeout.as_millis()).unwrap_or(i32::MAX),
             max_record_bytes,
-            markers: MarkerWriter::default(),
+            peers: Peers::default(),
         }
     }
 
@@ -206,6 +215,45 @@ impl TxnCoordinator {
         })
         .await
         .map(|_| ())
+    }
+
+    /// Whether `tp` is in the ongoing transaction of `txn_id` at `producer` (id, epoch): asked
+    /// here when this broker coordinates the id, else of its coordinator (AddPartitionsToTxn
+    /// v4 with `verify_only`).
+    pub async fn verify(
+        self: &Arc<Self>,
+        txn_id: &str,
+        producer: (i64, i16),
+        tp: &TopicPartition,
+    ) -> Verified {
+        match self.verify_here(txn_id, producer, tp) {
+            Err(CoordError::NotCoordinator) => self.verify_remote(txn_id, producer, tp).await,
+            Err(e) => Verified::Unavailable(e.to_string()),
+            Ok(verified) => verified,
+        }
+    }
+
+    /// [`TxnCoordinator::verify`] for an id this broker coordinates.
+    pub fn verify_here(
+        self: &Arc<Self>,
+        txn_id: &str,
+        (producer_id, epoch): (i64, i16),
+        tp: &TopicPartition,
+    ) -> Result<Verified, CoordError> {
+        let partition = self.partition_of(txn_id)?;
+        let (hosted, coordinator_epoch) = self.led(partition)?;
+        let mut shards = self.lock();
+        let txns = self.loaded(&mut shards, partition, coordinator_epoch, &hosted)?;
+        let ongoing = (txns.get(txn_id).and_then(|e| e.meta.as_ref())).is_some_and(|m| {
+            m.state == state::TxnState::Ongoing
+                && m.producer_id == producer_id
+                && m.producer_epoch == epoch
+                && m.partitions.contains(tp)
+        });
+        Ok(match ongoing {
+            true => Verified::InTransaction,
+            false => Verified::NotInTransaction,
+        })
     }
 
     /// Decides one transition of `txn_id` (`decide` gets its committed state and returns the

@@ -31,9 +31,9 @@ const MARKER_TIMEOUT: Duration = Duration::from_secs(30);
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Connections to the other brokers, for WriteTxnMarkers.
+/// Connections to the other brokers, for WriteTxnMarkers and verifications.
 #[derive(Default)]
-pub(crate) struct MarkerWriter {
+pub(crate) struct Peers {
     conns: Mutex<HashMap<SocketAddr, Arc<Connection>>>,
 }
 
@@ -178,7 +178,7 @@ impl TxnCoordinator {
         let Some(addr) = self.resolve(leader).await else {
             return Vec::new();
         };
-        let conn = match self.markers.connection(addr).await {
+        let conn = match self.peers.connection(addr).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::debug!(broker = leader, error = %e, "cannot reach a partition leader for markers");
@@ -230,14 +230,17 @@ impl TxnCoordinator {
         done
     }
 
-    async fn resolve(&self, broker: BrokerId) -> Option<SocketAddr> {
+    pub(super) async fn resolve(&self, broker: BrokerId) -> Option<SocketAddr> {
         let text = self.cluster.broker_address(broker)?;
         tokio::net::lookup_host(text).await.ok()?.next()
     }
 }
 
-impl MarkerWriter {
-    async fn connection(&self, addr: SocketAddr) -> chronik_client::Result<Arc<Connection>> {
+impl Peers {
+    pub(super) async fn connection(
+        &self,
+        addr: SocketAddr,
+    ) -> chronik_client::Result<Arc<Connection>> {
         let mut conns = self.conns.lock().await;
         if let Some(c) = conns.get(&addr).filter(|c| !c.is_closed()) {
             return Ok(c.clone());

@@ -17,10 +17,12 @@ mod coordinator;
 mod markers;
 mod records;
 mod state;
+mod verify;
 
-pub(crate) use coordinator::{CoordError, TxnCoordinator};
+pub(crate) use coordinator::{CoordError, TxnCoordinator, Verified};
 pub(crate) use markers::write_marker;
 pub(crate) use state::TxnError;
+pub(crate) use verify::VERIFY_VERSION;
 
 /// The internal topic holding transaction state.
 pub(crate) const TXN_TOPIC: &str = "__transaction_state";

@@ -1,0 +1,79 @@
+//! Verifying a transactional produce with a coordinator on another broker (KIP-890 part 1):
+//! AddPartitionsToTxn v4 with `verify_only`, the form Kafka's brokers send each other.
+
+use std::sync::Arc;
+
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::add_partitions_to_txn_request::{
+    AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
+};
+use chronik_kafka::kafka_protocol::messages::{
+    AddPartitionsToTxnRequest, ProducerId, TopicName, TransactionalId,
+};
+use chronik_kafka::kafka_protocol::protocol::StrBytes;
+use chronik_types::TopicPartition;
+
+use super::TXN_TOPIC;
+use super::coordinator::{TxnCoordinator, Verified};
+
+/// The first AddPartitionsToTxn version with batched transactions and `verify_only`.
+pub(crate) const VERIFY_VERSION: i16 = 4;
+
+impl TxnCoordinator {
+    pub(super) async fn verify_remote(
+        self: &Arc<Self>,
+        txn_id: &str,
+        producer: (i64, i16),
+        tp: &TopicPartition,
+    ) -> Verified {
+        let leader = self.cluster.metadata(|s| {
+            let topic = s.topic_by_name(TXN_TOPIC)?;
+            let count = i32::try_from(topic.partitions.len()).ok()?;
+            let partition = crate::groups::partition_for(txn_id, count);
+            Some(topic.partition(partition)?.leader)
+        });
+        let Some(leader) = leader.filter(|l| *l >= 0) else {
+            return Verified::Unavailable("the transaction coordinator is not known".into());
+        };
+        let Some(addr) = self.resolve(leader).await else {
+            return Verified::Unavailable(format!("broker {leader} has no address"));
+        };
+        let conn = match self.peers.connection(addr).await {
+            Ok(c) => c,
+            Err(e) => return Verified::Unavailable(format!("cannot reach broker {leader}: {e}")),
+        };
+        let txn = AddPartitionsToTxnTransaction::default()
+            .with_transactional_id(TransactionalId(StrBytes::from_string(txn_id.to_owned())))
+            .with_producer_id(ProducerId(producer.0))
+            .with_producer_epoch(producer.1)
+            .with_verify_only(true)
+            .with_topics(vec![
+                AddPartitionsToTxnTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
+                    .with_partitions(vec![tp.partition]),
+            ]);
+        let req = AddPartitionsToTxnRequest::default().with_transactions(vec![txn]);
+        let response = match conn
+            .call_at(&req, VERIFY_VERSION, "chronik-txn-verify")
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return Verified::Unavailable(format!("verification failed: {e}")),
+        };
+        if response.error_code != 0 {
+            return Verified::Unavailable(format!("coordinator answered {}", response.error_code));
+        }
+        let code = (response.results_by_transaction.iter())
+            .flat_map(|t| t.topic_results.iter())
+            .flat_map(|t| t.results_by_partition.iter())
+            .map(|p| p.partition_error_code)
+            .next();
+        match code {
+            Some(0) => Verified::InTransaction,
+            Some(c) if c == ResponseError::InvalidTxnState.code() => Verified::NotInTransaction,
+            Some(c) if c == ResponseError::ProducerFenced.code() => Verified::NotInTransaction,
+            Some(c) => Verified::Unavailable(format!("coordinator answered {c}")),
+            None => Verified::Unavailable("the coordinator answered nothing".into()),
+        }
+    }
+}
