@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chronik_kafka::kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+use chronik_kafka::kafka_protocol::messages::describe_producers_request::TopicRequest;
 use chronik_kafka::kafka_protocol::messages::fetch_response::PartitionData;
 use chronik_kafka::kafka_protocol::messages::write_txn_markers_request::{
     WritableTxnMarker, WritableTxnMarkerTopic,
 };
 use chronik_kafka::kafka_protocol::messages::{
-    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, EndTxnRequest, EndTxnResponse,
-    FetchResponse, FindCoordinatorRequest, FindCoordinatorResponse, InitProducerIdRequest,
-    InitProducerIdResponse, ProduceResponse, TransactionalId, WriteTxnMarkersRequest,
+    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, DescribeProducersRequest,
+    DescribeProducersResponse, DescribeTransactionsRequest, DescribeTransactionsResponse,
+    EndTxnRequest, EndTxnResponse, FetchResponse, FindCoordinatorRequest, FindCoordinatorResponse,
+    InitProducerIdRequest, InitProducerIdResponse, ListTransactionsRequest,
+    ListTransactionsResponse, ProduceResponse, TransactionalId, WriteTxnMarkersRequest,
     WriteTxnMarkersResponse,
 };
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
@@ -34,6 +37,7 @@ const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
 const OPERATION_NOT_ATTEMPTED: i16 = 55;
 const CONCURRENT_TRANSACTIONS: i16 = 51;
 const PRODUCER_FENCED: i16 = 90;
+const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
 
 fn txn_id(id: &str) -> TransactionalId {
     TransactionalId(StrBytes::from_string(id.to_owned()))
@@ -215,6 +219,42 @@ fn bad_transactional_requests_get_clear_errors_and_change_nothing() {
     let resp: WriteTxnMarkersResponse = c.call(ApiKey::WriteTxnMarkers, 1, &req);
     assert_eq!(
         resp.markers[0].topics[0].partitions[0].error_code,
+        UNKNOWN_TOPIC_OR_PARTITION
+    );
+    let req = DescribeTransactionsRequest::default().with_transactional_ids(vec![txn_id("tx")]);
+    let resp: DescribeTransactionsResponse = c.call(ApiKey::DescribeTransactions, 0, &req);
+    let state = &resp.transaction_states[0];
+    assert_eq!(
+        (state.error_code, state.transaction_state.as_str()),
+        (0, "Empty")
+    );
+    let unknown = loop {
+        let req =
+            DescribeTransactionsRequest::default().with_transactional_ids(vec![txn_id("nobody")]);
+        let resp: DescribeTransactionsResponse = c.call(ApiKey::DescribeTransactions, 0, &req);
+        match resp.transaction_states[0].error_code {
+            COORDINATOR_LOAD_IN_PROGRESS => std::thread::sleep(Duration::from_millis(50)),
+            code => break code,
+        }
+    };
+    assert_eq!(unknown, TRANSACTIONAL_ID_NOT_FOUND);
+    let req = ListTransactionsRequest::default()
+        .with_state_filters(vec![StrBytes::from_static_str("Sleeping")])
+        .with_duration_filter(-1);
+    let resp: ListTransactionsResponse = c.call(ApiKey::ListTransactions, 1, &req);
+    assert_eq!(
+        resp.unknown_state_filters,
+        vec![StrBytes::from_static_str("Sleeping")]
+    );
+    assert!(resp.transaction_states.is_empty());
+    let req = DescribeProducersRequest::default().with_topics(vec![
+        TopicRequest::default()
+            .with_name(topic("missing"))
+            .with_partition_indexes(vec![0]),
+    ]);
+    let resp: DescribeProducersResponse = c.call(ApiKey::DescribeProducers, 0, &req);
+    assert_eq!(
+        resp.topics[0].partitions[0].error_code,
         UNKNOWN_TOPIC_OR_PARTITION
     );
     // The broker still serves the producer normally.

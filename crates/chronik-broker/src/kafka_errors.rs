@@ -77,6 +77,9 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::Sequence(SequenceError::OutOfOrder { .. }) => {
             ResponseError::OutOfOrderSequenceNumber
         }
+        PartitionError::Sequence(SequenceError::StaleCoordinator { .. }) => {
+            ResponseError::TransactionCoordinatorFenced
+        }
         PartitionError::Storage(_) => ResponseError::KafkaStorageError,
         PartitionError::TimedOut => ResponseError::RequestTimedOut,
         PartitionError::InvalidTimestamp(_) => ResponseError::InvalidRequest,

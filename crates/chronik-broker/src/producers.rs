@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chronik_records::{BatchHeader, ProducerFields, StoredBatches, wrapping_seq};
+use chronik_records::{BatchHeader, ProducerFields, StoredBatches, TxnMarker, wrapping_seq};
 
 pub(crate) use txn::AbortedTxn;
 use txn::TxnIndex;
@@ -39,6 +39,24 @@ struct ProducerEntry {
     /// Transactions of the producer ended here since this broker loaded the partition: a
     /// verification made before a marker must not let a batch into the next transaction.
     txn_ends: u32,
+    /// Largest timestamp of its latest batch (DescribeProducers).
+    last_timestamp: i64,
+    /// The coordinator epoch of its latest marker (-1: none): a marker from an older
+    /// coordinator is refused.
+    coordinator_epoch: i32,
+}
+
+/// One producer as DescribeProducers shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProducerSummary {
+    pub producer_id: i64,
+    pub epoch: i16,
+    /// The last sequence written (-1: none, e.g. only markers).
+    pub last_sequence: i32,
+    pub last_timestamp: i64,
+    pub coordinator_epoch: i32,
+    /// First offset of its open transaction here (-1: none).
+    pub txn_start_offset: i64,
 }
 
 /// What a transactional batch was verified against (KIP-890): the producer's transactions
@@ -58,6 +76,10 @@ pub(crate) enum SequenceError {
     StaleEpoch { epoch: i16, current: i16 },
     #[error("sequence {got} does not follow the last written batch (expected {expected})")]
     OutOfOrder { got: i32, expected: i32 },
+    #[error(
+        "a transaction marker from coordinator epoch {epoch}, older than the partition's {current}: a newer coordinator took over"
+    )]
+    StaleCoordinator { epoch: i32, current: i32 },
 }
 
 /// What to do with an incoming batch.
@@ -112,8 +134,14 @@ impl ProducerStates {
         }
     }
 
-    /// Remembers a batch written at `base_offset..=last_offset`.
-    pub fn record(&mut self, p: &ProducerFields, base_offset: i64, last_offset: i64) {
+    /// Remembers a batch written at `base_offset..=last_offset` whose largest timestamp is
+    /// `timestamp`.
+    pub fn record(
+        &mut self,
+        p: &ProducerFields,
+        (base_offset, last_offset): (i64, i64),
+        timestamp: i64,
+    ) {
         let entry = self
             .producers
             .entry(p.producer_id)
@@ -132,6 +160,7 @@ impl ProducerStates {
             last_offset,
         });
         entry.last_offset = last_offset;
+        entry.last_timestamp = timestamp;
         if self.producers.len() > MAX_PRODUCERS {
             self.evict_oldest();
         }
@@ -153,11 +182,12 @@ impl ProducerStates {
         };
         if header.is_control() {
             if let Some(marker) = chronik_records::read_marker(bytes) {
-                self.end_txn(p.producer_id, p.epoch, marker.commit, header.base_offset);
+                self.end_txn(p.producer_id, p.epoch, marker, header.base_offset);
             }
             return;
         }
-        self.record(&p, header.base_offset, header.last_offset());
+        let offsets = (header.base_offset, header.last_offset());
+        self.record(&p, offsets, header.max_timestamp);
         if header.is_transactional() {
             self.txn_written(p.producer_id, header.base_offset);
         }
@@ -199,24 +229,56 @@ impl ProducerStates {
         }
     }
 
-    /// Whether a marker from `producer_id` at `epoch` may be written: not from an epoch older
-    /// than the producer's (a fenced coordinator's late marker).
-    pub fn check_marker(&self, producer_id: i64, epoch: i16) -> Result<(), SequenceError> {
+    /// Whether a marker (or transactional offsets) from `producer_id` at `epoch` may be
+    /// written: not from an epoch older than the producer's, nor from a coordinator older
+    /// than the one that wrote its last marker (`coordinator_epoch`; -1 skips that check).
+    pub fn check_marker(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        coordinator_epoch: i32,
+    ) -> Result<(), SequenceError> {
         match self.producers.get(&producer_id) {
             Some(entry) if epoch < entry.epoch => Err(SequenceError::StaleEpoch {
                 epoch,
                 current: entry.epoch,
             }),
+            Some(entry)
+                if coordinator_epoch >= 0 && coordinator_epoch < entry.coordinator_epoch =>
+            {
+                Err(SequenceError::StaleCoordinator {
+                    epoch: coordinator_epoch,
+                    current: entry.coordinator_epoch,
+                })
+            }
             _ => Ok(()),
         }
+    }
+
+    /// Every producer this partition knows, by producer id.
+    pub fn summaries(&self) -> Vec<ProducerSummary> {
+        let mut out: Vec<ProducerSummary> = (self.producers.iter())
+            .map(|(id, e)| ProducerSummary {
+                producer_id: *id,
+                epoch: e.epoch,
+                last_sequence: e.batches.back().map_or(-1, |b| b.last_seq),
+                last_timestamp: e.last_timestamp,
+                coordinator_epoch: e.coordinator_epoch,
+                txn_start_offset: e.txn_first.unwrap_or(-1),
+            })
+            .collect();
+        out.sort_by_key(|s| s.producer_id);
+        out
     }
 
     /// A marker written at `marker_offset` ended `producer_id`'s transaction here; an abort is
     /// remembered for read_committed fetches. A marker with a newer epoch (a transaction
     /// aborted on timeout, fencing its producer) restarts the sequence.
-    pub fn end_txn(&mut self, producer_id: i64, epoch: i16, commit: bool, marker_offset: i64) {
+    pub fn end_txn(&mut self, producer_id: i64, epoch: i16, marker: TxnMarker, marker_offset: i64) {
+        let commit = marker.commit;
         let entry = (self.producers.entry(producer_id))
             .or_insert_with(|| ProducerEntry::new(epoch, marker_offset));
+        entry.coordinator_epoch = entry.coordinator_epoch.max(marker.coordinator_epoch);
         if epoch > entry.epoch {
             entry.epoch = epoch;
             entry.batches.clear();
@@ -280,6 +342,8 @@ impl ProducerEntry {
             last_offset,
             txn_first: None,
             txn_ends: 0,
+            last_timestamp: -1,
+            coordinator_epoch: -1,
         }
     }
 }

@@ -42,6 +42,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::EndTxn, 0, 3),
     (ApiKey::WriteTxnMarkers, 1, 1),
     (ApiKey::TxnOffsetCommit, 0, 3),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 1),
+    (ApiKey::DescribeProducers, 0, 0),
 ];
 
 /// Calls macro `$m` with the message kind of every API in [`SUPPORTED`]: the one list that the
@@ -79,6 +82,9 @@ macro_rules! with_supported_kinds {
             EndTxn,
             WriteTxnMarkers,
             TxnOffsetCommit,
+            DescribeTransactions,
+            ListTransactions,
+            DescribeProducers,
         )
     };
 }

@@ -259,7 +259,7 @@ impl Coordinator {
         let mut producers = place.hosted.producers();
         if let Some((id, epoch)) = producer {
             producers
-                .check_marker(id, epoch)
+                .check_marker(id, epoch, -1)
                 .map_err(|_| GroupError::FencedProducer)?;
         }
         let (timestamp, max) = (wall_ms(), self.max_record_bytes);
@@ -271,7 +271,7 @@ impl Coordinator {
                 first_seq: -1,
                 last_seq: -1,
             };
-            producers.record(&fields, info.base_offset, info.base_offset);
+            producers.record(&fields, (info.base_offset, info.base_offset), timestamp);
             producers.txn_written(id, info.base_offset);
         }
         drop(producers);

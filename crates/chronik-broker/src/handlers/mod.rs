@@ -17,6 +17,7 @@ mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
 mod transactions;
+mod transactions_admin;
 
 use std::sync::Arc;
 
@@ -60,6 +61,9 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::EndTxn,
     ApiKey::WriteTxnMarkers,
     ApiKey::TxnOffsetCommit,
+    ApiKey::DescribeTransactions,
+    ApiKey::ListTransactions,
+    ApiKey::DescribeProducers,
 ];
 
 /// What a connection writes back for one request.
@@ -221,6 +225,16 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
         })),
         RequestKind::TxnOffsetCommit(r) => later(Box::pin(async move {
             ResponseKind::TxnOffsetCommit(transactions::txn_offset_commit(&services, r).await)
+        })),
+        RequestKind::DescribeTransactions(r) => later(Box::pin(async move {
+            let response = transactions_admin::describe_transactions(&services, r);
+            ResponseKind::DescribeTransactions(response)
+        })),
+        RequestKind::ListTransactions(r) => later(Box::pin(async move {
+            ResponseKind::ListTransactions(transactions_admin::list_transactions(&services, r))
+        })),
+        RequestKind::DescribeProducers(r) => later(Box::pin(async move {
+            ResponseKind::DescribeProducers(transactions_admin::describe_producers(&services, r))
         })),
         RequestKind::WriteTxnMarkers(r) => later(Box::pin(async move {
             ResponseKind::WriteTxnMarkers(transactions::write_markers(&services, r).await)

@@ -214,7 +214,7 @@ fn append_idempotent(
     match producers.check(p) {
         SeqCheck::Append => {
             let (base, last, durable) = append_one(tp, leading, batch)?;
-            producers.record(p, base, last);
+            producers.record(p, (base, last), batch.header.max_timestamp);
             if batch.header.is_transactional() {
                 producers.txn_written(p.producer_id, base);
             }

@@ -21,7 +21,7 @@ impl PartitionLayer {
         let leading = self.leader(tp)?;
         let hosted = &leading.hosted;
         let mut producers = hosted.producers();
-        producers.check_marker(producer_id, producer_epoch)?;
+        producers.check_marker(producer_id, producer_epoch, marker.coordinator_epoch)?;
         let mut batch =
             chronik_records::build_marker_batch(producer_id, producer_epoch, marker, timestamp);
         let info = match hosted.log.append(&mut batch, leading.epoch) {
@@ -32,7 +32,7 @@ impl PartitionLayer {
                 return Err(PartitionError::Storage(tp.clone()));
             }
         };
-        producers.end_txn(producer_id, producer_epoch, marker.commit, info.base_offset);
+        producers.end_txn(producer_id, producer_epoch, marker, info.base_offset);
         drop(producers);
         let end = hosted.log.end_offset();
         hosted.replica.update(|p| p.advance(end));

@@ -10,7 +10,7 @@ use tokio_stream::StreamMap;
 use tokio_stream::wrappers::WatchStream;
 
 use super::{Leading, PartitionError, PartitionLayer, Result};
-use crate::producers::AbortedTxn;
+use crate::producers::{AbortedTxn, ProducerSummary};
 use crate::replica::{Role, divergence};
 
 /// Who reads: what it may see and whether its read is replication progress.
@@ -227,6 +227,14 @@ impl PartitionLayer {
             },
         };
         Ok((found, leading.epoch))
+    }
+}
+
+impl PartitionLayer {
+    /// DescribeProducers: the producers `tp`'s leader (this broker) knows.
+    pub fn producers_of(&self, tp: &TopicPartition) -> Result<Vec<ProducerSummary>> {
+        let leading = self.leader(tp)?;
+        Ok(leading.hosted.producers().summaries())
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Layout (big endian): magic `CHPS`, format 2, the log end offset it describes, the producer
 //! count, then per producer: id, epoch, latest offset, first offset of its open transaction
-//! (-1: none), batch count, batches (first and last sequence, base and last offset); then the
+//! (-1: none), latest timestamp, coordinator epoch of its latest marker, batch count, batches (first and last sequence, base and last offset); then the
 //! aborted transactions' count and each one's producer id, first and last offset; a CRC-32 of
 //! everything before it ends the file. Format 1 (written before transactions existed) has no
 //! transaction fields. A file that fails any check is ignored and the log is replayed from its
@@ -81,6 +81,8 @@ fn encode(states: &ProducerStates, end_offset: i64) -> Vec<u8> {
         out.put_i16(entry.epoch);
         out.put_i64(entry.last_offset);
         out.put_i64(entry.txn_first.unwrap_or(-1));
+        out.put_i64(entry.last_timestamp);
+        out.put_i32(entry.coordinator_epoch);
         out.put_u8(u8::try_from(entry.batches.len()).unwrap_or(0));
         for b in &entry.batches {
             out.put_i32(b.first_seq);
@@ -122,9 +124,13 @@ fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
     for _ in 0..count {
         let mut head = take(&mut buf, 18)?;
         let (id, epoch, last_offset) = (head.get_i64(), head.get_i16(), head.get_i64());
-        let txn_first = match with_txns {
-            true => Some(take(&mut buf, 8)?.get_i64()).filter(|o| *o >= 0),
-            false => None,
+        let (txn_first, last_timestamp, coordinator_epoch) = match with_txns {
+            true => {
+                let mut t = take(&mut buf, 20)?;
+                let first = Some(t.get_i64()).filter(|o| *o >= 0);
+                (first, t.get_i64(), t.get_i32())
+            }
+            false => (None, -1, -1),
         };
         let n = usize::from(take(&mut buf, 1)?.get_u8());
         if n > CACHED_BATCHES {
@@ -146,6 +152,8 @@ fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
             last_offset,
             txn_first,
             txn_ends: 0,
+            last_timestamp,
+            coordinator_epoch,
         };
         if let Some(first) = txn_first {
             states.txns.open(first, id);
@@ -191,16 +199,17 @@ mod tests {
                     first_seq: seq * 2,
                     last_seq: seq * 2 + 1,
                 };
-                s.record(
-                    &p,
-                    100 * id + i64::from(seq) * 2,
-                    100 * id + i64::from(seq) * 2 + 1,
-                );
+                let base = 100 * id + i64::from(seq) * 2;
+                s.record(&p, (base, base + 1), 1_700_000_000_000 + base);
             }
         }
         s.txn_written(1, 90);
         s.txn_written(2, 214);
-        s.end_txn(2, 2, false, 230);
+        let abort = chronik_records::TxnMarker {
+            commit: false,
+            coordinator_epoch: 4,
+        };
+        s.end_txn(2, 2, abort, 230);
         s
     }
 

@@ -20,7 +20,7 @@ fn batch(id: i64, epoch: i16, first: i32, count: i32) -> ProducerFields {
 fn write(s: &mut ProducerStates, p: ProducerFields, base: i64) -> WrittenBatch {
     assert_eq!(s.check(&p), SeqCheck::Append, "{p:?}");
     let last = base + i64::from(p.last_seq - p.first_seq);
-    s.record(&p, base, last);
+    s.record(&p, (base, last), -1);
     WrittenBatch {
         first_seq: p.first_seq,
         last_seq: p.last_seq,
@@ -81,7 +81,7 @@ fn only_the_last_five_batches_are_remembered() {
 fn sequences_wrap_after_i32_max() {
     let mut s = ProducerStates::default();
     let near_end = batch(2, 0, i32::MAX - 1, 2);
-    s.record(&near_end, 1, 2);
+    s.record(&near_end, (1, 2), -1);
     assert_eq!(near_end.last_seq, i32::MAX);
     assert_eq!(s.check(&batch(2, 0, 0, 1)), SeqCheck::Append);
     let across = batch(3, 0, i32::MAX, 2);
@@ -93,7 +93,7 @@ fn producers_beyond_the_bound_evict_the_least_recent() {
     let mut s = ProducerStates::default();
     let n = i64::try_from(MAX_PRODUCERS).expect("fits") + 1;
     for id in 0..n {
-        s.record(&batch(id, 0, 0, 1), id, id);
+        s.record(&batch(id, 0, 0, 1), (id, id), -1);
     }
     assert_eq!(s.len(), MAX_PRODUCERS);
     // Producer 0 was forgotten: its retry is no longer recognised as a duplicate.
@@ -144,9 +144,9 @@ fn transactions_open_at_their_first_batch_and_markers_end_them() {
     write(&mut s, batch(8, 0, 0, 1), 12);
     s.txn_written(8, 12);
     assert_eq!(s.first_unstable_offset(), Some(10));
-    s.end_txn(7, 0, false, 13);
+    s.end_txn(7, 0, marker(false), 13);
     assert_eq!(s.first_unstable_offset(), Some(12));
-    s.end_txn(8, 0, true, 14);
+    s.end_txn(8, 0, marker(true), 14);
     assert_eq!(s.first_unstable_offset(), None);
     let aborted = s.aborted_between(0, 100);
     assert_eq!(
@@ -158,9 +158,9 @@ fn transactions_open_at_their_first_batch_and_markers_end_them() {
         }]
     );
     // A marker from an older epoch than the producer's is refused.
-    assert!(s.check_marker(7, 0).is_ok());
-    s.end_txn(7, 3, false, 15);
-    assert!(s.check_marker(7, 2).is_err());
+    assert!(s.check_marker(7, 0, -1).is_ok());
+    s.end_txn(7, 3, marker(false), 15);
+    assert!(s.check_marker(7, 2, -1).is_err());
 }
 
 #[test]
@@ -178,8 +178,42 @@ fn a_verification_made_before_a_marker_does_not_open_the_next_transaction() {
     );
     assert!(s.check_txn_batch(7, None));
     let stale = guard;
-    s.end_txn(7, 0, true, 1);
+    s.end_txn(7, 0, marker(true), 1);
     assert!(!s.check_txn_batch(7, Some(stale)), "a marker came since");
     let fresh = s.txn_guard(7).expect("verify again");
     assert!(s.check_txn_batch(7, Some(fresh)));
+}
+
+fn marker(commit: bool) -> chronik_records::TxnMarker {
+    chronik_records::TxnMarker {
+        commit,
+        coordinator_epoch: 1,
+    }
+}
+
+#[test]
+fn a_marker_from_an_older_coordinator_is_refused() {
+    let mut s = ProducerStates::default();
+    let newer = chronik_records::TxnMarker {
+        commit: true,
+        coordinator_epoch: 5,
+    };
+    s.end_txn(7, 0, newer, 3);
+    assert!(s.check_marker(7, 0, 5).is_ok());
+    assert!(matches!(
+        s.check_marker(7, 0, 4),
+        Err(SequenceError::StaleCoordinator {
+            epoch: 4,
+            current: 5
+        })
+    ));
+    let summary = s.summaries()[0];
+    assert_eq!(
+        (
+            summary.producer_id,
+            summary.coordinator_epoch,
+            summary.txn_start_offset
+        ),
+        (7, 5, -1)
+    );
 }

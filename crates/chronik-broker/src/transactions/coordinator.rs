@@ -217,6 +217,30 @@ impl TxnCoordinator {
         .map(|_| ())
     }
 
+    /// DescribeTransactions: the committed state of `txn_id` (`None`: no such id).
+    pub fn describe(self: &Arc<Self>, txn_id: &str) -> Result<Option<TxnMetadata>, CoordError> {
+        let partition = self.partition_of(txn_id)?;
+        let (hosted, epoch) = self.led(partition)?;
+        let mut shards = self.lock();
+        let txns = self.loaded(&mut shards, partition, epoch, &hosted)?;
+        Ok(txns.get(txn_id).and_then(|e| e.meta.clone()))
+    }
+
+    /// ListTransactions: every transactional id this broker coordinates (loaded partitions).
+    pub fn list(&self) -> Vec<(String, TxnMetadata)> {
+        let shards = self.lock();
+        let mut out: Vec<(String, TxnMetadata)> = (shards.values())
+            .filter_map(|s| match s {
+                Shard::Loaded { txns, .. } => Some(txns),
+                Shard::Loading { .. } => None,
+            })
+            .flat_map(|txns| txns.iter())
+            .filter_map(|(id, e)| Some((id.clone(), e.meta.clone()?)))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Whether `tp` is in the ongoing transaction of `txn_id` at `producer` (id, epoch): asked
     /// here when this broker coordinates the id, else of its coordinator (AddPartitionsToTxn
     /// v4 with `verify_only`).

@@ -217,7 +217,8 @@ impl TxnCoordinator {
                     let code = p.error_code;
                     let no_retry = code == 0
                         || code == ResponseError::UnknownTopicOrPartition.code()
-                        || code == ResponseError::InvalidProducerEpoch.code();
+                        || code == ResponseError::InvalidProducerEpoch.code()
+                        || code == ResponseError::TransactionCoordinatorFenced.code();
                     if no_retry {
                         done.push(TopicPartition::new(
                             topic.name.0.as_str(),

@@ -44,6 +44,28 @@ impl TxnState {
         })
     }
 
+    /// Kafka's name of the state, as DescribeTransactions and ListTransactions report it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnState::Empty => "Empty",
+            TxnState::Ongoing => "Ongoing",
+            TxnState::PrepareCommit => "PrepareCommit",
+            TxnState::PrepareAbort => "PrepareAbort",
+            TxnState::CompleteCommit => "CompleteCommit",
+            TxnState::CompleteAbort => "CompleteAbort",
+        }
+    }
+
+    /// Every state's name (a ListTransactions filter naming another is reported unknown).
+    pub const NAMES: [&'static str; 6] = [
+        "Empty",
+        "Ongoing",
+        "PrepareCommit",
+        "PrepareAbort",
+        "CompleteCommit",
+        "CompleteAbort",
+    ];
+
     /// Whether markers are being written: nothing else may happen to the transaction.
     pub fn is_preparing(self) -> bool {
         matches!(self, TxnState::PrepareCommit | TxnState::PrepareAbort)

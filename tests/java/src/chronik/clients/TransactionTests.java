@@ -12,6 +12,10 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.clients.admin.ProducerState;
+import org.apache.kafka.clients.admin.TransactionDescription;
+import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.common.errors.ProducerFencedException;
 
 /** The transactional producer, read_committed consumers and offsets sent with a transaction. */
@@ -116,4 +120,41 @@ class TransactionTests {
     Check.equal(List.of("fresh0"), values(kit.readPartition(tp, 0, READ_COMMITTED)),
         "what read_committed sees");
   }
+
+  @Test("transactions")
+  void adminDescribesTransactionsAndProducers(Kit kit) throws Exception {
+    TopicPartition tp = new TopicPartition(kit.createTopic(Kit.unique("txn-admin"), 1), 0);
+    String id = Kit.unique("tx");
+    KafkaProducer<byte[], byte[]> p = transactional(kit, id);
+    p.beginTransaction();
+    send(p, tp, "open", 2);
+    TransactionDescription open = Check.get(kit.admin.describeTransactions(List.of(id)).description(id));
+    Check.equal(TransactionState.ONGOING, open.state(), "state of the open transaction");
+    Check.equal(java.util.Set.of(tp), open.topicPartitions(), "its partitions");
+    Check.that(open.transactionStartTimeMs().isPresent(), "its start time is known");
+    long producerId = open.producerId();
+    boolean listed = false;
+    for (TransactionListing l : Check.get(kit.admin.listTransactions().all())) {
+      listed |= l.transactionalId().equals(id) && l.producerId() == producerId
+          && l.state() == TransactionState.ONGOING;
+    }
+    Check.that(listed, "listTransactions names it as ongoing");
+    List<ProducerState> producers = Check.get(kit.admin.describeProducers(List.of(tp)).partitionResult(tp))
+        .activeProducers();
+    Check.equal(1, producers.size(), "producers of the partition");
+    Check.equal(producerId, producers.get(0).producerId(), "the producer's id");
+    Check.equal(java.util.OptionalLong.of(0), producers.get(0).currentTransactionStartOffset(),
+        "its open transaction starts at offset 0");
+    Check.equal(1, producers.get(0).lastSequence(), "its last sequence");
+    p.commitTransaction();
+    Check.eventually(30_000, "the transaction completes", () -> {
+      try {
+        return Check.get(kit.admin.describeTransactions(List.of(id)).description(id)).state()
+            == TransactionState.COMPLETE_COMMIT;
+      } catch (Exception e) {
+        return false;
+      }
+    });
+  }
 }
+
