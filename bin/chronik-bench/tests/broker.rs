@@ -260,3 +260,49 @@ fn an_idempotent_producer_writes_every_record_once_across_a_broker_restart() {
         .unwrap();
     assert_eq!(end, i64::from(TOTAL), "nothing was written twice");
 }
+
+#[test]
+fn transactional_producers_commit_every_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), "never");
+    let addr = broker.addr();
+    let args = [
+        "produce",
+        "--bootstrap",
+        addr.as_str(),
+        "--output",
+        "json",
+        "--topic",
+        "t",
+        "--create",
+        "--partitions",
+        "4",
+        "--records",
+        "3000",
+        "--acks",
+        "all",
+        "--idempotent",
+        "--concurrency",
+        "2",
+        "--transaction-records",
+        "500",
+    ];
+    let r = run_json(&args);
+    assert_eq!(n(&r, "/records"), 3000.0, "{r}");
+    // Each producer commits every 500 of its records and once more at the end.
+    let txns = n(&r, "/transactions");
+    assert!((6.0..=8.0).contains(&txns), "{r}");
+    assert!(n(&r, "/commit_latency_ms/p50") > 0.0, "{r}");
+    check_latency(&r);
+
+    let out = bench_command(&["produce", "--bootstrap", addr.as_str(), "--topic", "t"])
+        .args(["--records", "10", "--transaction-records", "5"])
+        .output()
+        .expect("run chronik-bench");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--transaction-records needs --idempotent"),
+        "{err}"
+    );
+}

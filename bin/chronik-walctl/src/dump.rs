@@ -1,6 +1,7 @@
 //! `dump`: a partition's batches, and with `--records` their records. Output is streamed batch
 //! by batch (JSON included), so dumping a large partition needs no more memory than one batch.
 
+use std::cell::RefCell;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -15,6 +16,7 @@ use crate::cli::DumpArgs;
 use crate::data::{self, file_name, path_text};
 use crate::records::{self, RecordView};
 use crate::render;
+use crate::txns::{self, MarkerRow, Transactions};
 
 /// What to dump.
 struct Selection<'a> {
@@ -41,6 +43,9 @@ struct BatchRow {
     codec: &'static str,
     transactional: Option<bool>,
     control: Option<bool>,
+    /// A control batch's transaction marker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marker: Option<MarkerRow>,
     size: usize,
     records_count: Option<i32>,
     crc_ok: bool,
@@ -83,6 +88,9 @@ impl BatchRow {
             codec: h.map_or("unknown", |h| h.compression().name()),
             transactional: h.map(|h| h.is_transactional()),
             control: h.map(|h| h.is_control()),
+            marker: h
+                .filter(|h| h.is_control())
+                .and_then(|_| txns::marker(&view.payload)),
             size: view.payload.len(),
             records_count: h.map(|h| h.records_count),
             crc_ok: view.crc_ok,
@@ -91,16 +99,26 @@ impl BatchRow {
     }
 }
 
-/// Calls `emit` for each selected batch until it returns false or the limit is reached.
-fn walk(sel: &Selection<'_>, mut emit: impl FnMut(BatchRow) -> bool) -> chronik_wal::Result<()> {
+/// Calls `emit` for each selected batch until it returns false or the limit is reached; the
+/// transactions of the batches walked go into `txns`.
+fn walk(
+    sel: &Selection<'_>,
+    txns: &mut Transactions,
+    mut emit: impl FnMut(BatchRow) -> bool,
+) -> chronik_wal::Result<()> {
     if sel.limit == 0 {
         return Ok(());
     }
     let mut shown = 0;
     let damage = for_each_batch(sel.dir, &sel.tp, sel.from, |view| {
         shown += 1;
-        emit(BatchRow::new(&view, sel)) && shown < sel.limit
+        let row = BatchRow::new(&view, sel);
+        if let Some(h) = &view.header {
+            txns.add(h, row.marker);
+        }
+        emit(row) && shown < sel.limit
     })?;
+    txns.finish();
     for d in damage {
         eprintln!(
             "warning: {} is damaged at byte {} ({}); batches after it are not shown: run `chronik-walctl verify`",
@@ -130,14 +148,16 @@ pub fn run(args: &DumpArgs, format: OutputFormat) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// The batches of a selection, serialized as a JSON array while the log is read.
-struct Batches<'a>(&'a Selection<'a>);
+/// The batches of a selection, serialized as a JSON array while the log is read; their
+/// transactions are gathered meanwhile, for the document's next field.
+struct Batches<'a>(&'a Selection<'a>, &'a RefCell<Transactions>);
 
 impl Serialize for Batches<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(None)?;
         let mut failed = None;
-        let walked = walk(self.0, |row| match seq.serialize_element(&row) {
+        let mut txns = self.1.borrow_mut();
+        let walked = walk(self.0, &mut txns, |row| match seq.serialize_element(&row) {
             Ok(()) => true,
             Err(e) => {
                 failed = Some(e);
@@ -157,13 +177,17 @@ struct DumpDoc<'a> {
     topic: &'a str,
     partition: i32,
     batches: Batches<'a>,
+    /// Filled while `batches` is written, so it must come after it.
+    transactions: &'a RefCell<Transactions>,
 }
 
 fn dump_json(sel: &Selection<'_>) -> Result<()> {
+    let txns = RefCell::new(Transactions::default());
     let doc = DumpDoc {
         topic: &sel.tp.topic,
         partition: sel.tp.partition,
-        batches: Batches(sel),
+        batches: Batches(sel, &txns),
+        transactions: &txns,
     };
     crate::output::json(&doc)
 }
@@ -172,7 +196,8 @@ fn dump_text(sel: &Selection<'_>) -> Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     let mut failed = None;
     let mut count = 0u64;
-    walk(sel, |row| {
+    let mut txns = Transactions::default();
+    walk(sel, &mut txns, |row| {
         count += 1;
         match write_batch(&mut out, &row) {
             Ok(()) => true,
@@ -187,6 +212,9 @@ fn dump_text(sel: &Selection<'_>) -> Result<()> {
     }
     let plural = if count == 1 { "" } else { "es" };
     writeln!(out, "{count} batch{plural}")?;
+    if txns.any() {
+        write_transactions(&mut out, &txns)?;
+    }
     out.flush()?;
     Ok(())
 }
@@ -209,6 +237,15 @@ fn write_batch(out: &mut impl Write, b: &BatchRow) -> io::Result<()> {
         render::opt(b.records_count),
         if b.crc_ok { "ok" } else { "BAD" },
     )?;
+    match (b.marker, b.transactional) {
+        (Some(m), _) => writeln!(
+            out,
+            "  {} marker, coordinator epoch {}",
+            m.kind, m.coordinator_epoch
+        )?,
+        (None, Some(true)) => writeln!(out, "  transactional")?,
+        _ => {}
+    }
     let Some(part) = &b.records else {
         return Ok(());
     };
@@ -217,6 +254,31 @@ fn write_batch(out: &mut impl Write, b: &BatchRow) -> io::Result<()> {
     }
     for r in &part.records {
         write_record(out, r)?;
+    }
+    Ok(())
+}
+
+fn write_transactions(out: &mut impl Write, t: &Transactions) -> io::Result<()> {
+    writeln!(
+        out,
+        "transactions: {} transactional batches, {} commit markers, {} abort markers",
+        t.transactional_batches, t.commit_markers, t.abort_markers
+    )?;
+    for s in &t.aborted {
+        writeln!(
+            out,
+            "  aborted: producer {} from offset {} to its marker at {}",
+            s.producer_id,
+            s.first_offset,
+            render::opt(s.marker_offset)
+        )?;
+    }
+    for s in &t.open {
+        writeln!(
+            out,
+            "  open: producer {} from offset {}",
+            s.producer_id, s.first_offset
+        )?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ mod records;
 mod recover;
 mod render;
 mod stats;
+mod txns;
 mod verify;
 
 use std::process::ExitCode;

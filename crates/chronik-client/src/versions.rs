@@ -31,6 +31,9 @@ pub const CLIENT_RANGES: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetFetch, 1, 7),
     // 3+ carries the replica id a follower truncating against its leader sends.
     (ApiKey::OffsetForLeaderEpoch, 3, 4),
+    // 4+ is the brokers' batched form (KIP-890).
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
 ];
 
 /// Our range for `key`, if the client sends it at all.

@@ -179,6 +179,8 @@ async fn bench(args: &ConsumeArgs) -> Result<BrokerReport> {
             "timeout_ms": args.conn.timeout_ms,
             "group": args.group,
         }),
+        transactions: None,
+        commit_latency_ms: None,
         compare: None,
         first_error,
     };

@@ -129,6 +129,8 @@ async fn bench(args: &E2eArgs) -> Result<BrokerReport> {
             "partitions": partitions, "acked": acked, "missing": missing,
             "acks": format!("{:?}", args.acks).to_lowercase(),
         }),
+        transactions: None,
+        commit_latency_ms: None,
         compare: None,
         first_error,
     };

@@ -108,6 +108,12 @@ pub struct BrokerReport {
     pub latency: &'static str,
     /// The settings of the run.
     pub config: serde_json::Value,
+    /// produce with --transaction-records: transactions committed, and EndTxn's latency (from
+    /// the request to its answer, after every record of the transaction was acknowledged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_latency_ms: Option<LatencyMs>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare: Option<BTreeMap<String, f64>>,
     /// The first error seen, in full, for the summary.
@@ -149,6 +155,12 @@ pub fn finish(args: &ConnArgs, mut report: BrokerReport, title: String) -> Resul
     if let Some(ratios) = &report.compare {
         for (k, v) in ratios {
             summary.row(format!("{k} vs baseline"), format!("×{}", decimal(*v, 3)));
+        }
+    }
+    if let (Some(n), Some(c)) = (report.transactions, report.commit_latency_ms) {
+        summary.row("transactions", report::count(n));
+        for (name, v) in [("p50", c.p50), ("p99", c.p99), ("max", c.max)] {
+            summary.row(format!("commit {name}"), format!("{} ms", decimal(v, 3)));
         }
     }
     summary.note(format!("latency: {}", report.latency));

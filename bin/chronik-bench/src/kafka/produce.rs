@@ -92,6 +92,11 @@ pub struct ProduceArgs {
     /// Idempotent producers (InitProducerId + sequence numbers); needs --acks all.
     #[arg(long)]
     pub idempotent: bool,
+    /// Transactional producers (each its own transactional id; needs --idempotent): every
+    /// producer adds all partitions to a transaction, sends this many records, waits for their
+    /// acknowledgements and commits; the report adds the commit latency.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub transaction_records: Option<u64>,
     #[arg(long, value_enum, default_value = "none")]
     pub compression: CompressionArg,
 }
@@ -114,6 +119,8 @@ impl ProduceArgs {
             retry_backoff: Duration::from_millis(100),
             max_in_flight: 5,
             queue_records: usize::try_from(self.in_flight).unwrap_or(usize::MAX),
+            transactional_id: None,
+            transaction_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -157,6 +164,8 @@ struct Outcome {
     errors: ErrorTally,
     first_error: Option<String>,
     latency: Option<Latency>,
+    transactions: u64,
+    commit_latency: Option<Latency>,
 }
 
 pub fn run(args: &ProduceArgs) -> Result<()> {
@@ -180,6 +189,9 @@ pub fn payload(size: usize) -> Bytes {
 async fn bench(args: &ProduceArgs) -> Result<BrokerReport> {
     if args.idempotent && args.acks != AcksArg::All {
         anyhow::bail!("--idempotent needs --acks all");
+    }
+    if args.transaction_records.is_some() && !args.idempotent {
+        anyhow::bail!("--transaction-records needs --idempotent (and so --acks all)");
     }
     let admin = args.conn.client("chronik-bench-admin").await?;
     let partitions = prepare_topic(&admin, &args.conn.topic, args.create, args.partitions).await?;
@@ -207,6 +219,7 @@ async fn bench(args: &ProduceArgs) -> Result<BrokerReport> {
     }
     let mut total = Outcome::default();
     let mut latency = Latency::new();
+    let mut commit_latency = Latency::new();
     while let Some(joined) = tasks.join_next().await {
         let outcome = joined.context("a producer task panicked")??;
         total.acked += outcome.acked;
@@ -216,6 +229,10 @@ async fn bench(args: &ProduceArgs) -> Result<BrokerReport> {
         if let Some(l) = &outcome.latency {
             latency.merge(l)?;
         }
+        if let Some(l) = &outcome.commit_latency {
+            commit_latency.merge(l)?;
+        }
+        total.transactions += outcome.transactions;
     }
     let elapsed = start.elapsed();
     run.bar.finish_and_clear();
@@ -236,6 +253,10 @@ async fn bench(args: &ProduceArgs) -> Result<BrokerReport> {
             "send to acknowledgement"
         },
         config: config_json(args, partitions),
+        transactions: args.transaction_records.map(|_| total.transactions),
+        commit_latency_ms: args
+            .transaction_records
+            .map(|_| commit_latency.ms_summary()),
         compare: None,
         first_error: total.first_error,
     };
@@ -254,6 +275,7 @@ fn config_json(args: &ProduceArgs, partitions: i32) -> serde_json::Value {
         "in_flight": args.in_flight,
         "rate": args.rate,
         "idempotent": args.idempotent,
+        "transaction_records": args.transaction_records,
         "compression": format!("{:?}", args.compression).to_lowercase(),
         "timeout_ms": args.conn.timeout_ms,
     })
@@ -261,10 +283,22 @@ fn config_json(args: &ProduceArgs, partitions: i32) -> serde_json::Value {
 
 async fn producer_task(id: u64, run: Arc<Run>) -> Result<Outcome> {
     let client = run.args.conn.client(&format!("chronik-bench-{id}")).await?;
-    let producer = Producer::new(client, run.args.producer_config()).await?;
+    let mut cfg = run.args.producer_config();
+    if run.args.transaction_records.is_some() {
+        cfg.transactional_id = Some(format!("chronik-bench-{}-{id}", run.start_ms));
+    }
+    let producer = Producer::new(client, cfg).await?;
     let mut out = Outcome {
         latency: Some(Latency::new()),
+        commit_latency: Some(Latency::new()),
         ..Default::default()
+    };
+    let mut txn = match run.args.transaction_records {
+        Some(size) => {
+            producer.init_transactions().await?;
+            Some(Txn::new(size, run.partitions))
+        }
+        None => None,
     };
     let interval = run
         .args
@@ -277,6 +311,10 @@ async fn producer_task(id: u64, run: Arc<Run>) -> Result<Outcome> {
     let mut sent = 0u32;
     while let Some(intended) = next_slot(&run, interval, sent).await {
         sent = sent.saturating_add(1);
+        if let Some(t) = txn.as_mut() {
+            t.before_send(&producer, &run, &mut out, &mut pending)
+                .await?;
+        }
         settled(&run, &mut out, &mut pending);
         // At the limit, wait for the oldest record (later ones already acknowledged count until
         // it is: records are counted in send order).
@@ -305,8 +343,71 @@ async fn producer_task(id: u64, run: Arc<Run>) -> Result<Outcome> {
     while let Some((intended, d)) = pending.pop_front() {
         record(&run, &mut out, intended, d.outcome().await);
     }
+    if let Some(t) = txn.as_mut() {
+        t.commit(&producer, &run, &mut out).await?;
+    }
     producer.close().await;
     Ok(out)
+}
+
+/// One producer's transactions: each begins (AddPartitionsToTxn of every partition) before
+/// its first record and commits once `size` records were sent and acknowledged.
+struct Txn {
+    size: u64,
+    partitions: Vec<i32>,
+    /// Records sent in the open transaction (`None`: no transaction open).
+    sent: Option<u64>,
+}
+
+impl Txn {
+    fn new(size: u64, partitions: i32) -> Self {
+        Txn {
+            size,
+            partitions: (0..partitions).collect(),
+            sent: None,
+        }
+    }
+
+    async fn before_send(
+        &mut self,
+        producer: &Producer,
+        run: &Run,
+        out: &mut Outcome,
+        pending: &mut VecDeque<(Instant, Delivery)>,
+    ) -> Result<()> {
+        if self.sent == Some(self.size) {
+            while let Some((intended, d)) = pending.pop_front() {
+                record(run, out, intended, d.outcome().await);
+            }
+            self.commit(producer, run, out).await?;
+        }
+        if self.sent.is_none() {
+            (producer
+                .add_to_transaction(&run.args.conn.topic, &self.partitions)
+                .await)
+                .context("AddPartitionsToTxn failed")?;
+            self.sent = Some(0);
+        }
+        self.sent = self.sent.map(|n| n + 1);
+        Ok(())
+    }
+
+    /// Commits the open transaction (every record of it already counted).
+    async fn commit(&mut self, producer: &Producer, run: &Run, out: &mut Outcome) -> Result<()> {
+        if self.sent.take().is_none() || run.abort.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        producer
+            .end_transaction(true)
+            .await
+            .context("EndTxn failed")?;
+        out.transactions += 1;
+        if let Some(l) = out.commit_latency.as_mut() {
+            l.record(started.elapsed());
+        }
+        Ok(())
+    }
 }
 
 /// The intended send time of the next record, or `None` when the run is over.

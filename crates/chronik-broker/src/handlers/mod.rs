@@ -237,7 +237,7 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
             ResponseKind::DescribeProducers(transactions_admin::describe_producers(&services, r))
         })),
         RequestKind::WriteTxnMarkers(r) => later(Box::pin(async move {
-            ResponseKind::WriteTxnMarkers(transactions::write_markers(&services, r).await)
+            ResponseKind::WriteTxnMarkers(transactions::write_txn_markers(&services, r).await)
         })),
         other => {
             tracing::debug!(api = ?header.api_key, "request for an API not served; closing");

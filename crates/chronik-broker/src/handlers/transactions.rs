@@ -27,7 +27,7 @@ use crate::groups::{
 };
 use crate::kafka_errors::{coord_error, group_error_code, partition_error_code};
 use crate::services::Services;
-use crate::transactions::{CoordError, MAX_TXN_ID_BYTES, VERIFY_VERSION, Verified, write_marker};
+use crate::transactions::{CoordError, MAX_TXN_ID_BYTES, VERIFY_VERSION, Verified};
 
 /// The first versions answering a fenced producer with PRODUCER_FENCED (KIP-588).
 const ADD_PARTITIONS_FENCED_VERSION: i16 = 2;
@@ -322,7 +322,7 @@ fn log_refusal(api: &str, txn_id: &str, e: &CoordError) {
 
 /// WriteTxnMarkers: each marker in every partition it names, written as leader and answered
 /// once the partition's ISR has it.
-pub(crate) async fn write_markers(
+pub(crate) async fn write_txn_markers(
     services: &Services,
     req: WriteTxnMarkersRequest,
 ) -> WriteTxnMarkersResponse {
@@ -333,14 +333,21 @@ pub(crate) async fn write_markers(
             commit: marker.transaction_result,
             coordinator_epoch: marker.coordinator_epoch,
         };
+        let tps: Vec<TopicPartition> = (marker.topics.iter())
+            .flat_map(|t| {
+                let name = t.name.0.as_str();
+                (t.partition_indexes.iter()).map(move |p| TopicPartition::new(name, *p))
+            })
+            .collect();
+        let (layer, groups) = (&services.layer, &services.groups);
+        let written =
+            crate::transactions::write_markers(layer, groups, &tps, producer, ending).await;
+        let mut outcomes = tps.iter().zip(written);
         let mut topics = Vec::new();
         for topic in marker.topics {
             let mut partitions = Vec::new();
-            for p in topic.partition_indexes {
-                let tp = TopicPartition::new(topic.name.0.as_str(), p);
-                let written =
-                    write_marker(&services.layer, &services.groups, &tp, producer, ending);
-                let code = match written.await {
+            for (tp, written) in outcomes.by_ref().take(topic.partition_indexes.len()) {
+                let code = match written {
                     Ok(()) => NONE,
                     Err(e) => {
                         tracing::debug!(partition = %tp, error = %e, "transaction marker refused");
@@ -349,7 +356,7 @@ pub(crate) async fn write_markers(
                 };
                 partitions.push(
                     WritableTxnMarkerPartitionResult::default()
-                        .with_partition_index(p)
+                        .with_partition_index(tp.partition)
                         .with_error_code(code),
                 );
             }

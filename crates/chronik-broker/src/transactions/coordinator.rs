@@ -25,6 +25,19 @@ use crate::producer_ids::{ProducerIdError, ProducerIdPool};
 /// How often shards are loaded or dropped and timeouts checked.
 const TICK: Duration = Duration::from_millis(200);
 
+/// How long a request waits for a completing transaction of its id before answering
+/// CONCURRENT_TRANSACTIONS (clients retry after their backoff).
+const CONCURRENT_WAIT: Duration = Duration::from_secs(5);
+
+/// Wakes the requests waiting on `settled` when dropped (whichever way `settle` returns).
+struct Wake<'a>(&'a tokio::sync::watch::Sender<u64>);
+
+impl Drop for Wake<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
 /// Why a coordinator request is refused; nothing changed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CoordError {
@@ -83,6 +96,9 @@ pub(crate) struct TxnCoordinator {
     max_timeout_ms: i32,
     max_record_bytes: usize,
     pub(super) peers: Peers,
+    /// Bumped after every transition is applied or fails: requests waiting for a
+    /// transaction of their id to complete wake on it.
+    settled: tokio::sync::watch::Sender<u64>,
 }
 
 impl TxnCoordinator {
@@ -103,6 +119,7 @@ impl TxnCoordinator {
             max_timeout_ms: i32::try_from(max_timeout.as_millis()).unwrap_or(i32::MAX),
             max_record_bytes,
             peers: Peers::default(),
+            settled: tokio::sync::watch::channel(0).0,
         }
     }
 
@@ -160,7 +177,7 @@ impl TxnCoordinator {
         expected: Option<(i64, i16)>,
     ) -> Result<(i64, i16), CoordError> {
         state::check_timeout(timeout_ms, self.max_timeout_ms)?;
-        let mut fresh = None;
+        let (mut fresh, mut expected) = (None, expected);
         loop {
             let mut step = None;
             self.transition(txn_id, |current| {
@@ -175,7 +192,9 @@ impl TxnCoordinator {
             .await?;
             match step {
                 Some(InitStep::Ready(m)) => return Ok((m.producer_id, m.producer_epoch)),
-                Some(InitStep::AbortFirst(_)) => return Err(TxnError::Concurrent.into()),
+                // The old producer's transaction is being aborted: the next attempt waits for
+                // it (the expected id and epoch were checked before the abort bumped them).
+                Some(InitStep::AbortFirst(_)) => expected = None,
                 Some(InitStep::NeedProducerId) if fresh.is_none() => {
                     fresh = Some(self.producer_ids.next(&self.cluster).await?);
                 }
@@ -283,10 +302,34 @@ impl TxnCoordinator {
     /// Decides one transition of `txn_id` (`decide` gets its committed state and returns the
     /// state to write, or `None` for nothing to write), appends it, waits until the ISR has
     /// it and applies it. A prepared transaction's markers start at once.
+    ///
+    /// While another transition of the id is being written or its markers are (CONCURRENT_TRANSACTIONS),
+    /// the request waits for it, up to [`CONCURRENT_WAIT`], instead of sending the client into
+    /// its retry backoff: a producer's next transaction usually begins while the markers of
+    /// the last one are still going out.
     pub(super) async fn transition(
         self: &Arc<Self>,
         txn_id: &str,
-        decide: impl FnOnce(Option<&TxnMetadata>) -> Result<Option<TxnMetadata>, TxnError>,
+        mut decide: impl FnMut(Option<&TxnMetadata>) -> Result<Option<TxnMetadata>, TxnError>,
+    ) -> Result<Option<TxnMetadata>, CoordError> {
+        let deadline = tokio::time::Instant::now() + CONCURRENT_WAIT;
+        loop {
+            let mut settled = self.settled.subscribe();
+            match self.transition_once(txn_id, &mut decide).await {
+                Err(CoordError::Txn(TxnError::Concurrent))
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    let _ = tokio::time::timeout_at(deadline, settled.changed()).await;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn transition_once(
+        self: &Arc<Self>,
+        txn_id: &str,
+        decide: &mut impl FnMut(Option<&TxnMetadata>) -> Result<Option<TxnMetadata>, TxnError>,
     ) -> Result<Option<TxnMetadata>, CoordError> {
         let partition = self.partition_of(txn_id)?;
         let (hosted, epoch) = self.led(partition)?;
@@ -323,8 +366,59 @@ impl TxnCoordinator {
         Ok(Some(next))
     }
 
+    /// Records a prepared transaction complete once its markers are written: the Complete
+    /// record is appended and applied at once, without waiting for the ISR, so the producer's
+    /// next transaction need not wait for it. That is safe because every later record of the
+    /// id comes after it in the log and waits for its own commit, and a coordinator that takes
+    /// over without it finds the transaction prepared and completes it again (markers are
+    /// idempotent for the partitions).
+    pub(super) fn record_complete(
+        self: &Arc<Self>,
+        txn_id: &str,
+        partition: i32,
+        epoch: i32,
+        prepared: &TxnMetadata,
+    ) -> Result<(), CoordError> {
+        let (hosted, led_epoch) = self.led(partition)?;
+        if led_epoch != epoch {
+            return Err(CoordError::NotCoordinator);
+        }
+        let written = {
+            let mut shards = self.lock();
+            let txns = self.loaded(&mut shards, partition, epoch, &hosted)?;
+            let Some(entry) = txns.get_mut(txn_id) else {
+                return Ok(());
+            };
+            let current = entry
+                .meta
+                .as_ref()
+                .filter(|m| m.state == prepared.state && m.producer_id == prepared.producer_id);
+            let Some(current) = current else {
+                return Ok(());
+            };
+            if entry.pending {
+                return Err(TxnError::Concurrent.into());
+            }
+            let next = state::complete(current, wall_ms());
+            let record = (encode_key(txn_id), Some(encode_value(&next)));
+            let written = self.append(&hosted, epoch, record)?;
+            entry.meta = Some(next);
+            written
+        };
+        self.settled.send_modify(|n| *n = n.wrapping_add(1));
+        let id = txn_id.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = written.committed().await {
+                tracing::warn!(transactional_id = id, error = %e,
+                    "the complete record of a transaction was not committed; the next coordinator completes it");
+            }
+        });
+        Ok(())
+    }
+
     /// Ends a pending write: `applied` is the committed state, or `None` when the write failed.
     fn settle(&self, partition: i32, epoch: i32, txn_id: &str, applied: Option<TxnMetadata>) {
+        let _wake = Wake(&self.settled);
         let mut shards = self.lock();
         let Some(Shard::Loaded { epoch: e, txns }) = shards.get_mut(&partition) else {
             return;

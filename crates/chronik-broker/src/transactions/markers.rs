@@ -22,7 +22,7 @@ use chronik_types::TopicPartition;
 use tokio::sync::Mutex;
 
 use super::coordinator::TxnCoordinator;
-use super::state::{self, TxnMetadata, TxnState};
+use super::state::{TxnMetadata, TxnState};
 use crate::groups::wall_ms;
 use crate::partition::{Acks, PartitionError};
 
@@ -80,15 +80,7 @@ impl TxnCoordinator {
                 );
             }
             if left.is_empty() {
-                let done = self
-                    .transition(txn_id, |current| {
-                        Ok(current
-                            .filter(|m| {
-                                m.state == prepared.state && m.producer_id == prepared.producer_id
-                            })
-                            .map(|m| state::complete(m, wall_ms())))
-                    })
-                    .await;
+                let done = self.record_complete(txn_id, partition, epoch, &prepared);
                 match done {
                     Ok(_) => return,
                     Err(e) => {
@@ -146,15 +138,14 @@ impl TxnCoordinator {
 
     async fn write_local(&self, tps: &[TopicPartition], ending: Ending) -> Vec<TopicPartition> {
         let mut done = Vec::new();
-        for tp in tps {
-            let written = write_marker(
-                &self.layer,
-                &self.groups,
-                tp,
-                ending.producer,
-                ending.marker,
-            )
-            .await;
+        let written = write_markers(
+            &self.layer,
+            &self.groups,
+            tps,
+            ending.producer,
+            ending.marker,
+        );
+        for (tp, written) in tps.iter().zip(written.await) {
             match written {
                 Ok(()) => done.push(tp.clone()),
                 Err(e) if marker_needs_no_retry(&e) => {
@@ -258,21 +249,33 @@ impl Peers {
     }
 }
 
-/// Writes one marker as the partition's leader and waits until its ISR has it. A marker in
-/// `__consumer_offsets` also ends the transaction's offsets in the group coordinator.
-pub(crate) async fn write_marker(
+/// Writes a marker to each of `tps` as their leader and waits until each partition's ISR has
+/// it; the outcomes are in the order of `tps`. Every marker is appended before the first wait,
+/// so their fsyncs and replication overlap. A marker in `__consumer_offsets` also ends the
+/// transaction's offsets in the group coordinator.
+pub(crate) async fn write_markers(
     layer: &crate::partition::PartitionLayer,
     groups: &crate::groups::Coordinator,
-    tp: &TopicPartition,
+    tps: &[TopicPartition],
     producer: (i64, i16),
     marker: TxnMarker,
-) -> Result<(), PartitionError> {
-    let wait = layer.append_marker(tp, producer, marker, wall_ms())?;
-    wait.settle(Acks::All, MARKER_TIMEOUT).await?;
-    if tp.topic == crate::groups::OFFSETS_TOPIC {
-        groups.end_txn(tp.partition, producer.0, marker.commit);
+) -> Vec<Result<(), PartitionError>> {
+    let now = wall_ms();
+    let appended: Vec<_> = (tps.iter())
+        .map(|tp| layer.append_marker(tp, producer, marker, now))
+        .collect();
+    let mut out = Vec::with_capacity(tps.len());
+    for (tp, wait) in tps.iter().zip(appended) {
+        let written = match wait {
+            Ok(wait) => wait.settle(Acks::All, MARKER_TIMEOUT).await,
+            Err(e) => Err(e),
+        };
+        if written.is_ok() && tp.topic == crate::groups::OFFSETS_TOPIC {
+            groups.end_txn(tp.partition, producer.0, marker.commit);
+        }
+        out.push(written);
     }
-    Ok(())
+    out
 }
 
 /// A marker refused for a reason no retry changes: the partition is gone, or a newer epoch of

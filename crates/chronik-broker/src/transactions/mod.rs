@@ -20,7 +20,7 @@ mod state;
 mod verify;
 
 pub(crate) use coordinator::{CoordError, TxnCoordinator, Verified};
-pub(crate) use markers::write_marker;
+pub(crate) use markers::write_markers;
 pub(crate) use state::{TxnError, TxnMetadata, TxnState};
 pub(crate) use verify::VERIFY_VERSION;
 

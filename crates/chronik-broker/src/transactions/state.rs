@@ -143,6 +143,7 @@ pub(crate) fn init_producer_id(
     match m.state {
         TxnState::PrepareCommit | TxnState::PrepareAbort => Err(TxnError::Concurrent),
         TxnState::Ongoing => {
+            check_expected(m, expected)?;
             let mut next = m.clone();
             next.producer_epoch = bumped(m.producer_epoch);
             next.state = TxnState::PrepareAbort;
@@ -150,13 +151,7 @@ pub(crate) fn init_producer_id(
             Ok(InitStep::AbortFirst(next))
         }
         TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
-            if let Some((id, epoch)) = expected
-                && (id != m.producer_id || epoch != m.producer_epoch)
-            {
-                return Err(TxnError::Fenced {
-                    current: m.producer_epoch,
-                });
-            }
+            check_expected(m, expected)?;
             if m.producer_epoch >= LAST_EPOCH {
                 return Ok(fresh.map_or(InitStep::NeedProducerId, |id| {
                     InitStep::Ready(TxnMetadata::new(id, timeout_ms, now))
@@ -166,6 +161,18 @@ pub(crate) fn init_producer_id(
             next.producer_epoch = m.producer_epoch + 1;
             Ok(InitStep::Ready(next))
         }
+    }
+}
+
+/// A recovering producer (KIP-360) must name the id's current producer id and epoch.
+fn check_expected(m: &TxnMetadata, expected: Option<(i64, i16)>) -> Result<(), TxnError> {
+    match expected {
+        Some((id, epoch)) if id != m.producer_id || epoch != m.producer_epoch => {
+            Err(TxnError::Fenced {
+                current: m.producer_epoch,
+            })
+        }
+        _ => Ok(()),
     }
 }
 

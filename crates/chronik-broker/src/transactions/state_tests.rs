@@ -166,3 +166,16 @@ fn timeouts_outside_the_broker_maximum_are_refused() {
     assert!(check_timeout(0, 900_000).is_err());
     assert!(check_timeout(900_001, 900_000).is_err());
 }
+
+#[test]
+fn a_recovering_producer_naming_another_epoch_cannot_abort_the_open_transaction() {
+    let m = ongoing();
+    assert_eq!(
+        init_producer_id(Some(&m), 60_000, Some((7, 4)), None, 20),
+        Err(TxnError::Fenced { current: 0 })
+    );
+    assert!(matches!(
+        init_producer_id(Some(&m), 60_000, Some((7, 0)), None, 20),
+        Ok(InitStep::AbortFirst(_))
+    ));
+}

@@ -11,7 +11,7 @@
 //! session timeout.
 
 mod offsets;
-mod rpc;
+pub(crate) mod rpc;
 mod wire;
 
 use std::collections::BTreeMap;

@@ -31,25 +31,35 @@ fn s(v: &str) -> StrBytes {
 
 /// The broker coordinating `group`: FindCoordinator, answered by any broker.
 pub(crate) async fn find_coordinator(client: &Client, group: &str) -> Result<SocketAddr> {
+    find_coordinator_of(client, group, 0).await
+}
+
+/// The broker coordinating `key` of `key_type` (0: a group, 1: a transactional id).
+pub(crate) async fn find_coordinator_of(
+    client: &Client,
+    group: &str,
+    key_type: i8,
+) -> Result<SocketAddr> {
     let conn = client.any_conn().await?;
     let version = conn.version(ApiKey::FindCoordinator)?;
     let req = if version >= 4 {
         FindCoordinatorRequest::default().with_coordinator_keys(vec![s(group)])
     } else {
         FindCoordinatorRequest::default().with_key(s(group))
-    };
+    }
+    .with_key_type(key_type);
     let resp: FindCoordinatorResponse = conn.call_at(&req, version, client.client_id()).await?;
     let (code, host, port) = match resp.coordinators.first() {
         Some(c) if version >= 4 => (c.error_code, c.host.to_string(), c.port),
         None if version >= 4 => {
             return Err(ClientError::Protocol {
                 addr: conn.addr(),
-                reason: format!("FindCoordinator answered nothing for group {group}"),
+                reason: format!("FindCoordinator answered nothing for {group}"),
             });
         }
         _ => (resp.error_code, resp.host.to_string(), resp.port),
     };
-    ClientError::check(code, || format!("find the coordinator of group {group}"))?;
+    ClientError::check(code, || format!("find the coordinator of {group}"))?;
     let port = u16::try_from(port).map_err(|_| ClientError::Protocol {
         addr: conn.addr(),
         reason: format!("coordinator port {port} for group {group}"),
@@ -59,10 +69,7 @@ pub(crate) async fn find_coordinator(client: &Client, group: &str) -> Result<Soc
         .ok()
         .and_then(|mut a| a.next())
         .ok_or_else(|| {
-            ClientError::network(
-                format!("{host}:{port}"),
-                "cannot resolve the group coordinator",
-            )
+            ClientError::network(format!("{host}:{port}"), "cannot resolve the coordinator")
         })
 }
 

@@ -15,6 +15,8 @@ pub(crate) struct Stamp {
     pub producer_id: i64,
     pub epoch: i16,
     pub base_sequence: i32,
+    /// The batch belongs to the producer's open transaction.
+    pub transactional: bool,
 }
 
 /// Encodes `records` as exactly one batch; records without a timestamp get `default_ts` (the
@@ -29,11 +31,12 @@ pub(crate) fn encode_batch(
         Some(s) => (s.producer_id, s.epoch, s.base_sequence),
         None => (-1, -1, -1),
     };
+    let transactional = stamp.is_some_and(|s| s.transactional);
     let recs: Vec<Record> = records
         .iter()
         .enumerate()
         .map(|(i, q)| Record {
-            transactional: false,
+            transactional,
             control: false,
             delete_horizon: false,
             partition_leader_epoch: -1,
@@ -90,12 +93,14 @@ mod tests {
                 producer_id: 7,
                 epoch: 0,
                 base_sequence: 10,
+                transactional: true,
             };
             let b = encode_batch(&queued(5), 0, codec, Some(stamp)).unwrap();
             let h = chronik_records::validate_batch(&b).unwrap();
             assert_eq!(h.records_count, 5, "{codec:?}");
             assert_eq!((h.producer_id, h.base_sequence), (7, 10));
             assert_eq!(h.attributes & 7, codec as i16);
+            assert!(h.is_transactional());
         }
         let plain = encode_batch(&queued(3), 0, Compression::None, None).unwrap();
         let h = chronik_records::validate_batch(&plain).unwrap();
@@ -103,6 +108,7 @@ mod tests {
             (h.producer_id, h.base_sequence, h.records_count),
             (-1, -1, 3)
         );
+        assert!(!h.is_transactional());
     }
 
     #[test]

@@ -162,6 +162,7 @@ impl Sender {
             return batch.resolve(Err(err), Instant::now());
         }
         let compression = self.ctx.cfg.compression;
+        let transactional = self.ctx.cfg.transactional_id.is_some();
         let ids = match self.identity(deadline).await {
             Ok(ids) => ids,
             Err(e) => return batch.resolve(Err(e), Instant::now()),
@@ -170,6 +171,7 @@ impl Sender {
             producer_id: ids.producer_id,
             epoch: ids.epoch,
             base_sequence: ids.next_sequence,
+            transactional,
         };
         let encoded = encode_batch(&batch.records, batch.created_ms, compression, Some(stamp));
         let encoded = match encoded {
@@ -196,6 +198,17 @@ impl Sender {
     async fn identity(&mut self, deadline: Instant) -> Result<&mut Ids> {
         if self.ids.is_none() {
             let client = &self.ctx.client;
+            if self.ctx.cfg.transactional_id.is_some()
+                && (self.fresh_ids || !self.ctx.ids.initialized())
+            {
+                // Its id is the transactional id's: a batch that failed for good fails the
+                // transaction, which the caller aborts.
+                return Err(ClientError::InvalidInput(
+                    "a transactional producer has no producer id: call init_transactions first, \
+                     and abort the transaction after a failed batch"
+                        .into(),
+                ));
+            }
             let (producer_id, epoch) = loop {
                 let got = if self.fresh_ids {
                     super::init_producer_id(client).await

@@ -19,6 +19,7 @@ mod accumulator;
 mod delivery;
 mod encode;
 mod idempotent;
+mod txn;
 mod worker;
 
 use std::collections::HashMap;
@@ -75,6 +76,11 @@ pub struct ProducerConfig {
     /// Records queued per partition (accepted, not yet taken for sending) before `send` waits
     /// (backpressure). A full queue also ends the linger of the batch being filled.
     pub queue_records: usize,
+    /// Makes the producer transactional (needs `idempotent`): its batches belong to the
+    /// transaction begun with [`Producer::begin_transaction`] (Kafka's `transactional.id`).
+    pub transactional_id: Option<String>,
+    /// The transaction timeout the coordinator holds a transactional producer to.
+    pub transaction_timeout: Duration,
 }
 
 impl Default for ProducerConfig {
@@ -89,6 +95,8 @@ impl Default for ProducerConfig {
             retry_backoff: Duration::from_millis(100),
             max_in_flight: 5,
             queue_records: 10_000,
+            transactional_id: None,
+            transaction_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -134,16 +142,25 @@ pub struct Producer {
     ctx: Arc<worker::Ctx>,
     topics: RwLock<Topics>,
     workers: Mutex<Vec<JoinHandle<()>>>,
+    /// The transaction coordinator, for a transactional producer.
+    txn: Option<txn::Coordinator>,
 }
 
 impl Producer {
     pub async fn new(client: Client, cfg: ProducerConfig) -> Result<Producer> {
+        if cfg.transactional_id.is_some() && !cfg.idempotent {
+            return Err(ClientError::InvalidInput(
+                "a transactional producer must be idempotent".into(),
+            ));
+        }
         if cfg.idempotent && cfg.acks != Acks::All {
             return Err(ClientError::InvalidInput(
                 "idempotence needs acks=all (a lost unacknowledged batch would leave a sequence gap)"
                     .into(),
             ));
         }
+        let txn = (cfg.transactional_id.clone())
+            .map(|id| txn::Coordinator::new(client.clone(), id, cfg.transaction_timeout));
         let ctx = Arc::new(worker::Ctx {
             client,
             cfg,
@@ -153,7 +170,43 @@ impl Producer {
             ctx,
             topics: RwLock::new(HashMap::new()),
             workers: Mutex::new(Vec::new()),
+            txn,
         })
+    }
+
+    /// Registers the transactional id with its coordinator (InitProducerId): fences an older
+    /// producer with the same id and aborts a transaction it left open. Call once, before any
+    /// send of a transactional producer.
+    pub async fn init_transactions(&self) -> Result<()> {
+        let txn = self.coordinator()?;
+        let ids = txn.init().await?;
+        (self.ctx.ids.set(ids))
+            .map_err(|_| ClientError::InvalidInput("init_transactions was already called".into()))
+    }
+
+    /// Adds `partitions` of `topic` to the open transaction (AddPartitionsToTxn), before any
+    /// record is sent to them in this transaction. A transaction begins with its first add.
+    pub async fn add_to_transaction(&self, topic: &str, partitions: &[i32]) -> Result<()> {
+        let txn = self.coordinator()?;
+        txn.add_partitions(self.transactional_ids()?, topic, partitions)
+            .await
+    }
+
+    /// Commits (or aborts) the open transaction (EndTxn). Wait for every delivery of the
+    /// transaction first: a batch still unanswered would miss the commit.
+    pub async fn end_transaction(&self, commit: bool) -> Result<()> {
+        let txn = self.coordinator()?;
+        txn.end(self.transactional_ids()?, commit).await
+    }
+
+    fn coordinator(&self) -> Result<&txn::Coordinator> {
+        (self.txn.as_ref())
+            .ok_or_else(|| ClientError::InvalidInput("the producer has no transactional id".into()))
+    }
+
+    fn transactional_ids(&self) -> Result<(i64, i16)> {
+        (self.ctx.ids.get().copied())
+            .ok_or_else(|| ClientError::InvalidInput("call init_transactions first".into()))
     }
 
     pub fn client(&self) -> &Client {

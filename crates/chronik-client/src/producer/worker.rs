@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
+use kafka_protocol::messages::{
+    ApiKey, ProduceRequest, ProduceResponse, TopicName, TransactionalId,
+};
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::Semaphore;
 
@@ -138,7 +140,10 @@ pub(super) async fn submit(
     };
     let conn = ctx.client.conn(ctx.client.broker_addr(leader)?).await?;
     let server_timeout = ctx.client.config().request_timeout * 3 / 4;
+    let txn_id = (ctx.cfg.transactional_id.as_ref())
+        .map(|id| TransactionalId(StrBytes::from_string(id.clone())));
     let req = ProduceRequest::default()
+        .with_transactional_id(txn_id)
         .with_acks(ctx.cfg.acks.wire())
         .with_timeout_ms(i32::try_from(server_timeout.as_millis()).unwrap_or(i32::MAX))
         .with_topic_data(vec![
