@@ -575,7 +575,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__produce)
-            opts="-h --bootstrap --topic --timeout-ms --compare --output --partitions --create --records --duration --record-size --batch-size --linger-ms --acks --concurrency --in-flight --rate --idempotent --compression --log-level --log-format --help"
+            opts="-h --bootstrap --topic --timeout-ms --compare --output --partitions --create --records --duration --record-size --batch-size --linger-ms --acks --concurrency --in-flight --rate --idempotent --transaction-records --compression --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,6 +638,10 @@ _chronik__bench() {
                     return 0
                     ;;
                 --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transaction-records)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -91,6 +91,7 @@ all\t''"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l concurrency -d 'Independent producers, each with its own connection' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l in-flight -d 'Records each producer may have unacknowledged. 1 = send one record, wait for its ack, send the next (with --concurrency 128: 128 clients each doing one write at a time)' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l rate -d 'Total records per second across all producers (default: as fast as possible)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l transaction-records -d 'Transactional producers (each its own transactional id; needs --idempotent): every producer adds all partitions to a transaction, sends this many records, waits for their acknowledgements and commits; the report adds the commit latency' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l compression -r -f -a "none\t''
 gzip\t''
 snappy\t''
