@@ -178,5 +178,13 @@ fn response_body(which: u8, version: u8, body: Bytes) -> Result<(), String> {
         DeleteGroups => DeleteGroupsResponse,
         IncrementalAlterConfigs => IncrementalAlterConfigsResponse,
         DescribeCluster => DescribeClusterResponse,
+        AddPartitionsToTxn => AddPartitionsToTxnResponse,
+        AddOffsetsToTxn => AddOffsetsToTxnResponse,
+        EndTxn => EndTxnResponse,
+        WriteTxnMarkers => WriteTxnMarkersResponse,
+        TxnOffsetCommit => TxnOffsetCommitResponse,
+        DescribeTransactions => DescribeTransactionsResponse,
+        ListTransactions => ListTransactionsResponse,
+        DescribeProducers => DescribeProducersResponse,
     )
 }

@@ -199,7 +199,16 @@ fn two_members_rebalance_commit_and_administer_a_group() {
         .with_key(s("tx"))
         .with_key_type(1);
     let r: FindCoordinatorResponse = a.call(ApiKey::FindCoordinator, 3, &txn);
-    assert_eq!(r.error_code, INVALID_REQUEST, "no transaction coordinator");
+    assert_eq!(
+        (r.error_code, r.node_id.0),
+        (NONE, 1),
+        "the transaction coordinator"
+    );
+    let unknown = FindCoordinatorRequest::default()
+        .with_key(s("tx"))
+        .with_key_type(2);
+    let r: FindCoordinatorResponse = a.call(ApiKey::FindCoordinator, 3, &unknown);
+    assert_eq!(r.error_code, INVALID_REQUEST, "no such key type");
 
     let ja = join(&mut a, "g1", "");
     assert_eq!((ja.error_code, ja.generation_id), (NONE, 1));

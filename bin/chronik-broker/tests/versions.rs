@@ -3,6 +3,7 @@
 
 mod admin_support;
 mod common;
+mod txn_support;
 
 use chronik_kafka::kafka_protocol::messages::*;
 use chronik_kafka::kafka_protocol::protocol::Decodable;
@@ -20,6 +21,7 @@ fn every_advertised_version_is_answered() {
     let broker = BrokerProc::start(dir.path(), &["--fsync", "never"]);
     let mut c = broker.client();
     assert_eq!(create_topic(&mut c, "v", 1), 0);
+    let producer = txn_support::producer(&mut c);
     for &(key, min, max) in chronik_kafka::SUPPORTED {
         if !chronik_broker::IMPLEMENTED.contains(&key) {
             continue;
@@ -116,6 +118,9 @@ fn every_advertised_version_is_answered() {
                 }
                 key if group_api(key) => group_api_at(&mut c, key, v),
                 key if admin_support::admin_api(key) => admin_support::admin_api_at(&mut c, key, v),
+                key if txn_support::txn_api(key) => {
+                    txn_support::txn_api_at(&mut c, key, v, producer)
+                }
                 other => panic!("{other:?} is served but not covered here"),
             }
         }
