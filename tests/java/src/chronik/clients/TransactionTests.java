@@ -12,6 +12,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.clients.admin.AbortTransactionSpec;
 import org.apache.kafka.clients.admin.ProducerState;
 import org.apache.kafka.clients.admin.TransactionDescription;
 import org.apache.kafka.clients.admin.TransactionListing;
@@ -155,6 +156,23 @@ class TransactionTests {
         return false;
       }
     });
+  }
+
+  @Test("transactions")
+  void adminAbortsAHangingTransaction(Kit kit) throws Exception {
+    TopicPartition tp = new TopicPartition(kit.createTopic(Kit.unique("hanging"), 1), 0);
+    KafkaProducer<byte[], byte[]> p = transactional(kit, Kit.unique("tx"));
+    p.beginTransaction();
+    send(p, tp, "stuck", 2);
+    Check.equal(0L, kit.consumer(READ_COMMITTED).endOffsets(List.of(tp)).get(tp),
+        "read_committed end offset while the transaction is open");
+    ProducerState hanging = Check.get(kit.admin.describeProducers(List.of(tp)).partitionResult(tp))
+        .activeProducers().get(0);
+    Check.get(kit.admin.abortTransaction(new AbortTransactionSpec(tp, hanging.producerId(),
+        (short) hanging.producerEpoch(), hanging.coordinatorEpoch().orElse(-1))).all());
+    Check.eventually(30_000, "the abort marker moves the last stable offset", () ->
+        kit.consumer(READ_COMMITTED).endOffsets(List.of(tp)).get(tp) == 3L);
+    Check.equal(List.of(), values(kit.readPartition(tp, 0, READ_COMMITTED)), "what read_committed sees");
   }
 }
 
