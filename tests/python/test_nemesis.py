@@ -224,6 +224,18 @@ class Nemesis:
             time.sleep(self.rng.uniform(1.0, 3.0))
 
 
+def heal(c, timeline):
+    """Every node up and running again (the proxies were healed after each step)."""
+    timeline.add("healing: every node up, every link whole")
+    for m in c.metas:
+        if not m.alive():
+            m.start()
+    for b, proc in c.brokers.items():
+        proc.signal(signal.SIGCONT)
+        if not proc.alive():
+            c.start_broker(b)
+
+
 def check(w, final):
     problems = []
     for part in range(PARTITIONS):
@@ -318,14 +330,7 @@ def test_invariants_hold_under_a_seeded_nemesis(fixed_seed):
         w.start()
         eventually("the workload's first acknowledged record", w.acknowledged, timeout=60)
         Nemesis(c, rng, timeline).run(steps)
-        timeline.add("healing: every node up, every link whole")
-        for m in c.metas:
-            if not m.alive():
-                m.start()
-        for b, proc in c.brokers.items():
-            proc.signal(signal.SIGCONT)
-            if not proc.alive():
-                c.start_broker(b)
+        heal(c, timeline)
         w.stop_producing()
         eventually("every broker live", lambda: all(c.live(b) for b in c.brokers), timeout=120)
         c.wait_isr(topic, 3, timeout=120)

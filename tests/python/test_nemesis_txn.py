@@ -26,7 +26,6 @@ length (default 6, what CI runs).
 
 import os
 import random
-import signal
 import threading
 import time
 
@@ -34,7 +33,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 
 from cluster import Cluster, eventually
 from harness import unique
-from test_nemesis import FAULTS, Nemesis, Timeline
+from test_nemesis import FAULTS, Nemesis, Timeline, heal
 from test_replication import coordinator_partition
 
 OUT_PARTITIONS = 3
@@ -305,14 +304,7 @@ def test_transactions_hold_under_a_seeded_nemesis():
         w.start()
         eventually("the first committed transaction", lambda: w.committed, timeout=60)
         TxnNemesis(c, rng, timeline, w.txn_id).run(steps)
-        timeline.add("healing: every node up, every link whole")
-        for m in c.metas:
-            if not m.alive():
-                m.start()
-        for b, proc in c.brokers.items():
-            proc.signal(signal.SIGCONT)
-            if not proc.alive():
-                c.start_broker(b)
+        heal(c, timeline)
         eventually("every broker live", lambda: all(c.live(b) for b in c.brokers), timeout=120)
         count = len(w.committed)
         eventually("transactions committing after the faults", lambda: len(w.committed) > count + 3, timeout=120)

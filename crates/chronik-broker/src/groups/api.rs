@@ -201,6 +201,30 @@ impl Coordinator {
         caller: Caller<'_>,
         entries: Vec<CommitEntry>,
     ) -> Result<Option<Written>, GroupError> {
+        self.commit_offsets(group, caller, entries, None)
+    }
+
+    /// TxnOffsetCommit: offsets written inside `producer`'s transaction, as one transactional
+    /// batch; they count once its commit marker reaches the group's partition.
+    pub fn txn_commit(
+        self: &Arc<Self>,
+        group: &str,
+        producer: (i64, i16),
+        caller: Caller<'_>,
+        entries: Vec<CommitEntry>,
+    ) -> Result<Option<Written>, GroupError> {
+        self.commit_offsets(group, caller, entries, Some(producer))
+    }
+
+    /// A commit, plain or (with `producer`) transactional: the offsets of a transaction wait
+    /// in `Group::txn_offsets` for its marker.
+    fn commit_offsets(
+        self: &Arc<Self>,
+        group: &str,
+        caller: Caller<'_>,
+        entries: Vec<CommitEntry>,
+        producer: Option<(i64, i16)>,
+    ) -> Result<Option<Written>, GroupError> {
         check_group_id(group)?;
         let total = self.group_count();
         self.with_groups(group, |groups, place| {
@@ -216,48 +240,19 @@ impl Coordinator {
                 return Ok(None);
             }
             let records = offset_records(group, &entries)?;
-            let durable = self.append(place, &records)?;
+            let durable = self.append_batch(place, &records, producer)?;
+            let target = match producer {
+                Some((id, _)) => g.txn_offsets.entry(id).or_default(),
+                None => &mut g.offsets,
+            };
             for e in entries {
-                g.offsets.insert((e.topic, e.partition), e.value);
-            }
-            tracing::debug!(group, offsets = records.len(), "offsets committed");
-            Ok(Some(durable))
-        })?
-    }
-
-    /// TxnOffsetCommit: offsets written inside `producer`'s transaction, as one transactional
-    /// batch; they count once its commit marker reaches the group's partition.
-    pub fn txn_commit(
-        self: &Arc<Self>,
-        group: &str,
-        producer: (i64, i16),
-        caller: Caller<'_>,
-        entries: Vec<CommitEntry>,
-    ) -> Result<Option<Written>, GroupError> {
-        check_group_id(group)?;
-        let total = self.group_count();
-        self.with_groups(group, |groups, place| {
-            if !groups.contains_key(group) && caller.generation >= 0 {
-                return Err(GroupError::IllegalGeneration {
-                    requested: caller.generation,
-                });
-            }
-            let g = created_group(groups, group, total, MAX_GROUPS)?;
-            g.check_commit(caller, place.now)?;
-            if entries.is_empty() {
-                return Ok(None);
-            }
-            let records = offset_records(group, &entries)?;
-            let durable = self.append_batch(place, &records, Some(producer))?;
-            let pending = g.txn_offsets.entry(producer.0).or_default();
-            for e in entries {
-                pending.insert((e.topic, e.partition), e.value);
+                target.insert((e.topic, e.partition), e.value);
             }
             tracing::debug!(
                 group,
-                producer = producer.0,
                 offsets = records.len(),
-                "transactional offsets written"
+                transactional = producer.is_some(),
+                "offsets committed"
             );
             Ok(Some(durable))
         })?

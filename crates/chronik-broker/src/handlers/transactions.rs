@@ -21,10 +21,8 @@ use chronik_records::TxnMarker;
 use chronik_types::TopicPartition;
 
 use super::NONE;
-use crate::groups::{
-    Caller, CommitEntry, MAX_OFFSET_METADATA_BYTES, OFFSETS_TOPIC, OffsetValue, offsets_partitions,
-    partition_for, wall_ms,
-};
+use crate::groups::{Caller, OFFSETS_TOPIC, offsets_partitions, partition_for};
+use crate::handlers::groups::offsets::{Requested, verdicts};
 use crate::kafka_errors::{coord_error, group_error_code, partition_error_code};
 use crate::services::Services;
 use crate::transactions::{CoordError, MAX_TXN_ID_BYTES, VERIFY_VERSION, Verified};
@@ -252,42 +250,16 @@ pub(crate) async fn txn_offset_commit(
         instance_id: instance,
         generation: req.generation_id,
     };
-    let now = wall_ms();
-    let mut codes: Vec<Vec<i16>> = Vec::new();
-    let mut entries = Vec::new();
-    for topic in &req.topics {
-        let name = topic.name.0.as_str();
-        let exists = |p: i32| {
-            (services.cluster)
-                .metadata(|s| s.topic_by_name(name).and_then(|t| t.partition(p)).is_some())
-        };
-        let mut topic_codes = Vec::new();
-        for p in &topic.partitions {
-            let metadata = p.committed_metadata.as_ref().map(|m| m.to_string());
-            let code = if !exists(p.partition_index) {
-                ResponseError::UnknownTopicOrPartition.code()
-            } else if metadata
-                .as_ref()
-                .is_some_and(|m| m.len() > MAX_OFFSET_METADATA_BYTES)
-            {
-                ResponseError::OffsetMetadataTooLarge.code()
-            } else {
-                entries.push(CommitEntry {
-                    topic: name.to_owned(),
-                    partition: p.partition_index,
-                    value: OffsetValue {
-                        offset: p.committed_offset,
-                        leader_epoch: p.committed_leader_epoch,
-                        metadata: metadata.unwrap_or_default(),
-                        commit_timestamp: now,
-                    },
-                });
-                NONE
-            };
-            topic_codes.push(code);
-        }
-        codes.push(topic_codes);
-    }
+    let requested = (req.topics.iter()).map(|t| {
+        let parts = (t.partitions.iter()).map(|p| Requested {
+            partition: p.partition_index,
+            offset: p.committed_offset,
+            leader_epoch: p.committed_leader_epoch,
+            metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+        });
+        (t.name.0.as_str(), parts.collect())
+    });
+    let (codes, entries) = verdicts(services, requested);
     let outcome = match services.groups.txn_commit(group, producer, who, entries) {
         Ok(None) => NONE,
         Ok(Some(written)) => match written.wait_async().await {

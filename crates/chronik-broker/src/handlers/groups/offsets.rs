@@ -40,39 +40,16 @@ pub(crate) fn commit(
         instance,
         req.generation_id_or_member_epoch,
     );
-    let now = wall_ms();
-    // Per-partition verdicts first; only valid partitions go to the coordinator.
-    let mut codes: Vec<Vec<i16>> = Vec::new();
-    let mut entries = Vec::new();
-    for topic in &req.topics {
-        let name = topic.name.0.as_str();
-        let mut topic_codes = Vec::new();
-        for p in &topic.partitions {
-            let metadata = p.committed_metadata.as_ref().map(|m| m.to_string());
-            let code = if !partition_exists(services, name, p.partition_index) {
-                ResponseError::UnknownTopicOrPartition.code()
-            } else if metadata
-                .as_ref()
-                .is_some_and(|m| m.len() > MAX_OFFSET_METADATA_BYTES)
-            {
-                ResponseError::OffsetMetadataTooLarge.code()
-            } else {
-                entries.push(CommitEntry {
-                    topic: name.to_owned(),
-                    partition: p.partition_index,
-                    value: OffsetValue {
-                        offset: p.committed_offset,
-                        leader_epoch: p.committed_leader_epoch,
-                        metadata: metadata.unwrap_or_default(),
-                        commit_timestamp: now,
-                    },
-                });
-                NONE
-            };
-            topic_codes.push(code);
-        }
-        codes.push(topic_codes);
-    }
+    let requested = (req.topics.iter()).map(|t| {
+        let parts = (t.partitions.iter()).map(|p| Requested {
+            partition: p.partition_index,
+            offset: p.committed_offset,
+            leader_epoch: p.committed_leader_epoch,
+            metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+        });
+        (t.name.0.as_str(), parts.collect())
+    });
+    let (codes, entries) = verdicts(services, requested);
     tracing::debug!(group, member = %req.member_id, offsets = entries.len(), "OffsetCommit");
     let applied = services.groups.commit(group, who, entries);
     let group = group.to_owned();
@@ -116,6 +93,50 @@ fn commit_response(
         })
         .collect();
     OffsetCommitResponse::default().with_topics(topics)
+}
+
+/// One offset a commit (plain or transactional) asks for.
+pub(crate) struct Requested {
+    pub partition: i32,
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: Option<String>,
+}
+
+/// Per-partition verdicts of a commit, topic by topic in request order (NONE for a valid
+/// one), and the valid partitions as the entries that go to the coordinator.
+pub(crate) fn verdicts<'a>(
+    services: &Services,
+    topics: impl Iterator<Item = (&'a str, Vec<Requested>)>,
+) -> (Vec<Vec<i16>>, Vec<CommitEntry>) {
+    let now = wall_ms();
+    let mut codes: Vec<Vec<i16>> = Vec::new();
+    let mut entries = Vec::new();
+    for (name, partitions) in topics {
+        let mut topic_codes = Vec::new();
+        for p in partitions {
+            let code = if !partition_exists(services, name, p.partition) {
+                ResponseError::UnknownTopicOrPartition.code()
+            } else if (p.metadata.as_ref()).is_some_and(|m| m.len() > MAX_OFFSET_METADATA_BYTES) {
+                ResponseError::OffsetMetadataTooLarge.code()
+            } else {
+                entries.push(CommitEntry {
+                    topic: name.to_owned(),
+                    partition: p.partition,
+                    value: OffsetValue {
+                        offset: p.offset,
+                        leader_epoch: p.leader_epoch,
+                        metadata: p.metadata.unwrap_or_default(),
+                        commit_timestamp: now,
+                    },
+                });
+                NONE
+            };
+            topic_codes.push(code);
+        }
+        codes.push(topic_codes);
+    }
+    (codes, entries)
 }
 
 fn partition_exists(services: &Services, topic: &str, partition: i32) -> bool {
