@@ -259,14 +259,21 @@ impl Coordinator {
     }
 
     /// A transaction marker for `producer_id` reached `__consumer_offsets` partition
-    /// `partition`: its groups' transactional offsets count (commit) or vanish (abort).
-    pub fn end_txn(&self, partition: i32, producer_id: i64, commit: bool) {
+    /// `partition` at `offset`: its groups' transactional offsets count (commit) or vanish
+    /// (abort). A partition being loaded applies it once loaded, unless the load read it.
+    pub fn end_txn(&self, partition: i32, producer_id: i64, commit: bool, offset: i64) {
         let slot = self.slot(partition);
         let mut shard = super::coordinator::lock(&slot);
-        if let super::coordinator::Shard::Loaded { groups, .. } = &mut *shard {
-            for g in groups.values_mut() {
-                g.end_txn(producer_id, commit);
+        match &mut *shard {
+            super::coordinator::Shard::Loaded { groups, .. } => {
+                for g in groups.values_mut() {
+                    g.end_txn(producer_id, commit);
+                }
             }
+            super::coordinator::Shard::Loading { markers, .. } => {
+                markers.push((offset, producer_id, commit));
+            }
+            super::coordinator::Shard::Unloaded => {}
         }
     }
 

@@ -32,6 +32,9 @@ pub(crate) enum Shard {
     /// Being read from the log for this leader epoch.
     Loading {
         epoch: i32,
+        /// Transaction markers written meanwhile (offset, producer id, commit): those past what
+        /// the load read are applied when it ends.
+        markers: Vec<(i64, i64, bool)>,
     },
     Loaded {
         epoch: i32,
@@ -167,7 +170,7 @@ impl Coordinator {
                 };
                 Ok(f(groups, &place))
             }
-            Shard::Loading { epoch: e } if *e == epoch => {
+            Shard::Loading { epoch: e, .. } if *e == epoch => {
                 Err(GroupError::LoadInProgress { partition })
             }
             _ => {
@@ -188,7 +191,10 @@ impl Coordinator {
         epoch: i32,
     ) {
         unload(&mut shard, partition);
-        *shard = Shard::Loading { epoch };
+        *shard = Shard::Loading {
+            epoch,
+            markers: Vec::new(),
+        };
         drop(shard);
         self.spawn_load(partition, slot.clone(), log, epoch);
     }
@@ -208,11 +214,17 @@ impl Coordinator {
             let now = started;
             let loaded = tokio::task::spawn_blocking(move || load_groups(&reader, now)).await;
             let mut shard = lock(&slot);
-            if !matches!(*shard, Shard::Loading { epoch: e } if e == epoch) {
-                return;
-            }
+            let markers = match &mut *shard {
+                Shard::Loading { epoch: e, markers } if *e == epoch => std::mem::take(markers),
+                _ => return,
+            };
             match loaded {
-                Ok(Ok(groups)) => {
+                Ok(Ok((mut groups, read_to))) => {
+                    for &(_, producer_id, commit) in markers.iter().filter(|m| m.0 >= read_to) {
+                        for g in groups.values_mut() {
+                            g.end_txn(producer_id, commit);
+                        }
+                    }
                     tracing::info!(
                         partition,
                         epoch,
@@ -347,7 +359,7 @@ impl Coordinator {
                 } if *e == epoch => {
                     out.extend(groups.values().filter_map(&mut f));
                 }
-                Shard::Loading { epoch: e } if *e == epoch => {
+                Shard::Loading { epoch: e, .. } if *e == epoch => {
                     return Err(GroupError::LoadInProgress { partition });
                 }
                 _ => {
@@ -447,7 +459,7 @@ impl Coordinator {
                         self.expire(groups, &place, wall_ms());
                     }
                 }
-                (Ok((_, epoch)), Shard::Loading { epoch: e }) if *e == epoch => {}
+                (Ok((_, epoch)), Shard::Loading { epoch: e, .. }) if *e == epoch => {}
                 (Ok((hosted, epoch)), _) => {
                     let log = hosted.log.clone();
                     self.start_load(shard, partition, &slot, log, epoch)
@@ -485,9 +497,9 @@ fn unload(shard: &mut Shard, partition: i32) {
 fn load_groups(
     log: &PartitionLog,
     now: Ms,
-) -> Result<HashMap<String, Group>, chronik_wal::WalError> {
+) -> Result<(HashMap<String, Group>, i64), chronik_wal::WalError> {
     let mut groups: HashMap<String, Group> = HashMap::new();
-    let open = store::read_all(log, |key, value| match key {
+    let (open, read_to) = store::read_all(log, |key, value| match key {
         RecordKey::Offset {
             group,
             topic,
@@ -539,5 +551,5 @@ fn load_groups(
         }
     }
     groups.retain(|_, g| !(g.is_empty() && g.offsets.is_empty() && g.txn_offsets.is_empty()));
-    Ok(groups)
+    Ok((groups, read_to))
 }

@@ -132,13 +132,14 @@ pub(crate) type OpenTxns = HashMap<i64, Vec<(RecordKey, Option<Bytes>)>>;
 /// transaction's records come when its commit marker does, an aborted transaction's never.
 /// Returns the records of transactions still open. Damaged batches and records are skipped
 /// with a warning: loading never fails on content.
+/// Also returns the offset the read stopped at (the log end when it began).
 pub(crate) fn read_all(
     log: &PartitionLog,
     mut visit: impl FnMut(RecordKey, Option<Bytes>),
-) -> Result<OpenTxns, WalError> {
+) -> Result<(OpenTxns, i64), WalError> {
     let name = log.name().to_owned();
     let mut open: OpenTxns = HashMap::new();
-    read_all_raw(log, |item| match item {
+    let read_to = read_all_raw(log, |item| match item {
         LogItem::Record {
             key,
             value,
@@ -161,7 +162,7 @@ pub(crate) fn read_all(
             }
         }
     })?;
-    Ok(open)
+    Ok((open, read_to))
 }
 
 /// One thing a log holds, as loading sees it.
@@ -178,11 +179,11 @@ pub(crate) enum LogItem {
 }
 
 /// Reads every keyed record and transaction marker of `log` in order and hands each to
-/// `visit`; damaged batches are skipped.
+/// `visit`; damaged batches are skipped. Returns the offset it read to.
 pub(crate) fn read_all_raw(
     log: &PartitionLog,
     mut visit: impl FnMut(LogItem),
-) -> Result<(), WalError> {
+) -> Result<i64, WalError> {
     let end = log.end_offset();
     let mut from = log.start_offset();
     while from < end {
@@ -193,7 +194,7 @@ pub(crate) fn read_all_raw(
         visit_batches(log.name(), read.data, &mut visit);
         from = read.next_offset;
     }
-    Ok(())
+    Ok(end)
 }
 
 fn visit_batches(log: &str, mut data: Bytes, visit: &mut impl FnMut(LogItem)) {

@@ -155,6 +155,11 @@ impl PartitionLayer {
 }
 
 impl AckWait {
+    /// Base offset of the last batch appended.
+    pub fn offset(&self) -> i64 {
+        self.last_base
+    }
+
     /// Waits until the appends are durable and, for acks=all, committed. A leader that loses
     /// its leadership meanwhile fails the wait (the client retries at the new leader);
     /// `timeout` bounds the wait for the ISR.

@@ -266,12 +266,15 @@ pub(crate) async fn write_markers(
         .collect();
     let mut out = Vec::with_capacity(tps.len());
     for (tp, wait) in tps.iter().zip(appended) {
-        let written = match wait {
-            Ok(wait) => wait.settle(Acks::All, MARKER_TIMEOUT).await,
-            Err(e) => Err(e),
+        let (written, offset) = match wait {
+            Ok(wait) => {
+                let offset = wait.offset();
+                (wait.settle(Acks::All, MARKER_TIMEOUT).await, offset)
+            }
+            Err(e) => (Err(e), -1),
         };
         if written.is_ok() && tp.topic == crate::groups::OFFSETS_TOPIC {
-            groups.end_txn(tp.partition, producer.0, marker.commit);
+            groups.end_txn(tp.partition, producer.0, marker.commit, offset);
         }
         out.push(written);
     }
