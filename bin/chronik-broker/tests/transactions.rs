@@ -352,4 +352,12 @@ fn a_transactional_write_the_coordinator_does_not_know_of_is_refused() {
     assert_eq!(txn_produce(&mut c, "tx", "t", late), INVALID_TXN_STATE);
     let open = fetch_committed(&mut c, "t");
     assert_eq!((open.high_watermark, open.last_stable_offset), (2, 2));
+    // A newer producer with the id fences this one: its writes hear it is fenced.
+    let (code, _, newer) = init(&mut c, "tx", 60_000);
+    assert_eq!((code, newer), (0, producer.1 + 1));
+    let fenced = txn_batch(producer, 2, &["zombie"]);
+    assert_eq!(
+        txn_produce(&mut c, "tx", "t", fenced),
+        INVALID_PRODUCER_EPOCH
+    );
 }

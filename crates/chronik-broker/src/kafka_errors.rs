@@ -84,6 +84,7 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::TimedOut => ResponseError::RequestTimedOut,
         PartitionError::InvalidTimestamp(_) => ResponseError::InvalidRequest,
         PartitionError::NotInTransaction(_) => ResponseError::InvalidTxnState,
+        PartitionError::FencedProducer(_) => ResponseError::InvalidProducerEpoch,
         // Retriable, as Kafka answers a produce whose verification could not complete.
         PartitionError::TxnUnverified(_) => ResponseError::NotEnoughReplicas,
     };

@@ -116,6 +116,8 @@ async fn verify(
     match services.txns.verify(txn_id, producer, tp).await {
         Verified::InTransaction => Ok(()),
         Verified::NotInTransaction => Err(PartitionError::NotInTransaction(tp.clone())),
+        // A fenced producer hears so (INVALID_PRODUCER_EPOCH, fatal to it), as from the log.
+        Verified::Fenced => Err(PartitionError::FencedProducer(tp.clone())),
         Verified::Unavailable(why) => Err(PartitionError::TxnUnverified(why)),
     }
 }

@@ -122,6 +122,7 @@ async fn add_partitions_batched(
                 .map(|tp| match services.txns.verify_here(txn_id, producer, tp) {
                     Ok(Verified::InTransaction) => NONE,
                     Ok(Verified::NotInTransaction) => ResponseError::InvalidTxnState.code(),
+                    Ok(Verified::Fenced) => ResponseError::ProducerFenced.code(),
                     Ok(Verified::Unavailable(_)) => ResponseError::CoordinatorNotAvailable.code(),
                     Err(e) => coord_error(&e, ResponseError::ProducerFenced).code(),
                 })

@@ -62,6 +62,8 @@ pub(crate) enum PartitionError {
         "{0} is not in the producer's ongoing transaction (add it with AddPartitionsToTxn first)"
     )]
     NotInTransaction(TopicPartition),
+    #[error("a newer producer with this transactional id took over; {0} refuses this one")]
+    FencedProducer(TopicPartition),
     #[error("the transaction coordinator could not confirm the partition: {0}; retry")]
     TxnUnverified(String),
 }

@@ -62,6 +62,8 @@ impl From<ProducerIdError> for CoordError {
 pub(crate) enum Verified {
     InTransaction,
     NotInTransaction,
+    /// The producer's epoch is older than the id's: a newer producer took over.
+    Fenced,
     /// The coordinator could not be asked or is busy; the producer retries.
     Unavailable(String),
 }
@@ -287,7 +289,11 @@ impl TxnCoordinator {
         let (hosted, coordinator_epoch) = self.led(partition)?;
         let mut shards = self.lock();
         let txns = self.loaded(&mut shards, partition, coordinator_epoch, &hosted)?;
-        let ongoing = (txns.get(txn_id).and_then(|e| e.meta.as_ref())).is_some_and(|m| {
+        let meta = txns.get(txn_id).and_then(|e| e.meta.as_ref());
+        if meta.is_some_and(|m| m.producer_id == producer_id && epoch < m.producer_epoch) {
+            return Ok(Verified::Fenced);
+        }
+        let ongoing = meta.is_some_and(|m| {
             m.state == state::TxnState::Ongoing
                 && m.producer_id == producer_id
                 && m.producer_epoch == epoch

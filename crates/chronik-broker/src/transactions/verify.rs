@@ -71,7 +71,12 @@ impl TxnCoordinator {
         match code {
             Some(0) => Verified::InTransaction,
             Some(c) if c == ResponseError::InvalidTxnState.code() => Verified::NotInTransaction,
-            Some(c) if c == ResponseError::ProducerFenced.code() => Verified::NotInTransaction,
+            Some(c)
+                if c == ResponseError::ProducerFenced.code()
+                    || c == ResponseError::InvalidProducerEpoch.code() =>
+            {
+                Verified::Fenced
+            }
             Some(c) => Verified::Unavailable(format!("coordinator answered {c}")),
             None => Verified::Unavailable("the coordinator answered nothing".into()),
         }
