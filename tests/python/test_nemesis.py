@@ -181,6 +181,9 @@ class Workload:
 
 
 class Nemesis:
+    # The fault kinds `run` draws from.
+    faults = FAULTS
+
     def __init__(self, cluster, rng, timeline):
         self.c, self.rng, self.timeline = cluster, rng, timeline
 
@@ -215,7 +218,7 @@ class Nemesis:
 
     def run(self, steps):
         for step in range(steps):
-            kind = self.rng.choice(FAULTS)
+            kind = self.rng.choice(self.faults)
             what, heal = self.inject(kind)
             self.timeline.add(f"step {step + 1}: {what}")
             time.sleep(self.rng.uniform(1.0, 4.0))

@@ -46,6 +46,8 @@ BROKER_ARGS = ("--replica-lag-time-max-ms", "4000")
 class TxnNemesis(Nemesis):
     """The nemesis of test_nemesis.py, plus SIGKILL of the transactional id's coordinator."""
 
+    faults = (*FAULTS, "kill_coordinator")
+
     def __init__(self, cluster, rng, timeline, txn_id):
         super().__init__(cluster, rng, timeline)
         self.txn_id = txn_id
@@ -60,16 +62,6 @@ class TxnNemesis(Nemesis):
             return super().inject("kill_broker")
         c.brokers[b].kill()
         return f"SIGKILL broker {b}, the transaction coordinator", lambda: c.start_broker(b)
-
-    def run(self, steps):
-        for step in range(steps):
-            kind = self.rng.choice((*FAULTS, "kill_coordinator"))
-            what, heal = self.inject(kind)
-            self.timeline.add(f"step {step + 1}: {what}")
-            time.sleep(self.rng.uniform(1.0, 4.0))
-            heal()
-            self.timeline.add(f"step {step + 1}: healed")
-            time.sleep(self.rng.uniform(1.0, 3.0))
 
 
 class TxnWorkload:

@@ -228,15 +228,12 @@ fn bad_transactional_requests_get_clear_errors_and_change_nothing() {
         (state.error_code, state.transaction_state.as_str()),
         (0, "Empty")
     );
-    let unknown = loop {
+    let unknown = settled(|| {
         let req =
             DescribeTransactionsRequest::default().with_transactional_ids(vec![txn_id("nobody")]);
         let resp: DescribeTransactionsResponse = c.call(ApiKey::DescribeTransactions, 0, &req);
-        match resp.transaction_states[0].error_code {
-            COORDINATOR_LOAD_IN_PROGRESS => std::thread::sleep(Duration::from_millis(50)),
-            code => break code,
-        }
-    };
+        resp.transaction_states[0].error_code
+    });
     assert_eq!(unknown, TRANSACTIONAL_ID_NOT_FOUND);
     let req = ListTransactionsRequest::default()
         .with_state_filters(vec![StrBytes::from_static_str("Sleeping")])

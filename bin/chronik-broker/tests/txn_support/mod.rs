@@ -6,8 +6,8 @@ use std::time::Duration;
 use chronik_kafka::kafka_protocol::messages::*;
 use chronik_kafka::kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
-use crate::common::Client;
 use crate::common::ops::topic;
+use crate::common::{Client, eventually};
 
 /// Error codes a client retries: the coordinator loading or not there yet, a transaction
 /// completing.
@@ -35,7 +35,7 @@ fn txn_id() -> TransactionalId {
     TransactionalId(s("vtx"))
 }
 
-/// `req` as `key` v`v`, sent again while `code` of its answer is a retried one.
+/// `req` as `key` v`v`, sent again while `code` of its answer is a retried one; that code.
 fn call<Req: Encodable, Resp: Decodable>(
     c: &mut Client,
     key: ApiKey,
@@ -43,15 +43,25 @@ fn call<Req: Encodable, Resp: Decodable>(
     req: &Req,
     code: impl Fn(&Resp) -> i16,
 ) -> i16 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let resp: Resp = c.call(key, v, req);
-        let got = code(&resp);
-        if !RETRIED.contains(&got) || std::time::Instant::now() > deadline {
-            return got;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    answer(c, key, v, req, |r| (code(r), ())).0
+}
+
+/// [`call`], also returning what `read` takes from the last answer.
+fn answer<Req: Encodable, Resp: Decodable, T>(
+    c: &mut Client,
+    key: ApiKey,
+    v: i16,
+    req: &Req,
+    read: impl Fn(&Resp) -> (i16, T),
+) -> (i16, T) {
+    eventually(
+        &format!("{key:?} v{v} answered"),
+        Duration::from_secs(30),
+        || {
+            let got = read(&c.call(key, v, req));
+            (!RETRIED.contains(&got.0)).then_some(got)
+        },
+    )
 }
 
 /// The producer of "vtx", registered once (FindCoordinator creates the internal topics).
@@ -74,15 +84,13 @@ pub fn producer(c: &mut Client) -> (i64, i16) {
         .with_transaction_timeout_ms(60_000)
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
-    let r: InitProducerIdResponse = c.call(ApiKey::InitProducerId, 4, &req);
-    let mut ids = (r.producer_id.0, r.producer_epoch);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut code = r.error_code;
-    while RETRIED.contains(&code) && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-        let r: InitProducerIdResponse = c.call(ApiKey::InitProducerId, 4, &req);
-        (code, ids) = (r.error_code, (r.producer_id.0, r.producer_epoch));
-    }
+    let (code, ids) = answer(
+        c,
+        ApiKey::InitProducerId,
+        4,
+        &req,
+        |r: &InitProducerIdResponse| (r.error_code, (r.producer_id.0, r.producer_epoch)),
+    );
     assert_eq!(code, 0, "InitProducerId with a transactional id");
     ids
 }
