@@ -20,7 +20,7 @@ use prost::Message;
 use protobuf::Message as _;
 
 /// The message types byte 0 chooses from, in order.
-pub const KINDS: [&str; 17] = [
+pub const KINDS: [&str; 19] = [
     "RegisterBrokerRequest",
     "HeartbeatRequest",
     "ShutdownBrokerRequest",
@@ -36,6 +36,8 @@ pub const KINDS: [&str; 17] = [
     "DescribeTopicsRequest",
     "AddVoterRequest",
     "RemoveVoterRequest",
+    "ElectLeadersRequest",
+    "AlterReassignmentsRequest",
     "WatchEvent",
     "RaftEnvelope",
 ];
@@ -98,7 +100,27 @@ pub fn run(data: &[u8]) -> Outcome {
         12 => decode(body, |_: DescribeTopicsRequest| {}),
         13 => decode(body, |_: AddVoterRequest| {}),
         14 => decode(body, |_: RemoveVoterRequest| {}),
-        15 => decode(body, |event: WatchEvent| {
+        15 => decode(body, |r: ElectLeadersRequest| {
+            let Ok(kind) = ElectionType::try_from(r.election_type) else {
+                return;
+            };
+            let partitions: Vec<(String, i32)> = (r.partitions.into_iter())
+                .map(|p| (p.topic, p.partition))
+                .collect();
+            let asked = (!r.all_partitions).then_some(partitions.as_slice());
+            handled.decide(|s| Ok(controller::elect_leaders(s, kind.into(), asked).0));
+        }),
+        16 => decode(body, |r: AlterReassignmentsRequest| {
+            for p in &r.partitions {
+                handled.decide(|s| match &p.target {
+                    Some(t) => {
+                        controller::start_reassignment(s, &p.topic, p.partition, &t.replicas)
+                    }
+                    None => controller::cancel_reassignment(s, &p.topic, p.partition),
+                });
+            }
+        }),
+        17 => decode(body, |event: WatchEvent| {
             let mut image = MetadataState::new();
             if let Ok(next) = apply_watch_event(&mut image, &event) {
                 assert_eq!(next, event.index.wrapping_add(1));
@@ -288,6 +310,7 @@ impl Handled {
                 partitions: topic.partitions,
                 replication_factor,
                 configs: topic.configs,
+                assignment: topic.assignment.into_iter().map(|a| a.replicas).collect(),
             };
             self.decide(|s| controller::create_topic(s, &req));
         }

@@ -186,5 +186,11 @@ fn response_body(which: u8, version: u8, body: Bytes) -> Result<(), String> {
         DescribeTransactions => DescribeTransactionsResponse,
         ListTransactions => ListTransactionsResponse,
         DescribeProducers => DescribeProducersResponse,
+        OffsetDelete => OffsetDeleteResponse,
+        DescribeLogDirs => DescribeLogDirsResponse,
+        ElectLeaders => ElectLeadersResponse,
+        DescribeQuorum => DescribeQuorumResponse,
+        AlterPartitionReassignments => AlterPartitionReassignmentsResponse,
+        ListPartitionReassignments => ListPartitionReassignmentsResponse,
     )
 }

@@ -26,6 +26,7 @@ FEATURES = (
     ("compaction", "Compacted topics"),
     ("restart", "Broker restart (SIGTERM and SIGKILL)"),
     ("transactions", "Transactions: commit, abort, read_committed, offsets in transactions"),
+    ("admin-ops", "Operator admin: log dirs, metadata quorum, leader elections"),
 )
 
 NOT_BUILT = (

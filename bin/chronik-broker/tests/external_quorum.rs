@@ -137,6 +137,7 @@ fn data_of_topics_deleted_while_the_broker_was_down_is_never_served() {
         partitions: 1,
         replication_factor: 1,
         configs: Default::default(),
+        assignment: Vec::new(),
     };
     rt.block_on(node.delete_topic("reborn"))
         .expect("delete reborn");

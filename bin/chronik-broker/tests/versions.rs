@@ -3,6 +3,7 @@
 
 mod admin_support;
 mod common;
+mod ops_support;
 mod txn_support;
 
 use chronik_kafka::kafka_protocol::messages::*;
@@ -118,6 +119,7 @@ fn every_advertised_version_is_answered() {
                 }
                 key if group_api(key) => group_api_at(&mut c, key, v),
                 key if admin_support::admin_api(key) => admin_support::admin_api_at(&mut c, key, v),
+                key if ops_support::ops_api(key) => ops_support::ops_api_at(&mut c, key, v),
                 key if txn_support::txn_api(key) => {
                     txn_support::txn_api_at(&mut c, key, v, producer)
                 }

@@ -100,6 +100,7 @@ pub async fn topics(cmd: TopicsCommand, output: OutputFormat) -> anyhow::Result<
                     partitions,
                     replication_factor: i32::from(replication_factor),
                     configs: parsed,
+                    assignment: Vec::new(),
                 }],
             };
             let response = client(&meta)

@@ -34,6 +34,7 @@ fn create_topics(addresses: &str, names: &[String]) {
                     partitions: 1,
                     replication_factor: 2,
                     configs: Default::default(),
+                    assignment: Vec::new(),
                 }],
             };
             let response = client

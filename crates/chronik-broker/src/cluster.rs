@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chronik_metadata::controller::{self, BrokerRegistration};
+use chronik_metadata::controller::{
+    self, BrokerRegistration, ElectionOutcome, ElectionResult, ElectionType,
+};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
 use chronik_metadata::{BrokerId, ControllerError, ErrorKind, MetadataState, Uuid};
 use tokio::sync::watch;
@@ -22,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use self::embedded::EmbeddedQuorum;
 use self::external::ExternalQuorum;
-pub(crate) use self::quorum::MetadataQuorum;
+pub(crate) use self::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange};
 use crate::BrokerError;
 use crate::partitions::Partitions;
 
@@ -228,6 +230,65 @@ impl Cluster {
         self.quorum.alter_partition(&req).await
     }
 
+    /// Runs an operator's leader election for `partitions` (every one when `None`); returns
+    /// each partition's outcome once this broker's metadata shows the new leaders.
+    pub async fn elect_leaders(
+        &self,
+        kind: ElectionType,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<ElectionResult>, NodeError> {
+        let results = self.quorum.elect_leaders(kind, partitions).await?;
+        let elected: Vec<&ElectionResult> = (results.iter())
+            .filter(|r| r.outcome == ElectionOutcome::Elected)
+            .collect();
+        let shown = |s: &MetadataState| {
+            elected.iter().all(|r| {
+                let p = s
+                    .topic_by_name(&r.topic)
+                    .and_then(|t| t.partition(r.partition));
+                p.is_some_and(|p| match kind {
+                    ElectionType::Preferred => p.replicas.first() == Some(&p.leader),
+                    ElectionType::Unclean => !p.is_offline(),
+                })
+            })
+        };
+        self.wait_for("the elected leaders", shown).await?;
+        tracing::info!(?kind, elected = elected.len(), "leaders elected");
+        Ok(results)
+    }
+
+    /// Starts or cancels replica reassignments; each one's outcome, in order, once this
+    /// broker's metadata shows it.
+    pub async fn alter_reassignments(
+        &self,
+        changes: &[ReassignmentChange],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError> {
+        let outcomes = self.quorum.alter_reassignments(changes).await?;
+        let applied: Vec<&ReassignmentChange> = (changes.iter().zip(&outcomes))
+            .filter(|(_, o)| o.is_ok())
+            .map(|(c, _)| c)
+            .collect();
+        let shown = |s: &MetadataState| {
+            applied.iter().all(|c| {
+                let p = s
+                    .topic_by_name(&c.topic)
+                    .and_then(|t| t.partition(c.partition));
+                p.is_some_and(|p| match &c.target {
+                    Some(target) => p.target_replicas() == target.as_slice(),
+                    None => !p.is_reassigning(),
+                })
+            })
+        };
+        self.wait_for("the reassignments", shown).await?;
+        tracing::info!(changes = applied.len(), "replica reassignments changed");
+        Ok(outcomes)
+    }
+
+    /// The metadata quorum's leader, term, commit index and voters.
+    pub async fn quorum_status(&self) -> Result<QuorumStatus, NodeError> {
+        self.quorum.quorum_status().await
+    }
+
     /// The `host:port` broker `id` registered, while it is live.
     pub fn broker_address(&self, id: BrokerId) -> Option<String> {
         self.metadata(|s| {
@@ -241,19 +302,22 @@ impl Cluster {
         self.quorum.shutdown().await;
     }
 
-    /// Creates a topic; the controller places its replicas on live brokers.
+    /// Creates a topic; the controller places its replicas on live brokers, or as
+    /// `assignment` says (replicas per partition) when it is not empty.
     pub async fn create_topic(
         &self,
         name: &str,
         partitions: i32,
         replication_factor: i16,
         configs: BTreeMap<String, String>,
+        assignment: Vec<Vec<BrokerId>>,
     ) -> Result<(), NodeError> {
         let spec = NewTopicSpec {
             name: name.to_owned(),
             partitions,
             replication_factor,
             configs,
+            assignment,
         };
         self.quorum.create_topic(spec).await?;
         tracing::info!(
@@ -382,7 +446,7 @@ impl Cluster {
                 live,
             }));
         }
-        (self.create_topic(name, partitions, replication, configs)).await
+        (self.create_topic(name, partitions, replication, configs, Vec::new())).await
     }
 }
 

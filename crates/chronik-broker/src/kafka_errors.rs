@@ -34,6 +34,8 @@ pub(crate) fn from_kind(kind: ErrorKind) -> ResponseError {
         ErrorKind::FencedLeaderEpoch => ResponseError::FencedLeaderEpoch,
         ErrorKind::StalePartitionEpoch => ResponseError::InvalidUpdateVersion,
         ErrorKind::IneligibleReplica => ResponseError::IneligibleReplica,
+        ErrorKind::InvalidReplicaAssignment => ResponseError::InvalidReplicaAssignment,
+        ErrorKind::NoReassignment => ResponseError::NoReassignmentInProgress,
         ErrorKind::NotController => ResponseError::NotController,
         ErrorKind::DuplicateRegistration => ResponseError::DuplicateBrokerRegistration,
         // The quorum could not be reached or did not decide in time: retriable.
@@ -114,6 +116,7 @@ pub(crate) fn group_error_code(e: &GroupError) -> i16 {
         GroupError::Storage(_) => ResponseError::KafkaStorageError,
         GroupError::GroupIdNotFound => ResponseError::GroupIdNotFound,
         GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
+        GroupError::SubscribedToTopic => ResponseError::GroupSubscribedToTopic,
         GroupError::FencedProducer => ResponseError::InvalidProducerEpoch,
     };
     error.code()
@@ -230,6 +233,7 @@ mod tests {
             (GroupError::Storage("x".into()), 56),
             (GroupError::GroupIdNotFound, 69),
             (GroupError::NonEmptyGroup, 68),
+            (GroupError::SubscribedToTopic, 86),
             (GroupError::FencedProducer, 47),
         ];
         for (e, code) in cases {

@@ -133,6 +133,12 @@ impl Partitions {
         dir.as_ref().map(DataDir::space)
     }
 
+    /// The data dir's path (none once closed).
+    pub fn root(&self) -> Option<std::path::PathBuf> {
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        dir.as_ref().map(|d| d.root().to_path_buf())
+    }
+
     /// The hosted partition `tp`, if this broker hosts it.
     pub fn get_hosted(&self, tp: &TopicPartition) -> Option<Arc<Hosted>> {
         self.hosted().get(tp).cloned()

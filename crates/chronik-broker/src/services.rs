@@ -44,6 +44,7 @@ impl Services {
                 self.config.num_partitions,
                 self.config.default_replication_factor,
                 Default::default(),
+                Vec::new(),
             )
             .await;
         if let Err(e) = created {

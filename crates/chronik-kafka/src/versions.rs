@@ -45,6 +45,12 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 1),
     (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::DescribeQuorum, 0, 1),
+    (ApiKey::AlterPartitionReassignments, 0, 0),
+    (ApiKey::ListPartitionReassignments, 0, 0),
 ];
 
 /// Calls macro `$m` with the message kind of every API in [`SUPPORTED`]: the one list that the
@@ -85,6 +91,12 @@ macro_rules! with_supported_kinds {
             DescribeTransactions,
             ListTransactions,
             DescribeProducers,
+            OffsetDelete,
+            DescribeLogDirs,
+            ElectLeaders,
+            DescribeQuorum,
+            AlterPartitionReassignments,
+            ListPartitionReassignments,
         )
     };
 }
@@ -167,7 +179,7 @@ mod tests {
                 "{key:?} twice"
             );
         }
-        assert_eq!(SUPPORTED.len(), 33);
+        assert_eq!(SUPPORTED.len(), 39);
     }
 
     #[test]
@@ -184,9 +196,9 @@ mod tests {
 
     #[test]
     fn unsupported_keys_in_the_filter_are_not_advertised() {
-        let resp = api_versions_response(&[ApiKey::SaslHandshake, ApiKey::OffsetDelete]);
+        let resp = api_versions_response(&[ApiKey::SaslHandshake, ApiKey::AlterClientQuotas]);
         assert!(resp.api_keys.is_empty());
-        assert_eq!(supported_range(ApiKey::OffsetDelete), None);
+        assert_eq!(supported_range(ApiKey::AlterClientQuotas), None);
         assert_eq!(supported_range(ApiKey::Fetch), Some((4, 12)));
     }
 }

@@ -146,6 +146,10 @@ pub enum ControllerError {
     IneligibleReplica(BrokerId),
     #[error("producer ids are exhausted")]
     ProducerIdsExhausted,
+    #[error("invalid replica assignment: {0}")]
+    InvalidReplicaAssignment(String),
+    #[error("no reassignment of {topic}-{partition} is running")]
+    NoReassignment { topic: String, partition: i32 },
 }
 
 impl ErrorKind {
@@ -187,6 +191,8 @@ impl ControllerError {
             StalePartitionEpoch { .. } => ErrorKind::StalePartitionEpoch,
             IneligibleReplica(_) => ErrorKind::IneligibleReplica,
             ProducerIdsExhausted => ErrorKind::ProducerIdsExhausted,
+            InvalidReplicaAssignment(_) => ErrorKind::InvalidReplicaAssignment,
+            NoReassignment { .. } => ErrorKind::NoReassignment,
         }
     }
 }

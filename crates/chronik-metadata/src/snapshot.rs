@@ -92,6 +92,8 @@ fn topic_snapshot(t: &Topic) -> TopicSnapshot {
                 isr: p.isr.clone(),
                 leader_epoch: p.leader_epoch,
                 partition_epoch: p.partition_epoch,
+                moving_from: p.moving_from.clone(),
+                moving_to: p.moving_to.clone(),
             })
             .collect(),
     }
@@ -137,6 +139,8 @@ fn restore_topics(
                 isr: p.isr.clone(),
                 leader_epoch: p.leader_epoch,
                 partition_epoch: p.partition_epoch,
+                moving_from: p.moving_from.clone(),
+                moving_to: p.moving_to.clone(),
             })
             .collect();
         let topic = restore_topic(brokers, &s.name, id, &s.configs, partitions)?;

@@ -72,6 +72,7 @@ pub fn change(
         isr: isr.to_vec(),
         replicas: None,
         expected_partition_epoch: epoch,
+        reassignment: None,
     }))
 }
 

@@ -51,6 +51,7 @@ fn follow_up_records() -> Vec<MetadataRecord> {
             isr: vec![2, 3],
             replicas: None,
             expected_partition_epoch: 0,
+            reassignment: None,
         })),
         MetadataRecord::new(Record::ConfigChange(ConfigChange {
             topic_id: orders,
@@ -144,6 +145,7 @@ fn grpc_seeds() -> Vec<(&'static str, Vec<u8>)> {
                         partitions: 3,
                         replication_factor: 2,
                         configs: BTreeMap::from([("cleanup.policy".into(), "delete".into())]),
+                        assignment: Vec::new(),
                     }],
                 },
             ),
@@ -167,6 +169,35 @@ fn grpc_seeds() -> Vec<(&'static str, Vec<u8>)> {
                     index: 7,
                     records,
                     snapshot: Some(base_state().to_snapshot_bytes()),
+                },
+            ),
+        ),
+        (
+            "elect-leaders",
+            message(
+                "ElectLeadersRequest",
+                pb::ElectLeadersRequest {
+                    election_type: pb::ElectionType::Unclean.into(),
+                    all_partitions: false,
+                    partitions: vec![pb::TopicPartitionRef {
+                        topic: "orders".into(),
+                        partition: 0,
+                    }],
+                },
+            ),
+        ),
+        (
+            "alter-reassignments",
+            message(
+                "AlterReassignmentsRequest",
+                pb::AlterReassignmentsRequest {
+                    partitions: vec![pb::PartitionReassignment {
+                        topic: "single".into(),
+                        partition: 0,
+                        target: Some(pb::ReplicaAssignment {
+                            replicas: vec![2, 3],
+                        }),
+                    }],
                 },
             ),
         ),

@@ -182,6 +182,7 @@ fn topic(name: &str, partitions: i32, replication_factor: i16) -> NewTopicSpec {
         partitions,
         replication_factor,
         configs: BTreeMap::new(),
+        assignment: Vec::new(),
     }
 }
 

@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chronik_metadata::controller::{self, AlterPartitionRequest, BrokerRegistration};
+use chronik_metadata::controller::{
+    self, AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
+};
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
 use chronik_metadata::{BrokerId, MetadataState, Uuid};
 use tokio::sync::watch;
 
-use super::quorum::MetadataQuorum;
+use super::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange};
 use crate::BrokerError;
 
 /// Session of the broker under the embedded quorum.
@@ -109,6 +111,42 @@ impl MetadataQuorum for EmbeddedQuorum {
 
     async fn delete_topic(&self, name: &str) -> Result<(), NodeError> {
         self.node.delete_topic(name).await
+    }
+
+    async fn elect_leaders(
+        &self,
+        kind: ElectionType,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<ElectionResult>, NodeError> {
+        self.node.elect_leaders(kind, partitions).await
+    }
+
+    async fn alter_reassignments(
+        &self,
+        changes: &[ReassignmentChange],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError> {
+        let mut outcomes = Vec::new();
+        for c in changes {
+            let target = c.target.as_deref();
+            outcomes.push(
+                self.node
+                    .alter_reassignment(&c.topic, c.partition, target)
+                    .await,
+            );
+        }
+        Ok(outcomes)
+    }
+
+    async fn quorum_status(&self) -> Result<QuorumStatus, NodeError> {
+        let raft = self.node.raft().status().await?;
+        let matched =
+            |id: u64| (raft.voter_match.iter()).find_map(|(v, m)| (*v == id).then_some(*m));
+        Ok(QuorumStatus {
+            leader: raft.leader_id,
+            term: raft.term,
+            commit_index: raft.commit_index,
+            voters: raft.voters.iter().map(|id| (*id, matched(*id))).collect(),
+        })
     }
 
     async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError> {

@@ -8,15 +8,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chronik_metadata::ErrorKind;
-use chronik_metadata::controller::BrokerRegistration;
+use chronik_metadata::controller::{BrokerRegistration, ElectionResult, ElectionType};
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
-    AllocateProducerIdsRequest, AlterPartitionRequest, AlterTopicConfigsRequest,
-    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, ExpectedConfigs,
-    HeartbeatRequest, ItemResult, PartitionCount, RegisterBrokerRequest, ShutdownBrokerRequest,
-    StatusRequest, TopicConfigChange, TopicSpec,
+    AllocateProducerIdsRequest, AlterPartitionRequest, AlterReassignmentsRequest,
+    AlterTopicConfigsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+    ElectLeadersRequest, ExpectedConfigs, HeartbeatRequest, ItemResult, PartitionCount,
+    PartitionReassignment, RegisterBrokerRequest, ReplicaAssignment, ShutdownBrokerRequest,
+    StatusRequest, TopicConfigChange, TopicPartitionRef, TopicSpec,
 };
-use chronik_metadata::grpc::{ClientError, MetaClient};
+use chronik_metadata::grpc::{ClientError, MetaClient, election_result};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
 use chronik_metadata::{BrokerId, MetadataState, Uuid};
 use tokio::sync::{Mutex, watch};
@@ -24,7 +25,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
 use super::image::{Image, follow};
-use super::quorum::{MetadataQuorum, view_shows};
+use super::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange, view_shows};
 
 /// How long one call may take, and a call including leader changes.
 pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -232,6 +233,9 @@ impl MetadataQuorum for ExternalQuorum {
                 partitions: spec.partitions,
                 replication_factor: i32::from(spec.replication_factor),
                 configs: spec.configs.into_iter().collect(),
+                assignment: (spec.assignment.into_iter())
+                    .map(|replicas| ReplicaAssignment { replicas })
+                    .collect(),
             }],
         };
         let results = self
@@ -356,6 +360,76 @@ impl MetadataQuorum for ExternalQuorum {
         })
         .await
         .map(drop)
+    }
+
+    async fn elect_leaders(
+        &self,
+        kind: ElectionType,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<ElectionResult>, NodeError> {
+        let req = ElectLeadersRequest {
+            election_type: chronik_metadata::grpc::pb::ElectionType::from(kind).into(),
+            all_partitions: partitions.is_none(),
+            partitions: (partitions.into_iter().flatten())
+                .map(|(topic, partition)| TopicPartitionRef { topic, partition })
+                .collect(),
+        };
+        let results = self
+            .call(|mut c| {
+                let req = req.clone();
+                async move { c.elect_leaders(req).await }
+            })
+            .await?
+            .results;
+        (results.into_iter().map(election_result))
+            .collect::<Result<_, _>>()
+            .map_err(|e| NodeError::Remote {
+                kind: ErrorKind::Internal,
+                message: e,
+            })
+    }
+
+    async fn alter_reassignments(
+        &self,
+        changes: &[ReassignmentChange],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError> {
+        let req = AlterReassignmentsRequest {
+            partitions: (changes.iter())
+                .map(|c| PartitionReassignment {
+                    topic: c.topic.clone(),
+                    partition: c.partition,
+                    target: (c.target.clone()).map(|replicas| ReplicaAssignment { replicas }),
+                })
+                .collect(),
+        };
+        let results = self
+            .call(|mut c| {
+                let req = req.clone();
+                async move { c.alter_reassignments(req).await }
+            })
+            .await?
+            .results;
+        Ok((results.into_iter())
+            .map(|r| match r.error {
+                0 => Ok(()),
+                kind => Err(NodeError::Remote {
+                    kind: ErrorKind::try_from(kind).unwrap_or(ErrorKind::Internal),
+                    message: r.error_message,
+                }),
+            })
+            .collect())
+    }
+
+    async fn quorum_status(&self) -> Result<QuorumStatus, NodeError> {
+        let status = (self.call(|mut c| async move { c.status(StatusRequest {}).await })).await?;
+        Ok(QuorumStatus {
+            leader: (status.leader_id != 0).then_some(status.leader_id),
+            term: status.term,
+            commit_index: status.commit_index,
+            voters: (status.voters.iter())
+                .map(|v| (v.id, v.match_index))
+                .collect(),
+        })
     }
 
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {

@@ -6,10 +6,32 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chronik_metadata::controller::{AlterPartitionRequest, BrokerRegistration};
+use chronik_metadata::controller::{
+    AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
+};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
 use chronik_metadata::{BrokerId, MetadataState, Uuid};
 use tokio::sync::watch;
+
+/// The Raft quorum behind the metadata, as DescribeQuorum shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QuorumStatus {
+    /// The Raft leader's node id, when there is one.
+    pub leader: Option<u64>,
+    pub term: u64,
+    pub commit_index: u64,
+    /// Voter ids, each with the highest log index it holds when the node that answered leads.
+    pub voters: Vec<(u64, Option<u64>)>,
+}
+
+/// A reassignment to start (with a target) or cancel (without).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReassignmentChange {
+    pub topic: String,
+    pub partition: i32,
+    /// The new replicas, the preferred leader first; `None` cancels.
+    pub target: Option<Vec<BrokerId>>,
+}
 
 /// A metadata quorum as a broker uses it. Topic and config writes return once this broker's
 /// own view ([`MetadataQuorum::with_metadata`]) shows them, so a caller reads its own writes.
@@ -49,6 +71,24 @@ pub(crate) trait MetadataQuorum: Send + Sync {
     /// Asks the controller for an ISR change of a partition the requester leads; the new ISR
     /// reaches the view like any other change, possibly after this returns.
     async fn alter_partition(&self, req: &AlterPartitionRequest) -> Result<(), NodeError>;
+
+    /// Runs an operator's leader election for `partitions` (every partition when `None`);
+    /// returns each partition's outcome once the quorum committed the new leaders.
+    async fn elect_leaders(
+        &self,
+        kind: ElectionType,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<ElectionResult>, NodeError>;
+
+    /// Starts or cancels replica reassignments: each one's outcome, in order. The controller
+    /// finishes each reassignment once its target replicas are in sync.
+    async fn alter_reassignments(
+        &self,
+        changes: &[ReassignmentChange],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError>;
+
+    /// The Raft quorum's leader, term, commit index and voters.
+    async fn quorum_status(&self) -> Result<QuorumStatus, NodeError>;
 
     /// Creates a topic; the controller places its replicas on live brokers.
     async fn create_topic(&self, spec: NewTopicSpec) -> Result<(), NodeError>;

@@ -58,4 +58,9 @@ pub(crate) enum GroupError {
     GroupIdNotFound,
     #[error("the group still has members; stop its consumers before deleting it")]
     NonEmptyGroup,
+    #[error(
+        "the group's members consume this topic; stop them (or change their subscription) \
+         before deleting its offsets"
+    )]
+    SubscribedToTopic,
 }

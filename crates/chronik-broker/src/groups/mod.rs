@@ -19,6 +19,7 @@ mod group;
 mod initial_delay_tests;
 mod join;
 mod member;
+mod offset_delete;
 mod ops;
 mod records;
 pub(crate) mod store;

@@ -9,8 +9,11 @@ use chronik_kafka::kafka_protocol::messages::create_topics_response::{
 };
 use chronik_kafka::kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
+use chronik_metadata::BrokerId;
+use chronik_metadata::controller;
+
 use super::{NONE, str_bytes};
-use crate::kafka_errors;
+use crate::kafka_errors::{self, Refusal};
 use crate::services::Services;
 use crate::topic_config::{self, TopicSettings};
 
@@ -30,14 +33,6 @@ async fn create(
     validate_only: bool,
 ) -> CreatableTopicResult {
     let name = topic.name.0.as_str();
-    let partitions = match topic.num_partitions {
-        -1 => services.config.num_partitions,
-        n => n,
-    };
-    let replication = match topic.replication_factor {
-        -1 => services.config.default_replication_factor,
-        n => n,
-    };
     let result = CreatableTopicResult::default().with_name(topic.name.clone());
     let failed = |error: ResponseError, message: String| {
         result
@@ -47,21 +42,10 @@ async fn create(
             .with_num_partitions(-1)
             .with_replication_factor(-1)
     };
-    if !topic.assignments.is_empty() {
-        return failed(
-            ResponseError::InvalidRequest,
-            "manual replica assignment is not supported".into(),
-        );
-    }
-    let live = services.cluster.metadata(|s| s.live_brokers().count());
-    if replication < 1 || usize::try_from(replication).is_ok_and(|r| r > live) {
-        return failed(
-            ResponseError::InvalidReplicationFactor,
-            format!(
-                "replication factor {replication} needs that many live brokers; {live} are live"
-            ),
-        );
-    }
+    let (partitions, replication, assignment) = match shape(services, topic) {
+        Ok(shape) => shape,
+        Err((error, message)) => return failed(error, message),
+    };
     if let Err(e) = chronik_types::validate_topic_name(name) {
         return failed(ResponseError::InvalidTopicException, e.to_string());
     }
@@ -92,8 +76,13 @@ async fn create(
         Err(e) => return failed(kafka_errors::from_config_error(&e), e.to_string()),
     };
     if !validate_only {
-        let created =
-            (services.cluster).create_topic(name, partitions, replication, configs.clone());
+        let created = (services.cluster).create_topic(
+            name,
+            partitions,
+            replication,
+            configs.clone(),
+            assignment,
+        );
         if let Err(e) = created.await {
             return failed(kafka_errors::node_error(&e), e.to_string());
         }
@@ -108,6 +97,70 @@ async fn create(
         .with_replication_factor(replication)
         .with_configs(Some(effective_configs(services, name, &configs)))
 }
+
+/// The partition count, replication factor and manual assignment (replicas per partition;
+/// empty when the controller places them) of a topic to create.
+fn shape(services: &Services, topic: &CreatableTopic) -> Result<TopicShape, Refusal> {
+    if topic.assignments.is_empty() {
+        let partitions = match topic.num_partitions {
+            -1 => services.config.num_partitions,
+            n => n,
+        };
+        let replication = match topic.replication_factor {
+            -1 => services.config.default_replication_factor,
+            n => n,
+        };
+        let live = services.cluster.metadata(|s| s.live_brokers().count());
+        if replication < 1 || usize::try_from(replication).is_ok_and(|r| r > live) {
+            return Err((
+                ResponseError::InvalidReplicationFactor,
+                format!(
+                    "replication factor {replication} needs that many live brokers; {live} are live"
+                ),
+            ));
+        }
+        return Ok((partitions, replication, Vec::new()));
+    }
+    if topic.num_partitions != -1 || topic.replication_factor != -1 {
+        return Err((
+            ResponseError::InvalidRequest,
+            "a manual replica assignment sets the partitions and replication factor itself; \
+             send -1 for both"
+                .into(),
+        ));
+    }
+    let mut by_index: Vec<(i32, Vec<BrokerId>)> = (topic.assignments.iter())
+        .map(|a| {
+            (
+                a.partition_index,
+                a.broker_ids.iter().map(|b| b.0).collect(),
+            )
+        })
+        .collect();
+    by_index.sort_by_key(|(index, _)| *index);
+    if let Some((at, (index, _))) = (by_index.iter().enumerate())
+        .find(|(at, (index, _))| i32::try_from(*at).ok() != Some(*index))
+    {
+        return Err((
+            ResponseError::InvalidReplicaAssignment,
+            format!(
+                "the assignment gives partition {index} where partition {at} belongs; number the partitions 0 to N-1, each once"
+            ),
+        ));
+    }
+    let assignment: Vec<Vec<BrokerId>> = by_index.into_iter().map(|(_, r)| r).collect();
+    // What the controller will check, checked here too so validate_only answers the same.
+    (services
+        .cluster
+        .metadata(|s| controller::manual_assignment(s, &assignment)))
+    .map_err(|e| (kafka_errors::from_kind(e.kind()), e.to_string()))?;
+    let partitions = i32::try_from(assignment.len()).unwrap_or(i32::MAX);
+    let replication = i16::try_from(assignment.first().map_or(0, Vec::len)).unwrap_or(i16::MAX);
+    Ok((partitions, replication, assignment))
+}
+
+/// (partitions, replication factor, manual assignment) of a topic to create.
+type TopicShape = (i32, i16, Vec<Vec<BrokerId>>);
 
 /// The topic's effective configs, as CreateTopics v5+ reports them.
 fn effective_configs(

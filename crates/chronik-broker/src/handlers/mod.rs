@@ -9,6 +9,9 @@ mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod describe_log_dirs;
+mod describe_quorum;
+mod elect_leaders;
 mod fetch;
 mod groups;
 mod init_producer_id;
@@ -16,6 +19,7 @@ mod list_offsets;
 mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
+mod reassignments;
 mod transactions;
 mod transactions_admin;
 
@@ -44,6 +48,11 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::AlterConfigs,
     ApiKey::IncrementalAlterConfigs,
     ApiKey::DescribeCluster,
+    ApiKey::DescribeLogDirs,
+    ApiKey::ElectLeaders,
+    ApiKey::DescribeQuorum,
+    ApiKey::AlterPartitionReassignments,
+    ApiKey::ListPartitionReassignments,
     ApiKey::OffsetForLeaderEpoch,
     ApiKey::InitProducerId,
     ApiKey::FindCoordinator,
@@ -56,6 +65,7 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::DescribeGroups,
     ApiKey::ListGroups,
     ApiKey::DeleteGroups,
+    ApiKey::OffsetDelete,
     ApiKey::AddPartitionsToTxn,
     ApiKey::AddOffsetsToTxn,
     ApiKey::EndTxn,
@@ -168,6 +178,22 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
         RequestKind::DescribeCluster(r) => later(Box::pin(async move {
             ResponseKind::DescribeCluster(describe_cluster::handle(&services, r))
         })),
+        RequestKind::DescribeLogDirs(r) => later(Box::pin(async move {
+            ResponseKind::DescribeLogDirs(describe_log_dirs::handle(&services, r, v))
+        })),
+        RequestKind::ElectLeaders(r) => later(Box::pin(async move {
+            ResponseKind::ElectLeaders(elect_leaders::handle(&services, r, v).await)
+        })),
+        RequestKind::DescribeQuorum(r) => later(Box::pin(async move {
+            ResponseKind::DescribeQuorum(describe_quorum::handle(&services, r).await)
+        })),
+        RequestKind::AlterPartitionReassignments(r) => later(Box::pin(async move {
+            let response = reassignments::alter(&services, r).await;
+            ResponseKind::AlterPartitionReassignments(response)
+        })),
+        RequestKind::ListPartitionReassignments(r) => later(Box::pin(async move {
+            ResponseKind::ListPartitionReassignments(reassignments::list(&services, r))
+        })),
         RequestKind::OffsetForLeaderEpoch(r) => later(Box::pin(async move {
             ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(&services, r))
         })),
@@ -213,6 +239,9 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
         })),
         RequestKind::DeleteGroups(r) => later(Box::pin(async move {
             ResponseKind::DeleteGroups(groups::admin::delete(&services, r).await)
+        })),
+        RequestKind::OffsetDelete(r) => later(Box::pin(async move {
+            ResponseKind::OffsetDelete(groups::admin::delete_offsets(&services, r).await)
         })),
         RequestKind::AddPartitionsToTxn(r) => later(Box::pin(async move {
             ResponseKind::AddPartitionsToTxn(transactions::add_partitions(&services, r, v).await)

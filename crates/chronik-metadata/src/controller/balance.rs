@@ -1,50 +1,24 @@
 //! Evening out replicas across live brokers (a new broker gets its share), one partition move
-//! at a time through [`reassign_partition`]. The balancer keeps no state of its own: a
-//! partition with more replicas than the rest of its topic is a move in progress whose target is
-//! its first replicas (reassignment puts the target first), so a new controller picks up where
-//! the last one stopped.
+//! at a time, each a reassignment (see `reassign`). The balancer keeps no state of its own: the
+//! reassignment in progress is in the metadata, so a new controller picks up where the last one
+//! stopped.
 
 use std::collections::BTreeMap;
 
 use crate::MetadataRecord;
-use crate::controller::reassign::reassign_partition;
+use crate::controller::reassign::{reassignment_steps, start_reassignment};
 use crate::ids::BrokerId;
-use crate::state::{MetadataState, PartitionView, Topic};
+use crate::state::{MetadataState, PartitionView};
 
-/// The next records toward balance: finishing the move in progress once its new replicas are
-/// in sync, else starting one move from the broker with the most replicas to the one with the
-/// fewest when they differ by more than one. Nothing while a move catches up.
+/// The next records toward balance: finishing reassignments whose new replicas are in sync,
+/// else, when none runs, starting one move from the broker with the most replicas to the one
+/// with the fewest when they differ by more than one. Nothing while a reassignment catches up.
 pub fn balance_step(state: &MetadataState) -> Vec<MetadataRecord> {
-    let mut catching_up = false;
-    for p in state.partitions() {
-        let rf = replication_factor(p.topic);
-        if p.state.replicas.len() <= rf {
-            continue;
-        }
-        let target = &p.state.replicas[..rf];
-        if target.iter().all(|id| p.state.isr.contains(id)) {
-            if let Ok((records, _)) = reassign_partition(state, &p.topic.name, p.index, target) {
-                return records;
-            }
-        } else {
-            catching_up = true;
-        }
-    }
-    if catching_up {
-        return Vec::new();
+    let finishing = reassignment_steps(state);
+    if !finishing.is_empty() || state.partitions().any(|p| p.state.is_reassigning()) {
+        return finishing;
     }
     start_move(state)
-}
-
-/// The replica count most partitions of `topic` have (the smaller on a tie).
-fn replication_factor(topic: &Topic) -> usize {
-    let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-    for p in &topic.partitions {
-        *counts.entry(p.replicas.len()).or_default() += 1;
-    }
-    (counts.iter())
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .map_or(0, |(rf, _)| *rf)
 }
 
 fn start_move(state: &MetadataState) -> Vec<MetadataRecord> {
@@ -80,8 +54,5 @@ fn start_move(state: &MetadataState) -> Vec<MetadataRecord> {
     let target: Vec<BrokerId> = (p.state.replicas.iter())
         .map(|id| if *id == most { least } else { *id })
         .collect();
-    match reassign_partition(state, &p.topic.name, p.index, &target) {
-        Ok((records, _)) => records,
-        Err(_) => Vec::new(),
-    }
+    start_reassignment(state, &p.topic.name, p.index, &target).unwrap_or_default()
 }

@@ -9,10 +9,13 @@
 
 mod alter;
 mod balance;
+mod elect_leaders;
 mod election;
 mod placement;
 mod reassign;
 
+#[cfg(test)]
+mod reassign_tests;
 #[cfg(test)]
 mod tests;
 
@@ -20,13 +23,17 @@ pub use alter::{
     AlterPartitionRequest, PRODUCER_ID_BLOCK_SIZE, allocate_producer_ids, alter_partition,
 };
 pub use balance::balance_step;
+pub use elect_leaders::{ElectionOutcome, ElectionResult, ElectionType, elect_leaders};
 pub use election::{
     BrokerRegistration, fence_broker, preferred_leader_elections, register_broker, unfence_broker,
 };
 pub use placement::{
     NewTopic, assign_replicas, change_topic_configs, create_partitions, create_topic, delete_topic,
+    manual_assignment,
 };
-pub use reassign::{ReassignStep, reassign_partition};
+pub use reassign::{
+    ReassignStep, cancel_reassignment, reassign_partition, reassignment_steps, start_reassignment,
+};
 
 use crate::MetadataRecord;
 use crate::ids::BrokerId;
@@ -46,5 +53,6 @@ fn partition_change(p: PartitionView<'_>, leader: BrokerId, isr: Vec<BrokerId>) 
         isr,
         replicas: None,
         expected_partition_epoch: p.state.partition_epoch,
+        reassignment: None,
     }))
 }

@@ -20,9 +20,14 @@ pub struct NewTopic {
     pub partitions: i32,
     pub replication_factor: i16,
     pub configs: BTreeMap<String, String>,
+    /// The replicas of each partition as the operator chose them (partition `i` is entry `i`,
+    /// the preferred leader first); empty: placed over the live brokers, and `partitions` and
+    /// `replication_factor` count instead.
+    pub assignment: Vec<Vec<BrokerId>>,
 }
 
-/// Places a new topic over the live brokers (see [`assign_replicas`]).
+/// Places a new topic over the live brokers (see [`assign_replicas`]), or as its manual
+/// assignment says (see [`manual_assignment`]).
 pub fn create_topic(state: &MetadataState, req: &NewTopic) -> Decision {
     chronik_types::validate_topic_name(&req.name)?;
     if state.topic_by_name(&req.name).is_some() {
@@ -36,16 +41,22 @@ pub fn create_topic(state: &MetadataState, req: &NewTopic) -> Decision {
     if state.topic(&req.topic_id).is_some() {
         return Err(ControllerError::TopicIdInUse(req.topic_id));
     }
-    let count = partition_count(req.partitions, 0)?;
     check_configs(&req.name, &req.configs)
         .map_err(|e| ControllerError::InvalidConfig(e.to_string()))?;
-    let live = live_brokers_for(state, i32::from(req.replication_factor))?;
-    let start = state.total_partitions() % live.len();
-    let rf = usize::try_from(req.replication_factor).unwrap_or(1);
+    let partitions = match req.assignment.is_empty() {
+        true => {
+            let count = partition_count(req.partitions, 0)?;
+            let live = live_brokers_for(state, i32::from(req.replication_factor))?;
+            let start = state.total_partitions() % live.len();
+            let rf = usize::try_from(req.replication_factor).unwrap_or(1);
+            assign_replicas(&live, 0, count, rf, start)
+        }
+        false => manual_assignment(state, &req.assignment)?,
+    };
     let record = CreateTopic {
         name: req.name.clone(),
         topic_id: req.topic_id.to_vec(),
-        partitions: assign_replicas(&live, 0, count, rf, start),
+        partitions,
         configs: req.configs.clone(),
     };
     Ok(vec![MetadataRecord::new(Record::CreateTopic(record))])
@@ -146,6 +157,58 @@ pub fn assign_replicas(
         .collect()
 }
 
+/// An operator's replica placement, checked as Kafka checks it: every partition has the same
+/// number of distinct, registered replicas. The unfenced ones form the ISR and the first of
+/// them leads; a partition whose replicas are all fenced is refused.
+pub fn manual_assignment(
+    state: &MetadataState,
+    assignment: &[Vec<BrokerId>],
+) -> Result<Vec<PartitionAssignment>, ControllerError> {
+    let count = i32::try_from(assignment.len()).unwrap_or(i32::MAX);
+    partition_count(count, 0)?;
+    let invalid = |reason: String| ControllerError::InvalidReplicaAssignment(reason);
+    let rf = assignment.first().map_or(0, Vec::len);
+    if rf == 0 || rf > MAX_REPLICAS {
+        return Err(invalid(format!(
+            "partition 0 has {rf} replicas; give each partition 1 to {MAX_REPLICAS}"
+        )));
+    }
+    (assignment.iter().zip(0..))
+        .map(|(replicas, index)| {
+            if replicas.len() != rf {
+                return Err(invalid(format!(
+                    "partition {index} has {} replicas and partition 0 has {rf}; give every partition the same number",
+                    replicas.len()
+                )));
+            }
+            if let Some(dup) = crate::state::validate::first_duplicate(replicas) {
+                return Err(invalid(format!(
+                    "broker {dup} appears twice in partition {index}'s replicas"
+                )));
+            }
+            if let Some(unknown) = replicas.iter().find(|id| state.broker(**id).is_none()) {
+                return Err(invalid(format!(
+                    "partition {index} names broker {unknown}, which is not registered"
+                )));
+            }
+            let isr: Vec<BrokerId> = (replicas.iter().copied())
+                .filter(|id| state.is_live(*id))
+                .collect();
+            let Some(&leader) = isr.first() else {
+                return Err(invalid(format!(
+                    "every replica of partition {index} is fenced; name at least one live broker"
+                )));
+            };
+            Ok(PartitionAssignment {
+                partition_index: index,
+                replicas: replicas.clone(),
+                leader,
+                isr,
+            })
+        })
+        .collect()
+}
+
 fn find_topic<'a>(state: &'a MetadataState, name: &str) -> Result<&'a Topic, ControllerError> {
     state
         .topic_by_name(name)
@@ -187,4 +250,68 @@ fn live_brokers_for(state: &MetadataState, rf: i32) -> Result<Vec<BrokerId>, Con
         });
     }
     Ok(live)
+}
+
+#[cfg(test)]
+mod manual_tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::testing::{apply_all, cluster, fence, register, topic_id};
+
+    fn manual(name: &str, assignment: &[&[BrokerId]]) -> NewTopic {
+        NewTopic {
+            name: name.into(),
+            topic_id: topic_id(9),
+            partitions: -1,
+            replication_factor: -1,
+            configs: BTreeMap::new(),
+            assignment: assignment.iter().map(|r| r.to_vec()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_manual_assignment_is_used_as_given_with_fenced_replicas_out_of_the_isr() {
+        let mut state = cluster(3);
+        apply_all(&mut state, &[fence(1)]);
+        let records = create_topic(&state, &manual("m", &[&[1, 3], &[2, 1], &[3, 2]]))
+            .expect("valid assignment");
+        apply_all(&mut state, &records);
+        let t = state.topic_by_name("m").expect("created");
+        let shape: Vec<(Vec<BrokerId>, BrokerId, Vec<BrokerId>)> = (t.partitions.iter())
+            .map(|p| (p.replicas.clone(), p.leader, p.isr.clone()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (vec![1, 3], 3, vec![3]),
+                (vec![2, 1], 2, vec![2]),
+                (vec![3, 2], 3, vec![3, 2])
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_manual_assignments_are_refused() {
+        let mut state = cluster(3);
+        // 4 registers fenced and stays so; 3 is fenced.
+        apply_all(&mut state, &[register(4), fence(3)]);
+        let cases: [&[&[BrokerId]]; 6] = [
+            &[&[1, 2], &[1]],
+            &[&[1, 1]],
+            &[&[1, 9]],
+            &[&[]],
+            &[&[3, 4]],
+            &[&[1], &[2, 3]],
+        ];
+        for assignment in cases {
+            let err = create_topic(&state, &manual("m", assignment)).expect_err("refused");
+            assert_eq!(
+                err.kind(),
+                ErrorKind::InvalidReplicaAssignment,
+                "{assignment:?}: {err}"
+            );
+        }
+        let err = create_topic(&state, &manual("m", &[])).map(drop);
+        assert!(err.is_err(), "no partitions at all");
+    }
 }

@@ -3,6 +3,7 @@
 //! and a client that finds the leader by itself ([`MetaClient`]).
 
 mod client;
+mod elect;
 mod peer;
 mod service;
 
@@ -13,6 +14,7 @@ pub mod pb {
 }
 
 pub use client::{ClientError, MetaClient, apply_watch_event, connect, is_not_leader, status_of};
+pub use elect::election_result;
 pub use peer::{GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};
 pub use service::ControllerService;
 

@@ -163,6 +163,40 @@ impl Controller for ControllerService {
         }))
     }
 
+    async fn elect_leaders(
+        &self,
+        request: Request<ElectLeadersRequest>,
+    ) -> Result<Response<ElectLeadersResponse>, Status> {
+        let req = request.into_inner();
+        let kind = ElectionType::try_from(req.election_type)
+            .map_err(|_| Status::invalid_argument("unknown election type"))?;
+        let partitions = (!req.all_partitions).then(|| {
+            (req.partitions.into_iter())
+                .map(|p| (p.topic, p.partition))
+                .collect()
+        });
+        let results =
+            (self.node.elect_leaders(kind.into(), partitions).await).map_err(to_status)?;
+        Ok(Response::new(ElectLeadersResponse {
+            results: results.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn alter_reassignments(
+        &self,
+        request: Request<AlterReassignmentsRequest>,
+    ) -> Result<Response<AlterReassignmentsResponse>, Status> {
+        let mut results = Vec::new();
+        for p in request.into_inner().partitions {
+            let target = p.target.map(|t| t.replicas);
+            let outcome = (self.node)
+                .alter_reassignment(&p.topic, p.partition, target.as_deref())
+                .await;
+            results.push(item(&p.topic, outcome.map(|()| Vec::new()))?);
+        }
+        Ok(Response::new(AlterReassignmentsResponse { results }))
+    }
+
     async fn alter_partition(
         &self,
         request: Request<AlterPartitionRequest>,
@@ -206,6 +240,7 @@ impl Controller for ControllerService {
                         partitions: topic.partitions,
                         replication_factor,
                         configs: topic.configs,
+                        assignment: (topic.assignment.into_iter()).map(|a| a.replicas).collect(),
                     };
                     self.node.create_topic(spec).await.map(|id| id.to_vec())
                 }
@@ -329,12 +364,15 @@ impl Controller for ControllerService {
     ) -> Result<Response<StatusResponse>, Status> {
         let raft = (self.node.raft().status().await).map_err(|e| to_status(e.into()))?;
         let addresses = self.node.state().voter_addresses();
+        let matched =
+            |id: u64| (raft.voter_match.iter()).find_map(|(v, m)| (*v == id).then_some(*m));
         let voters = (raft.voters.iter())
             .map(|id| VoterInfo {
                 id: *id,
                 address: (addresses.get(id).cloned())
                     .or_else(|| self.node.leader_address(*id))
                     .unwrap_or_default(),
+                match_index: matched(*id),
             })
             .collect();
         let leader_id = raft.leader_id.unwrap_or(0);

@@ -31,6 +31,8 @@ pub struct NewTopicSpec {
     pub partitions: i32,
     pub replication_factor: i16,
     pub configs: BTreeMap<String, String>,
+    /// Replicas per partition chosen by the operator; empty: the controller places them.
+    pub assignment: Vec<Vec<BrokerId>>,
 }
 
 impl MetaNode {
@@ -186,6 +188,7 @@ impl MetaNode {
             partitions: spec.partitions,
             replication_factor: spec.replication_factor,
             configs: spec.configs,
+            assignment: spec.assignment,
         };
         self.decide(|s| controller::create_topic(s, &req)).await?;
         Ok(topic_id)
@@ -234,6 +237,39 @@ impl MetaNode {
         })
         .await?;
         Ok(step)
+    }
+
+    /// Starts moving `topic`'s `partition` to `target` (replacing a running reassignment), or
+    /// with no target cancels the running one; the controller loop finishes it once in sync.
+    pub async fn alter_reassignment(
+        &self,
+        topic: &str,
+        partition: i32,
+        target: Option<&[BrokerId]>,
+    ) -> Result<(), NodeError> {
+        self.decide(|s| match target {
+            Some(t) => controller::start_reassignment(s, topic, partition, t),
+            None => controller::cancel_reassignment(s, topic, partition),
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Runs an operator's leader election (see [`controller::elect_leaders`]) and returns each
+    /// partition's outcome once the new leaders are committed.
+    pub async fn elect_leaders(
+        &self,
+        kind: controller::ElectionType,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<controller::ElectionResult>, NodeError> {
+        let mut results = Vec::new();
+        self.decide(|s| {
+            let (records, outcomes) = controller::elect_leaders(s, kind, partitions.as_deref());
+            results = outcomes;
+            Ok(records)
+        })
+        .await?;
+        Ok(results)
     }
 
     /// Applies an ISR change asked for by a partition leader.
@@ -298,19 +334,20 @@ impl MetaNode {
         }
         self.sessions().leading(status.term, Instant::now());
         self.fence_expired(status.term).await;
+        // Reassignments finish once in sync; the balancer, when on, also starts them.
+        let auto_balance = self.inner.auto_balance;
+        let step = |s: &MetadataState| match auto_balance {
+            true => controller::balance_step(s),
+            false => controller::reassignment_steps(s),
+        };
         // Checked on the applied state first: most passes have nothing to do.
-        let unbalanced = self.inner.auto_balance
-            && !(self.inner.shared).metadata(|s| controller::balance_step(s).is_empty());
-        if unbalanced {
-            match self.decide(|s| Ok(controller::balance_step(s))).await {
+        if !(self.inner.shared).metadata(|s| step(s).is_empty()) {
+            match self.decide(|s| Ok(step(s))).await {
                 Ok(records) if !records.is_empty() => {
-                    tracing::info!(
-                        changes = records.len(),
-                        "replica balance: a partition move advanced"
-                    )
+                    tracing::info!(changes = records.len(), "replica reassignment advanced")
                 }
                 Ok(_) => {}
-                Err(e) => tracing::debug!(error = %e, "replica balance step skipped"),
+                Err(e) => tracing::debug!(error = %e, "replica reassignment step skipped"),
             }
         }
         let now = Instant::now();

@@ -55,6 +55,7 @@ fn topic(name: &str) -> CreateTopicsRequest {
             partitions: 2,
             replication_factor: 1,
             configs: BTreeMap::new(),
+            assignment: Vec::new(),
         }],
     }
 }

@@ -205,6 +205,8 @@ fn build_partitions(
             isr: a.isr.clone(),
             leader_epoch: 0,
             partition_epoch: 0,
+            moving_from: Vec::new(),
+            moving_to: Vec::new(),
         };
         check_partition(brokers, topic, index, &partition)?;
         built.push(partition);
@@ -237,8 +239,17 @@ fn changed_partition(
         Some(list) => list.replicas.clone(),
         None => current.replicas.clone(),
     };
+    let (moving_from, moving_to) = match &r.reassignment {
+        Some(m) => (m.original.clone(), m.target.clone()),
+        None => (current.moving_from.clone(), current.moving_to.clone()),
+    };
     let leader_changed = r.leader != current.leader;
-    if !leader_changed && r.isr == current.isr && replicas == current.replicas {
+    if !leader_changed
+        && r.isr == current.isr
+        && replicas == current.replicas
+        && moving_from == current.moving_from
+        && moving_to == current.moving_to
+    {
         return Err(StateError::NoChange {
             topic: topic.to_string(),
             partition,
@@ -262,6 +273,8 @@ fn changed_partition(
             .partition_epoch
             .checked_add(1)
             .ok_or_else(overflow)?,
+        moving_from,
+        moving_to,
     };
     check_partition(brokers, topic, partition, &next)?;
     Ok(next)

@@ -53,6 +53,12 @@ pub struct PartitionState {
     pub leader_epoch: LeaderEpoch,
     /// Bumped on every change; makes ISR updates compare-and-set.
     pub partition_epoch: i32,
+    /// While a reassignment runs, the replicas it started from, in their order (a cancel
+    /// goes back to them); empty otherwise.
+    pub moving_from: Vec<BrokerId>,
+    /// While a reassignment runs, the replicas it ends with, the preferred leader first;
+    /// `replicas` is then these followed by the others of `moving_from`. Empty otherwise.
+    pub moving_to: Vec<BrokerId>,
 }
 
 impl PartitionState {
@@ -65,6 +71,52 @@ impl PartitionState {
     pub fn is_under_replicated(&self) -> bool {
         self.isr.len() < self.replicas.len()
     }
+
+    /// A reassignment is moving its replicas.
+    pub fn is_reassigning(&self) -> bool {
+        !self.moving_to.is_empty()
+    }
+
+    /// The replicas before the running reassignment (the replicas when none runs).
+    pub fn original_replicas(&self) -> &[BrokerId] {
+        match self.is_reassigning() {
+            true => &self.moving_from,
+            false => &self.replicas,
+        }
+    }
+
+    /// The replicas the running reassignment ends with (the replicas when none runs).
+    pub fn target_replicas(&self) -> &[BrokerId] {
+        match self.is_reassigning() {
+            true => &self.moving_to,
+            false => &self.replicas,
+        }
+    }
+
+    /// Replicas the running reassignment adds (Kafka's adding replicas).
+    pub fn adding_replicas(&self) -> Vec<BrokerId> {
+        let from = self.original_replicas();
+        (self.target_replicas().iter().copied())
+            .filter(|id| !from.contains(id))
+            .collect()
+    }
+
+    /// Replicas the running reassignment drops once its target is in sync (Kafka's removing
+    /// replicas).
+    pub fn removing_replicas(&self) -> Vec<BrokerId> {
+        let to = self.target_replicas();
+        (self.original_replicas().iter().copied())
+            .filter(|id| !to.contains(id))
+            .collect()
+    }
+}
+
+/// The replicas of a partition while it moves from `from` to `to`: the target first (its first
+/// is the preferred leader), then the replicas it drops.
+pub fn merged_replicas(to: &[BrokerId], from: &[BrokerId]) -> Vec<BrokerId> {
+    let mut replicas = to.to_vec();
+    replicas.extend(from.iter().filter(|id| !to.contains(id)));
+    replicas
 }
 
 /// A topic and its partitions.

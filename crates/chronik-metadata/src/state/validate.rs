@@ -99,6 +99,37 @@ pub(crate) fn check_partition(
     if p.leader_epoch < 0 || p.partition_epoch < 0 {
         return Err(invalid("epochs may not be negative".to_string()));
     }
+    check_reassignment(p).map_err(invalid)
+}
+
+/// A running reassignment names its original and target replicas, neither empty (nor
+/// over-long, nor with a broker twice), and the replicas are exactly the two merged.
+fn check_reassignment(p: &PartitionState) -> std::result::Result<(), String> {
+    match (p.moving_from.is_empty(), p.moving_to.is_empty()) {
+        (true, true) => return Ok(()),
+        (false, false) => {}
+        _ => return Err("a reassignment needs both its original and its target replicas".into()),
+    }
+    for (what, ids) in [("original", &p.moving_from), ("target", &p.moving_to)] {
+        if ids.len() > MAX_REPLICAS {
+            return Err(format!(
+                "{} {what} replicas is more than {MAX_REPLICAS}",
+                ids.len()
+            ));
+        }
+        if let Some(dup) = first_duplicate(ids) {
+            return Err(format!(
+                "broker {dup} appears twice among the {what} replicas"
+            ));
+        }
+    }
+    let merged = super::merged_replicas(&p.moving_to, &p.moving_from);
+    if merged != p.replicas {
+        return Err(format!(
+            "the replicas {:?} are not the target followed by the original ones ({merged:?})",
+            p.replicas
+        ));
+    }
     Ok(())
 }
 

@@ -50,6 +50,9 @@ pub struct ReplicaStatus {
     /// election timeout): one cut off from its peers stops being sure of this well before
     /// it steps down, and should not act on what it cannot hear (broker heartbeats).
     pub quorum_active: bool,
+    /// On a leader, the highest log index each voter is known to hold (this node's last
+    /// index for itself), in voter order; empty elsewhere, since only a leader tracks it.
+    pub voter_match: Vec<(u64, u64)>,
 }
 
 /// A proposal this node accepted as leader, awaiting its entry's application.
@@ -217,7 +220,21 @@ impl<S: LogStore, M: StateMachine> Replica<S, M> {
             last_index: raft.raft_log.last_index(),
             voters: self.voters(),
             quorum_active: self.quorum_active(),
+            voter_match: self.voter_match(),
         }
+    }
+
+    fn voter_match(&self) -> Vec<(u64, u64)> {
+        let raft = &self.node.raft;
+        if raft.state != StateRole::Leader {
+            return Vec::new();
+        }
+        (self.voters().into_iter())
+            .map(|id| match id == self.cfg.id {
+                true => (id, raft.raft_log.last_index()),
+                false => (id, raft.prs().get(id).map_or(0, |pr| pr.matched)),
+            })
+            .collect()
     }
 
     fn quorum_active(&self) -> bool {

@@ -1,13 +1,17 @@
-//! DescribeGroups, ListGroups and DeleteGroups.
+//! DescribeGroups, ListGroups, DeleteGroups and OffsetDelete.
 
+use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use chronik_kafka::kafka_protocol::messages::describe_groups_response::{
     DescribedGroup, DescribedGroupMember,
 };
 use chronik_kafka::kafka_protocol::messages::list_groups_response::ListedGroup;
+use chronik_kafka::kafka_protocol::messages::offset_delete_response::{
+    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+};
 use chronik_kafka::kafka_protocol::messages::{
     DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
-    GroupId, ListGroupsRequest, ListGroupsResponse,
+    GroupId, ListGroupsRequest, ListGroupsResponse, OffsetDeleteRequest, OffsetDeleteResponse,
 };
 
 use crate::handlers::{NONE, str_bytes};
@@ -105,4 +109,70 @@ pub(crate) async fn delete(services: &Services, req: DeleteGroupsRequest) -> Del
         );
     }
     DeleteGroupsResponse::default().with_results(results)
+}
+
+/// OffsetDelete: removes a group's committed offsets of partitions its members do not consume.
+/// Partitions of unknown topics are answered UNKNOWN_TOPIC_OR_PARTITION and left alone.
+pub(crate) async fn delete_offsets(
+    services: &Services,
+    req: OffsetDeleteRequest,
+) -> OffsetDeleteResponse {
+    let group = req.group_id.0.as_str();
+    let mut codes: Vec<Vec<i16>> = Vec::new();
+    let mut known = Vec::new();
+    for topic in &req.topics {
+        let name = topic.name.0.as_str();
+        let exists = |p: i32| {
+            let found = |s: &chronik_metadata::MetadataState| {
+                s.topic_by_name(name).and_then(|t| t.partition(p)).is_some()
+            };
+            services.cluster.metadata(found)
+        };
+        let mut topic_codes = Vec::new();
+        for part in &topic.partitions {
+            match exists(part.partition_index) {
+                true => {
+                    known.push((name.to_owned(), part.partition_index));
+                    topic_codes.push(NONE);
+                }
+                false => topic_codes.push(ResponseError::UnknownTopicOrPartition.code()),
+            }
+        }
+        codes.push(topic_codes);
+    }
+    let outcome = match services.groups.delete_offsets(group, &known) {
+        Ok((outcomes, durable)) => match durable {
+            Some(d) => d.wait_async().await.map(|()| outcomes),
+            None => Ok(outcomes),
+        },
+        Err(e) => Err(e),
+    };
+    let outcomes = match outcome {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            tracing::debug!(group, error = %e, "OffsetDelete refused");
+            return OffsetDeleteResponse::default().with_error_code(error_code(Some(&e)));
+        }
+    };
+    let mut per_partition = outcomes.iter();
+    for code in codes.iter_mut().flatten().filter(|c| **c == NONE) {
+        *code = error_code(per_partition.next().and_then(|o| o.as_ref().err()));
+    }
+    let topics = (req.topics.into_iter().zip(codes))
+        .map(|(topic, codes)| {
+            let partitions = (topic.partitions.iter().zip(codes))
+                .map(|(p, code)| {
+                    OffsetDeleteResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(code)
+                })
+                .collect();
+            OffsetDeleteResponseTopic::default()
+                .with_name(topic.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    OffsetDeleteResponse::default()
+        .with_error_code(NONE)
+        .with_topics(topics)
 }
