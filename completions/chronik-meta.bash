@@ -16,6 +16,9 @@ _chronik__meta() {
             ",$1")
                 cmd="chronik__meta"
                 ;;
+            chronik__meta,brokers)
+                cmd="chronik__meta__subcmd__brokers"
+                ;;
             chronik__meta,config)
                 cmd="chronik__meta__subcmd__config"
                 ;;
@@ -37,6 +40,18 @@ _chronik__meta() {
             chronik__meta,topics)
                 cmd="chronik__meta__subcmd__topics"
                 ;;
+            chronik__meta__subcmd__brokers,decommission)
+                cmd="chronik__meta__subcmd__brokers__subcmd__decommission"
+                ;;
+            chronik__meta__subcmd__brokers,help)
+                cmd="chronik__meta__subcmd__brokers__subcmd__help"
+                ;;
+            chronik__meta__subcmd__brokers__subcmd__help,decommission)
+                cmd="chronik__meta__subcmd__brokers__subcmd__help__subcmd__decommission"
+                ;;
+            chronik__meta__subcmd__brokers__subcmd__help,help)
+                cmd="chronik__meta__subcmd__brokers__subcmd__help__subcmd__help"
+                ;;
             chronik__meta__subcmd__config,help)
                 cmd="chronik__meta__subcmd__config__subcmd__help"
                 ;;
@@ -48,6 +63,9 @@ _chronik__meta() {
                 ;;
             chronik__meta__subcmd__config__subcmd__help,show)
                 cmd="chronik__meta__subcmd__config__subcmd__help__subcmd__show"
+                ;;
+            chronik__meta__subcmd__help,brokers)
+                cmd="chronik__meta__subcmd__help__subcmd__brokers"
                 ;;
             chronik__meta__subcmd__help,config)
                 cmd="chronik__meta__subcmd__help__subcmd__config"
@@ -69,6 +87,9 @@ _chronik__meta() {
                 ;;
             chronik__meta__subcmd__help,topics)
                 cmd="chronik__meta__subcmd__help__subcmd__topics"
+                ;;
+            chronik__meta__subcmd__help__subcmd__brokers,decommission)
+                cmd="chronik__meta__subcmd__help__subcmd__brokers__subcmd__decommission"
                 ;;
             chronik__meta__subcmd__help__subcmd__config,show)
                 cmd="chronik__meta__subcmd__help__subcmd__config__subcmd__show"
@@ -161,7 +182,7 @@ _chronik__meta() {
 
     case "${cmd}" in
         chronik__meta)
-            opts="-h -V --log-level --log-format --output --help --version run status topics partitions members config help"
+            opts="-h -V --log-level --log-format --output --help --version run status topics partitions brokers members config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,6 +200,112 @@ _chronik__meta() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__brokers)
+            opts="-h --log-level --log-format --output --help decommission help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__brokers__subcmd__decommission)
+            opts="-h --meta --timeout-ms --cancel --wait-s --log-level --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__brokers__subcmd__help)
+            opts="decommission help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__brokers__subcmd__help__subcmd__decommission)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__brokers__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -329,8 +456,36 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__help)
-            opts="run status topics partitions members config help"
+            opts="run status topics partitions brokers members config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__help__subcmd__brokers)
+            opts="decommission"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__help__subcmd__brokers__subcmd__decommission)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

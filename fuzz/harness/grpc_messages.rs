@@ -20,7 +20,7 @@ use prost::Message;
 use protobuf::Message as _;
 
 /// The message types byte 0 chooses from, in order.
-pub const KINDS: [&str; 19] = [
+pub const KINDS: [&str; 20] = [
     "RegisterBrokerRequest",
     "HeartbeatRequest",
     "ShutdownBrokerRequest",
@@ -38,6 +38,7 @@ pub const KINDS: [&str; 19] = [
     "RemoveVoterRequest",
     "ElectLeadersRequest",
     "AlterReassignmentsRequest",
+    "DecommissionBrokerRequest",
     "WatchEvent",
     "RaftEnvelope",
 ];
@@ -120,7 +121,10 @@ pub fn run(data: &[u8]) -> Outcome {
                 });
             }
         }),
-        17 => decode(body, |event: WatchEvent| {
+        17 => decode(body, |r: DecommissionBrokerRequest| {
+            handled.decide(|s| controller::decommission_broker(s, r.broker_id, r.cancel));
+        }),
+        18 => decode(body, |event: WatchEvent| {
             let mut image = MetadataState::new();
             if let Ok(next) = apply_watch_event(&mut image, &event) {
                 assert_eq!(next, event.index.wrapping_add(1));

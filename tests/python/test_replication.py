@@ -425,6 +425,42 @@ def test_a_joining_broker_gets_its_share_of_replicas():
         c.cleanup()
 
 
+def test_a_decommissioned_broker_hands_its_replicas_over_and_is_fenced():
+    """`chronik-meta brokers decommission` with the balancer on: every replica of broker 4
+    moves to the other three (each in sync before the old one goes), broker 4 ends fenced
+    holding nothing, and no acknowledged record is lost."""
+    from cluster import Cluster
+
+    c = Cluster(brokers=4)
+    try:
+        c.start()
+        topic = unique("retire")
+        c.create_topic(topic, 8, 2)
+        assert any(4 in p["replicas"] for p in c.partitions(topic).values()), "broker 4 holds replicas"
+        p = Producer({"bootstrap.servers": c.bootstrap, "acks": "all"})
+        for i in range(800):
+            p.produce(topic, value=b"%d" % i, partition=i % 8)
+        assert p.flush(60) == 0
+        out = subprocess.run([str(META_BIN), "brokers", "decommission", "--meta", c.meta_addrs[0], "4",
+                              "--wait-s", "120"], capture_output=True, text=True, timeout=180)
+        assert out.returncode == 0, out.stderr
+        assert "decommissioned" in out.stdout, out.stdout
+        broker = next(b for b in c.status()["brokers"] if b["id"] == 4)
+        assert broker["fenced"] and broker["decommissioning"] and broker["replicas"] == 0, broker
+
+        def settled():
+            parts = [*c.partitions(topic).values(), *c.partitions("__consumer_offsets").values()]
+            return all(4 not in q["replicas"] and len(q["isr"]) == len(q["replicas"]) for q in parts)
+
+        eventually("every partition off broker 4 and in sync", settled, timeout=60)
+        assert all(len(q["replicas"]) == 2 for q in c.partitions(topic).values())
+        c.brokers[4].terminate()
+        for part in range(8):
+            assert [v for _, v in read_all(c.bootstrap, topic, part)] == [b"%d" % i for i in range(part, 800, 8)]
+    finally:
+        c.cleanup()
+
+
 # Compacted topics: every replica runs its own log cleaner over its own copy.
 CLEANER_BROKER_ARGS = ("--log-cleaner-backoff-ms", "200")
 COMPACTED = {

@@ -50,6 +50,9 @@ pub enum Command {
     /// Move partition replicas between brokers.
     #[command(subcommand)]
     Partitions(PartitionsCommand),
+    /// Retire brokers.
+    #[command(subcommand)]
+    Brokers(BrokersCommand),
     /// Add or remove voters of the quorum.
     #[command(subcommand)]
     Members(MembersCommand),
@@ -198,6 +201,26 @@ pub enum PartitionsCommand {
         replicas: Vec<i32>,
         /// Seconds to wait for the new replicas to catch up before giving up (they stay added).
         #[arg(long, default_value_t = 600)]
+        wait_s: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BrokersCommand {
+    /// Retire a broker: nothing new is placed on it, the controller moves its replicas to the
+    /// other brokers (each new copy catches up before the old one goes), then fences it for
+    /// good; `status` shows the replicas it still holds. Stop the broker once it is fenced.
+    Decommission {
+        #[command(flatten)]
+        meta: MetaArgs,
+        /// The broker to retire.
+        id: i32,
+        /// Take a decommissioning broker back: moves stop where they are and it is unfenced
+        /// again when it heartbeats.
+        #[arg(long)]
+        cancel: bool,
+        /// Seconds to wait until it holds no replica and is fenced (0: return at once).
+        #[arg(long, default_value_t = 0)]
         wait_s: u64,
     },
 }

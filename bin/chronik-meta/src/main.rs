@@ -4,6 +4,7 @@
 //! (a healthy cluster for `status`), 1 degraded cluster, 2 failure or no quorum.
 
 mod admin;
+mod brokers;
 mod reassign;
 mod run;
 mod status;
@@ -50,6 +51,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Topics(cmd) => admin::topics(cmd, output).await.map(|()| EXIT_OK),
         Command::Partitions(cmd) => reassign::partitions(cmd, output).await.map(|()| EXIT_OK),
         Command::Members(cmd) => admin::members(cmd, output).await.map(|()| EXIT_OK),
+        Command::Brokers(cmd) => brokers::brokers(cmd, output).await.map(|()| EXIT_OK),
         Command::Config(ConfigCommand::Show(_)) => Ok(EXIT_OK),
     }
 }

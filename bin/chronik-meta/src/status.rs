@@ -53,6 +53,10 @@ pub struct BrokerStatus {
     pub id: i32,
     pub address: String,
     pub fenced: bool,
+    /// Being retired: its replicas move away, then it is fenced for good.
+    pub decommissioning: bool,
+    /// Partitions it holds a replica of.
+    pub replicas: u32,
 }
 
 #[derive(Serialize, Debug)]
@@ -223,6 +227,8 @@ pub async fn collect(addresses: &[String], timeout: Duration) -> ClusterStatus {
                         id: b.id,
                         address: format!("{}:{}", b.host, b.port),
                         fenced: b.fenced,
+                        decommissioning: b.decommissioning,
+                        replicas: b.replicas,
                     })
                     .collect()
             })
@@ -285,10 +291,20 @@ fn render(status: &ClusterStatus, out: &mut String) {
     }
     let _ = writeln!(out, "{voters}");
     if !status.brokers.is_empty() {
-        let mut brokers = chronik_cli::table(["broker", "address", "state"]);
+        let mut brokers = chronik_cli::table(["broker", "address", "state", "replicas"]);
         for b in &status.brokers {
-            let state = if b.fenced { "fenced" } else { "live" };
-            brokers.add_row(vec![b.id.to_string(), b.address.clone(), state.to_owned()]);
+            let state = match (b.fenced, b.decommissioning) {
+                (true, true) if b.replicas == 0 => "decommissioned",
+                (_, true) => "decommissioning",
+                (true, false) => "fenced",
+                (false, false) => "live",
+            };
+            brokers.add_row(vec![
+                b.id.to_string(),
+                b.address.clone(),
+                state.to_owned(),
+                b.replicas.to_string(),
+            ]);
         }
         let _ = writeln!(out, "{brokers}");
     }

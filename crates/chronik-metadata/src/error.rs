@@ -148,6 +148,11 @@ pub enum ControllerError {
     ProducerIdsExhausted,
     #[error("invalid replica assignment: {0}")]
     InvalidReplicaAssignment(String),
+    #[error(
+        "broker {0} is decommissioned: it holds no replica and stays fenced; cancel its \
+         decommissioning to use it again"
+    )]
+    BrokerDecommissioned(BrokerId),
     #[error("no reassignment of {topic}-{partition} is running")]
     NoReassignment { topic: String, partition: i32 },
 }
@@ -174,9 +179,11 @@ impl ControllerError {
             UnknownTopic(_) | UnknownPartition { .. } => ErrorKind::UnknownTopic,
             UnknownTopicId(_) => ErrorKind::UnknownTopicId,
             NotLeader { .. } => ErrorKind::NotPartitionLeader,
-            BrokerFenced(_) | BrokerAlreadyFenced(_) | BrokerNotFenced(_) | UnknownBroker(_) => {
-                ErrorKind::BrokerNotLive
-            }
+            BrokerFenced(_)
+            | BrokerAlreadyFenced(_)
+            | BrokerNotFenced(_)
+            | UnknownBroker(_)
+            | BrokerDecommissioned(_) => ErrorKind::BrokerNotLive,
             InvalidTopicName(_) => ErrorKind::InvalidTopicName,
             TopicAlreadyExists(_) | TopicIdInUse(_) => ErrorKind::TopicExists,
             InvalidPartitions { .. } => ErrorKind::InvalidPartitions,

@@ -60,6 +60,7 @@ impl Record {
             Record::ConfigChange(_) => "ConfigChange",
             Record::AllocateProducerIds(_) => "AllocateProducerIds",
             Record::SetClusterId(_) => "SetClusterId",
+            Record::DecommissionBroker(_) => "DecommissionBroker",
         }
     }
 }

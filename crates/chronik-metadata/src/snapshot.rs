@@ -75,6 +75,7 @@ fn broker_snapshot(b: &Broker) -> BrokerSnapshot {
         port: u32::from(b.port),
         rack: b.rack.clone(),
         fenced: b.fenced,
+        decommissioning: b.decommissioning,
     }
 }
 
@@ -109,6 +110,10 @@ fn restore_brokers(snapshots: &[BrokerSnapshot]) -> Result<BTreeMap<i32, Broker>
             port: s.port,
             rack: s.rack.as_deref(),
             fenced: s.fenced,
+        })
+        .map(|b| Broker {
+            decommissioning: s.decommissioning,
+            ..b
         })?;
         if brokers.insert(broker.id, broker).is_some() {
             return Err(StateError::InvalidSnapshot(format!(
@@ -239,7 +244,7 @@ mod tests {
         let snapshot = populated_state().to_snapshot();
         assert_eq!(snapshot.brokers.len(), 3);
         assert_eq!(snapshot.topics.len(), 1);
-        assert_eq!(sample_records().len(), 15);
+        assert_eq!(sample_records().len(), 17);
     }
 
     proptest! {

@@ -127,6 +127,25 @@ pub fn sample_records() -> Vec<MetadataRecord> {
             first_id: 0,
             count: 1000,
         })),
+        // Partition 2 of "orders" moving from [3, 1, 2] to [1, 2].
+        MetadataRecord::new(Record::PartitionChange(PartitionChange {
+            topic_id: topic_id(1).to_vec(),
+            partition_index: 2,
+            leader: 3,
+            isr: vec![3, 1, 2],
+            replicas: Some(ReplicaList {
+                replicas: vec![1, 2, 3],
+            }),
+            expected_partition_epoch: 0,
+            reassignment: Some(Reassignment {
+                original: vec![3, 1, 2],
+                target: vec![1, 2],
+            }),
+        })),
+        MetadataRecord::new(Record::DecommissionBroker(DecommissionBroker {
+            broker_id: 2,
+            cancel: false,
+        })),
         fence(3),
         MetadataRecord::new(Record::DeleteTopic(DeleteTopic {
             topic_id: topic_id(2).to_vec(),

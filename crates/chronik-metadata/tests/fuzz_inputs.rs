@@ -201,6 +201,16 @@ fn grpc_seeds() -> Vec<(&'static str, Vec<u8>)> {
                 },
             ),
         ),
+        (
+            "decommission-broker",
+            message(
+                "DecommissionBrokerRequest",
+                pb::DecommissionBrokerRequest {
+                    broker_id: 2,
+                    cancel: false,
+                },
+            ),
+        ),
         ("raft-envelope", message("RaftEnvelope", raft_envelope())),
     ]
 }

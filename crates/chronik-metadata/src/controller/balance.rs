@@ -22,7 +22,8 @@ pub fn balance_step(state: &MetadataState) -> Vec<MetadataRecord> {
 }
 
 fn start_move(state: &MetadataState) -> Vec<MetadataRecord> {
-    let mut load: BTreeMap<BrokerId, usize> = state.live_brokers().map(|b| (b.id, 0)).collect();
+    let mut load: BTreeMap<BrokerId, usize> =
+        state.placeable_brokers().map(|b| (b.id, 0)).collect();
     if load.len() < 2 {
         return Vec::new();
     }

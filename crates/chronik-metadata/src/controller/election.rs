@@ -88,6 +88,9 @@ pub fn unfence_broker(state: &MetadataState, broker: BrokerId) -> Decision {
     if !current.fenced {
         return Err(ControllerError::BrokerNotFenced(broker));
     }
+    if current.decommissioning && super::replicas_held(state, broker) == 0 {
+        return Err(ControllerError::BrokerDecommissioned(broker));
+    }
     let mut records = vec![MetadataRecord::new(Record::UnfenceBroker(UnfenceBroker {
         broker_id: broker,
     }))];

@@ -9,6 +9,7 @@
 
 mod alter;
 mod balance;
+mod decommission;
 mod elect_leaders;
 mod election;
 mod placement;
@@ -23,6 +24,9 @@ pub use alter::{
     AlterPartitionRequest, PRODUCER_ID_BLOCK_SIZE, allocate_producer_ids, alter_partition,
 };
 pub use balance::balance_step;
+pub use decommission::{
+    MAX_DECOMMISSION_MOVES, decommission_broker, decommission_steps, replicas_held,
+};
 pub use elect_leaders::{ElectionOutcome, ElectionResult, ElectionType, elect_leaders};
 pub use election::{
     BrokerRegistration, fence_broker, preferred_leader_elections, register_broker, unfence_broker,
@@ -40,6 +44,21 @@ use crate::ids::BrokerId;
 use crate::proto::PartitionChange;
 use crate::proto::metadata_record::Record;
 use crate::state::PartitionView;
+
+/// The controller loop's replica work, in order of precedence: finishing reassignments whose
+/// target is in sync, moving replicas off decommissioning brokers (and fencing those left with
+/// none), then, with `auto_balance`, evening out replicas over the brokers.
+pub fn replica_steps(state: &crate::MetadataState, auto_balance: bool) -> Vec<MetadataRecord> {
+    let finishing = reassignment_steps(state);
+    if !finishing.is_empty() {
+        return finishing;
+    }
+    let decommissioning = decommission_steps(state);
+    if !decommissioning.is_empty() || !auto_balance {
+        return decommissioning;
+    }
+    balance_step(state)
+}
 
 /// What every controller decision returns: the records to propose, possibly none.
 pub type Decision = crate::Result<Vec<MetadataRecord>, crate::ControllerError>;

@@ -46,7 +46,7 @@ pub fn create_topic(state: &MetadataState, req: &NewTopic) -> Decision {
     let partitions = match req.assignment.is_empty() {
         true => {
             let count = partition_count(req.partitions, 0)?;
-            let live = live_brokers_for(state, i32::from(req.replication_factor))?;
+            let live = placeable_brokers_for(state, i32::from(req.replication_factor))?;
             let start = state.total_partitions() % live.len();
             let rf = usize::try_from(req.replication_factor).unwrap_or(1);
             assign_replicas(&live, 0, count, rf, start)
@@ -69,7 +69,7 @@ pub fn create_partitions(state: &MetadataState, topic: &str, total: i32) -> Deci
     let current = existing.partitions.len();
     let added = partition_count(total, current)?;
     let rf = existing.partitions.first().map_or(1, |p| p.replicas.len());
-    let live = live_brokers_for(state, i32::try_from(rf).unwrap_or(i32::MAX))?;
+    let live = placeable_brokers_for(state, i32::try_from(rf).unwrap_or(i32::MAX))?;
     let start = state.total_partitions() % live.len();
     let record = CreatePartitions {
         topic_id: existing.id.to_vec(),
@@ -237,12 +237,13 @@ fn partition_count(total: i32, current: usize) -> Result<usize, ControllerError>
     Ok(total_usize - current)
 }
 
-/// The live brokers, by id, if there are at least `rf` of them.
-fn live_brokers_for(state: &MetadataState, rf: i32) -> Result<Vec<BrokerId>, ControllerError> {
+/// The placeable brokers (live, not being decommissioned), by id, if there are at least `rf`
+/// of them.
+fn placeable_brokers_for(state: &MetadataState, rf: i32) -> Result<Vec<BrokerId>, ControllerError> {
     if rf < 1 || usize::try_from(rf).map_or(true, |rf| rf > MAX_REPLICAS) {
         return Err(ControllerError::InvalidReplicationFactor(rf));
     }
-    let live: Vec<BrokerId> = state.live_brokers().map(|b| b.id).collect();
+    let live: Vec<BrokerId> = state.placeable_brokers().map(|b| b.id).collect();
     if usize::try_from(rf).map_or(true, |rf| rf > live.len()) {
         return Err(ControllerError::NotEnoughBrokers {
             replication_factor: rf,

@@ -182,6 +182,19 @@ impl Controller for ControllerService {
         }))
     }
 
+    async fn decommission_broker(
+        &self,
+        request: Request<DecommissionBrokerRequest>,
+    ) -> Result<Response<DecommissionBrokerResponse>, Status> {
+        let req = request.into_inner();
+        (self
+            .node
+            .decommission_broker(req.broker_id, req.cancel)
+            .await)
+            .map_err(to_status)?;
+        Ok(Response::new(DecommissionBrokerResponse {}))
+    }
+
     async fn alter_reassignments(
         &self,
         request: Request<AlterReassignmentsRequest>,
@@ -387,6 +400,9 @@ impl Controller for ControllerService {
                     host: b.host.clone(),
                     port: u32::from(b.port),
                     fenced: b.fenced,
+                    decommissioning: b.decommissioning,
+                    replicas: u32::try_from(crate::controller::replicas_held(s, b.id))
+                        .unwrap_or(u32::MAX),
                 })
                 .collect(),
             topics: u32::try_from(s.topics().count()).unwrap_or(u32::MAX),

@@ -106,8 +106,13 @@ impl MetaNode {
         }
         self.heard_from(broker).await?;
         if fenced {
+            // A decommissioned broker stays fenced: its heartbeat is answered "fenced".
             match self.decide(|s| controller::unfence_broker(s, broker)).await {
-                Ok(_) | Err(NodeError::Controller(crate::ControllerError::BrokerNotFenced(_))) => {}
+                Ok(_)
+                | Err(NodeError::Controller(
+                    crate::ControllerError::BrokerNotFenced(_)
+                    | crate::ControllerError::BrokerDecommissioned(_),
+                )) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -255,6 +260,18 @@ impl MetaNode {
         .map(drop)
     }
 
+    /// Starts (or with `cancel` stops) decommissioning `broker`; the controller loop does the
+    /// moves.
+    pub async fn decommission_broker(
+        &self,
+        broker: BrokerId,
+        cancel: bool,
+    ) -> Result<(), NodeError> {
+        (self.decide(|s| controller::decommission_broker(s, broker, cancel)))
+            .await
+            .map(drop)
+    }
+
     /// Runs an operator's leader election (see [`controller::elect_leaders`]) and returns each
     /// partition's outcome once the new leaders are committed.
     pub async fn elect_leaders(
@@ -334,12 +351,8 @@ impl MetaNode {
         }
         self.sessions().leading(status.term, Instant::now());
         self.fence_expired(status.term).await;
-        // Reassignments finish once in sync; the balancer, when on, also starts them.
         let auto_balance = self.inner.auto_balance;
-        let step = |s: &MetadataState| match auto_balance {
-            true => controller::balance_step(s),
-            false => controller::reassignment_steps(s),
-        };
+        let step = |s: &MetadataState| controller::replica_steps(s, auto_balance);
         // Checked on the applied state first: most passes have nothing to do.
         if !(self.inner.shared).metadata(|s| step(s).is_empty()) {
             match self.decide(|s| Ok(step(s))).await {

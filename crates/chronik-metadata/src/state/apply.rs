@@ -31,12 +31,14 @@ impl MetadataState {
             Record::ConfigChange(r) => self.change_config(r),
             Record::AllocateProducerIds(r) => self.allocate_producer_ids(r),
             Record::SetClusterId(r) => self.set_cluster_id(r),
+            Record::DecommissionBroker(r) => self.set_decommissioning(r.broker_id, !r.cancel),
         }
     }
 
-    /// A registration replaces any earlier incarnation and starts fenced.
+    /// A registration replaces any earlier incarnation and starts fenced; a decommissioning
+    /// broker stays decommissioning.
     fn register_broker(&mut self, r: &RegisterBroker) -> Result<()> {
-        let broker = build_broker(BrokerFields {
+        let mut broker = build_broker(BrokerFields {
             id: r.broker_id,
             incarnation: &r.incarnation_id,
             host: &r.host,
@@ -44,7 +46,23 @@ impl MetadataState {
             rack: r.rack.as_deref(),
             fenced: true,
         })?;
+        broker.decommissioning = self
+            .brokers
+            .get(&broker.id)
+            .is_some_and(|b| b.decommissioning);
         self.brokers.insert(broker.id, broker);
+        Ok(())
+    }
+
+    fn set_decommissioning(&mut self, id: BrokerId, on: bool) -> Result<()> {
+        let broker = (self.brokers.get_mut(&id)).ok_or(StateError::UnknownBroker(id))?;
+        if broker.decommissioning == on {
+            return Err(StateError::InvalidBroker {
+                broker: id,
+                reason: format!("decommissioning is already {on}"),
+            });
+        }
+        broker.decommissioning = on;
         Ok(())
     }
 

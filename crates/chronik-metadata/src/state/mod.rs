@@ -31,12 +31,20 @@ pub struct Broker {
     pub rack: Option<String>,
     /// A fenced broker may not lead partitions (it missed its session or is still catching up).
     pub fenced: bool,
+    /// An operator is retiring it: its replicas move away, nothing new is placed on it, and
+    /// once it holds no replica it is fenced for good.
+    pub decommissioning: bool,
 }
 
 impl Broker {
     /// Whether the broker is unfenced, i.e. eligible for leadership.
     pub fn is_live(&self) -> bool {
         !self.fenced
+    }
+
+    /// Whether new replicas may be placed on it: live and not being decommissioned.
+    pub fn is_placeable(&self) -> bool {
+        self.is_live() && !self.decommissioning
     }
 }
 
@@ -198,6 +206,11 @@ impl MetadataState {
     /// Unfenced brokers, by id.
     pub fn live_brokers(&self) -> impl Iterator<Item = &Broker> {
         self.brokers.values().filter(|b| b.is_live())
+    }
+
+    /// The brokers new replicas may go to: live and not being decommissioned.
+    pub fn placeable_brokers(&self) -> impl Iterator<Item = &Broker> {
+        self.brokers.values().filter(|b| b.is_placeable())
     }
 
     /// Whether `id` is registered and unfenced.

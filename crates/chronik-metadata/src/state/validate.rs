@@ -44,6 +44,7 @@ pub(crate) fn build_broker(fields: BrokerFields<'_>) -> Result<Broker> {
         port,
         rack: fields.rack.map(str::to_string),
         fenced: fields.fenced,
+        decommissioning: false,
     })
 }
 
