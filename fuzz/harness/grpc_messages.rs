@@ -82,7 +82,14 @@ pub fn run(data: &[u8]) -> Outcome {
         }),
         7 => decode(body, |r: CreatePartitionsRequest| {
             for topic in &r.topics {
-                handled.decide(|s| controller::create_partitions(s, &topic.name, topic.total));
+                let assignment: Vec<Vec<i32>> = topic
+                    .assignment
+                    .iter()
+                    .map(|a| a.replicas.clone())
+                    .collect();
+                handled.decide(|s| {
+                    controller::create_partitions(s, &topic.name, topic.total, &assignment)
+                });
             }
         }),
         8 => decode(body, |r: AllocateProducerIdsRequest| {

@@ -1,5 +1,6 @@
 """Operators' admin calls against 3 meta nodes and 3 brokers, with confluent-kafka's AdminClient
-(librdkafka) and kafka-python's protocol classes: CreateTopics with a manual replica assignment,
+(librdkafka) and kafka-python's protocol classes: CreateTopics and CreatePartitions with a manual
+replica assignment,
 preferred and unclean leader elections (ElectLeaders), and replica reassignments
 (AlterPartitionReassignments, ListPartitionReassignments) started, cancelled and finished.
 
@@ -11,7 +12,7 @@ import signal
 
 import pytest
 from confluent_kafka import ElectionType, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 from kafka import KafkaAdminClient
 from kafka.protocol.admin import AlterPartitionReassignmentsRequest_v0, ListPartitionReassignmentsRequest_v0
 
@@ -69,6 +70,10 @@ def test_manual_replica_assignment_places_replicas_as_given(cluster):
     parts = eventually("the manual topic", lambda: cluster.partitions(name) or None)
     assert [parts[p]["replicas"] for p in (0, 1)] == [[2, 3, 1], [3, 1, 2]]
     assert [parts[p]["leader"] for p in (0, 1)] == [2, 3]
+    grown = admin.create_partitions([NewPartitions(name, 3, replica_assignment=[[1, 2, 3]])])
+    grown[name].result(timeout=30)
+    parts = eventually("the new partition", lambda: len(cluster.partitions(name)) == 3 and cluster.partitions(name))
+    assert parts[2]["replicas"] == [1, 2, 3]
 
     bad = unique("manual-bad")
     for assignment in ([[1, 9]], [[1, 1]]):

@@ -39,11 +39,17 @@ fn create_partitions_grows_a_topic_and_only_grows_it() {
     let (code, message) = create_partitions(&mut c, "grow", 2, false, false);
     assert_eq!(code, 37, "INVALID_PARTITIONS: {message}");
     assert_eq!(create_partitions(&mut c, "grow", 3, false, true).0, 37);
-    let (code, message) = create_partitions(&mut c, "grow", 4, true, false);
-    assert_eq!(code, 39, "INVALID_REPLICA_ASSIGNMENT");
-    assert!(message.contains("manual replica assignment"), "{message}");
+    // A manual assignment (one new partition on broker 1) must name every new partition.
+    let (code, message) = create_partitions(&mut c, "grow", 5, true, false);
+    assert_eq!(code, 39, "INVALID_REPLICA_ASSIGNMENT: {message}");
+    assert!(
+        message.contains("1 assignments for 2 new partitions"),
+        "{message}"
+    );
     assert_eq!(create_partitions(&mut c, "missing", 4, false, false).0, 3);
     assert_eq!(partition_count(&mut c, "grow"), 3);
+    assert_eq!(create_partitions(&mut c, "grow", 4, true, false).0, 0);
+    assert_eq!(partition_count(&mut c, "grow"), 4);
 }
 
 #[test]

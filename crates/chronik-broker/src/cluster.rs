@@ -335,19 +335,24 @@ impl Cluster {
         Ok(())
     }
 
-    /// Grows topic `name` to `total` partitions; with `validate_only` only checks that the
-    /// controller would accept it.
+    /// Grows topic `name` to `total` partitions (placed by the controller, or as `assignment`
+    /// says when it is not empty); with `validate_only` only checks that the controller would
+    /// accept it.
     pub async fn create_partitions(
         &self,
         name: &str,
         total: i32,
+        assignment: &[Vec<BrokerId>],
         validate_only: bool,
     ) -> Result<(), NodeError> {
         if validate_only {
-            let decision = self.metadata(|s| controller::create_partitions(s, name, total));
+            let decision =
+                self.metadata(|s| controller::create_partitions(s, name, total, assignment));
             return decision.map(drop).map_err(NodeError::from);
         }
-        self.quorum.create_partitions(name, total).await?;
+        self.quorum
+            .create_partitions(name, total, assignment)
+            .await?;
         tracing::info!(topic = name, partitions = total, "partitions added");
         Ok(())
     }

@@ -245,6 +245,7 @@ fn grpc_bases() -> Vec<Vec<u8>> {
                 topics: vec![pb::PartitionCount {
                     name: "orders".into(),
                     total: 5,
+                    assignment: Vec::new(),
                 }],
             },
         ),

@@ -295,13 +295,13 @@ async fn topics_are_created_grown_and_deleted(mut f: Fixture) -> Fixture {
     let bad_name = q.create_topic(topic("a/b", 1, 1)).await;
     assert_eq!(kind(bad_name), ErrorKind::InvalidTopicName);
 
-    q.create_partitions("t", 4).await.expect("grown");
+    q.create_partitions("t", 4, &[]).await.expect("grown");
     let count = f
         .cluster
         .metadata(|s| s.topic_by_name("t").map(|t| t.partitions.len()));
     assert_eq!(count, Some(4));
     assert_eq!(
-        kind(q.create_partitions("t", 3).await),
+        kind(q.create_partitions("t", 3, &[]).await),
         ErrorKind::InvalidPartitions
     );
 

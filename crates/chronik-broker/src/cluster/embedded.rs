@@ -149,8 +149,13 @@ impl MetadataQuorum for EmbeddedQuorum {
         })
     }
 
-    async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError> {
-        self.node.create_partitions(name, total).await
+    async fn create_partitions(
+        &self,
+        name: &str,
+        total: i32,
+        assignment: &[Vec<BrokerId>],
+    ) -> Result<(), NodeError> {
+        self.node.create_partitions(name, total, assignment).await
     }
 
     async fn change_topic_configs(

@@ -268,11 +268,21 @@ impl MetadataQuorum for ExternalQuorum {
         .await
     }
 
-    async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError> {
+    async fn create_partitions(
+        &self,
+        name: &str,
+        total: i32,
+        assignment: &[Vec<BrokerId>],
+    ) -> Result<(), NodeError> {
         let req = CreatePartitionsRequest {
             topics: vec![PartitionCount {
                 name: name.to_owned(),
                 total,
+                assignment: (assignment.iter())
+                    .map(|r| ReplicaAssignment {
+                        replicas: r.clone(),
+                    })
+                    .collect(),
             }],
         };
         let results = self

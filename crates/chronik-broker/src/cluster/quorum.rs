@@ -95,8 +95,14 @@ pub(crate) trait MetadataQuorum: Send + Sync {
 
     async fn delete_topic(&self, name: &str) -> Result<(), NodeError>;
 
-    /// Grows topic `name` to `total` partitions.
-    async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError>;
+    /// Grows topic `name` to `total` partitions, placed by the controller or as `assignment`
+    /// (replicas of each new partition, in order) says when it is not empty.
+    async fn create_partitions(
+        &self,
+        name: &str,
+        total: i32,
+        assignment: &[Vec<BrokerId>],
+    ) -> Result<(), NodeError>;
 
     /// Sets and deletes configs of topic `name`. With `expected`, only while its configs are
     /// exactly those; refused with [`chronik_metadata::ErrorKind::ConfigsChanged`] otherwise, so

@@ -1,5 +1,6 @@
-//! CreatePartitions: grows topics through the metadata node; the new partitions' logs open
-//! through the usual reconciliation.
+//! CreatePartitions: grows topics through the metadata node, placed by the controller or as
+//! the request's assignments say; the new partitions' logs open through the usual
+//! reconciliation.
 
 use std::collections::BTreeSet;
 
@@ -54,14 +55,9 @@ async fn grow(
     validate_only: bool,
 ) -> Result<(), Refusal> {
     // An empty list assigns nothing, the same as null.
-    if topic.assignments.as_ref().is_some_and(|a| !a.is_empty()) {
-        return Err((
-            ResponseError::InvalidReplicaAssignment,
-            "manual replica assignment is not supported; leave assignments null and the \
-             controller places the new partitions"
-                .to_owned(),
-        ));
-    }
+    let assignment: Vec<Vec<i32>> = (topic.assignments.iter().flatten())
+        .map(|a| a.broker_ids.iter().map(|b| b.0).collect())
+        .collect();
     let name = topic.name.0.as_str();
     if crate::services::is_internal_topic(name) {
         // More partitions would move groups to other partitions, away from their offsets.
@@ -72,7 +68,7 @@ async fn grow(
     }
     let grown = services
         .cluster
-        .create_partitions(name, topic.count, validate_only)
+        .create_partitions(name, topic.count, &assignment, validate_only)
         .await;
     grown.map_err(|e| kafka_errors::node_refusal(&e))
 }

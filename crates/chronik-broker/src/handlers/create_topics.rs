@@ -152,7 +152,7 @@ fn shape(services: &Services, topic: &CreatableTopic) -> Result<TopicShape, Refu
     // What the controller will check, checked here too so validate_only answers the same.
     (services
         .cluster
-        .metadata(|s| controller::manual_assignment(s, &assignment)))
+        .metadata(|s| controller::manual_assignment(s, &assignment, 0)))
     .map_err(|e| (kafka_errors::from_kind(e.kind()), e.to_string()))?;
     let partitions = i32::try_from(assignment.len()).unwrap_or(i32::MAX);
     let replication = i16::try_from(assignment.first().map_or(0, Vec::len)).unwrap_or(i16::MAX);

@@ -51,7 +51,7 @@ pub fn create_topic(state: &MetadataState, req: &NewTopic) -> Decision {
             let rf = usize::try_from(req.replication_factor).unwrap_or(1);
             assign_replicas(&live, 0, count, rf, start)
         }
-        false => manual_assignment(state, &req.assignment)?,
+        false => manual_assignment(state, &req.assignment, 0)?,
     };
     let record = CreateTopic {
         name: req.name.clone(),
@@ -63,17 +63,41 @@ pub fn create_topic(state: &MetadataState, req: &NewTopic) -> Decision {
 }
 
 /// Grows a topic to `total` partitions, placing the new ones like a new topic's, with the
-/// replication factor of its first partition.
-pub fn create_partitions(state: &MetadataState, topic: &str, total: i32) -> Decision {
+/// replication factor of its first partition, or as `assignment` (replicas of each new
+/// partition, in order) says when it is not empty.
+pub fn create_partitions(
+    state: &MetadataState,
+    topic: &str,
+    total: i32,
+    assignment: &[Vec<BrokerId>],
+) -> Decision {
     let existing = find_topic(state, topic)?;
     let current = existing.partitions.len();
     let added = partition_count(total, current)?;
     let rf = existing.partitions.first().map_or(1, |p| p.replicas.len());
-    let live = placeable_brokers_for(state, i32::try_from(rf).unwrap_or(i32::MAX))?;
-    let start = state.total_partitions() % live.len();
+    let partitions = if assignment.is_empty() {
+        let live = placeable_brokers_for(state, i32::try_from(rf).unwrap_or(i32::MAX))?;
+        let start = state.total_partitions() % live.len();
+        assign_replicas(&live, current, added, rf, start)
+    } else {
+        let invalid = |reason: String| ControllerError::InvalidReplicaAssignment(reason);
+        if assignment.len() != added {
+            return Err(invalid(format!(
+                "{} assignments for {added} new partitions; give one per new partition",
+                assignment.len()
+            )));
+        }
+        if let Some(other) = assignment.iter().find(|r| r.len() != rf) {
+            return Err(invalid(format!(
+                "a new partition with {} replicas; the topic's partitions have {rf}",
+                other.len()
+            )));
+        }
+        manual_assignment(state, assignment, current)?
+    };
     let record = CreatePartitions {
         topic_id: existing.id.to_vec(),
-        partitions: assign_replicas(&live, current, added, rf, start),
+        partitions,
     };
     Ok(vec![MetadataRecord::new(Record::CreatePartitions(record))])
 }
@@ -157,12 +181,14 @@ pub fn assign_replicas(
         .collect()
 }
 
-/// An operator's replica placement, checked as Kafka checks it: every partition has the same
-/// number of distinct, registered replicas. The unfenced ones form the ISR and the first of
-/// them leads; a partition whose replicas are all fenced is refused.
+/// An operator's replica placement of partitions `first_index..`, checked as Kafka checks it:
+/// every partition has the same number of distinct, registered replicas. The unfenced ones
+/// form the ISR and the first of them leads; a partition whose replicas are all fenced is
+/// refused.
 pub fn manual_assignment(
     state: &MetadataState,
     assignment: &[Vec<BrokerId>],
+    first_index: usize,
 ) -> Result<Vec<PartitionAssignment>, ControllerError> {
     let count = i32::try_from(assignment.len()).unwrap_or(i32::MAX);
     partition_count(count, 0)?;
@@ -170,14 +196,15 @@ pub fn manual_assignment(
     let rf = assignment.first().map_or(0, Vec::len);
     if rf == 0 || rf > MAX_REPLICAS {
         return Err(invalid(format!(
-            "partition 0 has {rf} replicas; give each partition 1 to {MAX_REPLICAS}"
+            "partition {first_index} has {rf} replicas; give each partition 1 to {MAX_REPLICAS}"
         )));
     }
-    (assignment.iter().zip(0..))
+    let first = i32::try_from(first_index).unwrap_or(i32::MAX);
+    (assignment.iter().zip(first..))
         .map(|(replicas, index)| {
             if replicas.len() != rf {
                 return Err(invalid(format!(
-                    "partition {index} has {} replicas and partition 0 has {rf}; give every partition the same number",
+                    "partition {index} has {} replicas and the first has {rf}; give every partition the same number",
                     replicas.len()
                 )));
             }
@@ -314,5 +341,27 @@ mod manual_tests {
         }
         let err = create_topic(&state, &manual("m", &[])).map(drop);
         assert!(err.is_err(), "no partitions at all");
+    }
+
+    #[test]
+    fn new_partitions_go_where_the_assignment_says_if_it_fits_the_topic() {
+        let mut state = cluster(3);
+        let records = create_topic(&state, &manual("m", &[&[1, 2]])).expect("created");
+        apply_all(&mut state, &records);
+        let refused = |total: i32, assignment: &[&[BrokerId]]| {
+            let assignment: Vec<Vec<BrokerId>> = assignment.iter().map(|r| r.to_vec()).collect();
+            create_partitions(&state, "m", total, &assignment).map_err(|e| e.kind())
+        };
+        let invalid = Err(ErrorKind::InvalidReplicaAssignment);
+        assert_eq!(refused(3, &[&[2, 3]]), invalid, "one assignment for two");
+        assert_eq!(refused(2, &[&[3]]), invalid, "another replication factor");
+        assert_eq!(refused(2, &[&[3, 9]]), invalid, "an unknown broker");
+        assert_eq!(refused(2, &[&[3, 3]]), invalid, "a repeated broker");
+        let records = create_partitions(&state, "m", 3, &[vec![3, 1], vec![2, 3]]).expect("fits");
+        apply_all(&mut state, &records);
+        let t = state.topic_by_name("m").expect("topic");
+        let replicas: Vec<Vec<BrokerId>> =
+            t.partitions.iter().map(|p| p.replicas.clone()).collect();
+        assert_eq!(replicas, [vec![1, 2], vec![3, 1], vec![2, 3]]);
     }
 }

@@ -135,7 +135,7 @@ fn invalid_topic_requests_are_refused() {
 fn create_partitions_grows_the_topic_evenly() {
     let mut state = cluster(3);
     commit(&mut state, |s| create_topic(s, &new_topic("t", 1, 3, 2)));
-    commit(&mut state, |s| create_partitions(s, "t", 30));
+    commit(&mut state, |s| create_partitions(s, "t", 30, &[]));
     assert_eq!(
         state.topic_by_name("t").map(|t| t.partitions.len()),
         Some(30)
@@ -145,10 +145,10 @@ fn create_partitions_grows_the_topic_evenly() {
         "{:?}",
         load(&state)
     );
-    let err = create_partitions(&state, "t", 30).expect_err("must grow");
+    let err = create_partitions(&state, "t", 30, &[]).expect_err("must grow");
     assert_eq!(err.kind(), ErrorKind::InvalidPartitions);
     assert_eq!(
-        create_partitions(&state, "nope", 3),
+        create_partitions(&state, "nope", 3, &[]),
         Err(ControllerError::UnknownTopic("nope".into()))
     );
 }

@@ -285,8 +285,12 @@ impl Controller for ControllerService {
     ) -> Result<Response<CreatePartitionsResponse>, Status> {
         let mut results = Vec::new();
         for topic in request.into_inner().topics {
-            let outcome =
-                (self.node.create_partitions(&topic.name, topic.total).await).map(|()| Vec::new());
+            let assignment: Vec<Vec<i32>> =
+                topic.assignment.into_iter().map(|a| a.replicas).collect();
+            let grown = self
+                .node
+                .create_partitions(&topic.name, topic.total, &assignment);
+            let outcome = grown.await.map(|()| Vec::new());
             results.push(item(&topic.name, outcome)?);
         }
         Ok(Response::new(CreatePartitionsResponse { results }))

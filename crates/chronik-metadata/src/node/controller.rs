@@ -205,9 +205,16 @@ impl MetaNode {
             .map(drop)
     }
 
-    pub async fn create_partitions(&self, name: &str, total: i32) -> Result<(), NodeError> {
+    /// Grows topic `name` to `total` partitions, placed by the controller or as `assignment`
+    /// (replicas of each new partition) says.
+    pub async fn create_partitions(
+        &self,
+        name: &str,
+        total: i32,
+        assignment: &[Vec<BrokerId>],
+    ) -> Result<(), NodeError> {
         (self
-            .decide(|s| controller::create_partitions(s, name, total))
+            .decide(|s| controller::create_partitions(s, name, total, assignment))
             .await)
             .map(drop)
     }

@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.apache.kafka.clients.admin.LogDirDescription;
 import org.apache.kafka.clients.admin.NewPartitionReassignment;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.QuorumInfo;
 import org.apache.kafka.clients.admin.ReplicaInfo;
@@ -135,7 +136,7 @@ class OperatorAdminTests {
   }
 
   @Test("topics")
-  void createTopicWithAManualReplicaAssignment(Kit kit) throws Exception {
+  void createTopicAndPartitionsWithManualReplicaAssignments(Kit kit) throws Exception {
     String name = Kit.unique("manual");
     int me = kit.broker.nodeId;
     Check.get(kit.admin.createTopics(List.of(new NewTopic(name,
@@ -153,5 +154,14 @@ class OperatorAdminTests {
             Map.of(0, List.of(me), 2, List.of(me))))).all()));
     Check.that(!Check.get(kit.admin.listTopics().names()).contains(unknownBroker),
         "a refused topic is not created");
+
+    // New partitions with their replicas given, one list per new partition.
+    Check.get(kit.admin.createPartitions(Map.of(name,
+        NewPartitions.increaseTo(4, List.of(List.of(me), List.of(me))))).all());
+    Check.fails(InvalidReplicaAssignmentException.class, "one list for two new partitions", () ->
+        Check.get(kit.admin.createPartitions(Map.of(name,
+            NewPartitions.increaseTo(6, List.of(List.of(me))))).all()));
+    Check.equal(4, Check.get(kit.admin.describeTopics(List.of(name)).topicNameValues()
+        .get(name)).partitions().size(), "partitions after createPartitions");
   }
 }
