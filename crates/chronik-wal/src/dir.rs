@@ -85,6 +85,23 @@ pub struct DataDir {
     _lock: DirLock,
 }
 
+impl Drop for DataDir {
+    /// Waits for its logs' background seals, so nothing more is written into the directory
+    /// (epoch checkpoints, index files) once it is unlocked and may be opened again.
+    fn drop(&mut self) {
+        let mut logs = held_logs(&self.logs);
+        logs.extend(held_logs(&self.internal));
+        for log in logs {
+            log.join_seals();
+        }
+    }
+}
+
+fn held_logs<K>(logs: &Mutex<HashMap<K, Arc<PartitionLog>>>) -> Vec<Arc<PartitionLog>> {
+    let map = logs.lock().unwrap_or_else(|p| p.into_inner());
+    map.values().cloned().collect()
+}
+
 /// Space on the filesystem holding a data dir, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiskSpace {

@@ -450,6 +450,14 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// Waits for the background seals of rolled segments still running.
+    pub(crate) fn join_seals(&self) {
+        let tasks = std::mem::take(&mut self.lock().sealing);
+        for task in tasks {
+            task.join();
+        }
+    }
+
     /// Flushes and writes the active segment's index, so the next open needs no scan. Appends
     /// after this fail.
     pub fn close(&self) -> Result<()> {

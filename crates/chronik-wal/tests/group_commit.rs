@@ -246,3 +246,38 @@ fn a_new_leader_epoch_is_checkpointed_by_the_flusher_before_its_append_resolves(
         "an acknowledged append's epoch is on disk"
     );
 }
+
+#[test]
+fn dropping_a_data_dir_waits_for_its_background_seals() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = Arc::new(GatedSyncer::default());
+    let options = WalOptions {
+        fsync: FsyncPolicy::Never,
+        syncer: syncer.clone(),
+    };
+    let data = DataDir::open(dir.path(), options).unwrap();
+    let (log, _) = data.open_partition(&tp(), LogConfig::default()).unwrap();
+    log.append(&mut batch(1, 1, 0), 0).unwrap();
+    log.roll_segment().unwrap();
+    // The rolled segment's seal is at the closed gate.
+    wait_until("the seal at the gate", WAIT, || {
+        syncer.waiting.load(Ordering::SeqCst) == 1
+    });
+    let dropping = Arc::new(AtomicBool::new(false));
+    let opener = {
+        let (syncer, dropping) = (syncer.clone(), dropping.clone());
+        std::thread::spawn(move || {
+            wait_until("the drop to begin", WAIT, || {
+                dropping.load(Ordering::SeqCst)
+            });
+            syncer.set_open(true);
+        })
+    };
+    drop(log);
+    dropping.store(true, Ordering::SeqCst);
+    drop(data);
+    // Nothing of the dropped dir is still writing: its seal finished before the drop returned,
+    // so whatever opens the directory next cannot race it.
+    assert_eq!(syncer.completed.load(Ordering::SeqCst), 1);
+    opener.join().unwrap();
+}
