@@ -144,11 +144,7 @@ impl ExternalQuorum {
         done: impl Fn(&MetadataState) -> bool,
     ) -> Result<(), NodeError> {
         if let Some(refused) = results.into_iter().find(|r| r.error != 0) {
-            return Err(NodeError::Remote {
-                // A kind this build does not know: refused, for a reason it cannot name.
-                kind: ErrorKind::try_from(refused.error).unwrap_or(ErrorKind::Internal),
-                message: refused.error_message,
-            });
+            return Err(refusal(refused));
         }
         self.wait_for_image(what, done).await
     }
@@ -422,10 +418,7 @@ impl MetadataQuorum for ExternalQuorum {
         Ok((results.into_iter())
             .map(|r| match r.error {
                 0 => Ok(()),
-                kind => Err(NodeError::Remote {
-                    kind: ErrorKind::try_from(kind).unwrap_or(ErrorKind::Internal),
-                    message: r.error_message,
-                }),
+                _ => Err(refusal(r)),
             })
             .collect())
     }
@@ -452,6 +445,15 @@ impl MetadataQuorum for ExternalQuorum {
     /// Nothing runs in this process but the image's watch, which ends when the quorum handle
     /// is dropped.
     async fn shutdown(&self) {}
+}
+
+/// The refusal an item result carries.
+fn refusal(r: ItemResult) -> NodeError {
+    NodeError::Remote {
+        // A kind this build does not know: refused, for a reason it cannot name.
+        kind: ErrorKind::try_from(r.error).unwrap_or(ErrorKind::Internal),
+        message: r.error_message,
+    }
 }
 
 /// The session a meta node reported; its default when the node did not say (0).

@@ -428,24 +428,9 @@ fn summarize(g: &Group, with_members: bool) -> GroupSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::groups::Protocol;
 
     fn join_req() -> JoinRequest {
-        JoinRequest {
-            member_id: String::new(),
-            instance_id: None,
-            client_id: "c".into(),
-            client_host: String::new(),
-            session_timeout_ms: 10_000,
-            rebalance_timeout_ms: 10_000,
-            protocol_type: "consumer".into(),
-            protocols: vec![Protocol {
-                name: "range".into(),
-                metadata: Bytes::from_static(b"sub"),
-            }],
-            require_known_member_id: true,
-            fresh_member_id: "c-1".into(),
-        }
+        JoinRequest::for_test("consumer", Bytes::from_static(b"sub"))
     }
 
     #[test]

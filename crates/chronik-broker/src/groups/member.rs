@@ -56,6 +56,28 @@ pub(crate) struct JoinRequest {
     pub fresh_member_id: String,
 }
 
+#[cfg(test)]
+impl JoinRequest {
+    /// A first join (v4+) of client "c" offering one protocol, "range", with `metadata`.
+    pub(crate) fn for_test(protocol_type: &str, metadata: Bytes) -> JoinRequest {
+        JoinRequest {
+            member_id: String::new(),
+            instance_id: None,
+            client_id: "c".into(),
+            client_host: String::new(),
+            session_timeout_ms: 10_000,
+            rebalance_timeout_ms: 10_000,
+            protocol_type: protocol_type.into(),
+            protocols: vec![Protocol {
+                name: "range".into(),
+                metadata,
+            }],
+            require_known_member_id: true,
+            fresh_member_id: "c-1".into(),
+        }
+    }
+}
+
 /// One member in the leader's JoinGroup answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JoinedMember {

@@ -131,8 +131,8 @@ mod tests {
     use chronik_kafka::kafka_protocol::protocol::{Encodable, StrBytes};
 
     use super::*;
+    use crate::groups::JoinRequest;
     use crate::groups::member::Member;
-    use crate::groups::{JoinRequest, Protocol};
 
     fn subscription(topics: &[&str]) -> Bytes {
         let msg = ConsumerProtocolSubscription::default().with_topics(
@@ -148,21 +148,7 @@ mod tests {
 
     fn group_with(protocol_type: &str, metadata: Bytes) -> Group {
         let mut g = Group::new("g");
-        let req = JoinRequest {
-            member_id: String::new(),
-            instance_id: None,
-            client_id: "c".into(),
-            client_host: String::new(),
-            session_timeout_ms: 10_000,
-            rebalance_timeout_ms: 10_000,
-            protocol_type: protocol_type.into(),
-            protocols: vec![Protocol {
-                name: "range".into(),
-                metadata,
-            }],
-            require_known_member_id: false,
-            fresh_member_id: "c-1".into(),
-        };
+        let req = JoinRequest::for_test(protocol_type, metadata);
         g.add_member(Member::from_join(&req, "c-1".into(), 1, 0));
         g
     }

@@ -15,10 +15,19 @@ use crate::state::{MetadataState, PartitionView};
 /// with the fewest when they differ by more than one. Nothing while a reassignment catches up.
 pub fn balance_step(state: &MetadataState) -> Vec<MetadataRecord> {
     let finishing = reassignment_steps(state);
-    if !finishing.is_empty() || state.partitions().any(|p| p.state.is_reassigning()) {
-        return finishing;
+    match finishing.is_empty() {
+        true => balance_move(state),
+        false => finishing,
     }
-    start_move(state)
+}
+
+/// One move toward balance, when no reassignment runs (the balancer never moves a partition
+/// someone else is moving, and moves one at a time).
+pub(crate) fn balance_move(state: &MetadataState) -> Vec<MetadataRecord> {
+    match state.partitions().any(|p| p.state.is_reassigning()) {
+        true => Vec::new(),
+        false => start_move(state),
+    }
 }
 
 fn start_move(state: &MetadataState) -> Vec<MetadataRecord> {

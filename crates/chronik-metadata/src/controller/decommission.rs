@@ -53,6 +53,10 @@ pub fn decommission_steps(state: &MetadataState) -> Vec<MetadataRecord> {
         .filter(|b| b.decommissioning)
         .map(|b| b.id)
         .collect();
+    // The common case, on every pass of the controller loop: nothing to retire.
+    if retiring.is_empty() {
+        return Vec::new();
+    }
     let mut records = Vec::new();
     for &broker in &retiring {
         if replicas_held(state, broker) == 0 && state.is_live(broker) {

@@ -57,7 +57,7 @@ pub fn replica_steps(state: &crate::MetadataState, auto_balance: bool) -> Vec<Me
     if !decommissioning.is_empty() || !auto_balance {
         return decommissioning;
     }
-    balance_step(state)
+    balance::balance_move(state)
 }
 
 /// What every controller decision returns: the records to propose, possibly none.

@@ -118,46 +118,47 @@ pub(crate) async fn delete_offsets(
     req: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
     let group = req.group_id.0.as_str();
-    let mut codes: Vec<Vec<i16>> = Vec::new();
-    let mut known = Vec::new();
-    for topic in &req.topics {
-        let name = topic.name.0.as_str();
-        let exists = |p: i32| {
-            let found = |s: &chronik_metadata::MetadataState| {
-                s.topic_by_name(name).and_then(|t| t.partition(p)).is_some()
-            };
-            services.cluster.metadata(found)
-        };
-        let mut topic_codes = Vec::new();
-        for part in &topic.partitions {
-            match exists(part.partition_index) {
-                true => {
-                    known.push((name.to_owned(), part.partition_index));
-                    topic_codes.push(NONE);
-                }
-                false => topic_codes.push(ResponseError::UnknownTopicOrPartition.code()),
-            }
+    // Which partitions exist, read from one view of the metadata.
+    let exists: Vec<Vec<bool>> = services.cluster.metadata(|s| {
+        (req.topics.iter())
+            .map(|t| {
+                let topic = s.topic_by_name(t.name.0.as_str());
+                (t.partitions.iter())
+                    .map(|p| topic.and_then(|t| t.partition(p.partition_index)).is_some())
+                    .collect()
+            })
+            .collect()
+    });
+    let known: Vec<(String, i32)> = (req.topics.iter().zip(&exists))
+        .flat_map(|(t, found)| {
+            (t.partitions.iter().zip(found))
+                .filter(|(_, found)| **found)
+                .map(|(p, _)| (t.name.0.to_string(), p.partition_index))
+        })
+        .collect();
+    let outcome = async {
+        let (outcomes, durable) = services.groups.delete_offsets(group, &known)?;
+        if let Some(d) = durable {
+            d.wait_async().await?;
         }
-        codes.push(topic_codes);
-    }
-    let outcome = match services.groups.delete_offsets(group, &known) {
-        Ok((outcomes, durable)) => match durable {
-            Some(d) => d.wait_async().await.map(|()| outcomes),
-            None => Ok(outcomes),
-        },
-        Err(e) => Err(e),
+        Ok::<_, crate::groups::GroupError>(outcomes)
     };
-    let outcomes = match outcome {
+    let outcomes = match outcome.await {
         Ok(outcomes) => outcomes,
         Err(e) => {
             tracing::debug!(group, error = %e, "OffsetDelete refused");
             return OffsetDeleteResponse::default().with_error_code(error_code(Some(&e)));
         }
     };
-    let mut per_partition = outcomes.iter();
-    for code in codes.iter_mut().flatten().filter(|c| **c == NONE) {
-        *code = error_code(per_partition.next().and_then(|o| o.as_ref().err()));
-    }
+    // The coordinator's outcomes are those of the known partitions, in request order.
+    let mut decided = outcomes.into_iter();
+    let mut code_of = |found: &bool| match found {
+        true => error_code(decided.next().and_then(Result::err).as_ref()),
+        false => ResponseError::UnknownTopicOrPartition.code(),
+    };
+    let codes: Vec<Vec<i16>> = (exists.iter())
+        .map(|found| found.iter().map(&mut code_of).collect())
+        .collect();
     let topics = (req.topics.into_iter().zip(codes))
         .map(|(topic, codes)| {
             let partitions = (topic.partitions.iter().zip(codes))
