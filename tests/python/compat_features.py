@@ -27,6 +27,7 @@ FEATURES = (
     ("restart", "Broker restart (SIGTERM and SIGKILL)"),
     ("transactions", "Transactions: commit, abort, read_committed, offsets in transactions"),
     ("admin-ops", "Operator admin: log dirs, metadata quorum, leader elections"),
+    ("fetch-sessions", "Incremental fetch sessions (KIP-227)"),
 )
 
 NOT_BUILT = (

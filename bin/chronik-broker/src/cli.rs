@@ -125,6 +125,15 @@ pub struct RunArgs {
     /// fetch.max.bytes); a larger first batch is still returned whole.
     #[arg(long, env = "CHRONIK_FETCH_MAX_BYTES", default_value_t = chronik_broker::DEFAULT_FETCH_MAX_BYTES)]
     pub fetch_max_bytes: usize,
+    /// Incremental fetch sessions (KIP-227) kept at once (Kafka's
+    /// max.incremental.fetch.session.cache.slots): a consumer or follower in a session sends
+    /// and receives only the partitions that changed. 0 keeps none, so every fetch is full.
+    #[arg(
+        long,
+        env = "CHRONIK_FETCH_SESSION_CACHE_SLOTS",
+        default_value_t = 1000
+    )]
+    pub fetch_session_cache_slots: usize,
     /// A follower not caught up with its leader for this many milliseconds leaves the ISR
     /// until it catches up again (Kafka's replica.lag.time.max.ms).
     #[arg(
@@ -313,6 +322,7 @@ impl RunArgs {
         config.max_connections = self.max_connections;
         config.idle_timeout = std::time::Duration::from_millis(self.idle_timeout_ms);
         config.fetch_max_bytes = self.fetch_max_bytes;
+        config.fetch_session_cache_slots = self.fetch_session_cache_slots;
         if self.offsets_topic_replication_factor < 1 {
             bail!(
                 "--offsets-topic-replication-factor must be at least 1, got {}",

@@ -112,7 +112,12 @@ impl Broker {
         cluster.remove_orphans(&partitions);
         tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),
             data_dir = %config.data_dir.display(), fsync = ?config.fsync, "broker started");
+        let fetch_sessions = std::sync::Mutex::new(crate::fetch_sessions::FetchSessions::new(
+            config.fetch_session_cache_slots,
+            config.fetch_session_eviction,
+        ));
         let services = Arc::new(Services {
+            fetch_sessions,
             config,
             cluster,
             producer_ids,

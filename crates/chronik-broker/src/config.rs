@@ -53,6 +53,12 @@ pub struct BrokerConfig {
     /// Most record bytes one Fetch response carries, whatever the client asks (Kafka's
     /// `fetch.max.bytes`); a first batch larger than that is still returned whole.
     pub fetch_max_bytes: usize,
+    /// Incremental fetch sessions (KIP-227) kept at once (Kafka's
+    /// `max.incremental.fetch.session.cache.slots`); 0 keeps none, so every fetch is full.
+    pub fetch_session_cache_slots: usize,
+    /// A fetch session unused this long gives its slot to a new one when the cache is full
+    /// (Kafka's `min.incremental.fetch.session.eviction.ms`).
+    pub fetch_session_eviction: Duration,
     /// Replaces `fdatasync` for the partition logs (not the metadata log); `None` in
     /// production.
     pub partition_syncer: Option<PartitionSyncer>,
@@ -115,6 +121,8 @@ impl BrokerConfig {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(600),
             fetch_max_bytes: DEFAULT_FETCH_MAX_BYTES,
+            fetch_session_cache_slots: 1000,
+            fetch_session_eviction: Duration::from_secs(120),
             partition_syncer: None,
             meta_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             meta: Vec::new(),

@@ -11,6 +11,7 @@ mod cluster;
 mod config;
 mod connection;
 mod error;
+mod fetch_sessions;
 mod groups;
 mod handlers;
 mod kafka_errors;

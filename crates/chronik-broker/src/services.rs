@@ -1,10 +1,11 @@
 //! What the protocol handlers work with: the metadata, the partition layer, the group
 //! coordinator and the producer id pool. Nothing here knows the Kafka protocol.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::BrokerConfig;
 use crate::cluster::Cluster;
+use crate::fetch_sessions::FetchSessions;
 use crate::partition::PartitionLayer;
 use crate::producer_ids::ProducerIdPool;
 
@@ -23,9 +24,18 @@ pub(crate) struct Services {
     pub layer: Arc<PartitionLayer>,
     /// Transactions whose `__transaction_state` partition this broker leads.
     pub txns: Arc<crate::transactions::TxnCoordinator>,
+    /// The incremental fetch sessions (KIP-227) of consumers and followers; held only to
+    /// resolve a request's session and to record its answer, never across a read.
+    pub fetch_sessions: Mutex<FetchSessions>,
 }
 
 impl Services {
+    pub fn fetch_sessions(&self) -> MutexGuard<'_, FetchSessions> {
+        self.fetch_sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Creates `name` with the default partition count when auto-creation is on and it does
     /// not exist; failures are left for the caller's lookup to report. The internal topics
     /// are never auto-created: only their coordinators create them, with their own partition

@@ -2,21 +2,27 @@
 //! byte for byte (consumers up to the high watermark, followers to the log end, their fetch
 //! offsets recorded as their progress). A fetch with less than `min_bytes` parks, woken by
 //! changes of the partitions it reads (and by role changes), until `max_wait_ms` has passed.
+//! A fetch in a session (KIP-227) reads the session's partitions and answers only those with
+//! something new ([`crate::fetch_sessions`]).
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use chronik_kafka::kafka_protocol::error::ResponseError;
-use chronik_kafka::kafka_protocol::messages::fetch_request::FetchTopic;
+use chronik_kafka::kafka_protocol::messages::fetch_request::{FetchTopic, ForgottenTopic};
 use chronik_kafka::kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
-use chronik_kafka::kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
+use chronik_kafka::kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
+use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_types::TopicPartition;
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
 use super::NONE;
+use crate::fetch_sessions::{
+    Answer, FetchContext, PartitionParams, Plan, SessionError, SessionRequest, Shown,
+};
 use crate::kafka_errors::partition_error_code;
 use crate::partition::{Isolation, Parked, PartitionError, PartitionLayer, ReadRequest, Reader};
 use crate::producers::AbortedTxn;
@@ -26,9 +32,20 @@ use crate::services::Services;
 const MAX_WAIT: Duration = Duration::from_secs(60);
 
 pub(crate) async fn handle(services: &Services, req: FetchRequest) -> FetchResponse {
-    if let Some(code) = session_error(req.session_id, req.session_epoch) {
-        return FetchResponse::default().with_error_code(code);
-    }
+    let reader = match req.replica_id.0 {
+        id if id >= 0 => Reader::Follower(id),
+        _ => Reader::Consumer,
+    };
+    let plan = match begin_session(services, &req, reader) {
+        Ok(plan) => plan,
+        Err(e) => {
+            let code = match e {
+                SessionError::IdNotFound => ResponseError::FetchSessionIdNotFound.code(),
+                SessionError::InvalidEpoch => ResponseError::InvalidFetchSessionEpoch.code(),
+            };
+            return FetchResponse::default().with_error_code(code);
+        }
+    };
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
     let deadline = Instant::now() + wait;
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
@@ -40,12 +57,12 @@ pub(crate) async fn handle(services: &Services, req: FetchRequest) -> FetchRespo
         Ok(n) => n.min(cap),
     };
     let layer = &services.layer;
-    let reader = match req.replica_id.0 {
-        id if id >= 0 => Reader::Follower(id),
-        _ => Reader::Consumer,
-    };
     let isolation = Isolation::from_wire(req.isolation_level);
-    let partitions = partitions_of(&req.topics, isolation);
+    let partitions: Vec<(TopicPartition, ReadRequest)> = (plan.partitions.into_iter())
+        .map(|(tp, params)| (tp, read_request(params, isolation)))
+        .collect();
+    // Every partition of a session counts as fetched, named in this request or not: an idle
+    // follower stays in sync.
     if let Reader::Follower(id) = reader {
         for (tp, read) in &partitions {
             let progress = (read.fetch_offset, read.log_start_offset);
@@ -55,41 +72,133 @@ pub(crate) async fn handle(services: &Services, req: FetchRequest) -> FetchRespo
     loop {
         // Subscribed before reading, so a change during the read is not missed.
         let mut changes = layer.changes(partitions.iter().map(|(tp, _)| tp));
-        let (response, bytes, errors) =
-            read_all(layer, &req.topics, &partitions, max_bytes, reader);
+        let (reads, bytes, errors) = read_all(layer, &partitions, max_bytes, reader);
         if bytes >= min_bytes || errors || Instant::now() >= deadline {
-            return counted(response);
+            return respond(services, plan.context, reads);
         }
         let parked = Parked::new(reader);
         let woken = tokio::time::timeout_at(deadline, changes.next()).await;
         drop(parked);
         if !matches!(woken, Ok(Some(_))) {
-            return counted(read_all(layer, &req.topics, &partitions, max_bytes, reader).0);
+            let reads = read_all(layer, &partitions, max_bytes, reader).0;
+            return respond(services, plan.context, reads);
         }
     }
 }
 
-/// Every requested partition with what to read of it, in request order.
-fn partitions_of(
-    topics: &[FetchTopic],
-    isolation: Isolation,
-) -> Vec<(TopicPartition, ReadRequest)> {
+/// The request's session, resolved against the broker's sessions: what to read.
+fn begin_session(
+    services: &Services,
+    req: &FetchRequest,
+    reader: Reader,
+) -> Result<Plan, SessionError> {
+    let session = SessionRequest {
+        session_id: req.session_id,
+        epoch: req.session_epoch,
+        follower: match reader {
+            Reader::Follower(id) => Some(id),
+            Reader::Consumer => None,
+        },
+        partitions: requested(&req.topics),
+        forgotten: forgotten(&req.forgotten_topics_data),
+    };
+    let mut sessions = services.fetch_sessions();
+    let plan = sessions.begin(session, std::time::Instant::now());
+    if matches!(&plan, Ok(p) if matches!(p.context, FetchContext::Incremental { .. })) {
+        metrics::counter!("chronik_broker_incremental_fetches_total").increment(1);
+    }
+    record_size(&sessions);
+    plan
+}
+
+fn record_size(sessions: &crate::fetch_sessions::FetchSessions) {
+    let (count, partitions) = sessions.size();
+    metrics::gauge!("chronik_broker_fetch_sessions").set(count as f64);
+    metrics::gauge!("chronik_broker_fetch_session_partitions").set(partitions as f64);
+    metrics::counter!("chronik_broker_fetch_session_evictions_total")
+        .absolute(sessions.evictions());
+}
+
+/// Every partition the request names, in request order.
+fn requested(topics: &[FetchTopic]) -> Vec<(TopicPartition, PartitionParams)> {
     let mut out = Vec::new();
     for topic in topics {
         for part in &topic.partitions {
             let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition);
-            let read = ReadRequest {
+            let params = PartitionParams {
                 fetch_offset: part.fetch_offset,
                 log_start_offset: part.log_start_offset,
                 current_leader_epoch: part.current_leader_epoch,
-                max_bytes: usize::try_from(part.partition_max_bytes).unwrap_or(0),
-                first_whole: true,
-                isolation,
+                max_bytes: part.partition_max_bytes,
             };
-            out.push((tp, read));
+            out.push((tp, params));
         }
     }
     out
+}
+
+fn forgotten(topics: &[ForgottenTopic]) -> Vec<TopicPartition> {
+    (topics.iter())
+        .flat_map(|t| (t.partitions.iter()).map(|p| TopicPartition::new(t.topic.0.as_str(), *p)))
+        .collect()
+}
+
+fn read_request(params: PartitionParams, isolation: Isolation) -> ReadRequest {
+    ReadRequest {
+        fetch_offset: params.fetch_offset,
+        log_start_offset: params.log_start_offset,
+        current_leader_epoch: params.current_leader_epoch,
+        max_bytes: usize::try_from(params.max_bytes).unwrap_or(0),
+        first_whole: true,
+        isolation,
+    }
+}
+
+/// The response: the partitions the session says to answer (all of them outside an
+/// incremental fetch), consecutive partitions of a topic under one topic entry.
+fn respond(
+    services: &Services,
+    context: FetchContext,
+    reads: Vec<(TopicPartition, PartitionData)>,
+) -> FetchResponse {
+    let answers: Vec<(TopicPartition, Answer)> = (reads.iter())
+        .map(|(tp, data)| (tp.clone(), answer_of(data)))
+        .collect();
+    let carried = {
+        let mut sessions = services.fetch_sessions();
+        let carried = sessions.finish(context, &answers);
+        record_size(&sessions);
+        carried
+    };
+    let mut response = FetchResponse::default()
+        .with_error_code(NONE)
+        .with_session_id(context.session_id());
+    for ((tp, data), carry) in reads.into_iter().zip(carried) {
+        if !carry {
+            continue;
+        }
+        match response.responses.last_mut() {
+            Some(topic) if topic.topic.0.as_str() == tp.topic => topic.partitions.push(data),
+            _ => response.responses.push(
+                FetchableTopicResponse::default()
+                    .with_topic(TopicName(StrBytes::from_string(tp.topic)))
+                    .with_partitions(vec![data]),
+            ),
+        }
+    }
+    counted(response)
+}
+
+fn answer_of(data: &PartitionData) -> Answer {
+    Answer {
+        shown: Shown {
+            high_watermark: data.high_watermark,
+            last_stable_offset: data.last_stable_offset,
+            log_start_offset: data.log_start_offset,
+        },
+        has_records: data.records.as_ref().is_some_and(|r| !r.is_empty()),
+        failed: data.error_code != NONE,
+    }
 }
 
 /// Counts the record bytes a response carries, per topic.
@@ -106,49 +215,43 @@ fn counted(response: FetchResponse) -> FetchResponse {
     response
 }
 
-/// One pass over the requested partitions: the response, the record bytes in it, and
-/// whether any partition failed (which answers at once, as Kafka does).
+/// One pass over the partitions: each one's answer, the record bytes in them, and whether
+/// any partition failed (which answers at once, as Kafka does).
 fn read_all(
     layer: &PartitionLayer,
-    topics: &[FetchTopic],
     partitions: &[(TopicPartition, ReadRequest)],
     max_bytes: usize,
     reader: Reader,
-) -> (FetchResponse, usize, bool) {
-    let mut response = FetchResponse::default();
+) -> (Vec<(TopicPartition, PartitionData)>, usize, bool) {
+    let mut out = Vec::with_capacity(partitions.len());
     let mut budget = ResponseBudget::new(max_bytes);
     let mut errors = false;
-    let mut wanted = partitions.iter();
-    for topic in topics {
-        let mut out = FetchableTopicResponse::default().with_topic(topic.topic.clone());
-        for (tp, read) in wanted.by_ref().take(topic.partitions.len()) {
-            let (max_bytes, first_whole) = budget.next_read(read.max_bytes);
-            let read = ReadRequest {
-                max_bytes,
-                first_whole,
-                ..*read
-            };
-            let data = match layer.read(tp, &read, reader) {
-                Ok(r) => {
-                    budget.took(r.records.len());
-                    PartitionData::default()
-                        .with_error_code(NONE)
-                        .with_high_watermark(r.high_watermark)
-                        .with_last_stable_offset(r.last_stable_offset)
-                        .with_log_start_offset(r.log_start_offset)
-                        .with_aborted_transactions(r.aborted.map(aborted_list))
-                        .with_records(Some(r.records))
-                }
-                Err(e) => {
-                    errors = true;
-                    failed(&e)
-                }
-            };
-            out.partitions.push(data.with_partition_index(tp.partition));
-        }
-        response.responses.push(out);
+    for (tp, read) in partitions {
+        let (max_bytes, first_whole) = budget.next_read(read.max_bytes);
+        let read = ReadRequest {
+            max_bytes,
+            first_whole,
+            ..*read
+        };
+        let data = match layer.read(tp, &read, reader) {
+            Ok(r) => {
+                budget.took(r.records.len());
+                PartitionData::default()
+                    .with_error_code(NONE)
+                    .with_high_watermark(r.high_watermark)
+                    .with_last_stable_offset(r.last_stable_offset)
+                    .with_log_start_offset(r.log_start_offset)
+                    .with_aborted_transactions(r.aborted.map(aborted_list))
+                    .with_records(Some(r.records))
+            }
+            Err(e) => {
+                errors = true;
+                failed(&e)
+            }
+        };
+        out.push((tp.clone(), data.with_partition_index(tp.partition)));
     }
-    (response, budget.used, errors)
+    (out, budget.used, errors)
 }
 
 /// What a fetch response may still take (KIP-74): until it holds data, the first batch of a
@@ -206,21 +309,9 @@ fn failed(e: &PartitionError) -> PartitionData {
     }
 }
 
-/// Fetch sessions (KIP-227) are not kept: a request to open one is answered as a full fetch
-/// with session id 0, which tells the client none was created, so it keeps sending full
-/// fetches. A session id or epoch this broker cannot have given out is an error.
-fn session_error(session_id: i32, session_epoch: i32) -> Option<i16> {
-    match (session_id, session_epoch) {
-        // Epoch -1 closes any session and asks for a sessionless full fetch.
-        (_, -1) | (0, 0) => None,
-        (0, _) => Some(ResponseError::InvalidFetchSessionEpoch.code()),
-        _ => Some(ResponseError::FetchSessionIdNotFound.code()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{ResponseBudget, session_error};
+    use super::ResponseBudget;
 
     #[test]
     fn only_the_first_non_empty_partition_may_exceed_the_limits() {
@@ -256,18 +347,5 @@ mod tests {
         let mut budget = ResponseBudget::new(1_000_000);
         budget.took(100);
         assert_eq!(budget.next_read(4_096), (4_096, false));
-    }
-
-    #[test]
-    fn only_sessionless_full_fetches_are_served() {
-        assert_eq!(session_error(0, -1), None, "full fetch, no session wanted");
-        assert_eq!(session_error(0, 0), None, "asks for a session: gets none");
-        assert_eq!(session_error(0, 3), Some(71), "INVALID_FETCH_SESSION_EPOCH");
-        assert_eq!(session_error(12, 1), Some(70), "FETCH_SESSION_ID_NOT_FOUND");
-        assert_eq!(
-            session_error(12, -1),
-            None,
-            "closes a session: a full fetch"
-        );
     }
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use chronik_client::{ConnConfig, Connection};
 use chronik_kafka::kafka_protocol::error::ResponseError;
-use chronik_kafka::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use chronik_kafka::kafka_protocol::messages::fetch_request::{
+    FetchPartition, FetchTopic, ForgottenTopic,
+};
 use chronik_kafka::kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
@@ -25,8 +27,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::Role;
+use super::session::{Outgoing, SessionClient};
 
 use crate::cluster::Cluster;
+use crate::fetch_sessions::PartitionParams;
 use crate::partitions::{Hosted, Partitions};
 
 /// How long a fetch waits at the leader for new data (Kafka's `replica.fetch.wait.max.ms`):
@@ -74,6 +78,8 @@ pub(crate) fn spawn(ctx: Arc<Fetchers>) -> JoinHandle<()> {
 /// Fetches from `leader` for as long as this broker follows some partition of it.
 async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
     let mut conn: Option<Connection> = None;
+    // A fetcher started again opens a new session, which replaces its old one at the leader.
+    let mut session = SessionClient::default();
     let mut roles = ctx.partitions.subscribe_roles();
     let mut rounds: usize = 0;
     loop {
@@ -105,10 +111,13 @@ async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
             },
         };
         let Some(outcome) =
-            round_unless_followed_set_changes(&ctx, leader, &c, &parts, &mut roles).await
+            round_unless_followed_set_changes(&ctx, leader, &c, &parts, &mut session, &mut roles)
+                .await
         else {
             // The parked fetch does not ask for the new set: drop it with its connection
-            // rather than wait up to the fetch wait for an answer that cannot help.
+            // rather than wait up to the fetch wait for an answer that cannot help. Whether
+            // the leader saw its session epoch is unknown: the next fetch is full.
+            session.reset();
             continue;
         };
         match outcome {
@@ -119,6 +128,7 @@ async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
                 conn = Some(c);
             }
             Err(e) => {
+                session.reset();
                 tracing::debug!(leader, error = %e, "fetch from the leader failed");
                 tokio::time::sleep(BACKOFF).await;
             }
@@ -134,9 +144,10 @@ async fn round_unless_followed_set_changes(
     leader: BrokerId,
     conn: &Connection,
     parts: &[Part],
+    session: &mut SessionClient,
     roles: &mut watch::Receiver<u64>,
 ) -> Option<chronik_client::Result<bool>> {
-    let work = round(ctx, leader, conn, parts);
+    let work = round(ctx, leader, conn, parts, session);
     tokio::pin!(work);
     let mut watching = true;
     loop {
@@ -175,12 +186,14 @@ fn conn_config() -> ConnConfig {
 type Part = (TopicPartition, Arc<Hosted>);
 
 /// One truncation pass (for partitions in a new epoch) and one fetch. Returns whether any
-/// partition could be served, so a leader refusing everything is not asked in a busy loop.
+/// partition could be served (or, in a session, whether the leader had nothing new after its
+/// wait), so a leader refusing everything is not asked in a busy loop.
 async fn round(
     ctx: &Fetchers,
     leader: BrokerId,
     conn: &Connection,
     parts: &[Part],
+    session: &mut SessionClient,
 ) -> chronik_client::Result<bool> {
     let me = ctx.cluster.me;
     let needs_truncation = |(_, h): &&Part| h.replica.read(|p| p.needs_truncation());
@@ -198,8 +211,25 @@ async fn round(
     let sent: HashMap<TopicPartition, (&Arc<Hosted>, Role)> = (ready.iter())
         .map(|(tp, h)| (tp.clone(), (h, h.replica.read(|p| p.role().clone()))))
         .collect();
-    let req = fetch_request(me, &ready);
+    let out = session.request(
+        ready
+            .iter()
+            .map(|(tp, h)| (tp.clone(), params_of(h)))
+            .collect(),
+    );
+    let req = fetch_request(me, &out);
     let resp = conn.call(&req, "chronik-replica-fetcher").await?;
+    session.answered(out, resp.error_code, resp.session_id);
+    if resp.error_code != 0 {
+        tracing::debug!(
+            leader,
+            code = resp.error_code,
+            "leader refused the fetch session; fetching in full"
+        );
+        return Ok(progressed);
+    }
+    // An incremental answer without partitions: the leader waited and nothing changed.
+    progressed |= resp.responses.is_empty();
     for topic in resp.responses {
         for part in topic.partitions {
             let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition_index);
@@ -219,21 +249,44 @@ fn epoch_of(hosted: &Hosted) -> i32 {
     hosted.replica.read(|p| p.role().epoch())
 }
 
-fn fetch_request(me: BrokerId, parts: &[&Part]) -> FetchRequest {
+fn params_of(hosted: &Hosted) -> PartitionParams {
+    PartitionParams {
+        fetch_offset: hosted.log.end_offset(),
+        log_start_offset: hosted.log.start_offset(),
+        current_leader_epoch: epoch_of(hosted),
+        max_bytes: PARTITION_MAX_BYTES,
+    }
+}
+
+fn fetch_request(me: BrokerId, out: &Outgoing) -> FetchRequest {
     let mut topics: Vec<FetchTopic> = Vec::new();
-    for (tp, hosted) in parts {
+    for (tp, params) in &out.send {
         let partition = FetchPartition::default()
             .with_partition(tp.partition)
-            .with_current_leader_epoch(epoch_of(hosted))
-            .with_fetch_offset(hosted.log.end_offset())
-            .with_log_start_offset(hosted.log.start_offset())
-            .with_partition_max_bytes(PARTITION_MAX_BYTES);
+            .with_current_leader_epoch(params.current_leader_epoch)
+            .with_fetch_offset(params.fetch_offset)
+            .with_log_start_offset(params.log_start_offset)
+            .with_partition_max_bytes(params.max_bytes);
         match topics.iter_mut().find(|t| t.topic.0.as_str() == tp.topic) {
             Some(t) => t.partitions.push(partition),
             None => topics.push(
                 FetchTopic::default()
-                    .with_topic(TopicName(StrBytes::from_string(tp.topic.clone())))
+                    .with_topic(topic_name(&tp.topic))
                     .with_partitions(vec![partition]),
+            ),
+        }
+    }
+    let mut forgotten: Vec<ForgottenTopic> = Vec::new();
+    for tp in &out.forget {
+        match forgotten
+            .iter_mut()
+            .find(|t| t.topic.0.as_str() == tp.topic)
+        {
+            Some(t) => t.partitions.push(tp.partition),
+            None => forgotten.push(
+                ForgottenTopic::default()
+                    .with_topic(topic_name(&tp.topic))
+                    .with_partitions(vec![tp.partition]),
             ),
         }
     }
@@ -242,9 +295,14 @@ fn fetch_request(me: BrokerId, parts: &[&Part]) -> FetchRequest {
         .with_max_wait_ms(FETCH_WAIT_MS)
         .with_min_bytes(1)
         .with_max_bytes(FETCH_MAX_BYTES)
-        .with_session_id(0)
-        .with_session_epoch(-1)
+        .with_session_id(out.session_id)
+        .with_session_epoch(out.epoch)
         .with_topics(topics)
+        .with_forgotten_topics_data(forgotten)
+}
+
+fn topic_name(topic: &str) -> TopicName {
+    TopicName(StrBytes::from_string(topic.to_owned()))
 }
 
 /// Applies one partition's fetch answer; returns whether the partition was served.

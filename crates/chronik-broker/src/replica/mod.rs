@@ -7,6 +7,7 @@ pub(crate) mod divergence;
 pub(crate) mod fetcher;
 pub(crate) mod isr;
 mod progress;
+mod session;
 #[cfg(test)]
 mod sim;
 

@@ -73,7 +73,14 @@ final class Broker {
 
   /** A new broker on its own port and data dir, with the same binary and flags as this one. */
   Broker startAnother() throws Exception {
-    return start(binDir, extraArgs);
+    return startAnother(List.of());
+  }
+
+  /** {@link #startAnother()} with `moreArgs` after this broker's flags. */
+  Broker startAnother(List<String> moreArgs) throws Exception {
+    List<String> args = new ArrayList<>(extraArgs);
+    args.addAll(moreArgs);
+    return start(binDir, args);
   }
 
   /**
@@ -114,7 +121,7 @@ final class Broker {
     return process.pid();
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket()) {
       socket.bind(new InetSocketAddress("127.0.0.1", 0));
       return socket.getLocalPort();

@@ -45,6 +45,31 @@ final class Kit implements AutoCloseable {
         AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000));
   }
 
+  /** A test run against a broker of its own. */
+  interface OwnBrokerTest {
+    void run(Kit own) throws Exception;
+  }
+
+  /**
+   * Runs `test` against a new broker started with `moreArgs` after the suite's flags, removed
+   * afterwards (kept, and named, on failure).
+   */
+  static void onOwnBroker(Kit kit, List<String> moreArgs, OwnBrokerTest test) throws Exception {
+    Broker broker = kit.broker.startAnother(moreArgs);
+    boolean passed = false;
+    try (Admin admin = Kit.admin(broker.bootstrap); Kit own = new Kit(broker, admin)) {
+      test.run(own);
+      passed = true;
+    } finally {
+      int code = broker.stop();
+      if (passed && code == 0) {
+        broker.deleteDir();
+      } else {
+        System.out.println("  own broker exited " + code + "; log and data in " + broker.dir);
+      }
+    }
+  }
+
   /** A topic name no other test uses. */
   static String unique(String prefix) {
     return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);

@@ -32,33 +32,12 @@ class RestartTests {
 
   @Test("restart")
   void idempotentSendsOffsetsAndConfigsSurviveABrokerRestart(Kit kit) throws Exception {
-    onOwnBroker(kit, own -> restartUnderLoad(own, false));
+    Kit.onOwnBroker(kit, List.of(), own -> restartUnderLoad(own, false));
   }
 
   @Test("restart")
   void idempotentSendsOffsetsAndConfigsSurviveABrokerSigkill(Kit kit) throws Exception {
-    onOwnBroker(kit, own -> restartUnderLoad(own, true));
-  }
-
-  private interface OwnBrokerTest {
-    void run(Kit own) throws Exception;
-  }
-
-  /** Runs `test` against a new broker, removed afterwards (kept, and named, on failure). */
-  private static void onOwnBroker(Kit kit, OwnBrokerTest test) throws Exception {
-    Broker broker = kit.broker.startAnother();
-    boolean passed = false;
-    try (Admin admin = Kit.admin(broker.bootstrap); Kit own = new Kit(broker, admin)) {
-      test.run(own);
-      passed = true;
-    } finally {
-      int code = broker.stop();
-      if (passed && code == 0) {
-        broker.deleteDir();
-      } else {
-        System.out.println("  own broker exited " + code + "; log and data in " + broker.dir);
-      }
-    }
+    Kit.onOwnBroker(kit, List.of(), own -> restartUnderLoad(own, true));
   }
 
   private static void restartUnderLoad(Kit own, boolean kill) throws Exception {

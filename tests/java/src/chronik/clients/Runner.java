@@ -26,7 +26,8 @@ import org.apache.kafka.common.utils.AppInfoParser;
 public final class Runner {
   private static final List<Class<?>> SUITES = List.of(AdminTests.class, ProduceTests.class,
       ConsumeTests.class, CompactionTests.class, GroupTests.class, GroupAdminTests.class,
-      RestartTests.class, TransactionTests.class, OperatorAdminTests.class);
+      RestartTests.class, TransactionTests.class, OperatorAdminTests.class,
+      FetchSessionTests.class);
 
   /** Broker flags: no fsync (tests never crash the host), and a cleaner that looks every 100 ms. */
   private static final List<String> BROKER_ARGS = List.of("--fsync", "never",
