@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use chronik_metadata::controller::{self, BrokerRegistration, NewTopic};
 use chronik_metadata::grpc::pb::*;
-use chronik_metadata::grpc::{MAX_RAFT_MESSAGE, apply_watch_event};
+use chronik_metadata::grpc::{MAX_RAFT_MESSAGE, apply_watch_event, quota_entity};
 use chronik_metadata::proto::{
     CreateTopic, PartitionAssignment, RegisterBroker, SetClusterId, UnfenceBroker,
 };
@@ -20,7 +20,7 @@ use prost::Message;
 use protobuf::Message as _;
 
 /// The message types byte 0 chooses from, in order.
-pub const KINDS: [&str; 20] = [
+pub const KINDS: [&str; 21] = [
     "RegisterBrokerRequest",
     "HeartbeatRequest",
     "ShutdownBrokerRequest",
@@ -39,6 +39,7 @@ pub const KINDS: [&str; 20] = [
     "ElectLeadersRequest",
     "AlterReassignmentsRequest",
     "DecommissionBrokerRequest",
+    "AlterClientQuotasRequest",
     "WatchEvent",
     "RaftEnvelope",
 ];
@@ -131,7 +132,15 @@ pub fn run(data: &[u8]) -> Outcome {
         17 => decode(body, |r: DecommissionBrokerRequest| {
             handled.decide(|s| controller::decommission_broker(s, r.broker_id, r.cancel));
         }),
-        18 => decode(body, |event: WatchEvent| {
+        18 => decode(body, |r: AlterClientQuotasRequest| {
+            for c in &r.changes {
+                let Ok(entity) = quota_entity(&c.entity) else {
+                    continue;
+                };
+                handled.decide(|s| controller::alter_client_quota(s, &entity, &c.set, &c.remove));
+            }
+        }),
+        19 => decode(body, |event: WatchEvent| {
             let mut image = MetadataState::new();
             if let Ok(next) = apply_watch_event(&mut image, &event) {
                 assert_eq!(next, event.index.wrapping_add(1));

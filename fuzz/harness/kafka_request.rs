@@ -192,5 +192,7 @@ fn response_body(which: u8, version: u8, body: Bytes) -> Result<(), String> {
         DescribeQuorum => DescribeQuorumResponse,
         AlterPartitionReassignments => AlterPartitionReassignmentsResponse,
         ListPartitionReassignments => ListPartitionReassignmentsResponse,
+        DescribeClientQuotas => DescribeClientQuotasResponse,
+        AlterClientQuotas => AlterClientQuotasResponse,
     )
 }

@@ -28,6 +28,7 @@ FEATURES = (
     ("transactions", "Transactions: commit, abort, read_committed, offsets in transactions"),
     ("admin-ops", "Operator admin: log dirs, metadata quorum, leader elections"),
     ("fetch-sessions", "Incremental fetch sessions (KIP-227)"),
+    ("quotas", "Client quotas: produce, fetch and request rates"),
 )
 
 NOT_BUILT = (

@@ -116,8 +116,10 @@ impl Broker {
             config.fetch_session_cache_slots,
             config.fetch_session_eviction,
         ));
+        let quotas = Arc::new(crate::quotas::Quotas::new(cluster.clone()));
         let services = Arc::new(Services {
             fetch_sessions,
+            quotas,
             config,
             cluster,
             producer_ids,

@@ -18,7 +18,7 @@ use chronik_metadata::controller::{
     self, BrokerRegistration, ElectionOutcome, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::{BrokerId, ControllerError, ErrorKind, MetadataState, Uuid};
+use chronik_metadata::{BrokerId, ControllerError, ErrorKind, MetadataState, QuotaEntity, Uuid};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -404,6 +404,27 @@ impl Cluster {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Sets the client quotas `set` of `entity` and removes those named in `remove`; with
+    /// `validate_only` only checks that the controller would accept it. Returns once this
+    /// broker's metadata shows the change.
+    pub async fn alter_client_quota(
+        &self,
+        entity: &QuotaEntity,
+        set: BTreeMap<String, f64>,
+        remove: Vec<String>,
+        validate_only: bool,
+    ) -> Result<(), NodeError> {
+        if validate_only {
+            let decision =
+                self.metadata(|s| controller::alter_client_quota(s, entity, &set, &remove));
+            return decision.map(drop).map_err(NodeError::from);
+        }
+        let logged = (set.clone(), remove.clone());
+        self.quorum.alter_client_quota(entity, set, remove).await?;
+        tracing::info!(%entity, set = ?logged.0, removed = ?logged.1, "client quotas changed");
+        Ok(())
     }
 
     /// The cluster id the metadata node was started with.

@@ -7,14 +7,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use chronik_kafka::kafka_protocol::messages::ApiKey;
-use chronik_kafka::{ProtocolError, decode_request, try_split_frame};
+use chronik_kafka::kafka_protocol::messages::{ApiKey, RequestKind};
+use chronik_kafka::{DecodedRequest, ProtocolError, decode_request, try_split_frame};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 
 use crate::handlers::{Pending, Reply, dispatch};
+use crate::quotas::{Mute, Throttling, Timed};
 use crate::services::Services;
 
 /// Responses a connection may owe at once; the reader waits beyond that (backpressure).
@@ -45,12 +46,20 @@ impl Connection {
         // Each request must be complete within `idle` of the previous one (or of the accept):
         // silent clients and clients trickling a request byte by byte are both closed.
         let mut deadline = tokio::time::Instant::now() + idle;
+        let mute = Arc::new(Mute::default());
         'conn: loop {
             loop {
                 match try_split_frame(&mut buf, max) {
                     Ok(Some(frame)) => {
+                        // A throttled client's next request waits out its throttle time.
+                        if let Some(until) = mute.muted_until() {
+                            tokio::select! {
+                                _ = self.stop.wait_for(|s| *s) => break 'conn,
+                                _ = tokio::time::sleep_until(until.into()) => {}
+                            }
+                        }
                         deadline = tokio::time::Instant::now() + idle;
-                        let Some(pending) = self.serve_frame(frame, peer).await else {
+                        let Some(pending) = self.serve_frame(frame, peer, &mute).await else {
                             metrics::counter!("chronik_broker_bad_requests_total").increment(1);
                             break 'conn;
                         };
@@ -96,15 +105,30 @@ impl Connection {
     }
 
     /// Decodes and dispatches one frame; `None` closes the connection.
-    async fn serve_frame(&self, frame: Bytes, peer: SocketAddr) -> Option<InFlight> {
+    async fn serve_frame(
+        &self,
+        frame: Bytes,
+        peer: SocketAddr,
+        mute: &Arc<Mute>,
+    ) -> Option<InFlight> {
         let started = Instant::now();
-        metrics::counter!("chronik_broker_bytes_in_total").increment(frame.len() as u64 + 4);
+        let size = frame.len();
+        metrics::counter!("chronik_broker_bytes_in_total").increment(size as u64 + 4);
         match decode_request(frame) {
             Ok(req) => {
                 let api = req.api_key;
+                let quotas = &self.services.quotas;
+                let throttled = quotas.active() && !exempt_from_quotas(&req.request);
+                let throttling = throttled.then(|| {
+                    let client_id = req.client_id.as_ref().map_or("", |c| c.as_str());
+                    Throttling::new(quotas.clone(), client_id, mute.clone(), size + 4)
+                });
                 // Boxed: the handlers' state stays off the connection's own future, which
                 // every idle connection holds (about 4 KiB less each in a debug build).
-                let pending = Box::pin(dispatch(&self.services, req)).await;
+                let pending = match throttling {
+                    Some(t) => Box::pin(dispatch_counted(&self.services, req, t)).await,
+                    None => Box::pin(dispatch(&self.services, req, None)).await,
+                };
                 Some(InFlight {
                     pending,
                     api: Some(api),
@@ -117,6 +141,24 @@ impl Connection {
                 started,
             }),
         }
+    }
+}
+
+/// Dispatches a request of a client with quotas, counting the time spent handling it.
+async fn dispatch_counted(services: &Arc<Services>, req: DecodedRequest, t: Throttling) -> Pending {
+    let pending = Timed::new(dispatch(services, req, Some(t.clone())), t.busy()).await;
+    // Handling time the response could not count: it was ready before dispatch returned.
+    t.count_late();
+    pending
+}
+
+/// Requests no quota applies to: ApiVersions (a client must always learn the versions) and
+/// the traffic between brokers (follower fetches, transaction markers), as in Kafka.
+fn exempt_from_quotas(req: &RequestKind) -> bool {
+    match req {
+        RequestKind::ApiVersions(_) | RequestKind::WriteTxnMarkers(_) => true,
+        RequestKind::Fetch(r) => r.replica_id.0 >= 0,
+        _ => false,
     }
 }
 

@@ -85,6 +85,7 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::Storage(_) => ResponseError::KafkaStorageError,
         PartitionError::TimedOut => ResponseError::RequestTimedOut,
         PartitionError::InvalidTimestamp(_) => ResponseError::InvalidRequest,
+        PartitionError::TimestampOutOfBounds { .. } => ResponseError::InvalidTimestamp,
         PartitionError::NotInTransaction(_) => ResponseError::InvalidTxnState,
         PartitionError::FencedProducer(_) => ResponseError::InvalidProducerEpoch,
         // Retriable, as Kafka answers a produce whose verification could not complete.

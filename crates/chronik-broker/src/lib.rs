@@ -20,6 +20,7 @@ mod partition;
 mod partitions;
 mod producer_ids;
 mod producers;
+mod quotas;
 mod replica;
 mod response_errors;
 mod retention;

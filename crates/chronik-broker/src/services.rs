@@ -27,6 +27,8 @@ pub(crate) struct Services {
     /// The incremental fetch sessions (KIP-227) of consumers and followers; held only to
     /// resolve a request's session and to record its answer, never across a read.
     pub fetch_sessions: Mutex<FetchSessions>,
+    /// The client quotas configured in the metadata and the usage measured against them.
+    pub quotas: Arc<crate::quotas::Quotas>,
 }
 
 impl Services {

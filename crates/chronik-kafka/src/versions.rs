@@ -51,6 +51,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeQuorum, 0, 1),
     (ApiKey::AlterPartitionReassignments, 0, 0),
     (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::AlterClientQuotas, 0, 1),
 ];
 
 /// Calls macro `$m` with the message kind of every API in [`SUPPORTED`]: the one list that the
@@ -97,6 +99,8 @@ macro_rules! with_supported_kinds {
             DescribeQuorum,
             AlterPartitionReassignments,
             ListPartitionReassignments,
+            DescribeClientQuotas,
+            AlterClientQuotas,
         )
     };
 }
@@ -179,7 +183,7 @@ mod tests {
                 "{key:?} twice"
             );
         }
-        assert_eq!(SUPPORTED.len(), 39);
+        assert_eq!(SUPPORTED.len(), 41);
     }
 
     #[test]
@@ -196,9 +200,9 @@ mod tests {
 
     #[test]
     fn unsupported_keys_in_the_filter_are_not_advertised() {
-        let resp = api_versions_response(&[ApiKey::SaslHandshake, ApiKey::AlterClientQuotas]);
+        let resp = api_versions_response(&[ApiKey::SaslHandshake, ApiKey::CreateAcls]);
         assert!(resp.api_keys.is_empty());
-        assert_eq!(supported_range(ApiKey::AlterClientQuotas), None);
+        assert_eq!(supported_range(ApiKey::CreateAcls), None);
         assert_eq!(supported_range(ApiKey::Fetch), Some((4, 12)));
     }
 }

@@ -86,6 +86,10 @@ pub enum StateError {
         "producer id block of {0} ids is invalid (1 to 1000000 allowed, and ids must not overflow)"
     )]
     InvalidProducerIdBlock(i32),
+    #[error("invalid client quota entity: {0}")]
+    InvalidQuotaEntity(String),
+    #[error("invalid client quota: {0}")]
+    InvalidClientQuota(String),
     #[error("invalid snapshot: {0}")]
     InvalidSnapshot(String),
 }

@@ -15,6 +15,7 @@ mod error;
 pub mod grpc;
 mod ids;
 pub mod node;
+pub mod quotas;
 pub mod raft_store;
 mod record;
 mod snapshot;
@@ -36,10 +37,12 @@ pub use ids::{
 };
 pub use proto::MetadataRecord;
 pub use proto::metadata_record::Record;
+pub use quotas::{MAX_QUOTA_ENTITIES, QuotaEntity, QuotaValue};
 pub use record::RECORD_VERSION;
 pub use snapshot::SNAPSHOT_VERSION;
 pub use state::{
-    Broker, MetadataState, PartitionState, PartitionView, Topic, UNCLEAN_LEADER_ELECTION_CONFIG,
+    Broker, ClientQuotas, MetadataState, PartitionState, PartitionView, Topic,
+    UNCLEAN_LEADER_ELECTION_CONFIG,
 };
 
 /// Results of this crate; state-machine errors unless another error type is named.

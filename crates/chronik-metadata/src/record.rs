@@ -61,6 +61,7 @@ impl Record {
             Record::AllocateProducerIds(_) => "AllocateProducerIds",
             Record::SetClusterId(_) => "SetClusterId",
             Record::DecommissionBroker(_) => "DecommissionBroker",
+            Record::ClientQuotaChange(_) => "ClientQuotaChange",
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::error::StateError;
 use crate::ids::Uuid;
 use crate::proto::{BrokerSnapshot, PartitionSnapshot, StateSnapshot, TopicSnapshot};
 use crate::state::apply::restore_topic;
+use crate::state::quotas::{quota_snapshots, restore_client_quotas};
 use crate::state::validate::{BrokerFields, build_broker, check_name};
 use crate::state::{Broker, MetadataState, PartitionState, Topic};
 
@@ -30,6 +31,7 @@ impl MetadataState {
             brokers: self.brokers.values().map(broker_snapshot).collect(),
             topics: self.topics.values().map(topic_snapshot).collect(),
             next_producer_id: self.next_producer_id,
+            client_quotas: quota_snapshots(&self.client_quotas),
         }
     }
 
@@ -63,6 +65,7 @@ impl MetadataState {
             topics,
             topic_ids,
             next_producer_id: snapshot.next_producer_id,
+            client_quotas: restore_client_quotas(&snapshot.client_quotas)?,
         })
     }
 }
@@ -223,8 +226,20 @@ mod tests {
         dup_topic.topics.push(other);
         let mut no_partitions = good.clone();
         no_partitions.topics[0].partitions.clear();
-        let mut negative_pid = good;
+        let mut negative_pid = good.clone();
         negative_pid.next_producer_id = -1;
+        let mut dup_quota = good.clone();
+        dup_quota
+            .client_quotas
+            .push(dup_quota.client_quotas[0].clone());
+        let mut no_quota_values = good.clone();
+        no_quota_values.client_quotas[0].values.clear();
+        let mut bad_quota_value = good.clone();
+        bad_quota_value.client_quotas[0]
+            .values
+            .insert("producer_byte_rate".into(), 0.5);
+        let mut ip_entity = good;
+        ip_entity.client_quotas[0].entity[0].entity_type = "ip".into();
         for bad in [
             leader_outside,
             unknown_replica,
@@ -232,6 +247,10 @@ mod tests {
             dup_topic,
             no_partitions,
             negative_pid,
+            dup_quota,
+            no_quota_values,
+            bad_quota_value,
+            ip_entity,
         ] {
             let result = MetadataState::from_snapshot_bytes(&bad.encode_to_vec());
             assert!(result.is_err(), "{bad:?} was accepted");
@@ -244,7 +263,8 @@ mod tests {
         let snapshot = populated_state().to_snapshot();
         assert_eq!(snapshot.brokers.len(), 3);
         assert_eq!(snapshot.topics.len(), 1);
-        assert_eq!(sample_records().len(), 17);
+        assert_eq!(snapshot.client_quotas.len(), 1);
+        assert_eq!(sample_records().len(), 18);
     }
 
     proptest! {

@@ -84,6 +84,27 @@ pub fn set_config(id: u8, key: &str, value: &str) -> MetadataRecord {
     }))
 }
 
+/// One part of a quota entity; `None` names the type's default.
+pub fn quota_part(entity_type: &str, name: Option<&str>) -> QuotaEntityPart {
+    QuotaEntityPart {
+        entity_type: entity_type.into(),
+        name: name.map(str::to_string),
+    }
+}
+
+/// A client quota change of the entity `parts`.
+pub fn quota_change(
+    parts: &[(&str, Option<&str>)],
+    set: &[(&str, f64)],
+    remove: &[&str],
+) -> MetadataRecord {
+    MetadataRecord::new(Record::ClientQuotaChange(ClientQuotaChange {
+        entity: parts.iter().map(|(t, n)| quota_part(t, *n)).collect(),
+        set: set.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        remove: remove.iter().map(|k| k.to_string()).collect(),
+    }))
+}
+
 /// Applies records that must all be valid.
 pub fn apply_all(state: &mut MetadataState, records: &[MetadataRecord]) {
     for record in records {
@@ -150,6 +171,14 @@ pub fn sample_records() -> Vec<MetadataRecord> {
         MetadataRecord::new(Record::DeleteTopic(DeleteTopic {
             topic_id: topic_id(2).to_vec(),
         })),
+        quota_change(
+            &[("user", Some("alice")), ("client-id", None)],
+            &[
+                ("producer_byte_rate", 1048576.0),
+                ("request_percentage", 50.0),
+            ],
+            &["consumer_byte_rate"],
+        ),
     ]
 }
 

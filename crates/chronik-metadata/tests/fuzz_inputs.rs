@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use chronik_metadata::grpc::pb;
 use chronik_metadata::proto::{
-    AllocateProducerIds, ConfigChange, CreatePartitions, PartitionAssignment, PartitionChange,
+    AllocateProducerIds, ClientQuotaChange, ConfigChange, CreatePartitions, PartitionAssignment,
+    PartitionChange, QuotaEntityPart,
 };
 use chronik_metadata::{MetadataRecord, Record};
 use grpc_messages::{KINDS, base_records, base_state};
@@ -62,6 +63,23 @@ fn follow_up_records() -> Vec<MetadataRecord> {
             broker_id: 1,
             first_id: 0,
             count: 1000,
+        })),
+        MetadataRecord::new(Record::ClientQuotaChange(ClientQuotaChange {
+            entity: vec![
+                QuotaEntityPart {
+                    entity_type: "user".into(),
+                    name: Some("alice".into()),
+                },
+                QuotaEntityPart {
+                    entity_type: "client-id".into(),
+                    name: None,
+                },
+            ],
+            set: BTreeMap::from([
+                ("producer_byte_rate".to_string(), 1048576.0),
+                ("request_percentage".to_string(), 50.0),
+            ]),
+            remove: vec!["consumer_byte_rate".into()],
         })),
     ]
 }
@@ -211,6 +229,22 @@ fn grpc_seeds() -> Vec<(&'static str, Vec<u8>)> {
                 },
             ),
         ),
+        (
+            "alter-client-quotas",
+            message(
+                "AlterClientQuotasRequest",
+                pb::AlterClientQuotasRequest {
+                    changes: vec![pb::ClientQuotaChange {
+                        entity: vec![pb::QuotaEntityPart {
+                            entity_type: "client-id".into(),
+                            name: Some("app".into()),
+                        }],
+                        set: BTreeMap::from([("consumer_byte_rate".into(), 2097152.0)]),
+                        remove: vec!["request_percentage".into()],
+                    }],
+                },
+            ),
+        ),
         ("raft-envelope", message("RaftEnvelope", raft_envelope())),
     ]
 }
@@ -300,7 +334,12 @@ fn seed_corpus_matches_the_helpers() {
         assert!(grpc_messages::run(input).decoded, "{name}");
     }
     // The requests meant to change the cluster do.
-    for name in ["register-broker", "alter-partition", "create-topics"] {
+    for name in [
+        "register-broker",
+        "alter-partition",
+        "create-topics",
+        "alter-client-quotas",
+    ] {
         let (_, input) = grpc.iter().find(|(n, _)| *n == name).expect("seed");
         assert!(grpc_messages::run(input).records_applied > 0, "{name}");
     }

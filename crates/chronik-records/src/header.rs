@@ -24,6 +24,9 @@ pub(crate) const PRODUCER_EPOCH: usize = 51;
 pub(crate) const BASE_SEQUENCE: usize = 53;
 pub(crate) const RECORDS_COUNT: usize = 57;
 
+/// The attribute bit of a batch whose timestamps are the broker's append time.
+pub(crate) const TIMESTAMP_TYPE_LOG_APPEND: i16 = 0x08;
+
 /// The only record format accepted.
 pub(crate) const CURRENT_MAGIC: i8 = 2;
 
@@ -150,6 +153,11 @@ impl BatchHeader {
             4 => Compression::Zstd,
             _ => Compression::Unknown,
         }
+    }
+
+    /// Whether the broker stamped the batch with its append time (LogAppendTime).
+    pub fn is_log_append_time(&self) -> bool {
+        self.attributes & TIMESTAMP_TYPE_LOG_APPEND != 0
     }
 
     pub fn is_transactional(&self) -> bool {

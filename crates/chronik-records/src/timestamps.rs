@@ -1,14 +1,23 @@
-//! Finding the first record of a stored batch at or after a timestamp (ListOffsets by time):
-//! the storage engine's time index finds the batch, this finds the record inside it.
+//! Record timestamps: finding the first record of a stored batch at or after a timestamp
+//! (ListOffsets by time: the storage engine's time index finds the batch, this finds the record
+//! inside it), the range of a batch's timestamps (the topic's timestamp bounds), and the broker
+//! stamping a batch with its append time (`message.timestamp.type=LogAppendTime`).
 
 use crate::Compression;
-use crate::header::{BATCH_HEADER_LEN, BatchHeader};
+use crate::header::{
+    ATTRIBUTES, BATCH_HEADER_LEN, BatchHeader, MAX_TIMESTAMP, TIMESTAMP_TYPE_LOG_APPEND,
+};
 
 /// The (offset, timestamp) of the first record of the uncompressed v2 `batch` whose timestamp
 /// is at least `timestamp`. `None` for a compressed batch (its records are not unpacked here:
 /// the caller answers with the batch's base offset), a malformed one, or no such record.
 pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Option<(i64, i64)> {
     let header = BatchHeader::parse(batch).ok()?;
+    if header.is_log_append_time() {
+        // Every record of the batch has the broker's append time, its max timestamp.
+        return (header.max_timestamp >= timestamp)
+            .then_some((header.base_offset, header.max_timestamp));
+    }
     if header.compression() != Compression::None {
         return None;
     }
@@ -25,6 +34,45 @@ pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Option<(i64, i6
         }
     }
     None
+}
+
+/// The smallest and largest record timestamps of a v2 batch: read from every record of an
+/// uncompressed batch; for a compressed one (whose records are not unpacked here), its first
+/// record's and its largest, which is exact for a producer's batch in time order. `None` for a
+/// malformed batch.
+pub fn timestamp_range(batch: &[u8]) -> Option<(i64, i64)> {
+    let header = BatchHeader::parse(batch).ok()?;
+    let mut min = header.base_timestamp.min(header.max_timestamp);
+    let mut max = header.max_timestamp;
+    if header.compression() != Compression::None {
+        return Some((min, max));
+    }
+    let mut rest = batch.get(BATCH_HEADER_LEN..)?;
+    for _ in 0..header.records_count.max(0) {
+        let len = usize::try_from(varint(&mut rest)?).ok()?;
+        let (mut record, after) = rest.split_at_checked(len)?;
+        rest = after;
+        record = record.get(1..)?; // attributes
+        let ts = header.base_timestamp.checked_add(varint(&mut record)?)?;
+        min = min.min(ts);
+        max = max.max(ts);
+    }
+    Some((min, max))
+}
+
+/// Stamps a v2 batch with the broker's append time, as Kafka does under LogAppendTime: the
+/// max timestamp becomes `now`, the timestamp-type attribute says so (readers then take it as
+/// every record's time), and the CRC-32C is recomputed. Batches shorter than a header are
+/// left alone.
+pub fn set_log_append_time(batch: &mut [u8], now: i64) {
+    if batch.len() < BATCH_HEADER_LEN {
+        return;
+    }
+    batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&now.to_be_bytes());
+    let attributes = i16::from_be_bytes([batch[ATTRIBUTES], batch[ATTRIBUTES + 1]]);
+    let stamped = attributes | TIMESTAMP_TYPE_LOG_APPEND;
+    batch[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&stamped.to_be_bytes());
+    crate::recompute_crc(batch);
 }
 
 /// Reads a zig-zag varint (as Kafka records use), advancing `buf`.
@@ -75,5 +123,38 @@ mod tests {
         recompute_crc(&mut compressed);
         assert_eq!(first_record_at_or_after(&compressed, 0), None);
         assert_eq!(first_record_at_or_after(&[0xff; 80], 0), None);
+    }
+
+    #[test]
+    fn a_batch_spans_its_records_timestamps() {
+        let b = build_batch_at(&[b"v", b"v", b"v"], &[1_010, 1_000, 1_020]);
+        assert_eq!(
+            timestamp_range(&b),
+            Some((1_000, 1_020)),
+            "out of order records"
+        );
+        let mut compressed = b.clone();
+        compressed[ATTRIBUTES + 1] |= 0x01;
+        recompute_crc(&mut compressed);
+        assert_eq!(
+            timestamp_range(&compressed),
+            Some((1_010, 1_020)),
+            "first and max"
+        );
+        for cut in 0..b.len() {
+            let _ = timestamp_range(&b[..cut]);
+        }
+    }
+
+    #[test]
+    fn a_stamped_batch_carries_the_append_time_for_every_record() {
+        let mut b = batch();
+        set_log_append_time(&mut b, 5_000);
+        let header = BatchHeader::parse(&b).expect("header");
+        assert!(header.is_log_append_time());
+        assert_eq!(header.max_timestamp, 5_000);
+        assert!(crate::crc_matches(&b), "CRC recomputed");
+        assert_eq!(first_record_at_or_after(&b, 4_000), Some((40, 5_000)));
+        assert_eq!(first_record_at_or_after(&b, 5_001), None);
     }
 }

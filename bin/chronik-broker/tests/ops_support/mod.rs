@@ -23,6 +23,8 @@ pub fn ops_api(key: ApiKey) -> bool {
             | ApiKey::DescribeQuorum
             | ApiKey::AlterPartitionReassignments
             | ApiKey::ListPartitionReassignments
+            | ApiKey::DescribeClientQuotas
+            | ApiKey::AlterClientQuotas
     )
 }
 
@@ -105,6 +107,38 @@ pub fn ops_api_at(c: &mut Client, key: ApiKey, v: i16) {
             let req = ListPartitionReassignmentsRequest::default().with_timeout_ms(10_000);
             let r: ListPartitionReassignmentsResponse = c.call(key, v, &req);
             assert!(r.topics.is_empty(), "nothing is being reassigned: {r:?}");
+            (r.error_code, 0)
+        }
+        ApiKey::AlterClientQuotas => {
+            // validate_only: the quota is checked by the controller but not stored.
+            let entity = alter_client_quotas_request::EntityData::default()
+                .with_entity_type(StrBytes::from_static_str("client-id"))
+                .with_entity_name(Some(StrBytes::from_string(format!("versions-{v}"))));
+            let op = alter_client_quotas_request::OpData::default()
+                .with_key(StrBytes::from_static_str("producer_byte_rate"))
+                .with_value(1_048_576.0);
+            let req = AlterClientQuotasRequest::default()
+                .with_validate_only(true)
+                .with_entries(vec![
+                    alter_client_quotas_request::EntryData::default()
+                        .with_entity(vec![entity])
+                        .with_ops(vec![op]),
+                ]);
+            let r: AlterClientQuotasResponse = c.call(key, v, &req);
+            (r.entries[0].error_code, 0)
+        }
+        ApiKey::DescribeClientQuotas => {
+            let component = describe_client_quotas_request::ComponentData::default()
+                .with_entity_type(StrBytes::from_static_str("client-id"))
+                .with_match_type(2)
+                .with_match(None);
+            let req = DescribeClientQuotasRequest::default().with_components(vec![component]);
+            let r: DescribeClientQuotasResponse = c.call(key, v, &req);
+            assert_eq!(
+                r.entries.as_deref(),
+                Some(&[][..]),
+                "no quota was stored: {r:?}"
+            );
             (r.error_code, 0)
         }
         other => panic!("{other:?} is not an operator admin API"),

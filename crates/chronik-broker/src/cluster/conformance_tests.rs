@@ -10,7 +10,12 @@ use std::time::Duration;
 
 use chronik_metadata::controller::{AlterPartitionRequest, BrokerRegistration};
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
-use chronik_metadata::{BrokerId, ErrorKind, MetadataState, PartitionState, TopicId, Uuid};
+use chronik_metadata::quotas::{
+    CLIENT_ID, CONSUMER_BYTE_RATE, PRODUCER_BYTE_RATE, REQUEST_PERCENTAGE, USER,
+};
+use chronik_metadata::{
+    BrokerId, ErrorKind, MetadataState, PartitionState, QuotaEntity, TopicId, Uuid,
+};
 use tokio::task::JoinHandle;
 
 use super::embedded::EmbeddedQuorum;
@@ -232,6 +237,7 @@ conformance!(
     stale_isr_changes_are_refused,
     producer_id_blocks_never_overlap,
     subscribers_see_every_change,
+    client_quotas_are_set_and_removed,
 );
 
 async fn run<C, F>(fixture: impl Future<Output = Fixture>, check: C)
@@ -438,5 +444,47 @@ async fn subscribers_see_every_change(mut f: Fixture) -> Fixture {
     changes.mark_unchanged();
     f.quorum().delete_topic("s").await.expect("deleted");
     assert!(changes.has_changed().expect("open"), "topic deletion");
+    f
+}
+
+async fn client_quotas_are_set_and_removed(f: Fixture) -> Fixture {
+    let alice = Some("alice".to_owned());
+    let entity = QuotaEntity::new([(USER.to_owned(), alice), (CLIENT_ID.to_owned(), None)])
+        .expect("a valid entity");
+    let rates = |pairs: &[(&str, f64)]| -> BTreeMap<String, f64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    let shown = |f: &Fixture| {
+        let values = f.cluster.metadata(|s| s.client_quota(&entity).cloned());
+        values.map(|v| v.into_iter().map(|(k, v)| (k, v.0)).collect::<Vec<_>>())
+    };
+    let q = f.quorum();
+    let set = rates(&[(PRODUCER_BYTE_RATE, 1024.0), (REQUEST_PERCENTAGE, 12.5)]);
+    (q.alter_client_quota(&entity, set.clone(), vec![]))
+        .await
+        .expect("quotas set");
+    let expected: Vec<(String, f64)> = set.into_iter().collect();
+    assert_eq!(shown(&f), Some(expected.clone()), "read back at once");
+
+    for bad in [
+        rates(&[(PRODUCER_BYTE_RATE, 0.5)]),
+        rates(&[("connection_creation_rate", 10.0)]),
+    ] {
+        let refused = q.alter_client_quota(&entity, bad, vec![]).await;
+        assert_eq!(kind(refused), ErrorKind::InvalidRequest);
+    }
+    let consume = rates(&[(CONSUMER_BYTE_RATE, 2048.0)]);
+    let checked = f.cluster.alter_client_quota(&entity, consume, vec![], true);
+    checked.await.expect("a valid change");
+    assert_eq!(
+        shown(&f),
+        Some(expected),
+        "nothing refused or validated written"
+    );
+
+    let all = vec![PRODUCER_BYTE_RATE.to_owned(), REQUEST_PERCENTAGE.to_owned()];
+    let removed = (f.cluster).alter_client_quota(&entity, BTreeMap::new(), all, false);
+    removed.await.expect("quotas removed");
+    assert!(f.cluster.metadata(|s| s.client_quotas().is_empty()));
     f
 }

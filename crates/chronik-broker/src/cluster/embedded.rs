@@ -8,7 +8,7 @@ use chronik_metadata::controller::{
     self, AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
-use chronik_metadata::{BrokerId, MetadataState, Uuid};
+use chronik_metadata::{BrokerId, MetadataState, QuotaEntity, Uuid};
 use tokio::sync::watch;
 
 use super::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange};
@@ -168,6 +168,15 @@ impl MetadataQuorum for EmbeddedQuorum {
         (self.node)
             .change_topic_configs(name, &set, &delete, expected.as_ref())
             .await
+    }
+
+    async fn alter_client_quota(
+        &self,
+        entity: &QuotaEntity,
+        set: BTreeMap<String, f64>,
+        remove: Vec<String>,
+    ) -> Result<(), NodeError> {
+        self.node.alter_client_quota(entity, &set, &remove).await
     }
 
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {

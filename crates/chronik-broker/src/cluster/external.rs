@@ -11,15 +11,16 @@ use chronik_metadata::ErrorKind;
 use chronik_metadata::controller::{BrokerRegistration, ElectionResult, ElectionType};
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
-    AllocateProducerIdsRequest, AlterPartitionRequest, AlterReassignmentsRequest,
-    AlterTopicConfigsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-    ElectLeadersRequest, ExpectedConfigs, HeartbeatRequest, ItemResult, PartitionCount,
-    PartitionReassignment, RegisterBrokerRequest, ReplicaAssignment, ShutdownBrokerRequest,
-    StatusRequest, TopicConfigChange, TopicPartitionRef, TopicSpec,
+    AllocateProducerIdsRequest, AlterClientQuotasRequest, AlterPartitionRequest,
+    AlterReassignmentsRequest, AlterTopicConfigsRequest, CreatePartitionsRequest,
+    CreateTopicsRequest, DeleteTopicsRequest, ElectLeadersRequest, ExpectedConfigs,
+    HeartbeatRequest, ItemResult, PartitionCount, PartitionReassignment, RegisterBrokerRequest,
+    ReplicaAssignment, ShutdownBrokerRequest, StatusRequest, TopicConfigChange, TopicPartitionRef,
+    TopicSpec,
 };
-use chronik_metadata::grpc::{ClientError, MetaClient, election_result};
+use chronik_metadata::grpc::{ClientError, MetaClient, client_quota_change, election_result};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::{BrokerId, MetadataState, Uuid};
+use chronik_metadata::{BrokerId, MetadataState, QuotaEntity, QuotaValue, Uuid};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -328,6 +329,33 @@ impl MetadataQuorum for ExternalQuorum {
             })
         };
         self.finish_write(results, "the new configs", applied).await
+    }
+
+    async fn alter_client_quota(
+        &self,
+        entity: &QuotaEntity,
+        set: BTreeMap<String, f64>,
+        remove: Vec<String>,
+    ) -> Result<(), NodeError> {
+        let (want, gone) = (set.clone(), remove.clone());
+        let req = AlterClientQuotasRequest {
+            changes: vec![client_quota_change(entity, set, remove)],
+        };
+        let results = self
+            .call(|mut c| {
+                let req = req.clone();
+                async move { c.alter_client_quotas(req).await }
+            })
+            .await?
+            .results;
+        let applied = |s: &MetadataState| {
+            let quotas = s.client_quota(entity);
+            let value = |k: &String| quotas.and_then(|q| q.get(k));
+            want.iter().all(|(k, v)| value(k) == Some(&QuotaValue(*v)))
+                && gone.iter().all(|k| value(k).is_none())
+        };
+        self.finish_write(results, "the new client quotas", applied)
+            .await
     }
 
     /// Asks the controller to fence this broker now, then waits until the local image shows it

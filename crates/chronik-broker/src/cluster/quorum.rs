@@ -10,7 +10,7 @@ use chronik_metadata::controller::{
     AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::{BrokerId, MetadataState, Uuid};
+use chronik_metadata::{BrokerId, MetadataState, QuotaEntity, Uuid};
 use tokio::sync::watch;
 
 /// The Raft quorum behind the metadata, as DescribeQuorum shows it.
@@ -113,6 +113,15 @@ pub(crate) trait MetadataQuorum: Send + Sync {
         set: BTreeMap<String, String>,
         delete: Vec<String>,
         expected: Option<BTreeMap<String, String>>,
+    ) -> Result<(), NodeError>;
+
+    /// Sets the client quotas `set` of `entity` and removes those named in `remove`
+    /// (`chronik_metadata::quotas` says which keys and values are valid).
+    async fn alter_client_quota(
+        &self,
+        entity: &QuotaEntity,
+        set: BTreeMap<String, f64>,
+        remove: Vec<String>,
     ) -> Result<(), NodeError>;
 
     /// A block of producer ids for `broker`: (first id, count).

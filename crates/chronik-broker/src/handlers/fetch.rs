@@ -26,12 +26,18 @@ use crate::fetch_sessions::{
 use crate::kafka_errors::partition_error_code;
 use crate::partition::{Isolation, Parked, PartitionError, PartitionLayer, ReadRequest, Reader};
 use crate::producers::AbortedTxn;
+use crate::quotas::Throttling;
 use crate::services::Services;
 
 /// Longest long poll honoured, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 
-pub(crate) async fn handle(services: &Services, req: FetchRequest) -> FetchResponse {
+/// `throttling`: the consumer's quotas, if any applies (never a follower's).
+pub(crate) async fn handle(
+    services: &Services,
+    req: FetchRequest,
+    throttling: Option<Throttling>,
+) -> FetchResponse {
     let reader = match req.replica_id.0 {
         id if id >= 0 => Reader::Follower(id),
         _ => Reader::Consumer,
@@ -74,16 +80,38 @@ pub(crate) async fn handle(services: &Services, req: FetchRequest) -> FetchRespo
         let mut changes = layer.changes(partitions.iter().map(|(tp, _)| tp));
         let (reads, bytes, errors) = read_all(layer, &partitions, max_bytes, reader);
         if bytes >= min_bytes || errors || Instant::now() >= deadline {
-            return respond(services, plan.context, reads);
+            return throttled(throttling.as_ref(), bytes, plan.context)
+                .unwrap_or_else(|| respond(services, plan.context, reads));
         }
         let parked = Parked::new(reader);
         let woken = tokio::time::timeout_at(deadline, changes.next()).await;
         drop(parked);
         if !matches!(woken, Ok(Some(_))) {
-            let reads = read_all(layer, &partitions, max_bytes, reader).0;
-            return respond(services, plan.context, reads);
+            let (reads, bytes, _) = read_all(layer, &partitions, max_bytes, reader);
+            return throttled(throttling.as_ref(), bytes, plan.context)
+                .unwrap_or_else(|| respond(services, plan.context, reads));
         }
     }
+}
+
+/// The answer to a consumer whose fetch of `bytes` puts it over its byte-rate quota: no
+/// data (it does not count against the quota, and the session's partitions are answered
+/// again next time), only the time to wait, as Kafka does.
+fn throttled(
+    throttling: Option<&Throttling>,
+    bytes: usize,
+    context: FetchContext,
+) -> Option<FetchResponse> {
+    let throttle = throttling?.fetched(bytes);
+    if throttle.is_zero() {
+        return None;
+    }
+    let ms = i32::try_from(throttle.as_millis()).unwrap_or(i32::MAX);
+    let response = FetchResponse::default()
+        .with_throttle_time_ms(ms)
+        .with_error_code(NONE)
+        .with_session_id(context.session_id());
+    Some(response)
 }
 
 /// The request's session, resolved against the broker's sessions: what to read.

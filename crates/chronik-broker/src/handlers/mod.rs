@@ -3,6 +3,7 @@
 
 mod alter_configs;
 mod api_versions;
+mod client_quotas;
 mod create_partitions;
 mod create_topics;
 mod delete_records;
@@ -31,6 +32,7 @@ use chronik_kafka::kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind}
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use tokio::task::JoinHandle;
 
+use crate::quotas::{Throttling, Timed};
 use crate::services::Services;
 
 /// The APIs this broker serves, and so exactly those ApiVersions advertises.
@@ -74,6 +76,8 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::DescribeTransactions,
     ApiKey::ListTransactions,
     ApiKey::DescribeProducers,
+    ApiKey::DescribeClientQuotas,
+    ApiKey::AlterClientQuotas,
 ];
 
 /// What a connection writes back for one request.
@@ -92,17 +96,24 @@ pub(crate) enum Pending {
     Later(JoinHandle<Reply>),
 }
 
-/// Where a response goes: enough of the request header to encode it.
-#[derive(Clone, Copy)]
+/// Where a response goes: enough of the request header to encode it, and the client's
+/// quotas, which the response settles.
+#[derive(Clone)]
 pub(crate) struct Header {
     pub api_key: ApiKey,
     pub version: i16,
     pub correlation_id: i32,
+    /// `None` when no quota is configured or the request is exempt (ApiVersions, requests
+    /// between brokers).
+    pub throttling: Option<Throttling>,
 }
 
 impl Header {
-    /// Encodes `body` as the response to this request.
-    pub fn reply(self, body: Option<ResponseKind>) -> Reply {
+    /// Encodes `body` as the response to this request (`None`: no response is sent).
+    pub fn reply(self, mut body: Option<ResponseKind>) -> Reply {
+        if let Some(t) = &self.throttling {
+            t.on_reply(self.api_key, self.version, body.as_mut());
+        }
         let Some(body) = body else {
             return Reply::Nothing;
         };
@@ -125,16 +136,30 @@ impl Header {
 /// applies, OffsetFetch answers) take effect before returning, so they follow the request
 /// order as in Kafka, which serves a connection's requests one at a time; everything else
 /// runs in a task of its own.
-pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> Pending {
+/// `throttling` is the request's part in the client quotas, if any applies (the connection
+/// leaves it out for requests exempt from quotas).
+pub(crate) async fn dispatch(
+    services: &Arc<Services>,
+    req: DecodedRequest,
+    throttling: Option<Throttling>,
+) -> Pending {
     let header = Header {
         api_key: req.api_key,
         version: req.api_version,
         correlation_id: req.correlation_id,
+        throttling,
     };
     let v = req.api_version;
     let services = services.clone();
     let later = |f: std::pin::Pin<Box<dyn Future<Output = ResponseKind> + Send>>| {
-        Pending::Later(tokio::spawn(async move { header.reply(Some(f.await)) }))
+        let header = header.clone();
+        Pending::Later(tokio::spawn(async move {
+            let body = match &header.throttling {
+                Some(t) => Timed::new(f, t.busy()).await,
+                None => f.await,
+            };
+            header.reply(Some(body))
+        }))
     };
     match req.request {
         RequestKind::ApiVersions(_) => {
@@ -144,9 +169,12 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
         RequestKind::Metadata(r) => later(Box::pin(async move {
             ResponseKind::Metadata(metadata::handle(&services, r, v).await)
         })),
-        RequestKind::Fetch(r) => later(Box::pin(async move {
-            ResponseKind::Fetch(fetch::handle(&services, r).await)
-        })),
+        RequestKind::Fetch(r) => {
+            let throttling = header.throttling.clone();
+            later(Box::pin(async move {
+                ResponseKind::Fetch(fetch::handle(&services, r, throttling).await)
+            }))
+        }
         RequestKind::ListOffsets(r) => later(Box::pin(async move {
             ResponseKind::ListOffsets(list_offsets::handle(&services, r, v))
         })),
@@ -264,6 +292,12 @@ pub(crate) async fn dispatch(services: &Arc<Services>, req: DecodedRequest) -> P
         })),
         RequestKind::DescribeProducers(r) => later(Box::pin(async move {
             ResponseKind::DescribeProducers(transactions_admin::describe_producers(&services, r))
+        })),
+        RequestKind::DescribeClientQuotas(r) => later(Box::pin(async move {
+            ResponseKind::DescribeClientQuotas(client_quotas::describe(&services, r))
+        })),
+        RequestKind::AlterClientQuotas(r) => later(Box::pin(async move {
+            ResponseKind::AlterClientQuotas(client_quotas::alter(&services, r).await)
         })),
         RequestKind::WriteTxnMarkers(r) => later(Box::pin(async move {
             ResponseKind::WriteTxnMarkers(transactions::write_txn_markers(&services, r).await)

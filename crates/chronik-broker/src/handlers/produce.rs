@@ -13,7 +13,7 @@ use chronik_kafka::kafka_protocol::messages::{ProduceRequest, ProduceResponse, R
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_types::TopicPartition;
 
-use super::{Header, NONE, Pending, Reply};
+use super::{Header, NONE, Pending};
 use crate::kafka_errors::partition_error_code;
 use crate::partition::{AckWait, Acks, PartitionError};
 use crate::services::Services;
@@ -65,7 +65,7 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
                         .with_index(part.index)
                         .with_error_code(NONE)
                         .with_base_offset(appended.base_offset)
-                        .with_log_append_time_ms(-1)
+                        .with_log_append_time_ms(appended.log_append_time.unwrap_or(-1))
                         .with_log_start_offset(appended.log_start_offset)
                 }
                 Err(e) => refused(&e, part.index, header.version),
@@ -80,11 +80,13 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
             for code in crate::response_errors::error_codes(&ResponseKind::Produce(response)) {
                 crate::metrics::response_error(header.api_key, code);
             }
-            return Pending::Now(Reply::Nothing);
+            return Pending::Now(header.reply(None));
         }
         return Pending::Now(header.reply(Some(ResponseKind::Produce(response))));
     };
     Pending::Later(tokio::spawn(async move {
+        // Waiting for acknowledgements is not handling time: only the append above counts
+        // against the request quota.
         for (t, p, wait) in waiting {
             let Err(e) = wait.settle(acks, timeout).await else {
                 continue;
@@ -144,6 +146,9 @@ fn refused(e: &PartitionError, index: i32, version: i16) -> PartitionProduceResp
             answer
                 .with_record_errors(records)
                 .with_error_message(Some(StrBytes::from_string(message)))
+        }
+        PartitionError::TimestampOutOfBounds { .. } => {
+            answer.with_error_message(Some(StrBytes::from_string(e.to_string())))
         }
         _ => answer,
     }

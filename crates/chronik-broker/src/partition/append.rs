@@ -48,6 +48,8 @@ pub(crate) struct Appended {
     /// Offset of the first record written (or of the original, for a retried batch).
     pub base_offset: i64,
     pub log_start_offset: i64,
+    /// The time the broker stamped the batches with, under LogAppendTime.
+    pub log_append_time: Option<i64>,
     /// What to wait for before acknowledging.
     pub wait: AckWait,
 }
@@ -93,13 +95,22 @@ impl PartitionLayer {
             });
         }
         let records = records.ok_or(PartitionError::MissingRecords)?;
-        let batches = chronik_records::split_batches(records, topic.max_message_bytes)
+        let mut batches = chronik_records::split_batches(records, topic.max_message_bytes)
             .inspect_err(|e| tracing::debug!(partition = %tp, error = %e, "produce rejected"))?;
         if topic.cleanup.compact {
             for batch in &batches {
                 check_keyed(tp, &records[batch.range.clone()])?;
             }
         }
+        let now = now_ms();
+        if topic.timestamps.bounds_timestamps() {
+            for batch in &batches {
+                check_timestamps(tp, &topic.timestamps, &records[batch.range.clone()], now)?;
+            }
+        }
+        // Under LogAppendTime the batches are stamped with this broker's time, in a copy.
+        let stamped = (topic.timestamps.log_append_time).then(|| stamp(records, &mut batches, now));
+        let records = stamped.as_ref().unwrap_or(records);
         let mut base_offset = None;
         let mut wait = AckWait {
             durable: None,
@@ -130,9 +141,48 @@ impl PartitionLayer {
         Ok(Appended {
             base_offset: base_offset.unwrap_or(-1),
             log_start_offset: hosted.log.start_offset(),
+            log_append_time: stamped.is_some().then_some(now),
             wait,
         })
     }
+}
+
+/// Milliseconds since the Unix epoch, as record timestamps count them.
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Refuses a batch whose producer timestamps lie outside the topic's bounds.
+fn check_timestamps(
+    tp: &TopicPartition,
+    settings: &crate::topic_config::TimestampSettings,
+    batch: &[u8],
+    now: i64,
+) -> Result<()> {
+    let Some(range) = chronik_records::timestamp_range(batch) else {
+        return Err(PartitionError::UnreadableRecords(format!(
+            "{tp}: batch timestamps"
+        )));
+    };
+    (settings.check(range, now)).map_err(|reason| PartitionError::TimestampOutOfBounds {
+        partition: tp.clone(),
+        reason,
+    })
+}
+
+/// A copy of `records` whose batches carry the append time `now`, with `batches`' headers
+/// read again from it.
+fn stamp(records: &Bytes, batches: &mut [chronik_records::ValidBatch], now: i64) -> Bytes {
+    let mut copy = records.to_vec();
+    for batch in batches.iter_mut() {
+        let bytes = &mut copy[batch.range.clone()];
+        chronik_records::set_log_append_time(bytes, now);
+        if let Ok(header) = BatchHeader::parse(bytes) {
+            batch.header = header;
+        }
+    }
+    Bytes::from(copy)
 }
 
 impl PartitionLayer {

@@ -58,6 +58,11 @@ pub(crate) enum PartitionError {
     TimedOut,
     #[error("timestamp {0} is negative and names no special offset")]
     InvalidTimestamp(i64),
+    #[error("{partition} refuses the batch: {reason}")]
+    TimestampOutOfBounds {
+        partition: TopicPartition,
+        reason: String,
+    },
     #[error(
         "{0} is not in the producer's ongoing transaction (add it with AddPartitionsToTxn first)"
     )]

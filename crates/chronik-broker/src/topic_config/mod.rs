@@ -12,12 +12,14 @@ use chronik_wal::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
 use crate::BrokerConfig;
 
 mod compaction;
+mod inert;
+mod keys;
+mod timestamps;
 
 pub(crate) use compaction::{CleanupPolicy, CompactionSettings};
-use compaction::{
-    DELETE_RETENTION_MS, MAX_COMPACTION_LAG_MS, MIN_CLEANABLE_DIRTY_RATIO, MIN_COMPACTION_LAG_MS,
-};
-
+use inert::InertSettings;
+pub(crate) use keys::{ConfigType, KEYS, Key, Source, key};
+pub(crate) use timestamps::TimestampSettings;
 pub(crate) const RETENTION_MS: &str = "retention.ms";
 pub(crate) const RETENTION_BYTES: &str = "retention.bytes";
 pub(crate) const SEGMENT_BYTES: &str = "segment.bytes";
@@ -25,115 +27,6 @@ pub(crate) const SEGMENT_MS: &str = "segment.ms";
 pub(crate) const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
 pub(crate) const MAX_MESSAGE_BYTES: &str = "max.message.bytes";
 pub(crate) const CLEANUP_POLICY: &str = "cleanup.policy";
-
-/// Kafka's config types, as DescribeConfigs v3+ reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ConfigType {
-    Boolean = 1,
-    Int = 3,
-    Long = 5,
-    Double = 6,
-    List = 7,
-}
-
-/// Where an effective value comes from (DescribeConfigs `config_source`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
-    DynamicTopic = 1,
-    StaticBroker = 4,
-    Default = 5,
-}
-
-/// One supported topic config.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Key {
-    pub name: &'static str,
-    /// The broker config holding the default (Kafka's synonym of the topic config).
-    pub broker_name: &'static str,
-    pub config_type: ConfigType,
-    pub doc: &'static str,
-}
-
-pub(crate) const KEYS: &[Key] = &[
-    Key {
-        name: CLEANUP_POLICY,
-        broker_name: "log.cleanup.policy",
-        config_type: ConfigType::List,
-        doc: "What happens to old records: 'delete' (retention removes old segments), \
-              'compact' (the cleaner keeps the latest record of each key) or both.",
-    },
-    Key {
-        name: DELETE_RETENTION_MS,
-        broker_name: "log.cleaner.delete.retention.ms",
-        config_type: ConfigType::Long,
-        doc: "How long a tombstone stays in a compacted topic after its log was cleaned.",
-    },
-    Key {
-        name: MAX_COMPACTION_LAG_MS,
-        broker_name: "log.cleaner.max.compaction.lag.ms",
-        config_type: ConfigType::Long,
-        doc: "A dirty record older than this makes its log due for cleaning.",
-    },
-    Key {
-        name: MIN_CLEANABLE_DIRTY_RATIO,
-        broker_name: "log.cleaner.min.cleanable.ratio",
-        config_type: ConfigType::Double,
-        doc: "A compacted log is cleaned once this share of it is dirty.",
-    },
-    Key {
-        name: MIN_COMPACTION_LAG_MS,
-        broker_name: "log.cleaner.min.compaction.lag.ms",
-        config_type: ConfigType::Long,
-        doc: "Records younger than this are not compacted.",
-    },
-    Key {
-        name: MAX_MESSAGE_BYTES,
-        broker_name: "message.max.bytes",
-        config_type: ConfigType::Int,
-        doc: "Largest record batch a producer may send to this topic.",
-    },
-    Key {
-        name: MIN_INSYNC_REPLICAS,
-        broker_name: "min.insync.replicas",
-        config_type: ConfigType::Int,
-        doc: "Smallest ISR with which an acks=all produce is accepted.",
-    },
-    Key {
-        name: RETENTION_BYTES,
-        broker_name: "log.retention.bytes",
-        config_type: ConfigType::Long,
-        doc: "Oldest segments are deleted while a partition is larger than this (-1: no limit).",
-    },
-    Key {
-        name: RETENTION_MS,
-        broker_name: "log.retention.ms",
-        config_type: ConfigType::Long,
-        doc: "Segments whose newest record is older than this are deleted (-1: keep forever).",
-    },
-    Key {
-        name: SEGMENT_BYTES,
-        broker_name: "log.segment.bytes",
-        config_type: ConfigType::Int,
-        doc: "A new segment starts once the active one would grow past this size.",
-    },
-    Key {
-        name: SEGMENT_MS,
-        broker_name: "log.roll.ms",
-        config_type: ConfigType::Long,
-        doc: "A new segment starts once the active one is this old.",
-    },
-    Key {
-        name: UNCLEAN_LEADER_ELECTION_CONFIG,
-        broker_name: "unclean.leader.election.enable",
-        config_type: ConfigType::Boolean,
-        doc: "Whether a replica outside the ISR may become leader (losing data).",
-    },
-];
-
-/// The supported key called `name`.
-pub(crate) fn key(name: &str) -> Option<&'static Key> {
-    KEYS.iter().find(|k| k.name == name)
-}
 
 /// Why a config change is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,6 +81,8 @@ pub(crate) struct TopicSettings {
     pub unclean_leader_election: bool,
     pub cleanup: CleanupPolicy,
     pub compaction: CompactionSettings,
+    pub timestamps: TimestampSettings,
+    inert: InertSettings,
 }
 
 impl TopicSettings {
@@ -203,6 +98,8 @@ impl TopicSettings {
             unclean_leader_election: false,
             cleanup: CleanupPolicy::DELETE,
             compaction: CompactionSettings::default(),
+            timestamps: TimestampSettings::default(),
+            inert: InertSettings::default(),
         }
     }
 
@@ -285,6 +182,8 @@ impl TopicSettings {
                 }
             }
             _ if self.compaction.set(name, text).map_err(invalid)? => {}
+            _ if self.timestamps.set(name, text).map_err(invalid)? => {}
+            _ if self.inert.set(name, text).map_err(invalid)? => {}
             _ => return Err(ConfigError::Unknown(name.to_owned())),
         }
         Ok(())
@@ -302,7 +201,10 @@ impl TopicSettings {
             MAX_MESSAGE_BYTES => self.max_message_bytes.to_string(),
             CLEANUP_POLICY => self.cleanup.value(),
             UNCLEAN_LEADER_ELECTION_CONFIG => self.unclean_leader_election.to_string(),
-            name => self.compaction.value(name).unwrap_or_default(),
+            name => (self.compaction.value(name))
+                .or_else(|| self.timestamps.value(name))
+                .or_else(|| self.inert.value(name))
+                .unwrap_or_default(),
         }
     }
 

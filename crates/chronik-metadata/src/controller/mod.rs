@@ -13,6 +13,7 @@ mod decommission;
 mod elect_leaders;
 mod election;
 mod placement;
+mod quotas;
 mod reassign;
 
 #[cfg(test)]
@@ -35,6 +36,7 @@ pub use placement::{
     NewTopic, assign_replicas, change_topic_configs, create_partitions, create_topic, delete_topic,
     manual_assignment,
 };
+pub use quotas::alter_client_quota;
 pub use reassign::{
     ReassignStep, cancel_reassignment, reassign_partition, reassignment_steps, start_reassignment,
 };

@@ -5,6 +5,7 @@
 mod client;
 mod elect;
 mod peer;
+mod quotas;
 mod service;
 
 /// Generated types and gRPC stubs of `proto/raft_peer.proto` and `proto/controller.proto`.
@@ -16,6 +17,7 @@ pub mod pb {
 pub use client::{ClientError, MetaClient, apply_watch_event, connect, is_not_leader, status_of};
 pub use elect::election_result;
 pub use peer::{GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};
+pub use quotas::{client_quota_change, quota_entity};
 pub use service::ControllerService;
 
 /// Metadata key of a NOT_LEADER answer that carries the leader's address (when known).

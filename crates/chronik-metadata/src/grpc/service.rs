@@ -325,6 +325,18 @@ impl Controller for ControllerService {
         Ok(Response::new(AlterTopicConfigsResponse { results }))
     }
 
+    async fn alter_client_quotas(
+        &self,
+        request: Request<AlterClientQuotasRequest>,
+    ) -> Result<Response<AlterClientQuotasResponse>, Status> {
+        let mut results = Vec::new();
+        for change in request.into_inner().changes {
+            let (name, outcome) = super::quotas::alter(&self.node, &change).await;
+            results.push(item(&name, outcome.map(|()| Vec::new()))?);
+        }
+        Ok(Response::new(AlterClientQuotasResponse { results }))
+    }
+
     type WatchStream = WatchStream;
 
     async fn watch(

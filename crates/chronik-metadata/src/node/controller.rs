@@ -17,7 +17,7 @@ use super::sessions::Sessions;
 use super::{MetaNode, NodeError};
 use crate::controller::{self, AlterPartitionRequest, BrokerRegistration, NewTopic};
 use crate::grpc::pb::{ApplyResult, NodeCommand, VoterAddress};
-use crate::{BrokerId, MetadataState, Record, TopicId, Uuid};
+use crate::{BrokerId, MetadataState, QuotaEntity, Record, TopicId, Uuid};
 
 const LOOP_PERIOD: Duration = Duration::from_millis(200);
 /// Longest wait for a proposal to apply (a leader cut off from its quorum never commits);
@@ -229,6 +229,18 @@ impl MetaNode {
         expected: Option<&BTreeMap<String, String>>,
     ) -> Result<(), NodeError> {
         (self.decide(|s| controller::change_topic_configs(s, name, set, delete, expected)))
+            .await
+            .map(drop)
+    }
+
+    /// Sets the client quotas `set` of `entity` and removes those named in `remove`.
+    pub async fn alter_client_quota(
+        &self,
+        entity: &QuotaEntity,
+        set: &BTreeMap<String, f64>,
+        remove: &[String],
+    ) -> Result<(), NodeError> {
+        (self.decide(|s| controller::alter_client_quota(s, entity, set, remove)))
             .await
             .map(drop)
     }

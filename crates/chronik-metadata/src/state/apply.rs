@@ -32,6 +32,7 @@ impl MetadataState {
             Record::AllocateProducerIds(r) => self.allocate_producer_ids(r),
             Record::SetClusterId(r) => self.set_cluster_id(r),
             Record::DecommissionBroker(r) => self.set_decommissioning(r.broker_id, !r.cancel),
+            Record::ClientQuotaChange(r) => self.change_client_quota(r),
         }
     }
 

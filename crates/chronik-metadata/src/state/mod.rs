@@ -3,6 +3,7 @@
 //! holds the same state and writes the same snapshot bytes.
 
 pub(crate) mod apply;
+pub(crate) mod quotas;
 pub(crate) mod validate;
 
 #[cfg(test)]
@@ -11,11 +12,18 @@ mod tests;
 #[cfg(test)]
 mod partition_tests;
 
+#[cfg(test)]
+mod quota_tests;
+
 use std::collections::BTreeMap;
 
 use chronik_types::{LeaderEpoch, TopicPartition};
 
 use crate::ids::{BrokerId, NO_LEADER, TopicId, Uuid};
+use crate::quotas::{QuotaEntity, QuotaValue};
+
+/// The client quotas of every entity that has any: entity → quota key → value.
+pub type ClientQuotas = BTreeMap<QuotaEntity, BTreeMap<String, QuotaValue>>;
 
 /// Topic config that allows electing a leader outside the ISR (possible data loss).
 pub const UNCLEAN_LEADER_ELECTION_CONFIG: &str = "unclean.leader.election.enable";
@@ -177,6 +185,8 @@ pub struct MetadataState {
     pub(crate) topics: BTreeMap<TopicId, Topic>,
     pub(crate) topic_ids: BTreeMap<String, TopicId>,
     pub(crate) next_producer_id: i64,
+    /// Never holds an entity without quotas.
+    pub(crate) client_quotas: ClientQuotas,
 }
 
 impl MetadataState {
@@ -264,5 +274,15 @@ impl MetadataState {
     /// Partitions with no leader.
     pub fn offline_partitions(&self) -> impl Iterator<Item = PartitionView<'_>> {
         self.partitions().filter(|p| p.state.is_offline())
+    }
+
+    /// The client quotas of every entity that has any, by entity.
+    pub fn client_quotas(&self) -> &ClientQuotas {
+        &self.client_quotas
+    }
+
+    /// The quotas set for exactly `entity`, if any.
+    pub fn client_quota(&self, entity: &QuotaEntity) -> Option<&BTreeMap<String, QuotaValue>> {
+        self.client_quotas.get(entity)
     }
 }

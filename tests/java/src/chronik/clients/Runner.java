@@ -27,7 +27,7 @@ public final class Runner {
   private static final List<Class<?>> SUITES = List.of(AdminTests.class, ProduceTests.class,
       ConsumeTests.class, CompactionTests.class, GroupTests.class, GroupAdminTests.class,
       RestartTests.class, TransactionTests.class, OperatorAdminTests.class,
-      FetchSessionTests.class);
+      FetchSessionTests.class, QuotaTests.class);
 
   /** Broker flags: no fsync (tests never crash the host), and a cleaner that looks every 100 ms. */
   private static final List<String> BROKER_ARGS = List.of("--fsync", "never",

@@ -1,0 +1,278 @@
+//! Client quotas as Kafka enforces them: produce and fetch byte rates and the share of request
+//! handling time (`request_percentage`), per user, client id or both, with defaults, read
+//! from the replicated metadata so every broker holds clients to the same limits (each broker
+//! measures the traffic it serves, as in Kafka). A client over a quota is not refused: its
+//! response carries the time to wait (`throttle_time_ms`) and its connection reads no further
+//! request until then (KIP-219). A consumer over its fetch quota gets an empty response, so
+//! the data it would have got does not count against it.
+//!
+//! Without authentication every client is the user `ANONYMOUS`, as in Kafka.
+
+mod rate;
+mod resolve;
+mod throttle;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chronik_kafka::kafka_protocol::messages::{ApiKey, ResponseKind};
+use chronik_metadata::MetadataState;
+use chronik_metadata::quotas::{CLIENT_ID, CONSUMER_BYTE_RATE, PRODUCER_BYTE_RATE};
+use chronik_metadata::quotas::{REQUEST_PERCENTAGE, USER};
+use tokio::sync::watch;
+
+use crate::cluster::Cluster;
+use rate::WindowedRate;
+use resolve::{Limits, Part, SensorKey, resolve};
+
+pub(crate) use throttle::{Mute, Timed};
+
+/// The user of every connection until authentication exists.
+pub(crate) const ANONYMOUS: &str = "ANONYMOUS";
+
+/// A sensor unused this long is dropped; a client coming back starts with a fresh window.
+const SENSOR_EXPIRY: Duration = Duration::from_secs(600);
+/// Resolutions cached at most; beyond that the cache starts over.
+const MAX_RESOLVED: usize = 10_000;
+
+/// What a quota limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum QuotaKind {
+    /// Bytes of produce requests per second.
+    Produce,
+    /// Record bytes of fetch responses per second (consumers only).
+    Fetch,
+    /// Percent of one thread's time spent handling the client's requests.
+    Request,
+}
+
+impl QuotaKind {
+    fn key(self) -> &'static str {
+        match self {
+            QuotaKind::Produce => PRODUCER_BYTE_RATE,
+            QuotaKind::Fetch => CONSUMER_BYTE_RATE,
+            QuotaKind::Request => REQUEST_PERCENTAGE,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            QuotaKind::Produce => "produce",
+            QuotaKind::Fetch => "fetch",
+            QuotaKind::Request => "request",
+        }
+    }
+}
+
+/// The broker's quota limits and the usage it measured.
+pub(crate) struct Quotas {
+    cluster: Arc<Cluster>,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    /// The metadata version the limits were read at.
+    seen: watch::Receiver<u64>,
+    limits: Limits,
+    resolved: HashMap<(String, String, QuotaKind), Option<(SensorKey, f64)>>,
+    sensors: HashMap<(QuotaKind, SensorKey), WindowedRate>,
+    last_sweep: Instant,
+}
+
+impl Quotas {
+    pub fn new(cluster: Arc<Cluster>) -> Self {
+        let mut seen = cluster.subscribe();
+        seen.mark_changed();
+        let inner = Inner {
+            seen,
+            limits: Limits::new(),
+            resolved: HashMap::new(),
+            sensors: HashMap::new(),
+            last_sweep: Instant::now(),
+        };
+        Quotas {
+            cluster,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    /// Whether any quota is configured: without one, requests skip all accounting.
+    pub fn active(&self) -> bool {
+        !self.lock().limits.is_empty()
+    }
+
+    /// Counts `value` of `kind` for a client; how long it must now wait (zero when within its
+    /// quota or when none applies).
+    pub fn record(&self, kind: QuotaKind, user: &str, client_id: &str, value: f64) -> Duration {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let Some((sensor, quota)) = inner.resolve(kind, user, client_id) else {
+            return Duration::ZERO;
+        };
+        let rate = (inner.sensors.entry((kind, sensor))).or_insert_with(|| WindowedRate::new(now));
+        rate.record(value, now);
+        rate.throttle_time(quota, now)
+    }
+
+    /// Takes back a value [`Quotas::record`] counted.
+    pub fn unrecord(&self, kind: QuotaKind, user: &str, client_id: &str, value: f64) {
+        let mut inner = self.lock();
+        if let Some((sensor, _)) = inner.resolve(kind, user, client_id)
+            && let Some(rate) = inner.sensors.get_mut(&(kind, sensor))
+        {
+            rate.unrecord(value, Instant::now());
+        }
+    }
+
+    /// The state, with the limits read again if the metadata changed.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.seen.has_changed().unwrap_or(false) {
+            inner.seen.borrow_and_update();
+            let limits = self.cluster.metadata(limits_of);
+            if limits != inner.limits {
+                inner.limits = limits;
+                inner.resolved.clear();
+            }
+        }
+        inner.sweep(Instant::now());
+        inner
+    }
+}
+
+impl Inner {
+    fn resolve(&mut self, kind: QuotaKind, user: &str, client: &str) -> Option<(SensorKey, f64)> {
+        let key = (user.to_owned(), client.to_owned(), kind);
+        if let Some(found) = self.resolved.get(&key) {
+            return found.clone();
+        }
+        if self.resolved.len() >= MAX_RESOLVED {
+            self.resolved.clear();
+        }
+        let found = resolve(&self.limits, user, client, kind.key());
+        self.resolved.insert(key, found.clone());
+        found
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.last_sweep) < SENSOR_EXPIRY / 10 {
+            return;
+        }
+        self.last_sweep = now;
+        self.sensors
+            .retain(|_, rate| !rate.idle_for(SENSOR_EXPIRY, now));
+    }
+}
+
+/// The configured quotas in the shape [`resolve`] looks them up in.
+fn limits_of(state: &MetadataState) -> Limits {
+    let part = |name: Option<Option<&str>>| match name {
+        None => Part::Absent,
+        Some(None) => Part::Default,
+        Some(Some(n)) => Part::Named(n.to_owned()),
+    };
+    (state.client_quotas().iter())
+        .map(|(entity, values)| {
+            let at = (part(entity.name_of(USER)), part(entity.name_of(CLIENT_ID)));
+            let values = (values.iter()).map(|(k, v)| (k.clone(), v.0)).collect();
+            (at, values)
+        })
+        .collect()
+}
+
+/// One request's part in the quotas: who sent it, what it cost, and its connection, which
+/// stops reading requests while the client is throttled.
+#[derive(Clone)]
+pub(crate) struct Throttling {
+    quotas: Arc<Quotas>,
+    user: Arc<str>,
+    client_id: Arc<str>,
+    mute: Arc<Mute>,
+    /// Handling time (nanoseconds) not yet counted against the request quota.
+    busy: Arc<AtomicU64>,
+    request_bytes: usize,
+}
+
+impl Throttling {
+    pub fn new(
+        quotas: Arc<Quotas>,
+        client_id: &str,
+        mute: Arc<Mute>,
+        request_bytes: usize,
+    ) -> Self {
+        Throttling {
+            quotas,
+            user: Arc::from(ANONYMOUS),
+            client_id: Arc::from(client_id),
+            mute,
+            busy: Arc::default(),
+            request_bytes,
+        }
+    }
+
+    /// Where the time spent handling this request adds up (see [`Timed`]).
+    pub fn busy(&self) -> Arc<AtomicU64> {
+        self.busy.clone()
+    }
+
+    /// Counts handling time measured after the response was settled, muting the connection
+    /// if that puts the client over its request quota.
+    pub fn count_late(&self) {
+        let late = self.count_busy();
+        if !late.is_zero() {
+            self.mute.until(Instant::now() + late);
+        }
+    }
+
+    /// Counts the handling time measured so far against the request quota.
+    fn count_busy(&self) -> Duration {
+        let nanos = self.busy.swap(0, Ordering::Relaxed);
+        // request_percentage is percent of one thread: percent-seconds per second.
+        let percent_seconds = nanos as f64 * 100.0 / 1e9;
+        self.record(QuotaKind::Request, percent_seconds)
+    }
+
+    /// Counts a consumer's fetched bytes; when that puts it over its quota they are taken
+    /// back, and the fetch must be answered without data, with the returned throttle time.
+    pub fn fetched(&self, bytes: usize) -> Duration {
+        let throttle = self.record(QuotaKind::Fetch, bytes as f64);
+        if !throttle.is_zero() {
+            (self.quotas).unrecord(QuotaKind::Fetch, &self.user, &self.client_id, bytes as f64);
+        }
+        throttle
+    }
+
+    /// Settles the request's quotas when its response (`None` for acks=0) is ready: the
+    /// longest throttle any of them asks for goes into the response, when its version has
+    /// the field, and mutes the connection.
+    pub fn on_reply(&self, api: ApiKey, version: i16, body: Option<&mut ResponseKind>) {
+        let mut throttle = self.count_busy();
+        if api == ApiKey::Produce {
+            throttle = throttle.max(self.record(QuotaKind::Produce, self.request_bytes as f64));
+        }
+        if let Some(ResponseKind::Fetch(r)) = &body {
+            let fetch = Duration::from_millis(u64::try_from(r.throttle_time_ms).unwrap_or(0));
+            throttle = throttle.max(fetch);
+        }
+        if throttle.is_zero() {
+            return;
+        }
+        if let Some(body) = body {
+            throttle::set_throttle_time(body, version, throttle);
+        }
+        self.mute.until(Instant::now() + throttle);
+    }
+
+    fn record(&self, kind: QuotaKind, value: f64) -> Duration {
+        let throttle = (self.quotas).record(kind, &self.user, &self.client_id, value);
+        if !throttle.is_zero() {
+            metrics::counter!("chronik_broker_throttled_responses_total", "quota" => kind.label())
+                .increment(1);
+            metrics::counter!("chronik_broker_throttle_milliseconds_total", "quota" => kind.label())
+                .increment(throttle.as_millis() as u64);
+        }
+        throttle
+    }
+}
