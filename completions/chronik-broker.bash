@@ -62,7 +62,7 @@ _chronik__broker() {
 
     case "${cmd}" in
         chronik__broker)
-            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help --version run status config help"
+            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help --version run status config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,6 +113,10 @@ _chronik__broker() {
                     return 0
                     ;;
                 --fetch-session-cache-slots)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fetch-session-eviction-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -260,7 +264,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__config__subcmd__show)
-            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --output --help"
+            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -311,6 +315,10 @@ _chronik__broker() {
                     return 0
                     ;;
                 --fetch-session-cache-slots)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fetch-session-eviction-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -490,7 +498,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__run)
-            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help"
+            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,6 +549,10 @@ _chronik__broker() {
                     return 0
                     ;;
                 --fetch-session-cache-slots)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fetch-session-eviction-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

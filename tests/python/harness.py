@@ -178,3 +178,17 @@ def live_values(records):
         else:
             latest[key] = value
     return latest
+
+
+def send_request(bootstrap, request):
+    """Sends one request built with kafka-python's protocol classes (for calls its admin
+    client lacks) and returns the response."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000)
+    try:
+        future = admin._send_request_to_node(admin._client.least_loaded_node(), request)
+        admin._wait_for_futures([future])
+        return future.value
+    finally:
+        admin.close()

@@ -13,11 +13,10 @@ import signal
 import pytest
 from confluent_kafka import ElectionType, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
-from kafka import KafkaAdminClient
 from kafka.protocol.admin import AlterPartitionReassignmentsRequest_v0, ListPartitionReassignmentsRequest_v0
 
 from cluster import eventually, running_cluster
-from harness import read_partition, unique
+from harness import read_partition, send_request, unique
 
 QUIET_CONTROLLER = ("--preferred-leader-interval-s", "3600", "--auto-balance", "false")
 
@@ -121,23 +120,11 @@ def test_unclean_election_revives_a_partition_whose_in_sync_replicas_are_gone(cl
     assert elect(admin, ElectionType.UNCLEAN, tp) == {0: KafkaError.ELECTION_NOT_NEEDED}
 
 
-def kafka_request(bootstrap, request):
-    """Sends one Kafka request with kafka-python's protocol classes (confluent-kafka has no
-    reassignment calls) and returns the decoded response."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000)
-    try:
-        future = admin._send_request_to_node(admin._client.least_loaded_node(), request)
-        admin._wait_for_futures([future])
-        return future.value
-    finally:
-        admin.close()
-
-
 def reassign(bootstrap, topic, partition, replicas):
     """AlterPartitionReassignments for one partition (`replicas` None cancels); its error code."""
     req = AlterPartitionReassignmentsRequest_v0(
         timeout_ms=30_000, topics=[(topic, [(partition, replicas, {})], {})], tags={})
-    resp = kafka_request(bootstrap, req)
+    resp = send_request(bootstrap, req)
     assert resp.error_code == 0, resp
     ((_name, ((_index, code, _message, _tags),), _),) = resp.responses
     return code
@@ -145,7 +132,7 @@ def reassign(bootstrap, topic, partition, replicas):
 
 def reassignments(bootstrap):
     """{(topic, partition): (replicas, adding, removing)} of every running reassignment."""
-    resp = kafka_request(bootstrap, ListPartitionReassignmentsRequest_v0(timeout_ms=30_000, topics=None, tags={}))
+    resp = send_request(bootstrap, ListPartitionReassignmentsRequest_v0(timeout_ms=30_000, topics=None, tags={}))
     assert resp.error_code == 0, resp
     return {
         (name, index): (replicas, adding, removing)

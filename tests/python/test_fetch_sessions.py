@@ -7,10 +7,10 @@ fetch sessions; librdkafka and kafka-python do not.
 """
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from cluster import eventually, running_cluster
-from harness import unique
+from harness import read_partition, unique
 
 PARTITIONS = 12
 LAG_TIME_MS = 2000
@@ -29,19 +29,6 @@ def produce(bootstrap, topic, values):
                   on_delivery=lambda err, msg: errors.append(err) if err else None)
     assert p.flush(60) == 0, "records left unacknowledged"
     assert errors == [], errors
-
-
-def values_of(bootstrap, topic, partition):
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader"), "enable.auto.commit": False})
-    try:
-        _, high = c.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
-        c.assign([TopicPartition(topic, partition, 0)])
-        out = []
-        eventually(f"{high} records of partition {partition}",
-                   lambda: out.extend(m.value() for m in c.consume(100, 1.0) if m.error() is None) or len(out) >= high)
-        return out
-    finally:
-        c.close()
 
 
 def test_followers_fetch_in_sessions_and_idle_followers_stay_in_sync(cluster):
@@ -75,4 +62,5 @@ def test_followers_fetch_in_sessions_and_idle_followers_stay_in_sync(cluster):
     eventually("partition 0 to get a new leader",
                lambda: cluster.leader_of(topic, 0) not in (old_leader, -1, None))
     expected = first[0::PARTITIONS] + second[0::PARTITIONS]
-    assert values_of(cluster.bootstrap, topic, 0) == expected, "acknowledged records reached the new leader"
+    _, _, records = read_partition(cluster.bootstrap, topic, 0)
+    assert [v for _, _, v in records] == expected, "acknowledged records reached the new leader"

@@ -11,13 +11,12 @@ import json
 
 import pytest
 from confluent_kafka import Producer
-from kafka import KafkaAdminClient
 from kafka.protocol.admin import DescribeClientQuotasRequest_v0
 from kafka.protocol.api import Request, Response
 from kafka.protocol.types import Array, Boolean, Float64, Int16, Int32, Schema, String
 
 from cluster import eventually, running_cluster
-from harness import unique
+from harness import send_request, unique
 
 INVALID_REQUEST = 42
 QUOTA = 100 * 1024
@@ -52,27 +51,17 @@ def cluster():
     yield from running_cluster()
 
 
-def send(bootstrap, request):
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000)
-    try:
-        future = admin._send_request_to_node(admin._client.least_loaded_node(), request)
-        admin._wait_for_futures([future])
-        return future.value
-    finally:
-        admin.close()
-
-
 def alter(bootstrap, entity, ops):
     """One AlterClientQuotas entry: entity [(type, name or None)], ops [(key, value, remove)];
     returns its (error code, message)."""
-    r = send(bootstrap, AlterClientQuotasRequest_v0(entries=[(entity, ops)], validate_only=False))
+    r = send_request(bootstrap, AlterClientQuotasRequest_v0(entries=[(entity, ops)], validate_only=False))
     [(code, message, _)] = r.entries
     return code, message
 
 
 def quotas(bootstrap):
     """Every stored quota: {((type, name), ...): {key: value}}."""
-    r = send(bootstrap, DescribeClientQuotasRequest_v0(components=[], strict=False))
+    r = send_request(bootstrap, DescribeClientQuotasRequest_v0(components=[], strict=False))
     assert r.error_code == 0, r
     return {tuple(tuple(e) for e in entity): dict(values) for entity, values in r.entries}
 

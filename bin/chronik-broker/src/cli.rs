@@ -134,6 +134,16 @@ pub struct RunArgs {
         default_value_t = 1000
     )]
     pub fetch_session_cache_slots: usize,
+    /// When the fetch session cache is full, a session unused for this many milliseconds
+    /// gives its slot to a new one, and a consumer's new session may take the slot of a smaller
+    /// consumer session older than this (Kafka's min.incremental.fetch.session.eviction.ms).
+    #[arg(
+        long,
+        env = "CHRONIK_FETCH_SESSION_EVICTION_MS",
+        default_value_t = 120_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub fetch_session_eviction_ms: u64,
     /// A follower not caught up with its leader for this many milliseconds leaves the ISR
     /// until it catches up again (Kafka's replica.lag.time.max.ms).
     #[arg(
@@ -323,6 +333,8 @@ impl RunArgs {
         config.idle_timeout = std::time::Duration::from_millis(self.idle_timeout_ms);
         config.fetch_max_bytes = self.fetch_max_bytes;
         config.fetch_session_cache_slots = self.fetch_session_cache_slots;
+        config.fetch_session_eviction =
+            std::time::Duration::from_millis(self.fetch_session_eviction_ms);
         if self.offsets_topic_replication_factor < 1 {
             bail!(
                 "--offsets-topic-replication-factor must be at least 1, got {}",

@@ -56,8 +56,9 @@ pub struct BrokerConfig {
     /// Incremental fetch sessions (KIP-227) kept at once (Kafka's
     /// `max.incremental.fetch.session.cache.slots`); 0 keeps none, so every fetch is full.
     pub fetch_session_cache_slots: usize,
-    /// A fetch session unused this long gives its slot to a new one when the cache is full
-    /// (Kafka's `min.incremental.fetch.session.eviction.ms`).
+    /// A fetch session unused this long gives its slot to a new one when the cache is full,
+    /// and a consumer's session older than this may give it to a larger one (Kafka's
+    /// `min.incremental.fetch.session.eviction.ms`).
     pub fetch_session_eviction: Duration,
     /// Replaces `fdatasync` for the partition logs (not the metadata log); `None` in
     /// production.

@@ -153,11 +153,13 @@ async fn dispatch_counted(services: &Arc<Services>, req: DecodedRequest, t: Thro
 }
 
 /// Requests no quota applies to: ApiVersions (a client must always learn the versions) and
-/// the traffic between brokers (follower fetches, transaction markers), as in Kafka.
+/// the traffic between brokers (follower fetches and truncation, transaction markers), as in
+/// Kafka.
 fn exempt_from_quotas(req: &RequestKind) -> bool {
     match req {
         RequestKind::ApiVersions(_) | RequestKind::WriteTxnMarkers(_) => true,
         RequestKind::Fetch(r) => r.replica_id.0 >= 0,
+        RequestKind::OffsetForLeaderEpoch(r) => r.replica_id.0 >= 0,
         _ => false,
     }
 }

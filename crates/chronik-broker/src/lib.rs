@@ -27,6 +27,7 @@ mod retention;
 mod services;
 mod topic_config;
 mod transactions;
+mod wall_clock;
 
 pub use broker::Broker;
 pub use cleaner::CleanerConfig;

@@ -4,7 +4,7 @@
 //! yet, or that a follower still needs, is never deleted by retention.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
@@ -31,9 +31,7 @@ pub(crate) fn spawn(partitions: Arc<Partitions>, interval: Duration) -> JoinHand
 
 /// One retention pass over every hosted log.
 fn enforce_all(partitions: &Partitions) {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let now_ms = crate::wall_clock::wall_ms();
     for (tp, hosted) in partitions.all() {
         match (hosted.log).enforce_retention(now_ms, hosted.replica.high_watermark()) {
             Ok(report) if report.segments_deleted > 0 => {

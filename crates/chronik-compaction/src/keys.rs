@@ -1,5 +1,7 @@
-//! The produce-side check of compacted topics: every record must have a key (Kafka refuses an
-//! unkeyed record there with INVALID_RECORD), since the cleaner could not keep it.
+//! The produce-side checks that read a batch's records (decompressed, bounded): every record of
+//! a compacted topic must have a key (Kafka refuses an unkeyed record there with
+//! INVALID_RECORD, since the cleaner could not keep it), and a topic may bound the records'
+//! timestamps.
 
 use chronik_types::Offset;
 
@@ -42,4 +44,25 @@ pub fn first_unkeyed_record(batch: &[u8], uncompressed_limit: usize) -> Result<O
         }
     }
     Ok(None)
+}
+
+/// The smallest and largest timestamp of `batch`'s records, leaving out records without one
+/// (-1, which Kafka does not check); `None` when no record has one. Records decompress to at
+/// most `uncompressed_limit` bytes; a damaged batch, or one larger once decompressed, is an
+/// error.
+pub fn timestamp_range(batch: &[u8], uncompressed_limit: usize) -> Result<Option<(i64, i64)>> {
+    const NO_TIMESTAMP: i64 = -1;
+    let header = check_batch(batch)?;
+    let records = records_of(batch, &header, uncompressed_limit)?;
+    let mut range: Option<(i64, i64)> = None;
+    for record in Records::new(&header, &records) {
+        let ts = header
+            .base_timestamp
+            .saturating_add(record?.timestamp_delta);
+        if ts == NO_TIMESTAMP {
+            continue;
+        }
+        range = Some(range.map_or((ts, ts), |(min, max)| (min.min(ts), max.max(ts))));
+    }
+    Ok(range)
 }

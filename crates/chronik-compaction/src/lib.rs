@@ -39,7 +39,7 @@ mod varint;
 pub use error::{CompactionError, Result};
 pub use filter::{ActiveProducers, BatchFate, CleanPolicy, Filtered, filter_batch};
 pub use key_map::{DEFAULT_UNCOMPRESSED_LIMIT, ENTRY_OVERHEAD, KeyMap, MapProgress};
-pub use keys::{first_unkeyed_record, unkeyed_records};
+pub use keys::{first_unkeyed_record, timestamp_range, unkeyed_records};
 pub use schedule::{
     CleanableOffsets, CleaningCandidate, CompactionConfig, LogFacts, SegmentFacts, assess,
     cleanable_offsets, filthiest,

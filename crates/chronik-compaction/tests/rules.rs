@@ -375,3 +375,24 @@ fn every_unkeyed_record_is_named_by_its_position_in_the_batch() {
     }
     assert!(unkeyed_records(b"garbage", 1 << 20).is_err());
 }
+
+#[test]
+fn a_batch_spans_its_records_timestamps_in_every_codec() {
+    use chronik_compaction::timestamp_range;
+    for codec in CODECS {
+        let out_of_order = batch(
+            Spec::at(0).codec(codec),
+            &[
+                kv("a", "1", 1_010),
+                kv("b", "2", 1_000),
+                kv("c", "3", 1_020),
+            ],
+        );
+        assert_eq!(
+            timestamp_range(&out_of_order, 1 << 20).unwrap(),
+            Some((1_000, 1_020)),
+            "{codec:?}"
+        );
+    }
+    assert!(timestamp_range(b"garbage", 1 << 20).is_err());
+}

@@ -24,6 +24,6 @@ pub use header::{
 };
 pub use rewrite::{recompute_crc, set_base_offset, set_partition_leader_epoch, set_producer};
 pub use split::{ValidBatch, batch_len, split_batches, split_stored_batches};
-pub use timestamps::{first_record_at_or_after, set_log_append_time, timestamp_range};
+pub use timestamps::{first_record_at_or_after, set_log_append_time};
 pub use validate::{crc_matches, validate_batch, validate_stored_batch};
 pub use write::seal_batch;

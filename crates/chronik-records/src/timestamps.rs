@@ -1,7 +1,7 @@
 //! Record timestamps: finding the first record of a stored batch at or after a timestamp
 //! (ListOffsets by time: the storage engine's time index finds the batch, this finds the record
-//! inside it), the range of a batch's timestamps (the topic's timestamp bounds), and the broker
-//! stamping a batch with its append time (`message.timestamp.type=LogAppendTime`).
+//! inside it) and the broker stamping a batch with its append time
+//! (`message.timestamp.type=LogAppendTime`).
 
 use crate::Compression;
 use crate::header::{
@@ -21,14 +21,8 @@ pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Option<(i64, i6
     if header.compression() != Compression::None {
         return None;
     }
-    let mut rest = &batch[BATCH_HEADER_LEN..];
-    for _ in 0..header.records_count.max(0) {
-        let len = usize::try_from(varint(&mut rest)?).ok()?;
-        let (mut record, after) = rest.split_at_checked(len)?;
-        rest = after;
-        record = record.get(1..)?; // attributes
-        let ts = header.base_timestamp.checked_add(varint(&mut record)?)?;
-        let offset = header.base_offset.checked_add(varint(&mut record)?)?;
+    for record in record_times(header, batch) {
+        let (offset, ts) = record?;
         if ts >= timestamp {
             return Some((offset, ts));
         }
@@ -36,28 +30,29 @@ pub fn first_record_at_or_after(batch: &[u8], timestamp: i64) -> Option<(i64, i6
     None
 }
 
-/// The smallest and largest record timestamps of a v2 batch: read from every record of an
-/// uncompressed batch; for a compressed one (whose records are not unpacked here), its first
-/// record's and its largest, which is exact for a producer's batch in time order. `None` for a
-/// malformed batch.
-pub fn timestamp_range(batch: &[u8]) -> Option<(i64, i64)> {
-    let header = BatchHeader::parse(batch).ok()?;
-    let mut min = header.base_timestamp.min(header.max_timestamp);
-    let mut max = header.max_timestamp;
-    if header.compression() != Compression::None {
-        return Some((min, max));
-    }
-    let mut rest = batch.get(BATCH_HEADER_LEN..)?;
-    for _ in 0..header.records_count.max(0) {
-        let len = usize::try_from(varint(&mut rest)?).ok()?;
-        let (mut record, after) = rest.split_at_checked(len)?;
-        rest = after;
-        record = record.get(1..)?; // attributes
-        let ts = header.base_timestamp.checked_add(varint(&mut record)?)?;
-        min = min.min(ts);
-        max = max.max(ts);
-    }
-    Some((min, max))
+/// The (offset, timestamp) of each record of the uncompressed batch `batch` with `header`, in
+/// order; a malformed record yields `None` and ends the walk.
+fn record_times(header: BatchHeader, batch: &[u8]) -> impl Iterator<Item = Option<(i64, i64)>> {
+    let mut rest = batch.get(BATCH_HEADER_LEN..).unwrap_or_default();
+    let mut broken = false;
+    (0..header.records_count.max(0)).map_while(move |_| {
+        if broken {
+            return None;
+        }
+        let next = next_record_time(&header, &mut rest);
+        broken = next.is_none();
+        Some(next)
+    })
+}
+
+fn next_record_time(header: &BatchHeader, rest: &mut &[u8]) -> Option<(i64, i64)> {
+    let len = usize::try_from(varint(rest)?).ok()?;
+    let (record, after) = rest.split_at_checked(len)?;
+    *rest = after;
+    let mut record = record.get(1..)?; // attributes
+    let ts = header.base_timestamp.checked_add(varint(&mut record)?)?;
+    let offset = header.base_offset.checked_add(varint(&mut record)?)?;
+    Some((offset, ts))
 }
 
 /// Stamps a v2 batch with the broker's append time, as Kafka does under LogAppendTime: the
@@ -123,27 +118,6 @@ mod tests {
         recompute_crc(&mut compressed);
         assert_eq!(first_record_at_or_after(&compressed, 0), None);
         assert_eq!(first_record_at_or_after(&[0xff; 80], 0), None);
-    }
-
-    #[test]
-    fn a_batch_spans_its_records_timestamps() {
-        let b = build_batch_at(&[b"v", b"v", b"v"], &[1_010, 1_000, 1_020]);
-        assert_eq!(
-            timestamp_range(&b),
-            Some((1_000, 1_020)),
-            "out of order records"
-        );
-        let mut compressed = b.clone();
-        compressed[ATTRIBUTES + 1] |= 0x01;
-        recompute_crc(&mut compressed);
-        assert_eq!(
-            timestamp_range(&compressed),
-            Some((1_010, 1_020)),
-            "first and max"
-        );
-        for cut in 0..b.len() {
-            let _ = timestamp_range(&b[..cut]);
-        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use chronik_cleaner::{CleanError, CleanSettings, PassContext, PassReport, Throttle};
 use chronik_compaction::{ActiveProducers, CleaningCandidate, CompactionConfig};
@@ -119,7 +119,7 @@ impl Cleaner {
     /// Cleans the filthiest due log, if any; returns whether one was cleaned (so the caller
     /// looks for the next at once).
     fn clean_filthiest(&self, stop: &AtomicBool) -> bool {
-        let now_ms = now_ms();
+        let now_ms = crate::wall_clock::wall_ms();
         let mut due = self.candidates(now_ms);
         let pick =
             chronik_compaction::filthiest(&due.iter().map(|d| d.candidate).collect::<Vec<_>>());
@@ -252,12 +252,6 @@ fn record(tp: &TopicPartition, report: &PassReport) {
         cleaned_up_to = report.cleaned_up_to, segments = report.segments_replaced,
         read = report.bytes_read, written = report.bytes_written,
         removed = report.records_removed, stale = report.stale, "log cleaned");
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -6,12 +6,15 @@
 //! bytes per fetch instead of every partition twice.
 //!
 //! The cache is bounded by a number of sessions (Kafka's
-//! `max.incremental.fetch.session.cache.slots`). When full, a new session takes the slot of
-//! the least recently used session idle for the eviction time; failing that, of the session
-//! that matters least — consumers before followers, then fewer partitions first — if the new
-//! one matters more. Otherwise the client gets no session (session id 0) and keeps sending
-//! full fetches. A client whose session was evicted gets FETCH_SESSION_ID_NOT_FOUND and starts
-//! again with a full fetch, which clients do without surfacing anything.
+//! `max.incremental.fetch.session.cache.slots`) and by the partitions they hold
+//! ([`MAX_CACHED_PARTITIONS`], so no client can grow it without limit). When full, a new
+//! session takes the slot of the least recently used session idle for the eviction time;
+//! failing that, as in Kafka, of the session that matters least — consumers before followers,
+//! then fewer partitions first — if the new one matters more, where a consumer may only evict
+//! sessions older than the eviction time (a follower any). Otherwise the client gets no session
+//! (session id 0) and keeps sending full fetches. A client whose session was evicted gets
+//! FETCH_SESSION_ID_NOT_FOUND and starts again with a full fetch, which clients do without
+//! surfacing anything.
 //!
 //! Pure bookkeeping: the caller passes the time and does the reads.
 
@@ -22,6 +25,10 @@ use chronik_types::TopicPartition;
 
 #[cfg(test)]
 mod tests;
+
+/// Most partitions all sessions together hold: a session that would grow past it is closed,
+/// and its client fetches in full.
+pub(crate) const MAX_CACHED_PARTITIONS: usize = 200_000;
 
 /// How a client reads one partition, as its last request for it said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +120,9 @@ pub(crate) struct FetchSessions {
     slots: usize,
     eviction_after: Duration,
     sessions: HashMap<i32, Session>,
+    /// Partitions all sessions hold, at most `max_partitions`.
+    partitions: usize,
+    max_partitions: usize,
     evictions: u64,
 }
 
@@ -121,6 +131,7 @@ struct Session {
     follower: Option<i32>,
     /// The epoch the next request must carry.
     epoch: i32,
+    created: Instant,
     last_used: Instant,
     /// The partitions in response order (by sequence number): those that returned records
     /// move to the end, so a busy partition cannot starve the ones after it.
@@ -145,8 +156,16 @@ impl FetchSessions {
             slots,
             eviction_after,
             sessions: HashMap::new(),
+            partitions: 0,
+            max_partitions: MAX_CACHED_PARTITIONS,
             evictions: 0,
         }
+    }
+
+    #[cfg(test)]
+    fn with_max_partitions(mut self, max: usize) -> Self {
+        self.max_partitions = max;
+        self
     }
 
     /// Resolves a request's session: what to read, and how to answer.
@@ -160,39 +179,76 @@ impl FetchSessions {
         } = req;
         match (session_id, epoch) {
             (_, -1) => {
-                self.sessions.remove(&session_id);
+                self.close(session_id);
                 Ok(Plan {
                     context: FetchContext::Sessionless,
                     partitions,
                 })
             }
             (_, 0) => {
-                self.sessions.remove(&session_id);
+                self.close(session_id);
                 let session_id = self.create(follower, &partitions, now);
                 Ok(Plan {
                     context: FetchContext::Full { session_id },
                     partitions,
                 })
             }
-            (0, _) => Err(SessionError::InvalidEpoch),
-            (id, epoch) => {
-                let session = self.sessions.get_mut(&id).ok_or(SessionError::IdNotFound)?;
-                if session.epoch != epoch {
-                    return Err(SessionError::InvalidEpoch);
-                }
-                session.epoch = next_epoch(epoch);
-                session.last_used = now;
-                for (tp, params) in partitions {
-                    session.upsert(tp, params);
-                }
-                for tp in &forgotten {
-                    session.remove(tp);
-                }
-                Ok(Plan {
-                    context: FetchContext::Incremental { session_id: id },
-                    partitions: session.in_order(),
-                })
-            }
+            (id, epoch) => self.continue_session(id, epoch, partitions, &forgotten, now),
+        }
+    }
+
+    /// An incremental fetch in session `id`: the session updated with the request's
+    /// partitions, all of which it then reads.
+    fn continue_session(
+        &mut self,
+        id: i32,
+        epoch: i32,
+        partitions: Vec<(TopicPartition, PartitionParams)>,
+        forgotten: &[TopicPartition],
+        now: Instant,
+    ) -> Result<Plan, SessionError> {
+        let session = self.sessions.get_mut(&id).ok_or(SessionError::IdNotFound)?;
+        if session.epoch != epoch {
+            return Err(SessionError::InvalidEpoch);
+        }
+        let before = session.partitions.len();
+        session.epoch = next_epoch(epoch);
+        session.last_used = now;
+        for (tp, params) in partitions {
+            session.upsert(tp, params);
+        }
+        for tp in forgotten {
+            session.remove(tp);
+        }
+        let after = session.partitions.len();
+        self.partitions = self.partitions + after - before;
+        if self.partitions > self.max_partitions {
+            self.close(id);
+            return Err(SessionError::IdNotFound);
+        }
+        if after == 0 {
+            // Nothing left to fetch in it: closed, and answered without a session.
+            self.close(id);
+            return Ok(Plan {
+                context: FetchContext::Sessionless,
+                partitions: Vec::new(),
+            });
+        }
+        let partitions = self
+            .sessions
+            .get(&id)
+            .map(Session::in_order)
+            .unwrap_or_default();
+        Ok(Plan {
+            context: FetchContext::Incremental { session_id: id },
+            partitions,
+        })
+    }
+
+    /// Drops session `id` (0: none), if kept.
+    pub fn close(&mut self, id: i32) {
+        if let Some(session) = self.sessions.remove(&id) {
+            self.partitions -= session.partitions.len();
         }
     }
 
@@ -219,8 +275,7 @@ impl FetchSessions {
 
     /// Sessions kept, and partitions they hold.
     pub fn size(&self) -> (usize, usize) {
-        let partitions = self.sessions.values().map(|s| s.partitions.len()).sum();
-        (self.sessions.len(), partitions)
+        (self.sessions.len(), self.partitions)
     }
 
     /// Sessions evicted to make room for new ones since the broker started.
@@ -236,14 +291,23 @@ impl FetchSessions {
         now: Instant,
     ) -> i32 {
         if follower.is_some() {
-            self.sessions.retain(|_, s| s.follower != follower);
+            let replaced: Vec<i32> = (self.sessions.iter())
+                .filter(|(_, s)| s.follower == follower)
+                .map(|(id, _)| *id)
+                .collect();
+            replaced.into_iter().for_each(|id| self.close(id));
         }
-        if partitions.is_empty() || !self.make_room(follower.is_some(), partitions.len(), now) {
+        let room = self.partitions + partitions.len() <= self.max_partitions;
+        if partitions.is_empty()
+            || !room
+            || !self.make_room(follower.is_some(), partitions.len(), now)
+        {
             return 0;
         }
         let mut session = Session {
             follower,
             epoch: 1,
+            created: now,
             last_used: now,
             order: BTreeMap::new(),
             partitions: HashMap::new(),
@@ -252,6 +316,7 @@ impl FetchSessions {
         for (tp, params) in partitions {
             session.upsert(tp.clone(), *params);
         }
+        self.partitions += session.partitions.len();
         let id = loop {
             let id = rand::random_range(1..=i32::MAX);
             if !self.sessions.contains_key(&id) {
@@ -262,24 +327,29 @@ impl FetchSessions {
         id
     }
 
-    /// Whether a slot is free, after evicting a session when needed and allowed.
+    /// Whether a slot is free, after evicting a session when needed and allowed: the least
+    /// recently used one if idle for the eviction time, else the one that matters least if
+    /// the new one (`follower`, `size` partitions) matters more; a consumer may evict only
+    /// sessions older than the eviction time.
     fn make_room(&mut self, follower: bool, size: usize, now: Instant) -> bool {
         if self.sessions.len() < self.slots {
             return true;
         }
+        let old = |s: &Session| now.saturating_duration_since(s.created) >= self.eviction_after;
         let stale = (self.sessions.iter())
             .min_by_key(|(_, s)| s.last_used)
             .filter(|(_, s)| now.saturating_duration_since(s.last_used) >= self.eviction_after)
             .map(|(id, _)| *id);
         let least = || {
             (self.sessions.iter())
+                .filter(|(_, s)| follower || old(s))
                 .min_by_key(|(_, s)| (s.follower.is_some(), s.partitions.len(), s.last_used))
                 .filter(|(_, s)| (s.follower.is_some(), s.partitions.len()) < (follower, size))
                 .map(|(id, _)| *id)
         };
         match stale.or_else(least) {
             Some(id) => {
-                self.sessions.remove(&id);
+                self.close(id);
                 self.evictions += 1;
                 true
             }
@@ -291,7 +361,13 @@ impl FetchSessions {
 impl Session {
     fn upsert(&mut self, tp: TopicPartition, params: PartitionParams) {
         match self.partitions.get_mut(&tp) {
-            Some(cached) => cached.params = params,
+            // Named again with new parameters: answered in full next time, whatever the
+            // client made of the last answer (a follower may have dropped it).
+            Some(cached) if cached.params != params => {
+                cached.params = params;
+                cached.shown = None;
+            }
+            Some(_) => {}
             None => {
                 let seq = self.take_seq();
                 self.order.insert(seq, tp.clone());
@@ -341,6 +417,6 @@ impl Session {
 }
 
 /// The epoch after `epoch`: it wraps to 1, since 0 and -1 mean "open" and "close".
-fn next_epoch(epoch: i32) -> i32 {
+pub(crate) fn next_epoch(epoch: i32) -> i32 {
     if epoch == i32::MAX { 1 } else { epoch + 1 }
 }

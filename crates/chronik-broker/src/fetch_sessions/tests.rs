@@ -154,7 +154,7 @@ fn wrong_ids_and_epochs_are_refused_and_change_nothing() {
     );
     assert_eq!(
         cache.begin(request(0, 4, &[]), now).unwrap_err(),
-        SessionError::InvalidEpoch,
+        SessionError::IdNotFound,
         "an epoch without a session"
     );
     assert_eq!(cache.size(), (1, 2), "the refused partition was not added");
@@ -191,40 +191,116 @@ fn open_replacing(cache: &mut FetchSessions, old: i32, now: Instant) -> i32 {
 }
 
 #[test]
-fn a_full_cache_evicts_a_stale_session_first_then_a_smaller_consumer() {
+fn a_full_cache_evicts_a_stale_session_first() {
     let start = Instant::now();
     let mut cache = FetchSessions::new(2, EVICTION);
-    let old = open(&mut cache, 5, start);
-    let big = open(&mut cache, 50, start + Duration::from_secs(100));
-
-    // Nothing is stale yet and 3 partitions matter less than both: no session.
-    let t = start + Duration::from_secs(110);
-    let plan = cache
-        .begin(request(0, 0, &[(0, 0), (1, 0), (2, 0)]), t)
-        .unwrap();
-    assert_eq!(plan.context, FetchContext::Full { session_id: 0 });
-    assert_eq!(cache.evictions(), 0);
-
-    // 10 partitions outweigh the 5 of the smallest.
-    let ten = open(&mut cache, 10, t);
-    assert_ne!(ten, 0);
+    let idle = open(&mut cache, 50, start);
+    let busy = open(&mut cache, 50, start);
+    let later = start + EVICTION;
+    cache.begin(request(busy, 1, &[]), later).unwrap();
+    // One partition matters less than either, but the idle one is stale.
+    assert_ne!(open(&mut cache, 1, later), 0);
     assert_eq!(cache.evictions(), 1);
     assert_eq!(
-        cache.begin(request(old, 1, &[]), t).unwrap_err(),
+        cache.begin(request(idle, 1, &[]), later).unwrap_err(),
         SessionError::IdNotFound,
         "the evicted client is told to start again"
     );
+}
 
-    // Once the big one idles past the eviction time, even a small session takes its slot.
-    let later = start + Duration::from_secs(100) + EVICTION;
-    cache.begin(request(ten, 1, &[]), later).unwrap();
-    let small = open(&mut cache, 1, later);
-    assert_ne!(small, 0);
+#[test]
+fn a_consumer_evicts_only_smaller_sessions_older_than_the_eviction_time() {
+    let start = Instant::now();
+    let mut cache = FetchSessions::new(2, EVICTION);
+    let small = open(&mut cache, 5, start);
+    let big = open(&mut cache, 50, start);
+    let soon = start + Duration::from_secs(10);
     assert_eq!(
-        cache.begin(request(big, 1, &[]), later).unwrap_err(),
+        open_size(&mut cache, 10, soon),
+        0,
+        "the small session is too young"
+    );
+    assert_eq!(
+        open_size(&mut cache, 3, soon),
+        0,
+        "and matters more than 3 partitions"
+    );
+    let later = start + EVICTION + Duration::from_secs(10);
+    let used = start + EVICTION;
+    cache.begin(request(small, 1, &[]), used).unwrap();
+    cache.begin(request(big, 1, &[]), used).unwrap();
+    assert_ne!(
+        open_size(&mut cache, 10, later),
+        0,
+        "old enough and smaller"
+    );
+    assert_eq!(cache.evictions(), 1);
+    assert_eq!(
+        cache.begin(request(small, 2, &[]), later).unwrap_err(),
         SessionError::IdNotFound
     );
-    assert_eq!(cache.evictions(), 2);
+    cache.begin(request(big, 2, &[]), later).unwrap();
+}
+
+/// A full fetch of `n` partitions without using its answer; the new session's id (0: none).
+fn open_size(cache: &mut FetchSessions, n: i32, now: Instant) -> i32 {
+    let parts: Vec<(i32, i64)> = (0..n).map(|p| (p, 0)).collect();
+    cache
+        .begin(request(0, 0, &parts), now)
+        .unwrap()
+        .context
+        .session_id()
+}
+
+#[test]
+fn a_session_named_again_with_new_parameters_is_answered_in_full() {
+    let now = Instant::now();
+    let mut cache = FetchSessions::new(10, EVICTION);
+    let id = open(&mut cache, 2, now);
+    let plan = cache.begin(request(id, 1, &[(0, 0)]), now).unwrap();
+    let answers = [(tp(0), idle(0)), (tp(1), idle(0))];
+    assert_eq!(
+        cache.finish(plan.context, &answers),
+        vec![false, false],
+        "same parameters"
+    );
+    let plan = cache.begin(request(id, 2, &[(0, 0), (1, 7)]), now).unwrap();
+    let answers = [(tp(0), idle(0)), (tp(1), idle(0))];
+    assert_eq!(
+        cache.finish(plan.context, &answers),
+        vec![false, true],
+        "a new position is answered even when nothing else changed"
+    );
+}
+
+#[test]
+fn sessions_are_bounded_by_the_partitions_they_hold() {
+    let now = Instant::now();
+    let mut cache = FetchSessions::new(10, EVICTION).with_max_partitions(6);
+    let a = open(&mut cache, 4, now);
+    assert_eq!(open_size(&mut cache, 3, now), 0, "4 + 3 would pass 6");
+    assert_eq!(cache.size(), (1, 4));
+    cache.begin(request(a, 1, &[(4, 0), (5, 0)]), now).unwrap();
+    assert_eq!(cache.size(), (1, 6));
+    assert_eq!(
+        cache.begin(request(a, 2, &[(6, 0)]), now).unwrap_err(),
+        SessionError::IdNotFound,
+        "growing past the bound closes the session"
+    );
+    assert_eq!(cache.size(), (0, 0));
+}
+
+#[test]
+fn a_session_left_empty_is_closed() {
+    let now = Instant::now();
+    let mut cache = FetchSessions::new(10, EVICTION);
+    let id = open(&mut cache, 1, now);
+    let mut forget = request(id, 1, &[]);
+    forget.forgotten = vec![tp(0)];
+    let plan = cache.begin(forget, now).unwrap();
+    assert_eq!(plan.context, FetchContext::Sessionless);
+    assert!(plan.partitions.is_empty());
+    assert_eq!(cache.size(), (0, 0));
 }
 
 #[test]

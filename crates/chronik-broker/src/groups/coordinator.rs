@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use crate::wall_clock::wall_ms;
 
 use chronik_wal::PartitionLog;
 use tokio::task::JoinHandle;
@@ -67,13 +69,6 @@ pub(crate) struct Coordinator {
     pub(super) offsets_retention_ms: i64,
     /// Kafka's `group.initial.rebalance.delay.ms`, given to each group a join reaches.
     pub(super) initial_rebalance_delay_ms: Ms,
-}
-
-/// Milliseconds since the Unix epoch (commit and state timestamps).
-pub(crate) fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 pub(super) fn lock(slot: &Slot) -> MutexGuard<'_, Shard> {

@@ -27,7 +27,7 @@ pub(crate) mod store;
 mod tests;
 
 pub(crate) use api::{CommitEntry, TopicOffsets};
-pub(crate) use coordinator::{Coordinator, wall_ms};
+pub(crate) use coordinator::Coordinator;
 pub(crate) use error::GroupError;
 pub(crate) use member::{Answer, JoinRequest, JoinResult, Protocol, SyncResult};
 pub(crate) use ops::{Caller, Leaving};

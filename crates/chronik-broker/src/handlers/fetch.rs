@@ -80,38 +80,45 @@ pub(crate) async fn handle(
         let mut changes = layer.changes(partitions.iter().map(|(tp, _)| tp));
         let (reads, bytes, errors) = read_all(layer, &partitions, max_bytes, reader);
         if bytes >= min_bytes || errors || Instant::now() >= deadline {
-            return throttled(throttling.as_ref(), bytes, plan.context)
-                .unwrap_or_else(|| respond(services, plan.context, reads));
+            return answer(services, throttling.as_ref(), plan.context, reads, bytes);
         }
         let parked = Parked::new(reader);
         let woken = tokio::time::timeout_at(deadline, changes.next()).await;
         drop(parked);
         if !matches!(woken, Ok(Some(_))) {
             let (reads, bytes, _) = read_all(layer, &partitions, max_bytes, reader);
-            return throttled(throttling.as_ref(), bytes, plan.context)
-                .unwrap_or_else(|| respond(services, plan.context, reads));
+            return answer(services, throttling.as_ref(), plan.context, reads, bytes);
         }
     }
 }
 
-/// The answer to a consumer whose fetch of `bytes` puts it over its byte-rate quota: no
-/// data (it does not count against the quota, and the session's partitions are answered
-/// again next time), only the time to wait, as Kafka does.
-fn throttled(
+/// The response to a fetch that read `reads` (`bytes` of records). A consumer those bytes put
+/// over its byte-rate quota gets no data (the bytes do not count against the quota, and the
+/// session's partitions are answered again next time), only the time to wait, as in Kafka; a
+/// session its full fetch just opened is closed again, since the client starts over.
+fn answer(
+    services: &Services,
     throttling: Option<&Throttling>,
-    bytes: usize,
     context: FetchContext,
-) -> Option<FetchResponse> {
-    let throttle = throttling?.fetched(bytes);
+    reads: Vec<(TopicPartition, PartitionData)>,
+    bytes: usize,
+) -> FetchResponse {
+    let throttle = throttling.map_or(Duration::ZERO, |t| t.fetched(bytes));
     if throttle.is_zero() {
-        return None;
+        return respond(services, context, reads);
     }
-    let ms = i32::try_from(throttle.as_millis()).unwrap_or(i32::MAX);
-    let response = FetchResponse::default()
-        .with_throttle_time_ms(ms)
+    let session_id = match context {
+        FetchContext::Incremental { session_id } => session_id,
+        FetchContext::Full { session_id } => {
+            services.fetch_sessions().close(session_id);
+            0
+        }
+        FetchContext::Sessionless => 0,
+    };
+    FetchResponse::default()
+        .with_throttle_time_ms(i32::try_from(throttle.as_millis()).unwrap_or(i32::MAX))
         .with_error_code(NONE)
-        .with_session_id(context.session_id());
-    Some(response)
+        .with_session_id(session_id)
 }
 
 /// The request's session, resolved against the broker's sessions: what to read.

@@ -18,10 +18,10 @@ use chronik_kafka::kafka_protocol::messages::{
 use chronik_types::TopicPartition;
 
 use super::{NONE, str_bytes};
-use crate::groups::wall_ms;
 use crate::kafka_errors::{coord_error, partition_error_code};
 use crate::services::Services;
 use crate::transactions::{TxnMetadata, TxnState};
+use crate::wall_clock::wall_ms;
 
 pub(crate) fn describe_transactions(
     services: &Services,

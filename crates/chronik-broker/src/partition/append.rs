@@ -102,7 +102,10 @@ impl PartitionLayer {
                 check_keyed(tp, &records[batch.range.clone()])?;
             }
         }
-        let now = now_ms();
+        for batch in &batches {
+            check_timestamp_type(tp, &batch.header)?;
+        }
+        let now = crate::wall_clock::wall_ms();
         if topic.timestamps.bounds_timestamps() {
             for batch in &batches {
                 check_timestamps(tp, &topic.timestamps, &records[batch.range.clone()], now)?;
@@ -147,27 +150,35 @@ impl PartitionLayer {
     }
 }
 
-/// Milliseconds since the Unix epoch, as record timestamps count them.
-fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Refuses a batch whose producer timestamps lie outside the topic's bounds.
+/// Refuses a batch whose records' producer timestamps lie outside the topic's bounds (records
+/// without a timestamp are not checked, as in Kafka).
 fn check_timestamps(
     tp: &TopicPartition,
     settings: &crate::topic_config::TimestampSettings,
     batch: &[u8],
     now: i64,
 ) -> Result<()> {
-    let Some(range) = chronik_records::timestamp_range(batch) else {
-        return Err(PartitionError::UnreadableRecords(format!(
-            "{tp}: batch timestamps"
-        )));
+    let limit = chronik_compaction::DEFAULT_UNCOMPRESSED_LIMIT;
+    let range = chronik_compaction::timestamp_range(batch, limit)
+        .map_err(|e| PartitionError::UnreadableRecords(e.to_string()))?;
+    let Some(range) = range else {
+        return Ok(());
     };
     (settings.check(range, now)).map_err(|reason| PartitionError::TimestampOutOfBounds {
         partition: tp.clone(),
         reason,
+    })
+}
+
+/// Refuses a batch a producer marked with LogAppendTime: only the broker stamps that, as in
+/// Kafka.
+fn check_timestamp_type(tp: &TopicPartition, header: &BatchHeader) -> Result<()> {
+    if !header.is_log_append_time() {
+        return Ok(());
+    }
+    Err(PartitionError::TimestampOutOfBounds {
+        partition: tp.clone(),
+        reason: "a producer may not mark its batch with LogAppendTime; the broker stamps it".into(),
     })
 }
 

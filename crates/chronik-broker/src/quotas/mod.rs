@@ -13,7 +13,7 @@ mod resolve;
 mod throttle;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,8 @@ pub(crate) const ANONYMOUS: &str = "ANONYMOUS";
 const SENSOR_EXPIRY: Duration = Duration::from_secs(600);
 /// Resolutions cached at most; beyond that the cache starts over.
 const MAX_RESOLVED: usize = 10_000;
+/// Sensors kept at most (each a client's usage of one quota).
+const MAX_SENSORS: usize = 100_000;
 
 /// What a quota limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,73 +71,94 @@ impl QuotaKind {
 /// The broker's quota limits and the usage it measured.
 pub(crate) struct Quotas {
     cluster: Arc<Cluster>,
+    /// The metadata version, read without a lock on every request.
+    version: watch::Receiver<u64>,
+    /// The metadata version the limits were read at (`u64::MAX` before the first read).
+    loaded: AtomicU64,
+    /// Whether any quota is configured, as of `loaded`.
+    any: AtomicBool,
     inner: Mutex<Inner>,
 }
 
+/// The sensor a client's usage is counted in, and its quota.
+type Applied = (SensorKey, f64);
+
 struct Inner {
-    /// The metadata version the limits were read at.
-    seen: watch::Receiver<u64>,
     limits: Limits,
-    resolved: HashMap<(String, String, QuotaKind), Option<(SensorKey, f64)>>,
+    /// Which sensor and quota a (user, client id)'s usage of a kind goes to, if any.
+    resolved: HashMap<(Arc<str>, Arc<str>, QuotaKind), Option<Applied>>,
     sensors: HashMap<(QuotaKind, SensorKey), WindowedRate>,
     last_sweep: Instant,
 }
 
 impl Quotas {
     pub fn new(cluster: Arc<Cluster>) -> Self {
-        let mut seen = cluster.subscribe();
-        seen.mark_changed();
         let inner = Inner {
-            seen,
             limits: Limits::new(),
             resolved: HashMap::new(),
             sensors: HashMap::new(),
             last_sweep: Instant::now(),
         };
         Quotas {
+            version: cluster.subscribe(),
             cluster,
+            loaded: AtomicU64::new(u64::MAX),
+            any: AtomicBool::new(false),
             inner: Mutex::new(inner),
         }
     }
 
-    /// Whether any quota is configured: without one, requests skip all accounting.
+    /// Whether any quota is configured: without one, requests skip all accounting (and take
+    /// no lock).
     pub fn active(&self) -> bool {
-        !self.lock().limits.is_empty()
+        let version = *self.version.borrow();
+        if self.loaded.load(Ordering::Acquire) != version {
+            drop(self.lock());
+        }
+        self.any.load(Ordering::Acquire)
     }
 
     /// Counts `value` of `kind` for a client; how long it must now wait (zero when within its
     /// quota or when none applies).
-    pub fn record(&self, kind: QuotaKind, user: &str, client_id: &str, value: f64) -> Duration {
+    pub fn record(
+        &self,
+        kind: QuotaKind,
+        user: &Arc<str>,
+        client: &Arc<str>,
+        value: f64,
+    ) -> Duration {
         let now = Instant::now();
         let mut inner = self.lock();
-        let Some((sensor, quota)) = inner.resolve(kind, user, client_id) else {
+        let Some((sensor, quota)) = inner.resolve(kind, user, client) else {
             return Duration::ZERO;
         };
-        let rate = (inner.sensors.entry((kind, sensor))).or_insert_with(|| WindowedRate::new(now));
+        let rate = inner.sensor(kind, sensor, now);
         rate.record(value, now);
         rate.throttle_time(quota, now)
     }
 
     /// Takes back a value [`Quotas::record`] counted.
-    pub fn unrecord(&self, kind: QuotaKind, user: &str, client_id: &str, value: f64) {
+    pub fn unrecord(&self, kind: QuotaKind, user: &Arc<str>, client: &Arc<str>, value: f64) {
         let mut inner = self.lock();
-        if let Some((sensor, _)) = inner.resolve(kind, user, client_id)
+        if let Some((sensor, _)) = inner.resolve(kind, user, client)
             && let Some(rate) = inner.sensors.get_mut(&(kind, sensor))
         {
             rate.unrecord(value, Instant::now());
         }
     }
 
-    /// The state, with the limits read again if the metadata changed.
+    /// The state, with the limits read again if the metadata changed since.
     fn lock(&self) -> MutexGuard<'_, Inner> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner.seen.has_changed().unwrap_or(false) {
-            inner.seen.borrow_and_update();
+        let version = *self.version.borrow();
+        if self.loaded.load(Ordering::Acquire) != version {
             let limits = self.cluster.metadata(limits_of);
             if limits != inner.limits {
                 inner.limits = limits;
                 inner.resolved.clear();
             }
+            self.any.store(!inner.limits.is_empty(), Ordering::Release);
+            self.loaded.store(version, Ordering::Release);
         }
         inner.sweep(Instant::now());
         inner
@@ -143,8 +166,13 @@ impl Quotas {
 }
 
 impl Inner {
-    fn resolve(&mut self, kind: QuotaKind, user: &str, client: &str) -> Option<(SensorKey, f64)> {
-        let key = (user.to_owned(), client.to_owned(), kind);
+    fn resolve(
+        &mut self,
+        kind: QuotaKind,
+        user: &Arc<str>,
+        client: &Arc<str>,
+    ) -> Option<(SensorKey, f64)> {
+        let key = (user.clone(), client.clone(), kind);
         if let Some(found) = self.resolved.get(&key) {
             return found.clone();
         }
@@ -154,6 +182,22 @@ impl Inner {
         let found = resolve(&self.limits, user, client, kind.key());
         self.resolved.insert(key, found.clone());
         found
+    }
+
+    /// The sensor of `sensor`'s `kind`, made when missing; at [`MAX_SENSORS`] an arbitrary
+    /// one goes first (its client starts a fresh window), so clients cycling through client
+    /// ids cannot grow the broker's memory.
+    fn sensor(&mut self, kind: QuotaKind, sensor: SensorKey, now: Instant) -> &mut WindowedRate {
+        let key = (kind, sensor);
+        if !self.sensors.contains_key(&key) && self.sensors.len() >= MAX_SENSORS {
+            let victim = self.sensors.keys().next().cloned();
+            if let Some(victim) = victim {
+                self.sensors.remove(&victim);
+            }
+        }
+        self.sensors
+            .entry(key)
+            .or_insert_with(|| WindowedRate::new(now))
     }
 
     fn sweep(&mut self, now: Instant) {
@@ -182,6 +226,24 @@ fn limits_of(state: &MetadataState) -> Limits {
         .collect()
 }
 
+/// A client id as quotas count it: a longer one than any quota entity may name (255 bytes) is
+/// shortened to a prefix and a hash of the whole, still longer than any entity name, so the
+/// broker keeps at most a few hundred bytes per client however long the ids clients send.
+fn bounded_client_id(client_id: &str) -> std::borrow::Cow<'_, str> {
+    const KEPT: usize = 240;
+    if client_id.len() <= chronik_metadata::quotas::MAX_QUOTA_NAME_LEN {
+        return client_id.into();
+    }
+    let mut end = KEPT;
+    while !client_id.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(client_id, &mut hasher);
+    let hash = std::hash::Hasher::finish(&hasher);
+    format!("{}...#{hash:016x}", &client_id[..end]).into()
+}
+
 /// One request's part in the quotas: who sent it, what it cost, and its connection, which
 /// stops reading requests while the client is throttled.
 #[derive(Clone)]
@@ -205,7 +267,7 @@ impl Throttling {
         Throttling {
             quotas,
             user: Arc::from(ANONYMOUS),
-            client_id: Arc::from(client_id),
+            client_id: Arc::from(bounded_client_id(client_id).as_ref()),
             mute,
             busy: Arc::default(),
             request_bytes,
@@ -274,5 +336,30 @@ impl Throttling {
                 .increment(throttle.as_millis() as u64);
         }
         throttle
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded_client_id;
+
+    #[test]
+    fn long_client_ids_are_bounded_and_never_match_a_named_quota() {
+        assert_eq!(bounded_client_id("producer-1"), "producer-1");
+        let long = "é".repeat(300);
+        let bounded = bounded_client_id(&long);
+        assert!(bounded.len() > chronik_metadata::quotas::MAX_QUOTA_NAME_LEN);
+        assert!(bounded.len() < 300, "{}", bounded.len());
+        assert_eq!(
+            bounded,
+            bounded_client_id(&long),
+            "the same id, the same key"
+        );
+        let other = format!("{long}x");
+        assert_ne!(
+            bounded,
+            bounded_client_id(&other),
+            "ids differing past the prefix"
+        );
     }
 }

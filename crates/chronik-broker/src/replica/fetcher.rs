@@ -14,20 +14,16 @@ use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::fetch_request::{
     FetchPartition, FetchTopic, ForgottenTopic,
 };
-use chronik_kafka::kafka_protocol::messages::offset_for_leader_epoch_request::{
-    OffsetForLeaderPartition, OffsetForLeaderTopic,
-};
-use chronik_kafka::kafka_protocol::messages::{
-    BrokerId as KafkaBrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName,
-};
+use chronik_kafka::kafka_protocol::messages::{BrokerId as KafkaBrokerId, FetchRequest, TopicName};
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_metadata::BrokerId;
 use chronik_types::{FsyncPolicy, TopicPartition};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::Role;
 use super::session::{Outgoing, SessionClient};
+use super::truncate::reset_producers;
+use super::{Role, by_topic};
 
 use crate::cluster::Cluster;
 use crate::fetch_sessions::PartitionParams;
@@ -183,7 +179,7 @@ fn conn_config() -> ConnConfig {
     }
 }
 
-type Part = (TopicPartition, Arc<Hosted>);
+pub(super) type Part = (TopicPartition, Arc<Hosted>);
 
 /// One truncation pass (for partitions in a new epoch) and one fetch. Returns whether any
 /// partition could be served (or, in a session, whether the leader had nothing new after its
@@ -200,7 +196,7 @@ async fn round(
     let truncating: Vec<&Part> = parts.iter().filter(needs_truncation).collect();
     let mut progressed = false;
     if !truncating.is_empty() {
-        progressed = truncate(me, conn, &truncating).await? > 0;
+        progressed = super::truncate::truncate(me, conn, &truncating).await? > 0;
     }
     // Those just truncated are fetched in this round too: the next could be a fetch wait away.
     let ready: Vec<&Part> = parts.iter().filter(|p| !needs_truncation(p)).collect();
@@ -245,7 +241,7 @@ async fn round(
     Ok(progressed)
 }
 
-fn epoch_of(hosted: &Hosted) -> i32 {
+pub(super) fn epoch_of(hosted: &Hosted) -> i32 {
     hosted.replica.read(|p| p.role().epoch())
 }
 
@@ -259,37 +255,30 @@ fn params_of(hosted: &Hosted) -> PartitionParams {
 }
 
 fn fetch_request(me: BrokerId, out: &Outgoing) -> FetchRequest {
-    let mut topics: Vec<FetchTopic> = Vec::new();
-    for (tp, params) in &out.send {
+    let sent = (out.send.iter()).map(|(tp, params)| {
         let partition = FetchPartition::default()
             .with_partition(tp.partition)
             .with_current_leader_epoch(params.current_leader_epoch)
             .with_fetch_offset(params.fetch_offset)
             .with_log_start_offset(params.log_start_offset)
             .with_partition_max_bytes(params.max_bytes);
-        match topics.iter_mut().find(|t| t.topic.0.as_str() == tp.topic) {
-            Some(t) => t.partitions.push(partition),
-            None => topics.push(
-                FetchTopic::default()
-                    .with_topic(topic_name(&tp.topic))
-                    .with_partitions(vec![partition]),
-            ),
-        }
-    }
-    let mut forgotten: Vec<ForgottenTopic> = Vec::new();
-    for tp in &out.forget {
-        match forgotten
-            .iter_mut()
-            .find(|t| t.topic.0.as_str() == tp.topic)
-        {
-            Some(t) => t.partitions.push(tp.partition),
-            None => forgotten.push(
-                ForgottenTopic::default()
-                    .with_topic(topic_name(&tp.topic))
-                    .with_partitions(vec![tp.partition]),
-            ),
-        }
-    }
+        (tp.topic.as_str(), partition)
+    });
+    let topics = (by_topic(sent).into_iter())
+        .map(|(topic, partitions)| {
+            FetchTopic::default()
+                .with_topic(topic_name(topic))
+                .with_partitions(partitions)
+        })
+        .collect();
+    let forget = (out.forget.iter()).map(|tp| (tp.topic.as_str(), tp.partition));
+    let forgotten = (by_topic(forget).into_iter())
+        .map(|(topic, partitions)| {
+            ForgottenTopic::default()
+                .with_topic(topic_name(topic))
+                .with_partitions(partitions)
+        })
+        .collect();
     FetchRequest::default()
         .with_replica_id(KafkaBrokerId(me))
         .with_max_wait_ms(FETCH_WAIT_MS)
@@ -301,7 +290,7 @@ fn fetch_request(me: BrokerId, out: &Outgoing) -> FetchRequest {
         .with_forgotten_topics_data(forgotten)
 }
 
-fn topic_name(topic: &str) -> TopicName {
+pub(super) fn topic_name(topic: &str) -> TopicName {
     TopicName(StrBytes::from_string(topic.to_owned()))
 }
 
@@ -431,116 +420,4 @@ fn out_of_range(tp: &TopicPartition, hosted: &Hosted, leader_start: i64, leader_
     let end = log.end_offset();
     let epoch = epoch_of(hosted);
     hosted.replica.update(|p| p.truncated(epoch, end));
-}
-
-/// Asks the leader where each partition's latest local epoch ends there and cuts the local
-/// log to that point: what lies beyond was never committed and differs from the leader.
-/// Returns how many partitions are now ready to fetch.
-async fn truncate(
-    me: BrokerId,
-    conn: &Connection,
-    parts: &[&Part],
-) -> chronik_client::Result<usize> {
-    let mut topics: Vec<OffsetForLeaderTopic> = Vec::new();
-    let mut asked: HashMap<TopicPartition, (&Arc<Hosted>, i32, Option<i32>)> = HashMap::new();
-    for (tp, hosted) in parts {
-        let epoch = epoch_of(hosted);
-        let latest = hosted.log.epochs().last().map(|e| e.epoch);
-        asked.insert(tp.clone(), (hosted, epoch, latest));
-        let Some(latest) = latest else {
-            continue;
-        };
-        let partition = OffsetForLeaderPartition::default()
-            .with_partition(tp.partition)
-            .with_current_leader_epoch(epoch)
-            .with_leader_epoch(latest);
-        match topics.iter_mut().find(|t| t.topic.0.as_str() == tp.topic) {
-            Some(t) => t.partitions.push(partition),
-            None => topics.push(
-                OffsetForLeaderTopic::default()
-                    .with_topic(TopicName(StrBytes::from_string(tp.topic.clone())))
-                    .with_partitions(vec![partition]),
-            ),
-        }
-    }
-    // An empty log has nothing to diverge.
-    let mut done = 0;
-    for (tp, (hosted, epoch, latest)) in &asked {
-        if latest.is_none() {
-            done += 1;
-            let end = hosted.log.end_offset();
-            hosted.replica.update(|p| p.truncated(*epoch, end));
-            tracing::debug!(partition = %tp, "empty log: nothing to truncate");
-        }
-    }
-    if topics.is_empty() {
-        return Ok(done);
-    }
-    let req = OffsetForLeaderEpochRequest::default()
-        .with_replica_id(KafkaBrokerId(me))
-        .with_topics(topics);
-    let resp = conn.call(&req, "chronik-replica-fetcher").await?;
-    for topic in resp.topics {
-        for answer in topic.partitions {
-            let tp = TopicPartition::new(topic.topic.0.as_str(), answer.partition);
-            let Some((hosted, epoch, Some(latest))) = asked.get(&tp) else {
-                continue;
-            };
-            if answer.error_code != 0 {
-                tracing::debug!(partition = %tp, code = answer.error_code, "leader refused OffsetForLeaderEpoch; waiting for metadata");
-                continue;
-            }
-            cut_divergent(
-                &tp,
-                hosted,
-                *epoch,
-                *latest,
-                answer.leader_epoch,
-                answer.end_offset,
-            );
-            done += 1;
-        }
-    }
-    Ok(done)
-}
-
-/// Truncates to where the leader's answer says the logs agree (KIP-279): the end of the
-/// largest common epoch, never beyond the local log end.
-fn cut_divergent(
-    tp: &TopicPartition,
-    hosted: &Hosted,
-    epoch: i32,
-    asked_epoch: i32,
-    leader_epoch: i32,
-    leader_end: i64,
-) {
-    let log = &hosted.log;
-    let local_end = log.end_offset();
-    let target = super::divergence::truncation_point(
-        (log.start_offset(), local_end),
-        hosted.replica.high_watermark(),
-        asked_epoch,
-        (leader_epoch, leader_end),
-        |e| log.end_offset_for_epoch(e),
-    );
-    if target < local_end {
-        match log.truncate_to(target) {
-            Ok(_) => {
-                tracing::info!(partition = %tp, from = local_end, to = target, leader_epoch = epoch,
-                    "divergent tail truncated to match the new leader");
-                reset_producers(tp, hosted);
-            }
-            Err(e) => {
-                return tracing::warn!(partition = %tp, error = %e, "cannot truncate the divergent tail");
-            }
-        }
-    }
-    let end = log.end_offset();
-    hosted.replica.update(|p| p.truncated(epoch, end));
-}
-
-/// Rebuilds the idempotent producer state from the log after a cut.
-fn reset_producers(tp: &TopicPartition, hosted: &Hosted) {
-    let (states, _) = crate::partitions::recover_producers(tp, &hosted.log);
-    *hosted.producers() = states;
 }

@@ -10,6 +10,7 @@ mod progress;
 mod session;
 #[cfg(test)]
 mod sim;
+mod truncate;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
@@ -109,6 +110,23 @@ fn mark_of(p: &Progress) -> Mark {
         high_watermark: p.high_watermark(),
         leader_epoch: p.leader_epoch(),
     }
+}
+
+/// `items` grouped by topic, topics in first-seen order and items in their order: the shape
+/// of Kafka's per-topic request lists.
+pub(crate) fn by_topic<'a, T>(
+    items: impl IntoIterator<Item = (&'a str, T)>,
+) -> Vec<(&'a str, Vec<T>)> {
+    let mut index: std::collections::HashMap<&'a str, usize> = std::collections::HashMap::new();
+    let mut out: Vec<(&'a str, Vec<T>)> = Vec::new();
+    for (topic, item) in items {
+        let at = *index.entry(topic).or_insert_with(|| {
+            out.push((topic, Vec::new()));
+            out.len() - 1
+        });
+        out[at].1.push(item);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -16,11 +16,12 @@ use super::records::{decode_key, decode_value, encode_key, encode_value};
 use super::state::{self, EndStep, InitStep, TxnError, TxnMetadata};
 use super::{TXN_TOPIC, markers::Peers};
 use crate::cluster::Cluster;
+use crate::groups::partition_for;
 use crate::groups::store::{self, Written};
-use crate::groups::{partition_for, wall_ms};
 use crate::partition::PartitionLayer;
 use crate::partitions::Hosted;
 use crate::producer_ids::{ProducerIdError, ProducerIdPool};
+use crate::wall_clock::wall_ms;
 
 /// How often shards are loaded or dropped and timeouts checked.
 const TICK: Duration = Duration::from_millis(200);

@@ -23,8 +23,8 @@ use tokio::sync::Mutex;
 
 use super::coordinator::TxnCoordinator;
 use super::state::{TxnMetadata, TxnState};
-use crate::groups::wall_ms;
 use crate::partition::{Acks, PartitionError};
+use crate::wall_clock::wall_ms;
 
 /// How long a marker waits for the partition's ISR.
 const MARKER_TIMEOUT: Duration = Duration::from_secs(30);

@@ -18,9 +18,10 @@ use chronik_kafka::kafka_protocol::messages::{
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 
 use super::{caller, error_code};
-use crate::groups::{CommitEntry, MAX_OFFSET_METADATA_BYTES, OffsetValue, TopicOffsets, wall_ms};
+use crate::groups::{CommitEntry, MAX_OFFSET_METADATA_BYTES, OffsetValue, TopicOffsets};
 use crate::handlers::{NONE, str_bytes};
 use crate::services::Services;
+use crate::wall_clock::wall_ms;
 
 /// OffsetFetch v2 moved coordinator errors to a top-level error code; v8 batched groups.
 const FETCH_TOP_LEVEL_ERROR_VERSION: i16 = 2;

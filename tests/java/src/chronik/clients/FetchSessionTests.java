@@ -104,11 +104,16 @@ class FetchSessionTests {
     return idle[0];
   }
 
+  /**
+   * With one slot and a 1 s eviction time: a 5-partition consumer's session, once idle, is
+   * evicted by a 10-partition consumer's; the evicted consumer goes on with full fetches (it
+   * cannot take the slot back: the other session is larger and busy) and both read everything.
+   */
   @Test("fetch-sessions")
   void anEvictedSessionFallsBackToFullFetches(Kit kit) throws Exception {
     int port = Broker.freePort();
     Kit.onOwnBroker(kit, List.of("--metrics-addr", "127.0.0.1:" + port,
-        "--fetch-session-cache-slots", "1"), own -> {
+        "--fetch-session-cache-slots", "1", "--fetch-session-eviction-ms", "1000"), own -> {
           Metrics metrics = new Metrics(port);
           String topic = own.createTopic(Kit.unique("evict"), 15);
           List<Integer> all = IntStream.range(0, 15).boxed().toList();
@@ -120,11 +125,14 @@ class FetchSessionTests {
             small.poll(Duration.ofMillis(100));
             return metrics.get("chronik_broker_fetch_session_partitions") == 5.0;
           });
-          // The only slot goes to the larger session; the small consumer is told its session
-          // is gone and fetches in full from then on.
+          // The small consumer idles; the larger one gets the slot once it is stale.
           KafkaConsumer<byte[], byte[]> big = own.consumer(Map.of());
           big.assign(all.subList(5, 15).stream().map(p -> new TopicPartition(topic, p)).toList());
           Check.equal(10, pollUntil(big, 10).size(), "records read by the 10-partition consumer");
+          Check.eventually(Kit.IO_TIMEOUT_MS, "the idle session evicted for the larger one", () -> {
+            big.poll(Duration.ofMillis(100));
+            return metrics.get("chronik_broker_fetch_session_partitions") == 10.0;
+          });
           Check.equal(1.0, metrics.get("chronik_broker_fetch_session_evictions_total"),
               "sessions evicted");
 
