@@ -29,7 +29,8 @@ import org.apache.kafka.common.quota.ClientQuotaFilterComponent;
  */
 class QuotaTests {
   private static final double RATE = 1024 * 1024;
-  private static final long MEASURE_MS = 20_000;
+  /** Bytes the slow producer sends while measured: 20 s at its quota. */
+  private static final long MEASURED_BYTES = 20 * (long) RATE;
 
   private static ClientQuotaEntity entity(String... typeAndName) {
     Map<String, String> parts = new HashMap<>();
@@ -126,7 +127,8 @@ class QuotaTests {
 
   /**
    * On a broker of its own: client id "slow" held to 1 MiB/s of produce and "slow-reader" to
-   * 1 MiB/s of fetch, measured over 20 s while client id "fast" produces unthrottled.
+   * 1 MiB/s of fetch, measured while the slow producer gets 20 MiB acknowledged (20 s at its
+   * quota), while client id "fast" produces unthrottled.
    */
   @Test("quotas")
   void byteRatesAreHeldToTheirQuotaWhileOthersKeepGoing(Kit kit) throws Exception {
@@ -154,7 +156,8 @@ class QuotaTests {
           CompletableFuture.runAsync(() -> read(own, topic, readBytes, stop)));
       long start = System.nanoTime();
       try {
-        Thread.sleep(MEASURE_MS);
+        Check.eventually(3 * Kit.IO_TIMEOUT_MS, "20 s of acknowledged sends at the quota",
+            () -> slowBytes.get() >= MEASURED_BYTES || clients.stream().anyMatch(c -> c.isDone()));
       } finally {
         stop.set(true);
       }
