@@ -28,6 +28,10 @@ WALCTL_BIN = BIN_DIR / "chronik-walctl"
 DEADLINE_S = 60.0
 
 
+class Exited(Exception):
+    """A process the check waits on has exited: waiting longer cannot help."""
+
+
 def eventually(what, check, timeout=DEADLINE_S, interval=0.1):
     """Polls `check` until it returns something truthy; fails with `what` at the deadline."""
     deadline = time.monotonic() + timeout
@@ -35,6 +39,8 @@ def eventually(what, check, timeout=DEADLINE_S, interval=0.1):
     while time.monotonic() < deadline:
         try:
             last = check()
+        except Exited:
+            raise
         except Exception as e:  # noqa: BLE001 - a check may fail while the cluster settles
             last = e
         if last and not isinstance(last, Exception):
@@ -145,14 +151,28 @@ class Cluster:
     def start(self):
         for m in self.metas:
             m.start()
-        eventually("the quorum to elect a leader", lambda: self.status().get("leader_id"))
+        self._with_logs(lambda: eventually("the quorum to elect a leader", lambda: self.status().get("leader_id")))
         for bid in self.brokers:
             self.start_broker(bid)
         return self
 
     def start_broker(self, bid):
-        self.brokers[bid].start()
-        eventually(f"broker {bid} to register and be live", lambda: self.live(bid) and self._answers(bid))
+        proc = self.brokers[bid].start()
+
+        def registered():
+            if not proc.alive():
+                raise Exited(f"broker {bid} exited with {proc.proc.returncode}")
+            return self.live(bid) and self._answers(bid)
+
+        self._with_logs(lambda: eventually(f"broker {bid} to register and be live", registered))
+
+    def _with_logs(self, wait):
+        """Runs `wait`; when it fails, the failure carries every node's log tail, since the
+        temp dir holding the logs is removed with the cluster."""
+        try:
+            return wait()
+        except (AssertionError, Exited) as e:
+            raise AssertionError(f"{e}\n{self.logs()}") from e
 
     def _answers(self, bid):
         """Broker `bid` answers Metadata for our cluster id (not some stale process)."""
