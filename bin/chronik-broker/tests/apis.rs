@@ -317,3 +317,33 @@ fn a_compacted_topic_names_the_unkeyed_records_it_refuses() {
     let keyed = batch_with_keys(&[Some("a"), Some("b")]);
     assert_eq!(produce(&mut c, "keyed", 0, keyed).error_code, 0);
 }
+
+/// Metadata v10+ may name a topic by id alone (a KIP-848 consumer resolving its assignment):
+/// the topic comes back with its name; an unknown id gets UNKNOWN_TOPIC_ID.
+#[test]
+fn metadata_answers_topics_asked_by_id() {
+    use chronik_kafka::kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use chronik_kafka::kafka_protocol::messages::{MetadataRequest, MetadataResponse};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProc::start(dir.path(), &[]);
+    let mut c = broker.client();
+    assert_eq!(create_topic(&mut c, "by-id", 2), 0);
+    let id = metadata(&mut c, Some(&["by-id"]), false).topics[0].topic_id;
+    let unknown = uuid::Uuid::from_bytes([7; 16]);
+    let req = MetadataRequest::default().with_topics(Some(vec![
+        MetadataRequestTopic::default().with_name(None).with_topic_id(id),
+        MetadataRequestTopic::default().with_name(None).with_topic_id(unknown),
+    ]));
+    let r: MetadataResponse = c.call(ApiKey::Metadata, 12, &req);
+    let found: Vec<(Option<String>, i16, usize)> = (r.topics.iter())
+        .map(|t| {
+            (
+                t.name.as_ref().map(|n| n.0.to_string()),
+                t.error_code,
+                t.partitions.len(),
+            )
+        })
+        .collect();
+    assert_eq!(found, vec![(Some("by-id".into()), 0, 2), (None, 100, 0)]);
+    assert_eq!(r.topics[1].topic_id, unknown);
+}

@@ -8,7 +8,7 @@ use chronik_kafka::kafka_protocol::messages::metadata_response::{
 use chronik_kafka::kafka_protocol::messages::{
     BrokerId, MetadataRequest, MetadataResponse, TopicName,
 };
-use chronik_metadata::{MetadataState, NO_LEADER, Topic};
+use chronik_metadata::{MetadataState, NO_LEADER, Topic, Uuid};
 use chronik_types::TopicPartition;
 
 use super::{NONE, str_bytes};
@@ -25,17 +25,21 @@ pub(crate) async fn handle(
     let client_allows = version < AUTO_CREATE_FIELD_VERSION || req.allow_auto_topic_creation;
     // v0 has no null list: an empty one asks for every topic.
     let topics = req.topics.filter(|t| version > 0 || !t.is_empty());
-    let names: Option<Vec<String>> = topics.map(|topics| {
-        topics
-            .into_iter()
-            .filter_map(|t| t.name.map(|n| n.0.as_str().to_owned()))
+    let wanted: Option<Vec<Wanted>> = topics.map(|topics| {
+        (topics.into_iter())
+            .map(|t| match t.name {
+                Some(n) => Wanted::Name(n.0.as_str().to_owned()),
+                None => Wanted::Id(Uuid(*t.topic_id.as_bytes())),
+            })
             .collect()
     });
-    if let Some(names) = &names
+    if let Some(wanted) = &wanted
         && client_allows
     {
-        for name in names {
-            services.ensure_topic(name).await;
+        for w in wanted {
+            if let Wanted::Name(name) = w {
+                services.ensure_topic(name).await;
+            }
         }
     }
     let me = services.cluster.me;
@@ -52,10 +56,13 @@ pub(crate) async fn handle(
             .with_brokers(brokers(state))
             .with_cluster_id(state.cluster_id().map(str_bytes))
             .with_controller_id(BrokerId(me));
-        response.topics = match &names {
+        response.topics = match &wanted {
             None => state.topics().map(describe).collect(),
-            Some(names) => (names.iter())
-                .map(|n| describe_named(state, n, &describe))
+            Some(wanted) => (wanted.iter())
+                .map(|w| match w {
+                    Wanted::Name(n) => describe_named(state, n, &describe),
+                    Wanted::Id(id) => describe_by_id(state, id, &describe),
+                })
                 .collect(),
         };
         response
@@ -92,6 +99,27 @@ fn describe_named(
                 .with_error_code(code)
                 .with_name(Some(TopicName(str_bytes(name))))
         }
+    }
+}
+
+/// A topic a request names: by name, or (v10+, e.g. a consumer resolving the topic ids of a
+/// KIP-848 assignment) by id with a null name.
+enum Wanted {
+    Name(String),
+    Id(Uuid),
+}
+
+fn describe_by_id(
+    state: &MetadataState,
+    id: &Uuid,
+    describe: &impl Fn(&Topic) -> MetadataResponseTopic,
+) -> MetadataResponseTopic {
+    match state.topic(id) {
+        Some(topic) => describe(topic),
+        None => MetadataResponseTopic::default()
+            .with_error_code(ResponseError::UnknownTopicId.code())
+            .with_name(None)
+            .with_topic_id(uuid::Uuid::from_bytes(id.0)),
     }
 }
 
