@@ -62,7 +62,7 @@ _chronik__broker() {
 
     case "${cmd}" in
         chronik__broker)
-            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help --version run status config help"
+            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help --version run status config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -134,6 +134,18 @@ _chronik__broker() {
                     ;;
                 --group-initial-rebalance-delay-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-consumer-session-timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-consumer-heartbeat-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-consumer-assignors)
+                    COMPREPLY=($(compgen -W "uniform range" -- "${cur}"))
                     return 0
                     ;;
                 --transaction-max-timeout-ms)
@@ -264,7 +276,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__config__subcmd__show)
-            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --output --help"
+            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,6 +348,18 @@ _chronik__broker() {
                     ;;
                 --group-initial-rebalance-delay-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-consumer-session-timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-consumer-heartbeat-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-consumer-assignors)
+                    COMPREPLY=($(compgen -W "uniform range" -- "${cur}"))
                     return 0
                     ;;
                 --transaction-max-timeout-ms)
@@ -498,7 +522,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__run)
-            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help"
+            opts="-h --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -570,6 +594,18 @@ _chronik__broker() {
                     ;;
                 --group-initial-rebalance-delay-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-consumer-session-timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-consumer-heartbeat-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-consumer-assignors)
+                    COMPREPLY=($(compgen -W "uniform range" -- "${cur}"))
                     return 0
                     ;;
                 --transaction-max-timeout-ms)

@@ -194,5 +194,7 @@ fn response_body(which: u8, version: u8, body: Bytes) -> Result<(), String> {
         ListPartitionReassignments => ListPartitionReassignmentsResponse,
         DescribeClientQuotas => DescribeClientQuotasResponse,
         AlterClientQuotas => AlterClientQuotasResponse,
+        ConsumerGroupHeartbeat => ConsumerGroupHeartbeatResponse,
+        ConsumerGroupDescribe => ConsumerGroupDescribeResponse,
     )
 }

@@ -178,6 +178,35 @@ pub struct RunArgs {
         default_value_t = 3_000
     )]
     pub group_initial_rebalance_delay_ms: u64,
+    /// How long a member of a consumer-protocol group (group.protocol=consumer) lives without
+    /// a heartbeat, in milliseconds (Kafka's group.consumer.session.timeout.ms); then its
+    /// partitions go to the other members.
+    #[arg(
+        long,
+        env = "CHRONIK_GROUP_CONSUMER_SESSION_TIMEOUT_MS",
+        default_value_t = 45_000,
+        value_parser = clap::value_parser!(u32).range(1_000..=1_800_000)
+    )]
+    pub group_consumer_session_timeout_ms: u32,
+    /// How often consumer-protocol members heartbeat, in milliseconds (Kafka's
+    /// group.consumer.heartbeat.interval.ms); must be below the session timeout.
+    #[arg(
+        long,
+        env = "CHRONIK_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS",
+        default_value_t = 5_000,
+        value_parser = clap::value_parser!(u32).range(100..=1_800_000)
+    )]
+    pub group_consumer_heartbeat_interval_ms: u32,
+    /// The server-side assignors consumer-protocol groups may choose with
+    /// group.remote.assignor, the default first (Kafka's group.consumer.assignors).
+    #[arg(
+        long,
+        env = "CHRONIK_GROUP_CONSUMER_ASSIGNORS",
+        value_delimiter = ',',
+        default_value = "uniform,range",
+        value_parser = ["uniform", "range"]
+    )]
+    pub group_consumer_assignors: Vec<String>,
     /// The longest transaction.timeout.ms a transactional producer may ask for, in
     /// milliseconds (Kafka's transaction.max.timeout.ms); a longer one is refused with
     /// INVALID_TRANSACTION_TIMEOUT. Transactions open longer than their timeout are aborted.
@@ -352,6 +381,19 @@ impl RunArgs {
         config.offsets_topic_segment_bytes = self.offsets_topic_segment_bytes;
         config.group_initial_rebalance_delay =
             std::time::Duration::from_millis(self.group_initial_rebalance_delay_ms);
+        if self.group_consumer_heartbeat_interval_ms >= self.group_consumer_session_timeout_ms {
+            bail!(
+                "--group-consumer-heartbeat-interval-ms ({}) must be below \
+                 --group-consumer-session-timeout-ms ({})",
+                self.group_consumer_heartbeat_interval_ms,
+                self.group_consumer_session_timeout_ms
+            );
+        }
+        config.group_consumer_session_timeout =
+            std::time::Duration::from_millis(u64::from(self.group_consumer_session_timeout_ms));
+        config.group_consumer_heartbeat_interval =
+            std::time::Duration::from_millis(u64::from(self.group_consumer_heartbeat_interval_ms));
+        config.group_consumer_assignors = self.group_consumer_assignors.clone();
         config.transaction_max_timeout =
             std::time::Duration::from_millis(u64::from(self.transaction_max_timeout_ms));
         config.cleaner = cleaner;

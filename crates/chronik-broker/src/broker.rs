@@ -69,6 +69,7 @@ impl Broker {
             config.max_message_bytes,
             config.offsets_retention,
             config.group_initial_rebalance_delay,
+            crate::groups::consumer_config(&config)?,
         ));
         let isr_check = Arc::new(Notify::new());
         let fetchers = Arc::new(crate::replica::fetcher::Fetchers {

@@ -89,6 +89,15 @@ pub struct BrokerConfig {
     /// `group.initial.rebalance.delay.ms`, default 3 s): consumers starting together share
     /// one generation instead of rebalancing once per arrival.
     pub group_initial_rebalance_delay: Duration,
+    /// How long a consumer-protocol group member lives without a heartbeat (Kafka's
+    /// `group.consumer.session.timeout.ms`, 45 s); then its partitions go to the others.
+    pub group_consumer_session_timeout: Duration,
+    /// How often consumer-protocol members are told to heartbeat (Kafka's
+    /// `group.consumer.heartbeat.interval.ms`, 5 s): it bounds how fast they learn of changes.
+    pub group_consumer_heartbeat_interval: Duration,
+    /// The server-side assignors offered to consumer-protocol groups, the default first
+    /// (Kafka's `group.consumer.assignors`: uniform, range).
+    pub group_consumer_assignors: Vec<String>,
     /// A follower that has not caught up with its leader for this long leaves the ISR
     /// (Kafka's `replica.lag.time.max.ms`).
     pub replica_lag_time_max: Duration,
@@ -136,6 +145,9 @@ impl BrokerConfig {
             retention_check_interval: Duration::from_secs(30),
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
             group_initial_rebalance_delay: DEFAULT_GROUP_INITIAL_REBALANCE_DELAY,
+            group_consumer_session_timeout: Duration::from_secs(45),
+            group_consumer_heartbeat_interval: Duration::from_secs(5),
+            group_consumer_assignors: vec!["uniform".into(), "range".into()],
             replica_lag_time_max: Duration::from_secs(10),
             offsets_topic_replication_factor: 3,
             offsets_topic_segment_bytes: 100 * 1024 * 1024,

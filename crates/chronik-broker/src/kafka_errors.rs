@@ -119,6 +119,12 @@ pub(crate) fn group_error_code(e: &GroupError) -> i16 {
         GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
         GroupError::SubscribedToTopic => ResponseError::GroupSubscribedToTopic,
         GroupError::FencedProducer => ResponseError::InvalidProducerEpoch,
+        GroupError::FencedMemberEpoch { .. } => ResponseError::FencedMemberEpoch,
+        GroupError::StaleMemberEpoch { .. } => ResponseError::StaleMemberEpoch,
+        GroupError::UnreleasedInstanceId => ResponseError::UnreleasedInstanceId,
+        GroupError::UnsupportedAssignor(_) => ResponseError::UnsupportedAssignor,
+        GroupError::OtherProtocol { .. } => ResponseError::GroupIdNotFound,
+        GroupError::OffsetCommitTooOld => ResponseError::UnsupportedVersion,
     };
     error.code()
 }

@@ -2,8 +2,7 @@
 //!
 //! Ranges are what current clients negotiate (librdkafka 2.x, kafka-python 2.x, Java 3.x–4.x),
 //! clipped to what kafka-protocol 0.18 can decode, and stopping before versions whose semantics
-//! Chronik does not implement (topic ids in Fetch 13+/OffsetCommit 10, KIP-848 consumer groups in
-//! OffsetCommit 9/OffsetFetch 9, transactions-v2 in Produce 12+, EndTxn 4+ and
+//! Chronik does not implement (topic ids in Fetch 13+/OffsetCommit 10/OffsetFetch 10, transactions-v2 in Produce 12+, EndTxn 4+ and
 //! AddPartitionsToTxn 5, tiered-storage offsets in ListOffsets 8+). AddPartitionsToTxn 4 is the
 //! broker-to-coordinator form of KIP-890 part 1 (clients stop at 3). A test keeps every range inside kafka-protocol's own `valid_versions`.
 
@@ -16,15 +15,15 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 7),
     (ApiKey::Metadata, 0, 12),
-    (ApiKey::OffsetCommit, 2, 8),
-    (ApiKey::OffsetFetch, 1, 8),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 9),
     (ApiKey::FindCoordinator, 0, 4),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::Heartbeat, 0, 4),
     (ApiKey::LeaveGroup, 0, 5),
     (ApiKey::SyncGroup, 0, 5),
     (ApiKey::DescribeGroups, 0, 5),
-    (ApiKey::ListGroups, 0, 4),
+    (ApiKey::ListGroups, 0, 5),
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 6),
@@ -53,6 +52,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::DescribeClientQuotas, 0, 1),
     (ApiKey::AlterClientQuotas, 0, 1),
+    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 /// Calls macro `$m` with the message kind of every API in [`SUPPORTED`]: the one list that the
@@ -101,6 +102,8 @@ macro_rules! with_supported_kinds {
             ListPartitionReassignments,
             DescribeClientQuotas,
             AlterClientQuotas,
+            ConsumerGroupHeartbeat,
+            ConsumerGroupDescribe,
         )
     };
 }
@@ -183,7 +186,7 @@ mod tests {
                 "{key:?} twice"
             );
         }
-        assert_eq!(SUPPORTED.len(), 41);
+        assert_eq!(SUPPORTED.len(), 43);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::group::Group;
 use super::member::{Answer, GroupState, JoinRequest, JoinResult, SyncResult};
 use super::ops::{Caller, Leaving};
 use super::records::{OffsetValue, RecordKey};
-use super::store::{KeyValue, Written};
+use super::store::Written;
 use super::{
     MAX_GROUPS, MAX_MEMBER_METADATA_BYTES, MAX_MEMBERS, MAX_SESSION_TIMEOUT_MS, MAX_STRING_BYTES,
     MIN_SESSION_TIMEOUT_MS,
@@ -48,12 +48,14 @@ pub(crate) struct GroupSummary {
     pub protocol_type: String,
     pub protocol: String,
     pub members: Vec<MemberSummary>,
+    /// "classic" or "consumer" (ListGroups v5).
+    pub group_type: &'static str,
 }
 
 /// The group, created if new. At `max` groups a new one is refused with `TooManyGroups`, which
 /// clients see as the retriable COORDINATOR_NOT_AVAILABLE (room comes back as empty groups
 /// expire), not as GROUP_MAX_SIZE_REACHED, a per-group limit fatal to the Java consumer.
-fn created_group<'a>(
+pub(super) fn created_group<'a>(
     groups: &'a mut HashMap<String, Group>,
     id: &str,
     total: usize,
@@ -144,6 +146,18 @@ impl Coordinator {
         let total = self.group_count();
         self.with_groups(group, |groups, place| {
             let g = created_group(groups, group, total, MAX_GROUPS)?;
+            if g.consumer.as_ref().is_some_and(|cg| !cg.members.is_empty()) {
+                return self.classic_join_consumer(g, &req, place);
+            }
+            if let Some(cg) = &g.consumer {
+                // An empty consumer-protocol group becomes classic (its offsets stay).
+                let tombstones = super::consumer::store::tombstones(group, cg).map_err(|e| {
+                    GroupError::InvalidRequest(format!("the group's records cannot be stored: {e}"))
+                })?;
+                self.append(place, &tombstones)?;
+                tracing::info!(group, "empty consumer group becomes a classic group");
+                g.consumer = None;
+            }
             // Only a join opens a rebalance of an Empty group, the one the delay applies to.
             g.initial_rebalance_delay = self.initial_rebalance_delay_ms;
             let answer = g.join(req, place.now, MAX_MEMBERS);
@@ -165,6 +179,10 @@ impl Coordinator {
             let Some(g) = groups.get_mut(group) else {
                 return Err(GroupError::UnknownMember);
             };
+            if let Some(cg) = g.consumer.as_mut() {
+                let result = self.classic_sync_consumer(cg, caller, protocol, place.now);
+                return Ok((Answer::Now(result), None));
+            }
             let answer = g.sync(caller, protocol, assignments, place.now);
             Ok((answer, self.persist_if_dirty(g, place)))
         })?
@@ -172,7 +190,10 @@ impl Coordinator {
 
     pub fn heartbeat(self: &Arc<Self>, group: &str, caller: Caller<'_>) -> Result<(), GroupError> {
         self.with_groups(group, |groups, place| match groups.get_mut(group) {
-            Some(g) => g.heartbeat(caller, place.now),
+            Some(g) => match g.consumer.as_mut() {
+                Some(cg) => cg.classic_heartbeat(caller, place.now),
+                None => g.heartbeat(caller, place.now),
+            },
             None => Err(GroupError::UnknownMember),
         })?
     }
@@ -187,159 +208,45 @@ impl Coordinator {
             let Some(g) = groups.get_mut(group) else {
                 return vec![Err(GroupError::UnknownMember); leaving.len()];
             };
+            if g.consumer.is_some() {
+                return self.classic_leave_consumer(g, leaving, place);
+            }
             let outcomes = g.leave(leaving, place.now);
             self.persist_if_dirty(g, place);
             outcomes
         })
     }
 
-    /// Validates the caller, appends the offsets as one batch and applies them; the handler
-    /// answers once the returned handle resolves.
-    pub fn commit(
-        self: &Arc<Self>,
-        group: &str,
-        caller: Caller<'_>,
-        entries: Vec<CommitEntry>,
-    ) -> Result<Option<Written>, GroupError> {
-        self.commit_offsets(group, caller, entries, None)
-    }
-
-    /// TxnOffsetCommit: offsets written inside `producer`'s transaction, as one transactional
-    /// batch; they count once its commit marker reaches the group's partition.
-    pub fn txn_commit(
-        self: &Arc<Self>,
-        group: &str,
-        producer: (i64, i16),
-        caller: Caller<'_>,
-        entries: Vec<CommitEntry>,
-    ) -> Result<Option<Written>, GroupError> {
-        self.commit_offsets(group, caller, entries, Some(producer))
-    }
-
-    /// A commit, plain or (with `producer`) transactional: the offsets of a transaction wait
-    /// in `Group::txn_offsets` for its marker.
-    fn commit_offsets(
-        self: &Arc<Self>,
-        group: &str,
-        caller: Caller<'_>,
-        entries: Vec<CommitEntry>,
-        producer: Option<(i64, i16)>,
-    ) -> Result<Option<Written>, GroupError> {
-        check_group_id(group)?;
-        let total = self.group_count();
-        self.with_groups(group, |groups, place| {
-            if !groups.contains_key(group) && caller.generation >= 0 {
-                // A generation of a group this coordinator does not know.
-                return Err(GroupError::IllegalGeneration {
-                    requested: caller.generation,
-                });
-            }
-            let g = created_group(groups, group, total, MAX_GROUPS)?;
-            g.check_commit(caller, place.now)?;
-            if entries.is_empty() {
-                return Ok(None);
-            }
-            let records = offset_records(group, &entries)?;
-            let durable = self.append_batch(place, &records, producer)?;
-            let target = match producer {
-                Some((id, _)) => g.txn_offsets.entry(id).or_default(),
-                None => &mut g.offsets,
-            };
-            for e in entries {
-                target.insert((e.topic, e.partition), e.value);
-            }
-            tracing::debug!(
-                group,
-                offsets = records.len(),
-                transactional = producer.is_some(),
-                "offsets committed"
-            );
-            Ok(Some(durable))
-        })?
-    }
-
-    /// A transaction marker for `producer_id` reached `__consumer_offsets` partition
-    /// `partition` at `offset`: its groups' transactional offsets count (commit) or vanish
-    /// (abort). A partition being loaded applies it once loaded, unless the load read it.
-    pub fn end_txn(&self, partition: i32, producer_id: i64, commit: bool, offset: i64) {
-        let slot = self.slot(partition);
-        let mut shard = super::coordinator::lock(&slot);
-        match &mut *shard {
-            super::coordinator::Shard::Loaded { groups, .. } => {
-                for g in groups.values_mut() {
-                    g.end_txn(producer_id, commit);
-                }
-            }
-            super::coordinator::Shard::Loading { markers, .. } => {
-                markers.push((offset, producer_id, commit));
-            }
-            super::coordinator::Shard::Unloaded => {}
-        }
-    }
-
-    /// The partitions of `group` whose offsets an open transaction is changing.
-    pub fn unstable_offsets(
-        self: &Arc<Self>,
-        group: &str,
-    ) -> Result<std::collections::HashSet<(String, i32)>, GroupError> {
-        self.with_groups(group, |groups, _| {
-            let pending = groups.get(group).map(|g| g.txn_offsets.values());
-            (pending.into_iter().flatten())
-                .flat_map(|o| o.keys().cloned())
-                .collect()
-        })
-    }
-
-    /// Committed offsets of the named partitions, or of every partition when `topics` is None.
-    pub fn fetch_offsets(
-        self: &Arc<Self>,
-        group: &str,
-        topics: Option<Vec<(String, Vec<i32>)>>,
-    ) -> Result<Vec<TopicOffsets>, GroupError> {
-        self.with_groups(group, |groups, _| {
-            let offsets = groups.get(group).map(|g| &g.offsets);
-            let lookup = |t: &str, p: i32| offsets.and_then(|o| o.get(&(t.to_owned(), p))).cloned();
-            match topics {
-                Some(topics) => (topics.into_iter())
-                    .map(|(t, parts)| {
-                        let found = parts.into_iter().map(|p| (p, lookup(&t, p))).collect();
-                        (t, found)
-                    })
-                    .collect(),
-                None => {
-                    let mut by_topic: Vec<TopicOffsets> = Vec::new();
-                    for ((t, p), v) in offsets.into_iter().flatten() {
-                        match by_topic.last_mut() {
-                            Some((last, parts)) if last == t => parts.push((*p, Some(v.clone()))),
-                            _ => by_topic.push((t.clone(), vec![(*p, Some(v.clone()))])),
-                        }
-                    }
-                    by_topic
-                }
-            }
-        })
-    }
-
     /// A group's description; an unknown group is described as Dead, as Kafka does.
+    /// A consumer-protocol group is described as Dead without members, as Kafka's
+    /// DescribeGroups does (ConsumerGroupDescribe describes it).
     pub fn describe(self: &Arc<Self>, group: &str) -> Result<GroupSummary, GroupError> {
         self.with_groups(group, |groups, _| match groups.get(group) {
-            Some(g) => summarize(g, true),
-            None => GroupSummary {
+            Some(g) if !g.is_consumer_protocol() => summarize(g, true),
+            _ => GroupSummary {
                 group_id: group.to_owned(),
                 state: GroupState::Dead.name(),
                 protocol_type: String::new(),
                 protocol: String::new(),
                 members: Vec::new(),
+                group_type: CLASSIC_TYPE,
             },
         })
     }
 
-    /// Every group this broker coordinates whose state is in `states` (all when empty).
-    pub fn list(self: &Arc<Self>, states: &[String]) -> Result<Vec<GroupSummary>, GroupError> {
+    /// Every group this broker coordinates whose state is in `states` and type in `types`
+    /// (all when empty; both compared without case).
+    pub fn list(
+        self: &Arc<Self>,
+        states: &[String],
+        types: &[String],
+    ) -> Result<Vec<GroupSummary>, GroupError> {
         self.all_groups(|g| {
-            let wanted = states.is_empty()
-                || (states.iter()).any(|s| s.eq_ignore_ascii_case(g.state.name()));
-            wanted.then(|| summarize(g, false))
+            let summary = summarize(g, false);
+            let wanted = |filter: &[String], value: &str| {
+                filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(value))
+            };
+            (wanted(states, summary.state) && wanted(types, summary.group_type)).then_some(summary)
         })
     }
 
@@ -362,7 +269,15 @@ impl Coordinator {
                     group: group.to_owned(),
                 }]);
             let records: Result<Vec<_>, _> = keys.map(|k| k.encode().map(|b| (b, None))).collect();
-            let records = records.map_err(|e| {
+            let consumer = g
+                .consumer
+                .as_ref()
+                .map(|cg| super::consumer::store::tombstones(group, cg));
+            let records = (records.and_then(|mut r| {
+                r.extend(consumer.transpose()?.into_iter().flatten());
+                Ok(r)
+            }))
+            .map_err(|e| {
                 tracing::error!(group, error = %e, "cannot encode tombstones");
                 GroupError::InvalidGroupId
             })?;
@@ -374,25 +289,21 @@ impl Coordinator {
     }
 }
 
-/// The offset records of a commit.
-fn offset_records(group: &str, entries: &[CommitEntry]) -> Result<Vec<KeyValue>, GroupError> {
-    let records: Result<Vec<_>, _> = (entries.iter())
-        .map(|e| {
-            let key = RecordKey::Offset {
-                group: group.to_owned(),
-                topic: e.topic.clone(),
-                partition: e.partition,
-            };
-            Ok((key.encode()?, Some(e.value.encode()?)))
-        })
-        .collect();
-    records.map_err(|e: super::records::RecordError| {
-        tracing::warn!(group, error = %e, "offset commit refused");
-        GroupError::InvalidRequest(format!("an offset cannot be stored: {e}"))
-    })
-}
+/// ListGroups' group types.
+const CLASSIC_TYPE: &str = "classic";
+const CONSUMER_TYPE: &str = "consumer";
 
 fn summarize(g: &Group, with_members: bool) -> GroupSummary {
+    if let Some(cg) = &g.consumer {
+        return GroupSummary {
+            group_id: g.id.clone(),
+            state: cg.state().name(),
+            protocol_type: super::consumer::PROTOCOL_TYPE.to_owned(),
+            protocol: String::new(),
+            members: Vec::new(),
+            group_type: CONSUMER_TYPE,
+        };
+    }
     let stable = g.state == GroupState::Stable;
     let protocol = g.protocol.clone().unwrap_or_default();
     let members = match with_members {
@@ -422,6 +333,7 @@ fn summarize(g: &Group, with_members: bool) -> GroupSummary {
         protocol_type: g.protocol_type.clone().unwrap_or_default(),
         protocol: if stable { protocol } else { String::new() },
         members,
+        group_type: CLASSIC_TYPE,
     }
 }
 

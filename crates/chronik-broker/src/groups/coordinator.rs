@@ -10,10 +10,11 @@ use crate::wall_clock::wall_ms;
 use chronik_wal::PartitionLog;
 use tokio::task::JoinHandle;
 
+use super::consumer::ConsumerConfig;
 use super::error::GroupError;
 use super::group::Group;
 use super::member::{GroupState, Ms};
-use super::records::{GroupValue, OffsetValue, RecordKey};
+use super::records::RecordKey;
 use super::store::{self, KeyValue, Written};
 use super::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, offsets_partitions, partition_for};
 use crate::cluster::Cluster;
@@ -69,6 +70,8 @@ pub(crate) struct Coordinator {
     pub(super) offsets_retention_ms: i64,
     /// Kafka's `group.initial.rebalance.delay.ms`, given to each group a join reaches.
     pub(super) initial_rebalance_delay_ms: Ms,
+    /// Kafka's `group.consumer.*` settings for consumer-protocol groups.
+    pub(super) consumer: ConsumerConfig,
 }
 
 pub(super) fn lock(slot: &Slot) -> MutexGuard<'_, Shard> {
@@ -82,6 +85,7 @@ impl Coordinator {
         max_record_bytes: usize,
         offsets_retention: Duration,
         initial_rebalance_delay: Duration,
+        consumer: ConsumerConfig,
     ) -> Coordinator {
         Coordinator {
             cluster,
@@ -92,6 +96,7 @@ impl Coordinator {
             offsets_retention_ms: i64::try_from(offsets_retention.as_millis()).unwrap_or(i64::MAX),
             initial_rebalance_delay_ms: Ms::try_from(initial_rebalance_delay.as_millis())
                 .unwrap_or(Ms::MAX),
+            consumer,
         }
     }
 
@@ -207,7 +212,11 @@ impl Coordinator {
             let started = this.now();
             let reader = log.clone();
             let now = started;
-            let loaded = tokio::task::spawn_blocking(move || load_groups(&reader, now)).await;
+            let config = this.consumer.clone();
+            let loaded = tokio::task::spawn_blocking(move || {
+                super::load::load_groups(&reader, now, &config)
+            })
+            .await;
             let mut shard = lock(&slot);
             let markers = match &mut *shard {
                 Shard::Loading { epoch: e, markers } if *e == epoch => std::mem::take(markers),
@@ -469,6 +478,7 @@ impl Coordinator {
             group.tick(place.now);
             self.persist_if_dirty(group, place);
         }
+        self.tick_consumer_groups(groups, place);
     }
 }
 
@@ -486,65 +496,4 @@ fn unload(shard: &mut Shard, partition: i32) {
         }
         tracing::info!(partition, groups = groups.len(), "group partition unloaded");
     }
-}
-
-/// Replays a partition's log into groups; the last record of each key wins.
-fn load_groups(
-    log: &PartitionLog,
-    now: Ms,
-) -> Result<(HashMap<String, Group>, i64), chronik_wal::WalError> {
-    let mut groups: HashMap<String, Group> = HashMap::new();
-    let (open, read_to) = store::read_all(log, |key, value| match key {
-        RecordKey::Offset {
-            group,
-            topic,
-            partition,
-        } => match value.map(|v| OffsetValue::decode(&v)) {
-            Some(Ok(v)) => {
-                let g = groups
-                    .entry(group.clone())
-                    .or_insert_with(|| Group::new(&group));
-                g.offsets.insert((topic, partition), v);
-            }
-            Some(Err(e)) => tracing::warn!(group, error = %e, "skipping a damaged offset record"),
-            None => {
-                if let Some(g) = groups.get_mut(&group) {
-                    g.offsets.remove(&(topic, partition));
-                }
-            }
-        },
-        RecordKey::Group { group } => match value.map(|v| GroupValue::decode(&v)) {
-            Some(Ok(v)) => {
-                let g = groups
-                    .entry(group.clone())
-                    .or_insert_with(|| Group::new(&group));
-                g.apply_value(v, now);
-            }
-            Some(Err(e)) => tracing::warn!(group, error = %e, "skipping a damaged group record"),
-            None => {
-                groups.remove(&group);
-            }
-        },
-    })?;
-    for (producer_id, records) in open {
-        for (key, value) in records {
-            let RecordKey::Offset {
-                group,
-                topic,
-                partition,
-            } = key
-            else {
-                continue;
-            };
-            if let Some(Ok(v)) = value.map(|v| OffsetValue::decode(&v)) {
-                let g = groups
-                    .entry(group.clone())
-                    .or_insert_with(|| Group::new(&group));
-                let pending = g.txn_offsets.entry(producer_id).or_default();
-                pending.insert((topic, partition), v);
-            }
-        }
-    }
-    groups.retain(|_, g| !(g.is_empty() && g.offsets.is_empty() && g.txn_offsets.is_empty()));
-    Ok((groups, read_to))
 }

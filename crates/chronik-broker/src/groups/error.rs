@@ -63,4 +63,31 @@ pub(crate) enum GroupError {
          before deleting its offsets"
     )]
     SubscribedToTopic,
+    #[error(
+        "member epoch {requested} does not match the coordinator's {current}: the member must \
+         give up its partitions and rejoin with epoch 0"
+    )]
+    FencedMemberEpoch { requested: i32, current: i32 },
+    #[error(
+        "member epoch {requested} is not the member's current epoch {current}; retry with the \
+         epoch of the latest heartbeat"
+    )]
+    StaleMemberEpoch { requested: i32, current: i32 },
+    #[error(
+        "another member still holds this group.instance.id; it must leave (or its session \
+         expire) before this one joins"
+    )]
+    UnreleasedInstanceId,
+    #[error("the assignor {0:?} is not offered by this coordinator; use uniform or range")]
+    UnsupportedAssignor(String),
+    #[error(
+        "the group uses the {current} protocol and has members; stop them or use the same \
+         group.protocol"
+    )]
+    OtherProtocol { current: &'static str },
+    #[error(
+        "members of a consumer-protocol group commit offsets with OffsetCommit version 9 or \
+         later; upgrade the client"
+    )]
+    OffsetCommitTooOld,
 }

@@ -19,6 +19,19 @@ impl Group {
     /// Up to `limit` offsets that have expired at wall-clock `now` (ms): none unless the group
     /// is Empty with no member id pending.
     pub fn expired_offsets(&self, now: i64, retention_ms: i64, limit: usize) -> Vec<OffsetKey> {
+        if let Some(cg) = &self.consumer {
+            // A consumer-protocol group's offsets of topics no member subscribes to expire by
+            // their commit time (Kafka's rule for these groups).
+            let subscribed = cg.subscribed_topics();
+            return (self.offsets.iter())
+                .filter(|((topic, _), v)| {
+                    !subscribed.contains(topic)
+                        && now.saturating_sub(v.commit_timestamp) >= retention_ms
+                })
+                .map(|(k, _)| k.clone())
+                .take(limit)
+                .collect();
+        }
         if self.state != GroupState::Empty || !self.pending.is_empty() {
             return Vec::new();
         }
@@ -34,7 +47,8 @@ impl Group {
 
     /// Whether nothing is left to remember once `expiring` offsets are gone.
     fn forgettable_after(&self, expiring: usize) -> bool {
-        self.state == GroupState::Empty
+        self.is_empty()
+            && self.state == GroupState::Empty
             && self.pending.is_empty()
             && !self.dirty
             && expiring == self.offsets.len()
@@ -64,13 +78,19 @@ impl Coordinator {
                     partition: *partition,
                 })
                 .collect();
-            if forget {
+            if forget && group.consumer.is_none() {
                 keys.push(RecordKey::Group {
                     group: group.id.clone(),
                 });
             }
-            let records: Result<Vec<KeyValue>, _> =
+            let mut records: Result<Vec<KeyValue>, _> =
                 keys.iter().map(|k| k.encode().map(|b| (b, None))).collect();
+            if let (true, Some(cg), Ok(r)) = (forget, &group.consumer, &mut records) {
+                match super::consumer::store::tombstones(&group.id, cg) {
+                    Ok(t) => r.extend(t),
+                    Err(e) => records = Err(e),
+                }
+            }
             let records = match records {
                 Ok(records) => records,
                 Err(e) => {

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 
+use super::consumer::ConsumerGroup;
 use super::error::GroupError;
 use super::member::{GroupState, JoinResult, JoinedMember, Member, Ms, SyncResult, ms};
 use super::records::{GroupValue, OffsetValue, StoredMember};
@@ -57,6 +58,9 @@ pub(crate) struct Group {
     /// Set while such a delayed join phase runs.
     initial_join: Option<InitialJoin>,
     next_join_order: u64,
+    /// Set when the group uses the consumer protocol (KIP-848): its membership lives here and
+    /// the classic fields above stay empty.
+    pub consumer: Option<ConsumerGroup>,
 }
 
 /// A delayed first join phase (Kafka's `InitialDelayedJoin`): each time it ends with a member
@@ -89,6 +93,7 @@ impl Group {
             initial_rebalance_delay: 0,
             initial_join: None,
             next_join_order: 0,
+            consumer: None,
         }
     }
 
@@ -101,8 +106,14 @@ impl Group {
         }
     }
 
+    /// No members, of either protocol.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.members.is_empty() && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
+    }
+
+    /// Whether the group uses the consumer protocol (ListGroups' group type).
+    pub fn is_consumer_protocol(&self) -> bool {
+        self.consumer.is_some()
     }
 
     /// Members plus ids promised to members that have not rejoined yet.

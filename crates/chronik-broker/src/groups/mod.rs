@@ -1,4 +1,5 @@
-//! Consumer groups, classic protocol (JoinGroup/SyncGroup/Heartbeat), and committed offsets.
+//! Consumer groups, classic protocol (JoinGroup/SyncGroup/Heartbeat) and consumer protocol
+//! (KIP-848, `consumer`), and committed offsets.
 //!
 //! - [`group::Group`] is a pure state machine (time is a parameter; held answers are oneshot
 //!   senders), unit-tested in `tests`.
@@ -11,6 +12,8 @@
 //!   (see `records`).
 
 mod api;
+pub(crate) mod consumer;
+mod consumer_api;
 mod coordinator;
 mod error;
 mod expiry;
@@ -18,8 +21,11 @@ mod group;
 #[cfg(test)]
 mod initial_delay_tests;
 mod join;
+mod load;
 mod member;
+mod migration;
 mod offset_delete;
+mod offsets;
 mod ops;
 mod records;
 pub(crate) mod store;
@@ -95,4 +101,37 @@ pub(crate) fn new_member_id(prefix: &str) -> String {
         end -= 1;
     }
     format!("{}-{uuid}", &prefix[..end])
+}
+
+/// A fresh member id for a consumer-protocol member that did not bring its own: a random
+/// UUID, as Kafka makes it.
+pub(crate) fn random_member_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
+}
+
+/// The consumer-protocol settings of `config`; an unknown assignor name is an error.
+pub(crate) fn consumer_config(
+    config: &crate::config::BrokerConfig,
+) -> Result<consumer::ConsumerConfig, crate::error::BrokerError> {
+    let ms = |d: std::time::Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
+    let mut assignors = Vec::new();
+    for name in &config.group_consumer_assignors {
+        let assignor = consumer::Assignor::by_name(name).ok_or_else(|| {
+            crate::error::BrokerError::Config(format!(
+                "unknown consumer group assignor {name:?}: use uniform or range"
+            ))
+        })?;
+        assignors.push(assignor);
+    }
+    if assignors.is_empty() {
+        assignors = consumer::Assignor::ALL.to_vec();
+    }
+    Ok(consumer::ConsumerConfig {
+        session_timeout_ms: ms(config.group_consumer_session_timeout),
+        heartbeat_interval_ms: ms(config.group_consumer_heartbeat_interval),
+        max_members: MAX_MEMBERS,
+        assignors,
+    })
 }

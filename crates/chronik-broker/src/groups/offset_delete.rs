@@ -65,6 +65,15 @@ pub(crate) fn deletable(
     group: &Group,
     partitions: &[(String, i32)],
 ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
+    if let Some(cg) = &group.consumer {
+        let subscribed = cg.subscribed_topics();
+        return Ok((partitions.iter())
+            .map(|(topic, _)| match subscribed.contains(topic) {
+                true => Err(GroupError::SubscribedToTopic),
+                false => Ok(()),
+            })
+            .collect());
+    }
     let consumer = group.protocol_type.as_deref() == Some(CONSUMER_PROTOCOL);
     if !consumer && !group.is_empty() {
         return Err(GroupError::NonEmptyGroup);

@@ -9,6 +9,8 @@
 //! - `GroupMetadataValue` v3: protocol type, generation, protocol, leader, state timestamp,
 //!   members (member id, instance id, client id, client host, rebalance and session timeouts,
 //!   subscription, assignment)
+//! - key versions 3–8: the consumer group (KIP-848) records, one key layout per type (group,
+//!   or group and member id); their flexible-version values are in `consumer::records`
 //!
 //! A null value is a tombstone. Decoding checks every length against the bytes left, so damaged
 //! input yields an error, never a panic or an allocation larger than the input. Encoding refuses
@@ -20,6 +22,12 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 const OFFSET_KEY_V0: i16 = 0;
 const OFFSET_KEY_V1: i16 = 1;
 const GROUP_KEY_V2: i16 = 2;
+const CONSUMER_GROUP_KEY_V3: i16 = 3;
+const PARTITION_METADATA_KEY_V4: i16 = 4;
+const MEMBER_METADATA_KEY_V5: i16 = 5;
+const TARGET_EPOCH_KEY_V6: i16 = 6;
+const TARGET_MEMBER_KEY_V7: i16 = 7;
+const CURRENT_ASSIGNMENT_KEY_V8: i16 = 8;
 const OFFSET_VALUE_V3: i16 = 3;
 const GROUP_VALUE_V3: i16 = 3;
 
@@ -55,6 +63,59 @@ pub(crate) enum RecordKey {
     Group {
         group: String,
     },
+    /// A consumer group's own records (key types 3, 4 and 6).
+    ConsumerGroup {
+        kind: GroupRecord,
+        group: String,
+    },
+    /// A consumer group member's records (key types 5, 7 and 8).
+    ConsumerMember {
+        kind: MemberRecord,
+        group: String,
+        member: String,
+    },
+}
+
+/// The one-per-group records of a consumer group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GroupRecord {
+    /// ConsumerGroupMetadata: the group epoch.
+    Epoch,
+    /// ConsumerGroupPartitionMetadata: the subscribed topics' metadata.
+    PartitionMetadata,
+    /// ConsumerGroupTargetAssignmentMetadata: the target assignment's epoch.
+    TargetEpoch,
+}
+
+/// The one-per-member records of a consumer group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MemberRecord {
+    /// ConsumerGroupMemberMetadata: subscription, ids, timeouts.
+    Metadata,
+    /// ConsumerGroupTargetAssignmentMember: the member's target.
+    Target,
+    /// ConsumerGroupCurrentMemberAssignment: epoch, state, assigned and revoking partitions.
+    Current,
+}
+
+impl GroupRecord {
+    fn key_version(self) -> i16 {
+        match self {
+            GroupRecord::Epoch => CONSUMER_GROUP_KEY_V3,
+            GroupRecord::PartitionMetadata => PARTITION_METADATA_KEY_V4,
+            GroupRecord::TargetEpoch => TARGET_EPOCH_KEY_V6,
+        }
+    }
+}
+
+impl MemberRecord {
+    fn key_version(self) -> i16 {
+        match self {
+            MemberRecord::Metadata => MEMBER_METADATA_KEY_V5,
+            MemberRecord::Target => TARGET_MEMBER_KEY_V7,
+            MemberRecord::Current => CURRENT_ASSIGNMENT_KEY_V8,
+        }
+    }
 }
 
 /// A committed offset as stored.
@@ -108,13 +169,27 @@ impl RecordKey {
                 out.put_i16(GROUP_KEY_V2);
                 put_str(&mut out, group, "group")?;
             }
+            RecordKey::ConsumerGroup { kind, group } => {
+                out.put_i16(kind.key_version());
+                put_str(&mut out, group, "group")?;
+            }
+            RecordKey::ConsumerMember {
+                kind,
+                group,
+                member,
+            } => {
+                out.put_i16(kind.key_version());
+                put_str(&mut out, group, "group")?;
+                put_str(&mut out, member, "member id")?;
+            }
         }
         Ok(out.freeze())
     }
 
     pub fn decode(mut buf: &[u8]) -> Result<RecordKey, RecordError> {
         let r = &mut buf;
-        let key = match get_i16(r, "key version")? {
+        let version = get_i16(r, "key version")?;
+        let key = match version {
             OFFSET_KEY_V0 | OFFSET_KEY_V1 => RecordKey::Offset {
                 group: get_str(r, "group")?,
                 topic: get_str(r, "topic")?,
@@ -123,6 +198,29 @@ impl RecordKey {
             GROUP_KEY_V2 => RecordKey::Group {
                 group: get_str(r, "group")?,
             },
+            CONSUMER_GROUP_KEY_V3 | PARTITION_METADATA_KEY_V4 | TARGET_EPOCH_KEY_V6 => {
+                let kind = match version {
+                    CONSUMER_GROUP_KEY_V3 => GroupRecord::Epoch,
+                    PARTITION_METADATA_KEY_V4 => GroupRecord::PartitionMetadata,
+                    _ => GroupRecord::TargetEpoch,
+                };
+                RecordKey::ConsumerGroup {
+                    kind,
+                    group: get_str(r, "group")?,
+                }
+            }
+            MEMBER_METADATA_KEY_V5 | TARGET_MEMBER_KEY_V7 | CURRENT_ASSIGNMENT_KEY_V8 => {
+                let kind = match version {
+                    MEMBER_METADATA_KEY_V5 => MemberRecord::Metadata,
+                    TARGET_MEMBER_KEY_V7 => MemberRecord::Target,
+                    _ => MemberRecord::Current,
+                };
+                RecordKey::ConsumerMember {
+                    kind,
+                    group: get_str(r, "group")?,
+                    member: get_str(r, "member id")?,
+                }
+            }
             version => {
                 return Err(RecordError::UnknownVersion {
                     what: "key",

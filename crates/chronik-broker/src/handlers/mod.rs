@@ -68,6 +68,8 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::ListGroups,
     ApiKey::DeleteGroups,
     ApiKey::OffsetDelete,
+    ApiKey::ConsumerGroupHeartbeat,
+    ApiKey::ConsumerGroupDescribe,
     ApiKey::AddPartitionsToTxn,
     ApiKey::AddOffsetsToTxn,
     ApiKey::EndTxn,
@@ -250,7 +252,7 @@ pub(crate) async fn dispatch(
             Pending::Now(header.reply(Some(ResponseKind::LeaveGroup(response))))
         }
         RequestKind::OffsetCommit(r) => {
-            let durable = groups::offsets::commit(&services, r);
+            let durable = groups::offsets::commit(&services, r, v);
             later(Box::pin(async move {
                 ResponseKind::OffsetCommit(durable.await)
             }))
@@ -270,6 +272,15 @@ pub(crate) async fn dispatch(
         })),
         RequestKind::OffsetDelete(r) => later(Box::pin(async move {
             ResponseKind::OffsetDelete(groups::admin::delete_offsets(&services, r).await)
+        })),
+        RequestKind::ConsumerGroupHeartbeat(r) => {
+            let answered = groups::consumer::heartbeat(&services, r, v, req.client_id);
+            later(Box::pin(async move {
+                ResponseKind::ConsumerGroupHeartbeat(answered.await)
+            }))
+        }
+        RequestKind::ConsumerGroupDescribe(r) => later(Box::pin(async move {
+            ResponseKind::ConsumerGroupDescribe(groups::consumer::describe(&services, r, v))
         })),
         RequestKind::AddPartitionsToTxn(r) => later(Box::pin(async move {
             ResponseKind::AddPartitionsToTxn(transactions::add_partitions(&services, r, v).await)

@@ -109,6 +109,8 @@ pub(crate) fn set_throttle_time(body: &mut ResponseKind, version: i16, throttle:
         DescribeProducers since 0,
         DescribeTransactions since 0,
         ListTransactions since 0,
+        ConsumerGroupHeartbeat since 0,
+        ConsumerGroupDescribe since 0,
     );
 }
 

@@ -19,9 +19,10 @@ use crate::services::Services;
 
 use super::error_code;
 
-/// DescribeGroups v4 added group instance ids; ListGroups v4 added group states.
+/// DescribeGroups v4 added group instance ids; ListGroups v4 added group states, v5 types.
 const DESCRIBE_INSTANCE_ID_VERSION: i16 = 4;
 const LIST_STATES_VERSION: i16 = 4;
+const LIST_TYPES_VERSION: i16 = 5;
 
 pub(crate) fn describe(
     services: &Services,
@@ -67,15 +68,20 @@ pub(crate) fn list(
     version: i16,
 ) -> ListGroupsResponse {
     let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
-    match services.groups.list(&states) {
+    let types: Vec<String> = req.types_filter.iter().map(|s| s.to_string()).collect();
+    match services.groups.list(&states, &types) {
         Ok(groups) => {
             let listed = (groups.into_iter())
                 .map(|g| {
                     let listed = ListedGroup::default()
                         .with_group_id(GroupId(str_bytes(&g.group_id)))
                         .with_protocol_type(str_bytes(&g.protocol_type));
-                    match version >= LIST_STATES_VERSION {
+                    let listed = match version >= LIST_STATES_VERSION {
                         true => listed.with_group_state(str_bytes(g.state)),
+                        false => listed,
+                    };
+                    match version >= LIST_TYPES_VERSION {
+                        true => listed.with_group_type(str_bytes(g.group_type)),
                         false => listed,
                     }
                 })

@@ -1,6 +1,7 @@
 //! The consumer-group APIs, served by the group coordinator (`crate::groups`).
 
 pub(crate) mod admin;
+pub(crate) mod consumer;
 pub(crate) mod find_coordinator;
 pub(crate) mod membership;
 pub(crate) mod offsets;

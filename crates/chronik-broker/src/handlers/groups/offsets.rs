@@ -26,6 +26,8 @@ use crate::wall_clock::wall_ms;
 /// OffsetFetch v2 moved coordinator errors to a top-level error code; v8 batched groups.
 const FETCH_TOP_LEVEL_ERROR_VERSION: i16 = 2;
 const FETCH_BATCHED_VERSION: i16 = 8;
+/// OffsetCommit 9 and OffsetFetch 9 carry consumer-protocol member epochs (KIP-848).
+const MEMBER_EPOCH_VERSION: i16 = 9;
 
 /// Validates and applies the commit now, in request order (a client pipelining commits on
 /// one connection, as librdkafka's async commits do, must see the last one win); the returned
@@ -33,6 +35,7 @@ const FETCH_BATCHED_VERSION: i16 = 8;
 pub(crate) fn commit(
     services: &Services,
     req: OffsetCommitRequest,
+    version: i16,
 ) -> impl Future<Output = OffsetCommitResponse> + Send + 'static {
     let group = req.group_id.0.as_str();
     let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
@@ -52,7 +55,8 @@ pub(crate) fn commit(
     });
     let (codes, entries) = verdicts(services, requested);
     tracing::debug!(group, member = %req.member_id, offsets = entries.len(), "OffsetCommit");
-    let applied = services.groups.commit(group, who, entries);
+    let member_epochs = version >= MEMBER_EPOCH_VERSION;
+    let applied = services.groups.commit(group, who, entries, member_epochs);
     let group = group.to_owned();
     async move {
         let outcome = match applied {
@@ -161,7 +165,21 @@ pub(crate) fn fetch(
                         .map(|t| (t.name.0.to_string(), t.partition_indexes))
                         .collect()
                 });
-                fetch_group_v8(services, g.group_id, topics, req.require_stable)
+                let member = g.member_id.as_ref().map(|m| m.as_str());
+                let checked = match version >= MEMBER_EPOCH_VERSION {
+                    true => (services.groups).check_offset_fetcher(
+                        &g.group_id.0,
+                        member,
+                        g.member_epoch,
+                    ),
+                    false => Ok(()),
+                };
+                match checked {
+                    Ok(()) => fetch_group_v8(services, g.group_id, topics, req.require_stable),
+                    Err(e) => OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id)
+                        .with_error_code(error_code(Some(&e))),
+                }
             })
             .collect();
         return OffsetFetchResponse::default().with_groups(groups);
