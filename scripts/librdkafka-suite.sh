@@ -5,6 +5,8 @@
 #   scripts/librdkafka-suite.sh --ci                 the tests marked ci there (tests/run-all.sh)
 #   scripts/librdkafka-suite.sh TEST_NUMBER...       e.g. scripts/librdkafka-suite.sh 0030 0082 0113
 #   scripts/librdkafka-suite.sh --cluster ...        the same against 3 meta nodes and 3 brokers
+#   scripts/librdkafka-suite.sh --consumer-protocol ...  consumers use group.protocol=consumer
+#                                                    (KIP-848); tests from tests/librdkafka/consumer-protocol.txt
 #
 # tests/librdkafka/tests.txt lists the suite's tests that need only a broker; those it marks skip
 # (a feature not built yet, with its issue) are reported as SKIP with that reason and not run.
@@ -17,8 +19,9 @@
 # end; with --cluster, against a 3-node quorum and 3 brokers (auto-created topics get 4
 # partitions of 3 replicas) that tests/librdkafka/serve_cluster.py starts with the Python
 # harness of the client tests (target/python-venv, made by tests/run-all.sh). The exit status is the number of failed tests (capped at 100); logs stay under
-# target/librdkafka-suite/logs (logs-cluster), and target/librdkafka-suite/results.tsv
-# (results-cluster.tsv) has one line per test: number, name, PASS/FAIL/SKIP, seconds, reason.
+# target/librdkafka-suite/logs (logs-cluster, logs-consumer, logs-cluster-consumer), and
+# target/librdkafka-suite/results.tsv (with the same suffixes) has one line per test: number,
+# name, PASS/FAIL/SKIP, seconds, reason.
 #
 # Environment: CHRONIK_BROKER_BIN (default target/debug/chronik-broker, built if missing),
 # TEST_KAFKA_VERSION (default 3.9.0: the Kafka version the suite assumes for feature checks),
@@ -40,15 +43,25 @@ PER_TEST_TIMEOUT="${RDKAFKA_TEST_TIMEOUT_S:-1200}"
 RUNNER_ARGS=(-L)
 [ "${RDKAFKA_TEST_QUICK:-0}" = 1 ] && RUNNER_ARGS+=(-Q)
 LIST="$ROOT/tests/librdkafka/tests.txt"
-usage() { echo "usage: $0 [--cluster] --all | --ci | TEST_NUMBER... (4 digits, e.g. 0082)" >&2; exit 2; }
+usage() { echo "usage: $0 [--cluster] [--consumer-protocol] --all | --ci | TEST_NUMBER... (4 digits, e.g. 0082)" >&2; exit 2; }
 CLUSTER=0
-RESULTS="$WORK/results.tsv"
-if [ "${1:-}" = --cluster ]; then
-    CLUSTER=1
-    LOGS="$WORK/logs-cluster"
-    RESULTS="$WORK/results-cluster.tsv"
-    shift
-fi
+SUFFIX=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --cluster) CLUSTER=1; SUFFIX="$SUFFIX-cluster"; shift ;;
+        --consumer-protocol)
+            # The suite's consumers join with group.protocol=consumer (KIP-848); the tests it
+            # runs that way are listed on their own.
+            export TEST_CONSUMER_GROUP_PROTOCOL=consumer
+            LIST="$ROOT/tests/librdkafka/consumer-protocol.txt"
+            SUFFIX="$SUFFIX-consumer"
+            shift
+            ;;
+        *) break ;;
+    esac
+done
+LOGS="$WORK/logs$SUFFIX"
+RESULTS="$WORK/results$SUFFIX.tsv"
 
 # The tests of the list whose mode is one of the given ones, and the skip reasons of the others.
 TESTS=()

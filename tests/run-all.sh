@@ -55,6 +55,8 @@ echo "== librdkafka suite"
 # broker and against a 3-broker cluster (the whole list: scripts/librdkafka-suite.sh --all).
 bash scripts/librdkafka-suite.sh --ci
 bash scripts/librdkafka-suite.sh --cluster --ci
+# The tests among them that use consumer groups, again with group.protocol=consumer (KIP-848).
+bash scripts/librdkafka-suite.sh --consumer-protocol --ci
 
 echo "== debian package"
 # Packages the debug binaries built above, installs the package here, runs it and purges it.

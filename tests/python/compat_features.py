@@ -29,11 +29,11 @@ FEATURES = (
     ("admin-ops", "Operator admin: log dirs, metadata quorum, leader elections"),
     ("fetch-sessions", "Incremental fetch sessions (KIP-227)"),
     ("quotas", "Client quotas: produce, fetch and request rates"),
+    ("kip-848", "The consumer group protocol of KIP-848 (group.protocol=consumer)"),
 )
 
 NOT_BUILT = (
     ("sasl-acls", "SASL authentication and ACLs", "issue 15"),
-    ("kip-848", "The consumer group protocol of KIP-848", "issue 16"),
 )
 
 FEATURE_IDS = frozenset(f for f, _ in FEATURES)

@@ -331,8 +331,12 @@ fn metadata_answers_topics_asked_by_id() {
     let id = metadata(&mut c, Some(&["by-id"]), false).topics[0].topic_id;
     let unknown = uuid::Uuid::from_bytes([7; 16]);
     let req = MetadataRequest::default().with_topics(Some(vec![
-        MetadataRequestTopic::default().with_name(None).with_topic_id(id),
-        MetadataRequestTopic::default().with_name(None).with_topic_id(unknown),
+        MetadataRequestTopic::default()
+            .with_name(None)
+            .with_topic_id(id),
+        MetadataRequestTopic::default()
+            .with_name(None)
+            .with_topic_id(unknown),
     ]));
     let r: MetadataResponse = c.call(ApiKey::Metadata, 12, &req);
     let found: Vec<(Option<String>, i16, usize)> = (r.topics.iter())

@@ -163,6 +163,8 @@ fn group_api(key: ApiKey) -> bool {
             | DescribeGroups
             | ListGroups
             | DeleteGroups
+            | ConsumerGroupHeartbeat
+            | ConsumerGroupDescribe
     )
 }
 
@@ -320,6 +322,37 @@ fn group_api_at(c: &mut common::Client, key: ApiKey, v: i16) {
                 r.results[0].error_code
             });
             (code, 69)
+        }
+        ApiKey::ConsumerGroupHeartbeat => {
+            let subscribed = Some(vec![topic("v")]);
+            let req = ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(group(&format!("vk-{v}")))
+                .with_member_id(s(&format!("member-{v}")))
+                .with_rebalance_timeout_ms(10_000)
+                .with_subscribed_topic_names(subscribed)
+                .with_topic_partitions(Some(Vec::new()));
+            let code = group_call(c, key, v, &req, |r: &ConsumerGroupHeartbeatResponse| {
+                assert!(
+                    r.assignment.is_some(),
+                    "a joining member gets its assignment"
+                );
+                r.error_code
+            });
+            (code, 0)
+        }
+        ApiKey::ConsumerGroupDescribe => {
+            let req = ConsumerGroupDescribeRequest::default()
+                .with_group_ids(vec![group("vk-0"), group("vc")]);
+            let code = group_call(c, key, v, &req, |r: &ConsumerGroupDescribeResponse| {
+                let codes: Vec<i16> = r.groups.iter().map(|g| g.error_code).collect();
+                // vk-0 joined above; vc is no consumer-protocol group.
+                match codes.as_slice() {
+                    [0, 69] => 0,
+                    [first, ..] if *first != 0 => *first,
+                    _ => -1,
+                }
+            });
+            (code, 0)
         }
         other => panic!("{other:?} is not a group API"),
     };

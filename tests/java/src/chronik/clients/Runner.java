@@ -27,11 +27,15 @@ public final class Runner {
   private static final List<Class<?>> SUITES = List.of(AdminTests.class, ProduceTests.class,
       ConsumeTests.class, CompactionTests.class, GroupTests.class, GroupAdminTests.class,
       RestartTests.class, TransactionTests.class, OperatorAdminTests.class,
-      FetchSessionTests.class, QuotaTests.class);
+      FetchSessionTests.class, QuotaTests.class, ConsumerProtocolTests.class);
 
-  /** Broker flags: no fsync (tests never crash the host), and a cleaner that looks every 100 ms. */
+  /**
+   * Broker flags: no fsync (tests never crash the host), a cleaner that looks every 100 ms, and
+   * consumer-protocol members that heartbeat every 500 ms, so hand-overs take less than a second.
+   */
   private static final List<String> BROKER_ARGS = List.of("--fsync", "never",
-      "--auto-create-topics", "false", "--log-cleaner-backoff-ms", "100");
+      "--auto-create-topics", "false", "--log-cleaner-backoff-ms", "100",
+      "--group-consumer-heartbeat-interval-ms", "500");
 
   private Runner() {}
 
