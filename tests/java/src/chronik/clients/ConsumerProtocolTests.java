@@ -7,15 +7,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.ListConsumerGroupsOptions;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.ConsumerGroupState;
 import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.TopicPartition;
@@ -37,23 +34,6 @@ class ConsumerProtocolTests {
     return props;
   }
 
-  private static void produce(Kit kit, String topic, int perPartition, String tag) {
-    KafkaProducer<byte[], byte[]> producer = kit.producer(Map.of());
-    for (int p = 0; p < PARTITIONS; p++) {
-      for (int i = 0; i < perPartition; i++) {
-        producer.send(new ProducerRecord<>(topic, p, null, (tag + i).getBytes()));
-      }
-    }
-    producer.flush();
-  }
-
-  private static void pollUntil(String what, Runnable pollAll, BooleanSupplier done) {
-    Check.eventually(Kit.IO_TIMEOUT_MS, what, () -> {
-      pollAll.run();
-      return done.getAsBoolean();
-    });
-  }
-
   private static ConsumerGroupDescription describe(Kit kit, String group) throws Exception {
     return Check.get(kit.admin.describeConsumerGroups(List.of(group)).describedGroups()
         .get(group));
@@ -63,12 +43,12 @@ class ConsumerProtocolTests {
   void membersSplitPartitionsWithoutOverlapAndHandThemOverOnLeave(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("kip848"), PARTITIONS);
     String group = Kit.unique("kip848-group");
-    produce(kit, topic, 50, "first-");
+    GroupTests.produce(kit, topic, 50, "first-");
     Map<String, Integer> consumed = new ConcurrentHashMap<>();
     Member a = new Member("a", kit.consumer(memberProps(group, Map.of())), topic, consumed);
-    pollUntil("a alone owns every partition", a::poll, () -> a.owned.size() == PARTITIONS);
+    GroupTests.pollUntil("a alone owns every partition", a::poll, () -> a.owned.size() == PARTITIONS);
     Member b = new Member("b", kit.consumer(memberProps(group, Map.of())), topic, consumed);
-    pollUntil("a and b split the partitions 2/2 and consumed the first 200 records", () -> {
+    GroupTests.pollUntil("a and b split the partitions 2/2 and consumed the first 200 records", () -> {
       a.poll();
       b.poll();
     }, () -> a.owned.size() == 2 && b.owned.size() == 2 && consumed.size() == 200);
@@ -92,21 +72,19 @@ class ConsumerProtocolTests {
         b.consumer.groupMetadata().memberId(), Set.copyOf(b.owned)), described,
         "described members");
 
-    produce(kit, topic, 50, "second-");
-    pollUntil("b consumed part of the second 200 records", () -> {
+    GroupTests.produce(kit, topic, 50, "second-");
+    GroupTests.pollUntil("b consumed part of the second 200 records", () -> {
       a.poll();
       b.poll();
     }, () -> consumed.size() > 250 && b.owned.stream().anyMatch(tp ->
         b.consumer.position(tp) > 50));
     b.consumer.close();
     Map<TopicPartition, Long> ends = a.consumer.endOffsets(new HashSet<>(all));
-    pollUntil("a owns all partitions and reached their ends", a::poll, () ->
+    GroupTests.pollUntil("a owns all partitions and reached their ends", a::poll, () ->
         a.owned.size() == PARTITIONS && ends.entrySet().stream().allMatch(e ->
             a.consumer.position(e.getKey()) >= e.getValue()));
     Check.equal(400, consumed.size(), "distinct records consumed");
-    Map<String, Integer> twice = new HashMap<>(consumed);
-    twice.values().removeIf(n -> n == 1);
-    Check.equal(Map.of(), twice, "records consumed more than once");
+    Member.assertConsumedOnce(consumed, "across the hand-overs");
     Map<TopicPartition, OffsetAndMetadata> committed = Check.get(
         kit.admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata());
     for (TopicPartition tp : all) {
@@ -123,7 +101,7 @@ class ConsumerProtocolTests {
     Map<String, Integer> consumed = new ConcurrentHashMap<>();
     Member a = new Member("a", kit.consumer(props), topic, consumed);
     Member b = new Member("b", kit.consumer(props), topic, consumed);
-    pollUntil("a and b own 2 partitions each", () -> {
+    GroupTests.pollUntil("a and b own 2 partitions each", () -> {
       a.poll();
       b.poll();
     }, () -> a.owned.size() == 2 && b.owned.size() == 2);
@@ -141,14 +119,14 @@ class ConsumerProtocolTests {
       throws Exception {
     String topic = kit.createTopic(Kit.unique("kip848-upgrade"), PARTITIONS);
     String group = Kit.unique("kip848-upgrade-group");
-    produce(kit, topic, 25, "r-");
+    GroupTests.produce(kit, topic, 25, "r-");
     Map<String, Integer> consumed = new ConcurrentHashMap<>();
     Map<String, Object> classic = new HashMap<>(Map.of(
         ConsumerConfig.GROUP_ID_CONFIG, group,
         ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
         ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 500));
     Member old = new Member("classic", kit.consumer(classic), topic, consumed);
-    pollUntil("the classic member consumed all 100 records", old::poll,
+    GroupTests.pollUntil("the classic member consumed all 100 records", old::poll,
         () -> consumed.size() == 100);
     old.consumer.close();
     Check.eventually(Kit.IO_TIMEOUT_MS, "the classic group is empty", () -> {
@@ -158,14 +136,12 @@ class ConsumerProtocolTests {
         return false;
       }
     });
-    produce(kit, topic, 25, "s-");
+    GroupTests.produce(kit, topic, 25, "s-");
     Member upgraded = new Member("consumer", kit.consumer(memberProps(group, Map.of())), topic,
         consumed);
-    pollUntil("the consumer-protocol member read the 100 new records", upgraded::poll,
+    GroupTests.pollUntil("the consumer-protocol member read the 100 new records", upgraded::poll,
         () -> consumed.size() == 200);
-    Map<String, Integer> twice = new HashMap<>(consumed);
-    twice.values().removeIf(n -> n == 1);
-    Check.equal(Map.of(), twice, "records consumed twice across the upgrade");
+    Member.assertConsumedOnce(consumed, "across the upgrade");
     Check.equal(GroupType.CONSUMER, describe(kit, group).type(), "group type after the upgrade");
 
     Collection<ConsumerGroupListing> listed = Check.get(kit.admin.listConsumerGroups(
@@ -183,7 +159,7 @@ class ConsumerProtocolTests {
   void aRunningGroupMigratesToTheConsumerProtocolAndBack(Kit kit) throws Exception {
     String topic = kit.createTopic(Kit.unique("kip848-migrate"), PARTITIONS);
     String group = Kit.unique("kip848-migrate-group");
-    produce(kit, topic, 25, "first-");
+    GroupTests.produce(kit, topic, 25, "first-");
     Map<String, Integer> consumed = new ConcurrentHashMap<>();
     Map<String, Object> classic = new HashMap<>(Map.of(
         ConsumerConfig.GROUP_ID_CONFIG, group,
@@ -194,7 +170,7 @@ class ConsumerProtocolTests {
         org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName()));
     Member a = new Member("a", kit.consumer(classic), topic, consumed);
     Member b = new Member("b", kit.consumer(classic), topic, consumed);
-    pollUntil("classic members a and b split the partitions and read the first 100 records",
+    GroupTests.pollUntil("classic members a and b split the partitions and read the first 100 records",
         () -> {
           a.poll();
           b.poll();
@@ -204,8 +180,8 @@ class ConsumerProtocolTests {
     // b restarts with the consumer protocol while a keeps running the classic one.
     b.consumer.close();
     Member b2 = new Member("b2", kit.consumer(memberProps(group, Map.of())), topic, consumed);
-    produce(kit, topic, 25, "second-");
-    pollUntil("a (classic) and b2 (consumer protocol) share the group and read the next 100",
+    GroupTests.produce(kit, topic, 25, "second-");
+    GroupTests.pollUntil("a (classic) and b2 (consumer protocol) share the group and read the next 100",
         () -> {
           a.poll();
           b2.poll();
@@ -220,12 +196,10 @@ class ConsumerProtocolTests {
 
     // b2 leaves: only the classic member is left, and the group goes back to classic.
     b2.consumer.close();
-    produce(kit, topic, 25, "third-");
-    pollUntil("a alone owns every partition and read the last 100", a::poll,
+    GroupTests.produce(kit, topic, 25, "third-");
+    GroupTests.pollUntil("a alone owns every partition and read the last 100", a::poll,
         () -> a.owned.size() == PARTITIONS && consumed.size() == 300);
     Check.equal(GroupType.CLASSIC, describe(kit, group).type(), "group type after");
-    Map<String, Integer> twice = new HashMap<>(consumed);
-    twice.values().removeIf(n -> n == 1);
-    Check.equal(Map.of(), twice, "records consumed more than once");
+    Member.assertConsumedOnce(consumed, "across the hand-overs");
   }
 }

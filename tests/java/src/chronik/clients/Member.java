@@ -51,6 +51,13 @@ final class Member implements ConsumerRebalanceListener {
     }
   }
 
+  /** Fails naming every record (partition:offset) in `consumed` read more than once. */
+  static void assertConsumedOnce(Map<String, Integer> consumed, String when) {
+    Map<String, Integer> twice = new HashMap<>(consumed);
+    twice.values().removeIf(n -> n == 1);
+    Check.equal(Map.of(), twice, "records consumed more than once " + when);
+  }
+
   int generation() {
     return consumer.groupMetadata().generationId();
   }
