@@ -1,5 +1,6 @@
-//! Every advertised version of every served API gets a response (an encoder that refuses a
-//! field for an old version would close the connection instead).
+//! Every served version of every API gets a response (an encoder that refuses a field for an
+//! old version would close the connection instead). Produce is served from v3, although
+//! ApiVersions lists it from v0 for librdkafka's compression check.
 
 mod admin_support;
 mod common;

@@ -1,16 +1,16 @@
 //! The records section of a batch: decompressed with a bound on the output, compressed again
-//! with kafka-protocol's compressors (the framing Kafka clients read: xerial snappy, LZ4 frames).
+//! at a chosen level in the framing Kafka clients read (xerial snappy, LZ4 frames).
 //!
 //! kafka-protocol's own decompressors are not used: they have no output bound (a small gzip
 //! batch can inflate a thousandfold) and its snappy path allocates whatever length the
 //! compressed stream announces.
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::io::{Read, Write};
 
 use bytes::BytesMut;
 use chronik_records::{BatchHeader, Compression, RecordsError};
-use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
+use kafka_protocol::compression::{Compressor, Snappy};
 
 use crate::{CompactionError, Result};
 
@@ -116,32 +116,91 @@ fn snappy_block(block: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), Inf
     Ok(())
 }
 
-/// Appends `records` to `out`, compressed with `codec`.
+/// Appends `records` to `out`, compressed with the batch's own codec at its default level.
 pub(crate) fn compress_into(header: &BatchHeader, records: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    let codec = header.compression();
-    let fill = |tmp: &mut BytesMut| {
-        tmp.extend_from_slice(records);
-        Ok(())
+    let compression = header.compression();
+    if compression == Compression::Unknown {
+        let attributes = header.attributes;
+        return Err(RecordsError::UnknownCompression { attributes }.into());
+    }
+    let codec = Codec::default_level(compression);
+    compress_with(codec, header.base_offset, records, out)
+}
+
+/// A codec and the level to compress with, as the topic configs `compression.type` and
+/// `compression.gzip.level` / `compression.lz4.level` / `compression.zstd.level` name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Codec {
+    pub compression: Compression,
+    /// Ignored for snappy and for no compression, which have no levels.
+    pub level: i32,
+}
+
+impl Codec {
+    /// Kafka's default gzip level (`Deflater.DEFAULT_COMPRESSION`, which zlib takes as 6).
+    pub const GZIP_DEFAULT_LEVEL: i32 = 6;
+    /// Kafka's default lz4 level (`CompressionType.LZ4.defaultLevel()`).
+    pub const LZ4_DEFAULT_LEVEL: i32 = 9;
+    /// Kafka's default zstd level, zstd's own default.
+    pub const ZSTD_DEFAULT_LEVEL: i32 = 3;
+
+    /// `compression` at Kafka's default level for it.
+    pub fn default_level(compression: Compression) -> Self {
+        let level = match compression {
+            Compression::Gzip => Self::GZIP_DEFAULT_LEVEL,
+            Compression::Lz4 => Self::LZ4_DEFAULT_LEVEL,
+            Compression::Zstd => Self::ZSTD_DEFAULT_LEVEL,
+            _ => 0,
+        };
+        Codec { compression, level }
+    }
+}
+
+/// Appends `records` to `out`, compressed with `codec`, in the framing Kafka clients read
+/// (gzip members, LZ4 frames of independent blocks, xerial snappy, zstd frames).
+pub(crate) fn compress_with(
+    codec: Codec,
+    base_offset: chronik_types::Offset,
+    records: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let fail = |reason: String| CompactionError::Compress {
+        base_offset,
+        codec: codec.compression.name(),
+        reason,
     };
-    let done = match codec {
-        Compression::None => {
-            out.extend_from_slice(records);
-            Ok(())
+    match codec.compression {
+        Compression::None => out.extend_from_slice(records),
+        Compression::Gzip => {
+            let level = flate2::Compression::new(codec.level.clamp(1, 9).unsigned_abs());
+            let mut encoder = flate2::write::GzEncoder::new(out, level);
+            encoder
+                .write_all(records)
+                .map_err(|e| fail(e.to_string()))?;
+            encoder.finish().map_err(|e| fail(e.to_string()))?;
         }
-        Compression::Gzip => <Gzip as Compressor<Vec<u8>>>::compress(out, fill),
-        Compression::Snappy => <Snappy as Compressor<Vec<u8>>>::compress(out, fill),
-        Compression::Lz4 => <Lz4 as Compressor<Vec<u8>>>::compress(out, fill),
-        Compression::Zstd => <Zstd as Compressor<Vec<u8>>>::compress(out, fill),
-        Compression::Unknown => {
-            return Err(RecordsError::UnknownCompression {
-                attributes: header.attributes,
-            }
-            .into());
+        Compression::Lz4 => {
+            let mut encoder = lz4::EncoderBuilder::new()
+                .level(codec.level.clamp(1, 17).unsigned_abs())
+                .block_mode(lz4::BlockMode::Independent)
+                .build(out)
+                .map_err(|e| fail(e.to_string()))?;
+            encoder
+                .write_all(records)
+                .map_err(|e| fail(e.to_string()))?;
+            encoder.finish().1.map_err(|e| fail(e.to_string()))?;
         }
-    };
-    done.map_err(|e| CompactionError::Compress {
-        base_offset: header.base_offset,
-        codec: codec.name(),
-        reason: e.to_string(),
-    })
+        Compression::Zstd => {
+            zstd::stream::copy_encode(records, out, codec.level).map_err(|e| fail(e.to_string()))?
+        }
+        Compression::Snappy => {
+            let fill = |tmp: &mut BytesMut| {
+                tmp.extend_from_slice(records);
+                Ok(())
+            };
+            <Snappy as Compressor<Vec<u8>>>::compress(out, fill).map_err(|e| fail(e.to_string()))?
+        }
+        Compression::Unknown => return Err(fail("the codec is unknown".to_owned())),
+    }
+    Ok(())
 }

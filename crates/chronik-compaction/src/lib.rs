@@ -1,6 +1,8 @@
 //! The pure decision logic of Kafka log compaction (`cleanup.policy=compact`) over stored
 //! RecordBatch v2 bytes. No file I/O: the broker's cleaner task reads segments, drives these
-//! functions and swaps the rewritten segments in through chronik-wal.
+//! functions and swaps the rewritten segments in through chronik-wal. The produce path shares
+//! its record-level reading of batches: the keys and timestamp range of a produced batch, and
+//! recompression with the topic's `compression.type` ([`recompress_batch`]).
 //!
 //! One pass, as Kafka's `Cleaner.doClean` runs it:
 //! 1. [`assess`] each compacted log ([`filthiest`] picks one) to get the range
@@ -32,14 +34,17 @@ mod error;
 mod filter;
 mod key_map;
 mod keys;
+mod recompress;
 mod record;
 mod schedule;
 mod varint;
 
+pub use codec::Codec;
 pub use error::{CompactionError, Result};
 pub use filter::{ActiveProducers, BatchFate, CleanPolicy, Filtered, filter_batch};
 pub use key_map::{DEFAULT_UNCOMPRESSED_LIMIT, ENTRY_OVERHEAD, KeyMap, MapProgress};
 pub use keys::{first_unkeyed_record, timestamp_range, unkeyed_records};
+pub use recompress::recompress_batch;
 pub use schedule::{
     CleanableOffsets, CleaningCandidate, CompactionConfig, LogFacts, SegmentFacts, assess,
     cleanable_offsets, filthiest,

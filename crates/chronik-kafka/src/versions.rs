@@ -56,6 +56,13 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
+/// The lowest Produce version ApiVersions names, below the lowest one served. librdkafka before
+/// 2.10 compresses with gzip, snappy or lz4 only when the broker lists Produce v0 (and zstd only
+/// when it lists v7 within a range starting at 0), so without this its producers silently send
+/// every batch uncompressed. Kafka 4.0 lists v0 for the same reason (KAFKA-18659). A request
+/// below the served range is still refused, as any version outside [`SUPPORTED`] is.
+pub const ADVERTISED_PRODUCE_MIN: i16 = 0;
+
 /// Calls macro `$m` with the message kind of every API in [`SUPPORTED`]: the one list that the
 /// request decoder and the default bodies below are generated from.
 macro_rules! with_supported_kinds {
@@ -153,6 +160,10 @@ pub fn api_versions_response(implemented: &[ApiKey]) -> ApiVersionsResponse {
         .iter()
         .filter(|(key, _, _)| implemented.contains(key))
         .map(|&(key, min, max)| {
+            let min = match key {
+                ApiKey::Produce => ADVERTISED_PRODUCE_MIN,
+                _ => min,
+            };
             ApiVersion::default()
                 .with_api_key(key as i16)
                 .with_min_version(min)
@@ -165,6 +176,18 @@ pub fn api_versions_response(implemented: &[ApiKey]) -> ApiVersionsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn produce_is_listed_from_v0_for_librdkafka_but_served_from_v3() {
+        let listed = api_versions_response(&[ApiKey::Produce, ApiKey::Fetch]);
+        let range = |key: ApiKey| {
+            let api = listed.api_keys.iter().find(|a| a.api_key == key as i16);
+            api.map(|a| (a.min_version, a.max_version))
+        };
+        assert_eq!(range(ApiKey::Produce), Some((0, 9)));
+        assert_eq!(supported_range(ApiKey::Produce), Some((3, 9)));
+        assert_eq!(range(ApiKey::Fetch), supported_range(ApiKey::Fetch));
+    }
 
     #[test]
     fn every_range_is_inside_what_kafka_protocol_decodes() {
@@ -196,8 +219,8 @@ mod tests {
         let mut keys: Vec<i16> = resp.api_keys.iter().map(|v| v.api_key).collect();
         keys.sort_unstable();
         assert_eq!(keys, vec![0, 3, 18]);
-        let produce = resp.api_keys.iter().find(|v| v.api_key == 0).unwrap();
-        assert_eq!((produce.min_version, produce.max_version), (3, 9));
+        let metadata = resp.api_keys.iter().find(|v| v.api_key == 3).unwrap();
+        assert_eq!((metadata.min_version, metadata.max_version), (0, 12));
         assert_eq!(resp.error_code, 0);
     }
 

@@ -71,6 +71,18 @@ impl Compression {
             Self::Unknown => "unknown",
         }
     }
+
+    /// The low three attribute bits naming this codec; `None` for [`Compression::Unknown`].
+    pub fn attribute_bits(self) -> Option<i16> {
+        match self {
+            Self::None => Some(0),
+            Self::Gzip => Some(1),
+            Self::Snappy => Some(2),
+            Self::Lz4 => Some(3),
+            Self::Zstd => Some(4),
+            Self::Unknown => None,
+        }
+    }
 }
 
 /// The idempotent-producer fields of a batch: who wrote it and its sequence range.

@@ -10,6 +10,10 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// `segment.ms`: roll once the active segment has been written for this long.
     pub segment_ms: Option<Duration>,
+    /// `segment.jitter.ms`: the most `segment_ms` is shortened by for a segment. Each segment
+    /// takes a fixed share of it (from its log's name and base offset), so partitions created
+    /// together do not all roll at the same moment.
+    pub segment_jitter: Duration,
     /// `index.interval.bytes`: bytes between sparse index entries.
     pub index_interval_bytes: u64,
     /// `retention.ms`: delete whole segments whose newest record is older than this.
@@ -22,12 +26,15 @@ pub struct LogConfig {
 pub const MAX_SEGMENT_BYTES: u64 = i32::MAX as u64;
 /// Smaller segments would roll on nearly every append.
 pub const MIN_SEGMENT_BYTES: u64 = 1024;
+/// Index entries are at most one per frame, so a smaller interval indexes every frame too.
+pub const MIN_INDEX_INTERVAL_BYTES: u64 = FRAME_HEADER_LEN as u64;
 
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
             segment_bytes: 1024 * 1024 * 1024,
             segment_ms: Some(Duration::from_secs(7 * 24 * 3600)),
+            segment_jitter: Duration::ZERO,
             index_interval_bytes: 4096,
             retention_ms: Some(7 * 24 * 3600 * 1000),
             retention_bytes: None,
@@ -43,9 +50,9 @@ impl LogConfig {
                 self.segment_bytes
             )));
         }
-        if self.index_interval_bytes < FRAME_HEADER_LEN as u64 {
+        if self.index_interval_bytes < MIN_INDEX_INTERVAL_BYTES {
             return Err(WalError::Config(format!(
-                "index.interval.bytes must be at least {FRAME_HEADER_LEN}, got {}",
+                "index.interval.bytes must be at least {MIN_INDEX_INTERVAL_BYTES}, got {}",
                 self.index_interval_bytes
             )));
         }
@@ -58,5 +65,59 @@ impl LogConfig {
             ));
         }
         Ok(())
+    }
+
+    /// How long the segment of log `name` starting at `base_offset` stays active before it
+    /// rolls: `segment_ms` less that segment's share of the jitter, which is below both
+    /// `segment_jitter` and `segment_ms` (as Kafka's `randomSegmentJitter`), and the same on
+    /// every call so a reopened log keeps its segment's deadline.
+    pub fn roll_after(&self, name: &str, base_offset: i64) -> Option<Duration> {
+        let segment_ms = self.segment_ms?;
+        let bound = self.segment_jitter.min(segment_ms).as_millis();
+        if bound == 0 {
+            return Some(segment_ms);
+        }
+        use std::hash::{Hash, Hasher};
+        // SipHash with fixed keys: the same share on every run and machine.
+        let mut hasher = std::hash::DefaultHasher::new();
+        (name, base_offset).hash(&mut hasher);
+        let share = u64::try_from(u128::from(hasher.finish()) % bound).unwrap_or(0);
+        Some(segment_ms - Duration::from_millis(share))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_shortens_each_segment_by_a_fixed_share_below_its_bound() {
+        let hour = Duration::from_secs(3600);
+        let mut config = LogConfig {
+            segment_ms: Some(hour),
+            ..LogConfig::default()
+        };
+        assert_eq!(config.roll_after("t-0", 0), Some(hour));
+        config.segment_jitter = Duration::from_secs(600);
+        let rolls: Vec<Duration> = (0..200)
+            .map(|base| config.roll_after("t-0", base * 1000).unwrap())
+            .collect();
+        assert!(
+            rolls
+                .iter()
+                .all(|r| *r <= hour && *r > hour - Duration::from_secs(600))
+        );
+        let distinct: std::collections::BTreeSet<_> = rolls.iter().collect();
+        assert!(distinct.len() > 150, "shares spread: {}", distinct.len());
+        assert_eq!(
+            config.roll_after("t-0", 5000),
+            config.roll_after("t-0", 5000)
+        );
+        assert_ne!(config.roll_after("t-0", 0), config.roll_after("t-1", 0));
+        // A jitter longer than segment.ms is bounded by it, as in Kafka.
+        config.segment_jitter = Duration::from_secs(10 * 3600);
+        assert!((0..100).all(|b| config.roll_after("t-2", b).unwrap() > Duration::ZERO));
+        config.segment_ms = None;
+        assert_eq!(config.roll_after("t-0", 0), None);
     }
 }

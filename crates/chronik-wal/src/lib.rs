@@ -27,7 +27,7 @@ mod swap;
 mod swap_files;
 mod trim;
 
-pub use config::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
+pub use config::{LogConfig, MAX_SEGMENT_BYTES, MIN_INDEX_INTERVAL_BYTES, MIN_SEGMENT_BYTES};
 pub use dir::{
     DataDir, DirLock, DiskSpace, LOCK_FILE, PARTITIONS_DIR, WalOptions, list_partitions,
 };

@@ -331,12 +331,13 @@ impl PartitionLog {
 
     fn should_roll(&self, state: &mut LogState, frame_len: u64) -> bool {
         let segment_bytes = state.config.segment_bytes;
-        let segment_ms = state.config.segment_ms;
         let next = state.next_offset;
+        let base = state.active().base_offset;
+        let roll_after = state.config.roll_after(&self.name, base);
         let active = state.active();
         !active.is_empty()
             && (active.size + frame_len > segment_bytes
-                || segment_ms.is_some_and(|ms| active.active_since.elapsed() >= ms)
+                || roll_after.is_some_and(|ms| active.active_since.elapsed() >= ms)
                 || next - active.base_offset >= i64::from(u32::MAX))
     }
 

@@ -122,11 +122,9 @@ fn topic_entry(e: &Effective, detail: Detail) -> DescribeConfigsResourceResult {
         if e.source == Source::DynamicTopic {
             synonyms.push(synonym(e.key.name, &e.value, Source::DynamicTopic));
         }
-        synonyms.push(synonym(
-            e.key.broker_name,
-            &e.default_value,
-            e.default_source,
-        ));
+        if let Some(broker_name) = e.key.broker_name {
+            synonyms.push(synonym(broker_name, &e.default_value, e.default_source));
+        }
     }
     entry(e.key.name, &e.value, e.source, false)
         .with_synonyms(synonyms)
@@ -228,7 +226,7 @@ fn broker_entries(config: &BrokerConfig) -> Vec<BrokerEntry> {
     ];
     out.extend(
         KEYS.iter()
-            .map(|k| (k.broker_name, defaults.value(k), k.config_type, k.doc)),
+            .filter_map(|k| Some((k.broker_name?, defaults.value(k), k.config_type, k.doc))),
     );
     out
 }

@@ -10,6 +10,7 @@ use chronik_records::{BatchHeader, ProducerFields};
 use chronik_types::TopicPartition;
 use chronik_wal::Durable;
 
+use super::rewrite::Rewrite;
 use super::{Leading, PartitionError, PartitionLayer, Result};
 use crate::partitions::Hosted;
 use crate::producers::{SeqCheck, TxnGuard};
@@ -111,9 +112,14 @@ impl PartitionLayer {
                 check_timestamps(tp, &topic.timestamps, &records[batch.range.clone()], now)?;
             }
         }
-        // Under LogAppendTime the batches are stamped with this broker's time, in a copy.
-        let stamped = (topic.timestamps.log_append_time).then(|| stamp(records, &mut batches, now));
-        let records = stamped.as_ref().unwrap_or(records);
+        let append_time = topic.timestamps.log_append_time.then_some(now);
+        let rewrite = Rewrite {
+            recompress: topic.compression.target(),
+            append_time,
+            max_message_bytes: topic.max_message_bytes,
+        };
+        let rewritten = rewrite.apply(records, &mut batches)?;
+        let records = rewritten.as_ref().unwrap_or(records);
         let mut base_offset = None;
         let mut wait = AckWait {
             durable: None,
@@ -144,7 +150,7 @@ impl PartitionLayer {
         Ok(Appended {
             base_offset: base_offset.unwrap_or(-1),
             log_start_offset: hosted.log.start_offset(),
-            log_append_time: stamped.is_some().then_some(now),
+            log_append_time: append_time,
             wait,
         })
     }
@@ -180,20 +186,6 @@ fn check_timestamp_type(tp: &TopicPartition, header: &BatchHeader) -> Result<()>
         partition: tp.clone(),
         reason: "a producer may not mark its batch with LogAppendTime; the broker stamps it".into(),
     })
-}
-
-/// A copy of `records` whose batches carry the append time `now`, with `batches`' headers
-/// read again from it.
-fn stamp(records: &Bytes, batches: &mut [chronik_records::ValidBatch], now: i64) -> Bytes {
-    let mut copy = records.to_vec();
-    for batch in batches.iter_mut() {
-        let bytes = &mut copy[batch.range.clone()];
-        chronik_records::set_log_append_time(bytes, now);
-        if let Ok(header) = BatchHeader::parse(bytes) {
-            batch.header = header;
-        }
-    }
-    Bytes::from(copy)
 }
 
 impl PartitionLayer {

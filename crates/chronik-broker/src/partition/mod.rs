@@ -9,6 +9,7 @@ mod delete;
 mod error;
 mod markers;
 mod read;
+mod rewrite;
 
 use std::collections::HashSet;
 use std::sync::Arc;

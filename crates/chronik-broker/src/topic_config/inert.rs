@@ -2,7 +2,11 @@
 //! Kafka 3 does for its deprecated ones: the message format is always v2 and never converted
 //! (`message.format.version`, `message.downconversion.enable`), segments are not preallocated
 //! and their indexes are not fixed-size files (`preallocate`, `segment.index.bytes`), and
-//! deleted segments are removed at once (`file.delete.delay.ms`).
+//! deleted segments are removed at once (`file.delete.delay.ms`). The replication throttle
+//! lists name replicas to hold to the brokers' throttle rates, which Chronik does not have (as
+//! in Kafka with no rate set), and the tiered-storage configs matter only to a broker with
+//! remote log storage, which Chronik does not have either: `remote.storage.enable=true` is
+//! refused, as Kafka refuses it on a broker without tiered storage.
 
 use std::collections::BTreeMap;
 
@@ -11,14 +15,31 @@ pub(crate) const MESSAGE_DOWNCONVERSION_ENABLE: &str = "message.downconversion.e
 pub(crate) const PREALLOCATE: &str = "preallocate";
 pub(crate) const SEGMENT_INDEX_BYTES: &str = "segment.index.bytes";
 pub(crate) const FILE_DELETE_DELAY_MS: &str = "file.delete.delay.ms";
+pub(crate) const LEADER_REPLICATION_THROTTLED_REPLICAS: &str =
+    "leader.replication.throttled.replicas";
+pub(crate) const FOLLOWER_REPLICATION_THROTTLED_REPLICAS: &str =
+    "follower.replication.throttled.replicas";
+pub(crate) const REMOTE_STORAGE_ENABLE: &str = "remote.storage.enable";
+pub(crate) const REMOTE_LOG_COPY_DISABLE: &str = "remote.log.copy.disable";
+pub(crate) const REMOTE_LOG_DELETE_ON_DISABLE: &str = "remote.log.delete.on.disable";
+pub(crate) const LOCAL_RETENTION_MS: &str = "local.retention.ms";
+pub(crate) const LOCAL_RETENTION_BYTES: &str = "local.retention.bytes";
 
 /// Each inert config with Kafka's default.
-const DEFAULTS: [(&str, &str); 5] = [
+const DEFAULTS: [(&str, &str); 12] = [
     (MESSAGE_FORMAT_VERSION, "3.0-IV1"),
     (MESSAGE_DOWNCONVERSION_ENABLE, "true"),
     (PREALLOCATE, "false"),
     (SEGMENT_INDEX_BYTES, "10485760"),
     (FILE_DELETE_DELAY_MS, "60000"),
+    (LEADER_REPLICATION_THROTTLED_REPLICAS, ""),
+    (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, ""),
+    (REMOTE_STORAGE_ENABLE, "false"),
+    (REMOTE_LOG_COPY_DISABLE, "false"),
+    (REMOTE_LOG_DELETE_ON_DISABLE, "false"),
+    // -2: the same as retention.ms / retention.bytes.
+    (LOCAL_RETENTION_MS, "-2"),
+    (LOCAL_RETENTION_BYTES, "-2"),
 ];
 
 /// The values of the inert configs, as given (each checked as Kafka checks it).
@@ -34,11 +55,34 @@ impl InertSettings {
             return Ok(false);
         };
         match key {
-            MESSAGE_DOWNCONVERSION_ENABLE | PREALLOCATE => {
+            MESSAGE_DOWNCONVERSION_ENABLE
+            | PREALLOCATE
+            | REMOTE_LOG_COPY_DISABLE
+            | REMOTE_LOG_DELETE_ON_DISABLE => {
                 if value != "true" && value != "false" {
                     return Err("must be true or false".into());
                 }
             }
+            REMOTE_STORAGE_ENABLE => match value {
+                "false" => {}
+                "true" => {
+                    return Err("tiered storage is not available on this broker; \
+                                leave remote.storage.enable false"
+                        .into());
+                }
+                _ => return Err("must be true or false".into()),
+            },
+            LEADER_REPLICATION_THROTTLED_REPLICAS | FOLLOWER_REPLICATION_THROTTLED_REPLICAS => {
+                if !is_throttled_replica_list(value) {
+                    return Err("must be '*' or a list of PARTITION:BROKER pairs \
+                                such as 0:101,1:102"
+                        .into());
+                }
+            }
+            LOCAL_RETENTION_MS | LOCAL_RETENTION_BYTES => match value.parse::<i64>() {
+                Ok(n) if n >= -2 => {}
+                _ => return Err("must be a number of at least -2".into()),
+            },
             SEGMENT_INDEX_BYTES => match value.parse::<i32>() {
                 Ok(n) if n >= 4 => {}
                 _ => return Err(format!("must be a number from 4 to {}", i32::MAX)),
@@ -68,6 +112,20 @@ impl InertSettings {
     }
 }
 
+/// Kafka's `ThrottledReplicaListValidator`: `*`, or `PARTITION:BROKER` pairs separated by
+/// commas (spaces around them allowed); the empty list throttles nothing.
+fn is_throttled_replica_list(v: &str) -> bool {
+    let items: Vec<&str> = v.split(',').map(str::trim).collect();
+    let pair = |item: &str| {
+        item.split_once(':').is_some_and(|(p, b)| {
+            [p, b]
+                .iter()
+                .all(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+        })
+    };
+    items == ["*"] || items == [""] || items.iter().all(|i| pair(i))
+}
+
 /// A version as Kafka names them: `0.10.2`, `2.8`, `3.0-IV1`.
 fn is_kafka_version(v: &str) -> bool {
     let (numbers, iv) = v.split_once("-IV").unwrap_or((v, "0"));
@@ -91,6 +149,15 @@ mod tests {
         assert_eq!(s.set(PREALLOCATE, "true"), Ok(true));
         assert_eq!(s.value(MESSAGE_FORMAT_VERSION).as_deref(), Some("0.10.2"));
         assert_eq!(s.value(PREALLOCATE).as_deref(), Some("true"));
+        for (k, v) in [
+            (LEADER_REPLICATION_THROTTLED_REPLICAS, "*"),
+            (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, "0:101, 1:102"),
+            (REMOTE_STORAGE_ENABLE, "false"),
+            (LOCAL_RETENTION_BYTES, "-2"),
+        ] {
+            assert_eq!(s.set(k, v), Ok(true), "{k}={v}");
+            assert_eq!(s.value(k).as_deref(), Some(v));
+        }
         assert_eq!(s.set("retention.ms", "5"), Ok(false));
         assert_eq!(s.value("retention.ms"), None);
     }
@@ -105,6 +172,12 @@ mod tests {
             (PREALLOCATE, "yes"),
             (SEGMENT_INDEX_BYTES, "3"),
             (FILE_DELETE_DELAY_MS, "-1"),
+            (LEADER_REPLICATION_THROTTLED_REPLICAS, "0:1,*"),
+            (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, "0-1"),
+            (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, "0:"),
+            (REMOTE_STORAGE_ENABLE, "true"),
+            (REMOTE_LOG_COPY_DISABLE, "no"),
+            (LOCAL_RETENTION_MS, "-3"),
         ] {
             assert!(s.set(k, v).is_err(), "{k}={v}");
         }

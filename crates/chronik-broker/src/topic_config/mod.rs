@@ -7,16 +7,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chronik_metadata::{ControllerError, UNCLEAN_LEADER_ELECTION_CONFIG};
-use chronik_wal::{LogConfig, MAX_SEGMENT_BYTES, MIN_SEGMENT_BYTES};
+use chronik_wal::{LogConfig, MAX_SEGMENT_BYTES, MIN_INDEX_INTERVAL_BYTES, MIN_SEGMENT_BYTES};
 
 use crate::BrokerConfig;
 
 mod compaction;
+mod compression;
 mod inert;
 mod keys;
 mod timestamps;
 
 pub(crate) use compaction::{CleanupPolicy, CompactionSettings};
+pub(crate) use compression::CompressionSettings;
 use inert::InertSettings;
 pub(crate) use keys::{ConfigType, KEYS, Key, Source, key};
 pub(crate) use timestamps::TimestampSettings;
@@ -24,6 +26,8 @@ pub(crate) const RETENTION_MS: &str = "retention.ms";
 pub(crate) const RETENTION_BYTES: &str = "retention.bytes";
 pub(crate) const SEGMENT_BYTES: &str = "segment.bytes";
 pub(crate) const SEGMENT_MS: &str = "segment.ms";
+pub(crate) const SEGMENT_JITTER_MS: &str = "segment.jitter.ms";
+pub(crate) const INDEX_INTERVAL_BYTES: &str = "index.interval.bytes";
 pub(crate) const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
 pub(crate) const MAX_MESSAGE_BYTES: &str = "max.message.bytes";
 pub(crate) const CLEANUP_POLICY: &str = "cleanup.policy";
@@ -76,12 +80,15 @@ pub(crate) struct TopicSettings {
     pub retention_bytes: Option<u64>,
     pub segment_bytes: u64,
     pub segment_ms: Duration,
+    pub segment_jitter: Duration,
+    pub index_interval_bytes: u64,
     pub min_insync_replicas: i32,
     pub max_message_bytes: usize,
     pub unclean_leader_election: bool,
     pub cleanup: CleanupPolicy,
     pub compaction: CompactionSettings,
     pub timestamps: TimestampSettings,
+    pub compression: CompressionSettings,
     inert: InertSettings,
 }
 
@@ -93,12 +100,15 @@ impl TopicSettings {
             retention_bytes: config.retention_bytes,
             segment_bytes: config.segment_bytes,
             segment_ms: config.segment_ms,
+            segment_jitter: Duration::ZERO,
+            index_interval_bytes: LogConfig::default().index_interval_bytes,
             min_insync_replicas: config.min_insync_replicas,
             max_message_bytes: config.max_message_bytes,
             unclean_leader_election: false,
             cleanup: CleanupPolicy::DELETE,
             compaction: CompactionSettings::default(),
             timestamps: TimestampSettings::default(),
+            compression: CompressionSettings::default(),
             inert: InertSettings::default(),
         }
     }
@@ -169,6 +179,10 @@ impl TopicSettings {
                 self.segment_bytes = n;
             }
             SEGMENT_MS => self.segment_ms = Duration::from_millis(long(1)?.unsigned_abs()),
+            SEGMENT_JITTER_MS => {
+                self.segment_jitter = Duration::from_millis(long(0)?.unsigned_abs())
+            }
+            INDEX_INTERVAL_BYTES => self.index_interval_bytes = int(0)?.unsigned_abs().into(),
             MIN_INSYNC_REPLICAS => self.min_insync_replicas = int(1)?,
             MAX_MESSAGE_BYTES => self.max_message_bytes = usize::try_from(int(0)?).unwrap_or(0),
             CLEANUP_POLICY => {
@@ -183,6 +197,7 @@ impl TopicSettings {
             }
             _ if self.compaction.set(name, text).map_err(invalid)? => {}
             _ if self.timestamps.set(name, text).map_err(invalid)? => {}
+            _ if self.compression.set(name, text).map_err(invalid)? => {}
             _ if self.inert.set(name, text).map_err(invalid)? => {}
             _ => return Err(ConfigError::Unknown(name.to_owned())),
         }
@@ -197,12 +212,15 @@ impl TopicSettings {
             RETENTION_BYTES => or_unlimited(self.retention_bytes),
             SEGMENT_BYTES => self.segment_bytes.to_string(),
             SEGMENT_MS => self.segment_ms.as_millis().to_string(),
+            SEGMENT_JITTER_MS => self.segment_jitter.as_millis().to_string(),
+            INDEX_INTERVAL_BYTES => self.index_interval_bytes.to_string(),
             MIN_INSYNC_REPLICAS => self.min_insync_replicas.to_string(),
             MAX_MESSAGE_BYTES => self.max_message_bytes.to_string(),
             CLEANUP_POLICY => self.cleanup.value(),
             UNCLEAN_LEADER_ELECTION_CONFIG => self.unclean_leader_election.to_string(),
             name => (self.compaction.value(name))
                 .or_else(|| self.timestamps.value(name))
+                .or_else(|| self.compression.value(name))
                 .or_else(|| self.inert.value(name))
                 .unwrap_or_default(),
         }
@@ -215,11 +233,12 @@ impl TopicSettings {
         LogConfig {
             segment_bytes: self.segment_bytes,
             segment_ms: Some(self.segment_ms),
+            segment_jitter: self.segment_jitter,
+            index_interval_bytes: self.index_interval_bytes.max(MIN_INDEX_INTERVAL_BYTES),
             retention_ms: (self.retention_ms)
                 .filter(|_| delete)
                 .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
             retention_bytes: self.retention_bytes.filter(|_| delete),
-            ..LogConfig::default()
         }
     }
 }

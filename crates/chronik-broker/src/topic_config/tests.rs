@@ -29,6 +29,10 @@ fn values_parse_into_settings_and_render_back() {
         (MAX_MESSAGE_BYTES, "1000"),
         (CLEANUP_POLICY, "delete"),
         (UNCLEAN_LEADER_ELECTION_CONFIG, "TRUE"),
+        ("compression.type", "lz4"),
+        ("compression.lz4.level", "12"),
+        (SEGMENT_JITTER_MS, "500"),
+        (INDEX_INTERVAL_BYTES, "0"),
     ]);
     let s = TopicSettings::builtin()
         .with_overrides(&configs)
@@ -44,8 +48,17 @@ fn values_parse_into_settings_and_render_back() {
         rendered,
         [
             "delete",
+            "-1",
+            "12",
+            "lz4",
+            "3",
             "86400000",
             "60000",
+            "",
+            "0",
+            "",
+            "-2",
+            "-2",
             "9223372036854775807",
             "1000",
             "true",
@@ -58,10 +71,14 @@ fn values_parse_into_settings_and_render_back() {
             "0",
             "2",
             "false",
+            "false",
+            "false",
+            "false",
             "4096",
             "-1",
             "1024",
             "10485760",
+            "500",
             "60000",
             "true"
         ]
@@ -69,6 +86,19 @@ fn values_parse_into_settings_and_render_back() {
     let log = s.log_config();
     assert_eq!((log.segment_bytes, log.retention_ms), (1024, None));
     assert_eq!(log.retention_bytes, Some(4096));
+    assert_eq!(log.segment_jitter, Duration::from_millis(500));
+    // Index entries come at most one per batch: 0 means every batch, as in Kafka.
+    assert_eq!(
+        log.index_interval_bytes,
+        chronik_wal::MIN_INDEX_INTERVAL_BYTES
+    );
+    assert_eq!(
+        s.compression.target(),
+        Some(chronik_compaction::Codec {
+            compression: chronik_records::Compression::Lz4,
+            level: 12
+        })
+    );
     assert!(log.validate().is_ok());
 }
 

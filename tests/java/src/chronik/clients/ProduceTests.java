@@ -48,11 +48,32 @@ class ProduceTests {
   }
 
   /**
-   * Sends records of random bytes (some compressible, some not, a few empty) in batches of
-   * `codec`, then reads every partition back and compares offsets, keys and values byte by byte.
+   * A topic's compression.type makes the broker recompress every batch that uses another codec;
+   * the consumer decompresses what the broker wrote (each codec as a target once).
    */
+  @Test({"compression", "topic-configs"})
+  void topicCompressionTypeRecompressesBatches(Kit kit) throws Exception {
+    String[][] pairs = {
+      {"none", "gzip"}, {"lz4", "snappy"}, {"gzip", "lz4"}, {"snappy", "zstd"},
+      {"zstd", "uncompressed"},
+    };
+    for (String[] pair : pairs) {
+      roundTrip(kit, pair[0], Map.of("compression.type", pair[1]));
+    }
+  }
+
   private static void roundTrip(Kit kit, String codec) throws Exception {
-    String topic = kit.createTopic(Kit.unique("codec-" + codec), 2);
+    roundTrip(kit, codec, Map.of());
+  }
+
+  /**
+   * Sends records of random bytes (some compressible, some not, a few empty) in batches of
+   * `codec` to a new topic with `configs`, then reads every partition back and compares
+   * offsets, keys and values byte by byte.
+   */
+  private static void roundTrip(Kit kit, String codec, Map<String, String> configs)
+      throws Exception {
+    String topic = kit.createTopic(Kit.unique("codec-" + codec), 2, configs);
     KafkaProducer<byte[], byte[]> producer = kit.producer(Map.of(
         ProducerConfig.COMPRESSION_TYPE_CONFIG, codec,
         ProducerConfig.LINGER_MS_CONFIG, 20,
