@@ -75,7 +75,6 @@ impl Broker {
         let fetchers = Arc::new(crate::replica::fetcher::Fetchers {
             cluster: cluster.clone(),
             partitions: partitions.clone(),
-            fsync: config.fsync,
         });
         let mut tasks = vec![
             crate::replica::fetcher::spawn(fetchers),

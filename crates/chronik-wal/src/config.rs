@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use chronik_types::FsyncPolicy;
+
 use crate::frame::FRAME_HEADER_LEN;
 use crate::{Result, WalError};
 
@@ -20,6 +22,52 @@ pub struct LogConfig {
     pub retention_ms: Option<i64>,
     /// `retention.bytes`: delete the oldest whole segments while the log is larger than this.
     pub retention_bytes: Option<u64>,
+    /// `flush.messages` and `flush.ms`: when this log is fsynced; `None` follows the data
+    /// dir's policy.
+    pub flush: Option<FlushPolicy>,
+}
+
+/// When a log's writes are fsynced (Kafka's `flush.messages` and `flush.ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushPolicy {
+    /// Fsync once this many records are written and not yet fsynced. At 1 every append waits
+    /// for its fsync before it resolves (group commit); above 1 appends never wait for one.
+    pub messages: u64,
+    /// Fsync records that have waited this long for one; `None`: no time bound.
+    pub interval: Option<Duration>,
+}
+
+impl FlushPolicy {
+    /// Every append waits for its fsync.
+    pub const ALWAYS: Self = FlushPolicy {
+        messages: 1,
+        interval: None,
+    };
+
+    /// The same promise as a data dir's `--fsync` policy.
+    pub fn of(policy: FsyncPolicy) -> Self {
+        match policy {
+            FsyncPolicy::Always => Self::ALWAYS,
+            FsyncPolicy::Interval(every) => FlushPolicy {
+                messages: u64::MAX,
+                interval: Some(every),
+            },
+            FsyncPolicy::Never => FlushPolicy {
+                messages: u64::MAX,
+                interval: None,
+            },
+        }
+    }
+
+    /// Whether an append resolves only once it is fsynced.
+    pub fn appends_wait(&self) -> bool {
+        self.messages <= 1
+    }
+
+    /// Whether the log is never fsynced while it runs (closing it still syncs).
+    pub fn is_never(&self) -> bool {
+        self.messages == u64::MAX && self.interval.is_none()
+    }
 }
 
 /// Segment positions are stored as u32 in the index, so a segment must stay below 2 GiB.
@@ -38,6 +86,7 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             retention_ms: Some(7 * 24 * 3600 * 1000),
             retention_bytes: None,
+            flush: None,
         }
     }
 }
@@ -58,6 +107,9 @@ impl LogConfig {
         }
         if self.segment_ms == Some(Duration::ZERO) {
             return Err(WalError::Config("segment.ms must be positive".into()));
+        }
+        if self.flush.is_some_and(|f| f.messages == 0) {
+            return Err(WalError::Config("flush.messages must be at least 1".into()));
         }
         if self.retention_ms.is_some_and(|ms| ms < 0) {
             return Err(WalError::Config(

@@ -1,16 +1,21 @@
-//! Group commit: one flusher thread per data dir fsyncs every log written since its last round,
-//! starting the next round as soon as the previous one ends, and releases the appends that the
-//! round made durable. Many appenders therefore share each fsync without any fixed sleep.
+//! Group commit: a data dir's flusher threads fsync each log when it is due and release the
+//! appends the fsync made durable. A log whose appends wait for their fsync is due at once, so
+//! many appenders share each fsync without any fixed sleep; a log with a looser policy
+//! (`flush.messages`, `flush.ms`) is due once enough records are unflushed or the oldest has
+//! waited long enough.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::Instant;
 
 use chronik_types::{FsyncPolicy, Offset};
 use tokio::sync::oneshot;
 
+use crate::config::FlushPolicy;
+use crate::durable::Durable;
+use crate::pending::PendingSync;
 use crate::{Result, WalError};
 
 /// How a file is made durable. Tests and fault injection replace it; production uses
@@ -57,178 +62,6 @@ impl FlushStats {
     }
 }
 
-type Waiter = oneshot::Sender<Result<(), String>>;
-
-/// What a log has written but not yet made durable. Shared between the log and the flusher.
-pub(crate) struct PendingSync {
-    pub(crate) name: String,
-    inner: Mutex<PendingInner>,
-    /// Held while staged metadata is written, so an older epoch checkpoint never lands after
-    /// a newer one.
-    checkpoint_io: Mutex<()>,
-}
-
-/// A leader-epoch checkpoint to write before the next fsync releases an append: the epoch a
-/// log's new records were written in must be on disk before they are acknowledged.
-struct StagedCheckpoint {
-    dir: std::path::PathBuf,
-    encoded: String,
-}
-
-#[derive(Default)]
-struct PendingInner {
-    /// Waiting in the flusher's queue, or to be put back when the sync in flight ends.
-    queued: bool,
-    /// A worker is fsyncing this log now; one at a time per log, so each fsync covers
-    /// everything written while the previous one ran.
-    in_flight: bool,
-    files: Vec<Arc<File>>,
-    waiters: Vec<(Offset, Waiter)>,
-    failed: Option<String>,
-    checkpoint: Option<StagedCheckpoint>,
-    /// A partition dir whose entries (a new segment) must be made durable before the next
-    /// release.
-    dir_sync: Option<std::path::PathBuf>,
-}
-
-impl PendingSync {
-    pub(crate) fn new(name: String) -> Arc<Self> {
-        Arc::new(Self {
-            name,
-            inner: Mutex::new(PendingInner::default()),
-            checkpoint_io: Mutex::new(()),
-        })
-    }
-
-    /// Stages the epoch checkpoint of `dir` (replacing one not yet written) for the next
-    /// sync of this log; nothing is written here, so callers may hold the log's lock.
-    pub(crate) fn stage_checkpoint(&self, dir: &std::path::Path, encoded: String) {
-        self.lock().checkpoint = Some(StagedCheckpoint {
-            dir: dir.to_path_buf(),
-            encoded,
-        });
-    }
-
-    /// Stages a sync of `dir` (a segment was created in it) for the next sync of this log.
-    pub(crate) fn stage_dir_sync(&self, dir: &std::path::Path) {
-        self.lock().dir_sync = Some(dir.to_path_buf());
-    }
-
-    /// Writes what was staged: the epoch checkpoint (temp file, fsync, rename, which also
-    /// syncs its dir) or else a dir sync.
-    pub(crate) fn write_staged(&self) -> Result<()> {
-        let _io = self.checkpoint_io.lock().unwrap_or_else(|p| p.into_inner());
-        let (checkpoint, dir) = {
-            let mut inner = self.lock();
-            (inner.checkpoint.take(), inner.dir_sync.take())
-        };
-        match (checkpoint, dir) {
-            (Some(staged), _) => crate::epoch::store_encoded(&staged.dir, &staged.encoded),
-            (None, Some(dir)) => crate::epoch::sync_dir(&dir),
-            (None, None) => Ok(()),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, PendingInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The reason the log stopped accepting writes, if it did.
-    pub(crate) fn failure(&self) -> Option<String> {
-        self.lock().failed.clone()
-    }
-
-    pub(crate) fn fail(&self, reason: String) {
-        let mut inner = self.lock();
-        for (_, w) in inner.waiters.drain(..) {
-            let _ = w.send(Err(reason.clone()));
-        }
-        inner.failed.get_or_insert(reason);
-    }
-
-    /// Fails the waiters of appends at or after `end` (truncated before becoming durable).
-    pub(crate) fn drop_waiters_from(&self, end: Offset) {
-        let mut inner = self.lock();
-        let (gone, kept): (Vec<_>, Vec<_>) = inner.waiters.drain(..).partition(|(o, _)| *o >= end);
-        inner.waiters = kept;
-        for (_, w) in gone {
-            let _ = w.send(Err(WalError::Truncated.to_string()));
-        }
-    }
-}
-
-/// The handle an append returns: resolves once the append is as durable as the dir's fsync
-/// policy promises (after its fsync under `always`; at once otherwise).
-#[derive(Debug)]
-#[must_use = "an append is only durable once its handle resolves"]
-pub struct Durable {
-    log: String,
-    rx: Option<oneshot::Receiver<Result<(), String>>>,
-}
-
-impl Durable {
-    pub(crate) fn ready(log: &str) -> Self {
-        Self {
-            log: log.to_string(),
-            rx: None,
-        }
-    }
-
-    fn outcome(&self, got: Result<Result<(), String>, oneshot::error::RecvError>) -> Result<()> {
-        match got {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(reason)) if reason == WalError::Truncated.to_string() => {
-                Err(WalError::Truncated)
-            }
-            Ok(Err(reason)) => Err(WalError::LogFailed {
-                log: self.log.clone(),
-                reason,
-            }),
-            Err(_) => Err(WalError::Closed(self.log.clone())),
-        }
-    }
-
-    /// Whether the append has resolved, without waiting: `None` while it is still pending.
-    pub fn try_wait(&mut self) -> Option<Result<()>> {
-        let Some(rx) = self.rx.as_mut() else {
-            return Some(Ok(()));
-        };
-        let got = match rx.try_recv() {
-            Err(oneshot::error::TryRecvError::Empty) => return None,
-            Ok(v) => Ok(v),
-            Err(oneshot::error::TryRecvError::Closed) => Err(()),
-        };
-        self.rx = None;
-        Some(match got {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(reason)) => Err(WalError::LogFailed {
-                log: self.log.clone(),
-                reason,
-            }),
-            Err(()) => Err(WalError::Closed(self.log.clone())),
-        })
-    }
-
-    /// Waits in a blocking thread. Must not be called from inside an async task.
-    pub fn wait(mut self) -> Result<()> {
-        match self.rx.take() {
-            None => Ok(()),
-            Some(rx) => self.outcome(rx.blocking_recv()),
-        }
-    }
-
-    /// Waits from async code.
-    pub async fn wait_async(mut self) -> Result<()> {
-        match self.rx.take() {
-            None => Ok(()),
-            Some(rx) => {
-                let got = rx.await;
-                self.outcome(got)
-            }
-        }
-    }
-}
-
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
@@ -239,22 +72,25 @@ struct Shared {
 
 #[derive(Default)]
 struct Queue {
-    /// First in, first out, so that no log waits behind others that are written more often.
-    dirty: std::collections::VecDeque<Arc<PendingSync>>,
+    /// Logs by the time they are due, then by when they were scheduled: a log due now waits
+    /// only behind logs that were due earlier, never behind ones written more often.
+    due: std::collections::BTreeMap<(Instant, u64), Arc<PendingSync>>,
+    next_seq: u64,
     shutdown: bool,
 }
 
-/// Threads fsyncing under `always`. fsyncs of different files proceed in parallel in the
-/// kernel and the device, so logs do not wait for one another.
+/// Threads fsyncing. fsyncs of different files proceed in parallel in the kernel and the
+/// device, so logs do not wait for one another.
 const SYNC_WORKERS: usize = 4;
 
-/// The data dir's flusher. Dropping it syncs what is queued and stops its threads.
+/// The data dir's flusher. Dropping it syncs what is scheduled and stops its threads.
 pub struct Flusher {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl Flusher {
+    /// A flusher whose logs follow `policy` unless their config names their own.
     pub fn start(policy: FsyncPolicy, syncer: Arc<dyn Syncer>) -> Result<Self> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
@@ -263,13 +99,8 @@ impl Flusher {
             syncer,
             policy,
         });
-        let workers = match policy {
-            FsyncPolicy::Never => 0,
-            FsyncPolicy::Interval(_) => 1,
-            FsyncPolicy::Always => SYNC_WORKERS,
-        };
-        let mut threads = Vec::with_capacity(workers);
-        for i in 0..workers {
+        let mut threads = Vec::with_capacity(SYNC_WORKERS);
+        for i in 0..SYNC_WORKERS {
             let shared = shared.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("chronik-flusher-{i}"))
@@ -283,8 +114,14 @@ impl Flusher {
         Ok(Self { shared, threads })
     }
 
+    /// The data dir's policy.
     pub fn policy(&self) -> FsyncPolicy {
         self.shared.policy
+    }
+
+    /// The flush policy of a log whose config names none.
+    pub(crate) fn default_flush(&self) -> FlushPolicy {
+        FlushPolicy::of(self.shared.policy)
     }
 
     pub fn stats(&self) -> FlushStatsSnapshot {
@@ -295,37 +132,59 @@ impl Flusher {
         &self.shared.syncer
     }
 
-    /// Records that `file` of `log` now holds data up to `last_offset`; returns the handle the
-    /// append waits on.
+    /// Records that `file` of `log` now holds `records` more records, up to `last_offset`,
+    /// and schedules the log's sync as `policy` asks; returns the handle the append waits on
+    /// (resolved at once unless the policy makes appends wait for their fsync).
     pub(crate) fn note_write(
         &self,
         log: &Arc<PendingSync>,
         file: &Arc<File>,
         last_offset: Offset,
+        records: u64,
+        policy: FlushPolicy,
     ) -> Durable {
-        if self.shared.policy == FsyncPolicy::Never {
+        if policy.is_never() {
             return Durable::ready(&log.name);
         }
-        let (rx, enqueue) = {
+        let now = Instant::now();
+        let (rx, schedule) = {
             let mut inner = log.lock();
             if !inner.files.iter().any(|f| Arc::ptr_eq(f, file)) {
                 inner.files.push(file.clone());
             }
-            let rx = (self.shared.policy == FsyncPolicy::Always).then(|| {
+            inner.unflushed = inner.unflushed.saturating_add(records);
+            let rx = policy.appends_wait().then(|| {
                 let (tx, rx) = oneshot::channel();
-                inner.waiters.push((last_offset, tx));
+                match &inner.failed {
+                    // Nothing after a failed fsync can be trusted to reach the disk.
+                    Some(reason) => drop(tx.send(Err(reason.clone()))),
+                    None => inner.waiters.push((last_offset, tx)),
+                }
                 rx
             });
-            let enqueue = !inner.queued && !inner.in_flight;
-            inner.queued = true;
-            (rx, enqueue)
+            let due = match policy.appends_wait() || inner.unflushed >= policy.messages {
+                true => Some(now),
+                false => policy.interval.and_then(|every| now.checked_add(every)),
+            };
+            // The common cases, settled without the schedule's lock: a sync is running (the
+            // next one is asked for) or one is already due no later than this.
+            let schedule = match due {
+                Some(_) if inner.failed.is_some() => None,
+                Some(due) if inner.in_flight => {
+                    inner.wanted = Some(inner.wanted.map_or(due, |w| w.min(due)));
+                    None
+                }
+                Some(due) if inner.scheduled.is_some_and(|(at, _)| at <= due) => None,
+                due => due,
+            };
+            (rx, schedule)
         };
-        if enqueue {
-            self.shared.enqueue(log.clone());
+        if let Some(due) = schedule {
+            self.shared.schedule(log, due);
         }
-        Durable {
-            log: log.name.clone(),
-            rx,
+        match rx {
+            Some(rx) => Durable::waiting(&log.name, rx),
+            None => Durable::ready(&log.name),
         }
     }
 }
@@ -345,62 +204,83 @@ impl Drop for Flusher {
 }
 
 impl Shared {
-    fn enqueue(&self, log: Arc<PendingSync>) {
+    /// Makes `log` due by `due`: an entry due no later is kept, a later one is replaced, and
+    /// while a sync of it runs the next one is asked for instead (so no caller can push a sync
+    /// back in time).
+    fn schedule(&self, log: &Arc<PendingSync>, due: Instant) {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.dirty.push_back(log);
+        let mut inner = log.lock();
+        if inner.in_flight {
+            inner.wanted = Some(inner.wanted.map_or(due, |w| w.min(due)));
+            return;
+        }
+        if let Some(old) = inner.scheduled {
+            if old.0 <= due {
+                return;
+            }
+            queue.due.remove(&old);
+        }
+        let key = (due, queue.next_seq);
+        queue.next_seq += 1;
+        inner.scheduled = Some(key);
+        drop(inner);
+        queue.due.insert(key, log.clone());
         self.wake.notify_one();
     }
 }
 
 fn run(shared: &Shared) {
-    loop {
-        let (dirty, shutdown) = next_work(shared);
-        for log in &dirty {
-            shared.stats.rounds.fetch_add(1, Ordering::Relaxed);
-            sync_log(shared, log);
-            finish_sync(shared, log);
-        }
-        if shutdown && dirty.is_empty() {
-            return;
-        }
-    }
-}
-
-/// Waits for work and takes it: one log at once under `always` (each worker syncs as soon as
-/// it is free, with no fixed sleep), every dirty log once per interval otherwise.
-fn next_work(shared: &Shared) -> (Vec<Arc<PendingSync>>, bool) {
-    let mut queue = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-    if let FsyncPolicy::Interval(every) = shared.policy {
-        let deadline = std::time::Instant::now() + every;
-        while !queue.shutdown {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left == Duration::ZERO {
-                break;
+    while let Some((key, log)) = next_due(shared) {
+        {
+            let mut inner = log.lock();
+            if inner.scheduled != Some(key) {
+                continue;
             }
-            queue = shared
-                .wake
-                .wait_timeout(queue, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            inner.scheduled = None;
+            if inner.in_flight {
+                // Scheduled by an append racing the sync now running: the sync after it.
+                inner.wanted = Some(inner.wanted.map_or(key.0, |w| w.min(key.0)));
+                continue;
+            }
+            inner.in_flight = true;
         }
-        return (queue.dirty.drain(..).collect(), queue.shutdown);
+        shared.stats.rounds.fetch_add(1, Ordering::Relaxed);
+        sync_log(shared, &log);
+        finish_sync(shared, &log);
     }
-    while queue.dirty.is_empty() && !queue.shutdown {
-        queue = shared.wake.wait(queue).unwrap_or_else(|p| p.into_inner());
-    }
-    let next = queue.dirty.pop_front().into_iter().collect();
-    (next, queue.shutdown)
 }
 
-/// Ends a log's sync: if it was written meanwhile, it goes back in the queue.
+/// Waits until a log is due and takes it, with no fixed sleep; after shutdown every scheduled
+/// log is due, and `None` means nothing is left.
+fn next_due(shared: &Shared) -> Option<((Instant, u64), Arc<PendingSync>)> {
+    let mut queue = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let first = queue.due.first_key_value().map(|(key, _)| *key);
+        let now = Instant::now();
+        match first {
+            Some(key) if queue.shutdown || key.0 <= now => return queue.due.pop_first(),
+            None if queue.shutdown => return None,
+            Some((at, _)) => {
+                queue = (shared.wake)
+                    .wait_timeout(queue, at - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+            None => queue = shared.wake.wait(queue).unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+}
+
+/// Ends a log's sync: if a sync was asked for meanwhile, it is scheduled.
 fn finish_sync(shared: &Shared, log: &Arc<PendingSync>) {
-    let requeue = {
+    let next = {
         let mut inner = log.lock();
         inner.in_flight = false;
-        inner.queued && inner.failed.is_none()
+        let wanted = inner.wanted.take();
+        wanted.filter(|_| inner.failed.is_none())
     };
-    if requeue {
-        shared.enqueue(log.clone());
+    if let Some(due) = next {
+        shared.schedule(log, due);
     }
 }
 
@@ -409,11 +289,13 @@ fn finish_sync(shared: &Shared, log: &Arc<PendingSync>) {
 fn sync_log(shared: &Shared, log: &PendingSync) {
     let (files, waiters) = {
         let mut inner = log.lock();
-        inner.queued = false;
-        if inner.failed.is_some() {
+        if let Some(reason) = inner.failed.clone() {
+            for (_, w) in inner.waiters.drain(..) {
+                let _ = w.send(Err(reason.clone()));
+            }
             return;
         }
-        inner.in_flight = true;
+        inner.unflushed = 0;
         (
             std::mem::take(&mut inner.files),
             std::mem::take(&mut inner.waiters),

@@ -2,12 +2,15 @@
 //!
 //! A data dir holds one log per partition (`DIR/partitions/<topic>-<partition>/`). A log is a
 //! run of segment files of CRC-protected frames, each frame carrying one Kafka RecordBatch byte
-//! for byte. One flusher thread per data dir fsyncs for every appender at once (group commit).
+//! for byte. A data dir's flusher threads fsync for many appenders at once (group commit), each
+//! log when its flush policy (the dir's `--fsync`, or its own `flush.messages`/`flush.ms`)
+//! makes it due.
 //! Opening a log recovers it: whatever follows the first torn or corrupt frame is cut, and a
 //! segment swap (a log cleaner's rewrite) that a crash interrupted is completed or discarded.
 
 mod config;
 mod dir;
+mod durable;
 mod epoch;
 mod error;
 mod flusher;
@@ -16,6 +19,7 @@ mod index;
 pub mod inspect;
 mod log;
 mod offsets;
+mod pending;
 mod read;
 mod recovery;
 mod rewrite;
@@ -27,13 +31,16 @@ mod swap;
 mod swap_files;
 mod trim;
 
-pub use config::{LogConfig, MAX_SEGMENT_BYTES, MIN_INDEX_INTERVAL_BYTES, MIN_SEGMENT_BYTES};
+pub use config::{
+    FlushPolicy, LogConfig, MAX_SEGMENT_BYTES, MIN_INDEX_INTERVAL_BYTES, MIN_SEGMENT_BYTES,
+};
 pub use dir::{
     DataDir, DirLock, DiskSpace, LOCK_FILE, PARTITIONS_DIR, WalOptions, list_partitions,
 };
+pub use durable::Durable;
 pub use epoch::{EPOCH_CHECKPOINT_FILE, EpochCache, EpochEntry};
 pub use error::{Result, WalError};
-pub use flusher::{Durable, FdataSync, FlushStatsSnapshot, Syncer};
+pub use flusher::{FdataSync, FlushStatsSnapshot, Syncer};
 pub use log::{AppendInfo, PartitionLog, SegmentInfo};
 pub use offsets::{CLEANER_OFFSET_FILE, LOG_START_FILE};
 pub use read::{ReadBatches, TimestampOffset};

@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chronik_records::BatchHeader;
-use chronik_types::{FsyncPolicy, LeaderEpoch, Offset};
+use chronik_types::{LeaderEpoch, Offset};
 
 use crate::config::LogConfig;
+use crate::durable::Durable;
 use crate::epoch::{EpochCache, EpochEntry, sync_dir};
-use crate::flusher::{Durable, Flusher, PendingSync};
+use crate::flusher::Flusher;
 use crate::frame::{FRAME_HEADER_LEN, FrameMeta, MAX_FRAME_PAYLOAD};
+use crate::pending::PendingSync;
 use crate::recovery::{self, RecoveryReport};
 use crate::seal::{Seal, SealTask};
 use crate::segment::Segment;
@@ -299,7 +301,7 @@ impl PartitionLog {
             self.pending
                 .stage_checkpoint(&self.dir, state.epochs.encode());
             // Without a flusher to write it before the append is released, write it now.
-            if self.explicit_sync || self.flusher.policy() == FsyncPolicy::Never {
+            if self.explicit_sync || self.flush_policy(state).is_never() {
                 self.pending.write_staged()?;
             }
         }
@@ -318,8 +320,9 @@ impl PartitionLog {
         let durable = if self.explicit_sync {
             Durable::ready(&self.name)
         } else {
-            self.flusher
-                .note_write(&self.pending, &file, meta.last_offset)
+            let records = u64::try_from(meta.last_offset - meta.base_offset + 1).unwrap_or(1);
+            let policy = self.flush_policy(state);
+            (self.flusher).note_write(&self.pending, &file, meta.last_offset, records, policy)
         };
         Ok(AppendInfo {
             base_offset: meta.base_offset,
@@ -360,7 +363,7 @@ impl PartitionLog {
         // The new segment's dir entry must be durable before an append to it is released:
         // the flusher syncs the dir first, off this (possibly async) thread.
         self.pending.stage_dir_sync(&self.dir);
-        if self.explicit_sync || self.flusher.policy() == FsyncPolicy::Never {
+        if self.explicit_sync || self.flush_policy(state).is_never() {
             self.pending.write_staged()?;
         }
         // Fsyncing a whole segment takes long; appends go on in the new one meanwhile.
@@ -431,7 +434,13 @@ impl PartitionLog {
             return Durable::ready(&self.name);
         }
         let file = state.active().file.clone();
-        (self.flusher).note_write(&self.pending, &file, state.next_offset - 1)
+        let policy = self.flush_policy(&state);
+        (self.flusher).note_write(&self.pending, &file, state.next_offset - 1, 0, policy)
+    }
+
+    /// This log's flush policy: its own, or else the data dir's.
+    fn flush_policy(&self, state: &LogState) -> crate::FlushPolicy {
+        (state.config.flush).unwrap_or_else(|| self.flusher.default_flush())
     }
 
     /// Fsyncs everything written so far, whatever the policy.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chronik_test_support::wait_until;
 use chronik_types::{FsyncPolicy, TopicPartition};
-use chronik_wal::{DataDir, LogConfig, Syncer, WalError, WalOptions};
+use chronik_wal::{DataDir, FlushPolicy, LogConfig, Syncer, WalError, WalOptions};
 use common::*;
 
 /// How long a test waits for the flusher before failing.
@@ -49,12 +49,23 @@ impl Syncer for GatedSyncer {
 
 /// A data dir under `fsync always` whose fsyncs wait at the returned gate.
 fn gated_dir(dir: &std::path::Path) -> (DataDir, Arc<GatedSyncer>) {
+    gated_dir_with(dir, FsyncPolicy::Always)
+}
+
+fn gated_dir_with(dir: &std::path::Path, fsync: FsyncPolicy) -> (DataDir, Arc<GatedSyncer>) {
     let syncer = Arc::new(GatedSyncer::default());
     let options = WalOptions {
-        fsync: FsyncPolicy::Always,
+        fsync,
         syncer: syncer.clone(),
     };
     (DataDir::open(dir, options).unwrap(), syncer)
+}
+
+fn with_flush(messages: u64, interval: Option<Duration>) -> LogConfig {
+    LogConfig {
+        flush: Some(FlushPolicy { messages, interval }),
+        ..LogConfig::default()
+    }
 }
 
 #[test]
@@ -172,6 +183,9 @@ fn a_failed_fsync_fails_the_waiters_and_every_later_append_but_reads_go_on() {
         log.append(&mut batch(3, 1, 0), 0),
         Err(WalError::LogFailed { .. })
     ));
+    // A retried produce waits on the log's durable end: answered, not left hanging.
+    let err = log.durable_end().wait().unwrap_err();
+    assert!(matches!(err, WalError::LogFailed { .. }), "{err}");
     assert_eq!(log.read(0, usize::MAX).unwrap().batches, 2);
 }
 
@@ -280,4 +294,92 @@ fn dropping_a_data_dir_waits_for_its_background_seals() {
     // so whatever opens the directory next cannot race it.
     assert_eq!(syncer.completed.load(Ordering::SeqCst), 1);
     opener.join().unwrap();
+}
+
+#[test]
+fn a_log_with_flush_messages_1_waits_for_its_fsync_in_a_dir_that_never_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, syncer) = gated_dir_with(dir.path(), FsyncPolicy::Never);
+    let (strict, _) =
+        (data.open_partition(&TopicPartition::new("strict", 0), with_flush(1, None))).unwrap();
+    let (loose, _) =
+        (data.open_partition(&TopicPartition::new("loose", 0), LogConfig::default())).unwrap();
+    let mut loose_append = loose.append(&mut batch(1, 5, 0), 0).unwrap().durable;
+    assert!(
+        matches!(loose_append.try_wait(), Some(Ok(()))),
+        "the dir's policy never waits"
+    );
+    let mut strict_append = strict.append(&mut batch(2, 5, 0), 0).unwrap().durable;
+    wait_until("the strict log's fsync to start", WAIT, || {
+        syncer.waiting.load(Ordering::SeqCst) > 0
+    });
+    assert!(
+        strict_append.try_wait().is_none(),
+        "resolved before its fsync"
+    );
+    syncer.set_open(true);
+    strict_append.wait().unwrap();
+    assert_eq!(
+        data.flush_stats().rounds,
+        1,
+        "only the strict log was synced"
+    );
+}
+
+#[test]
+fn flush_messages_syncs_once_enough_records_wait_and_appends_never_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, syncer) = gated_dir(dir.path());
+    let tp = TopicPartition::new("every-10", 0);
+    let (log, _) = data.open_partition(&tp, with_flush(10, None)).unwrap();
+    for i in 0..3 {
+        let mut d = log.append(&mut batch(i, 3, 0), 0).unwrap().durable;
+        assert!(matches!(d.try_wait(), Some(Ok(()))), "append {i} waited");
+    }
+    // 9 records: below flush.messages, so nothing was scheduled at all.
+    assert_eq!(data.flush_stats().rounds, 0);
+    assert_eq!(syncer.waiting.load(Ordering::SeqCst), 0);
+    let mut tenth = log.append(&mut batch(3, 3, 0), 0).unwrap().durable;
+    assert!(matches!(tenth.try_wait(), Some(Ok(()))));
+    syncer.set_open(true);
+    wait_until("the sync of 12 unflushed records", WAIT, || {
+        syncer.completed.load(Ordering::SeqCst) >= 1
+    });
+    assert_eq!(data.flush_stats().appends_released, 0, "no append waited");
+}
+
+#[test]
+fn flush_ms_syncs_what_waited_that_long_and_closing_syncs_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, syncer) = gated_dir_with(dir.path(), FsyncPolicy::Never);
+    syncer.set_open(true);
+    let soon = data.open_partition(
+        &TopicPartition::new("soon", 0),
+        with_flush(u64::MAX, Some(Duration::from_millis(100))),
+    );
+    let late = data.open_partition(
+        &TopicPartition::new("late", 0),
+        with_flush(u64::MAX, Some(Duration::from_secs(3600))),
+    );
+    let (soon, late) = (soon.unwrap().0, late.unwrap().0);
+    let mut d = late.append(&mut batch(1, 2, 0), 0).unwrap().durable;
+    assert!(matches!(d.try_wait(), Some(Ok(()))));
+    let mut d = soon.append(&mut batch(2, 2, 0), 0).unwrap().durable;
+    assert!(matches!(d.try_wait(), Some(Ok(()))));
+    wait_until("the 100 ms log's sync", WAIT, || {
+        data.flush_stats().rounds >= 1
+    });
+    assert_eq!(
+        data.flush_stats().rounds,
+        1,
+        "the hour-long log is not due yet"
+    );
+    drop((soon, late));
+    let synced = syncer.clone();
+    drop(data);
+    assert_eq!(
+        synced.completed.load(Ordering::SeqCst),
+        2,
+        "closing synced the hour-long log"
+    );
 }

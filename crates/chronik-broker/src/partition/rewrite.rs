@@ -22,15 +22,28 @@ impl Rewrite {
     /// `records` with every batch rewritten, and `batches` pointing into the copy; `None` when
     /// there is nothing to change.
     pub fn apply(&self, records: &Bytes, batches: &mut [ValidBatch]) -> Result<Option<Bytes>> {
-        if self.recompress.is_none() && self.append_time.is_none() {
+        let converts = |b: &ValidBatch| {
+            let codec = self.recompress.map(|c| c.compression);
+            codec.is_some_and(|c| !b.header.is_control() && b.header.compression() != c)
+        };
+        let recompress = batches.iter().any(converts);
+        if !recompress && self.append_time.is_none() {
             return Ok(None);
         }
+        match recompress {
+            // Decompressing and compressing a large batch takes long: off the async workers.
+            true => on_blocking_thread(|| self.rewrite(records, batches)).map(Some),
+            false => self.rewrite(records, batches).map(Some),
+        }
+    }
+
+    fn rewrite(&self, records: &Bytes, batches: &mut [ValidBatch]) -> Result<Bytes> {
         let mut copy = Vec::with_capacity(records.len());
         for batch in batches.iter_mut() {
             let original = &records[batch.range.clone()];
             let start = copy.len();
             let recompressed = match self.recompress {
-                Some(codec) => recompress(original, codec, start)?,
+                Some(codec) => recompress(original, codec, batch.range.start)?,
                 None => None,
             };
             copy.extend_from_slice(recompressed.as_deref().unwrap_or(original));
@@ -54,10 +67,21 @@ impl Rewrite {
                 batch.header = header;
             }
         }
-        Ok(Some(Bytes::from(copy)))
+        Ok(Bytes::from(copy))
     }
 }
 
+/// Runs `f` where blocking is allowed: in place on a multi-threaded runtime's worker, which
+/// hands its other tasks to the rest meanwhile; directly elsewhere.
+fn on_blocking_thread<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// `batch` (at byte `position` of the request's records) converted to `codec`.
 fn recompress(batch: &[u8], codec: Codec, position: usize) -> Result<Option<Vec<u8>>> {
     let limit = chronik_compaction::DEFAULT_UNCOMPRESSED_LIMIT;
     chronik_compaction::recompress_batch(batch, codec, limit).map_err(|e| {

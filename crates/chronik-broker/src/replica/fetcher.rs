@@ -17,7 +17,7 @@ use chronik_kafka::kafka_protocol::messages::fetch_request::{
 use chronik_kafka::kafka_protocol::messages::{BrokerId as KafkaBrokerId, FetchRequest, TopicName};
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_metadata::BrokerId;
-use chronik_types::{FsyncPolicy, TopicPartition};
+use chronik_types::TopicPartition;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -42,7 +42,6 @@ const BACKOFF: Duration = Duration::from_millis(100);
 pub(crate) struct Fetchers {
     pub cluster: Arc<Cluster>,
     pub partitions: Arc<Partitions>,
-    pub fsync: FsyncPolicy,
 }
 
 /// Keeps one fetcher running per leader this broker follows a partition of.
@@ -235,7 +234,7 @@ async fn round(
             if !matches!(role, Role::Follower { leader: l, .. } if *l == leader) {
                 continue;
             }
-            progressed |= apply(ctx, &tp, hosted, role, part).await;
+            progressed |= apply(&tp, hosted, role, part).await;
         }
     }
     Ok(progressed)
@@ -296,7 +295,6 @@ pub(super) fn topic_name(topic: &str) -> TopicName {
 
 /// Applies one partition's fetch answer; returns whether the partition was served.
 async fn apply(
-    ctx: &Fetchers,
     tp: &TopicPartition,
     hosted: &Hosted,
     role: &Role,
@@ -315,7 +313,7 @@ async fn apply(
         return false;
     }
     let records = part.records.unwrap_or_default();
-    if !records.is_empty() && !append(ctx, tp, hosted, role, &records).await {
+    if !records.is_empty() && !append(tp, hosted, role, &records).await {
         return false;
     }
     let end = log.end_offset();
@@ -340,16 +338,10 @@ fn follow_log_start(tp: &TopicPartition, hosted: &Hosted, leader_start: i64) {
     }
 }
 
-/// Appends fetched batches verbatim (skipping any this log already holds) and, under
-/// `--fsync always`, waits until they are durable: the next fetch tells the leader they are
-/// here, and acks=all counts on that.
-async fn append(
-    ctx: &Fetchers,
-    tp: &TopicPartition,
-    hosted: &Hosted,
-    role: &Role,
-    records: &Bytes,
-) -> bool {
+/// Appends fetched batches verbatim (skipping any this log already holds) and, when the
+/// partition's flush policy makes appends wait for their fsync, waits until they are durable:
+/// the next fetch tells the leader they are here, and acks=all counts on that.
+async fn append(tp: &TopicPartition, hosted: &Hosted, role: &Role, records: &Bytes) -> bool {
     let batches = match chronik_records::split_stored_batches(records, usize::MAX) {
         Ok(b) => b,
         Err(e) => {
@@ -387,8 +379,8 @@ async fn append(
         Ok(d) => d,
         Err(_) => return false,
     };
-    if ctx.fsync == FsyncPolicy::Always
-        && let Some(d) = durable
+    // Resolved at once unless the partition's flush policy makes appends wait for their fsync.
+    if let Some(d) = durable
         && let Err(e) = d.wait_async().await
     {
         hosted.check_failed();

@@ -20,8 +20,9 @@ use super::timestamps::{
     MESSAGE_TIMESTAMP_DIFFERENCE_MAX_MS, MESSAGE_TIMESTAMP_TYPE,
 };
 use super::{
-    CLEANUP_POLICY, INDEX_INTERVAL_BYTES, MAX_MESSAGE_BYTES, MIN_INSYNC_REPLICAS, RETENTION_BYTES,
-    RETENTION_MS, SEGMENT_BYTES, SEGMENT_JITTER_MS, SEGMENT_MS,
+    CLEANUP_POLICY, FLUSH_MESSAGES, FLUSH_MS, INDEX_INTERVAL_BYTES, MAX_MESSAGE_BYTES,
+    MIN_INSYNC_REPLICAS, RETENTION_BYTES, RETENTION_MS, SEGMENT_BYTES, SEGMENT_JITTER_MS,
+    SEGMENT_MS,
 };
 
 /// Kafka's config types, as DescribeConfigs v3+ reports them.
@@ -98,6 +99,18 @@ pub(crate) const KEYS: &[Key] = &[
         broker_name: Some("log.segment.delete.delay.ms"),
         config_type: ConfigType::Long,
         doc: "No effect in Chronik: segments retention removes are deleted at once.",
+    },
+    Key {
+        name: FLUSH_MESSAGES,
+        broker_name: Some("log.flush.interval.messages"),
+        config_type: ConfigType::Long,
+        doc: "The topic's logs are fsynced once this many records wait for it; at 1 (the broker's --fsync always) every produce waits for its fsync before it is acknowledged, above 1 none does.",
+    },
+    Key {
+        name: FLUSH_MS,
+        broker_name: Some("log.flush.interval.ms"),
+        config_type: ConfigType::Long,
+        doc: "The topic's logs are fsynced once their oldest unsynced record has waited this long (the broker's --fsync interval=MS); produces do not wait for it.",
     },
     Key {
         name: FOLLOWER_REPLICATION_THROTTLED_REPLICAS,

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chronik_metadata::{ControllerError, UNCLEAN_LEADER_ELECTION_CONFIG};
-use chronik_wal::{LogConfig, MAX_SEGMENT_BYTES, MIN_INDEX_INTERVAL_BYTES, MIN_SEGMENT_BYTES};
+use chronik_wal::{
+    FlushPolicy, LogConfig, MAX_SEGMENT_BYTES, MIN_INDEX_INTERVAL_BYTES, MIN_SEGMENT_BYTES,
+};
 
 use crate::BrokerConfig;
 
@@ -28,6 +30,10 @@ pub(crate) const SEGMENT_BYTES: &str = "segment.bytes";
 pub(crate) const SEGMENT_MS: &str = "segment.ms";
 pub(crate) const SEGMENT_JITTER_MS: &str = "segment.jitter.ms";
 pub(crate) const INDEX_INTERVAL_BYTES: &str = "index.interval.bytes";
+pub(crate) const FLUSH_MESSAGES: &str = "flush.messages";
+pub(crate) const FLUSH_MS: &str = "flush.ms";
+/// Kafka's "no limit" for the flush configs (Long.MAX_VALUE).
+const FLUSH_UNBOUNDED: i64 = i64::MAX;
 pub(crate) const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
 pub(crate) const MAX_MESSAGE_BYTES: &str = "max.message.bytes";
 pub(crate) const CLEANUP_POLICY: &str = "cleanup.policy";
@@ -82,6 +88,9 @@ pub(crate) struct TopicSettings {
     pub segment_ms: Duration,
     pub segment_jitter: Duration,
     pub index_interval_bytes: u64,
+    /// When the topic's logs are fsynced; the broker's `--fsync` unless the topic sets
+    /// `flush.messages` or `flush.ms`.
+    pub flush: FlushPolicy,
     pub min_insync_replicas: i32,
     pub max_message_bytes: usize,
     pub unclean_leader_election: bool,
@@ -102,6 +111,7 @@ impl TopicSettings {
             segment_ms: config.segment_ms,
             segment_jitter: Duration::ZERO,
             index_interval_bytes: LogConfig::default().index_interval_bytes,
+            flush: FlushPolicy::of(config.fsync),
             min_insync_replicas: config.min_insync_replicas,
             max_message_bytes: config.max_message_bytes,
             unclean_leader_election: false,
@@ -183,6 +193,18 @@ impl TopicSettings {
                 self.segment_jitter = Duration::from_millis(long(0)?.unsigned_abs())
             }
             INDEX_INTERVAL_BYTES => self.index_interval_bytes = int(0)?.unsigned_abs().into(),
+            FLUSH_MESSAGES => {
+                self.flush.messages = match long(1)? {
+                    FLUSH_UNBOUNDED => u64::MAX,
+                    n => n.unsigned_abs(),
+                }
+            }
+            FLUSH_MS => {
+                self.flush.interval = match long(0)? {
+                    FLUSH_UNBOUNDED => None,
+                    n => Some(Duration::from_millis(n.unsigned_abs())),
+                }
+            }
             MIN_INSYNC_REPLICAS => self.min_insync_replicas = int(1)?,
             MAX_MESSAGE_BYTES => self.max_message_bytes = usize::try_from(int(0)?).unwrap_or(0),
             CLEANUP_POLICY => {
@@ -214,6 +236,15 @@ impl TopicSettings {
             SEGMENT_MS => self.segment_ms.as_millis().to_string(),
             SEGMENT_JITTER_MS => self.segment_jitter.as_millis().to_string(),
             INDEX_INTERVAL_BYTES => self.index_interval_bytes.to_string(),
+            FLUSH_MESSAGES => match self.flush.messages {
+                u64::MAX => FLUSH_UNBOUNDED.to_string(),
+                n => n.to_string(),
+            },
+            FLUSH_MS => (self.flush.interval)
+                .map_or(FLUSH_UNBOUNDED, |d| {
+                    i64::try_from(d.as_millis()).unwrap_or(FLUSH_UNBOUNDED)
+                })
+                .to_string(),
             MIN_INSYNC_REPLICAS => self.min_insync_replicas.to_string(),
             MAX_MESSAGE_BYTES => self.max_message_bytes.to_string(),
             CLEANUP_POLICY => self.cleanup.value(),
@@ -239,6 +270,7 @@ impl TopicSettings {
                 .filter(|_| delete)
                 .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
             retention_bytes: self.retention_bytes.filter(|_| delete),
+            flush: Some(self.flush),
         }
     }
 }

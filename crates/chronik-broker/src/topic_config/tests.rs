@@ -33,6 +33,8 @@ fn values_parse_into_settings_and_render_back() {
         ("compression.lz4.level", "12"),
         (SEGMENT_JITTER_MS, "500"),
         (INDEX_INTERVAL_BYTES, "0"),
+        (FLUSH_MESSAGES, "5000"),
+        (FLUSH_MS, "1000"),
     ]);
     let s = TopicSettings::builtin()
         .with_overrides(&configs)
@@ -54,6 +56,8 @@ fn values_parse_into_settings_and_render_back() {
             "3",
             "86400000",
             "60000",
+            "5000",
+            "1000",
             "",
             "0",
             "",
@@ -87,6 +91,11 @@ fn values_parse_into_settings_and_render_back() {
     assert_eq!((log.segment_bytes, log.retention_ms), (1024, None));
     assert_eq!(log.retention_bytes, Some(4096));
     assert_eq!(log.segment_jitter, Duration::from_millis(500));
+    let flush = FlushPolicy {
+        messages: 5000,
+        interval: Some(Duration::from_secs(1)),
+    };
+    assert_eq!(log.flush, Some(flush));
     // Index entries come at most one per batch: 0 means every batch, as in Kafka.
     assert_eq!(
         log.index_interval_bytes,
@@ -296,4 +305,25 @@ fn wire_operations_map_to_ops() {
         AlterOp::from_wire("k", 9, Some("v")).map_err(|e| from_config_error(&e)),
         Err(ResponseError::InvalidRequest)
     );
+}
+
+#[test]
+fn flush_configs_default_to_the_brokers_fsync_and_use_kafkas_unbounded_value() {
+    let always = TopicSettings::builtin();
+    assert_eq!(always.flush, FlushPolicy::ALWAYS);
+    let value = |s: &TopicSettings, name: &str| s.value(key(name).expect("a key"));
+    assert_eq!(value(&always, FLUSH_MESSAGES), "1");
+    assert_eq!(value(&always, FLUSH_MS), "9223372036854775807");
+    let mut config = crate::BrokerConfig::new(std::path::PathBuf::new());
+    config.fsync = chronik_types::FsyncPolicy::Interval(Duration::from_millis(250));
+    let interval = TopicSettings::defaults(&config);
+    assert_eq!(value(&interval, FLUSH_MESSAGES), "9223372036854775807");
+    assert_eq!(value(&interval, FLUSH_MS), "250");
+    let relaxed = always
+        .with_overrides(&map(&[(FLUSH_MESSAGES, "9223372036854775807")]))
+        .expect("valid");
+    assert!(relaxed.flush.is_never(), "{:?}", relaxed.flush);
+    for (name, bad) in [(FLUSH_MESSAGES, "0"), (FLUSH_MS, "-1"), (FLUSH_MS, "soon")] {
+        assert!(rejects(name, bad).is_invalid_config(), "{name}={bad}");
+    }
 }
