@@ -5,6 +5,7 @@ the process it started (checked through Metadata: the advertised port is ours) a
 that process.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER_BIN = Path(os.environ.get("CHRONIK_BROKER_BIN", ROOT / "target" / "debug" / "chronik-broker"))
+WALCTL_BIN = BROKER_BIN.parent / "chronik-walctl"
 START_DEADLINE_S = 30.0
 IO_DEADLINE_S = 60.0
 
@@ -144,6 +146,16 @@ def running_broker(args=DEFAULT_ARGS):
         yield b
     finally:
         b.cleanup()
+
+
+def stored_codecs(broker, topic, partition=0):
+    """The codec of every batch of a partition as the broker's log on disk holds it
+    (`chronik-walctl dump`, which only reads)."""
+    out = subprocess.run(
+        [str(WALCTL_BIN), "dump", broker.data_dir, "-t", topic, "-p", str(partition), "--output", "json"],
+        capture_output=True, timeout=60, text=True)
+    assert out.returncode == 0, out.stderr
+    return [batch["codec"] for batch in json.loads(out.stdout)["batches"]]
 
 
 def read_partition(bootstrap, topic, partition=0, deadline_s=IO_DEADLINE_S):

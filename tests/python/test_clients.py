@@ -15,7 +15,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from harness import IO_DEADLINE_S, running_broker, unique, wait_topic
+from harness import IO_DEADLINE_S, running_broker, stored_codecs, unique, wait_topic
 from harness import create_topic as harness_create_topic
 
 
@@ -242,6 +242,8 @@ def test_confluent_compression_codecs(broker, codec):
     assert [m.key() for m in got] == [r[2] for r in records]
     assert [m.value() for m in got] == [r[3] for r in records]
     assert [m.headers() for m in got] == [r[4] for r in records]
+    # librdkafka sends a batch uncompressed when it decides the broker cannot take the codec.
+    assert set(stored_codecs(broker, topic)) == {codec}, "the batches were stored compressed"
 
 
 # (e)

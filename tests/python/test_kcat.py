@@ -10,7 +10,7 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from harness import DEFAULT_ARGS, IO_DEADLINE_S, create_topic, running_broker, unique
+from harness import DEFAULT_ARGS, IO_DEADLINE_S, create_topic, running_broker, stored_codecs, unique
 
 # Groups form at once: nothing is gained by waiting for more members.
 ARGS = (*DEFAULT_ARGS, "--group-initial-rebalance-delay-ms", "0")
@@ -71,6 +71,7 @@ def test_kcat_compression_codecs(broker, codec):
     kcat(broker, "-P", "-t", topic, "-p", "0", "-X", f"compression.codec={codec}", "-X", "linger.ms=50",
          stdin="".join(v + "\n" for v in values).encode())
     assert [m["payload"] for m in consume_json(broker, topic)] == values
+    assert set(stored_codecs(broker, topic)) == {codec}, "the batches were stored compressed"
 
 
 @pytest.mark.compat("kcat", "large-records")

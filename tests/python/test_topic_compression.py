@@ -5,31 +5,18 @@ producer's codec (librdkafka compresses with every codec, which it does only whe
 lists Produce from v0), and bad values are refused with INVALID_CONFIG and change nothing.
 """
 
-import json
-import subprocess
-
 import pytest
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic, ResourceType
 
-from harness import BROKER_BIN, create_topic, read_partition, running_broker, unique
+from harness import create_topic, read_partition, running_broker, stored_codecs, unique
 
-WALCTL_BIN = BROKER_BIN.parent / "chronik-walctl"
 RECORDS = 300
 
 
 @pytest.fixture(scope="module")
 def broker():
     yield from running_broker()
-
-
-def stored_codecs(broker, topic):
-    """The codec of every batch of the topic's partition 0, as the log on disk holds it."""
-    out = subprocess.run(
-        [str(WALCTL_BIN), "dump", broker.data_dir, "-t", topic, "-p", "0", "--output", "json"],
-        capture_output=True, timeout=60, text=True)
-    assert out.returncode == 0, out.stderr
-    return [batch["codec"] for batch in json.loads(out.stdout)["batches"]]
 
 
 def produce(bootstrap, topic, codec):
