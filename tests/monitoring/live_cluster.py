@@ -36,10 +36,19 @@ def eventually(what, cond, timeout=DEADLINE_S):
         time.sleep(0.2)
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """An unused loopback port, never one handed out before: the kernel may give a port just
+    released to the next bind, so two servers could otherwise share it."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def samples(port):

@@ -28,12 +28,19 @@ IO_DEADLINE_S = 60.0
 DEFAULT_ARGS = ("--fsync", "never", "--num-partitions", "3", "--auto-create-topics", "false")
 
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """An unused loopback port, never one this process handed out before: the kernel may give a
+    port just released to the next bind, so two servers of one cluster could otherwise share it."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def unique(name):

@@ -7,20 +7,33 @@
 
 pub mod net;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::TcpListener;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How often a wait checks its condition again.
 const POLL: Duration = Duration::from_millis(20);
 
-/// A loopback port nobody listens on right now (the OS's next ephemeral port).
+/// A loopback port nobody listens on right now (the OS's next ephemeral port), never one this
+/// process handed out before: the OS may give a port just released to the next bind, so two
+/// servers of one test could otherwise be told to share it.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-    listener
-        .local_addr()
-        .expect("read the bound address")
-        .port()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+        let port = listener
+            .local_addr()
+            .expect("read the bound address")
+            .port();
+        let mut handed_out = HANDED_OUT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Calls `check` until it yields a value; panics naming `what` once `timeout` has passed.
@@ -65,6 +78,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
     use std::time::Duration;
 
     use super::{eventually, free_port, wait_until};
@@ -93,5 +107,11 @@ mod tests {
     fn free_ports_are_bindable() {
         let port = free_port();
         std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free");
+    }
+
+    #[test]
+    fn a_port_is_handed_out_once() {
+        let ports: BTreeSet<u16> = (0..200).map(|_| free_port()).collect();
+        assert_eq!(ports.len(), 200);
     }
 }
