@@ -15,12 +15,14 @@ use chronik_metadata::grpc::{MAX_RAFT_MESSAGE, apply_watch_event, quota_entity};
 use chronik_metadata::proto::{
     CreateTopic, PartitionAssignment, RegisterBroker, SetClusterId, UnfenceBroker,
 };
-use chronik_metadata::{ControllerError, MetadataRecord, MetadataState, Record, Uuid};
+use chronik_metadata::{
+    ConfigResource, ControllerError, MetadataRecord, MetadataState, Record, Uuid,
+};
 use prost::Message;
 use protobuf::Message as _;
 
 /// The message types byte 0 chooses from, in order.
-pub const KINDS: [&str; 21] = [
+pub const KINDS: [&str; 22] = [
     "RegisterBrokerRequest",
     "HeartbeatRequest",
     "ShutdownBrokerRequest",
@@ -42,6 +44,7 @@ pub const KINDS: [&str; 21] = [
     "AlterClientQuotasRequest",
     "WatchEvent",
     "RaftEnvelope",
+    "AlterBrokerConfigsRequest",
 ];
 
 /// The id every topic created by a fuzzed request gets (the node would pick a random one).
@@ -100,7 +103,8 @@ pub fn run(data: &[u8]) -> Outcome {
             for t in &r.topics {
                 handled.decide(|s| {
                     let expected = t.expected.as_ref().map(|e| &e.configs);
-                    controller::change_topic_configs(s, &t.name, &t.set, &t.delete, expected)
+                    let topic = ConfigResource::Topic(t.name.clone());
+                    controller::change_configs(s, &topic, &t.set, &t.delete, expected)
                 });
             }
         }),
@@ -146,7 +150,15 @@ pub fn run(data: &[u8]) -> Outcome {
                 assert_eq!(next, event.index.wrapping_add(1));
             }
         }),
-        _ => decode(body, |envelope: RaftEnvelope| raft_message(&envelope)),
+        20 => decode(body, |envelope: RaftEnvelope| raft_message(&envelope)),
+        _ => decode(body, |r: AlterBrokerConfigsRequest| {
+            let Some(c) = r.change else { return };
+            handled.decide(|s| {
+                let expected = c.expected.as_ref().map(|e| &e.configs);
+                let broker = ConfigResource::Broker(c.broker_id);
+                controller::change_configs(s, &broker, &c.set, &c.delete, expected)
+            });
+        }),
     };
     Outcome {
         decoded,

@@ -9,6 +9,7 @@ FEATURES = (
     ("metadata", "Metadata and cluster description"),
     ("topics", "Create, list and delete topics"),
     ("topic-configs", "Describe and alter topic configs"),
+    ("broker-configs", "Describe and alter broker configs at runtime"),
     ("partitions", "Add partitions to a topic"),
     ("produce", "Produce and consume records"),
     ("acks", "Produce with acks=0 and acks=1"),

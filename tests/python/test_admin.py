@@ -98,7 +98,7 @@ def test_confluent_topic_configs_round_trip(broker, admin):
     assert err.code() == KafkaError.INVALID_CONFIG and "segment.bytes" in err.str(), err
 
     brokers = one(admin.describe_configs([ConfigResource(ResourceType.BROKER, "1")]))
-    assert brokers["log.retention.ms"].is_read_only
+    assert brokers["node.id"].is_read_only and not brokers["log.retention.ms"].is_read_only
     one(admin.delete_topics([name], operation_timeout=30))
 
 

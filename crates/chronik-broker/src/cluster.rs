@@ -18,7 +18,9 @@ use chronik_metadata::controller::{
     self, BrokerRegistration, ElectionOutcome, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::{BrokerId, ControllerError, ErrorKind, MetadataState, QuotaEntity, Uuid};
+use chronik_metadata::{
+    BrokerId, ConfigResource, ControllerError, ErrorKind, MetadataState, QuotaEntity, Uuid,
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -357,32 +359,32 @@ impl Cluster {
         Ok(())
     }
 
-    /// Replaces the configs of topic `name` by what `change` makes of the current ones; with
-    /// `validate_only` nothing is written. The change is computed from this broker's metadata
-    /// and written conditionally (applied only while the quorum's configs are the ones it was
-    /// computed from), and computed again when another change got there first: a concurrent
-    /// change is never overwritten.
-    pub async fn alter_topic_configs(
+    /// Replaces the configs of `resource` (a topic or broker) by what `change` makes of the
+    /// current ones; with `validate_only` nothing is written. The change is computed from this
+    /// broker's metadata and written conditionally (applied only while the quorum's configs
+    /// are the ones it was computed from), and computed again when another change got there
+    /// first: a concurrent change is never overwritten.
+    pub async fn alter_configs(
         &self,
-        name: &str,
+        resource: &ConfigResource,
         validate_only: bool,
         change: impl Fn(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>,
     ) -> Result<(), NodeError> {
         let mut attempt = 1;
         loop {
             let (computed, expected) = self.metadata(|s| {
-                let current = s.topic_by_name(name).map(|t| t.configs.clone());
-                config_change(s, name, &change).map(|c| (c, current))
+                let current = resource.configs(s).cloned();
+                config_change(s, resource, &change).map(|c| (c, current))
             })?;
             let Some((set, delete)) = computed.filter(|_| !validate_only) else {
                 return Ok(());
             };
             let written = (self.quorum)
-                .change_topic_configs(name, set.clone(), delete.clone(), expected.clone())
+                .change_configs(resource, set.clone(), delete.clone(), expected.clone())
                 .await;
             match written {
                 Ok(()) => {
-                    tracing::info!(topic = name, ?set, deleted = ?delete, "topic configs changed");
+                    tracing::info!(%resource, ?set, deleted = ?delete, "configs changed");
                     return Ok(());
                 }
                 Err(e)
@@ -391,15 +393,13 @@ impl Cluster {
                 {
                     attempt += 1;
                     tracing::debug!(
-                        topic = name,
+                        %resource,
                         attempt,
-                        "topic configs changed meanwhile; computing the change again"
+                        "configs changed meanwhile; computing the change again"
                     );
                     // Recompute once this broker's metadata shows what got there first.
-                    let moved = |s: &MetadataState| {
-                        s.topic_by_name(name).map(|t| &t.configs) != expected.as_ref()
-                    };
-                    self.wait_for("the newer topic configs", moved).await?;
+                    let moved = |s: &MetadataState| resource.configs(s) != expected.as_ref();
+                    self.wait_for("the newer configs", moved).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -476,24 +476,28 @@ impl Cluster {
     }
 }
 
-/// The configs to set and the keys to delete that take topic `name` to what `change`
+/// The configs to set and the keys to delete that take `resource` to what `change`
 /// computes; `None` when nothing changes.
 type ConfigDiff = Option<(BTreeMap<String, String>, Vec<String>)>;
 
 fn config_change(
     state: &MetadataState,
-    name: &str,
+    resource: &ConfigResource,
     change: impl Fn(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ControllerError>,
 ) -> Result<ConfigDiff, ControllerError> {
-    let topic = (state.topic_by_name(name))
-        .ok_or_else(|| ControllerError::UnknownTopic(name.to_owned()))?;
-    let next = change(&topic.configs)?;
-    let delete: Vec<String> = (topic.configs.keys())
+    let current = resource.configs(state).ok_or_else(|| match resource {
+        ConfigResource::Topic(name) => ControllerError::UnknownTopic(name.clone()),
+        ConfigResource::Broker(_) => {
+            ControllerError::InvalidRequest(format!("{resource} has no configs"))
+        }
+    })?;
+    let next = change(current)?;
+    let delete: Vec<String> = (current.keys())
         .filter(|k| !next.contains_key(*k))
         .cloned()
         .collect();
     let set: BTreeMap<String, String> = (next.into_iter())
-        .filter(|(k, v)| topic.configs.get(k) != Some(v))
+        .filter(|(k, v)| current.get(k) != Some(v))
         .collect();
     Ok((!set.is_empty() || !delete.is_empty()).then_some((set, delete)))
 }

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::producers::{ProducerStates, load_snapshot, remove_snapshot, save_snapshot};
 use crate::replica::{Replica, Role, checkpoint};
-use crate::topic_config::TopicSettings;
+use crate::topic_config::{Defaults, TopicSettings};
 
 /// One hosted partition log and the topic incarnation it belongs to (a topic deleted and
 /// created again under the same name gets a new id and a fresh log).
@@ -87,7 +87,8 @@ pub(crate) struct Partitions {
     roles: watch::Sender<u64>,
     /// Serializes reconciliations (the reconciler task and handlers both run them).
     reconciling: Mutex<()>,
-    /// The broker's topic config defaults, under each topic's own configs.
+    /// The topic config defaults of the broker's flags, under the dynamic broker configs and
+    /// each topic's own configs.
     defaults: TopicSettings,
     /// High watermarks saved by the previous run, read when a partition is opened.
     saved_at_start: checkpoint::Saved,
@@ -167,8 +168,9 @@ impl Partitions {
     /// What this broker should host per `state`, copied out so that no metadata lock is held
     /// while logs open (recovery and producer-state replay read from disk).
     pub fn wanted(&self, state: &MetadataState, me: BrokerId) -> Wanted {
+        let defaults = Defaults::new(self.defaults.clone(), state, me).settings();
         let configs: HashMap<TopicId, LogConfig> = (state.topics())
-            .map(|t| (t.id, self.log_config(t)))
+            .map(|t| (t.id, log_config(&defaults, t)))
             .collect();
         let partitions = (state.partitions())
             .filter(|p| p.state.replicas.contains(&me))
@@ -299,14 +301,6 @@ impl Partitions {
         }
     }
 
-    /// The log settings of `topic`: its configs over the broker's defaults.
-    fn log_config(&self, topic: &Topic) -> LogConfig {
-        let settings = self.defaults.clone();
-        settings
-            .with_stored(&topic.name, &topic.configs)
-            .log_config()
-    }
-
     fn open(
         &self,
         tp: TopicPartition,
@@ -433,6 +427,13 @@ fn set_role(tp: &TopicPartition, hosted: &Hosted, role: &Role) -> bool {
         tracing::info!(partition = %tp, ?role, "partition role changed");
     }
     changed
+}
+
+/// The log settings of `topic`: its configs over the broker's `defaults`.
+fn log_config(defaults: &TopicSettings, topic: &Topic) -> LogConfig {
+    (defaults.clone())
+        .with_stored(&topic.name, &topic.configs)
+        .log_config()
 }
 
 /// Applies a topic's changed configs to an open log (segment roll and retention settings

@@ -8,6 +8,8 @@ use crate::cluster::Cluster;
 use crate::fetch_sessions::FetchSessions;
 use crate::partition::PartitionLayer;
 use crate::producer_ids::ProducerIdPool;
+use crate::topic_config::{Defaults, TopicSettings};
+use chronik_metadata::MetadataState;
 
 /// The broker's services, as every connection and handler sees them. Each field owns one
 /// concern; handlers translate the protocol to calls on them.
@@ -32,6 +34,18 @@ pub(crate) struct Services {
 }
 
 impl Services {
+    /// Runs `f` on this broker's topic defaults (flags under the dynamic broker configs) and
+    /// the metadata they were read from.
+    pub fn with_topic_defaults<R>(&self, f: impl FnOnce(&Defaults, &MetadataState) -> R) -> R {
+        let flags = TopicSettings::defaults(&self.config);
+        (self.cluster).metadata(|s| f(&Defaults::new(flags, s, self.cluster.me), s))
+    }
+
+    /// The topic defaults this broker applies now.
+    pub fn topic_defaults(&self) -> TopicSettings {
+        self.with_topic_defaults(|defaults, _| defaults.settings())
+    }
+
     pub fn fetch_sessions(&self) -> MutexGuard<'_, FetchSessions> {
         self.fetch_sessions
             .lock()

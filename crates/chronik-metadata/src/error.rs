@@ -68,8 +68,8 @@ pub enum StateError {
     },
     #[error("topic '{topic}' partition {partition}: the change alters nothing")]
     NoChange { topic: String, partition: i32 },
-    #[error("topic '{topic}': {reason}")]
-    InvalidConfig { topic: String, reason: String },
+    #[error("{resource}: {reason}")]
+    InvalidConfig { resource: String, reason: String },
     #[error("{what}: {count} is more than the limit of {max}")]
     TooMany {
         what: &'static str,
@@ -133,7 +133,7 @@ pub enum ControllerError {
     InvalidRequest(String),
     #[error("invalid topic config: {0}")]
     InvalidConfig(String),
-    #[error("the configs of topic '{0}' changed since the change was computed; compute it again")]
+    #[error("the configs of {0} changed since the change was computed; compute it again")]
     ConfigsChanged(String),
     #[error("broker {requester} is not the leader of this partition (the leader is {leader})")]
     NotLeader {

@@ -10,6 +10,7 @@
 //! quorum voter (Raft driver, controller loop, broker sessions) and [`grpc`] carries Raft
 //! traffic between voters and serves the controller API to brokers and tools.
 
+mod configs;
 pub mod controller;
 mod error;
 pub mod grpc;
@@ -30,6 +31,7 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/chronik.metadata.rs"));
 }
 
+pub use configs::ConfigResource;
 pub use error::{ControllerError, ErrorKind, StateError};
 pub use ids::{
     BrokerId, MAX_CONFIG_ENTRIES, MAX_CONFIG_KEY_LEN, MAX_CONFIG_VALUE_LEN, MAX_NAME_LEN,

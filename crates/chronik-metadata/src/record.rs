@@ -62,6 +62,7 @@ impl Record {
             Record::SetClusterId(_) => "SetClusterId",
             Record::DecommissionBroker(_) => "DecommissionBroker",
             Record::ClientQuotaChange(_) => "ClientQuotaChange",
+            Record::BrokerConfigChange(_) => "BrokerConfigChange",
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::error::StateError;
 use crate::ids::Uuid;
 use crate::proto::{BrokerSnapshot, PartitionSnapshot, StateSnapshot, TopicSnapshot};
 use crate::state::apply::restore_topic;
+use crate::state::broker_configs::{broker_config_snapshots, restore_broker_configs};
 use crate::state::quotas::{quota_snapshots, restore_client_quotas};
 use crate::state::validate::{BrokerFields, build_broker, check_name};
 use crate::state::{Broker, MetadataState, PartitionState, Topic};
@@ -32,6 +33,7 @@ impl MetadataState {
             topics: self.topics.values().map(topic_snapshot).collect(),
             next_producer_id: self.next_producer_id,
             client_quotas: quota_snapshots(&self.client_quotas),
+            broker_configs: broker_config_snapshots(&self.broker_configs),
         }
     }
 
@@ -59,14 +61,17 @@ impl MetadataState {
         }
         let brokers = restore_brokers(&snapshot.brokers)?;
         let (topics, topic_ids) = restore_topics(&brokers, &snapshot.topics)?;
-        Ok(MetadataState {
+        let mut state = MetadataState {
             cluster_id: snapshot.cluster_id.clone(),
             brokers,
             topics,
             topic_ids,
             next_producer_id: snapshot.next_producer_id,
             client_quotas: restore_client_quotas(&snapshot.client_quotas)?,
-        })
+            broker_configs: Default::default(),
+        };
+        state.broker_configs = restore_broker_configs(&state, &snapshot.broker_configs)?;
+        Ok(state)
     }
 }
 
@@ -238,8 +243,14 @@ mod tests {
         bad_quota_value.client_quotas[0]
             .values
             .insert("producer_byte_rate".into(), 0.5);
-        let mut ip_entity = good;
+        let mut ip_entity = good.clone();
         ip_entity.client_quotas[0].entity[0].entity_type = "ip".into();
+        let mut dup_broker_configs = good.clone();
+        (dup_broker_configs.broker_configs).push(dup_broker_configs.broker_configs[0].clone());
+        let mut no_broker_configs = good.clone();
+        no_broker_configs.broker_configs[0].configs.clear();
+        let mut unregistered_configs = good;
+        unregistered_configs.broker_configs[1].broker_id = Some(42);
         for bad in [
             leader_outside,
             unknown_replica,
@@ -251,6 +262,9 @@ mod tests {
             no_quota_values,
             bad_quota_value,
             ip_entity,
+            dup_broker_configs,
+            no_broker_configs,
+            unregistered_configs,
         ] {
             let result = MetadataState::from_snapshot_bytes(&bad.encode_to_vec());
             assert!(result.is_err(), "{bad:?} was accepted");
@@ -264,7 +278,8 @@ mod tests {
         assert_eq!(snapshot.brokers.len(), 3);
         assert_eq!(snapshot.topics.len(), 1);
         assert_eq!(snapshot.client_quotas.len(), 1);
-        assert_eq!(sample_records().len(), 18);
+        assert_eq!(snapshot.broker_configs.len(), 2);
+        assert_eq!(sample_records().len(), 20);
     }
 
     proptest! {

@@ -85,6 +85,15 @@ pub fn set_config(id: u8, key: &str, value: &str) -> MetadataRecord {
 }
 
 /// One part of a quota entity; `None` names the type's default.
+/// Sets broker config `key` of `broker` (`None`: the cluster-wide defaults).
+pub fn broker_config(broker: Option<BrokerId>, key: &str, value: &str) -> MetadataRecord {
+    MetadataRecord::new(Record::BrokerConfigChange(BrokerConfigChange {
+        broker_id: broker,
+        set: BTreeMap::from([(key.to_owned(), value.to_owned())]),
+        delete: Vec::new(),
+    }))
+}
+
 pub fn quota_part(entity_type: &str, name: Option<&str>) -> QuotaEntityPart {
     QuotaEntityPart {
         entity_type: entity_type.into(),
@@ -179,6 +188,8 @@ pub fn sample_records() -> Vec<MetadataRecord> {
             ],
             &["consumer_byte_rate"],
         ),
+        broker_config(None, "log.retention.ms", "3600000"),
+        broker_config(Some(1), "log.segment.bytes", "1048576"),
     ]
 }
 

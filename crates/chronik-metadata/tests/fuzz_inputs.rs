@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use chronik_metadata::grpc::pb;
 use chronik_metadata::proto::{
-    AllocateProducerIds, ClientQuotaChange, ConfigChange, CreatePartitions, PartitionAssignment,
-    PartitionChange, QuotaEntityPart,
+    AllocateProducerIds, BrokerConfigChange, ClientQuotaChange, ConfigChange, CreatePartitions,
+    PartitionAssignment, PartitionChange, QuotaEntityPart,
 };
 use chronik_metadata::{MetadataRecord, Record};
 use grpc_messages::{KINDS, base_records, base_state};
@@ -80,6 +80,11 @@ fn follow_up_records() -> Vec<MetadataRecord> {
                 ("request_percentage".to_string(), 50.0),
             ]),
             remove: vec!["consumer_byte_rate".into()],
+        })),
+        MetadataRecord::new(Record::BrokerConfigChange(BrokerConfigChange {
+            broker_id: None,
+            set: BTreeMap::from([("log.retention.ms".to_string(), "60000".to_string())]),
+            delete: Vec::new(),
         })),
     ]
 }
@@ -246,6 +251,20 @@ fn grpc_seeds() -> Vec<(&'static str, Vec<u8>)> {
             ),
         ),
         ("raft-envelope", message("RaftEnvelope", raft_envelope())),
+        (
+            "alter-broker-configs",
+            message(
+                "AlterBrokerConfigsRequest",
+                pb::AlterBrokerConfigsRequest {
+                    change: Some(pb::BrokerConfigChange {
+                        broker_id: Some(1),
+                        set: BTreeMap::from([("log.retention.ms".into(), "60000".into())]),
+                        delete: Vec::new(),
+                        expected: Some(pb::ExpectedConfigs::default()),
+                    }),
+                },
+            ),
+        ),
     ]
 }
 
@@ -339,6 +358,7 @@ fn seed_corpus_matches_the_helpers() {
         "alter-partition",
         "create-topics",
         "alter-client-quotas",
+        "alter-broker-configs",
     ] {
         let (_, input) = grpc.iter().find(|(n, _)| *n == name).expect("seed");
         assert!(grpc_messages::run(input).records_applied > 0, "{name}");

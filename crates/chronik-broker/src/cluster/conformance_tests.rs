@@ -14,7 +14,7 @@ use chronik_metadata::quotas::{
     CLIENT_ID, CONSUMER_BYTE_RATE, PRODUCER_BYTE_RATE, REQUEST_PERCENTAGE, USER,
 };
 use chronik_metadata::{
-    BrokerId, ErrorKind, MetadataState, PartitionState, QuotaEntity, TopicId, Uuid,
+    BrokerId, ConfigResource, ErrorKind, MetadataState, PartitionState, QuotaEntity, TopicId, Uuid,
 };
 use tokio::task::JoinHandle;
 
@@ -326,13 +326,14 @@ async fn config_changes_are_conditional_and_none_is_lost(mut f: Fixture) -> Fixt
     };
     let set = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
     let q = f.quorum();
+    let topic = ConfigResource::Topic("t".into());
     let original = configs(&f);
     let first = set("retention.ms", "1000");
-    (q.change_topic_configs("t", first, vec![], Some(original.clone())))
+    (q.change_configs(&topic, first, vec![], Some(original.clone())))
         .await
         .expect("applies while the configs are the expected ones");
     let stale =
-        (q.change_topic_configs("t", set("segment.ms", "60000"), vec![], Some(original))).await;
+        (q.change_configs(&topic, set("segment.ms", "60000"), vec![], Some(original))).await;
     assert_eq!(kind(stale), ErrorKind::ConfigsChanged);
     assert_eq!(
         configs(&f),
@@ -352,10 +353,9 @@ async fn config_changes_are_conditional_and_none_is_lost(mut f: Fixture) -> Fixt
         }
     };
     let (a, b) = tokio::join!(
+        f.cluster.alter_configs(&topic, false, adding("segment.ms")),
         f.cluster
-            .alter_topic_configs("t", false, adding("segment.ms")),
-        f.cluster
-            .alter_topic_configs("t", false, adding("retention.bytes")),
+            .alter_configs(&topic, false, adding("retention.bytes")),
     );
     a.expect("first change");
     b.expect("second change");
@@ -370,6 +370,40 @@ async fn config_changes_are_conditional_and_none_is_lost(mut f: Fixture) -> Fixt
         computed.into_inner() > 2,
         "the losing change was computed again"
     );
+
+    // Broker configs, cluster-wide and of one broker, take the same path.
+    let (cluster_wide, one) = (
+        ConfigResource::Broker(None),
+        ConfigResource::Broker(Some(1)),
+    );
+    let none_set = Some(BTreeMap::new());
+    (q.change_configs(
+        &cluster_wide,
+        set("log.retention.ms", "5000"),
+        vec![],
+        none_set,
+    ))
+    .await
+    .expect("cluster-wide broker config");
+    (q.change_configs(&one, set("log.retention.ms", "6000"), vec![], None))
+        .await
+        .expect("broker 1's config");
+    let stored = (f.cluster).metadata(|s| {
+        (
+            s.broker_configs(None).clone(),
+            s.broker_configs(Some(1)).clone(),
+        )
+    });
+    assert_eq!(
+        stored,
+        (
+            set("log.retention.ms", "5000"),
+            set("log.retention.ms", "6000")
+        )
+    );
+    let unknown = ConfigResource::Broker(Some(9));
+    let refused = (q.change_configs(&unknown, set("log.retention.ms", "1"), vec![], None)).await;
+    assert_eq!(kind(refused), ErrorKind::BrokerNotLive);
     f
 }
 

@@ -8,7 +8,7 @@ use chronik_metadata::controller::{
     self, AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
-use chronik_metadata::{BrokerId, MetadataState, QuotaEntity, Uuid};
+use chronik_metadata::{BrokerId, ConfigResource, MetadataState, QuotaEntity, Uuid};
 use tokio::sync::watch;
 
 use super::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange};
@@ -158,15 +158,15 @@ impl MetadataQuorum for EmbeddedQuorum {
         self.node.create_partitions(name, total, assignment).await
     }
 
-    async fn change_topic_configs(
+    async fn change_configs(
         &self,
-        name: &str,
+        resource: &ConfigResource,
         set: BTreeMap<String, String>,
         delete: Vec<String>,
         expected: Option<BTreeMap<String, String>>,
     ) -> Result<(), NodeError> {
         (self.node)
-            .change_topic_configs(name, &set, &delete, expected.as_ref())
+            .change_configs(resource, &set, &delete, expected.as_ref())
             .await
     }
 

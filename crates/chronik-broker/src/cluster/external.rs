@@ -11,16 +11,16 @@ use chronik_metadata::ErrorKind;
 use chronik_metadata::controller::{BrokerRegistration, ElectionResult, ElectionType};
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
-    AllocateProducerIdsRequest, AlterClientQuotasRequest, AlterPartitionRequest,
-    AlterReassignmentsRequest, AlterTopicConfigsRequest, CreatePartitionsRequest,
-    CreateTopicsRequest, DeleteTopicsRequest, ElectLeadersRequest, ExpectedConfigs,
-    HeartbeatRequest, ItemResult, PartitionCount, PartitionReassignment, RegisterBrokerRequest,
-    ReplicaAssignment, ShutdownBrokerRequest, StatusRequest, TopicConfigChange, TopicPartitionRef,
-    TopicSpec,
+    AllocateProducerIdsRequest, AlterBrokerConfigsRequest, AlterClientQuotasRequest,
+    AlterPartitionRequest, AlterReassignmentsRequest, AlterTopicConfigsRequest, BrokerConfigChange,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, ElectLeadersRequest,
+    ExpectedConfigs, HeartbeatRequest, ItemResult, PartitionCount, PartitionReassignment,
+    RegisterBrokerRequest, ReplicaAssignment, ShutdownBrokerRequest, StatusRequest,
+    TopicConfigChange, TopicPartitionRef, TopicSpec,
 };
 use chronik_metadata::grpc::{ClientError, MetaClient, client_quota_change, election_result};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::{BrokerId, MetadataState, QuotaEntity, QuotaValue, Uuid};
+use chronik_metadata::{BrokerId, ConfigResource, MetadataState, QuotaEntity, QuotaValue, Uuid};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -297,35 +297,52 @@ impl MetadataQuorum for ExternalQuorum {
             .await
     }
 
-    async fn change_topic_configs(
+    async fn change_configs(
         &self,
-        name: &str,
+        resource: &ConfigResource,
         set: BTreeMap<String, String>,
         delete: Vec<String>,
         expected: Option<BTreeMap<String, String>>,
     ) -> Result<(), NodeError> {
         let (want, gone) = (set.clone(), delete.clone());
-        let req = AlterTopicConfigsRequest {
-            topics: vec![TopicConfigChange {
-                name: name.to_owned(),
-                set: set.into_iter().collect(),
-                delete,
-                expected: expected.map(|configs| ExpectedConfigs {
-                    configs: configs.into_iter().collect(),
-                }),
-            }],
+        let expected = expected.map(|configs| ExpectedConfigs { configs });
+        let results = match resource {
+            ConfigResource::Topic(name) => {
+                let req = AlterTopicConfigsRequest {
+                    topics: vec![TopicConfigChange {
+                        name: name.clone(),
+                        set,
+                        delete,
+                        expected,
+                    }],
+                };
+                let call = self.call(|mut c| {
+                    let req = req.clone();
+                    async move { c.alter_topic_configs(req).await }
+                });
+                call.await?.results
+            }
+            ConfigResource::Broker(broker_id) => {
+                let change = BrokerConfigChange {
+                    broker_id: *broker_id,
+                    set,
+                    delete,
+                    expected,
+                };
+                let req = AlterBrokerConfigsRequest {
+                    change: Some(change),
+                };
+                let call = self.call(|mut c| {
+                    let req = req.clone();
+                    async move { c.alter_broker_configs(req).await }
+                });
+                call.await?.results
+            }
         };
-        let results = self
-            .call(|mut c| {
-                let req = req.clone();
-                async move { c.alter_topic_configs(req).await }
-            })
-            .await?
-            .results;
         let applied = |s: &MetadataState| {
-            s.topic_by_name(name).is_some_and(|t| {
-                want.iter().all(|(k, v)| t.configs.get(k) == Some(v))
-                    && gone.iter().all(|k| !t.configs.contains_key(k))
+            resource.configs(s).is_some_and(|configs| {
+                want.iter().all(|(k, v)| configs.get(k) == Some(v))
+                    && gone.iter().all(|k| !configs.contains_key(k))
             })
         };
         self.finish_write(results, "the new configs", applied).await

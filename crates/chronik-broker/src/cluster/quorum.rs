@@ -10,7 +10,7 @@ use chronik_metadata::controller::{
     AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::{BrokerId, MetadataState, QuotaEntity, Uuid};
+use chronik_metadata::{BrokerId, ConfigResource, MetadataState, QuotaEntity, Uuid};
 use tokio::sync::watch;
 
 /// The Raft quorum behind the metadata, as DescribeQuorum shows it.
@@ -104,12 +104,13 @@ pub(crate) trait MetadataQuorum: Send + Sync {
         assignment: &[Vec<BrokerId>],
     ) -> Result<(), NodeError>;
 
-    /// Sets and deletes configs of topic `name`. With `expected`, only while its configs are
-    /// exactly those; refused with [`chronik_metadata::ErrorKind::ConfigsChanged`] otherwise, so
-    /// a change computed from an older copy never overwrites a newer one.
-    async fn change_topic_configs(
+    /// Sets and deletes configs of `resource` (a topic or broker). With `expected`, only while
+    /// its configs are exactly those; refused with
+    /// [`chronik_metadata::ErrorKind::ConfigsChanged`] otherwise, so a change computed from an
+    /// older copy never overwrites a newer one.
+    async fn change_configs(
         &self,
-        name: &str,
+        resource: &ConfigResource,
         set: BTreeMap<String, String>,
         delete: Vec<String>,
         expected: Option<BTreeMap<String, String>>,

@@ -1,6 +1,7 @@
-//! AlterConfigs (replace a topic's configs) and IncrementalAlterConfigs (SET, DELETE, APPEND,
-//! SUBTRACT single keys). Topic configs change through a `ConfigChange` metadata record; the
-//! logs follow through reconciliation. Broker configs are fixed at start.
+//! AlterConfigs (replace a topic's or broker's configs) and IncrementalAlterConfigs (SET,
+//! DELETE, APPEND, SUBTRACT single keys). Topic configs and dynamic broker configs change
+//! through metadata records; the logs follow through reconciliation. A broker resource is this
+//! broker (its id) or, named "", the cluster-wide defaults of every broker.
 
 use std::collections::BTreeMap;
 
@@ -11,13 +12,13 @@ use chronik_kafka::kafka_protocol::messages::{
     AlterConfigsRequest, AlterConfigsResponse, IncrementalAlterConfigsRequest,
     IncrementalAlterConfigsResponse,
 };
-use chronik_metadata::ControllerError;
+use chronik_metadata::{ConfigResource, ControllerError};
 
 use super::describe_configs::{BROKER, TOPIC, check_broker_name};
 use super::{NONE, str_bytes};
 use crate::kafka_errors::{self, Refusal};
 use crate::services::Services;
-use crate::topic_config::{self, AlterOp, ConfigError, TopicSettings};
+use crate::topic_config::{self, AlterOp, ConfigError, Scope};
 
 /// A resource's answer.
 type Outcome = Result<(), Refusal>;
@@ -38,8 +39,9 @@ pub(crate) async fn handle(services: &Services, req: AlterConfigsRequest) -> Alt
         let entries: Vec<(&str, Option<&str>)> = (resource.configs.iter())
             .map(|c| (c.name.as_str(), c.value.as_deref()))
             .collect();
+        let scope = scope(resource.resource_type);
         let change: Change =
-            Box::new(move |_current| Ok(topic_config::replace_all(entries.clone())?));
+            Box::new(move |_current| Ok(topic_config::replace_all(scope, entries.clone())?));
         let outcome = alter(
             services,
             resource.resource_type,
@@ -66,7 +68,7 @@ pub(crate) async fn handle_incremental(
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let mut response = IncrementalAlterConfigsResponse::default();
-    let defaults = TopicSettings::defaults(&services.config);
+    let defaults = services.topic_defaults();
     for resource in &req.resources {
         let name = resource.resource_name.as_str();
         let ops: Result<Vec<(String, AlterOp)>, ConfigError> = (resource.configs.iter())
@@ -78,9 +80,10 @@ pub(crate) async fn handle_incremental(
             .collect();
         let outcome = match ops {
             Ok(ops) => {
-                let defaults = &defaults;
-                let change: Change =
-                    Box::new(move |current| Ok(topic_config::apply_ops(current, defaults, &ops)?));
+                let (defaults, scope) = (&defaults, scope(resource.resource_type));
+                let change: Change = Box::new(move |current| {
+                    Ok(topic_config::apply_ops(scope, current, defaults, &ops)?)
+                });
                 alter(
                     services,
                     resource.resource_type,
@@ -123,25 +126,28 @@ async fn alter(
             ),
         )),
         TOPIC => {
-            let altered = services
-                .cluster
-                .alter_topic_configs(name, validate_only, change)
-                .await;
-            altered.map_err(|e| kafka_errors::node_refusal(&e))
+            let topic = ConfigResource::Topic(name.to_owned());
+            let altered = (services.cluster).alter_configs(&topic, validate_only, change);
+            altered.await.map_err(|e| kafka_errors::node_refusal(&e))
         }
         BROKER => {
             check_broker_name(services, name)?;
-            Err((
-                ResponseError::InvalidRequest,
-                "broker configs are read-only at runtime: they are set by the broker's flags at \
-                 start; restart the broker with new flags to change them"
-                    .to_owned(),
-            ))
+            let broker = ConfigResource::Broker(name.parse().ok());
+            let altered = (services.cluster).alter_configs(&broker, validate_only, change);
+            altered.await.map_err(|e| kafka_errors::node_refusal(&e))
         }
         other => Err((
             ResponseError::InvalidRequest,
-            format!("resource type {other} cannot be altered; topics (2) can"),
+            format!("resource type {other} cannot be altered; topics (2) and brokers (4) can"),
         )),
+    }
+}
+
+/// Whose config names a resource of `resource_type` uses (an unknown type is refused later).
+fn scope(resource_type: i8) -> Scope {
+    match resource_type {
+        BROKER => Scope::Broker,
+        _ => Scope::Topic,
     }
 }
 

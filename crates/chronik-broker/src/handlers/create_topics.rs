@@ -15,7 +15,7 @@ use chronik_metadata::controller;
 use super::{NONE, str_bytes};
 use crate::kafka_errors::{self, Refusal};
 use crate::services::Services;
-use crate::topic_config::{self, TopicSettings};
+use crate::topic_config::{self, Scope};
 
 pub(crate) async fn handle(services: &Services, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let mut response = CreateTopicsResponse::default();
@@ -71,7 +71,7 @@ async fn create(
         );
     }
     let entries = (topic.configs.iter()).map(|c| (c.name.as_str(), c.value.as_deref()));
-    let configs = match topic_config::replace_all(entries) {
+    let configs = match topic_config::replace_all(Scope::Topic, entries) {
         Ok(configs) => configs,
         Err(e) => return failed(kafka_errors::from_config_error(&e), e.to_string()),
     };
@@ -168,8 +168,9 @@ fn effective_configs(
     name: &str,
     configs: &BTreeMap<String, String>,
 ) -> Vec<CreatableTopicConfigs> {
-    let defaults = TopicSettings::defaults(&services.config);
-    (topic_config::effective(name, &defaults, configs).into_iter())
+    let all = services
+        .with_topic_defaults(|defaults, _| topic_config::effective(name, defaults, configs));
+    (all.into_iter())
         .map(|e| {
             CreatableTopicConfigs::default()
                 .with_name(str_bytes(e.key.name))

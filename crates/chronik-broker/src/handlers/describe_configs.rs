@@ -1,5 +1,5 @@
-//! DescribeConfigs: every supported config of a topic (its own over the broker's defaults) or
-//! of this broker, with where each value comes from.
+//! DescribeConfigs: every supported config of a topic (its own over the broker's defaults), of
+//! this broker, or the cluster-wide dynamic broker configs, with where each value comes from.
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -12,7 +12,7 @@ use super::{NONE, str_bytes};
 use crate::BrokerConfig;
 use crate::kafka_errors::Refusal;
 use crate::services::Services;
-use crate::topic_config::{self, ConfigType, Effective, KEYS, Source, TopicSettings};
+use crate::topic_config::{self, ConfigType, Effective, KEYS, Source};
 
 pub(crate) const TOPIC: i8 = 2;
 pub(crate) const BROKER: i8 = 4;
@@ -64,7 +64,7 @@ fn describe(
         TOPIC => topic_configs(services, name, detail)?,
         BROKER => {
             check_broker_name(services, name)?;
-            broker_configs(&services.config, detail)
+            broker_configs(services, name.is_empty(), detail)
         }
         other => {
             return Err((
@@ -104,10 +104,9 @@ fn topic_configs(
     name: &str,
     detail: Detail,
 ) -> Result<Vec<DescribeConfigsResourceResult>, Refusal> {
-    let defaults = TopicSettings::defaults(&services.config);
-    let all = services.cluster.metadata(|s| {
+    let all = services.with_topic_defaults(|defaults, s| {
         let topic = s.topic_by_name(name)?;
-        Some(topic_config::effective(name, &defaults, &topic.configs))
+        Some(topic_config::effective(name, defaults, &topic.configs))
     });
     let all = all.ok_or_else(|| {
         let error = ResponseError::UnknownTopicOrPartition;
@@ -118,12 +117,13 @@ fn topic_configs(
 
 fn topic_entry(e: &Effective, detail: Detail) -> DescribeConfigsResourceResult {
     let mut synonyms = Vec::new();
-    if detail.synonyms {
-        if e.source == Source::DynamicTopic {
-            synonyms.push(synonym(e.key.name, &e.value, Source::DynamicTopic));
-        }
-        if let Some(broker_name) = e.key.broker_name {
-            synonyms.push(synonym(broker_name, &e.default_value, e.default_source));
+    for (value, source) in e.synonyms.iter().filter(|_| detail.synonyms) {
+        let name = match source {
+            Source::DynamicTopic => Some(e.key.name),
+            _ => e.key.broker_name,
+        };
+        if let Some(name) = name {
+            synonyms.push(synonym(name, value, *source));
         }
     }
     entry(e.key.name, &e.value, e.source, false)
@@ -160,12 +160,65 @@ fn entry(
 /// One broker config: name, value, type and documentation.
 type BrokerEntry = (&'static str, String, ConfigType, &'static str);
 
-/// This broker's configs. They are fixed at start (flags), so all are read-only; those equal
-/// to the built-in default are DEFAULT_CONFIG, the others STATIC_BROKER_CONFIG.
-fn broker_configs(config: &BrokerConfig, detail: Detail) -> Vec<DescribeConfigsResourceResult> {
-    let builtin = broker_entries(&BrokerConfig::new(std::path::PathBuf::new()));
+/// The configs of this broker or, with `cluster_wide`, the cluster-wide dynamic configs (only
+/// those set, as Kafka describes the broker resource named ""). The topic defaults can change
+/// at runtime; the rest are set by flags at start and read-only.
+fn broker_configs(
+    services: &Services,
+    cluster_wide: bool,
+    detail: Detail,
+) -> Vec<DescribeConfigsResourceResult> {
+    let mut out = match cluster_wide {
+        true => Vec::new(),
+        false => static_broker_configs(&services.config, detail),
+    };
+    services.with_topic_defaults(|defaults, _| {
+        let settings = defaults.settings();
+        for key in KEYS {
+            let Some(name) = key.broker_name else {
+                continue;
+            };
+            let mut synonyms = defaults.synonyms(key);
+            if cluster_wide {
+                synonyms.retain(|s| s.1 == Source::DynamicDefaultBroker);
+            }
+            let Some((value, source)) = synonyms.first().cloned() else {
+                continue;
+            };
+            let value = if cluster_wide {
+                value
+            } else {
+                settings.value(key)
+            };
+            let synonyms = match detail.synonyms {
+                true => (synonyms.iter())
+                    .map(|(v, s)| synonym(name, v, *s))
+                    .collect(),
+                false => Vec::new(),
+            };
+            out.push(
+                broker_entry(
+                    (name, value, key.config_type, key.doc),
+                    source,
+                    false,
+                    detail,
+                )
+                .with_synonyms(synonyms),
+            );
+        }
+    });
+    out
+}
+
+/// The broker configs set by flags at start: those equal to the built-in default are
+/// DEFAULT_CONFIG, the others STATIC_BROKER_CONFIG.
+fn static_broker_configs(
+    config: &BrokerConfig,
+    detail: Detail,
+) -> Vec<DescribeConfigsResourceResult> {
+    let builtin = static_entries(&BrokerConfig::new(std::path::PathBuf::new()));
     let mut out = Vec::new();
-    for (name, value, config_type, doc) in broker_entries(config) {
+    for (name, value, config_type, doc) in static_entries(config) {
         let default = builtin.iter().any(|b| b.0 == name && b.1 == value);
         let source = match default && name != "node.id" {
             true => Source::Default,
@@ -175,18 +228,27 @@ fn broker_configs(config: &BrokerConfig, detail: Detail) -> Vec<DescribeConfigsR
             true => vec![synonym(name, &value, source)],
             false => Vec::new(),
         };
-        let result = entry(name, &value, source, true)
-            .with_synonyms(synonyms)
-            .with_config_type(if detail.types { config_type as i8 } else { 0 })
-            .with_documentation(detail.documentation.then(|| str_bytes(doc)));
-        out.push(result);
+        out.push(
+            broker_entry((name, value, config_type, doc), source, true, detail)
+                .with_synonyms(synonyms),
+        );
     }
     out
 }
 
-fn broker_entries(config: &BrokerConfig) -> Vec<BrokerEntry> {
-    let defaults = TopicSettings::defaults(config);
-    let mut out: Vec<BrokerEntry> = vec![
+fn broker_entry(
+    (name, value, config_type, doc): BrokerEntry,
+    source: Source,
+    read_only: bool,
+    detail: Detail,
+) -> DescribeConfigsResourceResult {
+    entry(name, &value, source, read_only)
+        .with_config_type(if detail.types { config_type as i8 } else { 0 })
+        .with_documentation(detail.documentation.then(|| str_bytes(doc)))
+}
+
+fn static_entries(config: &BrokerConfig) -> Vec<BrokerEntry> {
+    vec![
         (
             "node.id",
             config.id.to_string(),
@@ -223,10 +285,5 @@ fn broker_entries(config: &BrokerConfig) -> Vec<BrokerEntry> {
             ConfigType::Long,
             "How often retention deletes old segments.",
         ),
-    ];
-    out.extend(
-        KEYS.iter()
-            .filter_map(|k| Some((k.broker_name?, defaults.value(k), k.config_type, k.doc))),
-    );
-    out
+    ]
 }

@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 
 use crate::cluster::Cluster;
 use crate::partitions::{Hosted, Partitions};
-use crate::topic_config::TopicSettings;
+use crate::topic_config::{Defaults, TopicSettings};
 
 pub(crate) use crate::producers::SequenceError;
 pub(crate) use append::{AckWait, Acks};
@@ -33,7 +33,8 @@ pub(crate) struct PartitionLayer {
     partitions: Arc<Partitions>,
     /// Whether a partition exists and its ISR size: appends and reads check the metadata.
     cluster: Arc<Cluster>,
-    /// The broker's topic config defaults, under which a topic's own configs set its limits.
+    /// The topic config defaults of the broker's flags; the dynamic broker configs and then a
+    /// topic's own configs go over them.
     defaults: TopicSettings,
     /// Wakes the ISR task early: a follower outside the ISR fetched and may be back.
     isr_check: Arc<Notify>,
@@ -137,12 +138,8 @@ impl PartitionLayer {
         self.cluster.metadata(|s| {
             let topic = s.topic_by_name(&tp.topic)?;
             let isr = topic.partition(tp.partition)?.isr.len();
-            Some((
-                self.defaults
-                    .clone()
-                    .with_stored(&topic.name, &topic.configs),
-                isr,
-            ))
+            let defaults = Defaults::new(self.defaults.clone(), s, self.cluster.me).settings();
+            Some((defaults.with_stored(&topic.name, &topic.configs), isr))
         })
     }
 }

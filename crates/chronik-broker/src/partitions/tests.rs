@@ -1,6 +1,8 @@
 use std::time::Instant;
 
-use chronik_metadata::proto::{CreateTopic, PartitionAssignment, RegisterBroker};
+use chronik_metadata::proto::{
+    BrokerConfigChange, CreateTopic, PartitionAssignment, RegisterBroker,
+};
 use chronik_metadata::{MetadataRecord, MetadataState, Record};
 use chronik_types::{FsyncPolicy, TopicPartition};
 use chronik_wal::{DataDir, WalOptions};
@@ -112,4 +114,30 @@ fn what_a_reconciliation_applies_is_read_in_its_turn() {
     assert!(partitions.get_hosted(&tp).is_some());
     partitions.reconcile_latest(|| partitions.wanted(&MetadataState::new(), 1));
     assert!(partitions.get_hosted(&tp).is_none(), "a deleted topic goes");
+}
+
+#[test]
+fn open_logs_follow_changed_broker_configs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut state = led_by_one();
+    let partitions = open(dir.path(), &state);
+    let tp = TopicPartition::new("orders", 0);
+    let retention = |p: &Partitions| p.get(&tp).expect("hosted").config().retention_ms;
+    assert_eq!(retention(&partitions), Some(7 * 24 * 3600 * 1000));
+    let change = |broker: Option<i32>, value: &str| {
+        MetadataRecord::new(Record::BrokerConfigChange(BrokerConfigChange {
+            broker_id: broker,
+            set: [("log.retention.ms".to_owned(), value.to_owned())].into(),
+            delete: Vec::new(),
+        }))
+    };
+    state.apply(&change(None, "60000")).expect("cluster-wide");
+    partitions.reconcile_latest(|| partitions.wanted(&state, 1));
+    assert_eq!(retention(&partitions), Some(60_000));
+    // Broker 1's own value goes over the cluster-wide one; broker 2's does not apply here.
+    state.apply(&change(Some(2), "1000")).expect("broker 2");
+    state.apply(&change(Some(1), "30000")).expect("broker 1");
+    partitions.reconcile_latest(|| partitions.wanted(&state, 1));
+    assert_eq!(retention(&partitions), Some(30_000));
+    partitions.close().expect("close");
 }

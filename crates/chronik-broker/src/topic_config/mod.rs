@@ -15,12 +15,14 @@ use crate::BrokerConfig;
 
 mod compaction;
 mod compression;
+mod dynamic;
 mod inert;
 mod keys;
 mod timestamps;
 
 pub(crate) use compaction::{CleanupPolicy, CompactionSettings};
 pub(crate) use compression::CompressionSettings;
+pub(crate) use dynamic::{Defaults, dynamic_key, dynamic_names};
 use inert::InertSettings;
 pub(crate) use keys::{ConfigType, KEYS, Key, Source, key};
 pub(crate) use timestamps::TimestampSettings;
@@ -57,6 +59,12 @@ pub(crate) enum ConfigError {
     MissingValue(String),
     #[error("unknown config operation {0} (0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT)")]
     UnknownOperation(i8),
+    #[error(
+        "broker config '{0}' cannot change at runtime (it is unknown or set by the broker's \
+         flags at start); those that can: {names}",
+        names = dynamic_names()
+    )]
+    NotDynamic(String),
 }
 
 fn supported_names() -> String {
@@ -66,7 +74,10 @@ fn supported_names() -> String {
 impl ConfigError {
     /// Whether the request named a bad key or value (rather than being malformed).
     pub fn is_invalid_config(&self) -> bool {
-        matches!(self, ConfigError::Unknown(_) | ConfigError::Invalid { .. })
+        matches!(
+            self,
+            ConfigError::Unknown(_) | ConfigError::Invalid { .. } | ConfigError::NotDynamic(_)
+        )
     }
 }
 
@@ -138,6 +149,7 @@ impl TopicSettings {
     }
 
     /// These settings with `configs` applied over them, or the first invalid entry.
+    #[cfg(test)]
     pub fn with_overrides(
         mut self,
         configs: &BTreeMap<String, String>,
@@ -148,8 +160,8 @@ impl TopicSettings {
         Ok(self)
     }
 
-    /// Like [`Self::with_overrides`], skipping invalid entries: configs stored before they
-    /// were validated must not keep a log from opening.
+    /// These settings with stored `configs` applied over them, skipping invalid entries:
+    /// configs stored before they were validated must not keep a log from opening.
     pub fn with_stored(mut self, topic: &str, configs: &BTreeMap<String, String>) -> Self {
         for (name, value) in configs {
             if let Err(e) = self.set(name, value) {
@@ -289,43 +301,73 @@ pub(crate) struct Effective {
     pub key: &'static Key,
     pub value: String,
     pub source: Source,
-    /// The broker default behind it and where that comes from (the synonym).
-    pub default_value: String,
-    pub default_source: Source,
+    /// Every layer that sets it, highest first (Kafka's synonyms): the topic's own value,
+    /// then the broker defaults under it; the first is `value` and `source`.
+    pub synonyms: Vec<(String, Source)>,
 }
 
 /// Every supported config of a topic with `configs` on a broker with `defaults`.
 pub(crate) fn effective(
     topic: &str,
-    defaults: &TopicSettings,
+    defaults: &Defaults,
     configs: &BTreeMap<String, String>,
 ) -> Vec<Effective> {
-    let builtin = TopicSettings::builtin();
-    let settings = defaults.clone().with_stored(topic, configs);
+    let settings = defaults.settings().with_stored(topic, configs);
     let mut out = Vec::with_capacity(KEYS.len());
     for key in KEYS {
-        let default_value = defaults.value(key);
-        let default_source = match default_value == builtin.value(key) {
-            true => Source::Default,
-            false => Source::StaticBroker,
-        };
-        let (value, source) = match configs.get(key.name) {
-            Some(_) => (settings.value(key), Source::DynamicTopic),
-            None => (default_value.clone(), default_source),
-        };
+        let mut synonyms = defaults.synonyms(key);
+        if configs.contains_key(key.name) {
+            synonyms.insert(0, (settings.value(key), Source::DynamicTopic));
+        }
         out.push(Effective {
             key,
-            value,
-            source,
-            default_value,
-            default_source,
+            value: settings.value(key),
+            source: synonyms.first().map_or(Source::Default, |s| s.1),
+            synonyms,
         });
     }
     out
 }
 
+/// Whose configs a change names: a topic's (by topic config name) or a broker's (by broker
+/// config name, only those that change at runtime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Topic,
+    Broker,
+}
+
+impl Scope {
+    /// The topic config that config `name` of this scope sets.
+    fn key(self, name: &str) -> Result<&'static Key, ConfigError> {
+        match self {
+            Scope::Topic => key(name).ok_or_else(|| ConfigError::Unknown(name.to_owned())),
+            Scope::Broker => {
+                dynamic_key(name).ok_or_else(|| ConfigError::NotDynamic(name.to_owned()))
+            }
+        }
+    }
+
+    /// Checks that `value` is valid for config `name` of this scope.
+    fn check(self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let key = self.key(name)?;
+        let invalid = |e: ConfigError| match e {
+            ConfigError::Invalid { value, reason, .. } => ConfigError::Invalid {
+                key: name.to_owned(),
+                value,
+                reason,
+            },
+            other => other,
+        };
+        TopicSettings::builtin()
+            .set(key.name, value)
+            .map_err(invalid)
+    }
+}
+
 /// A whole new set of configs (AlterConfigs): null values are left out, as Kafka does.
 pub(crate) fn replace_all<'a>(
+    scope: Scope,
     entries: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
 ) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut seen = std::collections::BTreeSet::new();
@@ -335,10 +377,10 @@ pub(crate) fn replace_all<'a>(
             return Err(ConfigError::Duplicate(name.to_owned()));
         }
         if let Some(value) = value {
+            scope.check(name, value)?;
             next.insert(name.to_owned(), value.to_owned());
         }
     }
-    TopicSettings::builtin().with_overrides(&next)?;
     Ok(next)
 }
 
@@ -372,15 +414,15 @@ impl AlterOp {
 /// effective value (the default when the topic does not set the key), as Kafka does. Only the
 /// keys changed are validated, so a stored entry of an older version does not block others.
 pub(crate) fn apply_ops(
+    scope: Scope,
     current: &BTreeMap<String, String>,
     defaults: &TopicSettings,
     ops: &[(String, AlterOp)],
 ) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut next = current.clone();
     let mut seen = std::collections::BTreeSet::new();
-    let mut probe = TopicSettings::builtin();
     for (name, op) in ops {
-        let key = key(name).ok_or_else(|| ConfigError::Unknown(name.clone()))?;
+        let key = scope.key(name)?;
         if !seen.insert(name.as_str()) {
             return Err(ConfigError::Duplicate(name.clone()));
         }
@@ -416,11 +458,13 @@ pub(crate) fn apply_ops(
                 items.join(",")
             }
         };
-        probe.set(name, &value)?;
+        scope.check(name, &value)?;
         next.insert(name.clone(), value);
     }
     Ok(next)
 }
 
+#[cfg(test)]
+mod dynamic_tests;
 #[cfg(test)]
 mod tests;

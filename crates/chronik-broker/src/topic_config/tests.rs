@@ -4,6 +4,7 @@ use std::time::Duration;
 use super::*;
 use crate::kafka_errors::from_config_error;
 use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_metadata::MetadataState;
 
 fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
     (entries.iter())
@@ -189,7 +190,8 @@ fn effective_configs_tell_topic_overrides_from_broker_defaults() {
     broker.segment_bytes = 1 << 20;
     let defaults = TopicSettings::defaults(&broker);
     let configs = map(&[(RETENTION_MS, "1000")]);
-    let all = effective("t", &defaults, &configs);
+    let state = MetadataState::new();
+    let all = effective("t", &Defaults::new(defaults.clone(), &state, 1), &configs);
     assert_eq!(all.len(), KEYS.len());
     let find = |name: &str| all.iter().find(|e| e.key.name == name).expect("listed");
     let retention = find(RETENTION_MS);
@@ -197,8 +199,13 @@ fn effective_configs_tell_topic_overrides_from_broker_defaults() {
         (retention.value.as_str(), retention.source),
         ("1000", Source::DynamicTopic)
     );
-    assert_eq!(retention.default_value, "604800000");
-    assert_eq!(retention.default_source, Source::Default);
+    assert_eq!(
+        retention.synonyms,
+        [
+            ("1000".to_owned(), Source::DynamicTopic),
+            ("604800000".to_owned(), Source::Default)
+        ]
+    );
     let segment = find(SEGMENT_BYTES);
     assert_eq!(
         (segment.value.as_str(), segment.source),
@@ -212,14 +219,21 @@ fn effective_configs_tell_topic_overrides_from_broker_defaults() {
 
 #[test]
 fn alter_configs_replaces_everything_and_refuses_duplicates() {
-    let next = replace_all([(RETENTION_MS, Some("5")), (SEGMENT_MS, None)]).expect("valid");
+    let next = replace_all(
+        Scope::Topic,
+        [(RETENTION_MS, Some("5")), (SEGMENT_MS, None)],
+    )
+    .expect("valid");
     assert_eq!(next, map(&[(RETENTION_MS, "5")]));
-    let dup = replace_all([(RETENTION_MS, Some("5")), (RETENTION_MS, Some("6"))]);
+    let dup = replace_all(
+        Scope::Topic,
+        [(RETENTION_MS, Some("5")), (RETENTION_MS, Some("6"))],
+    );
     assert_eq!(
         dup.map_err(|e| from_config_error(&e)),
         Err(ResponseError::InvalidRequest)
     );
-    let bad = replace_all([(SEGMENT_BYTES, Some("1"))]);
+    let bad = replace_all(Scope::Topic, [(SEGMENT_BYTES, Some("1"))]);
     assert_eq!(
         bad.map_err(|e| from_config_error(&e)),
         Err(ResponseError::InvalidConfig)
@@ -235,7 +249,7 @@ fn incremental_ops_set_delete_append_and_subtract() {
         (SEGMENT_BYTES.to_owned(), AlterOp::Set("2048".into())),
         (CLEANUP_POLICY.to_owned(), AlterOp::Append("delete".into())),
     ];
-    let next = apply_ops(&current, &defaults, &ops).expect("valid");
+    let next = apply_ops(Scope::Topic, &current, &defaults, &ops).expect("valid");
     let want = map(&[
         (CLEANUP_POLICY, "delete"),
         ("legacy.key", "kept"),
@@ -244,7 +258,7 @@ fn incremental_ops_set_delete_append_and_subtract() {
     assert_eq!(next, want);
     let op = |name: &str, op: AlterOp| vec![(name.to_owned(), op)];
     let code = |ops: Vec<(String, AlterOp)>| {
-        apply_ops(&current, &defaults, &ops).map_err(|e| from_config_error(&e))
+        apply_ops(Scope::Topic, &current, &defaults, &ops).map_err(|e| from_config_error(&e))
     };
     assert_eq!(
         code(op(RETENTION_MS, AlterOp::Append("5".into()))),
@@ -260,6 +274,7 @@ fn incremental_ops_set_delete_append_and_subtract() {
     );
     assert_eq!(
         apply_ops(
+            Scope::Topic,
             &current,
             &defaults,
             &op(CLEANUP_POLICY, AlterOp::Append("compact".into()))

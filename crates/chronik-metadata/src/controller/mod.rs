@@ -9,6 +9,7 @@
 
 mod alter;
 mod balance;
+mod configs;
 mod decommission;
 mod elect_leaders;
 mod election;
@@ -25,6 +26,7 @@ pub use alter::{
     AlterPartitionRequest, PRODUCER_ID_BLOCK_SIZE, allocate_producer_ids, alter_partition,
 };
 pub use balance::balance_step;
+pub use configs::change_configs;
 pub use decommission::{
     MAX_DECOMMISSION_MOVES, decommission_broker, decommission_steps, replicas_held,
 };
@@ -33,8 +35,7 @@ pub use election::{
     BrokerRegistration, fence_broker, preferred_leader_elections, register_broker, unfence_broker,
 };
 pub use placement::{
-    NewTopic, assign_replicas, change_topic_configs, create_partitions, create_topic, delete_topic,
-    manual_assignment,
+    NewTopic, assign_replicas, create_partitions, create_topic, delete_topic, manual_assignment,
 };
 pub use quotas::alter_client_quota;
 pub use reassign::{

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::configs::ConfigResource;
 use crate::controller::Decision;
 use crate::error::ControllerError;
 use crate::ids::{BrokerId, MAX_PARTITIONS_PER_TOPIC, MAX_REPLICAS, TopicId, Uuid};
 use crate::proto::metadata_record::Record;
-use crate::proto::{ConfigChange, CreatePartitions, CreateTopic, DeleteTopic, PartitionAssignment};
+use crate::proto::{CreatePartitions, CreateTopic, DeleteTopic, PartitionAssignment};
 use crate::state::MetadataState;
 use crate::state::validate::check_configs;
 use crate::{MetadataRecord, Topic};
@@ -41,7 +42,7 @@ pub fn create_topic(state: &MetadataState, req: &NewTopic) -> Decision {
     if state.topic(&req.topic_id).is_some() {
         return Err(ControllerError::TopicIdInUse(req.topic_id));
     }
-    check_configs(&req.name, &req.configs)
+    check_configs(&ConfigResource::Topic(req.name.clone()), &req.configs)
         .map_err(|e| ControllerError::InvalidConfig(e.to_string()))?;
     let partitions = match req.assignment.is_empty() {
         true => {
@@ -109,41 +110,6 @@ pub fn delete_topic(state: &MetadataState, topic: &str) -> Decision {
         topic_id: existing.id.to_vec(),
     };
     Ok(vec![MetadataRecord::new(Record::DeleteTopic(record))])
-}
-
-/// Sets and deletes configs of topic `topic`; nothing when the change alters nothing. With
-/// `expected`, only while the topic's configs are exactly those: a change computed from an
-/// older copy of them is refused rather than overwriting what changed since. The state machine
-/// validates keys and values when the record is applied.
-pub fn change_topic_configs(
-    state: &MetadataState,
-    topic: &str,
-    set: &BTreeMap<String, String>,
-    delete: &[String],
-    expected: Option<&BTreeMap<String, String>>,
-) -> Decision {
-    let existing = find_topic(state, topic)?;
-    if expected.is_some_and(|e| *e != existing.configs) {
-        return Err(ControllerError::ConfigsChanged(topic.to_owned()));
-    }
-    check_configs(topic, set).map_err(|e| ControllerError::InvalidConfig(e.to_string()))?;
-    let set: BTreeMap<String, String> = (set.iter())
-        .filter(|(k, v)| existing.configs.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let delete: Vec<String> = (delete.iter())
-        .filter(|k| existing.configs.contains_key(*k) && !set.contains_key(*k))
-        .cloned()
-        .collect();
-    if set.is_empty() && delete.is_empty() {
-        return Ok(Vec::new());
-    }
-    let record = ConfigChange {
-        topic_id: existing.id.to_vec(),
-        set,
-        delete,
-    };
-    Ok(vec![MetadataRecord::new(Record::ConfigChange(record))])
 }
 
 /// Kafka's rack-unaware assignment. Partition `first_index + i` gets its preferred leader at

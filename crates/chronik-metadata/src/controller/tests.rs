@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::ConfigResource;
 use crate::error::{ControllerError, ErrorKind};
 use crate::ids::{NO_LEADER, TopicId, Uuid};
 use crate::state::{MetadataState, PartitionState, UNCLEAN_LEADER_ELECTION_CONFIG};
@@ -170,18 +171,28 @@ fn a_config_change_computed_from_an_older_copy_is_refused() {
     let mut state = cluster(1);
     commit(&mut state, |s| create_topic(s, &new_topic("t", 1, 1, 1)));
     let copy = state.topic_by_name("t").expect("topic").configs.clone();
+    let topic = ConfigResource::Topic("t".into());
     let set = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
     // Another change lands after `copy` was taken.
     commit(&mut state, |s| {
-        change_topic_configs(s, "t", &set("retention.ms", "1000"), &[], None)
+        change_configs(s, &topic, &set("retention.ms", "1000"), &[], None)
     });
-    let stale = change_topic_configs(&state, "t", &set("segment.ms", "60000"), &[], Some(&copy));
-    assert_eq!(stale, Err(ControllerError::ConfigsChanged("t".into())));
+    let stale = change_configs(
+        &state,
+        &topic,
+        &set("segment.ms", "60000"),
+        &[],
+        Some(&copy),
+    );
+    assert_eq!(
+        stale,
+        Err(ControllerError::ConfigsChanged("topic 't'".into()))
+    );
     assert_eq!(stale.unwrap_err().kind(), ErrorKind::ConfigsChanged);
     // Computed again from the current configs, it applies.
     let current = state.topic_by_name("t").expect("topic").configs.clone();
     commit(&mut state, |s| {
-        change_topic_configs(s, "t", &set("segment.ms", "60000"), &[], Some(&current))
+        change_configs(s, &topic, &set("segment.ms", "60000"), &[], Some(&current))
     });
     let configs = &state.topic_by_name("t").expect("topic").configs;
     assert_eq!(
@@ -623,5 +634,57 @@ fn the_balancer_leaves_partitions_of_a_dead_broker_alone() {
     assert!(
         balance_step(&state).is_empty(),
         "under-replicated partitions do not move"
+    );
+}
+
+#[test]
+fn broker_configs_change_per_broker_and_cluster_wide() {
+    let mut state = cluster(2);
+    let set = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
+    let default = ConfigResource::Broker(None);
+    let one = ConfigResource::Broker(Some(1));
+    commit(&mut state, |s| {
+        change_configs(s, &default, &set("log.retention.ms", "1000"), &[], None)
+    });
+    commit(&mut state, |s| {
+        change_configs(s, &one, &set("log.retention.ms", "2000"), &[], None)
+    });
+    assert_eq!(state.broker_configs(None), &set("log.retention.ms", "1000"));
+    assert_eq!(
+        state.broker_configs(Some(1)),
+        &set("log.retention.ms", "2000")
+    );
+    assert!(state.broker_configs(Some(2)).is_empty());
+    // Setting what is already set proposes nothing.
+    let same = change_configs(&state, &one, &set("log.retention.ms", "2000"), &[], None);
+    assert_eq!(same, Ok(Vec::new()));
+    // A stale copy is refused.
+    let stale = change_configs(
+        &state,
+        &one,
+        &BTreeMap::new(),
+        &["x".into()],
+        Some(&BTreeMap::new()),
+    );
+    assert_eq!(
+        stale,
+        Err(ControllerError::ConfigsChanged("broker 1".into()))
+    );
+    // Unknown brokers have no configs to change.
+    let unknown = ConfigResource::Broker(Some(9));
+    let refused = change_configs(&state, &unknown, &set("log.retention.ms", "1"), &[], None);
+    assert_eq!(refused, Err(ControllerError::UnknownBroker(9)));
+    // Deleting the last key drops the broker's entry.
+    let deleted = ["log.retention.ms".to_owned()];
+    commit(&mut state, |s| {
+        change_configs(s, &one, &BTreeMap::new(), &deleted, None)
+    });
+    assert!(state.broker_configs(Some(1)).is_empty());
+    assert!(
+        !state
+            .to_snapshot()
+            .broker_configs
+            .iter()
+            .any(|c| c.broker_id == Some(1))
     );
 }

@@ -12,7 +12,7 @@ use super::pb::*;
 use super::{ERROR_KIND_HEADER, LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE};
 use crate::controller::{AlterPartitionRequest as AlterRequest, BrokerRegistration};
 use crate::node::{MetaNode, NewTopicSpec, NodeError, WatchBatch};
-use crate::{PartitionView, Uuid};
+use crate::{ConfigResource, PartitionView, Uuid};
 
 /// Serves `chronik.rpc.Controller` for one [`MetaNode`].
 pub struct ControllerService {
@@ -316,13 +316,30 @@ impl Controller for ControllerService {
         let mut results = Vec::new();
         for topic in request.into_inner().topics {
             let expected = topic.expected.as_ref().map(|e| &e.configs);
+            let resource = ConfigResource::Topic(topic.name.clone());
             let outcome = (self.node)
-                .change_topic_configs(&topic.name, &topic.set, &topic.delete, expected)
+                .change_configs(&resource, &topic.set, &topic.delete, expected)
                 .await
                 .map(|()| Vec::new());
             results.push(item(&topic.name, outcome)?);
         }
         Ok(Response::new(AlterTopicConfigsResponse { results }))
+    }
+
+    async fn alter_broker_configs(
+        &self,
+        request: Request<AlterBrokerConfigsRequest>,
+    ) -> Result<Response<AlterBrokerConfigsResponse>, Status> {
+        let change = (request.into_inner().change)
+            .ok_or_else(|| Status::invalid_argument("the request carries no change"))?;
+        let resource = ConfigResource::Broker(change.broker_id);
+        let expected = change.expected.as_ref().map(|e| &e.configs);
+        let outcome = (self.node)
+            .change_configs(&resource, &change.set, &change.delete, expected)
+            .await
+            .map(|()| Vec::new());
+        let results = vec![item(&resource.to_string(), outcome)?];
+        Ok(Response::new(AlterBrokerConfigsResponse { results }))
     }
 
     async fn alter_client_quotas(

@@ -17,7 +17,7 @@ use super::sessions::Sessions;
 use super::{MetaNode, NodeError};
 use crate::controller::{self, AlterPartitionRequest, BrokerRegistration, NewTopic};
 use crate::grpc::pb::{ApplyResult, NodeCommand, VoterAddress};
-use crate::{BrokerId, MetadataState, QuotaEntity, Record, TopicId, Uuid};
+use crate::{BrokerId, ConfigResource, MetadataState, QuotaEntity, Record, TopicId, Uuid};
 
 const LOOP_PERIOD: Duration = Duration::from_millis(200);
 /// Longest wait for a proposal to apply (a leader cut off from its quorum never commits);
@@ -219,16 +219,16 @@ impl MetaNode {
             .map(drop)
     }
 
-    /// Sets and deletes configs of topic `name`; with `expected`, only while its configs are
+    /// Sets and deletes configs of `resource`; with `expected`, only while its configs are
     /// exactly those.
-    pub async fn change_topic_configs(
+    pub async fn change_configs(
         &self,
-        name: &str,
+        resource: &ConfigResource,
         set: &BTreeMap<String, String>,
         delete: &[String],
         expected: Option<&BTreeMap<String, String>>,
     ) -> Result<(), NodeError> {
-        (self.decide(|s| controller::change_topic_configs(s, name, set, delete, expected)))
+        (self.decide(|s| controller::change_configs(s, resource, set, delete, expected)))
             .await
             .map(drop)
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::Result;
+use crate::configs::ConfigResource;
 use crate::error::StateError;
 use crate::ids::{BrokerId, MAX_CONFIG_ENTRIES, MAX_PRODUCER_ID_BLOCK, TopicId, Uuid};
 use crate::proto::metadata_record::Record;
@@ -33,6 +34,7 @@ impl MetadataState {
             Record::SetClusterId(r) => self.set_cluster_id(r),
             Record::DecommissionBroker(r) => self.set_decommissioning(r.broker_id, !r.cancel),
             Record::ClientQuotaChange(r) => self.change_client_quota(r),
+            Record::BrokerConfigChange(r) => self.change_broker_config(r),
         }
     }
 
@@ -98,7 +100,7 @@ impl MetadataState {
                 reason: "a topic needs at least one partition".to_string(),
             });
         }
-        check_configs(&r.name, &r.configs)?;
+        check_configs(&ConfigResource::Topic(r.name.clone()), &r.configs)?;
         let partitions = build_partitions(&self.brokers, &r.name, 0, &r.partitions)?;
         let topic = Topic {
             name: r.name.clone(),
@@ -166,7 +168,8 @@ impl MetadataState {
             .topics
             .get_mut(&id)
             .ok_or(StateError::UnknownTopicId(id))?;
-        let next = changed_configs(&topic.name, &topic.configs, r)?;
+        let resource = ConfigResource::Topic(topic.name.clone());
+        let next = changed_configs(&resource, &topic.configs, &r.set, &r.delete)?;
         topic.configs = next;
         Ok(())
     }
@@ -299,39 +302,41 @@ fn changed_partition(
     Ok(next)
 }
 
-/// The configs after `r`, or why `r` is invalid.
-fn changed_configs(
-    topic: &str,
+/// The configs of `resource` after setting `set` and deleting `delete`, or why that change
+/// is invalid.
+pub(crate) fn changed_configs(
+    resource: &ConfigResource,
     current: &BTreeMap<String, String>,
-    r: &ConfigChange,
+    set: &BTreeMap<String, String>,
+    delete: &[String],
 ) -> Result<BTreeMap<String, String>> {
     let invalid = |reason: String| StateError::InvalidConfig {
-        topic: topic.to_string(),
+        resource: resource.to_string(),
         reason,
     };
-    if r.set.is_empty() && r.delete.is_empty() {
+    if set.is_empty() && delete.is_empty() {
         return Err(invalid("the change sets and deletes nothing".to_string()));
     }
-    if r.delete.len() > MAX_CONFIG_ENTRIES {
+    if delete.len() > MAX_CONFIG_ENTRIES {
         return Err(StateError::TooMany {
             what: "config deletions in one change",
-            count: r.delete.len(),
+            count: delete.len(),
             max: MAX_CONFIG_ENTRIES,
         });
     }
-    if let Some(key) = r.delete.iter().find(|k| r.set.contains_key(*k)) {
+    if let Some(key) = delete.iter().find(|k| set.contains_key(*k)) {
         return Err(invalid(format!("'{key}' is both set and deleted")));
     }
-    for key in &r.delete {
-        check_config_key(topic, key)?;
+    for key in delete {
+        check_config_key(resource, key)?;
     }
-    check_configs(topic, &r.set)?;
+    check_configs(resource, set)?;
     let mut next = current.clone();
-    for key in &r.delete {
+    for key in delete {
         next.remove(key);
     }
-    next.extend(r.set.iter().map(|(k, v)| (k.clone(), v.clone())));
-    check_configs(topic, &next)?;
+    next.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    check_configs(resource, &next)?;
     Ok(next)
 }
 
@@ -344,7 +349,7 @@ pub(crate) fn restore_topic(
     partitions: Vec<PartitionState>,
 ) -> Result<Topic> {
     chronik_types::validate_topic_name(name)?;
-    check_configs(name, configs)?;
+    check_configs(&ConfigResource::Topic(name.to_owned()), configs)?;
     if partitions.is_empty() {
         return Err(StateError::InvalidSnapshot(format!(
             "topic '{name}' has no partitions"

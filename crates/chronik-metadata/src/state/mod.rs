@@ -3,6 +3,7 @@
 //! holds the same state and writes the same snapshot bytes.
 
 pub(crate) mod apply;
+pub(crate) mod broker_configs;
 pub(crate) mod quotas;
 pub(crate) mod validate;
 
@@ -24,6 +25,9 @@ use crate::quotas::{QuotaEntity, QuotaValue};
 
 /// The client quotas of every entity that has any: entity → quota key → value.
 pub type ClientQuotas = BTreeMap<QuotaEntity, BTreeMap<String, QuotaValue>>;
+
+/// Dynamic broker configs: broker (`None` for the cluster-wide defaults) → key → value.
+pub type BrokerConfigs = BTreeMap<Option<BrokerId>, BTreeMap<String, String>>;
 
 /// Topic config that allows electing a leader outside the ISR (possible data loss).
 pub const UNCLEAN_LEADER_ELECTION_CONFIG: &str = "unclean.leader.election.enable";
@@ -187,6 +191,9 @@ pub struct MetadataState {
     pub(crate) next_producer_id: i64,
     /// Never holds an entity without quotas.
     pub(crate) client_quotas: ClientQuotas,
+    /// The dynamic configs of each broker (`None`: the cluster-wide defaults); never an empty
+    /// map, and a broker's only while it is registered.
+    pub(crate) broker_configs: BrokerConfigs,
 }
 
 impl MetadataState {
@@ -279,6 +286,12 @@ impl MetadataState {
     /// The client quotas of every entity that has any, by entity.
     pub fn client_quotas(&self) -> &ClientQuotas {
         &self.client_quotas
+    }
+
+    /// The dynamic configs of `broker`, or with `None` the cluster-wide broker defaults.
+    pub fn broker_configs(&self, broker: Option<BrokerId>) -> &BTreeMap<String, String> {
+        static NONE_SET: BTreeMap<String, String> = BTreeMap::new();
+        self.broker_configs.get(&broker).unwrap_or(&NONE_SET)
     }
 
     /// The quotas set for exactly `entity`, if any.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::Result;
+use crate::configs::ConfigResource;
 use crate::error::StateError;
 use crate::ids::{
     BrokerId, MAX_CONFIG_ENTRIES, MAX_CONFIG_KEY_LEN, MAX_CONFIG_VALUE_LEN, MAX_NAME_LEN,
@@ -176,20 +177,23 @@ pub(crate) fn first_duplicate(ids: &[BrokerId]) -> Option<BrokerId> {
     sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
 }
 
-/// Checks a topic's whole config map against the size limits.
-pub(crate) fn check_configs(topic: &str, configs: &BTreeMap<String, String>) -> Result<()> {
+/// Checks the whole config map of a topic or broker against the size limits.
+pub(crate) fn check_configs(
+    resource: &ConfigResource,
+    configs: &BTreeMap<String, String>,
+) -> Result<()> {
     if configs.len() > MAX_CONFIG_ENTRIES {
         return Err(StateError::TooMany {
-            what: "config entries of one topic",
+            what: "config entries of one topic or broker",
             count: configs.len(),
             max: MAX_CONFIG_ENTRIES,
         });
     }
     for (key, value) in configs {
-        check_config_key(topic, key)?;
+        check_config_key(resource, key)?;
         if value.len() > MAX_CONFIG_VALUE_LEN {
             return Err(StateError::InvalidConfig {
-                topic: topic.to_string(),
+                resource: resource.to_string(),
                 reason: format!("value of '{key}' is longer than {MAX_CONFIG_VALUE_LEN} bytes"),
             });
         }
@@ -198,10 +202,10 @@ pub(crate) fn check_configs(topic: &str, configs: &BTreeMap<String, String>) -> 
 }
 
 /// A config key: 1 to 255 bytes, no control characters.
-pub(crate) fn check_config_key(topic: &str, key: &str) -> Result<()> {
+pub(crate) fn check_config_key(resource: &ConfigResource, key: &str) -> Result<()> {
     if key.is_empty() || key.len() > MAX_CONFIG_KEY_LEN || key.chars().any(char::is_control) {
         return Err(StateError::InvalidConfig {
-            topic: topic.to_string(),
+            resource: resource.to_string(),
             reason: format!(
                 "config key {key:?} must be 1 to {MAX_CONFIG_KEY_LEN} bytes without control characters"
             ),

@@ -27,7 +27,8 @@ public final class Runner {
   private static final List<Class<?>> SUITES = List.of(AdminTests.class, ProduceTests.class,
       ConsumeTests.class, CompactionTests.class, GroupTests.class, GroupAdminTests.class,
       RestartTests.class, TransactionTests.class, OperatorAdminTests.class,
-      FetchSessionTests.class, QuotaTests.class, ConsumerProtocolTests.class);
+      FetchSessionTests.class, QuotaTests.class, ConsumerProtocolTests.class,
+      BrokerConfigTests.class);
 
   /**
    * Broker flags: no fsync (tests never crash the host), a cleaner that looks every 100 ms, and
