@@ -1,10 +1,13 @@
 """Broker configs changed at runtime, through confluent-kafka's admin client against the broker
 binary: the topic defaults a broker holds (log.retention.ms, message.max.bytes, ...) set with
 IncrementalAlterConfigs, shown by DescribeConfigs with their source, followed at once by
-Produce and retention, kept across a restart, and refused when read-only or invalid.
+Produce and retention, kept across a restart, and refused when read-only or invalid; on a
+cluster (3 chronik-meta + 3 chronik-broker processes), the cluster-wide values reach every
+broker and one broker's own values stay its own.
 
-The cluster-wide defaults (the broker resource named "", which librdkafka cannot address) are
-shown with the Java client (tests/java, AdminTests)."""
+librdkafka cannot address the cluster-wide broker resource (named ""): the cluster test sets it
+with kafka-python's protocol layer, and the Java client's tests (tests/java, BrokerConfigTests)
+use it through the AdminClient."""
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -17,12 +20,15 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from cluster import eventually
-from harness import DEFAULT_ARGS, create_topic, running_broker, unique
+from kafka.protocol.admin import AlterConfigsRequest_v0
+
+from cluster import eventually, running_cluster
+from harness import DEFAULT_ARGS, create_topic, running_broker, send_request, unique
 
 DYNAMIC_BROKER = ConfigSource.DYNAMIC_BROKER_CONFIG.value
 DEFAULT = ConfigSource.DEFAULT_CONFIG.value
 SET, DELETE = AlterConfigOpType.SET, AlterConfigOpType.DELETE
+BROKER = 4
 
 
 @pytest.fixture
@@ -132,3 +138,39 @@ def test_read_only_unknown_and_invalid_broker_configs_are_refused_and_change_not
         assert err.code() == KafkaError.INVALID_CONFIG and text in err.str(), (name, err)
     after = {name: e.value for name, e in describe(admin, ResourceType.BROKER, "1").items()}
     assert after == before
+
+
+@pytest.fixture
+def cluster():
+    yield from running_cluster()
+
+
+@pytest.mark.compat("confluent-kafka", "broker-configs")
+def test_on_a_cluster_the_cluster_wide_configs_reach_every_broker_and_a_brokers_own_stay_its_own(cluster):
+    topic = unique("cluster-dyn")
+    cluster.create_topic(topic, 3, 1)
+    led_by = {p["leader"]: index for index, p in cluster.partitions(topic).items()}
+    assert sorted(led_by) == [1, 2, 3], f"one partition led by each broker: {led_by}"
+    # The broker resource named "" (librdkafka cannot address it): through the protocol layer.
+    request = AlterConfigsRequest_v0(resources=[(BROKER, "", [("log.retention.ms", "3600000")])],
+                                     validate_only=False)
+    [(code, message, _, _)] = send_request(cluster.bootstrap, request).resources
+    assert code == 0, message
+    for bid, port in cluster.ports.items():
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}"})
+        eventually(f"broker {bid} to show the cluster-wide value",
+                   lambda admin=admin, bid=bid: describe(admin, ResourceType.BROKER, str(bid))["log.retention.ms"].source
+                   == ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value)
+
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    resource = ConfigResource(ResourceType.BROKER, "2", incremental_configs=[
+        ConfigEntry("message.max.bytes", "2000", incremental_operation=SET)])
+    admin.incremental_alter_configs([resource])[resource].result(timeout=30)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 0})
+    outcome = {}
+    for leader, partition in led_by.items():
+        producer.produce(topic, b"x" * 5000, partition=partition,
+                         on_delivery=lambda err, msg, leader=leader: outcome.__setitem__(leader, err))
+    producer.flush(30)
+    assert outcome[1] is None and outcome[3] is None, outcome
+    assert outcome[2] is not None and outcome[2].code() == KafkaError.MSG_SIZE_TOO_LARGE, outcome
