@@ -26,6 +26,8 @@ use tokio::task::JoinHandle;
 
 use self::embedded::EmbeddedQuorum;
 use self::external::ExternalQuorum;
+#[cfg(test)]
+pub(crate) use self::quorum::VoterStatus;
 pub(crate) use self::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange};
 use crate::BrokerError;
 use crate::partitions::Partitions;

@@ -11,7 +11,7 @@ use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
 use chronik_metadata::{BrokerId, ConfigResource, MetadataState, QuotaEntity, Uuid};
 use tokio::sync::watch;
 
-use super::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange};
+use super::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange, VoterStatus};
 use crate::BrokerError;
 
 /// Session of the broker under the embedded quorum.
@@ -145,7 +145,13 @@ impl MetadataQuorum for EmbeddedQuorum {
             leader: raft.leader_id,
             term: raft.term,
             commit_index: raft.commit_index,
-            voters: raft.voters.iter().map(|id| (*id, matched(*id))).collect(),
+            voters: (raft.voters.iter())
+                .map(|id| VoterStatus {
+                    id: *id,
+                    matched: matched(*id),
+                    address: self.node.leader_address(*id),
+                })
+                .collect(),
         })
     }
 

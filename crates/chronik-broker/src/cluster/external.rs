@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
 use super::image::{Image, follow};
-use super::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange, view_shows};
+use super::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange, VoterStatus, view_shows};
 
 /// How long one call may take, and a call including leader changes.
 pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -474,8 +474,12 @@ impl MetadataQuorum for ExternalQuorum {
             leader: (status.leader_id != 0).then_some(status.leader_id),
             term: status.term,
             commit_index: status.commit_index,
-            voters: (status.voters.iter())
-                .map(|v| (v.id, v.match_index))
+            voters: (status.voters.into_iter())
+                .map(|v| VoterStatus {
+                    id: v.id,
+                    matched: v.match_index,
+                    address: Some(v.address).filter(|a| !a.is_empty()),
+                })
                 .collect(),
         })
     }

@@ -20,8 +20,17 @@ pub(crate) struct QuorumStatus {
     pub leader: Option<u64>,
     pub term: u64,
     pub commit_index: u64,
-    /// Voter ids, each with the highest log index it holds when the node that answered leads.
-    pub voters: Vec<(u64, Option<u64>)>,
+    pub voters: Vec<VoterStatus>,
+}
+
+/// One voter of the metadata quorum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VoterStatus {
+    pub id: u64,
+    /// The highest log index it holds, known only when the node that answered leads.
+    pub matched: Option<u64>,
+    /// The `host:port` of its gRPC server, when the node that answered knows it.
+    pub address: Option<String>,
 }
 
 /// A reassignment to start (with a target) or cancel (without).

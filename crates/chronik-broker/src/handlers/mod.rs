@@ -215,7 +215,7 @@ pub(crate) async fn dispatch(
             ResponseKind::ElectLeaders(elect_leaders::handle(&services, r, v).await)
         })),
         RequestKind::DescribeQuorum(r) => later(Box::pin(async move {
-            ResponseKind::DescribeQuorum(describe_quorum::handle(&services, r).await)
+            ResponseKind::DescribeQuorum(describe_quorum::handle(&services, r, v).await)
         })),
         RequestKind::AlterPartitionReassignments(r) => later(Box::pin(async move {
             let response = reassignments::alter(&services, r).await;

@@ -96,6 +96,11 @@ class OperatorAdminTests {
         quorum.voters().stream().map(QuorumInfo.ReplicaState::replicaId).toList(), "voters");
     Check.that(quorum.voters().get(0).logEndOffset() >= quorum.highWatermark(),
         "the leader holds what it committed");
+    QuorumInfo.Node node = quorum.nodes().get(kit.broker.nodeId);
+    Check.that(node != null, "the voter among the nodes " + quorum.nodes());
+    Check.equal(1, node.endpoints().size(), "its endpoints " + node.endpoints());
+    Check.equal("127.0.0.1", node.endpoints().get(0).host(), "its meta node's host");
+    Check.that(node.endpoints().get(0).port() > 0, "its meta node's port");
   }
 
   @Test("admin-ops")
