@@ -1,7 +1,7 @@
 """The consumer group protocol of KIP-848 (group.protocol=consumer) with librdkafka: members get
 their partitions from the broker's assignor through ConsumerGroupHeartbeat, a member killed
 without leaving loses its partitions to the others when its session expires, a group outlives
-its coordinator, and offsets are committed and fetched by members of such a group.
+its coordinator (also while an upgrade leaves it with members of both protocols), and offsets are committed and fetched by members of such a group.
 
 librdkafka (confluent-kafka 2.6.1) supports the protocol as early access. With it a consumer must
 not set session.timeout.ms, heartbeat.interval.ms or partition.assignment.strategy: the broker's
@@ -398,6 +398,65 @@ def test_member_epoch_offsets_and_range_assignor(broker):
         # Any member reads the whole group's offsets.
         got = members[0].consumer.committed([TopicPartition(topic, p) for p in range(4)], timeout=30)
         assert [tp.offset for tp in got] == [4, 4, 4, 4]
+    finally:
+        for m in members:
+            m.close()
+
+
+@pytest.mark.compat("confluent-kafka", "groups", "kip-848")
+def test_a_group_of_both_protocols_survives_its_coordinator_being_killed(cluster):
+    """An upgrade in progress: one member still on the classic protocol, one on the consumer
+    protocol, in one group; the coordinator dies and the group carries on, on both protocols."""
+    topic, group = unique("kip848-mixed"), unique("kip848-mixed")
+    partitions, per_batch = 4, 25
+    everything = set(range(partitions))
+    cluster.create_topic(topic, partitions, 3)
+    classic_conf = member_conf(cluster.bootstrap, group, **{
+        "group.protocol": "classic", "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": 10000, "heartbeat.interval.ms": 500})
+    a = Member(classic_conf, topic)
+    b = Member(member_conf(cluster.bootstrap, group), topic)
+    members = (a, b)
+    try:
+        def split():
+            poll_all(members)
+            pa, pb, both = disjoint_snapshot(a, b)
+            return pa and pb and not both and pa | pb == everything
+
+        wait_for("the classic and the consumer-protocol member to split the 4 partitions", split,
+                 lambda: f"assignments {[sorted(m.owned()) for m in members]}")
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+        listing = next(g for g in admin.list_consumer_groups(request_timeout=30).result(timeout=60).valid
+                       if g.group_id == group)
+        assert listing.type == ConsumerGroupType.CONSUMER, listing.type
+        produce(cluster.bootstrap, topic, partitions, 0, per_batch, acks="all")
+        first = {(p, i) for p in range(partitions) for i in range(per_batch)}
+        wait_for("the first batch to be consumed", lambda: poll_all(members) or first <= consumed(members),
+                 lambda: f"not consumed: {sorted(first - consumed(members))[:20]}")
+
+        offsets = cluster.partitions("__consumer_offsets")
+        partition = coordinator_partition(group, len(offsets))
+        eventually("the group's offsets partition to have a full ISR",
+                   lambda: len(cluster.partitions("__consumer_offsets")[partition]["isr"]) == 3)
+        coordinator = cluster.partitions("__consumer_offsets")[partition]["leader"]
+        cluster.brokers[coordinator].kill()
+        for m in members:
+            m.phase = 1
+        produce(cluster.bootstrap, topic, partitions, per_batch, per_batch, acks="all")
+        second = {(p, i) for p in range(partitions) for i in range(per_batch, 2 * per_batch)}
+
+        def both_consumed_the_second_batch():
+            poll_all(members)
+            pa, pb, both = disjoint_snapshot(a, b)
+            return pa and pb and not both and pa | pb == everything and second <= consumed(members, 1)
+
+        wait_for("both members to own partitions again and consume the second batch", both_consumed_the_second_batch,
+                 lambda: (f"coordinator {coordinator} killed; assignments {[sorted(m.owned()) for m in members]}; "
+                          f"not consumed: {sorted(second - consumed(members, 1))[:20]}"),
+                 deadline_s=2 * DEADLINE_S)
+        assert cluster.partitions("__consumer_offsets")[partition]["leader"] not in (coordinator, -1)
+        reread = sorted((p, o) for m in members for p, o, _, phase in m.records if phase == 1 and o < per_batch)
+        assert not reread, f"records of the first batch consumed again after the kill: {reread}"
     finally:
         for m in members:
             m.close()
