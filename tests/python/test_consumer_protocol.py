@@ -190,6 +190,27 @@ class MemberProcess:
             return f.read()[-3000:].decode(errors="replace")
 
 
+def wait_split(a, b, everything, what):
+    """Polls both members until they own `everything` between them, none owned by both."""
+    def split():
+        poll_all((a, b))
+        pa, pb, both = disjoint_snapshot(a, b)
+        return pa and pb and not both and pa | pb == everything
+
+    wait_for(what, split, lambda: f"assignments {sorted(a.owned())} {sorted(b.owned())}")
+
+
+def kill_group_coordinator(cluster, group):
+    """SIGKILLs the broker leading `group`'s `__consumer_offsets` partition once its ISR is full;
+    returns (that partition, the killed broker)."""
+    partition = coordinator_partition(group, len(cluster.partitions("__consumer_offsets")))
+    eventually("the group's offsets partition to have a full ISR",
+               lambda: len(cluster.partitions("__consumer_offsets")[partition]["isr"]) == 3)
+    coordinator = cluster.partitions("__consumer_offsets")[partition]["leader"]
+    cluster.brokers[coordinator].kill()
+    return partition, coordinator
+
+
 def disjoint_snapshot(a, b):
     """Both members' assignments, and the partitions really owned by both at once: `a` is read
     before and after `b`, so a partition handed from one to the other between two reads (the
@@ -307,13 +328,7 @@ def test_a_consumer_group_survives_its_coordinator_being_killed(cluster):
                for _ in range(2)]
     a, b = members
     try:
-        def split():
-            poll_all(members)
-            pa, pb, both = disjoint_snapshot(a, b)
-            return pa and pb and not both and pa | pb == everything
-
-        wait_for("the two members to split the 4 partitions", split,
-                 lambda: f"assignments {[sorted(m.owned()) for m in members]}")
+        wait_split(a, b, everything, "the two members to split the 4 partitions")
         before = [m.owned() for m in members]
         produce(cluster.bootstrap, topic, partitions, 0, per_batch, acks="all")
         first = {(p, i) for p in range(partitions) for i in range(per_batch)}
@@ -323,12 +338,7 @@ def test_a_consumer_group_survives_its_coordinator_being_killed(cluster):
         committed = a.consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
         assert [tp.offset for tp in committed] == [per_batch] * partitions, committed
 
-        offsets = cluster.partitions("__consumer_offsets")
-        partition = coordinator_partition(group, len(offsets))
-        eventually("the group's offsets partition to have a full ISR",
-                   lambda: len(cluster.partitions("__consumer_offsets")[partition]["isr"]) == 3)
-        coordinator = cluster.partitions("__consumer_offsets")[partition]["leader"]
-        cluster.brokers[coordinator].kill()
+        partition, coordinator = kill_group_coordinator(cluster, group)
         killed_at = time.monotonic()
         for m in members:
             m.phase = 1
@@ -418,13 +428,7 @@ def test_a_group_of_both_protocols_survives_its_coordinator_being_killed(cluster
     b = Member(member_conf(cluster.bootstrap, group), topic)
     members = (a, b)
     try:
-        def split():
-            poll_all(members)
-            pa, pb, both = disjoint_snapshot(a, b)
-            return pa and pb and not both and pa | pb == everything
-
-        wait_for("the classic and the consumer-protocol member to split the 4 partitions", split,
-                 lambda: f"assignments {[sorted(m.owned()) for m in members]}")
+        wait_split(a, b, everything, "the classic and the consumer-protocol member to split the 4 partitions")
         admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
         listing = next(g for g in admin.list_consumer_groups(request_timeout=30).result(timeout=60).valid
                        if g.group_id == group)
@@ -434,12 +438,7 @@ def test_a_group_of_both_protocols_survives_its_coordinator_being_killed(cluster
         wait_for("the first batch to be consumed", lambda: poll_all(members) or first <= consumed(members),
                  lambda: f"not consumed: {sorted(first - consumed(members))[:20]}")
 
-        offsets = cluster.partitions("__consumer_offsets")
-        partition = coordinator_partition(group, len(offsets))
-        eventually("the group's offsets partition to have a full ISR",
-                   lambda: len(cluster.partitions("__consumer_offsets")[partition]["isr"]) == 3)
-        coordinator = cluster.partitions("__consumer_offsets")[partition]["leader"]
-        cluster.brokers[coordinator].kill()
+        partition, coordinator = kill_group_coordinator(cluster, group)
         for m in members:
             m.phase = 1
         produce(cluster.bootstrap, topic, partitions, per_batch, per_batch, acks="all")

@@ -25,6 +25,8 @@ mod replica;
 mod response_errors;
 mod retention;
 mod services;
+#[cfg(test)]
+mod testing;
 mod topic_config;
 mod transactions;
 mod wall_clock;

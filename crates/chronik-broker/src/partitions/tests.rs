@@ -1,8 +1,6 @@
 use std::time::Instant;
 
-use chronik_metadata::proto::{
-    BrokerConfigChange, CreateTopic, PartitionAssignment, RegisterBroker,
-};
+use chronik_metadata::proto::{BrokerConfigChange, CreateTopic, PartitionAssignment};
 use chronik_metadata::{MetadataRecord, MetadataState, Record};
 use chronik_types::{FsyncPolicy, TopicPartition};
 use chronik_wal::{DataDir, WalOptions};
@@ -13,19 +11,7 @@ use crate::topic_config::TopicSettings;
 
 /// Broker 1 leads partition 0 of `orders`, replicated on 1, 2 and 3, all in the ISR.
 fn led_by_one() -> MetadataState {
-    let mut state = MetadataState::new();
-    for id in 1..=3 {
-        let register = Record::RegisterBroker(RegisterBroker {
-            broker_id: id,
-            incarnation_id: vec![id as u8; 16],
-            host: "127.0.0.1".into(),
-            port: 9092,
-            rack: None,
-        });
-        state
-            .apply(&MetadataRecord::new(register))
-            .expect("register");
-    }
+    let mut state = crate::testing::registered(&[1, 2, 3]);
     let create = Record::CreateTopic(CreateTopic {
         name: "orders".into(),
         topic_id: vec![7; 16],

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chronik_metadata::proto::{BrokerConfigChange, RegisterBroker};
+use chronik_metadata::proto::BrokerConfigChange;
 use chronik_metadata::{MetadataRecord, MetadataState, Record};
 
 use super::*;
@@ -11,19 +11,7 @@ use chronik_kafka::kafka_protocol::error::ResponseError;
 
 /// Brokers 1 and 2 with `cluster` set cluster-wide and `own` set on broker 1.
 fn state(cluster: &[(&str, &str)], own: &[(&str, &str)]) -> MetadataState {
-    let mut state = MetadataState::new();
-    for id in [1, 2] {
-        let register = Record::RegisterBroker(RegisterBroker {
-            broker_id: id,
-            incarnation_id: vec![7; 16],
-            host: "127.0.0.1".into(),
-            port: 9092,
-            rack: None,
-        });
-        state
-            .apply(&MetadataRecord::new(register))
-            .expect("register");
-    }
+    let mut state = crate::testing::registered(&[1, 2]);
     for (broker_id, set) in [(None, cluster), (Some(1), own)] {
         if set.is_empty() {
             continue;
