@@ -99,7 +99,8 @@ pub fn unfence_broker(state: &MetadataState, broker: BrokerId) -> Decision {
         if !p.state.replicas.contains(&broker) {
             continue;
         }
-        if let Some((leader, isr)) = elect(p, &p.state.isr, &live) {
+        let unclean = state.unclean_election_allowed(p.topic);
+        if let Some((leader, isr)) = elect(p, &p.state.isr, &live, unclean) {
             records.push(partition_change(p, leader, isr));
         }
     }
@@ -125,7 +126,7 @@ fn moves_away_from(state: &MetadataState, gone: BrokerId) -> Vec<MetadataRecord>
     let live = |id: BrokerId| id != gone && state.is_live(id);
     state
         .partitions()
-        .filter_map(|p| move_away(p, gone, &live))
+        .filter_map(|p| move_away(p, gone, &live, state.unclean_election_allowed(p.topic)))
         .collect()
 }
 
@@ -133,6 +134,7 @@ fn move_away(
     p: PartitionView<'_>,
     gone: BrokerId,
     live: &impl Fn(BrokerId) -> bool,
+    unclean: bool,
 ) -> Option<MetadataRecord> {
     let s = p.state;
     if s.leader != gone && !s.isr.contains(&gone) {
@@ -143,7 +145,7 @@ fn move_away(
         // A follower leaves the ISR, unless it is the last member.
         return (!remaining.is_empty()).then(|| partition_change(p, s.leader, remaining));
     }
-    let (leader, isr) = elect(p, &remaining, live).unwrap_or_else(|| {
+    let (leader, isr) = elect(p, &remaining, live, unclean).unwrap_or_else(|| {
         let isr = if remaining.is_empty() {
             s.isr.clone()
         } else {
@@ -155,19 +157,21 @@ fn move_away(
 }
 
 /// Picks a leader for `p`: the first replica that is live and in `isr`, with the live part of
-/// `isr` as the new ISR; failing that, if the topic allows unclean election, the first live
-/// replica alone in a new ISR (its log becomes the truth, so acknowledged data may be lost).
+/// `isr` as the new ISR; failing that, with `unclean` (the topic allows unclean election), the
+/// first live replica alone in a new ISR (its log becomes the truth, so acknowledged data may be
+/// lost).
 fn elect(
     p: PartitionView<'_>,
     isr: &[BrokerId],
     live: &impl Fn(BrokerId) -> bool,
+    unclean: bool,
 ) -> Option<(BrokerId, Vec<BrokerId>)> {
     let live_isr: Vec<BrokerId> = isr.iter().copied().filter(|id| live(*id)).collect();
     let replicas = &p.state.replicas;
     if let Some(leader) = replicas.iter().copied().find(|r| live_isr.contains(r)) {
         return Some((leader, live_isr));
     }
-    if !p.topic.unclean_election_allowed() {
+    if !unclean {
         return None;
     }
     replicas

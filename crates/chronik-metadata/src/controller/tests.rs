@@ -6,7 +6,8 @@ use crate::error::{ControllerError, ErrorKind};
 use crate::ids::{NO_LEADER, TopicId, Uuid};
 use crate::state::{MetadataState, PartitionState, UNCLEAN_LEADER_ELECTION_CONFIG};
 use crate::testing::{
-    apply_all, change, cluster, create_topic as topic_record, register, set_config, topic_id,
+    apply_all, broker_config, change, cluster, create_topic as topic_record, register, set_config,
+    topic_id,
 };
 
 /// Applies what a decision proposes (all of it must apply) and returns it.
@@ -276,6 +277,28 @@ fn unclean_election_happens_only_when_the_topic_allows_it() {
     assert_eq!(partition(&state, topic_id(1), 0).leader, NO_LEADER);
     let unclean = partition(&state, topic_id(2), 0);
     assert_eq!((unclean.leader, unclean.isr), (2, vec![2]));
+}
+
+#[test]
+fn a_cluster_wide_unclean_election_config_applies_to_topics_without_their_own() {
+    let mut state = cluster(3);
+    apply_all(
+        &mut state,
+        &[
+            topic_record("inherits", 1, &[&[1, 2]]),
+            topic_record("refuses", 2, &[&[1, 2]]),
+            set_config(2, UNCLEAN_LEADER_ELECTION_CONFIG, "false"),
+            broker_config(None, UNCLEAN_LEADER_ELECTION_CONFIG, "true"),
+            // A broker's own value is not the controller's to follow.
+            broker_config(Some(2), UNCLEAN_LEADER_ELECTION_CONFIG, "false"),
+            change(1, 0, 1, &[1], 0),
+            change(2, 0, 1, &[1], 0),
+        ],
+    );
+    commit(&mut state, |s| fence_broker(s, 1));
+    let inherited = partition(&state, topic_id(1), 0);
+    assert_eq!((inherited.leader, inherited.isr), (2, vec![2]));
+    assert_eq!(partition(&state, topic_id(2), 0).leader, NO_LEADER);
 }
 
 #[test]

@@ -156,13 +156,6 @@ impl Topic {
             .ok()
             .and_then(|i| self.partitions.get(i))
     }
-
-    /// Whether the topic allows electing a leader from outside the ISR.
-    pub fn unclean_election_allowed(&self) -> bool {
-        self.configs
-            .get(UNCLEAN_LEADER_ELECTION_CONFIG)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    }
 }
 
 /// One partition seen together with its topic, as the queries return it.
@@ -286,6 +279,17 @@ impl MetadataState {
     /// The client quotas of every entity that has any, by entity.
     pub fn client_quotas(&self) -> &ClientQuotas {
         &self.client_quotas
+    }
+
+    /// Whether `topic` allows electing a leader from outside the ISR: its own config, else the
+    /// cluster-wide broker config of the same name (as KRaft's controller decides).
+    pub fn unclean_election_allowed(&self, topic: &Topic) -> bool {
+        (topic.configs.get(UNCLEAN_LEADER_ELECTION_CONFIG))
+            .or_else(|| {
+                self.broker_configs(None)
+                    .get(UNCLEAN_LEADER_ELECTION_CONFIG)
+            })
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
     }
 
     /// The dynamic configs of `broker`, or with `None` the cluster-wide broker defaults.
