@@ -1,6 +1,7 @@
 //! The server-side assignors a consumer group chooses with `group.remote.assignor`: `uniform`
-//! (balanced and sticky) and `range` (contiguous ranges per topic, co-partitioned). Pure
-//! functions of the members, their subscriptions and the topics' partition counts.
+//! (balanced and sticky) and `range` (ranges per topic, co-partitioned, and sticky like
+//! Kafka's server-side range assignor). Pure functions of the members, their subscriptions,
+//! their previous assignments and the topics' partition counts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -54,13 +55,16 @@ pub(crate) struct AssignorMember<'a> {
     pub id: &'a str,
     /// Ids of the existing topics it subscribes to.
     pub subscribed: BTreeSet<TopicId>,
-    /// Its previous target assignment: the uniform assignor keeps what it can of it.
+    /// Its previous target assignment: both assignors keep what they can of it.
     pub previous: Option<&'a Assignment>,
 }
 
-/// Contiguous ranges of each topic's partitions over its subscribers in member id order, so
-/// members subscribed to the same topics get the same partition numbers of each (Kafka's
-/// co-partitioning).
+/// Each topic's partitions in ranges over its subscribers in member id order: every subscriber
+/// gets `count / n` of them and the first `count % n` one more. A member first keeps the
+/// lowest-numbered partitions it held, up to its share; the partitions left go out in ascending
+/// ranges. With no previous assignment, members subscribed to the same topics get the same
+/// partition numbers of each (Kafka's co-partitioning), and a member joining or leaving moves
+/// only the partitions it must.
 fn range(members: &[&AssignorMember<'_>], topics: &BTreeMap<TopicId, i32>) -> Vec<Assignment> {
     let mut out = vec![Assignment::default(); members.len()];
     for (topic, &count) in topics {
@@ -73,18 +77,75 @@ fn range(members: &[&AssignorMember<'_>], topics: &BTreeMap<TopicId, i32>) -> Ve
         if n == 0 {
             continue;
         }
-        let (per, extra) = (count / n, count % n);
-        let mut next = 0;
-        for (rank, &i) in subscribers.iter().enumerate() {
-            let rank = i32::try_from(rank).unwrap_or(i32::MAX);
-            let take = per + i32::from(rank < extra);
-            for p in next..next + take {
-                out[i].insert(*topic, p);
+        let shares = RangeShares {
+            per: count / n,
+            extra: count % n,
+        };
+        let previous: Vec<Vec<i32>> = (subscribers.iter())
+            .map(|&i| held(members[i], topic, count))
+            .collect();
+        for (slot, partitions) in shares.split(count, &previous).into_iter().enumerate() {
+            for p in partitions {
+                out[subscribers[slot]].insert(*topic, p);
             }
-            next += take;
         }
     }
     out
+}
+
+/// The partitions of `topic` below `count` that `member` held, ascending.
+fn held(member: &AssignorMember<'_>, topic: &TopicId, count: i32) -> Vec<i32> {
+    let pairs = member.previous.into_iter().flat_map(Assignment::pairs);
+    pairs
+        .filter(|(t, p)| t == topic && *p < count)
+        .map(|(_, p)| p)
+        .collect()
+}
+
+/// One topic's share per subscriber under the range assignor.
+struct RangeShares {
+    /// What every subscriber gets at least.
+    per: i32,
+    /// How many subscribers get one more.
+    extra: i32,
+}
+
+impl RangeShares {
+    /// The partitions of each subscriber (in the order of `previous`, what each held), keeping
+    /// held ones within its share.
+    fn split(&self, count: i32, previous: &[Vec<i32>]) -> Vec<Vec<i32>> {
+        let per = usize::try_from(self.per).unwrap_or(0);
+        let mut extra = self.extra;
+        let mut taken = BTreeSet::new();
+        let mut out: Vec<Vec<i32>> = Vec::with_capacity(previous.len());
+        // (subscriber, partitions it still needs) of those that may take more.
+        let mut unfilled = Vec::new();
+        for (slot, held) in previous.iter().enumerate() {
+            let held: Vec<i32> = held
+                .iter()
+                .copied()
+                .filter(|p| !taken.contains(p))
+                .collect();
+            let mut kept: Vec<i32> = held.iter().copied().take(per).collect();
+            if held.len() > per && extra > 0 {
+                extra -= 1;
+                kept.extend(held.get(per).copied());
+            } else {
+                unfilled.push((slot, per - kept.len()));
+            }
+            taken.extend(kept.iter().copied());
+            out.push(kept);
+        }
+        let mut free = (0..count).filter(|p| !taken.contains(p));
+        for (slot, mut need) in unfilled {
+            if extra > 0 {
+                extra -= 1;
+                need += 1;
+            }
+            out[slot].extend(free.by_ref().take(need));
+        }
+        out
+    }
 }
 
 /// Balanced and sticky: every partition of a subscribed topic goes to a subscriber; members
@@ -300,6 +361,53 @@ mod tests {
             (t(2), 2),
         ]);
         assert_eq!(out["a"], a);
+    }
+
+    #[test]
+    fn range_keeps_held_partitions_when_a_member_leaves_or_joins() {
+        let topics = BTreeMap::from([(t(1), 6)]);
+        let pairs = |ps: &[i32]| Assignment::from_pairs(ps.iter().map(|p| (t(1), *p)));
+        let (a, b) = (pairs(&[0, 1]), pairs(&[2, 3]));
+        // c (4, 5) left: a and b keep theirs and split c's.
+        let members = [member("a", &[1], Some(&a)), member("b", &[1], Some(&b))];
+        let out = Assignor::Range.assign(&members, &topics);
+        assert_complete(&out, &members, &topics);
+        assert_eq!(
+            (&out["a"], &out["b"]),
+            (&pairs(&[0, 1, 4]), &pairs(&[2, 3, 5]))
+        );
+        // c joins a and b holding three each: each gives up one, c gets those.
+        let (a, b) = (pairs(&[0, 1, 2]), pairs(&[3, 4, 5]));
+        let members = [
+            member("a", &[1], Some(&a)),
+            member("b", &[1], Some(&b)),
+            member("c", &[1], None),
+        ];
+        let out = Assignor::Range.assign(&members, &topics);
+        assert_complete(&out, &members, &topics);
+        assert_eq!(out["a"], pairs(&[0, 1]));
+        assert_eq!(out["b"], pairs(&[3, 4]));
+        assert_eq!(out["c"], pairs(&[2, 5]));
+    }
+
+    #[test]
+    fn range_keeps_an_extra_partition_only_while_extras_are_left() {
+        let topics = BTreeMap::from([(t(1), 5)]);
+        let pairs = |ps: &[i32]| Assignment::from_pairs(ps.iter().map(|p| (t(1), *p)));
+        let (a, b) = (pairs(&[0, 1, 2]), pairs(&[3, 4]));
+        let members = [
+            member("a", &[1], Some(&a)),
+            member("b", &[1], Some(&b)),
+            member("c", &[1], Some(&b)),
+        ];
+        let out = Assignor::Range.assign(&members, &topics);
+        assert_complete(&out, &members, &topics);
+        // 5 over 3: each gets 1 and two get one more. a keeps 0 and, as an extra, 1; b keeps 3
+        // and 4 the same way; c names b's partitions too, cannot take them again, and gets the
+        // one left.
+        assert_eq!(out["a"], pairs(&[0, 1]));
+        assert_eq!(out["b"], pairs(&[3, 4]));
+        assert_eq!(out["c"], pairs(&[2]));
     }
 
     #[test]
