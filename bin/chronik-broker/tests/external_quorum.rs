@@ -5,7 +5,6 @@
 mod admin_support;
 mod common;
 
-use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -13,28 +12,10 @@ use admin_support::{config_value, set};
 use chronik_kafka::kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId,
 };
-use chronik_metadata::node::{MetaNode, NodeConfig};
 use chronik_records::build_batch;
+use common::meta::start_meta;
 use common::ops::*;
 use common::{BrokerProc, eventually, wait_until};
-
-/// A single-voter meta node serving gRPC on an ephemeral loopback port, in this process.
-fn start_meta(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> MetaNode {
-    let listen: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let node = rt
-        .block_on(MetaNode::start(NodeConfig::new(
-            1,
-            listen,
-            dir.join("meta"),
-        )))
-        .expect("start the meta node");
-    wait_until(
-        "the meta node to elect itself",
-        Duration::from_secs(15),
-        || rt.block_on(node.ensure_leader()).is_ok(),
-    );
-    node
-}
 
 #[test]
 fn a_broker_on_an_external_quorum_serves_and_survives_a_restart() {

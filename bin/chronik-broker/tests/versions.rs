@@ -23,7 +23,7 @@ fn every_advertised_version_is_answered() {
     let broker = BrokerProc::start(dir.path(), &["--fsync", "never"]);
     let mut c = broker.client();
     assert_eq!(create_topic(&mut c, "v", 1), 0);
-    let producer = txn_support::producer(&mut c);
+    let mut producer = txn_support::producer(&mut c);
     for &(key, min, max) in chronik_kafka::SUPPORTED {
         if !chronik_broker::IMPLEMENTED.contains(&key) {
             continue;
@@ -122,7 +122,7 @@ fn every_advertised_version_is_answered() {
                 key if admin_support::admin_api(key) => admin_support::admin_api_at(&mut c, key, v),
                 key if ops_support::ops_api(key) => ops_support::ops_api_at(&mut c, key, v),
                 key if txn_support::txn_api(key) => {
-                    txn_support::txn_api_at(&mut c, key, v, producer)
+                    producer = txn_support::txn_api_at(&mut c, key, v, producer)
                 }
                 other => panic!("{other:?} is served but not covered here"),
             }

@@ -2,16 +2,18 @@
 //!
 //! Ranges are what current clients negotiate (librdkafka 2.x, kafka-python 2.x, Java 3.x–4.x),
 //! clipped to what kafka-protocol 0.18 can decode, and stopping before versions whose semantics
-//! Chronik does not implement (topic ids in Fetch 13+/OffsetCommit 10/OffsetFetch 10, transactions-v2 in Produce 12+, EndTxn 4+ and
-//! AddPartitionsToTxn 5, tiered-storage offsets in ListOffsets 8+). AddPartitionsToTxn 4 is the
-//! broker-to-coordinator form of KIP-890 part 1 (clients stop at 3). A test keeps every range inside kafka-protocol's own `valid_versions`.
+//! Chronik does not implement (topic ids in Produce 13, Fetch 13+, OffsetCommit 10 and
+//! OffsetFetch 10, tiered-storage offsets in ListOffsets 8+). AddPartitionsToTxn 4 and 5 are the
+//! broker-to-coordinator forms of KIP-890 (clients stop at 3); Produce 12, EndTxn 5 and
+//! TxnOffsetCommit 5 are those of producers that end every transaction with an epoch bump
+//! (KIP-890 part 2). A test keeps every range inside kafka-protocol's own `valid_versions`.
 
 use kafka_protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 
 /// Every API Chronik's protocol layer accepts, with its inclusive version range.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 9),
+    (ApiKey::Produce, 3, 12),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 7),
     (ApiKey::Metadata, 0, 12),
@@ -36,11 +38,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
-    (ApiKey::AddPartitionsToTxn, 0, 4),
+    (ApiKey::AddPartitionsToTxn, 0, 5),
     (ApiKey::AddOffsetsToTxn, 0, 3),
-    (ApiKey::EndTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 5),
     (ApiKey::WriteTxnMarkers, 1, 1),
-    (ApiKey::TxnOffsetCommit, 0, 3),
+    (ApiKey::TxnOffsetCommit, 0, 5),
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 1),
     (ApiKey::DescribeProducers, 0, 0),
@@ -184,8 +186,8 @@ mod tests {
             let api = listed.api_keys.iter().find(|a| a.api_key == key as i16);
             api.map(|a| (a.min_version, a.max_version))
         };
-        assert_eq!(range(ApiKey::Produce), Some((0, 9)));
-        assert_eq!(supported_range(ApiKey::Produce), Some((3, 9)));
+        assert_eq!(range(ApiKey::Produce), Some((0, 12)));
+        assert_eq!(supported_range(ApiKey::Produce), Some((3, 12)));
         assert_eq!(range(ApiKey::Fetch), supported_range(ApiKey::Fetch));
     }
 

@@ -165,6 +165,7 @@ impl Client {
     }
 }
 pub mod json_log;
+pub mod meta;
 pub mod ops;
 pub mod prom;
 

@@ -95,9 +95,11 @@ pub fn producer(c: &mut Client) -> (i64, i16) {
     ids
 }
 
-/// One request of transaction API `key` at `v` by `producer`, which must succeed.
-pub fn txn_api_at(c: &mut Client, key: ApiKey, v: i16, producer: (i64, i16)) {
+/// One request of transaction API `key` at `v` by `producer`, which must succeed; returns the
+/// producer id and epoch to go on with (EndTxn v5 bumps the epoch).
+pub fn txn_api_at(c: &mut Client, key: ApiKey, v: i16, producer: (i64, i16)) -> (i64, i16) {
     let (pid, epoch) = (ProducerId(producer.0), producer.1);
+    let mut next = producer;
     let code = match key {
         ApiKey::AddPartitionsToTxn if v >= 4 => {
             let txn = add_partitions_to_txn_request::AddPartitionsToTxnTransaction::default()
@@ -160,13 +162,28 @@ pub fn txn_api_at(c: &mut Client, key: ApiKey, v: i16, producer: (i64, i16)) {
             })
         }
         ApiKey::EndTxn => {
-            // The first commits; the others are retries of a completed commit.
+            // The first commits; up to v4 the others are retries of a completed commit. v5
+            // ends a transaction of its own, which bumps the epoch.
+            if v >= 5 {
+                txn_api_at(c, ApiKey::AddPartitionsToTxn, 3, producer);
+            }
             let req = EndTxnRequest::default()
                 .with_transactional_id(txn_id())
                 .with_producer_id(pid)
                 .with_producer_epoch(epoch)
                 .with_committed(true);
-            call(c, key, v, &req, |r: &EndTxnResponse| r.error_code)
+            let (code, ended) = answer(c, key, v, &req, |r: &EndTxnResponse| {
+                (r.error_code, (r.producer_id.0, r.producer_epoch))
+            });
+            if v >= 5 {
+                assert_eq!(
+                    ended,
+                    (producer.0, producer.1 + 1),
+                    "EndTxn v5 bumps the epoch"
+                );
+                next = ended;
+            }
+            code
         }
         ApiKey::WriteTxnMarkers => {
             let marker = write_txn_markers_request::WritableTxnMarker::default()
@@ -207,4 +224,5 @@ pub fn txn_api_at(c: &mut Client, key: ApiKey, v: i16, producer: (i64, i16)) {
         other => panic!("{other:?} is not a transaction API"),
     };
     assert_eq!(code, 0, "{key:?} v{v}");
+    next
 }

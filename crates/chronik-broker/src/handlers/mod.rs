@@ -292,7 +292,7 @@ pub(crate) async fn dispatch(
             ResponseKind::EndTxn(transactions::end_txn(&services, r, v).await)
         })),
         RequestKind::TxnOffsetCommit(r) => later(Box::pin(async move {
-            ResponseKind::TxnOffsetCommit(transactions::txn_offset_commit(&services, r).await)
+            ResponseKind::TxnOffsetCommit(transactions::txn_offset_commit(&services, r, v).await)
         })),
         RequestKind::DescribeTransactions(r) => later(Box::pin(async move {
             let response = transactions_admin::describe_transactions(&services, r);

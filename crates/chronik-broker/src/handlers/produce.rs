@@ -48,7 +48,8 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
                 None => None,
                 Some((producer_id, epoch, guard)) => {
                     let txn_id = req.transactional_id.as_ref().map(|id| id.0.as_str());
-                    match verify(&services, txn_id, (producer_id, epoch), &tp).await {
+                    let producer = (producer_id, epoch);
+                    match verify(&services, txn_id, producer, &tp, header.version).await {
                         Ok(()) => Some(guard),
                         Err(e) => {
                             out.partition_responses
@@ -102,20 +103,31 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
     }))
 }
 
+/// Produce v12 (KIP-890 part 2): the producer sent no AddPartitionsToTxn; its first batch to a
+/// partition adds the partition to its transaction.
+const JOINS_TRANSACTION_VERSION: i16 = 12;
+
 /// Asks `txn_id`'s coordinator whether `tp` is in the producer's ongoing transaction (KIP-890
 /// part 1): a batch that would open a transaction the coordinator does not know of (a
 /// delayed write of an ended transaction) is refused, so it cannot hang the partition's last
-/// stable offset or land in the next transaction.
+/// stable offset or land in the next transaction. From Produce v12 the coordinator adds the
+/// partition instead, at the producer's current epoch: a delayed write of an ended
+/// transaction carries an older epoch (every ending bumped it) and is fenced.
 async fn verify(
     services: &Services,
     txn_id: Option<&str>,
     producer: (i64, i16),
     tp: &TopicPartition,
+    version: i16,
 ) -> Result<(), PartitionError> {
     let Some(txn_id) = txn_id.filter(|id| !id.is_empty()) else {
         return Err(PartitionError::NotInTransaction(tp.clone()));
     };
-    match services.txns.verify(txn_id, producer, tp).await {
+    let verified = match version >= JOINS_TRANSACTION_VERSION {
+        true => services.txns.join(txn_id, producer, tp).await,
+        false => services.txns.verify(txn_id, producer, tp).await,
+    };
+    match verified {
         Verified::InTransaction => Ok(()),
         Verified::NotInTransaction => Err(PartitionError::NotInTransaction(tp.clone())),
         // A fenced producer hears so (INVALID_PRODUCER_EPOCH, fatal to it), as from the log.

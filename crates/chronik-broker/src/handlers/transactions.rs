@@ -25,7 +25,14 @@ use crate::groups::{Caller, OFFSETS_TOPIC, offsets_partitions, partition_for};
 use crate::handlers::groups::offsets::{Requested, verdicts};
 use crate::kafka_errors::{coord_error, group_error_code, partition_error_code};
 use crate::services::Services;
-use crate::transactions::{CoordError, MAX_TXN_ID_BYTES, VERIFY_VERSION, Verified};
+use crate::transactions::{CoordError, EndProtocol, MAX_TXN_ID_BYTES, VERIFY_VERSION, Verified};
+
+/// EndTxn v5 (KIP-890 part 2): every ending bumps the producer's epoch, which the response
+/// carries.
+const EPOCH_BUMP_VERSION: i16 = 5;
+/// TxnOffsetCommit v5 (KIP-890 part 2): the producer sent no AddOffsetsToTxn; the commit
+/// adds the group's offsets partition to its transaction.
+const TXN_COMMIT_JOINS_VERSION: i16 = 5;
 
 /// The first versions answering a fenced producer with PRODUCER_FENCED (KIP-588).
 const ADD_PARTITIONS_FENCED_VERSION: i16 = 2;
@@ -222,29 +229,48 @@ pub(crate) async fn end_txn(
 ) -> EndTxnResponse {
     let txn_id = req.transactional_id.0.as_str();
     let producer = (req.producer_id.0, req.producer_epoch);
-    let code = match check_id(txn_id) {
-        Err(e) => e.code(),
-        Ok(()) => match services.txns.end_txn(txn_id, producer, req.committed).await {
-            Ok(()) => NONE,
-            Err(e) => {
+    let protocol = match version >= EPOCH_BUMP_VERSION {
+        true => EndProtocol::BumpEpoch,
+        false => EndProtocol::KeepEpoch,
+    };
+    let ended = match check_id(txn_id) {
+        Err(e) => Err(e.code()),
+        Ok(()) => {
+            let ended = services
+                .txns
+                .end_txn(txn_id, producer, req.committed, protocol);
+            ended.await.map_err(|e| {
                 log_refusal("EndTxn", txn_id, &e);
                 coord_error(&e, fenced_error(version, END_TXN_FENCED_VERSION)).code()
-            }
-        },
+            })
+        }
+    };
+    // The producer id and epoch to go on with (v5); earlier versions carry none.
+    let (code, (producer_id, epoch)) = match ended {
+        Ok(next) if version >= EPOCH_BUMP_VERSION => (NONE, next),
+        Ok(_) => (NONE, (-1, -1)),
+        Err(code) => (code, (-1, -1)),
     };
     EndTxnResponse::default()
         .with_error_code(code)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1)
+        .with_producer_id(ProducerId(producer_id))
+        .with_producer_epoch(epoch)
 }
 
 /// TxnOffsetCommit: the consumer group's offsets, committed with the producer's transaction.
 pub(crate) async fn txn_offset_commit(
     services: &Services,
     req: TxnOffsetCommitRequest,
+    version: i16,
 ) -> TxnOffsetCommitResponse {
     let group = req.group_id.0.as_str();
     let producer = (req.producer_id.0, req.producer_epoch);
+    if version >= TXN_COMMIT_JOINS_VERSION
+        && let Err(code) = join_offsets_partition(services, &req, producer).await
+    {
+        let none = (req.topics.iter()).map(|t| vec![NONE; t.partitions.len()]);
+        return txn_commit_answer(&req, none.collect(), code);
+    }
     let instance = req.group_instance_id.as_ref().map(|i| i.as_str());
     let who = Caller {
         member_id: req.member_id.as_str(),
@@ -272,6 +298,42 @@ pub(crate) async fn txn_offset_commit(
             group_error_code(&e)
         }
     };
+    txn_commit_answer(&req, codes, outcome)
+}
+
+/// Adds the group's `__consumer_offsets` partition to the producer's transaction
+/// (TxnOffsetCommit v5), or the error code every partition of the commit is answered with.
+async fn join_offsets_partition(
+    services: &Services,
+    req: &TxnOffsetCommitRequest,
+    producer: (i64, i16),
+) -> Result<(), i16> {
+    let txn_id = req.transactional_id.0.as_str();
+    check_id(txn_id).map_err(|e| e.code())?;
+    let count = (services.cluster.metadata(offsets_partitions))
+        .ok_or(ResponseError::CoordinatorNotAvailable.code())?;
+    let tp = TopicPartition::new(OFFSETS_TOPIC, partition_for(req.group_id.0.as_str(), count));
+    match services.txns.join(txn_id, producer, &tp).await {
+        Verified::InTransaction => Ok(()),
+        Verified::Fenced => Err(ResponseError::InvalidProducerEpoch.code()),
+        Verified::NotInTransaction => Err(ResponseError::InvalidTxnState.code()),
+        Verified::Unavailable(why) => {
+            tracing::debug!(
+                transactional_id = txn_id,
+                why,
+                "offsets partition not added"
+            );
+            Err(ResponseError::CoordinatorNotAvailable.code())
+        }
+    }
+}
+
+/// The answer to a TxnOffsetCommit: each partition's own refusal (`codes`), else `outcome`.
+fn txn_commit_answer(
+    req: &TxnOffsetCommitRequest,
+    codes: Vec<Vec<i16>>,
+    outcome: i16,
+) -> TxnOffsetCommitResponse {
     let topics = (req.topics.iter().zip(codes))
         .map(|(topic, topic_codes)| {
             let partitions = (topic.partitions.iter().zip(topic_codes))

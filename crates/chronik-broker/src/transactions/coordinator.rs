@@ -13,7 +13,8 @@ use chronik_types::TopicPartition;
 use tokio::task::JoinHandle;
 
 use super::records::{decode_key, decode_value, encode_key, encode_value};
-use super::state::{self, EndStep, InitStep, TxnError, TxnMetadata};
+use super::state::{self, EndProtocol, EndStep, InitStep, TxnError, TxnMetadata};
+use super::verify::Ask;
 use super::{TXN_TOPIC, markers::Peers};
 use crate::cluster::Cluster;
 use crate::groups::partition_for;
@@ -221,22 +222,29 @@ impl TxnCoordinator {
         .map(|_| ())
     }
 
-    /// EndTxn: the transaction is prepared (and answered); its markers follow.
+    /// EndTxn: the transaction is prepared (and answered); its markers follow. Returns the
+    /// producer id and epoch the producer goes on with.
     pub async fn end_txn(
         self: &Arc<Self>,
         txn_id: &str,
         producer: (i64, i16),
         commit: bool,
-    ) -> Result<(), CoordError> {
+        protocol: EndProtocol,
+    ) -> Result<(i64, i16), CoordError> {
+        let mut now_at = None;
         self.transition(txn_id, |current| {
             let m = current.ok_or(TxnError::WrongProducerId)?;
-            match state::end_txn(m, producer, commit, wall_ms())? {
-                EndStep::Prepare(next) => Ok(Some(next)),
-                EndStep::Done => Ok(None),
-            }
+            let step = state::end_txn(m, producer, commit, protocol, wall_ms())?;
+            let next = match step {
+                EndStep::Prepare(next) => Some(next),
+                EndStep::Done => None,
+            };
+            let at = next.as_ref().unwrap_or(m);
+            now_at = Some((at.producer_id, at.producer_epoch));
+            Ok(next)
         })
-        .await
-        .map(|_| ())
+        .await?;
+        Ok(now_at.unwrap_or(producer))
     }
 
     /// DescribeTransactions: the committed state of `txn_id` (`None`: no such id).
@@ -273,9 +281,34 @@ impl TxnCoordinator {
         tp: &TopicPartition,
     ) -> Verified {
         match self.verify_here(txn_id, producer, tp) {
-            Err(CoordError::NotCoordinator) => self.verify_remote(txn_id, producer, tp).await,
+            Err(CoordError::NotCoordinator) => {
+                self.ask_remote(txn_id, producer, tp, Ask::Verify).await
+            }
             Err(e) => Verified::Unavailable(e.to_string()),
             Ok(verified) => verified,
+        }
+    }
+
+    /// Adds `tp` to the transaction of `txn_id` at `producer`, beginning one if none is
+    /// ongoing (KIP-890 part 2: a producer on Produce v12 or TxnOffsetCommit v5 sends no
+    /// AddPartitionsToTxn; its first write to a partition adds it): here when this broker
+    /// coordinates the id, else through its coordinator (AddPartitionsToTxn v5 that is not
+    /// verify-only).
+    pub async fn join(
+        self: &Arc<Self>,
+        txn_id: &str,
+        producer: (i64, i16),
+        tp: &TopicPartition,
+    ) -> Verified {
+        let added = self.add_partitions(txn_id, producer, std::slice::from_ref(tp));
+        match added.await {
+            Ok(()) => Verified::InTransaction,
+            Err(CoordError::NotCoordinator) => {
+                self.ask_remote(txn_id, producer, tp, Ask::Add).await
+            }
+            Err(CoordError::Txn(TxnError::Fenced { .. })) => Verified::Fenced,
+            Err(CoordError::Txn(TxnError::WrongProducerId)) => Verified::NotInTransaction,
+            Err(e) => Verified::Unavailable(e.to_string()),
         }
     }
 

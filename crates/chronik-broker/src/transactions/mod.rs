@@ -21,7 +21,7 @@ mod verify;
 
 pub(crate) use coordinator::{CoordError, TxnCoordinator, Verified};
 pub(crate) use markers::write_markers;
-pub(crate) use state::{TxnError, TxnMetadata, TxnState};
+pub(crate) use state::{EndProtocol, TxnError, TxnMetadata, TxnState};
 pub(crate) use verify::VERIFY_VERSION;
 
 /// The internal topic holding transaction state.

@@ -224,12 +224,46 @@ pub(crate) enum EndStep {
     Done,
 }
 
+/// How a producer's transactions end (Kafka's client transaction version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndProtocol {
+    /// The producer keeps its epoch across transactions (EndTxn before v5).
+    KeepEpoch,
+    /// Every transaction ends with the producer's epoch bumped (KIP-890 part 2, EndTxn v5):
+    /// its markers carry the new epoch, so a write of the ended transaction that arrives late
+    /// is fenced instead of landing in the next one.
+    BumpEpoch,
+}
+
 pub(crate) fn end_txn(
     m: &TxnMetadata,
     (producer_id, epoch): (i64, i16),
     commit: bool,
+    protocol: EndProtocol,
     now: WallMs,
 ) -> Result<EndStep, TxnError> {
+    // An epoch that cannot grow keeps ending transactions the older way; Kafka would move the
+    // producer to a fresh producer id instead.
+    let protocol = match m.producer_epoch >= LAST_EPOCH {
+        true => EndProtocol::KeepEpoch,
+        false => protocol,
+    };
+    let outcome_matches = matches!(
+        (m.state, commit),
+        (TxnState::CompleteCommit | TxnState::PrepareCommit, true)
+            | (TxnState::CompleteAbort | TxnState::PrepareAbort, false)
+    );
+    // A retry of an ending that bumped the epoch names the epoch before the bump.
+    let retried = protocol == EndProtocol::BumpEpoch
+        && producer_id == m.producer_id
+        && epoch.checked_add(1) == Some(m.producer_epoch)
+        && outcome_matches;
+    if retried {
+        return match m.state.is_preparing() {
+            true => Err(TxnError::Concurrent),
+            false => Ok(EndStep::Done),
+        };
+    }
     check_producer(m, producer_id, epoch)?;
     match (m.state, commit) {
         (TxnState::Ongoing, _) => {
@@ -238,10 +272,18 @@ pub(crate) fn end_txn(
                 true => TxnState::PrepareCommit,
                 false => TxnState::PrepareAbort,
             };
+            if protocol == EndProtocol::BumpEpoch {
+                next.producer_epoch = bumped(m.producer_epoch);
+            }
             next.last_update_ms = now;
             Ok(EndStep::Prepare(next))
         }
-        (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(EndStep::Done),
+        // With the epoch bumped at every end, the current epoch has not ended anything yet.
+        (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false)
+            if protocol == EndProtocol::KeepEpoch =>
+        {
+            Ok(EndStep::Done)
+        }
         (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
             Err(TxnError::Concurrent)
         }

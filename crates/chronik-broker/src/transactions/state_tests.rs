@@ -1,5 +1,8 @@
 use super::*;
 
+const KEEP: EndProtocol = EndProtocol::KeepEpoch;
+const BUMP: EndProtocol = EndProtocol::BumpEpoch;
+
 fn tp(p: i32) -> TopicPartition {
     TopicPartition::new("t", p)
 }
@@ -41,7 +44,7 @@ fn a_restarted_producer_bumps_the_epoch_and_fences_the_old_one() {
         Err(TxnError::Fenced { current: 1 })
     );
     assert_eq!(
-        end_txn(&next, (7, 0), true, 2),
+        end_txn(&next, (7, 0), true, KEEP, 2),
         Err(TxnError::Fenced { current: 1 })
     );
 }
@@ -111,12 +114,12 @@ fn partitions_accumulate_and_a_repeat_writes_nothing() {
 #[test]
 fn end_txn_prepares_then_completes_and_retries_are_answered() {
     let m = ongoing();
-    let EndStep::Prepare(prepared) = end_txn(&m, (7, 0), true, 30).unwrap() else {
+    let EndStep::Prepare(prepared) = end_txn(&m, (7, 0), true, KEEP, 30).unwrap() else {
         panic!("expected Prepare");
     };
     assert_eq!(prepared.state, TxnState::PrepareCommit);
     assert_eq!(
-        end_txn(&prepared, (7, 0), true, 31),
+        end_txn(&prepared, (7, 0), true, KEEP, 31),
         Err(TxnError::Concurrent)
     );
     assert_eq!(
@@ -128,9 +131,9 @@ fn end_txn_prepares_then_completes_and_retries_are_answered() {
         (done.state, done.partitions.len()),
         (TxnState::CompleteCommit, 0)
     );
-    assert_eq!(end_txn(&done, (7, 0), true, 33), Ok(EndStep::Done));
+    assert_eq!(end_txn(&done, (7, 0), true, KEEP, 33), Ok(EndStep::Done));
     assert_eq!(
-        end_txn(&done, (7, 0), false, 33),
+        end_txn(&done, (7, 0), false, KEEP, 33),
         Err(TxnError::InvalidState(TxnState::CompleteCommit))
     );
     let next = add_partitions(&done, (7, 0), &[tp(5)], 40)
@@ -140,10 +143,68 @@ fn end_txn_prepares_then_completes_and_retries_are_answered() {
 }
 
 #[test]
+fn with_epoch_bumps_every_ending_moves_the_epoch_and_a_retry_names_the_old_one() {
+    let m = ongoing();
+    let EndStep::Prepare(prepared) = end_txn(&m, (7, 0), true, BUMP, 30).unwrap() else {
+        panic!("expected Prepare");
+    };
+    assert_eq!(
+        (prepared.state, prepared.producer_epoch),
+        (TxnState::PrepareCommit, 1)
+    );
+    // The client's retry while the markers go out waits; once complete it is answered.
+    assert_eq!(
+        end_txn(&prepared, (7, 0), true, BUMP, 31),
+        Err(TxnError::Concurrent)
+    );
+    let done = complete(&prepared, 32);
+    assert_eq!(end_txn(&done, (7, 0), true, BUMP, 33), Ok(EndStep::Done));
+    // The other outcome, an older epoch, or the new epoch ending nothing: refused.
+    assert_eq!(
+        end_txn(&done, (7, 0), false, BUMP, 33),
+        Err(TxnError::Fenced { current: 1 })
+    );
+    assert_eq!(
+        end_txn(&done, (7, 1), true, BUMP, 33),
+        Err(TxnError::InvalidState(TxnState::CompleteCommit))
+    );
+    // The producer's next transaction runs at the new epoch; the old one is fenced.
+    assert_eq!(
+        add_partitions(&done, (7, 0), &[tp(1)], 34),
+        Err(TxnError::Fenced { current: 1 })
+    );
+    let next = add_partitions(&done, (7, 1), &[tp(1)], 34)
+        .unwrap()
+        .unwrap();
+    let EndStep::Prepare(aborting) = end_txn(&next, (7, 1), false, BUMP, 35).unwrap() else {
+        panic!("expected Prepare");
+    };
+    assert_eq!(
+        (aborting.state, aborting.producer_epoch),
+        (TxnState::PrepareAbort, 2)
+    );
+}
+
+#[test]
+fn an_epoch_that_cannot_grow_ends_transactions_without_a_bump() {
+    let mut m = ongoing();
+    m.producer_epoch = i16::MAX - 1;
+    let EndStep::Prepare(prepared) = end_txn(&m, (7, i16::MAX - 1), true, BUMP, 30).unwrap() else {
+        panic!("expected Prepare");
+    };
+    assert_eq!(prepared.producer_epoch, i16::MAX - 1);
+    let done = complete(&prepared, 31);
+    assert_eq!(
+        end_txn(&done, (7, i16::MAX - 1), true, BUMP, 32),
+        Ok(EndStep::Done)
+    );
+}
+
+#[test]
 fn ending_a_transaction_that_never_began_is_refused() {
     let m = ready(init_producer_id(None, 60_000, None, Some(7), 0).unwrap());
     assert_eq!(
-        end_txn(&m, (7, 0), false, 1),
+        end_txn(&m, (7, 0), false, KEEP, 1),
         Err(TxnError::InvalidState(TxnState::Empty))
     );
 }

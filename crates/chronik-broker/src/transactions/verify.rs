@@ -1,5 +1,7 @@
-//! Verifying a transactional produce with a coordinator on another broker (KIP-890 part 1):
-//! AddPartitionsToTxn v4 with `verify_only`, the form Kafka's brokers send each other.
+//! Asking a coordinator on another broker about a transactional write, with the batched
+//! AddPartitionsToTxn Kafka's brokers send each other: whether the partition is in the
+//! producer's ongoing transaction (KIP-890 part 1, v4 with `verify_only`), or to add it
+//! (KIP-890 part 2, v5).
 
 use std::sync::Arc;
 
@@ -18,13 +20,25 @@ use super::coordinator::{TxnCoordinator, Verified};
 
 /// The first AddPartitionsToTxn version with batched transactions and `verify_only`.
 pub(crate) const VERIFY_VERSION: i16 = 4;
+/// The AddPartitionsToTxn version a broker adds a partition for a producer with (KIP-890 part 2).
+const ADD_VERSION: i16 = 5;
+
+/// What a broker asks the coordinator of a transactional write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ask {
+    /// Is the partition in the ongoing transaction?
+    Verify,
+    /// Add the partition to the transaction, beginning one if needed.
+    Add,
+}
 
 impl TxnCoordinator {
-    pub(super) async fn verify_remote(
+    pub(super) async fn ask_remote(
         self: &Arc<Self>,
         txn_id: &str,
         producer: (i64, i16),
         tp: &TopicPartition,
+        ask: Ask,
     ) -> Verified {
         let leader = self.cluster.metadata(|s| {
             let topic = s.topic_by_name(TXN_TOPIC)?;
@@ -46,17 +60,18 @@ impl TxnCoordinator {
             .with_transactional_id(TransactionalId(StrBytes::from_string(txn_id.to_owned())))
             .with_producer_id(ProducerId(producer.0))
             .with_producer_epoch(producer.1)
-            .with_verify_only(true)
+            .with_verify_only(ask == Ask::Verify)
             .with_topics(vec![
                 AddPartitionsToTxnTopic::default()
                     .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
                     .with_partitions(vec![tp.partition]),
             ]);
         let req = AddPartitionsToTxnRequest::default().with_transactions(vec![txn]);
-        let response = match conn
-            .call_at(&req, VERIFY_VERSION, "chronik-txn-verify")
-            .await
-        {
+        let version = match ask {
+            Ask::Verify => VERIFY_VERSION,
+            Ask::Add => ADD_VERSION,
+        };
+        let response = match conn.call_at(&req, version, "chronik-txn-verify").await {
             Ok(r) => r,
             Err(e) => return Verified::Unavailable(format!("verification failed: {e}")),
         };
