@@ -93,6 +93,7 @@ pub(crate) fn decode_value(mut buf: &[u8]) -> Result<TxnMetadata, RecordError> {
         partitions,
         start_ms,
         last_update_ms,
+        bumped_by_end: false,
     })
 }
 

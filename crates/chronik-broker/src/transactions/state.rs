@@ -85,6 +85,10 @@ pub(crate) struct TxnMetadata {
     /// When the transaction began (its first AddPartitionsToTxn), for the timeout.
     pub start_ms: WallMs,
     pub last_update_ms: WallMs,
+    /// Whether the producer's own EndTxn bumped the epoch to this one (not a fencing abort by
+    /// InitProducerId or the timeout): only then may an abort's retry name the epoch before.
+    /// Kept in memory only: after the coordinator moves, such a retry is refused as fenced.
+    pub bumped_by_end: bool,
 }
 
 /// Why a transactional request is refused; nothing changes.
@@ -148,6 +152,7 @@ pub(crate) fn init_producer_id(
             next.producer_epoch = bumped(m.producer_epoch);
             next.state = TxnState::PrepareAbort;
             next.last_update_ms = now;
+            next.bumped_by_end = false;
             Ok(InitStep::AbortFirst(next))
         }
         TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
@@ -253,11 +258,15 @@ pub(crate) fn end_txn(
         (TxnState::CompleteCommit | TxnState::PrepareCommit, true)
             | (TxnState::CompleteAbort | TxnState::PrepareAbort, false)
     );
-    // A retry of an ending that bumped the epoch names the epoch before the bump.
+    // A retry of an ending that bumped the epoch names the epoch before the bump. A fencing
+    // abort bumps it too, so an abort counts as a retry only when the producer's own EndTxn
+    // bumped it: a fenced producer must not get the new epoch by asking to abort. Fencing
+    // never commits, so a commit's retry is always one.
     let retried = protocol == EndProtocol::BumpEpoch
         && producer_id == m.producer_id
         && epoch.checked_add(1) == Some(m.producer_epoch)
-        && outcome_matches;
+        && outcome_matches
+        && (commit || m.bumped_by_end);
     if retried {
         return match m.state.is_preparing() {
             true => Err(TxnError::Concurrent),
@@ -272,7 +281,8 @@ pub(crate) fn end_txn(
                 true => TxnState::PrepareCommit,
                 false => TxnState::PrepareAbort,
             };
-            if protocol == EndProtocol::BumpEpoch {
+            next.bumped_by_end = protocol == EndProtocol::BumpEpoch;
+            if next.bumped_by_end {
                 next.producer_epoch = bumped(m.producer_epoch);
             }
             next.last_update_ms = now;
@@ -313,6 +323,7 @@ pub(crate) fn expire(m: &TxnMetadata, now: WallMs) -> Option<TxnMetadata> {
         next.producer_epoch = bumped(m.producer_epoch);
         next.state = TxnState::PrepareAbort;
         next.last_update_ms = now;
+        next.bumped_by_end = false;
         next
     })
 }
@@ -337,6 +348,7 @@ impl TxnMetadata {
             partitions: BTreeSet::new(),
             start_ms: -1,
             last_update_ms: now,
+            bumped_by_end: false,
         }
     }
 }

@@ -186,6 +186,35 @@ fn with_epoch_bumps_every_ending_moves_the_epoch_and_a_retry_names_the_old_one()
 }
 
 #[test]
+fn a_fenced_producer_asking_to_abort_does_not_get_the_new_epoch() {
+    // InitProducerId of a newer producer aborts the open transaction with the epoch bumped.
+    let m = ongoing();
+    let Ok(InitStep::AbortFirst(fencing)) = init_producer_id(Some(&m), 60_000, None, None, 20)
+    else {
+        panic!("expected AbortFirst");
+    };
+    let fenced = complete(&fencing, 21);
+    assert_eq!(
+        end_txn(&fenced, (7, 0), false, BUMP, 22),
+        Err(TxnError::Fenced { current: 1 })
+    );
+    // The same for a transaction aborted at its timeout.
+    let expired = complete(&expire(&m, i64::MAX).expect("expired"), 23);
+    assert_eq!(
+        end_txn(&expired, (7, 0), false, BUMP, 24),
+        Err(TxnError::Fenced { current: 1 })
+    );
+    // The producer's own abort, retried, is answered.
+    let EndStep::Prepare(own) = end_txn(&m, (7, 0), false, BUMP, 25).unwrap() else {
+        panic!("expected Prepare");
+    };
+    assert_eq!(
+        end_txn(&complete(&own, 26), (7, 0), false, BUMP, 27),
+        Ok(EndStep::Done)
+    );
+}
+
+#[test]
 fn an_epoch_that_cannot_grow_ends_transactions_without_a_bump() {
     let mut m = ongoing();
     m.producer_epoch = i16::MAX - 1;
