@@ -168,7 +168,7 @@ impl Partitions {
     /// What this broker should host per `state`, copied out so that no metadata lock is held
     /// while logs open (recovery and producer-state replay read from disk).
     pub fn wanted(&self, state: &MetadataState, me: BrokerId) -> Wanted {
-        let defaults = Defaults::new(self.defaults.clone(), state, me).settings();
+        let defaults = Defaults::new(self.defaults.clone(), state, me).into_settings();
         let configs: HashMap<TopicId, LogConfig> = (state.topics())
             .map(|t| (t.id, log_config(&defaults, t)))
             .collect();

@@ -138,7 +138,7 @@ impl PartitionLayer {
         self.cluster.metadata(|s| {
             let topic = s.topic_by_name(&tp.topic)?;
             let isr = topic.partition(tp.partition)?.isr.len();
-            let defaults = Defaults::new(self.defaults.clone(), s, self.cluster.me).settings();
+            let defaults = Defaults::new(self.defaults.clone(), s, self.cluster.me).into_settings();
             Some((defaults.with_stored(&topic.name, &topic.configs), isr))
         })
     }

@@ -45,8 +45,21 @@ impl<'a> Defaults<'a> {
 
     /// The topic defaults in effect: every layer applied over the one below it.
     pub fn settings(&self) -> TopicSettings {
-        let mut settings = self.flags.clone();
-        for layer in [self.cluster, self.broker] {
+        Self::layered(self.flags.clone(), self.cluster, self.broker)
+    }
+
+    /// [`Self::settings`] without copying the flags' settings (Produce computes them per
+    /// partition).
+    pub fn into_settings(self) -> TopicSettings {
+        Self::layered(self.flags, self.cluster, self.broker)
+    }
+
+    fn layered(
+        mut settings: TopicSettings,
+        cluster: &BTreeMap<String, String>,
+        broker: &BTreeMap<String, String>,
+    ) -> TopicSettings {
+        for layer in [cluster, broker] {
             for (name, value) in layer {
                 let Some(key) = dynamic_key(name) else {
                     continue;

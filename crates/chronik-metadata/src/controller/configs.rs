@@ -7,6 +7,7 @@ use crate::MetadataRecord;
 use crate::configs::ConfigResource;
 use crate::controller::Decision;
 use crate::error::ControllerError;
+use crate::ids::BrokerId;
 use crate::proto::metadata_record::Record;
 use crate::proto::{BrokerConfigChange, ConfigChange};
 use crate::state::MetadataState;
@@ -24,17 +25,17 @@ pub fn change_configs(
     delete: &[String],
     expected: Option<&BTreeMap<String, String>>,
 ) -> Decision {
-    let existing = match resource {
+    // Whose record a change is, found together with the configs it changes.
+    let (owner, existing) = match resource {
         ConfigResource::Topic(name) => {
             let topic = state.topic_by_name(name);
-            &topic
-                .ok_or_else(|| ControllerError::UnknownTopic(name.clone()))?
-                .configs
+            let topic = topic.ok_or_else(|| ControllerError::UnknownTopic(name.clone()))?;
+            (Owner::Topic(topic.id.to_vec()), &topic.configs)
         }
         ConfigResource::Broker(Some(id)) if state.broker(*id).is_none() => {
             return Err(ControllerError::UnknownBroker(*id));
         }
-        ConfigResource::Broker(broker) => state.broker_configs(*broker),
+        ConfigResource::Broker(broker) => (Owner::Broker(*broker), state.broker_configs(*broker)),
     };
     if expected.is_some_and(|e| e != existing) {
         return Err(ControllerError::ConfigsChanged(resource.to_string()));
@@ -51,14 +52,14 @@ pub fn change_configs(
     if set.is_empty() && delete.is_empty() {
         return Ok(Vec::new());
     }
-    let record = match resource {
-        ConfigResource::Topic(name) => Record::ConfigChange(ConfigChange {
-            topic_id: topic_id(state, name)?,
+    let record = match owner {
+        Owner::Topic(topic_id) => Record::ConfigChange(ConfigChange {
+            topic_id,
             set,
             delete,
         }),
-        ConfigResource::Broker(broker_id) => Record::BrokerConfigChange(BrokerConfigChange {
-            broker_id: *broker_id,
+        Owner::Broker(broker_id) => Record::BrokerConfigChange(BrokerConfigChange {
+            broker_id,
             set,
             delete,
         }),
@@ -66,10 +67,8 @@ pub fn change_configs(
     Ok(vec![MetadataRecord::new(record)])
 }
 
-fn topic_id(state: &MetadataState, name: &str) -> Result<Vec<u8>, ControllerError> {
-    let topic = state.topic_by_name(name);
-    Ok(topic
-        .ok_or_else(|| ControllerError::UnknownTopic(name.to_owned()))?
-        .id
-        .to_vec())
+/// The owner of configs as their change record names it.
+enum Owner {
+    Topic(Vec<u8>),
+    Broker(Option<BrokerId>),
 }
