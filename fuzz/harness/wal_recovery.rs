@@ -47,6 +47,7 @@ pub fn run(data: &[u8]) -> Outcome {
     let options = RecoveryOptions {
         full_scan: true,
         check_batches,
+        opaque_payloads: false,
     };
     let root = scratch_dir();
     let tp = TopicPartition::new("fuzz", 0);

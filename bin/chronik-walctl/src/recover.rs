@@ -22,6 +22,7 @@ use crate::{output, render};
 const THOROUGH: RecoveryOptions = RecoveryOptions {
     full_scan: true,
     check_batches: true,
+    opaque_payloads: false,
 };
 
 /// `recover --output json`.

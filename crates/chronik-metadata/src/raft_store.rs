@@ -160,9 +160,12 @@ fn refuse_lost_entries(dir: &std::path::Path) -> Result<(), RaftError> {
     if !dir.exists() {
         return Ok(());
     }
-    let plan =
-        chronik_wal::plan_recovery(dir, RAFT_LOG_DIR, chronik_wal::RecoveryOptions::default())
-            .map_err(|e| storage_err("check the Raft log", e))?;
+    let options = chronik_wal::RecoveryOptions {
+        opaque_payloads: true,
+        ..chronik_wal::RecoveryOptions::default()
+    };
+    let plan = chronik_wal::plan_recovery(dir, RAFT_LOG_DIR, options)
+        .map_err(|e| storage_err("check the Raft log", e))?;
     let Some(cut) = plan.cut else {
         return Ok(());
     };

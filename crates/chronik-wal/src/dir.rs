@@ -231,7 +231,10 @@ impl DataDir {
             name,
             config,
             self.flusher.clone(),
-            RecoveryOptions::default(),
+            RecoveryOptions {
+                opaque_payloads: true,
+                ..RecoveryOptions::default()
+            },
         )?;
         log.explicit_sync = true;
         let log = Arc::new(log);

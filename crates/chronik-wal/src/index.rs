@@ -1,13 +1,20 @@
 //! Sparse per-segment indexes, kept in memory while a segment is active and written to
 //! `<base>.index` when it is sealed or the log is closed cleanly. The file records the segment
 //! length it describes, so a segment that changed after its index was written is rescanned.
+//! A log of Kafka batches also keeps its segments' transactions here ([`crate::txns`]).
 //!
 //! ```text
-//! u32 magic "CHIX" · u64 segment length · i64 next offset · i64 max timestamp
+//! u32 magic "CHXT" · u64 segment length · i64 next offset · i64 max timestamp
 //! u32 offset entries · u32 time entries
 //! offset entries: (u32 relative offset, u32 position) · time entries: (i64 timestamp, u32 relative offset)
+//! u8 transactions kept (0 or 1) · if 1: open at start, open at end ((i64 producer id,
+//!   i64 first offset) each, after a u32 count), aborted (i64 producer id, i64 first offset,
+//!   i64 marker offset, after a u32 count)
 //! u32 crc32 of everything before it
 //! ```
+//!
+//! An index file in an older layout (magic "CHIX", no transactions) fails to decode, and its
+//! segment is rescanned once.
 
 use std::path::Path;
 
@@ -15,8 +22,9 @@ use chronik_types::Offset;
 
 use crate::Result;
 use crate::error::IoContext;
+use crate::txns::{OpenTxns, SegmentTxns};
 
-const INDEX_MAGIC: u32 = u32::from_be_bytes(*b"CHIX");
+const INDEX_MAGIC: u32 = u32::from_be_bytes(*b"CHXT");
 const FIXED_LEN: usize = 4 + 8 + 8 + 8 + 4 + 4;
 /// An index file larger than this is corrupt (a 2 GiB segment indexed every 4 KiB needs ~6 MiB).
 const MAX_INDEX_FILE: u64 = 64 * 1024 * 1024;
@@ -43,6 +51,8 @@ pub struct SegmentIndex {
     pub times: Vec<TimeEntry>,
     /// The running max timestamp over all frames (-1 when empty).
     pub max_timestamp: i64,
+    /// The segment's transactions; `None` in a log of opaque payloads (the Raft log).
+    pub txns: Option<SegmentTxns>,
     bytes_since_entry: u64,
 }
 
@@ -51,6 +61,23 @@ impl SegmentIndex {
         Self {
             max_timestamp: -1,
             ..Self::default()
+        }
+    }
+
+    /// An empty index that follows transactions, `open` being those open where it begins
+    /// (`None`: a log of opaque payloads, which has none).
+    pub fn with_txns(open: Option<OpenTxns>) -> Self {
+        Self {
+            txns: open.map(SegmentTxns::starting_with),
+            ..Self::new()
+        }
+    }
+
+    /// Follows the payload of a frame appended at `base_offset`, when this index keeps
+    /// transactions.
+    pub fn on_payload(&mut self, base_offset: Offset, payload: &[u8]) {
+        if let Some(txns) = self.txns.as_mut() {
+            txns.on_batch(base_offset, payload);
         }
     }
 
@@ -116,6 +143,13 @@ impl SegmentIndex {
             out.extend_from_slice(&e.timestamp.to_be_bytes());
             out.extend_from_slice(&e.relative_offset.to_be_bytes());
         }
+        match &self.txns {
+            None => out.push(0),
+            Some(txns) => {
+                out.push(1);
+                txns.encode(&mut out);
+            }
+        }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_be_bytes());
         out
@@ -140,7 +174,7 @@ impl SegmentIndex {
         let max_timestamp = r.u64()? as i64;
         let n_offsets = r.u32()? as usize;
         let n_times = r.u32()? as usize;
-        if n_offsets.checked_mul(8)? + n_times.checked_mul(12)? != r.0.len() {
+        if n_offsets.checked_mul(8)? + n_times.checked_mul(12)? >= r.0.len() {
             return None;
         }
         let mut index = Self::new();
@@ -156,6 +190,18 @@ impl SegmentIndex {
                 timestamp: r.u64()? as i64,
                 relative_offset: r.u32()?,
             });
+        }
+        index.txns = match r.take::<1>()? {
+            [0] => None,
+            [1] => {
+                let (txns, rest) = SegmentTxns::decode(r.0)?;
+                r.0 = rest;
+                Some(txns)
+            }
+            _ => return None,
+        };
+        if !r.0.is_empty() {
+            return None;
         }
         index.bytes_since_entry = u64::MAX / 2;
         Some((index, segment_len, next_offset))
@@ -202,7 +248,7 @@ mod tests {
     use super::*;
 
     fn built() -> SegmentIndex {
-        let mut idx = SegmentIndex::new();
+        let mut idx = SegmentIndex::with_txns(Some(OpenTxns::from([(3, 1)])));
         let mut pos = 0u32;
         for i in 0..100u32 {
             idx.on_frame(i, pos, 1000, i64::from(i) * 10, 4096);
@@ -235,8 +281,14 @@ mod tests {
         let bytes = idx.encode(100_000, 100);
         let (back, len, next) = SegmentIndex::decode(&bytes).unwrap();
         assert_eq!(
-            (back.offsets, back.times, len, next),
-            (idx.offsets.clone(), idx.times.clone(), 100_000, 100)
+            (back.offsets, back.times, back.txns, len, next),
+            (
+                idx.offsets.clone(),
+                idx.times.clone(),
+                idx.txns.clone(),
+                100_000,
+                100
+            )
         );
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
@@ -244,5 +296,14 @@ mod tests {
             assert!(SegmentIndex::decode(&bad).is_none(), "flip at {i} accepted");
         }
         assert!(SegmentIndex::decode(&bytes[..bytes.len() - 1]).is_none());
+    }
+
+    #[test]
+    fn an_index_of_opaque_payloads_keeps_no_transactions() {
+        let mut idx = SegmentIndex::new();
+        idx.on_frame(0, 0, 100, 5, 4096);
+        idx.on_payload(0, b"opaque");
+        let (back, _, _) = SegmentIndex::decode(&idx.encode(100, 1)).unwrap();
+        assert_eq!(back.txns, None);
     }
 }

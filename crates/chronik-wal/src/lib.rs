@@ -30,6 +30,7 @@ mod segment_batches;
 mod swap;
 mod swap_files;
 mod trim;
+mod txns;
 
 pub use config::{
     FlushPolicy, LogConfig, MAX_SEGMENT_BYTES, MIN_INDEX_INTERVAL_BYTES, MIN_SEGMENT_BYTES,
@@ -51,3 +52,4 @@ pub use segment_batches::{SegmentBatch, SegmentBatches};
 pub use swap::{SwapOutcome, SwapReport};
 pub use swap_files::{InterruptedSwap, SwapState, interrupted_swaps};
 pub use trim::RetentionReport;
+pub use txns::{AbortedTxn, OpenTxns, SegmentTxns};

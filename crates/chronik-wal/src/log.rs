@@ -13,10 +13,12 @@ use crate::durable::Durable;
 use crate::epoch::{EpochCache, EpochEntry, sync_dir};
 use crate::flusher::Flusher;
 use crate::frame::{FRAME_HEADER_LEN, FrameMeta, MAX_FRAME_PAYLOAD};
+use crate::index::SegmentIndex;
 use crate::pending::PendingSync;
 use crate::recovery::{self, RecoveryReport};
 use crate::seal::{Seal, SealTask};
 use crate::segment::Segment;
+use crate::txns::OpenTxns;
 use crate::{Result, WalError};
 
 /// Where an append landed.
@@ -76,6 +78,9 @@ pub struct PartitionLog {
     /// The owner makes writes durable itself with [`PartitionLog::flush`] (the Raft log syncs
     /// once per Ready), so appends bypass the flusher.
     pub(crate) explicit_sync: bool,
+    /// The log holds Kafka batches, whose transactions its segment indexes follow (the Raft
+    /// log's payloads are opaque).
+    pub(crate) kafka_batches: bool,
 }
 
 impl std::fmt::Debug for PartitionLog {
@@ -105,12 +110,14 @@ impl PartitionLog {
                 sync_dir(parent)?;
             }
         }
+        let kafka_batches = !recovery.opaque_payloads;
         let (segments, epochs, mut report) =
             recovery::plan(dir, name, config.index_interval_bytes, recovery)?.apply(dir)?;
         let mut segments: BTreeMap<Offset, Segment> =
             segments.into_iter().map(|s| (s.base_offset, s)).collect();
         if segments.is_empty() {
-            segments.insert(0, Segment::create(dir, 0)?);
+            let index = SegmentIndex::with_txns(kafka_batches.then(OpenTxns::new));
+            segments.insert(0, Segment::create(dir, 0, index)?);
             sync_dir(dir)?;
         }
         let first_base = *segments.keys().next().unwrap_or(&0);
@@ -139,6 +146,7 @@ impl PartitionLog {
             pending: PendingSync::new(name.to_string()),
             flusher,
             explicit_sync: false,
+            kafka_batches,
         };
         Ok((log, report))
     }
@@ -358,7 +366,8 @@ impl PartitionLog {
             size: sealed.size,
             next_offset: sealed.next_offset,
         };
-        let segment = Segment::create(&self.dir, next)?;
+        let open = (sealed.index.txns.as_ref()).map(|t| t.open.clone());
+        let segment = Segment::create(&self.dir, next, SegmentIndex::with_txns(open))?;
         state.segments.insert(next, segment);
         // The new segment's dir entry must be durable before an append to it is released:
         // the flusher syncs the dir first, off this (possibly async) thread.

@@ -11,6 +11,7 @@ use chronik_types::Offset;
 use crate::frame::{FRAME_HEADER_LEN, FrameHeader};
 use crate::log::PartitionLog;
 use crate::scan::{Visit, scan_frames};
+use crate::txns::AbortedTxn;
 use crate::{Result, WalError};
 
 /// Batches read from a log: their bytes back to back, exactly as stored.
@@ -184,6 +185,18 @@ impl PartitionLog {
             });
         }
         Ok(slices)
+    }
+
+    /// The aborted transactions a read_committed reader of `[from, to)` must be told of, in
+    /// marker order: those with data below `to` whose abort marker is at or after `from`. Their
+    /// markers are in the segment holding `from` or a later one.
+    pub fn aborted_txns(&self, from: Offset, to: Offset) -> Vec<AbortedTxn> {
+        let state = self.lock();
+        let first = (state.segments.range(..=from).next_back()).map_or(Offset::MIN, |(b, _)| *b);
+        (state.segments.range(first..))
+            .filter_map(|(_, seg)| seg.index.txns.as_ref())
+            .flat_map(|txns| txns.overlapping(from, to).copied())
+            .collect()
     }
 
     /// The largest record timestamp in the log (-1 when it holds none): ListOffsets'

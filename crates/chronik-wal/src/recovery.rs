@@ -15,6 +15,7 @@ use crate::frame::{FRAME_HEADER_LEN, FrameHeader, FrameMeta};
 use crate::index::SegmentIndex;
 use crate::segment::{Segment, parse_segment_file_name, remove_if_exists, segment_file_name};
 use crate::swap_files::{InterruptedSwap, SwapState, finish_swap, interrupted_swaps};
+use crate::txns::OpenTxns;
 use crate::{Result, WalError};
 
 /// What was cut from a log because it was torn or corrupt.
@@ -60,6 +61,9 @@ pub struct RecoveryOptions {
     pub full_scan: bool,
     /// Also require each payload to be a valid Kafka batch (CRC-32C included) matching its frame.
     pub check_batches: bool,
+    /// The payloads are not Kafka batches (the Raft log), so segment indexes keep no
+    /// transactions.
+    pub opaque_payloads: bool,
 }
 
 /// A segment as recovery decided to keep it.
@@ -133,6 +137,26 @@ fn stale_temp_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(stale)
 }
 
+/// The transactions open where a segment begins, for rescanning it: those open at the end of
+/// the segment kept before it, else those its own (stale) index says were open at its start,
+/// else none — a first segment rescanned from nothing finds each transaction's first batch
+/// among those it holds, which is all a reader can be told to skip. `None` for opaque payloads.
+fn txns_at_start(
+    options: &RecoveryOptions,
+    previous: Option<&Planned>,
+    stored: Option<&(SegmentIndex, u64, Offset)>,
+) -> Option<OpenTxns> {
+    if options.opaque_payloads {
+        return None;
+    }
+    let from_previous = previous
+        .and_then(|p| p.index.txns.as_ref())
+        .map(|t| &t.open);
+    let from_stored = stored.and_then(|(index, _, _)| index.txns.as_ref());
+    let open = from_previous.or(from_stored.map(|t| &t.open_at_start));
+    Some(open.cloned().unwrap_or_default())
+}
+
 /// Decides what recovery keeps and cuts, without changing anything on disk.
 pub(crate) fn plan(
     dir: &Path,
@@ -172,9 +196,12 @@ pub(crate) fn plan(
         let file = File::open(&found.read_from).at(&found.read_from)?;
         let file_len = file.metadata().at(&found.read_from)?.len();
         let index_path = path.with_file_name(crate::segment::index_file_name(base));
-        let trusted = SegmentIndex::load(&index_path)?
+        let stored = SegmentIndex::load(&index_path)?;
+        let txns_at_start = txns_at_start(&options, kept.last(), stored.as_ref());
+        let trusted = stored
             .filter(|_| !options.full_scan && !found.from_swap)
-            .filter(|(_, len, next)| *len == file_len && *next >= base && base >= prev_next);
+            .filter(|(_, len, next)| *len == file_len && *next >= base && base >= prev_next)
+            .filter(|(index, _, _)| index.txns.is_some() != options.opaque_payloads);
         if let Some((index, len, next)) = trusted {
             kept.push(Planned {
                 base,
@@ -199,7 +226,7 @@ pub(crate) fn plan(
                 frames: 0,
                 defect: Some((0, defect)),
             };
-            (end, SegmentIndex::new(), Vec::new())
+            (end, SegmentIndex::with_txns(txns_at_start), Vec::new())
         } else {
             Segment::scan(
                 &file,
@@ -208,6 +235,7 @@ pub(crate) fn plan(
                 file_len,
                 index_interval,
                 options.check_batches,
+                txns_at_start,
             )?
         };
         report.frames_scanned += end.frames;

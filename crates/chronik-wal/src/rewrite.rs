@@ -10,6 +10,7 @@ use chronik_types::Offset;
 
 use crate::config::MAX_SEGMENT_BYTES;
 use crate::frame::{FRAME_HEADER_LEN, FrameMeta, MAX_FRAME_PAYLOAD};
+use crate::index::SegmentIndex;
 use crate::log::{LogState, PartitionLog};
 use crate::seal::SealTask;
 use crate::segment::{Segment, remove_if_exists};
@@ -66,6 +67,9 @@ impl Drop for DiscardOnDrop {
 struct RangeSnapshot {
     end: Offset,
     replaced: Vec<Replaced>,
+    /// The index the cleaned segment starts from: no entries, the transactions open where
+    /// the first replaced segment begins.
+    index: SegmentIndex,
 }
 
 impl PartitionLog {
@@ -76,7 +80,7 @@ impl PartitionLog {
         let (snapshot, generation, index_interval) = self.wait_for_sealed_range(bases)?;
         let base = snapshot.replaced.first().map_or(0, |r| r.base);
         let path = self.dir.join(cleaned_file_name(base, snapshot.end));
-        let segment = Segment::create_at(path.clone(), base).map_err(|e| match e {
+        let segment = Segment::create_at(path.clone(), base, snapshot.index).map_err(|e| match e {
             WalError::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
                 self.refused(format!(
                     "a rewrite of [{base}, {}) is already under way ({}); swap it in or drop it first",
@@ -187,7 +191,14 @@ fn snapshot_range(state: &LogState, bases: &[Offset]) -> Result<RangeSnapshot, S
              fewer segments at a time"
         ));
     }
-    Ok(RangeSnapshot { end, replaced })
+    let open = (state.segments.get(&first))
+        .and_then(|seg| seg.index.txns.as_ref())
+        .map(|t| t.open_at_start.clone());
+    Ok(RangeSnapshot {
+        end,
+        replaced,
+        index: SegmentIndex::with_txns(open),
+    })
 }
 
 impl SegmentRewrite {

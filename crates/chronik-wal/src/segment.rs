@@ -13,6 +13,7 @@ use crate::error::IoContext;
 use crate::frame::{FrameHeader, FrameMeta};
 use crate::index::SegmentIndex;
 use crate::scan::{ScanEnd, Visit, scan_frames};
+use crate::txns::OpenTxns;
 
 /// File name of the segment whose first offset is `base`: 20 zero-padded digits.
 pub fn segment_file_name(base: Offset) -> String {
@@ -56,14 +57,14 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// Creates an empty segment file (failing if it already exists).
-    pub fn create(dir: &Path, base_offset: Offset) -> Result<Self> {
-        Self::create_at(dir.join(segment_file_name(base_offset)), base_offset)
+    /// Creates an empty segment file (failing if it already exists), with an empty `index`.
+    pub fn create(dir: &Path, base_offset: Offset, index: SegmentIndex) -> Result<Self> {
+        Self::create_at(dir.join(segment_file_name(base_offset)), base_offset, index)
     }
 
     /// Creates an empty segment file under another name than its final one (a rewrite's
     /// cleaned file), failing if it already exists.
-    pub fn create_at(path: PathBuf, base_offset: Offset) -> Result<Self> {
+    pub fn create_at(path: PathBuf, base_offset: Offset, index: SegmentIndex) -> Result<Self> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -76,7 +77,7 @@ impl Segment {
             file,
             0,
             base_offset,
-            SegmentIndex::new(),
+            index,
         ))
     }
 
@@ -157,12 +158,14 @@ impl Segment {
             meta.max_timestamp,
             index_interval,
         );
+        self.index.on_payload(meta.base_offset, payload);
         self.size += frame_len;
         self.next_offset = meta.last_offset + 1;
         Ok(position)
     }
 
-    /// Rebuilds the index from the file, returning where valid frames end.
+    /// Rebuilds the index from the file, returning where valid frames end. `txns` are the
+    /// transactions open where the segment begins (`None` in a log of opaque payloads).
     pub fn scan(
         file: &File,
         path: &Path,
@@ -170,8 +173,9 @@ impl Segment {
         file_len: u64,
         index_interval: u64,
         check_batches: bool,
+        txns: Option<OpenTxns>,
     ) -> Result<(ScanEnd, SegmentIndex, Vec<FrameMeta>)> {
-        let mut index = SegmentIndex::new();
+        let mut index = SegmentIndex::with_txns(txns);
         let mut epochs_seen: Vec<FrameMeta> = Vec::new();
         let end = scan_frames(file, path, 0, file_len, base_offset, |frame| {
             let meta = frame.header.meta;
@@ -185,6 +189,7 @@ impl Segment {
                 meta.max_timestamp,
                 index_interval,
             );
+            index.on_payload(meta.base_offset, frame.payload);
             if epochs_seen
                 .last()
                 .is_none_or(|m| m.leader_epoch != meta.leader_epoch)
@@ -203,6 +208,7 @@ impl Segment {
     /// Truncation is rare (a follower diverged from its leader), so a rescan is affordable.
     pub fn truncate(&mut self, position: u64, index_interval: u64) -> Result<()> {
         self.file.set_len(position).at(&self.path)?;
+        let txns = (self.index.txns.as_ref()).map(|t| t.open_at_start.clone());
         let (end, index, _) = Self::scan(
             &self.file,
             &self.path,
@@ -210,6 +216,7 @@ impl Segment {
             position,
             index_interval,
             false,
+            txns,
         )?;
         self.size = position;
         self.next_offset = end.next_offset;

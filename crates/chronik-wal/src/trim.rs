@@ -4,8 +4,10 @@
 use chronik_types::Offset;
 
 use crate::Result;
+use crate::index::SegmentIndex;
 use crate::log::{LogState, PartitionLog};
 use crate::segment::Segment;
+use crate::txns::OpenTxns;
 
 /// What a retention pass or `delete_before` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -89,9 +91,10 @@ impl PartitionLog {
         // checkpoints may lie above it.
         crate::offsets::remove(&self.dir, crate::offsets::LOG_START_FILE)?;
         crate::offsets::remove(&self.dir, crate::offsets::CLEANER_OFFSET_FILE)?;
+        let index = SegmentIndex::with_txns(self.kafka_batches.then(OpenTxns::new));
         state
             .segments
-            .insert(offset, Segment::create(&self.dir, offset)?);
+            .insert(offset, Segment::create(&self.dir, offset, index)?);
         crate::epoch::sync_dir(&self.dir)?;
         state.start_offset = offset;
         state.next_offset = offset;

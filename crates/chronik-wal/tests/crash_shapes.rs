@@ -178,6 +178,7 @@ fn damage_in_a_sealed_segment_drops_every_later_segment() {
     let full = RecoveryOptions {
         full_scan: true,
         check_batches: true,
+        opaque_payloads: false,
     };
     let (log, report) = data.open_partition_with(&tp(), config, full).unwrap();
     let cut = report.unwrap().cut.expect("a full scan finds the flip");

@@ -74,6 +74,7 @@ fn three_rewritten_segments_read_back_as_exactly_the_kept_batches() {
         RecoveryOptions {
             full_scan: true,
             check_batches: true,
+            opaque_payloads: false,
         },
     ] {
         let (data, log) = reopen(dir.path(), options);
