@@ -21,6 +21,10 @@ struct TopicStats {
     bytes: u64,
     min_timestamp: Option<i64>,
     max_timestamp: Option<i64>,
+    /// Aborted transactions in the segment indexes' sense: what read_committed readers skip.
+    aborted_transactions: u64,
+    /// Transactions with data and no marker yet.
+    open_transactions: u64,
     /// The partitions the log cleaner has cleaned, with their dirty ratios.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     cleaned: Vec<CleanedPartition>,
@@ -46,6 +50,8 @@ impl TopicStats {
         }
         self.partitions += 1;
         self.segments += p.segments.len() as u64;
+        self.aborted_transactions += p.aborted_transactions;
+        self.open_transactions += p.open_transactions;
         self.add_counts(
             p.batches,
             p.records,
@@ -58,6 +64,8 @@ impl TopicStats {
     fn absorb(&mut self, t: &TopicStats) {
         self.partitions += t.partitions;
         self.segments += t.segments;
+        self.aborted_transactions += t.aborted_transactions;
+        self.open_transactions += t.open_transactions;
         self.add_counts(
             t.batches,
             t.records,
@@ -133,6 +141,7 @@ fn print(topics: &[TopicStats]) -> Result<()> {
     }
     table.add_row(row(&total));
     output::table(&table, None)?;
+    print_transactions(topics, &total)?;
     let mut cleaned = chronik_cli::table(["topic", "partition", "cleaner offset", "dirty"]);
     for t in topics {
         for p in &t.cleaned {
@@ -148,6 +157,25 @@ fn print(topics: &[TopicStats]) -> Result<()> {
         println!();
         output::table(&cleaned, None)?;
     }
+    Ok(())
+}
+
+/// The topics with transactions, when any has some.
+fn print_transactions(topics: &[TopicStats], total: &TopicStats) -> Result<()> {
+    if total.aborted_transactions + total.open_transactions == 0 {
+        return Ok(());
+    }
+    let mut table = chronik_cli::table(["topic", "aborted transactions", "open transactions"]);
+    let with_txns = (topics.iter()).filter(|t| t.aborted_transactions + t.open_transactions > 0);
+    for t in with_txns.chain([total]) {
+        table.add_row(vec![
+            t.topic.clone(),
+            t.aborted_transactions.to_string(),
+            t.open_transactions.to_string(),
+        ]);
+    }
+    println!();
+    output::table(&table, None)?;
     Ok(())
 }
 

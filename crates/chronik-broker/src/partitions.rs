@@ -55,8 +55,7 @@ impl Hosted {
     /// `closing`), so a restart after a crash replays only what came after it.
     fn snapshot_producers(&self, closing: bool) {
         // The lock first: no idempotent append can slip between the state and the offset.
-        let mut states = self.producers();
-        states.trim_aborted(self.log.start_offset());
+        let states = self.producers();
         let end = self.log.end_offset();
         let unchanged = self.snapshot_at.load(Ordering::Relaxed) == end;
         if !closing && (states.len() == 0 || unchanged) {

@@ -9,7 +9,6 @@ use std::collections::{HashMap, VecDeque};
 
 use chronik_records::{BatchHeader, ProducerFields, StoredBatches, TxnMarker, wrapping_seq};
 
-pub(crate) use txn::AbortedTxn;
 use txn::TxnIndex;
 
 /// Batches remembered per producer (Kafka keeps the last 5: a producer has at most 5 in flight).
@@ -97,7 +96,7 @@ pub(crate) enum SeqCheck {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct ProducerStates {
     producers: HashMap<i64, ProducerEntry>,
-    /// Open transactions and the aborted ones still in the log.
+    /// Open transactions.
     txns: TxnIndex,
 }
 
@@ -271,11 +270,10 @@ impl ProducerStates {
         out
     }
 
-    /// A marker written at `marker_offset` ended `producer_id`'s transaction here; an abort is
-    /// remembered for read_committed fetches. A marker with a newer epoch (a transaction
-    /// aborted on timeout, fencing its producer) restarts the sequence.
+    /// A marker written at `marker_offset` ended `producer_id`'s transaction here (the log's
+    /// segment index keeps an abort for read_committed fetches). A marker with a newer epoch (a
+    /// transaction aborted on timeout, fencing its producer) restarts the sequence.
     pub fn end_txn(&mut self, producer_id: i64, epoch: i16, marker: TxnMarker, marker_offset: i64) {
-        let commit = marker.commit;
         let entry = (self.producers.entry(producer_id))
             .or_insert_with(|| ProducerEntry::new(epoch, marker_offset));
         entry.coordinator_epoch = entry.coordinator_epoch.max(marker.coordinator_epoch);
@@ -287,29 +285,12 @@ impl ProducerStates {
         entry.txn_ends = entry.txn_ends.wrapping_add(1);
         if let Some(first) = entry.txn_first.take() {
             self.txns.close(first);
-            if !commit {
-                self.txns.aborted(AbortedTxn {
-                    producer_id,
-                    first_offset: first,
-                    last_offset: marker_offset,
-                });
-            }
         }
     }
 
     /// The first offset of the earliest open transaction: the last stable offset cannot pass it.
     pub fn first_unstable_offset(&self) -> Option<i64> {
         self.txns.first_open()
-    }
-
-    /// The aborted transactions a read_committed fetch of `[from, to)` must be told of.
-    pub fn aborted_between(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
-        self.txns.aborted_between(from, to)
-    }
-
-    /// Forgets aborted transactions wholly below the log start `start`.
-    pub fn trim_aborted(&mut self, start: i64) {
-        self.txns.trim(start);
     }
 
     pub fn len(&self) -> usize {

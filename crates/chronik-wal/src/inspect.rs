@@ -11,6 +11,8 @@ use crate::frame::FrameMeta;
 use crate::scan::{Visit, resync, scan_frames};
 use crate::segment::{check_batch_matches, parse_segment_file_name};
 use crate::swap_files::{InterruptedSwap, SwapState, interrupted_swaps};
+use crate::txn_check::stored_txns_at_start;
+use crate::txns::SegmentTxns;
 use crate::{PARTITIONS_DIR, Result};
 use chronik_records::BatchHeader;
 
@@ -25,6 +27,8 @@ pub struct SegmentSummary {
     pub records: u64,
     pub min_timestamp: Option<i64>,
     pub max_timestamp: Option<i64>,
+    /// Transactions whose abort marker is in this segment.
+    pub aborted_transactions: u64,
     /// Why reading stopped early, when the segment is damaged.
     pub damaged: Option<String>,
 }
@@ -43,6 +47,10 @@ pub struct PartitionSummary {
     pub max_timestamp: Option<i64>,
     /// Where the log cleaner's next pass starts (`None`: never cleaned).
     pub cleaner_offset: Option<Offset>,
+    /// Aborted transactions in the log (what read_committed readers are told to skip).
+    pub aborted_transactions: u64,
+    /// Transactions with data in the log and no marker yet.
+    pub open_transactions: u64,
     pub segments: Vec<SegmentSummary>,
 }
 
@@ -116,8 +124,13 @@ pub fn summarize_partition(root: &Path, tp: &TopicPartition) -> Result<Partition
     };
     let dir = partition_dir(root, tp);
     summary.cleaner_offset = crate::offsets::load(&dir, crate::offsets::CLEANER_OFFSET_FILE)?;
+    let mut txns: Option<SegmentTxns> = None;
     for (base, path) in segment_files(&dir)? {
         let (file, len) = open_len(&path)?;
+        let mut seg_txns = match &txns {
+            Some(previous) => previous.next_segment(),
+            None => SegmentTxns::starting_with(stored_txns_at_start(&path, base)?),
+        };
         let mut seg = SegmentSummary {
             file: path.clone(),
             base_offset: base,
@@ -128,6 +141,7 @@ pub fn summarize_partition(root: &Path, tp: &TopicPartition) -> Result<Partition
         let end = scan_frames(&file, &path, 0, len, base, |frame| {
             seg.batches += 1;
             let meta = frame.header.meta;
+            seg_txns.on_batch(meta.base_offset, frame.payload);
             let first_ts = match BatchHeader::parse(frame.payload) {
                 Ok(h) => {
                     seg.records += h.records_count.max(0) as u64;
@@ -144,8 +158,11 @@ pub fn summarize_partition(root: &Path, tp: &TopicPartition) -> Result<Partition
         })?;
         seg.next_offset = end.next_offset;
         seg.damaged = end.defect.map(|(pos, d)| format!("at byte {pos}: {d}"));
+        seg.aborted_transactions = seg_txns.aborted.len() as u64;
         summary.segments.push(seg);
+        txns = Some(seg_txns);
     }
+    summary.open_transactions = txns.map_or(0, |t| t.open.len() as u64);
     if let (Some(first), Some(last)) = (summary.segments.first(), summary.segments.last()) {
         summary.end_offset = last.next_offset;
         // A start moved inside the first segment (DeleteRecords) is checkpointed beside it.
@@ -154,6 +171,7 @@ pub fn summarize_partition(root: &Path, tp: &TopicPartition) -> Result<Partition
             .min(summary.end_offset.max(first.base_offset));
     }
     for seg in &summary.segments {
+        summary.aborted_transactions += seg.aborted_transactions;
         summary.batches += seg.batches;
         summary.records += seg.records;
         summary.bytes += seg.bytes;
@@ -237,6 +255,9 @@ pub fn verify_partition(root: &Path, tp: &TopicPartition) -> Result<Vec<Corrupti
         if swap.state == SwapState::Decided {
             verify_segment(&swap.file, swap.base_offset, &mut found)?;
         }
+    }
+    if found.is_empty() {
+        crate::txn_check::check_txn_indexes(&dir, &mut found)?;
     }
     Ok(found)
 }

@@ -30,6 +30,7 @@ mod segment_batches;
 mod swap;
 mod swap_files;
 mod trim;
+mod txn_check;
 mod txns;
 
 pub use config::{

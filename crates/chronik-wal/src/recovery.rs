@@ -75,6 +75,8 @@ pub(crate) struct Planned {
     pub valid_len: u64,
     pub next_offset: Offset,
     pub index: SegmentIndex,
+    /// Its index was rebuilt from its frames rather than read from its index file.
+    pub rescanned: bool,
 }
 
 pub(crate) struct Plan {
@@ -135,6 +137,19 @@ fn stale_temp_files(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(stale)
+}
+
+/// Writes the index rebuilt for a sealed segment, once its bytes are durable (an index only
+/// ever describes durable bytes), so the next open reads it instead of rescanning. A failure
+/// only costs that rescan.
+fn store_rebuilt_index(segment: &Segment) {
+    let stored = (segment.file.sync_data())
+        .at(&segment.path)
+        .and_then(|()| segment.store_index());
+    if let Err(e) = stored {
+        tracing::warn!(segment = %segment.path.display(), error = %e,
+            "could not write a rebuilt segment index; the segment will be rescanned on the next open");
+    }
 }
 
 /// The transactions open where a segment begins, for rescanning it: those open at the end of
@@ -210,6 +225,7 @@ pub(crate) fn plan(
                 valid_len: len,
                 next_offset: next,
                 index,
+                rescanned: false,
             });
             continue;
         }
@@ -271,6 +287,7 @@ pub(crate) fn plan(
             valid_len: end.valid_len,
             next_offset: end.next_offset,
             index,
+            rescanned: true,
         });
     }
     let (epochs, rebuilt_epochs) = rebuild_epochs(dir, &kept, &seen_epochs)?;
@@ -421,14 +438,14 @@ impl Plan {
             remove_if_exists(path)?;
         }
         let mut segments = Vec::with_capacity(self.kept.len());
-        for p in self.kept {
-            segments.push(Segment::open_known(
-                p.path,
-                p.base,
-                p.valid_len,
-                p.next_offset,
-                p.index,
-            )?);
+        let sealed = self.kept.len().saturating_sub(1);
+        for (i, p) in self.kept.into_iter().enumerate() {
+            let rescanned = p.rescanned;
+            let segment = Segment::open_known(p.path, p.base, p.valid_len, p.next_offset, p.index)?;
+            if rescanned && i < sealed {
+                store_rebuilt_index(&segment);
+            }
+            segments.push(segment);
         }
         if let Some(active) = segments.last() {
             active.remove_index()?;

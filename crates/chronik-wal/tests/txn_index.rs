@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use chronik_records::{TxnMarker, build_marker_batch, recompute_crc, set_producer};
 use chronik_types::{FsyncPolicy, Offset};
-use chronik_wal::{AbortedTxn, DataDir, LogConfig, PartitionLog, WalOptions};
+use chronik_wal::inspect::verify_partition;
+use chronik_wal::{AbortedTxn, DataDir, LogConfig, PartitionLog, RecoveryOptions, WalOptions};
 use common::cleaner::clean;
 use common::*;
 
@@ -188,4 +189,47 @@ fn a_log_of_opaque_payloads_keeps_no_transactions() {
     log.append_raw(&marker(9, false), 1, 0, 0).unwrap();
     assert_eq!(log.aborted_txns(0, Offset::MAX), vec![]);
     data.close().unwrap();
+}
+
+/// Changes the first offset of the last aborted transaction a segment index keeps (the entries
+/// end the file, before its CRC), keeping the file's CRC valid.
+fn falsify_last_abort(index_file: &Path) {
+    let mut bytes = std::fs::read(index_file).unwrap();
+    let body = bytes.len() - 4;
+    let first_offset = body - 16;
+    bytes[first_offset..first_offset + 8].copy_from_slice(&1_000i64.to_be_bytes());
+    let crc = crc32fast::hash(&bytes[..body]);
+    bytes[body..].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(index_file, bytes).unwrap();
+}
+
+#[test]
+fn verify_finds_an_index_that_disagrees_with_its_segment_and_a_thorough_recovery_rebuilds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = reopen(dir.path());
+    let expected = append_all(&log, &workload());
+    let segments = log.segments();
+    data.close().unwrap();
+    let first_abort = expected[0].last_offset;
+    let holding = (segments.iter())
+        .rfind(|s| s.base_offset <= first_abort)
+        .unwrap();
+    let index_file = holding.path.with_extension("index");
+    falsify_last_abort(&index_file);
+
+    let found = verify_partition(dir.path(), &tp()).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].file, index_file);
+    assert!(found[0].reason.contains("recover"), "{}", found[0].reason);
+
+    let thorough = RecoveryOptions {
+        full_scan: true,
+        check_batches: true,
+        opaque_payloads: false,
+    };
+    let data = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Never)).unwrap();
+    let (log, _) = (data.open_partition_with(&tp(), small_segments(), thorough)).unwrap();
+    assert_eq!(log.aborted_txns(0, Offset::MAX), expected);
+    data.close().unwrap();
+    assert_eq!(verify_partition(dir.path(), &tp()).unwrap(), vec![]);
 }

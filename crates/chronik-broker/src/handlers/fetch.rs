@@ -25,9 +25,9 @@ use crate::fetch_sessions::{
 };
 use crate::kafka_errors::partition_error_code;
 use crate::partition::{Isolation, Parked, PartitionError, PartitionLayer, ReadRequest, Reader};
-use crate::producers::AbortedTxn;
 use crate::quotas::Throttling;
 use crate::services::Services;
+use chronik_wal::AbortedTxn;
 
 /// Longest long poll honoured, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);

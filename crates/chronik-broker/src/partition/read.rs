@@ -5,12 +5,12 @@
 use bytes::Bytes;
 use chronik_metadata::BrokerId;
 use chronik_types::TopicPartition;
-use chronik_wal::PartitionLog;
+use chronik_wal::{AbortedTxn, PartitionLog};
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::WatchStream;
 
 use super::{Leading, PartitionError, PartitionLayer, Result};
-use crate::producers::{AbortedTxn, ProducerSummary};
+use crate::producers::ProducerSummary;
 use crate::replica::{Role, divergence};
 
 /// Who reads: what it may see and whether its read is replication progress.
@@ -132,10 +132,8 @@ impl PartitionLayer {
                 }
             }
         };
-        let aborted = (committed && reader == Reader::Consumer).then(|| {
-            let producers = leading.hosted.producers();
-            producers.aborted_between(req.fetch_offset, visible)
-        });
+        let aborted = (committed && reader == Reader::Consumer)
+            .then(|| log.aborted_txns(req.fetch_offset, visible));
         Ok(PartitionRead {
             records,
             high_watermark: hw,

@@ -1,29 +1,28 @@
 //! The producer state of a partition saved at a clean shutdown, so a restart replays only the
 //! batches written after it instead of the whole log.
 //!
-//! Layout (big endian): magic `CHPS`, format 2, the log end offset it describes, the producer
+//! Layout (big endian): magic `CHPS`, format 3, the log end offset it describes, the producer
 //! count, then per producer: id, epoch, latest offset, first offset of its open transaction
-//! (-1: none), latest timestamp, coordinator epoch of its latest marker, batch count, batches (first and last sequence, base and last offset); then the
-//! aborted transactions' count and each one's producer id, first and last offset; a CRC-32 of
-//! everything before it ends the file. Format 1 (written before transactions existed) has no
-//! transaction fields. A file that fails any check is ignored and the log is replayed from its
-//! start instead.
+//! (-1: none), latest timestamp, coordinator epoch of its latest marker, batch count, batches
+//! (first and last sequence, base and last offset); a CRC-32 of everything before it ends the
+//! file. Format 2 also listed the aborted transactions, which the log's segment indexes keep
+//! now: the list is skipped. Format 1 (written before transactions existed) has no transaction
+//! fields. A file that fails any check is ignored and the log is replayed from its start
+//! instead.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use bytes::{Buf, BufMut};
 
-use super::{
-    AbortedTxn, CACHED_BATCHES, MAX_PRODUCERS, ProducerEntry, ProducerStates, WrittenBatch,
-};
+use super::{CACHED_BATCHES, MAX_PRODUCERS, ProducerEntry, ProducerStates, WrittenBatch};
 
 const MAGIC: &[u8; 4] = b"CHPS";
-const FORMAT: u8 = 2;
+const FORMAT: u8 = 3;
+/// The format that also listed the aborted transactions.
+const FORMAT_WITH_ABORTED: u8 = 2;
 /// The format before transactions: no open-transaction offset, no aborted list.
 const FORMAT_WITHOUT_TXNS: u8 = 1;
-/// Aborted transactions a snapshot holds at most (a bound on what a damaged count may ask for).
-const MAX_ABORTED: usize = 10_000_000;
 const FILE_NAME: &str = "producers.snapshot";
 
 fn path(partition_dir: &Path) -> PathBuf {
@@ -91,13 +90,6 @@ fn encode(states: &ProducerStates, end_offset: i64) -> Vec<u8> {
             out.put_i64(b.last_offset);
         }
     }
-    let aborted: Vec<&AbortedTxn> = states.txns.aborted_list().collect();
-    out.put_u32(u32::try_from(aborted.len()).unwrap_or(u32::MAX));
-    for t in aborted {
-        out.put_i64(t.producer_id);
-        out.put_i64(t.first_offset);
-        out.put_i64(t.last_offset);
-    }
     let crc = crc32fast::hash(&out);
     out.put_u32(crc);
     out
@@ -110,10 +102,11 @@ fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
     }
     let mut buf = body;
     let format = *buf.get(4)?;
-    if buf.get(..4)? != MAGIC || (format != FORMAT && format != FORMAT_WITHOUT_TXNS) {
+    let known = [FORMAT, FORMAT_WITH_ABORTED, FORMAT_WITHOUT_TXNS];
+    if buf.get(..4)? != MAGIC || !known.contains(&format) {
         return None;
     }
-    let with_txns = format == FORMAT;
+    let with_txns = format != FORMAT_WITHOUT_TXNS;
     buf.advance(5);
     let end_offset = take(&mut buf, 8)?.get_i64();
     let count = usize::try_from(take(&mut buf, 4)?.get_u32()).ok()?;
@@ -160,19 +153,9 @@ fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
         }
         states.producers.insert(id, entry);
     }
-    if with_txns {
+    if format == FORMAT_WITH_ABORTED {
         let aborted = usize::try_from(take(&mut buf, 4)?.get_u32()).ok()?;
-        if aborted > MAX_ABORTED {
-            return None;
-        }
-        for _ in 0..aborted {
-            let mut t = take(&mut buf, 24)?;
-            states.txns.aborted(AbortedTxn {
-                producer_id: t.get_i64(),
-                first_offset: t.get_i64(),
-                last_offset: t.get_i64(),
-            });
-        }
+        take(&mut buf, aborted.checked_mul(24)?)?;
     }
     buf.is_empty().then_some((states, end_offset))
 }
@@ -255,6 +238,23 @@ mod tests {
             (states.len(), end, states.first_unstable_offset()),
             (1, 5, None)
         );
+    }
+
+    #[test]
+    fn a_snapshot_listing_aborted_transactions_loads_without_them() {
+        let states = sample();
+        let mut old = encode(&states, 77);
+        old.truncate(old.len() - 4);
+        old[4] = FORMAT_WITH_ABORTED;
+        old.put_u32(1);
+        for v in [2i64, 214, 230] {
+            old.put_i64(v);
+        }
+        old.put_u32(crc32fast::hash(&old));
+        let (back, end) = decode(&old).expect("format 2 decodes");
+        assert_eq!((back.len(), end), (states.len(), 77));
+        old.truncate(old.len() - 12);
+        assert_eq!(decode(&old), None, "a short aborted list is damage");
     }
 
     #[test]
