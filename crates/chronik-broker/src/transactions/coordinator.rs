@@ -231,20 +231,30 @@ impl TxnCoordinator {
         commit: bool,
         protocol: EndProtocol,
     ) -> Result<(i64, i16), CoordError> {
-        let mut now_at = None;
-        self.transition(txn_id, |current| {
-            let m = current.ok_or(TxnError::WrongProducerId)?;
-            let step = state::end_txn(m, producer, commit, protocol, wall_ms())?;
-            let next = match step {
-                EndStep::Prepare(next) => Some(next),
-                EndStep::Done => None,
-            };
-            let at = next.as_ref().unwrap_or(m);
-            now_at = Some((at.producer_id, at.producer_epoch));
-            Ok(next)
-        })
-        .await?;
-        Ok(now_at.unwrap_or(producer))
+        let mut fresh = None;
+        loop {
+            let (mut now_at, mut needs_id) = (None, false);
+            self.transition(txn_id, |current| {
+                let m = current.ok_or(TxnError::WrongProducerId)?;
+                let step = state::end_txn(m, producer, commit, protocol, fresh, wall_ms())?;
+                let next = match step {
+                    EndStep::Prepare(next) => Some(next),
+                    EndStep::Done => None,
+                    EndStep::NeedProducerId => {
+                        needs_id = true;
+                        return Ok(None);
+                    }
+                };
+                now_at = Some(next.as_ref().unwrap_or(m).continues_as());
+                Ok(next)
+            })
+            .await?;
+            match (needs_id, fresh) {
+                (false, _) => return Ok(now_at.unwrap_or(producer)),
+                (true, None) => fresh = Some(self.producer_ids.next(&self.cluster).await?),
+                (true, Some(_)) => return Err(CoordError::NotAvailable("no producer id".into())),
+            }
+        }
     }
 
     /// DescribeTransactions: the committed state of `txn_id` (`None`: no such id).

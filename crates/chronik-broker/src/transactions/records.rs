@@ -1,7 +1,8 @@
 //! `__transaction_state` records in Kafka's format (`TransactionLogKey` and
-//! `TransactionLogValue` version 0): the key is the transactional id, the value its
-//! [`TxnMetadata`]; a tombstone removes the id. Decoding never allocates by a count the bytes
-//! cannot hold.
+//! `TransactionLogValue`): the key is the transactional id, the value its [`TxnMetadata`]; a
+//! tombstone removes the id. A value is written as version 0 unless it names a previous or next
+//! producer id, which only version 1 (flexible: compact strings and arrays, tagged fields 0 and
+//! 1) holds. Decoding never allocates by a count the bytes cannot hold.
 
 use std::collections::BTreeSet;
 
@@ -37,9 +38,14 @@ pub(crate) fn decode_key(mut buf: &[u8]) -> Result<String, RecordError> {
     }
 }
 
+/// Tagged fields of a version 1 value.
+const TAG_PREVIOUS_PRODUCER_ID: u32 = 0;
+const TAG_NEXT_PRODUCER_ID: u32 = 1;
+
 pub(crate) fn encode_value(m: &TxnMetadata) -> Bytes {
+    let flexible = m.previous_producer_id.is_some() || m.next_producer_id.is_some();
     let mut out = Vec::with_capacity(64);
-    out.put_i16(0);
+    out.put_i16(i16::from(flexible));
     out.put_i64(m.producer_id);
     out.put_i16(m.producer_epoch);
     out.put_i32(m.timeout_ms);
@@ -51,40 +57,80 @@ pub(crate) fn encode_value(m: &TxnMetadata) -> Bytes {
             _ => topics.push((&tp.topic, vec![tp.partition])),
         }
     }
-    out.put_i32(i32::try_from(topics.len()).unwrap_or(i32::MAX));
+    put_len(&mut out, topics.len(), flexible);
     for (topic, parts) in topics {
-        put_str(&mut out, topic);
-        out.put_i32(i32::try_from(parts.len()).unwrap_or(i32::MAX));
+        match flexible {
+            true => put_compact_str(&mut out, topic),
+            false => put_str(&mut out, topic),
+        }
+        put_len(&mut out, parts.len(), flexible);
         for p in parts {
             out.put_i32(p);
+        }
+        if flexible {
+            put_uvarint(&mut out, 0);
         }
     }
     out.put_i64(m.last_update_ms);
     out.put_i64(m.start_ms);
+    if flexible {
+        let tagged = [
+            (TAG_PREVIOUS_PRODUCER_ID, m.previous_producer_id),
+            (TAG_NEXT_PRODUCER_ID, m.next_producer_id),
+        ];
+        let present: Vec<(u32, i64)> = (tagged.into_iter())
+            .filter_map(|(tag, id)| Some((tag, id?)))
+            .collect();
+        put_uvarint(&mut out, present.len() as u32);
+        for (tag, id) in present {
+            put_uvarint(&mut out, tag);
+            put_uvarint(&mut out, 8);
+            out.put_i64(id);
+        }
+    }
     out.into()
 }
 
 pub(crate) fn decode_value(mut buf: &[u8]) -> Result<TxnMetadata, RecordError> {
     let version = get_i16(&mut buf)?;
-    if version != 0 {
+    if !(0..=1).contains(&version) {
         return Err(RecordError::Version(version));
     }
+    let flexible = version == 1;
     let producer_id = get_i64(&mut buf)?;
     let producer_epoch = get_i16(&mut buf)?;
     let timeout_ms = get_i32(&mut buf)?;
     let code = i8::from_be_bytes([get_u8(&mut buf)?]);
     let state = TxnState::from_code(code).ok_or(RecordError::Status(code))?;
     let mut partitions = BTreeSet::new();
-    let topics = get_i32(&mut buf)?;
-    for _ in 0..topics.max(0) {
-        let topic = get_str(&mut buf)?;
-        let count = get_i32(&mut buf)?;
-        for _ in 0..count.max(0) {
+    let topics = get_len(&mut buf, flexible)?;
+    for _ in 0..topics {
+        let topic = match flexible {
+            true => get_compact_str(&mut buf)?,
+            false => get_str(&mut buf)?,
+        };
+        let count = get_len(&mut buf, flexible)?;
+        for _ in 0..count {
             partitions.insert(TopicPartition::new(topic.clone(), get_i32(&mut buf)?));
+        }
+        if flexible {
+            skip_tagged(&mut buf, |_, _| Ok(()))?;
         }
     }
     let last_update_ms = get_i64(&mut buf)?;
     let start_ms = get_i64(&mut buf)?;
+    let (mut previous_producer_id, mut next_producer_id) = (None, None);
+    if flexible {
+        skip_tagged(&mut buf, |tag, mut field| {
+            let slot = match tag {
+                TAG_PREVIOUS_PRODUCER_ID => &mut previous_producer_id,
+                TAG_NEXT_PRODUCER_ID => &mut next_producer_id,
+                _ => return Ok(()),
+            };
+            *slot = Some(get_i64(&mut field)?).filter(|id| *id >= 0);
+            Ok(())
+        })?;
+    }
     Ok(TxnMetadata {
         producer_id,
         producer_epoch,
@@ -94,7 +140,75 @@ pub(crate) fn decode_value(mut buf: &[u8]) -> Result<TxnMetadata, RecordError> {
         start_ms,
         last_update_ms,
         bumped_by_end: false,
+        next_producer_id,
+        previous_producer_id,
     })
+}
+
+/// An array's length: an i32, or (flexible) an unsigned varint of length + 1.
+fn put_len(out: &mut Vec<u8>, len: usize, flexible: bool) {
+    match flexible {
+        true => put_uvarint(out, u32::try_from(len).unwrap_or(u32::MAX - 1) + 1),
+        false => out.put_i32(i32::try_from(len).unwrap_or(i32::MAX)),
+    }
+}
+
+/// An array's length; a null or negative one is empty.
+fn get_len(buf: &mut &[u8], flexible: bool) -> Result<usize, RecordError> {
+    let len = match flexible {
+        true => get_uvarint(buf)?.saturating_sub(1) as usize,
+        false => usize::try_from(get_i32(buf)?).unwrap_or(0),
+    };
+    // Every element takes at least a byte: a longer count is damage, never an allocation.
+    if len > buf.len() {
+        return Err(RecordError::Truncated);
+    }
+    Ok(len)
+}
+
+/// Reads a tagged-field section, handing each field's tag and bytes to `field`.
+fn skip_tagged(
+    buf: &mut &[u8],
+    mut field: impl FnMut(u32, &[u8]) -> Result<(), RecordError>,
+) -> Result<(), RecordError> {
+    for _ in 0..get_uvarint(buf)? {
+        let tag = get_uvarint(buf)?;
+        let size = get_uvarint(buf)? as usize;
+        field(tag, take(buf, size)?)?;
+    }
+    Ok(())
+}
+
+fn put_uvarint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.put_u8((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.put_u8(v as u8);
+}
+
+fn get_uvarint(buf: &mut &[u8]) -> Result<u32, RecordError> {
+    let mut v: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        let b = get_u8(buf)?;
+        v |= u32::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
+        if b & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(RecordError::Truncated)
+}
+
+fn put_compact_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = &s.as_bytes()[..s.len().min(i16::MAX as usize)];
+    put_uvarint(out, bytes.len() as u32 + 1);
+    out.put_slice(bytes);
+}
+
+fn get_compact_str(buf: &mut &[u8]) -> Result<String, RecordError> {
+    let len = get_uvarint(buf)?.saturating_sub(1) as usize;
+    let bytes = take(buf, len)?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| RecordError::Utf8)
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -164,6 +278,25 @@ mod tests {
     }
 
     #[test]
+    fn a_value_naming_other_producer_ids_round_trips_as_version_one() {
+        let mut m = sample();
+        m.next_producer_id = Some(43);
+        let bytes = encode_value(&m);
+        assert_eq!(&bytes[..2], &[0, 1]);
+        assert_eq!(bytes[17], 3, "two topics, as a compact array");
+        assert_eq!(decode_value(&bytes), Ok(m.clone()));
+        let done = super::super::state::complete(&m, 1_700_000_000_001);
+        assert_eq!(
+            (done.previous_producer_id, done.next_producer_id),
+            (Some(42), None)
+        );
+        assert_eq!(decode_value(&encode_value(&done)), Ok(done.clone()));
+        for cut in 0..bytes.len() {
+            assert!(decode_value(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
     fn damaged_records_are_errors_not_panics() {
         let bytes = encode_value(&sample());
         for cut in 0..bytes.len() {
@@ -173,5 +306,6 @@ mod tests {
         huge[17..21].copy_from_slice(&i32::MAX.to_be_bytes());
         assert!(decode_value(&huge).is_err());
         assert_eq!(decode_key(&[0, 1, 0]), Err(RecordError::Version(1)));
+        assert_eq!(decode_value(&[0, 2]), Err(RecordError::Version(2)));
     }
 }

@@ -89,6 +89,12 @@ pub(crate) struct TxnMetadata {
     /// InitProducerId or the timeout): only then may an abort's retry name the epoch before.
     /// Kept in memory only: after the coordinator moves, such a retry is refused as fenced.
     pub bumped_by_end: bool,
+    /// The producer id the producer moves to when this transaction completes: one that bumps
+    /// the epoch at every end is given a fresh id once its epochs are used up.
+    pub next_producer_id: Option<i64>,
+    /// The producer id used before the current one was handed out at an EndTxn, so a retry of
+    /// that EndTxn is recognised.
+    pub previous_producer_id: Option<i64>,
 }
 
 /// Why a transactional request is refused; nothing changes.
@@ -227,6 +233,8 @@ pub(crate) enum EndStep {
     Prepare(TxnMetadata),
     /// A retry of an EndTxn that already completed: nothing to do.
     Done,
+    /// The producer's epochs are used up: ask again with a fresh producer id to move it to.
+    NeedProducerId,
 }
 
 /// How a producer's transactions end (Kafka's client transaction version).
@@ -245,14 +253,9 @@ pub(crate) fn end_txn(
     (producer_id, epoch): (i64, i16),
     commit: bool,
     protocol: EndProtocol,
+    fresh: Option<i64>,
     now: WallMs,
 ) -> Result<EndStep, TxnError> {
-    // An epoch that cannot grow keeps ending transactions the older way; Kafka would move the
-    // producer to a fresh producer id instead.
-    let protocol = match m.producer_epoch >= LAST_EPOCH {
-        true => EndProtocol::KeepEpoch,
-        false => protocol,
-    };
     let outcome_matches = matches!(
         (m.state, commit),
         (TxnState::CompleteCommit | TxnState::PrepareCommit, true)
@@ -267,7 +270,14 @@ pub(crate) fn end_txn(
         && epoch.checked_add(1) == Some(m.producer_epoch)
         && outcome_matches
         && (commit || m.bumped_by_end);
-    if retried {
+    // The same, for the ending that moved the producer to a fresh id at its last epoch.
+    let retried_before_new_id = protocol == EndProtocol::BumpEpoch
+        && m.previous_producer_id == Some(producer_id)
+        && epoch >= LAST_EPOCH
+        && m.producer_epoch == 0
+        && outcome_matches
+        && (commit || m.bumped_by_end);
+    if retried || retried_before_new_id {
         return match m.state.is_preparing() {
             true => Err(TxnError::Concurrent),
             false => Ok(EndStep::Done),
@@ -283,6 +293,13 @@ pub(crate) fn end_txn(
             };
             next.bumped_by_end = protocol == EndProtocol::BumpEpoch;
             if next.bumped_by_end {
+                // The markers take the last epoch; the producer goes on with a fresh id.
+                if m.producer_epoch >= LAST_EPOCH {
+                    let Some(id) = fresh else {
+                        return Ok(EndStep::NeedProducerId);
+                    };
+                    next.next_producer_id = Some(id);
+                }
                 next.producer_epoch = bumped(m.producer_epoch);
             }
             next.last_update_ms = now;
@@ -309,6 +326,11 @@ pub(crate) fn complete(m: &TxnMetadata, now: WallMs) -> TxnMetadata {
         TxnState::PrepareAbort => TxnState::CompleteAbort,
         other => other,
     };
+    if let Some(id) = next.next_producer_id.take() {
+        next.previous_producer_id = Some(m.producer_id);
+        next.producer_id = id;
+        next.producer_epoch = 0;
+    }
     next.partitions.clear();
     next.last_update_ms = now;
     next
@@ -328,14 +350,10 @@ pub(crate) fn expire(m: &TxnMetadata, now: WallMs) -> Option<TxnMetadata> {
     })
 }
 
-/// The next epoch, kept at the last one when they are used up (a fresh producer id comes with
-/// the next InitProducerId).
+/// The next epoch. The spare one above [`LAST_EPOCH`] goes to the markers of a producer's
+/// last transaction (fenced or ended) before it is given a fresh producer id.
 fn bumped(epoch: i16) -> i16 {
-    if epoch >= LAST_EPOCH {
-        epoch
-    } else {
-        epoch + 1
-    }
+    epoch.saturating_add(1)
 }
 
 impl TxnMetadata {
@@ -349,6 +367,16 @@ impl TxnMetadata {
             start_ms: -1,
             last_update_ms: now,
             bumped_by_end: false,
+            next_producer_id: None,
+            previous_producer_id: None,
+        }
+    }
+
+    /// The producer id and epoch the producer goes on with once this state is written.
+    pub fn continues_as(&self) -> (i64, i16) {
+        match self.next_producer_id {
+            Some(id) => (id, 0),
+            None => (self.producer_id, self.producer_epoch),
         }
     }
 }

@@ -44,7 +44,7 @@ fn a_restarted_producer_bumps_the_epoch_and_fences_the_old_one() {
         Err(TxnError::Fenced { current: 1 })
     );
     assert_eq!(
-        end_txn(&next, (7, 0), true, KEEP, 2),
+        end_txn(&next, (7, 0), true, KEEP, None, 2),
         Err(TxnError::Fenced { current: 1 })
     );
 }
@@ -114,12 +114,12 @@ fn partitions_accumulate_and_a_repeat_writes_nothing() {
 #[test]
 fn end_txn_prepares_then_completes_and_retries_are_answered() {
     let m = ongoing();
-    let EndStep::Prepare(prepared) = end_txn(&m, (7, 0), true, KEEP, 30).unwrap() else {
+    let EndStep::Prepare(prepared) = end_txn(&m, (7, 0), true, KEEP, None, 30).unwrap() else {
         panic!("expected Prepare");
     };
     assert_eq!(prepared.state, TxnState::PrepareCommit);
     assert_eq!(
-        end_txn(&prepared, (7, 0), true, KEEP, 31),
+        end_txn(&prepared, (7, 0), true, KEEP, None, 31),
         Err(TxnError::Concurrent)
     );
     assert_eq!(
@@ -131,9 +131,12 @@ fn end_txn_prepares_then_completes_and_retries_are_answered() {
         (done.state, done.partitions.len()),
         (TxnState::CompleteCommit, 0)
     );
-    assert_eq!(end_txn(&done, (7, 0), true, KEEP, 33), Ok(EndStep::Done));
     assert_eq!(
-        end_txn(&done, (7, 0), false, KEEP, 33),
+        end_txn(&done, (7, 0), true, KEEP, None, 33),
+        Ok(EndStep::Done)
+    );
+    assert_eq!(
+        end_txn(&done, (7, 0), false, KEEP, None, 33),
         Err(TxnError::InvalidState(TxnState::CompleteCommit))
     );
     let next = add_partitions(&done, (7, 0), &[tp(5)], 40)
@@ -145,7 +148,7 @@ fn end_txn_prepares_then_completes_and_retries_are_answered() {
 #[test]
 fn with_epoch_bumps_every_ending_moves_the_epoch_and_a_retry_names_the_old_one() {
     let m = ongoing();
-    let EndStep::Prepare(prepared) = end_txn(&m, (7, 0), true, BUMP, 30).unwrap() else {
+    let EndStep::Prepare(prepared) = end_txn(&m, (7, 0), true, BUMP, None, 30).unwrap() else {
         panic!("expected Prepare");
     };
     assert_eq!(
@@ -154,18 +157,21 @@ fn with_epoch_bumps_every_ending_moves_the_epoch_and_a_retry_names_the_old_one()
     );
     // The client's retry while the markers go out waits; once complete it is answered.
     assert_eq!(
-        end_txn(&prepared, (7, 0), true, BUMP, 31),
+        end_txn(&prepared, (7, 0), true, BUMP, None, 31),
         Err(TxnError::Concurrent)
     );
     let done = complete(&prepared, 32);
-    assert_eq!(end_txn(&done, (7, 0), true, BUMP, 33), Ok(EndStep::Done));
+    assert_eq!(
+        end_txn(&done, (7, 0), true, BUMP, None, 33),
+        Ok(EndStep::Done)
+    );
     // The other outcome, an older epoch, or the new epoch ending nothing: refused.
     assert_eq!(
-        end_txn(&done, (7, 0), false, BUMP, 33),
+        end_txn(&done, (7, 0), false, BUMP, None, 33),
         Err(TxnError::Fenced { current: 1 })
     );
     assert_eq!(
-        end_txn(&done, (7, 1), true, BUMP, 33),
+        end_txn(&done, (7, 1), true, BUMP, None, 33),
         Err(TxnError::InvalidState(TxnState::CompleteCommit))
     );
     // The producer's next transaction runs at the new epoch; the old one is fenced.
@@ -176,7 +182,7 @@ fn with_epoch_bumps_every_ending_moves_the_epoch_and_a_retry_names_the_old_one()
     let next = add_partitions(&done, (7, 1), &[tp(1)], 34)
         .unwrap()
         .unwrap();
-    let EndStep::Prepare(aborting) = end_txn(&next, (7, 1), false, BUMP, 35).unwrap() else {
+    let EndStep::Prepare(aborting) = end_txn(&next, (7, 1), false, BUMP, None, 35).unwrap() else {
         panic!("expected Prepare");
     };
     assert_eq!(
@@ -195,37 +201,85 @@ fn a_fenced_producer_asking_to_abort_does_not_get_the_new_epoch() {
     };
     let fenced = complete(&fencing, 21);
     assert_eq!(
-        end_txn(&fenced, (7, 0), false, BUMP, 22),
+        end_txn(&fenced, (7, 0), false, BUMP, None, 22),
         Err(TxnError::Fenced { current: 1 })
     );
     // The same for a transaction aborted at its timeout.
     let expired = complete(&expire(&m, i64::MAX).expect("expired"), 23);
     assert_eq!(
-        end_txn(&expired, (7, 0), false, BUMP, 24),
+        end_txn(&expired, (7, 0), false, BUMP, None, 24),
         Err(TxnError::Fenced { current: 1 })
     );
     // The producer's own abort, retried, is answered.
-    let EndStep::Prepare(own) = end_txn(&m, (7, 0), false, BUMP, 25).unwrap() else {
+    let EndStep::Prepare(own) = end_txn(&m, (7, 0), false, BUMP, None, 25).unwrap() else {
         panic!("expected Prepare");
     };
     assert_eq!(
-        end_txn(&complete(&own, 26), (7, 0), false, BUMP, 27),
+        end_txn(&complete(&own, 26), (7, 0), false, BUMP, None, 27),
         Ok(EndStep::Done)
     );
 }
 
 #[test]
-fn an_epoch_that_cannot_grow_ends_transactions_without_a_bump() {
+fn a_producer_whose_epochs_are_used_up_ends_its_last_transaction_on_a_fresh_id() {
     let mut m = ongoing();
-    m.producer_epoch = i16::MAX - 1;
-    let EndStep::Prepare(prepared) = end_txn(&m, (7, i16::MAX - 1), true, BUMP, 30).unwrap() else {
+    m.producer_epoch = LAST_EPOCH;
+    let producer = (7, LAST_EPOCH);
+    assert_eq!(
+        end_txn(&m, producer, true, BUMP, None, 30),
+        Ok(EndStep::NeedProducerId)
+    );
+    let EndStep::Prepare(prepared) = end_txn(&m, producer, true, BUMP, Some(9), 30).unwrap() else {
         panic!("expected Prepare");
     };
-    assert_eq!(prepared.producer_epoch, i16::MAX - 1);
-    let done = complete(&prepared, 31);
+    // The markers carry the spare epoch of the old id; the producer goes on with the new one.
     assert_eq!(
-        end_txn(&done, (7, i16::MAX - 1), true, BUMP, 32),
+        (prepared.producer_id, prepared.producer_epoch),
+        (7, i16::MAX)
+    );
+    assert_eq!(prepared.continues_as(), (9, 0));
+    assert_eq!(
+        end_txn(&prepared, producer, true, BUMP, None, 31),
+        Err(TxnError::Concurrent)
+    );
+    let done = complete(&prepared, 32);
+    assert_eq!((done.producer_id, done.producer_epoch), (9, 0));
+    assert_eq!(done.continues_as(), (9, 0));
+    // A retry naming the old id and its last epoch is the same ending.
+    assert_eq!(
+        end_txn(&done, producer, true, BUMP, None, 33),
         Ok(EndStep::Done)
+    );
+    assert_eq!(
+        end_txn(&done, producer, false, BUMP, None, 33),
+        Err(TxnError::WrongProducerId)
+    );
+    let next = add_partitions(&done, (9, 0), &[tp(0)], 34)
+        .unwrap()
+        .unwrap();
+    let EndStep::Prepare(aborting) = end_txn(&next, (9, 0), false, BUMP, None, 35).unwrap() else {
+        panic!("expected Prepare");
+    };
+    assert_eq!(aborting.continues_as(), (9, 1));
+}
+
+#[test]
+fn a_producer_at_its_last_epoch_is_fenced_with_the_spare_one() {
+    let mut m = ongoing();
+    m.producer_epoch = LAST_EPOCH;
+    let InitStep::AbortFirst(fencing) = init_producer_id(Some(&m), 1000, None, None, 1).unwrap()
+    else {
+        panic!("expected AbortFirst");
+    };
+    assert_eq!(fencing.producer_epoch, i16::MAX);
+    assert_eq!(
+        end_txn(&fencing, (7, LAST_EPOCH), true, KEEP, None, 2),
+        Err(TxnError::Fenced { current: i16::MAX })
+    );
+    let done = complete(&fencing, 3);
+    assert_eq!(
+        init_producer_id(Some(&done), 1000, None, None, 4),
+        Ok(InitStep::NeedProducerId)
     );
 }
 
@@ -233,7 +287,7 @@ fn an_epoch_that_cannot_grow_ends_transactions_without_a_bump() {
 fn ending_a_transaction_that_never_began_is_refused() {
     let m = ready(init_producer_id(None, 60_000, None, Some(7), 0).unwrap());
     assert_eq!(
-        end_txn(&m, (7, 0), false, KEEP, 1),
+        end_txn(&m, (7, 0), false, KEEP, None, 1),
         Err(TxnError::InvalidState(TxnState::Empty))
     );
 }
