@@ -6,7 +6,7 @@ mod replay;
 #[path = "../../../fuzz/harness/wal_recovery.rs"]
 mod wal_recovery;
 
-use chronik_records::build_batch;
+use chronik_records::{TxnMarker, build_batch, build_marker_batch, recompute_crc, set_producer};
 use chronik_types::{FsyncPolicy, TopicPartition};
 use chronik_wal::{DataDir, LogConfig, WalOptions};
 use replay::{PSEUDO_RANDOM_INPUTS, check_seed_files, pseudo_random_inputs, replay_saved, run_one};
@@ -35,7 +35,25 @@ fn input(flags: u8, segment: &[u8]) -> Vec<u8> {
     input
 }
 
-/// The committed seeds: the same clean segment under each option, and a torn one.
+/// A transactional batch of producer `pid`.
+fn txn_batch(pid: i64, value: &str) -> Vec<u8> {
+    let mut b = build_batch(&[value.as_bytes()], 0);
+    set_producer(&mut b, pid, 0, 0);
+    b[21..23].copy_from_slice(&0x10i16.to_be_bytes());
+    recompute_crc(&mut b);
+    b
+}
+
+fn marker(pid: i64, commit: bool) -> Vec<u8> {
+    let m = TxnMarker {
+        commit,
+        coordinator_epoch: 0,
+    };
+    build_marker_batch(pid, 0, m, 0)
+}
+
+/// The committed seeds: the same clean segment under each option, a torn one, and one of
+/// transactions (producer 5 aborts, 6 commits, 7's is open).
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let batches: Vec<Vec<u8>> = (0..4)
         .map(|i| {
@@ -52,6 +70,21 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             input(FIX_CRCS | CHECK_BATCHES, &clean),
         ),
         ("torn-fixed", input(FIX_CRCS, torn)),
+        (
+            "transactions",
+            input(CHECK_BATCHES, &segment(&transactions())),
+        ),
+    ]
+}
+
+fn transactions() -> Vec<Vec<u8>> {
+    vec![
+        txn_batch(5, "a"),
+        txn_batch(6, "b"),
+        txn_batch(5, "c"),
+        marker(5, false),
+        marker(6, true),
+        txn_batch(7, "d"),
     ]
 }
 
@@ -62,8 +95,16 @@ fn seed_corpus_matches_the_helpers() {
     for (name, input) in &seeds {
         let outcome = wal_recovery::run(input);
         assert_eq!(outcome.cut, *name == "torn-fixed", "{name}");
-        let kept = if *name == "torn-fixed" { 3 } else { 4 };
-        assert_eq!(outcome.batches, kept, "{name}");
+        let (kept, aborted) = match *name {
+            "torn-fixed" => (3, 0),
+            "transactions" => (6, 1),
+            _ => (4, 0),
+        };
+        assert_eq!(
+            (outcome.batches, outcome.aborted_txns),
+            (kept, aborted),
+            "{name}"
+        );
     }
 }
 
