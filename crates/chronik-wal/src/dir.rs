@@ -10,9 +10,10 @@ use chronik_types::{FsyncPolicy, TopicPartition};
 
 use crate::config::LogConfig;
 use crate::error::IoContext;
-use crate::flusher::{FdataSync, FlushStatsSnapshot, Flusher, Syncer};
+use crate::flusher::{FlushStatsSnapshot, Flusher};
 use crate::log::PartitionLog;
 use crate::recovery::{RecoveryOptions, RecoveryReport};
+use crate::syncer::{FdataSync, Syncer};
 use crate::{Result, WalError};
 
 pub const LOCK_FILE: &str = "chronik.lock";

@@ -2,7 +2,8 @@
 //! appends the fsync made durable. A log whose appends wait for their fsync is due at once, so
 //! many appenders share each fsync without any fixed sleep; a log with a looser policy
 //! (`flush.messages`, `flush.ms`) is due once enough records are unflushed or the oldest has
-//! waited long enough.
+//! waited long enough. A worker takes every log due when it wakes, so logs on one filesystem
+//! that fall due together are made durable together ([`Syncer::sync_together`]).
 
 use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,23 +16,9 @@ use tokio::sync::oneshot;
 
 use crate::config::FlushPolicy;
 use crate::durable::Durable;
-use crate::pending::PendingSync;
+use crate::pending::{PendingSync, Waiter};
+use crate::syncer::{GROUP_MIN_FILES, Syncer};
 use crate::{Result, WalError};
-
-/// How a file is made durable. Tests and fault injection replace it; production uses
-/// `fdatasync`.
-pub trait Syncer: Send + Sync + 'static {
-    fn sync(&self, file: &File) -> std::io::Result<()>;
-}
-
-/// `fdatasync(2)`: data and the metadata needed to read it back.
-pub struct FdataSync;
-
-impl Syncer for FdataSync {
-    fn sync(&self, file: &File) -> std::io::Result<()> {
-        file.sync_data()
-    }
-}
 
 /// Counters describing the flusher's work so far.
 #[derive(Debug, Default)]
@@ -70,13 +57,20 @@ struct Shared {
     policy: FsyncPolicy,
 }
 
+/// When a log is due, and the order it was scheduled in.
+type ScheduleKey = (Instant, u64);
+
 #[derive(Default)]
 struct Queue {
     /// Logs by the time they are due, then by when they were scheduled: a log due now waits
     /// only behind logs that were due earlier, never behind ones written more often.
-    due: std::collections::BTreeMap<(Instant, u64), Arc<PendingSync>>,
+    due: std::collections::BTreeMap<ScheduleKey, Arc<PendingSync>>,
     next_seq: u64,
     shutdown: bool,
+    /// Rounds syncing many logs with one call now. While one runs, a worker leaves a few due
+    /// logs to gather into the next such round rather than fsync them one by one: that is
+    /// group commit across logs.
+    rounds_together: usize,
 }
 
 /// Threads fsyncing. fsyncs of different files proceed in parallel in the kernel and the
@@ -229,36 +223,69 @@ impl Shared {
     }
 }
 
+/// The most logs one worker takes in a round.
+const ROUND_MAX_LOGS: usize = 4096;
+
 fn run(shared: &Shared) {
-    while let Some((key, log)) = next_due(shared) {
-        {
-            let mut inner = log.lock();
-            if inner.scheduled != Some(key) {
-                continue;
-            }
-            inner.scheduled = None;
-            if inner.in_flight {
-                // Scheduled by an append racing the sync now running: the sync after it.
-                inner.wanted = Some(inner.wanted.map_or(key.0, |w| w.min(key.0)));
-                continue;
-            }
-            inner.in_flight = true;
+    while let Some(due) = next_due(shared) {
+        let logs: Vec<Arc<PendingSync>> = (due.into_iter())
+            .filter(|(key, log)| begin_sync(log, *key))
+            .map(|(_, log)| log)
+            .collect();
+        shared
+            .stats
+            .rounds
+            .fetch_add(logs.len() as u64, Ordering::Relaxed);
+        sync_logs(shared, &logs);
+        for log in &logs {
+            finish_sync(shared, log);
         }
-        shared.stats.rounds.fetch_add(1, Ordering::Relaxed);
-        sync_log(shared, &log);
-        finish_sync(shared, &log);
     }
 }
 
-/// Waits until a log is due and takes it, with no fixed sleep; after shutdown every scheduled
-/// log is due, and `None` means nothing is left.
-fn next_due(shared: &Shared) -> Option<((Instant, u64), Arc<PendingSync>)> {
+/// Marks `log` as being synced by this worker, unless the entry `key` is stale or a sync of
+/// it already runs (then the sync after it is asked for).
+fn begin_sync(log: &PendingSync, key: ScheduleKey) -> bool {
+    let mut inner = log.lock();
+    if inner.scheduled != Some(key) {
+        return false;
+    }
+    inner.scheduled = None;
+    if inner.in_flight {
+        inner.wanted = Some(inner.wanted.map_or(key.0, |w| w.min(key.0)));
+        return false;
+    }
+    inner.in_flight = true;
+    true
+}
+
+/// Waits until a log is due and takes it with every other log due by then, with no fixed
+/// sleep; after shutdown every scheduled log is due, and `None` means nothing is left.
+fn next_due(shared: &Shared) -> Option<Vec<(ScheduleKey, Arc<PendingSync>)>> {
     let mut queue = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
     loop {
         let first = queue.due.first_key_value().map(|(key, _)| *key);
         let now = Instant::now();
         match first {
-            Some(key) if queue.shutdown || key.0 <= now => return queue.due.pop_first(),
+            Some(key) if queue.shutdown || key.0 <= now => {
+                let ready = (queue.due.keys())
+                    .take_while(|k| k.0 <= now)
+                    .take(GROUP_MIN_FILES)
+                    .count();
+                if !queue.shutdown && queue.rounds_together > 0 && ready < GROUP_MIN_FILES {
+                    queue = shared.wake.wait(queue).unwrap_or_else(|p| p.into_inner());
+                    continue;
+                }
+                let mut due = Vec::new();
+                while due.len() < ROUND_MAX_LOGS {
+                    match queue.due.first_key_value() {
+                        Some((key, _)) if queue.shutdown || key.0 <= now => {}
+                        _ => break,
+                    }
+                    due.extend(queue.due.pop_first());
+                }
+                return Some(due);
+            }
             None if queue.shutdown => return None,
             Some((at, _)) => {
                 queue = (shared.wake)
@@ -284,16 +311,73 @@ fn finish_sync(shared: &Shared, log: &Arc<PendingSync>) {
     }
 }
 
-/// Fsyncs one log's written files and releases the appends that are now durable. A failed
-/// fsync fails the log for good: after it, nothing written can be trusted to be on disk.
-fn sync_log(shared: &Shared, log: &PendingSync) {
+/// One log's part of a round: its written files and the appends they release.
+struct Taken<'a> {
+    log: &'a PendingSync,
+    files: Vec<Arc<File>>,
+    waiters: Vec<(Offset, Waiter)>,
+}
+
+/// Makes the written files of `logs` durable and releases the appends waiting for them. Logs
+/// on one filesystem are synced together when the syncer can; otherwise each file is synced
+/// on its own. A failed sync fails every log it covered for good: after it, nothing written
+/// can be trusted to be on disk.
+fn sync_logs(shared: &Shared, logs: &[Arc<PendingSync>]) {
+    let mut by_device: std::collections::BTreeMap<Option<u64>, Vec<Taken>> = Default::default();
+    for log in logs {
+        if let Some(taken) = take_written(log) {
+            by_device.entry(log.device).or_default().push(taken);
+        }
+    }
+    for (device, group) in by_device {
+        let files: Vec<&File> = group
+            .iter()
+            .flat_map(|t| t.files.iter().map(|f| &**f))
+            .collect();
+        let started = Instant::now();
+        let together = device.and_then(|_| sync_together(shared, &files));
+        match together {
+            Some(result) => {
+                shared.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+                add_elapsed(shared, started);
+                let result = result.map_err(|e| e.to_string());
+                for taken in group {
+                    release(shared, taken, result.clone());
+                }
+            }
+            None => {
+                for taken in group {
+                    let started = Instant::now();
+                    let result = sync_each(shared, &taken.files);
+                    add_elapsed(shared, started);
+                    release(shared, taken, result.map_err(|e| e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// [`Syncer::sync_together`], counted as a round together while it runs; its end wakes the
+/// workers that left logs for the next one.
+fn sync_together(shared: &Shared, files: &[&File]) -> Option<std::io::Result<()>> {
+    let queue = || shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    queue().rounds_together += 1;
+    let result = shared.syncer.sync_together(files);
+    queue().rounds_together -= 1;
+    shared.wake.notify_all();
+    result
+}
+
+/// Takes what `log` wrote since its last sync, once the metadata staged for it is written;
+/// `None` (its waiters told) when the log has failed or that write fails.
+fn take_written(log: &PendingSync) -> Option<Taken<'_>> {
     let (files, waiters) = {
         let mut inner = log.lock();
         if let Some(reason) = inner.failed.clone() {
             for (_, w) in inner.waiters.drain(..) {
                 let _ = w.send(Err(reason.clone()));
             }
-            return;
+            return None;
         }
         inner.unflushed = 0;
         (
@@ -301,39 +385,48 @@ fn sync_log(shared: &Shared, log: &PendingSync) {
             std::mem::take(&mut inner.waiters),
         )
     };
-    let started = std::time::Instant::now();
     if let Err(e) = log.write_staged() {
         let reason =
             format!("writing the leader-epoch checkpoint or a new segment's dir entry failed: {e}");
-        tracing::error!(log = %log.name, %reason, "log stopped accepting writes");
-        log.fail(reason.clone());
-        for (_, w) in waiters {
-            let _ = w.send(Err(reason.clone()));
-        }
+        fail(log, waiters, reason);
+        return None;
+    }
+    Some(Taken {
+        log,
+        files,
+        waiters,
+    })
+}
+
+fn sync_each(shared: &Shared, files: &[Arc<File>]) -> std::io::Result<()> {
+    for file in files {
+        shared.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        shared.syncer.sync(file)?;
+    }
+    Ok(())
+}
+
+fn add_elapsed(shared: &Shared, started: Instant) {
+    (shared.stats.fsync_nanos).fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+}
+
+/// Tells a log's waiters how its sync went; a failure fails the log.
+fn release(shared: &Shared, taken: Taken, result: std::result::Result<(), String>) {
+    if let Err(e) = result {
+        fail(taken.log, taken.waiters, format!("fsync failed: {e}"));
         return;
     }
-    for file in &files {
-        shared.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = shared.syncer.sync(file) {
-            let reason = format!("fsync failed: {e}");
-            tracing::error!(log = %log.name, %reason, "log stopped accepting writes");
-            // Mark the log failed before telling anyone, so no append sneaks in between.
-            log.fail(reason.clone());
-            for (_, w) in waiters {
-                let _ = w.send(Err(reason.clone()));
-            }
-            return;
-        }
-    }
-    shared
-        .stats
-        .fsync_nanos
-        .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    shared
-        .stats
-        .appends_released
-        .fetch_add(waiters.len() as u64, Ordering::Relaxed);
-    for (_, w) in waiters {
+    (shared.stats.appends_released).fetch_add(taken.waiters.len() as u64, Ordering::Relaxed);
+    for (_, w) in taken.waiters {
         let _ = w.send(Ok(()));
+    }
+}
+
+/// Fails `log` for good, before telling anyone, so no append sneaks in between.
+fn fail(log: &PendingSync, waiters: Vec<(Offset, Waiter)>, reason: String) {
+    tracing::error!(log = %log.name, %reason, "log stopped accepting writes");
+    log.fail(reason.clone());
+    for (_, w) in waiters {
+        let _ = w.send(Err(reason.clone()));
     }
 }

@@ -143,7 +143,7 @@ impl PartitionLog {
             name: name.to_string(),
             dir: dir.to_path_buf(),
             state: Mutex::new(state),
-            pending: PendingSync::new(name.to_string()),
+            pending: PendingSync::new(name.to_string(), device_of(dir)),
             flusher,
             explicit_sync: false,
             kafka_batches,
@@ -498,4 +498,10 @@ impl PartitionLog {
         }
         Ok(())
     }
+}
+
+/// The filesystem `dir` is on.
+fn device_of(dir: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).ok().map(|m| m.dev())
 }

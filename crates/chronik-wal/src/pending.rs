@@ -16,6 +16,9 @@ pub(crate) type Waiter = oneshot::Sender<Result<(), String>>;
 /// What a log has written but not yet made durable. Shared between the log and the flusher.
 pub(crate) struct PendingSync {
     pub(crate) name: String,
+    /// The filesystem the log's files are on (`st_dev` of its dir): logs on one filesystem
+    /// may be made durable together.
+    pub(crate) device: Option<u64>,
     inner: Mutex<PendingInner>,
     /// Held while staged metadata is written, so an older epoch checkpoint never lands after
     /// a newer one.
@@ -51,9 +54,10 @@ pub(crate) struct PendingInner {
 }
 
 impl PendingSync {
-    pub(crate) fn new(name: String) -> Arc<Self> {
+    pub(crate) fn new(name: String, device: Option<u64>) -> Arc<Self> {
         Arc::new(Self {
             name,
+            device,
             inner: Mutex::new(PendingInner::default()),
             checkpoint_io: Mutex::new(()),
         })

@@ -10,11 +10,11 @@ use chronik_types::Offset;
 
 use crate::epoch::EpochCache;
 use crate::error::IoContext;
-use crate::flusher::FdataSync;
 use crate::frame::{FRAME_HEADER_LEN, FrameHeader, FrameMeta};
 use crate::index::SegmentIndex;
 use crate::segment::{Segment, parse_segment_file_name, remove_if_exists, segment_file_name};
 use crate::swap_files::{InterruptedSwap, SwapState, finish_swap, interrupted_swaps};
+use crate::syncer::FdataSync;
 use crate::txns::OpenTxns;
 use crate::{Result, WalError};
 

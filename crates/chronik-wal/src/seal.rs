@@ -7,9 +7,9 @@ use std::thread::JoinHandle;
 
 use chronik_types::Offset;
 
-use crate::flusher::Syncer;
 use crate::index::SegmentIndex;
 use crate::pending::PendingSync;
+use crate::syncer::Syncer;
 
 /// What sealing one segment needs, captured under the log lock.
 pub(crate) struct Seal {

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use chronik_types::Offset;
 
 use crate::error::IoContext;
-use crate::flusher::Syncer;
 use crate::log::{LogState, PartitionLog};
 use crate::rewrite::SegmentRewrite;
 use crate::segment::remove_if_exists;
 use crate::swap_files::{finish_swap, swap_file_name, sync_dir_with};
+use crate::syncer::Syncer;
 use crate::{Result, WalError};
 
 /// What [`PartitionLog::swap_in`] did.

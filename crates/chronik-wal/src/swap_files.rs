@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use chronik_types::Offset;
 
 use crate::error::IoContext;
-use crate::flusher::Syncer;
 use crate::segment::{
     parse_index_file_name, parse_offset_digits, parse_segment_file_name, remove_if_exists,
     segment_file_name,
 };
+use crate::syncer::Syncer;
 use crate::{Result, WalError};
 
 const CLEANED_SUFFIX: &str = ".cleaned";

@@ -383,3 +383,104 @@ fn flush_ms_syncs_what_waited_that_long_and_closing_syncs_the_rest() {
         "closing synced the hour-long log"
     );
 }
+
+/// A syncer whose single-file syncs wait at a gate and whose syncs of many files at once are
+/// counted (and fail when told to).
+#[derive(Default)]
+struct TogetherSyncer {
+    gate: GatedSyncer,
+    together: AtomicU64,
+    files_together: AtomicU64,
+    fail_together: AtomicBool,
+}
+
+impl Syncer for TogetherSyncer {
+    fn sync(&self, file: &File) -> std::io::Result<()> {
+        self.gate.sync(file)
+    }
+
+    fn sync_together(&self, files: &[&File]) -> Option<std::io::Result<()>> {
+        if files.len() < 8 {
+            return None;
+        }
+        self.together.fetch_add(1, Ordering::SeqCst);
+        (self.files_together).fetch_add(files.len() as u64, Ordering::SeqCst);
+        Some(match self.fail_together.load(Ordering::SeqCst) {
+            true => Err(std::io::Error::from_raw_os_error(5)),
+            false => Ok(()),
+        })
+    }
+}
+
+/// Blocks every flusher worker in a gated sync of a log of its own, then appends once to each
+/// of `logs`: they fall due together while no worker is free.
+fn due_together(
+    data: &DataDir,
+    syncer: &TogetherSyncer,
+    topic: &str,
+    logs: i32,
+) -> Vec<chronik_wal::Durable> {
+    syncer.gate.set_open(false);
+    let mut blocked = Vec::new();
+    for p in 0..4 {
+        let (log, _) = (data.open_partition(
+            &TopicPartition::new(format!("{topic}-blocker"), p),
+            LogConfig::default(),
+        ))
+        .unwrap();
+        blocked.push(log.append(&mut batch(1, 1, 0), 0).unwrap().durable);
+        wait_until("a flusher worker to block", WAIT, || {
+            syncer.gate.waiting.load(Ordering::SeqCst) == p as u64 + 1
+        });
+    }
+    let durables = (0..logs)
+        .map(|p| {
+            let (log, _) = (data
+                .open_partition(&TopicPartition::new(topic, p), LogConfig::default()))
+            .unwrap();
+            log.append(&mut batch(2, 1, 0), 0).unwrap().durable
+        })
+        .collect();
+    syncer.gate.set_open(true);
+    for d in blocked {
+        d.wait().unwrap();
+    }
+    durables
+}
+
+#[test]
+fn logs_due_together_are_synced_by_one_call_whose_failure_fails_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = Arc::new(TogetherSyncer::default());
+    let options = WalOptions {
+        fsync: FsyncPolicy::Always,
+        syncer: syncer.clone(),
+    };
+    let data = DataDir::open(dir.path(), options).unwrap();
+
+    for d in due_together(&data, &syncer, "ok", 16) {
+        d.wait().unwrap();
+    }
+    assert_eq!(syncer.together.load(Ordering::SeqCst), 1);
+    assert_eq!(syncer.files_together.load(Ordering::SeqCst), 16);
+
+    syncer.fail_together.store(true, Ordering::SeqCst);
+    for d in due_together(&data, &syncer, "failing", 16) {
+        let err = d.wait().unwrap_err();
+        assert!(matches!(err, WalError::LogFailed { .. }), "{err}");
+    }
+    let (log, _) =
+        (data.open_partition(&TopicPartition::new("failing", 3), LogConfig::default())).unwrap();
+    assert!(matches!(
+        log.append(&mut batch(3, 1, 0), 0),
+        Err(WalError::LogFailed { .. })
+    ));
+    let (other, _) =
+        (data.open_partition(&TopicPartition::new("ok", 3), LogConfig::default())).unwrap();
+    other
+        .append(&mut batch(3, 1, 0), 0)
+        .unwrap()
+        .durable
+        .wait()
+        .unwrap();
+}
