@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use chronik_records::{TxnMarker, build_batch, build_marker_batch, recompute_crc, set_producer};
+use chronik_records::{TxnMarker, build_marker_batch, build_transactional_batch};
 use chronik_types::{FsyncPolicy, TopicPartition};
 use chronik_wal::{DataDir, LogConfig, WalOptions};
 use common::*;
@@ -15,11 +15,7 @@ fn payments() -> TopicPartition {
 }
 
 fn txn_data(pid: i64) -> Vec<u8> {
-    let mut b = build_batch(&[b"pay"], T0);
-    set_producer(&mut b, pid, 0, 0);
-    b[21..23].copy_from_slice(&0x10i16.to_be_bytes());
-    recompute_crc(&mut b);
-    b
+    build_transactional_batch(&[b"pay"], T0, pid)
 }
 
 fn marker(pid: i64, commit: bool) -> Vec<u8> {

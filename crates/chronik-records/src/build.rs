@@ -6,10 +6,23 @@ use crate::header::{
     RECORDS_COUNT,
 };
 
+/// The attribute bit of a batch written inside a transaction.
+const TRANSACTIONAL: i16 = 0x10;
+
 /// Builds a valid uncompressed v2 batch holding one record per value (null keys, no headers),
 /// all stamped `timestamp`.
 pub fn build_batch(values: &[&[u8]], timestamp: i64) -> Vec<u8> {
     build_batch_at(values, &vec![timestamp; values.len()])
+}
+
+/// Like [`build_batch`], written by producer `producer_id` at epoch 0 as part of its open
+/// transaction (the transactional attribute set), sequence from 0.
+pub fn build_transactional_batch(values: &[&[u8]], timestamp: i64, producer_id: i64) -> Vec<u8> {
+    let mut b = build_batch(values, timestamp);
+    crate::set_producer(&mut b, producer_id, 0, 0);
+    b[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&TRANSACTIONAL.to_be_bytes());
+    crate::recompute_crc(&mut b);
+    b
 }
 
 /// Like [`build_batch`], record `i` stamped `timestamps[i]` (not before the first).

@@ -16,7 +16,7 @@ mod timestamps;
 mod validate;
 mod write;
 
-pub use build::build_batch;
+pub use build::{build_batch, build_transactional_batch};
 pub use control::{TxnMarker, build_marker_batch, read_marker};
 pub use error::{BatchError, RecordsError, Result};
 pub use header::{

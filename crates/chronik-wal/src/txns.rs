@@ -163,11 +163,7 @@ mod tests {
     use super::*;
 
     fn data(pid: i64) -> Vec<u8> {
-        let mut b = chronik_records::build_batch(&[b"v"], 0);
-        chronik_records::set_producer(&mut b, pid, 0, 0);
-        b[21..23].copy_from_slice(&0x10i16.to_be_bytes());
-        chronik_records::recompute_crc(&mut b);
-        b
+        chronik_records::build_transactional_batch(&[b"v"], 0, pid)
     }
 
     fn marker(pid: i64, commit: bool) -> Vec<u8> {

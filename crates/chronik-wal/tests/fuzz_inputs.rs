@@ -6,7 +6,7 @@ mod replay;
 #[path = "../../../fuzz/harness/wal_recovery.rs"]
 mod wal_recovery;
 
-use chronik_records::{TxnMarker, build_batch, build_marker_batch, recompute_crc, set_producer};
+use chronik_records::{TxnMarker, build_batch, build_marker_batch, build_transactional_batch};
 use chronik_types::{FsyncPolicy, TopicPartition};
 use chronik_wal::{DataDir, LogConfig, WalOptions};
 use replay::{PSEUDO_RANDOM_INPUTS, check_seed_files, pseudo_random_inputs, replay_saved, run_one};
@@ -33,15 +33,6 @@ fn input(flags: u8, segment: &[u8]) -> Vec<u8> {
     let mut input = vec![flags];
     input.extend_from_slice(segment);
     input
-}
-
-/// A transactional batch of producer `pid`.
-fn txn_batch(pid: i64, value: &str) -> Vec<u8> {
-    let mut b = build_batch(&[value.as_bytes()], 0);
-    set_producer(&mut b, pid, 0, 0);
-    b[21..23].copy_from_slice(&0x10i16.to_be_bytes());
-    recompute_crc(&mut b);
-    b
 }
 
 fn marker(pid: i64, commit: bool) -> Vec<u8> {
@@ -79,12 +70,12 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
 
 fn transactions() -> Vec<Vec<u8>> {
     vec![
-        txn_batch(5, "a"),
-        txn_batch(6, "b"),
-        txn_batch(5, "c"),
+        build_transactional_batch(&[b"a"], 0, 5),
+        build_transactional_batch(&[b"b"], 0, 6),
+        build_transactional_batch(&[b"c"], 0, 5),
         marker(5, false),
         marker(6, true),
-        txn_batch(7, "d"),
+        build_transactional_batch(&[b"d"], 0, 7),
     ]
 }
 

@@ -8,22 +8,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use chronik_records::{TxnMarker, build_marker_batch, recompute_crc, set_producer};
+use chronik_records::{TxnMarker, build_marker_batch, build_transactional_batch};
 use chronik_types::{FsyncPolicy, Offset};
 use chronik_wal::inspect::verify_partition;
 use chronik_wal::{AbortedTxn, DataDir, LogConfig, PartitionLog, RecoveryOptions, WalOptions};
 use common::cleaner::clean;
 use common::*;
 
-const TRANSACTIONAL: i16 = 0x10;
-
 fn txn_data(pid: i64, tag: u64) -> Vec<u8> {
     let value = format!("{tag}:{}", "v".repeat(600));
-    let mut b = chronik_records::build_batch(&[value.as_bytes()], 0);
-    set_producer(&mut b, pid, 0, 0);
-    b[21..23].copy_from_slice(&TRANSACTIONAL.to_be_bytes());
-    recompute_crc(&mut b);
-    b
+    build_transactional_batch(&[value.as_bytes()], 0, pid)
 }
 
 fn marker(pid: i64, commit: bool) -> Vec<u8> {
