@@ -1,6 +1,7 @@
 //! `disk`: the physical limits of a directory's disk, the ceiling every engine figure is judged
 //! against. Sequential write MB/s bounds throughput without fsync; the latency of a durable
-//! 4 KiB append bounds how many group-commit rounds a second the engine can run.
+//! 4 KiB append bounds how many group-commit rounds a second the engine can run, and that of
+//! the larger appends a round writes (16 to 256 KiB) what each round costs.
 //!
 //! No read figure: without root (to drop the page cache) a read-back would measure memory, not
 //! the disk.
@@ -21,6 +22,8 @@ use crate::workdir::WorkDir;
 
 const CHUNK: usize = 1024 * 1024;
 const SYNC_BLOCK: usize = 4096;
+/// The appends a group-commit round writes, beyond 4 KiB: many records under one fdatasync.
+const ROUND_SIZES: [usize; 4] = [16 * 1024, 64 * 1024, 128 * 1024, 256 * 1024];
 
 const EXAMPLES: &str = "\
 Examples:
@@ -60,6 +63,16 @@ struct DiskReport {
     fdatasync_latency_us: LatencySummary,
     /// 1e6 / mean latency: durable appends one writer can do per second.
     fdatasyncs_per_sec: f64,
+    /// Append + fdatasync of the larger sizes a group-commit round writes (a quarter of
+    /// `fsync_ops` each, at least 50).
+    round_latency_us: Vec<SizedLatency>,
+}
+
+/// The latency of appending `bytes` then fdatasyncing.
+#[derive(Debug, Serialize)]
+struct SizedLatency {
+    bytes: usize,
+    latency_us: LatencySummary,
 }
 
 pub fn run(args: &DiskArgs) -> Result<()> {
@@ -73,7 +86,16 @@ pub fn run(args: &DiskArgs) -> Result<()> {
 /// Latency first: right after a large write the device (or the host under a VM) is still busy
 /// flushing it, which made fdatasync 20× slower when measured in the other order.
 fn measure(args: &DiskArgs, dir: &Path) -> Result<DiskReport> {
-    let latency = fsync_latency(dir, args.fsync_ops)?.summary();
+    let latency = append_sync_latency(dir, SYNC_BLOCK, args.fsync_ops)?.summary();
+    let round_ops = (args.fsync_ops / 4).max(50);
+    let mut round_latency_us = Vec::with_capacity(ROUND_SIZES.len());
+    for bytes in ROUND_SIZES {
+        let latency = append_sync_latency(dir, bytes, round_ops)?.summary();
+        round_latency_us.push(SizedLatency {
+            bytes,
+            latency_us: report::round_latency(latency),
+        });
+    }
     let write_time = sequential_write(dir, args.size_mb)?;
     let fdatasyncs_per_sec = if latency.mean > 0.0 {
         1e6 / latency.mean
@@ -88,6 +110,7 @@ fn measure(args: &DiskArgs, dir: &Path) -> Result<DiskReport> {
         fsync_ops: args.fsync_ops,
         fdatasync_latency_us: report::round_latency(latency),
         fdatasyncs_per_sec: report::round3(fdatasyncs_per_sec),
+        round_latency_us,
     })
 }
 
@@ -127,13 +150,14 @@ pub(crate) fn sequential_write(dir: &Path, size_mb: u64) -> Result<Duration> {
     Ok(elapsed)
 }
 
-/// Appends 4 KiB then fdatasyncs, `ops` times, timing each pair: what a lone appender waits for
-/// a durable write, file growth (and so a journal commit) included, as in a log.
-fn fsync_latency(dir: &Path, ops: u64) -> Result<Latency> {
+/// Appends `size` bytes then fdatasyncs, `ops` times, timing each pair: what an appender waits
+/// for a durable write, file growth (and so a journal commit) included, as in a log.
+pub(crate) fn append_sync_latency(dir: &Path, size: usize, ops: u64) -> Result<Latency> {
     let mut scratch = scratch_file(dir, "fsync")?;
     let path = scratch.path().to_path_buf();
-    let block = random_block(SYNC_BLOCK);
-    let bar = chronik_cli::progress(Some(ops), "4 KiB append + fdatasync");
+    let block = random_block(size);
+    let label = format!("{} append + fdatasync", kib(size));
+    let bar = chronik_cli::progress(Some(ops), &label);
     let file: &mut File = scratch.as_file_mut();
     let mut latency = Latency::new();
     for _ in 0..ops {
@@ -168,9 +192,24 @@ fn summary(r: &DiskReport) -> Summary {
             report::decimal(r.fdatasyncs_per_sec, 1),
             report::count(r.fsync_ops)
         ),
-    )
-    .note(format!(
+    );
+    for sized in &r.round_latency_us {
+        s.row(
+            format!("{} append + fdatasync p50 / p99", kib(sized.bytes)),
+            format!(
+                "{} / {} µs",
+                report::decimal(sized.latency_us.p50, 1),
+                report::decimal(sized.latency_us.p99, 1)
+            ),
+        );
+    }
+    s.note(format!(
         "MB = MiB ({MIB} bytes). No read figure: without dropping the page cache it would measure memory."
     ));
     s
+}
+
+/// `size` bytes as whole KiB ("128 KiB").
+fn kib(size: usize) -> String {
+    format!("{} KiB", size / 1024)
 }

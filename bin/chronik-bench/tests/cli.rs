@@ -64,6 +64,13 @@ fn disk_reports_write_speed_and_fsync_latency_as_json() {
     let latency = &v["fdatasync_latency_us"];
     assert_ordered(latency, &["p50", "p99", "p999", "max"]);
     assert!(num(latency, "mean") > 0.0);
+    let sizes: Vec<f64> = (v["round_latency_us"].as_array().unwrap().iter())
+        .map(|s| num(s, "bytes"))
+        .collect();
+    assert_eq!(sizes, [16384.0, 65536.0, 131072.0, 262144.0]);
+    for sized in v["round_latency_us"].as_array().unwrap() {
+        assert_ordered(&sized["latency_us"], &["p50", "p99", "p999", "max"]);
+    }
     assert!(
         !dir.exists(),
         "the directory this run created was left behind"
@@ -144,6 +151,13 @@ fn wal_with_group_commit_stores_exactly_what_it_reports() {
     assert_eq!(v["fsync"].as_str(), Some("always"));
     assert_eq!((num(&v, "partitions"), num(&v, "concurrency")), (2.0, 8.0));
     assert_eq!(stored_records(&dir), records as i64);
+    // Ideal group commit: 8 single-record appenders, one fdatasync of 8 KiB per round.
+    let g = &v["group_commit"];
+    assert_eq!(num(g, "round_bytes"), 8.0 * 1024.0);
+    let ideal = num(g, "ideal_records_per_sec");
+    assert!(ideal > 0.0 && num(g, "round_latency_us") > 0.0, "{v}");
+    let ratio = num(&v, "records_per_sec") / ideal;
+    assert!((num(g, "ratio") - ratio).abs() < 0.01, "{v}");
 }
 
 #[test]
@@ -168,6 +182,7 @@ fn wal_without_fsync_runs_for_a_duration() {
     assert_eq!(num(&v, "fsyncs"), 0.0);
     assert!(v["records_per_fsync"].is_null(), "{v}");
     assert_eq!(v["fsync"].as_str(), Some("never"));
+    assert!(v["group_commit"].is_null(), "no ideal without fsync: {v}");
 }
 
 #[test]

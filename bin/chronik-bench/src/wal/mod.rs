@@ -125,7 +125,27 @@ struct WalReport {
     latency_us: LatencySummary,
     /// Closing the data dir: fsyncs what `never`/`interval` left unsynced, writes the indexes.
     close_seconds: f64,
+    /// Under `--fsync always`: the rate against ideal group commit on this disk.
+    group_commit: Option<GroupCommit>,
 }
+
+/// Ideal group commit makes every appender's batch durable with one fdatasync of all their
+/// bytes per round: `concurrency × batch records` records per (append + fdatasync latency of
+/// `round_bytes`), that latency measured on the same dir right after the run.
+#[derive(Debug, Serialize)]
+struct GroupCommit {
+    round_bytes: u64,
+    /// Mean append + fdatasync latency of `round_bytes`.
+    round_latency_us: f64,
+    ideal_records_per_sec: f64,
+    /// `records_per_sec` / `ideal_records_per_sec`.
+    ratio: f64,
+}
+
+/// Append + fdatasync operations timed for the ideal.
+const ROUND_PROBE_OPS: u64 = 200;
+/// Rounds larger than this are not probed (no ideal is reported).
+const MAX_PROBED_ROUND: u64 = 64 * 1024 * 1024;
 
 pub fn run(args: &WalArgs) -> Result<()> {
     check_batch_size(args)?;
@@ -156,8 +176,36 @@ pub fn run(args: &WalArgs) -> Result<()> {
     let close_time = closing.elapsed();
     let outcome = outcome?;
     closed?;
-    let report = build_report(args, &outcome, flushed, close_time);
+    let mut report = build_report(args, &outcome, flushed, close_time);
+    if args.fsync == FsyncPolicy::Always {
+        report.group_commit = group_commit(args, dir.path(), report.records_per_sec)?;
+    }
     report::emit(args.out.output, &report, &summary(&report))
+}
+
+/// Measures the ideal group commit of this run (see [`GroupCommit`]).
+fn group_commit(
+    args: &WalArgs,
+    dir: &std::path::Path,
+    records_per_sec: f64,
+) -> Result<Option<GroupCommit>> {
+    let records = u64::from(args.concurrency) * u64::from(args.batch_records);
+    let round_bytes = records * u64::from(args.record_size);
+    if round_bytes > MAX_PROBED_ROUND {
+        return Ok(None);
+    }
+    let size = usize::try_from(round_bytes).context("round size")?;
+    let latency = crate::disk::append_sync_latency(dir, size, ROUND_PROBE_OPS)?.summary();
+    let ideal = match latency.mean > 0.0 {
+        true => records as f64 * 1e6 / latency.mean,
+        false => return Ok(None),
+    };
+    Ok(Some(GroupCommit {
+        round_bytes,
+        round_latency_us: report::round3(latency.mean),
+        ideal_records_per_sec: report::round3(ideal),
+        ratio: report::round3(records_per_sec / ideal),
+    }))
 }
 
 fn limit(stop: &StopArgs) -> Limit {
@@ -252,6 +300,7 @@ fn build_report(
         fsync_mean_us: per_fsync(flushed.fsync_nanos as f64 / 1_000.0),
         latency_us: report::round_latency(outcome.latency.summary()),
         close_seconds: report::round3(close_time.as_secs_f64()),
+        group_commit: None,
     }
 }
 
@@ -289,9 +338,21 @@ fn summary(r: &WalReport) -> Summary {
         .row(
             "close (final flush)",
             format!("{} s", report::decimal(r.close_seconds, 2)),
+        );
+    if let Some(g) = &r.group_commit {
+        s.row(
+            "ideal group commit",
+            format!(
+                "{} records/s (one append + fdatasync of {} per round: {} µs)",
+                report::decimal(g.ideal_records_per_sec, 0),
+                chronik_cli::human_bytes(g.round_bytes),
+                report::decimal(g.round_latency_us, 1)
+            ),
         )
-        .note(format!(
-            "MB = MiB ({MIB} bytes) of record values; batch and frame headers are not counted."
-        ));
+        .row("records/s vs ideal", report::decimal(g.ratio, 3));
+    }
+    s.note(format!(
+        "MB = MiB ({MIB} bytes) of record values; batch and frame headers are not counted."
+    ));
     s
 }
