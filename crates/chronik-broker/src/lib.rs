@@ -12,6 +12,7 @@ mod config;
 mod connection;
 mod error;
 mod fetch_sessions;
+mod flexible;
 mod groups;
 mod handlers;
 mod kafka_errors;

@@ -10,6 +10,7 @@ use bytes::{Buf, BufMut, Bytes};
 use chronik_types::TopicPartition;
 
 use super::state::{TxnMetadata, TxnState};
+use crate::flexible::{get_tagged, get_uvarint, put_compact_len, put_uvarint};
 
 /// Why a stored record cannot be read (it is skipped when loading).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,8 +40,8 @@ pub(crate) fn decode_key(mut buf: &[u8]) -> Result<String, RecordError> {
 }
 
 /// Tagged fields of a version 1 value.
-const TAG_PREVIOUS_PRODUCER_ID: u32 = 0;
-const TAG_NEXT_PRODUCER_ID: u32 = 1;
+const TAG_PREVIOUS_PRODUCER_ID: u64 = 0;
+const TAG_NEXT_PRODUCER_ID: u64 = 1;
 
 pub(crate) fn encode_value(m: &TxnMetadata) -> Bytes {
     let flexible = m.previous_producer_id.is_some() || m.next_producer_id.is_some();
@@ -78,10 +79,10 @@ pub(crate) fn encode_value(m: &TxnMetadata) -> Bytes {
             (TAG_PREVIOUS_PRODUCER_ID, m.previous_producer_id),
             (TAG_NEXT_PRODUCER_ID, m.next_producer_id),
         ];
-        let present: Vec<(u32, i64)> = (tagged.into_iter())
+        let present: Vec<(u64, i64)> = (tagged.into_iter())
             .filter_map(|(tag, id)| Some((tag, id?)))
             .collect();
-        put_uvarint(&mut out, present.len() as u32);
+        put_uvarint(&mut out, present.len() as u64);
         for (tag, id) in present {
             put_uvarint(&mut out, tag);
             put_uvarint(&mut out, 8);
@@ -114,22 +115,21 @@ pub(crate) fn decode_value(mut buf: &[u8]) -> Result<TxnMetadata, RecordError> {
             partitions.insert(TopicPartition::new(topic.clone(), get_i32(&mut buf)?));
         }
         if flexible {
-            skip_tagged(&mut buf, |_, _| Ok(()))?;
+            get_tagged(&mut buf).ok_or(RecordError::Truncated)?;
         }
     }
     let last_update_ms = get_i64(&mut buf)?;
     let start_ms = get_i64(&mut buf)?;
     let (mut previous_producer_id, mut next_producer_id) = (None, None);
     if flexible {
-        skip_tagged(&mut buf, |tag, mut field| {
+        for (tag, mut field) in get_tagged(&mut buf).ok_or(RecordError::Truncated)? {
             let slot = match tag {
                 TAG_PREVIOUS_PRODUCER_ID => &mut previous_producer_id,
                 TAG_NEXT_PRODUCER_ID => &mut next_producer_id,
-                _ => return Ok(()),
+                _ => continue,
             };
             *slot = Some(get_i64(&mut field)?).filter(|id| *id >= 0);
-            Ok(())
-        })?;
+        }
     }
     Ok(TxnMetadata {
         producer_id,
@@ -145,10 +145,10 @@ pub(crate) fn decode_value(mut buf: &[u8]) -> Result<TxnMetadata, RecordError> {
     })
 }
 
-/// An array's length: an i32, or (flexible) an unsigned varint of length + 1.
+/// An array's length: an i32, or (flexible) a compact length.
 fn put_len(out: &mut Vec<u8>, len: usize, flexible: bool) {
     match flexible {
-        true => put_uvarint(out, u32::try_from(len).unwrap_or(u32::MAX - 1) + 1),
+        true => put_compact_len(out, len),
         false => out.put_i32(i32::try_from(len).unwrap_or(i32::MAX)),
     }
 }
@@ -156,7 +156,7 @@ fn put_len(out: &mut Vec<u8>, len: usize, flexible: bool) {
 /// An array's length; a null or negative one is empty.
 fn get_len(buf: &mut &[u8], flexible: bool) -> Result<usize, RecordError> {
     let len = match flexible {
-        true => get_uvarint(buf)?.saturating_sub(1) as usize,
+        true => compact_len(buf)?,
         false => usize::try_from(get_i32(buf)?).unwrap_or(0),
     };
     // Every element takes at least a byte: a longer count is damage, never an allocation.
@@ -166,47 +166,20 @@ fn get_len(buf: &mut &[u8], flexible: bool) -> Result<usize, RecordError> {
     Ok(len)
 }
 
-/// Reads a tagged-field section, handing each field's tag and bytes to `field`.
-fn skip_tagged(
-    buf: &mut &[u8],
-    mut field: impl FnMut(u32, &[u8]) -> Result<(), RecordError>,
-) -> Result<(), RecordError> {
-    for _ in 0..get_uvarint(buf)? {
-        let tag = get_uvarint(buf)?;
-        let size = get_uvarint(buf)? as usize;
-        field(tag, take(buf, size)?)?;
-    }
-    Ok(())
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.put_u8((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.put_u8(v as u8);
-}
-
-fn get_uvarint(buf: &mut &[u8]) -> Result<u32, RecordError> {
-    let mut v: u32 = 0;
-    for shift in (0..35).step_by(7) {
-        let b = get_u8(buf)?;
-        v |= u32::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
-        if b & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    Err(RecordError::Truncated)
+/// A compact length; a null (0) one is empty.
+fn compact_len(buf: &mut &[u8]) -> Result<usize, RecordError> {
+    let n = get_uvarint(buf).ok_or(RecordError::Truncated)?;
+    usize::try_from(n.saturating_sub(1)).map_err(|_| RecordError::Truncated)
 }
 
 fn put_compact_str(out: &mut Vec<u8>, s: &str) {
     let bytes = &s.as_bytes()[..s.len().min(i16::MAX as usize)];
-    put_uvarint(out, bytes.len() as u32 + 1);
+    put_compact_len(out, bytes.len());
     out.put_slice(bytes);
 }
 
 fn get_compact_str(buf: &mut &[u8]) -> Result<String, RecordError> {
-    let len = get_uvarint(buf)?.saturating_sub(1) as usize;
+    let len = compact_len(buf)?;
     let bytes = take(buf, len)?;
     String::from_utf8(bytes.to_vec()).map_err(|_| RecordError::Utf8)
 }

@@ -8,6 +8,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use chronik_metadata::Uuid;
 
 use super::assignment::Assignment;
+use crate::flexible::{get_tagged, get_uvarint, put_compact_len as put_len, put_uvarint};
 use crate::groups::records::RecordError;
 
 const VALUE_VERSION: i16 = 0;
@@ -284,19 +285,6 @@ fn end_struct(w: &mut BytesMut) {
     put_uvarint(w, 0);
 }
 
-fn put_uvarint(w: &mut BytesMut, mut v: u64) {
-    while v >= 0x80 {
-        w.put_u8((v as u8) | 0x80);
-        v >>= 7;
-    }
-    w.put_u8(v as u8);
-}
-
-/// A compact array or string length (length + 1).
-fn put_len(w: &mut BytesMut, len: usize) {
-    put_uvarint(w, len as u64 + 1);
-}
-
 fn put_str(w: &mut BytesMut, s: &str, what: &'static str) -> Result<(), RecordError> {
     put_opt_str(w, Some(s), what)
 }
@@ -373,18 +361,7 @@ impl<'a> Reader<'a> {
     }
 
     fn uvarint(&mut self, what: &'static str) -> Result<u64, RecordError> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self
-                .0
-                .try_get_u8()
-                .map_err(|_| RecordError::Truncated(what))?;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(RecordError::Truncated(what))
+        get_uvarint(&mut self.0).ok_or(RecordError::Truncated(what))
     }
 
     fn take(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], RecordError> {
@@ -447,15 +424,7 @@ impl<'a> Reader<'a> {
 
     /// Reads a tag section: each field's tag and bytes.
     fn tagged(&mut self) -> Result<Vec<(u64, &'a [u8])>, RecordError> {
-        let count = self.uvarint("tag count")?;
-        let mut fields = Vec::new();
-        for _ in 0..count {
-            let tag = self.uvarint("tag")?;
-            let size = self.uvarint("tag size")?;
-            let size = usize::try_from(size).map_err(|_| RecordError::Truncated("tag"))?;
-            fields.push((tag, self.take(size, "tagged field")?));
-        }
-        Ok(fields)
+        get_tagged(&mut self.0).ok_or(RecordError::Truncated("tagged field"))
     }
 
     fn bytes(&mut self, what: &'static str) -> Result<Bytes, RecordError> {
@@ -465,14 +434,7 @@ impl<'a> Reader<'a> {
 
     /// Skips a tag section (fields this reader does not know).
     fn tags(&mut self) -> Result<(), RecordError> {
-        let count = self.uvarint("tag count")?;
-        for _ in 0..count {
-            self.uvarint("tag")?;
-            let size = self.uvarint("tag size")?;
-            let size = usize::try_from(size).map_err(|_| RecordError::Truncated("tag"))?;
-            self.take(size, "tagged field")?;
-        }
-        Ok(())
+        self.tagged().map(drop)
     }
 }
 
