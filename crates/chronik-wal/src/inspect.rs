@@ -11,7 +11,7 @@ use crate::frame::FrameMeta;
 use crate::scan::{Visit, resync, scan_frames};
 use crate::segment::{check_batch_matches, parse_segment_file_name};
 use crate::swap_files::{InterruptedSwap, SwapState, interrupted_swaps};
-use crate::txn_check::stored_txns_at_start;
+use crate::txn_check::{check_txn_indexes, starting_txns};
 use crate::txns::SegmentTxns;
 use crate::{PARTITIONS_DIR, Result};
 use chronik_records::BatchHeader;
@@ -127,10 +127,7 @@ pub fn summarize_partition(root: &Path, tp: &TopicPartition) -> Result<Partition
     let mut txns: Option<SegmentTxns> = None;
     for (base, path) in segment_files(&dir)? {
         let (file, len) = open_len(&path)?;
-        let mut seg_txns = match &txns {
-            Some(previous) => previous.next_segment(),
-            None => SegmentTxns::starting_with(stored_txns_at_start(&path, base)?),
-        };
+        let mut seg_txns = starting_txns(txns.as_ref(), &path, base)?;
         let mut seg = SegmentSummary {
             file: path.clone(),
             base_offset: base,
@@ -244,20 +241,25 @@ pub fn verify_partition(root: &Path, tp: &TopicPartition) -> Result<Vec<Corrupti
     let dir = partition_dir(root, tp);
     let mut found = Vec::new();
     let mut expected = Offset::MIN;
+    let mut rebuilt: Vec<(Offset, PathBuf, SegmentTxns)> = Vec::new();
     for (base, path) in segment_files(&dir)? {
         if base < expected {
             found.push(Corruption { file: path.clone(), position: 0, offset: Some(base),
                 reason: format!("segment starts at offset {base}, inside the previous segment (which ends at {expected})") });
         }
-        expected = verify_segment(&path, base, &mut found)?.max(expected);
+        let mut txns = starting_txns(rebuilt.last().map(|(_, _, t)| t), &path, base)?;
+        expected = verify_segment(&path, base, &mut found, &mut txns)?.max(expected);
+        rebuilt.push((base, path, txns));
     }
     for swap in interrupted_swaps(&dir)? {
         if swap.state == SwapState::Decided {
-            verify_segment(&swap.file, swap.base_offset, &mut found)?;
+            let mut txns = SegmentTxns::default();
+            verify_segment(&swap.file, swap.base_offset, &mut found, &mut txns)?;
         }
     }
+    // Transactions rebuilt across damage would only report the damage again.
     if found.is_empty() {
-        crate::txn_check::check_txn_indexes(&dir, &mut found)?;
+        check_txn_indexes(&rebuilt, &mut found)?;
     }
     Ok(found)
 }
@@ -269,13 +271,20 @@ pub fn partition_swaps(root: &Path, tp: &TopicPartition) -> Result<Vec<Interrupt
     interrupted_swaps(&partition_dir(root, tp))
 }
 
-/// Verifies one segment; returns the offset after its last valid frame.
-fn verify_segment(path: &Path, base: Offset, found: &mut Vec<Corruption>) -> Result<Offset> {
+/// Verifies one segment, following its transactions into `txns`; returns the offset after its
+/// last valid frame.
+fn verify_segment(
+    path: &Path,
+    base: Offset,
+    found: &mut Vec<Corruption>,
+    txns: &mut SegmentTxns,
+) -> Result<Offset> {
     let (file, len) = open_len(path)?;
     let mut pos = 0;
     let mut next = base;
     loop {
         let end = scan_frames(&file, path, pos, len, next, |frame| {
+            txns.on_batch(frame.header.meta.base_offset, frame.payload);
             if let Err(d) = check_batch_matches(frame.payload, &frame.header.meta) {
                 found.push(Corruption {
                     file: path.to_path_buf(),

@@ -1,60 +1,56 @@
 //! Checking the transactions kept in segment indexes against what the segments hold, for
-//! `chronik-walctl verify`.
+//! `chronik-walctl verify`, and where an offline walk's transactions start.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chronik_types::Offset;
 
 use crate::Result;
 use crate::error::IoContext;
 use crate::index::SegmentIndex;
-use crate::inspect::{Corruption, segment_files};
-use crate::scan::{Visit, scan_frames};
+use crate::inspect::Corruption;
 use crate::segment::index_file_name;
 use crate::txns::{OpenTxns, SegmentTxns};
 
-/// The index a segment's index file holds, when it describes the segment as it is now.
-fn current_index(segment: &Path, base: Offset, len: u64) -> Result<Option<SegmentIndex>> {
+/// The transactions a walk over a log's segments starts `segment` with: those the previous
+/// segment ended with, or for the first, those its index file says were open where it begins
+/// (retention may have removed where they began); none without a readable index.
+pub(crate) fn starting_txns(
+    previous: Option<&SegmentTxns>,
+    segment: &Path,
+    base: Offset,
+) -> Result<SegmentTxns> {
+    if let Some(previous) = previous {
+        return Ok(previous.next_segment());
+    }
     let stored = SegmentIndex::load(&segment.with_file_name(index_file_name(base)))?;
-    Ok(stored.and_then(|(index, stored_len, _)| (stored_len == len).then_some(index)))
+    let open = (stored.and_then(|(index, _, _)| index.txns)).map(|t| t.open_at_start);
+    Ok(SegmentTxns::starting_with(
+        open.unwrap_or_else(OpenTxns::new),
+    ))
 }
 
-/// The transactions open where the first segment begins, as its index file says (retention
-/// may have removed where they began); none without a readable index.
-pub(crate) fn stored_txns_at_start(segment: &Path, base: Offset) -> Result<OpenTxns> {
-    let stored = SegmentIndex::load(&segment.with_file_name(index_file_name(base)))?;
-    Ok((stored.and_then(|(index, _, _)| index.txns))
-        .map_or_else(OpenTxns::new, |t| t.open_at_start))
-}
-
-/// Rebuilds every segment's transactions from its frames and reports each index file that
-/// describes its segment's current length but keeps other transactions. Called only on a log
-/// without damaged frames: a rebuild across damage would report the damage again.
-pub(crate) fn check_txn_indexes(dir: &Path, found: &mut Vec<Corruption>) -> Result<()> {
-    let mut previous: Option<SegmentTxns> = None;
-    for (base, path) in segment_files(dir)? {
-        let file = std::fs::File::open(&path).at(&path)?;
-        let len = file.metadata().at(&path)?.len();
-        let mut rebuilt = match &previous {
-            Some(p) => p.next_segment(),
-            None => SegmentTxns::starting_with(stored_txns_at_start(&path, base)?),
+/// Reports each index file that describes its segment's current length but keeps other
+/// transactions than `rebuilt` (each segment's, from its batches) says.
+pub(crate) fn check_txn_indexes(
+    rebuilt: &[(Offset, PathBuf, SegmentTxns)],
+    found: &mut Vec<Corruption>,
+) -> Result<()> {
+    for (base, path, txns) in rebuilt {
+        let len = std::fs::metadata(path).at(path)?.len();
+        let index_path = path.with_file_name(index_file_name(*base));
+        let Some((index, stored_len, _)) = SegmentIndex::load(&index_path)? else {
+            continue;
         };
-        scan_frames(&file, &path, 0, len, base, |frame| {
-            rebuilt.on_batch(frame.header.meta.base_offset, frame.payload);
-            Ok(Visit::Continue)
-        })?;
-        let stored = current_index(&path, base, len)?.map(|index| index.txns);
-        if let Some(stored) = stored
-            && stored.as_ref() != Some(&rebuilt)
-        {
-            found.push(Corruption {
-                file: path.with_file_name(index_file_name(base)),
-                position: 0,
-                offset: Some(base),
-                reason: mismatch(stored.as_ref(), &rebuilt),
-            });
+        if stored_len != len || index.txns.as_ref() == Some(txns) {
+            continue;
         }
-        previous = Some(rebuilt);
+        found.push(Corruption {
+            file: index_path,
+            position: 0,
+            offset: Some(*base),
+            reason: mismatch(index.txns.as_ref(), txns),
+        });
     }
     Ok(())
 }
