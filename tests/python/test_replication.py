@@ -356,6 +356,34 @@ def test_a_returning_leader_truncates_its_divergent_tail(slow_session_cluster):
 
 
 @pytest.fixture
+def long_session_cluster():
+    yield from running_cluster(session_timeout_ms=60000)
+
+
+def test_a_killed_leader_is_replaced_long_before_its_session_runs_out(long_session_cluster):
+    """A dead process's connections close, its session stream to the controller among them:
+    the controller fences it at once instead of waiting out the 60 s session. A stopped (but
+    living) broker keeps its connections, and its session."""
+    cluster = long_session_cluster
+    topic = unique("stream")
+    cluster.create_topic(topic, 1, 3)
+    old = cluster.leader_of(topic, 0)
+    paused = next(b for b in cluster.brokers if b != old)
+    cluster.brokers[paused].signal(signal.SIGSTOP)
+    try:
+        time.sleep(1)  # the pause being tested, not a wait for a condition
+    finally:
+        cluster.brokers[paused].signal(signal.SIGCONT)
+    assert cluster.live(paused), "a paused broker was fenced although its session had not run out"
+    killed = time.monotonic()
+    cluster.brokers[old].kill()
+    eventually("a new leader", lambda: cluster.leader_of(topic, 0) not in (old, -1), timeout=15)
+    assert time.monotonic() - killed < 15
+    assert not cluster.live(old)
+    assert produce_one(cluster.bootstrap, topic, b"after", acks="all") is None
+
+
+@pytest.fixture
 def four_broker_cluster():
     # The balancer would otherwise be free to move the test's partition while it reassigns it.
     yield from running_cluster(brokers=4, meta_args=("--auto-balance", "false"))

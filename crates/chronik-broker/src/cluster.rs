@@ -34,6 +34,10 @@ use crate::partitions::Partitions;
 
 /// How often a topic-config change is computed again after losing to a concurrent one.
 const CONFIG_CHANGE_ATTEMPTS: u32 = 10;
+/// Pause before the session stream is opened again after it ended; doubled after each refusal
+/// up to the longest.
+const SESSION_STREAM_RETRY: Duration = Duration::from_millis(50);
+const SESSION_STREAM_MAX_RETRY: Duration = Duration::from_secs(1);
 /// How long a change the quorum accepted may take to show in this broker's metadata.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -137,31 +141,58 @@ impl Cluster {
 
     /// Heartbeats well within the session so the controller never fences a live broker; a
     /// broker fenced anyway (its heartbeats could not get through in time) registers again.
+    /// Beside them, holds the session stream that lets the controller see this process die.
     pub fn spawn_heartbeats(self: &Arc<Self>, host: String, port: u16) -> JoinHandle<()> {
         let cluster = self.clone();
         tokio::spawn(async move {
-            loop {
-                // With an attempt bounded by half the session, a heartbeat still lands within
-                // it when the first meta node tried does not answer.
-                let period = (cluster.quorum.session_timeout() / 4).max(Duration::from_millis(100));
-                tokio::time::sleep(period).await;
-                let fenced = match cluster.heartbeat().await {
-                    Ok(fenced) => fenced,
-                    // Refused (say, a stale incarnation): the controller no longer knows us.
-                    Err(e) if e.kind().is_refusal() => {
-                        tracing::warn!(broker = cluster.me, error = %e, "heartbeat refused");
-                        true
-                    }
-                    Err(e) => {
-                        tracing::warn!(broker = cluster.me, error = %e, "heartbeat failed");
-                        false
-                    }
-                };
-                if fenced && let Err(e) = cluster.register(&host, port).await {
-                    tracing::warn!(broker = cluster.me, error = %e, "registering again failed");
+            tokio::join!(
+                cluster.heartbeat_loop(host, port),
+                cluster.hold_session_loop()
+            );
+        })
+    }
+
+    async fn heartbeat_loop(&self, host: String, port: u16) {
+        let cluster = self;
+        loop {
+            // With an attempt bounded by half the session, a heartbeat still lands within
+            // it when the first meta node tried does not answer.
+            let period = (cluster.quorum.session_timeout() / 4).max(Duration::from_millis(100));
+            tokio::time::sleep(period).await;
+            let fenced = match cluster.heartbeat().await {
+                Ok(fenced) => fenced,
+                // Refused (say, a stale incarnation): the controller no longer knows us.
+                Err(e) if e.kind().is_refusal() => {
+                    tracing::warn!(broker = cluster.me, error = %e, "heartbeat refused");
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(broker = cluster.me, error = %e, "heartbeat failed");
+                    false
+                }
+            };
+            if fenced && let Err(e) = cluster.register(&host, port).await {
+                tracing::warn!(broker = cluster.me, error = %e, "registering again failed");
+            }
+        }
+    }
+
+    /// Keeps the session stream open, opening it again on the controller of the moment
+    /// whenever it ends.
+    async fn hold_session_loop(&self) {
+        let mut pause = SESSION_STREAM_RETRY;
+        loop {
+            match self.quorum.hold_session(self.me, self.incarnation).await {
+                Ok(false) => return,
+                Ok(true) => pause = SESSION_STREAM_RETRY,
+                // Say, not registered yet or no controller elected: heartbeats report that.
+                Err(e) => {
+                    tracing::debug!(broker = self.me, error = %e, "session stream refused");
+                    pause = (pause * 2).min(SESSION_STREAM_MAX_RETRY);
                 }
             }
-        })
+            tokio::time::sleep(pause).await;
+        }
     }
 
     /// Reconciles the hosted logs after every applied metadata change, off the async

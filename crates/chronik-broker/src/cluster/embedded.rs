@@ -96,6 +96,10 @@ impl MetadataQuorum for EmbeddedQuorum {
         self.node.heartbeat(broker, incarnation).await
     }
 
+    async fn hold_session(&self, _: BrokerId, _: Uuid) -> Result<bool, NodeError> {
+        Ok(false)
+    }
+
     /// Nothing to do: there is no other broker to hand leaderships to.
     async fn controlled_shutdown(&self, _: BrokerId, _: Uuid) -> Result<(), NodeError> {
         Ok(())

@@ -45,6 +45,8 @@ pub(crate) struct ExternalQuorum {
     /// Heartbeats have a client of their own, so a slow write cannot delay them past the
     /// session timeout.
     heartbeats: Mutex<MetaClient>,
+    /// Opens the session stream; its own client, as the stream outlives the call.
+    session_stream: Mutex<MetaClient>,
     image: Arc<Image>,
     watcher: JoinHandle<()>,
     cluster_id: String,
@@ -70,9 +72,12 @@ impl ExternalQuorum {
         let image = Arc::new(Image::new());
         let watcher = tokio::spawn(follow(addresses.to_vec(), image.clone()));
         let heartbeats = MetaClient::new(addresses.iter().cloned());
+        let session_stream =
+            MetaClient::new(addresses.iter().cloned()).with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
         let quorum = ExternalQuorum {
             client: Mutex::new(client),
             heartbeats: Mutex::new(heartbeats),
+            session_stream: Mutex::new(session_stream),
             image,
             watcher,
             cluster_id: status.cluster_id,
@@ -220,6 +225,27 @@ impl MetadataQuorum for ExternalQuorum {
             r.fenced
         })
         .map_err(ClientError::into_node_error)
+    }
+
+    async fn hold_session(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError> {
+        let req = HeartbeatRequest {
+            broker_id: broker,
+            incarnation_id: incarnation.0.to_vec(),
+        };
+        let mut client = self.session_stream.lock().await;
+        let opened = client.call(|mut c| {
+            let req = req.clone();
+            async move { c.hold_session(req).await }
+        });
+        let opened = opened.await;
+        drop(client);
+        let mut stream = opened.map_err(ClientError::into_node_error)?;
+        // The controller sends nothing on it; it ends when the controller stops leading.
+        while (stream.message().await)
+            .map_err(|s| ClientError::Status(s).into_node_error())?
+            .is_some()
+        {}
+        Ok(true)
     }
 
     async fn create_topic(&self, spec: NewTopicSpec) -> Result<(), NodeError> {

@@ -69,6 +69,12 @@ pub(crate) trait MetadataQuorum: Send + Sync {
     /// Renews the broker's session and unfences it; `Ok(true)` when it is fenced anyway.
     async fn heartbeat(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError>;
 
+    /// Holds the broker's session stream open on the controller until it ends (the controller
+    /// changed, or the connection broke): while it is open, the broker's death is seen the
+    /// moment its connections close. `Ok(false)` when the quorum runs in this process and so
+    /// cannot outlive the broker: there is nothing to hold.
+    async fn hold_session(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError>;
+
     /// Controlled shutdown: moves the broker's leaderships to other in-sync replicas before it
     /// stops. Heartbeats must have stopped (they would unfence it again).
     async fn controlled_shutdown(

@@ -1,6 +1,7 @@
 //! The controller gRPC service: a thin mapping between protobuf requests and [`MetaNode`].
 
 use std::pin::Pin;
+use std::time::Duration;
 
 use chronik_raft::Role;
 use tokio_stream::Stream;
@@ -102,6 +103,11 @@ fn role_name(role: Role) -> &'static str {
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchEvent, Status>> + Send>>;
+type SessionStream = Pin<Box<dyn Stream<Item = Result<SessionEvent, Status>> + Send>>;
+
+/// How often a held session stream checks that this node still leads the term it was opened
+/// in; a stream left on a node that no longer leads would detect nothing.
+const SESSION_LEADER_CHECK: Duration = Duration::from_millis(250);
 
 #[tonic::async_trait]
 impl Controller for ControllerService {
@@ -136,6 +142,44 @@ impl Controller for ControllerService {
             fenced,
             session_timeout_ms,
         }))
+    }
+
+    type HoldSessionStream = SessionStream;
+
+    async fn hold_session(
+        &self,
+        request: Request<HeartbeatRequest>,
+    ) -> Result<Response<Self::HoldSessionStream>, Status> {
+        let req = request.into_inner();
+        let incarnation = uuid("incarnation_id", &req.incarnation_id)?;
+        let node = self.node.clone();
+        let hold = (node.attach_session(req.broker_id, incarnation).await).map_err(to_status)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    // The broker's end is gone: its process died, or it dropped the stream.
+                    _ = tx.closed() => {
+                        node.detach_session(&hold);
+                        return;
+                    }
+                    _ = node.stopping() => return,
+                    _ = tokio::time::sleep(SESSION_LEADER_CHECK) => {
+                        if !node.still_leads(&hold).await {
+                            // Leading a later term still ends it: this stream's term is over.
+                            let gone = (node.ensure_leader().await.err()).unwrap_or(
+                                NodeError::NotLeader { leader_id: None, leader_address: None },
+                            );
+                            let _ = tx.send(Err(to_status(gone))).await;
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     async fn shutdown_broker(

@@ -13,7 +13,7 @@ use chronik_raft::{MembershipChange, Role};
 use prost::Message as _;
 use tokio::time::Instant;
 
-use super::sessions::Sessions;
+use super::sessions::{Sessions, StreamId};
 use super::{MetaNode, NodeError};
 use crate::controller::{self, AlterPartitionRequest, BrokerRegistration, NewTopic};
 use crate::grpc::pb::{ApplyResult, NodeCommand, VoterAddress};
@@ -23,6 +23,19 @@ const LOOP_PERIOD: Duration = Duration::from_millis(200);
 /// Longest wait for a proposal to apply (a leader cut off from its quorum never commits);
 /// bounded so one stuck write cannot hold the write lock for ever.
 const PROPOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a broker whose session stream closed keeps its session (at most the session
+/// itself): time for a live broker that merely lost the stream to attach again.
+const DETACH_GRACE: Duration = Duration::from_millis(200);
+
+/// A broker's session stream, held open on this node while it leads `term`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionHold {
+    pub broker: BrokerId,
+    pub incarnation: Uuid,
+    pub term: u64,
+    stream: StreamId,
+}
 
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,8 +106,13 @@ impl MetaNode {
         Ok(())
     }
 
-    /// Renews a broker's session; a fenced broker is unfenced. Returns whether it is fenced.
-    pub async fn heartbeat(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError> {
+    /// Whether `broker` is fenced, once this node is known to lead and `incarnation` to be
+    /// the broker's current one.
+    async fn check_incarnation(
+        &self,
+        broker: BrokerId,
+        incarnation: Uuid,
+    ) -> Result<bool, NodeError> {
         self.ensure_leader().await?;
         let known =
             (self.inner.shared).metadata(|s| s.broker(broker).map(|b| (b.incarnation, b.fenced)));
@@ -104,6 +122,12 @@ impl MetaNode {
         if current != incarnation {
             return Err(NodeError::StaleIncarnation(broker));
         }
+        Ok(fenced)
+    }
+
+    /// Renews a broker's session; a fenced broker is unfenced. Returns whether it is fenced.
+    pub async fn heartbeat(&self, broker: BrokerId, incarnation: Uuid) -> Result<bool, NodeError> {
+        let fenced = self.check_incarnation(broker, incarnation).await?;
         self.heard_from(broker).await?;
         if fenced {
             // A decommissioned broker stays fenced: its heartbeat is answered "fenced".
@@ -129,20 +153,70 @@ impl MetaNode {
         broker: BrokerId,
         incarnation: Uuid,
     ) -> Result<(), NodeError> {
-        self.ensure_leader().await?;
-        let known = (self.inner.shared).metadata(|s| s.broker(broker).map(|b| b.incarnation));
-        let Some(current) = known else {
-            return Err(crate::ControllerError::UnknownBroker(broker).into());
-        };
-        if current != incarnation {
-            return Err(NodeError::StaleIncarnation(broker));
-        }
+        self.check_incarnation(broker, incarnation).await?;
         match self.decide(|s| controller::fence_broker(s, broker)).await {
             Ok(_) | Err(NodeError::Controller(crate::ControllerError::BrokerAlreadyFenced(_))) => {}
             Err(e) => return Err(e),
         }
         self.sessions().forget(broker);
         Ok(())
+    }
+
+    /// A broker opened its session stream: renews its session, and from now on the stream's
+    /// closing ([`MetaNode::detach_session`]) cuts it short.
+    pub async fn attach_session(
+        &self,
+        broker: BrokerId,
+        incarnation: Uuid,
+    ) -> Result<SessionHold, NodeError> {
+        self.check_incarnation(broker, incarnation).await?;
+        let status = self.inner.raft.status().await?;
+        if status.role != Role::Leader {
+            self.ensure_leader().await?;
+        }
+        let stream = self.inner.next_stream.fetch_add(1, Ordering::Relaxed);
+        (self.sessions()).attached(status.term, broker, stream, Instant::now());
+        Ok(SessionHold {
+            broker,
+            incarnation,
+            term: status.term,
+            stream,
+        })
+    }
+
+    /// The broker's session stream closed: unless the broker attaches again or heartbeats
+    /// within a short grace, the controller fences it then.
+    pub fn detach_session(&self, hold: &SessionHold) {
+        let current = (self.inner.shared)
+            .metadata(|s| s.broker(hold.broker).map(|b| b.incarnation))
+            == Some(hold.incarnation);
+        let grace = DETACH_GRACE.min(self.session_timeout());
+        let cut = current
+            && (self.sessions()).detached(
+                hold.term,
+                hold.broker,
+                hold.stream,
+                Instant::now(),
+                grace,
+            );
+        if !cut {
+            return;
+        }
+        tracing::info!(
+            broker = hold.broker,
+            "broker's session stream closed; its session ends in {grace:?} unless it comes back"
+        );
+        let node = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            node.inner.session_check.notify_one();
+        });
+    }
+
+    /// Whether this node still leads the term `hold` was attached in.
+    pub async fn still_leads(&self, hold: &SessionHold) -> bool {
+        (self.inner.raft.status().await)
+            .is_ok_and(|s| s.role == Role::Leader && s.term == hold.term)
     }
 
     /// Renews `broker`'s session in the term this node leads; fails unless it leads.
@@ -456,6 +530,7 @@ pub(crate) async fn run(node: MetaNode) {
         tokio::select! {
             _ = node.stopping() => return,
             _ = ticker.tick() => node.control_once(&mut last_preferred).await,
+            _ = node.inner.session_check.notified() => node.control_once(&mut last_preferred).await,
         }
     }
 }

@@ -38,7 +38,7 @@ use crate::grpc::pb::raft_peer_server::RaftPeerServer;
 use crate::grpc::{ControllerService, GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};
 use crate::raft_store::WalLogStore;
 
-pub use controller::NewTopicSpec;
+pub use controller::{NewTopicSpec, SessionHold};
 pub use error::NodeError;
 pub use machine::{CommittedBatch, MetaMachine, SharedState, WatchBatch, bootstrap_state};
 
@@ -112,6 +112,10 @@ pub(crate) struct NodeInner {
     batches: Mutex<batch::Batches>,
     /// Broker sessions; judged only while this node leads.
     sessions: Mutex<sessions::Sessions>,
+    /// Names the next session stream a broker opens.
+    next_stream: AtomicU64,
+    /// Wakes the controller loop when a session is about to run out before its next pass.
+    session_check: tokio::sync::Notify,
     /// Leader id last seen (0: none), for the leader-change counter.
     last_leader: AtomicU64,
     preferred_leader_interval: Duration,
@@ -212,6 +216,8 @@ impl MetaNode {
                 write_lock: tokio::sync::Mutex::new(()),
                 batches: Mutex::new(batch::Batches::default()),
                 sessions: Mutex::new(sessions::Sessions::new(cfg.session_timeout)),
+                next_stream: AtomicU64::new(0),
+                session_check: tokio::sync::Notify::new(),
                 last_leader: AtomicU64::new(0),
                 preferred_leader_interval: cfg.preferred_leader_interval,
                 auto_balance: cfg.auto_balance,

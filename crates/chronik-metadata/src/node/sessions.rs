@@ -5,6 +5,11 @@
 //! (re)gains leadership knows nothing about what brokers did while it was not leading: like
 //! Kafka's KRaft controller, it gives every broker a full session from the moment it learns
 //! of its term, whatever timestamps it kept from an earlier term.
+//!
+//! A broker also holds a session stream open to the leader. Its process dying closes the
+//! stream at once, so the leader need not wait out the whole session: the session is cut to
+//! a short grace, which a live broker (one that merely lost its stream) outlives by
+//! attaching again or heartbeating.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,7 +28,13 @@ pub(crate) struct Sessions {
     /// not heard from since.
     term_start: Option<Instant>,
     expiry: HashMap<BrokerId, Instant>,
+    /// Each broker's newest session stream in this term: only its closing counts, not that of
+    /// one it replaced.
+    streams: HashMap<BrokerId, StreamId>,
 }
+
+/// Names one session stream, unique within a node's life.
+pub(crate) type StreamId = u64;
 
 impl Sessions {
     pub fn new(timeout: Duration) -> Self {
@@ -32,6 +43,7 @@ impl Sessions {
             term: None,
             term_start: None,
             expiry: HashMap::new(),
+            streams: HashMap::new(),
         }
     }
 
@@ -46,6 +58,7 @@ impl Sessions {
             self.term = Some(term);
             self.term_start = Some(now);
             self.expiry.clear();
+            self.streams.clear();
         }
     }
 
@@ -54,6 +67,7 @@ impl Sessions {
         self.term = None;
         self.term_start = None;
         self.expiry.clear();
+        self.streams.clear();
     }
 
     /// A heartbeat (or registration) from `broker`, received while leading `term`.
@@ -62,9 +76,39 @@ impl Sessions {
         self.expiry.insert(broker, now + self.timeout);
     }
 
+    /// `broker` opened session stream `stream` while this node leads `term`; that renews its
+    /// session like a heartbeat.
+    pub fn attached(&mut self, term: u64, broker: BrokerId, stream: StreamId, now: Instant) {
+        self.heard_from(term, broker, now);
+        self.streams.insert(broker, stream);
+    }
+
+    /// Session stream `stream` of `broker` closed at `now`. When it is the broker's newest in
+    /// the current `term`, the session is cut to end within `grace`; returns whether it was.
+    pub fn detached(
+        &mut self,
+        term: u64,
+        broker: BrokerId,
+        stream: StreamId,
+        now: Instant,
+        grace: Duration,
+    ) -> bool {
+        if self.term != Some(term) || self.streams.get(&broker) != Some(&stream) {
+            return false;
+        }
+        self.streams.remove(&broker);
+        let Some(start) = self.term_start else {
+            return false;
+        };
+        let expiry = (self.expiry.get(&broker).copied()).unwrap_or(start + self.timeout);
+        self.expiry.insert(broker, expiry.min(now + grace));
+        true
+    }
+
     /// The broker asked to be fenced (controlled shutdown): no session to keep.
     pub fn forget(&mut self, broker: BrokerId) {
         self.expiry.remove(&broker);
+        self.streams.remove(&broker);
     }
 
     /// Whether `broker`'s session in `term` has run out at `now`. Outside the term this node
@@ -168,6 +212,49 @@ mod tests {
         assert!(s.expired_of(6, [1], at(t0, 60_000)).is_empty());
         s.not_leading();
         assert!(s.expired_of(5, [1], at(t0, 60_000)).is_empty());
+    }
+
+    #[test]
+    fn a_closed_stream_cuts_the_session_to_the_grace() {
+        let t0 = Instant::now();
+        let grace = Duration::from_millis(200);
+        let mut s = Sessions::new(TIMEOUT);
+        s.attached(5, 1, 10, t0);
+        assert!(s.detached(5, 1, 10, at(t0, 100), grace));
+        assert!(!s.expired(5, 1, at(t0, 299)));
+        assert!(s.expired(5, 1, at(t0, 300)));
+        // Closing it again, or after the session was renewed, changes nothing.
+        assert!(!s.detached(5, 1, 10, at(t0, 100), grace));
+    }
+
+    #[test]
+    fn a_live_broker_outlives_its_closed_stream_by_attaching_or_heartbeating() {
+        let t0 = Instant::now();
+        let grace = Duration::from_millis(200);
+        let mut s = Sessions::new(TIMEOUT);
+        s.attached(5, 1, 10, t0);
+        s.attached(5, 2, 11, t0);
+        assert!(s.detached(5, 1, 10, at(t0, 100), grace));
+        assert!(s.detached(5, 2, 11, at(t0, 100), grace));
+        s.attached(5, 1, 12, at(t0, 150));
+        s.heard_from(5, 2, at(t0, 150));
+        assert!(s.expired_of(5, [1, 2], at(t0, 3_149)).is_empty());
+    }
+
+    #[test]
+    fn only_the_newest_stream_of_the_current_term_counts() {
+        let t0 = Instant::now();
+        let grace = Duration::from_millis(200);
+        let mut s = Sessions::new(TIMEOUT);
+        s.attached(5, 1, 10, t0);
+        s.attached(5, 1, 11, at(t0, 10));
+        assert!(!s.detached(5, 1, 10, at(t0, 20), grace));
+        assert!(!s.expired(5, 1, at(t0, 1_000)));
+        // A stream of an earlier term: this term's session stands.
+        s.leading(6, at(t0, 30));
+        assert!(!s.detached(6, 1, 11, at(t0, 40), grace));
+        assert!(!s.detached(5, 1, 11, at(t0, 40), grace));
+        assert!(!s.expired(6, 1, at(t0, 1_000)));
     }
 
     #[test]

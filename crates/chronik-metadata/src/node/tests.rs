@@ -185,6 +185,60 @@ pub(super) async fn start_cluster(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_whose_session_stream_closes_is_fenced_long_before_its_session_runs_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listen = "127.0.0.1:0".parse().expect("addr");
+    let mut cfg = NodeConfig::new(1, listen, dir.path().join("n1"));
+    cfg.session_timeout = Duration::from_secs(600);
+    let node = MetaNode::start(cfg).await.expect("start");
+    leader_of(std::slice::from_ref(&node)).await;
+    let address = node.local_addr().to_string();
+    let mut client = connect(&address, WAIT).await.expect("connect");
+    let beat = |id: i32, incarnation: [u8; 16]| HeartbeatRequest {
+        broker_id: id,
+        incarnation_id: incarnation.to_vec(),
+    };
+    let mut streams = Vec::new();
+    for id in [1, 2] {
+        let incarnation = rand::random::<[u8; 16]>();
+        (client.register_broker(register(id, incarnation)).await).expect("register");
+        (client.heartbeat(beat(id, incarnation)).await).expect("heartbeat");
+        // Each stream on a connection of its own, as each broker process has.
+        let mut own = connect(&address, WAIT).await.expect("connect");
+        let stream = own.hold_session(beat(id, incarnation)).await;
+        streams.push((own, stream.expect("hold session").into_inner()));
+        if id == 2 {
+            // Broker 2 opens a newer stream: closing the older one must not cost it anything.
+            let mut newer = connect(&address, WAIT).await.expect("connect");
+            let stream = newer.hold_session(beat(id, incarnation)).await;
+            streams.push((newer, stream.expect("hold session").into_inner()));
+        }
+    }
+    let unknown = client.hold_session(beat(3, [7; 16])).await;
+    assert_eq!(
+        unknown.expect_err("unknown broker").code(),
+        tonic::Code::NotFound
+    );
+
+    // Broker 2's older stream goes first, then broker 1's only one: as if its process died.
+    let newer_of_2 = streams.pop().expect("three streams");
+    drop(streams.pop());
+    drop(streams.pop());
+    let fenced = |id| {
+        node.state()
+            .metadata(|s| s.broker(id).is_some_and(|b| b.fenced))
+    };
+    eventually("broker 1 fenced", || async { fenced(1).then_some(()) }).await;
+    assert!(
+        !fenced(2),
+        "a broker whose newest stream is open was fenced"
+    );
+    drop(newer_of_2);
+    eventually("broker 2 fenced", || async { fenced(2).then_some(()) }).await;
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_name_the_leader_and_strangers_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let nodes = start_cluster(dir.path(), &[1, 2, 3], "blue").await;
