@@ -7,6 +7,8 @@
 #   scripts/librdkafka-suite.sh --cluster ...        the same against 3 meta nodes and 3 brokers
 #   scripts/librdkafka-suite.sh --consumer-protocol ...  consumers use group.protocol=consumer
 #                                                    (KIP-848); tests from tests/librdkafka/consumer-protocol.txt
+#   scripts/librdkafka-suite.sh --sources            prints the dir of the unpacked librdkafka
+#                                                    sources (scripts/bench-vs-peer.sh builds them)
 #
 # tests/librdkafka/tests.txt lists the suite's tests that need only a broker; those it marks skip
 # (a feature not built yet, with its issue) are reported as SKIP with that reason and not run.
@@ -43,7 +45,7 @@ PER_TEST_TIMEOUT="${RDKAFKA_TEST_TIMEOUT_S:-1200}"
 RUNNER_ARGS=(-L)
 [ "${RDKAFKA_TEST_QUICK:-0}" = 1 ] && RUNNER_ARGS+=(-Q)
 LIST="$ROOT/tests/librdkafka/tests.txt"
-usage() { echo "usage: $0 [--cluster] [--consumer-protocol] --all | --ci | TEST_NUMBER... (4 digits, e.g. 0082)" >&2; exit 2; }
+usage() { echo "usage: $0 [--cluster] [--consumer-protocol] --all | --ci | --sources | TEST_NUMBER... (4 digits, e.g. 0082)" >&2; exit 2; }
 CLUSTER=0
 SUFFIX=""
 while [ $# -gt 0 ]; do
@@ -84,7 +86,9 @@ select_from_list() {
         fi
     done <"$LIST"
 }
+SOURCES_ONLY=0
 case "${1:-}" in
+    --sources) [ $# -eq 1 ] || usage; SOURCES_ONLY=1 ;;
     --all) [ $# -eq 1 ] || usage; select_from_list ci full ;;
     --ci) [ $# -eq 1 ] || usage; select_from_list ci ;;
     ""|-*) usage ;;
@@ -134,6 +138,12 @@ EOF
     cp -r "$crate_dir/librdkafka" "$SRC.partial"
     mv "$SRC.partial" "$SRC"
 }
+
+if [ "$SOURCES_ONLY" = 1 ]; then
+    [ -d "$SRC" ] || fetch_sources >&2
+    echo "$SRC"
+    exit 0
+fi
 
 build_runner() {
     [ -x "$SRC/tests/test-runner" ] && return
