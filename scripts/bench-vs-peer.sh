@@ -8,8 +8,10 @@
 #
 # Usage: scripts/bench-vs-peer.sh [--duration S] [--records N] [--out FILE]
 #   --duration  seconds per chronik-bench run (default 10, the bench's default batching)
-#   --records   records per rdkafka_performance run (default 5,000,000; linger.ms=5, each
-#               record to a random partition)
+#   --records   records per rdkafka_performance run (default 5,000,000; linger.ms=5, and each
+#               record to a random partition: without sticky.partitioning.linger.ms=0,
+#               librdkafka sends keyless records to one partition at a time, which is no
+#               many-partition load at all)
 #   --out       the table (default target/bench-vs-peer/table.md; also printed)
 # Needs cargo, python3, a C compiler and make, and PyPI (the wheel, confluent-kafka).
 set -euo pipefail
@@ -186,7 +188,8 @@ both() {
         run "$load" "$broker" chronik-bench "$partitions" --acks "$acks"
     done
     for broker in "$@"; do
-        run "$load" "$broker" rdkafka_performance "$partitions" -a "$acks" -c "$RECORDS" -X linger.ms=5
+        run "$load" "$broker" rdkafka_performance "$partitions" -a "$acks" -c "$RECORDS" -X linger.ms=5 \
+            -X sticky.partitioning.linger.ms=0
     done
 }
 
