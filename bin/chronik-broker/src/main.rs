@@ -4,6 +4,7 @@
 //! one command and turns its outcome into an exit code: 0 success (a healthy cluster for
 //! `status`), 1 an unhealthy cluster, 2 failure (bad settings, unreachable cluster).
 
+mod open_files;
 mod status;
 
 use std::process::ExitCode;
@@ -71,6 +72,7 @@ fn block_on(future: impl Future<Output = i32>) -> i32 {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
+    open_files::raise_limit();
     let metrics_addr = args.metrics_addr;
     let config = args.into_config()?;
     if let Some(addr) = metrics_addr {
