@@ -165,11 +165,7 @@ impl Controller for ControllerService {
                     }
                     _ = node.stopping() => return,
                     _ = tokio::time::sleep(SESSION_LEADER_CHECK) => {
-                        if !node.still_leads(&hold).await {
-                            // Leading a later term still ends it: this stream's term is over.
-                            let gone = (node.ensure_leader().await.err()).unwrap_or(
-                                NodeError::NotLeader { leader_id: None, leader_address: None },
-                            );
+                        if let Err(gone) = node.ensure_leads(&hold).await {
                             let _ = tx.send(Err(to_status(gone))).await;
                             return;
                         }

@@ -60,9 +60,14 @@ impl MetaNode {
 
     /// Fails with [`NodeError::NotLeader`] (naming the leader) unless this node leads.
     pub async fn ensure_leader(&self) -> Result<(), NodeError> {
+        self.leading_term().await.map(|_| ())
+    }
+
+    /// The term this node leads; [`NodeError::NotLeader`] (naming the leader) unless it leads.
+    async fn leading_term(&self) -> Result<u64, NodeError> {
         let status = self.inner.raft.status().await?;
         if status.role == Role::Leader {
-            return Ok(());
+            return Ok(status.term);
         }
         let leader_address = status.leader_id.and_then(|id| self.leader_address(id));
         Err(NodeError::NotLeader {
@@ -170,16 +175,13 @@ impl MetaNode {
         incarnation: Uuid,
     ) -> Result<SessionHold, NodeError> {
         self.check_incarnation(broker, incarnation).await?;
-        let status = self.inner.raft.status().await?;
-        if status.role != Role::Leader {
-            self.ensure_leader().await?;
-        }
+        let term = self.leading_term().await?;
         let stream = self.inner.next_stream.fetch_add(1, Ordering::Relaxed);
-        (self.sessions()).attached(status.term, broker, stream, Instant::now());
+        (self.sessions()).attached(term, broker, stream, Instant::now());
         Ok(SessionHold {
             broker,
             incarnation,
-            term: status.term,
+            term,
             stream,
         })
     }
@@ -213,19 +215,22 @@ impl MetaNode {
         });
     }
 
-    /// Whether this node still leads the term `hold` was attached in.
-    pub async fn still_leads(&self, hold: &SessionHold) -> bool {
-        (self.inner.raft.status().await)
-            .is_ok_and(|s| s.role == Role::Leader && s.term == hold.term)
+    /// Fails with [`NodeError::NotLeader`] unless this node still leads the term `hold` was
+    /// attached in; leading a later term names this node, where the broker attaches anew.
+    pub async fn ensure_leads(&self, hold: &SessionHold) -> Result<(), NodeError> {
+        match self.leading_term().await? {
+            term if term == hold.term => Ok(()),
+            _ => Err(NodeError::NotLeader {
+                leader_id: Some(self.inner.id),
+                leader_address: Some(self.inner.address.clone()),
+            }),
+        }
     }
 
     /// Renews `broker`'s session in the term this node leads; fails unless it leads.
     async fn heard_from(&self, broker: BrokerId) -> Result<(), NodeError> {
-        let status = self.inner.raft.status().await?;
-        if status.role != Role::Leader {
-            return self.ensure_leader().await;
-        }
-        (self.sessions()).heard_from(status.term, broker, Instant::now());
+        let term = self.leading_term().await?;
+        (self.sessions()).heard_from(term, broker, Instant::now());
         Ok(())
     }
 
