@@ -1,0 +1,135 @@
+//! TLS server configuration from PEM files, reloadable while connections stay up.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use rustls::ServerConfig;
+use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::{AuthError, Principal, Result};
+
+/// Where a listener's certificate, key and (for client certificates) trusted CAs are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The server's certificate chain, leaf first.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// CAs whose client certificates are accepted; when set, every client must present one.
+    pub client_ca: Option<PathBuf>,
+}
+
+/// The TLS configuration new connections use. Reloading swaps it for connections accepted
+/// afterwards; connections already up keep the session they negotiated.
+#[derive(Debug)]
+pub struct ReloadableServerConfig {
+    files: TlsFiles,
+    current: RwLock<Arc<ServerConfig>>,
+}
+
+impl ReloadableServerConfig {
+    /// Loads the files, failing with what is wrong with them.
+    pub fn load(files: TlsFiles) -> Result<Self> {
+        let config = server_config(&files)?;
+        Ok(ReloadableServerConfig {
+            files,
+            current: RwLock::new(config),
+        })
+    }
+
+    pub fn current(&self) -> Arc<ServerConfig> {
+        match self.current.read() {
+            Ok(config) => config.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reads the files again; on error the previous configuration stays in force.
+    pub fn reload(&self) -> Result<()> {
+        let config = server_config(&self.files)?;
+        match self.current.write() {
+            Ok(mut current) => *current = config,
+            Err(poisoned) => *poisoned.into_inner() = config,
+        }
+        Ok(())
+    }
+
+    pub fn files(&self) -> &TlsFiles {
+        &self.files
+    }
+}
+
+/// ring, the workspace's one crypto provider (SCRAM uses it too). rustls deprecates it only
+/// because it lacks post-quantum key exchange, which no Kafka client negotiates today.
+#[allow(deprecated)]
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Builds a server configuration from PEM files.
+pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>> {
+    let chain = load_certs(&files.cert)?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
+        tls_error(format!(
+            "cannot read a PEM private key from {}: {e}",
+            files.key.display()
+        ))
+    })?;
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(e.to_string()))?;
+    let builder = match &files.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in load_certs(path)? {
+                roots.add(cert).map_err(|e| {
+                    tls_error(format!("bad CA certificate in {}: {e}", path.display()))
+                })?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider())
+                .build()
+                .map_err(|e| tls_error(format!("client CAs in {}: {e}", path.display())))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder.with_single_cert(chain, key).map_err(|e| {
+        tls_error(format!(
+            "certificate {} and key {} do not make a server identity: {e}",
+            files.cert.display(),
+            files.key.display()
+        ))
+    })?;
+    Ok(Arc::new(config))
+}
+
+fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| {
+            tls_error(format!(
+                "cannot read PEM certificates from {}: {e}",
+                path.display()
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(tls_error(format!(
+            "{} holds no PEM certificate",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+/// The principal of a verified client certificate chain: `User:<subject CN>`.
+pub fn certificate_principal(chain: &[CertificateDer<'_>]) -> Option<Principal> {
+    let leaf = chain.first()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+    let cn = cert.subject().iter_common_name().next()?.as_str().ok()?;
+    Some(Principal::user(cn))
+}
+
+fn tls_error(message: String) -> AuthError {
+    AuthError::Tls(message)
+}
