@@ -90,6 +90,15 @@ pub enum StateError {
     InvalidQuotaEntity(String),
     #[error("invalid client quota: {0}")]
     InvalidClientQuota(String),
+    #[error("unknown SCRAM mechanism {0}: use 1 (SCRAM-SHA-256) or 2 (SCRAM-SHA-512)")]
+    UnsupportedScramMechanism(i32),
+    #[error("SCRAM credential of user '{user}': {reason}")]
+    InvalidScramCredential { user: String, reason: String },
+    #[error("user '{user}' has no {mechanism} credential to delete")]
+    UnknownScramCredential {
+        user: String,
+        mechanism: &'static str,
+    },
     #[error("invalid snapshot: {0}")]
     InvalidSnapshot(String),
 }
@@ -159,6 +168,15 @@ pub enum ControllerError {
     BrokerDecommissioned(BrokerId),
     #[error("no reassignment of {topic}-{partition} is running")]
     NoReassignment { topic: String, partition: i32 },
+    #[error("unknown SCRAM mechanism {0}: use 1 (SCRAM-SHA-256) or 2 (SCRAM-SHA-512)")]
+    UnsupportedSaslMechanism(i32),
+    #[error("unacceptable SCRAM credential: {0}")]
+    UnacceptableCredential(String),
+    #[error("user '{user}' has no {mechanism} credential to delete")]
+    CredentialNotFound {
+        user: String,
+        mechanism: &'static str,
+    },
 }
 
 impl ErrorKind {
@@ -176,6 +194,19 @@ impl ErrorKind {
 }
 
 impl ControllerError {
+    /// The refusal of a SCRAM alteration the state would reject with `e`.
+    pub fn from_scram(e: StateError) -> ControllerError {
+        match e {
+            StateError::UnsupportedScramMechanism(id) => {
+                ControllerError::UnsupportedSaslMechanism(id)
+            }
+            StateError::UnknownScramCredential { user, mechanism } => {
+                ControllerError::CredentialNotFound { user, mechanism }
+            }
+            other => ControllerError::UnacceptableCredential(other.to_string()),
+        }
+    }
+
     /// What kind of refusal this is, as the controller service reports it.
     pub fn kind(&self) -> ErrorKind {
         use ControllerError::*;
@@ -204,6 +235,9 @@ impl ControllerError {
             ProducerIdsExhausted => ErrorKind::ProducerIdsExhausted,
             InvalidReplicaAssignment(_) => ErrorKind::InvalidReplicaAssignment,
             NoReassignment { .. } => ErrorKind::NoReassignment,
+            UnsupportedSaslMechanism(_) => ErrorKind::UnsupportedSaslMechanism,
+            UnacceptableCredential(_) => ErrorKind::UnacceptableCredential,
+            CredentialNotFound { .. } => ErrorKind::ResourceNotFound,
         }
     }
 }

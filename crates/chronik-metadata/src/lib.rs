@@ -19,6 +19,7 @@ pub mod node;
 pub mod quotas;
 pub mod raft_store;
 mod record;
+pub mod scram;
 mod snapshot;
 mod state;
 
@@ -41,6 +42,7 @@ pub use proto::MetadataRecord;
 pub use proto::metadata_record::Record;
 pub use quotas::{MAX_QUOTA_ENTITIES, QuotaEntity, QuotaValue};
 pub use record::RECORD_VERSION;
+pub use scram::{ScramAlteration, ScramCredentials};
 pub use snapshot::SNAPSHOT_VERSION;
 pub use state::{
     Broker, ClientQuotas, MetadataState, PartitionState, PartitionView, Topic,

@@ -63,6 +63,8 @@ impl Record {
             Record::DecommissionBroker(_) => "DecommissionBroker",
             Record::ClientQuotaChange(_) => "ClientQuotaChange",
             Record::BrokerConfigChange(_) => "BrokerConfigChange",
+            Record::ScramCredentialUpsert(_) => "ScramCredentialUpsert",
+            Record::ScramCredentialDeletion(_) => "ScramCredentialDeletion",
         }
     }
 }

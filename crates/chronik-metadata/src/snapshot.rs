@@ -12,6 +12,7 @@ use crate::proto::{BrokerSnapshot, PartitionSnapshot, StateSnapshot, TopicSnapsh
 use crate::state::apply::restore_topic;
 use crate::state::broker_configs::{broker_config_snapshots, restore_broker_configs};
 use crate::state::quotas::{quota_snapshots, restore_client_quotas};
+use crate::state::scram::{restore_scram_credentials, scram_snapshots};
 use crate::state::validate::{BrokerFields, build_broker, check_name};
 use crate::state::{Broker, MetadataState, PartitionState, Topic};
 
@@ -34,6 +35,7 @@ impl MetadataState {
             next_producer_id: self.next_producer_id,
             client_quotas: quota_snapshots(&self.client_quotas),
             broker_configs: broker_config_snapshots(&self.broker_configs),
+            scram_credentials: scram_snapshots(&self.scram_credentials),
         }
     }
 
@@ -69,6 +71,7 @@ impl MetadataState {
             next_producer_id: snapshot.next_producer_id,
             client_quotas: restore_client_quotas(&snapshot.client_quotas)?,
             broker_configs: Default::default(),
+            scram_credentials: restore_scram_credentials(&snapshot.scram_credentials)?,
         };
         state.broker_configs = restore_broker_configs(&state, &snapshot.broker_configs)?;
         Ok(state)
@@ -249,8 +252,16 @@ mod tests {
         (dup_broker_configs.broker_configs).push(dup_broker_configs.broker_configs[0].clone());
         let mut no_broker_configs = good.clone();
         no_broker_configs.broker_configs[0].configs.clear();
-        let mut unregistered_configs = good;
+        let mut unregistered_configs = good.clone();
         unregistered_configs.broker_configs[1].broker_id = Some(42);
+        let mut dup_credential = good.clone();
+        (dup_credential.scram_credentials).push(dup_credential.scram_credentials[0].clone());
+        let mut short_key = good.clone();
+        short_key.scram_credentials[0].server_key.pop();
+        let mut unknown_mechanism = good.clone();
+        unknown_mechanism.scram_credentials[0].mechanism = 3;
+        let mut few_iterations = good;
+        few_iterations.scram_credentials[0].iterations = 100;
         for bad in [
             leader_outside,
             unknown_replica,
@@ -265,6 +276,10 @@ mod tests {
             dup_broker_configs,
             no_broker_configs,
             unregistered_configs,
+            dup_credential,
+            short_key,
+            unknown_mechanism,
+            few_iterations,
         ] {
             let result = MetadataState::from_snapshot_bytes(&bad.encode_to_vec());
             assert!(result.is_err(), "{bad:?} was accepted");
@@ -279,7 +294,8 @@ mod tests {
         assert_eq!(snapshot.topics.len(), 1);
         assert_eq!(snapshot.client_quotas.len(), 1);
         assert_eq!(snapshot.broker_configs.len(), 2);
-        assert_eq!(sample_records().len(), 20);
+        assert_eq!(snapshot.scram_credentials.len(), 1);
+        assert_eq!(sample_records().len(), 21);
     }
 
     proptest! {

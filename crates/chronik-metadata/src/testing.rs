@@ -114,6 +114,39 @@ pub fn quota_change(
     }))
 }
 
+/// A valid SCRAM credential of `user` (not derived from any password: a fixed salted
+/// password keeps the tests fast).
+pub fn scram_upsert(
+    user: &str,
+    mechanism: chronik_auth::ScramMechanism,
+    iterations: u32,
+) -> ScramCredentialUpsert {
+    let credential = chronik_auth::ScramCredential::from_salted_password(
+        mechanism, &[7; 32], b"salt", iterations,
+    )
+    .expect("a valid credential");
+    crate::scram::upsert_of(user, &credential)
+}
+
+/// A record setting [`scram_upsert`]'s credential.
+pub fn scram_upsert_record(
+    user: &str,
+    mechanism: chronik_auth::ScramMechanism,
+    iterations: u32,
+) -> MetadataRecord {
+    MetadataRecord::new(Record::ScramCredentialUpsert(scram_upsert(
+        user, mechanism, iterations,
+    )))
+}
+
+/// A record deleting the credential of `user` for the mechanism Kafka numbers `mechanism`.
+pub fn scram_delete(user: &str, mechanism: i32) -> MetadataRecord {
+    MetadataRecord::new(Record::ScramCredentialDeletion(ScramCredentialDeletion {
+        user: user.into(),
+        mechanism,
+    }))
+}
+
 /// Applies records that must all be valid.
 pub fn apply_all(state: &mut MetadataState, records: &[MetadataRecord]) {
     for record in records {
@@ -190,6 +223,7 @@ pub fn sample_records() -> Vec<MetadataRecord> {
         ),
         broker_config(None, "log.retention.ms", "3600000"),
         broker_config(Some(1), "log.segment.bytes", "1048576"),
+        scram_upsert_record("alice", chronik_auth::ScramMechanism::Sha512, 8192),
     ]
 }
 

@@ -16,6 +16,7 @@ mod election;
 mod placement;
 mod quotas;
 mod reassign;
+mod scram;
 
 #[cfg(test)]
 mod reassign_tests;
@@ -41,6 +42,7 @@ pub use quotas::alter_client_quota;
 pub use reassign::{
     ReassignStep, cancel_reassignment, reassign_partition, reassignment_steps, start_reassignment,
 };
+pub use scram::alter_scram_credential;
 
 use crate::MetadataRecord;
 use crate::ids::BrokerId;

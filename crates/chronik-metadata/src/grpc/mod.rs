@@ -6,6 +6,7 @@ mod client;
 mod elect;
 mod peer;
 mod quotas;
+mod scram;
 mod service;
 
 /// Generated types and gRPC stubs of `proto/raft_peer.proto` and `proto/controller.proto`.
@@ -18,6 +19,7 @@ pub use client::{ClientError, MetaClient, apply_watch_event, connect, is_not_lea
 pub use elect::election_result;
 pub use peer::{GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};
 pub use quotas::{client_quota_change, quota_entity};
+pub use scram::{describe_scram_credentials, scram_alteration, scram_alteration_request};
 pub use service::ControllerService;
 
 /// Metadata key of a NOT_LEADER answer that carries the leader's address (when known).

@@ -394,6 +394,28 @@ impl Controller for ControllerService {
         Ok(Response::new(AlterClientQuotasResponse { results }))
     }
 
+    async fn alter_scram_credentials(
+        &self,
+        request: Request<AlterScramCredentialsRequest>,
+    ) -> Result<Response<AlterScramCredentialsResponse>, Status> {
+        let mut results = Vec::new();
+        for alteration in request.into_inner().alterations {
+            let (name, outcome) = super::scram::alter(&self.node, &alteration).await;
+            results.push(item(&name, outcome.map(|()| Vec::new()))?);
+        }
+        Ok(Response::new(AlterScramCredentialsResponse { results }))
+    }
+
+    async fn describe_scram_credentials(
+        &self,
+        request: Request<DescribeScramCredentialsRequest>,
+    ) -> Result<Response<DescribeScramCredentialsResponse>, Status> {
+        let wanted = request.into_inner().users;
+        let users =
+            (self.node.state()).metadata(|s| super::scram::describe_scram_credentials(s, &wanted));
+        Ok(Response::new(DescribeScramCredentialsResponse { users }))
+    }
+
     type WatchStream = WatchStream;
 
     async fn watch(

@@ -324,6 +324,16 @@ impl MetaNode {
             .map(drop)
     }
 
+    /// Upserts or deletes one SCRAM credential (see [`controller::alter_scram_credential`]).
+    pub async fn alter_scram_credential(
+        &self,
+        alteration: &crate::ScramAlteration,
+    ) -> Result<(), NodeError> {
+        (self.decide(|s| controller::alter_scram_credential(s, alteration)))
+            .await
+            .map(drop)
+    }
+
     /// The next step of moving a partition's replicas to `target` (see
     /// [`controller::reassign_partition`]); repeat until it answers `Done`.
     pub async fn reassign_partition(

@@ -13,6 +13,8 @@ mod sessions;
 #[cfg(test)]
 mod bad_input_tests;
 #[cfg(test)]
+mod scram_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
@@ -72,6 +74,24 @@ pub struct NodeConfig {
     /// Applied entries that trigger a snapshot and log compaction. Small values make a
     /// lagging voter catch up through a snapshot instead of the log (and let tests prove it).
     pub snapshot_entries: u64,
+}
+
+/// The voters of the Raft configuration stored in the meta node data dir `data_dir`, read
+/// offline (empty when nothing was ever stored there). Takes the dir's lock for the read, so
+/// it fails with the holder named while a node runs on it.
+pub fn stored_voters(data_dir: &Path) -> Result<Vec<u64>, NodeError> {
+    if !data_dir.join(crate::raft_store::RAFT_LOG_DIR).exists() {
+        return Ok(Vec::new());
+    }
+    let data = DataDir::open(data_dir, WalOptions::new(FsyncPolicy::Always))?;
+    let store = WalLogStore::open(&data).map_err(|e| NodeError::raft_log(data_dir, e))?;
+    let state = raft::Storage::initial_state(&store).map_err(|e| {
+        NodeError::raft_log(
+            data_dir,
+            chronik_raft::RaftError::storage("read the Raft state", e),
+        )
+    })?;
+    Ok(state.conf_state.voters)
 }
 
 /// Default for [`NodeConfig::session_timeout`].

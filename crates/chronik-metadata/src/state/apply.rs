@@ -35,6 +35,8 @@ impl MetadataState {
             Record::DecommissionBroker(r) => self.set_decommissioning(r.broker_id, !r.cancel),
             Record::ClientQuotaChange(r) => self.change_client_quota(r),
             Record::BrokerConfigChange(r) => self.change_broker_config(r),
+            Record::ScramCredentialUpsert(r) => self.upsert_scram_credential(r),
+            Record::ScramCredentialDeletion(r) => self.delete_scram_credential(r),
         }
     }
 

@@ -5,6 +5,7 @@
 pub(crate) mod apply;
 pub(crate) mod broker_configs;
 pub(crate) mod quotas;
+pub(crate) mod scram;
 pub(crate) mod validate;
 
 #[cfg(test)]
@@ -16,12 +17,17 @@ mod partition_tests;
 #[cfg(test)]
 mod quota_tests;
 
+#[cfg(test)]
+mod scram_tests;
+
 use std::collections::BTreeMap;
 
 use chronik_types::{LeaderEpoch, TopicPartition};
 
 use crate::ids::{BrokerId, NO_LEADER, TopicId, Uuid};
 use crate::quotas::{QuotaEntity, QuotaValue};
+use crate::scram::ScramCredentials;
+use chronik_auth::{ScramCredential, ScramMechanism};
 
 /// The client quotas of every entity that has any: entity → quota key → value.
 pub type ClientQuotas = BTreeMap<QuotaEntity, BTreeMap<String, QuotaValue>>;
@@ -187,6 +193,8 @@ pub struct MetadataState {
     /// The dynamic configs of each broker (`None`: the cluster-wide defaults); never an empty
     /// map, and a broker's only while it is registered.
     pub(crate) broker_configs: BrokerConfigs,
+    /// The SCRAM credentials of every user that has any.
+    pub(crate) scram_credentials: ScramCredentials,
 }
 
 impl MetadataState {
@@ -301,5 +309,19 @@ impl MetadataState {
     /// The quotas set for exactly `entity`, if any.
     pub fn client_quota(&self, entity: &QuotaEntity) -> Option<&BTreeMap<String, QuotaValue>> {
         self.client_quotas.get(entity)
+    }
+
+    /// The SCRAM credential of `user` for `mechanism`, if it has one.
+    pub fn scram_credential(
+        &self,
+        user: &str,
+        mechanism: ScramMechanism,
+    ) -> Option<&ScramCredential> {
+        self.scram_credentials.get(user, mechanism)
+    }
+
+    /// Every user's SCRAM credentials.
+    pub fn scram_credentials(&self) -> &ScramCredentials {
+        &self.scram_credentials
     }
 }
