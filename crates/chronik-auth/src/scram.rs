@@ -34,7 +34,9 @@ impl Mechanism {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name().eq_ignore_ascii_case(name))
+        Self::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
     /// The `mechanism` field of DescribeUserScramCredentials / AlterUserScramCredentials.
@@ -191,7 +193,9 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Debug)]
 pub enum ScramServer {
     /// Waiting for the client-first message.
-    Start { mechanism: Mechanism },
+    Start {
+        mechanism: Mechanism,
+    },
     /// Sent server-first; waiting for client-final.
     Challenged {
         credential: ScramCredential,

@@ -111,7 +111,10 @@ fn credentials_outside_kafkas_bounds_are_refused() {
         );
     }
     assert!(ScramCredential::from_salted_password(Mechanism::Sha512, b"x", b"", 4096).is_err());
-    assert_eq!(Mechanism::from_name("scram-sha-512"), Some(Mechanism::Sha512));
+    assert_eq!(
+        Mechanism::from_name("scram-sha-512"),
+        Some(Mechanism::Sha512)
+    );
     assert_eq!(Mechanism::from_kafka_id(1), Some(Mechanism::Sha256));
     assert_eq!(Mechanism::from_kafka_id(0), None);
 }
