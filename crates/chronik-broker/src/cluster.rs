@@ -5,7 +5,7 @@
 
 #[cfg(test)]
 mod conformance_tests;
-mod embedded;
+pub(crate) mod embedded;
 mod external;
 mod image;
 mod quorum;
@@ -19,7 +19,8 @@ use chronik_metadata::controller::{
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
 use chronik_metadata::{
-    BrokerId, ConfigResource, ControllerError, ErrorKind, MetadataState, QuotaEntity, Uuid,
+    BrokerId, ConfigResource, ControllerError, ErrorKind, MetadataState, QuotaEntity,
+    ScramAlteration, Uuid,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -458,6 +459,23 @@ impl Cluster {
         self.quorum.alter_client_quota(entity, set, remove).await?;
         tracing::info!(%entity, set = ?logged.0, removed = ?logged.1, "client quotas changed");
         Ok(())
+    }
+
+    /// Upserts and deletes SCRAM credentials, each on its own: each alteration's outcome, in
+    /// order. Returns once this broker's metadata shows what succeeded.
+    pub async fn alter_scram_credentials(
+        &self,
+        alterations: &[ScramAlteration],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError> {
+        let outcomes = self.quorum.alter_scram_credentials(alterations).await?;
+        for (a, outcome) in alterations.iter().zip(&outcomes) {
+            // The user and mechanism only: a salt or key never reaches a log.
+            match outcome {
+                Ok(()) => tracing::info!(alteration = ?a, "SCRAM credential changed"),
+                Err(e) => tracing::debug!(alteration = ?a, error = %e, "SCRAM credential refused"),
+            }
+        }
+        Ok(outcomes)
     }
 
     /// The cluster id the metadata node was started with.

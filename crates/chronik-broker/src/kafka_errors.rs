@@ -36,6 +36,9 @@ pub(crate) fn from_kind(kind: ErrorKind) -> ResponseError {
         ErrorKind::IneligibleReplica => ResponseError::IneligibleReplica,
         ErrorKind::InvalidReplicaAssignment => ResponseError::InvalidReplicaAssignment,
         ErrorKind::NoReassignment => ResponseError::NoReassignmentInProgress,
+        ErrorKind::ResourceNotFound => ResponseError::ResourceNotFound,
+        ErrorKind::UnsupportedSaslMechanism => ResponseError::UnsupportedSaslMechanism,
+        ErrorKind::UnacceptableCredential => ResponseError::UnacceptableCredential,
         ErrorKind::NotController => ResponseError::NotController,
         ErrorKind::DuplicateRegistration => ResponseError::DuplicateBrokerRegistration,
         // The quorum could not be reached or did not decide in time: retriable.

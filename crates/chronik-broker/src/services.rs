@@ -46,6 +46,18 @@ impl Services {
         self.with_topic_defaults(|defaults, _| defaults.settings())
     }
 
+    /// The SCRAM credential of `user` for `mechanism` in this broker's metadata, if it has
+    /// one: what SASL/SCRAM authenticates against.
+    // Its caller, SASL authentication on connections, lands separately.
+    #[allow(dead_code)]
+    pub(crate) fn scram_credential(
+        &self,
+        user: &str,
+        mechanism: chronik_auth::ScramMechanism,
+    ) -> Option<chronik_auth::ScramCredential> {
+        (self.cluster).metadata(|s| s.scram_credential(user, mechanism).cloned())
+    }
+
     pub fn fetch_sessions(&self) -> MutexGuard<'_, FetchSessions> {
         self.fetch_sessions
             .lock()

@@ -54,6 +54,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::DescribeClientQuotas, 0, 1),
     (ApiKey::AlterClientQuotas, 0, 1),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
@@ -113,6 +115,8 @@ macro_rules! with_supported_kinds {
             AlterClientQuotas,
             ConsumerGroupHeartbeat,
             ConsumerGroupDescribe,
+            DescribeUserScramCredentials,
+            AlterUserScramCredentials,
         )
     };
 }
@@ -211,7 +215,7 @@ mod tests {
                 "{key:?} twice"
             );
         }
-        assert_eq!(SUPPORTED.len(), 43);
+        assert_eq!(SUPPORTED.len(), 45);
     }
 
     #[test]

@@ -18,6 +18,10 @@ use chronik_metadata::{
 };
 use tokio::task::JoinHandle;
 
+mod scram;
+
+use scram::scram_credentials_are_set_and_deleted;
+
 use super::embedded::EmbeddedQuorum;
 use super::external::ExternalQuorum;
 use super::{Cluster, MetadataQuorum, OffsetsTopic};
@@ -238,6 +242,7 @@ conformance!(
     producer_id_blocks_never_overlap,
     subscribers_see_every_change,
     client_quotas_are_set_and_removed,
+    scram_credentials_are_set_and_deleted,
 );
 
 async fn run<C, F>(fixture: impl Future<Output = Fixture>, check: C)

@@ -8,7 +8,9 @@ use chronik_metadata::controller::{
     self, AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
-use chronik_metadata::{BrokerId, ConfigResource, MetadataState, QuotaEntity, Uuid};
+use chronik_metadata::{
+    BrokerId, ConfigResource, MetadataState, QuotaEntity, ScramAlteration, Uuid,
+};
 use tokio::sync::watch;
 
 use super::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange, VoterStatus};
@@ -187,6 +189,17 @@ impl MetadataQuorum for EmbeddedQuorum {
         remove: Vec<String>,
     ) -> Result<(), NodeError> {
         self.node.alter_client_quota(entity, &set, &remove).await
+    }
+
+    async fn alter_scram_credentials(
+        &self,
+        alterations: &[ScramAlteration],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError> {
+        let mut outcomes = Vec::with_capacity(alterations.len());
+        for a in alterations {
+            outcomes.push(self.node.alter_scram_credential(a).await);
+        }
+        Ok(outcomes)
     }
 
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {

@@ -12,15 +12,19 @@ use chronik_metadata::controller::{BrokerRegistration, ElectionResult, ElectionT
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
     AllocateProducerIdsRequest, AlterBrokerConfigsRequest, AlterClientQuotasRequest,
-    AlterPartitionRequest, AlterReassignmentsRequest, AlterTopicConfigsRequest, BrokerConfigChange,
-    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, ElectLeadersRequest,
-    ExpectedConfigs, HeartbeatRequest, ItemResult, PartitionCount, PartitionReassignment,
-    RegisterBrokerRequest, ReplicaAssignment, ShutdownBrokerRequest, StatusRequest,
-    TopicConfigChange, TopicPartitionRef, TopicSpec,
+    AlterPartitionRequest, AlterReassignmentsRequest, AlterScramCredentialsRequest,
+    AlterTopicConfigsRequest, BrokerConfigChange, CreatePartitionsRequest, CreateTopicsRequest,
+    DeleteTopicsRequest, ElectLeadersRequest, ExpectedConfigs, HeartbeatRequest, ItemResult,
+    PartitionCount, PartitionReassignment, RegisterBrokerRequest, ReplicaAssignment,
+    ShutdownBrokerRequest, StatusRequest, TopicConfigChange, TopicPartitionRef, TopicSpec,
 };
-use chronik_metadata::grpc::{ClientError, MetaClient, client_quota_change, election_result};
+use chronik_metadata::grpc::{
+    ClientError, MetaClient, client_quota_change, election_result, scram_alteration_request,
+};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::{BrokerId, ConfigResource, MetadataState, QuotaEntity, QuotaValue, Uuid};
+use chronik_metadata::{
+    BrokerId, ConfigResource, MetadataState, QuotaEntity, QuotaValue, ScramAlteration, Uuid,
+};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -508,6 +512,59 @@ impl MetadataQuorum for ExternalQuorum {
                 })
                 .collect(),
         })
+    }
+
+    async fn alter_scram_credentials(
+        &self,
+        alterations: &[ScramAlteration],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError> {
+        let req = AlterScramCredentialsRequest {
+            alterations: alterations.iter().map(scram_alteration_request).collect(),
+        };
+        let results = self
+            .call(|mut c| {
+                let req = req.clone();
+                async move { c.alter_scram_credentials(req).await }
+            })
+            .await?
+            .results;
+        if results.len() != alterations.len() {
+            return Err(NodeError::Remote {
+                kind: ErrorKind::Internal,
+                message: format!(
+                    "the quorum answered {} of {} SCRAM alterations; check that every meta node \
+                     runs the same version",
+                    results.len(),
+                    alterations.len()
+                ),
+            });
+        }
+        let outcomes: Vec<Result<(), NodeError>> = (results.into_iter())
+            .map(|r| match r.error {
+                0 => Ok(()),
+                _ => Err(refusal(r)),
+            })
+            .collect();
+        // What each user and mechanism ends as: the last alteration of it that succeeded.
+        let mut last = BTreeMap::new();
+        for (a, outcome) in alterations.iter().zip(&outcomes) {
+            if outcome.is_ok() {
+                last.insert((a.user(), a.mechanism()), a);
+            }
+        }
+        let applied = |s: &MetadataState| {
+            last.values().all(|a| match a {
+                ScramAlteration::Upsert { user, credential } => {
+                    s.scram_credential(user, credential.mechanism) == Some(credential)
+                }
+                ScramAlteration::Delete { user, mechanism } => {
+                    s.scram_credential(user, *mechanism).is_none()
+                }
+            })
+        };
+        self.wait_for_image("the new SCRAM credentials", applied)
+            .await?;
+        Ok(outcomes)
     }
 
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {

@@ -10,7 +10,9 @@ use chronik_metadata::controller::{
     AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::{BrokerId, ConfigResource, MetadataState, QuotaEntity, Uuid};
+use chronik_metadata::{
+    BrokerId, ConfigResource, MetadataState, QuotaEntity, ScramAlteration, Uuid,
+};
 use tokio::sync::watch;
 
 /// The Raft quorum behind the metadata, as DescribeQuorum shows it.
@@ -139,6 +141,16 @@ pub(crate) trait MetadataQuorum: Send + Sync {
         set: BTreeMap<String, f64>,
         remove: Vec<String>,
     ) -> Result<(), NodeError>;
+
+    /// Upserts and deletes SCRAM credentials, each on its own: each alteration's outcome, in
+    /// order. Deleting a credential that does not exist is refused with
+    /// [`chronik_metadata::ErrorKind::ResourceNotFound`], an out-of-bounds credential with
+    /// `UnacceptableCredential`. Returns once this broker's view shows what succeeded; `Err`
+    /// only when the quorum answered none of them.
+    async fn alter_scram_credentials(
+        &self,
+        alterations: &[ScramAlteration],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError>;
 
     /// A block of producer ids for `broker`: (first id, count).
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError>;

@@ -21,6 +21,7 @@ mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
 mod reassignments;
+mod scram_credentials;
 mod transactions;
 mod transactions_admin;
 
@@ -80,6 +81,8 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::DescribeProducers,
     ApiKey::DescribeClientQuotas,
     ApiKey::AlterClientQuotas,
+    ApiKey::DescribeUserScramCredentials,
+    ApiKey::AlterUserScramCredentials,
 ];
 
 /// What a connection writes back for one request.
@@ -309,6 +312,14 @@ pub(crate) async fn dispatch(
         })),
         RequestKind::AlterClientQuotas(r) => later(Box::pin(async move {
             ResponseKind::AlterClientQuotas(client_quotas::alter(&services, r).await)
+        })),
+        RequestKind::DescribeUserScramCredentials(r) => later(Box::pin(async move {
+            let response = scram_credentials::describe(&services, r);
+            ResponseKind::DescribeUserScramCredentials(response)
+        })),
+        RequestKind::AlterUserScramCredentials(r) => later(Box::pin(async move {
+            let response = scram_credentials::alter(&services, r).await;
+            ResponseKind::AlterUserScramCredentials(response)
         })),
         RequestKind::WriteTxnMarkers(r) => later(Box::pin(async move {
             ResponseKind::WriteTxnMarkers(transactions::write_txn_markers(&services, r).await)
