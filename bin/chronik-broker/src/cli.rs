@@ -9,6 +9,8 @@ use chronik_cli::{LogFormat, OutputFormat};
 use chronik_types::FsyncPolicy;
 use clap::{Args, Parser, Subcommand};
 
+pub mod users;
+
 /// A Kafka-wire-compatible broker. Any Kafka client (kcat, librdkafka, kafka-python, franz-go)
 /// can produce to and consume from it. With no metadata quorum given it runs an embedded
 /// single-voter metadata node, storing its state under DATA_DIR/meta.
@@ -41,6 +43,11 @@ pub enum Command {
     /// Inspect the broker's settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Add, delete and list SCRAM users in the embedded metadata of a stopped broker's data
+    /// dir (exit 2 while a broker runs on it). For a broker on an external quorum use
+    /// `chronik-meta users`; on a running broker, a Kafka admin client.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
 }
 
 #[derive(Subcommand, Debug)]

@@ -6,6 +6,7 @@
 
 mod open_files;
 mod status;
+mod users;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,18 @@ fn main() -> ExitCode {
         Some(Command::Status(args)) => {
             chronik_cli::init_tracing("warn", chronik_cli::LogFormat::Text);
             block_on(status::run(&args))
+        }
+        Some(Command::Users(cmd)) => {
+            chronik_cli::init_tracing("warn", chronik_cli::LogFormat::Text);
+            block_on(async move {
+                match users::run(cmd).await {
+                    Ok(()) => EXIT_OK,
+                    Err(e) => {
+                        chronik_cli::report_error(&chronik_cli::error_line(e.as_ref()));
+                        EXIT_ERROR
+                    }
+                }
+            })
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub mod config_file;
 mod logging;
+pub mod secret;
 
 pub use logging::{LogFormat, init_tracing, report_error};
 
