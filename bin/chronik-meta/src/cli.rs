@@ -59,6 +59,65 @@ pub enum Command {
     /// Inspect a voter's settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Add, delete and list SCRAM users (the credentials brokers authenticate clients with).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Set a user's SCRAM credential, replacing the one it has for the same mechanism. The
+    /// password is read from stdin (one line); only a random salt and the keys SCRAM derives
+    /// from it reach the quorum.
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' \"$ADMIN_PASSWORD\" | chronik-meta users add admin \\\n    \
+        --mechanism SCRAM-SHA-512 --password-stdin --meta 10.0.0.1:9190,10.0.0.2:9190"
+    )]
+    Add {
+        #[command(flatten)]
+        meta: MetaArgs,
+        /// The user name (1 to 256 bytes).
+        name: String,
+        /// SCRAM-SHA-256 or SCRAM-SHA-512.
+        #[arg(long, value_parser = parse_mechanism)]
+        mechanism: chronik_auth::ScramMechanism,
+        /// Read the password from stdin: one line, its trailing newline removed. Required: the
+        /// password is never taken from an argument, which other users could see.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// PBKDF2 iterations.
+        #[arg(
+            long,
+            default_value_t = chronik_auth::scram::DEFAULT_ITERATIONS,
+            value_parser = clap::value_parser!(u32).range(
+                i64::from(chronik_auth::scram::MIN_ITERATIONS)
+                    ..=i64::from(chronik_auth::scram::MAX_ITERATIONS)
+            )
+        )]
+        iterations: u32,
+    },
+    /// Delete a user's SCRAM credential for one mechanism.
+    Delete {
+        #[command(flatten)]
+        meta: MetaArgs,
+        /// The user name.
+        name: String,
+        /// SCRAM-SHA-256 or SCRAM-SHA-512.
+        #[arg(long, value_parser = parse_mechanism)]
+        mechanism: chronik_auth::ScramMechanism,
+    },
+    /// List the users with their mechanisms and iteration counts (never salts or keys).
+    List {
+        #[command(flatten)]
+        meta: MetaArgs,
+    },
+}
+
+/// A SCRAM mechanism by its SASL name.
+pub fn parse_mechanism(name: &str) -> Result<chronik_auth::ScramMechanism, String> {
+    chronik_auth::ScramMechanism::from_name(name).ok_or_else(|| {
+        format!("unknown SCRAM mechanism '{name}': use SCRAM-SHA-256 or SCRAM-SHA-512")
+    })
 }
 
 #[derive(Subcommand, Debug)]

@@ -8,6 +8,7 @@ mod brokers;
 mod reassign;
 mod run;
 mod status;
+mod users;
 
 use std::process::ExitCode;
 
@@ -52,6 +53,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Partitions(cmd) => reassign::partitions(cmd, output).await.map(|()| EXIT_OK),
         Command::Members(cmd) => admin::members(cmd, output).await.map(|()| EXIT_OK),
         Command::Brokers(cmd) => brokers::brokers(cmd, output).await.map(|()| EXIT_OK),
+        Command::Users(cmd) => users::users(cmd, output).await.map(|()| EXIT_OK),
         Command::Config(ConfigCommand::Show(_)) => Ok(EXIT_OK),
     }
 }
