@@ -28,6 +28,9 @@ _chronik__broker() {
             chronik__broker,status)
                 cmd="chronik__broker__subcmd__status"
                 ;;
+            chronik__broker,users)
+                cmd="chronik__broker__subcmd__users"
+                ;;
             chronik__broker__subcmd__config,help)
                 cmd="chronik__broker__subcmd__config__subcmd__help"
                 ;;
@@ -52,8 +55,44 @@ _chronik__broker() {
             chronik__broker__subcmd__help,status)
                 cmd="chronik__broker__subcmd__help__subcmd__status"
                 ;;
+            chronik__broker__subcmd__help,users)
+                cmd="chronik__broker__subcmd__help__subcmd__users"
+                ;;
             chronik__broker__subcmd__help__subcmd__config,show)
                 cmd="chronik__broker__subcmd__help__subcmd__config__subcmd__show"
+                ;;
+            chronik__broker__subcmd__help__subcmd__users,add)
+                cmd="chronik__broker__subcmd__help__subcmd__users__subcmd__add"
+                ;;
+            chronik__broker__subcmd__help__subcmd__users,delete)
+                cmd="chronik__broker__subcmd__help__subcmd__users__subcmd__delete"
+                ;;
+            chronik__broker__subcmd__help__subcmd__users,list)
+                cmd="chronik__broker__subcmd__help__subcmd__users__subcmd__list"
+                ;;
+            chronik__broker__subcmd__users,add)
+                cmd="chronik__broker__subcmd__users__subcmd__add"
+                ;;
+            chronik__broker__subcmd__users,delete)
+                cmd="chronik__broker__subcmd__users__subcmd__delete"
+                ;;
+            chronik__broker__subcmd__users,help)
+                cmd="chronik__broker__subcmd__users__subcmd__help"
+                ;;
+            chronik__broker__subcmd__users,list)
+                cmd="chronik__broker__subcmd__users__subcmd__list"
+                ;;
+            chronik__broker__subcmd__users__subcmd__help,add)
+                cmd="chronik__broker__subcmd__users__subcmd__help__subcmd__add"
+                ;;
+            chronik__broker__subcmd__users__subcmd__help,delete)
+                cmd="chronik__broker__subcmd__users__subcmd__help__subcmd__delete"
+                ;;
+            chronik__broker__subcmd__users__subcmd__help,help)
+                cmd="chronik__broker__subcmd__users__subcmd__help__subcmd__help"
+                ;;
+            chronik__broker__subcmd__users__subcmd__help,list)
+                cmd="chronik__broker__subcmd__users__subcmd__help__subcmd__list"
                 ;;
             *)
                 ;;
@@ -62,7 +101,7 @@ _chronik__broker() {
 
     case "${cmd}" in
         chronik__broker)
-            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help --version run status config help"
+            opts="-h -V --id --listen --advertise --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help --version run status config users help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -438,7 +477,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__help)
-            opts="run status config help"
+            opts="run status config users help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -510,6 +549,62 @@ _chronik__broker() {
         chronik__subcmd__broker__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__help__subcmd__users)
+            opts="add delete list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__help__subcmd__users__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__help__subcmd__users__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__help__subcmd__users__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -695,6 +790,180 @@ _chronik__broker() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__users)
+            opts="-h --help add delete list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__users__subcmd__add)
+            opts="-h --mechanism --password-stdin --iterations --data-dir --id --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mechanism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iterations)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__users__subcmd__delete)
+            opts="-h --mechanism --data-dir --id --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mechanism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__users__subcmd__help)
+            opts="add delete list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__users__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__users__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__users__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__users__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__broker__subcmd__users__subcmd__list)
+            opts="-h --data-dir --id --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

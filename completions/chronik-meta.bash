@@ -40,6 +40,9 @@ _chronik__meta() {
             chronik__meta,topics)
                 cmd="chronik__meta__subcmd__topics"
                 ;;
+            chronik__meta,users)
+                cmd="chronik__meta__subcmd__users"
+                ;;
             chronik__meta__subcmd__brokers,decommission)
                 cmd="chronik__meta__subcmd__brokers__subcmd__decommission"
                 ;;
@@ -88,6 +91,9 @@ _chronik__meta() {
             chronik__meta__subcmd__help,topics)
                 cmd="chronik__meta__subcmd__help__subcmd__topics"
                 ;;
+            chronik__meta__subcmd__help,users)
+                cmd="chronik__meta__subcmd__help__subcmd__users"
+                ;;
             chronik__meta__subcmd__help__subcmd__brokers,decommission)
                 cmd="chronik__meta__subcmd__help__subcmd__brokers__subcmd__decommission"
                 ;;
@@ -114,6 +120,15 @@ _chronik__meta() {
                 ;;
             chronik__meta__subcmd__help__subcmd__topics,list)
                 cmd="chronik__meta__subcmd__help__subcmd__topics__subcmd__list"
+                ;;
+            chronik__meta__subcmd__help__subcmd__users,add)
+                cmd="chronik__meta__subcmd__help__subcmd__users__subcmd__add"
+                ;;
+            chronik__meta__subcmd__help__subcmd__users,delete)
+                cmd="chronik__meta__subcmd__help__subcmd__users__subcmd__delete"
+                ;;
+            chronik__meta__subcmd__help__subcmd__users,list)
+                cmd="chronik__meta__subcmd__help__subcmd__users__subcmd__list"
                 ;;
             chronik__meta__subcmd__members,add)
                 cmd="chronik__meta__subcmd__members__subcmd__add"
@@ -175,6 +190,30 @@ _chronik__meta() {
             chronik__meta__subcmd__topics__subcmd__help,list)
                 cmd="chronik__meta__subcmd__topics__subcmd__help__subcmd__list"
                 ;;
+            chronik__meta__subcmd__users,add)
+                cmd="chronik__meta__subcmd__users__subcmd__add"
+                ;;
+            chronik__meta__subcmd__users,delete)
+                cmd="chronik__meta__subcmd__users__subcmd__delete"
+                ;;
+            chronik__meta__subcmd__users,help)
+                cmd="chronik__meta__subcmd__users__subcmd__help"
+                ;;
+            chronik__meta__subcmd__users,list)
+                cmd="chronik__meta__subcmd__users__subcmd__list"
+                ;;
+            chronik__meta__subcmd__users__subcmd__help,add)
+                cmd="chronik__meta__subcmd__users__subcmd__help__subcmd__add"
+                ;;
+            chronik__meta__subcmd__users__subcmd__help,delete)
+                cmd="chronik__meta__subcmd__users__subcmd__help__subcmd__delete"
+                ;;
+            chronik__meta__subcmd__users__subcmd__help,help)
+                cmd="chronik__meta__subcmd__users__subcmd__help__subcmd__help"
+                ;;
+            chronik__meta__subcmd__users__subcmd__help,list)
+                cmd="chronik__meta__subcmd__users__subcmd__help__subcmd__list"
+                ;;
             *)
                 ;;
         esac
@@ -182,7 +221,7 @@ _chronik__meta() {
 
     case "${cmd}" in
         chronik__meta)
-            opts="-h -V --log-level --log-format --output --help --version run status topics partitions brokers members config help"
+            opts="-h -V --log-level --log-format --output --help --version run status topics partitions brokers members config users help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,7 +495,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__help)
-            opts="run status topics partitions brokers members config help"
+            opts="run status topics partitions brokers members config users help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -694,6 +733,62 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__help__subcmd__topics__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__help__subcmd__users)
+            opts="add delete list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__help__subcmd__users__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__help__subcmd__users__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__help__subcmd__users__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1324,6 +1419,216 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics__subcmd__list)
+            opts="-h --meta --timeout-ms --log-level --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__users)
+            opts="-h --log-level --log-format --output --help add delete list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__users__subcmd__add)
+            opts="-h --meta --timeout-ms --mechanism --password-stdin --iterations --log-level --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mechanism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iterations)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__users__subcmd__delete)
+            opts="-h --meta --timeout-ms --mechanism --log-level --log-format --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mechanism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__users__subcmd__help)
+            opts="add delete list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__users__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__users__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__users__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__users__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__meta__subcmd__users__subcmd__list)
             opts="-h --meta --timeout-ms --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

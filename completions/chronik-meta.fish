@@ -38,6 +38,7 @@ complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "partition
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "brokers" -d 'Retire brokers'
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "members" -d 'Add or remove voters of the quorum'
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "config" -d 'Inspect a voter\'s settings'
+complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "users" -d 'Add, delete and list SCRAM users (the credentials brokers authenticate clients with)'
 complete -c chronik-meta -n "__fish_chronik_meta_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l id -d 'This voter\'s id (from 1), unique in the quorum' -r
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand run" -l listen -d 'Address to serve gRPC on (peers, brokers and tools connect here)' -r
@@ -220,14 +221,57 @@ json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective settings of `run` (give the same flags) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown, bad or missing'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config help" -f -a "run" -d 'Run one voter of the quorum until SIGINT/SIGTERM'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config help" -f -a "status" -d 'Print the quorum, brokers and unhealthy partitions; exit 0 healthy, 1 degraded, 2 no quorum'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config help" -f -a "topics" -d 'Create, list, describe and delete topics'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config help" -f -a "partitions" -d 'Move partition replicas between brokers'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config help" -f -a "brokers" -d 'Retire brokers'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config help" -f -a "members" -d 'Add or remove voters of the quorum'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config help" -f -a "config" -d 'Inspect a voter\'s settings'
-complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and not __fish_seen_subcommand_from add delete list help" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and not __fish_seen_subcommand_from add delete list help" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and not __fish_seen_subcommand_from add delete list help" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and not __fish_seen_subcommand_from add delete list help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and not __fish_seen_subcommand_from add delete list help" -f -a "add" -d 'Set a user\'s SCRAM credential, replacing the one it has for the same mechanism. The password is read from stdin (one line); only a random salt and the keys SCRAM derives from it reach the quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and not __fish_seen_subcommand_from add delete list help" -f -a "delete" -d 'Delete a user\'s SCRAM credential for one mechanism'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and not __fish_seen_subcommand_from add delete list help" -f -a "list" -d 'List the users with their mechanisms and iteration counts (never salts or keys)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and not __fish_seen_subcommand_from add delete list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from add" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from add" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from add" -l mechanism -d 'SCRAM-SHA-256 or SCRAM-SHA-512' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from add" -l iterations -d 'PBKDF2 iterations' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from add" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from add" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from add" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from add" -l password-stdin -d 'Read the password from stdin: one line, its trailing newline removed. Required: the password is never taken from an argument, which other users could see'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from delete" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from delete" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from delete" -l mechanism -d 'SCRAM-SHA-256 or SCRAM-SHA-512' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from delete" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from delete" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from delete" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from list" -l meta -d 'Meta node addresses (HOST:PORT,...); any reachable node will do' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from list" -l timeout-ms -d 'Milliseconds to wait for each node (and, for changes, for the whole operation ×2)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from list" -l log-level -d 'Log filter when RUST_LOG is unset (error, warn, info, debug, trace)' -r
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from list" -l output -d 'How to print results' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "add" -d 'Set a user\'s SCRAM credential, replacing the one it has for the same mechanism. The password is read from stdin (one line); only a random salt and the keys SCRAM derives from it reach the quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a user\'s SCRAM credential for one mechanism'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the users with their mechanisms and iteration counts (never salts or keys)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config users help" -f -a "run" -d 'Run one voter of the quorum until SIGINT/SIGTERM'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config users help" -f -a "status" -d 'Print the quorum, brokers and unhealthy partitions; exit 0 healthy, 1 degraded, 2 no quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config users help" -f -a "topics" -d 'Create, list, describe and delete topics'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config users help" -f -a "partitions" -d 'Move partition replicas between brokers'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config users help" -f -a "brokers" -d 'Retire brokers'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config users help" -f -a "members" -d 'Add or remove voters of the quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config users help" -f -a "config" -d 'Inspect a voter\'s settings'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config users help" -f -a "users" -d 'Add, delete and list SCRAM users (the credentials brokers authenticate clients with)'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and not __fish_seen_subcommand_from run status topics partitions brokers members config users help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic (needs as many live brokers as the replication factor)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show topics\' partitions (all topics when no name is given)'
@@ -237,3 +281,6 @@ complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fi
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "add" -d 'Add a voter; start it first with --peers listing the current voters (not itself)'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from members" -f -a "remove" -d 'Remove a voter'
 complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective settings of `run` (give the same flags) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown, bad or missing'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "add" -d 'Set a user\'s SCRAM credential, replacing the one it has for the same mechanism. The password is read from stdin (one line); only a random salt and the keys SCRAM derives from it reach the quorum'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "delete" -d 'Delete a user\'s SCRAM credential for one mechanism'
+complete -c chronik-meta -n "__fish_chronik_meta_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "list" -d 'List the users with their mechanisms and iteration counts (never salts or keys)'
