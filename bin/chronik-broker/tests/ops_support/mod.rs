@@ -9,8 +9,9 @@ use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use crate::common::ops::topic;
 use crate::common::{Client, eventually};
 
-/// GROUP_ID_NOT_FOUND, ELECTION_NOT_NEEDED, NO_REASSIGNMENT_IN_PROGRESS.
+/// GROUP_ID_NOT_FOUND, ELECTION_NOT_NEEDED, NO_REASSIGNMENT_IN_PROGRESS, RESOURCE_NOT_FOUND.
 const GROUP_ID_NOT_FOUND: i16 = 69;
+const RESOURCE_NOT_FOUND: i16 = 91;
 const ELECTION_NOT_NEEDED: i16 = 84;
 const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
 
@@ -25,6 +26,8 @@ pub fn ops_api(key: ApiKey) -> bool {
             | ApiKey::ListPartitionReassignments
             | ApiKey::DescribeClientQuotas
             | ApiKey::AlterClientQuotas
+            | ApiKey::DescribeUserScramCredentials
+            | ApiKey::AlterUserScramCredentials
     )
 }
 
@@ -139,6 +142,21 @@ pub fn ops_api_at(c: &mut Client, key: ApiKey, v: i16) {
                 Some(&[][..]),
                 "no quota was stored: {r:?}"
             );
+            (r.error_code, 0)
+        }
+        ApiKey::AlterUserScramCredentials => {
+            // Deleting a credential nobody has changes nothing and says so.
+            let deletion = alter_user_scram_credentials_request::ScramCredentialDeletion::default()
+                .with_name(StrBytes::from_string(format!("versions-{v}")))
+                .with_mechanism(1);
+            let req = AlterUserScramCredentialsRequest::default().with_deletions(vec![deletion]);
+            let r: AlterUserScramCredentialsResponse = c.call(key, v, &req);
+            (r.results[0].error_code, RESOURCE_NOT_FOUND)
+        }
+        ApiKey::DescribeUserScramCredentials => {
+            let req = DescribeUserScramCredentialsRequest::default();
+            let r: DescribeUserScramCredentialsResponse = c.call(key, v, &req);
+            assert_eq!(r.results.len(), 0, "no user was added: {r:?}");
             (r.error_code, 0)
         }
         other => panic!("{other:?} is not an operator admin API"),
