@@ -196,5 +196,7 @@ fn response_body(which: u8, version: u8, body: Bytes) -> Result<(), String> {
         AlterClientQuotas => AlterClientQuotasResponse,
         ConsumerGroupHeartbeat => ConsumerGroupHeartbeatResponse,
         ConsumerGroupDescribe => ConsumerGroupDescribeResponse,
+        DescribeUserScramCredentials => DescribeUserScramCredentialsResponse,
+        AlterUserScramCredentials => AlterUserScramCredentialsResponse,
     )
 }
