@@ -198,5 +198,7 @@ fn response_body(which: u8, version: u8, body: Bytes) -> Result<(), String> {
         ConsumerGroupDescribe => ConsumerGroupDescribeResponse,
         DescribeUserScramCredentials => DescribeUserScramCredentialsResponse,
         AlterUserScramCredentials => AlterUserScramCredentialsResponse,
+        SaslHandshake => SaslHandshakeResponse,
+        SaslAuthenticate => SaslAuthenticateResponse,
     )
 }

@@ -58,6 +58,9 @@ class BrokerProcess:
         self.data_dir = os.path.join(self.tmp, "data")
         self.log_path = os.path.join(self.tmp, "broker.log")
         self.args = list(args)
+        # How the broker listens; the first listener must be PLAINTEXT on self.port, which
+        # readiness checks use.
+        self.listen_args = ["--listen", self.bootstrap]
         self.proc = None
         self._log = None
 
@@ -70,7 +73,7 @@ class BrokerProcess:
     def start(self):
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self._log = open(self.log_path, "ab")
-        cmd = [str(BROKER_BIN), "run", "--listen", self.bootstrap, "--data-dir", self.data_dir, *self.args]
+        cmd = [str(BROKER_BIN), "run", *self.listen_args, "--data-dir", self.data_dir, *self.args]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self._log)
         self._wait_ready()
         return self

@@ -100,12 +100,14 @@ pub struct RunArgs {
     /// Broker id (Kafka's node.id), from 1.
     #[arg(long, env = "CHRONIK_ID", default_value_t = 1)]
     pub id: i32,
-    /// Address the Kafka listener binds.
+    /// Address the Kafka listener binds (one PLAINTEXT listener; see --listeners for more).
     #[arg(long, env = "CHRONIK_LISTEN", default_value = "127.0.0.1:9092")]
     pub listen: SocketAddr,
     /// HOST:PORT clients are told to connect to (default: the bound address).
     #[arg(long, env = "CHRONIK_ADVERTISE")]
     pub advertise: Option<String>,
+    #[command(flatten)]
+    pub security: crate::security_args::SecurityArgs,
     /// Directory of the partition logs and the embedded metadata node.
     #[arg(long, env = "CHRONIK_DATA_DIR", default_value = "./chronik-data")]
     pub data_dir: PathBuf,
@@ -361,6 +363,7 @@ impl RunArgs {
         config.id = self.id;
         config.listen = self.listen;
         config.advertise = self.advertise;
+        self.security.apply(&mut config)?;
         config.fsync = self.fsync;
         config.num_partitions = self.num_partitions;
         config.auto_create_topics = self.auto_create_topics;

@@ -3,3 +3,4 @@
 //! `docs/configuration.md` from the same clap definitions the binary parses.
 
 pub mod cli;
+pub mod security_args;

@@ -13,7 +13,10 @@ pub use scram::{Mechanism as ScramMechanism, ScramCredential, ScramServer};
 /// more from it than that its credentials did not do.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("authentication failed: invalid credentials")]
+    #[error(
+        "authentication failed: invalid credentials; check the user name and password, and \
+         that the user has a credential for this mechanism"
+    )]
     BadCredentials,
     #[error("{0}")]
     Malformed(String),

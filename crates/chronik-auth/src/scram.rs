@@ -323,7 +323,10 @@ impl ScramServer {
         if BASE64.decode(binding).ok().as_deref() != Some(gs2_header.as_bytes()) {
             return Err(AuthError::Refused("channel binding does not match".into()));
         }
-        if fields.next().and_then(|f| f.strip_prefix("r=")) != Some(nonce.as_str()) {
+        // Kafka accepts a nonce that ends with the one it sent, and librdkafka 2.0 relies on
+        // it: it prefixes its own nonce a second time. The proof covers what the client sent.
+        let echoed = fields.next().and_then(|f| f.strip_prefix("r="));
+        if !echoed.is_some_and(|r| r.ends_with(nonce.as_str())) {
             return Err(AuthError::Refused("the nonce does not match".into()));
         }
         let proof = BASE64
@@ -347,7 +350,12 @@ impl ScramServer {
 
 /// A printable random nonce for server-first (no commas, as the grammar requires).
 pub fn random_nonce() -> Result<String> {
-    Ok(BASE64.encode(random_bytes(24)?))
+    use std::fmt::Write;
+    let bytes = random_bytes(24)?;
+    Ok(bytes.iter().fold(String::with_capacity(48), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    }))
 }
 
 fn decode_saslname(name: &str) -> Result<String> {

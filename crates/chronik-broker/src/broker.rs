@@ -8,6 +8,8 @@ use chronik_wal::{DataDir, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
+use crate::accept::Listener;
+
 use crate::cluster::Cluster;
 use crate::partition::PartitionLayer;
 use crate::partitions::Partitions;
@@ -22,8 +24,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A started broker: listener bound, metadata node running, broker registered.
 pub struct Broker {
     services: Arc<Services>,
-    listener: TcpListener,
-    local_addr: SocketAddr,
+    listeners: Vec<(TcpListener, Arc<Listener>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Stopped first at shutdown: a heartbeat would unfence the broker being shut down.
     heartbeats: tokio::task::JoinHandle<()>,
@@ -31,6 +32,8 @@ pub struct Broker {
 
 impl Broker {
     pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+        // First, so that bad listener or TLS settings fail before the data dir is touched.
+        let listeners = crate::accept::bind_all(&config).await?;
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| BrokerError::io(format!("create {}", config.data_dir.display()), e))?;
         let defaults = TopicSettings::defaults(&config);
@@ -43,12 +46,6 @@ impl Broker {
         }
         let dir = DataDir::open(&config.data_dir, wal)?;
         let partitions = Arc::new(Partitions::new(dir, defaults.clone()));
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| BrokerError::io(format!("listen on {}", config.listen), e))?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|e| BrokerError::io("read the bound address", e))?;
         let cluster = Cluster::start(
             config.id,
             &config.data_dir,
@@ -61,7 +58,8 @@ impl Broker {
         )
         .await?;
         let cluster = Arc::new(cluster);
-        let (host, port) = advertised(config.advertise.as_deref(), local_addr)?;
+        // Brokers reach each other, and the metadata names them, by the first listener.
+        let (host, port) = listeners[0].1.advertised.clone();
         cluster.register(&host, port).await?;
         let groups = Arc::new(crate::groups::Coordinator::new(
             cluster.clone(),
@@ -110,8 +108,15 @@ impl Broker {
         tasks.push(txns.spawn_reaper());
         cluster.reconcile(&partitions);
         cluster.remove_orphans(&partitions);
-        tracing::info!(broker = config.id, listen = %local_addr, advertise = %format!("{host}:{port}"),
-            data_dir = %config.data_dir.display(), fsync = ?config.fsync, "broker started");
+        for (_, l) in &listeners[1..] {
+            tracing::info!(listener = %l.config.name, protocol = %l.config.protocol, listen = %l.local,
+                advertise = %format!("{}:{}", l.advertised.0, l.advertised.1), "listening");
+        }
+        tasks.extend(crate::accept::spawn_tls_reloader(&listeners)?);
+        let first = &listeners[0].1;
+        tracing::info!(broker = config.id, listener = %first.config.name, listen = %first.local,
+            advertise = %format!("{host}:{port}"), data_dir = %config.data_dir.display(),
+            fsync = ?config.fsync, "broker started");
         let fetch_sessions = std::sync::Mutex::new(crate::fetch_sessions::FetchSessions::new(
             config.fetch_session_cache_slots,
             config.fetch_session_eviction,
@@ -129,16 +134,22 @@ impl Broker {
         });
         Ok(Broker {
             services,
-            listener,
-            local_addr,
+            listeners,
             tasks,
             heartbeats,
         })
     }
 
-    /// The address the Kafka listener is bound to.
+    /// The address the first Kafka listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.listeners[0].1.local
+    }
+
+    /// Every listener's name and bound address, in the order configured.
+    pub fn listener_addrs(&self) -> Vec<(String, SocketAddr)> {
+        (self.listeners.iter())
+            .map(|(_, l)| (l.config.name.clone(), l.local))
+            .collect()
     }
 
     /// Accepts connections until `shutdown` resolves, then stops accepting, lets in-flight
@@ -146,36 +157,30 @@ impl Broker {
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
         let limit = Arc::new(Semaphore::new(self.services.config.max_connections));
         let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                _ = &mut shutdown => break,
-                p = limit.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-            };
-            let (socket, peer) = tokio::select! {
-                _ = &mut shutdown => break,
-                accepted = self.listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-            };
-            let conn = crate::connection::Connection::new(self.services.clone(), stop_rx.clone());
-            tokio::spawn(async move {
-                conn.run(socket, peer).await;
-                drop(permit);
-            });
+        let (stop_accepting_tx, stop_accepting) = watch::channel(false);
+        let accepting: Vec<_> = (self.listeners.into_iter())
+            .map(|(socket, listener)| {
+                tokio::spawn(crate::accept::accept_loop(
+                    socket,
+                    listener,
+                    self.services.clone(),
+                    limit.clone(),
+                    stop_rx.clone(),
+                    stop_accepting.clone(),
+                ))
+            })
+            .collect();
+        shutdown.await;
+        stop_accepting_tx.send_replace(true);
+        // The ports stay bound (not accepting) until leaderships have moved away.
+        let mut sockets = Vec::new();
+        for task in accepting {
+            sockets.extend(task.await.ok());
         }
         tracing::info!("shutting down: moving leaderships away, then finishing in-flight requests");
         self.heartbeats.abort();
         self.services.cluster.controlled_shutdown().await;
-        drop(self.listener);
+        drop(sockets);
         stop_tx.send_replace(true);
         let all = u32::try_from(self.services.config.max_connections).unwrap_or(u32::MAX);
         if tokio::time::timeout(DRAIN_TIMEOUT, limit.acquire_many(all))
@@ -212,42 +217,4 @@ fn spawn_checkpoints(partitions: Arc<Partitions>) -> tokio::task::JoinHandle<()>
             }
         }
     })
-}
-
-/// The `host:port` registered for clients: `--advertise`, else the bound address.
-fn advertised(advertise: Option<&str>, bound: SocketAddr) -> Result<(String, u16), BrokerError> {
-    let Some(text) = advertise else {
-        return Ok((bound.ip().to_string(), bound.port()));
-    };
-    let bad = || BrokerError::Config(format!("advertise address '{text}' is not HOST:PORT"));
-    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return Err(bad());
-    }
-    Ok((host.to_owned(), port))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::advertised;
-
-    #[test]
-    fn advertise_defaults_to_the_bound_address_and_rejects_junk() {
-        let bound = "127.0.0.1:9092".parse().expect("addr");
-        assert_eq!(
-            advertised(None, bound).ok(),
-            Some(("127.0.0.1".into(), 9092))
-        );
-        let given = advertised(Some("kafka.example:19092"), bound).ok();
-        assert_eq!(given, Some(("kafka.example".into(), 19092)));
-        assert_eq!(
-            advertised(Some("[::1]:9"), bound).ok(),
-            Some(("::1".into(), 9))
-        );
-        for bad in ["nohost", ":9092", "host:99999", "host:x"] {
-            assert!(advertised(Some(bad), bound).is_err(), "{bad}");
-        }
-    }
 }

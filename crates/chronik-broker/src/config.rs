@@ -113,6 +113,16 @@ pub struct BrokerConfig {
     /// The longest `transaction.timeout.ms` a transactional producer may ask for (Kafka's
     /// `transaction.max.timeout.ms`, 15 minutes); longer gets INVALID_TRANSACTION_TIMEOUT.
     pub transaction_max_timeout: Duration,
+    /// Listeners in Kafka's format; empty means one PLAINTEXT listener on `listen`,
+    /// advertised as `advertise`.
+    pub listeners: Vec<crate::ListenerConfig>,
+    /// Certificate, key and client CAs of the SSL and SASL_SSL listeners.
+    pub tls: Option<chronik_auth::tls::TlsFiles>,
+    /// Mechanisms the SASL listeners offer (Kafka's `sasl.enabled.mechanisms`).
+    pub sasl_mechanisms: Vec<crate::SaslMechanism>,
+    /// How long a SASL session lasts before the client must re-authenticate (Kafka's
+    /// `connections.max.reauth.ms`); `None`: for the connection's life.
+    pub connections_max_reauth: Option<Duration>,
 }
 
 impl BrokerConfig {
@@ -153,6 +163,13 @@ impl BrokerConfig {
             offsets_topic_segment_bytes: 100 * 1024 * 1024,
             cleaner: crate::CleanerConfig::default(),
             transaction_max_timeout: Duration::from_secs(15 * 60),
+            listeners: Vec::new(),
+            tls: None,
+            sasl_mechanisms: vec![
+                crate::SaslMechanism::Scram(chronik_auth::ScramMechanism::Sha512),
+                crate::SaslMechanism::Scram(chronik_auth::ScramMechanism::Sha256),
+            ],
+            connections_max_reauth: None,
         }
     }
 }

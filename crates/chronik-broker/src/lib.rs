@@ -5,6 +5,7 @@
 //! it and binds the Kafka listener; [`Broker::serve`] then accepts connections until the given
 //! shutdown future resolves, finishes in-flight requests and closes everything cleanly.
 
+mod accept;
 mod broker;
 mod cleaner;
 mod cluster;
@@ -16,6 +17,7 @@ mod flexible;
 mod groups;
 mod handlers;
 mod kafka_errors;
+mod listeners;
 mod metrics;
 mod offline;
 mod partition;
@@ -26,6 +28,7 @@ mod quotas;
 mod replica;
 mod response_errors;
 mod retention;
+mod sasl;
 mod services;
 #[cfg(test)]
 mod testing;
@@ -38,4 +41,6 @@ pub use cleaner::CleanerConfig;
 pub use config::{BrokerConfig, DEFAULT_FETCH_MAX_BYTES, PartitionSyncer};
 pub use error::BrokerError;
 pub use handlers::IMPLEMENTED;
+pub use listeners::{ListenerConfig, SecurityProtocol, parse_listeners};
 pub use offline::OfflineMetadata;
+pub use sasl::SaslMechanism;

@@ -48,8 +48,6 @@ impl Services {
 
     /// The SCRAM credential of `user` for `mechanism` in this broker's metadata, if it has
     /// one: what SASL/SCRAM authenticates against.
-    // Its caller, SASL authentication on connections, lands separately.
-    #[allow(dead_code)]
     pub(crate) fn scram_credential(
         &self,
         user: &str,

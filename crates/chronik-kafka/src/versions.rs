@@ -58,6 +58,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterUserScramCredentials, 0, 0),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
+    // After a v0 handshake the SASL messages travel as bare frames (kafka-python 2.0).
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 
 /// The lowest Produce version ApiVersions names, below the lowest one served. librdkafka before
@@ -117,6 +120,8 @@ macro_rules! with_supported_kinds {
             ConsumerGroupDescribe,
             DescribeUserScramCredentials,
             AlterUserScramCredentials,
+            SaslHandshake,
+            SaslAuthenticate,
         )
     };
 }
@@ -215,7 +220,7 @@ mod tests {
                 "{key:?} twice"
             );
         }
-        assert_eq!(SUPPORTED.len(), 45);
+        assert_eq!(SUPPORTED.len(), 47);
     }
 
     #[test]
@@ -232,7 +237,7 @@ mod tests {
 
     #[test]
     fn unsupported_keys_in_the_filter_are_not_advertised() {
-        let resp = api_versions_response(&[ApiKey::SaslHandshake, ApiKey::CreateAcls]);
+        let resp = api_versions_response(&[ApiKey::DescribeDelegationToken, ApiKey::CreateAcls]);
         assert!(resp.api_keys.is_empty());
         assert_eq!(supported_range(ApiKey::CreateAcls), None);
         assert_eq!(supported_range(ApiKey::Fetch), Some((4, 12)));

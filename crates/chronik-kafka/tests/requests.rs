@@ -51,7 +51,7 @@ fn unknown_api_keys_are_reported_with_the_correlation_id() {
     for key in [
         999i16,
         -1,
-        ApiKey::SaslHandshake as i16,
+        ApiKey::DescribeDelegationToken as i16,
         ApiKey::CreateAcls as i16,
     ] {
         let mut buf = BytesMut::new();

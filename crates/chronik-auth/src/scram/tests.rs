@@ -47,7 +47,7 @@ fn a_wrong_proof_or_nonce_is_refused() {
     assert!(server.finish(wrong_proof.as_bytes()).is_err());
     let mut server = ScramServer::new(Mechanism::Sha256);
     start(&mut server);
-    let wrong_nonce = format!("c=biws,r=abcxyz,p={}", BASE64.encode([7u8; 32]));
+    let wrong_nonce = format!("c=biws,r=abcdefx,p={}", BASE64.encode([7u8; 32]));
     assert!(matches!(
         server.finish(wrong_nonce.as_bytes()),
         Err(AuthError::Refused(_))
@@ -117,4 +117,31 @@ fn credentials_outside_kafkas_bounds_are_refused() {
     );
     assert_eq!(Mechanism::from_kafka_id(1), Some(Mechanism::Sha256));
     assert_eq!(Mechanism::from_kafka_id(0), None);
+}
+
+/// librdkafka 2.0 sends its client nonce twice (client nonce + the server's whole nonce);
+/// Kafka accepts a nonce that ends with its own, so must we, with the proof over what was sent.
+#[test]
+fn a_nonce_ending_with_the_servers_is_accepted_as_kafka_does() {
+    let salt = b"0123456789abcdef";
+    let credential = ScramCredential::from_password(Mechanism::Sha256, b"pw", salt, 4096).unwrap();
+    let mut server = ScramServer::new(Mechanism::Sha256);
+    let first = ClientFirst::parse(b"n,,n=u,r=cli").unwrap();
+    server.challenge(first, Some(credential), "srv").unwrap();
+    let without_proof = "c=biws,r=cliclisrv";
+    let auth_message = format!(
+        "n=u,r=cli,r=clisrv,s={},i=4096,{without_proof}",
+        BASE64.encode(salt)
+    );
+    let salted = salted_password(Mechanism::Sha256, b"pw", salt, 4096).unwrap();
+    let client_key = Mechanism::Sha256.mac(&salted, b"Client Key");
+    let stored_key = Mechanism::Sha256.hash(&client_key);
+    let signature = Mechanism::Sha256.mac(&stored_key, auth_message.as_bytes());
+    let proof: Vec<u8> = client_key
+        .iter()
+        .zip(&signature)
+        .map(|(k, s)| k ^ s)
+        .collect();
+    let message = format!("{without_proof},p={}", BASE64.encode(proof));
+    assert!(server.finish(message.as_bytes()).is_ok());
 }

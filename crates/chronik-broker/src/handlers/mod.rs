@@ -13,6 +13,7 @@ mod describe_configs;
 mod describe_log_dirs;
 mod describe_quorum;
 mod elect_leaders;
+mod endpoints;
 mod fetch;
 mod groups;
 mod init_producer_id;
@@ -83,7 +84,16 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::AlterClientQuotas,
     ApiKey::DescribeUserScramCredentials,
     ApiKey::AlterUserScramCredentials,
+    ApiKey::SaslHandshake,
+    ApiKey::SaslAuthenticate,
 ];
+
+/// What a handler may need of the connection a request came on.
+#[derive(Clone, Copy)]
+pub(crate) struct Client<'a> {
+    /// The listener the client connected to: it is told this broker's address on it.
+    pub listener: &'a Arc<crate::accept::Listener>,
+}
 
 /// What a connection writes back for one request.
 pub(crate) enum Reply {
@@ -114,6 +124,16 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    /// The header of a request no quota applies to.
+    pub fn unthrottled(req: &DecodedRequest) -> Self {
+        Header {
+            api_key: req.api_key,
+            version: req.api_version,
+            correlation_id: req.correlation_id,
+            throttling: None,
+        }
+    }
+
     /// Encodes `body` as the response to this request (`None`: no response is sent).
     pub fn reply(self, mut body: Option<ResponseKind>) -> Reply {
         if let Some(t) = &self.throttling {
@@ -146,6 +166,7 @@ impl Header {
 pub(crate) async fn dispatch(
     services: &Arc<Services>,
     req: DecodedRequest,
+    client: Client<'_>,
     throttling: Option<Throttling>,
 ) -> Pending {
     let header = Header {
@@ -171,9 +192,14 @@ pub(crate) async fn dispatch(
             Pending::Now(header.reply(Some(ResponseKind::ApiVersions(api_versions::handle()))))
         }
         RequestKind::Produce(r) => produce::admit(services, header, r).await,
-        RequestKind::Metadata(r) => later(Box::pin(async move {
-            ResponseKind::Metadata(metadata::handle(&services, r, v).await)
-        })),
+        RequestKind::Metadata(r) => {
+            let on = client.listener.clone();
+            later(Box::pin(async move {
+                let mut response = metadata::handle(&services, r, v).await;
+                endpoints::metadata(&mut response, services.cluster.me, &on);
+                ResponseKind::Metadata(response)
+            }))
+        }
         RequestKind::Fetch(r) => {
             let throttling = header.throttling.clone();
             later(Box::pin(async move {
@@ -208,9 +234,14 @@ pub(crate) async fn dispatch(
             let response = alter_configs::handle_incremental(&services, r).await;
             ResponseKind::IncrementalAlterConfigs(response)
         })),
-        RequestKind::DescribeCluster(r) => later(Box::pin(async move {
-            ResponseKind::DescribeCluster(describe_cluster::handle(&services, r))
-        })),
+        RequestKind::DescribeCluster(r) => {
+            let on = client.listener.clone();
+            later(Box::pin(async move {
+                let mut response = describe_cluster::handle(&services, r);
+                endpoints::describe_cluster(&mut response, services.cluster.me, &on);
+                ResponseKind::DescribeCluster(response)
+            }))
+        }
         RequestKind::DescribeLogDirs(r) => later(Box::pin(async move {
             ResponseKind::DescribeLogDirs(describe_log_dirs::handle(&services, r, v))
         })),
@@ -230,10 +261,14 @@ pub(crate) async fn dispatch(
         RequestKind::OffsetForLeaderEpoch(r) => later(Box::pin(async move {
             ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(&services, r))
         })),
-        RequestKind::FindCoordinator(r) => later(Box::pin(async move {
-            let response = groups::find_coordinator::handle(&services, r, v).await;
-            ResponseKind::FindCoordinator(response)
-        })),
+        RequestKind::FindCoordinator(r) => {
+            let on = client.listener.clone();
+            later(Box::pin(async move {
+                let mut response = groups::find_coordinator::handle(&services, r, v).await;
+                endpoints::find_coordinator(&mut response, services.cluster.me, &on);
+                ResponseKind::FindCoordinator(response)
+            }))
+        }
         RequestKind::JoinGroup(r) => {
             let joined = groups::membership::join(&services, r, v, req.client_id);
             later(Box::pin(

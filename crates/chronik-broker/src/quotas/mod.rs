@@ -6,7 +6,8 @@
 //! request until then (KIP-219). A consumer over its fetch quota gets an empty response, so
 //! the data it would have got does not count against it.
 //!
-//! Without authentication every client is the user `ANONYMOUS`, as in Kafka.
+//! A client that did not authenticate is the user `ANONYMOUS`, as in Kafka; one that did is
+//! its principal's name (its SASL user, or its certificate's subject CN).
 
 mod rate;
 mod resolve;
@@ -28,9 +29,6 @@ use rate::WindowedRate;
 use resolve::{Limits, Part, SensorKey, resolve};
 
 pub(crate) use throttle::{Mute, Timed};
-
-/// The user of every connection until authentication exists.
-pub(crate) const ANONYMOUS: &str = "ANONYMOUS";
 
 /// A sensor unused this long is dropped; a client coming back starts with a fresh window.
 const SENSOR_EXPIRY: Duration = Duration::from_secs(600);
@@ -260,13 +258,14 @@ pub(crate) struct Throttling {
 impl Throttling {
     pub fn new(
         quotas: Arc<Quotas>,
+        user: &str,
         client_id: &str,
         mute: Arc<Mute>,
         request_bytes: usize,
     ) -> Self {
         Throttling {
             quotas,
-            user: Arc::from(ANONYMOUS),
+            user: Arc::from(user),
             client_id: Arc::from(bounded_client_id(client_id).as_ref()),
             mute,
             busy: Arc::default(),

@@ -1,0 +1,237 @@
+//! The broker's listeners at run time: bound sockets, the TLS handshake, and which address
+//! each listener's clients are told to dial.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chronik_auth::Principal;
+use chronik_auth::tls::{ReloadableServerConfig, TlsFiles, certificate_principal};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+
+use crate::config::BrokerConfig;
+use crate::connection::Connection;
+use crate::error::BrokerError;
+use crate::listeners::{ListenerConfig, SecurityProtocol};
+use crate::services::Services;
+
+/// A bound listener and what its connections need.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub config: ListenerConfig,
+    /// The address the socket is bound to.
+    pub local: SocketAddr,
+    /// The `host:port` clients of this listener are told to dial.
+    pub advertised: (String, u16),
+    /// This broker's address in the metadata: the first listener's advertised address.
+    pub registered: (String, u16),
+    /// The TLS configuration of an SSL or SASL_SSL listener.
+    pub tls: Option<Arc<ReloadableServerConfig>>,
+}
+
+/// The listeners the configuration names: `--listeners`, else one PLAINTEXT `--listen`.
+fn listener_configs(config: &BrokerConfig) -> Result<Vec<ListenerConfig>, BrokerError> {
+    if let Some(first) = config.listeners.first() {
+        if !config.meta.is_empty() && first.protocol != SecurityProtocol::Plaintext {
+            return Err(BrokerError::Config(format!(
+                "the first listener ({}) carries replication between brokers, which speaks only \
+                 PLAINTEXT so far; list a PLAINTEXT listener on a private interface first",
+                first.name
+            )));
+        }
+        return Ok(config.listeners.clone());
+    }
+    let advertised = match config.advertise.as_deref() {
+        Some(text) => Some(parse_host_port(text)?),
+        None => None,
+    };
+    Ok(vec![ListenerConfig::plaintext(config.listen, advertised)])
+}
+
+/// Binds every listener, loading the TLS files of those that need them.
+pub(crate) async fn bind_all(
+    config: &BrokerConfig,
+) -> Result<Vec<(TcpListener, Arc<Listener>)>, BrokerError> {
+    let mut bound = Vec::new();
+    for listener in listener_configs(config)? {
+        let tls = match (listener.protocol.tls(), &config.tls) {
+            (false, _) => None,
+            (true, None) => {
+                return Err(BrokerError::Config(format!(
+                    "listener {} is {} but no certificate is given; pass --tls-cert and --tls-key",
+                    listener.name, listener.protocol
+                )));
+            }
+            (true, Some(files)) => Some(Arc::new(load_tls(&listener, files)?)),
+        };
+        let what = format!("listen on {}:{}", listener.bind_host(), listener.port);
+        let socket = TcpListener::bind((listener.bind_host(), listener.port))
+            .await
+            .map_err(|e| BrokerError::io(what.clone(), e))?;
+        let local = socket
+            .local_addr()
+            .map_err(|e| BrokerError::io("read the bound address", e))?;
+        let advertised = match &listener.advertised {
+            Some(a) => a.clone(),
+            None => (local.ip().to_string(), local.port()),
+        };
+        let registered = (bound.first()).map_or_else(
+            || advertised.clone(),
+            |(_, first): &(_, Listener)| first.advertised.clone(),
+        );
+        let listener = Listener {
+            config: listener,
+            local,
+            advertised,
+            registered,
+            tls,
+        };
+        bound.push((socket, listener));
+    }
+    Ok(bound.into_iter().map(|(s, l)| (s, Arc::new(l))).collect())
+}
+
+/// Client certificates are asked for on SSL listeners only, as Kafka's `ssl.client.auth`
+/// applies to them: SASL_SSL clients authenticate with SASL.
+fn load_tls(
+    listener: &ListenerConfig,
+    files: &TlsFiles,
+) -> Result<ReloadableServerConfig, BrokerError> {
+    let mut files = files.clone();
+    if listener.protocol.sasl() {
+        files.client_ca = None;
+    }
+    ReloadableServerConfig::load(files)
+        .map_err(|e| BrokerError::Config(format!("listener {}: {e}", listener.name)))
+}
+
+/// Accepts connections on one listener until `stop_accepting` is set; returns the socket so
+/// the caller decides when the port closes.
+pub(crate) async fn accept_loop(
+    socket: TcpListener,
+    listener: Arc<Listener>,
+    services: Arc<Services>,
+    limit: Arc<Semaphore>,
+    stop: watch::Receiver<bool>,
+    mut stop_accepting: watch::Receiver<bool>,
+) -> TcpListener {
+    loop {
+        let permit = tokio::select! {
+            _ = stopped(&mut stop_accepting) => break,
+            p = limit.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (tcp, peer) = tokio::select! {
+            _ = stopped(&mut stop_accepting) => break,
+            accepted = socket.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(listener = %listener.config.name, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let conn = (listener.clone(), services.clone(), stop.clone());
+        tokio::spawn(serve_socket(conn, tcp, peer, permit));
+    }
+    socket
+}
+
+/// Resolves once `flag` is set (or its sender is gone), holding no borrow of it after.
+async fn stopped(flag: &mut watch::Receiver<bool>) {
+    let _ = flag.wait_for(|s| *s).await;
+}
+
+async fn serve_socket(
+    (listener, services, stop): (Arc<Listener>, Arc<Services>, watch::Receiver<bool>),
+    tcp: TcpStream,
+    peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
+) {
+    let _ = tcp.set_nodelay(true);
+    let Some(tls) = listener.tls.clone() else {
+        let conn = Connection::new(services, stop, listener, Principal::anonymous());
+        conn.run_tcp(tcp, peer).await;
+        drop(permit);
+        return;
+    };
+    // The handshake must finish within the idle timeout, as a request must.
+    let idle = services.config.idle_timeout;
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+    let stream = match tokio::time::timeout(idle, acceptor.accept(tcp)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::info!(%peer, listener = %listener.config.name, error = %e, "TLS handshake failed");
+            metrics::counter!("chronik_broker_authentication_failures_total").increment(1);
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake did not finish within the idle timeout");
+            return;
+        }
+    };
+    let principal = (stream.get_ref().1.peer_certificates())
+        .and_then(certificate_principal)
+        .unwrap_or_else(Principal::anonymous);
+    let conn = Connection::new(services, stop, listener, principal);
+    conn.run_stream(stream, peer).await;
+    drop(permit);
+}
+
+/// Reloads every TLS listener's certificate and key on SIGHUP; connections already up keep
+/// theirs. A reload that fails keeps the previous files in force and says why.
+pub(crate) fn spawn_tls_reloader(
+    listeners: &[(TcpListener, Arc<Listener>)],
+) -> Result<Option<tokio::task::JoinHandle<()>>, BrokerError> {
+    let tls: Vec<_> = (listeners.iter())
+        .filter_map(|(_, l)| l.tls.clone().map(|t| (l.config.name.clone(), t)))
+        .collect();
+    if tls.is_empty() {
+        return Ok(None);
+    }
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())
+        .map_err(|e| BrokerError::io("install the SIGHUP handler", e))?;
+    Ok(Some(tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            for (name, config) in &tls {
+                match config.reload() {
+                    Ok(()) => tracing::info!(listener = %name, "TLS certificate reloaded"),
+                    Err(e) => tracing::error!(listener = %name, error = %e,
+                        "TLS reload failed; the previous certificate stays in use"),
+                }
+            }
+        }
+    })))
+}
+
+/// `HOST:PORT` (`[v6]:PORT` for IPv6), as `--advertise` takes it.
+pub(crate) fn parse_host_port(text: &str) -> Result<(String, u16), BrokerError> {
+    let bad = || BrokerError::Config(format!("advertise address '{text}' is not HOST:PORT"));
+    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() || port == 0 {
+        return Err(bad());
+    }
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_host_port;
+
+    #[test]
+    fn advertise_addresses_parse_and_junk_is_refused() {
+        let given = parse_host_port("kafka.example:19092").ok();
+        assert_eq!(given, Some(("kafka.example".into(), 19092)));
+        assert_eq!(parse_host_port("[::1]:9").ok(), Some(("::1".into(), 9)));
+        for bad in ["nohost", ":9092", "host:99999", "host:x", "host:0"] {
+            assert!(parse_host_port(bad).is_err(), "{bad}");
+        }
+    }
+}
