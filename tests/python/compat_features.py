@@ -31,10 +31,13 @@ FEATURES = (
     ("fetch-sessions", "Incremental fetch sessions (KIP-227)"),
     ("quotas", "Client quotas: produce, fetch and request rates"),
     ("kip-848", "The consumer group protocol of KIP-848 (group.protocol=consumer)"),
+    ("tls", "TLS listeners (SSL, SASL_SSL) and client certificates"),
+    ("sasl", "SASL authentication: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"),
+    ("scram-admin", "SCRAM users: describe and alter user SCRAM credentials"),
 )
 
 NOT_BUILT = (
-    ("sasl-acls", "SASL authentication and ACLs", "issue 15"),
+    ("acls", "ACL authorization", "issue 15"),
 )
 
 FEATURE_IDS = frozenset(f for f, _ in FEATURES)

@@ -158,6 +158,7 @@ def round_trip(conf, topic, n=50):
     return got
 
 
+@pytest.mark.compat("confluent-kafka", "tls", "sasl")
 @pytest.mark.parametrize("protocol,mechanism", [
     ("SASL_SSL", "SCRAM-SHA-512"),
     ("SASL_SSL", "SCRAM-SHA-256"),
@@ -175,6 +176,7 @@ def test_confluent_kafka_produces_consumes_and_administers_over_sasl(broker, pro
     assert sum(end_offsets(broker, topic)) == 50
 
 
+@pytest.mark.compat("confluent-kafka", "tls")
 def test_ssl_clients_with_a_trusted_certificate_are_served(broker):
     conf = broker.conf("SSL", cert="alice")
     topic, _ = create_topic(conf)
@@ -214,6 +216,7 @@ def test_ssl_without_a_trusted_valid_certificate_is_refused(broker, cert):
     assert end_offsets(broker, topic) == [0, 0]
 
 
+@pytest.mark.compat("kafka-python", "tls", "sasl")
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "PLAIN"])
 def test_kafka_python_produces_and_consumes_over_sasl_ssl(broker, mechanism):
     topic, _ = create_topic(broker.conf("SASL_SSL", "SCRAM-SHA-512"))
@@ -231,6 +234,7 @@ def test_kafka_python_produces_and_consumes_over_sasl_ssl(broker, mechanism):
     assert got == sorted(f"kp{i}" for i in range(10))
 
 
+@pytest.mark.compat("kcat", "tls", "sasl")
 def test_kcat_produces_and_consumes_over_sasl_ssl_with_scram_sha_256(broker):
     topic, _ = create_topic(broker.conf("SASL_SSL", "SCRAM-SHA-512"))
     base = ["kcat", "-b", f"127.0.0.1:{broker.ports['SASL_SSL']}", "-X", "security.protocol=SASL_SSL",

@@ -51,7 +51,8 @@ final class Broker {
     List<String> cmd = new ArrayList<>(List.of(binDir.resolve("chronik-broker").toString(), "run",
         "--id", Integer.toString(nodeId), "--listen", bootstrap, "--data-dir",
         dir.resolve("data").toString()));
-    cmd.addAll(extraArgs);
+    // "{bootstrap}" in a flag stands for this broker's PLAINTEXT address (for --listeners).
+    extraArgs.forEach(a -> cmd.add(a.replace("{bootstrap}", bootstrap)));
     this.command = List.copyOf(cmd);
   }
 

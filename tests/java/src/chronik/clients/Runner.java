@@ -28,7 +28,7 @@ public final class Runner {
       ConsumeTests.class, CompactionTests.class, GroupTests.class, GroupAdminTests.class,
       RestartTests.class, TransactionTests.class, OperatorAdminTests.class,
       FetchSessionTests.class, QuotaTests.class, ConsumerProtocolTests.class,
-      BrokerConfigTests.class);
+      BrokerConfigTests.class, SecurityTests.class);
 
   /**
    * Broker flags: no fsync (tests never crash the host), a cleaner that looks every 100 ms, and
