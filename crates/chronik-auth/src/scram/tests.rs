@@ -145,3 +145,45 @@ fn a_nonce_ending_with_the_servers_is_accepted_as_kafka_does() {
     let message = format!("{without_proof},p={}", BASE64.encode(proof));
     assert!(server.finish(message.as_bytes()).is_ok());
 }
+
+mod arbitrary_input {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn challenged(mechanism: Mechanism) -> ScramServer {
+        let credential =
+            ScramCredential::from_password(mechanism, b"pw", b"salt-salt", 4096).unwrap();
+        let mut server = ScramServer::new(mechanism);
+        let first = ClientFirst::parse(b"n,,n=u,r=abc").unwrap();
+        server.challenge(first, Some(credential), "def").unwrap();
+        server
+    }
+
+    proptest! {
+        /// Whatever a client sends, parsing and checking answer with an error or a result:
+        /// they never panic, and garbage never authenticates.
+        #[test]
+        fn arbitrary_client_messages_are_refused_without_panicking(
+            first in proptest::collection::vec(any::<u8>(), 0..200),
+            last in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let _ = ClientFirst::parse(&first);
+            let _ = crate::PlainCredentials::parse(&first);
+            let mut server = challenged(Mechanism::Sha512);
+            prop_assert!(server.finish(&last).is_err());
+        }
+
+        /// Valid-looking messages with arbitrary fields: the same.
+        #[test]
+        fn mangled_client_final_messages_are_refused(
+            binding in "[ -~]{0,12}",
+            nonce in "[ -~]{0,12}",
+            proof in "[A-Za-z0-9+/=]{0,100}",
+        ) {
+            let mut server = challenged(Mechanism::Sha256);
+            let message = format!("c={binding},r=abc{nonce},p={proof}");
+            prop_assert!(server.finish(message.as_bytes()).is_err());
+        }
+    }
+}
