@@ -2,6 +2,7 @@
 //! SCRAM, as pure state machines with no I/O), the credentials it stores, TLS server
 //! configuration loaded from PEM files, and the principal each method yields.
 
+pub mod acl;
 mod plain;
 pub mod scram;
 pub mod tls;
@@ -26,6 +27,8 @@ pub enum AuthError {
     InvalidCredential(String),
     #[error("the system random source failed; the broker cannot make salts or nonces")]
     Random,
+    #[error("invalid ACL: {0}")]
+    InvalidAcl(String),
     #[error("TLS configuration: {0}")]
     Tls(String),
 }
