@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chronik_broker_global_optspecs
-    string join \n id= listen= advertise= listeners= listener-security-protocol-map= advertised-listeners= tls-cert= tls-key= tls-client-ca= sasl-mechanisms= connections-max-reauth-ms= data-dir= fsync= num-partitions= auto-create-topics= max-request-bytes= max-connections= idle-timeout-ms= fetch-max-bytes= fetch-session-cache-slots= fetch-session-eviction-ms= replica-lag-time-max-ms= offsets-topic-replication-factor= offsets-topic-segment-bytes= group-initial-rebalance-delay-ms= group-consumer-session-timeout-ms= group-consumer-heartbeat-interval-ms= group-consumer-assignors= transaction-max-timeout-ms= meta= meta-listen= default-replication-factor= retention-ms= retention-bytes= segment-bytes= retention-check-interval-ms= log-cleaner-threads= log-cleaner-dedupe-buffer-size= log-cleaner-io-max-bytes-per-second= log-cleaner-backoff-ms= metrics-addr= config= log-level= log-format= h/help V/version
+    string join \n id= listen= advertise= listeners= listener-security-protocol-map= advertised-listeners= tls-cert= tls-key= tls-client-ca= sasl-mechanisms= connections-max-reauth-ms= authorizer= super-users= allow-everyone-if-no-acl-found data-dir= fsync= num-partitions= auto-create-topics= max-request-bytes= max-connections= idle-timeout-ms= fetch-max-bytes= fetch-session-cache-slots= fetch-session-eviction-ms= replica-lag-time-max-ms= offsets-topic-replication-factor= offsets-topic-segment-bytes= group-initial-rebalance-delay-ms= group-consumer-session-timeout-ms= group-consumer-heartbeat-interval-ms= group-consumer-assignors= transaction-max-timeout-ms= meta= meta-listen= default-replication-factor= retention-ms= retention-bytes= segment-bytes= retention-check-interval-ms= log-cleaner-threads= log-cleaner-dedupe-buffer-size= log-cleaner-io-max-bytes-per-second= log-cleaner-backoff-ms= metrics-addr= config= log-level= log-format= h/help V/version
 end
 
 function __fish_chronik_broker_needs_command
@@ -35,6 +35,9 @@ complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l tls-key -
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l tls-client-ca -d 'PEM CAs of client certificates: SSL listeners then require one, and the client is User:<subject CN>' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l sasl-mechanisms -d 'SASL mechanisms the SASL listeners offer, comma-separated: SCRAM-SHA-512, SCRAM-SHA-256, PLAIN (PLAIN sends the password itself: use it over SASL_SSL)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l connections-max-reauth-ms -d 'A SASL session lasts this long; the client then re-authenticates on the same connection or is disconnected (Kafka\'s connections.max.reauth.ms; 0 = never)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l authorizer -d '`acl` checks every request against the ACLs in the metadata (CreateAcls, DescribeAcls, DeleteAcls manage them); `none` (default) lets every client do everything' -r -f -a "none\t''
+acl\t''"
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l super-users -d 'Principals the ACL authorizer allows everything, \';\'-separated (e.g. \'User:admin;User:broker\')' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l data-dir -d 'Directory of the partition logs and the embedded metadata node' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l fsync -d 'When acknowledged writes reach the disk: always (before the ack), interval=MS, never' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l num-partitions -d 'Partitions of auto-created topics and of topics created without a count' -r
@@ -71,6 +74,7 @@ complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l config -d
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
 json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
+complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -l allow-everyone-if-no-acl-found -d 'With --authorizer acl, allow everyone on resources no ACL covers (Kafka\'s allow.everyone.if.no.acl.found)'
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -s V -l version -d 'Print version'
 complete -c chronik-broker -n "__fish_chronik_broker_needs_command" -f -a "run" -d 'Run the broker until SIGINT/SIGTERM (the default command)'
@@ -89,6 +93,9 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l tl
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l tls-client-ca -d 'PEM CAs of client certificates: SSL listeners then require one, and the client is User:<subject CN>' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l sasl-mechanisms -d 'SASL mechanisms the SASL listeners offer, comma-separated: SCRAM-SHA-512, SCRAM-SHA-256, PLAIN (PLAIN sends the password itself: use it over SASL_SSL)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l connections-max-reauth-ms -d 'A SASL session lasts this long; the client then re-authenticates on the same connection or is disconnected (Kafka\'s connections.max.reauth.ms; 0 = never)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l authorizer -d '`acl` checks every request against the ACLs in the metadata (CreateAcls, DescribeAcls, DeleteAcls manage them); `none` (default) lets every client do everything' -r -f -a "none\t''
+acl\t''"
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l super-users -d 'Principals the ACL authorizer allows everything, \';\'-separated (e.g. \'User:admin;User:broker\')' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l data-dir -d 'Directory of the partition logs and the embedded metadata node' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l fsync -d 'When acknowledged writes reach the disk: always (before the ack), interval=MS, never' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l num-partitions -d 'Partitions of auto-created topics and of topics created without a count' -r
@@ -125,6 +132,7 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l co
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-level -d 'Log filter (RUST_LOG wins), e.g. info or chronik_broker=debug' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for journald and log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
 json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -l allow-everyone-if-no-acl-found -d 'With --authorizer acl, allow everyone on resources no ACL covers (Kafka\'s allow.everyone.if.no.acl.found)'
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -l bootstrap -d 'Brokers to ask (HOST:PORT,...); any reachable one will do' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand status" -l topic -d 'Only these topics (repeatable); all topics when not given' -r
@@ -146,6 +154,9 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; an
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l tls-client-ca -d 'PEM CAs of client certificates: SSL listeners then require one, and the client is User:<subject CN>' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l sasl-mechanisms -d 'SASL mechanisms the SASL listeners offer, comma-separated: SCRAM-SHA-512, SCRAM-SHA-256, PLAIN (PLAIN sends the password itself: use it over SASL_SSL)' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l connections-max-reauth-ms -d 'A SASL session lasts this long; the client then re-authenticates on the same connection or is disconnected (Kafka\'s connections.max.reauth.ms; 0 = never)' -r
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l authorizer -d '`acl` checks every request against the ACLs in the metadata (CreateAcls, DescribeAcls, DeleteAcls manage them); `none` (default) lets every client do everything' -r -f -a "none\t''
+acl\t''"
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l super-users -d 'Principals the ACL authorizer allows everything, \';\'-separated (e.g. \'User:admin;User:broker\')' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the partition logs and the embedded metadata node' -r -F
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l fsync -d 'When acknowledged writes reach the disk: always (before the ack), interval=MS, never' -r
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l num-partitions -d 'Partitions of auto-created topics and of topics created without a count' -r
@@ -184,6 +195,7 @@ complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; an
 json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'How to print the settings' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -l allow-everyone-if-no-acl-found -d 'With --authorizer acl, allow everyone on resources no ACL covers (Kafka\'s allow.everyone.if.no.acl.found)'
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective settings (the same flags as `run`) and where each value came from: flag, env, file or default. Exit 2 when a setting is unknown or bad'
 complete -c chronik-broker -n "__fish_chronik_broker_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use chronik_auth::acl::AuthorizerConfig;
 use chronik_auth::tls::TlsFiles;
 use chronik_broker::{BrokerConfig, SaslMechanism, parse_listeners};
 use clap::Args;
@@ -47,11 +48,31 @@ pub struct SecurityArgs {
     /// connection or is disconnected (Kafka's connections.max.reauth.ms; 0 = never).
     #[arg(long, env = "CHRONIK_CONNECTIONS_MAX_REAUTH_MS", default_value_t = 0)]
     pub connections_max_reauth_ms: u64,
+    /// `acl` checks every request against the ACLs in the metadata (CreateAcls, DescribeAcls,
+    /// DeleteAcls manage them); `none` (default) lets every client do everything.
+    #[arg(long, env = "CHRONIK_AUTHORIZER", value_enum, default_value_t = Authorizer::None)]
+    pub authorizer: Authorizer,
+    /// Principals the ACL authorizer allows everything, ';'-separated (e.g.
+    /// 'User:admin;User:broker').
+    #[arg(long, env = "CHRONIK_SUPER_USERS", default_value = "")]
+    pub super_users: String,
+    /// With --authorizer acl, allow everyone on resources no ACL covers (Kafka's
+    /// allow.everyone.if.no.acl.found).
+    #[arg(long, env = "CHRONIK_ALLOW_EVERYONE_IF_NO_ACL_FOUND", default_value_t = false)]
+    pub allow_everyone_if_no_acl_found: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Authorizer {
+    #[default]
+    None,
+    Acl,
 }
 
 impl SecurityArgs {
     /// Applies the flags to `config`, refusing combinations that cannot work.
     pub fn apply(self, config: &mut BrokerConfig) -> anyhow::Result<()> {
+        config.authorizer = self.authorizer_config()?;
         if let Some(text) = &self.listeners {
             if config.advertise.is_some() {
                 bail!(
@@ -87,6 +108,27 @@ impl SecurityArgs {
         config.connections_max_reauth = (self.connections_max_reauth_ms > 0)
             .then(|| Duration::from_millis(self.connections_max_reauth_ms));
         Ok(())
+    }
+
+    fn authorizer_config(&self) -> anyhow::Result<Option<AuthorizerConfig>> {
+        let super_users: Vec<String> = (self.super_users.split(';'))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        if let Some(bad) = super_users.iter().find(|u| !u.starts_with("User:") || u.len() < 6) {
+            bail!("--super-users: '{bad}' is not User:<name>");
+        }
+        match self.authorizer {
+            Authorizer::Acl => Ok(Some(AuthorizerConfig {
+                super_users,
+                allow_if_no_acl: self.allow_everyone_if_no_acl_found,
+            })),
+            Authorizer::None if !super_users.is_empty() || self.allow_everyone_if_no_acl_found => {
+                bail!("--super-users and --allow-everyone-if-no-acl-found need --authorizer acl")
+            }
+            Authorizer::None => Ok(None),
+        }
     }
 }
 

@@ -123,6 +123,9 @@ pub struct BrokerConfig {
     /// How long a SASL session lasts before the client must re-authenticate (Kafka's
     /// `connections.max.reauth.ms`); `None`: for the connection's life.
     pub connections_max_reauth: Option<Duration>,
+    /// ACL authorization (`--authorizer acl`): super users and the no-ACL rule; `None`
+    /// authorizes everything, and the ACL APIs answer SECURITY_DISABLED, as in Kafka.
+    pub authorizer: Option<chronik_auth::acl::AuthorizerConfig>,
 }
 
 impl BrokerConfig {
@@ -170,6 +173,7 @@ impl BrokerConfig {
                 crate::SaslMechanism::Scram(chronik_auth::ScramMechanism::Sha256),
             ],
             connections_max_reauth: None,
+            authorizer: None,
         }
     }
 }
