@@ -105,6 +105,7 @@ impl Cluster {
             host: host.to_owned(),
             port,
             rack: None,
+            endpoints: Vec::new(),
         };
         self.quorum.register(&reg).await?;
         self.heartbeat().await?;

@@ -182,6 +182,7 @@ fn registration(id: BrokerId, incarnation: Uuid) -> BrokerRegistration {
         host: "127.0.0.1".to_owned(),
         port: 9092,
         rack: None,
+        endpoints: Vec::new(),
     }
 }
 
