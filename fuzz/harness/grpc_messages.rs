@@ -213,22 +213,22 @@ pub fn base_records() -> Vec<MetadataRecord> {
                 port: 9092,
                 rack: None,
                 // Brokers 1-3 with two listeners, broker 4 from before listeners registered.
-                endpoints: (id < 4)
-                    .then(|| {
-                        vec![
-                            Endpoint {
-                                name: "INTERNAL".into(),
-                                host: format!("broker-{id}"),
-                                port: 9092,
-                            },
-                            Endpoint {
-                                name: "EXTERNAL".into(),
-                                host: format!("kafka-{id}.example"),
-                                port: 19092,
-                            },
-                        ]
-                    })
-                    .unwrap_or_default(),
+                endpoints: if id < 4 {
+                    vec![
+                        Endpoint {
+                            name: "INTERNAL".into(),
+                            host: format!("broker-{id}"),
+                            port: 9092,
+                        },
+                        Endpoint {
+                            name: "EXTERNAL".into(),
+                            host: format!("kafka-{id}.example"),
+                            port: 19092,
+                        },
+                    ]
+                } else {
+                    Vec::new()
+                },
             },
         )));
     }
