@@ -9,11 +9,13 @@
 
 use std::sync::OnceLock;
 
-use chronik_metadata::controller::{self, BrokerRegistration, NewTopic};
+use chronik_metadata::controller::{self, NewTopic};
 use chronik_metadata::grpc::pb::*;
-use chronik_metadata::grpc::{MAX_RAFT_MESSAGE, apply_watch_event, quota_entity};
+use chronik_metadata::grpc::{
+    MAX_RAFT_MESSAGE, apply_watch_event, broker_registration, quota_entity,
+};
 use chronik_metadata::proto::{
-    CreateTopic, PartitionAssignment, RegisterBroker, SetClusterId, UnfenceBroker,
+    CreateTopic, Endpoint, PartitionAssignment, RegisterBroker, SetClusterId, UnfenceBroker,
 };
 use chronik_metadata::{
     ConfigResource, ControllerError, MetadataRecord, MetadataState, Record, Uuid,
@@ -210,6 +212,23 @@ pub fn base_records() -> Vec<MetadataRecord> {
                 host: format!("broker-{id}"),
                 port: 9092,
                 rack: None,
+                // Brokers 1-3 with two listeners, broker 4 from before listeners registered.
+                endpoints: if id < 4 {
+                    vec![
+                        Endpoint {
+                            name: "INTERNAL".into(),
+                            host: format!("broker-{id}"),
+                            port: 9092,
+                        },
+                        Endpoint {
+                            name: "EXTERNAL".into(),
+                            host: format!("kafka-{id}.example"),
+                            port: 19092,
+                        },
+                    ]
+                } else {
+                    Vec::new()
+                },
             },
         )));
     }
@@ -281,18 +300,9 @@ impl Handled {
     }
 
     fn register_broker(&mut self, r: RegisterBrokerRequest) {
-        let (Ok(port), Ok(incarnation)) = (
-            u16::try_from(r.port),
-            Uuid::from_field("incarnation_id", &r.incarnation_id),
-        ) else {
+        // As the service converts it.
+        let Ok(reg) = broker_registration(r) else {
             return;
-        };
-        let reg = BrokerRegistration {
-            broker_id: r.broker_id,
-            incarnation,
-            host: r.host,
-            port,
-            rack: r.rack,
         };
         self.decide(|s| controller::register_broker(s, &reg));
     }

@@ -92,10 +92,14 @@ class Cluster:
     """With `proxied`, every node is reached (by peers, brokers and clients) through its own
     `proxy.Proxy`, which a nemesis can cut, delay or make one-way; the harness itself (status,
     readiness checks) talks to the nodes directly. `meta_bin` and `broker_bin` choose the
-    binaries the nodes start with (the harness's own commands always use the current ones)."""
+    binaries the nodes start with (the harness's own commands always use the current ones).
+    `broker_listen_args(bid, port)`, when given, returns the listener flags of broker `bid` in
+    place of `--listen 127.0.0.1:PORT --advertise ...` (its first listener must still be
+    PLAINTEXT on `port`, which the harness checks readiness through)."""
 
     def __init__(self, brokers=3, voters=3, session_timeout_ms=2000, broker_args=(), meta_args=(),
-                 proxied=False, meta_bin=META_BIN, broker_bin=BROKER_BIN, auto_create_topics=False):
+                 proxied=False, meta_bin=META_BIN, broker_bin=BROKER_BIN, auto_create_topics=False,
+                 broker_listen_args=None):
         for b in (meta_bin, broker_bin):
             assert b.is_file(), f"{b} missing: build it with cargo build"
         self.tmp = tempfile.mkdtemp(prefix="chronik-cluster-")
@@ -127,8 +131,9 @@ class Cluster:
         self.brokers = {
             bid: Proc(
                 f"broker{bid}",
-                [str(broker_bin), "run", "--id", str(bid), "--listen", f"127.0.0.1:{port}",
-                 "--advertise", self.broker_reach[bid],
+                [str(broker_bin), "run", "--id", str(bid),
+                 *(broker_listen_args(bid, port) if broker_listen_args else
+                   ["--listen", f"127.0.0.1:{port}", "--advertise", self.broker_reach[bid]]),
                  "--data-dir", self.data_dir(bid), "--meta", ",".join(meta_reach),
                  "--fsync", "never", "--auto-create-topics", "true" if auto_create_topics else "false",
                  "--metrics-addr", f"127.0.0.1:{self.metrics_ports[bid]}",

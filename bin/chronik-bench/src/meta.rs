@@ -126,6 +126,7 @@ async fn bench(args: &MetaArgs) -> Result<MetaReport> {
         host: "bench.invalid".into(),
         port: 9092,
         rack: None,
+        endpoints: Vec::new(),
     };
     admin
         .call(|mut c| {

@@ -14,8 +14,9 @@ use clap::Args;
 pub struct SecurityArgs {
     /// Listeners in Kafka's format, replacing --listen: PROTOCOL://HOST:PORT or
     /// NAME://HOST:PORT with --listener-security-protocol-map; protocols are PLAINTEXT, SSL,
-    /// SASL_PLAINTEXT and SASL_SSL; an empty host binds every interface. The first listener
-    /// is the one other brokers and the metadata use.
+    /// SASL_PLAINTEXT and SASL_SSL; an empty host binds every interface. Every listener is
+    /// registered, and clients are told each broker's address on the listener they came in
+    /// on; other brokers reach this one through the first.
     #[arg(long, env = "CHRONIK_LISTENERS")]
     pub listeners: Option<String>,
     /// NAME:PROTOCOL pairs, comma-separated, for named listeners (e.g.

@@ -48,6 +48,14 @@ pub struct VoterStatus {
     pub reachable: bool,
 }
 
+/// `NAME://host:port`, as `--listeners` spells it (an IPv6 host in brackets).
+fn listener(e: &chronik_metadata::grpc::pb::Endpoint) -> String {
+    match e.host.contains(':') {
+        true => format!("{}://[{}]:{}", e.name, e.host, e.port),
+        false => format!("{}://{}:{}", e.name, e.host, e.port),
+    }
+}
+
 #[derive(Serialize, Debug)]
 pub struct BrokerStatus {
     pub id: i32,
@@ -57,6 +65,9 @@ pub struct BrokerStatus {
     pub decommissioning: bool,
     /// Partitions it holds a replica of.
     pub replicas: u32,
+    /// Every listener as `NAME://host:port`; clients are named the broker by the one they
+    /// connected through.
+    pub listeners: Vec<String>,
 }
 
 #[derive(Serialize, Debug)]
@@ -229,6 +240,7 @@ pub async fn collect(addresses: &[String], timeout: Duration) -> ClusterStatus {
                         fenced: b.fenced,
                         decommissioning: b.decommissioning,
                         replicas: b.replicas,
+                        listeners: b.endpoints.iter().map(listener).collect(),
                     })
                     .collect()
             })
@@ -291,7 +303,8 @@ fn render(status: &ClusterStatus, out: &mut String) {
     }
     let _ = writeln!(out, "{voters}");
     if !status.brokers.is_empty() {
-        let mut brokers = chronik_cli::table(["broker", "address", "state", "replicas"]);
+        let mut brokers =
+            chronik_cli::table(["broker", "address", "state", "replicas", "listeners"]);
         for b in &status.brokers {
             let state = match (b.fenced, b.decommissioning) {
                 (true, true) if b.replicas == 0 => "decommissioned",
@@ -304,6 +317,7 @@ fn render(status: &ClusterStatus, out: &mut String) {
                 b.address.clone(),
                 state.to_owned(),
                 b.replicas.to_string(),
+                b.listeners.join(", "),
             ]);
         }
         let _ = writeln!(out, "{brokers}");

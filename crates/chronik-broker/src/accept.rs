@@ -22,10 +22,9 @@ pub(crate) struct Listener {
     pub config: ListenerConfig,
     /// The address the socket is bound to.
     pub local: SocketAddr,
-    /// The `host:port` clients of this listener are told to dial.
+    /// The `host:port` clients of this listener are told to dial (and the metadata names this
+    /// broker by, on this listener).
     pub advertised: (String, u16),
-    /// This broker's address in the metadata: the first listener's advertised address.
-    pub registered: (String, u16),
     /// The TLS configuration of an SSL or SASL_SSL listener.
     pub tls: Option<Arc<ReloadableServerConfig>>,
 }
@@ -76,15 +75,10 @@ pub(crate) async fn bind_all(
             Some(a) => a.clone(),
             None => (local.ip().to_string(), local.port()),
         };
-        let registered = (bound.first()).map_or_else(
-            || advertised.clone(),
-            |(_, first): &(_, Listener)| first.advertised.clone(),
-        );
         let listener = Listener {
             config: listener,
             local,
             advertised,
-            registered,
             tls,
         };
         bound.push((socket, listener));

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chronik_metadata::BrokerEndpoint;
 use chronik_wal::{DataDir, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
@@ -58,9 +59,16 @@ impl Broker {
         )
         .await?;
         let cluster = Arc::new(cluster);
-        // Brokers reach each other, and the metadata names them, by the first listener.
-        let (host, port) = listeners[0].1.advertised.clone();
-        cluster.register(&host, port).await?;
+        // Every listener is registered, so that each client is told every broker's address on
+        // the listener it came in on; brokers reach each other by the first.
+        let endpoints: Vec<BrokerEndpoint> = (listeners.iter())
+            .map(|(_, l)| BrokerEndpoint {
+                name: l.config.name.clone(),
+                host: l.advertised.0.clone(),
+                port: l.advertised.1,
+            })
+            .collect();
+        cluster.register(&endpoints).await?;
         let groups = Arc::new(crate::groups::Coordinator::new(
             cluster.clone(),
             partitions.clone(),
@@ -88,7 +96,7 @@ impl Broker {
             crate::retention::spawn(partitions.clone(), config.retention_check_interval),
             crate::metrics::spawn(partitions.clone(), groups.clone()),
         ];
-        let heartbeats = cluster.spawn_heartbeats(host.clone(), port);
+        let heartbeats = cluster.spawn_heartbeats(endpoints.clone());
         let layer = Arc::new(PartitionLayer::new(
             partitions.clone(),
             cluster.clone(),
@@ -115,7 +123,7 @@ impl Broker {
         tasks.extend(crate::accept::spawn_tls_reloader(&listeners)?);
         let first = &listeners[0].1;
         tracing::info!(broker = config.id, listener = %first.config.name, listen = %first.local,
-            advertise = %format!("{host}:{port}"), data_dir = %config.data_dir.display(),
+            advertise = %format!("{}:{}", first.advertised.0, first.advertised.1), data_dir = %config.data_dir.display(),
             fsync = ?config.fsync, "broker started");
         let fetch_sessions = std::sync::Mutex::new(crate::fetch_sessions::FetchSessions::new(
             config.fetch_session_cache_slots,

@@ -19,8 +19,8 @@ use chronik_metadata::controller::{
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
 use chronik_metadata::{
-    BrokerId, ConfigResource, ControllerError, ErrorKind, MetadataState, QuotaEntity,
-    ScramAlteration, Uuid,
+    BrokerEndpoint, BrokerId, ConfigResource, ControllerError, ErrorKind, MetadataState,
+    QuotaEntity, ScramAlteration, Uuid,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -96,15 +96,21 @@ impl Cluster {
         }
     }
 
-    /// Registers this broker at `host:port` and unfences it, which makes it leader of the
-    /// partitions it replicates again (with a new leader epoch after a restart).
-    pub async fn register(&self, host: &str, port: u16) -> Result<(), BrokerError> {
+    /// Registers this broker with its listeners and unfences it, which makes it leader of the
+    /// partitions it replicates again (with a new leader epoch after a restart). The first
+    /// listener is where other brokers reach this one.
+    pub async fn register(&self, listeners: &[BrokerEndpoint]) -> Result<(), BrokerError> {
+        let first = listeners.first().ok_or_else(|| {
+            BrokerError::Config("a broker needs at least one listener to register".into())
+        })?;
+        let (host, port) = (first.host.as_str(), first.port);
         let reg = BrokerRegistration {
             broker_id: self.me,
             incarnation: self.incarnation,
             host: host.to_owned(),
             port,
             rack: None,
+            endpoints: listeners.to_vec(),
         };
         self.quorum.register(&reg).await?;
         self.heartbeat().await?;
@@ -143,17 +149,17 @@ impl Cluster {
     /// Heartbeats well within the session so the controller never fences a live broker; a
     /// broker fenced anyway (its heartbeats could not get through in time) registers again.
     /// Beside them, holds the session stream that lets the controller see this process die.
-    pub fn spawn_heartbeats(self: &Arc<Self>, host: String, port: u16) -> JoinHandle<()> {
+    pub fn spawn_heartbeats(self: &Arc<Self>, listeners: Vec<BrokerEndpoint>) -> JoinHandle<()> {
         let cluster = self.clone();
         tokio::spawn(async move {
             tokio::join!(
-                cluster.heartbeat_loop(host, port),
+                cluster.heartbeat_loop(listeners),
                 cluster.hold_session_loop()
             );
         })
     }
 
-    async fn heartbeat_loop(&self, host: String, port: u16) {
+    async fn heartbeat_loop(&self, listeners: Vec<BrokerEndpoint>) {
         let cluster = self;
         loop {
             // With an attempt bounded by half the session, a heartbeat still lands within
@@ -172,7 +178,7 @@ impl Cluster {
                     false
                 }
             };
-            if fenced && let Err(e) = cluster.register(&host, port).await {
+            if fenced && let Err(e) = cluster.register(&listeners).await {
                 tracing::warn!(broker = cluster.me, error = %e, "registering again failed");
             }
         }

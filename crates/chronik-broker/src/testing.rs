@@ -13,6 +13,7 @@ pub(crate) fn registered(ids: &[i32]) -> MetadataState {
             host: "127.0.0.1".into(),
             port: 9092,
             rack: None,
+            endpoints: Vec::new(),
         });
         state
             .apply(&MetadataRecord::new(register))

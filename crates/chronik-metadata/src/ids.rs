@@ -23,6 +23,8 @@ pub const MAX_CONFIG_KEY_LEN: usize = 255;
 pub const MAX_CONFIG_VALUE_LEN: usize = 32 * 1024;
 /// Longest host name, rack name or cluster id.
 pub const MAX_NAME_LEN: usize = 255;
+/// Most listeners one broker may register (Kafka sets no limit; real brokers have a handful).
+pub const MAX_ENDPOINTS: usize = 32;
 /// Most producer ids one allocation may hand out.
 pub const MAX_PRODUCER_ID_BLOCK: i32 = 1_000_000;
 

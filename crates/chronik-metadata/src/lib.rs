@@ -35,8 +35,9 @@ pub mod proto {
 pub use configs::ConfigResource;
 pub use error::{ControllerError, ErrorKind, StateError};
 pub use ids::{
-    BrokerId, MAX_CONFIG_ENTRIES, MAX_CONFIG_KEY_LEN, MAX_CONFIG_VALUE_LEN, MAX_NAME_LEN,
-    MAX_PARTITIONS_PER_TOPIC, MAX_PRODUCER_ID_BLOCK, MAX_REPLICAS, NO_LEADER, TopicId, Uuid,
+    BrokerId, MAX_CONFIG_ENTRIES, MAX_CONFIG_KEY_LEN, MAX_CONFIG_VALUE_LEN, MAX_ENDPOINTS,
+    MAX_NAME_LEN, MAX_PARTITIONS_PER_TOPIC, MAX_PRODUCER_ID_BLOCK, MAX_REPLICAS, NO_LEADER,
+    TopicId, Uuid,
 };
 pub use proto::MetadataRecord;
 pub use proto::metadata_record::Record;
@@ -45,8 +46,8 @@ pub use record::RECORD_VERSION;
 pub use scram::{ScramAlteration, ScramCredentials};
 pub use snapshot::SNAPSHOT_VERSION;
 pub use state::{
-    Broker, ClientQuotas, MetadataState, PartitionState, PartitionView, Topic,
-    UNCLEAN_LEADER_ELECTION_CONFIG,
+    Broker, BrokerEndpoint, ClientQuotas, DEFAULT_LISTENER, MetadataState, PartitionState,
+    PartitionView, Topic, UNCLEAN_LEADER_ELECTION_CONFIG,
 };
 
 /// Results of this crate; state-machine errors unless another error type is named.

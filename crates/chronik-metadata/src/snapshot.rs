@@ -13,7 +13,7 @@ use crate::state::apply::restore_topic;
 use crate::state::broker_configs::{broker_config_snapshots, restore_broker_configs};
 use crate::state::quotas::{quota_snapshots, restore_client_quotas};
 use crate::state::scram::{restore_scram_credentials, scram_snapshots};
-use crate::state::validate::{BrokerFields, build_broker, check_name};
+use crate::state::validate::{BrokerFields, build_broker, check_name, endpoint_fields};
 use crate::state::{Broker, MetadataState, PartitionState, Topic};
 
 /// The snapshot format version this build writes and reads.
@@ -87,6 +87,7 @@ fn broker_snapshot(b: &Broker) -> BrokerSnapshot {
         rack: b.rack.clone(),
         fenced: b.fenced,
         decommissioning: b.decommissioning,
+        endpoints: endpoint_fields(b),
     }
 }
 
@@ -121,6 +122,7 @@ fn restore_brokers(snapshots: &[BrokerSnapshot]) -> Result<BTreeMap<i32, Broker>
             port: s.port,
             rack: s.rack.as_deref(),
             fenced: s.fenced,
+            endpoints: &s.endpoints,
         })
         .map(|b| Broker {
             decommissioning: s.decommissioning,

@@ -22,6 +22,30 @@ pub fn register_incarnation(id: BrokerId, incarnation: u8) -> MetadataRecord {
         host: format!("broker-{id}.local"),
         port: 9092,
         rack: Some("rack-a".into()),
+        endpoints: Vec::new(),
+    }))
+}
+
+/// A registration of broker `id` with `listeners` (name, host, port); the first is its address.
+pub fn register_listeners(
+    id: BrokerId,
+    incarnation: u8,
+    listeners: &[(&str, &str, u32)],
+) -> MetadataRecord {
+    let (host, port) = listeners.first().map_or(("", 0), |l| (l.1, l.2));
+    MetadataRecord::new(Record::RegisterBroker(RegisterBroker {
+        broker_id: id,
+        incarnation_id: vec![incarnation; 16],
+        host: host.into(),
+        port,
+        rack: None,
+        endpoints: (listeners.iter())
+            .map(|(name, host, port)| Endpoint {
+                name: (*name).into(),
+                host: (*host).into(),
+                port: *port,
+            })
+            .collect(),
     }))
 }
 
@@ -171,7 +195,14 @@ pub fn sample_records() -> Vec<MetadataRecord> {
         MetadataRecord::new(Record::SetClusterId(SetClusterId {
             cluster_id: "cluster-1".into(),
         })),
-        register(1),
+        register_listeners(
+            1,
+            1,
+            &[
+                ("INTERNAL", "broker-1.local", 9092),
+                ("EXTERNAL", "kafka-1.example", 19092),
+            ],
+        ),
         register(2),
         register(3),
         unfence(1),

@@ -141,6 +141,18 @@ fn grpc_seeds() -> Vec<(&'static str, Vec<u8>)> {
                     host: "broker-5".into(),
                     port: 9092,
                     rack: Some("rack-b".into()),
+                    endpoints: vec![
+                        pb::Endpoint {
+                            name: "INTERNAL".into(),
+                            host: "broker-5".into(),
+                            port: 9092,
+                        },
+                        pb::Endpoint {
+                            name: "SASL_SSL".into(),
+                            host: "kafka-5.example".into(),
+                            port: 19093,
+                        },
+                    ],
                 },
             ),
         ),

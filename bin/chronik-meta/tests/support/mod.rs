@@ -269,6 +269,7 @@ pub fn register_brokers(addresses: &str, n: i32) {
                 host: "127.0.0.1".into(),
                 port,
                 rack: None,
+                endpoints: Vec::new(),
             };
             client
                 .call(|mut c| {

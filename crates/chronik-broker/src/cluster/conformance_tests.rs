@@ -18,8 +18,10 @@ use chronik_metadata::{
 };
 use tokio::task::JoinHandle;
 
+mod endpoints;
 mod scram;
 
+use endpoints::every_listener_is_registered;
 use scram::scram_credentials_are_set_and_deleted;
 
 use super::embedded::EmbeddedQuorum;
@@ -182,6 +184,7 @@ fn registration(id: BrokerId, incarnation: Uuid) -> BrokerRegistration {
         host: "127.0.0.1".to_owned(),
         port: 9092,
         rack: None,
+        endpoints: Vec::new(),
     }
 }
 
@@ -243,6 +246,7 @@ conformance!(
     subscribers_see_every_change,
     client_quotas_are_set_and_removed,
     scram_credentials_are_set_and_deleted,
+    every_listener_is_registered,
 );
 
 async fn run<C, F>(fixture: impl Future<Output = Fixture>, check: C)

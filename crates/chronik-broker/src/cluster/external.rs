@@ -15,11 +15,12 @@ use chronik_metadata::grpc::pb::{
     AlterPartitionRequest, AlterReassignmentsRequest, AlterScramCredentialsRequest,
     AlterTopicConfigsRequest, BrokerConfigChange, CreatePartitionsRequest, CreateTopicsRequest,
     DeleteTopicsRequest, ElectLeadersRequest, ExpectedConfigs, HeartbeatRequest, ItemResult,
-    PartitionCount, PartitionReassignment, RegisterBrokerRequest, ReplicaAssignment,
-    ShutdownBrokerRequest, StatusRequest, TopicConfigChange, TopicPartitionRef, TopicSpec,
+    PartitionCount, PartitionReassignment, ReplicaAssignment, ShutdownBrokerRequest, StatusRequest,
+    TopicConfigChange, TopicPartitionRef, TopicSpec,
 };
 use chronik_metadata::grpc::{
-    ClientError, MetaClient, client_quota_change, election_result, scram_alteration_request,
+    ClientError, MetaClient, client_quota_change, election_result, register_broker_request,
+    scram_alteration_request,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
 use chronik_metadata::{
@@ -121,13 +122,7 @@ impl ExternalQuorum {
     }
 
     async fn register_once(&self, reg: &BrokerRegistration) -> Result<(), NodeError> {
-        let req = RegisterBrokerRequest {
-            broker_id: reg.broker_id,
-            incarnation_id: reg.incarnation.0.to_vec(),
-            host: reg.host.clone(),
-            port: u32::from(reg.port),
-            rack: reg.rack.clone(),
-        };
+        let req = register_broker_request(reg);
         self.call(|mut c| {
             let req = req.clone();
             async move { c.register_broker(req).await }

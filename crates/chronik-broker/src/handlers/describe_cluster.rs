@@ -1,4 +1,5 @@
-//! DescribeCluster: the cluster id, the controller and the live brokers.
+//! DescribeCluster: the cluster id, the controller and the live brokers, each at its address
+//! on the client's listener (brokers without that listener are left out, as Kafka does).
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
@@ -6,7 +7,7 @@ use chronik_kafka::kafka_protocol::messages::{
     BrokerId, DescribeClusterRequest, DescribeClusterResponse,
 };
 
-use super::{NONE, str_bytes};
+use super::{NONE, endpoints, str_bytes};
 use crate::services::Services;
 
 /// DescribeCluster v1 endpoint types: brokers, or KRaft controllers (not exposed here).
@@ -14,7 +15,11 @@ const BROKERS: i8 = 1;
 /// Kafka's "authorized operations not requested / not computed".
 const NO_OPERATIONS: i32 = i32::MIN;
 
-pub(crate) fn handle(services: &Services, req: DescribeClusterRequest) -> DescribeClusterResponse {
+pub(crate) fn handle(
+    services: &Services,
+    req: DescribeClusterRequest,
+    listener: &str,
+) -> DescribeClusterResponse {
     tracing::debug!(endpoint_type = req.endpoint_type, "describe cluster");
     let response = DescribeClusterResponse::default()
         .with_endpoint_type(req.endpoint_type)
@@ -29,12 +34,12 @@ pub(crate) fn handle(services: &Services, req: DescribeClusterRequest) -> Descri
             .with_controller_id(BrokerId(-1));
     }
     let brokers = services.cluster.metadata(|s| {
-        s.live_brokers()
-            .map(|b| {
+        (endpoints::live_brokers(s, listener))
+            .map(|(b, at)| {
                 DescribeClusterBroker::default()
                     .with_broker_id(BrokerId(b.id))
-                    .with_host(str_bytes(&b.host))
-                    .with_port(i32::from(b.port))
+                    .with_host(str_bytes(&at.host))
+                    .with_port(i32::from(at.port))
                     .with_rack(b.rack.as_deref().map(str_bytes))
             })
             .collect()

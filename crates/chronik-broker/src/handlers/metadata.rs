@@ -1,5 +1,6 @@
-//! Metadata: brokers, topics and partitions from the metadata state; unknown topics are
-//! created when both the client and the broker allow it.
+//! Metadata: brokers, topics and partitions from the metadata state, each broker named by its
+//! address on the client's listener (endpoints.rs); unknown topics are created when both the
+//! client and the broker allow it.
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::metadata_response::{
@@ -8,10 +9,10 @@ use chronik_kafka::kafka_protocol::messages::metadata_response::{
 use chronik_kafka::kafka_protocol::messages::{
     BrokerId, MetadataRequest, MetadataResponse, TopicName,
 };
-use chronik_metadata::{MetadataState, NO_LEADER, Topic, Uuid};
+use chronik_metadata::{MetadataState, Topic, Uuid};
 use chronik_types::TopicPartition;
 
-use super::{NONE, str_bytes};
+use super::{NONE, endpoints, str_bytes};
 use crate::services::Services;
 
 /// Metadata v4 added `allow_auto_topic_creation`; older clients always allowed it.
@@ -21,6 +22,7 @@ pub(crate) async fn handle(
     services: &Services,
     req: MetadataRequest,
     version: i16,
+    listener: &str,
 ) -> MetadataResponse {
     let client_allows = version < AUTO_CREATE_FIELD_VERSION || req.allow_auto_topic_creation;
     // v0 has no null list: an empty one asks for every topic.
@@ -51,9 +53,10 @@ pub(crate) async fn handle(
             !state.is_live(id)
                 || (id == me && failed.contains(&TopicPartition::new(topic.name.as_str(), index)))
         };
-        let describe = |topic: &Topic| describe(topic, &offline);
+        let leader = |id| endpoints::partition_leader(state, id, listener, version);
+        let describe = |topic: &Topic| describe(topic, &offline, &leader);
         let mut response = MetadataResponse::default()
-            .with_brokers(brokers(state))
+            .with_brokers(brokers(state, listener))
             .with_cluster_id(state.cluster_id().map(str_bytes))
             .with_controller_id(BrokerId(me));
         response.topics = match &wanted {
@@ -69,14 +72,13 @@ pub(crate) async fn handle(
     })
 }
 
-fn brokers(state: &MetadataState) -> Vec<MetadataResponseBroker> {
-    state
-        .live_brokers()
-        .map(|b| {
+fn brokers(state: &MetadataState, listener: &str) -> Vec<MetadataResponseBroker> {
+    (endpoints::live_brokers(state, listener))
+        .map(|(b, at)| {
             MetadataResponseBroker::default()
                 .with_node_id(BrokerId(b.id))
-                .with_host(str_bytes(&b.host))
-                .with_port(i32::from(b.port))
+                .with_host(str_bytes(&at.host))
+                .with_port(i32::from(at.port))
                 .with_rack(b.rack.as_deref().map(str_bytes))
         })
         .collect()
@@ -123,7 +125,12 @@ fn describe_by_id(
     }
 }
 
-fn describe(topic: &Topic, offline: &impl Fn(&Topic, i32, i32) -> bool) -> MetadataResponseTopic {
+/// `leader` gives the leader a client is told of and the partition's error code.
+fn describe(
+    topic: &Topic,
+    offline: &impl Fn(&Topic, i32, i32) -> bool,
+    leader: &impl Fn(i32) -> (i32, i16),
+) -> MetadataResponseTopic {
     let partitions = (topic.partitions.iter().enumerate())
         .map(|(index, p)| {
             let index = i32::try_from(index).unwrap_or(i32::MAX);
@@ -131,15 +138,11 @@ fn describe(topic: &Topic, offline: &impl Fn(&Topic, i32, i32) -> bool) -> Metad
                 .filter(|id| offline(topic, index, *id))
                 .map(BrokerId)
                 .collect();
-            let code = if p.leader == NO_LEADER {
-                ResponseError::LeaderNotAvailable.code()
-            } else {
-                NONE
-            };
+            let (leader, code) = leader(p.leader);
             MetadataResponsePartition::default()
                 .with_error_code(code)
                 .with_partition_index(index)
-                .with_leader_id(BrokerId(p.leader))
+                .with_leader_id(BrokerId(leader))
                 .with_leader_epoch(p.leader_epoch)
                 .with_replica_nodes(p.replicas.iter().copied().map(BrokerId).collect())
                 .with_isr_nodes(p.isr.iter().copied().map(BrokerId).collect())

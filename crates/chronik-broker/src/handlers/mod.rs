@@ -195,8 +195,7 @@ pub(crate) async fn dispatch(
         RequestKind::Metadata(r) => {
             let on = client.listener.clone();
             later(Box::pin(async move {
-                let mut response = metadata::handle(&services, r, v).await;
-                endpoints::metadata(&mut response, services.cluster.me, &on);
+                let response = metadata::handle(&services, r, v, &on.config.name).await;
                 ResponseKind::Metadata(response)
             }))
         }
@@ -237,8 +236,7 @@ pub(crate) async fn dispatch(
         RequestKind::DescribeCluster(r) => {
             let on = client.listener.clone();
             later(Box::pin(async move {
-                let mut response = describe_cluster::handle(&services, r);
-                endpoints::describe_cluster(&mut response, services.cluster.me, &on);
+                let response = describe_cluster::handle(&services, r, &on.config.name);
                 ResponseKind::DescribeCluster(response)
             }))
         }
@@ -264,9 +262,8 @@ pub(crate) async fn dispatch(
         RequestKind::FindCoordinator(r) => {
             let on = client.listener.clone();
             later(Box::pin(async move {
-                let mut response = groups::find_coordinator::handle(&services, r, v).await;
-                endpoints::find_coordinator(&mut response, services.cluster.me, &on);
-                ResponseKind::FindCoordinator(response)
+                let response = groups::find_coordinator::handle(&services, r, v, &on.config.name);
+                ResponseKind::FindCoordinator(response.await)
             }))
         }
         RequestKind::JoinGroup(r) => {

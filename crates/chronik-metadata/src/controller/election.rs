@@ -6,18 +6,22 @@ use crate::controller::{Decision, partition_change};
 use crate::error::ControllerError;
 use crate::ids::{BrokerId, NO_LEADER, Uuid};
 use crate::proto::metadata_record::Record;
-use crate::proto::{FenceBroker, RegisterBroker, UnfenceBroker};
+use crate::proto::{Endpoint, FenceBroker, RegisterBroker, UnfenceBroker};
 use crate::state::validate::{BrokerFields, build_broker};
-use crate::state::{MetadataState, PartitionView};
+use crate::state::{BrokerEndpoint, MetadataState, PartitionView};
 
 /// A broker's registration request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerRegistration {
     pub broker_id: BrokerId,
     pub incarnation: Uuid,
+    /// The first listener's address, where other brokers reach this one.
     pub host: String,
     pub port: u16,
     pub rack: Option<String>,
+    /// Every listener, first one first; none stands for one PLAINTEXT listener at
+    /// `host:port` (a broker from before listeners were registered).
+    pub endpoints: Vec<BrokerEndpoint>,
 }
 
 /// Registers a broker (it starts fenced). A retried registration of the same incarnation
@@ -26,6 +30,13 @@ pub struct BrokerRegistration {
 /// incarnation still holds a live session (Kafka's DUPLICATE_BROKER_REGISTRATION).
 pub fn register_broker(state: &MetadataState, reg: &BrokerRegistration) -> Decision {
     let incarnation = reg.incarnation.to_vec();
+    let endpoints: Vec<Endpoint> = (reg.endpoints.iter())
+        .map(|e| Endpoint {
+            name: e.name.clone(),
+            host: e.host.clone(),
+            port: u32::from(e.port),
+        })
+        .collect();
     let broker = build_broker(BrokerFields {
         id: reg.broker_id,
         incarnation: &incarnation,
@@ -33,6 +44,7 @@ pub fn register_broker(state: &MetadataState, reg: &BrokerRegistration) -> Decis
         port: u32::from(reg.port),
         rack: reg.rack.as_deref(),
         fenced: true,
+        endpoints: &endpoints,
     })
     .map_err(|e| ControllerError::InvalidRequest(e.to_string()))?;
     let existing = state.broker(reg.broker_id);
@@ -40,6 +52,7 @@ pub fn register_broker(state: &MetadataState, reg: &BrokerRegistration) -> Decis
         let same = old.incarnation == broker.incarnation
             && old.host == broker.host
             && old.port == broker.port
+            && old.endpoints == broker.endpoints
             && old.rack == broker.rack;
         if same {
             return Ok(Vec::new());
@@ -52,6 +65,7 @@ pub fn register_broker(state: &MetadataState, reg: &BrokerRegistration) -> Decis
             host: reg.host.clone(),
             port: u32::from(reg.port),
             rack: reg.rack.clone(),
+            endpoints,
         },
     ))];
     if existing.is_some_and(|b| b.is_live()) {

@@ -4,7 +4,7 @@ use super::*;
 use crate::ConfigResource;
 use crate::error::{ControllerError, ErrorKind};
 use crate::ids::{NO_LEADER, TopicId, Uuid};
-use crate::state::{MetadataState, PartitionState, UNCLEAN_LEADER_ELECTION_CONFIG};
+use crate::state::{BrokerEndpoint, MetadataState, PartitionState, UNCLEAN_LEADER_ELECTION_CONFIG};
 use crate::testing::{
     apply_all, broker_config, change, cluster, create_topic as topic_record, register, set_config,
     topic_id,
@@ -387,6 +387,7 @@ fn registration_is_idempotent_and_a_restart_moves_leadership() {
         host: "broker-1.local".into(),
         port: 9092,
         rack: Some("rack-a".into()),
+        endpoints: Vec::new(),
     };
     assert_eq!(register_broker(&state, &reg(1)), Ok(Vec::new()));
     let records = commit(&mut state, |s| register_broker(s, &reg(2)));
@@ -403,6 +404,40 @@ fn registration_is_idempotent_and_a_restart_moves_leadership() {
         register_broker(&state, &bad).map_err(|e| e.kind()),
         Err(ErrorKind::InvalidRequest)
     );
+}
+
+#[test]
+fn registrations_carry_the_listeners_and_bad_ones_are_refused() {
+    let state = cluster(1);
+    let listener = |name: &str, port: u16| BrokerEndpoint {
+        name: name.into(),
+        host: "broker-1.local".into(),
+        port,
+    };
+    let reg = BrokerRegistration {
+        broker_id: 1,
+        incarnation: Uuid([1; 16]),
+        host: "broker-1.local".into(),
+        port: 9092,
+        rack: Some("rack-a".into()),
+        endpoints: vec![listener("INTERNAL", 9092), listener("EXTERNAL", 19092)],
+    };
+    // The same incarnation with other listeners is a change to record.
+    let records = register_broker(&state, &reg).expect("decided");
+    let mut applied = state.clone();
+    for r in &records {
+        applied.apply(r).expect("applies");
+    }
+    let broker = applied.broker(1).expect("registered");
+    assert_eq!(broker.endpoints, reg.endpoints);
+    assert_eq!(register_broker(&applied, &reg), Ok(Vec::new()), "a retry");
+    let twice = BrokerRegistration {
+        endpoints: vec![listener("INTERNAL", 9092), listener("INTERNAL", 9093)],
+        ..reg.clone()
+    };
+    let refused = register_broker(&state, &twice).expect_err("a name used twice");
+    assert_eq!(refused.kind(), ErrorKind::InvalidRequest);
+    assert!(refused.to_string().contains("INTERNAL"), "{refused}");
 }
 
 fn alter(

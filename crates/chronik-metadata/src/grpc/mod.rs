@@ -6,6 +6,7 @@ mod client;
 mod elect;
 mod peer;
 mod quotas;
+mod registration;
 mod scram;
 mod service;
 
@@ -19,6 +20,7 @@ pub use client::{ClientError, MetaClient, apply_watch_event, connect, is_not_lea
 pub use elect::election_result;
 pub use peer::{GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};
 pub use quotas::{client_quota_change, quota_entity};
+pub use registration::{broker_registration, endpoint_info, register_broker_request};
 pub use scram::{describe_scram_credentials, scram_alteration, scram_alteration_request};
 pub use service::ControllerService;
 

@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 use super::pb::controller_server::Controller;
 use super::pb::*;
 use super::{ERROR_KIND_HEADER, LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE};
-use crate::controller::{AlterPartitionRequest as AlterRequest, BrokerRegistration};
+use crate::controller::AlterPartitionRequest as AlterRequest;
 use crate::node::{MetaNode, NewTopicSpec, NodeError, WatchBatch};
 use crate::{ConfigResource, PartitionView, Uuid};
 
@@ -115,16 +115,8 @@ impl Controller for ControllerService {
         &self,
         request: Request<RegisterBrokerRequest>,
     ) -> Result<Response<RegisterBrokerResponse>, Status> {
-        let req = request.into_inner();
-        let port = u16::try_from(req.port)
-            .map_err(|_| Status::invalid_argument(format!("port {} is out of range", req.port)))?;
-        let reg = BrokerRegistration {
-            broker_id: req.broker_id,
-            incarnation: uuid("incarnation_id", &req.incarnation_id)?,
-            host: req.host,
-            port,
-            rack: req.rack,
-        };
+        let reg =
+            super::broker_registration(request.into_inner()).map_err(Status::invalid_argument)?;
         self.node.register_broker(reg).await.map_err(to_status)?;
         Ok(Response::new(RegisterBrokerResponse {}))
     }
@@ -498,6 +490,7 @@ impl Controller for ControllerService {
                     decommissioning: b.decommissioning,
                     replicas: u32::try_from(crate::controller::replicas_held(s, b.id))
                         .unwrap_or(u32::MAX),
+                    endpoints: super::registration::broker_endpoints(b),
                 })
                 .collect(),
             topics: u32::try_from(s.topics().count()).unwrap_or(u32::MAX),

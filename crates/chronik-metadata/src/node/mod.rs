@@ -13,6 +13,8 @@ mod sessions;
 #[cfg(test)]
 mod bad_input_tests;
 #[cfg(test)]
+mod endpoint_tests;
+#[cfg(test)]
 mod scram_tests;
 #[cfg(test)]
 mod tests;

@@ -45,6 +45,7 @@ fn register(id: i32, incarnation: [u8; 16]) -> RegisterBrokerRequest {
         host: "127.0.0.1".into(),
         port: 9092,
         rack: None,
+        endpoints: Vec::new(),
     }
 }
 

@@ -50,6 +50,7 @@ impl MetadataState {
             port: r.port,
             rack: r.rack.as_deref(),
             fenced: true,
+            endpoints: &r.endpoints,
         })?;
         broker.decommissioning = self
             .brokers

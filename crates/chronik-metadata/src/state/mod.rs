@@ -20,6 +20,9 @@ mod quota_tests;
 #[cfg(test)]
 mod scram_tests;
 
+#[cfg(test)]
+mod endpoint_tests;
+
 use std::collections::BTreeMap;
 
 use chronik_types::{LeaderEpoch, TopicPartition};
@@ -38,14 +41,32 @@ pub type BrokerConfigs = BTreeMap<Option<BrokerId>, BTreeMap<String, String>>;
 /// Topic config that allows electing a leader outside the ISR (possible data loss).
 pub const UNCLEAN_LEADER_ELECTION_CONFIG: &str = "unclean.leader.election.enable";
 
+/// The listener name a registration without endpoints stands for: brokers registered no
+/// endpoints while they had exactly one listener, `--listen`, which is PLAINTEXT.
+pub const DEFAULT_LISTENER: &str = "PLAINTEXT";
+
+/// One listener of a broker: its name and the address its clients are told to dial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerEndpoint {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
 /// A registered broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broker {
     pub id: BrokerId,
     /// Changes each time the broker process starts; tells a restart from a retried registration.
     pub incarnation: Uuid,
+    /// The first listener's address: where other brokers (replica fetchers, transaction
+    /// markers) reach this one.
     pub host: String,
     pub port: u16,
+    /// Every listener, in the broker's order, names unique; never empty (a registration
+    /// without endpoints holds one [`DEFAULT_LISTENER`] at `host:port`). Clients are named
+    /// each broker by the endpoint of the listener they connected to.
+    pub endpoints: Vec<BrokerEndpoint>,
     pub rack: Option<String>,
     /// A fenced broker may not lead partitions (it missed its session or is still catching up).
     pub fenced: bool,
@@ -63,6 +84,11 @@ impl Broker {
     /// Whether new replicas may be placed on it: live and not being decommissioned.
     pub fn is_placeable(&self) -> bool {
         self.is_live() && !self.decommissioning
+    }
+
+    /// Its endpoint on the listener named `listener`, if it has one.
+    pub fn endpoint(&self, listener: &str) -> Option<&BrokerEndpoint> {
+        self.endpoints.iter().find(|e| e.name == listener)
     }
 }
 

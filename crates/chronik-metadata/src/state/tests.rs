@@ -61,6 +61,7 @@ fn invalid_registrations_are_rejected() {
         host: "h".into(),
         port: 9092,
         rack: None,
+        endpoints: Vec::new(),
     };
     let cases = [
         RegisterBroker {

@@ -7,10 +7,11 @@ use crate::Result;
 use crate::configs::ConfigResource;
 use crate::error::StateError;
 use crate::ids::{
-    BrokerId, MAX_CONFIG_ENTRIES, MAX_CONFIG_KEY_LEN, MAX_CONFIG_VALUE_LEN, MAX_NAME_LEN,
-    MAX_PARTITIONS_PER_TOPIC, MAX_REPLICAS, NO_LEADER, Uuid,
+    BrokerId, MAX_CONFIG_ENTRIES, MAX_CONFIG_KEY_LEN, MAX_CONFIG_VALUE_LEN, MAX_ENDPOINTS,
+    MAX_NAME_LEN, MAX_PARTITIONS_PER_TOPIC, MAX_REPLICAS, NO_LEADER, Uuid,
 };
-use crate::state::{Broker, PartitionState};
+use crate::proto::Endpoint;
+use crate::state::{Broker, BrokerEndpoint, DEFAULT_LISTENER, PartitionState};
 
 /// The fields of a broker as a record or a snapshot carries them.
 pub(crate) struct BrokerFields<'a> {
@@ -20,6 +21,8 @@ pub(crate) struct BrokerFields<'a> {
     pub port: u32,
     pub rack: Option<&'a str>,
     pub fenced: bool,
+    /// Every listener; none stands for one [`DEFAULT_LISTENER`] at `host:port`.
+    pub endpoints: &'a [Endpoint],
 }
 
 /// Builds a broker from record fields, checking each.
@@ -38,15 +41,66 @@ pub(crate) fn build_broker(fields: BrokerFields<'_>) -> Result<Broker> {
     if let Some(rack) = fields.rack {
         check_name("rack", rack).map_err(invalid)?;
     }
+    let endpoints = if fields.endpoints.is_empty() {
+        vec![BrokerEndpoint {
+            name: DEFAULT_LISTENER.to_string(),
+            host: fields.host.to_string(),
+            port,
+        }]
+    } else {
+        build_endpoints(fields.endpoints).map_err(invalid)?
+    };
     Ok(Broker {
         id,
         incarnation,
         host: fields.host.to_string(),
         port,
+        endpoints,
         rack: fields.rack.map(str::to_string),
         fenced: fields.fenced,
         decommissioning: false,
     })
+}
+
+/// A broker's listeners: at most [`MAX_ENDPOINTS`], names unique, each with a host and a
+/// non-zero port.
+fn build_endpoints(endpoints: &[Endpoint]) -> std::result::Result<Vec<BrokerEndpoint>, String> {
+    if endpoints.len() > MAX_ENDPOINTS {
+        return Err(format!(
+            "{} endpoints is more than {MAX_ENDPOINTS}",
+            endpoints.len()
+        ));
+    }
+    let mut out: Vec<BrokerEndpoint> = Vec::with_capacity(endpoints.len());
+    for e in endpoints {
+        check_name("listener name", &e.name)?;
+        let what = |field: &str| format!("listener {}: {field}", e.name);
+        check_name(&what("host"), &e.host)?;
+        let port = u16::try_from(e.port)
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("{} {} is not in 1..=65535", what("port"), e.port))?;
+        if out.iter().any(|o| o.name == e.name) {
+            return Err(format!("listener {} is named twice", e.name));
+        }
+        out.push(BrokerEndpoint {
+            name: e.name.clone(),
+            host: e.host.clone(),
+            port,
+        });
+    }
+    Ok(out)
+}
+
+/// The endpoints of `broker` as records and snapshots carry them.
+pub(crate) fn endpoint_fields(broker: &Broker) -> Vec<Endpoint> {
+    (broker.endpoints.iter())
+        .map(|e| Endpoint {
+            name: e.name.clone(),
+            host: e.host.clone(),
+            port: u32::from(e.port),
+        })
+        .collect()
 }
 
 /// A host, rack or cluster id: 1 to 255 characters, no control characters.

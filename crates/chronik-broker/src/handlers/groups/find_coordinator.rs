@@ -1,6 +1,6 @@
 //! FindCoordinator: the leader of the group's `__consumer_offsets` partition, or of the
-//! transactional id's `__transaction_state` partition. Each internal topic is created on
-//! its first lookup.
+//! transactional id's `__transaction_state` partition, at its address on the client's
+//! listener. Each internal topic is created on its first lookup.
 
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -10,7 +10,7 @@ use chronik_kafka::kafka_protocol::messages::{
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 
 use crate::groups::{OFFSETS_PARTITIONS, OFFSETS_TOPIC, partition_for};
-use crate::handlers::{NONE, str_bytes};
+use crate::handlers::{NONE, endpoints, str_bytes};
 use crate::services::Services;
 use crate::transactions::{MAX_TXN_ID_BYTES, TXN_PARTITIONS, TXN_TOPIC};
 
@@ -26,16 +26,17 @@ pub(crate) async fn handle(
     services: &Services,
     req: FindCoordinatorRequest,
     version: i16,
+    listener: &str,
 ) -> FindCoordinatorResponse {
     if version >= BATCHED_VERSION {
         let mut coordinators = Vec::new();
         for key in req.coordinator_keys {
-            let found = find(services, req.key_type, key.as_str()).await;
+            let found = find(services, req.key_type, key.as_str(), listener).await;
             coordinators.push(coordinator(key, found));
         }
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let found = find(services, req.key_type, req.key.as_str()).await;
+    let found = find(services, req.key_type, req.key.as_str(), listener).await;
     let message = |m: &str| (version >= 1).then(|| str_bytes(m));
     match found {
         Ok((node, host, port)) => FindCoordinatorResponse::default()
@@ -68,7 +69,7 @@ fn coordinator(key: StrBytes, found: Found) -> Coordinator {
     }
 }
 
-async fn find(services: &Services, key_type: i8, key: &str) -> Found {
+async fn find(services: &Services, key_type: i8, key: &str, listener: &str) -> Found {
     let (topic, partitions, not_available) = match key_type {
         GROUP_KEY => (
             OFFSETS_TOPIC,
@@ -118,9 +119,8 @@ async fn find(services: &Services, key_type: i8, key: &str) -> Found {
         let partition = partition_for(key, count);
         let p = t.partition(partition);
         let leader = p.map(|p| p.leader).ok_or(not_available)?;
-        let broker = (s.live_brokers())
-            .find(|b| b.id == leader)
-            .ok_or(not_available)?;
-        Ok((leader, broker.host.clone(), i32::from(broker.port)))
+        // A coordinator this client cannot reach on its listener is as good as none (Kafka).
+        let at = endpoints::coordinator(s, leader, listener).ok_or(not_available)?;
+        Ok((leader, at.host.clone(), i32::from(at.port)))
     })
 }

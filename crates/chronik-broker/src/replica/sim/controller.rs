@@ -32,6 +32,7 @@ fn registration(id: BrokerId, incarnation: u8) -> BrokerRegistration {
         host: format!("broker-{id}"),
         port: 9092,
         rack: None,
+        endpoints: Vec::new(),
     }
 }
 
