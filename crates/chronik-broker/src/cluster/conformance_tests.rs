@@ -18,8 +18,10 @@ use chronik_metadata::{
 };
 use tokio::task::JoinHandle;
 
+mod acls;
 mod scram;
 
+use acls::acls_are_created_and_deleted;
 use scram::scram_credentials_are_set_and_deleted;
 
 use super::embedded::EmbeddedQuorum;
@@ -243,6 +245,7 @@ conformance!(
     subscribers_see_every_change,
     client_quotas_are_set_and_removed,
     scram_credentials_are_set_and_deleted,
+    acls_are_created_and_deleted,
 );
 
 async fn run<C, F>(fixture: impl Future<Output = Fixture>, check: C)
