@@ -244,9 +244,12 @@ mod tests {
 
     #[test]
     fn unsupported_keys_in_the_filter_are_not_advertised() {
-        let resp = api_versions_response(&[ApiKey::DescribeDelegationToken, ApiKey::CreateAcls]);
+        let resp = api_versions_response(&[
+            ApiKey::DescribeDelegationToken,
+            ApiKey::RenewDelegationToken,
+        ]);
         assert!(resp.api_keys.is_empty());
-        assert_eq!(supported_range(ApiKey::CreateAcls), None);
+        assert_eq!(supported_range(ApiKey::RenewDelegationToken), None);
         assert_eq!(supported_range(ApiKey::Fetch), Some((4, 12)));
     }
 }
