@@ -198,6 +198,9 @@ fn response_body(which: u8, version: u8, body: Bytes) -> Result<(), String> {
         ConsumerGroupDescribe => ConsumerGroupDescribeResponse,
         DescribeUserScramCredentials => DescribeUserScramCredentialsResponse,
         AlterUserScramCredentials => AlterUserScramCredentialsResponse,
+        DescribeAcls => DescribeAclsResponse,
+        CreateAcls => CreateAclsResponse,
+        DeleteAcls => DeleteAclsResponse,
         SaslHandshake => SaslHandshakeResponse,
         SaslAuthenticate => SaslAuthenticateResponse,
     )

@@ -34,10 +34,9 @@ FEATURES = (
     ("tls", "TLS listeners (SSL, SASL_SSL) and client certificates"),
     ("sasl", "SASL authentication: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"),
     ("scram-admin", "SCRAM users: describe and alter user SCRAM credentials"),
+    ("acls", "ACLs: create, describe and delete"),
 )
 
-NOT_BUILT = (
-    ("acls", "ACL authorization", "issue 15"),
-)
+NOT_BUILT = ()
 
 FEATURE_IDS = frozenset(f for f, _ in FEATURES)

@@ -59,7 +59,11 @@ pub struct SecurityArgs {
     pub super_users: String,
     /// With --authorizer acl, allow everyone on resources no ACL covers (Kafka's
     /// allow.everyone.if.no.acl.found).
-    #[arg(long, env = "CHRONIK_ALLOW_EVERYONE_IF_NO_ACL_FOUND", default_value_t = false)]
+    #[arg(
+        long,
+        env = "CHRONIK_ALLOW_EVERYONE_IF_NO_ACL_FOUND",
+        default_value_t = false
+    )]
     pub allow_everyone_if_no_acl_found: bool,
 }
 
@@ -117,7 +121,10 @@ impl SecurityArgs {
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect();
-        if let Some(bad) = super_users.iter().find(|u| !u.starts_with("User:") || u.len() < 6) {
+        if let Some(bad) = super_users
+            .iter()
+            .find(|u| !u.starts_with("User:") || u.len() < 6)
+        {
             bail!("--super-users: '{bad}' is not User:<name>");
         }
         match self.authorizer {

@@ -3,6 +3,8 @@
 
 use crate::{AuthError, Result};
 
+pub mod codes;
+
 /// What an ACL protects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceType {

@@ -484,6 +484,22 @@ impl Cluster {
         Ok(outcomes)
     }
 
+    /// Creates ACLs, each on its own (see [`MetadataQuorum::create_acls`]).
+    pub async fn create_acls(
+        &self,
+        acls: &[chronik_auth::acl::AclBinding],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError> {
+        self.quorum.create_acls(acls).await
+    }
+
+    /// Deletes what each filter matches, at once (see [`MetadataQuorum::delete_acls`]).
+    pub async fn delete_acls(
+        &self,
+        filters: &[chronik_auth::acl::AclFilter],
+    ) -> Result<Vec<Result<Vec<chronik_auth::acl::AclBinding>, NodeError>>, NodeError> {
+        self.quorum.delete_acls(filters).await
+    }
+
     /// The cluster id the metadata node was started with.
     pub fn cluster_id(&self) -> String {
         self.quorum.cluster_id().to_owned()

@@ -56,6 +56,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterClientQuotas, 0, 1),
     (ApiKey::DescribeUserScramCredentials, 0, 0),
     (ApiKey::AlterUserScramCredentials, 0, 0),
+    // v0 predates prefixed patterns (KIP-290); Kafka 4.0 no longer serves it.
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
     // After a v0 handshake the SASL messages travel as bare frames (kafka-python 2.0).
@@ -120,6 +124,9 @@ macro_rules! with_supported_kinds {
             ConsumerGroupDescribe,
             DescribeUserScramCredentials,
             AlterUserScramCredentials,
+            DescribeAcls,
+            CreateAcls,
+            DeleteAcls,
             SaslHandshake,
             SaslAuthenticate,
         )
@@ -220,7 +227,7 @@ mod tests {
                 "{key:?} twice"
             );
         }
-        assert_eq!(SUPPORTED.len(), 47);
+        assert_eq!(SUPPORTED.len(), 50);
     }
 
     #[test]
@@ -237,9 +244,12 @@ mod tests {
 
     #[test]
     fn unsupported_keys_in_the_filter_are_not_advertised() {
-        let resp = api_versions_response(&[ApiKey::DescribeDelegationToken, ApiKey::CreateAcls]);
+        let resp = api_versions_response(&[
+            ApiKey::DescribeDelegationToken,
+            ApiKey::RenewDelegationToken,
+        ]);
         assert!(resp.api_keys.is_empty());
-        assert_eq!(supported_range(ApiKey::CreateAcls), None);
+        assert_eq!(supported_range(ApiKey::RenewDelegationToken), None);
         assert_eq!(supported_range(ApiKey::Fetch), Some((4, 12)));
     }
 }

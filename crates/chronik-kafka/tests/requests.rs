@@ -52,7 +52,7 @@ fn unknown_api_keys_are_reported_with_the_correlation_id() {
         999i16,
         -1,
         ApiKey::DescribeDelegationToken as i16,
-        ApiKey::CreateAcls as i16,
+        ApiKey::RenewDelegationToken as i16,
     ] {
         let mut buf = BytesMut::new();
         buf.put_i16(key);

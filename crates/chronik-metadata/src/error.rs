@@ -99,6 +99,10 @@ pub enum StateError {
         user: String,
         mechanism: &'static str,
     },
+    #[error("invalid ACL: {0}")]
+    InvalidAcl(String),
+    #[error("there is no ACL {0} to delete")]
+    UnknownAcl(String),
     #[error("invalid snapshot: {0}")]
     InvalidSnapshot(String),
 }

@@ -10,6 +10,7 @@
 //! quorum voter (Raft driver, controller loop, broker sessions) and [`grpc`] carries Raft
 //! traffic between voters and serves the controller API to brokers and tools.
 
+pub mod acls;
 mod configs;
 pub mod controller;
 mod error;

@@ -65,6 +65,8 @@ impl Record {
             Record::BrokerConfigChange(_) => "BrokerConfigChange",
             Record::ScramCredentialUpsert(_) => "ScramCredentialUpsert",
             Record::ScramCredentialDeletion(_) => "ScramCredentialDeletion",
+            Record::CreateAcl(_) => "CreateAcl",
+            Record::DeleteAcl(_) => "DeleteAcl",
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::Result;
 use crate::error::StateError;
 use crate::ids::Uuid;
 use crate::proto::{BrokerSnapshot, PartitionSnapshot, StateSnapshot, TopicSnapshot};
+use crate::state::acls::{acl_snapshots, restore_acls};
 use crate::state::apply::restore_topic;
 use crate::state::broker_configs::{broker_config_snapshots, restore_broker_configs};
 use crate::state::quotas::{quota_snapshots, restore_client_quotas};
@@ -36,6 +37,7 @@ impl MetadataState {
             client_quotas: quota_snapshots(&self.client_quotas),
             broker_configs: broker_config_snapshots(&self.broker_configs),
             scram_credentials: scram_snapshots(&self.scram_credentials),
+            acls: acl_snapshots(&self.acls),
         }
     }
 
@@ -72,6 +74,7 @@ impl MetadataState {
             client_quotas: restore_client_quotas(&snapshot.client_quotas)?,
             broker_configs: Default::default(),
             scram_credentials: restore_scram_credentials(&snapshot.scram_credentials)?,
+            acls: restore_acls(&snapshot.acls)?,
         };
         state.broker_configs = restore_broker_configs(&state, &snapshot.broker_configs)?;
         Ok(state)
@@ -262,8 +265,14 @@ mod tests {
         short_key.scram_credentials[0].server_key.pop();
         let mut unknown_mechanism = good.clone();
         unknown_mechanism.scram_credentials[0].mechanism = 3;
-        let mut few_iterations = good;
+        let mut few_iterations = good.clone();
         few_iterations.scram_credentials[0].iterations = 100;
+        let mut dup_acl = good.clone();
+        dup_acl.acls.push(dup_acl.acls[0].clone());
+        let mut unsorted_acls = good.clone();
+        unsorted_acls.acls.swap(0, 1);
+        let mut invalid_acl = good;
+        invalid_acl.acls[0].principal = "alice".into();
         for bad in [
             leader_outside,
             unknown_replica,
@@ -282,6 +291,9 @@ mod tests {
             short_key,
             unknown_mechanism,
             few_iterations,
+            dup_acl,
+            unsorted_acls,
+            invalid_acl,
         ] {
             let result = MetadataState::from_snapshot_bytes(&bad.encode_to_vec());
             assert!(result.is_err(), "{bad:?} was accepted");
@@ -297,7 +309,8 @@ mod tests {
         assert_eq!(snapshot.client_quotas.len(), 1);
         assert_eq!(snapshot.broker_configs.len(), 2);
         assert_eq!(snapshot.scram_credentials.len(), 1);
-        assert_eq!(sample_records().len(), 21);
+        assert_eq!(snapshot.acls.len(), 2);
+        assert_eq!(sample_records().len(), 25);
     }
 
     proptest! {

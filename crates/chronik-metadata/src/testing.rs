@@ -255,7 +255,39 @@ pub fn sample_records() -> Vec<MetadataRecord> {
         broker_config(None, "log.retention.ms", "3600000"),
         broker_config(Some(1), "log.segment.bytes", "1048576"),
         scram_upsert_record("alice", chronik_auth::ScramMechanism::Sha512, 8192),
+        create_acl(&topic_acl("orders", "User:alice")),
+        create_acl(&topic_acl("payments", "User:bob")),
+        create_acl(&topic_acl("audit", "User:carol")),
+        delete_acl(&topic_acl("audit", "User:carol")),
     ]
+}
+
+/// An ACL allowing `principal` to read the topic `name` from any host.
+pub fn topic_acl(name: &str, principal: &str) -> chronik_auth::acl::AclBinding {
+    use chronik_auth::acl::*;
+    AclBinding {
+        resource_type: ResourceType::Topic,
+        resource_name: name.into(),
+        pattern: PatternType::Literal,
+        principal: principal.into(),
+        host: WILDCARD.into(),
+        operation: Operation::Read,
+        permission: Permission::Allow,
+    }
+}
+
+/// A record creating `acl`.
+pub fn create_acl(acl: &chronik_auth::acl::AclBinding) -> MetadataRecord {
+    MetadataRecord::new(Record::CreateAcl(CreateAcl {
+        acl: Some(crate::acls::acl_record(acl)),
+    }))
+}
+
+/// A record deleting `acl`.
+pub fn delete_acl(acl: &chronik_auth::acl::AclBinding) -> MetadataRecord {
+    MetadataRecord::new(Record::DeleteAcl(DeleteAcl {
+        acl: Some(crate::acls::acl_record(acl)),
+    }))
 }
 
 /// The state after [`sample_records`].

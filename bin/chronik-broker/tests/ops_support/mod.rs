@@ -14,6 +14,8 @@ const GROUP_ID_NOT_FOUND: i16 = 69;
 const RESOURCE_NOT_FOUND: i16 = 91;
 const ELECTION_NOT_NEEDED: i16 = 84;
 const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
+/// What the ACL APIs answer on a broker started without `--authorizer acl`, as this one is.
+const SECURITY_DISABLED: i16 = 54;
 
 pub fn ops_api(key: ApiKey) -> bool {
     matches!(
@@ -28,6 +30,9 @@ pub fn ops_api(key: ApiKey) -> bool {
             | ApiKey::AlterClientQuotas
             | ApiKey::DescribeUserScramCredentials
             | ApiKey::AlterUserScramCredentials
+            | ApiKey::DescribeAcls
+            | ApiKey::CreateAcls
+            | ApiKey::DeleteAcls
     )
 }
 
@@ -158,6 +163,44 @@ pub fn ops_api_at(c: &mut Client, key: ApiKey, v: i16) {
             let r: DescribeUserScramCredentialsResponse = c.call(key, v, &req);
             assert_eq!(r.results.len(), 0, "no user was added: {r:?}");
             (r.error_code, 0)
+        }
+        ApiKey::DescribeAcls => {
+            let req = DescribeAclsRequest::default()
+                .with_resource_type_filter(1)
+                .with_resource_name_filter(None)
+                .with_pattern_type_filter(1)
+                .with_principal_filter(None)
+                .with_host_filter(None)
+                .with_operation(1)
+                .with_permission_type(1);
+            let r: DescribeAclsResponse = c.call(key, v, &req);
+            (r.error_code, SECURITY_DISABLED)
+        }
+        ApiKey::CreateAcls => {
+            let creation = create_acls_request::AclCreation::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_static_str("v"))
+                .with_resource_pattern_type(3)
+                .with_principal(StrBytes::from_static_str("User:alice"))
+                .with_host(StrBytes::from_static_str("*"))
+                .with_operation(3)
+                .with_permission_type(3);
+            let req = CreateAclsRequest::default().with_creations(vec![creation]);
+            let r: CreateAclsResponse = c.call(key, v, &req);
+            (r.results[0].error_code, SECURITY_DISABLED)
+        }
+        ApiKey::DeleteAcls => {
+            let filter = delete_acls_request::DeleteAclsFilter::default()
+                .with_resource_type_filter(1)
+                .with_resource_name_filter(None)
+                .with_pattern_type_filter(1)
+                .with_principal_filter(None)
+                .with_host_filter(None)
+                .with_operation(1)
+                .with_permission_type(1);
+            let req = DeleteAclsRequest::default().with_filters(vec![filter]);
+            let r: DeleteAclsResponse = c.call(key, v, &req);
+            (r.filter_results[0].error_code, SECURITY_DISABLED)
         }
         other => panic!("{other:?} is not an operator admin API"),
     };

@@ -18,9 +18,11 @@ use chronik_metadata::{
 };
 use tokio::task::JoinHandle;
 
+mod acls;
 mod endpoints;
 mod scram;
 
+use acls::acls_are_created_and_deleted;
 use endpoints::every_listener_is_registered;
 use scram::scram_credentials_are_set_and_deleted;
 
@@ -247,6 +249,7 @@ conformance!(
     client_quotas_are_set_and_removed,
     scram_credentials_are_set_and_deleted,
     every_listener_is_registered,
+    acls_are_created_and_deleted,
 );
 
 async fn run<C, F>(fixture: impl Future<Output = Fixture>, check: C)

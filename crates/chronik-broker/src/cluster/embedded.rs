@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chronik_auth::acl::{AclBinding, AclFilter};
 use chronik_metadata::controller::{
     self, AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
@@ -200,6 +201,25 @@ impl MetadataQuorum for EmbeddedQuorum {
             outcomes.push(self.node.alter_scram_credential(a).await);
         }
         Ok(outcomes)
+    }
+
+    async fn create_acls(
+        &self,
+        acls: &[AclBinding],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError> {
+        let mut outcomes = Vec::with_capacity(acls.len());
+        for acl in acls {
+            outcomes.push(self.node.create_acl(acl).await);
+        }
+        Ok(outcomes)
+    }
+
+    async fn delete_acls(
+        &self,
+        filters: &[AclFilter],
+    ) -> Result<Vec<Result<Vec<AclBinding>, NodeError>>, NodeError> {
+        let matched = self.node.delete_acls(filters).await?;
+        Ok(matched.into_iter().map(Ok).collect())
     }
 
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {

@@ -2,11 +2,14 @@
 //! local [`Image`] of the metadata follows its committed records through `Watch`
 //! (docs/architecture.md, "Metadata change").
 
+mod acls;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use chronik_auth::acl::{AclBinding, AclFilter};
 use chronik_metadata::ErrorKind;
 use chronik_metadata::controller::{BrokerRegistration, ElectionResult, ElectionType};
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
@@ -560,6 +563,20 @@ impl MetadataQuorum for ExternalQuorum {
         self.wait_for_image("the new SCRAM credentials", applied)
             .await?;
         Ok(outcomes)
+    }
+
+    async fn create_acls(
+        &self,
+        acls: &[AclBinding],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError> {
+        acls::create(self, acls).await
+    }
+
+    async fn delete_acls(
+        &self,
+        filters: &[AclFilter],
+    ) -> Result<Vec<Result<Vec<AclBinding>, NodeError>>, NodeError> {
+        acls::delete(self, filters).await
     }
 
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chronik_auth::acl::{AclBinding, AclFilter};
 use chronik_metadata::controller::{
     AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
@@ -151,6 +152,26 @@ pub(crate) trait MetadataQuorum: Send + Sync {
         &self,
         alterations: &[ScramAlteration],
     ) -> Result<Vec<Result<(), NodeError>>, NodeError>;
+
+    /// Creates ACLs, each on its own: each one's outcome, in order. An ACL that exists is
+    /// not created twice (and succeeds); an invalid one is refused with
+    /// [`chronik_metadata::ErrorKind::InvalidRequest`], as is one past the cluster's bound.
+    /// Returns once this broker's view shows what succeeded; `Err` only when the quorum
+    /// answered none of them.
+    async fn create_acls(
+        &self,
+        acls: &[AclBinding],
+    ) -> Result<Vec<Result<(), NodeError>>, NodeError>;
+
+    /// Deletes every ACL the filters match, decided and applied at once by the leader: for
+    /// each filter, in order, the ACLs it matched and so deleted (an ACL two filters match is
+    /// listed under both). Filters matching more than
+    /// [`chronik_metadata::acls::MAX_ACLS_DELETED_AT_ONCE`] ACLs are refused. Returns once
+    /// this broker's view shows the deletions.
+    async fn delete_acls(
+        &self,
+        filters: &[AclFilter],
+    ) -> Result<Vec<Result<Vec<AclBinding>, NodeError>>, NodeError>;
 
     /// A block of producer ids for `broker`: (first id, count).
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError>;

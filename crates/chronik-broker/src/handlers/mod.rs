@@ -1,6 +1,7 @@
 //! One module per Kafka API. [`dispatch`] runs the part of a request that must happen in
 //! request order (appends) and hands back the rest as a task, so a connection can pipeline.
 
+mod acls;
 mod alter_configs;
 mod api_versions;
 mod client_quotas;
@@ -84,6 +85,9 @@ pub const IMPLEMENTED: &[ApiKey] = &[
     ApiKey::AlterClientQuotas,
     ApiKey::DescribeUserScramCredentials,
     ApiKey::AlterUserScramCredentials,
+    ApiKey::DescribeAcls,
+    ApiKey::CreateAcls,
+    ApiKey::DeleteAcls,
     ApiKey::SaslHandshake,
     ApiKey::SaslAuthenticate,
 ];
@@ -352,6 +356,15 @@ pub(crate) async fn dispatch(
         RequestKind::AlterUserScramCredentials(r) => later(Box::pin(async move {
             let response = scram_credentials::alter(&services, r).await;
             ResponseKind::AlterUserScramCredentials(response)
+        })),
+        RequestKind::DescribeAcls(r) => later(Box::pin(async move {
+            ResponseKind::DescribeAcls(acls::describe(&services, r))
+        })),
+        RequestKind::CreateAcls(r) => later(Box::pin(async move {
+            ResponseKind::CreateAcls(acls::create(&services, r).await)
+        })),
+        RequestKind::DeleteAcls(r) => later(Box::pin(async move {
+            ResponseKind::DeleteAcls(acls::delete(&services, r).await)
         })),
         RequestKind::WriteTxnMarkers(r) => later(Box::pin(async move {
             ResponseKind::WriteTxnMarkers(transactions::write_txn_markers(&services, r).await)

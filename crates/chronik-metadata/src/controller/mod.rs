@@ -7,6 +7,7 @@
 //! each decision against the state including its own not-yet-committed proposals (or wait for
 //! them to commit), as KRaft's controller does.
 
+mod acls;
 mod alter;
 mod balance;
 mod configs;
@@ -23,6 +24,7 @@ mod reassign_tests;
 #[cfg(test)]
 mod tests;
 
+pub use acls::{AclDeletion, create_acl, delete_acls};
 pub use alter::{
     AlterPartitionRequest, PRODUCER_ID_BLOCK_SIZE, allocate_producer_ids, alter_partition,
 };

@@ -2,6 +2,7 @@
 //! [`RaftPeerService`]), the controller service brokers and tools call ([`ControllerService`]),
 //! and a client that finds the leader by itself ([`MetaClient`]).
 
+mod acls;
 mod client;
 mod elect;
 mod peer;
@@ -16,6 +17,7 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/chronik.rpc.rs"));
 }
 
+pub use acls::{acl_binding, acl_binding_message, acl_filter, acl_filter_message};
 pub use client::{ClientError, MetaClient, apply_watch_event, connect, is_not_leader, status_of};
 pub use elect::election_result;
 pub use peer::{GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};

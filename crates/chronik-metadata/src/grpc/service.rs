@@ -27,7 +27,7 @@ impl ControllerService {
 }
 
 /// The status a refused request is answered with; NOT_LEADER carries the leader's address.
-fn to_status(e: NodeError) -> Status {
+pub(super) fn to_status(e: NodeError) -> Status {
     let mut status = match &e {
         NodeError::NotLeader { .. } => {
             Status::failed_precondition(format!("{NOT_LEADER_MESSAGE}: {e}"))
@@ -60,7 +60,7 @@ fn to_status(e: NodeError) -> Status {
 }
 
 /// Per-item result: NOT_LEADER and unavailability fail the whole call so clients retry it.
-fn item(name: &str, outcome: Result<Vec<u8>, NodeError>) -> Result<ItemResult, Status> {
+pub(super) fn item(name: &str, outcome: Result<Vec<u8>, NodeError>) -> Result<ItemResult, Status> {
     match outcome {
         Ok(topic_id) => Ok(ItemResult {
             name: name.to_owned(),
@@ -406,6 +406,24 @@ impl Controller for ControllerService {
         let users =
             (self.node.state()).metadata(|s| super::scram::describe_scram_credentials(s, &wanted));
         Ok(Response::new(DescribeScramCredentialsResponse { users }))
+    }
+
+    async fn create_acls(
+        &self,
+        request: Request<CreateAclsRequest>,
+    ) -> Result<Response<CreateAclsResponse>, Status> {
+        let acls = request.into_inner().acls;
+        let results = super::acls::create(&self.node, &acls).await?;
+        Ok(Response::new(CreateAclsResponse { results }))
+    }
+
+    async fn delete_acls(
+        &self,
+        request: Request<DeleteAclsRequest>,
+    ) -> Result<Response<DeleteAclsResponse>, Status> {
+        let filters = request.into_inner().filters;
+        let results = super::acls::delete(&self.node, &filters).await?;
+        Ok(Response::new(DeleteAclsResponse { results }))
     }
 
     type WatchStream = WatchStream;

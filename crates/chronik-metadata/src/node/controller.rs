@@ -334,6 +334,30 @@ impl MetaNode {
             .map(drop)
     }
 
+    /// Creates one ACL (see [`controller::create_acl`]); one that exists is left as it is.
+    pub async fn create_acl(&self, acl: &chronik_auth::acl::AclBinding) -> Result<(), NodeError> {
+        (self.decide(|s| controller::create_acl(s, acl)))
+            .await
+            .map(drop)
+    }
+
+    /// Deletes every ACL `filters` match, in one Raft entry; returns each filter's matches
+    /// (see [`controller::delete_acls`]). They are computed against the state the deletion
+    /// applies to, so each listed ACL is one this call removed.
+    pub async fn delete_acls(
+        &self,
+        filters: &[chronik_auth::acl::AclFilter],
+    ) -> Result<Vec<Vec<chronik_auth::acl::AclBinding>>, NodeError> {
+        let mut matched = Vec::new();
+        (self.decide(|s| {
+            let deletion = controller::delete_acls(s, filters)?;
+            matched = deletion.matched;
+            Ok(deletion.records)
+        }))
+        .await?;
+        Ok(matched)
+    }
+
     /// The next step of moving a partition's replicas to `target` (see
     /// [`controller::reassign_partition`]); repeat until it answers `Done`.
     pub async fn reassign_partition(

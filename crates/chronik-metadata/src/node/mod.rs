@@ -11,6 +11,8 @@ mod machine;
 mod sessions;
 
 #[cfg(test)]
+mod acl_tests;
+#[cfg(test)]
 mod bad_input_tests;
 #[cfg(test)]
 mod endpoint_tests;

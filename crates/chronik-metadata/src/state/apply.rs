@@ -37,6 +37,8 @@ impl MetadataState {
             Record::BrokerConfigChange(r) => self.change_broker_config(r),
             Record::ScramCredentialUpsert(r) => self.upsert_scram_credential(r),
             Record::ScramCredentialDeletion(r) => self.delete_scram_credential(r),
+            Record::CreateAcl(r) => self.create_acl(r),
+            Record::DeleteAcl(r) => self.delete_acl(r),
         }
     }
 

@@ -2,6 +2,7 @@
 //! partitions. Deterministic (ordered maps only) so every replica that applies the same records
 //! holds the same state and writes the same snapshot bytes.
 
+pub(crate) mod acls;
 pub(crate) mod apply;
 pub(crate) mod broker_configs;
 pub(crate) mod quotas;
@@ -23,6 +24,9 @@ mod scram_tests;
 #[cfg(test)]
 mod endpoint_tests;
 
+#[cfg(test)]
+mod acl_tests;
+
 use std::collections::BTreeMap;
 
 use chronik_types::{LeaderEpoch, TopicPartition};
@@ -30,6 +34,7 @@ use chronik_types::{LeaderEpoch, TopicPartition};
 use crate::ids::{BrokerId, NO_LEADER, TopicId, Uuid};
 use crate::quotas::{QuotaEntity, QuotaValue};
 use crate::scram::ScramCredentials;
+use chronik_auth::acl::AclBinding;
 use chronik_auth::{ScramCredential, ScramMechanism};
 
 /// The client quotas of every entity that has any: entity → quota key → value.
@@ -221,6 +226,9 @@ pub struct MetadataState {
     pub(crate) broker_configs: BrokerConfigs,
     /// The SCRAM credentials of every user that has any.
     pub(crate) scram_credentials: ScramCredentials,
+    /// Every ACL, once each, sorted (`AclBinding`'s order): a slice authorization reads
+    /// without allocating, and a snapshot order that depends only on the set.
+    pub(crate) acls: Vec<AclBinding>,
 }
 
 impl MetadataState {
@@ -349,5 +357,10 @@ impl MetadataState {
     /// Every user's SCRAM credentials.
     pub fn scram_credentials(&self) -> &ScramCredentials {
         &self.scram_credentials
+    }
+
+    /// Every ACL, sorted, each once. Cheap: brokers authorize every request against it.
+    pub fn acls(&self) -> &[AclBinding] {
+        &self.acls
     }
 }
