@@ -13,6 +13,9 @@ use chronik_records::build_batch;
 use common::BrokerProc;
 use common::ops::*;
 
+/// What a listener without SASL answers SaslHandshake and SaslAuthenticate with.
+const ILLEGAL_SASL_STATE: i16 = 34;
+
 fn answer<Resp: Decodable>(c: &mut common::Client, key: ApiKey, v: i16, correlation: i32) -> Resp {
     c.recv(key, v, correlation)
 }
@@ -117,6 +120,17 @@ fn every_advertised_version_is_answered() {
                     let r: InitProducerIdResponse = answer(&mut c, key, v, id);
                     assert_eq!(r.error_code, 0, "InitProducerId v{v}");
                     assert!(r.producer_id.0 >= 0, "InitProducerId v{v}");
+                }
+                ApiKey::SaslHandshake => {
+                    let req = SaslHandshakeRequest::default().with_mechanism("PLAIN".into());
+                    let id = c.send(key, v, &req);
+                    let r: SaslHandshakeResponse = answer(&mut c, key, v, id);
+                    assert_eq!(r.error_code, ILLEGAL_SASL_STATE, "SaslHandshake v{v}");
+                }
+                ApiKey::SaslAuthenticate => {
+                    let id = c.send(key, v, &SaslAuthenticateRequest::default());
+                    let r: SaslAuthenticateResponse = answer(&mut c, key, v, id);
+                    assert_eq!(r.error_code, ILLEGAL_SASL_STATE, "SaslAuthenticate v{v}");
                 }
                 key if group_api(key) => group_api_at(&mut c, key, v),
                 key if admin_support::admin_api(key) => admin_support::admin_api_at(&mut c, key, v),

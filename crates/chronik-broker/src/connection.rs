@@ -16,6 +16,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{mpsc, watch};
 
 use crate::accept::Listener;
+use crate::handlers::authz::Who;
 use crate::handlers::{Client, Header, Pending, Reply, dispatch};
 use crate::quotas::{Mute, Throttling, Timed};
 use crate::sasl::{Admission, MAX_UNAUTHENTICATED_REQUEST, SaslReply, SaslState};
@@ -35,6 +36,8 @@ pub(crate) struct Connection {
     principal: Principal,
     /// `None` on listeners without SASL.
     sasl: Option<SaslState>,
+    /// The principal and the peer's address, as the authorizer sees them.
+    who: Who,
 }
 
 /// The read side of a connection: plain TCP waits for readability before taking a buffer,
@@ -82,22 +85,28 @@ impl Connection {
             services,
             stop,
             listener,
+            who: Who::new(&principal, None),
             principal,
             sasl,
         }
     }
 
     pub async fn run_tcp(self, socket: TcpStream, peer: SocketAddr) {
+        let mut conn = self;
+        conn.who = Who::new(&conn.principal, Some(peer));
+        let conn = conn;
         let (reader, writer) = socket.into_split();
-        self.run(reader, writer, peer).await;
+        conn.run(reader, writer, peer).await;
     }
 
     pub async fn run_stream<S>(self, stream: S, peer: SocketAddr)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
+        let mut conn = self;
+        conn.who = Who::new(&conn.principal, Some(peer));
         let (reader, writer) = tokio::io::split(stream);
-        self.run(reader, writer, peer).await;
+        conn.run(reader, writer, peer).await;
     }
 
     /// The largest request served now: small until SASL has authenticated the client.
@@ -189,6 +198,7 @@ impl Connection {
             let answer = sasl.raw_token(&self.services, frame).await?;
             if let Some(principal) = sasl.principal() {
                 self.principal = principal.clone();
+                self.who = self.who.as_principal(principal);
             }
             return Some(InFlight {
                 pending: Pending::Now(Reply::Frame(answer)),
@@ -239,6 +249,7 @@ impl Connection {
         });
         let client = Client {
             listener: &self.listener,
+            who: &self.who,
         };
         // Boxed: the handlers' state stays off the connection's own future, which
         // every idle connection holds (about 4 KiB less each in a debug build).
@@ -271,6 +282,7 @@ impl Connection {
         };
         if let Some(principal) = sasl.principal() {
             self.principal = principal.clone();
+            self.who = self.who.as_principal(principal);
         }
         Some(reply)
     }

@@ -4,6 +4,7 @@
 mod acls;
 mod alter_configs;
 mod api_versions;
+pub(crate) mod authz;
 mod client_quotas;
 mod create_partitions;
 mod create_topics;
@@ -31,7 +32,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chronik_kafka::DecodedRequest;
-use chronik_kafka::kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use chronik_kafka::kafka_protocol::error::ResponseError;
+use chronik_kafka::kafka_protocol::messages::{
+    ApiKey, RequestKind, ResponseKind, SaslAuthenticateResponse, SaslHandshakeResponse,
+};
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use tokio::task::JoinHandle;
 
@@ -97,6 +101,8 @@ pub const IMPLEMENTED: &[ApiKey] = &[
 pub(crate) struct Client<'a> {
     /// The listener the client connected to: it is told this broker's address on it.
     pub listener: &'a Arc<crate::accept::Listener>,
+    /// Who sent the request and from where, for the ACL authorizer.
+    pub who: &'a authz::Who,
 }
 
 /// What a connection writes back for one request.
@@ -125,6 +131,8 @@ pub(crate) struct Header {
     /// `None` when no quota is configured or the request is exempt (ApiVersions, requests
     /// between brokers).
     pub throttling: Option<Throttling>,
+    /// Adds what authorization refused to the response (the items the handler never saw).
+    pub amend: Option<authz::Amend>,
 }
 
 impl Header {
@@ -135,11 +143,15 @@ impl Header {
             version: req.api_version,
             correlation_id: req.correlation_id,
             throttling: None,
+            amend: None,
         }
     }
 
     /// Encodes `body` as the response to this request (`None`: no response is sent).
     pub fn reply(self, mut body: Option<ResponseKind>) -> Reply {
+        if let (Some(amend), Some(body)) = (&self.amend, body.as_mut()) {
+            amend.apply(body);
+        }
         if let Some(t) = &self.throttling {
             t.on_reply(self.api_key, self.version, body.as_mut());
         }
@@ -173,13 +185,29 @@ pub(crate) async fn dispatch(
     client: Client<'_>,
     throttling: Option<Throttling>,
 ) -> Pending {
-    let header = Header {
+    let mut header = Header {
         api_key: req.api_key,
         version: req.api_version,
         correlation_id: req.correlation_id,
         throttling,
+        amend: None,
     };
     let v = req.api_version;
+    let mut req = req;
+    if let Some(config) = &services.config.authorizer {
+        let asked = authz::Asked::new(services, config, client.who, v);
+        match authz::gate(&asked, req.request) {
+            authz::Gate::Serve(request, amend) => {
+                req.request = request;
+                header.amend = amend;
+            }
+            authz::Gate::Refuse(body) => return Pending::Now(header.reply(Some(body))),
+            authz::Gate::Close(why) => {
+                tracing::info!(api = ?header.api_key, principal = %client.who.principal, "closing the connection: {why}");
+                return Pending::Now(Reply::Close);
+            }
+        }
+    }
     let services = services.clone();
     let later = |f: std::pin::Pin<Box<dyn Future<Output = ResponseKind> + Send>>| {
         let header = header.clone();
@@ -369,6 +397,22 @@ pub(crate) async fn dispatch(
         RequestKind::WriteTxnMarkers(r) => later(Box::pin(async move {
             ResponseKind::WriteTxnMarkers(transactions::write_txn_markers(&services, r).await)
         })),
+        // A SASL listener answers these before dispatch; on any other they are out of place.
+        RequestKind::SaslHandshake(_) => Pending::Now(
+            header.reply(Some(ResponseKind::SaslHandshake(
+                SaslHandshakeResponse::default()
+                    .with_error_code(ResponseError::IllegalSaslState.code()),
+            ))),
+        ),
+        RequestKind::SaslAuthenticate(_) => Pending::Now(
+            header.reply(Some(ResponseKind::SaslAuthenticate(
+                SaslAuthenticateResponse::default()
+                    .with_error_code(ResponseError::IllegalSaslState.code())
+                    .with_error_message(Some(str_bytes(
+                        "this listener does not use SASL; connect to a SASL listener",
+                    ))),
+            ))),
+        ),
         other => {
             tracing::debug!(api = ?header.api_key, "request for an API not served; closing");
             drop(other);
