@@ -81,9 +81,7 @@ fn derive(
     password: &str,
     iterations: u32,
 ) -> anyhow::Result<ScramCredential> {
-    let salt = chronik_auth::scram::random_salt(mechanism)
-        .context("cannot make a salt for the credential")?;
-    ScramCredential::from_password(mechanism, password.as_bytes(), &salt, iterations)
+    ScramCredential::with_random_salt(mechanism, password.as_bytes(), iterations)
         .context("cannot derive the SCRAM credential")
 }
 

@@ -110,6 +110,16 @@ impl ScramCredential {
         Self::from_salted_password(mechanism, &salted, salt, iterations)
     }
 
+    /// The credential of `password` under a fresh random salt: what storing a new password
+    /// makes.
+    pub fn with_random_salt(
+        mechanism: Mechanism,
+        password: &[u8],
+        iterations: u32,
+    ) -> Result<Self> {
+        Self::from_password(mechanism, password, &random_salt(mechanism)?, iterations)
+    }
+
     /// Derives the credential from an already salted password, which is what
     /// AlterUserScramCredentials carries.
     pub fn from_salted_password(

@@ -256,69 +256,50 @@ fn describe_configs(a: &Asked<'_>, mut r: DescribeConfigsRequest) -> Gate {
     Gate::Serve(RequestKind::DescribeConfigs(r), Some(amend))
 }
 
-fn alter_configs(a: &Asked<'_>, mut r: AlterConfigsRequest) -> Gate {
-    let (allowed, denied) = split(std::mem::take(&mut r.resources), |c| {
-        may_config(
-            a,
-            Operation::AlterConfigs,
-            c.resource_type,
-            c.resource_name.as_str(),
-        )
-    });
-    r.resources = allowed;
-    if denied.is_empty() {
-        return Gate::Serve(RequestKind::AlterConfigs(r), None);
-    }
-    let denied: Vec<(i8, StrBytes)> = denied
-        .into_iter()
-        .map(|c| (c.resource_type, c.resource_name))
-        .collect();
-    let amend = Amend::new(move |body| {
-        if let ResponseKind::AlterConfigs(body) = body {
-            for (t, name) in &denied {
-                body.responses.push(
-                    alter_configs_response::AlterConfigsResourceResponse::default()
-                        .with_resource_type(*t)
-                        .with_resource_name(name.clone())
-                        .with_error_code(config_denied_code(*t)),
-                );
+/// AlterConfigs and IncrementalAlterConfigs: the same check, each with its own message types.
+macro_rules! alter_configs {
+    ($name:ident, $request:ident, $kind:ident, $response:path) => {
+        fn $name(a: &Asked<'_>, mut r: $request) -> Gate {
+            let (allowed, denied) = split(std::mem::take(&mut r.resources), |c| {
+                let name = c.resource_name.as_str();
+                may_config(a, Operation::AlterConfigs, c.resource_type, name)
+            });
+            r.resources = allowed;
+            if denied.is_empty() {
+                return Gate::Serve(RequestKind::$kind(r), None);
             }
+            let denied: Vec<(i8, StrBytes)> = (denied.into_iter())
+                .map(|c| (c.resource_type, c.resource_name))
+                .collect();
+            let amend = Amend::new(move |body| {
+                if let ResponseKind::$kind(body) = body {
+                    for (t, name) in &denied {
+                        body.responses.push(
+                            <$response>::default()
+                                .with_resource_type(*t)
+                                .with_resource_name(name.clone())
+                                .with_error_code(config_denied_code(*t)),
+                        );
+                    }
+                }
+            });
+            Gate::Serve(RequestKind::$kind(r), Some(amend))
         }
-    });
-    Gate::Serve(RequestKind::AlterConfigs(r), Some(amend))
+    };
 }
 
-fn incremental_alter_configs(a: &Asked<'_>, mut r: IncrementalAlterConfigsRequest) -> Gate {
-    let (allowed, denied) = split(std::mem::take(&mut r.resources), |c| {
-        may_config(
-            a,
-            Operation::AlterConfigs,
-            c.resource_type,
-            c.resource_name.as_str(),
-        )
-    });
-    r.resources = allowed;
-    if denied.is_empty() {
-        return Gate::Serve(RequestKind::IncrementalAlterConfigs(r), None);
-    }
-    let denied: Vec<(i8, StrBytes)> = denied
-        .into_iter()
-        .map(|c| (c.resource_type, c.resource_name))
-        .collect();
-    let amend = Amend::new(move |body| {
-        if let ResponseKind::IncrementalAlterConfigs(body) = body {
-            for (t, name) in &denied {
-                body.responses.push(
-                    incremental_alter_configs_response::AlterConfigsResourceResponse::default()
-                        .with_resource_type(*t)
-                        .with_resource_name(name.clone())
-                        .with_error_code(config_denied_code(*t)),
-                );
-            }
-        }
-    });
-    Gate::Serve(RequestKind::IncrementalAlterConfigs(r), Some(amend))
-}
+alter_configs!(
+    alter_configs,
+    AlterConfigsRequest,
+    AlterConfigs,
+    alter_configs_response::AlterConfigsResourceResponse
+);
+alter_configs!(
+    incremental_alter_configs,
+    IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigs,
+    incremental_alter_configs_response::AlterConfigsResourceResponse
+);
 
 /// AlterClientQuotas needs ALTER_CONFIGS on the cluster; every entry is refused otherwise.
 fn alter_client_quotas(a: &Asked<'_>, r: AlterClientQuotasRequest) -> Gate {
