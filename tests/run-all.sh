@@ -10,6 +10,10 @@ if ! command -v kcat >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq kcat; else sudo apt-get update -qq && sudo apt-get install -y -qq kcat; fi
 fi
 kcat -V | head -1
+if ! command -v openssl >/dev/null 2>&1; then
+  # The TLS tests make their CA and certificates with the openssl command.
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq openssl; else sudo apt-get update -qq && sudo apt-get install -y -qq openssl; fi
+fi
 
 echo "== old binaries for the rolling-upgrade test"
 # Before any build of this checkout: building the old revision re-links target/debug's
