@@ -216,30 +216,41 @@ def test_ssl_without_a_trusted_valid_certificate_is_refused(broker, cert):
     assert end_offsets(broker, topic) == [0, 0]
 
 
-@pytest.mark.compat("kafka-python", "tls", "sasl")
-@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "PLAIN"])
-def test_kafka_python_produces_and_consumes_over_sasl_ssl(broker, mechanism):
-    topic, _ = create_topic(broker.conf("SASL_SSL", "SCRAM-SHA-512"))
-    common = dict(bootstrap_servers=f"127.0.0.1:{broker.ports['SASL_SSL']}", security_protocol="SASL_SSL",
-                  sasl_mechanism=mechanism, sasl_plain_username="alice", sasl_plain_password=PASSWORD,
-                  ssl_cafile=str(broker.certs / "ca.pem"))
-    producer = KafkaProducer(acks="all", **common)
+def kafka_python_round_trip(broker, topic, **security):
+    """Ten records produced and consumed in a group by kafka-python with `security`."""
+    producer = KafkaProducer(acks="all", **security)
     for i in range(10):
         producer.send(topic, value=f"kp{i}".encode(), partition=i % 2).get(timeout=DEADLINE_S)
     producer.close()
     consumer = KafkaConsumer(topic, group_id=unique("kp"), auto_offset_reset="earliest",
-                             consumer_timeout_ms=10_000, **common)
+                             consumer_timeout_ms=10_000, **security)
     got = sorted(m.value.decode() for m in consumer)
     consumer.close()
     assert got == sorted(f"kp{i}" for i in range(10))
 
 
-@pytest.mark.compat("kcat", "tls", "sasl")
-def test_kcat_produces_and_consumes_over_sasl_ssl_with_scram_sha_256(broker):
+@pytest.mark.compat("kafka-python", "tls", "sasl")
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"])
+def test_kafka_python_produces_and_consumes_over_sasl_ssl(broker, mechanism):
     topic, _ = create_topic(broker.conf("SASL_SSL", "SCRAM-SHA-512"))
-    base = ["kcat", "-b", f"127.0.0.1:{broker.ports['SASL_SSL']}", "-X", "security.protocol=SASL_SSL",
-            "-X", "sasl.mechanisms=SCRAM-SHA-256", "-X", "sasl.username=alice",
-            "-X", f"sasl.password={PASSWORD}", "-X", f"ssl.ca.location={broker.certs / 'ca.pem'}"]
+    kafka_python_round_trip(
+        broker, topic, bootstrap_servers=f"127.0.0.1:{broker.ports['SASL_SSL']}",
+        security_protocol="SASL_SSL", sasl_mechanism=mechanism, sasl_plain_username="alice",
+        sasl_plain_password=PASSWORD, ssl_cafile=str(broker.certs / "ca.pem"))
+
+
+@pytest.mark.compat("kafka-python", "tls")
+def test_kafka_python_produces_and_consumes_over_ssl_with_a_client_certificate(broker):
+    topic, _ = create_topic(broker.conf("SASL_SSL", "SCRAM-SHA-512"))
+    kafka_python_round_trip(
+        broker, topic, bootstrap_servers=f"127.0.0.1:{broker.ports['SSL']}", security_protocol="SSL",
+        ssl_cafile=str(broker.certs / "ca.pem"), ssl_certfile=str(broker.certs / "alice.pem"),
+        ssl_keyfile=str(broker.certs / "alice.key"))
+
+
+def kcat_round_trip(broker, port, *security):
+    topic, _ = create_topic(broker.conf("SASL_SSL", "SCRAM-SHA-512"))
+    base = ["kcat", "-b", f"127.0.0.1:{port}", "-X", f"ssl.ca.location={broker.certs / 'ca.pem'}", *security]
     out = subprocess.run([*base, "-P", "-t", topic, "-p", "0"], input="one\ntwo\nthree\n", text=True,
                          capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -247,6 +258,21 @@ def test_kcat_produces_and_consumes_over_sasl_ssl_with_scram_sha_256(broker):
                          capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["one", "two", "three"]
+
+
+@pytest.mark.compat("kcat", "tls", "sasl")
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"])
+def test_kcat_produces_and_consumes_over_sasl_ssl(broker, mechanism):
+    kcat_round_trip(broker, broker.ports["SASL_SSL"], "-X", "security.protocol=SASL_SSL",
+                    "-X", f"sasl.mechanisms={mechanism}", "-X", "sasl.username=alice",
+                    "-X", f"sasl.password={PASSWORD}")
+
+
+@pytest.mark.compat("kcat", "tls")
+def test_kcat_produces_and_consumes_over_ssl_with_a_client_certificate(broker):
+    kcat_round_trip(broker, broker.ports["SSL"], "-X", "security.protocol=SSL",
+                    "-X", f"ssl.certificate.location={broker.certs / 'alice.pem'}",
+                    "-X", f"ssl.key.location={broker.certs / 'alice.key'}")
 
 
 def frame(request, correlation_id=1):
