@@ -219,3 +219,29 @@ def test_managing_acls_needs_alter_on_the_cluster(broker):
             f.result(timeout=DEADLINE_S)
         assert refused.value.args[0].code() == KafkaError.CLUSTER_AUTHORIZATION_FAILED
     assert produce_one(broker, "bob", topic).code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+def test_a_producer_without_create_does_not_create_topics(broker):
+    prefix = unique("made") + "-"
+    allow(broker, acl("User:bob", AclOperation.WRITE, prefix, pattern=ResourcePatternType.PREFIXED))
+    missing = prefix + "new"
+    err = produce_one(broker, "bob", missing)
+    assert err is not None and err.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC,
+                                              KafkaError._MSG_TIMED_OUT), err
+    assert missing not in admin(broker).list_topics(timeout=10).topics
+
+
+def test_a_refused_offset_commit_leaves_no_group_behind(broker):
+    topic = new_topic(broker)
+    group = unique("refused")
+    # DESCRIBE finds the group's coordinator; committing needs READ, which bob lacks.
+    allow(broker, acl("User:bob", AclOperation.READ, topic),
+          acl("User:bob", AclOperation.DESCRIBE, group, resource=ResourceType.GROUP))
+    c = Consumer({**broker.conf("bob"), "group.id": group})
+    with pytest.raises(KafkaException) as refused:
+        c.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+    c.close()
+    assert refused.value.args[0].code() == KafkaError.GROUP_AUTHORIZATION_FAILED
+    client = admin(broker)
+    groups = client.list_consumer_groups().result(timeout=DEADLINE_S).valid
+    assert group not in [g.group_id for g in groups]

@@ -218,5 +218,51 @@ pub fn authorize<'a>(
     allowed || (!covered && config.allow_if_no_acl)
 }
 
+/// Whether some resource of `resource_type` allows `operation` to the principal, whether or
+/// not it exists yet (Kafka's authorizeByResourceType, which decides whether an idempotent
+/// producer may write somewhere): an ALLOW counts unless a DENY covers everything it names.
+pub fn authorize_any(
+    config: &AuthorizerConfig,
+    acls: &[AclBinding],
+    principal: &str,
+    host: &str,
+    operation: Operation,
+    resource_type: ResourceType,
+) -> bool {
+    if config.super_users.iter().any(|s| s == principal) {
+        return true;
+    }
+    let relevant = |acl: &&AclBinding, permission: Permission| {
+        acl.resource_type == resource_type
+            && acl.permission == permission
+            && acl.applies_to(principal, host)
+            && (acl.operation == Operation::All || acl.operation == operation)
+    };
+    let denies: Vec<&AclBinding> = acls
+        .iter()
+        .filter(|a| relevant(a, Permission::Deny))
+        .collect();
+    if (denies.iter()).any(|d| d.pattern == PatternType::Literal && d.resource_name == WILDCARD) {
+        return false;
+    }
+    let denied_by_prefix = |name: &str| {
+        (denies.iter())
+            .any(|d| d.pattern == PatternType::Prefixed && name.starts_with(&d.resource_name))
+    };
+    let allowed = acls
+        .iter()
+        .filter(|a| relevant(a, Permission::Allow))
+        .any(|a| match a.pattern {
+            PatternType::Literal => {
+                let literal_deny = |d: &&&AclBinding| {
+                    d.pattern == PatternType::Literal && d.resource_name == a.resource_name
+                };
+                !denies.iter().any(|d| literal_deny(&d)) && !denied_by_prefix(&a.resource_name)
+            }
+            PatternType::Prefixed => !denied_by_prefix(&a.resource_name),
+        });
+    allowed || (config.allow_if_no_acl && !acls.iter().any(|a| a.resource_type == resource_type))
+}
+
 #[cfg(test)]
 mod tests;

@@ -89,13 +89,23 @@ impl Mechanism {
 }
 
 /// What the server stores for one user and one mechanism.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ScramCredential {
     pub mechanism: Mechanism,
     pub salt: Vec<u8>,
     pub iterations: u32,
     pub stored_key: Vec<u8>,
     pub server_key: Vec<u8>,
+}
+
+/// Leaves the salt and keys out, so that no log line carries them.
+impl std::fmt::Debug for ScramCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScramCredential")
+            .field("mechanism", &self.mechanism)
+            .field("iterations", &self.iterations)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ScramCredential {

@@ -75,6 +75,10 @@ pub(crate) async fn bind_all(
             Some(a) => a.clone(),
             None => (local.ip().to_string(), local.port()),
         };
+        if local.ip().is_unspecified() && listener.advertised.is_none() {
+            tracing::warn!(listener = %listener.name, address = %local,
+                "clients will be told to dial an unspecified address; set --advertise or --advertised-listeners");
+        }
         let listener = Listener {
             config: listener,
             local,
@@ -148,7 +152,7 @@ async fn serve_socket(
 ) {
     let _ = tcp.set_nodelay(true);
     let Some(tls) = listener.tls.clone() else {
-        let conn = Connection::new(services, stop, listener, Principal::anonymous());
+        let conn = Connection::new(services, stop, listener, Principal::anonymous(), peer);
         conn.run_tcp(tcp, peer).await;
         drop(permit);
         return;
@@ -168,10 +172,19 @@ async fn serve_socket(
             return;
         }
     };
-    let principal = (stream.get_ref().1.peer_certificates())
-        .and_then(certificate_principal)
-        .unwrap_or_else(Principal::anonymous);
-    let conn = Connection::new(services, stop, listener, principal);
+    let principal = match stream.get_ref().1.peer_certificates() {
+        None => Principal::anonymous(),
+        Some(chain) => match certificate_principal(chain) {
+            Some(principal) => principal,
+            // A trusted certificate that names no one must not pass for anonymous.
+            None => {
+                tracing::info!(%peer, listener = %listener.config.name,
+                    "client certificate has no subject CN; closing the connection");
+                return;
+            }
+        },
+    };
+    let conn = Connection::new(services, stop, listener, principal, peer);
     conn.run_stream(stream, peer).await;
     drop(permit);
 }

@@ -75,6 +75,7 @@ impl Connection {
         stop: watch::Receiver<bool>,
         listener: Arc<Listener>,
         principal: Principal,
+        peer: SocketAddr,
     ) -> Self {
         let sasl = listener
             .config
@@ -85,28 +86,23 @@ impl Connection {
             services,
             stop,
             listener,
-            who: Who::new(&principal, None),
+            who: Who::new(&principal, peer),
             principal,
             sasl,
         }
     }
 
     pub async fn run_tcp(self, socket: TcpStream, peer: SocketAddr) {
-        let mut conn = self;
-        conn.who = Who::new(&conn.principal, Some(peer));
-        let conn = conn;
         let (reader, writer) = socket.into_split();
-        conn.run(reader, writer, peer).await;
+        self.run(reader, writer, peer).await;
     }
 
     pub async fn run_stream<S>(self, stream: S, peer: SocketAddr)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
-        let mut conn = self;
-        conn.who = Who::new(&conn.principal, Some(peer));
         let (reader, writer) = tokio::io::split(stream);
-        conn.run(reader, writer, peer).await;
+        self.run(reader, writer, peer).await;
     }
 
     /// The largest request served now: small until SASL has authenticated the client.

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chronik_auth::scram::{ClientFirst, random_nonce};
-use chronik_auth::{AuthError, PlainCredentials, Principal, ScramMechanism, ScramServer};
+use chronik_auth::{
+    AuthError, PlainCredentials, Principal, ScramCredential, ScramMechanism, ScramServer,
+};
 use chronik_kafka::kafka_protocol::messages::{
     ApiKey, ResponseKind, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
     SaslHandshakeResponse,
@@ -56,6 +58,7 @@ pub(crate) enum SaslState {
     /// A mechanism was chosen; SaslAuthenticate carries its messages.
     Exchanging {
         exchange: Exchange,
+        mechanism: SaslMechanism,
         /// The principal of the session being renewed, when this is a re-authentication.
         renewing: Option<Principal>,
         /// After a SaslHandshake v0 the SASL messages travel as bare length-prefixed
@@ -64,6 +67,8 @@ pub(crate) enum SaslState {
     },
     Authenticated {
         principal: Principal,
+        /// A re-authentication must use it again, as Kafka requires.
+        mechanism: SaslMechanism,
         /// Past this instant only a re-authentication is served (KIP-368).
         expires: Option<Instant>,
     },
@@ -143,8 +148,12 @@ impl SaslState {
         };
         let renewing = match std::mem::replace(self, SaslState::AwaitingHandshake) {
             SaslState::AwaitingHandshake => None,
-            SaslState::Authenticated { principal, .. } => Some(principal),
-            SaslState::Exchanging { .. } => {
+            SaslState::Authenticated {
+                principal,
+                mechanism: before,
+                ..
+            } if before == mechanism => Some(principal),
+            SaslState::Authenticated { .. } | SaslState::Exchanging { .. } => {
                 return reply(ResponseError::IllegalSaslState.code(), true);
             }
         };
@@ -155,6 +164,7 @@ impl SaslState {
         let raw = version == 0;
         *self = SaslState::Exchanging {
             exchange,
+            mechanism,
             renewing,
             raw,
         };
@@ -169,11 +179,14 @@ impl SaslState {
         req: SaslAuthenticateRequest,
         version: i16,
     ) -> SaslReply {
-        // v0 has no session lifetime: such clients cannot re-authenticate, so theirs is
-        // not cut short either.
-        let reauth_after = (services.config.connections_max_reauth).filter(|_| version >= 1);
+        let reauth_after = services.config.connections_max_reauth;
         match self.exchange(services, req.auth_bytes, reauth_after).await {
-            Ok((bytes, lifetime)) => success(bytes, lifetime.map_or(0, millis)),
+            // v0 cannot tell the client its session's lifetime; the session ends all the same
+            // (the client cannot re-authenticate, so it reconnects), as in Kafka.
+            Ok((bytes, lifetime)) => {
+                let lifetime = lifetime.filter(|_| version >= 1);
+                success(bytes, lifetime.map_or(0, millis))
+            }
             Err(e) => failure(&e),
         }
     }
@@ -181,7 +194,8 @@ impl SaslState {
     /// A bare SASL message after a SaslHandshake v0: the answer is a bare length-prefixed
     /// frame; `None` (a failure) closes the connection, the only signal v0 has.
     pub async fn raw_token(&mut self, services: &Arc<Services>, token: Bytes) -> Option<Bytes> {
-        let (answer, _) = self.exchange(services, token, None).await.ok()?;
+        let reauth_after = services.config.connections_max_reauth;
+        let (answer, _) = self.exchange(services, token, reauth_after).await.ok()?;
         let mut frame = Vec::with_capacity(answer.len() + 4);
         frame.extend_from_slice(&u32::try_from(answer.len()).ok()?.to_be_bytes());
         frame.extend_from_slice(&answer);
@@ -218,9 +232,13 @@ impl SaslState {
         principal: Principal,
         reauth_after: Option<Duration>,
     ) -> Result<(), AuthError> {
-        let renewing = match std::mem::replace(self, SaslState::AwaitingHandshake) {
-            SaslState::Exchanging { renewing, .. } => renewing,
-            _ => None,
+        let (renewing, mechanism) = match std::mem::replace(self, SaslState::AwaitingHandshake) {
+            SaslState::Exchanging {
+                renewing,
+                mechanism,
+                ..
+            } => (renewing, mechanism),
+            _ => return Err(AuthError::Refused("no SASL exchange is under way".into())),
         };
         if renewing.as_ref().is_some_and(|p| *p != principal) {
             return Err(AuthError::Refused(
@@ -230,6 +248,7 @@ impl SaslState {
         tracing::debug!(%principal, "SASL authentication succeeded");
         *self = SaslState::Authenticated {
             principal,
+            mechanism,
             expires: reauth_after.map(|d| Instant::now() + d),
         };
         Ok(())
@@ -270,18 +289,39 @@ enum Step {
     Done(Bytes, Principal),
 }
 
+/// PLAIN password checks (PBKDF2, milliseconds each) run at once across all connections:
+/// unauthenticated clients cannot keep every blocking thread busy.
+static PLAIN_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// What an unknown user's password is checked against, so that it takes as long as a known
+/// user's and does not tell which users exist.
+fn decoy() -> &'static Option<ScramCredential> {
+    static DECOY: std::sync::OnceLock<Option<ScramCredential>> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let iterations = chronik_auth::scram::DEFAULT_ITERATIONS;
+        ScramCredential::with_random_salt(ScramMechanism::Sha512, b"decoy", iterations).ok()
+    })
+}
+
 /// PLAIN checks the password against the user's stored SCRAM credential, so one secret
-/// serves every mechanism. PBKDF2 takes milliseconds: it runs off the async workers.
+/// serves every mechanism. PBKDF2 runs off the async workers.
 async fn check_plain(services: &Arc<Services>, plain: PlainCredentials) -> Result<Step, AuthError> {
-    let credential = [ScramMechanism::Sha512, ScramMechanism::Sha256]
+    let stored = [ScramMechanism::Sha512, ScramMechanism::Sha256]
         .into_iter()
-        .find_map(|m| services.scram_credential(&plain.user, m))
-        .ok_or(AuthError::BadCredentials)?;
+        .find_map(|m| services.scram_credential(&plain.user, m));
+    let known = stored.is_some();
+    let Some(credential) = stored.or_else(|| decoy().clone()) else {
+        return Err(AuthError::BadCredentials);
+    };
     let password = plain.password;
+    let _permit = PLAIN_CHECKS
+        .acquire()
+        .await
+        .map_err(|_| AuthError::BadCredentials)?;
     let matches = tokio::task::spawn_blocking(move || credential.matches_password(&password))
         .await
         .unwrap_or(false);
-    if matches {
+    if known && matches {
         Ok(Step::Done(Bytes::new(), Principal::user(plain.user)))
     } else {
         Err(AuthError::BadCredentials)
@@ -321,6 +361,7 @@ mod tests {
     fn authenticated(expires: Option<Instant>) -> SaslState {
         SaslState::Authenticated {
             principal: Principal::user("alice"),
+            mechanism: SaslMechanism::Plain,
             expires,
         }
     }
@@ -392,6 +433,17 @@ mod tests {
         // A second handshake in the middle of an exchange is a protocol error.
         let reply = state.handshake(
             &enabled,
+            SaslHandshakeRequest::default().with_mechanism(str_bytes("SCRAM-SHA-512")),
+            1,
+        );
+        assert!(reply.close);
+    }
+
+    #[test]
+    fn a_re_authentication_with_another_mechanism_is_refused() {
+        let mut state = authenticated(None);
+        let reply = state.handshake(
+            &SaslMechanism::ALL,
             SaslHandshakeRequest::default().with_mechanism(str_bytes("SCRAM-SHA-512")),
             1,
         );

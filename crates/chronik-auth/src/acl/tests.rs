@@ -287,3 +287,53 @@ fn invalid_acls_are_refused() {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn some_resource_of_a_type_allows_unless_a_deny_covers_it() {
+    let config = AuthorizerConfig::default();
+    let any = |acls: &[AclBinding]| {
+        authorize_any(&config, acls, "User:a", "h", Write, ResourceType::Topic)
+    };
+    let prefixed = acl(
+        ResourceType::Topic,
+        "app-",
+        PatternType::Prefixed,
+        "User:a",
+        Write,
+        Allow,
+    );
+    assert!(any(std::slice::from_ref(&prefixed)));
+    assert!(!any(&[]));
+    assert!(!any(&[topic("t", "User:b", Write, Allow)]));
+    assert!(!any(&[topic("t", "User:a", Read, Allow)]));
+    // A deny of every topic, or of a shorter prefix, covers the allow.
+    assert!(!any(&[prefixed.clone(), topic("*", "User:a", Write, Deny)]));
+    let shorter = acl(
+        ResourceType::Topic,
+        "app",
+        PatternType::Prefixed,
+        "User:a",
+        All,
+        Deny,
+    );
+    assert!(!any(&[prefixed.clone(), shorter]));
+    // A deny of one topic does not.
+    assert!(any(&[prefixed, topic("app-x", "User:a", Write, Deny)]));
+    let literal = topic("orders", "User:a", Write, Allow);
+    assert!(!any(&[
+        literal.clone(),
+        topic("orders", "User:a", Write, Deny)
+    ]));
+    let super_user = AuthorizerConfig {
+        super_users: vec!["User:a".into()],
+        allow_if_no_acl: false,
+    };
+    assert!(authorize_any(
+        &super_user,
+        &[],
+        "User:a",
+        "h",
+        Write,
+        ResourceType::Topic
+    ));
+}

@@ -187,3 +187,18 @@ mod arbitrary_input {
         }
     }
 }
+
+#[test]
+fn a_credential_prints_without_its_salt_or_keys() {
+    let credential =
+        ScramCredential::from_password(Mechanism::Sha256, b"pw", b"salty", 4096).unwrap();
+    let printed = format!("{credential:?}");
+    assert!(
+        printed.contains("Sha256") && printed.contains("4096"),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("salt:") && !printed.contains("key"),
+        "{printed}"
+    );
+}

@@ -15,16 +15,14 @@ use chronik_types::TopicPartition;
 use super::{NONE, endpoints, str_bytes};
 use crate::services::Services;
 
-/// Metadata v4 added `allow_auto_topic_creation`; older clients always allowed it.
-const AUTO_CREATE_FIELD_VERSION: i16 = 4;
-
 pub(crate) async fn handle(
     services: &Services,
     req: MetadataRequest,
     version: i16,
     listener: &str,
 ) -> MetadataResponse {
-    let client_allows = version < AUTO_CREATE_FIELD_VERSION || req.allow_auto_topic_creation;
+    // Decoded as true below v4, whose clients always allowed it; the authorizer may turn it off.
+    let client_allows = req.allow_auto_topic_creation;
     // v0 has no null list: an empty one asks for every topic.
     let topics = req.topics.filter(|t| version > 0 || !t.is_empty());
     let wanted: Option<Vec<Wanted>> = topics.map(|topics| {

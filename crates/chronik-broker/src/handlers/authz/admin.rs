@@ -5,14 +5,12 @@
 use chronik_auth::acl::Operation;
 use chronik_kafka::kafka_protocol::messages::*;
 
-use super::{Amend, Asked, Gate, split};
+use super::{Amend, Asked, CLUSTER_DENIED, Gate, TOPIC_DENIED, split};
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::handlers::str_bytes;
 
-const TOPIC_DENIED: i16 = 29;
-const CLUSTER_DENIED: i16 = 31;
 /// DescribeConfigs' and AlterConfigs' resource type of a topic.
 const TOPIC_RESOURCE: i8 = 2;
 
@@ -38,11 +36,10 @@ pub(super) fn gate(a: &Asked<'_>, request: RequestKind) -> Gate {
                 DescribeLogDirsResponse::default().with_error_code(CLUSTER_DENIED),
             )
         }),
-        R::ElectLeaders(r) => cluster(a, Alter, R::ElectLeaders(r), || {
-            ResponseKind::ElectLeaders(
-                ElectLeadersResponse::default().with_error_code(CLUSTER_DENIED),
-            )
-        }),
+        R::ElectLeaders(r) => {
+            let refusal = elect_leaders_refusal(&r);
+            cluster(a, Alter, R::ElectLeaders(r), || refusal)
+        }
         R::AlterPartitionReassignments(r) => {
             cluster(a, Alter, R::AlterPartitionReassignments(r), || {
                 ResponseKind::AlterPartitionReassignments(
@@ -117,6 +114,30 @@ fn cluster(
     } else {
         Gate::Refuse(refusal())
     }
+}
+
+/// ElectLeaders refused: the top-level error, and each named partition's (v0 has only those).
+fn elect_leaders_refusal(r: &ElectLeadersRequest) -> ResponseKind {
+    let results = (r.topic_partitions.iter().flatten())
+        .map(|t| {
+            elect_leaders_response::ReplicaElectionResult::default()
+                .with_topic(t.topic.clone())
+                .with_partition_result(
+                    (t.partitions.iter())
+                        .map(|p| {
+                            elect_leaders_response::PartitionResult::default()
+                                .with_partition_id(*p)
+                                .with_error_code(CLUSTER_DENIED)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    ResponseKind::ElectLeaders(
+        ElectLeadersResponse::default()
+            .with_error_code(CLUSTER_DENIED)
+            .with_replica_election_results(results),
+    )
 }
 
 /// CreateTopics needs CREATE on the cluster or on each topic.

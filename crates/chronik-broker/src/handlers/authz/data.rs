@@ -4,37 +4,44 @@
 use chronik_auth::acl::Operation;
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::*;
+use uuid::Uuid;
 
-use super::{Amend, Asked, Gate, split};
-
-const TOPIC_DENIED: i16 = 29;
-const CLUSTER_DENIED: i16 = 31;
-const TXN_ID_DENIED: i16 = 53;
+use super::{
+    Amend, Asked, CLUSTER_DENIED, Gate, TOPIC_DENIED, TXN_ID_DENIED, UNKNOWN_TOPIC, split,
+};
 
 /// Produce needs WRITE on each topic, and a transactional produce WRITE on its
-/// transactional id (every partition refused otherwise).
+/// transactional id (every partition refused otherwise). A topic that does not exist is
+/// created for the producer only if it may CREATE it; otherwise it stays unknown.
 pub(super) fn produce(a: &Asked<'_>, mut r: ProduceRequest) -> Gate {
     let txn_denied = (r.transactional_id.as_ref())
         .is_some_and(|id| !a.may_transactional_id(Operation::Write, id.as_str()));
-    let topics = std::mem::take(&mut r.topic_data);
-    let (allowed, denied) = split(topics, |t| {
-        !txn_denied && a.may_topic(Operation::Write, t.name.as_str())
+    let refusal = |name: &str| {
+        if txn_denied {
+            Some(TXN_ID_DENIED)
+        } else if !a.may_topic(Operation::Write, name) {
+            Some(TOPIC_DENIED)
+        } else if !a.may_create_if_missing(name) {
+            Some(UNKNOWN_TOPIC)
+        } else {
+            None
+        }
+    };
+    let mut refused: Vec<(TopicName, Vec<i32>, i16)> = Vec::new();
+    r.topic_data.retain(|t| match refusal(t.name.as_str()) {
+        None => true,
+        Some(code) => {
+            let partitions = t.partition_data.iter().map(|p| p.index).collect();
+            refused.push((t.name.clone(), partitions, code));
+            false
+        }
     });
-    r.topic_data = allowed;
-    if denied.is_empty() {
+    if refused.is_empty() {
         return Gate::Serve(RequestKind::Produce(r), None);
     }
-    let code = if txn_denied {
-        TXN_ID_DENIED
-    } else {
-        TOPIC_DENIED
-    };
-    let refused: Vec<(TopicName, Vec<i32>)> = (denied.into_iter())
-        .map(|t| (t.name, t.partition_data.iter().map(|p| p.index).collect()))
-        .collect();
     let amend = Amend::new(move |body| {
         if let ResponseKind::Produce(body) = body {
-            for (name, partitions) in &refused {
+            for (name, partitions, code) in &refused {
                 body.responses.push(
                     produce_response::TopicProduceResponse::default()
                         .with_name(name.clone())
@@ -43,7 +50,7 @@ pub(super) fn produce(a: &Asked<'_>, mut r: ProduceRequest) -> Gate {
                                 .map(|p| {
                                     produce_response::PartitionProduceResponse::default()
                                         .with_index(*p)
-                                        .with_error_code(code)
+                                        .with_error_code(*code)
                                         .with_base_offset(-1)
                                 })
                                 .collect(),
@@ -233,12 +240,27 @@ pub(super) fn metadata(a: &Asked<'_>, mut r: MetadataRequest) -> Gate {
         }
         r.topics = Some(allowed);
     }
+    // What is left to filter: the list of all topics, and topics asked for by id (names
+    // were checked above); a topic by id the client may not describe is refused, as in Kafka.
+    let by_id: Vec<Uuid> = (r.topics.iter().flatten())
+        .filter(|t| t.name.is_none())
+        .map(|t| t.topic_id)
+        .collect();
     let asker = a.owned();
     let amend = Amend::new(move |body| {
         if let ResponseKind::Metadata(body) = body {
-            body.topics.retain(|t| {
-                let may = |n: &TopicName| asker.may_topic(Operation::Describe, n.as_str());
-                t.error_code != 0 || t.name.as_ref().is_none_or(may)
+            let may = |n: &TopicName| asker.may_topic(Operation::Describe, n.as_str());
+            body.topics.retain_mut(|t| {
+                if t.name.as_ref().is_none_or(may) {
+                    return true;
+                }
+                if by_id.contains(&t.topic_id) {
+                    *t = metadata_response::MetadataResponseTopic::default()
+                        .with_topic_id(t.topic_id)
+                        .with_error_code(TOPIC_DENIED);
+                    return true;
+                }
+                false
             });
             body.topics.extend(denied_topics(&refused));
         }

@@ -4,11 +4,7 @@
 use chronik_auth::acl::Operation;
 use chronik_kafka::kafka_protocol::messages::*;
 
-use super::{Amend, Asked, Gate, split};
-
-const TOPIC_DENIED: i16 = 29;
-const GROUP_DENIED: i16 = 30;
-const TXN_ID_DENIED: i16 = 53;
+use super::{Amend, Asked, GROUP_DENIED, Gate, TOPIC_DENIED, TXN_ID_DENIED, split};
 
 fn refuse_or_serve(
     allowed: bool,
@@ -198,38 +194,49 @@ pub(super) fn offset_delete(a: &Asked<'_>, mut r: OffsetDeleteRequest) -> Gate {
     Gate::Serve(RequestKind::OffsetDelete(r), Some(amend))
 }
 
-/// OffsetCommit needs READ on the group (every partition refused otherwise) and READ on each
-/// topic.
+/// OffsetCommit needs READ on the group (every partition refused otherwise, before the group
+/// is even looked up) and READ on each topic.
 pub(super) fn offset_commit(a: &Asked<'_>, mut r: OffsetCommitRequest) -> Gate {
-    let group_ok = a.may_group(Operation::Read, r.group_id.as_str());
+    if !a.may_group(Operation::Read, r.group_id.as_str()) {
+        return Gate::Refuse(ResponseKind::OffsetCommit(
+            OffsetCommitResponse::default().with_topics(commit_errors(&r.topics, GROUP_DENIED)),
+        ));
+    }
     let (allowed, denied) = split(std::mem::take(&mut r.topics), |t| {
-        group_ok && a.may_topic(Operation::Read, t.name.as_str())
+        a.may_topic(Operation::Read, t.name.as_str())
     });
     r.topics = allowed;
     if denied.is_empty() {
         return Gate::Serve(RequestKind::OffsetCommit(r), None);
     }
-    let code = if group_ok { TOPIC_DENIED } else { GROUP_DENIED };
+    let refused = commit_errors(&denied, TOPIC_DENIED);
     let amend = Amend::new(move |body| {
         if let ResponseKind::OffsetCommit(body) = body {
-            for t in &denied {
-                body.topics.push(
-                    offset_commit_response::OffsetCommitResponseTopic::default()
-                        .with_name(t.name.clone())
-                        .with_partitions(
-                            (t.partitions.iter())
-                                .map(|p| {
-                                    offset_commit_response::OffsetCommitResponsePartition::default()
-                                        .with_partition_index(p.partition_index)
-                                        .with_error_code(code)
-                                })
-                                .collect(),
-                        ),
-                );
-            }
+            body.topics.extend(refused.iter().cloned());
         }
     });
     Gate::Serve(RequestKind::OffsetCommit(r), Some(amend))
+}
+
+fn commit_errors(
+    topics: &[offset_commit_request::OffsetCommitRequestTopic],
+    code: i16,
+) -> Vec<offset_commit_response::OffsetCommitResponseTopic> {
+    (topics.iter())
+        .map(|t| {
+            offset_commit_response::OffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    (t.partitions.iter())
+                        .map(|p| {
+                            offset_commit_response::OffsetCommitResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                                .with_error_code(code)
+                        })
+                        .collect(),
+                )
+        })
+        .collect()
 }
 
 /// OffsetFetch needs DESCRIBE on the group and on each topic. It changes nothing, so the
@@ -261,12 +268,21 @@ pub(super) fn offset_fetch(a: &Asked<'_>, mut r: OffsetFetchRequest) -> Gate {
         .map(|g| g.group_id.clone())
         .collect();
     r.groups.retain(|g| !denied_groups.contains(&g.group_id));
+    // Groups that asked for all their topics: those the client may not describe are left out.
+    let all_topics = r.topics.is_none();
+    let groups_asking_all: Vec<GroupId> = (r.groups.iter())
+        .filter(|g| g.topics.is_none())
+        .map(|g| g.group_id.clone())
+        .collect();
     let asker = a.owned();
     let amend = Amend::new(move |body| {
         let ResponseKind::OffsetFetch(body) = body else {
             return;
         };
         let may = |name: &TopicName| asker.may_topic(Operation::Describe, name.as_str());
+        if all_topics {
+            body.topics.retain(|t| may(&t.name));
+        }
         for t in &mut body.topics {
             if !may(&t.name) {
                 for p in &mut t.partitions {
@@ -275,6 +291,9 @@ pub(super) fn offset_fetch(a: &Asked<'_>, mut r: OffsetFetchRequest) -> Gate {
             }
         }
         for g in &mut body.groups {
+            if groups_asking_all.contains(&g.group_id) {
+                g.topics.retain(|t| may(&t.name));
+            }
             for t in &mut g.topics {
                 if !may(&t.name) {
                     for p in &mut t.partitions {

@@ -18,6 +18,14 @@ use chronik_kafka::kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use crate::services::Services;
 
+/// The refusals, as Kafka's error codes.
+const TOPIC_DENIED: i16 = 29;
+const GROUP_DENIED: i16 = 30;
+const CLUSTER_DENIED: i16 = 31;
+const TXN_ID_DENIED: i16 = 53;
+/// A topic a producer may write to but not create, when it does not exist.
+const UNKNOWN_TOPIC: i16 = 3;
+
 /// Who sent a request, as ACLs name them: `User:<name>` and the peer's IP address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Who {
@@ -26,10 +34,11 @@ pub(crate) struct Who {
 }
 
 impl Who {
-    pub fn new(principal: &Principal, peer: Option<SocketAddr>) -> Self {
+    pub fn new(principal: &Principal, peer: SocketAddr) -> Self {
         Who {
             principal: principal.to_string(),
-            host: peer.map_or_else(String::new, |p| p.ip().to_string()),
+            // An IPv4 client of a dual-stack socket is named as IPv4, as ACL hosts are.
+            host: peer.ip().to_canonical().to_string(),
         }
     }
 
@@ -93,6 +102,29 @@ impl<'a> Asked<'a> {
 
     pub fn may_cluster(&self, operation: Operation) -> bool {
         self.may(operation, ResourceType::Cluster, CLUSTER_NAME)
+    }
+
+    /// Whether some ACL lets the client do `operation` on some resource of the type (Kafka's
+    /// authorizeByResourceType), whether or not such a resource exists yet.
+    pub fn may_some(&self, operation: Operation, resource_type: ResourceType) -> bool {
+        let (principal, host) = (&self.who.principal, &self.who.host);
+        (self.services.cluster).metadata(|s| {
+            chronik_auth::acl::authorize_any(
+                self.config,
+                s.acls(),
+                principal,
+                host,
+                operation,
+                resource_type,
+            )
+        })
+    }
+
+    /// Whether a topic the client writes to may be created for it: it exists, or the client
+    /// may CREATE it.
+    pub fn may_create_if_missing(&self, topic: &str) -> bool {
+        let exists = (self.services.cluster).metadata(|s| s.topic_by_name(topic).is_some());
+        exists || self.may_cluster(Operation::Create) || self.may_topic(Operation::Create, topic)
     }
 
     pub fn may_topic(&self, operation: Operation, topic: &str) -> bool {

@@ -1,15 +1,11 @@
 //! Producers and transactions: WRITE on the transactional id, IDEMPOTENT_WRITE for an
 //! idempotent producer's id, CLUSTER_ACTION for what brokers send each other.
 
-use chronik_auth::acl::Operation;
+use chronik_auth::acl::{Operation, ResourceType};
 use chronik_kafka::kafka_protocol::messages::*;
 
-use super::{Amend, Asked, Gate, split};
+use super::{Amend, Asked, CLUSTER_DENIED, GROUP_DENIED, Gate, TOPIC_DENIED, TXN_ID_DENIED, split};
 
-const TOPIC_DENIED: i16 = 29;
-const GROUP_DENIED: i16 = 30;
-const CLUSTER_DENIED: i16 = 31;
-const TXN_ID_DENIED: i16 = 53;
 /// What Kafka answers for the partitions of a request it refused in part.
 const NOT_ATTEMPTED: i16 = 55;
 
@@ -22,7 +18,8 @@ pub(super) fn init_producer_id(a: &Asked<'_>, r: InitProducerIdRequest) -> Gate 
             TXN_ID_DENIED,
         ),
         None => (
-            a.may_cluster(Operation::IdempotentWrite) || may_write_some_topic(a),
+            a.may_cluster(Operation::IdempotentWrite)
+                || a.may_some(Operation::Write, ResourceType::Topic),
             CLUSTER_DENIED,
         ),
     };
@@ -35,12 +32,6 @@ pub(super) fn init_producer_id(a: &Asked<'_>, r: InitProducerIdRequest) -> Gate 
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1),
     ))
-}
-
-fn may_write_some_topic(a: &Asked<'_>) -> bool {
-    let names: Vec<String> =
-        (a.services().cluster).metadata(|s| s.topics().map(|t| t.name.clone()).collect());
-    names.iter().any(|n| a.may_topic(Operation::Write, n))
 }
 
 /// AddPartitionsToTxn: a client's needs WRITE on its transactional id and on each topic (the
@@ -114,7 +105,8 @@ pub(super) fn end_txn(a: &Asked<'_>, r: EndTxnRequest) -> Gate {
     ))
 }
 
-/// TxnOffsetCommit needs WRITE on the transactional id, READ on the group and on each topic.
+/// TxnOffsetCommit needs WRITE on the transactional id and READ on the group (the whole
+/// request refused otherwise, before anything is looked up), and READ on each topic.
 pub(super) fn txn_offset_commit(a: &Asked<'_>, mut r: TxnOffsetCommitRequest) -> Gate {
     let whole = if !a.may_transactional_id(Operation::Write, r.transactional_id.as_str()) {
         Some(TXN_ID_DENIED)
@@ -123,34 +115,46 @@ pub(super) fn txn_offset_commit(a: &Asked<'_>, mut r: TxnOffsetCommitRequest) ->
     } else {
         None
     };
+    if let Some(code) = whole {
+        return Gate::Refuse(ResponseKind::TxnOffsetCommit(
+            TxnOffsetCommitResponse::default().with_topics(txn_commit_errors(&r.topics, code)),
+        ));
+    }
     let (allowed, denied) = split(std::mem::take(&mut r.topics), |t| {
-        whole.is_none() && a.may_topic(Operation::Read, t.name.as_str())
+        a.may_topic(Operation::Read, t.name.as_str())
     });
     r.topics = allowed;
     if denied.is_empty() {
         return Gate::Serve(RequestKind::TxnOffsetCommit(r), None);
     }
-    let code = whole.unwrap_or(TOPIC_DENIED);
+    let refused = txn_commit_errors(&denied, TOPIC_DENIED);
     let amend = Amend::new(move |body| {
         if let ResponseKind::TxnOffsetCommit(body) = body {
-            for t in &denied {
-                body.topics.push(
-                    txn_offset_commit_response::TxnOffsetCommitResponseTopic::default()
-                        .with_name(t.name.clone())
-                        .with_partitions(
-                            (t.partitions.iter())
-                                .map(|p| {
-                                    txn_offset_commit_response::TxnOffsetCommitResponsePartition::default()
-                                        .with_partition_index(p.partition_index)
-                                        .with_error_code(code)
-                                })
-                                .collect(),
-                        ),
-                );
-            }
+            body.topics.extend(refused.iter().cloned());
         }
     });
     Gate::Serve(RequestKind::TxnOffsetCommit(r), Some(amend))
+}
+
+fn txn_commit_errors(
+    topics: &[txn_offset_commit_request::TxnOffsetCommitRequestTopic],
+    code: i16,
+) -> Vec<txn_offset_commit_response::TxnOffsetCommitResponseTopic> {
+    (topics.iter())
+        .map(|t| {
+            txn_offset_commit_response::TxnOffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    (t.partitions.iter())
+                        .map(|p| {
+                            txn_offset_commit_response::TxnOffsetCommitResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                                .with_error_code(code)
+                        })
+                        .collect(),
+                )
+        })
+        .collect()
 }
 
 /// WriteTxnMarkers comes from transaction coordinators: CLUSTER_ACTION.
