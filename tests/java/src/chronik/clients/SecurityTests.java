@@ -7,6 +7,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialDeletion;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
@@ -94,6 +103,51 @@ class SecurityTests {
       Check.fails(ResourceNotFoundException.class, "describing a deleted user",
           () -> own.admin.describeUserScramCredentials(List.of("carol")).description("carol")
               .get());
+    });
+  }
+
+  private static Map<String, Object> scramPlaintext(int port, String user, String password) {
+    Map<String, Object> conf = new HashMap<>();
+    conf.put("bootstrap.servers", "127.0.0.1:" + port);
+    conf.put("security.protocol", "SASL_PLAINTEXT");
+    conf.put("sasl.mechanism", "SCRAM-SHA-512");
+    conf.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule "
+        + "required username=\"" + user + "\" password=\"" + password + "\";");
+    return conf;
+  }
+
+  @Test({"sasl", "acls"})
+  void aclsMadeWithTheAdminApiDecideWhatAUserMayWrite(Kit kit) throws Exception {
+    int saslPort = Broker.freePort();
+    // The PLAINTEXT listener's ANONYMOUS principal is the admin here; dave comes in over SASL.
+    List<String> flags = List.of(
+        "--listeners", "PLAINTEXT://{bootstrap},SASL_PLAINTEXT://127.0.0.1:" + saslPort,
+        "--authorizer", "acl", "--super-users", "User:ANONYMOUS");
+    Kit.onOwnBroker(kit, flags, own -> {
+      Check.get(own.admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(
+          "dave", new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), "dave-pw")))
+          .all());
+      String topic = own.createTopic(Kit.unique("guarded"), 1);
+      TopicPartition tp = new TopicPartition(topic, 0);
+      Map<String, Object> dave = scramPlaintext(saslPort, "dave", "dave-pw");
+      dave.put("max.block.ms", 5_000);
+      KafkaProducer<byte[], byte[]> refused = own.producer(dave);
+      Check.fails(TopicAuthorizationException.class, "writing without an ACL",
+          () -> refused.send(new ProducerRecord<>(topic, 0, null, "x".getBytes())).get());
+      Check.equal(0, own.readPartition(tp, 0).size(), "records after the refused write");
+
+      AclBinding write = new AclBinding(
+          new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL),
+          new AccessControlEntry("User:dave", "*", AclOperation.WRITE, AclPermissionType.ALLOW));
+      Check.get(own.admin.createAcls(List.of(write)).all());
+      Check.equal(List.of(write),
+          List.copyOf(Check.get(own.admin.describeAcls(AclBindingFilter.ANY).values())),
+          "the ACLs described");
+      KafkaProducer<byte[], byte[]> allowed = own.producer(dave);
+      allowed.send(new ProducerRecord<>(topic, 0, null, "y".getBytes())).get();
+      Check.equal(1, own.readPartition(tp, 0).size(), "records after the allowed write");
+      Check.equal(1, Check.get(own.admin.deleteAcls(List.of(write.toFilter())).all()).size(),
+          "ACLs deleted");
     });
   }
 }
