@@ -31,13 +31,17 @@ pub(super) fn gate(a: &Asked<'_>, request: RequestKind) -> Gate {
                 DescribeClusterResponse::default().with_error_code(CLUSTER_DENIED),
             )
         }),
-        R::DescribeLogDirs(r) => cluster(a, Describe, R::DescribeLogDirs(r), || {
-            ResponseKind::DescribeLogDirs(
-                DescribeLogDirsResponse::default().with_error_code(CLUSTER_DENIED),
-            )
-        }),
+        // Before v3 there is no top-level error: a refused client gets no log dirs, as in Kafka.
+        R::DescribeLogDirs(r) => {
+            let code = if a.version >= 3 { CLUSTER_DENIED } else { 0 };
+            cluster(a, Describe, R::DescribeLogDirs(r), || {
+                ResponseKind::DescribeLogDirs(
+                    DescribeLogDirsResponse::default().with_error_code(code),
+                )
+            })
+        }
         R::ElectLeaders(r) => {
-            let refusal = elect_leaders_refusal(&r);
+            let refusal = elect_leaders_refusal(&r, a.version);
             cluster(a, Alter, R::ElectLeaders(r), || refusal)
         }
         R::AlterPartitionReassignments(r) => {
@@ -117,7 +121,7 @@ fn cluster(
 }
 
 /// ElectLeaders refused: the top-level error, and each named partition's (v0 has only those).
-fn elect_leaders_refusal(r: &ElectLeadersRequest) -> ResponseKind {
+fn elect_leaders_refusal(r: &ElectLeadersRequest, version: i16) -> ResponseKind {
     let results = (r.topic_partitions.iter().flatten())
         .map(|t| {
             elect_leaders_response::ReplicaElectionResult::default()
@@ -133,9 +137,10 @@ fn elect_leaders_refusal(r: &ElectLeadersRequest) -> ResponseKind {
                 )
         })
         .collect();
+    let top_level = if version >= 1 { CLUSTER_DENIED } else { 0 };
     ResponseKind::ElectLeaders(
         ElectLeadersResponse::default()
-            .with_error_code(CLUSTER_DENIED)
+            .with_error_code(top_level)
             .with_replica_election_results(results),
     )
 }

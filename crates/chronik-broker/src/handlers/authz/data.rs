@@ -66,20 +66,18 @@ pub(super) fn produce(a: &Asked<'_>, mut r: ProduceRequest) -> Gate {
 /// authorizer on, consumer fetches are served without a fetch session, so that every fetch
 /// names, and is checked for, every partition it reads.
 pub(super) fn fetch(a: &Asked<'_>, mut r: FetchRequest) -> Gate {
-    if r.replica_id.0 >= 0 {
-        return if a.may_cluster(Operation::ClusterAction) {
-            Gate::Serve(RequestKind::Fetch(r), None)
-        } else {
-            Gate::Refuse(ResponseKind::Fetch(
-                FetchResponse::default().with_error_code(CLUSTER_DENIED),
-            ))
-        };
+    // A follower's fetch without CLUSTER_ACTION: every partition refused, as Kafka does.
+    let follower = r.replica_id.0 >= 0;
+    if follower && a.may_cluster(Operation::ClusterAction) {
+        return Gate::Serve(RequestKind::Fetch(r), None);
     }
-    r.session_id = 0;
-    r.session_epoch = -1;
-    r.forgotten_topics_data.clear();
+    if !follower {
+        r.session_id = 0;
+        r.session_epoch = -1;
+        r.forgotten_topics_data.clear();
+    }
     let (allowed, denied) = split(std::mem::take(&mut r.topics), |t| {
-        a.may_topic(Operation::Read, t.topic.as_str())
+        !follower && a.may_topic(Operation::Read, t.topic.as_str())
     });
     r.topics = allowed;
     if denied.is_empty() {

@@ -246,9 +246,11 @@ pub(super) fn offset_fetch(a: &Asked<'_>, mut r: OffsetFetchRequest) -> Gate {
     let v = a.version;
     if v < 8 && !a.may_group(Operation::Describe, r.group_id.as_str()) {
         let topics = r.topics.clone().unwrap_or_default();
+        // v0-1 have no top-level error: the partitions carry it.
+        let top_level = if v >= 2 { GROUP_DENIED } else { 0 };
         return Gate::Refuse(ResponseKind::OffsetFetch(
             OffsetFetchResponse::default()
-                .with_error_code(GROUP_DENIED)
+                .with_error_code(top_level)
                 .with_topics(
                     (topics.into_iter())
                         .map(|t| {
