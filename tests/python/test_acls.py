@@ -32,7 +32,8 @@ DEADLINE_S = 30.0
 
 class AclBroker(BrokerProcess):
     def __init__(self):
-        super().__init__(args=(*DEFAULT_ARGS, "--authorizer", "acl", "--super-users", "User:admin;User:ANONYMOUS"))
+        super().__init__(args=(*DEFAULT_ARGS, "--group-initial-rebalance-delay-ms", "0", "--authorizer", "acl",
+                               "--super-users", "User:admin;User:ANONYMOUS"))
         self.sasl_port = free_port()
         self.listen_args = ["--listeners", f"PLAINTEXT://{self.bootstrap},SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}"]
 
