@@ -218,14 +218,12 @@ pub(crate) fn spawn_tls_reloader(
 
 /// `HOST:PORT` (`[v6]:PORT` for IPv6), as `--advertise` takes it.
 pub(crate) fn parse_host_port(text: &str) -> Result<(String, u16), BrokerError> {
-    let bad = || BrokerError::Config(format!("advertise address '{text}' is not HOST:PORT"));
-    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    if host.is_empty() || port == 0 {
-        return Err(bad());
+    match crate::listeners::split_host_port(text) {
+        Some((host, port)) if !host.is_empty() && port != 0 => Ok((host, port)),
+        _ => Err(BrokerError::Config(format!(
+            "advertise address '{text}' is not HOST:PORT"
+        ))),
     }
-    Ok((host.to_string(), port))
 }
 
 #[cfg(test)]

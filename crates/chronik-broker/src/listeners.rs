@@ -180,14 +180,19 @@ fn parse_endpoint(item: &str) -> Result<(String, String, u16), String> {
     let bad = || format!("listener '{item}' is not NAME://HOST:PORT");
     let (name, address) = item.split_once("://").ok_or_else(bad)?;
     let name = check_name(name)?;
-    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    let (host, port) = split_host_port(address).ok_or_else(bad)?;
+    Ok((name, host, port))
+}
+
+/// `host:port` or `[v6]:port` (the host may be empty); `None` if it is neither.
+pub(crate) fn split_host_port(address: &str) -> Option<(String, u16)> {
+    let (host, port) = address.rsplit_once(':')?;
     let host = match host.strip_prefix('[') {
-        Some(v6) => v6.strip_suffix(']').ok_or_else(bad)?,
-        None if host.contains(':') => return Err(bad()),
+        Some(v6) => v6.strip_suffix(']')?,
+        None if host.contains(':') => return None,
         None => host,
     };
-    let port = port.parse::<u16>().map_err(|_| bad())?;
-    Ok((name, host.to_string(), port))
+    Some((host.to_string(), port.parse::<u16>().ok()?))
 }
 
 fn check_name(name: &str) -> Result<String, String> {
