@@ -63,19 +63,18 @@ pub(super) fn produce(a: &Asked<'_>, mut r: ProduceRequest) -> Gate {
 }
 
 /// A follower's fetch needs CLUSTER_ACTION; a consumer's READ on each topic. With the
-/// authorizer on, consumer fetches are served without a fetch session, so that every fetch
-/// names, and is checked for, every partition it reads.
+/// authorizer on, other fetches are served without a fetch session, so that every fetch
+/// names, and is checked for, every partition it reads (a session would go on serving the
+/// partitions it holds to a follower that lost CLUSTER_ACTION).
 pub(super) fn fetch(a: &Asked<'_>, mut r: FetchRequest) -> Gate {
     // A follower's fetch without CLUSTER_ACTION: every partition refused, as Kafka does.
     let follower = r.replica_id.0 >= 0;
     if follower && a.may_cluster(Operation::ClusterAction) {
         return Gate::Serve(RequestKind::Fetch(r), None);
     }
-    if !follower {
-        r.session_id = 0;
-        r.session_epoch = -1;
-        r.forgotten_topics_data.clear();
-    }
+    r.session_id = 0;
+    r.session_epoch = -1;
+    r.forgotten_topics_data.clear();
     let (allowed, denied) = split(std::mem::take(&mut r.topics), |t| {
         !follower && a.may_topic(Operation::Read, t.topic.as_str())
     });
