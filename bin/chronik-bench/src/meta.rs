@@ -157,7 +157,7 @@ async fn bench(args: &MetaArgs) -> Result<MetaReport> {
     for _ in 0..args.concurrency {
         let mut proposer = Proposer::new(&args.meta, broker_id);
         if let Some(address) = &leader {
-            proposer.leader = connect(address, CALL_TIMEOUT).await.ok();
+            proposer.leader = connect(address, None, CALL_TIMEOUT).await.ok();
         }
         proposers.push(proposer);
     }
@@ -265,7 +265,7 @@ impl Proposer {
             .call(|mut c| async move { c.allocate_producer_ids(request).await })
             .await?;
         if let Some(address) = self.finder.leader() {
-            self.leader = connect(address, CALL_TIMEOUT).await.ok();
+            self.leader = connect(address, None, CALL_TIMEOUT).await.ok();
         }
         Ok(())
     }

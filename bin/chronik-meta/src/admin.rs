@@ -2,12 +2,10 @@
 //! [`MetaClient`]), reads to whichever node answers first.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chronik_cli::OutputFormat;
 use chronik_metadata::ErrorKind;
-use chronik_metadata::grpc::MetaClient;
 use chronik_metadata::grpc::pb::{
     AddVoterRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeTopicsRequest, ItemResult,
     RemoveVoterRequest, TopicDescription, TopicSpec,
@@ -15,11 +13,6 @@ use chronik_metadata::grpc::pb::{
 use serde_json::json;
 
 use crate::cli::{MembersCommand, MetaArgs, TopicsCommand};
-
-fn client(meta: &MetaArgs) -> MetaClient {
-    let timeout = Duration::from_millis(meta.timeout_ms.max(1));
-    MetaClient::new(meta.meta.clone()).with_timeouts(timeout, timeout * 2)
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -68,7 +61,8 @@ pub async fn describe(
     names: Vec<String>,
 ) -> anyhow::Result<Vec<TopicDescription>> {
     let request = DescribeTopicsRequest { names };
-    let response = client(meta)
+    let response = meta
+        .client()?
         .call(|mut c| {
             let request = request.clone();
             async move { c.describe_topics(request).await }
@@ -103,7 +97,8 @@ pub async fn topics(cmd: TopicsCommand, output: OutputFormat) -> anyhow::Result<
                     assignment: Vec::new(),
                 }],
             };
-            let response = client(&meta)
+            let response = meta
+                .client()?
                 .call(|mut c| {
                     let request = request.clone();
                     async move { c.create_topics(request).await }
@@ -114,7 +109,8 @@ pub async fn topics(cmd: TopicsCommand, output: OutputFormat) -> anyhow::Result<
         }
         TopicsCommand::Delete { meta, name } => {
             let request = DeleteTopicsRequest { names: vec![name] };
-            let response = client(&meta)
+            let response = meta
+                .client()?
                 .call(|mut c| {
                     let request = request.clone();
                     async move { c.delete_topics(request).await }
@@ -193,7 +189,8 @@ pub async fn members(cmd: MembersCommand, output: OutputFormat) -> anyhow::Resul
     let (voters, what) = match cmd {
         MembersCommand::Add { meta, id, address } => {
             let request = AddVoterRequest { id, address };
-            let response = client(&meta)
+            let response = meta
+                .client()?
                 .call(|mut c| {
                     let request = request.clone();
                     async move { c.add_voter(request).await }
@@ -204,7 +201,8 @@ pub async fn members(cmd: MembersCommand, output: OutputFormat) -> anyhow::Resul
         }
         MembersCommand::Remove { meta, id } => {
             let request = RemoveVoterRequest { id };
-            let response = client(&meta)
+            let response = meta
+                .client()?
                 .call(|mut c| async move { c.remove_voter(request).await })
                 .await
                 .with_context(|| format!("cannot remove voter {id}"))?;

@@ -22,8 +22,7 @@ pub async fn brokers(cmd: BrokersCommand, output: OutputFormat) -> anyhow::Resul
         cancel,
         wait_s,
     } = cmd;
-    let timeout = Duration::from_millis(meta.timeout_ms.max(1));
-    let mut client = MetaClient::new(meta.meta.clone()).with_timeouts(timeout, timeout * 2);
+    let mut client = meta.client()?;
     let req = DecommissionBrokerRequest {
         broker_id: id,
         cancel,

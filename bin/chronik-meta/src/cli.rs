@@ -1,8 +1,10 @@
 //! Command-line surface. Every flag has a `CHRONIK_*` environment fallback.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chronik_cli::{LogFormat, OutputFormat};
+use chronik_metadata::grpc::{ClusterTls, MetaClient};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -184,10 +186,39 @@ pub struct RunArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub snapshot_entries: u64,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// TOML file of settings keyed by long flag name (e.g. `peers = "1=a:9190,2=b:9190"`);
     /// flags and CHRONIK_* variables win over it.
     #[arg(long, env = "CHRONIK_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// gRPC over TLS with client certificates: all three files or none.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// PEM certificate (chain, leaf first) this node or tool presents on every gRPC connection,
+    /// as server and as client. With --tls-key and --tls-ca, all gRPC traffic (Raft between
+    /// meta nodes, brokers and tools calling the quorum) is TLS with client certificates.
+    #[arg(long, env = "CHRONIK_TLS_CERT", requires_all = ["tls_key", "tls_ca"])]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CHRONIK_TLS_KEY", requires_all = ["tls_cert", "tls_ca"])]
+    pub tls_key: Option<PathBuf>,
+    /// PEM certificates of the CA that signs every node's certificate: peers are checked
+    /// against it, and a caller without a certificate it signed is refused.
+    #[arg(long, env = "CHRONIK_TLS_CA", requires_all = ["tls_cert", "tls_key"])]
+    pub tls_ca: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The loaded files, or `None` when no TLS is asked for.
+    pub fn load(&self) -> anyhow::Result<Option<ClusterTls>> {
+        match (&self.tls_cert, &self.tls_key, &self.tls_ca) {
+            (Some(cert), Some(key), Some(ca)) => Ok(Some(ClusterTls::load(cert, key, ca)?)),
+            _ => Ok(None),
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -198,6 +229,23 @@ pub struct MetaArgs {
     /// Milliseconds to wait for each node (and, for changes, for the whole operation ×2).
     #[arg(long, env = "CHRONIK_TIMEOUT_MS", default_value_t = 5000)]
     pub timeout_ms: u64,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+impl MetaArgs {
+    /// How long to wait for each node.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.max(1))
+    }
+
+    /// A client for the quorum: each call waits [`MetaArgs::timeout`], a change twice that.
+    pub fn client(&self) -> anyhow::Result<MetaClient> {
+        let timeout = self.timeout();
+        Ok(MetaClient::new(self.meta.clone())
+            .with_timeouts(timeout, timeout * 2)
+            .with_tls(self.tls.load()?))
+    }
 }
 
 #[derive(Args, Debug)]

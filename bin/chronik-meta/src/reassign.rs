@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chronik_cli::OutputFormat;
-use chronik_metadata::grpc::MetaClient;
 use chronik_metadata::grpc::pb::ReassignPartitionRequest;
 use serde_json::json;
 
@@ -25,8 +24,7 @@ pub async fn partitions(cmd: PartitionsCommand, output: OutputFormat) -> anyhow:
     } = cmd;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(wait_s);
-    let timeout = Duration::from_millis(meta.timeout_ms.max(1));
-    let mut client = MetaClient::new(meta.meta.clone()).with_timeouts(timeout, timeout * 2);
+    let mut client = meta.client()?;
     let req = ReassignPartitionRequest {
         topic: topic.clone(),
         partition,

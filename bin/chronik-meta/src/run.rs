@@ -24,6 +24,7 @@ pub fn node_config(args: &RunArgs) -> anyhow::Result<NodeConfig> {
     cfg.preferred_leader_interval = Duration::from_secs(args.preferred_leader_interval_s.max(1));
     cfg.auto_balance = args.auto_balance;
     cfg.snapshot_entries = args.snapshot_entries;
+    cfg.tls = args.tls.load()?;
     Ok(cfg)
 }
 

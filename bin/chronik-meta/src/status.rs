@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chronik_cli::{EXIT_ERROR, EXIT_FOUND, EXIT_OK, OutputFormat};
 use chronik_metadata::grpc::pb::{PartitionInfo, StatusResponse};
-use chronik_metadata::grpc::status_of;
+use chronik_metadata::grpc::{ClusterTls, status_of};
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
@@ -94,8 +94,8 @@ impl From<&PartitionInfo> for PartitionStatus {
 }
 
 pub async fn run(args: &StatusArgs, output: OutputFormat) -> anyhow::Result<i32> {
-    let timeout = Duration::from_millis(args.meta.timeout_ms.max(1));
-    let mut status = collect(&args.meta.meta, timeout).await;
+    let tls = args.meta.tls.load()?;
+    let mut status = collect(&args.meta.meta, tls.as_ref(), args.meta.timeout()).await;
     if !args.topic.is_empty() && status.leader_id.is_some() {
         let topics = crate::admin::describe(&args.meta, args.topic.clone()).await?;
         if let Some(missing) = (args.topic.iter()).find(|n| !topics.iter().any(|t| t.name == **n)) {
@@ -125,12 +125,14 @@ pub fn exit_code(status: &ClusterStatus) -> i32 {
 
 async fn query_all(
     addresses: &[String],
+    tls: Option<&ClusterTls>,
     timeout: Duration,
 ) -> Vec<(String, Option<StatusResponse>)> {
     let tasks: Vec<_> = (addresses.iter().cloned())
         .map(|address| {
+            let tls = tls.cloned();
             tokio::spawn(async move {
-                let answer = status_of(&address, timeout).await;
+                let answer = status_of(&address, tls.as_ref(), timeout).await;
                 if let Err(e) = &answer {
                     tracing::debug!(%address, error = %e, "meta node did not answer");
                 }
@@ -147,9 +149,15 @@ async fn query_all(
     out
 }
 
-pub async fn collect(addresses: &[String], timeout: Duration) -> ClusterStatus {
-    let mut answers: BTreeMap<String, Option<StatusResponse>> =
-        query_all(addresses, timeout).await.into_iter().collect();
+pub async fn collect(
+    addresses: &[String],
+    tls: Option<&ClusterTls>,
+    timeout: Duration,
+) -> ClusterStatus {
+    let mut answers: BTreeMap<String, Option<StatusResponse>> = query_all(addresses, tls, timeout)
+        .await
+        .into_iter()
+        .collect();
     // Voters the given nodes know of but that were not asked.
     let extra: Vec<String> = (answers.values().flatten())
         .flat_map(|s| s.voters.iter().map(|v| v.address.clone()))
@@ -157,7 +165,7 @@ pub async fn collect(addresses: &[String], timeout: Duration) -> ClusterStatus {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    answers.extend(query_all(&extra, timeout).await);
+    answers.extend(query_all(&extra, tls, timeout).await);
 
     // The first given address that answers names the cluster; nodes of another cluster
     // (a misconfigured peer list) are reported, never merged in.

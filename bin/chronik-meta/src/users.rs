@@ -2,24 +2,17 @@
 //! leader; the password comes from stdin and never leaves this process: only a random salt
 //! and the keys SCRAM derives from it are sent.
 
-use std::time::Duration;
-
 use anyhow::{Context, bail};
 use chronik_auth::{ScramCredential, ScramMechanism};
 use chronik_cli::OutputFormat;
 use chronik_metadata::grpc::pb::{
     AlterScramCredentialsRequest, DescribeScramCredentialsRequest, ScramUserCredentials,
 };
-use chronik_metadata::grpc::{MetaClient, scram_alteration_request};
+use chronik_metadata::grpc::scram_alteration_request;
 use chronik_metadata::{ErrorKind, ScramAlteration};
 use serde_json::json;
 
 use crate::cli::{MetaArgs, UsersCommand};
-
-fn client(meta: &MetaArgs) -> MetaClient {
-    let timeout = Duration::from_millis(meta.timeout_ms.max(1));
-    MetaClient::new(meta.meta.clone()).with_timeouts(timeout, timeout * 2)
-}
 
 pub async fn users(cmd: UsersCommand, output: OutputFormat) -> anyhow::Result<()> {
     match cmd {
@@ -63,7 +56,8 @@ pub async fn users(cmd: UsersCommand, output: OutputFormat) -> anyhow::Result<()
         }
         UsersCommand::List { meta } => {
             let request = DescribeScramCredentialsRequest { users: Vec::new() };
-            let response = client(&meta)
+            let response = meta
+                .client()?
                 .call(|mut c| {
                     let request = request.clone();
                     async move { c.describe_scram_credentials(request).await }
@@ -89,7 +83,8 @@ async fn alter(meta: &MetaArgs, alteration: &ScramAlteration) -> anyhow::Result<
     let request = AlterScramCredentialsRequest {
         alterations: vec![scram_alteration_request(alteration)],
     };
-    let response = client(meta)
+    let response = meta
+        .client()?
         .call(|mut c| {
             let request = request.clone();
             async move { c.alter_scram_credentials(request).await }

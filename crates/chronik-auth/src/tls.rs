@@ -1,10 +1,11 @@
-//! TLS server configuration from PEM files, reloadable while connections stay up.
+//! TLS configuration from PEM files: servers (reloadable while connections stay up) and a
+//! node's client side towards the rest of its cluster.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -70,12 +71,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// Builds a server configuration from PEM files.
 pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>> {
     let chain = load_certs(&files.cert)?;
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
-        tls_error(format!(
-            "cannot read a PEM private key from {}: {e}",
-            files.key.display()
-        ))
-    })?;
+    let key = load_key(&files.key)?;
     let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error(e.to_string()))?;
@@ -102,6 +98,43 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>> {
         ))
     })?;
     Ok(Arc::new(config))
+}
+
+/// A client configuration for connections to other nodes of the cluster: servers are checked
+/// against `files.client_ca` (the CA that signs every node's certificate), and this node
+/// presents `files.cert` when asked for a client certificate.
+pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>> {
+    let ca = files.client_ca.as_deref().ok_or_else(|| {
+        tls_error("connections to other nodes need the CA of their certificates".into())
+    })?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in load_certs(ca)? {
+        roots
+            .add(cert)
+            .map_err(|e| tls_error(format!("bad CA certificate in {}: {e}", ca.display())))?;
+    }
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(load_certs(&files.cert)?, load_key(&files.key)?)
+        .map_err(|e| {
+            tls_error(format!(
+                "certificate {} and key {} do not make a client identity: {e}",
+                files.cert.display(),
+                files.key.display()
+            ))
+        })?;
+    Ok(Arc::new(config))
+}
+
+fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| {
+        tls_error(format!(
+            "cannot read a PEM private key from {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {

@@ -5,18 +5,19 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Response, Status, Streaming};
 
 use super::pb::controller_client::ControllerClient;
 use super::pb::{StatusRequest, StatusResponse, WatchEvent, WatchRequest};
+use super::tls::{self, ClusterTls};
 use super::{LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE};
 use crate::{ErrorKind, MetadataRecord, MetadataState, StateError};
 
 /// Why a call to the metadata quorum failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("invalid meta node address '{0}': expected host:port")]
+    #[error("cannot call meta node: {0}; give host:port and valid TLS files")]
     InvalidAddress(String),
     #[error("cannot reach meta node {address}: {reason}")]
     Connect { address: String, reason: String },
@@ -31,13 +32,14 @@ pub enum ClientError {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
-/// A channel to one meta node, connected within `timeout`.
+/// A channel to one meta node, connected within `timeout` (over TLS when `tls` is given).
 pub async fn connect(
     address: &str,
+    tls: Option<&ClusterTls>,
     timeout: Duration,
 ) -> Result<ControllerClient<Channel>, ClientError> {
-    let endpoint = Endpoint::from_shared(format!("http://{address}"))
-        .map_err(|_| ClientError::InvalidAddress(address.to_owned()))?
+    let endpoint = tls::endpoint(address, tls)
+        .map_err(ClientError::InvalidAddress)?
         .connect_timeout(timeout.min(CONNECT_TIMEOUT))
         .timeout(timeout);
     let channel = endpoint.connect().await.map_err(|e| ClientError::Connect {
@@ -48,8 +50,12 @@ pub async fn connect(
 }
 
 /// The status one meta node reports, without following the leader.
-pub async fn status_of(address: &str, timeout: Duration) -> Result<StatusResponse, ClientError> {
-    let mut client = connect(address, timeout).await?;
+pub async fn status_of(
+    address: &str,
+    tls: Option<&ClusterTls>,
+    timeout: Duration,
+) -> Result<StatusResponse, ClientError> {
+    let mut client = connect(address, tls, timeout).await?;
     match tokio::time::timeout(timeout, client.status(StatusRequest {})).await {
         Ok(Ok(response)) => Ok(response.into_inner()),
         Ok(Err(status)) => Err(ClientError::Status(status)),
@@ -66,6 +72,8 @@ pub struct MetaClient {
     next: usize,
     call_timeout: Duration,
     total_timeout: Duration,
+    /// This client's certificate and the cluster CA, when the quorum speaks TLS.
+    tls: Option<ClusterTls>,
 }
 
 impl MetaClient {
@@ -77,7 +85,14 @@ impl MetaClient {
             next: 0,
             call_timeout: Duration::from_secs(5),
             total_timeout: Duration::from_secs(10),
+            tls: None,
         }
+    }
+
+    /// Calls the nodes over TLS with this certificate (`None`: in the clear).
+    pub fn with_tls(mut self, tls: Option<ClusterTls>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Sets the limit per attempt and for the whole call including leader changes.
@@ -123,7 +138,7 @@ impl MetaClient {
                     address
                 }
             };
-            let error = match connect(&target, self.call_timeout).await {
+            let error = match connect(&target, self.tls.as_ref(), self.call_timeout).await {
                 Err(e) => e,
                 Ok(client) => match tokio::time::timeout(self.call_timeout, call(client)).await {
                     Ok(Ok(response)) => {
@@ -164,7 +179,7 @@ impl MetaClient {
         let mut last = ClientError::NoAddresses;
         let candidates = (self.leader.iter().chain(self.addresses.iter())).cloned();
         for address in candidates.collect::<Vec<_>>() {
-            let mut client = match connect(&address, self.call_timeout).await {
+            let mut client = match connect(&address, self.tls.as_ref(), self.call_timeout).await {
                 Ok(client) => client,
                 Err(e) => {
                     last = e;

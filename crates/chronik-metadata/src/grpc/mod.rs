@@ -10,6 +10,7 @@ mod quotas;
 mod registration;
 mod scram;
 mod service;
+mod tls;
 
 /// Generated types and gRPC stubs of `proto/raft_peer.proto` and `proto/controller.proto`.
 #[allow(clippy::all, missing_docs)]
@@ -25,6 +26,7 @@ pub use quotas::{client_quota_change, quota_entity};
 pub use registration::{broker_registration, endpoint_info, register_broker_request};
 pub use scram::{describe_scram_credentials, scram_alteration, scram_alteration_request};
 pub use service::ControllerService;
+pub use tls::ClusterTls;
 
 /// Metadata key of a NOT_LEADER answer that carries the leader's address (when known).
 pub const LEADER_ADDRESS_HEADER: &str = "x-chronik-leader";

@@ -15,12 +15,12 @@ use chronik_raft::{Message, NodeHandle, PeerReceiver, QueueTransport, Transport}
 use protobuf::Message as _;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Endpoint;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::pb::raft_peer_client::RaftPeerClient;
 use super::pb::raft_peer_server::RaftPeer;
 use super::pb::{RaftAck, RaftEnvelope};
+use super::tls::{self, ClusterTls};
 
 /// Largest Raft message accepted or sent (snapshots of the metadata state included).
 pub const MAX_RAFT_MESSAGE: usize = 64 << 20;
@@ -39,6 +39,8 @@ struct Shared {
     unreachable: mpsc::UnboundedSender<u64>,
     /// Where peer streams run; `set_peer` may be called from the Raft driver's own thread.
     runtime: tokio::runtime::Handle,
+    /// This node's certificate and the cluster CA, when peers speak TLS.
+    tls: Option<ClusterTls>,
 }
 
 /// A [`Transport`] that carries Raft messages to peers over gRPC streams. Cloning shares the
@@ -51,9 +53,13 @@ pub struct GrpcTransport {
 
 impl GrpcTransport {
     /// A transport for node `local` of cluster `cluster_id`, whose peer streams run on the
-    /// current tokio runtime (call it from inside one). The receiver yields peers whose
-    /// stream broke, to report to Raft as unreachable.
-    pub fn new(cluster_id: &str, local: u64) -> (Self, mpsc::UnboundedReceiver<u64>) {
+    /// current tokio runtime (call it from inside one), over TLS when `tls` is given. The
+    /// receiver yields peers whose stream broke, to report to Raft as unreachable.
+    pub fn new(
+        cluster_id: &str,
+        local: u64,
+        tls: Option<ClusterTls>,
+    ) -> (Self, mpsc::UnboundedReceiver<u64>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             cluster_id: cluster_id.to_owned(),
@@ -61,6 +67,7 @@ impl GrpcTransport {
             addresses: Mutex::new(BTreeMap::new()),
             unreachable: tx,
             runtime: tokio::runtime::Handle::current(),
+            tls,
         });
         let transport = GrpcTransport {
             shared,
@@ -144,8 +151,7 @@ impl PeerLink {
         queue: &mut PeerReceiver,
         backoff: &mut Duration,
     ) -> Result<(), String> {
-        let endpoint = Endpoint::from_shared(format!("http://{}", self.address))
-            .map_err(|e| format!("bad peer address: {e}"))?
+        let endpoint = tls::endpoint(&self.address, self.shared.tls.as_ref())?
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true);
         let channel = endpoint.connect().await.map_err(|e| e.to_string())?;

@@ -35,7 +35,7 @@ fn topics(principal: Option<&str>) -> AclFilter {
 async fn the_rpcs_create_and_delete_acls_per_item() {
     let dir = tempfile::tempdir().expect("temp dir");
     let node = start(dir.path(), 10_000).await;
-    let mut client = connect(&node.local_addr().to_string(), WAIT)
+    let mut client = connect(&node.local_addr().to_string(), None, WAIT)
         .await
         .expect("connect");
     let mut bad_code = acl_binding_message(&topic_acl("orders", "User:alice"));

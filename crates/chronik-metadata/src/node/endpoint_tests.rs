@@ -39,7 +39,7 @@ async fn listeners_are_registered_shown_and_survive_restarts() {
     let dir = tempfile::tempdir().expect("temp dir");
     let node = start(dir.path()).await;
     let address = node.local_addr().to_string();
-    let mut client = connect(&address, WAIT).await.expect("connect");
+    let mut client = connect(&address, None, WAIT).await.expect("connect");
     for id in 1..=3 {
         let listeners = [
             ("INTERNAL", 9000 + id as u32),

@@ -41,7 +41,9 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::grpc::pb::controller_server::ControllerServer;
 use crate::grpc::pb::raft_peer_server::RaftPeerServer;
-use crate::grpc::{ControllerService, GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};
+use crate::grpc::{
+    ClusterTls, ControllerService, GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService,
+};
 use crate::raft_store::WalLogStore;
 
 pub use controller::{NewTopicSpec, SessionHold};
@@ -78,6 +80,9 @@ pub struct NodeConfig {
     /// Applied entries that trigger a snapshot and log compaction. Small values make a
     /// lagging voter catch up through a snapshot instead of the log (and let tests prove it).
     pub snapshot_entries: u64,
+    /// This node's certificate and the cluster CA: gRPC (served and called) goes over TLS
+    /// with client certificates. `None` speaks in the clear.
+    pub tls: Option<ClusterTls>,
 }
 
 /// The voters of the Raft configuration stored in the meta node data dir `data_dir`, read
@@ -119,6 +124,7 @@ impl NodeConfig {
             auto_balance: true,
             tick: Duration::from_millis(100),
             snapshot_entries: DEFAULT_SNAPSHOT_ENTRIES,
+            tls: None,
         }
     }
 }
@@ -131,6 +137,8 @@ pub(crate) struct NodeInner {
     raft: NodeHandle,
     shared: Arc<SharedState>,
     transport: GrpcTransport,
+    /// For calls this node makes to its peers outside the Raft transport.
+    tls: Option<ClusterTls>,
     write_lock: tokio::sync::Mutex<()>,
     /// Controller decisions gathered into one Raft entry per commit.
     batches: Mutex<batch::Batches>,
@@ -205,7 +213,7 @@ impl MetaNode {
             store.sync()?;
         }
 
-        let (transport, mut unreachable) = GrpcTransport::new(&cluster_id, cfg.id);
+        let (transport, mut unreachable) = GrpcTransport::new(&cluster_id, cfg.id, cfg.tls.clone());
         for (peer, peer_address) in &initial {
             transport.set_peer(*peer, peer_address);
         }
@@ -237,6 +245,7 @@ impl MetaNode {
                 raft: raft.clone(),
                 shared,
                 transport,
+                tls: cfg.tls.clone(),
                 write_lock: tokio::sync::Mutex::new(()),
                 batches: Mutex::new(batch::Batches::default()),
                 sessions: Mutex::new(sessions::Sessions::new(cfg.session_timeout)),
@@ -265,7 +274,12 @@ impl MetaNode {
             raft.clone(),
             node.inner.stop.subscribe(),
         );
-        let server = tonic::transport::Server::builder()
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = &cfg.tls {
+            server = (server.tls_config(tls.server()))
+                .map_err(|e| NodeError::Config(format!("the gRPC server's TLS settings: {e}")))?;
+        }
+        let server = server
             .add_service(
                 RaftPeerServer::new(peer_service).max_decoding_message_size(MAX_RAFT_MESSAGE),
             )
@@ -389,7 +403,12 @@ impl MetaNode {
             let Some(address) = self.leader_address(id) else {
                 continue;
             };
-            let Ok(status) = crate::grpc::status_of(&address, Duration::from_millis(300)).await
+            let Ok(status) = crate::grpc::status_of(
+                &address,
+                self.inner.tls.as_ref(),
+                Duration::from_millis(300),
+            )
+            .await
             else {
                 continue;
             };

@@ -41,7 +41,7 @@ async fn start(dir: &std::path::Path, snapshot_entries: u64) -> MetaNode {
 async fn the_rpc_answers_each_alteration_and_describes_without_keys() {
     let dir = tempfile::tempdir().expect("temp dir");
     let node = start(dir.path(), 10_000).await;
-    let mut client = connect(&node.local_addr().to_string(), WAIT)
+    let mut client = connect(&node.local_addr().to_string(), None, WAIT)
         .await
         .expect("connect");
     let unknown_mechanism = ScramCredentialAlteration {

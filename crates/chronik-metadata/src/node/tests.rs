@@ -69,7 +69,7 @@ async fn single_voter_streams_records_and_fences_silent_brokers() {
     cfg.session_timeout = Duration::from_millis(500);
     let node = MetaNode::start(cfg).await.expect("start");
     leader_of(std::slice::from_ref(&node)).await;
-    let mut client = connect(&node.local_addr().to_string(), WAIT)
+    let mut client = connect(&node.local_addr().to_string(), None, WAIT)
         .await
         .expect("connect");
 
@@ -194,7 +194,7 @@ async fn a_broker_whose_session_stream_closes_is_fenced_long_before_its_session_
     let node = MetaNode::start(cfg).await.expect("start");
     leader_of(std::slice::from_ref(&node)).await;
     let address = node.local_addr().to_string();
-    let mut client = connect(&address, WAIT).await.expect("connect");
+    let mut client = connect(&address, None, WAIT).await.expect("connect");
     let beat = |id: i32, incarnation: [u8; 16]| HeartbeatRequest {
         broker_id: id,
         incarnation_id: incarnation.to_vec(),
@@ -205,12 +205,12 @@ async fn a_broker_whose_session_stream_closes_is_fenced_long_before_its_session_
         (client.register_broker(register(id, incarnation)).await).expect("register");
         (client.heartbeat(beat(id, incarnation)).await).expect("heartbeat");
         // Each stream on a connection of its own, as each broker process has.
-        let mut own = connect(&address, WAIT).await.expect("connect");
+        let mut own = connect(&address, None, WAIT).await.expect("connect");
         let stream = own.hold_session(beat(id, incarnation)).await;
         streams.push((own, stream.expect("hold session").into_inner()));
         if id == 2 {
             // Broker 2 opens a newer stream: closing the older one must not cost it anything.
-            let mut newer = connect(&address, WAIT).await.expect("connect");
+            let mut newer = connect(&address, None, WAIT).await.expect("connect");
             let stream = newer.hold_session(beat(id, incarnation)).await;
             streams.push((newer, stream.expect("hold session").into_inner()));
         }
@@ -243,23 +243,17 @@ async fn a_broker_whose_session_stream_closes_is_fenced_long_before_its_session_
 async fn followers_name_the_leader_and_strangers_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let nodes = start_cluster(dir.path(), &[1, 2, 3], "blue").await;
-    let leader = leader_of(&nodes).await;
-    let follower = nodes
-        .iter()
-        .find(|n| n.id() != leader.id())
-        .expect("a follower");
-
-    let mut direct = connect(follower.address(), WAIT).await.expect("connect");
-    let refused = direct
-        .create_topics(topic("x"))
-        .await
-        .expect_err("a follower refuses writes");
-    assert!(is_not_leader(&refused), "{refused:?}");
-    let hint = refused
-        .metadata()
-        .get(LEADER_ADDRESS_HEADER)
-        .and_then(|v| v.to_str().ok());
-    assert_eq!(hint, Some(leader.address()));
+    // A follower refuses writes and names the leader. An election under load can move the
+    // leadership between finding the leader and asking a follower: then ask again.
+    let (leader, follower) = eventually("a follower naming the leader", || async {
+        let leader = leader_of(&nodes).await;
+        let follower = nodes.iter().find(|n| n.id() != leader.id())?.clone();
+        let mut direct = connect(follower.address(), None, WAIT).await.ok()?;
+        let refused = direct.create_topics(topic("x")).await.err()?;
+        let hint = (refused.metadata().get(LEADER_ADDRESS_HEADER)).and_then(|v| v.to_str().ok());
+        (is_not_leader(&refused) && hint == Some(leader.address())).then_some((leader, follower))
+    })
+    .await;
 
     // The client follows the hint.
     let mut client = MetaClient::new([follower.address().to_owned()]);
@@ -345,7 +339,7 @@ async fn concurrent_decisions_share_raft_entries_and_stay_consistent() {
     let dir = tempfile::tempdir().expect("temp dir");
     let nodes = start_cluster(dir.path(), &[1, 2, 3], "batching").await;
     let leader = leader_of(&nodes).await;
-    let mut client = connect(&leader.local_addr().to_string(), WAIT)
+    let mut client = connect(&leader.local_addr().to_string(), None, WAIT)
         .await
         .expect("connect");
     let incarnation = rand::random::<[u8; 16]>();
