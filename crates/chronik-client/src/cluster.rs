@@ -90,6 +90,7 @@ impl Client {
             request_timeout: cfg.request_timeout,
             connect_timeout: cfg.connect_timeout,
             max_response_bytes: cfg.max_response_bytes,
+            tls: None,
         };
         let client = Client {
             inner: Arc::new(Inner {

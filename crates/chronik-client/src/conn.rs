@@ -13,9 +13,9 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ResponseHeader;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -82,22 +82,78 @@ pub struct ConnConfig {
     pub connect_timeout: Duration,
     /// Largest response frame accepted; bigger ones close the connection before allocating.
     pub max_response_bytes: usize,
+    /// Speak TLS with this configuration (trusted CAs, and a client certificate if the
+    /// broker asks for one); `None` speaks in the clear.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// `step` on `addr`, failed with a network error when it errs or outlasts `limit`.
+async fn within<T, E: std::fmt::Display>(
+    limit: Duration,
+    addr: SocketAddr,
+    step: &str,
+    future: impl Future<Output = std::result::Result<T, E>>,
+) -> Result<T> {
+    match tokio::time::timeout(limit, future).await {
+        Err(_) => Err(ClientError::network(
+            addr,
+            format!("{step} timed out after {limit:?}"),
+        )),
+        Ok(Err(e)) => Err(ClientError::network(addr, format!("{step}: {e}"))),
+        Ok(Ok(value)) => Ok(value),
+    }
 }
 
 impl Connection {
-    /// Connects and negotiates API versions.
+    /// Connects and negotiates API versions; over TLS (when `cfg.tls` is set) the broker's
+    /// certificate must name `addr`'s IP address.
     pub async fn open(addr: SocketAddr, cfg: &ConnConfig) -> Result<Connection> {
-        let stream = tokio::time::timeout(cfg.connect_timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| {
-                ClientError::network(
-                    addr,
-                    format!("connect timed out after {:?}", cfg.connect_timeout),
-                )
-            })?
-            .map_err(|e| ClientError::network(addr, format!("connect: {e}")))?;
+        Connection::open_as(addr, &addr.ip().to_string(), cfg).await
+    }
+
+    /// As [`Connection::open`], for a broker whose certificate names it `server_name` (the
+    /// host it advertises).
+    pub async fn open_as(
+        addr: SocketAddr,
+        server_name: &str,
+        cfg: &ConnConfig,
+    ) -> Result<Connection> {
+        let stream = within(
+            cfg.connect_timeout,
+            addr,
+            "connect",
+            TcpStream::connect(addr),
+        )
+        .await?;
         let _ = stream.set_nodelay(true);
-        let (read, write) = stream.into_split();
+        let mut conn = match &cfg.tls {
+            None => {
+                let (read, write) = stream.into_split();
+                Connection::start(read, write, addr, cfg)
+            }
+            Some(tls) => {
+                let name = ServerName::try_from(server_name.to_owned()).map_err(|e| {
+                    ClientError::network(
+                        addr,
+                        format!("'{server_name}' is no TLS server name: {e}"),
+                    )
+                })?;
+                let connector = tokio_rustls::TlsConnector::from(Arc::clone(tls));
+                let handshake = connector.connect(name, stream);
+                let stream = within(cfg.connect_timeout, addr, "TLS handshake", handshake).await?;
+                let (read, write) = tokio::io::split(stream);
+                Connection::start(read, write, addr, cfg)
+            }
+        };
+        conn.versions = conn.negotiate(&cfg.client_id).await?;
+        Ok(conn)
+    }
+
+    fn start<R, W>(read: R, write: W, addr: SocketAddr, cfg: &ConnConfig) -> Connection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let shared = SharedState::default();
         let (tx, rx) = mpsc::channel(1024);
         let reader = tokio::spawn(read_loop(
@@ -107,7 +163,7 @@ impl Connection {
             cfg.max_response_bytes,
         ));
         let writer = tokio::spawn(write_loop(write, addr, rx, shared.clone()));
-        let mut conn = Connection {
+        Connection {
             addr,
             tx,
             shared,
@@ -115,9 +171,7 @@ impl Connection {
             timeout: cfg.request_timeout,
             versions: BrokerVersions::default(),
             tasks: [reader, writer],
-        };
-        conn.versions = conn.negotiate(&cfg.client_id).await?;
-        Ok(conn)
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -283,7 +337,7 @@ fn decode<T: Decodable + HeaderVersion>(
 }
 
 async fn write_loop(
-    write: OwnedWriteHalf,
+    write: impl AsyncWrite + Unpin,
     addr: SocketAddr,
     mut rx: mpsc::Receiver<Outgoing>,
     shared: SharedState,
@@ -320,7 +374,12 @@ async fn write_loop(
     }
 }
 
-async fn read_loop(mut read: OwnedReadHalf, addr: SocketAddr, shared: SharedState, max: usize) {
+async fn read_loop(
+    mut read: impl AsyncRead + Unpin,
+    addr: SocketAddr,
+    shared: SharedState,
+    max: usize,
+) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
         match chronik_kafka::try_split_frame(&mut buf, max) {

@@ -122,6 +122,7 @@ mod tests {
             request_timeout,
             connect_timeout: Duration::from_secs(5),
             max_response_bytes: 1 << 20,
+            tls: None,
         }
     }
 
