@@ -37,6 +37,12 @@ pub struct SecurityArgs {
     /// User:<subject CN>.
     #[arg(long, env = "CHRONIK_TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Encrypt this broker's connections to the rest of the cluster: gRPC to the meta nodes
+    /// and replication to other brokers go over TLS, presenting --tls-cert and trusting
+    /// --tls-client-ca. The first listener (replication) must then be SSL; the meta nodes run
+    /// with their own --tls-* flags.
+    #[arg(long, env = "CHRONIK_CLUSTER_TLS", default_value_t = false)]
+    pub cluster_tls: bool,
     /// SASL mechanisms the SASL listeners offer, comma-separated: SCRAM-SHA-512,
     /// SCRAM-SHA-256, PLAIN (PLAIN sends the password itself: use it over SASL_SSL).
     #[arg(
@@ -106,9 +112,16 @@ impl SecurityArgs {
             _ => bail!("--tls-cert and --tls-key go together (and --tls-client-ca needs both)"),
         };
         let uses_tls = config.listeners.iter().any(|l| l.protocol.tls());
-        if config.tls.is_some() && !uses_tls {
+        if config.tls.is_some() && !uses_tls && !self.cluster_tls {
             bail!("--tls-cert is given but no listener is SSL or SASL_SSL; add one to --listeners");
         }
+        if self.cluster_tls && config.tls.as_ref().is_none_or(|t| t.client_ca.is_none()) {
+            bail!(
+                "--cluster-tls needs --tls-cert, --tls-key and --tls-client-ca (the CA that \
+                 signs every node's certificate)"
+            );
+        }
+        config.cluster_tls = self.cluster_tls;
         config.sasl_mechanisms = parse_mechanisms(&self.sasl_mechanisms)?;
         config.connections_max_reauth = (self.connections_max_reauth_ms > 0)
             .then(|| Duration::from_millis(self.connections_max_reauth_ms));

@@ -31,21 +31,49 @@ pub(crate) struct Listener {
 
 /// The listeners the configuration names: `--listeners`, else one PLAINTEXT `--listen`.
 fn listener_configs(config: &BrokerConfig) -> Result<Vec<ListenerConfig>, BrokerError> {
-    if let Some(first) = config.listeners.first() {
-        if !config.meta.is_empty() && first.protocol != SecurityProtocol::Plaintext {
-            return Err(BrokerError::Config(format!(
-                "the first listener ({}) carries replication between brokers, which speaks only \
-                 PLAINTEXT so far; list a PLAINTEXT listener on a private interface first",
-                first.name
-            )));
-        }
-        return Ok(config.listeners.clone());
-    }
-    let advertised = match config.advertise.as_deref() {
-        Some(text) => Some(parse_host_port(text)?),
-        None => None,
+    let listeners = if config.listeners.is_empty() {
+        let advertised = match config.advertise.as_deref() {
+            Some(text) => Some(parse_host_port(text)?),
+            None => None,
+        };
+        vec![ListenerConfig::plaintext(config.listen, advertised)]
+    } else {
+        config.listeners.clone()
     };
-    Ok(vec![ListenerConfig::plaintext(config.listen, advertised)])
+    if let Some(first) = listeners.first() {
+        check_inter_broker_listener(config, first)?;
+    }
+    Ok(listeners)
+}
+
+/// Replication between brokers goes through the first listener: in the clear, or, with
+/// `--cluster-tls`, over SSL with client certificates so the fetching broker has a principal.
+fn check_inter_broker_listener(
+    config: &BrokerConfig,
+    first: &ListenerConfig,
+) -> Result<(), BrokerError> {
+    if config.meta.is_empty() {
+        return Ok(());
+    }
+    let (wanted, how) = if config.cluster_tls {
+        (
+            SecurityProtocol::Ssl,
+            "must be SSL with --cluster-tls (brokers present their certificates to each other)",
+        )
+    } else {
+        (
+            SecurityProtocol::Plaintext,
+            "must be PLAINTEXT, or SSL with --cluster-tls",
+        )
+    };
+    if first.protocol != wanted {
+        return Err(BrokerError::Config(format!(
+            "the first listener ({}) carries replication between brokers and {how}; list that \
+             listener first, on a private interface",
+            first.name
+        )));
+    }
+    Ok(())
 }
 
 /// Binds every listener, loading the TLS files of those that need them.

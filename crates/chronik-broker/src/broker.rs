@@ -48,10 +48,7 @@ impl Broker {
         let dir = DataDir::open(&config.data_dir, wal)?;
         let partitions = Arc::new(Partitions::new(dir, defaults.clone()));
         let cluster = Cluster::start(
-            config.id,
-            &config.data_dir,
-            config.meta_listen,
-            &config.meta,
+            &config,
             crate::cluster::OffsetsTopic {
                 replication_factor: config.offsets_topic_replication_factor,
                 segment_bytes: config.offsets_topic_segment_bytes,

@@ -3,11 +3,13 @@
 //! keeping its session alive; topic changes; and keeping the hosted partition logs in step
 //! with the metadata.
 
+mod cluster_id;
 #[cfg(test)]
 mod conformance_tests;
 pub(crate) mod embedded;
 mod external;
 mod image;
+mod peer_tls;
 mod quorum;
 
 use std::collections::BTreeMap;
@@ -30,8 +32,9 @@ use self::external::ExternalQuorum;
 #[cfg(test)]
 pub(crate) use self::quorum::VoterStatus;
 pub(crate) use self::quorum::{MetadataQuorum, QuorumStatus, ReassignmentChange};
-use crate::BrokerError;
 use crate::partitions::Partitions;
+use crate::{BrokerConfig, BrokerError};
+use chronik_client::{ConnConfig, Connection};
 
 /// How often a topic-config change is computed again after losing to a concurrent one.
 const CONFIG_CHANGE_ATTEMPTS: u32 = 10;
@@ -52,6 +55,14 @@ pub(crate) struct OffsetsTopic {
     pub segment_bytes: u64,
 }
 
+/// Another broker's address for broker-to-broker connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PeerAddress {
+    pub addr: std::net::SocketAddr,
+    /// The host it registered, which its certificate must name.
+    pub host: String,
+}
+
 /// The metadata side of a running broker.
 pub(crate) struct Cluster {
     quorum: Box<dyn MetadataQuorum>,
@@ -61,24 +72,32 @@ pub(crate) struct Cluster {
     offsets_replication: i16,
     /// `segment.bytes` of `__consumer_offsets`.
     offsets_segment_bytes: u64,
+    /// TLS for Kafka connections to other brokers (`--cluster-tls`).
+    peer_tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 impl Cluster {
     /// Starts the embedded single-voter node with its data in `DATA/meta`, or connects to the
-    /// meta nodes at `meta` when any are given.
+    /// meta nodes at `config.meta` when any are given (over TLS with `--cluster-tls`).
     pub async fn start(
-        me: BrokerId,
-        data_dir: &std::path::Path,
-        listen: std::net::SocketAddr,
-        meta: &[String],
+        config: &BrokerConfig,
         offsets: OffsetsTopic,
     ) -> Result<Cluster, BrokerError> {
-        let quorum: Box<dyn MetadataQuorum> = if meta.is_empty() {
-            Box::new(EmbeddedQuorum::start(me, data_dir, listen).await?)
+        let tls = peer_tls::load(config)?;
+        let grpc_tls = tls.as_ref().map(|t| t.grpc.clone());
+        let quorum: Box<dyn MetadataQuorum> = if config.meta.is_empty() {
+            let data_dir = &config.data_dir;
+            Box::new(
+                EmbeddedQuorum::start(config.id, data_dir, config.meta_listen, grpc_tls).await?,
+            )
         } else {
-            Box::new(ExternalQuorum::connect(meta).await?)
+            let quorum = ExternalQuorum::connect(&config.meta, grpc_tls).await?;
+            cluster_id::check(&config.data_dir, quorum.cluster_id(), &config.meta)?;
+            Box::new(quorum)
         };
-        Ok(Cluster::with_quorum(me, quorum, offsets))
+        let mut cluster = Cluster::with_quorum(config.id, quorum, offsets);
+        cluster.peer_tls = tls.map(|t| t.kafka);
+        Ok(cluster)
     }
 
     /// Broker `me` on `quorum`, with a fresh incarnation.
@@ -93,6 +112,7 @@ impl Cluster {
             quorum,
             me,
             incarnation: Uuid(rand::random::<[u8; 16]>()),
+            peer_tls: None,
         }
     }
 
@@ -331,12 +351,31 @@ impl Cluster {
         self.quorum.quorum_status().await
     }
 
-    /// The `host:port` broker `id` registered, while it is live.
-    pub fn broker_address(&self, id: BrokerId) -> Option<String> {
-        self.metadata(|s| {
+    /// Where other brokers reach broker `id` while it is live: its first listener, resolved.
+    pub async fn peer_address(&self, id: BrokerId) -> Option<PeerAddress> {
+        let (host, port) = self.metadata(|s| {
             let b = s.broker(id).filter(|b| b.is_live())?;
-            Some(format!("{}:{}", b.host, b.port))
-        })
+            Some((b.host.clone(), b.port))
+        })?;
+        let addr = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .ok()?
+            .next()?;
+        Some(PeerAddress { addr, host })
+    }
+
+    /// A Kafka connection to another broker, over TLS with this broker's certificate when
+    /// the cluster's traffic is encrypted (`--cluster-tls`).
+    pub async fn open_peer(
+        &self,
+        peer: &PeerAddress,
+        config: ConnConfig,
+    ) -> chronik_client::Result<Connection> {
+        let config = ConnConfig {
+            tls: self.peer_tls.clone(),
+            ..config
+        };
+        Connection::open_as(peer.addr, &peer.host, &config).await
     }
 
     /// Stops what runs in this process for the quorum (the embedded node).

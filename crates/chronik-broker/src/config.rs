@@ -118,6 +118,10 @@ pub struct BrokerConfig {
     pub listeners: Vec<crate::ListenerConfig>,
     /// Certificate, key and client CAs of the SSL and SASL_SSL listeners.
     pub tls: Option<chronik_auth::tls::TlsFiles>,
+    /// Connections to the rest of the cluster (gRPC to the meta quorum, replication and
+    /// transaction markers to other brokers) go over TLS, presenting `tls`'s certificate and
+    /// trusting its client CAs; the first listener must then be SSL.
+    pub cluster_tls: bool,
     /// Mechanisms the SASL listeners offer (Kafka's `sasl.enabled.mechanisms`).
     pub sasl_mechanisms: Vec<crate::SaslMechanism>,
     /// How long a SASL session lasts before the client must re-authenticate (Kafka's
@@ -168,6 +172,7 @@ impl BrokerConfig {
             transaction_max_timeout: Duration::from_secs(15 * 60),
             listeners: Vec::new(),
             tls: None,
+            cluster_tls: false,
             sasl_mechanisms: vec![
                 crate::SaslMechanism::Scram(chronik_auth::ScramMechanism::Sha512),
                 crate::SaslMechanism::Scram(chronik_auth::ScramMechanism::Sha256),

@@ -90,7 +90,7 @@ impl Fixture {
             nodes.push(MetaNode::start(cfg).await.expect("meta node starts"));
         }
         let addresses: Vec<String> = peers.into_values().collect();
-        let quorum = ExternalQuorum::connect(&addresses)
+        let quorum = ExternalQuorum::connect(&addresses, None)
             .await
             .expect("external quorum reachable");
         Fixture::new(Box::new(quorum), nodes, dir)

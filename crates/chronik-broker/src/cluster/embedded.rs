@@ -8,6 +8,7 @@ use chronik_auth::acl::{AclBinding, AclFilter};
 use chronik_metadata::controller::{
     self, AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
+use chronik_metadata::grpc::ClusterTls;
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
 use chronik_metadata::{
     BrokerId, ConfigResource, MetadataState, QuotaEntity, ScramAlteration, Uuid,
@@ -32,6 +33,7 @@ impl EmbeddedQuorum {
         me: BrokerId,
         data_dir: &std::path::Path,
         listen: std::net::SocketAddr,
+        tls: Option<ClusterTls>,
     ) -> Result<EmbeddedQuorum, BrokerError> {
         let voter = u64::try_from(me)
             .ok()
@@ -41,6 +43,7 @@ impl EmbeddedQuorum {
         // The only broker has no one to fail over to: a long session keeps a broker stalled
         // under load (its heartbeat task starved) from fencing itself for nothing.
         cfg.session_timeout = SESSION_TIMEOUT;
+        cfg.tls = tls;
         EmbeddedQuorum::start_with(cfg).await
     }
 

@@ -22,8 +22,8 @@ use chronik_metadata::grpc::pb::{
     TopicConfigChange, TopicPartitionRef, TopicSpec,
 };
 use chronik_metadata::grpc::{
-    ClientError, MetaClient, client_quota_change, election_result, register_broker_request,
-    scram_alteration_request,
+    ClientError, ClusterTls, MetaClient, client_quota_change, election_result,
+    register_broker_request, scram_alteration_request,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
 use chronik_metadata::{
@@ -71,17 +71,19 @@ impl Drop for ExternalQuorum {
 impl ExternalQuorum {
     /// Reaches the quorum, starts following its records and waits until the local image has
     /// caught up with what its leader has applied.
-    pub async fn connect(addresses: &[String]) -> Result<ExternalQuorum, NodeError> {
-        let mut client =
-            MetaClient::new(addresses.iter().cloned()).with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
+    pub async fn connect(
+        addresses: &[String],
+        tls: Option<ClusterTls>,
+    ) -> Result<ExternalQuorum, NodeError> {
+        let client_of = || MetaClient::new(addresses.iter().cloned()).with_tls(tls.clone());
+        let mut client = client_of().with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
         let status = (client.call(|mut c| async move { c.status(StatusRequest {}).await }))
             .await
             .map_err(ClientError::into_node_error)?;
         let image = Arc::new(Image::new());
-        let watcher = tokio::spawn(follow(addresses.to_vec(), image.clone()));
-        let heartbeats = MetaClient::new(addresses.iter().cloned());
-        let session_stream =
-            MetaClient::new(addresses.iter().cloned()).with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
+        let watcher = tokio::spawn(follow(client_of(), image.clone()));
+        let heartbeats = client_of();
+        let session_stream = client_of().with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
         let quorum = ExternalQuorum {
             client: Mutex::new(client),
             heartbeats: Mutex::new(heartbeats),

@@ -40,8 +40,8 @@ impl Image {
 
 /// Follows the quorum's committed records into `image` for as long as the broker runs,
 /// re-opening the watch (on any meta node) where it broke.
-pub(super) async fn follow(addresses: Vec<String>, image: Arc<Image>) {
-    let mut client = MetaClient::new(addresses).with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
+pub(super) async fn follow(client: MetaClient, image: Arc<Image>) {
+    let mut client = client.with_timeouts(CALL_TIMEOUT, TOTAL_TIMEOUT);
     let mut from = 0u64;
     loop {
         match client.watch(from).await {

@@ -4,7 +4,6 @@
 //! KIP-101/279); fetched batches are appended verbatim, with their offsets and epochs.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,14 +88,16 @@ async fn fetch_from(leader: BrokerId, ctx: Arc<Fetchers>) {
         let start = rounds % parts.len();
         parts.rotate_left(start);
         rounds = rounds.wrapping_add(1);
-        let Some(addr) = resolve(&ctx.cluster, leader).await else {
+        let Some(peer) = ctx.cluster.peer_address(leader).await else {
             tokio::time::sleep(BACKOFF).await;
             continue;
         };
-        let reuse = conn.take().filter(|c| !c.is_closed() && c.addr() == addr);
+        let reuse = conn
+            .take()
+            .filter(|c| !c.is_closed() && c.addr() == peer.addr);
         let c = match reuse {
             Some(c) => c,
-            None => match Connection::open(addr, &conn_config()).await {
+            None => match ctx.cluster.open_peer(&peer, conn_config()).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::debug!(leader, error = %e, "cannot reach the leader to fetch");
@@ -164,17 +165,13 @@ fn same_partitions(a: &[Part], b: &[Part]) -> bool {
             .all(|(tp, h)| b.iter().any(|(tp2, h2)| tp == tp2 && Arc::ptr_eq(h, h2)))
 }
 
-async fn resolve(cluster: &Cluster, leader: BrokerId) -> Option<SocketAddr> {
-    let text = cluster.broker_address(leader)?;
-    tokio::net::lookup_host(text).await.ok()?.next()
-}
-
 fn conn_config() -> ConnConfig {
     ConnConfig {
         client_id: "chronik-replica-fetcher".into(),
         request_timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(3),
         max_response_bytes: 64 * 1024 * 1024,
+        tls: None,
     }
 }
 

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cluster::{Cluster, PeerAddress};
 use chronik_client::{ConnConfig, Connection};
 use chronik_kafka::kafka_protocol::error::ResponseError;
 use chronik_kafka::kafka_protocol::messages::write_txn_markers_request::{
@@ -166,10 +167,10 @@ impl TxnCoordinator {
         tps: &[TopicPartition],
         ending: Ending,
     ) -> Vec<TopicPartition> {
-        let Some(addr) = self.resolve(leader).await else {
+        let Some(peer) = self.cluster.peer_address(leader).await else {
             return Vec::new();
         };
-        let conn = match self.peers.connection(addr).await {
+        let conn = match self.peers.connection(&self.cluster, &peer).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::debug!(broker = leader, error = %e, "cannot reach a partition leader for markers");
@@ -221,20 +222,16 @@ impl TxnCoordinator {
         }
         done
     }
-
-    pub(super) async fn resolve(&self, broker: BrokerId) -> Option<SocketAddr> {
-        let text = self.cluster.broker_address(broker)?;
-        tokio::net::lookup_host(text).await.ok()?.next()
-    }
 }
 
 impl Peers {
     pub(super) async fn connection(
         &self,
-        addr: SocketAddr,
+        cluster: &Cluster,
+        peer: &PeerAddress,
     ) -> chronik_client::Result<Arc<Connection>> {
         let mut conns = self.conns.lock().await;
-        if let Some(c) = conns.get(&addr).filter(|c| !c.is_closed()) {
+        if let Some(c) = conns.get(&peer.addr).filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
         let config = ConnConfig {
@@ -242,9 +239,10 @@ impl Peers {
             request_timeout: MARKER_TIMEOUT + Duration::from_secs(5),
             connect_timeout: Duration::from_secs(3),
             max_response_bytes: 1024 * 1024,
+            tls: None,
         };
-        let conn = Arc::new(Connection::open(addr, &config).await?);
-        conns.insert(addr, conn.clone());
+        let conn = Arc::new(cluster.open_peer(peer, config).await?);
+        conns.insert(peer.addr, conn.clone());
         Ok(conn)
     }
 }

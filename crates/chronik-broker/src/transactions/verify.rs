@@ -49,10 +49,10 @@ impl TxnCoordinator {
         let Some(leader) = leader.filter(|l| *l >= 0) else {
             return Verified::Unavailable("the transaction coordinator is not known".into());
         };
-        let Some(addr) = self.resolve(leader).await else {
+        let Some(peer) = self.cluster.peer_address(leader).await else {
             return Verified::Unavailable(format!("broker {leader} has no address"));
         };
-        let conn = match self.peers.connection(addr).await {
+        let conn = match self.peers.connection(&self.cluster, &peer).await {
             Ok(c) => c,
             Err(e) => return Verified::Unavailable(format!("cannot reach broker {leader}: {e}")),
         };

@@ -1,0 +1,43 @@
+//! TLS for a broker's own connections to the rest of its cluster (`--cluster-tls`): gRPC to
+//! the meta quorum, and Kafka connections to other brokers (replica fetches, transaction
+//! markers). Both present this broker's certificate, so the broker it fetches from sees the
+//! principal `User:<CN>`, and both trust only the cluster's CA.
+
+use std::sync::Arc;
+
+use chronik_metadata::grpc::ClusterTls;
+
+use crate::{BrokerConfig, BrokerError};
+
+/// The loaded client sides of `--cluster-tls`.
+#[derive(Clone)]
+pub(crate) struct PeerTls {
+    /// For gRPC to the meta nodes (and the embedded node's server).
+    pub grpc: ClusterTls,
+    /// For Kafka connections to other brokers.
+    pub kafka: Arc<tokio_rustls::rustls::ClientConfig>,
+}
+
+/// The TLS settings `config` asks for, loaded; `None` without `--cluster-tls`.
+pub(crate) fn load(config: &BrokerConfig) -> Result<Option<PeerTls>, BrokerError> {
+    if !config.cluster_tls {
+        return Ok(None);
+    }
+    let files = config.tls.as_ref().ok_or_else(|| {
+        BrokerError::Config(
+            "--cluster-tls needs --tls-cert, --tls-key and --tls-client-ca (the CA that signs \
+             every node's certificate)"
+                .into(),
+        )
+    })?;
+    let ca = files.client_ca.as_deref().ok_or_else(|| {
+        BrokerError::Config(
+            "--cluster-tls needs --tls-client-ca: the CA that signs every node's certificate"
+                .into(),
+        )
+    })?;
+    let refused = |e: chronik_auth::AuthError| BrokerError::Config(format!("--cluster-tls: {e}"));
+    let grpc = ClusterTls::load(&files.cert, &files.key, ca).map_err(refused)?;
+    let kafka = chronik_auth::tls::client_config(files).map_err(refused)?;
+    Ok(Some(PeerTls { grpc, kafka }))
+}
