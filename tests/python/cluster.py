@@ -95,28 +95,49 @@ class Cluster:
     binaries the nodes start with (the harness's own commands always use the current ones).
     `broker_listen_args(bid, port)`, when given, returns the listener flags of broker `bid` in
     place of `--listen 127.0.0.1:PORT --advertise ...` (its first listener must still be
-    PLAINTEXT on `port`, which the harness checks readiness through)."""
+    PLAINTEXT on `port`, which the harness checks readiness through).
+
+    With `secure`, every connection between nodes is TLS with client certificates from the
+    cluster's CA (`certs/`): Raft between meta nodes, brokers and tools to the quorum, and
+    replication between brokers through each broker's first listener, INTERNAL (SSL, on
+    `internal_ports`). Clients use the second listener, CLIENT (PLAINTEXT on `port`, whose
+    ANONYMOUS principal is a super user). The ACL authorizer is on: brokers (User:broker) may
+    only do what the ACL made at start allows them, CLUSTER_ACTION on the cluster."""
 
     def __init__(self, brokers=3, voters=3, session_timeout_ms=2000, broker_args=(), meta_args=(),
                  proxied=False, meta_bin=META_BIN, broker_bin=BROKER_BIN, auto_create_topics=False,
-                 broker_listen_args=None):
+                 broker_listen_args=None, secure=False):
         for b in (meta_bin, broker_bin):
             assert b.is_file(), f"{b} missing: build it with cargo build"
         self.tmp = tempfile.mkdtemp(prefix="chronik-cluster-")
+        self.secure = secure
+        # Flags of chronik-meta's client commands (status, users, ...) for this quorum.
+        self.meta_tool_args = []
+        if secure:
+            self.certs = self._make_certs()
+            self.meta_tool_args = self.meta_tls_args("meta")
+            meta_args = (*self.meta_tool_args, *meta_args)
+            assert broker_listen_args is None, "secure clusters choose their own listeners"
+            broker_listen_args = self._secure_listeners
+            broker_args = (*self.broker_tls_args("broker"), *broker_args)
         self.cluster_id = f"pytest-{uuid.uuid4().hex[:12]}"
         meta_ports = [free_port() for _ in range(voters)]
         self.meta_addrs = [f"127.0.0.1:{p}" for p in meta_ports]
         self.ports = {i + 1: free_port() for i in range(brokers)}
         self.metrics_ports = {b: free_port() for b in self.ports}
+        self.internal_ports = {b: free_port() for b in self.ports} if secure else {}
         self.proxies = {}
         if proxied:
             from proxy import Proxy
 
             self.proxies = {f"meta{i + 1}": Proxy(p) for i, p in enumerate(meta_ports)}
             self.proxies.update({f"broker{b}": Proxy(p) for b, p in self.ports.items()})
+            self.proxies.update({f"broker{b}-internal": Proxy(p) for b, p in self.internal_ports.items()})
         reach = {name: p.address for name, p in self.proxies.items()}
         meta_reach = [reach.get(f"meta{i + 1}", a) for i, a in enumerate(self.meta_addrs)]
         self.broker_reach = {b: reach.get(f"broker{b}", f"127.0.0.1:{p}") for b, p in self.ports.items()}
+        self.internal_reach = {b: reach.get(f"broker{b}-internal", f"127.0.0.1:{p}")
+                               for b, p in self.internal_ports.items()}
         peers = ",".join(f"{i + 1}={a}" for i, a in enumerate(meta_reach))
         self.metas = [
             Proc(
@@ -146,6 +167,49 @@ class Cluster:
     def path(self, name):
         return os.path.join(self.tmp, name)
 
+    def _make_certs(self):
+        from certs import NODE_EXT, make_ca, make_cert
+
+        d = Path(self.path("certs"))
+        d.mkdir()
+        make_ca(d, "ca")
+        make_ca(d, "rogue-ca")
+        make_cert(d, "meta", "meta", "ca", NODE_EXT)
+        make_cert(d, "broker", "broker", "ca", NODE_EXT)
+        # A broker certificate from a CA the cluster does not trust.
+        make_cert(d, "rogue", "broker", "rogue-ca", NODE_EXT)
+        return d
+
+    def meta_tls_args(self, name, ca="ca"):
+        c = self.certs
+        return ["--tls-cert", str(c / f"{name}.pem"), "--tls-key", str(c / f"{name}.key"),
+                "--tls-ca", str(c / f"{ca}.pem")]
+
+    def broker_tls_args(self, name, ca="ca"):
+        c = self.certs
+        return ["--tls-cert", str(c / f"{name}.pem"), "--tls-key", str(c / f"{name}.key"),
+                "--tls-client-ca", str(c / f"{ca}.pem"), "--cluster-tls",
+                "--authorizer", "acl", "--super-users", "User:ANONYMOUS"]
+
+    def _secure_listeners(self, bid, port):
+        internal = self.internal_ports[bid]
+        return ["--listeners", f"INTERNAL://127.0.0.1:{internal},CLIENT://127.0.0.1:{port}",
+                "--listener-security-protocol-map", "INTERNAL:SSL,CLIENT:PLAINTEXT",
+                "--advertised-listeners",
+                f"INTERNAL://{self.internal_reach[bid]},CLIENT://{self.broker_reach[bid]}"]
+
+    def allow_brokers_cluster_action(self):
+        """The one ACL brokers need between themselves: CLUSTER_ACTION on the cluster
+        (replica fetches, transaction markers)."""
+        from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType, ResourcePatternType,
+                                           ResourceType)
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        acl = AclBinding(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, "User:broker", "*",
+                         AclOperation.CLUSTER_ACTION, AclPermissionType.ALLOW)
+        for f in admin.create_acls([acl]).values():
+            f.result(timeout=30)
+
     def data_dir(self, bid):
         return self.path(f"broker{bid}")
 
@@ -159,6 +223,8 @@ class Cluster:
         self._with_logs(lambda: eventually("the quorum to elect a leader", lambda: self.status().get("leader_id")))
         for bid in self.brokers:
             self.start_broker(bid)
+        if self.secure:
+            self.allow_brokers_cluster_action()
         return self
 
     def start_broker(self, bid):
@@ -202,7 +268,7 @@ class Cluster:
         for m, addr in zip(self.metas, self.meta_addrs):
             if not m.alive():
                 continue
-            cmd = [str(META_BIN), "status", "--meta", addr, "--output", "json"]
+            cmd = [str(META_BIN), "status", "--meta", addr, "--output", "json", *self.meta_tool_args]
             if topic:
                 cmd += ["--topic", topic]
             out = subprocess.run(cmd, capture_output=True, timeout=30)

@@ -28,32 +28,12 @@ from kafka.protocol.admin import (
 from kafka.protocol.api import RequestHeader
 from kafka.protocol.metadata import MetadataRequest_v1
 
+from certs import CLIENT_EXT, SERVER_EXT, make_ca, make_cert
 from harness import BROKER_BIN, DEFAULT_ARGS, BrokerProcess, free_port, unique
 
 PASSWORD = "alice-secret-1"
 DEADLINE_S = 30.0
 SASL_AUTHENTICATION_FAILED = 58
-
-
-def openssl(cwd, *args):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_ca(d, name):
-    openssl(d, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}")
-
-
-def make_cert(d, name, cn, ca, ext, days=2):
-    openssl(d, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
-    (d / f"{name}.ext").write_text(ext)
-    openssl(d, "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-            "-CAcreateserial", "-out", f"{name}.pem", "-days", str(days), "-extfile", f"{name}.ext")
-
-
-SERVER_EXT = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
-CLIENT_EXT = "extendedKeyUsage=clientAuth\n"
 
 
 @pytest.fixture(scope="module")
@@ -429,6 +409,12 @@ def test_sighup_reloads_the_certificate_without_dropping_connections(certs, tmp_
     (["--listeners", "FOO://127.0.0.1:0"], "not a security protocol"),
     (["--listeners", "PLAINTEXT://127.0.0.1:0", "--sasl-mechanisms", "GSSAPI"], "GSSAPI"),
     (["--tls-cert", "a.pem"], "--tls-key"),
+    (["--listeners", "SSL://127.0.0.1:0", "--tls-cert", "a.pem", "--tls-key", "a.key", "--meta", "127.0.0.1:1"],
+     "must be PLAINTEXT, or SSL with --cluster-tls"),
+    (["--cluster-tls"], "--cluster-tls needs"),
+    (["--cluster-tls", "--tls-cert", "a.pem", "--tls-key", "a.key"], "--tls-client-ca"),
+    (["--cluster-tls", "--tls-cert", "a.pem", "--tls-key", "a.key", "--tls-client-ca", "ca.pem",
+      "--meta", "127.0.0.1:1"], "must be SSL with --cluster-tls"),
 ])
 def test_bad_security_settings_are_refused_at_start(tmp_path, args, message):
     out = subprocess.run([str(BROKER_BIN), "run", "--data-dir", str(tmp_path / "data"), *args],

@@ -1,0 +1,114 @@
+"""A 3+3 cluster with TLS and client certificates between every node and the ACL authorizer on
+(`Cluster(secure=True)`): Raft between meta nodes, brokers and tools calling the quorum, and
+replication between brokers all present certificates of the cluster's CA, and brokers need
+CLUSTER_ACTION to fetch from each other. The replication tests imported below run on such a
+cluster, and so does test_nemesis.py's random-seed run; nodes and tools without a certificate
+the cluster trusts are refused.
+"""
+
+import subprocess
+
+import pytest
+from confluent_kafka import KafkaError, Producer
+from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient,
+                                   ResourcePatternType, ResourceType)
+
+from cluster import BROKER_BIN, META_BIN, Proc, eventually, running_cluster
+from harness import free_port, unique
+from test_replication import (  # noqa: F401  (collected here, on the secure cluster)
+    test_a_killed_coordinator_hands_its_groups_over_with_their_offsets,
+    test_a_stopped_follower_leaves_the_isr_and_rejoins_when_resumed,
+    test_acked_writes_survive_leader_kills,
+    test_acks_all_is_refused_while_two_of_three_replicas_are_down,
+)
+
+EXIT_ERROR = 2
+
+
+@pytest.fixture
+def cluster():
+    yield from running_cluster(secure=True, broker_args=("--replica-lag-time-max-ms", "3000"))
+
+
+def meta_status(cluster, *tls):
+    return subprocess.run([str(META_BIN), "status", "--meta", cluster.meta_addrs[0], "--output", "json",
+                           "--timeout-ms", "2000", *tls], capture_output=True, text=True, timeout=60)
+
+
+def test_tools_and_brokers_without_a_trusted_certificate_are_refused(cluster):
+    assert cluster.status()["cluster_id"] == cluster.cluster_id, "a tool with the cluster's certificate is served"
+    for what, tls in [("no TLS", []),
+                      ("a certificate of another CA", cluster.meta_tls_args("rogue", ca="ca")),
+                      ("trusting another CA", cluster.meta_tls_args("meta", ca="rogue-ca"))]:
+        out = meta_status(cluster, *tls)
+        assert out.returncode == EXIT_ERROR, f"{what}: exit {out.returncode}\n{out.stdout}{out.stderr}"
+        assert cluster.cluster_id not in out.stdout, f"{what}: the quorum answered\n{out.stdout}"
+
+    # A fourth broker whose certificate another CA signed never reaches the quorum.
+    port, internal = free_port(), free_port()
+    rogue = Proc("broker4", [str(BROKER_BIN), "run", "--id", "4",
+                             "--listeners", f"INTERNAL://127.0.0.1:{internal},CLIENT://127.0.0.1:{port}",
+                             "--listener-security-protocol-map", "INTERNAL:SSL,CLIENT:PLAINTEXT",
+                             "--data-dir", cluster.path("broker4"), "--meta", ",".join(cluster.meta_addrs),
+                             *cluster.broker_tls_args("rogue"), "--log-level", "info"],
+                 cluster.path("broker4.log"))
+    cluster.brokers[4] = rogue
+    rogue.start()
+    eventually("the rogue broker to give up", lambda: not rogue.alive(), timeout=60)
+    assert rogue.proc.returncode == EXIT_ERROR, rogue.log_tail()
+    assert "meta" in rogue.log_tail().lower(), rogue.log_tail()
+    assert all(b["id"] != 4 for b in cluster.status()["brokers"]), "the rogue broker registered"
+
+
+def cluster_action_acl():
+    return AclBinding(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, "User:broker", "*",
+                      AclOperation.CLUSTER_ACTION, AclPermissionType.ALLOW)
+
+
+def produce_acks_all(cluster, topic, value):
+    """The delivery error of one acks=all record to partition 0 (None when acknowledged)."""
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "message.timeout.ms": 8000,
+                  "retries": 0})
+    result = []
+    p.produce(topic, value=value, partition=0, on_delivery=lambda err, msg: result.append(err))
+    p.flush(30)
+    assert result, "no delivery report"
+    return result[0]
+
+
+def test_followers_need_cluster_action_to_replicate(cluster):
+    topic = unique("tls-acl")
+    cluster.create_topic(topic, 1, 3, {"min.insync.replicas": "3"})
+    assert produce_acks_all(cluster, topic, b"with the ACL") is None
+
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    acl_filter = AclBindingFilter(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, "User:broker",
+                                  "*", AclOperation.CLUSTER_ACTION, AclPermissionType.ALLOW)
+    for f in admin.delete_acls([acl_filter]).values():
+        assert len(f.result(timeout=30)) == 1
+    # Once every broker has seen the deletion, followers are refused: a record is no longer
+    # replicated, they fall out of the ISR, and with min.insync.replicas=3 nothing more is
+    # acknowledged.
+    eventually("a record that is not acknowledged", lambda: produce_acks_all(cluster, topic, b"no ACL") is not None)
+    eventually("the followers to leave the ISR", lambda: len(cluster.partitions(topic)[0]["isr"]) == 1, timeout=30)
+    err = produce_acks_all(cluster, topic, b"still without the ACL")
+    assert err is not None and err.code() == KafkaError.NOT_ENOUGH_REPLICAS, err
+
+    for f in admin.create_acls([cluster_action_acl()]).values():
+        f.result(timeout=30)
+    cluster.wait_isr(topic, 3)
+    assert produce_acks_all(cluster, topic, b"with the ACL again") is None
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--tls-cert", "a.pem"], "--tls-key"),
+    (["--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key", "--tls-ca", "/nonexistent-ca.pem"],
+     "/nonexistent.pem"),
+])
+def test_bad_meta_tls_settings_are_refused_at_start(tmp_path, args, message):
+    out = subprocess.run([str(META_BIN), "run", "--id", "1", "--listen", f"127.0.0.1:{free_port()}",
+                          "--data-dir", str(tmp_path / "meta"), *args],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == EXIT_ERROR, (out.returncode, out.stderr)
+    assert message in out.stderr, out.stderr
+    assert not (tmp_path / "meta").exists(), "a refused start must not create the data dir"
