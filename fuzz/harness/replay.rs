@@ -1,7 +1,8 @@
 //! The stable-toolchain side of fuzzing, shared by the `fuzz_inputs` tests of chronik-kafka,
-//! chronik-wal and chronik-metadata (each includes this file with `#[path]`): replaying the
-//! committed corpus and regression inputs, and a deterministic pseudo-random pass of random
-//! bytes and mutated valid inputs. libFuzzer needs nightly; these run in every `cargo test`.
+//! chronik-wal, chronik-metadata and chronik-auth (each includes this file with `#[path]`):
+//! replaying the committed corpus and regression inputs, and a deterministic pseudo-random pass
+//! of random bytes and mutated valid inputs. libFuzzer needs nightly; these run in every
+//! `cargo test`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};

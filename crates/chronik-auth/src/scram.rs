@@ -267,12 +267,17 @@ impl ClientFirst {
                 "delegation tokens are not supported".into(),
             ));
         }
-        if let Some(authz) = authzid.strip_prefix("a=")
-            && decode_saslname(authz)? != user
-        {
-            return Err(AuthError::Refused(
-                "an authorization id other than the user is not supported".into(),
-            ));
+        // The gs2 header's middle field is empty or "a=" saslname (RFC 5802 §7), as Kafka
+        // requires too; anything else would otherwise pass unchecked into the channel binding.
+        if !authzid.is_empty() {
+            let authz = authzid
+                .strip_prefix("a=")
+                .ok_or_else(|| malformed("client-first authorization id"))?;
+            if decode_saslname(authz)? != user {
+                return Err(AuthError::Refused(
+                    "an authorization id other than the user is not supported".into(),
+                ));
+            }
         }
         Ok(ClientFirst {
             user,

@@ -79,6 +79,11 @@ fn client_first_messages_parse_escapes_and_refuse_what_is_not_supported() {
     for bad in [
         &b"p=tls-unique,,n=a,r=x"[..],
         b"n,a=bob,n=alice,r=x",
+        // Found by the sasl_exchange fuzz target: a middle field that is no "a=" authzid.
+        b"y,.,n=a,r=i",
+        b"n,alice,n=alice,r=x",
+        b"n,a<alice,n=alice,r=x",
+        b"n,a=,n=alice,r=x",
         b"n,,n=alice,r=x,tokenauth=true",
         b"n,,n=a=2,r=x",
         b"n,,n=,r=x",
