@@ -8,7 +8,7 @@ pub mod scram;
 pub mod tls;
 
 pub use plain::PlainCredentials;
-pub use scram::{Mechanism as ScramMechanism, ScramCredential, ScramServer};
+pub use scram::{Mechanism as ScramMechanism, ScramClient, ScramCredential, ScramServer};
 
 /// Errors of authentication. `BadCredentials` is deliberately vague: a client learns no
 /// more from it than that its credentials did not do.

@@ -1,4 +1,5 @@
-//! SCRAM (RFC 5802, RFC 7677): stored credentials and the server side of one exchange.
+//! SCRAM (RFC 5802, RFC 7677): stored credentials, the server side of one exchange, and
+//! (client.rs) the client side.
 //!
 //! The server never keeps a password: only the salt, the iteration count and the two keys
 //! derived from the salted password, as Kafka stores them.
@@ -406,5 +407,8 @@ fn malformed(what: &str) -> AuthError {
     AuthError::Malformed(format!("SCRAM {what} is malformed"))
 }
 
+mod client;
 #[cfg(test)]
 mod tests;
+
+pub use client::ScramClient;

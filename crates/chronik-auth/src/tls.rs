@@ -107,24 +107,34 @@ pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>> {
     let ca = files.client_ca.as_deref().ok_or_else(|| {
         tls_error("connections to other nodes need the CA of their certificates".into())
     })?;
+    client_config_for(ca, Some((&files.cert, &files.key)))
+}
+
+/// A client configuration trusting the CAs in `ca`, presenting `identity` (certificate and
+/// key files) when the server asks for a client certificate.
+pub fn client_config_for(ca: &Path, identity: Option<(&Path, &Path)>) -> Result<Arc<ClientConfig>> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in load_certs(ca)? {
         roots
             .add(cert)
             .map_err(|e| tls_error(format!("bad CA certificate in {}: {e}", ca.display())))?;
     }
-    let config = ClientConfig::builder_with_provider(provider())
+    let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(load_certs(&files.cert)?, load_key(&files.key)?)
-        .map_err(|e| {
-            tls_error(format!(
-                "certificate {} and key {} do not make a client identity: {e}",
-                files.cert.display(),
-                files.key.display()
-            ))
-        })?;
+        .with_root_certificates(roots);
+    let config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => builder
+            .with_client_auth_cert(load_certs(cert)?, load_key(key)?)
+            .map_err(|e| {
+                tls_error(format!(
+                    "certificate {} and key {} do not make a client identity: {e}",
+                    cert.display(),
+                    key.display()
+                ))
+            })?,
+    };
     Ok(Arc::new(config))
 }
 

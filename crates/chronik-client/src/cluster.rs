@@ -11,7 +11,7 @@ use kafka_protocol::protocol::{Request, StrBytes};
 
 use crate::conn::{ConnConfig, Connection};
 use crate::pool::Pool;
-use crate::{ClientError, Result};
+use crate::{ClientError, Result, SaslConfig};
 
 /// How a client connects.
 #[derive(Debug, Clone)]
@@ -23,6 +23,10 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub max_response_bytes: usize,
+    /// TLS (SSL and SASL_SSL listeners); brokers' certificates must name their IP address.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// SASL (SASL_PLAINTEXT and SASL_SSL listeners).
+    pub sasl: Option<SaslConfig>,
 }
 
 impl ClientConfig {
@@ -39,6 +43,8 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_response_bytes: 100 * 1024 * 1024,
+            tls: None,
+            sasl: None,
         }
     }
 }
@@ -90,7 +96,8 @@ impl Client {
             request_timeout: cfg.request_timeout,
             connect_timeout: cfg.connect_timeout,
             max_response_bytes: cfg.max_response_bytes,
-            tls: None,
+            tls: cfg.tls.clone(),
+            sasl: cfg.sasl.clone(),
         };
         let client = Client {
             inner: Arc::new(Inner {

@@ -85,6 +85,8 @@ pub struct ConnConfig {
     /// Speak TLS with this configuration (trusted CAs, and a client certificate if the
     /// broker asks for one); `None` speaks in the clear.
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Authenticate each new connection with SASL before anything else.
+    pub sasl: Option<crate::SaslConfig>,
 }
 
 /// `step` on `addr`, failed with a network error when it errs or outlasts `limit`.
@@ -146,6 +148,9 @@ impl Connection {
             }
         };
         conn.versions = conn.negotiate(&cfg.client_id).await?;
+        if let Some(sasl) = &cfg.sasl {
+            crate::sasl::authenticate(&conn, sasl, &cfg.client_id).await?;
+        }
         Ok(conn)
     }
 

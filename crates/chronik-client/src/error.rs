@@ -71,6 +71,13 @@ pub enum ClientError {
         last: Box<ClientError>,
     },
 
+    /// SASL authentication failed: refused by the broker, or the broker did not prove it
+    /// holds the user's credential.
+    #[error(
+        "SASL authentication with {addr} failed: {reason}; check the mechanism, user name and password"
+    )]
+    Authentication { addr: String, reason: String },
+
     /// A record or request could not be built.
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -158,6 +165,7 @@ impl ClientError {
             Self::UnsupportedApi { .. } => "UnsupportedVersion".into(),
             Self::NoLeader { .. } => "LeaderNotAvailable".into(),
             Self::Bootstrap { last, .. } => last.name(),
+            Self::Authentication { .. } => "SaslAuthenticationFailed".into(),
             Self::InvalidInput(_) => "InvalidInput".into(),
             Self::ProducerClosed => "ProducerClosed".into(),
             Self::RetriesExhausted { last, .. } => last.name(),

@@ -123,6 +123,7 @@ mod tests {
             connect_timeout: Duration::from_secs(5),
             max_response_bytes: 1 << 20,
             tls: None,
+            sasl: None,
         }
     }
 

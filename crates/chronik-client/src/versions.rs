@@ -34,6 +34,9 @@ pub const CLIENT_RANGES: &[(ApiKey, i16, i16)] = &[
     // 4+ is the brokers' batched form (KIP-890).
     (ApiKey::AddPartitionsToTxn, 0, 3),
     (ApiKey::EndTxn, 0, 3),
+    // v1 handshakes carry the tokens in SaslAuthenticate (v0 sends them as bare frames).
+    (ApiKey::SaslHandshake, 1, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ];
 
 /// Our range for `key`, if the client sends it at all.

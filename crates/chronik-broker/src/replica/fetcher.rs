@@ -172,6 +172,7 @@ fn conn_config() -> ConnConfig {
         connect_timeout: Duration::from_secs(3),
         max_response_bytes: 64 * 1024 * 1024,
         tls: None,
+        sasl: None,
     }
 }
 

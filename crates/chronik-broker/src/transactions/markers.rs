@@ -240,6 +240,7 @@ impl Peers {
             connect_timeout: Duration::from_secs(3),
             max_response_bytes: 1024 * 1024,
             tls: None,
+            sasl: None,
         };
         let conn = Arc::new(cluster.open_peer(peer, config).await?);
         conns.insert(peer.addr, conn.clone());
