@@ -22,6 +22,9 @@ _chronik__bench() {
             chronik__bench,compaction)
                 cmd="chronik__bench__subcmd__compaction"
                 ;;
+            chronik__bench,connect)
+                cmd="chronik__bench__subcmd__connect"
+                ;;
             chronik__bench,consume)
                 cmd="chronik__bench__subcmd__consume"
                 ;;
@@ -48,6 +51,9 @@ _chronik__bench() {
                 ;;
             chronik__bench__subcmd__help,compaction)
                 cmd="chronik__bench__subcmd__help__subcmd__compaction"
+                ;;
+            chronik__bench__subcmd__help,connect)
+                cmd="chronik__bench__subcmd__help__subcmd__connect"
                 ;;
             chronik__bench__subcmd__help,consume)
                 cmd="chronik__bench__subcmd__help__subcmd__consume"
@@ -77,7 +83,7 @@ _chronik__bench() {
 
     case "${cmd}" in
         chronik__bench)
-            opts="-h -V --log-level --log-format --help --version disk wal meta produce consume e2e compaction commits help"
+            opts="-h -V --log-level --log-format --help --version disk wal meta produce consume e2e compaction commits connect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,8 +228,78 @@ _chronik__bench() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chronik__subcmd__bench__subcmd__connect)
+            opts="-h --bootstrap --connections --concurrency --timeout-ms --security-protocol --ssl-ca-location --ssl-certificate-location --ssl-key-location --sasl-mechanism --sasl-username --sasl-password --output --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --security-protocol)
+                    COMPREPLY=($(compgen -W "PLAINTEXT SSL SASL_PLAINTEXT SASL_SSL" -- "${cur}"))
+                    return 0
+                    ;;
+                --ssl-ca-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-certificate-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-key-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-mechanism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chronik__subcmd__bench__subcmd__consume)
-            opts="-h --bootstrap --topic --timeout-ms --compare --output --records --duration --from --group --idle-ms --log-level --log-format --help"
+            opts="-h --bootstrap --topic --timeout-ms --compare --security-protocol --ssl-ca-location --ssl-certificate-location --ssl-key-location --sasl-mechanism --sasl-username --sasl-password --output --records --duration --from --group --idle-ms --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -242,6 +318,34 @@ _chronik__bench() {
                     return 0
                     ;;
                 --compare)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --security-protocol)
+                    COMPREPLY=($(compgen -W "PLAINTEXT SSL SASL_PLAINTEXT SASL_SSL" -- "${cur}"))
+                    return 0
+                    ;;
+                --ssl-ca-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-certificate-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-key-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-mechanism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-password)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -323,7 +427,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__e2e)
-            opts="-h --bootstrap --topic --timeout-ms --compare --output --rate --duration --record-size --partitions --create --acks --drain-ms --log-level --log-format --help"
+            opts="-h --bootstrap --topic --timeout-ms --compare --security-protocol --ssl-ca-location --ssl-certificate-location --ssl-key-location --sasl-mechanism --sasl-username --sasl-password --output --rate --duration --record-size --partitions --create --acks --drain-ms --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +446,34 @@ _chronik__bench() {
                     return 0
                     ;;
                 --compare)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --security-protocol)
+                    COMPREPLY=($(compgen -W "PLAINTEXT SSL SASL_PLAINTEXT SASL_SSL" -- "${cur}"))
+                    return 0
+                    ;;
+                --ssl-ca-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-certificate-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-key-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-mechanism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-password)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -389,7 +521,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__help)
-            opts="disk wal meta produce consume e2e compaction commits help"
+            opts="disk wal meta produce consume e2e compaction commits connect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -417,6 +549,20 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__help__subcmd__compaction)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chronik__subcmd__bench__subcmd__help__subcmd__connect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -575,7 +721,7 @@ _chronik__bench() {
             return 0
             ;;
         chronik__subcmd__bench__subcmd__produce)
-            opts="-h --bootstrap --topic --timeout-ms --compare --output --partitions --create --records --duration --record-size --batch-size --linger-ms --acks --concurrency --in-flight --rate --idempotent --transaction-records --compression --log-level --log-format --help"
+            opts="-h --bootstrap --topic --timeout-ms --compare --security-protocol --ssl-ca-location --ssl-certificate-location --ssl-key-location --sasl-mechanism --sasl-username --sasl-password --output --partitions --create --records --duration --record-size --batch-size --linger-ms --acks --concurrency --in-flight --rate --idempotent --transaction-records --compression --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,6 +740,34 @@ _chronik__bench() {
                     return 0
                     ;;
                 --compare)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --security-protocol)
+                    COMPREPLY=($(compgen -W "PLAINTEXT SSL SASL_PLAINTEXT SASL_SSL" -- "${cur}"))
+                    return 0
+                    ;;
+                --ssl-ca-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-certificate-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-key-location)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-mechanism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sasl-password)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,6 +37,7 @@ complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "consume
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "e2e" -d 'Produces at a fixed rate while consuming: produce-to-consume latency of every record'
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "compaction" -d 'The log cleaner offline: builds a compacted partition log, cleans it until nothing is due, checks every key, and reports MB/s against the disk\'s sequential write'
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "commits" -d 'Offset commits by memberless groups to a broker\'s group coordinator: commits/s, and (--fetch-only) the time until a restarted coordinator answers with them'
+complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "connect" -d 'Opens and closes connections to a broker (TLS and SASL included): connections/s and set-up latency'
 complete -c chronik-bench -n "__fish_chronik_bench_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand disk" -l dir -d 'Directory on the disk to measure; created if its parent exists' -r -F
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand disk" -l size-mb -d 'MiB written for the sequential-write test (MB here and in the output means MiB)' -r
@@ -77,6 +78,16 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l 
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l topic -d 'Topic to use' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l timeout-ms -d 'Every request and every record fails after this long (retries included), so a dead broker ends the run with an error instead of a hang' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l compare -d 'An earlier run\'s `--output json` document: each figure is also shown as a ratio to it' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l security-protocol -d 'The listener\'s protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' -r -f -a "PLAINTEXT\t''
+SSL\t''
+SASL_PLAINTEXT\t''
+SASL_SSL\t''"
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l ssl-ca-location -d 'PEM CA certificates that sign the brokers\' certificates (SSL, SASL_SSL). The certificates must name the brokers\' IP addresses' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l ssl-certificate-location -d 'PEM client certificate, for SSL listeners that require one (with --ssl-key-location)' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l ssl-key-location -d 'PEM private key of --ssl-certificate-location' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l sasl-mechanism -d 'SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (SASL_PLAINTEXT, SASL_SSL)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l sasl-username -d 'SASL user name' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l sasl-password -d 'SASL password (prefer the variable: a flag shows in the process list)' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand produce" -l partitions -d 'Partitions for `--create`' -r
@@ -107,6 +118,16 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l 
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l topic -d 'Topic to use' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l timeout-ms -d 'Every request and every record fails after this long (retries included), so a dead broker ends the run with an error instead of a hang' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l compare -d 'An earlier run\'s `--output json` document: each figure is also shown as a ratio to it' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l security-protocol -d 'The listener\'s protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' -r -f -a "PLAINTEXT\t''
+SSL\t''
+SASL_PLAINTEXT\t''
+SASL_SSL\t''"
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l ssl-ca-location -d 'PEM CA certificates that sign the brokers\' certificates (SSL, SASL_SSL). The certificates must name the brokers\' IP addresses' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l ssl-certificate-location -d 'PEM client certificate, for SSL listeners that require one (with --ssl-key-location)' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l ssl-key-location -d 'PEM private key of --ssl-certificate-location' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l sasl-mechanism -d 'SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (SASL_PLAINTEXT, SASL_SSL)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l sasl-username -d 'SASL user name' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l sasl-password -d 'SASL password (prefer the variable: a flag shows in the process list)' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand consume" -l records -d 'Stop after this many records (default: 10 s when neither this nor --duration is given)' -r
@@ -123,6 +144,16 @@ complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l boot
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l topic -d 'Topic to use' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l timeout-ms -d 'Every request and every record fails after this long (retries included), so a dead broker ends the run with an error instead of a hang' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l compare -d 'An earlier run\'s `--output json` document: each figure is also shown as a ratio to it' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l security-protocol -d 'The listener\'s protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' -r -f -a "PLAINTEXT\t''
+SSL\t''
+SASL_PLAINTEXT\t''
+SASL_SSL\t''"
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l ssl-ca-location -d 'PEM CA certificates that sign the brokers\' certificates (SSL, SASL_SSL). The certificates must name the brokers\' IP addresses' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l ssl-certificate-location -d 'PEM client certificate, for SSL listeners that require one (with --ssl-key-location)' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l ssl-key-location -d 'PEM private key of --ssl-certificate-location' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l sasl-mechanism -d 'SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (SASL_PLAINTEXT, SASL_SSL)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l sasl-username -d 'SASL user name' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l sasl-password -d 'SASL password (prefer the variable: a flag shows in the process list)' -r
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand e2e" -l rate -d 'Records per second' -r
@@ -175,12 +206,33 @@ json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "l
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l create -d 'Create the topic with --partitions partitions first (an existing topic is fine)'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -l fetch-only -d 'Commit nothing: wait until OffsetFetch answers the offsets a full run of these flags leaves, and report how long that took from this command\'s start'
 complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand commits" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "disk" -d 'The physical limit of a directory\'s disk: sequential write MB/s and fdatasync latency'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "wal" -d 'Drives the storage engine (chronik-wal) in-process: append throughput, fsyncs shared by group commit, and append-to-durable latency'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "meta" -d 'Drives a running metadata quorum (chronik-meta): concurrent proposers each committing one Raft entry per call; proposals/s and commit latency'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "produce" -d 'Produces to a Kafka-compatible broker: C independent producers (own connection each), records/s, MiB/s and send-to-ack latency (from the intended send time under --rate)'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "consume" -d 'Fetches a topic\'s partitions and counts what arrives: records/s, MiB/s, fetch latency'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "e2e" -d 'Produces at a fixed rate while consuming: produce-to-consume latency of every record'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "compaction" -d 'The log cleaner offline: builds a compacted partition log, cleans it until nothing is due, checks every key, and reports MB/s against the disk\'s sequential write'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "commits" -d 'Offset commits by memberless groups to a broker\'s group coordinator: commits/s, and (--fetch-only) the time until a restarted coordinator answers with them'
-complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l bootstrap -d 'The broker to connect to (HOST:PORT)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l connections -d 'Connections to make in all' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l concurrency -d 'Connections being set up at once' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l timeout-ms -d 'A connection not ready after this long fails' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l security-protocol -d 'The listener\'s protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' -r -f -a "PLAINTEXT\t''
+SSL\t''
+SASL_PLAINTEXT\t''
+SASL_SSL\t''"
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l ssl-ca-location -d 'PEM CA certificates that sign the brokers\' certificates (SSL, SASL_SSL). The certificates must name the brokers\' IP addresses' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l ssl-certificate-location -d 'PEM client certificate, for SSL listeners that require one (with --ssl-key-location)' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l ssl-key-location -d 'PEM private key of --ssl-certificate-location' -r -F
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l sasl-mechanism -d 'SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (SASL_PLAINTEXT, SASL_SSL)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l sasl-username -d 'SASL user name' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l sasl-password -d 'SASL password (prefer the variable: a flag shows in the process list)' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l output -d '`table` for people, `json` for scripts (only the JSON document goes to stdout)' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document on stdout (stable keys, for scripts)'"
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l log-level -d 'Diagnostics level on stderr (error, warn, info, debug, trace); RUST_LOG wins' -r
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -l log-format -d 'Log lines on stderr as text, or as one JSON object per line (for log shippers)' -r -f -a "text\t'Human-readable lines, coloured only when stderr is a terminal'
+json\t'One JSON object per line, never coloured: "timestamp" (RFC 3339, UTC), "level", "target", "message" and the event\'s own fields, all at the top level'"
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "disk" -d 'The physical limit of a directory\'s disk: sequential write MB/s and fdatasync latency'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "wal" -d 'Drives the storage engine (chronik-wal) in-process: append throughput, fsyncs shared by group commit, and append-to-durable latency'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "meta" -d 'Drives a running metadata quorum (chronik-meta): concurrent proposers each committing one Raft entry per call; proposals/s and commit latency'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "produce" -d 'Produces to a Kafka-compatible broker: C independent producers (own connection each), records/s, MiB/s and send-to-ack latency (from the intended send time under --rate)'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "consume" -d 'Fetches a topic\'s partitions and counts what arrives: records/s, MiB/s, fetch latency'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "e2e" -d 'Produces at a fixed rate while consuming: produce-to-consume latency of every record'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "compaction" -d 'The log cleaner offline: builds a compacted partition log, cleans it until nothing is due, checks every key, and reports MB/s against the disk\'s sequential write'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "commits" -d 'Offset commits by memberless groups to a broker\'s group coordinator: commits/s, and (--fetch-only) the time until a restarted coordinator answers with them'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "connect" -d 'Opens and closes connections to a broker (TLS and SASL included): connections/s and set-up latency'
+complete -c chronik-bench -n "__fish_chronik_bench_using_subcommand help; and not __fish_seen_subcommand_from disk wal meta produce consume e2e compaction commits connect help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

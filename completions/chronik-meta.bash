@@ -273,7 +273,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__brokers__subcmd__decommission)
-            opts="-h --meta --timeout-ms --cancel --wait-s --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --cancel --wait-s --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,6 +284,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -421,7 +433,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__config__subcmd__show)
-            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --config --log-level --log-format --output --help"
+            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --tls-cert --tls-key --tls-ca --config --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,6 +480,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --snapshot-entries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -829,7 +853,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__members__subcmd__add)
-            opts="-h --meta --timeout-ms --id --address --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --id --address --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -840,6 +864,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -927,7 +963,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__members__subcmd__remove)
-            opts="-h --meta --timeout-ms --id --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --id --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -938,6 +974,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1033,7 +1081,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__partitions__subcmd__reassign)
-            opts="-h --meta --timeout-ms --topic --partition --replicas --wait-s --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --topic --partition --replicas --wait-s --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1044,6 +1092,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1083,7 +1143,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__run)
-            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --config --log-level --log-format --output --help"
+            opts="-h --id --listen --advertise --data-dir --peers --cluster-id --session-timeout-ms --metrics-addr --preferred-leader-interval-s --auto-balance --snapshot-entries --tls-cert --tls-key --tls-ca --config --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1133,6 +1193,18 @@ _chronik__meta() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1157,7 +1229,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__status)
-            opts="-h --meta --timeout-ms --topic --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --topic --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1168,6 +1240,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1221,7 +1305,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics__subcmd__create)
-            opts="-h --meta --timeout-ms --partitions --replication-factor --config --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --partitions --replication-factor --config --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1232,6 +1316,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1267,7 +1363,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics__subcmd__delete)
-            opts="-h --meta --timeout-ms --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1278,6 +1374,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1301,7 +1409,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics__subcmd__describe)
-            opts="-h --meta --timeout-ms --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1312,6 +1420,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1419,7 +1539,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__topics__subcmd__list)
-            opts="-h --meta --timeout-ms --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1430,6 +1550,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1479,7 +1611,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__users__subcmd__add)
-            opts="-h --meta --timeout-ms --mechanism --password-stdin --iterations --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --mechanism --password-stdin --iterations --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1490,6 +1622,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1521,7 +1665,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__users__subcmd__delete)
-            opts="-h --meta --timeout-ms --mechanism --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --mechanism --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1532,6 +1676,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1629,7 +1785,7 @@ _chronik__meta() {
             return 0
             ;;
         chronik__subcmd__meta__subcmd__users__subcmd__list)
-            opts="-h --meta --timeout-ms --log-level --log-format --output --help"
+            opts="-h --meta --timeout-ms --tls-cert --tls-key --tls-ca --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1640,6 +1796,18 @@ _chronik__meta() {
                     return 0
                     ;;
                 --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -8,6 +8,7 @@ Certificates come from openssl in a temp dir; the first user is added with
 `chronik-broker users add` before the broker starts, as an operator would.
 """
 
+import json
 import os
 import signal
 import socket
@@ -422,3 +423,50 @@ def test_bad_security_settings_are_refused_at_start(tmp_path, args, message):
     assert out.returncode == 2, (out.returncode, out.stderr)
     assert message in out.stderr, out.stderr
     assert not os.path.exists(tmp_path / "data"), "a refused start must not create the data dir"
+
+
+BENCH_BIN = BROKER_BIN.parent / "chronik-bench"
+
+
+def bench_flags(broker, protocol, mechanism):
+    flags = ["--security-protocol", protocol]
+    if protocol in ("SSL", "SASL_SSL"):
+        flags += ["--ssl-ca-location", str(broker.certs / "ca.pem")]
+    if protocol == "SSL":
+        flags += ["--ssl-certificate-location", str(broker.certs / "alice.pem"),
+                  "--ssl-key-location", str(broker.certs / "alice.key")]
+    if mechanism:
+        flags += ["--sasl-mechanism", mechanism, "--sasl-username", "alice"]
+    return flags
+
+
+def bench(*args, password=PASSWORD):
+    assert BENCH_BIN.is_file(), f"{BENCH_BIN} missing: build it with cargo build"
+    return subprocess.run([str(BENCH_BIN), *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CHRONIK_SASL_PASSWORD": password})
+
+
+@pytest.mark.parametrize("protocol,mechanism", [
+    ("SASL_SSL", "SCRAM-SHA-512"), ("SASL_SSL", "SCRAM-SHA-256"), ("SASL_PLAINTEXT", "PLAIN"), ("SSL", None),
+])
+def test_chronik_bench_connects_and_produces_over_tls_and_sasl(broker, protocol, mechanism):
+    address = f"127.0.0.1:{broker.ports[protocol]}"
+    flags = bench_flags(broker, protocol, mechanism)
+    out = bench("connect", "--bootstrap", address, "--connections", "20", "--concurrency", "2",
+                "--output", "json", *flags)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["connections"] == 20, out.stdout
+    topic = unique("bench")
+    out = bench("produce", "--bootstrap", address, "--topic", topic, "--create", "--partitions", "1",
+                "--records", "500", "--acks", "all", "--output", "json", *flags)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["records"] == 500
+    assert end_offsets(broker, topic, 1) == [500], "what was acknowledged is stored"
+
+
+def test_chronik_bench_reports_a_refused_password(broker):
+    address = f"127.0.0.1:{broker.ports['SASL_SSL']}"
+    out = bench("connect", "--bootstrap", address, "--connections", "3",
+                *bench_flags(broker, "SASL_SSL", "SCRAM-SHA-512"), password="wrong")
+    assert out.returncode == 2, out.stderr
+    assert "SaslAuthenticationFailed" in out.stdout + out.stderr, out.stdout + out.stderr

@@ -91,6 +91,9 @@ pub enum Command {
     /// Offset commits by memberless groups to a broker's group coordinator: commits/s, and
     /// (--fetch-only) the time until a restarted coordinator answers with them.
     Commits(kafka::commits::CommitsArgs),
+    /// Opens and closes connections to a broker (TLS and SASL included): connections/s and
+    /// set-up latency.
+    Connect(kafka::connect::ConnectArgs),
 }
 
 /// Runs the chosen benchmark; the error names what failed.
@@ -104,5 +107,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::E2e(args) => kafka::e2e::run(args),
         Command::Compaction(args) => compaction::run(args),
         Command::Commits(args) => kafka::commits::run(args),
+        Command::Connect(args) => kafka::connect::run(args),
     }
 }

@@ -4,9 +4,11 @@
 
 pub mod commits;
 pub mod compare;
+pub mod connect;
 pub mod consume;
 pub mod e2e;
 pub mod produce;
+pub mod security;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,6 +38,8 @@ pub struct ConnArgs {
     #[arg(long, value_name = "BASELINE.json")]
     pub compare: Option<PathBuf>,
     #[command(flatten)]
+    pub security: security::SecurityArgs,
+    #[command(flatten)]
     pub out: OutputArgs,
 }
 
@@ -49,6 +53,7 @@ impl ConnArgs {
         cfg.client_id = client_id.to_owned();
         cfg.request_timeout = self.timeout();
         cfg.connect_timeout = self.timeout().min(Duration::from_secs(10));
+        self.security.apply(&mut cfg)?;
         Client::connect(cfg)
             .await
             .with_context(|| format!("cannot reach the cluster at {}", self.bootstrap))

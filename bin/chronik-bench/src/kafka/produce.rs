@@ -278,6 +278,7 @@ fn config_json(args: &ProduceArgs, partitions: i32) -> serde_json::Value {
         "transaction_records": args.transaction_records,
         "compression": format!("{:?}", args.compression).to_lowercase(),
         "timeout_ms": args.conn.timeout_ms,
+        "security_protocol": format!("{:?}", args.conn.security.security_protocol),
     })
 }
 
