@@ -28,7 +28,8 @@
 # Environment: CHRONIK_BROKER_BIN (default target/debug/chronik-broker, built if missing),
 # TEST_KAFKA_VERSION (default 3.9.0: the Kafka version the suite assumes for feature checks),
 # RDKAFKA_TEST_TIMEOUT_S (per test, default 1200: 0113 alone runs about 11 minutes), RDKAFKA_TEST_QUICK=1 (the suite's quick mode:
-# less data, fewer iterations, some sub-tests skipped).
+# less data, fewer iterations, some sub-tests skipped), CHRONIK_BROKER_ARGS (more flags for the
+# standalone broker, e.g. '--authorizer acl --super-users User:ANONYMOUS' for 0081's ACL tests).
 set -euo pipefail
 
 RDKAFKA_SYS_VERSION="4.10.0+2.12.1"
@@ -177,8 +178,9 @@ start_broker() {
         (cd "$ROOT" && cargo build -q -p chronik-broker-bin)
     fi
     DATA_DIR=$(mktemp -d)
+    # shellcheck disable=SC2086 # CHRONIK_BROKER_ARGS is a list of flags
     "$BROKER_BIN" run --listen 127.0.0.1:0 --data-dir "$DATA_DIR/data" --num-partitions 4 \
-        --fsync never --log-level info >"$LOGS/broker.log" 2>&1 &
+        --fsync never --log-level info ${CHRONIK_BROKER_ARGS:-} >"$LOGS/broker.log" 2>&1 &
     BROKER_PID=$!
     local deadline=$((SECONDS + 30)) line=""
     while [ -z "$line" ]; do
