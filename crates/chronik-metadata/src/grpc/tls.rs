@@ -5,10 +5,14 @@
 
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use chronik_auth::AuthError;
 use chronik_auth::tls::TlsFiles;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity, ServerTlsConfig};
+
+/// How long a caller may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// This node's certificate and key and the cluster's CA, loaded and checked.
 #[derive(Clone)]
@@ -51,11 +55,13 @@ impl ClusterTls {
     }
 
     /// The server side: this node's certificate, and a client certificate required of every
-    /// caller.
+    /// caller. A caller that has not finished its handshake in time is dropped, so half-open
+    /// handshakes cannot pile up.
     pub(crate) fn server(&self) -> ServerTlsConfig {
         ServerTlsConfig::new()
             .identity(self.identity.clone())
             .client_ca_root(self.ca.clone())
+            .timeout(HANDSHAKE_TIMEOUT)
     }
 
     fn client(&self) -> ClientTlsConfig {
