@@ -134,6 +134,25 @@ def test_acks_all_is_refused_while_two_of_three_replicas_are_down(cluster):
     assert values == [b"before", b"after"], "the refused record was never stored"
 
 
+def test_acks_all_fails_when_the_isr_shrinks_below_min_insync_before_it_replicates(cluster):
+    """The ISR was full when the record came, but a follower stopped; the high watermark passes
+    the record only once the ISR drops that follower, below min.insync.replicas, so the
+    producer is told (NOT_ENOUGH_REPLICAS_AFTER_APPEND) rather than acknowledged."""
+    topic = unique("shrink")
+    cluster.create_topic(topic, 1, 3, {"min.insync.replicas": "3"})
+    leader = cluster.leader_of(topic, 0)
+    follower = next(b for b in cluster.brokers if b != leader)
+    cluster.brokers[follower].signal(signal.SIGSTOP)
+    try:
+        err = produce_one(cluster.bootstrap, topic, b"under-replicated", acks="all", retries=0)
+        assert err is not None and err.code() == KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND, err
+        assert follower not in cluster.partitions(topic)[0]["isr"]
+    finally:
+        cluster.brokers[follower].signal(signal.SIGCONT)
+    cluster.wait_isr(topic, 3)
+    assert produce_one(cluster.bootstrap, topic, b"replicated", acks="all") is None
+
+
 def test_a_stopped_follower_leaves_the_isr_and_rejoins_when_resumed(cluster):
     topic = unique("lag")
     cluster.create_topic(topic, 1, 3)

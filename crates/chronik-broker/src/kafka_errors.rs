@@ -71,6 +71,9 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::InternalTopic(_) => ResponseError::InvalidTopicException,
         PartitionError::CompactOnly(_) => ResponseError::PolicyViolation,
         PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
+        PartitionError::NotEnoughReplicasAfterAppend { .. } => {
+            ResponseError::NotEnoughReplicasAfterAppend
+        }
         PartitionError::MissingRecords | PartitionError::UnkeyedRecords { .. } => {
             ResponseError::InvalidRecord
         }
@@ -198,6 +201,14 @@ mod tests {
                     min: 2,
                 },
                 19,
+            ),
+            (
+                PartitionError::NotEnoughReplicasAfterAppend {
+                    partition: tp.clone(),
+                    isr: 1,
+                    min: 2,
+                },
+                20,
             ),
             (PartitionError::MissingRecords, 87),
             (PartitionError::Storage(tp), 56),

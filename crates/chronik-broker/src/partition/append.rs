@@ -66,6 +66,10 @@ pub(crate) struct AckWait {
     /// Base offset of the last batch: committed once the high watermark passes it.
     pub(super) last_base: i64,
     pub(super) epoch: i32,
+    /// For acks=all, the ISR must still hold this many members when the high watermark
+    /// passes the append: one that shrank below it to let the mark pass has not replicated
+    /// the records as the topic asks (Kafka's NOT_ENOUGH_REPLICAS_AFTER_APPEND).
+    pub(super) min_insync_replicas: i32,
 }
 
 impl PartitionLayer {
@@ -127,6 +131,7 @@ impl PartitionLayer {
             partition: tp.clone(),
             last_base: -1,
             epoch: leading.epoch,
+            min_insync_replicas: min,
         };
         for batch in batches {
             let batch = Batch {
@@ -232,7 +237,16 @@ impl AckWait {
         let committed =
             marks.wait_for(|m| m.leader_epoch != Some(epoch) || m.high_watermark > last_base);
         match tokio::time::timeout(timeout, committed).await {
-            Ok(Ok(m)) if m.leader_epoch == Some(epoch) => Ok(()),
+            Ok(Ok(m)) if m.leader_epoch == Some(epoch) => {
+                if too_few_in_sync(Acks::All, self.min_insync_replicas, m.isr_size) {
+                    return Err(PartitionError::NotEnoughReplicasAfterAppend {
+                        partition: self.partition,
+                        isr: m.isr_size,
+                        min: self.min_insync_replicas,
+                    });
+                }
+                Ok(())
+            }
             Ok(_) => Err(PartitionError::LeadershipLost),
             Err(_) => Err(PartitionError::TimedOut),
         }

@@ -34,6 +34,15 @@ pub(crate) enum PartitionError {
         isr: usize,
         min: i32,
     },
+    #[error(
+        "the records were written to {partition}, but its ISR shrank to {isr} members, fewer \
+         than min.insync.replicas={min}, before they were replicated; retry the produce"
+    )]
+    NotEnoughReplicasAfterAppend {
+        partition: TopicPartition,
+        isr: usize,
+        min: i32,
+    },
     #[error("the produce carried no records")]
     MissingRecords,
     #[error("invalid records: {0}")]

@@ -43,6 +43,9 @@ impl PartitionLayer {
             partition: tp.clone(),
             last_base: info.base_offset,
             epoch: leading.epoch,
+            // A marker completes a transaction already decided: it waits for the ISR, as it
+            // is, and is not refused for its size.
+            min_insync_replicas: 1,
         })
     }
 }

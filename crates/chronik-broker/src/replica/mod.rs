@@ -20,12 +20,14 @@ use tokio::sync::watch;
 
 pub(crate) use progress::{Progress, Role};
 
-/// What produce waiters watch: the high watermark, and the epoch this broker leads at
-/// (`None` once it no longer leads, which fails acks=all waits still pending).
+/// What produce waiters watch: the high watermark, the epoch this broker leads at (`None`
+/// once it no longer leads, which fails acks=all waits still pending), and the size of the
+/// ISR the high watermark was counted over (0 as follower).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Mark {
     pub high_watermark: i64,
     pub leader_epoch: Option<i32>,
+    pub isr_size: usize,
 }
 
 /// A hosted partition's [`Progress`], publishing every change of its [`Mark`].
@@ -109,6 +111,7 @@ fn mark_of(p: &Progress) -> Mark {
     Mark {
         high_watermark: p.high_watermark(),
         leader_epoch: p.leader_epoch(),
+        isr_size: p.isr_size(),
     }
 }
 

@@ -102,6 +102,14 @@ impl Progress {
         self.high_watermark
     }
 
+    /// The members of the ISR when this replica leads, else 0.
+    pub fn isr_size(&self) -> usize {
+        match &self.role {
+            Role::Leader { isr, .. } => isr.len(),
+            Role::Follower { .. } => 0,
+        }
+    }
+
     /// The leader epoch when this replica leads, else `None`.
     pub fn leader_epoch(&self) -> Option<i32> {
         match self.role {

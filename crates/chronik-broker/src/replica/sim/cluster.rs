@@ -370,9 +370,11 @@ impl Sim {
         }
     }
 
-    /// As produce.rs `settle`: acknowledged once the high watermark passes the record while
-    /// the leader epoch it was written in holds; failed when that epoch ends.
+    /// As `AckWait::settle`: acknowledged once the high watermark passes the record while
+    /// the leader epoch it was written in holds, if the ISR then still has `min_isr` members;
+    /// failed when that epoch ends or the ISR shrank below that to let the mark pass.
     fn settle(&mut self) {
+        let min_isr = self.cfg.min_isr;
         let mut pending = std::mem::take(&mut self.pending);
         pending.retain(|p| {
             let node = &self.nodes[p.node];
@@ -381,6 +383,10 @@ impl Sim {
                 return false;
             }
             if node.high_watermark().is_some_and(|hw| hw > p.offset) {
+                if node.progress_isr_size() < min_isr {
+                    self.stats.unacked += 1;
+                    return false;
+                }
                 self.stats.acks += 1;
                 self.acked.push(Acked {
                     offset: p.offset,

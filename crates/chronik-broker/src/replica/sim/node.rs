@@ -101,6 +101,11 @@ impl Node {
         self.progress.as_ref().map(|p| p.high_watermark())
     }
 
+    /// The ISR size the leader counts its high watermark over (0 when not leading).
+    pub fn progress_isr_size(&self) -> usize {
+        self.progress.as_ref().map_or(0, |p| p.isr_size())
+    }
+
     /// A crash: only the durable log and the saved high watermark survive.
     pub fn crash(&mut self) {
         self.up = false;
