@@ -8,13 +8,16 @@ the cluster trusts are refused.
 
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient,
-                                   ResourcePatternType, ResourceType)
+                                   NewTopic, ResourcePatternType, ResourceType)
 
 from cluster import BROKER_BIN, META_BIN, Proc, eventually, running_cluster
 from harness import free_port, unique
@@ -112,6 +115,94 @@ def test_followers_need_cluster_action_to_replicate(cluster):
         f.result(timeout=30)
     cluster.wait_isr(topic, 3)
     assert produce_acks_all(cluster, topic, b"with the ACL again") is None
+
+
+def hangup_all(cluster, reloads):
+    """SIGHUP to every node; waits until each has logged `reloads` reloads of its cluster
+    certificate since it started (a broker also logs one per TLS listener)."""
+    marker = {"meta": "TLS certificate reloaded", "broker": "cluster TLS certificate reloaded"}
+    nodes = [*cluster.metas, *cluster.brokers.values()]
+    for n in nodes:
+        n.signal(signal.SIGHUP)
+
+    def reloaded(n):
+        assert n.alive(), f"{n.name} exited on SIGHUP"
+        text = Path(n.log_path).read_text(errors="replace")
+        return text.count(marker[n.name.rstrip("0123456789")]) >= reloads
+
+    eventually("every node to reload its certificate", lambda: all(reloaded(n) for n in nodes))
+
+
+def meta_applied(cluster, node):
+    return next(v["applied_index"] for v in cluster.status()["voters"] if v["id"] == node) or 0
+
+
+def test_the_cluster_ca_is_replaced_while_every_node_runs(cluster):
+    """The whole rotation an operator does, one SIGHUP per step and no restart: trust the new CA
+    beside the old, give every node a certificate of the new CA, then drop the old CA. Nodes
+    restarted afterwards, which know only the new CA, are accepted by the others and accept
+    them: proof that the running nodes present and check the new files on new connections."""
+    from certs import NODE_EXT, make_ca, make_cert
+
+    d = cluster.certs
+    topic = unique("rotate")
+    cluster.create_topic(topic, 1, 3, {"min.insync.replicas": "3"})
+    assert produce_acks_all(cluster, topic, b"before") is None
+
+    # A broken file changes nothing: the reload fails and says so, the node goes on.
+    good_ca = (d / "ca.pem").read_bytes()
+    (d / "ca.pem").write_text("not a certificate")
+    for n in (cluster.metas[0], cluster.brokers[1]):
+        n.signal(signal.SIGHUP)
+    eventually("the failed reloads to be logged",
+               lambda: all("reload failed" in n.log_tail(20000) for n in (cluster.metas[0], cluster.brokers[1])))
+    (d / "ca.pem").write_bytes(good_ca)
+    for name in ("meta", "broker"):
+        shutil.copy(d / f"{name}.pem", d / f"{name}-old.pem")
+        shutil.copy(d / f"{name}.key", d / f"{name}-old.key")
+    assert produce_acks_all(cluster, topic, b"after a failed reload") is None
+
+    make_ca(d, "ca2")
+    (d / "ca.pem").write_bytes(good_ca + (d / "ca2.pem").read_bytes())
+    hangup_all(cluster, 1)
+    for name in ("meta", "broker"):
+        make_cert(d, f"{name}-new", name, "ca2", NODE_EXT)
+        shutil.copy(d / f"{name}-new.pem", d / f"{name}.pem")
+        shutil.copy(d / f"{name}-new.key", d / f"{name}.key")
+    hangup_all(cluster, 2)
+    shutil.copy(d / "ca2.pem", d / "ca.pem")
+    hangup_all(cluster, 3)
+
+    # Tools: the old certificate is refused; the new one is accepted, and the node it reaches
+    # presents a certificate of the new CA (the tool trusts no other).
+    old = meta_status(cluster, "--tls-cert", str(d / "meta-old.pem"), "--tls-key", str(d / "meta-old.key"),
+                      "--tls-ca", str(d / "ca.pem"))
+    assert old.returncode == EXIT_ERROR, old.stdout + old.stderr
+    new = meta_status(cluster, *cluster.meta_tool_args)
+    assert new.returncode == 0, new.stderr
+    assert json.loads(new.stdout)["cluster_id"] == cluster.cluster_id
+
+    # A restarted meta node knows only the new CA: it hears from its peers again only if they
+    # dial it with their new certificates.
+    assert cluster.metas[0].terminate() == 0
+    cluster.metas[0].start()
+    cluster.create_topic(unique("rotate-meta"), 1, 3)
+    target = max(meta_applied(cluster, v) for v in (2, 3))
+    eventually("the restarted meta node to apply new entries", lambda: meta_applied(cluster, 1) >= target)
+
+    # A restarted broker knows only the new CA: the others replicate from it only if their
+    # fetches present their new certificates, and it from them only if they accept its own.
+    assert cluster.brokers[1].terminate() == 0
+    cluster.start_broker(1)
+    led = unique("rotate-led")
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    admin.create_topics([NewTopic(led, 1, replica_assignment=[[1, 2, 3]],
+                                  config={"min.insync.replicas": "3"})])[led].result(timeout=30)
+    cluster.wait_isr(led, 3)
+    assert cluster.leader_of(led, 0) == 1
+    assert produce_acks_all(cluster, led, b"through the restarted leader") is None
+    cluster.wait_isr(topic, 3)
+    assert produce_acks_all(cluster, topic, b"after the rotation") is None
 
 
 @pytest.mark.parametrize("args,message", [

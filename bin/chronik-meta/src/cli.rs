@@ -42,7 +42,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run one voter of the quorum until SIGINT/SIGTERM.
+    /// Run one voter of the quorum until SIGINT/SIGTERM (SIGHUP reloads its TLS files).
     Run(RunArgs),
     /// Print the quorum, brokers and unhealthy partitions; exit 0 healthy, 1 degraded, 2 no quorum.
     Status(StatusArgs),
@@ -199,7 +199,8 @@ pub struct RunArgs {
 pub struct TlsArgs {
     /// PEM certificate (chain, leaf first) this node or tool presents on every gRPC connection,
     /// as server and as client. With --tls-key and --tls-ca, all gRPC traffic (Raft between
-    /// meta nodes, brokers and tools calling the quorum) is TLS with client certificates.
+    /// meta nodes, brokers and tools calling the quorum) is TLS with client certificates. A
+    /// running node reads all three files again on SIGHUP.
     #[arg(long, env = "CHRONIK_TLS_CERT", requires_all = ["tls_key", "tls_ca"])]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of --tls-cert.

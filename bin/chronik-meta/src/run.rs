@@ -1,9 +1,10 @@
-//! `chronik-meta run`: one voter, until SIGINT/SIGTERM.
+//! `chronik-meta run`: one voter, until SIGINT/SIGTERM (SIGHUP reloads its TLS certificate).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use chronik_metadata::grpc::ClusterTls;
 use chronik_metadata::node::{MetaNode, NodeConfig};
 
 use crate::cli::RunArgs;
@@ -30,6 +31,7 @@ pub fn node_config(args: &RunArgs) -> anyhow::Result<NodeConfig> {
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let cfg = node_config(&args)?;
+    let tls = cfg.tls.clone();
     if let Some(addr) = args.metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
@@ -48,7 +50,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             args.data_dir.display()
         )
     })?;
-    wait_for_signal().await?;
+    wait_for_signal(tls).await?;
     tracing::info!("stopping");
     node.shutdown().await;
     Ok(())
@@ -78,14 +80,33 @@ pub fn parse_peers(text: &str) -> anyhow::Result<BTreeMap<u64, String>> {
     Ok(peers)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot watch SIGTERM")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("cannot watch SIGINT")?,
-        _ = term.recv() => {}
+/// Waits for SIGINT or SIGTERM. With TLS, SIGHUP meanwhile reloads the node's certificate,
+/// key and CA for connections made from then on.
+async fn wait_for_signal(tls: Option<ClusterTls>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut hangup = match tls {
+        Some(_) => Some(signal(SignalKind::hangup()).context("cannot watch SIGHUP")?),
+        None => None,
+    };
+    loop {
+        let hangups = async {
+            match hangup.as_mut() {
+                Some(hangup) => hangup.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => return r.context("cannot watch SIGINT"),
+            _ = term.recv() => return Ok(()),
+            _ = hangups => match tls.as_ref().map(ClusterTls::reload) {
+                Some(Ok(())) => tracing::info!("TLS certificate reloaded"),
+                Some(Err(e)) => tracing::error!(error = %e,
+                    "TLS reload failed; the previous certificate stays in use"),
+                None => {}
+            },
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -21,25 +21,47 @@ pub struct TlsFiles {
     pub client_ca: Option<PathBuf>,
 }
 
-/// The TLS configuration new connections use. Reloading swaps it for connections accepted
-/// afterwards; connections already up keep the session they negotiated.
-#[derive(Debug)]
-pub struct ReloadableServerConfig {
+/// A TLS configuration built from PEM files that can be read again while it is in use:
+/// connections made afterwards take the new one; connections already up keep the session
+/// they negotiated.
+pub struct Reloadable<C> {
     files: TlsFiles,
-    current: RwLock<Arc<ServerConfig>>,
+    build: Box<Build<C>>,
+    current: RwLock<Arc<C>>,
 }
 
-impl ReloadableServerConfig {
-    /// Loads the files, failing with what is wrong with them.
-    pub fn load(files: TlsFiles) -> Result<Self> {
-        let config = server_config(&files)?;
-        Ok(ReloadableServerConfig {
+/// Builds a configuration from the files.
+type Build<C> = dyn Fn(&TlsFiles) -> Result<Arc<C>> + Send + Sync;
+
+/// A listener's server side, reloadable (SIGHUP).
+pub type ReloadableServerConfig = Reloadable<ServerConfig>;
+
+/// A node's client side towards the rest of its cluster, reloadable (SIGHUP).
+pub type ReloadableClientConfig = Reloadable<ClientConfig>;
+
+impl<C> std::fmt::Debug for Reloadable<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloadable")
+            .field("files", &self.files)
+            .finish()
+    }
+}
+
+impl<C> Reloadable<C> {
+    /// Builds the configuration from `files` with `build`, failing with what is wrong with them.
+    pub fn load(
+        files: TlsFiles,
+        build: impl Fn(&TlsFiles) -> Result<Arc<C>> + Send + Sync + 'static,
+    ) -> Result<Self> {
+        let config = build(&files)?;
+        Ok(Reloadable {
             files,
+            build: Box::new(build),
             current: RwLock::new(config),
         })
     }
 
-    pub fn current(&self) -> Arc<ServerConfig> {
+    pub fn current(&self) -> Arc<C> {
         match self.current.read() {
             Ok(config) => config.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -48,7 +70,7 @@ impl ReloadableServerConfig {
 
     /// Reads the files again; on error the previous configuration stays in force.
     pub fn reload(&self) -> Result<()> {
-        let config = server_config(&self.files)?;
+        let config = (self.build)(&self.files)?;
         match self.current.write() {
             Ok(mut current) => *current = config,
             Err(poisoned) => *poisoned.into_inner() = config,
@@ -58,6 +80,29 @@ impl ReloadableServerConfig {
 
     pub fn files(&self) -> &TlsFiles {
         &self.files
+    }
+}
+
+impl Reloadable<ServerConfig> {
+    /// A server configuration from `files` (see [`server_config`]).
+    pub fn server(files: TlsFiles) -> Result<Self> {
+        Self::load(files, server_config)
+    }
+
+    /// A server configuration that also offers `protocols` by ALPN (HTTP/2's `h2` for gRPC).
+    pub fn server_with_alpn(files: TlsFiles, protocols: Vec<Vec<u8>>) -> Result<Self> {
+        Self::load(files, move |files| {
+            let mut config = Arc::unwrap_or_clone(server_config(files)?);
+            config.alpn_protocols = protocols.clone();
+            Ok(Arc::new(config))
+        })
+    }
+}
+
+impl Reloadable<ClientConfig> {
+    /// A client configuration from `files` (see [`client_config`]).
+    pub fn client(files: TlsFiles) -> Result<Self> {
+        Self::load(files, client_config)
     }
 }
 

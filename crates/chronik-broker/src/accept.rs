@@ -10,6 +10,7 @@ use chronik_auth::tls::{ReloadableServerConfig, TlsFiles, certificate_principal}
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
+use crate::cluster::PeerTls;
 use crate::config::BrokerConfig;
 use crate::connection::Connection;
 use crate::error::BrokerError;
@@ -128,7 +129,7 @@ fn load_tls(
     if listener.protocol.sasl() {
         files.client_ca = None;
     }
-    ReloadableServerConfig::load(files)
+    ReloadableServerConfig::server(files)
         .map_err(|e| BrokerError::Config(format!("listener {}: {e}", listener.name)))
 }
 
@@ -217,15 +218,17 @@ async fn serve_socket(
     drop(permit);
 }
 
-/// Reloads every TLS listener's certificate and key on SIGHUP; connections already up keep
-/// theirs. A reload that fails keeps the previous files in force and says why.
+/// Reloads every TLS listener's certificate and key on SIGHUP, and the certificates this
+/// broker presents to the rest of its cluster (`peer`); connections already up keep theirs. A
+/// reload that fails keeps the previous files in force and says why.
 pub(crate) fn spawn_tls_reloader(
     listeners: &[(TcpListener, Arc<Listener>)],
+    peer: Option<PeerTls>,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, BrokerError> {
     let tls: Vec<_> = (listeners.iter())
         .filter_map(|(_, l)| l.tls.clone().map(|t| (l.config.name.clone(), t)))
         .collect();
-    if tls.is_empty() {
+    if tls.is_empty() && peer.is_none() {
         return Ok(None);
     }
     use tokio::signal::unix::{SignalKind, signal};
@@ -239,6 +242,12 @@ pub(crate) fn spawn_tls_reloader(
                     Err(e) => tracing::error!(listener = %name, error = %e,
                         "TLS reload failed; the previous certificate stays in use"),
                 }
+            }
+            match peer.as_ref().map(PeerTls::reload) {
+                None => {}
+                Some(Ok(())) => tracing::info!("cluster TLS certificate reloaded"),
+                Some(Err(e)) => tracing::error!(error = %e,
+                    "cluster TLS reload failed; the previous certificate stays in use"),
             }
         }
     })))

@@ -117,7 +117,10 @@ impl Broker {
             tracing::info!(listener = %l.config.name, protocol = %l.config.protocol, listen = %l.local,
                 advertise = %format!("{}:{}", l.advertised.0, l.advertised.1), "listening");
         }
-        tasks.extend(crate::accept::spawn_tls_reloader(&listeners)?);
+        tasks.extend(crate::accept::spawn_tls_reloader(
+            &listeners,
+            cluster.peer_tls(),
+        )?);
         let first = &listeners[0].1;
         tracing::info!(broker = config.id, listener = %first.config.name, listen = %first.local,
             advertise = %format!("{}:{}", first.advertised.0, first.advertised.1), data_dir = %config.data_dir.display(),

@@ -10,6 +10,7 @@ pub(crate) mod embedded;
 mod external;
 mod image;
 mod peer_tls;
+pub(crate) use peer_tls::PeerTls;
 mod quorum;
 
 use std::collections::BTreeMap;
@@ -72,8 +73,8 @@ pub(crate) struct Cluster {
     offsets_replication: i16,
     /// `segment.bytes` of `__consumer_offsets`.
     offsets_segment_bytes: u64,
-    /// TLS for Kafka connections to other brokers (`--cluster-tls`).
-    peer_tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    /// TLS for gRPC to the quorum and Kafka connections to other brokers (`--cluster-tls`).
+    peer_tls: Option<PeerTls>,
 }
 
 impl Cluster {
@@ -96,7 +97,7 @@ impl Cluster {
             Box::new(quorum)
         };
         let mut cluster = Cluster::with_quorum(config.id, quorum, offsets);
-        cluster.peer_tls = tls.map(|t| t.kafka);
+        cluster.peer_tls = tls;
         Ok(cluster)
     }
 
@@ -372,10 +373,16 @@ impl Cluster {
         config: ConnConfig,
     ) -> chronik_client::Result<Connection> {
         let config = ConnConfig {
-            tls: self.peer_tls.clone(),
+            tls: self.peer_tls.as_ref().map(|t| t.kafka.current()),
             ..config
         };
         Connection::open_as(peer.addr, &peer.host, &config).await
+    }
+
+    /// The certificates of this broker's connections to the rest of the cluster, which SIGHUP
+    /// reloads; `None` without `--cluster-tls`.
+    pub fn peer_tls(&self) -> Option<PeerTls> {
+        self.peer_tls.clone()
     }
 
     /// Stops what runs in this process for the quorum (the embedded node).

@@ -5,17 +5,28 @@
 
 use std::sync::Arc;
 
+use chronik_auth::tls::ReloadableClientConfig;
 use chronik_metadata::grpc::ClusterTls;
 
 use crate::{BrokerConfig, BrokerError};
 
-/// The loaded client sides of `--cluster-tls`.
+/// The loaded client sides of `--cluster-tls`, reloaded together on SIGHUP.
 #[derive(Clone)]
 pub(crate) struct PeerTls {
     /// For gRPC to the meta nodes (and the embedded node's server).
     pub grpc: ClusterTls,
     /// For Kafka connections to other brokers.
-    pub kafka: Arc<tokio_rustls::rustls::ClientConfig>,
+    pub kafka: Arc<ReloadableClientConfig>,
+}
+
+impl PeerTls {
+    /// Reads the files again for connections made from now on; when they are not a valid set,
+    /// nothing changes.
+    pub fn reload(&self) -> Result<(), chronik_auth::AuthError> {
+        // Both read the same files, so the second fails only if they change in between.
+        self.grpc.reload()?;
+        self.kafka.reload()
+    }
 }
 
 /// The TLS settings `config` asks for, loaded; `None` without `--cluster-tls`.
@@ -38,6 +49,9 @@ pub(crate) fn load(config: &BrokerConfig) -> Result<Option<PeerTls>, BrokerError
     })?;
     let refused = |e: chronik_auth::AuthError| BrokerError::Config(format!("--cluster-tls: {e}"));
     let grpc = ClusterTls::load(&files.cert, &files.key, ca).map_err(refused)?;
-    let kafka = chronik_auth::tls::client_config(files).map_err(refused)?;
-    Ok(Some(PeerTls { grpc, kafka }))
+    let kafka = ReloadableClientConfig::client(files.clone()).map_err(refused)?;
+    Ok(Some(PeerTls {
+        grpc,
+        kafka: Arc::new(kafka),
+    }))
 }

@@ -274,22 +274,21 @@ impl MetaNode {
             raft.clone(),
             node.inner.stop.subscribe(),
         );
-        let mut server = tonic::transport::Server::builder();
-        if let Some(tls) = &cfg.tls {
-            server = (server.tls_config(tls.server()))
-                .map_err(|e| NodeError::Config(format!("the gRPC server's TLS settings: {e}")))?;
-        }
-        let server = server
+        let router = tonic::transport::Server::builder()
             .add_service(
                 RaftPeerServer::new(peer_service).max_decoding_message_size(MAX_RAFT_MESSAGE),
             )
-            .add_service(ControllerServer::new(ControllerService::new(node.clone())))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), wait_stop(stopped));
-        let serve = tokio::spawn(async move {
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "gRPC server failed");
-            }
-        });
+            .add_service(ControllerServer::new(ControllerService::new(node.clone())));
+        let shutdown = wait_stop(stopped);
+        let serve = match &cfg.tls {
+            None => tokio::spawn(log_failure(
+                router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown),
+            )),
+            Some(tls) => tokio::spawn(log_failure(router.serve_with_incoming_shutdown(
+                crate::grpc::tls_incoming(listener, tls.clone()),
+                shutdown,
+            ))),
+        };
         let control = tokio::spawn(controller::run(node.clone()));
         node.tasks().extend([report, serve, control]);
         if initial.len() == 1 && initial.contains_key(&cfg.id) {
@@ -417,6 +416,14 @@ impl MetaNode {
             }
         }
         best.map(|(id, _)| id)
+    }
+}
+
+async fn log_failure(
+    server: impl std::future::Future<Output = Result<(), tonic::transport::Error>>,
+) {
+    if let Err(e) = server.await {
+        tracing::error!(error = %e, "gRPC server failed");
     }
 }
 
