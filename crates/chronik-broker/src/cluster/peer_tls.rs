@@ -23,9 +23,11 @@ impl PeerTls {
     /// Reads the files again for connections made from now on; when they are not a valid set,
     /// nothing changes.
     pub fn reload(&self) -> Result<(), chronik_auth::AuthError> {
-        // Both read the same files, so the second fails only if they change in between.
-        self.grpc.reload()?;
-        self.kafka.reload()
+        let grpc = self.grpc.read_again()?;
+        let kafka = self.kafka.build()?;
+        self.grpc.install(grpc);
+        self.kafka.install(kafka);
+        Ok(())
     }
 }
 

@@ -238,14 +238,17 @@ impl AckWait {
             marks.wait_for(|m| m.leader_epoch != Some(epoch) || m.high_watermark > last_base);
         match tokio::time::timeout(timeout, committed).await {
             Ok(Ok(m)) if m.leader_epoch == Some(epoch) => {
-                if too_few_in_sync(Acks::All, self.min_insync_replicas, m.isr_size) {
-                    return Err(PartitionError::NotEnoughReplicasAfterAppend {
-                        partition: self.partition,
-                        isr: m.isr_size,
-                        min: self.min_insync_replicas,
-                    });
+                drop(m);
+                match self.hosted.replica.isr_size_when_passed(last_base) {
+                    Some(isr) if too_few_in_sync(Acks::All, self.min_insync_replicas, isr) => {
+                        Err(PartitionError::NotEnoughReplicasAfterAppend {
+                            partition: self.partition,
+                            isr,
+                            min: self.min_insync_replicas,
+                        })
+                    }
+                    _ => Ok(()),
                 }
-                Ok(())
             }
             Ok(_) => Err(PartitionError::LeadershipLost),
             Err(_) => Err(PartitionError::TimedOut),

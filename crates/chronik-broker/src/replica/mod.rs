@@ -6,6 +6,7 @@ pub(crate) mod checkpoint;
 pub(crate) mod divergence;
 pub(crate) mod fetcher;
 pub(crate) mod isr;
+mod isr_sizes;
 mod progress;
 mod session;
 #[cfg(test)]
@@ -20,14 +21,12 @@ use tokio::sync::watch;
 
 pub(crate) use progress::{Progress, Role};
 
-/// What produce waiters watch: the high watermark, the epoch this broker leads at (`None`
-/// once it no longer leads, which fails acks=all waits still pending), and the size of the
-/// ISR the high watermark was counted over (0 as follower).
+/// What produce waiters watch: the high watermark, and the epoch this broker leads at
+/// (`None` once it no longer leads, which fails acks=all waits still pending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Mark {
     pub high_watermark: i64,
     pub leader_epoch: Option<i32>,
-    pub isr_size: usize,
 }
 
 /// A hosted partition's [`Progress`], publishing every change of its [`Mark`].
@@ -85,6 +84,11 @@ impl Replica {
     }
 
     /// A receiver that sees every later [`Replica::changed`] (and mark change).
+    /// The size of the ISR under which the high watermark moved past `offset`, when known.
+    pub fn isr_size_when_passed(&self, offset: i64) -> Option<usize> {
+        self.lock().isr_size_when_passed(offset)
+    }
+
     pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }
@@ -111,7 +115,6 @@ fn mark_of(p: &Progress) -> Mark {
     Mark {
         high_watermark: p.high_watermark(),
         leader_epoch: p.leader_epoch(),
-        isr_size: p.isr_size(),
     }
 }
 

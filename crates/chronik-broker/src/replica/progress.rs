@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use chronik_metadata::BrokerId;
 
+use super::isr_sizes::IsrSizes;
+
 /// What the metadata says this broker is for a partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -63,6 +65,8 @@ pub(crate) struct Progress {
     /// Records below it may have been acknowledged by the previous leader above this one's
     /// (lagging) high watermark, so a replica rejoins the ISR only once it holds them.
     leader_start: i64,
+    /// The maximal ISR's size through the high watermark's moves, for acks=all waiters.
+    isr_sizes: IsrSizes,
 }
 
 impl Progress {
@@ -89,6 +93,7 @@ impl Progress {
             truncated_for: None,
             requested: None,
             leader_start: log_end,
+            isr_sizes: IsrSizes::default(),
         };
         p.set_role(role, log_end, now);
         p
@@ -102,12 +107,27 @@ impl Progress {
         self.high_watermark
     }
 
-    /// The members of the ISR when this replica leads, else 0.
-    pub fn isr_size(&self) -> usize {
-        match &self.role {
-            Role::Leader { isr, .. } => isr.len(),
-            Role::Follower { .. } => 0,
-        }
+    /// As leader, the members of the maximal ISR, which the high watermark is counted over:
+    /// the ISR and the members of changes asked of the controller (0 as follower).
+    fn maximal_isr_size(&self) -> usize {
+        let Role::Leader { isr, .. } = &self.role else {
+            return 0;
+        };
+        let requested = self.requested.as_ref().map_or(&[][..], |(_, m)| m);
+        isr.len() + requested.iter().filter(|id| !isr.contains(id)).count()
+    }
+
+    /// The size of the maximal ISR under which the high watermark moved past `offset`;
+    /// `None` when that is too long ago to be known.
+    pub fn isr_size_when_passed(&self, offset: i64) -> Option<usize> {
+        self.isr_sizes.when_passed(offset)
+    }
+
+    /// Records the maximal ISR's size after a change that may have altered it, with the
+    /// high watermark before the change: the mark moves on from there under the new ISR.
+    fn note_isr(&mut self, high_watermark_before: i64) {
+        let size = self.maximal_isr_size();
+        self.isr_sizes.note(high_watermark_before, size);
     }
 
     /// The leader epoch when this replica leads, else `None`.
@@ -125,6 +145,7 @@ impl Progress {
         if role == self.role {
             return false;
         }
+        let before = self.high_watermark;
         let new_epoch = role.epoch() != self.role.epoch();
         if let Role::Leader { replicas, isr, .. } = &role {
             if new_epoch || !matches!(self.role, Role::Leader { .. }) {
@@ -160,6 +181,7 @@ impl Progress {
             self.requested = None;
         }
         self.advance(log_end);
+        self.note_isr(before);
         true
     }
 
@@ -193,6 +215,7 @@ impl Progress {
                 }
             }
         }
+        self.note_isr(self.high_watermark);
     }
 
     /// As leader: the controller refused the ISR asked for at `partition_epoch` itself (a
@@ -201,6 +224,7 @@ impl Progress {
     pub fn isr_request_refused(&mut self, partition_epoch: i32) {
         if self.requested_at() == Some(partition_epoch) {
             self.requested = None;
+            self.note_isr(self.high_watermark);
         }
     }
 
@@ -212,8 +236,11 @@ impl Progress {
         if self.requested_at() != Some(partition_epoch) {
             return false;
         }
+        let before = self.high_watermark;
         self.requested = Some((partition_epoch, isr.to_vec()));
-        self.advance(log_end)
+        let moved = self.advance(log_end);
+        self.note_isr(before);
+        moved
     }
 
     /// As follower: whether the log must still be truncated against the leader for the

@@ -342,3 +342,32 @@ fn the_max_follower_lag_counts_the_slowest_replica_isr_or_not() {
     );
     assert_eq!(follower.max_follower_lag(0, 0), None);
 }
+
+#[test]
+fn each_offset_remembers_the_isr_the_mark_passed_it_under() {
+    let now = Instant::now();
+    let mut p = Progress::new(1, leader(0, &[1, 2, 3]), (0, 10), None, now);
+    p.follower_fetched(2, 10, 10, now);
+    p.follower_fetched(3, 4, 10, now);
+    assert_eq!(p.high_watermark(), 4);
+    // Replica 3 stops; the controller drops it and the mark passes 4..10 under an ISR of 2.
+    let dropped = Role::Leader {
+        epoch: 0,
+        partition_epoch: 1,
+        isr: vec![1, 2],
+        replicas: vec![1, 2, 3],
+    };
+    assert!(p.set_role(dropped, 10, now));
+    assert_eq!(p.high_watermark(), 10);
+    assert_eq!(p.isr_size_when_passed(3), Some(3));
+    assert_eq!(p.isr_size_when_passed(4), Some(2));
+    assert_eq!(p.isr_size_when_passed(9), Some(2));
+    // A member asked back holds the mark too (the maximal ISR), before the controller answers.
+    p.isr_requested(1, &[1, 2, 3]);
+    p.advance(20);
+    p.follower_fetched(2, 20, 20, now);
+    assert_eq!(p.high_watermark(), 10, "replica 3 holds it back again");
+    p.follower_fetched(3, 20, 20, now);
+    assert_eq!(p.high_watermark(), 20);
+    assert_eq!(p.isr_size_when_passed(15), Some(3));
+}

@@ -383,7 +383,10 @@ impl Sim {
                 return false;
             }
             if node.high_watermark().is_some_and(|hw| hw > p.offset) {
-                if node.progress_isr_size() < min_isr {
+                if node
+                    .isr_size_when_passed(p.offset)
+                    .is_some_and(|n| n < min_isr)
+                {
                     self.stats.unacked += 1;
                     return false;
                 }

@@ -101,9 +101,9 @@ impl Node {
         self.progress.as_ref().map(|p| p.high_watermark())
     }
 
-    /// The ISR size the leader counts its high watermark over (0 when not leading).
-    pub fn progress_isr_size(&self) -> usize {
-        self.progress.as_ref().map_or(0, |p| p.isr_size())
+    /// The ISR size under which this leader's high watermark passed `offset`, when known.
+    pub fn isr_size_when_passed(&self, offset: i64) -> Option<usize> {
+        self.progress.as_ref()?.isr_size_when_passed(offset)
     }
 
     /// A crash: only the durable log and the saved high watermark survive.
