@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use chronik_metadata::grpc::ClusterTls;
 use chronik_metadata::node::{MetaNode, NodeConfig};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::RunArgs;
 
@@ -31,7 +32,7 @@ pub fn node_config(args: &RunArgs) -> anyhow::Result<NodeConfig> {
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let cfg = node_config(&args)?;
-    let tls = cfg.tls.clone();
+    let mut signals = Signals::watch(cfg.tls.clone())?;
     if let Some(addr) = args.metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
@@ -50,7 +51,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             args.data_dir.display()
         )
     })?;
-    wait_for_signal(tls).await?;
+    signals.until_stopped().await;
     tracing::info!("stopping");
     node.shutdown().await;
     Ok(())
@@ -80,31 +81,53 @@ pub fn parse_peers(text: &str) -> anyhow::Result<BTreeMap<u64, String>> {
     Ok(peers)
 }
 
-/// Waits for SIGINT or SIGTERM. With TLS, SIGHUP meanwhile reloads the node's certificate,
-/// key and CA for connections made from then on.
-async fn wait_for_signal(tls: Option<ClusterTls>) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut hangup = match tls {
-        Some(_) => Some(signal(SignalKind::hangup()).context("cannot watch SIGHUP")?),
-        None => None,
-    };
-    loop {
-        let hangups = async {
-            match hangup.as_mut() {
-                Some(hangup) => hangup.recv().await,
-                None => std::future::pending().await,
-            }
+/// The signals `run` answers, watched from before the node starts so none is missed.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    /// With TLS: reload the certificate, key and CA.
+    hangup: Option<(Signal, ClusterTls)>,
+}
+
+impl Signals {
+    fn watch(tls: Option<ClusterTls>) -> anyhow::Result<Signals> {
+        let hangup = match tls {
+            Some(tls) => Some((
+                signal(SignalKind::hangup()).context("cannot watch SIGHUP")?,
+                tls,
+            )),
+            None => None,
         };
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => return r.context("cannot watch SIGINT"),
-            _ = term.recv() => return Ok(()),
-            _ = hangups => match tls.as_ref().map(ClusterTls::reload) {
-                Some(Ok(())) => tracing::info!("TLS certificate reloaded"),
-                Some(Err(e)) => tracing::error!(error = %e,
-                    "TLS reload failed; the previous certificate stays in use"),
-                None => {}
-            },
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            hangup,
+        })
+    }
+
+    /// Waits for SIGINT or SIGTERM; SIGHUP meanwhile reloads the TLS files for connections
+    /// made from then on.
+    async fn until_stopped(&mut self) {
+        loop {
+            let hangup = async {
+                match self.hangup.as_mut() {
+                    Some((hangup, tls)) => {
+                        hangup.recv().await;
+                        Some(tls.reload())
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = self.interrupt.recv() => return,
+                _ = self.terminate.recv() => return,
+                reloaded = hangup => match reloaded {
+                    Some(Ok(())) => tracing::info!("TLS certificate reloaded"),
+                    Some(Err(e)) => tracing::error!(error = %e,
+                        "TLS reload failed; the previous certificate stays in use"),
+                    None => {}
+                },
+            }
         }
     }
 }

@@ -70,12 +70,21 @@ impl<C> Reloadable<C> {
 
     /// Reads the files again; on error the previous configuration stays in force.
     pub fn reload(&self) -> Result<()> {
-        let config = (self.build)(&self.files)?;
+        self.install(self.build()?);
+        Ok(())
+    }
+
+    /// A configuration from the files as they are now, not yet in force.
+    pub fn build(&self) -> Result<Arc<C>> {
+        (self.build)(&self.files)
+    }
+
+    /// Puts `config` (from [`Reloadable::build`]) in force for connections made from now on.
+    pub fn install(&self, config: Arc<C>) {
         match self.current.write() {
             Ok(mut current) => *current = config,
             Err(poisoned) => *poisoned.into_inner() = config,
         }
-        Ok(())
     }
 
     pub fn files(&self) -> &TlsFiles {

@@ -26,8 +26,8 @@ pub use quotas::{client_quota_change, quota_entity};
 pub use registration::{broker_registration, endpoint_info, register_broker_request};
 pub use scram::{describe_scram_credentials, scram_alteration, scram_alteration_request};
 pub use service::ControllerService;
-pub use tls::ClusterTls;
 pub(crate) use tls::incoming as tls_incoming;
+pub use tls::{ClusterTls, ReadAgain};
 
 /// Metadata key of a NOT_LEADER answer that carries the leader's address (when known).
 pub const LEADER_ADDRESS_HEADER: &str = "x-chronik-leader";

@@ -14,7 +14,8 @@ use std::time::Duration;
 use chronik_auth::AuthError;
 use chronik_auth::tls::{ReloadableServerConfig, TlsFiles};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -22,8 +23,8 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 /// How long a caller may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes under way at once; further callers wait in the listen backlog.
-const MAX_HANDSHAKES: usize = 256;
+/// Handshakes under way at once; further callers are closed until some finish.
+const MAX_HANDSHAKES: usize = 1024;
 
 /// This node's certificate and key and the cluster's CA, loaded and checked. Clones share
 /// one set of files: reloading through one reloads them all.
@@ -37,6 +38,12 @@ struct Loaded {
     server: ReloadableServerConfig,
     /// The client side, in tonic's form: tonic builds its rustls configuration per endpoint.
     client: RwLock<ClientTlsConfig>,
+}
+
+/// A node's TLS files read again, not yet in force.
+pub struct ReadAgain {
+    server: Arc<tokio_rustls::rustls::ServerConfig>,
+    client: ClientTlsConfig,
 }
 
 impl fmt::Debug for ClusterTls {
@@ -75,13 +82,27 @@ impl ClusterTls {
     /// Reads the files again, for connections made from now on. When they are not a valid
     /// set, nothing changes and the error says what is wrong.
     pub fn reload(&self) -> Result<(), AuthError> {
-        let client = client_config(self.files())?;
-        self.inner.server.reload()?;
-        match self.inner.client.write() {
-            Ok(mut current) => *current = client,
-            Err(poisoned) => *poisoned.into_inner() = client,
-        }
+        let loaded = self.read_again()?;
+        self.install(loaded);
         Ok(())
+    }
+
+    /// The files read again and checked, for [`ClusterTls::install`]: a caller that reloads
+    /// other configurations too reads them all before it changes any.
+    pub fn read_again(&self) -> Result<ReadAgain, AuthError> {
+        Ok(ReadAgain {
+            server: self.inner.server.build()?,
+            client: client_config(self.files())?,
+        })
+    }
+
+    /// Puts files read by [`ClusterTls::read_again`] in force.
+    pub fn install(&self, loaded: ReadAgain) {
+        self.inner.server.install(loaded.server);
+        match self.inner.client.write() {
+            Ok(mut current) => *current = loaded.client,
+            Err(poisoned) => *poisoned.into_inner() = loaded.client,
+        }
     }
 
     /// The server side for the next accepted connection: this node's certificate, and a
@@ -128,21 +149,20 @@ pub(crate) fn endpoint(address: &str, tls: Option<&ClusterTls>) -> Result<Endpoi
 
 /// The TLS connections accepted on `listener`, for the gRPC server. Each handshake runs on its
 /// own task with the certificate current at accept time, so a slow or half-open caller holds
-/// up no one, and is dropped after [`HANDSHAKE_TIMEOUT`]. Accepting stops when the server
-/// drops the stream.
+/// up no one, and is dropped after [`HANDSHAKE_TIMEOUT`]; beyond [`MAX_HANDSHAKES`] under way,
+/// new callers are closed at once rather than queued behind them. Accepting stops, and
+/// handshakes under way are dropped, when the server drops the stream.
 pub(crate) fn incoming(
     listener: TcpListener,
     tls: ClusterTls,
 ) -> ReceiverStream<std::io::Result<TlsStream<TcpStream>>> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
-        let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+        let mut handshakes = JoinSet::new();
         loop {
-            let Ok(permit) = handshakes.clone().acquire_owned().await else {
-                return;
-            };
             let (tcp, peer) = tokio::select! {
                 _ = tx.closed() => return,
+                Some(_) = handshakes.join_next(), if !handshakes.is_empty() => continue,
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
@@ -153,13 +173,16 @@ pub(crate) fn incoming(
                     }
                 },
             };
+            if handshakes.len() >= MAX_HANDSHAKES {
+                tracing::debug!(%peer, "too many gRPC TLS handshakes under way; closing");
+                continue;
+            }
             let _ = tcp.set_nodelay(true);
             let acceptor = TlsAcceptor::from(tls.server());
             let tx = tx.clone();
-            tokio::spawn(async move {
+            handshakes.spawn(async move {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {
-                        drop(permit);
                         let _ = tx.send(Ok(stream)).await;
                     }
                     Ok(Err(e)) => tracing::info!(%peer, error = %e, "gRPC TLS handshake failed"),
