@@ -5,9 +5,13 @@ use super::{Progress, Role};
 const LAG: Duration = Duration::from_secs(10);
 
 fn leader(epoch: i32, isr: &[i32]) -> Role {
+    leader_at(epoch, 0, isr)
+}
+
+fn leader_at(epoch: i32, partition_epoch: i32, isr: &[i32]) -> Role {
     Role::Leader {
         epoch,
-        partition_epoch: 0,
+        partition_epoch,
         isr: isr.to_vec(),
         replicas: vec![1, 2, 3],
     }
@@ -351,13 +355,7 @@ fn each_offset_remembers_the_isr_the_mark_passed_it_under() {
     p.follower_fetched(3, 4, 10, now);
     assert_eq!(p.high_watermark(), 4);
     // Replica 3 stops; the controller drops it and the mark passes 4..10 under an ISR of 2.
-    let dropped = Role::Leader {
-        epoch: 0,
-        partition_epoch: 1,
-        isr: vec![1, 2],
-        replicas: vec![1, 2, 3],
-    };
-    assert!(p.set_role(dropped, 10, now));
+    assert!(p.set_role(leader_at(0, 1, &[1, 2]), 10, now));
     assert_eq!(p.high_watermark(), 10);
     assert_eq!(p.isr_size_when_passed(3), Some(3));
     assert_eq!(p.isr_size_when_passed(4), Some(2));
