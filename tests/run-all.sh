@@ -46,7 +46,13 @@ for bin in chronik-broker chronik-meta chronik-walctl; do
   if [ ! -x "target/debug/$bin" ]; then cargo build -p chronik-broker-bin -p chronik-meta -p chronik-walctl; break; fi
 done
 # The upgrade test fails rather than skips when the old binaries are missing.
-CHRONIK_REQUIRE_UPGRADE_FROM=1 target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python
+rm -rf target/test-logs
+if ! CHRONIK_REQUIRE_UPGRADE_FROM=1 target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python; then
+  # The nemesis runs write their seed and timeline here as they go and delete them when they
+  # pass: what is left names the failing schedule even if the process died without a report.
+  for f in target/test-logs/*.log; do [ -f "$f" ] && { echo "== $f"; cat "$f"; }; done
+  exit 1
+fi
 
 echo "== monitoring"
 bash tests/monitoring/check.sh

@@ -36,7 +36,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from cluster import Cluster, eventually
-from harness import unique
+from harness import ROOT, unique
 from test_replication import coordinator_partition, read_all
 
 PARTITIONS = 3
@@ -57,15 +57,36 @@ BROKER_ARGS = (
 REGRESSION_SEEDS = (1481933433,)
 
 
+# Where each run's timeline is also written as it happens: a client library that aborts the
+# test process (librdkafka asserting) takes pytest's report with it, and tests/run-all.sh
+# prints these files when the tests fail.
+TIMELINE_DIR = ROOT / "target" / "test-logs"
+
+
 class Timeline:
-    def __init__(self):
+    def __init__(self, name):
         self.start = time.monotonic()
         self.events = []
         self.lock = threading.Lock()
+        TIMELINE_DIR.mkdir(parents=True, exist_ok=True)
+        self.file = open(TIMELINE_DIR / f"{name}.log", "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
     def add(self, what):
+        line = f"{time.monotonic() - self.start:7.2f}s {what}"
         with self.lock:
-            self.events.append(f"{time.monotonic() - self.start:7.2f}s {what}")
+            self.events.append(line)
+            if not self.file.closed:
+                self.file.write(line + "\n")
+                self.file.flush()
+
+    def close(self):
+        with self.lock:
+            self.file.close()
+
+    def passed(self):
+        """The run passed: its file is not needed."""
+        self.close()
+        os.unlink(self.file.name)
 
     def text(self):
         with self.lock:
@@ -333,7 +354,7 @@ def run_nemesis(seed, **cluster_args):
     `cluster_args`, and checks every invariant."""
     steps = int(os.environ.get("CHRONIK_NEMESIS_STEPS", "6"))
     rng = random.Random(seed)
-    timeline = Timeline()
+    timeline = Timeline(f"nemesis-{seed}")
     timeline.add(f"seed {seed}, {steps} steps")
     c = Cluster(proxied=True, session_timeout_ms=3000, broker_args=BROKER_ARGS, **cluster_args)
     try:
@@ -365,9 +386,11 @@ def run_nemesis(seed, **cluster_args):
         assert not problems, "\n".join(problems)
         check_the_cleaned_offsets_survive_a_coordinator_kill(c, w, timeline)
         print(f"\nnemesis seed {seed}:\n{timeline.text()}")
+        timeline.passed()
     except BaseException:
         print(f"\nnemesis FAILED with seed {seed} (rerun: CHRONIK_NEMESIS_SEED={seed}); timeline:\n{timeline.text()}")
         print(c.logs())
         raise
     finally:
+        timeline.close()
         c.cleanup()

@@ -283,7 +283,7 @@ def test_transactions_hold_under_a_seeded_nemesis():
     seed = int(os.environ.get("CHRONIK_NEMESIS_SEED", random.randrange(1 << 32)))
     steps = int(os.environ.get("CHRONIK_NEMESIS_STEPS", "6"))
     rng = random.Random(seed)
-    timeline = Timeline()
+    timeline = Timeline(f"nemesis-txn-{seed}")
     timeline.add(f"seed {seed}, {steps} steps")
     c = Cluster(proxied=True, session_timeout_ms=3000, broker_args=BROKER_ARGS)
     try:
@@ -315,10 +315,12 @@ def test_transactions_hold_under_a_seeded_nemesis():
         assert len(w.committed) > 0 and len(w.aborted) > 0, "the run needs committed and aborted transactions"
         assert not problems, "\n".join(problems)
         print(f"\ntransactional nemesis seed {seed}:\n{timeline.text()}")
+        timeline.passed()
     except BaseException:
         print(f"\ntransactional nemesis FAILED with seed {seed} (rerun: CHRONIK_NEMESIS_SEED={seed}); "
               f"timeline:\n{timeline.text()}")
         print(c.logs())
         raise
     finally:
+        timeline.close()
         c.cleanup()
