@@ -18,6 +18,7 @@ use crate::config::FlushPolicy;
 use crate::durable::Durable;
 use crate::pending::{PendingSync, Waiter};
 use crate::syncer::{GROUP_MIN_FILES, Syncer};
+use crate::together;
 use crate::{Result, WalError};
 
 /// Counters describing the flusher's work so far.
@@ -49,9 +50,9 @@ impl FlushStats {
     }
 }
 
-struct Shared {
+pub(crate) struct Shared {
     queue: Mutex<Queue>,
-    wake: Condvar,
+    pub(crate) wake: Condvar,
     stats: FlushStats,
     syncer: Arc<dyn Syncer>,
     policy: FsyncPolicy,
@@ -173,8 +174,10 @@ impl Flusher {
             };
             (rx, schedule)
         };
-        if let Some(due) = schedule {
-            self.shared.schedule(log, due);
+        if let Some(due) = schedule
+            && self.shared.schedule(log, due)
+        {
+            together::wake(&self.shared);
         }
         match rx {
             Some(rx) => Durable::waiting(&log.name, rx),
@@ -200,17 +203,17 @@ impl Drop for Flusher {
 impl Shared {
     /// Makes `log` due by `due`: an entry due no later is kept, a later one is replaced, and
     /// while a sync of it runs the next one is asked for instead (so no caller can push a sync
-    /// back in time).
-    fn schedule(&self, log: &Arc<PendingSync>, due: Instant) {
+    /// back in time). Returns whether a worker must be woken for a new entry.
+    fn schedule(&self, log: &Arc<PendingSync>, due: Instant) -> bool {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         let mut inner = log.lock();
         if inner.in_flight {
             inner.wanted = Some(inner.wanted.map_or(due, |w| w.min(due)));
-            return;
+            return false;
         }
         if let Some(old) = inner.scheduled {
             if old.0 <= due {
-                return;
+                return false;
             }
             queue.due.remove(&old);
         }
@@ -219,7 +222,7 @@ impl Shared {
         inner.scheduled = Some(key);
         drop(inner);
         queue.due.insert(key, log.clone());
-        self.wake.notify_one();
+        true
     }
 }
 
@@ -298,7 +301,9 @@ fn next_due(shared: &Shared) -> Option<Vec<(ScheduleKey, Arc<PendingSync>)>> {
     }
 }
 
-/// Ends a log's sync: if a sync was asked for meanwhile, it is scheduled.
+/// Ends a log's sync: if a sync was asked for meanwhile, it is scheduled. No worker is woken
+/// for it: the worker that ends the round looks for due logs next and takes all those its
+/// round left due together, rather than idle workers taking them one at a time.
 fn finish_sync(shared: &Shared, log: &Arc<PendingSync>) {
     let next = {
         let mut inner = log.lock();

@@ -484,3 +484,37 @@ fn logs_due_together_are_synced_by_one_call_whose_failure_fails_them_all() {
         .wait()
         .unwrap();
 }
+
+#[test]
+fn appends_made_together_are_synced_by_one_call_once_all_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let syncer = Arc::new(TogetherSyncer::default());
+    let options = WalOptions {
+        fsync: FsyncPolicy::Always,
+        syncer: syncer.clone(),
+    };
+    let data = DataDir::open(dir.path(), options).unwrap();
+    syncer.gate.set_open(true);
+    let logs: Vec<_> = (0..16)
+        .map(|p| {
+            let tp = TopicPartition::new("together", p);
+            data.open_partition(&tp, LogConfig::default()).unwrap().0
+        })
+        .collect();
+    // Every flusher worker is idle: without holding back their wake-up, the first append
+    // would start a sync of its log alone.
+    let durables = chronik_wal::appends_together(|| {
+        let durables: Vec<_> = (logs.iter())
+            .map(|log| log.append(&mut batch(1, 1, 0), 0).unwrap().durable)
+            .collect();
+        assert_eq!(syncer.gate.waiting.load(Ordering::SeqCst), 0);
+        assert_eq!(syncer.gate.completed.load(Ordering::SeqCst), 0);
+        durables
+    });
+    for d in durables {
+        d.wait().unwrap();
+    }
+    assert_eq!(syncer.together.load(Ordering::SeqCst), 1);
+    assert_eq!(syncer.files_together.load(Ordering::SeqCst), 16);
+    assert_eq!(syncer.gate.completed.load(Ordering::SeqCst), 0);
+}

@@ -16,18 +16,29 @@ use chronik_types::TopicPartition;
 use super::{Header, NONE, Pending};
 use crate::kafka_errors::partition_error_code;
 use crate::partition::{AckWait, Acks, PartitionError};
+use crate::producers::TxnGuard;
 use crate::services::Services;
 use crate::transactions::Verified;
 
 /// (topic index, partition index, what its answer waits for).
 type Waiting = (usize, usize, AckWait);
 
+/// A partition whose records passed the checks that may wait, to be appended.
+struct Admitted {
+    /// Topic and partition index in the request (and the response).
+    at: (usize, usize),
+    tp: TopicPartition,
+    records: Option<bytes::Bytes>,
+    verified: Option<TxnGuard>,
+}
+
 /// Appends everything now; the returned task answers when the appends settle.
 pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceRequest) -> Pending {
     let acks = Acks::from_wire(req.acks);
     let timeout = Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
     let mut response = ProduceResponse::default();
-    let mut waiting: Vec<Waiting> = Vec::new();
+    let mut admitted: Vec<Admitted> = Vec::new();
+    let txn_id = req.transactional_id.as_ref().map(|id| id.0.as_str());
     for (t, topic) in req.topic_data.into_iter().enumerate() {
         let name = topic.name.0.as_str().to_owned();
         if acks.is_some() {
@@ -36,18 +47,14 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
         let mut out = TopicProduceResponse::default().with_name(topic.name);
         for (p, part) in topic.partition_data.into_iter().enumerate() {
             let tp = TopicPartition::new(name.clone(), part.index);
-            let Some(acks) = acks else {
-                out.partition_responses.push(failed(
-                    ResponseError::InvalidRequiredAcks.code(),
-                    part.index,
-                ));
+            if acks.is_none() {
+                let code = ResponseError::InvalidRequiredAcks.code();
+                out.partition_responses.push(failed(code, part.index));
                 continue;
-            };
-            let records = part.records.as_ref();
-            let verified = match services.layer.txn_to_verify(&tp, records) {
+            }
+            let verified = match services.layer.txn_to_verify(&tp, part.records.as_ref()) {
                 None => None,
                 Some((producer_id, epoch, guard)) => {
-                    let txn_id = req.transactional_id.as_ref().map(|id| id.0.as_str());
                     let producer = (producer_id, epoch);
                     match verify(&services, txn_id, producer, &tp, header.version).await {
                         Ok(()) => Some(guard),
@@ -59,32 +66,28 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
                     }
                 }
             };
-            let result = match services.layer.append(&tp, acks, records, verified) {
-                Ok(appended) => {
-                    waiting.push((t, p, appended.wait));
-                    PartitionProduceResponse::default()
-                        .with_index(part.index)
-                        .with_error_code(NONE)
-                        .with_base_offset(appended.base_offset)
-                        .with_log_append_time_ms(appended.log_append_time.unwrap_or(-1))
-                        .with_log_start_offset(appended.log_start_offset)
-                }
-                Err(e) => refused(&e, part.index, header.version),
-            };
-            out.partition_responses.push(result);
+            // Answered once appended.
+            out.partition_responses.push(failed(NONE, part.index));
+            admitted.push(Admitted {
+                at: (t, p),
+                tp,
+                records: part.records,
+                verified,
+            });
         }
         response.responses.push(out);
     }
-    let Some(acks) = acks.filter(|a| *a != Acks::None) else {
-        if acks == Some(Acks::None) {
-            // No response is sent, so its errors are counted here.
-            for code in crate::response_errors::error_codes(&ResponseKind::Produce(response)) {
-                crate::metrics::response_error(header.api_key, code);
-            }
-            return Pending::Now(header.reply(None));
-        }
+    let Some(acks) = acks else {
         return Pending::Now(header.reply(Some(ResponseKind::Produce(response))));
     };
+    let waiting = append_all(&services, acks, admitted, &mut response, header.version);
+    if acks == Acks::None {
+        // No response is sent, so its errors are counted here.
+        for code in crate::response_errors::error_codes(&ResponseKind::Produce(response)) {
+            crate::metrics::response_error(header.api_key, code);
+        }
+        return Pending::Now(header.reply(None));
+    }
     Pending::Later(tokio::spawn(async move {
         // Waiting for acknowledgements is not handling time: only the append above counts
         // against the request quota.
@@ -92,15 +95,53 @@ pub(crate) async fn admit(services: Arc<Services>, header: Header, req: ProduceR
             let Err(e) = wait.settle(acks, timeout).await else {
                 continue;
             };
-            let part =
-                (response.responses.get_mut(t)).and_then(|r| r.partition_responses.get_mut(p));
-            if let Some(part) = part {
+            if let Some(part) = answer_at(&mut response, t, p) {
                 part.error_code = partition_error_code(&e);
                 part.base_offset = -1;
             }
         }
         header.reply(Some(ResponseKind::Produce(response)))
     }))
+}
+
+/// Appends every admitted partition in one pass, with nothing awaited in between, so that
+/// the logs they make due are synced together; fills in their answers and returns what each
+/// acknowledgement waits for.
+fn append_all(
+    services: &Services,
+    acks: Acks,
+    admitted: Vec<Admitted>,
+    response: &mut ProduceResponse,
+    version: i16,
+) -> Vec<Waiting> {
+    chronik_wal::appends_together(|| {
+        let mut waiting = Vec::with_capacity(admitted.len());
+        for a in admitted {
+            let (t, p) = a.at;
+            let appended = (services.layer).append(&a.tp, acks, a.records.as_ref(), a.verified);
+            let Some(answer) = answer_at(response, t, p) else {
+                continue;
+            };
+            match appended {
+                Ok(appended) => {
+                    answer.base_offset = appended.base_offset;
+                    answer.log_append_time_ms = appended.log_append_time.unwrap_or(-1);
+                    answer.log_start_offset = appended.log_start_offset;
+                    waiting.push((t, p, appended.wait));
+                }
+                Err(e) => *answer = refused(&e, a.tp.partition, version),
+            }
+        }
+        waiting
+    })
+}
+
+fn answer_at(
+    response: &mut ProduceResponse,
+    topic: usize,
+    partition: usize,
+) -> Option<&mut PartitionProduceResponse> {
+    (response.responses.get_mut(topic)).and_then(|r| r.partition_responses.get_mut(partition))
 }
 
 /// Produce v12 (KIP-890 part 2): the producer sent no AddPartitionsToTxn; its first batch to a

@@ -17,6 +17,7 @@ use chronik_kafka::kafka_protocol::messages::{BrokerId as KafkaBrokerId, FetchRe
 use chronik_kafka::kafka_protocol::protocol::StrBytes;
 use chronik_metadata::BrokerId;
 use chronik_types::TopicPartition;
+use chronik_wal::Durable;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -223,17 +224,29 @@ async fn round(
     }
     // An incremental answer without partitions: the leader waited and nothing changed.
     progressed |= resp.responses.is_empty();
-    for topic in resp.responses {
-        for part in topic.partitions {
-            let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition_index);
-            let Some((hosted, role)) = sent.get(&tp) else {
-                continue;
-            };
-            if !matches!(role, Role::Follower { leader: l, .. } if *l == leader) {
-                continue;
+    // Every partition's batches are appended before any append is waited for, so that their
+    // logs are synced together.
+    let appended = chronik_wal::appends_together(|| {
+        let mut appended = Vec::new();
+        for topic in resp.responses {
+            for part in topic.partitions {
+                let tp = TopicPartition::new(topic.topic.0.as_str(), part.partition_index);
+                let Some((hosted, role)) = sent.get(&tp) else {
+                    continue;
+                };
+                if !matches!(role, Role::Follower { leader: l, .. } if *l == leader) {
+                    continue;
+                }
+                match apply(&tp, hosted, role, part) {
+                    Applied::Done(served) => progressed |= served,
+                    Applied::Appended(a) => appended.push(a),
+                }
             }
-            progressed |= apply(&tp, hosted, role, part).await;
         }
+        appended
+    });
+    for a in appended {
+        progressed |= a.settle().await;
     }
     Ok(progressed)
 }
@@ -291,36 +304,80 @@ pub(super) fn topic_name(topic: &str) -> TopicName {
     TopicName(StrBytes::from_string(topic.to_owned()))
 }
 
-/// Applies one partition's fetch answer; returns whether the partition was served.
-async fn apply(
+/// What applying one partition's fetch answer left to do.
+enum Applied<'a> {
+    /// Nothing: whether the partition was served.
+    Done(bool),
+    /// Its batches are appended; the answer's marks apply once they are durable.
+    Appended(Appending<'a>),
+}
+
+/// A partition whose fetched batches are appended.
+struct Appending<'a> {
+    tp: TopicPartition,
+    hosted: &'a Hosted,
+    /// The last append's, when the partition's flush policy makes appends wait for their fsync.
+    durable: Option<Durable>,
+    high_watermark: i64,
+    log_start_offset: i64,
+}
+
+/// Applies one partition's fetch answer up to its appends.
+fn apply<'a>(
     tp: &TopicPartition,
-    hosted: &Hosted,
+    hosted: &'a Hosted,
     role: &Role,
     part: chronik_kafka::kafka_protocol::messages::fetch_response::PartitionData,
-) -> bool {
-    let log = &hosted.log;
+) -> Applied<'a> {
     if hosted.replica.read(|p| p.role() != role) {
-        return false;
+        return Applied::Done(false);
     }
     if part.error_code == ResponseError::OffsetOutOfRange.code() {
         out_of_range(tp, hosted, part.log_start_offset, part.high_watermark);
-        return true;
+        return Applied::Done(true);
     }
     if part.error_code != 0 {
         tracing::debug!(partition = %tp, code = part.error_code, "leader refused the fetch; waiting for metadata");
-        return false;
+        return Applied::Done(false);
     }
     let records = part.records.unwrap_or_default();
-    if !records.is_empty() && !append(tp, hosted, role, &records).await {
-        return false;
+    let durable = match records.is_empty() {
+        true => None,
+        false => match append(tp, hosted, role, &records) {
+            Ok(durable) => durable,
+            Err(()) => return Applied::Done(false),
+        },
+    };
+    Applied::Appended(Appending {
+        tp: tp.clone(),
+        hosted,
+        durable,
+        high_watermark: part.high_watermark,
+        log_start_offset: part.log_start_offset,
+    })
+}
+
+impl Appending<'_> {
+    /// Waits until the appends are durable (the next fetch tells the leader they are here, and
+    /// acks=all counts on that), then follows the leader's marks; returns whether the
+    /// partition was served.
+    async fn settle(self) -> bool {
+        let (tp, hosted) = (&self.tp, self.hosted);
+        if let Some(d) = self.durable
+            && let Err(e) = d.wait_async().await
+        {
+            hosted.check_failed();
+            tracing::warn!(partition = %tp, error = %e, "replicated batches not made durable");
+            return false;
+        }
+        let end = hosted.log.end_offset();
+        let high_watermark = (hosted.replica).update(|p| {
+            p.follow_high_watermark(self.high_watermark, end);
+            p.high_watermark()
+        });
+        follow_log_start(tp, hosted, self.log_start_offset.min(high_watermark));
+        true
     }
-    let end = log.end_offset();
-    let high_watermark = (hosted.replica).update(|p| {
-        p.follow_high_watermark(part.high_watermark, end);
-        p.high_watermark()
-    });
-    follow_log_start(tp, hosted, part.log_start_offset.min(high_watermark));
-    true
 }
 
 /// Moves this replica's log start up to the leader's (DeleteRecords there), within what this
@@ -336,15 +393,19 @@ fn follow_log_start(tp: &TopicPartition, hosted: &Hosted, leader_start: i64) {
     }
 }
 
-/// Appends fetched batches verbatim (skipping any this log already holds) and, when the
-/// partition's flush policy makes appends wait for their fsync, waits until they are durable:
-/// the next fetch tells the leader they are here, and acks=all counts on that.
-async fn append(tp: &TopicPartition, hosted: &Hosted, role: &Role, records: &Bytes) -> bool {
+/// Appends fetched batches verbatim (skipping any this log already holds); returns the last
+/// append's durable handle.
+fn append(
+    tp: &TopicPartition,
+    hosted: &Hosted,
+    role: &Role,
+    records: &Bytes,
+) -> Result<Option<Durable>, ()> {
     let batches = match chronik_records::split_stored_batches(records, usize::MAX) {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(partition = %tp, error = %e, "leader sent an invalid batch; fetching again");
-            return false;
+            return Err(());
         }
     };
     // Appended under the replica's lock, role checked: once this broker leads the partition
@@ -373,19 +434,7 @@ async fn append(tp: &TopicPartition, hosted: &Hosted, role: &Role, records: &Byt
         }
         Ok(durable)
     });
-    let durable = match appended {
-        Ok(d) => d,
-        Err(_) => return false,
-    };
-    // Resolved at once unless the partition's flush policy makes appends wait for their fsync.
-    if let Some(d) = durable
-        && let Err(e) = d.wait_async().await
-    {
-        hosted.check_failed();
-        tracing::warn!(partition = %tp, error = %e, "replicated batches not made durable");
-        return false;
-    }
-    true
+    appended.map_err(|_| ())
 }
 
 /// The leader does not have our fetch offset: it deleted older data (start over at its log
