@@ -412,6 +412,16 @@ impl Syncer for TogetherSyncer {
     }
 }
 
+/// A data dir under `fsync always` syncing through a [`TogetherSyncer`].
+fn together_dir(dir: &std::path::Path) -> (DataDir, Arc<TogetherSyncer>) {
+    let syncer = Arc::new(TogetherSyncer::default());
+    let options = WalOptions {
+        fsync: FsyncPolicy::Always,
+        syncer: syncer.clone(),
+    };
+    (DataDir::open(dir, options).unwrap(), syncer)
+}
+
 /// Blocks every flusher worker in a gated sync of a log of its own, then appends once to each
 /// of `logs`: they fall due together while no worker is free.
 fn due_together(
@@ -451,12 +461,7 @@ fn due_together(
 #[test]
 fn logs_due_together_are_synced_by_one_call_whose_failure_fails_them_all() {
     let dir = tempfile::tempdir().unwrap();
-    let syncer = Arc::new(TogetherSyncer::default());
-    let options = WalOptions {
-        fsync: FsyncPolicy::Always,
-        syncer: syncer.clone(),
-    };
-    let data = DataDir::open(dir.path(), options).unwrap();
+    let (data, syncer) = together_dir(dir.path());
 
     for d in due_together(&data, &syncer, "ok", 16) {
         d.wait().unwrap();
@@ -488,12 +493,7 @@ fn logs_due_together_are_synced_by_one_call_whose_failure_fails_them_all() {
 #[test]
 fn appends_made_together_are_synced_by_one_call_once_all_are_written() {
     let dir = tempfile::tempdir().unwrap();
-    let syncer = Arc::new(TogetherSyncer::default());
-    let options = WalOptions {
-        fsync: FsyncPolicy::Always,
-        syncer: syncer.clone(),
-    };
-    let data = DataDir::open(dir.path(), options).unwrap();
+    let (data, syncer) = together_dir(dir.path());
     syncer.gate.set_open(true);
     let logs: Vec<_> = (0..16)
         .map(|p| {
