@@ -410,9 +410,9 @@ fn append(
     };
     // Appended under the replica's lock, role checked: once this broker leads the partition
     // (or follows another leader), nothing from this answer may reach the log.
-    let appended = hosted.replica.read(|p| {
+    hosted.replica.read(|p| {
         if p.role() != role {
-            return Err(None);
+            return Err(());
         }
         let mut durable = None;
         for batch in batches {
@@ -428,13 +428,12 @@ fn append(
                 Err(e) => {
                     hosted.check_failed();
                     tracing::warn!(partition = %tp, error = %e, "cannot append a replicated batch");
-                    return Err(durable);
+                    return Err(());
                 }
             }
         }
         Ok(durable)
-    });
-    appended.map_err(|_| ())
+    })
 }
 
 /// The leader does not have our fetch offset: it deleted older data (start over at its log
