@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chronik_auth::Principal;
 use chronik_auth::tls::{ReloadableServerConfig, TlsFiles, certificate_principal};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::cluster::PeerTls;
@@ -94,7 +94,7 @@ pub(crate) async fn bind_all(
             (true, Some(files)) => Some(Arc::new(load_tls(&listener, files)?)),
         };
         let what = format!("listen on {}:{}", listener.bind_host(), listener.port);
-        let socket = TcpListener::bind((listener.bind_host(), listener.port))
+        let socket = bind_listener(listener.bind_host(), listener.port)
             .await
             .map_err(|e| BrokerError::io(what.clone(), e))?;
         let local = socket
@@ -117,6 +117,39 @@ pub(crate) async fn bind_all(
         bound.push((socket, listener));
     }
     Ok(bound.into_iter().map(|(s, l)| (s, Arc::new(l))).collect())
+}
+
+/// Connections the kernel completes and queues while the accept loop is busy. The default
+/// backlog (128) overflows when hundreds of clients connect at once, after a failover or a
+/// restart; each connection refused that way waits out a 1 s SYN retransmit. The kernel caps
+/// it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the first address `host` resolves to that can be bound, as `TcpListener::bind` does,
+/// with [`LISTEN_BACKLOG`].
+async fn bind_listener(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(addr)
+            .and_then(|()| socket.listen(LISTEN_BACKLOG))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the host resolves to no address",
+        )
+    }))
 }
 
 /// Client certificates are asked for on SSL listeners only, as Kafka's `ssl.client.auth`
@@ -265,7 +298,29 @@ pub(crate) fn parse_host_port(text: &str) -> Result<(String, u16), BrokerError> 
 
 #[cfg(test)]
 mod tests {
-    use super::parse_host_port;
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use super::{bind_listener, parse_host_port};
+
+    #[tokio::test]
+    async fn a_burst_of_connections_queues_while_nothing_accepts() {
+        let listener = bind_listener("127.0.0.1", 0).await.expect("bind");
+        let addr = listener.local_addr().expect("bound address");
+        // Well past the default backlog of 128: beyond it the kernel drops the SYNs, and each
+        // connect would hang in retransmits until its timeout.
+        let burst = tokio::task::spawn_blocking(move || {
+            (0..512)
+                .map(|i| {
+                    TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                        .unwrap_or_else(|e| panic!("connection {i} not queued: {e}"))
+                })
+                .collect::<Vec<_>>()
+        });
+        let queued = burst.await.expect("connect burst");
+        assert_eq!(queued.len(), 512);
+        drop(listener);
+    }
 
     #[test]
     fn advertise_addresses_parse_and_junk_is_refused() {
