@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== test clients"
+# Each step's start, in seconds since this script began: the run must stay under 45 minutes.
+step() { echo "== $1 (at $SECONDS s)"; }
+
+step "test clients"
 if ! command -v kcat >/dev/null 2>&1; then
   # kcat (librdkafka) is the real Kafka client the broker tests talk to.
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq kcat; else sudo apt-get update -qq && sudo apt-get install -y -qq kcat; fi
@@ -15,21 +18,21 @@ if ! command -v openssl >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq openssl; else sudo apt-get update -qq && sudo apt-get install -y -qq openssl; fi
 fi
 
-echo "== old binaries for the rolling-upgrade test"
+step "old binaries for the rolling-upgrade test"
 # Before any build of this checkout: building the old revision re-links target/debug's
 # chronik-broker and chronik-meta, which the builds below then put back.
 bash scripts/build-upgrade-from.sh
 
-echo "== formatting"
+step "formatting"
 cargo fmt --all -- --check
 
-echo "== lints"
+step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== tests"
+step "tests"
 cargo test --workspace --all-targets --locked --no-fail-fast
 
-echo "== python clients"
+step "python clients"
 if [ ! -x target/python-venv/bin/python ]; then
   if ! python3 -m venv target/python-venv; then
     # Debian's python3 ships venv without ensurepip; python3-venv adds it.
@@ -47,20 +50,23 @@ for bin in chronik-broker chronik-meta chronik-walctl; do
 done
 # The upgrade test fails rather than skips when the old binaries are missing.
 rm -rf target/test-logs
-if ! CHRONIK_REQUIRE_UPGRADE_FROM=1 target/python-venv/bin/python -m pytest -q -p no:cacheprovider tests/python; then
+# Two workers, each taking whole files (module fixtures share one broker): most of the time is
+# spent waiting on brokers, so two cores serve two files at once.
+if ! CHRONIK_REQUIRE_UPGRADE_FROM=1 target/python-venv/bin/python -m pytest -q -p no:cacheprovider \
+  -n "${PYTEST_WORKERS:-2}" --dist loadfile tests/python; then
   # The nemesis runs write their seed and timeline here as they go and delete them when they
   # pass: what is left names the failing schedule even if the process died without a report.
   for f in target/test-logs/*.log; do [ -f "$f" ] && { echo "== $f"; cat "$f"; }; done
   exit 1
 fi
 
-echo "== monitoring"
+step "monitoring"
 bash tests/monitoring/check.sh
 
-echo "== java client"
+step "java client"
 bash tests/java/run.sh
 
-echo "== librdkafka suite"
+step "librdkafka suite"
 # librdkafka's own regression tests marked ci in tests/librdkafka/tests.txt, against a standalone
 # broker and against a 3-broker cluster (the whole list: scripts/librdkafka-suite.sh --all).
 bash scripts/librdkafka-suite.sh --ci
@@ -68,9 +74,10 @@ bash scripts/librdkafka-suite.sh --cluster --ci
 # The tests among them that use consumer groups, again with group.protocol=consumer (KIP-848).
 bash scripts/librdkafka-suite.sh --consumer-protocol --ci
 
-echo "== debian package"
+step "debian package"
 # Packages the debug binaries built above, installs the package here, runs it and purges it.
 bash tests/package/test-package.sh
 
-echo "== fuzzing"
+step "fuzzing"
 bash tests/fuzz-smoke.sh
+echo "== every check passed in $SECONDS s"
