@@ -148,6 +148,12 @@ pub fn store_encoded(dir: &Path, encoded: &str) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Whether a partition dir holds an epoch checkpoint.
+pub(crate) fn exists(dir: &Path) -> Result<bool> {
+    let path = dir.join(EPOCH_CHECKPOINT_FILE);
+    path.try_exists().at(path)
+}
+
 fn temp_path(dir: &Path) -> PathBuf {
     dir.join(format!("{EPOCH_CHECKPOINT_FILE}.tmp"))
 }

@@ -137,9 +137,17 @@ impl Staged<'_> {
     }
 
     /// Writes it on its own: the epoch checkpoint (temp file, fsync, rename, dir sync) or
-    /// else a dir sync.
+    /// else a dir sync. A log's first checkpoint is only written and renamed: until it is
+    /// whole on disk, recovery finds none (or one it cannot decode) and reads every epoch back
+    /// from the frame headers, which hold the same entries. A new partition's first append
+    /// thus costs no sync beyond its data's.
     pub(crate) fn write(self) -> Result<()> {
         match (&self.checkpoint, &self.dir_sync) {
+            (Some(staged), dir_sync) if !crate::epoch::exists(&staged.dir)? => {
+                crate::epoch::write_temp(&staged.dir, &staged.encoded)?;
+                crate::epoch::install_temp(&staged.dir)?;
+                dir_sync.as_deref().map_or(Ok(()), crate::epoch::sync_dir)
+            }
             (Some(staged), _) => crate::epoch::store_encoded(&staged.dir, &staged.encoded),
             (None, Some(dir)) => crate::epoch::sync_dir(dir),
             (None, None) => Ok(()),
