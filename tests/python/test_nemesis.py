@@ -21,7 +21,9 @@ committed offsets from the cleaned log unchanged.
 
 CHRONIK_NEMESIS_SEED picks the schedule (default: random, printed); CHRONIK_NEMESIS_STEPS its
 length (default 6, what CI runs). A failure prints the seed and the timeline. Seeds that once
-failed run too, as regression cases (REGRESSION_SEEDS).
+failed run too, as regression cases (REGRESSION_SEEDS). CHRONIK_NEMESIS_CLIENT_DEBUG passes
+librdkafka's `debug` contexts to the producer (`eos,msg` shows each batch's errors, retries and
+epoch bumps on stderr).
 """
 
 import json
@@ -93,6 +95,12 @@ class Timeline:
             return "\n".join(self.events)
 
 
+def client_debug():
+    """The producer's librdkafka `debug` setting, when CHRONIK_NEMESIS_CLIENT_DEBUG names one."""
+    contexts = os.environ.get("CHRONIK_NEMESIS_CLIENT_DEBUG")
+    return {"debug": contexts} if contexts else {}
+
+
 class Workload:
     """Producer, consumer and observer threads recording what they saw."""
 
@@ -135,7 +143,8 @@ class Workload:
 
     def _produce(self):
         p = Producer({"bootstrap.servers": self.c.bootstrap, "enable.idempotence": True, "acks": "all",
-                      "linger.ms": 5, "message.timeout.ms": 120000, "topic.metadata.refresh.interval.ms": 1000})
+                      "linger.ms": 5, "message.timeout.ms": 120000, "topic.metadata.refresh.interval.ms": 1000,
+                      **client_debug()})
 
         def delivered(err, msg):
             if err is not None:

@@ -153,6 +153,33 @@ def test_acks_all_fails_when_the_isr_shrinks_below_min_insync_before_it_replicat
     assert produce_one(cluster.bootstrap, topic, b"replicated", acks="all") is None
 
 
+def test_a_retried_batch_is_acknowledged_once_the_isr_is_whole_again(cluster):
+    """An idempotent producer's batch that the high watermark passed while the ISR was below
+    min.insync.replicas is answered NOT_ENOUGH_REPLICAS_AFTER_APPEND and retried; once the
+    follower is back in the ISR the retry (a duplicate, answered with the batch's offset) is
+    acknowledged, and the record is stored once."""
+    topic = unique("retried")
+    cluster.create_topic(topic, 1, 3, {"min.insync.replicas": "3"})
+    leader = cluster.leader_of(topic, 0)
+    follower = next(b for b in cluster.brokers if b != leader)
+    refused = 'chronik_broker_request_errors_total{api="Produce",error="NOT_ENOUGH_REPLICAS_AFTER_APPEND"}'
+    refused_before = cluster.metric(leader, refused)
+    p = Producer({"bootstrap.servers": cluster.bootstrap, "enable.idempotence": True, "acks": "all",
+                  "message.timeout.ms": 120000})
+    result = []
+    cluster.brokers[follower].signal(signal.SIGSTOP)
+    try:
+        p.produce(topic, value=b"retried", partition=0, on_delivery=lambda err, _m: result.append(err))
+        eventually("the batch refused after its append", lambda: p.poll(0.1) is not None
+                   and cluster.metric(leader, refused) > refused_before, timeout=60)
+    finally:
+        cluster.brokers[follower].signal(signal.SIGCONT)
+    cluster.wait_isr(topic, 3)
+    assert p.flush(60) == 0, "the retried batch was not acknowledged"
+    assert result == [None]
+    assert [v for _, v in read_all(cluster.bootstrap, topic, 0)] == [b"retried"]
+
+
 def test_a_stopped_follower_leaves_the_isr_and_rejoins_when_resumed(cluster):
     topic = unique("lag")
     cluster.create_topic(topic, 1, 3)

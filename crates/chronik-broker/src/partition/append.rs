@@ -239,7 +239,7 @@ impl AckWait {
         match tokio::time::timeout(timeout, committed).await {
             Ok(Ok(m)) if m.leader_epoch == Some(epoch) => {
                 drop(m);
-                match self.hosted.replica.isr_size_when_passed(last_base) {
+                match self.hosted.replica.replicas_holding(last_base) {
                     Some(isr) if too_few_in_sync(Acks::All, self.min_insync_replicas, isr) => {
                         Err(PartitionError::NotEnoughReplicasAfterAppend {
                             partition: self.partition,

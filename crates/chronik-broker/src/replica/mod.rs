@@ -83,12 +83,13 @@ impl Replica {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// A receiver that sees every later [`Replica::changed`] (and mark change).
-    /// The size of the ISR under which the high watermark moved past `offset`, when known.
-    pub fn isr_size_when_passed(&self, offset: i64) -> Option<usize> {
-        self.lock().isr_size_when_passed(offset)
+    /// How many replicas are known to hold `offset`, once the high watermark has passed it
+    /// ([`Progress::replicas_holding`]).
+    pub fn replicas_holding(&self, offset: i64) -> Option<usize> {
+        self.lock().replicas_holding(offset)
     }
 
+    /// A receiver that sees every later [`Replica::changed`] (and mark change).
     pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }

@@ -117,10 +117,21 @@ impl Progress {
         isr.len() + requested.iter().filter(|id| !isr.contains(id)).count()
     }
 
-    /// The size of the maximal ISR under which the high watermark moved past `offset`;
-    /// `None` when that is too long ago to be known.
-    pub fn isr_size_when_passed(&self, offset: i64) -> Option<usize> {
-        self.isr_sizes.when_passed(offset)
+    /// As leader, how many replicas are known to hold `offset` once the high watermark has
+    /// passed it: the larger of the maximal ISR the mark passed it under and the maximal ISR
+    /// now, every member of which holds all below the mark. A producer's retry of a batch the
+    /// mark passed while the ISR was too small is thus acknowledged once the ISR is whole
+    /// again, as in Kafka, rather than refused for good. `None` before the mark passes it.
+    pub fn replicas_holding(&self, offset: i64) -> Option<usize> {
+        if !matches!(self.role, Role::Leader { .. }) || self.high_watermark <= offset {
+            return None;
+        }
+        let now = self.maximal_isr_size();
+        Some(
+            self.isr_sizes
+                .when_passed(offset)
+                .map_or(now, |then| then.max(now)),
+        )
     }
 
     /// Records the maximal ISR's size after a change that may have altered it, with the

@@ -354,12 +354,13 @@ fn each_offset_remembers_the_isr_the_mark_passed_it_under() {
     p.follower_fetched(2, 10, 10, now);
     p.follower_fetched(3, 4, 10, now);
     assert_eq!(p.high_watermark(), 4);
+    assert_eq!(p.replicas_holding(4), None, "the mark has not passed it");
     // Replica 3 stops; the controller drops it and the mark passes 4..10 under an ISR of 2.
     assert!(p.set_role(leader_at(0, 1, &[1, 2]), 10, now));
     assert_eq!(p.high_watermark(), 10);
-    assert_eq!(p.isr_size_when_passed(3), Some(3));
-    assert_eq!(p.isr_size_when_passed(4), Some(2));
-    assert_eq!(p.isr_size_when_passed(9), Some(2));
+    assert_eq!(p.replicas_holding(3), Some(3));
+    assert_eq!(p.replicas_holding(4), Some(2));
+    assert_eq!(p.replicas_holding(9), Some(2));
     // A member asked back holds the mark too (the maximal ISR), before the controller answers.
     p.isr_requested(1, &[1, 2, 3]);
     p.advance(20);
@@ -367,5 +368,27 @@ fn each_offset_remembers_the_isr_the_mark_passed_it_under() {
     assert_eq!(p.high_watermark(), 10, "replica 3 holds it back again");
     p.follower_fetched(3, 20, 20, now);
     assert_eq!(p.high_watermark(), 20);
-    assert_eq!(p.isr_size_when_passed(15), Some(3));
+    assert_eq!(p.replicas_holding(15), Some(3));
+}
+
+#[test]
+fn a_batch_passed_under_a_small_isr_is_held_by_the_whole_isr_once_it_is_back() {
+    let now = Instant::now();
+    let mut p = Progress::new(1, leader(0, &[1, 2, 3]), (0, 10), None, now);
+    // Both followers stop; the leader alone commits 0..10.
+    assert!(p.set_role(leader_at(0, 1, &[1]), 10, now));
+    assert_eq!(p.high_watermark(), 10);
+    assert_eq!(p.replicas_holding(5), Some(1));
+    // They catch up and rejoin: a producer retrying that batch now finds it on all three.
+    p.follower_fetched(2, 10, 10, now);
+    p.follower_fetched(3, 10, 10, now);
+    assert!(p.set_role(leader_at(0, 2, &[1, 2, 3]), 10, now));
+    assert_eq!(p.replicas_holding(5), Some(3));
+    // As a follower it no longer knows.
+    let follower = Role::Follower {
+        leader: 2,
+        epoch: 1,
+    };
+    assert!(p.set_role(follower, 10, now));
+    assert_eq!(p.replicas_holding(5), None);
 }

@@ -371,8 +371,8 @@ impl Sim {
     }
 
     /// As `AckWait::settle`: acknowledged once the high watermark passes the record while
-    /// the leader epoch it was written in holds, if the ISR then still has `min_isr` members;
-    /// failed when that epoch ends or the ISR shrank below that to let the mark pass.
+    /// the leader epoch it was written in holds, if at least `min_isr` replicas are known to
+    /// hold it then; failed when that epoch ends or fewer hold it.
     fn settle(&mut self) {
         let min_isr = self.cfg.min_isr;
         let mut pending = std::mem::take(&mut self.pending);
@@ -383,10 +383,7 @@ impl Sim {
                 return false;
             }
             if node.high_watermark().is_some_and(|hw| hw > p.offset) {
-                if node
-                    .isr_size_when_passed(p.offset)
-                    .is_some_and(|n| n < min_isr)
-                {
+                if node.replicas_holding(p.offset).is_some_and(|n| n < min_isr) {
                     self.stats.unacked += 1;
                     return false;
                 }

@@ -101,9 +101,9 @@ impl Node {
         self.progress.as_ref().map(|p| p.high_watermark())
     }
 
-    /// The ISR size under which this leader's high watermark passed `offset`, when known.
-    pub fn isr_size_when_passed(&self, offset: i64) -> Option<usize> {
-        self.progress.as_ref()?.isr_size_when_passed(offset)
+    /// How many replicas this leader knows to hold `offset`, once its mark has passed it.
+    pub fn replicas_holding(&self, offset: i64) -> Option<usize> {
+        self.progress.as_ref()?.replicas_holding(offset)
     }
 
     /// A crash: only the durable log and the saved high watermark survive.
