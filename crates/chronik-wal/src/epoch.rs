@@ -142,13 +142,35 @@ impl EpochCache {
 
 /// Writes an encoded checkpoint durably into a partition dir: temp file, fsync, rename.
 pub fn store_encoded(dir: &Path, encoded: &str) -> Result<()> {
+    let file = write_temp(dir, encoded)?;
+    file.sync_data().at(temp_path(dir))?;
+    install_temp(dir)?;
+    sync_dir(dir)
+}
+
+/// Whether a partition dir holds an epoch checkpoint.
+pub(crate) fn exists(dir: &Path) -> Result<bool> {
     let path = dir.join(EPOCH_CHECKPOINT_FILE);
-    let tmp: PathBuf = dir.join(format!("{EPOCH_CHECKPOINT_FILE}.tmp"));
+    path.try_exists().at(path)
+}
+
+fn temp_path(dir: &Path) -> PathBuf {
+    dir.join(format!("{EPOCH_CHECKPOINT_FILE}.tmp"))
+}
+
+/// The first step of [`store_encoded`]: the checkpoint in its temp file, neither synced nor
+/// in place.
+pub(crate) fn write_temp(dir: &Path, encoded: &str) -> Result<std::fs::File> {
+    let tmp = temp_path(dir);
     let mut file = std::fs::File::create(&tmp).at(&tmp)?;
     file.write_all(encoded.as_bytes()).at(&tmp)?;
-    file.sync_data().at(&tmp)?;
-    std::fs::rename(&tmp, &path).at(&path)?;
-    sync_dir(dir)
+    Ok(file)
+}
+
+/// Renames the temp file written by [`write_temp`], once synced, over the checkpoint.
+pub(crate) fn install_temp(dir: &Path) -> Result<()> {
+    let path = dir.join(EPOCH_CHECKPOINT_FILE);
+    std::fs::rename(temp_path(dir), &path).at(&path)
 }
 
 /// Makes a directory's entries (created, renamed or removed files) durable.

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::config::FlushPolicy;
 use crate::durable::Durable;
-use crate::pending::{PendingSync, Waiter};
+use crate::pending::{PendingSync, Waiter, write_together};
 use crate::syncer::{GROUP_MIN_FILES, Syncer};
 use crate::together;
 use crate::{Result, WalError};
@@ -335,6 +335,7 @@ fn sync_logs(shared: &Shared, logs: &[Arc<PendingSync>]) {
         }
     }
     for (device, group) in by_device {
+        let group = write_staged(shared, device, group);
         let files: Vec<&File> = group
             .iter()
             .flat_map(|t| t.files.iter().map(|f| &**f))
@@ -373,8 +374,8 @@ fn sync_together(shared: &Shared, files: &[&File]) -> Option<std::io::Result<()>
     result
 }
 
-/// Takes what `log` wrote since its last sync, once the metadata staged for it is written;
-/// `None` (its waiters told) when the log has failed or that write fails.
+/// Takes what `log` wrote since its last sync; `None` (its waiters told) when the log has
+/// failed.
 fn take_written(log: &PendingSync) -> Option<Taken<'_>> {
     let (files, waiters) = {
         let mut inner = log.lock();
@@ -390,17 +391,47 @@ fn take_written(log: &PendingSync) -> Option<Taken<'_>> {
             std::mem::take(&mut inner.waiters),
         )
     };
-    if let Err(e) = log.write_staged() {
-        let reason =
-            format!("writing the leader-epoch checkpoint or a new segment's dir entry failed: {e}");
-        fail(log, waiters, reason);
-        return None;
-    }
     Some(Taken {
         log,
         files,
         waiters,
     })
+}
+
+/// Writes the metadata the logs of `group` (on one filesystem) staged, which must be on disk
+/// before their data is released: together when enough of them staged an epoch checkpoint (a
+/// thousand new partitions each write one at their first append), else each on its own.
+/// Returns the logs whose staged writes succeeded; the others are failed.
+fn write_staged<'a>(shared: &Shared, device: Option<u64>, group: Vec<Taken<'a>>) -> Vec<Taken<'a>> {
+    let staged: Vec<_> = group.iter().map(|t| t.log.take_staged()).collect();
+    let checkpoints = staged.iter().filter(|s| s.has_checkpoint()).count();
+    let together = (device.is_some() && checkpoints >= GROUP_MIN_FILES)
+        .then(|| write_together(&staged, &*shared.syncer))
+        .flatten();
+    if let Some(result) = together {
+        drop(staged);
+        let Err(e) = result else {
+            return group;
+        };
+        let reason = format!("writing the leader-epoch checkpoints of a flush round failed: {e}");
+        for taken in group {
+            fail(taken.log, taken.waiters, reason.clone());
+        }
+        return Vec::new();
+    }
+    let mut written = Vec::with_capacity(group.len());
+    for (taken, staged) in group.into_iter().zip(staged) {
+        match staged.write() {
+            Ok(()) => written.push(taken),
+            Err(e) => {
+                let reason = format!(
+                    "writing the leader-epoch checkpoint or a new segment's dir entry failed: {e}"
+                );
+                fail(taken.log, taken.waiters, reason);
+            }
+        }
+    }
+    written
 }
 
 fn sync_each(shared: &Shared, files: &[Arc<File>]) -> std::io::Result<()> {

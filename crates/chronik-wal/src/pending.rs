@@ -9,6 +9,7 @@ use std::time::Instant;
 use chronik_types::Offset;
 use tokio::sync::oneshot;
 
+use crate::syncer::Syncer;
 use crate::{Result, WalError};
 
 pub(crate) type Waiter = oneshot::Sender<Result<(), String>>;
@@ -80,15 +81,18 @@ impl PendingSync {
     /// Writes what was staged: the epoch checkpoint (temp file, fsync, rename, which also
     /// syncs its dir) or else a dir sync.
     pub(crate) fn write_staged(&self) -> Result<()> {
-        let _io = self.checkpoint_io.lock().unwrap_or_else(|p| p.into_inner());
-        let (checkpoint, dir) = {
-            let mut inner = self.lock();
-            (inner.checkpoint.take(), inner.dir_sync.take())
-        };
-        match (checkpoint, dir) {
-            (Some(staged), _) => crate::epoch::store_encoded(&staged.dir, &staged.encoded),
-            (None, Some(dir)) => crate::epoch::sync_dir(&dir),
-            (None, None) => Ok(()),
+        self.take_staged().write()
+    }
+
+    /// Takes what was staged, to be written before this log's next release; until it is
+    /// dropped, no other staged write of this log starts.
+    pub(crate) fn take_staged(&self) -> Staged<'_> {
+        let io = self.checkpoint_io.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.lock();
+        Staged {
+            _io: io,
+            checkpoint: inner.checkpoint.take(),
+            dir_sync: inner.dir_sync.take(),
         }
     }
 
@@ -117,5 +121,73 @@ impl PendingSync {
         for (_, w) in gone {
             let _ = w.send(Err(WalError::Truncated.to_string()));
         }
+    }
+}
+
+/// What one log staged, taken for writing; holds the log's staged-write lock.
+pub(crate) struct Staged<'a> {
+    _io: MutexGuard<'a, ()>,
+    checkpoint: Option<StagedCheckpoint>,
+    dir_sync: Option<std::path::PathBuf>,
+}
+
+impl Staged<'_> {
+    pub(crate) fn has_checkpoint(&self) -> bool {
+        self.checkpoint.is_some()
+    }
+
+    /// Writes it on its own: the epoch checkpoint (temp file, fsync, rename, dir sync) or
+    /// else a dir sync. A log's first checkpoint is only written and renamed: until it is
+    /// whole on disk, recovery finds none (or one it cannot decode) and reads every epoch back
+    /// from the frame headers, which hold the same entries. A new partition's first append
+    /// thus costs no sync beyond its data's.
+    pub(crate) fn write(self) -> Result<()> {
+        match (&self.checkpoint, &self.dir_sync) {
+            (Some(staged), dir_sync) if !crate::epoch::exists(&staged.dir)? => {
+                crate::epoch::write_temp(&staged.dir, &staged.encoded)?;
+                crate::epoch::install_temp(&staged.dir)?;
+                dir_sync.as_deref().map_or(Ok(()), crate::epoch::sync_dir)
+            }
+            (Some(staged), _) => crate::epoch::store_encoded(&staged.dir, &staged.encoded),
+            (None, Some(dir)) => crate::epoch::sync_dir(dir),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// Writes what many logs on one filesystem staged with two `sync_together` calls in all,
+/// instead of an fsync, a rename and a dir fsync per checkpoint: every temp file is written
+/// and they are synced together; then each is renamed into place, and the renames and staged
+/// dir entries are synced together. A checkpoint is thus whole on disk before its name points
+/// at it, and in place before the data it covers is released. `None` when the syncer cannot
+/// sync these files together; the temp files written are then written again by
+/// [`Staged::write`].
+pub(crate) fn write_together(staged: &[Staged], syncer: &dyn Syncer) -> Option<Result<()>> {
+    let mut temps = Vec::new();
+    for s in staged {
+        if let Some(c) = &s.checkpoint {
+            match crate::epoch::write_temp(&c.dir, &c.encoded) {
+                Ok(file) => temps.push((file, &c.dir)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+    let files: Vec<&File> = temps.iter().map(|(f, _)| f).collect();
+    if let Err(e) = syncer.sync_together(&files)? {
+        return Some(Err(sync_error(temps.first().map(|(_, d)| d.as_path()), e)));
+    }
+    for (_, dir) in &temps {
+        if let Err(e) = crate::epoch::install_temp(dir) {
+            return Some(Err(e));
+        }
+    }
+    let installed = syncer.sync_together(&files)?;
+    Some(installed.map_err(|e| sync_error(temps.first().map(|(_, d)| d.as_path()), e)))
+}
+
+fn sync_error(dir: Option<&std::path::Path>, source: std::io::Error) -> WalError {
+    WalError::Io {
+        path: dir.map(|d| d.to_path_buf()).unwrap_or_default(),
+        source,
     }
 }

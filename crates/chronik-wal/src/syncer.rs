@@ -10,7 +10,9 @@ pub trait Syncer: Send + Sync + 'static {
 
     /// Makes every one of `files` (all on one filesystem) durable with a single call, when this
     /// syncer has a way that is cheaper than syncing each; `None` when it has not, and each is
-    /// then synced with [`Syncer::sync`]. An error counts against every file.
+    /// then synced with [`Syncer::sync`]. The call must also make the filesystem's directory
+    /// entries durable (renames, new files), as `syncfs` does: epoch checkpoints are renamed
+    /// into place and then made durable this way. An error counts against every file.
     fn sync_together(&self, _files: &[&File]) -> Option<std::io::Result<()>> {
         None
     }

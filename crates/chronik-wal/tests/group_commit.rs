@@ -466,9 +466,18 @@ fn logs_due_together_are_synced_by_one_call_whose_failure_fails_them_all() {
     for d in due_together(&data, &syncer, "ok", 16) {
         d.wait().unwrap();
     }
-    assert_eq!(syncer.together.load(Ordering::SeqCst), 1);
-    assert_eq!(syncer.files_together.load(Ordering::SeqCst), 16);
+    // A first append stages its log's epoch checkpoint: two calls write the 16 of them.
+    assert_eq!(syncer.together.load(Ordering::SeqCst), 3);
+    assert_eq!(syncer.files_together.load(Ordering::SeqCst), 3 * 16);
+    for d in due_together(&data, &syncer, "ok", 16) {
+        d.wait().unwrap();
+    }
+    assert_eq!(syncer.together.load(Ordering::SeqCst), 4);
+    assert_eq!(syncer.files_together.load(Ordering::SeqCst), 4 * 16);
 
+    for d in due_together(&data, &syncer, "failing", 16) {
+        d.wait().unwrap();
+    }
     syncer.fail_together.store(true, Ordering::SeqCst);
     for d in due_together(&data, &syncer, "failing", 16) {
         let err = d.wait().unwrap_err();
@@ -514,7 +523,58 @@ fn appends_made_together_are_synced_by_one_call_once_all_are_written() {
     for d in durables {
         d.wait().unwrap();
     }
-    assert_eq!(syncer.together.load(Ordering::SeqCst), 1);
-    assert_eq!(syncer.files_together.load(Ordering::SeqCst), 16);
+    // Two calls for the new logs' epoch checkpoints, one for their data.
+    assert_eq!(syncer.together.load(Ordering::SeqCst), 3);
+    assert_eq!(syncer.files_together.load(Ordering::SeqCst), 3 * 16);
     assert_eq!(syncer.gate.completed.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn the_epoch_checkpoints_of_logs_due_together_are_written_together_or_fail_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, syncer) = together_dir(dir.path());
+    syncer.gate.set_open(true);
+    let open = |topic: &str| -> Vec<_> {
+        (0..16)
+            .map(|p| {
+                let tp = TopicPartition::new(topic, p);
+                data.open_partition(&tp, LogConfig::default()).unwrap().0
+            })
+            .collect()
+    };
+    let append_all = |logs: &[Arc<chronik_wal::PartitionLog>], epoch| {
+        chronik_wal::appends_together(|| {
+            (logs.iter())
+                .map(|log| log.append(&mut batch(1, 1, 0), epoch).unwrap().durable)
+                .collect::<Vec<_>>()
+        })
+    };
+    let logs = open("epochs");
+    for d in append_all(&logs, 7) {
+        d.wait().unwrap();
+    }
+    // The temp files, then the renames, then the data; no file synced on its own.
+    assert_eq!(syncer.together.load(Ordering::SeqCst), 3);
+    assert_eq!(syncer.gate.completed.load(Ordering::SeqCst), 0);
+    for log in &logs {
+        assert_eq!(checkpointed_epochs(log.dir()), ["7 0"]);
+        assert!(!log.dir().join("leader-epoch-checkpoint.tmp").exists());
+    }
+    for d in append_all(&logs, 9) {
+        d.wait().unwrap();
+    }
+    for log in &logs {
+        assert_eq!(checkpointed_epochs(log.dir()), ["7 0", "9 1"]);
+    }
+
+    syncer.fail_together.store(true, Ordering::SeqCst);
+    let failing = open("failing");
+    for d in append_all(&failing, 3) {
+        let err = d.wait().unwrap_err();
+        assert!(matches!(err, WalError::LogFailed { .. }), "{err}");
+    }
+    assert!(matches!(
+        failing[0].append(&mut batch(2, 1, 0), 3),
+        Err(WalError::LogFailed { .. })
+    ));
 }

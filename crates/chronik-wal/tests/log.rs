@@ -400,3 +400,35 @@ fn the_data_dir_reports_the_space_of_its_filesystem() {
     assert!(space.total > 0, "{space:?}");
     assert!(space.available <= space.total, "{space:?}");
 }
+
+/// A log's first epoch checkpoint is written without a sync of its own, so a crash may leave
+/// it missing or torn: the epochs must then come back from the frames, all of them.
+#[test]
+fn epochs_come_back_from_the_frames_when_the_checkpoint_is_missing_or_torn() {
+    let dir = tempfile::tempdir().unwrap();
+    let (expected, log_dir) = {
+        let (_data, log) = open(dir.path(), FsyncPolicy::Always, small_segments());
+        for (i, epoch) in [0, 0, 4, 4, 4, 9, 9].into_iter().enumerate() {
+            let mut b = batch(i as u64, 60, 0);
+            log.append(&mut b, epoch).unwrap().durable.wait().unwrap();
+        }
+        assert!(log.segments().len() >= 3, "small segments roll");
+        (log.epochs(), log.dir().to_path_buf())
+    };
+    assert_eq!(expected.len(), 3);
+    let checkpoint = log_dir.join("leader-epoch-checkpoint");
+    let damages: [Option<&[u8]>; 4] = [
+        None,
+        Some(b""),
+        Some(b"0\n3\n0 0\n"),
+        Some(b"0\n3\n0 0\n4 "),
+    ];
+    for damage in damages {
+        match damage {
+            None => std::fs::remove_file(&checkpoint).unwrap(),
+            Some(bytes) => std::fs::write(&checkpoint, bytes).unwrap(),
+        }
+        let (_data, log) = open(dir.path(), FsyncPolicy::Always, small_segments());
+        assert_eq!(log.epochs(), expected, "after {damage:?}");
+    }
+}
