@@ -8,6 +8,8 @@ driven by a seed injects one fault at a time: SIGKILL and restart of a broker or
 SIGSTOP/SIGCONT of a broker, and through the proxies cut, delayed and one-way links. Then
 everything is healed and a checker verifies:
 - no acknowledged record is lost (it is in the final log at its acknowledged offset);
+- no send fails: each fault lasts seconds, the producer's message timeout is 120 s, so a send
+  the producer gives up on is a request the cluster kept refusing after it healed;
 - no duplicates, and each partition holds the producer's records in send order;
 - no consumer read above the high watermark (all it read is in the final log, same offset);
 - committed offsets never go backwards;
@@ -276,6 +278,8 @@ def heal(c, timeline):
 
 def check(w, final):
     problems = []
+    if w.send_errors:
+        problems.append(f"{len(w.send_errors)} sends failed, first {w.send_errors[:3]}")
     for part in range(PARTITIONS):
         stored = dict(final[part])
         lost = [(o, v) for o, v in w.acked[part] if stored.get(o) != v]
