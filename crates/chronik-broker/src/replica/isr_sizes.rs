@@ -1,7 +1,7 @@
 //! Which ISR the high watermark passed each offset under: acks=all fails a produce whose
 //! records the mark passed while the ISR was smaller than `min.insync.replicas` (Kafka's
-//! NOT_ENOUGH_REPLICAS_AFTER_APPEND), and a produce may settle long after that moment, once
-//! the ISR has changed again.
+//! NOT_ENOUGH_REPLICAS_AFTER_APPEND) unless the ISR holding them has grown back since
+//! (`Progress::replicas_holding`); a produce may settle some time after that moment.
 
 use std::collections::VecDeque;
 
