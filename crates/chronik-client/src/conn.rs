@@ -249,7 +249,7 @@ impl Connection {
         req: &R,
         version: i16,
         client_id: &str,
-    ) -> Result<impl Future<Output = Result<R::Response>> + Send + 'static> {
+    ) -> Result<impl Future<Output = Result<R::Response>> + Send + 'static + use<R>> {
         let key = api_key::<R>()?;
         let (frame, correlation) = self.encode(req, key, version, client_id)?;
         let (tx, rx) = oneshot::channel();

@@ -16,6 +16,7 @@
 //! ever made up.
 
 mod accumulator;
+mod combine;
 mod delivery;
 mod encode;
 mod idempotent;
@@ -165,6 +166,7 @@ impl Producer {
             client,
             cfg,
             ids: tokio::sync::OnceCell::new(),
+            combiner: Default::default(),
         });
         Ok(Producer {
             ctx,

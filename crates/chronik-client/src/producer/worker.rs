@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{
-    ApiKey, ProduceRequest, ProduceResponse, TopicName, TransactionalId,
-};
+use kafka_protocol::messages::produce_response::PartitionProduceResponse;
+use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::Semaphore;
 
 use super::accumulator::Partition;
+use super::combine::{Combiner, Queued};
 use super::encode::encode_batch;
 use super::{Acks, ProducerConfig, Written};
 use crate::cluster::Client;
@@ -24,6 +24,8 @@ pub(crate) struct Ctx {
     /// The idempotent producer's id and epoch, fetched once (InitProducerId) by the first
     /// partition that sends.
     pub ids: tokio::sync::OnceCell<(i64, i16)>,
+    /// Puts the batches bound for one broker into shared requests.
+    pub combiner: Combiner,
 }
 
 pub(crate) async fn run(ctx: Arc<Ctx>, (topic, partition): (String, i32), queue: Arc<Partition>) {
@@ -59,7 +61,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, (topic, partition): (String, i32), queue:
 /// Records that waited in the queue past their deadline fail without being sent, so a dead
 /// broker fails a full queue within one delivery timeout instead of one per batch.
 async fn deliver(
-    ctx: &Ctx,
+    ctx: &Arc<Ctx>,
     topic: &str,
     partition: i32,
     batch: bytes::Bytes,
@@ -111,7 +113,7 @@ async fn deliver(
 
 /// One Produce request for one batch to the partition's current leader.
 async fn produce_once(
-    ctx: &Ctx,
+    ctx: &Arc<Ctx>,
     topic: &str,
     partition: i32,
     batch: bytes::Bytes,
@@ -119,11 +121,12 @@ async fn produce_once(
     submit(ctx, topic, partition, batch).await?.await
 }
 
-/// Writes one Produce request for one batch to the partition's current leader and returns the
-/// wait for its answer; batches submitted one after another reach the broker in that order
-/// (while the leader's connection lasts).
+/// Queues one batch for the partition's current leader and returns the wait for its answer;
+/// batches submitted one after another reach the broker in that order (while the leader's
+/// connection lasts), in requests shared with the producer's other partitions
+/// ([`Combiner`]).
 pub(super) async fn submit(
-    ctx: &Ctx,
+    ctx: &Arc<Ctx>,
     topic: &str,
     partition: i32,
     batch: bytes::Bytes,
@@ -138,14 +141,37 @@ pub(super) async fn submit(
             ctx.client.leader(topic, partition)?
         }
     };
-    let conn = ctx.client.conn(ctx.client.broker_addr(leader)?).await?;
-    let server_timeout = ctx.client.config().request_timeout * 3 / 4;
-    let txn_id = (ctx.cfg.transactional_id.as_ref())
-        .map(|id| TransactionalId(StrBytes::from_string(id.clone())));
+    let addr = ctx.client.broker_addr(leader)?;
+    if ctx.cfg.acks == Acks::None {
+        send_unanswered(ctx, addr, topic, partition, batch).await?;
+        return Ok(Box::pin(std::future::ready(Ok(Written::Unacknowledged))));
+    }
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let queued = Queued {
+        topic: topic.into(),
+        partition,
+        batch,
+        reply,
+    };
+    ctx.combiner.submit(ctx, addr, queued);
+    Ok(Box::pin(async move {
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ClientError::network(addr, "producer closed")))
+    }))
+}
+
+/// acks=0: one request for the batch, written with no answer to wait for.
+async fn send_unanswered(
+    ctx: &Ctx,
+    addr: std::net::SocketAddr,
+    topic: &str,
+    partition: i32,
+    batch: bytes::Bytes,
+) -> Result<()> {
+    let conn = ctx.client.conn(addr).await?;
     let req = ProduceRequest::default()
-        .with_transactional_id(txn_id)
-        .with_acks(ctx.cfg.acks.wire())
-        .with_timeout_ms(i32::try_from(server_timeout.as_millis()).unwrap_or(i32::MAX))
+        .with_acks(Acks::None.wire())
         .with_topic_data(vec![
             TopicProduceData::default()
                 .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
@@ -155,39 +181,24 @@ pub(super) async fn submit(
                         .with_records(Some(batch)),
                 ]),
         ]);
-    if ctx.cfg.acks == Acks::None {
-        conn.send_only(&req, ctx.client.client_id()).await?;
-        return Ok(Box::pin(std::future::ready(Ok(Written::Unacknowledged))));
-    }
-    let version = conn.version(ApiKey::Produce)?;
-    let answer = conn.submit(&req, version, ctx.client.client_id()).await?;
-    let (topic, addr) = (topic.to_owned(), conn.addr());
-    Ok(Box::pin(async move {
-        let resp: ProduceResponse = answer.await?;
-        written(resp, &topic, partition, addr)
-    }))
+    conn.send_only(&req, ctx.client.client_id()).await
 }
 
 pub(super) type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
-/// The partition's answer in `resp`. A success must name a real offset; a duplicate the broker
-/// could not place (DUPLICATE_SEQUENCE_NUMBER) is reported as [`Written::Duplicate`].
-fn written(
-    resp: ProduceResponse,
+/// A partition's answer (`None`: the response has none for it). A success must name a real
+/// offset; a duplicate the broker could not place (DUPLICATE_SEQUENCE_NUMBER) is reported as
+/// [`Written::Duplicate`].
+pub(super) fn written(
+    answer: Option<&PartitionProduceResponse>,
     topic: &str,
     partition: i32,
     addr: std::net::SocketAddr,
 ) -> Result<Written> {
-    let p = resp
-        .responses
-        .iter()
-        .filter(|t| t.name.0.as_str() == topic)
-        .flat_map(|t| t.partition_responses.iter())
-        .find(|p| p.index == partition)
-        .ok_or_else(|| ClientError::Protocol {
-            addr,
-            reason: format!("Produce response has no answer for {topic}-{partition}"),
-        })?;
+    let p = answer.ok_or_else(|| ClientError::Protocol {
+        addr,
+        reason: format!("Produce response has no answer for {topic}-{partition}"),
+    })?;
     if p.error_code == ResponseError::DuplicateSequenceNumber.code() {
         return Ok(Written::Duplicate);
     }
@@ -206,38 +217,27 @@ fn written(
 
 #[cfg(test)]
 mod tests {
-    use kafka_protocol::messages::produce_response::{
-        PartitionProduceResponse, TopicProduceResponse,
-    };
-
     use super::*;
 
-    fn answer(code: i16, base: i64) -> ProduceResponse {
-        ProduceResponse::default().with_responses(vec![
-            TopicProduceResponse::default()
-                .with_name(TopicName(StrBytes::from_static_str("t")))
-                .with_partition_responses(vec![
-                    PartitionProduceResponse::default()
-                        .with_index(0)
-                        .with_error_code(code)
-                        .with_base_offset(base),
-                ]),
-        ])
+    fn answer(code: i16, base: i64) -> PartitionProduceResponse {
+        PartitionProduceResponse::default()
+            .with_index(0)
+            .with_error_code(code)
+            .with_base_offset(base)
     }
 
     #[test]
     fn answers_never_become_made_up_offsets() {
         let addr = "127.0.0.1:9".parse().unwrap();
-        assert_eq!(written(answer(0, 7), "t", 0, addr).unwrap(), Written::At(7));
+        let written = |a: PartitionProduceResponse| written(Some(&a), "t", 0, addr);
+        assert_eq!(written(answer(0, 7)).unwrap(), Written::At(7));
         let dup = ResponseError::DuplicateSequenceNumber.code();
-        assert_eq!(
-            written(answer(dup, -1), "t", 0, addr).unwrap(),
-            Written::Duplicate
-        );
-        let e = written(answer(0, -1), "t", 0, addr).unwrap_err();
+        assert_eq!(written(answer(dup, -1)).unwrap(), Written::Duplicate);
+        let e = written(answer(0, -1)).unwrap_err();
         assert_eq!(e.name(), "InvalidResponse");
-        assert!(written(answer(0, 1), "u", 0, addr).is_err(), "wrong topic");
-        let e = written(answer(6, -1), "t", 0, addr).unwrap_err();
+        let e = written(answer(6, -1)).unwrap_err();
         assert_eq!(e.name(), "NotLeaderOrFollower");
+        let missing = super::written(None, "t", 0, addr).unwrap_err();
+        assert_eq!(missing.name(), "InvalidResponse");
     }
 }
