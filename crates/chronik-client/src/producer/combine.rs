@@ -172,13 +172,31 @@ fn fail_all(batches: Vec<Queued>, e: &ClientError) {
 mod tests {
     use super::*;
 
-    fn queued(topic: &str, partition: i32, len: usize) -> Queued {
-        Queued {
-            topic: topic.into(),
-            partition,
-            batch: Bytes::from(vec![0; len]),
-            reply: oneshot::channel().0,
-        }
+    /// A queued batch of `len` bytes and the receiver of its answer.
+    fn queued_with_reply(
+        topic: &str,
+        partition: i32,
+        len: usize,
+    ) -> (Queued, oneshot::Receiver<Result<Written>>) {
+        let (reply, rx) = oneshot::channel();
+        let batch = Bytes::from(vec![0; len]);
+        let topic = topic.into();
+        (
+            Queued {
+                topic,
+                partition,
+                batch,
+                reply,
+            },
+            rx,
+        )
+    }
+
+    /// A queue of batches given as (topic, partition, bytes).
+    fn queue_of(batches: &[(&str, i32, usize)]) -> VecDeque<Queued> {
+        (batches.iter())
+            .map(|&(topic, partition, len)| queued_with_reply(topic, partition, len).0)
+            .collect()
     }
 
     fn taken(queue: &mut VecDeque<Queued>, max: usize) -> Vec<(String, i32)> {
@@ -189,14 +207,13 @@ mod tests {
 
     #[test]
     fn a_request_takes_queued_partitions_in_order_each_once() {
-        let mut queue: VecDeque<Queued> = [
-            queued("a", 0, 10),
-            queued("b", 0, 10),
-            queued("a", 1, 10),
-            queued("a", 0, 10),
-            queued("b", 1, 10),
-        ]
-        .into();
+        let mut queue = queue_of(&[
+            ("a", 0, 10),
+            ("b", 0, 10),
+            ("a", 1, 10),
+            ("a", 0, 10),
+            ("b", 1, 10),
+        ]);
         let first = taken(&mut queue, 1 << 20);
         assert_eq!(first, [("a".into(), 0), ("b".into(), 0), ("a".into(), 1)]);
         // The second batch of a-0 starts the next request, with what queued behind it.
@@ -221,18 +238,11 @@ mod tests {
                         .with_base_offset(-1),
                 ]),
         ]);
-        let mut replies = Vec::new();
-        let batches = [("t", 0), ("t", 1), ("u", 0)].map(|(topic, partition)| {
-            let (reply, rx) = oneshot::channel();
-            replies.push(rx);
-            Queued {
-                topic: topic.into(),
-                partition,
-                batch: Bytes::new(),
-                reply,
-            }
-        });
-        hand_out(resp, batches.into(), "127.0.0.1:9".parse().unwrap());
+        let (batches, replies): (Vec<_>, Vec<_>) = [("t", 0), ("t", 1), ("u", 0)]
+            .into_iter()
+            .map(|(topic, partition)| queued_with_reply(topic, partition, 0))
+            .unzip();
+        hand_out(resp, batches, "127.0.0.1:9".parse().unwrap());
         let got: Vec<_> = replies
             .into_iter()
             .map(|mut r| r.try_recv().unwrap())
@@ -248,15 +258,10 @@ mod tests {
 
     #[test]
     fn a_request_stops_at_its_size_but_always_takes_one_batch() {
-        let mut queue: VecDeque<Queued> = [
-            queued("a", 0, 600),
-            queued("a", 1, 600),
-            queued("a", 2, 300),
-        ]
-        .into();
+        let mut queue = queue_of(&[("a", 0, 600), ("a", 1, 600), ("a", 2, 300)]);
         assert_eq!(taken(&mut queue, 1000), [("a".into(), 0)]);
         assert_eq!(taken(&mut queue, 1000), [("a".into(), 1), ("a".into(), 2)]);
-        let mut big: VecDeque<Queued> = [queued("a", 0, 5000)].into();
+        let mut big = queue_of(&[("a", 0, 5000)]);
         assert_eq!(taken(&mut big, 1000), [("a".into(), 0)]);
     }
 }
