@@ -20,8 +20,8 @@ use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicNam
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::oneshot;
 
-use super::Written;
 use super::worker::{Ctx, written};
+use super::{Acks, Written};
 use crate::{ClientError, Result};
 
 /// Record bytes one combined request carries at most (Kafka's `max.request.size` default); a
@@ -102,17 +102,28 @@ fn take_request(queue: &mut VecDeque<Queued>, max_bytes: usize) -> Vec<Queued> {
     taken
 }
 
-/// Writes one request holding `batches` and hands each its partition's answer once it comes.
+/// Writes one request holding `batches` and hands each its partition's answer once it comes
+/// (with acks=0, none comes: each is [`Written::Unacknowledged`] once written).
 async fn send(ctx: &Ctx, addr: SocketAddr, batches: Vec<Queued>) {
     let answer = async {
         let conn = ctx.client.conn(addr).await?;
-        let version = conn.version(ApiKey::Produce)?;
         let req = request(ctx, &batches);
-        conn.submit(&req, version, ctx.client.client_id()).await
+        if ctx.cfg.acks == Acks::None {
+            conn.send_only(&req, ctx.client.client_id()).await?;
+            return Ok(None);
+        }
+        let version = conn.version(ApiKey::Produce)?;
+        (conn.submit(&req, version, ctx.client.client_id()).await).map(Some)
     }
     .await;
     let answer = match answer {
-        Ok(answer) => answer,
+        Ok(Some(answer)) => answer,
+        Ok(None) => {
+            for b in batches {
+                let _ = b.reply.send(Ok(Written::Unacknowledged));
+            }
+            return;
+        }
         Err(e) => return fail_all(batches, &e),
     };
     tokio::spawn(async move {

@@ -5,16 +5,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
-use kafka_protocol::messages::{ProduceRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
 use tokio::sync::Semaphore;
 
 use super::accumulator::Partition;
 use super::combine::{Combiner, Queued};
 use super::encode::encode_batch;
-use super::{Acks, ProducerConfig, Written};
+use super::{ProducerConfig, Written};
 use crate::cluster::Client;
 use crate::{ClientError, Result};
 
@@ -142,10 +139,6 @@ pub(super) async fn submit(
         }
     };
     let addr = ctx.client.broker_addr(leader)?;
-    if ctx.cfg.acks == Acks::None {
-        send_unanswered(ctx, addr, topic, partition, batch).await?;
-        return Ok(Box::pin(std::future::ready(Ok(Written::Unacknowledged))));
-    }
     let (reply, answer) = tokio::sync::oneshot::channel();
     let queued = Queued {
         topic: topic.into(),
@@ -159,29 +152,6 @@ pub(super) async fn submit(
             .await
             .unwrap_or_else(|_| Err(ClientError::network(addr, "producer closed")))
     }))
-}
-
-/// acks=0: one request for the batch, written with no answer to wait for.
-async fn send_unanswered(
-    ctx: &Ctx,
-    addr: std::net::SocketAddr,
-    topic: &str,
-    partition: i32,
-    batch: bytes::Bytes,
-) -> Result<()> {
-    let conn = ctx.client.conn(addr).await?;
-    let req = ProduceRequest::default()
-        .with_acks(Acks::None.wire())
-        .with_topic_data(vec![
-            TopicProduceData::default()
-                .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-                .with_partition_data(vec![
-                    PartitionProduceData::default()
-                        .with_index(partition)
-                        .with_records(Some(batch)),
-                ]),
-        ]);
-    conn.send_only(&req, ctx.client.client_id()).await
 }
 
 pub(super) type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
