@@ -25,6 +25,10 @@ WALCTL_BIN = BROKER_BIN.parent / "chronik-walctl"
 START_DEADLINE_S = 30.0
 IO_DEADLINE_S = 60.0
 
+# kafka-python probes the broker's version when a client starts and gives up after 2 s by
+# default: too short on a loaded CI machine, where the probe once lost that race.
+KAFKA_PYTHON_PROBE = {"api_version_auto_timeout_ms": int(IO_DEADLINE_S * 1000)}
+
 DEFAULT_ARGS = ("--fsync", "never", "--num-partitions", "3", "--auto-create-topics", "false")
 
 
@@ -207,7 +211,8 @@ def send_request(bootstrap, request):
     client lacks) and returns the response."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60_000,
+                             **KAFKA_PYTHON_PROBE)
     try:
         future = admin._send_request_to_node(admin._client.least_loaded_node(), request)
         admin._wait_for_futures([future])

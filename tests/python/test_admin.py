@@ -19,7 +19,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from harness import DEFAULT_ARGS, IO_DEADLINE_S, create_topic, running_broker, unique, wait_topic
+from harness import DEFAULT_ARGS, IO_DEADLINE_S, KAFKA_PYTHON_PROBE, create_topic, running_broker, unique, wait_topic
 
 DYNAMIC_TOPIC = ConfigSource.DYNAMIC_TOPIC_CONFIG.value
 DEFAULT = ConfigSource.DEFAULT_CONFIG.value
@@ -145,7 +145,8 @@ def test_kafka_python_admin(broker):
 
     name = unique("kp")
     create_topic(broker.bootstrap, name, 1, {"retention.ms": "3600000"})
-    client = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=30000)
+    client = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=30000,
+                              **KAFKA_PYTHON_PROBE)
     try:
 
         def describe():

@@ -15,7 +15,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from harness import IO_DEADLINE_S, running_broker, stored_codecs, unique, wait_topic
+from harness import IO_DEADLINE_S, KAFKA_PYTHON_PROBE, running_broker, stored_codecs, unique, wait_topic
 from harness import create_topic as harness_create_topic
 
 
@@ -173,7 +173,8 @@ def test_kafka_python_acks(broker, acks):
 
     topic = unique(f"kp-acks{acks}")
     create_topic(broker, topic, 3)
-    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks=acks, linger_ms=5)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks=acks, linger_ms=5,
+                             **KAFKA_PYTHON_PROBE)
     n = 10_000
     futures = []
     for i in range(n):
@@ -195,6 +196,7 @@ def test_kafka_python_acks(broker, acks):
 
     consumer = KafkaConsumer(
         bootstrap_servers=broker.bootstrap,
+        **KAFKA_PYTHON_PROBE,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -9,7 +9,7 @@ import time
 import pytest
 from confluent_kafka import KafkaError, Producer
 
-from harness import DEFAULT_ARGS, IO_DEADLINE_S, create_topic, live_values, read_partition, running_broker, unique
+from harness import DEFAULT_ARGS, IO_DEADLINE_S, KAFKA_PYTHON_PROBE, create_topic, live_values, read_partition, running_broker, unique
 
 # A cleaner that looks for work every 100 ms, so the tests wait seconds, not 15 s.
 CLEANER_ARGS = (*DEFAULT_ARGS, "--log-cleaner-backoff-ms", "100")
@@ -88,7 +88,7 @@ def test_kafka_python_reads_the_compacted_log(broker, compacted):
 
     topic, _, high, _, records = compacted
     consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
-                             consumer_timeout_ms=10000)
+                             consumer_timeout_ms=10000, **KAFKA_PYTHON_PROBE)
     try:
         tp = KpPartition(topic, 0)
         consumer.assign([tp])

@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient
 from kafka import KafkaConsumer
 from kafka import TopicPartition as KTopicPartition
 
-from harness import IO_DEADLINE_S, running_broker, create_topic, unique
+from harness import IO_DEADLINE_S, KAFKA_PYTHON_PROBE, running_broker, create_topic, unique
 
 GROUP_DEADLINE_S = 60.0
 
@@ -185,6 +185,7 @@ def test_kafka_python_group_commit_and_committed(broker):
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=int(IO_DEADLINE_S * 1000),
+        **KAFKA_PYTHON_PROBE,
     )
     try:
         values = []

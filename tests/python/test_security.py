@@ -30,7 +30,7 @@ from kafka.protocol.api import RequestHeader
 from kafka.protocol.metadata import MetadataRequest_v1
 
 from certs import CLIENT_EXT, SERVER_EXT, make_ca, make_cert
-from harness import BROKER_BIN, DEFAULT_ARGS, BrokerProcess, free_port, unique
+from harness import BROKER_BIN, DEFAULT_ARGS, KAFKA_PYTHON_PROBE, BrokerProcess, free_port, unique
 
 PASSWORD = "alice-secret-1"
 DEADLINE_S = 30.0
@@ -201,12 +201,13 @@ def test_ssl_without_a_trusted_valid_certificate_is_refused(broker, cert):
 
 def kafka_python_round_trip(broker, topic, **security):
     """Ten records produced and consumed in a group by kafka-python with `security`."""
-    producer = KafkaProducer(acks="all", **security)
+    producer = KafkaProducer(acks="all", **security, **KAFKA_PYTHON_PROBE)
     for i in range(10):
         producer.send(topic, value=f"kp{i}".encode(), partition=i % 2).get(timeout=DEADLINE_S)
     producer.close()
     consumer = KafkaConsumer(topic, group_id=unique("kp"), auto_offset_reset="earliest",
-                             consumer_timeout_ms=int(DEADLINE_S * 1000), **security)
+                             consumer_timeout_ms=int(DEADLINE_S * 1000), **security,
+                             **KAFKA_PYTHON_PROBE)
     got = []
     for m in consumer:
         got.append(m.value.decode())
