@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use crate::config::FlushPolicy;
 use crate::durable::Durable;
 use crate::pending::{PendingSync, Waiter, write_together};
-use crate::syncer::{GROUP_MIN_FILES, Syncer};
+use crate::syncer::Syncer;
 use crate::together;
 use crate::{Result, WalError};
 
@@ -73,6 +73,11 @@ struct Queue {
     /// group commit across logs.
     rounds_together: usize,
 }
+
+/// Files due in one round from which one [`Syncer::sync_together`] replaces their syncs and
+/// gathers the next round. Below it, syncing each file is cheaper than writing back everything
+/// dirty on the filesystem, unless the logs were appended together (see [`sync_logs`]).
+pub(crate) const GROUP_MIN_FILES: usize = 8;
 
 /// Threads fsyncing. fsyncs of different files proceed in parallel in the kernel and the
 /// device, so logs do not wait for one another.
@@ -147,6 +152,7 @@ impl Flusher {
             if !inner.files.iter().any(|f| Arc::ptr_eq(f, file)) {
                 inner.files.push(file.clone());
             }
+            inner.appended_together |= together::active();
             inner.unflushed = inner.unflushed.saturating_add(records);
             let rx = policy.appends_wait().then(|| {
                 let (tx, rx) = oneshot::channel();
@@ -321,12 +327,17 @@ struct Taken<'a> {
     log: &'a PendingSync,
     files: Vec<Arc<File>>,
     waiters: Vec<(Offset, Waiter)>,
+    appended_together: bool,
 }
 
 /// Makes the written files of `logs` durable and releases the appends waiting for them. Logs
-/// on one filesystem are synced together when the syncer can; otherwise each file is synced
-/// on its own. A failed sync fails every log it covered for good: after it, nothing written
-/// can be trusted to be on disk.
+/// on one filesystem are synced together when the syncer can and the round is worth it: it
+/// holds [`GROUP_MIN_FILES`] files, or two or more of its logs were appended together (one
+/// request's partitions, or a transaction's markers). Their caller waits for the slowest, and
+/// the device takes separate syncs one after another, so one call for them all is at most one
+/// device flush instead of several in a row. Otherwise each file is synced on its own. A
+/// failed sync fails every log it covered for good: after it, nothing written can be trusted
+/// to be on disk.
 fn sync_logs(shared: &Shared, logs: &[Arc<PendingSync>]) {
     let mut by_device: std::collections::BTreeMap<Option<u64>, Vec<Taken>> = Default::default();
     for log in logs {
@@ -340,8 +351,12 @@ fn sync_logs(shared: &Shared, logs: &[Arc<PendingSync>]) {
             .iter()
             .flat_map(|t| t.files.iter().map(|f| &**f))
             .collect();
+        let many = files.len() >= GROUP_MIN_FILES;
+        let worth = many || group.iter().filter(|t| t.appended_together).count() >= 2;
         let started = Instant::now();
-        let together = device.and_then(|_| sync_together(shared, &files));
+        let together = (device.is_some() && worth)
+            .then(|| sync_together(shared, &files, many))
+            .flatten();
         match together {
             Some(result) => {
                 shared.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
@@ -363,9 +378,12 @@ fn sync_logs(shared: &Shared, logs: &[Arc<PendingSync>]) {
     }
 }
 
-/// [`Syncer::sync_together`], counted as a round together while it runs; its end wakes the
-/// workers that left logs for the next one.
-fn sync_together(shared: &Shared, files: &[&File]) -> Option<std::io::Result<()>> {
+/// [`Syncer::sync_together`]. When it `gathers` (a round of many files), it counts as a round
+/// together while it runs, and its end wakes the workers that left logs for the next one.
+fn sync_together(shared: &Shared, files: &[&File], gathers: bool) -> Option<std::io::Result<()>> {
+    if !gathers {
+        return shared.syncer.sync_together(files);
+    }
     let queue = || shared.queue.lock().unwrap_or_else(|p| p.into_inner());
     queue().rounds_together += 1;
     let result = shared.syncer.sync_together(files);
@@ -377,7 +395,7 @@ fn sync_together(shared: &Shared, files: &[&File]) -> Option<std::io::Result<()>
 /// Takes what `log` wrote since its last sync; `None` (its waiters told) when the log has
 /// failed.
 fn take_written(log: &PendingSync) -> Option<Taken<'_>> {
-    let (files, waiters) = {
+    let (files, waiters, appended_together) = {
         let mut inner = log.lock();
         if let Some(reason) = inner.failed.clone() {
             for (_, w) in inner.waiters.drain(..) {
@@ -389,12 +407,14 @@ fn take_written(log: &PendingSync) -> Option<Taken<'_>> {
         (
             std::mem::take(&mut inner.files),
             std::mem::take(&mut inner.waiters),
+            std::mem::take(&mut inner.appended_together),
         )
     };
     Some(Taken {
         log,
         files,
         waiters,
+        appended_together,
     })
 }
 

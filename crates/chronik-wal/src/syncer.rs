@@ -9,23 +9,19 @@ pub trait Syncer: Send + Sync + 'static {
     fn sync(&self, file: &File) -> std::io::Result<()>;
 
     /// Makes every one of `files` (all on one filesystem) durable with a single call, when this
-    /// syncer has a way that is cheaper than syncing each; `None` when it has not, and each is
-    /// then synced with [`Syncer::sync`]. The call must also make the filesystem's directory
-    /// entries durable (renames, new files), as `syncfs` does: epoch checkpoints are renamed
-    /// into place and then made durable this way. An error counts against every file.
+    /// syncer has one; `None` when it has not, and each is then synced with [`Syncer::sync`].
+    /// The flusher decides when a round is worth it. The call must also make the filesystem's
+    /// directory entries durable (renames, new files), as `syncfs` does: epoch checkpoints are
+    /// renamed into place and then made durable this way. An error counts against every file.
     fn sync_together(&self, _files: &[&File]) -> Option<std::io::Result<()>> {
         None
     }
 }
 
-/// `fdatasync(2)`: data and the metadata needed to read it back. Many files due at once are
-/// made durable with one `syncfs(2)` instead: with fsync on every append, each partition
-/// would otherwise cost its own journal commit, and a thousand partitions a thousand of them.
+/// `fdatasync(2)`: data and the metadata needed to read it back. Files synced together are
+/// made durable with one `syncfs(2)`: with fsync on every append, each partition would
+/// otherwise cost its own journal commit, and a thousand partitions a thousand of them.
 pub struct FdataSync;
-
-/// Files due together from which one `syncfs` replaces their `fdatasync`s. Below it, the
-/// per-file calls are cheaper than writing back everything dirty on the filesystem.
-pub(crate) const GROUP_MIN_FILES: usize = 8;
 
 impl Syncer for FdataSync {
     fn sync(&self, file: &File) -> std::io::Result<()> {
@@ -34,7 +30,7 @@ impl Syncer for FdataSync {
 
     fn sync_together(&self, files: &[&File]) -> Option<std::io::Result<()>> {
         let first = files.first()?;
-        if files.len() < GROUP_MIN_FILES || !syncfs_reports_errors() {
+        if !syncfs_reports_errors() {
             return None;
         }
         Some(rustix::fs::syncfs(first).map_err(std::io::Error::from))
@@ -75,11 +71,10 @@ mod tests {
     }
 
     #[test]
-    fn few_files_are_synced_one_by_one() {
+    fn files_are_synced_together_only_where_syncfs_reports_errors() {
         let file = tempfile::tempfile().unwrap();
-        assert!(FdataSync.sync_together(&[&file; 3]).is_none());
-        let many = [&file; GROUP_MIN_FILES];
-        let together = FdataSync.sync_together(&many);
+        assert!(FdataSync.sync_together(&[]).is_none());
+        let together = FdataSync.sync_together(&[&file; 2]);
         assert_eq!(together.is_some(), syncfs_reports_errors());
         assert!(together.is_none_or(|r| r.is_ok()));
     }

@@ -37,6 +37,11 @@ impl Drop for Release {
     }
 }
 
+/// Whether an [`appends_together`] runs on this thread.
+pub(crate) fn active() -> bool {
+    HELD.with_borrow(Option::is_some)
+}
+
 /// Wakes a worker of `shared` now, or when the [`appends_together`] running on this thread
 /// ends.
 pub(crate) fn wake(shared: &Arc<Shared>) {

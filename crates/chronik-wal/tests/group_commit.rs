@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chronik_test_support::wait_until;
 use chronik_types::{FsyncPolicy, TopicPartition};
-use chronik_wal::{DataDir, FlushPolicy, LogConfig, Syncer, WalError, WalOptions};
+use chronik_wal::{DataDir, FlushPolicy, LogConfig, PartitionLog, Syncer, WalError, WalOptions};
 use common::*;
 
 /// How long a test waits for the flusher before failing.
@@ -384,7 +384,7 @@ fn flush_ms_syncs_what_waited_that_long_and_closing_syncs_the_rest() {
     );
 }
 
-/// A syncer whose single-file syncs wait at a gate and whose syncs of many files at once are
+/// A syncer whose single-file syncs wait at a gate and whose syncs of files together are
 /// counted (and fail when told to).
 #[derive(Default)]
 struct TogetherSyncer {
@@ -400,9 +400,6 @@ impl Syncer for TogetherSyncer {
     }
 
     fn sync_together(&self, files: &[&File]) -> Option<std::io::Result<()>> {
-        if files.len() < 8 {
-            return None;
-        }
         self.together.fetch_add(1, Ordering::SeqCst);
         (self.files_together).fetch_add(files.len() as u64, Ordering::SeqCst);
         Some(match self.fail_together.load(Ordering::SeqCst) {
@@ -431,18 +428,7 @@ fn due_together(
     logs: i32,
 ) -> Vec<chronik_wal::Durable> {
     syncer.gate.set_open(false);
-    let mut blocked = Vec::new();
-    for p in 0..4 {
-        let (log, _) = (data.open_partition(
-            &TopicPartition::new(format!("{topic}-blocker"), p),
-            LogConfig::default(),
-        ))
-        .unwrap();
-        blocked.push(log.append(&mut batch(1, 1, 0), 0).unwrap().durable);
-        wait_until("a flusher worker to block", WAIT, || {
-            syncer.gate.waiting.load(Ordering::SeqCst) == p as u64 + 1
-        });
-    }
+    let blocked = block_workers(data, syncer, &format!("{topic}-blocker"));
     let durables = (0..logs)
         .map(|p| {
             let (log, _) = (data
@@ -527,6 +513,88 @@ fn appends_made_together_are_synced_by_one_call_once_all_are_written() {
     assert_eq!(syncer.together.load(Ordering::SeqCst), 3);
     assert_eq!(syncer.files_together.load(Ordering::SeqCst), 3 * 16);
     assert_eq!(syncer.gate.completed.load(Ordering::SeqCst), 0);
+}
+
+/// `count` new logs of `topic` in `data`, each appended to once (so their epoch checkpoints
+/// are written before the appends below).
+fn written_logs(data: &DataDir, topic: &str, count: i32) -> Vec<Arc<PartitionLog>> {
+    let logs: Vec<_> = (0..count)
+        .map(|p| {
+            let tp = TopicPartition::new(topic, p);
+            data.open_partition(&tp, LogConfig::default()).unwrap().0
+        })
+        .collect();
+    for log in &logs {
+        log.append(&mut batch(1, 1, 0), 0)
+            .unwrap()
+            .durable
+            .wait()
+            .unwrap();
+    }
+    logs
+}
+
+#[test]
+fn a_few_logs_appended_together_are_synced_by_one_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, syncer) = together_dir(dir.path());
+    syncer.gate.set_open(true);
+    let logs = written_logs(&data, "pair", 2);
+    let singles = syncer.gate.completed.load(Ordering::SeqCst);
+    let durables = chronik_wal::appends_together(|| {
+        (logs.iter())
+            .map(|log| log.append(&mut batch(2, 1, 0), 0).unwrap().durable)
+            .collect::<Vec<_>>()
+    });
+    for d in durables {
+        d.wait().unwrap();
+    }
+    assert_eq!(syncer.together.load(Ordering::SeqCst), 1);
+    assert_eq!(syncer.files_together.load(Ordering::SeqCst), 2);
+    assert_eq!(syncer.gate.completed.load(Ordering::SeqCst), singles);
+}
+
+#[test]
+fn a_few_logs_due_together_but_appended_apart_are_synced_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, syncer) = together_dir(dir.path());
+    syncer.gate.set_open(true);
+    let logs = written_logs(&data, "apart", 3);
+    let singles = syncer.gate.completed.load(Ordering::SeqCst);
+    // Appended one by one while every worker is blocked, the three fall due in one round.
+    syncer.gate.set_open(false);
+    let blocker = block_workers(&data, &syncer, "blocker");
+    let durables: Vec<_> = (logs.iter())
+        .map(|log| log.append(&mut batch(2, 1, 0), 0).unwrap().durable)
+        .collect();
+    syncer.gate.set_open(true);
+    for d in durables.into_iter().chain(blocker) {
+        d.wait().unwrap();
+    }
+    assert_eq!(syncer.together.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        syncer.gate.completed.load(Ordering::SeqCst),
+        singles + 4 + 3
+    );
+}
+
+/// Appends to four logs of `topic` while `syncer`'s gate is shut, until every flusher worker
+/// is blocked in one of their syncs.
+fn block_workers(
+    data: &DataDir,
+    syncer: &TogetherSyncer,
+    topic: &str,
+) -> Vec<chronik_wal::Durable> {
+    let mut blocked = Vec::new();
+    for p in 0..4 {
+        let tp = TopicPartition::new(topic, p);
+        let (log, _) = data.open_partition(&tp, LogConfig::default()).unwrap();
+        blocked.push(log.append(&mut batch(1, 1, 0), 0).unwrap().durable);
+        wait_until("a flusher worker to block", WAIT, || {
+            syncer.gate.waiting.load(Ordering::SeqCst) == p as u64 + 1
+        });
+    }
+    blocked
 }
 
 #[test]

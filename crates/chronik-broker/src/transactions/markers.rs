@@ -250,7 +250,7 @@ impl Peers {
 
 /// Writes a marker to each of `tps` as their leader and waits until each partition's ISR has
 /// it; the outcomes are in the order of `tps`. Every marker is appended before the first wait,
-/// so their fsyncs and replication overlap. A marker in `__consumer_offsets` also ends the
+/// together (one flush round syncs them all), so their fsyncs and replication overlap. A marker in `__consumer_offsets` also ends the
 /// transaction's offsets in the group coordinator.
 pub(crate) async fn write_markers(
     layer: &crate::partition::PartitionLayer,
@@ -260,9 +260,11 @@ pub(crate) async fn write_markers(
     marker: TxnMarker,
 ) -> Vec<Result<(), PartitionError>> {
     let now = wall_ms();
-    let appended: Vec<_> = (tps.iter())
-        .map(|tp| layer.append_marker(tp, producer, marker, now))
-        .collect();
+    let appended: Vec<_> = chronik_wal::appends_together(|| {
+        (tps.iter())
+            .map(|tp| layer.append_marker(tp, producer, marker, now))
+            .collect()
+    });
     let mut out = Vec::with_capacity(tps.len());
     for (tp, wait) in tps.iter().zip(appended) {
         let (written, offset) = match wait {
