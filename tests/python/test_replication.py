@@ -166,6 +166,10 @@ def test_a_retried_batch_is_acknowledged_once_the_isr_is_whole_again(cluster):
     refused_before = cluster.metric(leader, refused)
     p = Producer({"bootstrap.servers": cluster.bootstrap, "enable.idempotence": True, "acks": "all",
                   "message.timeout.ms": 120000})
+    # The producer gets its id while every broker answers: InitProducerId may go to any broker,
+    # and one sent to the stopped follower would wait out librdkafka's request timeout.
+    p.produce(topic, value=b"before", partition=0)
+    assert p.flush(60) == 0, "the first record was not acknowledged"
     result = []
     cluster.brokers[follower].signal(signal.SIGSTOP)
     try:
@@ -177,7 +181,7 @@ def test_a_retried_batch_is_acknowledged_once_the_isr_is_whole_again(cluster):
     cluster.wait_isr(topic, 3)
     assert p.flush(60) == 0, "the retried batch was not acknowledged"
     assert result == [None]
-    assert [v for _, v in read_all(cluster.bootstrap, topic, 0)] == [b"retried"]
+    assert [v for _, v in read_all(cluster.bootstrap, topic, 0)] == [b"before", b"retried"]
 
 
 def test_a_stopped_follower_leaves_the_isr_and_rejoins_when_resumed(cluster):
