@@ -152,7 +152,9 @@ impl Flusher {
             if !inner.files.iter().any(|f| Arc::ptr_eq(f, file)) {
                 inner.files.push(file.clone());
             }
-            inner.appended_together |= together::active();
+            if let Some(call) = together::current_call() {
+                inner.appended_by = Some(call);
+            }
             inner.unflushed = inner.unflushed.saturating_add(records);
             let rx = policy.appends_wait().then(|| {
                 let (tx, rx) = oneshot::channel();
@@ -327,13 +329,14 @@ struct Taken<'a> {
     log: &'a PendingSync,
     files: Vec<Arc<File>>,
     waiters: Vec<(Offset, Waiter)>,
-    appended_together: bool,
+    appended_by: Option<u64>,
 }
 
 /// Makes the written files of `logs` durable and releases the appends waiting for them. Logs
 /// on one filesystem are synced together when the syncer can and the round is worth it: it
-/// holds [`GROUP_MIN_FILES`] files, or two or more of its logs were appended together (one
-/// request's partitions, or a transaction's markers). Their caller waits for the slowest, and
+/// holds [`GROUP_MIN_FILES`] files, or two or more of its logs were written by one
+/// [`crate::appends_together`] call (one request's partitions, or a transaction's markers).
+/// That caller waits for the slowest, and
 /// the device takes separate syncs one after another, so one call for them all is at most one
 /// device flush instead of several in a row. Otherwise each file is synced on its own. A
 /// failed sync fails every log it covered for good: after it, nothing written can be trusted
@@ -352,7 +355,7 @@ fn sync_logs(shared: &Shared, logs: &[Arc<PendingSync>]) {
             .flat_map(|t| t.files.iter().map(|f| &**f))
             .collect();
         let many = files.len() >= GROUP_MIN_FILES;
-        let worth = many || group.iter().filter(|t| t.appended_together).count() >= 2;
+        let worth = many || written_by_one_call(&group);
         let started = Instant::now();
         let together = (device.is_some() && worth)
             .then(|| sync_together(shared, &files, many))
@@ -378,6 +381,13 @@ fn sync_logs(shared: &Shared, logs: &[Arc<PendingSync>]) {
     }
 }
 
+/// Whether two or more logs of `group` were written by one [`crate::appends_together`] call.
+fn written_by_one_call(group: &[Taken]) -> bool {
+    let mut calls: Vec<u64> = group.iter().filter_map(|t| t.appended_by).collect();
+    calls.sort_unstable();
+    calls.windows(2).any(|w| w[0] == w[1])
+}
+
 /// [`Syncer::sync_together`]. When it `gathers` (a round of many files), it counts as a round
 /// together while it runs, and its end wakes the workers that left logs for the next one.
 fn sync_together(shared: &Shared, files: &[&File], gathers: bool) -> Option<std::io::Result<()>> {
@@ -395,7 +405,7 @@ fn sync_together(shared: &Shared, files: &[&File], gathers: bool) -> Option<std:
 /// Takes what `log` wrote since its last sync; `None` (its waiters told) when the log has
 /// failed.
 fn take_written(log: &PendingSync) -> Option<Taken<'_>> {
-    let (files, waiters, appended_together) = {
+    let (files, waiters, appended_by) = {
         let mut inner = log.lock();
         if let Some(reason) = inner.failed.clone() {
             for (_, w) in inner.waiters.drain(..) {
@@ -407,14 +417,14 @@ fn take_written(log: &PendingSync) -> Option<Taken<'_>> {
         (
             std::mem::take(&mut inner.files),
             std::mem::take(&mut inner.waiters),
-            std::mem::take(&mut inner.appended_together),
+            inner.appended_by.take(),
         )
     };
     Some(Taken {
         log,
         files,
         waiters,
-        appended_together,
+        appended_by,
     })
 }
 

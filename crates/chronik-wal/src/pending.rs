@@ -47,9 +47,9 @@ pub(crate) struct PendingInner {
     pub(crate) unflushed: u64,
     pub(crate) files: Vec<Arc<File>>,
     pub(crate) waiters: Vec<(Offset, Waiter)>,
-    /// Some write since the last sync was one of several made together
-    /// ([`crate::appends_together`]), whose caller waits for all of them.
-    pub(crate) appended_together: bool,
+    /// The [`crate::appends_together`] call that wrote to this log since its last sync, if
+    /// any: logs written by one call are waited for together.
+    pub(crate) appended_by: Option<u64>,
     pub(crate) failed: Option<String>,
     checkpoint: Option<StagedCheckpoint>,
     /// A partition dir whose entries (a new segment) must be made durable before the next

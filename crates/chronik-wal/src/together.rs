@@ -5,13 +5,23 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::flusher::Shared;
 
-thread_local! {
-    /// While [`appends_together`] runs on this thread: the flushers whose wake-up it holds.
-    static HELD: RefCell<Option<Vec<Arc<Shared>>>> = const { RefCell::new(None) };
+/// One [`appends_together`] call: which it is, and the flushers whose wake-up it holds.
+struct Held {
+    call: u64,
+    flushers: Vec<Arc<Shared>>,
 }
+
+thread_local! {
+    /// While [`appends_together`] runs on this thread: what it holds.
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+/// Numbers the outermost [`appends_together`] calls of the process.
+static NEXT_CALL: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `appends` (synchronous, so it cannot move to another thread midway) with the flusher
 /// wake-ups of its appends held back until it returns or unwinds. A nested call joins the
@@ -19,7 +29,10 @@ thread_local! {
 pub fn appends_together<R>(appends: impl FnOnce() -> R) -> R {
     let outermost = HELD.with_borrow_mut(|held| {
         let outermost = held.is_none();
-        held.get_or_insert_with(Vec::new);
+        held.get_or_insert_with(|| Held {
+            call: NEXT_CALL.fetch_add(1, Ordering::Relaxed),
+            flushers: Vec::new(),
+        });
         outermost
     });
     let _release = outermost.then_some(Release);
@@ -31,15 +44,17 @@ struct Release;
 
 impl Drop for Release {
     fn drop(&mut self) {
-        for shared in HELD.with_borrow_mut(Option::take).unwrap_or_default() {
+        let held = HELD.with_borrow_mut(Option::take);
+        for shared in held.map(|h| h.flushers).unwrap_or_default() {
             shared.wake.notify_one();
         }
     }
 }
 
-/// Whether an [`appends_together`] runs on this thread.
-pub(crate) fn active() -> bool {
-    HELD.with_borrow(Option::is_some)
+/// The outermost [`appends_together`] call running on this thread, if one is: appends of
+/// one call are waited for together.
+pub(crate) fn current_call() -> Option<u64> {
+    HELD.with_borrow(|held| held.as_ref().map(|h| h.call))
 }
 
 /// Wakes a worker of `shared` now, or when the [`appends_together`] running on this thread
@@ -48,8 +63,8 @@ pub(crate) fn wake(shared: &Arc<Shared>) {
     let now = HELD.with_borrow_mut(|held| match held {
         None => true,
         Some(held) => {
-            if !held.iter().any(|s| Arc::ptr_eq(s, shared)) {
-                held.push(shared.clone());
+            if !held.flushers.iter().any(|s| Arc::ptr_eq(s, shared)) {
+                held.flushers.push(shared.clone());
             }
             false
         }

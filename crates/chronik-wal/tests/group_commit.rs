@@ -541,31 +541,38 @@ fn a_few_logs_appended_together_are_synced_by_one_call() {
     syncer.gate.set_open(true);
     let logs = written_logs(&data, "pair", 2);
     let singles = syncer.gate.completed.load(Ordering::SeqCst);
+    // Written while every worker is blocked, so that no worker takes the first log alone.
+    syncer.gate.set_open(false);
+    let blocker = block_workers(&data, &syncer, "blocker");
     let durables = chronik_wal::appends_together(|| {
         (logs.iter())
             .map(|log| log.append(&mut batch(2, 1, 0), 0).unwrap().durable)
             .collect::<Vec<_>>()
     });
-    for d in durables {
+    syncer.gate.set_open(true);
+    for d in durables.into_iter().chain(blocker) {
         d.wait().unwrap();
     }
     assert_eq!(syncer.together.load(Ordering::SeqCst), 1);
     assert_eq!(syncer.files_together.load(Ordering::SeqCst), 2);
-    assert_eq!(syncer.gate.completed.load(Ordering::SeqCst), singles);
+    assert_eq!(syncer.gate.completed.load(Ordering::SeqCst), singles + 4);
 }
 
 #[test]
-fn a_few_logs_due_together_but_appended_apart_are_synced_one_by_one() {
+fn a_few_logs_due_together_but_appended_by_separate_calls_are_synced_one_by_one() {
     let dir = tempfile::tempdir().unwrap();
     let (data, syncer) = together_dir(dir.path());
     syncer.gate.set_open(true);
     let logs = written_logs(&data, "apart", 3);
     let singles = syncer.gate.completed.load(Ordering::SeqCst);
-    // Appended one by one while every worker is blocked, the three fall due in one round.
+    // Appended one call each (as by single-partition requests) while every worker is
+    // blocked, the three fall due in one round.
     syncer.gate.set_open(false);
     let blocker = block_workers(&data, &syncer, "blocker");
     let durables: Vec<_> = (logs.iter())
-        .map(|log| log.append(&mut batch(2, 1, 0), 0).unwrap().durable)
+        .map(|log| {
+            chronik_wal::appends_together(|| log.append(&mut batch(2, 1, 0), 0).unwrap().durable)
+        })
         .collect();
     syncer.gate.set_open(true);
     for d in durables.into_iter().chain(blocker) {

@@ -250,8 +250,9 @@ impl Peers {
 
 /// Writes a marker to each of `tps` as their leader and waits until each partition's ISR has
 /// it; the outcomes are in the order of `tps`. Every marker is appended before the first wait,
-/// together (one flush round syncs them all), so their fsyncs and replication overlap. A marker in `__consumer_offsets` also ends the
-/// transaction's offsets in the group coordinator.
+/// together (one flush round syncs them all), so their fsyncs and replication overlap. A
+/// marker in `__consumer_offsets` also ends the transaction's offsets in the group
+/// coordinator.
 pub(crate) async fn write_markers(
     layer: &crate::partition::PartitionLayer,
     groups: &crate::groups::Coordinator,
