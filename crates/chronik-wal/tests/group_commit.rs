@@ -540,22 +540,16 @@ fn a_few_logs_appended_together_are_synced_by_one_call() {
     let (data, syncer) = together_dir(dir.path());
     syncer.gate.set_open(true);
     let logs = written_logs(&data, "pair", 2);
-    let singles = syncer.gate.completed.load(Ordering::SeqCst);
-    // Written while every worker is blocked, so that no worker takes the first log alone.
-    syncer.gate.set_open(false);
-    let blocker = block_workers(&data, &syncer, "blocker");
-    let durables = chronik_wal::appends_together(|| {
-        (logs.iter())
-            .map(|log| log.append(&mut batch(2, 1, 0), 0).unwrap().durable)
-            .collect::<Vec<_>>()
+    let singles = append_while_blocked(&data, &syncer, || {
+        chronik_wal::appends_together(|| {
+            (logs.iter())
+                .map(|log| log.append(&mut batch(2, 1, 0), 0).unwrap().durable)
+                .collect()
+        })
     });
-    syncer.gate.set_open(true);
-    for d in durables.into_iter().chain(blocker) {
-        d.wait().unwrap();
-    }
+    assert_eq!(singles, 0);
     assert_eq!(syncer.together.load(Ordering::SeqCst), 1);
     assert_eq!(syncer.files_together.load(Ordering::SeqCst), 2);
-    assert_eq!(syncer.gate.completed.load(Ordering::SeqCst), singles + 4);
 }
 
 #[test]
@@ -564,25 +558,37 @@ fn a_few_logs_due_together_but_appended_by_separate_calls_are_synced_one_by_one(
     let (data, syncer) = together_dir(dir.path());
     syncer.gate.set_open(true);
     let logs = written_logs(&data, "apart", 3);
-    let singles = syncer.gate.completed.load(Ordering::SeqCst);
-    // Appended one call each (as by single-partition requests) while every worker is
-    // blocked, the three fall due in one round.
+    // One call each, as single-partition requests make.
+    let singles = append_while_blocked(&data, &syncer, || {
+        (logs.iter())
+            .map(|log| {
+                chronik_wal::appends_together(|| {
+                    log.append(&mut batch(2, 1, 0), 0).unwrap().durable
+                })
+            })
+            .collect()
+    });
+    assert_eq!(singles, 3);
+    assert_eq!(syncer.together.load(Ordering::SeqCst), 0);
+}
+
+/// Runs `append` while every flusher worker is blocked, so that the logs it appends to fall
+/// due in one round, then lets the workers go and waits for its appends. Returns the
+/// single-file syncs made for them.
+fn append_while_blocked(
+    data: &DataDir,
+    syncer: &TogetherSyncer,
+    append: impl FnOnce() -> Vec<chronik_wal::Durable>,
+) -> u64 {
+    let before = syncer.gate.completed.load(Ordering::SeqCst);
     syncer.gate.set_open(false);
-    let blocker = block_workers(&data, &syncer, "blocker");
-    let durables: Vec<_> = (logs.iter())
-        .map(|log| {
-            chronik_wal::appends_together(|| log.append(&mut batch(2, 1, 0), 0).unwrap().durable)
-        })
-        .collect();
+    let blocked = block_workers(data, syncer, "blocker");
+    let durables = append();
     syncer.gate.set_open(true);
-    for d in durables.into_iter().chain(blocker) {
+    for d in durables.into_iter().chain(blocked) {
         d.wait().unwrap();
     }
-    assert_eq!(syncer.together.load(Ordering::SeqCst), 0);
-    assert_eq!(
-        syncer.gate.completed.load(Ordering::SeqCst),
-        singles + 4 + 3
-    );
+    syncer.gate.completed.load(Ordering::SeqCst) - before - 4
 }
 
 /// Appends to four logs of `topic` while `syncer`'s gate is shut, until every flusher worker
