@@ -336,11 +336,10 @@ struct Taken<'a> {
 /// on one filesystem are synced together when the syncer can and the round is worth it: it
 /// holds [`GROUP_MIN_FILES`] files, or two or more of its logs were written by one
 /// [`crate::appends_together`] call (one request's partitions, or a transaction's markers).
-/// That caller waits for the slowest, and
-/// the device takes separate syncs one after another, so one call for them all is at most one
-/// device flush instead of several in a row. Otherwise each file is synced on its own. A
-/// failed sync fails every log it covered for good: after it, nothing written can be trusted
-/// to be on disk.
+/// That caller waits for the slowest, and the device takes separate syncs one after another,
+/// so one call for them all is at most one device flush instead of several in a row.
+/// Otherwise each file is synced on its own. A failed sync fails every log it covered for
+/// good: after it, nothing written can be trusted to be on disk.
 fn sync_logs(shared: &Shared, logs: &[Arc<PendingSync>]) {
     let mut by_device: std::collections::BTreeMap<Option<u64>, Vec<Taken>> = Default::default();
     for log in logs {
