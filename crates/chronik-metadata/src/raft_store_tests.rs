@@ -179,10 +179,10 @@ fn a_torn_tail_loses_only_unsynced_operations() {
     }
     wal.sync().unwrap();
     wal.append(&[entry(51, 1, b"not synced")]).unwrap();
-    let segment = wal.log.segments().last().unwrap().path.clone();
+    let active = wal.log.segments().last().unwrap().clone();
+    let (segment, len) = (active.path, active.bytes);
     drop(wal);
     drop(data);
-    let len = std::fs::metadata(&segment).unwrap().len();
     let file = std::fs::OpenOptions::new()
         .write(true)
         .open(&segment)

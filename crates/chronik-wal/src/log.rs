@@ -357,6 +357,7 @@ impl PartitionLog {
     pub(crate) fn roll(&self, state: &mut LogState) -> Result<()> {
         let next = state.next_offset;
         let sealed = state.active();
+        sealed.cut_zero_tail()?;
         let seal = Seal {
             base: sealed.base_offset,
             file: sealed.file.clone(),
@@ -493,6 +494,8 @@ impl PartitionLog {
             });
         }
         if !state.closed {
+            // Not synced: a longer file than its index says is only rescanned on the next open.
+            state.active().cut_zero_tail()?;
             state.active().store_index()?;
             state.closed = true;
         }

@@ -83,8 +83,9 @@ pub(crate) struct Plan {
     pub kept: Vec<Planned>,
     pub epochs: EpochCache,
     pub report: RecoveryReport,
-    /// The cut segment's path and its valid length, when it must be truncated.
-    truncate: Option<(PathBuf, u64)>,
+    /// Segments to cut back to their valid length: the one holding the first bad byte, and
+    /// any ending in a zero-filled tail (an active segment's, left by a crash).
+    truncate: Vec<(PathBuf, u64)>,
     remove: Vec<PathBuf>,
     stale_files: Vec<PathBuf>,
     rebuilt_epochs: bool,
@@ -197,7 +198,7 @@ pub(crate) fn plan(
         elapsed_ms: 0,
     };
     let mut seen_epochs: Vec<FrameMeta> = Vec::new();
-    let mut truncate = None;
+    let mut truncate = Vec::new();
     let mut remove = Vec::new();
     for found in segments {
         let (base, path) = (found.base, found.path);
@@ -277,8 +278,10 @@ pub(crate) fn plan(
                 report.cut = Some(cut);
                 continue;
             }
-            truncate = Some((path.clone(), end.valid_len));
+            truncate.push((path.clone(), end.valid_len));
             report.cut = Some(cut);
+        } else if end.valid_len < file_len {
+            truncate.push((path.clone(), end.valid_len));
         }
         kept.push(Planned {
             base,
@@ -420,7 +423,7 @@ impl Plan {
                 }
             }
         }
-        if let Some((path, len)) = &self.truncate {
+        for (path, len) in &self.truncate {
             let file = std::fs::OpenOptions::new()
                 .write(true)
                 .open(path)

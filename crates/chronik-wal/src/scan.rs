@@ -117,6 +117,7 @@ pub fn scan_frames(
                 frames += 1;
                 pos += frame_len;
             }
+            Err(FrameDefect::ZeroFill) if zeros_to_end(&mut reader, pos)? => break None,
             Err(d) => break Some((pos, d)),
         }
     };
@@ -126,6 +127,23 @@ pub fn scan_frames(
         frames,
         defect,
     })
+}
+
+/// Whether every byte from `pos` to the end is zero: an active segment's zero-filled tail
+/// ([`crate::segment::Segment::written_len`]), where its frames end cleanly. Zeros followed
+/// by anything else are damage.
+fn zeros_to_end<F: Borrow<File>, P: AsRef<Path>>(
+    reader: &mut ChunkReader<F, P>,
+    mut pos: u64,
+) -> Result<bool> {
+    while pos < reader.end {
+        let len = (reader.end - pos).min(CHUNK as u64) as usize;
+        if reader.bytes_at(pos, len)?.iter().any(|b| *b != 0) {
+            return Ok(false);
+        }
+        pos += len as u64;
+    }
+    Ok(true)
 }
 
 /// Reads and checks the frame at `pos`: header, bounds, offsets and CRC.

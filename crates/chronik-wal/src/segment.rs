@@ -54,12 +54,28 @@ pub struct Segment {
     pub index: SegmentIndex,
     /// When this segment became the active one, for roll by age.
     pub active_since: Instant,
+    /// Bytes of the file known to be written, data or zeros ([`Segment::zero_ahead`]).
+    pub written_len: u64,
+    /// Whether appends zero-fill ahead of themselves: set for a log's active segment, not for
+    /// a rewrite's cleaned file.
+    pub zero_ahead: bool,
 }
+
+/// Zero-fill ahead of the appends: a quarter of what the segment holds, within these bounds.
+/// An append that overwrites blocks already written changes no file metadata, so its
+/// `fdatasync` writes the data and flushes the device without a journal commit: here 100 µs
+/// instead of 180 µs at 4 KiB. The bound keeps the zeros of thousands of idle partitions small.
+const ZERO_AHEAD_MIN: u64 = 4 * 1024;
+const ZERO_AHEAD_MAX: u64 = 256 * 1024;
+static ZEROS: [u8; ZERO_AHEAD_MAX as usize] = [0; ZERO_AHEAD_MAX as usize];
 
 impl Segment {
     /// Creates an empty segment file (failing if it already exists), with an empty `index`.
     pub fn create(dir: &Path, base_offset: Offset, index: SegmentIndex) -> Result<Self> {
-        Self::create_at(dir.join(segment_file_name(base_offset)), base_offset, index)
+        let mut segment =
+            Self::create_at(dir.join(segment_file_name(base_offset)), base_offset, index)?;
+        segment.zero_ahead = true;
+        Ok(segment)
     }
 
     /// Creates an empty segment file under another name than its final one (a rewrite's
@@ -81,7 +97,8 @@ impl Segment {
         ))
     }
 
-    /// Opens an existing segment whose valid size, next offset and index are already known.
+    /// Opens an existing segment whose valid size, next offset and index are already known
+    /// (recovery has cut any zero-filled tail: appends, if it gets any, zero-fill ahead again).
     pub fn open_known(
         path: PathBuf,
         base_offset: Offset,
@@ -94,14 +111,9 @@ impl Segment {
             .write(true)
             .open(&path)
             .at(&path)?;
-        Ok(Self::with_file(
-            base_offset,
-            path,
-            file,
-            size,
-            next_offset,
-            index,
-        ))
+        let mut segment = Self::with_file(base_offset, path, file, size, next_offset, index);
+        segment.zero_ahead = true;
+        Ok(segment)
     }
 
     fn with_file(
@@ -120,6 +132,8 @@ impl Segment {
             next_offset,
             index,
             active_since: Instant::now(),
+            written_len: size,
+            zero_ahead: false,
         }
     }
 
@@ -149,8 +163,12 @@ impl Segment {
         scratch.extend_from_slice(&header);
         scratch.extend_from_slice(payload);
         let position = self.size;
-        self.file.write_all_at(scratch, position).at(&self.path)?;
         let frame_len = scratch.len() as u64;
+        if self.zero_ahead && position + frame_len > self.written_len {
+            self.fill_zeros_after(position + frame_len);
+        }
+        self.file.write_all_at(scratch, position).at(&self.path)?;
+        self.written_len = self.written_len.max(position + frame_len);
         self.index.on_frame(
             self.relative(meta.base_offset),
             position as u32,
@@ -208,6 +226,7 @@ impl Segment {
     /// Truncation is rare (a follower diverged from its leader), so a rescan is affordable.
     pub fn truncate(&mut self, position: u64, index_interval: u64) -> Result<()> {
         self.file.set_len(position).at(&self.path)?;
+        self.written_len = position;
         let txns = (self.index.txns.as_ref()).map(|t| t.open_at_start.clone());
         let (end, index, _) = Self::scan(
             &self.file,
@@ -221,6 +240,33 @@ impl Segment {
         self.size = position;
         self.next_offset = end.next_offset;
         self.index = index;
+        Ok(())
+    }
+
+    /// Writes zeros after `end` (where the append being made will end), up to a page boundary,
+    /// so that later appends overwrite written blocks. A fill that fails (a full disk) only
+    /// leaves the appends as they were without it: extending the file.
+    fn fill_zeros_after(&mut self, end: u64) {
+        let ahead = (self.size / 4).clamp(ZERO_AHEAD_MIN, ZERO_AHEAD_MAX);
+        let fill_end = (end + ahead) & !(ZERO_AHEAD_MIN - 1);
+        if fill_end <= end {
+            return;
+        }
+        let zeros = &ZEROS[..(fill_end - end) as usize];
+        match self.file.write_all_at(zeros, end) {
+            Ok(()) => self.written_len = fill_end,
+            Err(e) => tracing::debug!(segment = %self.path.display(), error = %e,
+                "could not zero-fill ahead of the appends"),
+        }
+    }
+
+    /// Cuts the zero-filled tail off, leaving the file as long as its frames: done when the
+    /// segment is sealed or closed, so that only an active segment after a crash ends in zeros.
+    pub fn cut_zero_tail(&mut self) -> Result<()> {
+        if self.written_len > self.size {
+            self.file.set_len(self.size).at(&self.path)?;
+            self.written_len = self.size;
+        }
         Ok(())
     }
 

@@ -13,7 +13,8 @@ use common::*;
 const FRAME_HEADER: usize = chronik_wal::frame::FRAME_HEADER_LEN;
 
 /// Writes `n` batches without a clean close; returns the segment path and the stored batches.
-fn crashed_log(dir: &Path, n: u64) -> (PathBuf, Vec<Vec<u8>>) {
+/// The segment keeps the zero-filled tail an active segment has ahead of its appends.
+fn crashed_log_with_zero_tail(dir: &Path, n: u64) -> (PathBuf, Vec<Vec<u8>>) {
     let (data, log) = open(dir, FsyncPolicy::Never, LogConfig::default());
     let mut stored = Vec::new();
     for i in 0..n {
@@ -24,6 +25,16 @@ fn crashed_log(dir: &Path, n: u64) -> (PathBuf, Vec<Vec<u8>>) {
     let path = log.segments()[0].path.clone();
     drop(log);
     drop(data);
+    (path, stored)
+}
+
+/// [`crashed_log_with_zero_tail`] with the file ending at its last frame, for tests that
+/// damage the frames themselves.
+fn crashed_log(dir: &Path, n: u64) -> (PathBuf, Vec<Vec<u8>>) {
+    let (path, stored) = crashed_log_with_zero_tail(dir, n);
+    let end = frame_ends(&stored).last().copied().unwrap_or(0);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(end as u64).unwrap();
     (path, stored)
 }
 
@@ -106,7 +117,46 @@ fn a_flipped_byte_mid_segment_cuts_from_that_frame_on() {
 }
 
 #[test]
-fn garbage_zero_fill_and_huge_lengths_after_the_end_are_cut() {
+fn a_zero_filled_tail_after_a_crash_is_the_clean_end_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (segment, stored) = crashed_log_with_zero_tail(dir.path(), 10);
+    let frames_end = *frame_ends(&stored).last().unwrap();
+    let bytes = std::fs::read(&segment).unwrap();
+    assert!(
+        bytes.len() > frames_end,
+        "appends zero-fill ahead of themselves"
+    );
+    assert!(bytes[frames_end..].iter().all(|b| *b == 0));
+    let damage = verify_partition(dir.path(), &tp()).unwrap();
+    assert!(damage.is_empty(), "{damage:?}");
+    let (kept, report) = reopen(dir.path());
+    assert_eq!(kept, stored);
+    assert_eq!(report.cut, None);
+    assert_eq!(
+        std::fs::metadata(&segment).unwrap().len() as usize,
+        frames_end,
+        "recovery cuts the zeros off"
+    );
+}
+
+#[test]
+fn zeros_followed_by_anything_else_are_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let (segment, stored) = crashed_log(dir.path(), 10);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let valid = bytes.len();
+    bytes.extend_from_slice(&[0u8; 8192]);
+    bytes.push(1);
+    std::fs::write(&segment, &bytes).unwrap();
+    assert!(!verify_partition(dir.path(), &tp()).unwrap().is_empty());
+    let (kept, report) = reopen(dir.path());
+    assert_eq!(kept, stored);
+    assert_eq!(report.cut.unwrap().bytes, 8193);
+    assert_eq!(std::fs::metadata(&segment).unwrap().len() as usize, valid);
+}
+
+#[test]
+fn garbage_and_huge_lengths_after_the_end_are_cut() {
     let mut tail_huge = chronik_wal::frame::FrameHeader::encode(
         &chronik_wal::frame::FrameMeta {
             base_offset: 999,
@@ -125,7 +175,6 @@ fn garbage_zero_fill_and_huge_lengths_after_the_end_are_cut() {
                 .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
                 .collect(),
         ),
-        ("zero fill", vec![0u8; 8192]),
         ("huge length", tail_huge),
     ];
     for (what, tail) in tails {

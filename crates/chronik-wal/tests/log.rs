@@ -184,6 +184,41 @@ fn retention_deletes_whole_old_segments_only() {
 }
 
 #[test]
+fn only_the_active_segment_is_zero_filled_ahead_and_a_clean_close_cuts_the_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = open(dir.path(), FsyncPolicy::Always, small_segments());
+    for i in 0..30 {
+        log.append(&mut batch(i, 2, 0), 3)
+            .unwrap()
+            .durable
+            .wait()
+            .unwrap();
+    }
+    let file_len = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    let segments = log.segments();
+    let (active, sealed) = segments.split_last().unwrap();
+    assert!(!sealed.is_empty());
+    for s in sealed {
+        assert_eq!(
+            file_len(&s.path),
+            s.bytes,
+            "a sealed segment ends at its last frame"
+        );
+    }
+    assert!(
+        file_len(&active.path) > active.bytes,
+        "zeros ahead of the appends"
+    );
+    drop(log);
+    data.close().unwrap();
+    assert_eq!(
+        file_len(&active.path),
+        active.bytes,
+        "a clean close cuts the zeros"
+    );
+}
+
+#[test]
 fn a_clean_close_reopens_without_scanning_and_a_crash_rescans() {
     let dir = tempfile::tempdir().unwrap();
     {
