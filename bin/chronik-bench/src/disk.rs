@@ -1,7 +1,10 @@
 //! `disk`: the physical limits of a directory's disk, the ceiling every engine figure is judged
 //! against. Sequential write MB/s bounds throughput without fsync; the latency of a durable
 //! 4 KiB append bounds how many group-commit rounds a second the engine can run, and that of
-//! the larger appends a round writes (16 to 256 KiB) what each round costs.
+//! the larger appends a round writes (16 to 256 KiB) what each round costs. Each is measured
+//! twice: appending (the file grows, so each fdatasync also commits the filesystem's journal)
+//! and overwriting blocks already written (no journal commit: what the engine's zero-filled
+//! active segment gets, and the lower bound).
 //!
 //! No read figure: without root (to drop the page cache) a read-back would measure memory, not
 //! the disk.
@@ -63,16 +66,19 @@ struct DiskReport {
     fdatasync_latency_us: LatencySummary,
     /// 1e6 / mean latency: durable appends one writer can do per second.
     fdatasyncs_per_sec: f64,
+    /// 4 KiB written over blocks already written (zeros), then fdatasync, timed together.
+    overwrite_fdatasync_latency_us: LatencySummary,
     /// Append + fdatasync of the larger sizes a group-commit round writes (a quarter of
     /// `fsync_ops` each, at least 50).
     round_latency_us: Vec<SizedLatency>,
 }
 
-/// The latency of appending `bytes` then fdatasyncing.
+/// The latency of appending `bytes` then fdatasyncing, and of overwriting them.
 #[derive(Debug, Serialize)]
 struct SizedLatency {
     bytes: usize,
     latency_us: LatencySummary,
+    overwrite_latency_us: LatencySummary,
 }
 
 pub fn run(args: &DiskArgs) -> Result<()> {
@@ -87,13 +93,16 @@ pub fn run(args: &DiskArgs) -> Result<()> {
 /// flushing it, which made fdatasync 20× slower when measured in the other order.
 fn measure(args: &DiskArgs, dir: &Path) -> Result<DiskReport> {
     let latency = append_sync_latency(dir, SYNC_BLOCK, args.fsync_ops)?.summary();
+    let overwrite = overwrite_sync_latency(dir, SYNC_BLOCK, args.fsync_ops)?.summary();
     let round_ops = (args.fsync_ops / 4).max(50);
     let mut round_latency_us = Vec::with_capacity(ROUND_SIZES.len());
     for bytes in ROUND_SIZES {
         let latency = append_sync_latency(dir, bytes, round_ops)?.summary();
+        let overwrite = overwrite_sync_latency(dir, bytes, round_ops)?.summary();
         round_latency_us.push(SizedLatency {
             bytes,
             latency_us: report::round_latency(latency),
+            overwrite_latency_us: report::round_latency(overwrite),
         });
     }
     let write_time = sequential_write(dir, args.size_mb)?;
@@ -110,6 +119,7 @@ fn measure(args: &DiskArgs, dir: &Path) -> Result<DiskReport> {
         fsync_ops: args.fsync_ops,
         fdatasync_latency_us: report::round_latency(latency),
         fdatasyncs_per_sec: report::round3(fdatasyncs_per_sec),
+        overwrite_fdatasync_latency_us: report::round_latency(overwrite),
         round_latency_us,
     })
 }
@@ -152,7 +162,7 @@ pub(crate) fn sequential_write(dir: &Path, size_mb: u64) -> Result<Duration> {
 
 /// Appends `size` bytes then fdatasyncs, `ops` times, timing each pair: what an appender waits
 /// for a durable write, file growth (and so a journal commit) included, as in a log.
-pub(crate) fn append_sync_latency(dir: &Path, size: usize, ops: u64) -> Result<Latency> {
+fn append_sync_latency(dir: &Path, size: usize, ops: u64) -> Result<Latency> {
     let mut scratch = scratch_file(dir, "fsync")?;
     let path = scratch.path().to_path_buf();
     let block = random_block(size);
@@ -163,6 +173,42 @@ pub(crate) fn append_sync_latency(dir: &Path, size: usize, ops: u64) -> Result<L
     for _ in 0..ops {
         let started = Instant::now();
         file.write_all(&block)
+            .with_context(|| format!("writing {}", path.display()))?;
+        file.sync_data()
+            .with_context(|| format!("fdatasync of {}", path.display()))?;
+        latency.record(started.elapsed());
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(latency)
+}
+
+/// Bytes at most that [`overwrite_sync_latency`] zero-fills first; more operations go round it.
+const OVERWRITE_SPAN: usize = 64 * 1024 * 1024;
+
+/// Writes `size` bytes over blocks already written and durable, then fdatasyncs, `ops` times,
+/// timing each pair: a durable append into a zero-filled segment, which changes no metadata.
+pub(crate) fn overwrite_sync_latency(dir: &Path, size: usize, ops: u64) -> Result<Latency> {
+    use std::os::unix::fs::FileExt;
+    let mut scratch = scratch_file(dir, "overwrite")?;
+    let path = scratch.path().to_path_buf();
+    let slots = (OVERWRITE_SPAN / size.max(1)).clamp(1, usize::try_from(ops).unwrap_or(1).max(1));
+    let file: &mut File = scratch.as_file_mut();
+    let zeros = vec![0u8; size];
+    for _ in 0..slots {
+        file.write_all(&zeros)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    file.sync_all()
+        .with_context(|| format!("fsync of {}", path.display()))?;
+    let block = random_block(size);
+    let label = format!("{} overwrite + fdatasync", kib(size));
+    let bar = chronik_cli::progress(Some(ops), &label);
+    let mut latency = Latency::new();
+    for op in 0..ops {
+        let at = (op % slots as u64) * size as u64;
+        let started = Instant::now();
+        file.write_all_at(&block, at)
             .with_context(|| format!("writing {}", path.display()))?;
         file.sync_data()
             .with_context(|| format!("fdatasync of {}", path.display()))?;
@@ -185,6 +231,10 @@ fn summary(r: &DiskReport) -> Summary {
         ),
     )
     .latency_rows("4 KiB append + fdatasync", &r.fdatasync_latency_us)
+    .latency_rows(
+        "4 KiB overwrite + fdatasync",
+        &r.overwrite_fdatasync_latency_us,
+    )
     .row(
         "fdatasyncs/s (one writer)",
         format!(
@@ -197,9 +247,11 @@ fn summary(r: &DiskReport) -> Summary {
         s.row(
             format!("{} append + fdatasync p50 / p99", kib(sized.bytes)),
             format!(
-                "{} / {} µs",
+                "{} / {} µs (overwrite: {} / {} µs)",
                 report::decimal(sized.latency_us.p50, 1),
-                report::decimal(sized.latency_us.p99, 1)
+                report::decimal(sized.latency_us.p99, 1),
+                report::decimal(sized.overwrite_latency_us.p50, 1),
+                report::decimal(sized.overwrite_latency_us.p99, 1)
             ),
         );
     }

@@ -68,8 +68,16 @@ fn disk_reports_write_speed_and_fsync_latency_as_json() {
         .map(|s| num(s, "bytes"))
         .collect();
     assert_eq!(sizes, [16384.0, 65536.0, 131072.0, 262144.0]);
+    assert_ordered(
+        &v["overwrite_fdatasync_latency_us"],
+        &["p50", "p99", "p999", "max"],
+    );
     for sized in v["round_latency_us"].as_array().unwrap() {
         assert_ordered(&sized["latency_us"], &["p50", "p99", "p999", "max"]);
+        assert_ordered(
+            &sized["overwrite_latency_us"],
+            &["p50", "p99", "p999", "max"],
+        );
     }
     assert!(
         !dir.exists(),
