@@ -167,20 +167,9 @@ fn append_sync_latency(dir: &Path, size: usize, ops: u64) -> Result<Latency> {
     let path = scratch.path().to_path_buf();
     let block = random_block(size);
     let label = format!("{} append + fdatasync", kib(size));
-    let bar = chronik_cli::progress(Some(ops), &label);
-    let file: &mut File = scratch.as_file_mut();
-    let mut latency = Latency::new();
-    for _ in 0..ops {
-        let started = Instant::now();
+    time_write_and_sync(scratch.as_file_mut(), &path, ops, &label, |file, _| {
         file.write_all(&block)
-            .with_context(|| format!("writing {}", path.display()))?;
-        file.sync_data()
-            .with_context(|| format!("fdatasync of {}", path.display()))?;
-        latency.record(started.elapsed());
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    Ok(latency)
+    })
 }
 
 /// Bytes at most that [`overwrite_sync_latency`] zero-fills first; more operations go round it.
@@ -192,7 +181,9 @@ pub(crate) fn overwrite_sync_latency(dir: &Path, size: usize, ops: u64) -> Resul
     use std::os::unix::fs::FileExt;
     let mut scratch = scratch_file(dir, "overwrite")?;
     let path = scratch.path().to_path_buf();
-    let slots = (OVERWRITE_SPAN / size.max(1)).clamp(1, usize::try_from(ops).unwrap_or(1).max(1));
+    let slots = (OVERWRITE_SPAN / size.max(1))
+        .min(usize::try_from(ops).unwrap_or(usize::MAX))
+        .max(1);
     let file: &mut File = scratch.as_file_mut();
     let zeros = vec![0u8; size];
     for _ in 0..slots {
@@ -203,13 +194,24 @@ pub(crate) fn overwrite_sync_latency(dir: &Path, size: usize, ops: u64) -> Resul
         .with_context(|| format!("fsync of {}", path.display()))?;
     let block = random_block(size);
     let label = format!("{} overwrite + fdatasync", kib(size));
-    let bar = chronik_cli::progress(Some(ops), &label);
+    time_write_and_sync(file, &path, ops, &label, |file, op| {
+        file.write_all_at(&block, (op % slots as u64) * size as u64)
+    })
+}
+
+/// Times `ops` pairs of `write` (given the operation's number) and fdatasync.
+fn time_write_and_sync(
+    file: &mut File,
+    path: &Path,
+    ops: u64,
+    label: &str,
+    mut write: impl FnMut(&mut File, u64) -> std::io::Result<()>,
+) -> Result<Latency> {
+    let bar = chronik_cli::progress(Some(ops), label);
     let mut latency = Latency::new();
     for op in 0..ops {
-        let at = (op % slots as u64) * size as u64;
         let started = Instant::now();
-        file.write_all_at(&block, at)
-            .with_context(|| format!("writing {}", path.display()))?;
+        write(file, op).with_context(|| format!("writing {}", path.display()))?;
         file.sync_data()
             .with_context(|| format!("fdatasync of {}", path.display()))?;
         latency.record(started.elapsed());

@@ -183,17 +183,22 @@ fn retention_deletes_whole_old_segments_only() {
     assert!(log.delete_before(1).unwrap().segments_deleted == 0);
 }
 
-#[test]
-fn only_the_active_segment_is_zero_filled_ahead_and_a_clean_close_cuts_the_zeros() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, log) = open(dir.path(), FsyncPolicy::Always, small_segments());
-    for i in 0..30 {
+/// Appends `n` batches of two records in leader epoch 3, each waited for until durable.
+fn append_durably(log: &chronik_wal::PartitionLog, n: u64) {
+    for i in 0..n {
         log.append(&mut batch(i, 2, 0), 3)
             .unwrap()
             .durable
             .wait()
             .unwrap();
     }
+}
+
+#[test]
+fn only_the_active_segment_is_zero_filled_ahead_and_a_clean_close_cuts_the_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = open(dir.path(), FsyncPolicy::Always, small_segments());
+    append_durably(&log, 30);
     let file_len = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
     let segments = log.segments();
     let (active, sealed) = segments.split_last().unwrap();
@@ -223,13 +228,7 @@ fn a_clean_close_reopens_without_scanning_and_a_crash_rescans() {
     let dir = tempfile::tempdir().unwrap();
     {
         let (data, log) = open(dir.path(), FsyncPolicy::Always, small_segments());
-        for i in 0..30 {
-            log.append(&mut batch(i, 2, 0), 3)
-                .unwrap()
-                .durable
-                .wait()
-                .unwrap();
-        }
+        append_durably(&log, 30);
         drop(log);
         data.close().unwrap();
     }
