@@ -29,10 +29,8 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "tests"
-cargo test --workspace --all-targets --locked --no-fail-fast
-
-step "python clients"
+step "python venv"
+# The Python client tests, and the S3 server (moto) the tiered-storage tests start.
 if [ ! -x target/python-venv/bin/python ]; then
   if ! python3 -m venv target/python-venv; then
     # Debian's python3 ships venv without ensurepip; python3-venv adds it.
@@ -42,6 +40,11 @@ if [ ! -x target/python-venv/bin/python ]; then
   fi
 fi
 target/python-venv/bin/python -m pip install -q -r tests/python/requirements.txt
+
+step "tests"
+cargo test --workspace --all-targets --locked --no-fail-fast
+
+step "python clients"
 # The client tests start brokers; the replication tests also start meta nodes and read data
 # dirs with walctl (all normally built by the cargo tests above, which also replaced the links
 # scripts/build-upgrade-from.sh removed).

@@ -45,6 +45,7 @@ pub use durable::Durable;
 pub use epoch::{EPOCH_CHECKPOINT_FILE, EpochCache, EpochEntry};
 pub use error::{Result, WalError};
 pub use flusher::FlushStatsSnapshot;
+pub use index::{OffsetEntry, SegmentIndex, TimeEntry};
 pub use log::{AppendInfo, PartitionLog, SegmentInfo};
 pub use offsets::{CLEANER_OFFSET_FILE, LOG_START_FILE};
 pub use read::{ReadBatches, TimestampOffset};
