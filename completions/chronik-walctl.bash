@@ -241,12 +241,16 @@ _chronik__walctl() {
             return 0
             ;;
         chronik__subcmd__walctl__subcmd__list)
-            opts="-o -h --segments --output --log-level --log-format --help"
+            opts="-o -h --segments --remote-storage --output --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --remote-storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0

@@ -37,6 +37,7 @@ complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -f -a "verif
 complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -f -a "recover" -d 'Cut every log at its first torn or corrupt frame, as a broker does on start'
 complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -f -a "stats" -d 'Totals per topic: partitions, segments, batches, records, bytes, oldest and newest timestamp'
 complete -c chronik-walctl -n "__fish_chronik_walctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand list" -l remote-storage -d 'Also list each partition\'s segments in this remote tier: s3://BUCKET[/PREFIX] (the endpoint, region and credentials from the AWS_* variables) or file:///PATH' -r
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand list" -s o -l output -d 'How to print results: human-readable tables or one pretty JSON document with stable keys' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document on stdout (stable keys, for scripts)'"
 complete -c chronik-walctl -n "__fish_chronik_walctl_using_subcommand list" -l log-level -d 'Log level on stderr: error, warn (adds the storage engine\'s recovery messages), info, debug or trace. RUST_LOG overrides it' -r

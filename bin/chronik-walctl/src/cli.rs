@@ -73,6 +73,7 @@ pub enum Command {
     /// List partitions (or their segments): offsets, batches, records, bytes, time range.
     #[command(
         after_help = "Examples:\n  chronik-walctl list DIR\n  chronik-walctl list DIR --segments\n  \
+        chronik-walctl list DIR --segments --remote-storage s3://bucket/cluster-a\n  \
         chronik-walctl list DIR --output json | jq '.[] | select(.topic == \"orders\")'"
     )]
     List {
@@ -81,6 +82,10 @@ pub enum Command {
         /// One row per segment file instead of one per partition; notes damaged segments.
         #[arg(long)]
         segments: bool,
+        /// Also list each partition's segments in this remote tier: s3://BUCKET[/PREFIX] (the
+        /// endpoint, region and credentials from the AWS_* variables) or file:///PATH.
+        #[arg(long, value_name = "URL", env = "CHRONIK_REMOTE_STORAGE")]
+        remote_storage: Option<String>,
     },
 
     /// Print a partition's batches (and with --records their records), oldest first.

@@ -9,6 +9,7 @@ use chronik_wal::inspect::{PartitionSummary, SegmentSummary};
 use serde::Serialize;
 
 use crate::data::{self, file_name, path_text};
+use crate::remote::{self, RemoteSummary};
 use crate::{output, render};
 
 /// A partition as `list --output json` prints it.
@@ -31,6 +32,9 @@ struct PartitionRow {
     dirty_ratio: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     segment_details: Option<Vec<SegmentRow>>,
+    /// With `--remote-storage`: what the remote tier holds of the partition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote: Option<RemoteSummary>,
 }
 
 /// A segment as `list --segments --output json` prints it.
@@ -81,28 +85,49 @@ impl PartitionRow {
             dirty_ratio: p.dirty_ratio(),
             segment_details: with_segments
                 .then(|| p.segments.iter().map(SegmentRow::new).collect()),
+            remote: None,
         }
     }
 }
 
 /// Runs `list`.
-pub fn run(dir: &Path, segments: bool, format: OutputFormat) -> Result<i32> {
+pub fn run(
+    dir: &Path,
+    segments: bool,
+    remote_storage: Option<&str>,
+    format: OutputFormat,
+) -> Result<i32> {
     let tps = data::partitions(dir)?;
     let summaries = data::summaries(dir, &tps)?;
-    let rows: Vec<PartitionRow> = summaries
+    let mut rows: Vec<PartitionRow> = summaries
         .iter()
         .map(|p| PartitionRow::new(p, segments))
         .collect();
+    if let Some(url) = remote_storage {
+        for (row, remote) in rows
+            .iter_mut()
+            .zip(remote::summaries(dir, &tps, url, true)?)
+        {
+            row.remote = Some(remote);
+        }
+    }
     match format {
-        OutputFormat::Json => output::json(&rows)?,
-        OutputFormat::Table if segments => print_segments(&summaries)?,
+        OutputFormat::Json => {
+            if !segments {
+                for remote in rows.iter_mut().filter_map(|r| r.remote.as_mut()) {
+                    remote.segment_details = None;
+                }
+            }
+            output::json(&rows)?
+        }
+        OutputFormat::Table if segments => print_segments(&summaries, &rows)?,
         OutputFormat::Table => print_partitions(&rows)?,
     }
     Ok(EXIT_OK)
 }
 
 fn print_partitions(rows: &[PartitionRow]) -> Result<()> {
-    let mut table = chronik_cli::table([
+    let mut header = vec![
         "topic",
         "partition",
         "segments",
@@ -113,13 +138,18 @@ fn print_partitions(rows: &[PartitionRow]) -> Result<()> {
         "size",
         "dirty",
         "time range",
-    ]);
+    ];
+    let with_remote = rows.iter().any(|r| r.remote.is_some());
+    if with_remote {
+        header.extend(["remote segments", "remote offsets", "remote size"]);
+    }
+    let mut table = chronik_cli::table(header);
     for r in rows {
         let segments = match r.damaged_segments {
             0 => r.segments.to_string(),
             n => format!("{} ({n} damaged)", r.segments),
         };
-        table.add_row(vec![
+        let mut row = vec![
             r.topic.clone(),
             r.partition.to_string(),
             segments,
@@ -130,13 +160,30 @@ fn print_partitions(rows: &[PartitionRow]) -> Result<()> {
             human_bytes(r.bytes),
             render::dirty_ratio(r.dirty_ratio),
             render::time_range(r.min_timestamp, r.max_timestamp),
-        ]);
+        ];
+        if let Some(remote) = &r.remote {
+            row.extend(remote_cells(remote));
+        }
+        table.add_row(row);
     }
     output::table(&table, Some(&summary_line(rows.len(), "partition")))?;
     Ok(())
 }
 
-fn print_segments(partitions: &[PartitionSummary]) -> Result<()> {
+fn remote_cells(remote: &RemoteSummary) -> [String; 3] {
+    let offsets = match (remote.start_offset, remote.end_offset) {
+        (Some(start), Some(end)) => format!("{start}..{end}"),
+        _ => String::new(),
+    };
+    let segments = match &remote.topic_id {
+        Some(_) => remote.segments.to_string(),
+        None => "unknown (no topic.id)".to_string(),
+    };
+    [segments, offsets, human_bytes(remote.bytes)]
+}
+
+/// Local segments, then (with `--remote-storage`) the remote ones, named `remote:KEY`.
+fn print_segments(partitions: &[PartitionSummary], rows: &[PartitionRow]) -> Result<()> {
     let mut table = chronik_cli::table([
         "topic",
         "partition",
@@ -162,6 +209,22 @@ fn print_segments(partitions: &[PartitionSummary]) -> Result<()> {
                 s.batches.to_string(),
                 s.records.to_string(),
                 s.damaged.clone().unwrap_or_default(),
+            ]);
+        }
+    }
+    for (p, remote) in rows.iter().filter_map(|r| Some((r, r.remote.as_ref()?))) {
+        for s in remote.segment_details.iter().flatten() {
+            count += 1;
+            table.add_row(vec![
+                p.topic.clone(),
+                p.partition.to_string(),
+                format!("remote:{}", s.key),
+                s.base_offset.to_string(),
+                s.next_offset.to_string(),
+                human_bytes(s.bytes),
+                String::new(),
+                String::new(),
+                String::new(),
             ]);
         }
     }

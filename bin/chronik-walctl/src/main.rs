@@ -9,6 +9,7 @@ mod list;
 mod output;
 mod records;
 mod recover;
+mod remote;
 mod render;
 mod stats;
 mod txns;
@@ -39,7 +40,11 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<i32> {
     let format = cli.output;
     match &cli.command {
-        Command::List { dir, segments } => list::run(&dir.dir, *segments, format),
+        Command::List {
+            dir,
+            segments,
+            remote_storage,
+        } => list::run(&dir.dir, *segments, remote_storage.as_deref(), format),
         Command::Dump(args) => dump::run(args, format),
         Command::Verify { dir } => verify::run(&dir.dir, format),
         Command::Recover { dir, dry_run } => recover::run(&dir.dir, *dry_run, format),

@@ -47,7 +47,7 @@ pub use error::{Result, WalError};
 pub use flusher::FlushStatsSnapshot;
 pub use index::{OffsetEntry, SegmentIndex, TimeEntry};
 pub use log::{AppendInfo, PartitionLog, SegmentInfo};
-pub use offsets::{CLEANER_OFFSET_FILE, LOG_START_FILE};
+pub use offsets::{CLEANER_OFFSET_FILE, LOG_START_FILE, TOPIC_ID_FILE};
 pub use read::{ReadBatches, TimestampOffset};
 pub use recovery::{Cut, RecoveryOptions, RecoveryReport, plan_recovery};
 pub use rewrite::SegmentRewrite;

@@ -20,6 +20,8 @@ use crate::log::PartitionLog;
 
 /// The log start checkpoint's file name inside a partition dir.
 pub const LOG_START_FILE: &str = "log-start-offset";
+/// Where a partition dir records the id of the topic incarnation its data belongs to.
+pub const TOPIC_ID_FILE: &str = "topic.id";
 /// The cleaner checkpoint's file name inside a partition dir.
 pub const CLEANER_OFFSET_FILE: &str = "cleaner-offset";
 

@@ -131,6 +131,7 @@ where
         .args(args)
         .env_remove("CHRONIK_OUTPUT")
         .env_remove("CHRONIK_DATA_DIR")
+        .env_remove("CHRONIK_REMOTE_STORAGE")
         .env_remove("RUST_LOG")
         .output()
         .expect("run chronik-walctl");

@@ -6,8 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use chronik_metadata::TopicId;
-
-const FILE_NAME: &str = "topic.id";
+use chronik_wal::TOPIC_ID_FILE as FILE_NAME;
 
 /// The topic id stored in `partition_dir`, if any.
 pub(super) fn stored(partition_dir: &Path) -> Option<String> {
