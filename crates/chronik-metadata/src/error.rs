@@ -105,6 +105,8 @@ pub enum StateError {
     UnknownAcl(String),
     #[error("invalid snapshot: {0}")]
     InvalidSnapshot(String),
+    #[error("remote segment {segment}: {reason}")]
+    InvalidRemoteSegment { segment: String, reason: String },
 }
 
 /// Why the controller refused a request; [`ControllerError::kind`] classifies it for callers

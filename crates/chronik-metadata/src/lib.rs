@@ -46,6 +46,7 @@ pub use quotas::{MAX_QUOTA_ENTITIES, QuotaEntity, QuotaValue};
 pub use record::RECORD_VERSION;
 pub use scram::{ScramAlteration, ScramCredentials};
 pub use snapshot::SNAPSHOT_VERSION;
+pub use state::remote_segments::{RemoteCopyState, RemoteSegment, RemoteSegmentKey};
 pub use state::{
     Broker, BrokerEndpoint, ClientQuotas, DEFAULT_LISTENER, MetadataState, PartitionState,
     PartitionView, Topic, UNCLEAN_LEADER_ELECTION_CONFIG,

@@ -67,6 +67,7 @@ impl Record {
             Record::ScramCredentialDeletion(_) => "ScramCredentialDeletion",
             Record::CreateAcl(_) => "CreateAcl",
             Record::DeleteAcl(_) => "DeleteAcl",
+            Record::RemoteSegmentChange(_) => "RemoteSegmentChange",
         }
     }
 }

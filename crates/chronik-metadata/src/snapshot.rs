@@ -13,6 +13,7 @@ use crate::state::acls::{acl_snapshots, restore_acls};
 use crate::state::apply::restore_topic;
 use crate::state::broker_configs::{broker_config_snapshots, restore_broker_configs};
 use crate::state::quotas::{quota_snapshots, restore_client_quotas};
+use crate::state::remote_segments::{remote_segment_snapshots, restore_remote_segments};
 use crate::state::scram::{restore_scram_credentials, scram_snapshots};
 use crate::state::validate::{BrokerFields, build_broker, check_name, endpoint_fields};
 use crate::state::{Broker, MetadataState, PartitionState, Topic};
@@ -38,6 +39,7 @@ impl MetadataState {
             broker_configs: broker_config_snapshots(&self.broker_configs),
             scram_credentials: scram_snapshots(&self.scram_credentials),
             acls: acl_snapshots(&self.acls),
+            remote_segments: remote_segment_snapshots(&self.remote_segments),
         }
     }
 
@@ -75,6 +77,7 @@ impl MetadataState {
             broker_configs: Default::default(),
             scram_credentials: restore_scram_credentials(&snapshot.scram_credentials)?,
             acls: restore_acls(&snapshot.acls)?,
+            remote_segments: restore_remote_segments(&snapshot.remote_segments)?,
         };
         state.broker_configs = restore_broker_configs(&state, &snapshot.broker_configs)?;
         Ok(state)
@@ -310,7 +313,8 @@ mod tests {
         assert_eq!(snapshot.broker_configs.len(), 2);
         assert_eq!(snapshot.scram_credentials.len(), 1);
         assert_eq!(snapshot.acls.len(), 2);
-        assert_eq!(sample_records().len(), 25);
+        assert_eq!(snapshot.remote_segments.len(), 2);
+        assert_eq!(sample_records().len(), 28);
     }
 
     proptest! {

@@ -210,6 +210,21 @@ pub fn sample_records() -> Vec<MetadataRecord> {
         unfence(3),
         create_topic("orders", 1, &[&[1, 2, 3], &[2, 3, 1]]),
         create_topic("doomed", 2, &[&[3]]),
+        remote_change(
+            2,
+            0,
+            (0, 1),
+            RemoteSegmentState::RemoteSegmentCopyStarted,
+            0,
+        ),
+        remote_change(
+            1,
+            1,
+            (0, 7),
+            RemoteSegmentState::RemoteSegmentCopyStarted,
+            0,
+        ),
+        remote_change(1, 1, (0, 7), RemoteSegmentState::RemoteSegmentCopied, 0),
         MetadataRecord::new(Record::CreatePartitions(CreatePartitions {
             topic_id: topic_id(1).to_vec(),
             partitions: vec![assignment(2, &[3, 1, 2], 3)],
@@ -295,6 +310,34 @@ pub fn populated_state() -> MetadataState {
     let mut state = MetadataState::new();
     apply_all(&mut state, &sample_records());
     state
+}
+
+pub fn delete_topic(id: u8) -> MetadataRecord {
+    MetadataRecord::new(Record::DeleteTopic(DeleteTopic {
+        topic_id: topic_id(id).to_vec(),
+    }))
+}
+
+/// Moves upload `copy.1` of the segment at `copy.0` of partition `partition` of topic `id` to
+/// `state`, at leader epoch `epoch`; the copy holds 100 offsets in 4,096 bytes.
+pub fn remote_change(
+    id: u8,
+    partition: i32,
+    copy: (i64, u64),
+    state: RemoteSegmentState,
+    epoch: i32,
+) -> MetadataRecord {
+    MetadataRecord::new(Record::RemoteSegmentChange(RemoteSegmentChange {
+        topic_id: topic_id(id).to_vec(),
+        partition,
+        base_offset: copy.0,
+        upload_id: copy.1,
+        state: state as i32,
+        leader_epoch: epoch,
+        next_offset: copy.0 + 100,
+        max_timestamp: 1_700_000_000_000,
+        size_bytes: 4096,
+    }))
 }
 
 /// Shorthand for [`topic_id`].

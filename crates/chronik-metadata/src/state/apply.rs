@@ -39,6 +39,7 @@ impl MetadataState {
             Record::ScramCredentialDeletion(r) => self.delete_scram_credential(r),
             Record::CreateAcl(r) => self.create_acl(r),
             Record::DeleteAcl(r) => self.delete_acl(r),
+            Record::RemoteSegmentChange(r) => self.change_remote_segment(r),
         }
     }
 

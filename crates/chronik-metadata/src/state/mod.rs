@@ -6,6 +6,7 @@ pub(crate) mod acls;
 pub(crate) mod apply;
 pub(crate) mod broker_configs;
 pub(crate) mod quotas;
+pub(crate) mod remote_segments;
 pub(crate) mod scram;
 pub(crate) mod validate;
 
@@ -26,6 +27,8 @@ mod endpoint_tests;
 
 #[cfg(test)]
 mod acl_tests;
+#[cfg(test)]
+mod remote_segment_tests;
 
 use std::collections::BTreeMap;
 
@@ -229,6 +232,8 @@ pub struct MetadataState {
     /// Every ACL, once each, sorted (`AclBinding`'s order): a slice authorization reads
     /// without allocating, and a snapshot order that depends only on the set.
     pub(crate) acls: Vec<AclBinding>,
+    /// Every remote segment copy, including those of deleted topics until they are deleted.
+    pub(crate) remote_segments: remote_segments::RemoteSegments,
 }
 
 impl MetadataState {
