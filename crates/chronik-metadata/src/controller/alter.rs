@@ -93,7 +93,7 @@ pub fn allocate_producer_ids(state: &MetadataState, broker: BrokerId) -> Decisio
     ))])
 }
 
-fn require_live(state: &MetadataState, broker: BrokerId) -> Result<(), ControllerError> {
+pub(super) fn require_live(state: &MetadataState, broker: BrokerId) -> Result<(), ControllerError> {
     match state.broker(broker) {
         None => Err(ControllerError::UnknownBroker(broker)),
         Some(b) if b.fenced => Err(ControllerError::BrokerFenced(broker)),

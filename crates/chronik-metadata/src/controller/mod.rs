@@ -17,6 +17,7 @@ mod election;
 mod placement;
 mod quotas;
 mod reassign;
+mod remote_segments;
 mod scram;
 
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use quotas::alter_client_quota;
 pub use reassign::{
     ReassignStep, cancel_reassignment, reassign_partition, reassignment_steps, start_reassignment,
 };
+pub use remote_segments::change_remote_segment;
 pub use scram::alter_scram_credential;
 
 use crate::MetadataRecord;

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use super::pb::controller_server::Controller;
 use super::pb::*;
-use super::{ERROR_KIND_HEADER, LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE};
+use super::{ERROR_KIND_HEADER, LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE, remote_segment_change};
 use crate::controller::AlterPartitionRequest as AlterRequest;
 use crate::node::{MetaNode, NewTopicSpec, NodeError, WatchBatch};
 use crate::{ConfigResource, PartitionView, Uuid};
@@ -326,6 +326,15 @@ impl Controller for ControllerService {
             results.push(item(&topic.name, outcome)?);
         }
         Ok(Response::new(CreatePartitionsResponse { results }))
+    }
+
+    async fn change_remote_segment(
+        &self,
+        request: Request<ChangeRemoteSegmentRequest>,
+    ) -> Result<Response<ChangeRemoteSegmentResponse>, Status> {
+        let (broker, change) = remote_segment_change(request.into_inner());
+        (self.node.change_remote_segment(broker, change).await).map_err(to_status)?;
+        Ok(Response::new(ChangeRemoteSegmentResponse {}))
     }
 
     async fn allocate_producer_ids(

@@ -17,6 +17,7 @@ use super::sessions::{Sessions, StreamId};
 use super::{MetaNode, NodeError};
 use crate::controller::{self, AlterPartitionRequest, BrokerRegistration, NewTopic};
 use crate::grpc::pb::{ApplyResult, NodeCommand, VoterAddress};
+use crate::proto::RemoteSegmentChange;
 use crate::{BrokerId, ConfigResource, MetadataState, QuotaEntity, Record, TopicId, Uuid};
 
 const LOOP_PERIOD: Duration = Duration::from_millis(200);
@@ -424,6 +425,17 @@ impl MetaNode {
     /// Applies an ISR change asked for by a partition leader.
     pub async fn alter_partition(&self, req: AlterPartitionRequest) -> Result<(), NodeError> {
         self.decide(|s| controller::alter_partition(s, &req))
+            .await
+            .map(drop)
+    }
+
+    /// Records a step of one remote segment copy for partition leader `broker`.
+    pub async fn change_remote_segment(
+        &self,
+        broker: BrokerId,
+        change: RemoteSegmentChange,
+    ) -> Result<(), NodeError> {
+        self.decide(|s| controller::change_remote_segment(s, broker, &change))
             .await
             .map(drop)
     }

@@ -17,6 +17,8 @@ mod bad_input_tests;
 #[cfg(test)]
 mod endpoint_tests;
 #[cfg(test)]
+mod remote_segment_tests;
+#[cfg(test)]
 mod scram_tests;
 #[cfg(test)]
 mod tests;

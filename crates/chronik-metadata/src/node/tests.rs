@@ -38,7 +38,7 @@ pub(super) async fn leader_of(nodes: &[MetaNode]) -> MetaNode {
     .await
 }
 
-fn register(id: i32, incarnation: [u8; 16]) -> RegisterBrokerRequest {
+pub(super) fn register(id: i32, incarnation: [u8; 16]) -> RegisterBrokerRequest {
     RegisterBrokerRequest {
         broker_id: id,
         incarnation_id: incarnation.to_vec(),
@@ -49,7 +49,7 @@ fn register(id: i32, incarnation: [u8; 16]) -> RegisterBrokerRequest {
     }
 }
 
-fn topic(name: &str) -> CreateTopicsRequest {
+pub(super) fn topic(name: &str) -> CreateTopicsRequest {
     CreateTopicsRequest {
         topics: vec![TopicSpec {
             name: name.into(),

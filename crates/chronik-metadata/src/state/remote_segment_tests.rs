@@ -1,7 +1,7 @@
 use super::*;
 use crate::error::StateError;
-use crate::proto::metadata_record::Record;
 use crate::proto::RemoteSegmentState as Wire;
+use crate::proto::metadata_record::Record;
 use crate::state::remote_segments::RemoteCopyState;
 use crate::testing::*;
 

@@ -46,6 +46,13 @@ pub struct RemoteSegment {
 
 pub(crate) type RemoteSegments = BTreeMap<RemoteSegmentKey, RemoteSegment>;
 
+/// What a valid record does to the copies.
+enum Step {
+    Insert(RemoteSegment),
+    Move(RemoteSegmentKey, RemoteCopyState),
+    Remove(RemoteSegmentKey),
+}
+
 impl MetadataState {
     /// The copies of one partition's segments, by base offset, then upload id.
     pub fn remote_segments(
@@ -72,40 +79,69 @@ impl MetadataState {
     }
 
     pub(crate) fn change_remote_segment(&mut self, r: &RemoteSegmentChange) -> Result<()> {
+        match self.remote_step(r)? {
+            Step::Insert(segment) => {
+                self.remote_segments.insert(segment.key, segment);
+            }
+            Step::Move(key, state) => {
+                if let Some(segment) = self.remote_segments.get_mut(&key) {
+                    segment.state = state;
+                    segment.leader_epoch = r.leader_epoch;
+                }
+            }
+            Step::Remove(key) => {
+                self.remote_segments.remove(&key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the state shows `r` applied: the copy in `r`'s state, or gone after DELETED.
+    pub fn shows_remote_segment_change(&self, r: &RemoteSegmentChange) -> bool {
+        let Ok(key) = key_of(r) else {
+            return false;
+        };
+        let now = self.remote_segments.get(&key).map(|s| wire_state(s.state));
+        match RemoteSegmentState::try_from(r.state) {
+            Ok(RemoteSegmentState::RemoteSegmentDeleted) => now.is_none(),
+            Ok(to) => now == Some(to),
+            Err(_) => false,
+        }
+    }
+
+    /// Whether the record would apply, changing nothing: for the controller, before it
+    /// proposes one.
+    pub fn check_remote_segment_change(&self, r: &RemoteSegmentChange) -> Result<()> {
+        self.remote_step(r).map(drop)
+    }
+
+    fn remote_step(&self, r: &RemoteSegmentChange) -> Result<Step> {
         let key = key_of(r)?;
-        let invalid = |reason: String| invalid(&key, reason);
         let to = RemoteSegmentState::try_from(r.state)
-            .map_err(|_| invalid(format!("unknown state {}", r.state)))?;
+            .map_err(|_| invalid(&key, format!("unknown state {}", r.state)))?;
         self.check_leader(&key, r.leader_epoch, to)?;
         let current = self.remote_segments.get(&key).map(|s| s.state);
         use RemoteCopyState::*;
-        let next = match (current, to) {
+        Ok(match (current, to) {
             (None, RemoteSegmentState::RemoteSegmentCopyStarted) => {
-                let segment = segment_of(key, r, CopyStarted)?;
-                self.remote_segments.insert(key, segment);
-                return Ok(());
+                Step::Insert(segment_of(key, r, CopyStarted)?)
             }
-            (Some(CopyStarted), RemoteSegmentState::RemoteSegmentCopied) => Copied,
+            (Some(CopyStarted), RemoteSegmentState::RemoteSegmentCopied) => Step::Move(key, Copied),
             (Some(CopyStarted | Copied), RemoteSegmentState::RemoteSegmentDeleteStarted) => {
-                DeleteStarted
+                Step::Move(key, DeleteStarted)
             }
-            (Some(DeleteStarted), RemoteSegmentState::RemoteSegmentDeleted) => {
-                self.remote_segments.remove(&key);
-                return Ok(());
-            }
+            (Some(DeleteStarted), RemoteSegmentState::RemoteSegmentDeleted) => Step::Remove(key),
             (from, to) => {
-                return Err(invalid(format!(
-                    "cannot go from {} to {}",
-                    from.map_or("no copy", state_name),
-                    to.as_str_name()
-                )));
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "cannot go from {} to {}",
+                        from.map_or("no copy", state_name),
+                        to.as_str_name()
+                    ),
+                ));
             }
-        };
-        if let Some(segment) = self.remote_segments.get_mut(&key) {
-            segment.state = next;
-            segment.leader_epoch = r.leader_epoch;
-        }
-        Ok(())
+        })
     }
 
     /// Only the partition's current leader changes its copies; a deleted topic's copies

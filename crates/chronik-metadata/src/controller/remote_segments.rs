@@ -1,0 +1,132 @@
+//! Partition leaders recording where the remote copies of their segments stand (tiered
+//! storage): each step is checked here, then proposed as one RemoteSegmentChange record.
+
+use crate::controller::Decision;
+use crate::controller::alter::require_live;
+use crate::error::ControllerError;
+use crate::ids::{BrokerId, Uuid};
+use crate::proto::metadata_record::Record;
+use crate::proto::{RemoteSegmentChange, RemoteSegmentState};
+use crate::{MetadataRecord, MetadataState};
+
+/// A step of one remote copy, asked for by `broker`: a live broker that leads the partition at
+/// the change's leader epoch. A deleted topic's copies may be deleted by any live broker.
+pub fn change_remote_segment(
+    state: &MetadataState,
+    broker: BrokerId,
+    change: &RemoteSegmentChange,
+) -> Decision {
+    require_live(state, broker)?;
+    let topic_id = Uuid::from_field("topic_id", &change.topic_id)
+        .map_err(|e| ControllerError::InvalidRequest(e.to_string()))?;
+    if let Some(topic) = state.topic(&topic_id) {
+        let partition =
+            topic
+                .partition(change.partition)
+                .ok_or_else(|| ControllerError::UnknownPartition {
+                    topic: topic.name.clone(),
+                    partition: change.partition,
+                })?;
+        if change.leader_epoch != partition.leader_epoch {
+            return Err(ControllerError::FencedLeaderEpoch {
+                requested: change.leader_epoch,
+                current: partition.leader_epoch,
+            });
+        }
+        if broker != partition.leader {
+            return Err(ControllerError::NotLeader {
+                requester: broker,
+                leader: partition.leader,
+            });
+        }
+    } else if !matches!(
+        RemoteSegmentState::try_from(change.state),
+        Ok(RemoteSegmentState::RemoteSegmentDeleteStarted
+            | RemoteSegmentState::RemoteSegmentDeleted)
+    ) {
+        return Err(ControllerError::UnknownTopicId(topic_id));
+    }
+    state
+        .check_remote_segment_change(change)
+        .map_err(|e| ControllerError::InvalidRequest(e.to_string()))?;
+    Ok(vec![MetadataRecord::new(Record::RemoteSegmentChange(
+        change.clone(),
+    ))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use crate::proto::RemoteSegmentState as Wire;
+    use crate::testing::*;
+
+    fn step(copy: (i64, u64), to: Wire, epoch: i32) -> RemoteSegmentChange {
+        match remote_change(1, 0, copy, to, epoch).record {
+            Some(Record::RemoteSegmentChange(r)) => r,
+            other => unreachable!("remote_change built {other:?}"),
+        }
+    }
+
+    /// Brokers 1-3; topic 1 partition 0 on [1, 2] led by 1 at epoch 0; broker 3 fenced.
+    fn state() -> MetadataState {
+        let mut state = cluster(3);
+        apply_all(
+            &mut state,
+            &[create_topic("orders", 1, &[&[1, 2]]), fence(3)],
+        );
+        state
+    }
+
+    #[test]
+    fn the_leader_records_each_step_of_a_copy() {
+        let mut state = state();
+        for to in [Wire::RemoteSegmentCopyStarted, Wire::RemoteSegmentCopied] {
+            let records = change_remote_segment(&state, 1, &step((0, 1), to, 0)).unwrap();
+            apply_all(&mut state, &records);
+        }
+        let copy = state.remote_segments(tid(1), 0).next().unwrap();
+        assert_eq!(copy.state, crate::RemoteCopyState::Copied);
+    }
+
+    #[test]
+    fn others_and_bad_steps_are_refused_with_the_right_kind() {
+        let state = state();
+        let start = step((0, 1), Wire::RemoteSegmentCopyStarted, 0);
+        let kind = |broker, change: &RemoteSegmentChange| {
+            change_remote_segment(&state, broker, change)
+                .unwrap_err()
+                .kind()
+        };
+        assert_eq!(kind(2, &start), ErrorKind::NotPartitionLeader);
+        assert_eq!(kind(3, &start), ErrorKind::BrokerNotLive);
+        assert_eq!(kind(9, &start), ErrorKind::BrokerNotLive);
+        let stale = step((0, 1), Wire::RemoteSegmentCopyStarted, 1);
+        assert_eq!(kind(1, &stale), ErrorKind::FencedLeaderEpoch);
+        let unstarted = step((0, 1), Wire::RemoteSegmentCopied, 0);
+        assert_eq!(kind(1, &unstarted), ErrorKind::InvalidRequest);
+        let mut other_partition = start.clone();
+        other_partition.partition = 4;
+        assert_eq!(kind(1, &other_partition), ErrorKind::UnknownTopic);
+        let mut bad_id = start.clone();
+        bad_id.topic_id = vec![1, 2];
+        assert_eq!(kind(1, &bad_id), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn any_live_broker_deletes_a_deleted_topics_copies() {
+        let mut state = state();
+        for to in [Wire::RemoteSegmentCopyStarted, Wire::RemoteSegmentCopied] {
+            apply_all(&mut state, &[remote_change(1, 0, (0, 1), to, 0)]);
+        }
+        apply_all(&mut state, &[delete_topic(1)]);
+        let restart = step((5, 2), Wire::RemoteSegmentCopyStarted, 0);
+        let err = change_remote_segment(&state, 1, &restart).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownTopicId);
+        for to in [Wire::RemoteSegmentDeleteStarted, Wire::RemoteSegmentDeleted] {
+            let records = change_remote_segment(&state, 2, &step((0, 1), to, 9)).unwrap();
+            apply_all(&mut state, &records);
+        }
+        assert_eq!(state.orphaned_remote_segments().count(), 0);
+    }
+}
