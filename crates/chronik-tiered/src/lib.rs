@@ -10,6 +10,7 @@
 mod error;
 mod location;
 mod manifest;
+mod plan;
 mod read;
 mod store;
 mod upload;
@@ -17,6 +18,7 @@ mod upload;
 pub use error::{Result, TieredError};
 pub use location::RemoteLocation;
 pub use manifest::{EpochStart, ObjectKind, ObjectSummary, RemoteSegmentId, SegmentManifest};
+pub use plan::{CopyState, LocalSegment, RemoteCopy, TierPlan, TierRetention, TierView, plan};
 pub use read::RemoteBatch;
 pub use store::{RemoteOptions, RemoteStore};
 pub use upload::SegmentUpload;
