@@ -3,7 +3,17 @@
 mod common;
 
 use chronik_tiered::{ObjectKind, RemoteLocation, RemoteOptions, RemoteStore, TieredError};
+use chronik_wal::SegmentInfo;
 use common::*;
+use tempfile::TempDir;
+
+/// A log of `batches` batches and an empty directory store.
+fn log_and_store(batches: usize) -> (TempDir, TempDir, Vec<SegmentInfo>, RemoteStore) {
+    let (local, remote) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (segments, _) = written_log(local.path(), batches);
+    let store = store(remote.path());
+    (local, remote, segments, store)
+}
 
 fn store(root: &std::path::Path) -> RemoteStore {
     let location = RemoteLocation::parse(&format!("file://{}", root.display())).unwrap();
@@ -22,9 +32,7 @@ async fn sealed_segments_go_up_and_come_back_batch_for_batch() {
 
 #[tokio::test]
 async fn a_flipped_byte_in_a_remote_object_is_reported_and_never_served() {
-    let (local, remote) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (segments, _) = written_log(local.path(), 40);
-    let store = store(remote.path());
+    let (_local, remote, segments, store) = log_and_store(40);
     let segment = &segments[1];
     let index = index_path(segment);
     let manifest = store
@@ -73,9 +81,7 @@ async fn a_flipped_byte_in_a_remote_object_is_reported_and_never_served() {
 
 #[tokio::test]
 async fn a_copy_without_its_manifest_is_not_listed_and_deletes_remove_every_object() {
-    let (local, remote) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (segments, _) = written_log(local.path(), 40);
-    let store = store(remote.path());
+    let (_local, remote, segments, store) = log_and_store(40);
     let index = index_path(&segments[0]);
     let whole = store
         .upload_segment(upload_of(&segments[0], 1, &index))
@@ -86,43 +92,26 @@ async fn a_copy_without_its_manifest_is_not_listed_and_deletes_remove_every_obje
         .await
         .unwrap();
     std::fs::remove_file(remote.path().join(partial.id.key(ObjectKind::Manifest))).unwrap();
-    assert_eq!(
-        store.list_segments(TOPIC, 0, TOPIC_ID).await.unwrap(),
-        vec![whole.clone()]
-    );
+    assert_eq!(listed(&store).await, vec![whole.clone()]);
 
     for id in [&whole.id, &partial.id] {
         store.delete_segment(id).await.unwrap();
         store.delete_segment(id).await.unwrap();
     }
-    assert!(
-        store
-            .list_segments(TOPIC, 0, TOPIC_ID)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listed(&store).await.is_empty());
     let left: Vec<_> = walk(remote.path());
     assert!(left.is_empty(), "objects left behind: {left:?}");
 }
 
 #[tokio::test]
 async fn a_segment_shorter_than_its_sealed_length_is_not_uploaded() {
-    let (local, remote) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (segments, _) = written_log(local.path(), 40);
-    let store = store(remote.path());
+    let (_local, _remote, segments, store) = log_and_store(40);
     let index = index_path(&segments[0]);
     let mut upload = upload_of(&segments[0], 1, &index);
     upload.segment_bytes += 1;
     let err = store.upload_segment(upload).await.unwrap_err();
     assert!(matches!(err, TieredError::LocalShort { .. }), "{err}");
-    assert!(
-        store
-            .list_segments(TOPIC, 0, TOPIC_ID)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listed(&store).await.is_empty());
 
     let missing = std::path::Path::new("/nonexistent/00000000000000000000.wal");
     let mut upload = upload_of(&segments[0], 2, &index);

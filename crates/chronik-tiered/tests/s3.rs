@@ -91,17 +91,10 @@ async fn sealed_segments_go_up_to_s3_and_come_back_batch_for_batch() {
     store.check("s3-test").await.unwrap();
     upload_and_read_back(&store, &segments, &stored).await;
 
-    let listed = store.list_segments(TOPIC, 0, TOPIC_ID).await.unwrap();
-    for manifest in &listed {
+    for manifest in &listed(&store).await {
         store.delete_segment(&manifest.id).await.unwrap();
     }
-    assert!(
-        store
-            .list_segments(TOPIC, 0, TOPIC_ID)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listed(&store).await.is_empty());
 
     let elsewhere = RemoteLocation::parse("s3://no-such-bucket").unwrap();
     let err = RemoteStore::open(&elsewhere, &options(moto.port))

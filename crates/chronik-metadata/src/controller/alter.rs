@@ -10,7 +10,7 @@ use crate::ids::{BrokerId, TopicId};
 use crate::proto::AllocateProducerIds;
 use crate::proto::metadata_record::Record;
 use crate::state::validate::first_duplicate;
-use crate::state::{MetadataState, PartitionState, PartitionView};
+use crate::state::{MetadataState, PartitionState, PartitionView, Topic};
 
 /// How many producer ids a broker gets at a time (as in Kafka).
 pub const PRODUCER_ID_BLOCK_SIZE: i32 = 1000;
@@ -34,26 +34,7 @@ pub fn alter_partition(state: &MetadataState, req: &AlterPartitionRequest) -> De
     let topic = state
         .topic(&req.topic_id)
         .ok_or(ControllerError::UnknownTopicId(req.topic_id))?;
-    let current =
-        topic
-            .partition(req.partition)
-            .ok_or_else(|| ControllerError::UnknownPartition {
-                topic: topic.name.clone(),
-                partition: req.partition,
-            })?;
-    require_live(state, req.broker_id)?;
-    if req.leader_epoch != current.leader_epoch {
-        return Err(ControllerError::FencedLeaderEpoch {
-            requested: req.leader_epoch,
-            current: current.leader_epoch,
-        });
-    }
-    if req.broker_id != current.leader {
-        return Err(ControllerError::NotLeader {
-            requester: req.broker_id,
-            leader: current.leader,
-        });
-    }
+    let current = require_leader(state, topic, req.partition, req.broker_id, req.leader_epoch)?;
     if req.partition_epoch != current.partition_epoch {
         return Err(ControllerError::StalePartitionEpoch {
             requested: req.partition_epoch,
@@ -91,6 +72,36 @@ pub fn allocate_producer_ids(state: &MetadataState, broker: BrokerId) -> Decisio
     Ok(vec![MetadataRecord::new(Record::AllocateProducerIds(
         record,
     ))])
+}
+
+/// Partition `index` of `topic`, if `broker` is live and leads it at `leader_epoch`.
+pub(super) fn require_leader<'a>(
+    state: &MetadataState,
+    topic: &'a Topic,
+    index: i32,
+    broker: BrokerId,
+    leader_epoch: LeaderEpoch,
+) -> Result<&'a PartitionState, ControllerError> {
+    let partition = topic
+        .partition(index)
+        .ok_or_else(|| ControllerError::UnknownPartition {
+            topic: topic.name.clone(),
+            partition: index,
+        })?;
+    require_live(state, broker)?;
+    if leader_epoch != partition.leader_epoch {
+        return Err(ControllerError::FencedLeaderEpoch {
+            requested: leader_epoch,
+            current: partition.leader_epoch,
+        });
+    }
+    if broker != partition.leader {
+        return Err(ControllerError::NotLeader {
+            requester: broker,
+            leader: partition.leader,
+        });
+    }
+    Ok(partition)
 }
 
 pub(super) fn require_live(state: &MetadataState, broker: BrokerId) -> Result<(), ControllerError> {

@@ -2,7 +2,7 @@
 //! storage): each step is checked here, then proposed as one RemoteSegmentChange record.
 
 use crate::controller::Decision;
-use crate::controller::alter::require_live;
+use crate::controller::alter::{require_leader, require_live};
 use crate::error::ControllerError;
 use crate::ids::{BrokerId, Uuid};
 use crate::proto::metadata_record::Record;
@@ -20,25 +20,7 @@ pub fn change_remote_segment(
     let topic_id = Uuid::from_field("topic_id", &change.topic_id)
         .map_err(|e| ControllerError::InvalidRequest(e.to_string()))?;
     if let Some(topic) = state.topic(&topic_id) {
-        let partition =
-            topic
-                .partition(change.partition)
-                .ok_or_else(|| ControllerError::UnknownPartition {
-                    topic: topic.name.clone(),
-                    partition: change.partition,
-                })?;
-        if change.leader_epoch != partition.leader_epoch {
-            return Err(ControllerError::FencedLeaderEpoch {
-                requested: change.leader_epoch,
-                current: partition.leader_epoch,
-            });
-        }
-        if broker != partition.leader {
-            return Err(ControllerError::NotLeader {
-                requester: broker,
-                leader: partition.leader,
-            });
-        }
+        require_leader(state, topic, change.partition, broker, change.leader_epoch)?;
     } else if !matches!(
         RemoteSegmentState::try_from(change.state),
         Ok(RemoteSegmentState::RemoteSegmentDeleteStarted

@@ -144,6 +144,11 @@ pub async fn upload_and_read_back(
     assert_eq!(read_all, stored, "every batch comes back once, in order");
 }
 
+/// Every whole copy the store lists for the test partition.
+pub async fn listed(store: &RemoteStore) -> Vec<SegmentManifest> {
+    store.list_segments(TOPIC, 0, TOPIC_ID).await.expect("list")
+}
+
 pub fn manifest_of(listed: &[SegmentManifest], base_offset: i64) -> &SegmentManifest {
     listed
         .iter()
