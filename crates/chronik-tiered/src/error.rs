@@ -49,6 +49,9 @@ pub enum TieredError {
     )]
     Corrupt { key: String, reason: String },
 
+    #[error("the manifest {key} could not be encoded: {reason}")]
+    Encode { key: String, reason: String },
+
     #[error("no remote segment of {partition} holds offset {offset}")]
     OffsetNotRemote { partition: String, offset: i64 },
 }

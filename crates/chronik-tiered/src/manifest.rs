@@ -106,13 +106,16 @@ impl SegmentManifest {
     }
 
     /// Magic, CRC-32C of the JSON that follows, the JSON.
-    pub fn encode(&self) -> Vec<u8> {
-        let json = serde_json::to_vec(self).expect("a manifest always serializes");
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let json = serde_json::to_vec(self).map_err(|e| TieredError::Encode {
+            key: self.id.key(ObjectKind::Manifest),
+            reason: e.to_string(),
+        })?;
         let mut out = Vec::with_capacity(json.len() + 8);
         out.extend_from_slice(MANIFEST_MAGIC);
         out.extend_from_slice(&crc32c::crc32c(&json).to_be_bytes());
         out.extend_from_slice(&json);
-        out
+        Ok(out)
     }
 
     /// Decodes what [`SegmentManifest::encode`] wrote; `key` names it in errors.
@@ -189,7 +192,7 @@ mod tests {
     #[test]
     fn a_manifest_round_trips_and_any_flipped_byte_is_caught() {
         let m = manifest();
-        let bytes = m.encode();
+        let bytes = m.encode().unwrap();
         assert_eq!(SegmentManifest::decode("k", &bytes).unwrap(), m);
         for at in 0..bytes.len() {
             let mut bad = bytes.clone();

@@ -69,7 +69,7 @@ impl RemoteStore {
         };
         let path = self.key(&manifest.id, ObjectKind::Manifest);
         self.store
-            .put(&path, PutPayload::from(manifest.encode()))
+            .put(&path, PutPayload::from(manifest.encode()?))
             .await
             .map_err(|source| stored(&path, source))?;
         Ok(manifest)
