@@ -108,6 +108,8 @@ pub struct RunArgs {
     pub advertise: Option<String>,
     #[command(flatten)]
     pub security: crate::security_args::SecurityArgs,
+    #[command(flatten)]
+    pub remote: crate::remote_args::RemoteArgs,
     /// Directory of the partition logs and the embedded metadata node.
     #[arg(long, env = "CHRONIK_DATA_DIR", default_value = "./chronik-data")]
     pub data_dir: PathBuf,
@@ -364,6 +366,7 @@ impl RunArgs {
         config.listen = self.listen;
         config.advertise = self.advertise;
         self.security.apply(&mut config)?;
+        self.remote.apply(&mut config)?;
         config.fsync = self.fsync;
         config.num_partitions = self.num_partitions;
         config.auto_create_topics = self.auto_create_topics;

@@ -3,4 +3,5 @@
 //! `docs/configuration.md` from the same clap definitions the binary parses.
 
 pub mod cli;
+pub mod remote_args;
 pub mod security_args;

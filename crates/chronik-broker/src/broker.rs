@@ -35,6 +35,10 @@ impl Broker {
     pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
         // First, so that bad listener or TLS settings fail before the data dir is touched.
         let listeners = crate::accept::bind_all(&config).await?;
+        let remote_store = match &config.remote_storage {
+            Some(tier) => Some(crate::tiering::open(tier, config.id).await?),
+            None => None,
+        };
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| BrokerError::io(format!("create {}", config.data_dir.display()), e))?;
         let defaults = TopicSettings::defaults(&config);
@@ -101,6 +105,15 @@ impl Broker {
             isr_check,
         ));
         tasks.extend(crate::cleaner::spawn(layer.clone(), &config.cleaner));
+        if let (Some(tier), Some(store)) = (&config.remote_storage, remote_store) {
+            tracing::info!(location = %tier.location, "remote tier checked");
+            tasks.push(crate::tiering::spawn(
+                layer.clone(),
+                cluster.clone(),
+                store,
+                tier.interval,
+            ));
+        }
         let producer_ids = Arc::new(ProducerIdPool::default());
         let txns = Arc::new(crate::transactions::TxnCoordinator::new(
             cluster.clone(),

@@ -21,6 +21,7 @@ use chronik_metadata::controller::{
     self, BrokerRegistration, ElectionOutcome, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
+use chronik_metadata::proto::RemoteSegmentChange;
 use chronik_metadata::{
     BrokerEndpoint, BrokerId, ConfigResource, ControllerError, ErrorKind, MetadataState,
     QuotaEntity, ScramAlteration, Uuid,
@@ -549,6 +550,14 @@ impl Cluster {
     /// The cluster id the metadata node was started with.
     pub fn cluster_id(&self) -> String {
         self.quorum.cluster_id().to_owned()
+    }
+
+    /// Records a step of one remote segment copy, as this broker.
+    pub async fn change_remote_segment(
+        &self,
+        change: &RemoteSegmentChange,
+    ) -> Result<(), NodeError> {
+        self.quorum.change_remote_segment(self.me, change).await
     }
 
     /// A block of producer ids for this broker: (first id, count).

@@ -110,6 +110,9 @@ pub struct BrokerConfig {
     pub offsets_topic_segment_bytes: u64,
     /// The log cleaner of compacted topics (threads, key-map memory, I/O rate, backoff).
     pub cleaner: crate::CleanerConfig,
+    /// The remote tier (`--remote-storage`) that topics with `remote.storage.enable=true`
+    /// copy their sealed segments to; `None`: no remote tier.
+    pub remote_storage: Option<crate::RemoteTierConfig>,
     /// The longest `transaction.timeout.ms` a transactional producer may ask for (Kafka's
     /// `transaction.max.timeout.ms`, 15 minutes); longer gets INVALID_TRANSACTION_TIMEOUT.
     pub transaction_max_timeout: Duration,
@@ -169,6 +172,7 @@ impl BrokerConfig {
             offsets_topic_replication_factor: 3,
             offsets_topic_segment_bytes: 100 * 1024 * 1024,
             cleaner: crate::CleanerConfig::default(),
+            remote_storage: None,
             transaction_max_timeout: Duration::from_secs(15 * 60),
             listeners: Vec::new(),
             tls: None,

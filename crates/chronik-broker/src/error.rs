@@ -15,6 +15,8 @@ pub enum BrokerError {
     },
     #[error("invalid broker configuration: {0}")]
     Config(String),
+    #[error(transparent)]
+    RemoteStorage(#[from] chronik_tiered::TieredError),
     #[error("the metadata node elected no leader within {0:?}; check the meta data dir and logs")]
     NoMetaLeader(std::time::Duration),
 }

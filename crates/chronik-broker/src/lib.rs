@@ -32,6 +32,7 @@ mod sasl;
 mod services;
 #[cfg(test)]
 mod testing;
+mod tiering;
 mod topic_config;
 mod transactions;
 mod wall_clock;
@@ -44,3 +45,4 @@ pub use handlers::IMPLEMENTED;
 pub use listeners::{ListenerConfig, SecurityProtocol, parse_listeners};
 pub use offline::OfflineMetadata;
 pub use sasl::SaslMechanism;
+pub use tiering::RemoteTierConfig;

@@ -337,6 +337,7 @@ pub fn remote_change(
         next_offset: copy.0 + 100,
         max_timestamp: 1_700_000_000_000,
         size_bytes: 4096,
+        topic: format!("topic-{id}"),
     }))
 }
 

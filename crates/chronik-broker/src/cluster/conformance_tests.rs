@@ -20,10 +20,12 @@ use tokio::task::JoinHandle;
 
 mod acls;
 mod endpoints;
+mod remote_segments;
 mod scram;
 
 use acls::acls_are_created_and_deleted;
 use endpoints::every_listener_is_registered;
+use remote_segments::remote_segment_steps_come_from_the_leader;
 use scram::scram_credentials_are_set_and_deleted;
 
 use super::embedded::EmbeddedQuorum;
@@ -250,6 +252,7 @@ conformance!(
     scram_credentials_are_set_and_deleted,
     every_listener_is_registered,
     acls_are_created_and_deleted,
+    remote_segment_steps_come_from_the_leader,
 );
 
 async fn run<C, F>(fixture: impl Future<Output = Fixture>, check: C)

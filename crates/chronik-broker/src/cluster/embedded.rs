@@ -10,6 +10,7 @@ use chronik_metadata::controller::{
 };
 use chronik_metadata::grpc::ClusterTls;
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
+use chronik_metadata::proto::RemoteSegmentChange;
 use chronik_metadata::{
     BrokerId, ConfigResource, MetadataState, QuotaEntity, ScramAlteration, Uuid,
 };
@@ -227,6 +228,16 @@ impl MetadataQuorum for EmbeddedQuorum {
 
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError> {
         self.node.allocate_producer_ids(broker).await
+    }
+
+    async fn change_remote_segment(
+        &self,
+        broker: BrokerId,
+        change: &RemoteSegmentChange,
+    ) -> Result<(), NodeError> {
+        self.node
+            .change_remote_segment(broker, change.clone())
+            .await
     }
 
     async fn shutdown(&self) {

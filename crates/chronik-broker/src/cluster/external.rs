@@ -12,6 +12,7 @@ use std::time::Duration;
 use chronik_auth::acl::{AclBinding, AclFilter};
 use chronik_metadata::ErrorKind;
 use chronik_metadata::controller::{BrokerRegistration, ElectionResult, ElectionType};
+use chronik_metadata::grpc::change_remote_segment_request;
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
     AllocateProducerIdsRequest, AlterBrokerConfigsRequest, AlterClientQuotasRequest,
@@ -26,6 +27,7 @@ use chronik_metadata::grpc::{
     register_broker_request, scram_alteration_request,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
+use chronik_metadata::proto::RemoteSegmentChange;
 use chronik_metadata::{
     BrokerId, ConfigResource, MetadataState, QuotaEntity, QuotaValue, ScramAlteration, Uuid,
 };
@@ -586,6 +588,23 @@ impl MetadataQuorum for ExternalQuorum {
         self.call(|mut c| async move { c.allocate_producer_ids(req).await })
             .await
             .map(|r| (r.first_id, r.count))
+    }
+
+    async fn change_remote_segment(
+        &self,
+        broker: BrokerId,
+        change: &RemoteSegmentChange,
+    ) -> Result<(), NodeError> {
+        let req = change_remote_segment_request(broker, change);
+        self.call(|mut c| {
+            let req = req.clone();
+            async move { c.change_remote_segment(req).await }
+        })
+        .await?;
+        self.wait_for_image("the remote segment change", |s| {
+            s.shows_remote_segment_change(change)
+        })
+        .await
     }
 
     /// Nothing runs in this process but the image's watch, which ends when the quorum handle

@@ -11,6 +11,7 @@ use chronik_metadata::controller::{
     AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
+use chronik_metadata::proto::RemoteSegmentChange;
 use chronik_metadata::{
     BrokerId, ConfigResource, MetadataState, QuotaEntity, ScramAlteration, Uuid,
 };
@@ -175,6 +176,14 @@ pub(crate) trait MetadataQuorum: Send + Sync {
 
     /// A block of producer ids for `broker`: (first id, count).
     async fn allocate_producer_ids(&self, broker: BrokerId) -> Result<(i64, i32), NodeError>;
+
+    /// Records a step of one remote segment copy (tiered storage) for partition leader
+    /// `broker`; once this returns, this broker's view shows it.
+    async fn change_remote_segment(
+        &self,
+        broker: BrokerId,
+        change: &RemoteSegmentChange,
+    ) -> Result<(), NodeError>;
 
     /// Stops what runs in this process for the quorum.
     async fn shutdown(&self);

@@ -18,7 +18,7 @@ use super::describe_configs::{BROKER, TOPIC, check_broker_name};
 use super::{NONE, str_bytes};
 use crate::kafka_errors::{self, Refusal};
 use crate::services::Services;
-use crate::topic_config::{self, AlterOp, ConfigError, Scope};
+use crate::topic_config::{self, AlterOp, ConfigError, Scope, TopicSettings};
 
 /// A resource's answer.
 type Outcome = Result<(), Refusal>;
@@ -127,6 +127,12 @@ async fn alter(
         )),
         TOPIC => {
             let topic = ConfigResource::Topic(name.to_owned());
+            let flags = TopicSettings::defaults(&services.config);
+            let change: Change = Box::new(move |current| {
+                let next = change(current)?;
+                flags.check_on_this_broker(&next)?;
+                Ok(next)
+            });
             let altered = (services.cluster).alter_configs(&topic, validate_only, change);
             altered.await.map_err(|e| kafka_errors::node_refusal(&e))
         }

@@ -15,7 +15,7 @@ use chronik_metadata::controller;
 use super::{NONE, str_bytes};
 use crate::kafka_errors::{self, Refusal};
 use crate::services::Services;
-use crate::topic_config::{self, Scope};
+use crate::topic_config::{self, Scope, TopicSettings};
 
 pub(crate) async fn handle(services: &Services, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let mut response = CreateTopicsResponse::default();
@@ -71,7 +71,10 @@ async fn create(
         );
     }
     let entries = (topic.configs.iter()).map(|c| (c.name.as_str(), c.value.as_deref()));
-    let configs = match topic_config::replace_all(Scope::Topic, entries) {
+    let configs = match topic_config::replace_all(Scope::Topic, entries).and_then(|configs| {
+        let flags = TopicSettings::defaults(&services.config);
+        flags.check_on_this_broker(&configs).map(|()| configs)
+    }) {
         Ok(configs) => configs,
         Err(e) => return failed(kafka_errors::from_config_error(&e), e.to_string()),
     };

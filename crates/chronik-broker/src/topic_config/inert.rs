@@ -4,9 +4,9 @@
 //! and their indexes are not fixed-size files (`preallocate`, `segment.index.bytes`), and
 //! deleted segments are removed at once (`file.delete.delay.ms`). The replication throttle
 //! lists name replicas to hold to the brokers' throttle rates, which Chronik does not have (as
-//! in Kafka with no rate set), and the tiered-storage configs matter only to a broker with
-//! remote log storage, which Chronik does not have either: `remote.storage.enable=true` is
-//! refused, as Kafka refuses it on a broker without tiered storage.
+//! in Kafka with no rate set). Of the tiered-storage configs, `remote.storage.enable` is real
+//! (remote.rs); the others change nothing yet: the broker does not read from its remote tier,
+//! so a partition keeps locally every segment `retention.*` keeps.
 
 use std::collections::BTreeMap;
 
@@ -19,14 +19,13 @@ pub(crate) const LEADER_REPLICATION_THROTTLED_REPLICAS: &str =
     "leader.replication.throttled.replicas";
 pub(crate) const FOLLOWER_REPLICATION_THROTTLED_REPLICAS: &str =
     "follower.replication.throttled.replicas";
-pub(crate) const REMOTE_STORAGE_ENABLE: &str = "remote.storage.enable";
 pub(crate) const REMOTE_LOG_COPY_DISABLE: &str = "remote.log.copy.disable";
 pub(crate) const REMOTE_LOG_DELETE_ON_DISABLE: &str = "remote.log.delete.on.disable";
 pub(crate) const LOCAL_RETENTION_MS: &str = "local.retention.ms";
 pub(crate) const LOCAL_RETENTION_BYTES: &str = "local.retention.bytes";
 
 /// Each inert config with Kafka's default.
-const DEFAULTS: [(&str, &str); 12] = [
+const DEFAULTS: [(&str, &str); 11] = [
     (MESSAGE_FORMAT_VERSION, "3.0-IV1"),
     (MESSAGE_DOWNCONVERSION_ENABLE, "true"),
     (PREALLOCATE, "false"),
@@ -34,7 +33,6 @@ const DEFAULTS: [(&str, &str); 12] = [
     (FILE_DELETE_DELAY_MS, "60000"),
     (LEADER_REPLICATION_THROTTLED_REPLICAS, ""),
     (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, ""),
-    (REMOTE_STORAGE_ENABLE, "false"),
     (REMOTE_LOG_COPY_DISABLE, "false"),
     (REMOTE_LOG_DELETE_ON_DISABLE, "false"),
     // -2: the same as retention.ms / retention.bytes.
@@ -63,15 +61,6 @@ impl InertSettings {
                     return Err("must be true or false".into());
                 }
             }
-            REMOTE_STORAGE_ENABLE => match value {
-                "false" => {}
-                "true" => {
-                    return Err("tiered storage is not available on this broker; \
-                                leave remote.storage.enable false"
-                        .into());
-                }
-                _ => return Err("must be true or false".into()),
-            },
             LEADER_REPLICATION_THROTTLED_REPLICAS | FOLLOWER_REPLICATION_THROTTLED_REPLICAS => {
                 if !is_throttled_replica_list(value) {
                     return Err("must be '*' or a list of PARTITION:BROKER pairs \
@@ -152,7 +141,6 @@ mod tests {
         for (k, v) in [
             (LEADER_REPLICATION_THROTTLED_REPLICAS, "*"),
             (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, "0:101, 1:102"),
-            (REMOTE_STORAGE_ENABLE, "false"),
             (LOCAL_RETENTION_BYTES, "-2"),
         ] {
             assert_eq!(s.set(k, v), Ok(true), "{k}={v}");
@@ -175,7 +163,6 @@ mod tests {
             (LEADER_REPLICATION_THROTTLED_REPLICAS, "0:1,*"),
             (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, "0-1"),
             (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, "0:"),
-            (REMOTE_STORAGE_ENABLE, "true"),
             (REMOTE_LOG_COPY_DISABLE, "no"),
             (LOCAL_RETENTION_MS, "-3"),
         ] {

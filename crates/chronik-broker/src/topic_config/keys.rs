@@ -13,8 +13,9 @@ use super::inert::{
     FILE_DELETE_DELAY_MS, FOLLOWER_REPLICATION_THROTTLED_REPLICAS,
     LEADER_REPLICATION_THROTTLED_REPLICAS, LOCAL_RETENTION_BYTES, LOCAL_RETENTION_MS,
     MESSAGE_DOWNCONVERSION_ENABLE, MESSAGE_FORMAT_VERSION, PREALLOCATE, REMOTE_LOG_COPY_DISABLE,
-    REMOTE_LOG_DELETE_ON_DISABLE, REMOTE_STORAGE_ENABLE, SEGMENT_INDEX_BYTES,
+    REMOTE_LOG_DELETE_ON_DISABLE, SEGMENT_INDEX_BYTES,
 };
+use super::remote::REMOTE_STORAGE_ENABLE;
 use super::timestamps::{
     MESSAGE_TIMESTAMP_AFTER_MAX_MS, MESSAGE_TIMESTAMP_BEFORE_MAX_MS,
     MESSAGE_TIMESTAMP_DIFFERENCE_MAX_MS, MESSAGE_TIMESTAMP_TYPE,
@@ -136,13 +137,13 @@ pub(crate) const KEYS: &[Key] = &[
         name: LOCAL_RETENTION_BYTES,
         broker_name: Some("log.local.retention.bytes"),
         config_type: ConfigType::Long,
-        doc: "Tiered storage only, which Chronik does not have: no effect.",
+        doc: "No effect yet: the broker does not read from its remote tier, so a partition keeps locally what retention.bytes keeps.",
     },
     Key {
         name: LOCAL_RETENTION_MS,
         broker_name: Some("log.local.retention.ms"),
         config_type: ConfigType::Long,
-        doc: "Tiered storage only, which Chronik does not have: no effect.",
+        doc: "No effect yet: the broker does not read from its remote tier, so a partition keeps locally what retention.ms keeps.",
     },
     Key {
         name: MAX_COMPACTION_LAG_MS,
@@ -224,19 +225,19 @@ pub(crate) const KEYS: &[Key] = &[
         name: REMOTE_LOG_COPY_DISABLE,
         broker_name: None,
         config_type: ConfigType::Boolean,
-        doc: "Tiered storage only, which Chronik does not have: no effect.",
+        doc: "No effect: copying goes on while remote.storage.enable is true.",
     },
     Key {
         name: REMOTE_LOG_DELETE_ON_DISABLE,
         broker_name: None,
         config_type: ConfigType::Boolean,
-        doc: "Tiered storage only, which Chronik does not have: no effect.",
+        doc: "No effect: copies made while remote.storage.enable was true are deleted by retention.",
     },
     Key {
         name: REMOTE_STORAGE_ENABLE,
         broker_name: None,
         config_type: ConfigType::Boolean,
-        doc: "Tiered storage, which Chronik does not have: only false is accepted.",
+        doc: "true: the leaders of the topic's partitions copy each sealed, committed segment to the broker's remote tier (--remote-storage), where retention deletes it with the local one. Refused on a broker without a remote tier.",
     },
     Key {
         name: RETENTION_BYTES,

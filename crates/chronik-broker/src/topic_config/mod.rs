@@ -18,6 +18,7 @@ mod compression;
 mod dynamic;
 mod inert;
 mod keys;
+mod remote;
 mod timestamps;
 
 pub(crate) use compaction::{CleanupPolicy, CompactionSettings};
@@ -25,6 +26,7 @@ pub(crate) use compression::CompressionSettings;
 pub(crate) use dynamic::{Defaults, dynamic_key, dynamic_names};
 use inert::InertSettings;
 pub(crate) use keys::{ConfigType, KEYS, Key, Source, key};
+use remote::RemoteSettings;
 pub(crate) use timestamps::TimestampSettings;
 pub(crate) const RETENTION_MS: &str = "retention.ms";
 pub(crate) const RETENTION_BYTES: &str = "retention.bytes";
@@ -109,6 +111,7 @@ pub(crate) struct TopicSettings {
     pub compaction: CompactionSettings,
     pub timestamps: TimestampSettings,
     pub compression: CompressionSettings,
+    pub remote: RemoteSettings,
     inert: InertSettings,
 }
 
@@ -130,14 +133,35 @@ impl TopicSettings {
             compaction: CompactionSettings::default(),
             timestamps: TimestampSettings::default(),
             compression: CompressionSettings::default(),
+            remote: RemoteSettings {
+                available: config.remote_storage.is_some(),
+                enabled: false,
+            },
             inert: InertSettings::default(),
         }
     }
 
     /// The defaults of a broker configured with nothing: values equal to these are reported
-    /// as DEFAULT_CONFIG, others as STATIC_BROKER_CONFIG.
+    /// as DEFAULT_CONFIG, others as STATIC_BROKER_CONFIG. Checks against them know no broker,
+    /// so they take remote.storage.enable=true; [`TopicSettings::check_on_this_broker`] then
+    /// refuses it where there is no remote tier.
     pub fn builtin() -> Self {
-        Self::defaults(&BrokerConfig::new(PathBuf::new()))
+        let mut builtin = Self::defaults(&BrokerConfig::new(PathBuf::new()));
+        builtin.remote.available = true;
+        builtin
+    }
+
+    /// Checks a topic's `configs` over this broker's settings: some need what not every
+    /// broker has (remote.storage.enable=true needs a remote tier).
+    pub fn check_on_this_broker(
+        &self,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<(), ConfigError> {
+        let mut settings = self.clone();
+        for (name, value) in configs {
+            settings.set(name, value)?;
+        }
+        Ok(())
     }
 
     /// Checks that every value (e.g. a broker default) is one a topic could be given.
@@ -232,6 +256,7 @@ impl TopicSettings {
             _ if self.compaction.set(name, text).map_err(invalid)? => {}
             _ if self.timestamps.set(name, text).map_err(invalid)? => {}
             _ if self.compression.set(name, text).map_err(invalid)? => {}
+            _ if self.remote.set(name, text).map_err(invalid)? => {}
             _ if self.inert.set(name, text).map_err(invalid)? => {}
             _ => return Err(ConfigError::Unknown(name.to_owned())),
         }
@@ -264,6 +289,7 @@ impl TopicSettings {
             name => (self.compaction.value(name))
                 .or_else(|| self.timestamps.value(name))
                 .or_else(|| self.compression.value(name))
+                .or_else(|| self.remote.value(name))
                 .or_else(|| self.inert.value(name))
                 .unwrap_or_default(),
         }

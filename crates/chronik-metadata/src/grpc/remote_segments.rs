@@ -17,6 +17,7 @@ pub fn remote_segment_change(req: ChangeRemoteSegmentRequest) -> (BrokerId, Remo
         next_offset: req.next_offset,
         max_timestamp: req.max_timestamp,
         size_bytes: req.size_bytes,
+        topic: req.topic,
     };
     (req.broker_id, change)
 }
@@ -37,6 +38,7 @@ pub fn change_remote_segment_request(
         next_offset: change.next_offset,
         max_timestamp: change.max_timestamp,
         size_bytes: change.size_bytes,
+        topic: change.topic.clone(),
     }
 }
 

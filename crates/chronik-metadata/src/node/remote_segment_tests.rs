@@ -43,6 +43,7 @@ async fn the_leader_moves_a_copy_through_its_states_and_others_are_refused() {
         next_offset: 2_000,
         max_timestamp: 1_700_000_000_000,
         size_bytes: 1 << 20,
+        topic: "tiered".into(),
     };
     let copies = || {
         node.state().metadata(|s| {

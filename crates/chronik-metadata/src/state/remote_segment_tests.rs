@@ -154,6 +154,11 @@ fn bad_copies_are_refused() {
     }
     let mut record = remote_change(1, 0, (0, 1), Wire::RemoteSegmentCopyStarted, 0);
     if let Some(Record::RemoteSegmentChange(r)) = record.record.as_mut() {
+        r.topic = "bad/name".into();
+    }
+    reject(&mut state, record);
+    let mut record = remote_change(1, 0, (0, 1), Wire::RemoteSegmentCopyStarted, 0);
+    if let Some(Record::RemoteSegmentChange(r)) = record.record.as_mut() {
         r.state = 99;
     }
     assert!(

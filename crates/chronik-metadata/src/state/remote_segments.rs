@@ -32,9 +32,11 @@ pub enum RemoteCopyState {
 }
 
 /// One remote copy of a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteSegment {
     pub key: RemoteSegmentKey,
+    /// The topic's name when the copy started, which its object keys hold.
+    pub topic: String,
     pub state: RemoteCopyState,
     /// The leader epoch of the copy's last change.
     pub leader_epoch: i32,
@@ -197,6 +199,7 @@ fn segment_of(
     r: &RemoteSegmentChange,
     state: RemoteCopyState,
 ) -> Result<RemoteSegment> {
+    chronik_types::validate_topic_name(&r.topic).map_err(|e| invalid(&key, e.to_string()))?;
     if r.next_offset <= key.base_offset || r.size_bytes == 0 {
         return Err(invalid(
             &key,
@@ -208,6 +211,7 @@ fn segment_of(
     }
     Ok(RemoteSegment {
         key,
+        topic: r.topic.clone(),
         state,
         leader_epoch: r.leader_epoch,
         next_offset: r.next_offset,
@@ -252,6 +256,7 @@ pub(crate) fn remote_segment_snapshots(segments: &RemoteSegments) -> Vec<RemoteS
             next_offset: s.next_offset,
             max_timestamp: s.max_timestamp,
             size_bytes: s.size_bytes,
+            topic: s.topic.clone(),
         })
         .collect()
 }

@@ -1,0 +1,286 @@
+//! The remote tier (`--remote-storage`). Every `interval` each partition this broker leads,
+//! of a topic with `remote.storage.enable=true` and the delete cleanup policy, copies its
+//! oldest sealed, committed segment not yet copied to the object store, recording each step in
+//! the metadata: COPY_STARTED, the objects (segment, index, manifest last), COPIED. Copies
+//! `retention.*` no longer keeps, uploads nobody finished (a crash, a failed upload, a
+//! leader change) and the copies of deleted topics are deleted: DELETE_STARTED, the objects,
+//! DELETED. Reads from the remote tier are not built: local segments stay until retention
+//! deletes them, with their copies.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chronik_metadata::proto::{RemoteSegmentChange, RemoteSegmentState};
+use chronik_metadata::{RemoteCopyState, RemoteSegment};
+use chronik_tiered::{
+    CopyState, LocalSegment, RemoteCopy, RemoteLocation, RemoteOptions, RemoteSegmentId,
+    RemoteStore, SegmentUpload, TierRetention, TierView,
+};
+use chronik_types::TopicPartition;
+use tokio::task::JoinHandle;
+
+use crate::BrokerError;
+use crate::cluster::Cluster;
+use crate::partition::PartitionLayer;
+use crate::partitions::Hosted;
+
+/// Where the remote tier is and how often it is tended.
+#[derive(Debug, Clone)]
+pub struct RemoteTierConfig {
+    pub location: RemoteLocation,
+    pub options: RemoteOptions,
+    /// Kafka's `remote.log.manager.task.interval.ms`.
+    pub interval: Duration,
+}
+
+/// Opens the remote tier and proves it usable (a probe object written, read and deleted), so
+/// a wrong endpoint, bucket or credentials stops the broker at start.
+pub(crate) async fn open(
+    config: &RemoteTierConfig,
+    broker: i32,
+) -> Result<RemoteStore, BrokerError> {
+    let store = RemoteStore::open(&config.location, &config.options)?;
+    store.check(&format!("broker-{broker}")).await?;
+    Ok(store)
+}
+
+/// Starts the task that tends the remote tier.
+pub(crate) fn spawn(
+    layer: Arc<PartitionLayer>,
+    cluster: Arc<Cluster>,
+    store: RemoteStore,
+    interval: Duration,
+) -> JoinHandle<()> {
+    let tier = Tier {
+        layer,
+        cluster,
+        store,
+    };
+    let interval = interval.max(Duration::from_millis(10));
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            tier.pass().await;
+        }
+    })
+}
+
+struct Tier {
+    layer: Arc<PartitionLayer>,
+    cluster: Arc<Cluster>,
+    store: RemoteStore,
+}
+
+/// A refused or failed step; the next pass looks again.
+type StepResult = Result<(), String>;
+
+impl Tier {
+    async fn pass(&self) {
+        for (tp, hosted) in self.layer.partitions().all() {
+            let Some(epoch) = hosted.replica.leader_epoch() else {
+                continue;
+            };
+            let Some(settings) = self.layer.topic_settings(&tp) else {
+                continue;
+            };
+            // A topic no longer copied (or compacted) still has its copies deleted by retention.
+            let copying = settings.remote.enabled && !settings.cleanup.compact;
+            let delete = settings.cleanup.delete;
+            let retention = TierRetention {
+                retention_ms: settings
+                    .retention_ms
+                    .filter(|_| delete)
+                    .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
+                retention_bytes: settings.retention_bytes.filter(|_| delete),
+                local_retention_ms: None,
+                local_retention_bytes: None,
+            };
+            if let Err(e) = self.tend(&tp, &hosted, epoch, retention, copying).await {
+                tracing::warn!(partition = %tp, error = %e, "remote tier step failed; retried next pass");
+                metrics::counter!("chronik_broker_remote_failures_total").increment(1);
+            }
+        }
+        if let Err(e) = self.delete_orphans().await {
+            tracing::warn!(error = %e, "deleting a deleted topic's remote copies failed; retried next pass");
+            metrics::counter!("chronik_broker_remote_failures_total").increment(1);
+        }
+    }
+
+    /// One partition: deletes what the plan deletes, then copies at most one segment.
+    async fn tend(
+        &self,
+        tp: &TopicPartition,
+        hosted: &Hosted,
+        epoch: i32,
+        retention: TierRetention,
+        copying: bool,
+    ) -> StepResult {
+        let copies: Vec<RemoteSegment> = self.cluster.metadata(|s| {
+            s.remote_segments(hosted.topic_id, tp.partition)
+                .cloned()
+                .collect()
+        });
+        if !copying && copies.is_empty() {
+            return Ok(());
+        }
+        let local: Vec<LocalSegment> = (hosted.log.segments().iter())
+            .map(|s| LocalSegment {
+                base_offset: s.base_offset,
+                next_offset: s.next_offset,
+                bytes: s.bytes,
+                max_timestamp: s.max_timestamp,
+            })
+            .collect();
+        let remote: Vec<RemoteCopy> = copies.iter().map(remote_copy).collect();
+        let plan = chronik_tiered::plan(&TierView {
+            local: &local,
+            remote: &remote,
+            high_watermark: hosted.replica.high_watermark(),
+            uploading: None,
+            now_ms: crate::wall_clock::wall_ms(),
+            retention,
+        });
+        for (base_offset, upload_id) in plan.delete_remote {
+            let found = copies
+                .iter()
+                .find(|c| (c.key.base_offset, c.key.upload_id) == (base_offset, upload_id));
+            if let Some(copy) = found {
+                self.delete_copy(copy, epoch).await?;
+            }
+        }
+        match plan.copy {
+            Some(segment) if copying => self.copy_segment(tp, hosted, epoch, segment).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn copy_segment(
+        &self,
+        tp: &TopicPartition,
+        hosted: &Hosted,
+        epoch: i32,
+        segment: LocalSegment,
+    ) -> StepResult {
+        let Some(info) =
+            (hosted.log.segments().into_iter()).find(|s| s.base_offset == segment.base_offset)
+        else {
+            return Ok(());
+        };
+        let index = info
+            .path
+            .with_file_name(chronik_wal::index_file_name(info.base_offset));
+        if !index.exists() {
+            // Sealing writes the index in the background; the next pass copies it.
+            return Ok(());
+        }
+        let id = RemoteSegmentId {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            topic_id: hosted.topic_id.to_string(),
+            base_offset: segment.base_offset,
+            upload_id: rand::random(),
+        };
+        let step = |state| RemoteSegmentChange {
+            topic_id: hosted.topic_id.to_vec(),
+            partition: tp.partition,
+            base_offset: id.base_offset,
+            upload_id: id.upload_id,
+            state: state as i32,
+            leader_epoch: epoch,
+            next_offset: segment.next_offset,
+            max_timestamp: segment.max_timestamp,
+            size_bytes: segment.bytes,
+            topic: tp.topic.clone(),
+        };
+        self.record(&step(RemoteSegmentState::RemoteSegmentCopyStarted))
+            .await?;
+        let upload = SegmentUpload {
+            id: id.clone(),
+            segment_path: &info.path,
+            segment_bytes: info.bytes,
+            index_path: &index,
+            next_offset: info.next_offset,
+            max_timestamp: info.max_timestamp,
+            leader_epochs: Vec::new(),
+            producer_snapshot: None,
+        };
+        (self.store.upload_segment(upload).await).map_err(|e| e.to_string())?;
+        self.record(&step(RemoteSegmentState::RemoteSegmentCopied))
+            .await?;
+        metrics::counter!("chronik_broker_remote_segments_copied_total").increment(1);
+        metrics::counter!("chronik_broker_remote_bytes_copied_total").increment(segment.bytes);
+        tracing::debug!(partition = %tp, base_offset = id.base_offset, bytes = segment.bytes,
+            "segment copied to the remote tier");
+        Ok(())
+    }
+
+    /// DELETE_STARTED (unless already), the objects, DELETED.
+    async fn delete_copy(&self, copy: &RemoteSegment, epoch: i32) -> StepResult {
+        let step = |state: RemoteSegmentState| RemoteSegmentChange {
+            topic_id: copy.key.topic_id.to_vec(),
+            partition: copy.key.partition,
+            base_offset: copy.key.base_offset,
+            upload_id: copy.key.upload_id,
+            state: state as i32,
+            leader_epoch: epoch,
+            next_offset: copy.next_offset,
+            max_timestamp: copy.max_timestamp,
+            size_bytes: copy.size_bytes,
+            topic: copy.topic.clone(),
+        };
+        if copy.state != RemoteCopyState::DeleteStarted {
+            self.record(&step(RemoteSegmentState::RemoteSegmentDeleteStarted))
+                .await?;
+        }
+        let id = RemoteSegmentId {
+            topic: copy.topic.clone(),
+            partition: copy.key.partition,
+            topic_id: copy.key.topic_id.to_string(),
+            base_offset: copy.key.base_offset,
+            upload_id: copy.key.upload_id,
+        };
+        (self.store.delete_segment(&id).await).map_err(|e| e.to_string())?;
+        self.record(&step(RemoteSegmentState::RemoteSegmentDeleted))
+            .await?;
+        metrics::counter!("chronik_broker_remote_segments_deleted_total").increment(1);
+        Ok(())
+    }
+
+    /// A deleted topic's copies, deleted by the live broker with the lowest id (so brokers do
+    /// not race each other for them).
+    async fn delete_orphans(&self) -> StepResult {
+        let (orphans, mine) = self.cluster.metadata(|s| {
+            let lowest = s.brokers().filter(|b| !b.fenced).map(|b| b.id).min();
+            let orphans: Vec<RemoteSegment> = s.orphaned_remote_segments().cloned().collect();
+            (orphans, lowest == Some(self.cluster.me))
+        });
+        if !mine {
+            return Ok(());
+        }
+        for copy in &orphans {
+            self.delete_copy(copy, 0).await?;
+        }
+        Ok(())
+    }
+
+    async fn record(&self, change: &RemoteSegmentChange) -> StepResult {
+        (self.cluster.change_remote_segment(change).await).map_err(|e| e.to_string())
+    }
+}
+
+fn remote_copy(c: &RemoteSegment) -> RemoteCopy {
+    RemoteCopy {
+        base_offset: c.key.base_offset,
+        upload_id: c.key.upload_id,
+        next_offset: c.next_offset,
+        bytes: c.size_bytes,
+        max_timestamp: c.max_timestamp,
+        state: match c.state {
+            RemoteCopyState::CopyStarted => CopyState::Started,
+            RemoteCopyState::Copied => CopyState::Copied,
+            RemoteCopyState::DeleteStarted => CopyState::Deleting,
+        },
+    }
+}

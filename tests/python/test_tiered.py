@@ -1,0 +1,160 @@
+"""The remote tier (`--remote-storage`) with confluent-kafka against the broker binary: the
+leader copies every sealed, committed segment of a topic with `remote.storage.enable=true` to
+the object store byte for byte (a directory, and moto's S3 server started here), retention
+deletes the copies with the local segments, a deleted topic's copies are deleted, and a broker
+without a remote tier refuses the config. Reads from the remote tier are not built.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
+                                  ResourceType)
+
+from harness import BROKER_BIN, IO_DEADLINE_S, WALCTL_BIN, BrokerProcess, create_topic, free_port, unique
+
+TIERED = {"remote.storage.enable": "true", "segment.bytes": "4096"}
+FAST = ("--fsync", "never", "--auto-create-topics", "false", "--remote-log-manager-task-interval-ms", "100",
+        "--retention-check-interval-ms", "100")
+
+
+def produce(bootstrap, topic, count):
+    """`count` records in batches of 20 (about 2 KiB each: two to a 4 KiB segment)."""
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    for i in range(count):
+        p.produce(topic, key=b"k%d" % i, value=b"v%05d" % i + b"x" * 90, partition=0)
+        if i % 20 == 19:
+            assert p.flush(IO_DEADLINE_S) == 0
+    assert p.flush(IO_DEADLINE_S) == 0
+
+
+def walctl_list(data_dir, url, env=None):
+    out = subprocess.run([str(WALCTL_BIN), "list", data_dir, "--segments", "--remote-storage", url,
+                          "--output", "json"], capture_output=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr.decode()
+    return json.loads(out.stdout)
+
+
+def eventually(what, check):
+    deadline = time.monotonic() + IO_DEADLINE_S
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"{what} never happened"
+        time.sleep(0.2)
+
+
+def copied_all_sealed(data_dir, url, topic, env=None):
+    """The partition's row once every sealed local segment has a remote copy."""
+    rows = walctl_list(data_dir, url, env)
+    row = next(r for r in rows if r["topic"] == topic)
+    sealed = row["segment_details"][:-1]
+    remote = row["remote"]["segment_details"]
+    copied = {s["base_offset"] for s in remote}
+    return row if sealed and all(s["base_offset"] in copied for s in sealed) else None
+
+
+def test_sealed_segments_are_copied_byte_for_byte_and_retention_deletes_the_copies(tmp_path):
+    tier = tmp_path / "tier"
+    url = f"file://{tier}"
+    b = BrokerProcess((*FAST, "--remote-storage", url)).start()
+    try:
+        topic, plain = unique("tiered"), unique("plain")
+        admin = create_topic(b.bootstrap, topic, 1, TIERED)
+        create_topic(b.bootstrap, plain, 1, {"segment.bytes": "4096"})
+        produce(b.bootstrap, topic, 600)
+        produce(b.bootstrap, plain, 100)
+        row = eventually("every sealed segment copied", lambda: copied_all_sealed(b.data_dir, url, topic))
+        assert len(row["remote"]["segment_details"]) >= 10
+        local_dir = Path(b.data_dir) / "partitions" / f"{topic}-0"
+        for copy in row["remote"]["segment_details"]:
+            local = local_dir / f"{copy['base_offset']:020d}.wal"
+            assert (tier / copy["key"]).read_bytes() == local.read_bytes(), copy
+        assert not any(tier.glob(f"{plain}-0/**/*.wal")), "a topic without remote storage is not copied"
+
+        # Everything but the active segment expires: retention deletes the copies too.
+        expire = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
+            ConfigEntry("retention.ms", "1", incremental_operation=AlterConfigOpType.SET)])
+        admin.incremental_alter_configs([expire])[expire].result(timeout=30)
+        eventually("the copies deleted", lambda: not any(tier.glob(f"{topic}-0/**/*.wal")))
+    finally:
+        b.cleanup()
+
+
+def test_a_broker_without_a_remote_tier_refuses_remote_storage_and_bad_locations_stop_it():
+    b = BrokerProcess(FAST).start()
+    try:
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        fs = admin.create_topics([NewTopic(unique("t"), 1, 1, config={"remote.storage.enable": "true"})])
+        with pytest.raises(KafkaException) as refused:
+            list(fs.values())[0].result(timeout=30)
+        assert "--remote-storage" in str(refused.value)
+    finally:
+        b.cleanup()
+    data_dir = tempfile.mkdtemp(prefix="chronik-pytest-")
+    try:
+        out = subprocess.run([str(BROKER_BIN), "run", "--listen", f"127.0.0.1:{free_port()}", "--data-dir",
+                              data_dir, *FAST, "--remote-storage", "ftp://somewhere"], capture_output=True, timeout=60)
+        assert out.returncode == 2, out
+        assert b"unknown scheme" in out.stderr, out.stderr
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def start_moto(tmp_path):
+    moto = Path(os.environ.get("CHRONIK_MOTO_SERVER", Path(__file__).parents[2] / "target/python-venv/bin/moto_server"))
+    port = free_port()
+    log = open(tmp_path / "moto.log", "wb")
+    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    eventually("moto listening", lambda: _answers(s3))
+    return proc, port, s3
+
+
+def _answers(s3):
+    try:
+        s3.list_buckets()
+        return True
+    except Exception:
+        return False
+
+
+def test_copies_go_to_s3_and_a_deleted_topics_copies_are_deleted(tmp_path):
+    proc, port, s3 = start_moto(tmp_path)
+    s3.create_bucket(Bucket="chronik-tier")
+    env = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    url = "s3://chronik-tier/cluster-a"
+    saved = {k: os.environ.get(k) for k in env if k.startswith("AWS_")}
+    os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
+    try:
+        b = BrokerProcess((*FAST, "--remote-storage", url)).start()
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    try:
+        topic = unique("tiered")
+        admin = create_topic(b.bootstrap, topic, 1, TIERED)
+        produce(b.bootstrap, topic, 300)
+        row = eventually("every sealed segment copied", lambda: copied_all_sealed(b.data_dir, url, topic, env))
+        keys = lambda: [o["Key"] for o in s3.list_objects_v2(Bucket="chronik-tier").get("Contents", [])]
+        stored = [k for k in keys() if k.endswith(".wal")]
+        assert len(stored) == len(row["remote"]["segment_details"]), stored
+        assert all(k.startswith(f"cluster-a/{topic}-0/") for k in stored), stored
+
+        admin.delete_topics([topic])[topic].result(timeout=30)
+        eventually("the deleted topic's copies deleted", lambda: not any(k.startswith(f"cluster-a/{topic}-0/") for k in keys()))
+    finally:
+        b.cleanup()
+        proc.kill()
+        proc.wait()
