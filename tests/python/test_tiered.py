@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import boto3
@@ -19,6 +18,7 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
                                   ResourceType)
 
+from cluster import eventually
 from harness import BROKER_BIN, IO_DEADLINE_S, WALCTL_BIN, BrokerProcess, create_topic, free_port, unique
 
 TIERED = {"remote.storage.enable": "true", "segment.bytes": "4096"}
@@ -41,16 +41,6 @@ def walctl_list(data_dir, url, env=None):
                           "--output", "json"], capture_output=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr.decode()
     return json.loads(out.stdout)
-
-
-def eventually(what, check):
-    deadline = time.monotonic() + IO_DEADLINE_S
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"{what} never happened"
-        time.sleep(0.2)
 
 
 def copied_all_sealed(data_dir, url, topic, env=None):
@@ -117,16 +107,8 @@ def start_moto(tmp_path):
     proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                       aws_access_key_id="test", aws_secret_access_key="test")
-    eventually("moto listening", lambda: _answers(s3))
+    eventually("moto listening", lambda: s3.list_buckets() is not None)
     return proc, port, s3
-
-
-def _answers(s3):
-    try:
-        s3.list_buckets()
-        return True
-    except Exception:
-        return False
 
 
 def test_copies_go_to_s3_and_a_deleted_topics_copies_are_deleted(tmp_path):
