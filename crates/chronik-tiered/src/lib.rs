@@ -12,6 +12,7 @@ mod location;
 mod manifest;
 mod plan;
 mod read;
+mod reader;
 mod store;
 mod upload;
 
@@ -20,5 +21,6 @@ pub use location::RemoteLocation;
 pub use manifest::{EpochStart, ObjectKind, ObjectSummary, RemoteSegmentId, SegmentManifest};
 pub use plan::{CopyState, LocalSegment, RemoteCopy, TierPlan, TierRetention, TierView, plan};
 pub use read::RemoteBatch;
+pub use reader::RemoteReader;
 pub use store::{RemoteOptions, RemoteStore};
 pub use upload::SegmentUpload;
