@@ -1,12 +1,14 @@
 """The remote tier (`--remote-storage`) with confluent-kafka against the broker binary: the
 leader copies every sealed, committed segment of a topic with `remote.storage.enable=true` to
-the object store byte for byte (a directory, and moto's S3 server started here), retention
-deletes the copies with the local segments, a deleted topic's copies are deleted, and a broker
-without a remote tier refuses the config. Reads from the remote tier are not built.
+the object store byte for byte (a directory, and moto's S3 server started here), local segments
+go past `local.retention.*` once copied, consumers read the whole log back from offset 0 (by
+offset and by timestamp), a corrupt remote object is refused, retention deletes the copies, a
+deleted topic's copies are deleted, and a broker without a remote tier refuses the config.
 """
 
 import json
 import os
+import time
 import shutil
 import subprocess
 import tempfile
@@ -14,14 +16,17 @@ from pathlib import Path
 
 import boto3
 import pytest
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
                                   ResourceType)
 
 from cluster import eventually
-from harness import BROKER_BIN, IO_DEADLINE_S, WALCTL_BIN, BrokerProcess, create_topic, free_port, unique
+from harness import (BROKER_BIN, IO_DEADLINE_S, WALCTL_BIN, BrokerProcess, create_topic, free_port, read_partition,
+                     unique)
 
 TIERED = {"remote.storage.enable": "true", "segment.bytes": "4096"}
+# About two segments stay local; the rest is read back from the remote tier.
+LOCAL_FEW = {**TIERED, "local.retention.bytes": "8192"}
 FAST = ("--fsync", "never", "--auto-create-topics", "false", "--remote-log-manager-task-interval-ms", "100",
         "--retention-check-interval-ms", "100")
 
@@ -80,6 +85,74 @@ def test_sealed_segments_are_copied_byte_for_byte_and_retention_deletes_the_copi
         b.cleanup()
 
 
+def local_start_past(data_dir, topic, offset):
+    """The local log's start offset once it is past `offset` (retention of the local tier)."""
+    out = subprocess.run([str(WALCTL_BIN), "list", data_dir, "--output", "json"], capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr.decode()
+    row = next(r for r in json.loads(out.stdout) if r["topic"] == topic)
+    return row["start_offset"] if row["start_offset"] > offset else None
+
+
+def check_read_back(bootstrap, topic, count):
+    """Every record from offset 0, in order, by a consumer that starts at the log start."""
+    low, high, records = read_partition(bootstrap, topic)
+    assert (low, high) == (0, count)
+    assert [o for o, _, _ in records] == list(range(count))
+    assert all(v == b"v%05d" % o + b"x" * 90 for o, _, v in records), "values read back intact"
+
+
+def test_a_topic_far_beyond_its_local_retention_is_read_back_from_offset_0(tmp_path):
+    tier = tmp_path / "tier"
+    b = BrokerProcess((*FAST, "--remote-storage", f"file://{tier}")).start()
+    try:
+        topic = unique("cold")
+        create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
+        started = int(time.time() * 1000)
+        produce(b.bootstrap, topic, 600)
+        local_start = eventually("local segments deleted once copied",
+                                 lambda: local_start_past(b.data_dir, topic, 400))
+        local = lambda: list((Path(b.data_dir) / "partitions" / f"{topic}-0").glob("*.wal"))
+        eventually("what local.retention.bytes keeps, and the active segment", lambda: len(local()) <= 4)
+        check_read_back(b.bootstrap, topic, 600)
+
+        c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": unique("g")})
+        try:
+            found = c.offsets_for_times([TopicPartition(topic, 0, started)], timeout=30)
+            assert found[0].offset == 0, "the first record by time is in the remote tier"
+        finally:
+            c.close()
+        assert local_start > 0
+    finally:
+        b.cleanup()
+
+
+def test_a_corrupt_remote_object_is_refused_never_served(tmp_path):
+    tier = tmp_path / "tier"
+    b = BrokerProcess((*FAST, "--remote-storage", f"file://{tier}")).start()
+    try:
+        topic = unique("corrupt")
+        create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
+        produce(b.bootstrap, topic, 600)
+        eventually("local segments deleted once copied", lambda: local_start_past(b.data_dir, topic, 400))
+        first = min(tier.glob(f"{topic}-0/*/00000000000000000000-*.wal"))
+        data = bytearray(first.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        first.write_bytes(bytes(data))
+
+        c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": unique("g"), "enable.auto.commit": False})
+        try:
+            c.assign([TopicPartition(topic, 0, 0)])
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                msg = c.poll(0.5)
+                assert msg is None or msg.error() is not None, f"offset {msg.offset()} served from a corrupt copy"
+        finally:
+            c.close()
+        assert "is corrupt" in b.log_tail(), "the broker reports the corrupt object"
+    finally:
+        b.cleanup()
+
+
 def test_a_broker_without_a_remote_tier_refuses_remote_storage_and_bad_locations_stop_it():
     b = BrokerProcess(FAST).start()
     try:
@@ -126,13 +199,15 @@ def test_copies_go_to_s3_and_a_deleted_topics_copies_are_deleted(tmp_path):
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     try:
         topic = unique("tiered")
-        admin = create_topic(b.bootstrap, topic, 1, TIERED)
+        admin = create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
         produce(b.bootstrap, topic, 300)
+        eventually("local segments deleted once copied", lambda: local_start_past(b.data_dir, topic, 100))
         row = eventually("every sealed segment copied", lambda: copied_all_sealed(b.data_dir, url, topic, env))
         keys = lambda: [o["Key"] for o in s3.list_objects_v2(Bucket="chronik-tier").get("Contents", [])]
         stored = [k for k in keys() if k.endswith(".wal")]
         assert len(stored) == len(row["remote"]["segment_details"]), stored
         assert all(k.startswith(f"cluster-a/{topic}-0/") for k in stored), stored
+        check_read_back(b.bootstrap, topic, 300)
 
         admin.delete_topics([topic])[topic].result(timeout=30)
         eventually("the deleted topic's copies deleted", lambda: not any(k.startswith(f"cluster-a/{topic}-0/") for k in keys()))
@@ -140,3 +215,36 @@ def test_copies_go_to_s3_and_a_deleted_topics_copies_are_deleted(tmp_path):
         b.cleanup()
         proc.kill()
         proc.wait()
+
+
+def test_three_brokers_a_stale_replica_skips_the_remote_history_and_a_new_leader_reads_it(tmp_path):
+    """A replica that was down while the partition's history moved to the remote tier starts
+    at the leader's local log start (OFFSET_MOVED_TO_TIERED_STORAGE) instead of copying it;
+    after the leader dies, the new one serves the whole log from offset 0."""
+    from cluster import Cluster
+
+    tier = tmp_path / "tier"
+    c = Cluster(broker_args=("--remote-storage", f"file://{tier}", "--remote-log-manager-task-interval-ms", "100",
+                             "--retention-check-interval-ms", "100"))
+    try:
+        c.start()
+        topic = unique("cold3")
+        c.create_topic(topic, 1, replication=3, config=LOCAL_FEW)
+        leader = c.leader_of(topic, 0)
+        stale = next(b for b in c.brokers if b != leader)
+        c.brokers[stale].kill()
+        produce(c.bootstrap, topic, 600)
+        leader_start = eventually("the leader's local segments deleted once copied",
+                                  lambda: local_start_past(c.data_dir(leader), topic, 400))
+
+        c.start_broker(stale)
+        c.wait_isr(topic, 3)
+        stale_start = local_start_past(c.data_dir(stale), topic, 400)
+        assert stale_start is not None and stale_start >= leader_start, (stale_start, leader_start)
+        assert "starting over at its log start" in Path(c.brokers[stale].log_path).read_text(errors="replace")
+
+        c.brokers[leader].kill()
+        eventually("a new leader", lambda: c.leader_of(topic, 0) not in (leader, -1))
+        c._with_logs(lambda: check_read_back(c.bootstrap, topic, 600))
+    finally:
+        c.cleanup()

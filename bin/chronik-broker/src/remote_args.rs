@@ -24,12 +24,27 @@ pub struct RemoteArgs {
         default_value_t = 30_000
     )]
     pub remote_log_manager_task_interval_ms: u64,
+    /// Bytes of remote segment indexes kept in memory for reads from the remote tier (Kafka's
+    /// remote.log.index.file.cache.total.size.bytes); the least recently used go first.
+    #[arg(
+        long,
+        env = "CHRONIK_REMOTE_LOG_INDEX_CACHE_BYTES",
+        default_value_t = 64 * 1024 * 1024
+    )]
+    pub remote_log_index_cache_bytes: u64,
+    /// Reads from the remote tier under way at once; more wait, reads of local data never do
+    /// (Kafka's remote.log.reader.threads).
+    #[arg(long, env = "CHRONIK_REMOTE_LOG_READERS", default_value_t = 10)]
+    pub remote_log_readers: usize,
 }
 
 impl RemoteArgs {
     pub fn apply(&self, config: &mut BrokerConfig) -> anyhow::Result<()> {
         if self.remote_log_manager_task_interval_ms == 0 {
             bail!("--remote-log-manager-task-interval-ms must be at least 1");
+        }
+        if self.remote_log_readers == 0 {
+            bail!("--remote-log-readers must be at least 1");
         }
         let Some(url) = &self.remote_storage else {
             return Ok(());
@@ -39,6 +54,8 @@ impl RemoteArgs {
             location,
             options: RemoteOptions::default(),
             interval: Duration::from_millis(self.remote_log_manager_task_interval_ms),
+            index_cache_bytes: self.remote_log_index_cache_bytes,
+            readers: self.remote_log_readers,
         });
         Ok(())
     }

@@ -105,8 +105,14 @@ impl Broker {
             isr_check,
         ));
         tasks.extend(crate::cleaner::spawn(layer.clone(), &config.cleaner));
+        let mut remote_reader = None;
         if let (Some(tier), Some(store)) = (&config.remote_storage, remote_store) {
             tracing::info!(location = %tier.location, "remote tier checked");
+            remote_reader = Some(Arc::new(chronik_tiered::RemoteReader::new(
+                store.clone(),
+                tier.index_cache_bytes,
+                tier.readers,
+            )));
             tasks.push(crate::tiering::spawn(
                 layer.clone(),
                 cluster.clone(),
@@ -152,6 +158,7 @@ impl Broker {
             groups,
             layer,
             txns,
+            remote_reader,
         });
         Ok(Broker {
             services,

@@ -68,8 +68,13 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
         PartitionError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
         PartitionError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        PartitionError::OffsetMovedToTieredStorage { .. } => {
+            ResponseError::OffsetMovedToTieredStorage
+        }
         PartitionError::InternalTopic(_) => ResponseError::InvalidTopicException,
-        PartitionError::CompactOnly(_) => ResponseError::PolicyViolation,
+        PartitionError::CompactOnly(_) | PartitionError::RemoteCopies(_) => {
+            ResponseError::PolicyViolation
+        }
         PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
         PartitionError::NotEnoughReplicasAfterAppend { .. } => {
             ResponseError::NotEnoughReplicasAfterAppend

@@ -30,6 +30,9 @@ pub(crate) struct Hosted {
     snapshot_at: AtomicI64,
     /// The log refused a write for good (failed fsync or write) and that was reported.
     failed: AtomicBool,
+    /// The first offset the remote tier holds (`i64::MAX`: none), as the remote tier's task
+    /// last saw it: the log start consumers are told is the lower of it and the local one's.
+    remote_start: AtomicI64,
 }
 
 impl Hosted {
@@ -45,6 +48,16 @@ impl Hosted {
                 "partition log failed: writes are refused until the broker restarts on a healthy disk; reads go on");
             metrics::gauge!("chronik_broker_failed_logs").increment(1.0);
         }
+    }
+
+    /// The log start offset consumers see: the remote tier's first offset when it holds
+    /// older records than the local log.
+    pub fn log_start_offset(&self) -> i64 {
+        (self.log.start_offset()).min(self.remote_start.load(Ordering::Relaxed))
+    }
+
+    pub fn set_remote_start(&self, start: Option<i64>) {
+        (self.remote_start).store(start.unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 
     pub fn producers(&self) -> std::sync::MutexGuard<'_, ProducerStates> {
@@ -339,6 +352,7 @@ impl Partitions {
                     producers: Mutex::new(producers),
                     snapshot_at: AtomicI64::new(snapshot_at),
                     failed: AtomicBool::new(false),
+                    remote_start: AtomicI64::new(i64::MAX),
                 };
                 self.hosted().insert(tp, Arc::new(hosted));
             }

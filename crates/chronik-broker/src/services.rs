@@ -31,6 +31,9 @@ pub(crate) struct Services {
     pub fetch_sessions: Mutex<FetchSessions>,
     /// The client quotas configured in the metadata and the usage measured against them.
     pub quotas: Arc<crate::quotas::Quotas>,
+    /// Reads of the remote tier (`--remote-storage`): consumers' fetches of offsets only it
+    /// holds, and timestamp lookups there.
+    pub remote_reader: Option<Arc<chronik_tiered::RemoteReader>>,
 }
 
 impl Services {

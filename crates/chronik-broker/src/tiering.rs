@@ -4,8 +4,8 @@
 //! the metadata: COPY_STARTED, the objects (segment, index, manifest last), COPIED. Copies
 //! `retention.*` no longer keeps, uploads nobody finished (a crash, a failed upload, a
 //! leader change) and the copies of deleted topics are deleted: DELETE_STARTED, the objects,
-//! DELETED. Reads from the remote tier are not built: local segments stay until retention
-//! deletes them, with their copies.
+//! DELETED. Local segments go once copied and past `local.retention.*` (the log's own
+//! retention is off for a tiered topic); followers follow the leader's local log start.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::BrokerError;
 use crate::cluster::Cluster;
-use crate::partition::PartitionLayer;
+use crate::partition::{PartitionLayer, segment_id};
 use crate::partitions::Hosted;
 
 /// Where the remote tier is and how often it is tended.
@@ -31,6 +31,10 @@ pub struct RemoteTierConfig {
     pub options: RemoteOptions,
     /// Kafka's `remote.log.manager.task.interval.ms`.
     pub interval: Duration,
+    /// Bytes of remote segment indexes kept for reads.
+    pub index_cache_bytes: u64,
+    /// Reads from the remote tier under way at once.
+    pub readers: usize,
 }
 
 /// Opens the remote tier and proves it usable (a probe object written, read and deleted), so
@@ -73,12 +77,32 @@ struct Tier {
     store: RemoteStore,
 }
 
+/// What one partition's turn works from.
+struct Tending {
+    epoch: i32,
+    retention: TierRetention,
+    /// The topic is tiered now (not only holding copies from before).
+    copying: bool,
+    /// The copies the metadata records.
+    copies: Vec<RemoteSegment>,
+}
+
 /// A refused or failed step; the next pass looks again.
 type StepResult = Result<(), String>;
 
 impl Tier {
     async fn pass(&self) {
         for (tp, hosted) in self.layer.partitions().all() {
+            let copies: Vec<RemoteSegment> = self.cluster.metadata(|s| {
+                s.remote_segments(hosted.topic_id, tp.partition)
+                    .cloned()
+                    .collect()
+            });
+            let start = (copies.iter())
+                .filter(|c| c.state == RemoteCopyState::Copied)
+                .map(|c| c.key.base_offset)
+                .min();
+            hosted.set_remote_start(start);
             let Some(epoch) = hosted.replica.leader_epoch() else {
                 continue;
             };
@@ -86,18 +110,13 @@ impl Tier {
                 continue;
             };
             // A topic no longer copied (or compacted) still has its copies deleted by retention.
-            let copying = settings.remote.enabled && !settings.cleanup.compact;
-            let delete = settings.cleanup.delete;
-            let retention = TierRetention {
-                retention_ms: settings
-                    .retention_ms
-                    .filter(|_| delete)
-                    .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
-                retention_bytes: settings.retention_bytes.filter(|_| delete),
-                local_retention_ms: None,
-                local_retention_bytes: None,
+            let tending = Tending {
+                epoch,
+                retention: settings.tier_retention(),
+                copying: settings.tiered(),
+                copies,
             };
-            if let Err(e) = self.tend(&tp, &hosted, epoch, retention, copying).await {
+            if let Err(e) = self.tend(&tp, &hosted, tending).await {
                 tracing::warn!(partition = %tp, error = %e, "remote tier step failed; retried next pass");
                 metrics::counter!("chronik_broker_remote_failures_total").increment(1);
             }
@@ -109,19 +128,13 @@ impl Tier {
     }
 
     /// One partition: deletes what the plan deletes, then copies at most one segment.
-    async fn tend(
-        &self,
-        tp: &TopicPartition,
-        hosted: &Hosted,
-        epoch: i32,
-        retention: TierRetention,
-        copying: bool,
-    ) -> StepResult {
-        let copies: Vec<RemoteSegment> = self.cluster.metadata(|s| {
-            s.remote_segments(hosted.topic_id, tp.partition)
-                .cloned()
-                .collect()
-        });
+    async fn tend(&self, tp: &TopicPartition, hosted: &Arc<Hosted>, t: Tending) -> StepResult {
+        let Tending {
+            epoch,
+            retention,
+            copying,
+            copies,
+        } = t;
         if !copying && copies.is_empty() {
             return Ok(());
         }
@@ -142,6 +155,9 @@ impl Tier {
             now_ms: crate::wall_clock::wall_ms(),
             retention,
         });
+        if let Some(below) = plan.delete_local_below.filter(|_| copying) {
+            self.delete_local(tp, hosted, below).await?;
+        }
         for (base_offset, upload_id) in plan.delete_remote {
             let found = copies
                 .iter()
@@ -154,6 +170,27 @@ impl Tier {
             Some(segment) if copying => self.copy_segment(tp, hosted, epoch, segment).await,
             _ => Ok(()),
         }
+    }
+
+    /// Deletes the local segments below `below`, each wholly copied (the followers follow the
+    /// leader's local log start, which their fetches report).
+    async fn delete_local(
+        &self,
+        tp: &TopicPartition,
+        hosted: &Arc<Hosted>,
+        below: i64,
+    ) -> StepResult {
+        let hosted = hosted.clone();
+        let deleted = tokio::task::spawn_blocking(move || hosted.log.delete_before(below))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if deleted.segments_deleted > 0 {
+            tracing::info!(partition = %tp, segments = deleted.segments_deleted,
+                bytes = deleted.bytes_deleted, local_start = deleted.start_offset,
+                "local segments deleted: the remote tier holds them");
+        }
+        Ok(())
     }
 
     async fn copy_segment(
@@ -234,14 +271,7 @@ impl Tier {
             self.record(&step(RemoteSegmentState::RemoteSegmentDeleteStarted))
                 .await?;
         }
-        let id = RemoteSegmentId {
-            topic: copy.topic.clone(),
-            partition: copy.key.partition,
-            topic_id: copy.key.topic_id.to_string(),
-            base_offset: copy.key.base_offset,
-            upload_id: copy.key.upload_id,
-        };
-        (self.store.delete_segment(&id).await).map_err(|e| e.to_string())?;
+        (self.store.delete_segment(&segment_id(copy)).await).map_err(|e| e.to_string())?;
         self.record(&step(RemoteSegmentState::RemoteSegmentDeleted))
             .await?;
         metrics::counter!("chronik_broker_remote_segments_deleted_total").increment(1);

@@ -3,7 +3,7 @@
 //! Ranges are what current clients negotiate (librdkafka 2.x, kafka-python 2.x, Java 3.x–4.x),
 //! clipped to what kafka-protocol 0.18 can decode, and stopping before versions whose semantics
 //! Chronik does not implement (topic ids in Produce 13, Fetch 13+, OffsetCommit 10 and
-//! OffsetFetch 10, tiered-storage offsets in ListOffsets 8+). AddPartitionsToTxn 4 and 5 are the
+//! OffsetFetch 10, ListOffsets 10's timeout). AddPartitionsToTxn 4 and 5 are the
 //! broker-to-coordinator forms of KIP-890 (clients stop at 3); Produce 12, EndTxn 5 and
 //! TxnOffsetCommit 5 are those of producers that end every transaction with an epoch bump
 //! (KIP-890 part 2). A test keeps every range inside kafka-protocol's own `valid_versions`.
@@ -15,7 +15,7 @@ use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 12),
     (ApiKey::Fetch, 4, 12),
-    (ApiKey::ListOffsets, 1, 7),
+    (ApiKey::ListOffsets, 1, 9),
     (ApiKey::Metadata, 0, 12),
     (ApiKey::OffsetCommit, 2, 9),
     (ApiKey::OffsetFetch, 1, 9),

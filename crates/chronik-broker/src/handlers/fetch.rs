@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
 use super::NONE;
+use super::fetch_remote::{PendingRemote, read_remote};
 use crate::fetch_sessions::{
     Answer, FetchContext, PartitionParams, Plan, SessionError, SessionRequest, Shown,
 };
@@ -78,7 +79,13 @@ pub(crate) async fn handle(
     loop {
         // Subscribed before reading, so a change during the read is not missed.
         let mut changes = layer.changes(partitions.iter().map(|(tp, _)| tp));
-        let (reads, bytes, errors) = read_all(layer, &partitions, max_bytes, reader);
+        let (mut reads, mut bytes, errors, remote) =
+            read_all(layer, &partitions, max_bytes, reader);
+        if let Some(remote) = remote {
+            // Cold data answers as soon as it is read, as Kafka's remote fetch does.
+            bytes += read_remote(services, &mut reads, remote).await;
+            return answer(services, throttling.as_ref(), plan.context, reads, bytes);
+        }
         if bytes >= min_bytes || errors || Instant::now() >= deadline {
             return answer(services, throttling.as_ref(), plan.context, reads, bytes);
         }
@@ -86,7 +93,10 @@ pub(crate) async fn handle(
         let woken = tokio::time::timeout_at(deadline, changes.next()).await;
         drop(parked);
         if !matches!(woken, Ok(Some(_))) {
-            let (reads, bytes, _) = read_all(layer, &partitions, max_bytes, reader);
+            let (mut reads, mut bytes, _, remote) = read_all(layer, &partitions, max_bytes, reader);
+            if let Some(remote) = remote {
+                bytes += read_remote(services, &mut reads, remote).await;
+            }
             return answer(services, throttling.as_ref(), plan.context, reads, bytes);
         }
     }
@@ -250,17 +260,25 @@ fn counted(response: FetchResponse) -> FetchResponse {
     response
 }
 
-/// One pass over the partitions: each one's answer, the record bytes in them, and whether
-/// any partition failed (which answers at once, as Kafka does).
+/// One pass over the partitions: each one's answer, the record bytes in them, whether any
+/// partition failed (which answers at once, as Kafka does), and the read the remote tier is
+/// to serve: only the first partition whose offset only it holds, and only while the
+/// response holds no data yet (the rest are read again by the next fetch).
 fn read_all(
     layer: &PartitionLayer,
     partitions: &[(TopicPartition, ReadRequest)],
     max_bytes: usize,
     reader: Reader,
-) -> (Vec<(TopicPartition, PartitionData)>, usize, bool) {
+) -> (
+    Vec<(TopicPartition, PartitionData)>,
+    usize,
+    bool,
+    Option<PendingRemote>,
+) {
     let mut out = Vec::with_capacity(partitions.len());
     let mut budget = ResponseBudget::new(max_bytes);
     let mut errors = false;
+    let mut remote = None;
     for (tp, read) in partitions {
         let (max_bytes, first_whole) = budget.next_read(read.max_bytes);
         let read = ReadRequest {
@@ -270,6 +288,16 @@ fn read_all(
         };
         let data = match layer.read(tp, &read, reader) {
             Ok(r) => {
+                if let Some(span) = r.remote.filter(|_| first_whole && max_bytes > 0) {
+                    budget.reserve(max_bytes);
+                    remote = Some(PendingRemote {
+                        at: out.len(),
+                        span,
+                        max_bytes,
+                        last_stable_offset: (read.isolation == Isolation::ReadCommitted)
+                            .then_some(r.last_stable_offset),
+                    });
+                }
                 budget.took(r.records.len());
                 PartitionData::default()
                     .with_error_code(NONE)
@@ -286,7 +314,7 @@ fn read_all(
         };
         out.push((tp.clone(), data.with_partition_index(tp.partition)));
     }
-    (out, budget.used, errors)
+    (out, budget.used, errors, remote)
 }
 
 /// What a fetch response may still take (KIP-74): until it holds data, the first batch of a
@@ -298,18 +326,29 @@ fn read_all(
 struct ResponseBudget {
     max_bytes: usize,
     used: usize,
+    /// Held for a read the remote tier serves after the local ones.
+    reserved: usize,
 }
 
 impl ResponseBudget {
     fn new(max_bytes: usize) -> Self {
-        ResponseBudget { max_bytes, used: 0 }
+        ResponseBudget {
+            max_bytes,
+            used: 0,
+            reserved: 0,
+        }
     }
 
     /// The byte limit for the next partition's read, and whether its first batch comes
     /// whole even when larger.
     fn next_read(&self, partition_max_bytes: usize) -> (usize, bool) {
-        let remaining = self.max_bytes.saturating_sub(self.used);
-        (partition_max_bytes.min(remaining), self.used == 0)
+        let taken = self.used + self.reserved;
+        let remaining = self.max_bytes.saturating_sub(taken);
+        (partition_max_bytes.min(remaining), taken == 0)
+    }
+
+    fn reserve(&mut self, bytes: usize) {
+        self.reserved += bytes;
     }
 
     fn took(&mut self, bytes: usize) {
@@ -340,6 +379,9 @@ fn failed(e: &PartitionError) -> PartitionData {
         } => data
             .with_high_watermark(*visible_end)
             .with_log_start_offset(*log_start),
+        PartitionError::OffsetMovedToTieredStorage { local_start, .. } => {
+            data.with_log_start_offset(*local_start)
+        }
         _ => data,
     }
 }

@@ -17,6 +17,7 @@ mod describe_quorum;
 mod elect_leaders;
 mod endpoints;
 mod fetch;
+mod fetch_remote;
 mod groups;
 mod init_producer_id;
 mod list_offsets;
@@ -238,7 +239,7 @@ pub(crate) async fn dispatch(
             }))
         }
         RequestKind::ListOffsets(r) => later(Box::pin(async move {
-            ResponseKind::ListOffsets(list_offsets::handle(&services, r, v))
+            ResponseKind::ListOffsets(list_offsets::handle(&services, r, v).await)
         })),
         RequestKind::CreateTopics(r) => later(Box::pin(async move {
             ResponseKind::CreateTopics(create_topics::handle(&services, r).await)

@@ -32,6 +32,9 @@ impl PartitionLayer {
             // Kafka's rule: a compacted log keeps every key's latest record.
             return Err(PartitionError::CompactOnly(tp.clone()));
         }
+        if !self.remote_copies(&leading.hosted, tp).is_empty() {
+            return Err(PartitionError::RemoteCopies(tp.clone()));
+        }
         let log = leading.log().clone();
         let high_watermark = leading.high_watermark();
         let target = if offset == HIGH_WATERMARK {

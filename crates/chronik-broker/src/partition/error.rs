@@ -22,12 +22,22 @@ pub(crate) enum PartitionError {
         /// What the reader may see (its response still reports it).
         visible_end: i64,
     },
+    #[error(
+        "offset {offset} is only in the remote tier; a follower starts at the leader's local \
+         log start {local_start}"
+    )]
+    OffsetMovedToTieredStorage { offset: i64, local_start: i64 },
     #[error("the internal topic of {0} takes writes only from its coordinator")]
     InternalTopic(TopicPartition),
     #[error(
         "records of {0} cannot be deleted while its cleanup.policy is compact; add delete to it"
     )]
     CompactOnly(TopicPartition),
+    #[error(
+        "records of {0} are in the remote tier, where DeleteRecords cannot delete them; \
+         lower the topic's retention.ms or retention.bytes instead"
+    )]
+    RemoteCopies(TopicPartition),
     #[error("the ISR of {partition} has {isr} members, fewer than min.insync.replicas={min}")]
     NotEnoughReplicas {
         partition: TopicPartition,

@@ -9,6 +9,7 @@ use chronik_wal::{AbortedTxn, PartitionLog};
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::WatchStream;
 
+use super::remote::{RemoteSpan, segment_id};
 use super::{Leading, PartitionError, PartitionLayer, Result};
 use crate::producers::ProducerSummary;
 use crate::replica::{Role, divergence};
@@ -70,6 +71,9 @@ pub(crate) struct PartitionRead {
     pub log_start_offset: i64,
     /// For a read_committed reader, the aborted transactions the records may hold.
     pub aborted: Option<Vec<AbortedTxn>>,
+    /// For a consumer's offset that only the remote tier holds: where to read it (the
+    /// records are empty).
+    pub remote: Option<RemoteSpan>,
 }
 
 /// Which offset ListOffsets asks for.
@@ -77,8 +81,12 @@ pub(crate) struct PartitionRead {
 pub(crate) enum OffsetQuery {
     /// Where a consumer's next record will be: the high watermark.
     Latest,
-    /// The log start.
+    /// The log start over both tiers.
     Earliest,
+    /// The local log's start (KIP-405's EARLIEST_LOCAL_TIMESTAMP, -4).
+    EarliestLocal,
+    /// The last offset the remote tier holds (KIP-1005's LATEST_TIERED_TIMESTAMP, -5).
+    LatestTiered,
     /// The first record with a timestamp at or after this one.
     Timestamp(i64),
     /// The first record holding the largest timestamp (KIP-734).
@@ -108,10 +116,40 @@ impl PartitionLayer {
             Reader::Consumer if committed => lso,
             Reader::Consumer => hw,
         };
+        // Consumers see the log from its start over both tiers; followers only the local one.
+        let reported_start = match reader {
+            Reader::Consumer => leading.hosted.log_start_offset(),
+            Reader::Follower(_) => start,
+        };
+        if (0..start).contains(&req.fetch_offset)
+            && let Some(copy) = self.remote_copy_at(&leading.hosted, tp, req.fetch_offset)
+        {
+            return match reader {
+                Reader::Follower(_) => Err(PartitionError::OffsetMovedToTieredStorage {
+                    offset: req.fetch_offset,
+                    local_start: start,
+                }),
+                Reader::Consumer => Ok(PartitionRead {
+                    records: Bytes::new(),
+                    high_watermark: hw,
+                    last_stable_offset: lso,
+                    log_start_offset: reported_start.min(copy.key.base_offset),
+                    aborted: None,
+                    remote: Some(RemoteSpan {
+                        id: segment_id(&copy),
+                        offset: req.fetch_offset,
+                    }),
+                }),
+            };
+        }
         if req.fetch_offset < start || req.fetch_offset > end {
+            let log_start = match reader {
+                Reader::Consumer => self.log_start_over_tiers(&leading.hosted, tp),
+                Reader::Follower(_) => start,
+            };
             return Err(PartitionError::OffsetOutOfRange {
                 offset: req.fetch_offset,
-                log_start: start,
+                log_start,
                 log_end: end,
                 visible_end: visible,
             });
@@ -138,8 +176,9 @@ impl PartitionLayer {
             records,
             high_watermark: hw,
             last_stable_offset: lso,
-            log_start_offset: start,
+            log_start_offset: reported_start,
             aborted,
+            remote: None,
         })
     }
 
@@ -214,7 +253,13 @@ impl PartitionLayer {
         let log = leading.log();
         let found = match query {
             OffsetQuery::Latest => Some((hw, -1)),
-            OffsetQuery::Earliest => Some((log.start_offset(), -1)),
+            OffsetQuery::Earliest => Some((self.log_start_over_tiers(&leading.hosted, tp), -1)),
+            OffsetQuery::EarliestLocal => Some((log.start_offset(), -1)),
+            OffsetQuery::LatestTiered => {
+                let copies = self.remote_copies(&leading.hosted, tp);
+                let last = copies.iter().map(|c| c.next_offset - 1).max();
+                Some((last.unwrap_or(-1), -1))
+            }
             OffsetQuery::Timestamp(ts) if ts < 0 => {
                 return Err(PartitionError::InvalidTimestamp(ts));
             }

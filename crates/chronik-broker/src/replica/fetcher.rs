@@ -332,7 +332,11 @@ fn apply<'a>(
     if hosted.replica.read(|p| p.role() != role) {
         return Applied::Done(false);
     }
-    if part.error_code == ResponseError::OffsetOutOfRange.code() {
+    // Below the leader's local log, what the remote tier holds is not copied: the replica
+    // starts over at the leader's local log start.
+    if part.error_code == ResponseError::OffsetOutOfRange.code()
+        || part.error_code == ResponseError::OffsetMovedToTieredStorage.code()
+    {
         out_of_range(tp, hosted, part.log_start_offset, part.high_watermark);
         return Applied::Done(true);
     }

@@ -5,8 +5,8 @@
 //! deleted segments are removed at once (`file.delete.delay.ms`). The replication throttle
 //! lists name replicas to hold to the brokers' throttle rates, which Chronik does not have (as
 //! in Kafka with no rate set). Of the tiered-storage configs, `remote.storage.enable` is real
-//! (remote.rs); the others change nothing yet: the broker does not read from its remote tier,
-//! so a partition keeps locally every segment `retention.*` keeps.
+//! (remote.rs), with `local.retention.*`; copying cannot be paused per topic
+//! (`remote.log.copy.disable`) and copies go by retention (`remote.log.delete.on.disable`).
 
 use std::collections::BTreeMap;
 
@@ -21,11 +21,9 @@ pub(crate) const FOLLOWER_REPLICATION_THROTTLED_REPLICAS: &str =
     "follower.replication.throttled.replicas";
 pub(crate) const REMOTE_LOG_COPY_DISABLE: &str = "remote.log.copy.disable";
 pub(crate) const REMOTE_LOG_DELETE_ON_DISABLE: &str = "remote.log.delete.on.disable";
-pub(crate) const LOCAL_RETENTION_MS: &str = "local.retention.ms";
-pub(crate) const LOCAL_RETENTION_BYTES: &str = "local.retention.bytes";
 
 /// Each inert config with Kafka's default.
-const DEFAULTS: [(&str, &str); 11] = [
+const DEFAULTS: [(&str, &str); 9] = [
     (MESSAGE_FORMAT_VERSION, "3.0-IV1"),
     (MESSAGE_DOWNCONVERSION_ENABLE, "true"),
     (PREALLOCATE, "false"),
@@ -35,9 +33,6 @@ const DEFAULTS: [(&str, &str); 11] = [
     (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, ""),
     (REMOTE_LOG_COPY_DISABLE, "false"),
     (REMOTE_LOG_DELETE_ON_DISABLE, "false"),
-    // -2: the same as retention.ms / retention.bytes.
-    (LOCAL_RETENTION_MS, "-2"),
-    (LOCAL_RETENTION_BYTES, "-2"),
 ];
 
 /// The values of the inert configs, as given (each checked as Kafka checks it).
@@ -68,10 +63,6 @@ impl InertSettings {
                         .into());
                 }
             }
-            LOCAL_RETENTION_MS | LOCAL_RETENTION_BYTES => match value.parse::<i64>() {
-                Ok(n) if n >= -2 => {}
-                _ => return Err("must be a number of at least -2".into()),
-            },
             SEGMENT_INDEX_BYTES => match value.parse::<i32>() {
                 Ok(n) if n >= 4 => {}
                 _ => return Err(format!("must be a number from 4 to {}", i32::MAX)),
@@ -141,7 +132,7 @@ mod tests {
         for (k, v) in [
             (LEADER_REPLICATION_THROTTLED_REPLICAS, "*"),
             (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, "0:101, 1:102"),
-            (LOCAL_RETENTION_BYTES, "-2"),
+            (REMOTE_LOG_DELETE_ON_DISABLE, "true"),
         ] {
             assert_eq!(s.set(k, v), Ok(true), "{k}={v}");
             assert_eq!(s.value(k).as_deref(), Some(v));
@@ -164,7 +155,6 @@ mod tests {
             (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, "0-1"),
             (FOLLOWER_REPLICATION_THROTTLED_REPLICAS, "0:"),
             (REMOTE_LOG_COPY_DISABLE, "no"),
-            (LOCAL_RETENTION_MS, "-3"),
         ] {
             assert!(s.set(k, v).is_err(), "{k}={v}");
         }

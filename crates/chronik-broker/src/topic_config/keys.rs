@@ -11,11 +11,10 @@ use super::compression::{
 };
 use super::inert::{
     FILE_DELETE_DELAY_MS, FOLLOWER_REPLICATION_THROTTLED_REPLICAS,
-    LEADER_REPLICATION_THROTTLED_REPLICAS, LOCAL_RETENTION_BYTES, LOCAL_RETENTION_MS,
-    MESSAGE_DOWNCONVERSION_ENABLE, MESSAGE_FORMAT_VERSION, PREALLOCATE, REMOTE_LOG_COPY_DISABLE,
-    REMOTE_LOG_DELETE_ON_DISABLE, SEGMENT_INDEX_BYTES,
+    LEADER_REPLICATION_THROTTLED_REPLICAS, MESSAGE_DOWNCONVERSION_ENABLE, MESSAGE_FORMAT_VERSION,
+    PREALLOCATE, REMOTE_LOG_COPY_DISABLE, REMOTE_LOG_DELETE_ON_DISABLE, SEGMENT_INDEX_BYTES,
 };
-use super::remote::REMOTE_STORAGE_ENABLE;
+use super::remote::{LOCAL_RETENTION_BYTES, LOCAL_RETENTION_MS, REMOTE_STORAGE_ENABLE};
 use super::timestamps::{
     MESSAGE_TIMESTAMP_AFTER_MAX_MS, MESSAGE_TIMESTAMP_BEFORE_MAX_MS,
     MESSAGE_TIMESTAMP_DIFFERENCE_MAX_MS, MESSAGE_TIMESTAMP_TYPE,
@@ -137,13 +136,13 @@ pub(crate) const KEYS: &[Key] = &[
         name: LOCAL_RETENTION_BYTES,
         broker_name: Some("log.local.retention.bytes"),
         config_type: ConfigType::Long,
-        doc: "No effect yet: the broker does not read from its remote tier, so a partition keeps locally what retention.bytes keeps.",
+        doc: "For a topic with remote.storage.enable=true: the bytes of a partition kept on local disk, once copied to the remote tier (-2: as retention.bytes; -1: unbounded; never more than retention.bytes). Older segments are read back from the remote tier.",
     },
     Key {
         name: LOCAL_RETENTION_MS,
         broker_name: Some("log.local.retention.ms"),
         config_type: ConfigType::Long,
-        doc: "No effect yet: the broker does not read from its remote tier, so a partition keeps locally what retention.ms keeps.",
+        doc: "For a topic with remote.storage.enable=true: how long a segment stays on local disk once copied to the remote tier (-2: as retention.ms; -1: unbounded; never longer than retention.ms). Older segments are read back from the remote tier.",
     },
     Key {
         name: MAX_COMPACTION_LAG_MS,
@@ -237,7 +236,7 @@ pub(crate) const KEYS: &[Key] = &[
         name: REMOTE_STORAGE_ENABLE,
         broker_name: None,
         config_type: ConfigType::Boolean,
-        doc: "true: the leaders of the topic's partitions copy each sealed, committed segment to the broker's remote tier (--remote-storage), where retention deletes it with the local one. Refused on a broker without a remote tier.",
+        doc: "true: the leaders of the topic's partitions copy each sealed, committed segment to the broker's remote tier (--remote-storage); local.retention.* then bounds what stays on local disk and retention.* the whole log, whose older part consumers read from the remote tier. Refused on a broker without a remote tier.",
     },
     Key {
         name: RETENTION_BYTES,

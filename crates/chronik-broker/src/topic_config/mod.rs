@@ -133,10 +133,7 @@ impl TopicSettings {
             compaction: CompactionSettings::default(),
             timestamps: TimestampSettings::default(),
             compression: CompressionSettings::default(),
-            remote: RemoteSettings {
-                available: config.remote_storage.is_some(),
-                enabled: false,
-            },
+            remote: RemoteSettings::new(config.remote_storage.is_some()),
             inert: InertSettings::default(),
         }
     }
@@ -296,9 +293,11 @@ impl TopicSettings {
     }
 
     /// The settings of a partition log of this topic. Retention applies only under the
-    /// delete policy: a compact-only topic keeps the latest record of every key forever.
+    /// delete policy: a compact-only topic keeps the latest record of every key forever. A
+    /// tiered topic's local segments go only once copied (the remote tier's task deletes
+    /// them), so the log's own retention is off.
     pub fn log_config(&self) -> LogConfig {
-        let delete = self.cleanup.delete;
+        let delete = self.cleanup.delete && !self.tiered();
         LogConfig {
             segment_bytes: self.segment_bytes,
             segment_ms: Some(self.segment_ms),
@@ -309,6 +308,30 @@ impl TopicSettings {
                 .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
             retention_bytes: self.retention_bytes.filter(|_| delete),
             flush: Some(self.flush),
+        }
+    }
+}
+
+impl TopicSettings {
+    /// Whether the topic's segments go to the remote tier.
+    pub fn tiered(&self) -> bool {
+        self.remote.enabled && !self.cleanup.compact
+    }
+
+    /// The topic's retention as the remote tier applies it: the whole log's and the local
+    /// disk's (under the delete policy only).
+    pub fn tier_retention(&self) -> chronik_tiered::TierRetention {
+        let delete = self.cleanup.delete;
+        let retention_ms = (self.retention_ms)
+            .filter(|_| delete)
+            .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        let retention_bytes = self.retention_bytes.filter(|_| delete);
+        let (local_ms, local_bytes) = self.remote.local_retention(retention_ms, retention_bytes);
+        chronik_tiered::TierRetention {
+            retention_ms,
+            retention_bytes,
+            local_retention_ms: local_ms,
+            local_retention_bytes: local_bytes,
         }
     }
 }
