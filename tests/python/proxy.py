@@ -7,7 +7,9 @@ applies to every connection through it, existing and new:
 - `down`: connections are closed and new ones refused (closed at once);
 - `delay`: every chunk waits `delay_s` before being passed on;
 - `drop_in` / `drop_out`: bytes toward the node (in) or from it (out) are discarded, the
-  other direction passes (a one-way partition).
+  other direction passes (a one-way partition);
+- `http500` (for an HTTP server such as an object store): connections are closed, and every
+  request on a new one is answered `500 Internal Server Error` by the proxy itself.
 """
 
 import socket
@@ -39,10 +41,10 @@ class Proxy:
         return f"127.0.0.1:{self.port}"
 
     def set(self, mode, delay_s=0.0):
-        assert mode in ("up", "down", "delay", "drop_in", "drop_out"), mode
+        assert mode in ("up", "down", "delay", "drop_in", "drop_out", "http500"), mode
         with self._lock:
             self.mode, self.delay_s = mode, delay_s
-            conns = list(self._conns) if mode == "down" else []
+            conns = list(self._conns) if mode in ("down", "http500") else []
         for pair in conns:
             _close(*pair)
 
@@ -62,6 +64,9 @@ class Proxy:
                 return
             if self.mode == "down":
                 _close(client)
+                continue
+            if self.mode == "http500":
+                threading.Thread(target=_answer_500, args=(client,), daemon=True).start()
                 continue
             try:
                 server = socket.create_connection(("127.0.0.1", self.target_port), timeout=2)
@@ -94,6 +99,36 @@ class Proxy:
             _close(src, dst)
             with self._lock:
                 self._conns = [p for p in self._conns if src not in p]
+
+
+def _answer_500(client):
+    """Reads one HTTP request (headers and a Content-Length body) and answers 500."""
+    try:
+        client.settimeout(10)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = client.recv(CHUNK)
+            if not chunk:
+                return
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip() or 0)
+        while len(body) < length:
+            chunk = client.recv(CHUNK)
+            if not chunk:
+                return
+            body += chunk
+        error = b"<Error><Code>InternalError</Code><Message>injected by the test proxy</Message></Error>"
+        client.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n"
+                       b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(error), error))
+    except (OSError, ValueError):
+        pass
+    finally:
+        _close(client)
 
 
 def _close(*socks):

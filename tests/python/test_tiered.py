@@ -6,56 +6,22 @@ offset and by timestamp), a corrupt remote object is refused, retention deletes 
 deleted topic's copies are deleted, and a broker without a remote tier refuses the config.
 """
 
-import json
 import os
-import time
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
-import boto3
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
                                   ResourceType)
 
 from cluster import eventually
-from harness import (BROKER_BIN, IO_DEADLINE_S, WALCTL_BIN, BrokerProcess, create_topic, free_port, read_partition,
-                     unique)
-
-TIERED = {"remote.storage.enable": "true", "segment.bytes": "4096"}
-# About two segments stay local; the rest is read back from the remote tier.
-LOCAL_FEW = {**TIERED, "local.retention.bytes": "8192"}
-FAST = ("--fsync", "never", "--auto-create-topics", "false", "--remote-log-manager-task-interval-ms", "100",
-        "--retention-check-interval-ms", "100")
-
-
-def produce(bootstrap, topic, count):
-    """`count` records in batches of 20 (about 2 KiB each: two to a 4 KiB segment)."""
-    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
-    for i in range(count):
-        p.produce(topic, key=b"k%d" % i, value=b"v%05d" % i + b"x" * 90, partition=0)
-        if i % 20 == 19:
-            assert p.flush(IO_DEADLINE_S) == 0
-    assert p.flush(IO_DEADLINE_S) == 0
-
-
-def walctl_list(data_dir, url, env=None):
-    out = subprocess.run([str(WALCTL_BIN), "list", data_dir, "--segments", "--remote-storage", url,
-                          "--output", "json"], capture_output=True, timeout=60, env=env)
-    assert out.returncode == 0, out.stderr.decode()
-    return json.loads(out.stdout)
-
-
-def copied_all_sealed(data_dir, url, topic, env=None):
-    """The partition's row once every sealed local segment has a remote copy."""
-    rows = walctl_list(data_dir, url, env)
-    row = next(r for r in rows if r["topic"] == topic)
-    sealed = row["segment_details"][:-1]
-    remote = row["remote"]["segment_details"]
-    copied = {s["base_offset"] for s in remote}
-    return row if sealed and all(s["base_offset"] in copied for s in sealed) else None
+from harness import BROKER_BIN, BrokerProcess, create_topic, free_port, unique
+from tier_support import (FAST, LOCAL_FEW, TIERED, aws_env, check_read_back, copied_all_sealed, local_start_past,
+                          produce, start_moto)
 
 
 def test_sealed_segments_are_copied_byte_for_byte_and_retention_deletes_the_copies(tmp_path):
@@ -83,22 +49,6 @@ def test_sealed_segments_are_copied_byte_for_byte_and_retention_deletes_the_copi
         eventually("the copies deleted", lambda: not any(tier.glob(f"{topic}-0/**/*.wal")))
     finally:
         b.cleanup()
-
-
-def local_start_past(data_dir, topic, offset):
-    """The local log's start offset once it is past `offset` (retention of the local tier)."""
-    out = subprocess.run([str(WALCTL_BIN), "list", data_dir, "--output", "json"], capture_output=True, timeout=60)
-    assert out.returncode == 0, out.stderr.decode()
-    row = next(r for r in json.loads(out.stdout) if r["topic"] == topic)
-    return row["start_offset"] if row["start_offset"] > offset else None
-
-
-def check_read_back(bootstrap, topic, count):
-    """Every record from offset 0, in order, by a consumer that starts at the log start."""
-    low, high, records = read_partition(bootstrap, topic)
-    assert (low, high) == (0, count)
-    assert [o for o, _, _ in records] == list(range(count))
-    assert all(v == b"v%05d" % o + b"x" * 90 for o, _, v in records), "values read back intact"
 
 
 def test_a_topic_far_beyond_its_local_retention_is_read_back_from_offset_0(tmp_path):
@@ -173,30 +123,13 @@ def test_a_broker_without_a_remote_tier_refuses_remote_storage_and_bad_locations
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def start_moto(tmp_path):
-    moto = Path(os.environ.get("CHRONIK_MOTO_SERVER", Path(__file__).parents[2] / "target/python-venv/bin/moto_server"))
-    port = free_port()
-    log = open(tmp_path / "moto.log", "wb")
-    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
-    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
-    eventually("moto listening", lambda: s3.list_buckets() is not None)
-    return proc, port, s3
-
-
 def test_copies_go_to_s3_and_a_deleted_topics_copies_are_deleted(tmp_path):
     proc, port, s3 = start_moto(tmp_path)
     s3.create_bucket(Bucket="chronik-tier")
-    env = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "us-east-1",
-           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
     url = "s3://chronik-tier/cluster-a"
-    saved = {k: os.environ.get(k) for k in env if k.startswith("AWS_")}
-    os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
-    try:
+    with aws_env(port) as aws:
         b = BrokerProcess((*FAST, "--remote-storage", url)).start()
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    env = {**os.environ, **aws}
     try:
         topic = unique("tiered")
         admin = create_topic(b.bootstrap, topic, 1, LOCAL_FEW)

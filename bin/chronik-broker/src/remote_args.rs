@@ -24,6 +24,14 @@ pub struct RemoteArgs {
         default_value_t = 30_000
     )]
     pub remote_log_manager_task_interval_ms: u64,
+    /// How long one request to the object store may take, in milliseconds; a failed request
+    /// is retried for up to twice as long before the step fails (and is redone next pass).
+    #[arg(
+        long,
+        env = "CHRONIK_REMOTE_STORAGE_REQUEST_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub remote_storage_request_timeout_ms: u64,
     /// Bytes of remote segment indexes kept in memory for reads from the remote tier (Kafka's
     /// remote.log.index.file.cache.total.size.bytes); the least recently used go first.
     #[arg(
@@ -43,6 +51,9 @@ impl RemoteArgs {
         if self.remote_log_manager_task_interval_ms == 0 {
             bail!("--remote-log-manager-task-interval-ms must be at least 1");
         }
+        if self.remote_storage_request_timeout_ms == 0 {
+            bail!("--remote-storage-request-timeout-ms must be at least 1");
+        }
         if self.remote_log_readers == 0 {
             bail!("--remote-log-readers must be at least 1");
         }
@@ -52,7 +63,11 @@ impl RemoteArgs {
         let location = RemoteLocation::parse(url).context("--remote-storage")?;
         config.remote_storage = Some(RemoteTierConfig {
             location,
-            options: RemoteOptions::default(),
+            options: RemoteOptions {
+                request_timeout: Duration::from_millis(self.remote_storage_request_timeout_ms),
+                retry_timeout: Duration::from_millis(2 * self.remote_storage_request_timeout_ms),
+                ..RemoteOptions::default()
+            },
             interval: Duration::from_millis(self.remote_log_manager_task_interval_ms),
             index_cache_bytes: self.remote_log_index_cache_bytes,
             readers: self.remote_log_readers,

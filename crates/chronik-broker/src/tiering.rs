@@ -13,8 +13,8 @@ use std::time::Duration;
 use chronik_metadata::proto::{RemoteSegmentChange, RemoteSegmentState};
 use chronik_metadata::{RemoteCopyState, RemoteSegment};
 use chronik_tiered::{
-    CopyState, LocalSegment, RemoteCopy, RemoteLocation, RemoteOptions, RemoteSegmentId,
-    RemoteStore, SegmentUpload, TierRetention, TierView,
+    CopyState, EpochStart, LocalSegment, RemoteCopy, RemoteLocation, RemoteOptions,
+    RemoteSegmentId, RemoteStore, SegmentUpload, TierRetention, TierView,
 };
 use chronik_types::TopicPartition;
 use tokio::task::JoinHandle;
@@ -212,6 +212,12 @@ impl Tier {
             // Sealing writes the index in the background; the next pass copies it.
             return Ok(());
         }
+        let epochs: Vec<EpochStart> = (hosted.log.epochs().iter())
+            .map(|e| EpochStart {
+                epoch: e.epoch,
+                start_offset: e.start_offset,
+            })
+            .collect();
         let id = RemoteSegmentId {
             topic: tp.topic.clone(),
             partition: tp.partition,
@@ -240,7 +246,7 @@ impl Tier {
             index_path: &index,
             next_offset: info.next_offset,
             max_timestamp: info.max_timestamp,
-            leader_epochs: Vec::new(),
+            leader_epochs: EpochStart::of_segment(&epochs, info.base_offset, info.next_offset),
             producer_snapshot: None,
         };
         (self.store.upload_segment(upload).await).map_err(|e| e.to_string())?;

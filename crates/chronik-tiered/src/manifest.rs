@@ -81,6 +81,23 @@ pub struct EpochStart {
     pub start_offset: i64,
 }
 
+impl EpochStart {
+    /// The entries of a log's leader-epoch checkpoint (oldest first) that cover the segment
+    /// `[base_offset, next_offset)`: the one in force at its base, and those starting inside.
+    pub fn of_segment(
+        entries: &[EpochStart],
+        base_offset: i64,
+        next_offset: i64,
+    ) -> Vec<EpochStart> {
+        let first = entries.partition_point(|e| e.start_offset <= base_offset);
+        let from = first.saturating_sub(1);
+        (entries[from..].iter())
+            .take_while(|e| e.start_offset < next_offset)
+            .copied()
+            .collect()
+    }
+}
+
 /// Size and checksum of one uploaded object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectSummary {
@@ -141,6 +158,22 @@ impl SegmentManifest {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_segment_carries_the_epoch_in_force_at_its_base_and_those_starting_inside() {
+        let e = |epoch, start_offset| EpochStart {
+            epoch,
+            start_offset,
+        };
+        let entries = [e(1, 0), e(2, 50), e(4, 120), e(5, 300)];
+        assert_eq!(
+            EpochStart::of_segment(&entries, 100, 200),
+            vec![e(2, 50), e(4, 120)]
+        );
+        assert_eq!(EpochStart::of_segment(&entries, 0, 50), vec![e(1, 0)]);
+        assert_eq!(EpochStart::of_segment(&entries, 300, 400), vec![e(5, 300)]);
+        assert_eq!(EpochStart::of_segment(&[], 0, 10), vec![]);
+    }
+
     use super::*;
 
     fn manifest() -> SegmentManifest {
