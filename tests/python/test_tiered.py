@@ -6,11 +6,13 @@ offset and by timestamp), a corrupt remote object is refused, retention deletes 
 deleted topic's copies are deleted, and a broker without a remote tier refuses the config.
 """
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -53,7 +55,9 @@ def test_sealed_segments_are_copied_byte_for_byte_and_retention_deletes_the_copi
 
 def test_a_topic_far_beyond_its_local_retention_is_read_back_from_offset_0(tmp_path):
     tier = tmp_path / "tier"
-    b = BrokerProcess((*FAST, "--remote-storage", f"file://{tier}")).start()
+    metrics_port = free_port()
+    b = BrokerProcess((*FAST, "--remote-storage", f"file://{tier}", "--metrics-addr",
+                       f"127.0.0.1:{metrics_port}")).start()
     try:
         topic = unique("cold")
         create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
@@ -71,9 +75,36 @@ def test_a_topic_far_beyond_its_local_retention_is_read_back_from_offset_0(tmp_p
             assert found[0].offset == 0, "the first record by time is in the remote tier"
         finally:
             c.close()
-        assert local_start > 0
+
+        tiers = status_tier(b.bootstrap, topic)
+        assert tiers["log_start_offset"] == 0 and tiers["high_watermark"] == 600, tiers
+        assert tiers["local_log_start_offset"] >= local_start > 0, tiers
+        assert tiers["last_tiered_offset"] >= tiers["local_log_start_offset"] - 1, tiers
+        assert 0 < tiers["local_bytes"] < 5 * 4096, tiers
+        series = f'{{topic="{topic}",partition="0"}}'
+        assert metric(metrics_port, "chronik_broker_remote_log_size_bytes" + series) > 400 * 100
+        assert metric(metrics_port, "chronik_broker_remote_bytes_read_total") > 400 * 100
+        eventually("no copy lag", lambda: metric(metrics_port, "chronik_broker_remote_copy_lag_segments" + series) == 0)
     finally:
         b.cleanup()
+
+
+def status_tier(bootstrap, topic):
+    """The remote tier figures `chronik-broker status` shows for partition 0 of `topic`."""
+    out = subprocess.run([str(BROKER_BIN), "status", "--bootstrap", bootstrap, "--output", "json"],
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr.decode()
+    t = next(t for t in json.loads(out.stdout)["topics"] if t["name"] == topic)
+    return t["partitions"][0]["tier"]
+
+
+def metric(port, series):
+    """One Prometheus series' value; 0 when not exported yet."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0
 
 
 def test_a_corrupt_remote_object_is_refused_never_served(tmp_path):

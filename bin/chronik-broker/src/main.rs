@@ -6,6 +6,7 @@
 
 mod open_files;
 mod status;
+mod status_tier;
 mod users;
 
 use std::process::ExitCode;

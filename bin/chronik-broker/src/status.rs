@@ -1,5 +1,6 @@
 //! `chronik-broker status --bootstrap ADDR`: reads any Kafka-compatible cluster through
-//! Metadata and DescribeCluster and prints brokers, topics, partitions, leaders and ISR.
+//! Metadata and DescribeCluster and prints brokers, topics, partitions, leaders and ISR, and
+//! the two tiers of partitions with data in the remote tier (status_tier.rs).
 //! Exit 0 healthy, 1 a partition under-replicated or offline, 2 the cluster is unreachable.
 
 use std::collections::BTreeMap;
@@ -57,6 +58,9 @@ pub struct Partition {
     pub offline_replicas: Vec<i32>,
     /// `ok`, `under-replicated` or `offline`.
     pub state: &'static str,
+    /// Set when the partition has data in the remote tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<crate::status_tier::Tier>,
 }
 
 pub async fn run(args: &StatusArgs) -> i32 {
@@ -135,7 +139,9 @@ async fn collect(args: &StatusArgs) -> anyhow::Result<Status> {
                 None
             }
         };
-        anyhow::Ok(build(metadata, cluster))
+        let mut status = build(metadata, cluster);
+        add_tiers(&client, &mut status).await;
+        anyhow::Ok(status)
     };
     // Each request is bounded by the client's timeout; this bounds the whole (connect,
     // metadata, describe) so that a black-holed address cannot hang the command.
@@ -147,6 +153,19 @@ async fn collect(args: &StatusArgs) -> anyhow::Result<Status> {
                 timeout * 4
             )
         })?
+}
+
+/// Each partition's two tiers, where it has data in the remote tier.
+async fn add_tiers(client: &Client, status: &mut Status) {
+    let leaders = (status.topics.iter())
+        .flat_map(|t| (t.partitions.iter()).map(|p| ((t.name.clone(), p.partition), p.leader)))
+        .collect();
+    let mut tiers = crate::status_tier::collect(client, &leaders).await;
+    for t in &mut status.topics {
+        for p in &mut t.partitions {
+            p.tier = tiers.remove(&(t.name.clone(), p.partition));
+        }
+    }
 }
 
 /// Adds the offline replicas `seen` reports to the same partitions of `into`.
@@ -257,6 +276,7 @@ fn partition(
         isr,
         offline_replicas: ids(&p.offline_replicas),
         state,
+        tier: None,
     }
 }
 
@@ -323,7 +343,41 @@ fn print_tables(status: &Status) -> std::io::Result<()> {
         }
     }
     writeln!(out, "{parts}")?;
+    print_tiers(&mut out, status)?;
     out.flush()
+}
+
+fn print_tiers(out: &mut impl std::io::Write, status: &Status) -> std::io::Result<()> {
+    let mut tiers = chronik_cli::table([
+        "topic",
+        "partition",
+        "log start",
+        "local start",
+        "last tiered",
+        "high watermark",
+        "copy lag (records)",
+        "local bytes",
+    ]);
+    let mut any = false;
+    for t in &status.topics {
+        for (p, tier) in (t.partitions.iter()).filter_map(|p| Some((p, p.tier?))) {
+            any = true;
+            tiers.add_row(vec![
+                t.name.clone(),
+                p.partition.to_string(),
+                tier.log_start_offset.to_string(),
+                tier.local_log_start_offset.to_string(),
+                tier.last_tiered_offset.to_string(),
+                tier.high_watermark.to_string(),
+                tier.copy_lag_records.to_string(),
+                tier.local_bytes.to_string(),
+            ]);
+        }
+    }
+    if any {
+        writeln!(out, "remote tier\n{tiers}")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

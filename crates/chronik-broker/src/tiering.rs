@@ -13,7 +13,7 @@ use std::time::Duration;
 use chronik_metadata::proto::{RemoteSegmentChange, RemoteSegmentState};
 use chronik_metadata::{RemoteCopyState, RemoteSegment};
 use chronik_tiered::{
-    CopyState, EpochStart, LocalSegment, RemoteCopy, RemoteLocation, RemoteOptions,
+    CopyLag, CopyState, EpochStart, LocalSegment, RemoteCopy, RemoteLocation, RemoteOptions,
     RemoteSegmentId, RemoteStore, SegmentUpload, TierRetention, TierView,
 };
 use chronik_types::TopicPartition;
@@ -103,7 +103,20 @@ impl Tier {
                 .map(|c| c.key.base_offset)
                 .min();
             hosted.set_remote_start(start);
+            let labels = [
+                ("topic", tp.topic.clone()),
+                ("partition", tp.partition.to_string()),
+            ];
+            let remote_bytes: u64 = (copies.iter())
+                .filter(|c| c.state == RemoteCopyState::Copied)
+                .map(|c| c.size_bytes)
+                .sum();
+            metrics::gauge!("chronik_broker_remote_log_size_bytes", &labels)
+                .set(remote_bytes as f64);
+            // 0 where this broker follows: only a leader copies.
+            let mut lag = CopyLag::default();
             let Some(epoch) = hosted.replica.leader_epoch() else {
+                record_lag(&labels, lag);
                 continue;
             };
             let Some(settings) = self.layer.topic_settings(&tp) else {
@@ -116,10 +129,11 @@ impl Tier {
                 copying: settings.tiered(),
                 copies,
             };
-            if let Err(e) = self.tend(&tp, &hosted, tending).await {
+            if let Err(e) = self.tend(&tp, &hosted, tending, &mut lag).await {
                 tracing::warn!(partition = %tp, error = %e, "remote tier step failed; retried next pass");
                 metrics::counter!("chronik_broker_remote_failures_total").increment(1);
             }
+            record_lag(&labels, lag);
         }
         if let Err(e) = self.delete_orphans().await {
             tracing::warn!(error = %e, "deleting a deleted topic's remote copies failed; retried next pass");
@@ -128,7 +142,14 @@ impl Tier {
     }
 
     /// One partition: deletes what the plan deletes, then copies at most one segment.
-    async fn tend(&self, tp: &TopicPartition, hosted: &Arc<Hosted>, t: Tending) -> StepResult {
+    /// `lag`: set to what is still to copy.
+    async fn tend(
+        &self,
+        tp: &TopicPartition,
+        hosted: &Arc<Hosted>,
+        t: Tending,
+        lag: &mut CopyLag,
+    ) -> StepResult {
         let Tending {
             epoch,
             retention,
@@ -155,6 +176,9 @@ impl Tier {
             now_ms: crate::wall_clock::wall_ms(),
             retention,
         });
+        if copying {
+            *lag = plan.lag;
+        }
         if let Some(below) = plan.delete_local_below.filter(|_| copying) {
             self.delete_local(tp, hosted, below).await?;
         }
@@ -304,6 +328,11 @@ impl Tier {
     async fn record(&self, change: &RemoteSegmentChange) -> StepResult {
         (self.cluster.change_remote_segment(change).await).map_err(|e| e.to_string())
     }
+}
+
+fn record_lag(labels: &[(&'static str, String); 2], lag: CopyLag) {
+    metrics::gauge!("chronik_broker_remote_copy_lag_segments", labels).set(lag.segments as f64);
+    metrics::gauge!("chronik_broker_remote_copy_lag_bytes", labels).set(lag.bytes as f64);
 }
 
 fn remote_copy(c: &RemoteSegment) -> RemoteCopy {

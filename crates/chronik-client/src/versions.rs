@@ -14,13 +14,15 @@ use kafka_protocol::messages::api_versions_response::ApiVersionsResponse;
 pub const CLIENT_RANGES: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 9),
     (ApiKey::Fetch, 4, 12),
-    (ApiKey::ListOffsets, 1, 7),
+    // 8 and 9 add the tier queries (-4, -5), nothing else.
+    (ApiKey::ListOffsets, 1, 9),
     (ApiKey::Metadata, 1, 12),
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 6),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::DescribeLogDirs, 1, 4),
     (ApiKey::FindCoordinator, 0, 4),
     (ApiKey::JoinGroup, 1, 9),
     (ApiKey::SyncGroup, 0, 5),

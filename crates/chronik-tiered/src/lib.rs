@@ -19,7 +19,9 @@ mod upload;
 pub use error::{Result, TieredError};
 pub use location::RemoteLocation;
 pub use manifest::{EpochStart, ObjectKind, ObjectSummary, RemoteSegmentId, SegmentManifest};
-pub use plan::{CopyState, LocalSegment, RemoteCopy, TierPlan, TierRetention, TierView, plan};
+pub use plan::{
+    CopyLag, CopyState, LocalSegment, RemoteCopy, TierPlan, TierRetention, TierView, plan,
+};
 pub use read::RemoteBatch;
 pub use reader::RemoteReader;
 pub use store::{RemoteOptions, RemoteStore};

@@ -68,6 +68,15 @@ pub struct TierPlan {
     /// Copies to delete (base offset, upload id): abandoned uploads, copies already being
     /// deleted, and those past the whole log's retention, oldest first.
     pub delete_remote: Vec<(i64, u64)>,
+    /// What is still to copy: the sealed segments holding anything no whole copy holds.
+    pub lag: CopyLag,
+}
+
+/// How far the remote tier is behind the local log's sealed segments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopyLag {
+    pub segments: u64,
+    pub bytes: u64,
 }
 
 /// Decides what the partition's leader does next.
@@ -82,7 +91,18 @@ pub fn plan(view: &TierView<'_>) -> TierPlan {
         copy: next_copy(view, copied_end),
         delete_local_below: local_deletions(view, copied_end.unwrap_or(i64::MIN)),
         delete_remote: remote_deletions(view),
+        lag: copy_lag(view, copied_end),
     }
+}
+
+fn copy_lag(view: &TierView<'_>, copied_end: Option<i64>) -> CopyLag {
+    let sealed = view.local.split_last().map_or(&[][..], |(_, s)| s);
+    (sealed.iter())
+        .filter(|s| copied_end.is_none_or(|end| s.next_offset > end))
+        .fold(CopyLag::default(), |lag, s| CopyLag {
+            segments: lag.segments + 1,
+            bytes: lag.bytes + s.bytes,
+        })
 }
 
 /// The oldest sealed, committed segment holding anything no whole copy holds, unless an
@@ -218,6 +238,21 @@ mod tests {
         let mut busy = view(&local, &[]);
         busy.uploading = Some(9);
         assert_eq!(plan(&busy).copy, None);
+    }
+
+    #[test]
+    fn the_lag_counts_the_sealed_segments_not_wholly_copied() {
+        let local = local(0, 5);
+        let remote = [
+            copy(0, 1, CopyState::Copied),
+            copy(1, 2, CopyState::Started),
+        ];
+        let lag = plan(&view(&local, &remote)).lag;
+        assert_eq!(
+            lag.segments, 3,
+            "segments 1 to 3: the active one is not counted"
+        );
+        assert_eq!(lag.bytes, 3 * local[1].bytes);
     }
 
     #[test]
