@@ -34,6 +34,13 @@ pub enum TieredError {
         source: std::io::Error,
     },
 
+    #[error("making remote object {path} durable (fsync) failed: {source}; check the tier's disk")]
+    LocalSync {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error(
         "local segment file {path} holds {found} bytes, fewer than the {expected} to upload \
          (it changed under the upload; upload only sealed segments)"

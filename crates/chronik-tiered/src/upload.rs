@@ -60,6 +60,8 @@ impl RemoteStore {
                     .await?,
             );
         }
+        let kinds: Vec<ObjectKind> = objects.iter().map(|o| o.kind).collect();
+        self.sync_local(&upload.id, &kinds).await?;
         let manifest = SegmentManifest {
             id: upload.id,
             next_offset: upload.next_offset,
@@ -72,7 +74,30 @@ impl RemoteStore {
             .put(&path, PutPayload::from(manifest.encode()?))
             .await
             .map_err(|source| stored(&path, source))?;
+        self.sync_local(&manifest.id, &[ObjectKind::Manifest])
+            .await?;
         Ok(manifest)
+    }
+
+    /// In a local directory tier, makes the objects durable (and the directories holding them):
+    /// the object store writes them without fsync, and a copy must outlive a crash before the
+    /// local segment may go. An S3 PUT is durable once answered.
+    async fn sync_local(&self, id: &RemoteSegmentId, kinds: &[ObjectKind]) -> Result<()> {
+        let crate::RemoteLocation::Dir(root) = self.location() else {
+            return Ok(());
+        };
+        let mut dir = None;
+        for kind in kinds {
+            let file = root.join(self.key(id, *kind).as_ref());
+            sync_path(&file).await?;
+            dir = file.parent().map(FsPath::to_path_buf);
+        }
+        // The directories up to the root: the first upload of a partition created them.
+        while let Some(d) = dir.filter(|d| d.starts_with(root)) {
+            sync_path(&d).await?;
+            dir = d.parent().map(FsPath::to_path_buf);
+        }
+        Ok(())
     }
 
     async fn put_small(
@@ -138,6 +163,17 @@ impl RemoteStore {
         })?;
         Ok((len, crc))
     }
+}
+
+async fn sync_path(path: &FsPath) -> Result<()> {
+    let synced = match tokio::fs::File::open(path).await {
+        Ok(f) => f.sync_all().await,
+        Err(e) => Err(e),
+    };
+    synced.map_err(|source| TieredError::LocalSync {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 fn local_read(path: &FsPath, source: std::io::Error) -> TieredError {
