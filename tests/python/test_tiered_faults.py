@@ -6,6 +6,7 @@ partial copy stays visible, and the whole log reads back from offset 0.
 
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from confluent_kafka import Producer
@@ -65,33 +66,18 @@ class PacedProducer:
             self.lot()
 
 
-def test_store_faults_hold_back_uploads_never_produce_and_lose_nothing(tmp_path):
+@contextmanager
+def broker_behind_proxy(tmp_path):
+    """moto, a proxy in front of it, and a broker whose remote tier is reached through the
+    proxy; yields them with the AWS_* variables that reach moto directly."""
     moto, port, s3 = start_moto(tmp_path)
     s3.create_bucket(Bucket=BUCKET)
     proxy = Proxy(port)
     try:
         with aws_env(proxy.port) as aws:
             b = BrokerProcess((*FAST, *STORE_ARGS)).start()
-        direct = {**os.environ, **aws, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
         try:
-            topic = unique("faults")
-            create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
-            produce(b.bootstrap, topic, 200)
-            eventually("local segments deleted once copied", lambda: local_start_past(b.data_dir, topic, 100))
-            paced = PacedProducer(b.bootstrap, topic, 200)
-            for mode in ("http500", "drop_in"):
-                proxy.set(mode)
-                seen = failures_logged(b)
-                paced.until(f"a failed step under {mode}", lambda: failures_logged(b) > seen)
-                proxy.set("up")
-            proxy.set("down")
-            paced.during(60)
-            proxy.set("up")
-
-            eventually("the uploads catch up", lambda: copied_all_sealed(b.data_dir, URL, topic, direct),
-                       timeout=120)
-            eventually("no partial copy visible", lambda: not partial_copies(s3))
-            check_read_back(b.bootstrap, topic, paced.sent)
+            yield b, proxy, s3, {**os.environ, **aws, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
         finally:
             b.cleanup()
     finally:
@@ -100,32 +86,41 @@ def test_store_faults_hold_back_uploads_never_produce_and_lose_nothing(tmp_path)
         moto.wait()
 
 
+def test_store_faults_hold_back_uploads_never_produce_and_lose_nothing(tmp_path):
+    with broker_behind_proxy(tmp_path) as (b, proxy, s3, direct):
+        topic = unique("faults")
+        create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
+        produce(b.bootstrap, topic, 200)
+        eventually("local segments deleted once copied", lambda: local_start_past(b.data_dir, topic, 100))
+        paced = PacedProducer(b.bootstrap, topic, 200)
+        for mode in ("http500", "drop_in"):
+            proxy.set(mode)
+            seen = failures_logged(b)
+            paced.until(f"a failed step under {mode}", lambda: failures_logged(b) > seen)
+            proxy.set("up")
+        proxy.set("down")
+        paced.during(60)
+        proxy.set("up")
+
+        eventually("the uploads catch up", lambda: copied_all_sealed(b.data_dir, URL, topic, direct), timeout=120)
+        eventually("no partial copy visible", lambda: not partial_copies(s3))
+        check_read_back(b.bootstrap, topic, paced.sent)
+
+
 def test_a_broker_killed_mid_upload_redoes_the_upload_after_restart(tmp_path):
-    moto, port, s3 = start_moto(tmp_path)
-    s3.create_bucket(Bucket=BUCKET)
-    proxy = Proxy(port)
-    try:
-        with aws_env(proxy.port) as aws:
-            b = BrokerProcess((*FAST, *STORE_ARGS)).start()
-            direct = {**os.environ, **aws, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
-            try:
-                topic = unique("killed")
-                create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
-                # Each request waits, so an upload's objects go up seconds apart.
-                proxy.set("delay", 0.3)
-                produce(b.bootstrap, topic, 300)
-                partial = eventually("an upload under way", lambda: partial_copies(s3))
-                b.kill()
-                proxy.set("up")
-                b.start()
-                eventually("the abandoned upload deleted", lambda: not set(partial) & set(objects(s3)))
-                eventually("every sealed segment copied again",
-                           lambda: copied_all_sealed(b.data_dir, URL, topic, direct), timeout=120)
-                eventually("no partial copy visible", lambda: not partial_copies(s3))
-                check_read_back(b.bootstrap, topic, 300)
-            finally:
-                b.cleanup()
-    finally:
-        proxy.close()
-        moto.kill()
-        moto.wait()
+    with broker_behind_proxy(tmp_path) as (b, proxy, s3, direct):
+        topic = unique("killed")
+        create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
+        # Each request waits, so an upload's objects go up seconds apart.
+        proxy.set("delay", 0.3)
+        produce(b.bootstrap, topic, 300)
+        partial = eventually("an upload under way", lambda: partial_copies(s3))
+        b.kill()
+        proxy.set("up")
+        with aws_env(proxy.port):
+            b.start()
+        eventually("the abandoned upload deleted", lambda: not set(partial) & set(objects(s3)))
+        eventually("every sealed segment copied again", lambda: copied_all_sealed(b.data_dir, URL, topic, direct),
+                   timeout=120)
+        eventually("no partial copy visible", lambda: not partial_copies(s3))
+        check_read_back(b.bootstrap, topic, 300)
