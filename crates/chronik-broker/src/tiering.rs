@@ -93,26 +93,11 @@ type StepResult = Result<(), String>;
 impl Tier {
     async fn pass(&self) {
         for (tp, hosted) in self.layer.partitions().all() {
-            let copies: Vec<RemoteSegment> = self.cluster.metadata(|s| {
-                s.remote_segments(hosted.topic_id, tp.partition)
-                    .cloned()
-                    .collect()
-            });
-            let start = (copies.iter())
-                .filter(|c| c.state == RemoteCopyState::Copied)
-                .map(|c| c.key.base_offset)
-                .min();
-            hosted.set_remote_start(start);
             let labels = [
                 ("topic", tp.topic.clone()),
                 ("partition", tp.partition.to_string()),
             ];
-            let remote_bytes: u64 = (copies.iter())
-                .filter(|c| c.state == RemoteCopyState::Copied)
-                .map(|c| c.size_bytes)
-                .sum();
-            metrics::gauge!("chronik_broker_remote_log_size_bytes", &labels)
-                .set(remote_bytes as f64);
+            let copies = self.observe(&tp, &hosted, &labels);
             // 0 where this broker follows: only a leader copies.
             let mut lag = CopyLag::default();
             let Some(epoch) = hosted.replica.leader_epoch() else {
@@ -139,6 +124,26 @@ impl Tier {
             tracing::warn!(error = %e, "deleting a deleted topic's remote copies failed; retried next pass");
             metrics::counter!("chronik_broker_remote_failures_total").increment(1);
         }
+    }
+
+    /// The partition's copies per the metadata; records where its remote tier starts (the
+    /// log start consumers are told) and its size.
+    fn observe(
+        &self,
+        tp: &TopicPartition,
+        hosted: &Hosted,
+        labels: &[(&'static str, String); 2],
+    ) -> Vec<RemoteSegment> {
+        let copies: Vec<RemoteSegment> = self.cluster.metadata(|s| {
+            s.remote_segments(hosted.topic_id, tp.partition)
+                .cloned()
+                .collect()
+        });
+        let whole = || (copies.iter()).filter(|c| c.state == RemoteCopyState::Copied);
+        hosted.set_remote_start(whole().map(|c| c.key.base_offset).min());
+        let bytes: u64 = whole().map(|c| c.size_bytes).sum();
+        metrics::gauge!("chronik_broker_remote_log_size_bytes", labels).set(bytes as f64);
+        copies
     }
 
     /// One partition: deletes what the plan deletes, then copies at most one segment.

@@ -79,30 +79,22 @@ pub(crate) async fn handle(
     loop {
         // Subscribed before reading, so a change during the read is not missed.
         let mut changes = layer.changes(partitions.iter().map(|(tp, _)| tp));
-        let (mut reads, mut bytes, errors, remote) =
-            read_all(layer, &partitions, max_bytes, reader);
-        if let Some(remote) = remote {
-            // Cold data answers as soon as it is read, as Kafka's remote fetch does.
-            bytes += read_remote(services, &mut reads, remote).await;
-            return answer(services, throttling.as_ref(), plan.context, reads, bytes);
-        }
-        if bytes >= min_bytes || errors || Instant::now() >= deadline {
-            return answer(services, throttling.as_ref(), plan.context, reads, bytes);
+        let pass = read_pass(services, &partitions, max_bytes, reader).await;
+        // Cold data answers as soon as it is read, as Kafka's remote fetch does.
+        if pass.cold || pass.bytes >= min_bytes || pass.errors || Instant::now() >= deadline {
+            return answer(services, throttling.as_ref(), plan.context, pass);
         }
         let parked = Parked::new(reader);
         let woken = tokio::time::timeout_at(deadline, changes.next()).await;
         drop(parked);
         if !matches!(woken, Ok(Some(_))) {
-            let (mut reads, mut bytes, _, remote) = read_all(layer, &partitions, max_bytes, reader);
-            if let Some(remote) = remote {
-                bytes += read_remote(services, &mut reads, remote).await;
-            }
-            return answer(services, throttling.as_ref(), plan.context, reads, bytes);
+            let pass = read_pass(services, &partitions, max_bytes, reader).await;
+            return answer(services, throttling.as_ref(), plan.context, pass);
         }
     }
 }
 
-/// The response to a fetch that read `reads` (`bytes` of records). A consumer those bytes put
+/// The response to a fetch that read `pass`. A consumer its bytes put
 /// over its byte-rate quota gets no data (the bytes do not count against the quota, and the
 /// session's partitions are answered again next time), only the time to wait, as in Kafka; a
 /// session its full fetch just opened is closed again, since the client starts over.
@@ -110,12 +102,11 @@ fn answer(
     services: &Services,
     throttling: Option<&Throttling>,
     context: FetchContext,
-    reads: Vec<(TopicPartition, PartitionData)>,
-    bytes: usize,
+    pass: Pass,
 ) -> FetchResponse {
-    let throttle = throttling.map_or(Duration::ZERO, |t| t.fetched(bytes));
+    let throttle = throttling.map_or(Duration::ZERO, |t| t.fetched(pass.bytes));
     if throttle.is_zero() {
-        return respond(services, context, reads);
+        return respond(services, context, pass.reads);
     }
     let session_id = match context {
         FetchContext::Incremental { session_id } => session_id,
@@ -260,10 +251,42 @@ fn counted(response: FetchResponse) -> FetchResponse {
     response
 }
 
-/// One pass over the partitions: each one's answer, the record bytes in them, whether any
-/// partition failed (which answers at once, as Kafka does), and the read the remote tier is
-/// to serve: only the first partition whose offset only it holds, and only while the
-/// response holds no data yet (the rest are read again by the next fetch).
+/// One read of every partition.
+struct Pass {
+    reads: Vec<(TopicPartition, PartitionData)>,
+    /// Record bytes in them.
+    bytes: usize,
+    /// Some partition failed (which answers at once, as Kafka does).
+    errors: bool,
+    /// Some partition was read from the remote tier.
+    cold: bool,
+}
+
+/// The local reads, then the one the remote tier serves, if any.
+async fn read_pass(
+    services: &Services,
+    partitions: &[(TopicPartition, ReadRequest)],
+    max_bytes: usize,
+    reader: Reader,
+) -> Pass {
+    let (mut reads, mut bytes, errors, remote) =
+        read_all(&services.layer, partitions, max_bytes, reader);
+    let cold = remote.is_some();
+    if let Some(remote) = remote {
+        bytes += read_remote(services, &mut reads, remote).await;
+    }
+    Pass {
+        reads,
+        bytes,
+        errors,
+        cold,
+    }
+}
+
+/// The local reads: each partition's answer, the record bytes in them, whether any failed,
+/// and the read the remote tier is to serve: only the first partition whose offset only it
+/// holds, and only while the response holds no data yet (the rest are read again by the next
+/// fetch).
 fn read_all(
     layer: &PartitionLayer,
     partitions: &[(TopicPartition, ReadRequest)],
@@ -417,6 +440,15 @@ mod tests {
         budget.took(1_843_824);
         assert_eq!(budget.next_read(20_000_000), (0, false));
         assert_eq!(budget.used, 1_843_824);
+    }
+
+    #[test]
+    fn a_remote_read_reserves_its_share_and_the_rest_get_what_is_left() {
+        let mut budget = ResponseBudget::new(1_000_000);
+        assert_eq!(budget.next_read(600_000), (600_000, true));
+        budget.reserve(600_000);
+        assert_eq!(budget.next_read(1_000_000), (400_000, false));
+        assert_eq!(budget.used, 0, "nothing read yet");
     }
 
     #[test]
