@@ -101,7 +101,7 @@ _chronik__broker() {
 
     case "${cmd}" in
         chronik__broker)
-            opts="-h -V --id --listen --advertise --listeners --listener-security-protocol-map --advertised-listeners --tls-cert --tls-key --tls-client-ca --cluster-tls --sasl-mechanisms --connections-max-reauth-ms --authorizer --super-users --allow-everyone-if-no-acl-found --remote-storage --remote-log-manager-task-interval-ms --remote-log-index-cache-bytes --remote-log-readers --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help --version run status config users help"
+            opts="-h -V --id --listen --advertise --listeners --listener-security-protocol-map --advertised-listeners --tls-cert --tls-key --tls-client-ca --cluster-tls --sasl-mechanisms --connections-max-reauth-ms --authorizer --super-users --allow-everyone-if-no-acl-found --remote-storage --remote-log-manager-task-interval-ms --remote-storage-request-timeout-ms --remote-log-index-cache-bytes --remote-log-readers --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help --version run status config users help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,6 +164,10 @@ _chronik__broker() {
                     return 0
                     ;;
                 --remote-log-manager-task-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-storage-request-timeout-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -371,7 +375,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__config__subcmd__show)
-            opts="-h --id --listen --advertise --listeners --listener-security-protocol-map --advertised-listeners --tls-cert --tls-key --tls-client-ca --cluster-tls --sasl-mechanisms --connections-max-reauth-ms --authorizer --super-users --allow-everyone-if-no-acl-found --remote-storage --remote-log-manager-task-interval-ms --remote-log-index-cache-bytes --remote-log-readers --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --output --help"
+            opts="-h --id --listen --advertise --listeners --listener-security-protocol-map --advertised-listeners --tls-cert --tls-key --tls-client-ca --cluster-tls --sasl-mechanisms --connections-max-reauth-ms --authorizer --super-users --allow-everyone-if-no-acl-found --remote-storage --remote-log-manager-task-interval-ms --remote-storage-request-timeout-ms --remote-log-index-cache-bytes --remote-log-readers --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +438,10 @@ _chronik__broker() {
                     return 0
                     ;;
                 --remote-log-manager-task-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-storage-request-timeout-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -729,7 +737,7 @@ _chronik__broker() {
             return 0
             ;;
         chronik__subcmd__broker__subcmd__run)
-            opts="-h --id --listen --advertise --listeners --listener-security-protocol-map --advertised-listeners --tls-cert --tls-key --tls-client-ca --cluster-tls --sasl-mechanisms --connections-max-reauth-ms --authorizer --super-users --allow-everyone-if-no-acl-found --remote-storage --remote-log-manager-task-interval-ms --remote-log-index-cache-bytes --remote-log-readers --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help"
+            opts="-h --id --listen --advertise --listeners --listener-security-protocol-map --advertised-listeners --tls-cert --tls-key --tls-client-ca --cluster-tls --sasl-mechanisms --connections-max-reauth-ms --authorizer --super-users --allow-everyone-if-no-acl-found --remote-storage --remote-log-manager-task-interval-ms --remote-storage-request-timeout-ms --remote-log-index-cache-bytes --remote-log-readers --data-dir --fsync --num-partitions --auto-create-topics --max-request-bytes --max-connections --idle-timeout-ms --fetch-max-bytes --fetch-session-cache-slots --fetch-session-eviction-ms --replica-lag-time-max-ms --offsets-topic-replication-factor --offsets-topic-segment-bytes --group-initial-rebalance-delay-ms --group-consumer-session-timeout-ms --group-consumer-heartbeat-interval-ms --group-consumer-assignors --transaction-max-timeout-ms --meta --meta-listen --default-replication-factor --retention-ms --retention-bytes --segment-bytes --retention-check-interval-ms --log-cleaner-threads --log-cleaner-dedupe-buffer-size --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --metrics-addr --config --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -792,6 +800,10 @@ _chronik__broker() {
                     return 0
                     ;;
                 --remote-log-manager-task-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-storage-request-timeout-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
