@@ -219,3 +219,15 @@ def send_request(bootstrap, request):
         return future.value
     finally:
         admin.close()
+
+
+def reassign(bootstrap, topic, partition, replicas):
+    """AlterPartitionReassignments for one partition (`replicas` None cancels); its error code."""
+    from kafka.protocol.admin import AlterPartitionReassignmentsRequest_v0
+
+    req = AlterPartitionReassignmentsRequest_v0(
+        timeout_ms=30_000, topics=[(topic, [(partition, replicas, {})], {})], tags={})
+    resp = send_request(bootstrap, req)
+    assert resp.error_code == 0, resp
+    ((_name, ((_index, code, _message, _tags),), _),) = resp.responses
+    return code

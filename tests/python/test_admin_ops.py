@@ -13,10 +13,10 @@ import signal
 import pytest
 from confluent_kafka import ElectionType, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
-from kafka.protocol.admin import AlterPartitionReassignmentsRequest_v0, ListPartitionReassignmentsRequest_v0
+from kafka.protocol.admin import ListPartitionReassignmentsRequest_v0
 
 from cluster import eventually, running_cluster
-from harness import read_partition, send_request, unique
+from harness import reassign, read_partition, send_request, unique
 
 QUIET_CONTROLLER = ("--preferred-leader-interval-s", "3600", "--auto-balance", "false")
 
@@ -118,16 +118,6 @@ def test_unclean_election_revives_a_partition_whose_in_sync_replicas_are_gone(cl
     assert elect(admin, ElectionType.UNCLEAN, tp) == {0: 0}
     assert cluster.leader_of(name, 0) == 2
     assert elect(admin, ElectionType.UNCLEAN, tp) == {0: KafkaError.ELECTION_NOT_NEEDED}
-
-
-def reassign(bootstrap, topic, partition, replicas):
-    """AlterPartitionReassignments for one partition (`replicas` None cancels); its error code."""
-    req = AlterPartitionReassignmentsRequest_v0(
-        timeout_ms=30_000, topics=[(topic, [(partition, replicas, {})], {})], tags={})
-    resp = send_request(bootstrap, req)
-    assert resp.error_code == 0, resp
-    ((_name, ((_index, code, _message, _tags),), _),) = resp.responses
-    return code
 
 
 def reassignments(bootstrap):

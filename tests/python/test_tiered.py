@@ -16,12 +16,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
                                   ResourceType)
 
 from cluster import eventually
-from harness import BROKER_BIN, BrokerProcess, create_topic, free_port, unique
+from harness import BROKER_BIN, IO_DEADLINE_S, BrokerProcess, create_topic, free_port, reassign, unique
 from tier_support import (FAST, LOCAL_FEW, TIERED, aws_env, check_read_back, copied_all_sealed, local_start_past,
                           produce, start_moto)
 
@@ -134,6 +134,50 @@ def test_a_corrupt_remote_object_is_refused_never_served(tmp_path):
         b.cleanup()
 
 
+def test_read_committed_consumers_skip_aborted_transactions_in_the_remote_tier(tmp_path):
+    b = BrokerProcess((*FAST, "--remote-storage", f"file://{tmp_path / 'tier'}")).start()
+    try:
+        topic = unique("txn-cold")
+        create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
+        p = Producer({"bootstrap.servers": b.bootstrap, "transactional.id": unique("tx"), "linger.ms": 1})
+        p.init_transactions(IO_DEADLINE_S)
+        committed = []
+        for t in range(30):
+            p.begin_transaction()
+            values = [b"t%02d-%02d" % (t, i) + b"x" * 90 for i in range(20)]
+            for v in values:
+                p.produce(topic, value=v, partition=0)
+            if t % 3 == 2:
+                # Sent first: an abort drops what the client has not sent yet.
+                assert p.flush(IO_DEADLINE_S) == 0
+                p.abort_transaction(IO_DEADLINE_S)
+            else:
+                p.commit_transaction(IO_DEADLINE_S)
+                committed += values
+        eventually("local segments deleted once copied", lambda: local_start_past(b.data_dir, topic, 400))
+
+        def read(isolation):
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": unique("g"), "enable.auto.commit": False,
+                          "isolation.level": isolation})
+            try:
+                c.assign([TopicPartition(topic, 0, 0)])
+                got, deadline = [], time.monotonic() + IO_DEADLINE_S
+                while len(got) < len(committed) or isolation == "read_uncommitted" and len(got) < 600:
+                    assert time.monotonic() < deadline, f"read {len(got)} records {isolation}"
+                    msg = c.poll(0.5)
+                    if msg is not None:
+                        assert msg.error() is None, msg.error()
+                        got.append(msg.value())
+                return got
+            finally:
+                c.close()
+
+        assert read("read_committed") == committed, "aborted records are skipped, committed ones all read"
+        assert len(read("read_uncommitted")) == 600
+    finally:
+        b.cleanup()
+
+
 def test_a_broker_without_a_remote_tier_refuses_remote_storage_and_bad_locations_stop_it():
     b = BrokerProcess(FAST).start()
     try:
@@ -206,6 +250,18 @@ def test_three_brokers_a_stale_replica_skips_the_remote_history_and_a_new_leader
         stale_start = local_start_past(c.data_dir(stale), topic, 400)
         assert stale_start is not None and stale_start >= leader_start, (stale_start, leader_start)
         assert "starting over at its log start" in Path(c.brokers[stale].log_path).read_text(errors="replace")
+
+        # A replica added by reassignment copies only the leader's local part too.
+        moved = unique("moved")
+        others = [b for b in c.brokers if b != leader]
+        AdminClient({"bootstrap.servers": c.bootstrap}).create_topics([NewTopic(
+            moved, num_partitions=1, replica_assignment=[[leader, others[0]]], config=LOCAL_FEW)])[moved].result(30)
+        produce(c.bootstrap, moved, 600)
+        eventually("the leader's local segments deleted once copied",
+                   lambda: local_start_past(c.data_dir(leader), moved, 400))
+        assert reassign(c.bootstrap, moved, 0, [leader, *others]) == 0
+        c.wait_isr(moved, 3)
+        assert local_start_past(c.data_dir(others[1]), moved, 400), "the added replica skipped the remote part"
 
         c.brokers[leader].kill()
         eventually("a new leader", lambda: c.leader_of(topic, 0) not in (leader, -1))

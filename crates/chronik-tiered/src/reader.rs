@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chronik_wal::SegmentIndex;
+use chronik_wal::{SegmentIndex, SegmentTxns};
 use tokio::sync::Semaphore;
 
 use crate::manifest::{ObjectKind, RemoteSegmentId, SegmentManifest};
@@ -67,6 +67,13 @@ impl RemoteReader {
         (self.store)
             .read_from(&opened.manifest, &opened.index, offset, max_bytes)
             .await
+    }
+
+    /// The transactions of copy `id` as its index records them (`None`: a log of opaque
+    /// payloads, which has none).
+    pub async fn txns(&self, id: &RemoteSegmentId) -> Result<Option<SegmentTxns>> {
+        let _permit = self.permits.acquire().await;
+        Ok(self.open(id).await?.index.txns.clone())
     }
 
     /// The first batch of copy `id` whose max timestamp is at least `timestamp` (its bytes,

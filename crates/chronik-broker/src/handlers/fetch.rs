@@ -317,8 +317,6 @@ fn read_all(
                         at: out.len(),
                         span,
                         max_bytes,
-                        last_stable_offset: (read.isolation == Isolation::ReadCommitted)
-                            .then_some(r.last_stable_offset),
                     });
                 }
                 budget.took(r.records.len());

@@ -1,13 +1,18 @@
 //! The part of a Fetch the remote tier serves: a consumer's offset that only the remote tier
-//! holds is read from its copy there, after the local reads and off every partition lock.
+//! holds is read from its copy there, after the local reads and off every partition lock. A
+//! read_committed consumer gets the batches below its last stable offset and the aborted
+//! transactions they may hold, from the copies' transaction indexes (and the local log's, for
+//! aborts whose marker is there).
 
 use bytes::Bytes;
 use chronik_kafka::kafka_protocol::error::ResponseError;
-use chronik_kafka::kafka_protocol::messages::fetch_response::PartitionData;
-use chronik_tiered::RemoteBatch;
+use chronik_kafka::kafka_protocol::messages::ProducerId;
+use chronik_kafka::kafka_protocol::messages::fetch_response::{AbortedTransaction, PartitionData};
+use chronik_tiered::{RemoteBatch, RemoteReader};
 use chronik_types::TopicPartition;
+use chronik_wal::AbortedTxn;
 
-use crate::partition::RemoteSpan;
+use crate::partition::{CommittedView, RemoteSpan};
 use crate::services::Services;
 
 /// A partition's read that the remote tier serves.
@@ -16,8 +21,13 @@ pub(super) struct PendingRemote {
     pub at: usize,
     pub span: RemoteSpan,
     pub max_bytes: usize,
-    /// For a read_committed consumer, where its view ends.
-    pub last_stable_offset: Option<i64>,
+}
+
+/// What a remote read gives a consumer.
+struct ColdRead {
+    batches: Vec<RemoteBatch>,
+    /// For a read_committed consumer.
+    aborted: Option<Vec<AbortedTxn>>,
 }
 
 /// Reads `pending` from the remote tier into its answer; returns the bytes read. A store that
@@ -31,23 +41,26 @@ pub(super) async fn read_remote(
         return 0;
     };
     let read = match &services.remote_reader {
-        Some(reader) => (reader.read(&pending.span.id, pending.span.offset, pending.max_bytes))
-            .await
-            .map_err(|e| e.to_string()),
+        Some(reader) => cold_read(reader, &pending).await,
         None => Err("this broker has no remote tier (--remote-storage) to read it from".into()),
     };
-    let records = read.and_then(|batches| match pending.last_stable_offset {
-        Some(lso) => committed_prefix(batches, lso),
-        None => Ok(batches),
-    });
-    match records {
-        Ok(batches) => {
+    match read {
+        Ok(read) => {
             let mut out = bytes::BytesMut::new();
-            for b in &batches {
+            for b in &read.batches {
                 out.extend_from_slice(&b.batch);
             }
             metrics::counter!("chronik_broker_remote_bytes_read_total").increment(out.len() as u64);
             data.records = Some(out.freeze());
+            data.aborted_transactions = read.aborted.map(|a| {
+                (a.into_iter())
+                    .map(|t| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(t.producer_id))
+                            .with_first_offset(t.first_offset)
+                    })
+                    .collect()
+            });
             data.records.as_ref().map_or(0, Bytes::len)
         }
         Err(e) => {
@@ -60,28 +73,63 @@ pub(super) async fn read_remote(
     }
 }
 
-/// What a read_committed consumer may take of remote batches: those below its last stable
-/// offset, up to the first transactional one (the aborted transactions of remote data are not
-/// known here, so such data is refused rather than shown unfiltered).
-fn committed_prefix(
-    batches: Vec<RemoteBatch>,
-    last_stable_offset: i64,
-) -> Result<Vec<RemoteBatch>, String> {
-    let transactional = |b: &RemoteBatch| {
-        chronik_records::BatchHeader::parse(&b.batch).map_or(true, |h| h.is_transactional())
+async fn cold_read(reader: &RemoteReader, pending: &PendingRemote) -> Result<ColdRead, String> {
+    let span = &pending.span;
+    let batches = (reader.read(&span.id, span.offset, pending.max_bytes))
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(view) = &span.committed else {
+        return Ok(ColdRead {
+            batches,
+            aborted: None,
+        });
     };
-    let kept: Vec<_> = (batches.iter())
-        .take_while(|b| b.meta.last_offset < last_stable_offset && !transactional(b))
-        .cloned()
-        .collect();
-    match (kept.is_empty(), batches.first()) {
-        (true, Some(first)) if transactional(first) => Err(format!(
-            "transactional records at offset {} are in the remote tier, which a read_committed \
-             consumer cannot read yet; read them read_uncommitted",
-            first.meta.base_offset
-        )),
-        _ => Ok(kept),
+    let batches = below(batches, view.last_stable_offset);
+    let to = batches
+        .last()
+        .map_or(span.offset, |b| b.meta.last_offset + 1);
+    let aborted = aborted_between(reader, span, view, to).await?;
+    Ok(ColdRead {
+        batches,
+        aborted: Some(aborted),
+    })
+}
+
+/// The batches wholly below `last_stable_offset`.
+fn below(batches: Vec<RemoteBatch>, last_stable_offset: i64) -> Vec<RemoteBatch> {
+    (batches.into_iter())
+        .take_while(|b| b.meta.last_offset < last_stable_offset)
+        .collect()
+}
+
+/// The aborted transactions overlapping `[span.offset, to)`: their abort markers are in the
+/// copy read or a later one (until one ends with no transaction open), or in the local log.
+async fn aborted_between(
+    reader: &RemoteReader,
+    span: &RemoteSpan,
+    view: &CommittedView,
+    to: i64,
+) -> Result<Vec<AbortedTxn>, String> {
+    let from = span.offset;
+    let mut aborted = Vec::new();
+    for id in std::iter::once(&span.id).chain(&view.later_copies) {
+        let txns = (reader.txns(id).await)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("remote copy {id:?} has no transaction index"))?;
+        aborted.extend(txns.overlapping(from, to).copied());
+        if txns.open.is_empty() {
+            // Every transaction of the read range was decided inside the copies read.
+            return Ok(aborted);
+        }
     }
+    aborted.extend(overlapping(&view.local_aborted, from, to));
+    Ok(aborted)
+}
+
+fn overlapping(aborted: &[AbortedTxn], from: i64, to: i64) -> impl Iterator<Item = AbortedTxn> {
+    (aborted.iter())
+        .filter(move |t| t.last_offset >= from && t.first_offset < to)
+        .copied()
 }
 
 #[cfg(test)]
@@ -91,11 +139,7 @@ mod tests {
 
     use super::*;
 
-    fn batch(base: i64, last: i64, transactional: bool) -> RemoteBatch {
-        let bytes = match transactional {
-            true => chronik_records::build_transactional_batch(&[b"v"], 0, 7),
-            false => chronik_records::build_batch(&[b"v"], 0),
-        };
+    fn batch(base: i64, last: i64) -> RemoteBatch {
         RemoteBatch {
             meta: FrameMeta {
                 base_offset: base,
@@ -103,30 +147,27 @@ mod tests {
                 max_timestamp: 0,
                 leader_epoch: 0,
             },
-            batch: Bytes::from(bytes),
+            batch: Bytes::from(chronik_records::build_batch(&[b"v"], 0)),
         }
     }
 
     #[test]
-    fn read_committed_takes_batches_below_the_lso_up_to_the_first_transactional_one() {
-        let batches = vec![
-            batch(0, 0, false),
-            batch(1, 1, false),
-            batch(2, 2, true),
-            batch(3, 3, false),
-        ];
-        let kept = committed_prefix(batches.clone(), 10).unwrap();
-        assert_eq!(kept.len(), 2);
-        let kept = committed_prefix(batches, 1).unwrap();
-        assert_eq!(kept.len(), 1, "only what lies below the last stable offset");
+    fn read_committed_takes_only_batches_wholly_below_the_last_stable_offset() {
+        let batches = vec![batch(0, 4), batch(5, 9), batch(10, 14)];
+        assert_eq!(below(batches.clone(), 10).len(), 2);
+        assert_eq!(below(batches.clone(), 9).len(), 1);
+        assert_eq!(below(batches, 100).len(), 3);
     }
 
     #[test]
-    fn transactional_remote_data_first_is_an_error_not_shown_unfiltered() {
-        let err = committed_prefix(vec![batch(5, 5, true)], 10).unwrap_err();
-        assert!(
-            err.contains("offset 5") && err.contains("read_uncommitted"),
-            "{err}"
-        );
+    fn aborted_transactions_are_those_overlapping_the_read() {
+        let t = |producer_id, first_offset, last_offset| AbortedTxn {
+            producer_id,
+            first_offset,
+            last_offset,
+        };
+        let local = [t(1, 0, 4), t(2, 5, 20), t(3, 30, 40)];
+        let found: Vec<_> = overlapping(&local, 5, 30).collect();
+        assert_eq!(found, vec![t(2, 5, 20)]);
     }
 }

@@ -9,7 +9,7 @@ use chronik_wal::{AbortedTxn, PartitionLog};
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::WatchStream;
 
-use super::remote::{RemoteSpan, segment_id};
+use super::remote::{CommittedView, RemoteSpan, segment_id};
 use super::{Leading, PartitionError, PartitionLayer, Result};
 use crate::producers::ProducerSummary;
 use crate::replica::{Role, divergence};
@@ -122,8 +122,14 @@ impl PartitionLayer {
             Reader::Follower(_) => start,
         };
         if (0..start).contains(&req.fetch_offset)
-            && let Some(copy) = self.remote_copy_at(&leading.hosted, tp, req.fetch_offset)
+            && let Some((copy, later_copies)) =
+                self.remote_copy_at(&leading.hosted, tp, req.fetch_offset)
         {
+            let committed = (committed && reader == Reader::Consumer).then(|| CommittedView {
+                last_stable_offset: lso,
+                later_copies,
+                local_aborted: log.aborted_txns(start, lso),
+            });
             return match reader {
                 Reader::Follower(_) => Err(PartitionError::OffsetMovedToTieredStorage {
                     offset: req.fetch_offset,
@@ -138,6 +144,7 @@ impl PartitionLayer {
                     remote: Some(RemoteSpan {
                         id: segment_id(&copy),
                         offset: req.fetch_offset,
+                        committed,
                     }),
                 }),
             };

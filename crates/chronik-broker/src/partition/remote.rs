@@ -7,6 +7,7 @@
 use chronik_metadata::{RemoteCopyState, RemoteSegment};
 use chronik_tiered::RemoteSegmentId;
 use chronik_types::TopicPartition;
+use chronik_wal::AbortedTxn;
 
 use super::{PartitionError, PartitionLayer, Result};
 use crate::partitions::Hosted;
@@ -16,6 +17,17 @@ use crate::partitions::Hosted;
 pub(crate) struct RemoteSpan {
     pub id: RemoteSegmentId,
     pub offset: i64,
+    /// For a read_committed consumer, where aborted transactions are looked up: the copies
+    /// after `id`, oldest first, then the local log's aborted transactions.
+    pub committed: Option<CommittedView>,
+}
+
+/// What a read_committed read of the remote tier needs to name the aborted transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CommittedView {
+    pub last_stable_offset: i64,
+    pub later_copies: Vec<RemoteSegmentId>,
+    pub local_aborted: Vec<AbortedTxn>,
 }
 
 impl PartitionLayer {
@@ -29,16 +41,24 @@ impl PartitionLayer {
         })
     }
 
-    /// The copy holding `offset` (the one reaching furthest when several do).
+    /// The copy holding `offset` (the one reaching furthest when several do), and the copies
+    /// after it, oldest first.
     pub(super) fn remote_copy_at(
         &self,
         hosted: &Hosted,
         tp: &TopicPartition,
         offset: i64,
-    ) -> Option<RemoteSegment> {
-        (self.remote_copies(hosted, tp).into_iter())
+    ) -> Option<(RemoteSegment, Vec<RemoteSegmentId>)> {
+        let copies = self.remote_copies(hosted, tp);
+        let copy = (copies.iter())
             .filter(|c| c.key.base_offset <= offset && offset < c.next_offset)
-            .max_by_key(|c| c.next_offset)
+            .max_by_key(|c| c.next_offset)?
+            .clone();
+        let later = (copies.iter())
+            .filter(|c| c.key.base_offset >= copy.next_offset)
+            .map(segment_id)
+            .collect();
+        Some((copy, later))
     }
 
     /// The log start offset over both tiers, from the metadata (not the remote tier task's
