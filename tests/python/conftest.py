@@ -46,6 +46,9 @@ def compat_marks(item):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Modules that declare RUNS_LONG go first, so that with two workers taking whole files
+    # neither is left with a long one at the end.
+    items.sort(key=lambda item: not getattr(item.module, "RUNS_LONG", False))
     wanted = set(config.getoption("compat_client"))
     if not wanted:
         return

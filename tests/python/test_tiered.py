@@ -254,8 +254,10 @@ def test_three_brokers_a_stale_replica_skips_the_remote_history_and_a_new_leader
         # A replica added by reassignment copies only the leader's local part too.
         moved = unique("moved")
         others = [b for b in c.brokers if b != leader]
-        AdminClient({"bootstrap.servers": c.bootstrap}).create_topics([NewTopic(
-            moved, num_partitions=1, replica_assignment=[[leader, others[0]]], config=LOCAL_FEW)])[moved].result(30)
+        admin = AdminClient({"bootstrap.servers": c.bootstrap})
+        created = admin.create_topics([NewTopic(moved, num_partitions=1, replica_assignment=[[leader, others[0]]],
+                                                config=LOCAL_FEW)])
+        created[moved].result(30)
         produce(c.bootstrap, moved, 600)
         eventually("the leader's local segments deleted once copied",
                    lambda: local_start_past(c.data_dir(leader), moved, 400))

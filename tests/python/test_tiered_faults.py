@@ -17,6 +17,8 @@ from proxy import Proxy
 from tier_support import (FAST, LOCAL_FEW, aws_env, check_read_back, copied_all_sealed, local_start_past, produce,
                           start_moto, value)
 
+# A minute and a half, most of it the store held down: scheduled first (conftest.py).
+RUNS_LONG = True
 BUCKET = "chronik-faults"
 URL = f"s3://{BUCKET}/faults"
 # A short request timeout, so a hung connection fails a step in seconds, not minutes.
