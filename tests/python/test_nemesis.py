@@ -43,6 +43,9 @@ from cluster import Cluster, eventually
 from harness import ROOT, unique
 from test_replication import coordinator_partition, read_all
 
+# Two minutes of seeded runs: scheduled first (conftest.py).
+RUNS_LONG = True
+
 PARTITIONS = 3
 # Records per second the producer sends.
 RATE = 2000
