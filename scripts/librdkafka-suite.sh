@@ -215,10 +215,15 @@ start_cluster() {
 }
 
 mkdir -p "$LOGS"
+# Runs may go side by side (tests/run-all.sh): one builds, the others wait for it.
+exec 9>"$WORK/build.lock"
+flock 9
 build_runner
+flock -u 9
 if [ $CLUSTER = 1 ]; then start_cluster; else start_broker; fi
-echo "bootstrap.servers=$BROKER_ADDR" >"$WORK/test.conf"
-export RDKAFKA_TEST_CONF="$WORK/test.conf"
+# Each run's own: the tests read the broker address from it.
+echo "bootstrap.servers=$BROKER_ADDR" >"$LOGS/test.conf"
+export RDKAFKA_TEST_CONF="$LOGS/test.conf"
 export LD_LIBRARY_PATH="$SRC/src:$SRC/src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 passed=0
