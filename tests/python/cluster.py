@@ -13,13 +13,12 @@ import signal
 import subprocess
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from harness import ROOT, free_port
+from harness import ROOT, free_port, metric
 
 BIN_DIR = Path(os.environ.get("CHRONIK_BIN_DIR", ROOT / "target" / "debug"))
 META_BIN = BIN_DIR / "chronik-meta"
@@ -253,14 +252,8 @@ class Cluster:
         return True
 
     def metric(self, bid, series):
-        """The value of one Prometheus series (name with its labels, as exported) of broker
-        `bid`; 0 when the broker has not exported it yet."""
-        url = f"http://127.0.0.1:{self.metrics_ports[bid]}/metrics"
-        text = urllib.request.urlopen(url, timeout=5).read().decode()
-        for line in text.splitlines():
-            if line.startswith(series + " "):
-                return float(line.split()[-1])
-        return 0.0
+        """The value of one Prometheus series of broker `bid` (see `harness.metric`)."""
+        return metric(f"127.0.0.1:{self.metrics_ports[bid]}", series)
 
     def status(self, topic=None):
         """`chronik-meta status --output json` from any live voter."""

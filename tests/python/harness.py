@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -231,3 +232,13 @@ def reassign(bootstrap, topic, partition, replicas):
     assert resp.error_code == 0, resp
     ((_name, ((_index, code, _message, _tags),), _),) = resp.responses
     return code
+
+
+def metric(addr, series):
+    """The value of one Prometheus series (name with its labels, as exported) served at
+    `http://ADDR/metrics`; 0 when it is not exported yet."""
+    text = urllib.request.urlopen(f"http://{addr}/metrics", timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, 
                                   ResourceType)
 
 from cluster import eventually
-from harness import BROKER_BIN, IO_DEADLINE_S, BrokerProcess, create_topic, free_port, reassign, unique
+from harness import BROKER_BIN, IO_DEADLINE_S, BrokerProcess, create_topic, free_port, metric, reassign, unique
 from tier_support import (FAST, LOCAL_FEW, TIERED, aws_env, check_read_back, copied_all_sealed, local_start_past,
                           produce, start_moto)
 
@@ -55,9 +54,8 @@ def test_sealed_segments_are_copied_byte_for_byte_and_retention_deletes_the_copi
 
 def test_a_topic_far_beyond_its_local_retention_is_read_back_from_offset_0(tmp_path):
     tier = tmp_path / "tier"
-    metrics_port = free_port()
-    b = BrokerProcess((*FAST, "--remote-storage", f"file://{tier}", "--metrics-addr",
-                       f"127.0.0.1:{metrics_port}")).start()
+    metrics_addr = f"127.0.0.1:{free_port()}"
+    b = BrokerProcess((*FAST, "--remote-storage", f"file://{tier}", "--metrics-addr", metrics_addr)).start()
     try:
         topic = unique("cold")
         create_topic(b.bootstrap, topic, 1, LOCAL_FEW)
@@ -82,9 +80,9 @@ def test_a_topic_far_beyond_its_local_retention_is_read_back_from_offset_0(tmp_p
         assert tiers["last_tiered_offset"] >= tiers["local_log_start_offset"] - 1, tiers
         assert 0 < tiers["local_bytes"] < 5 * 4096, tiers
         series = f'{{topic="{topic}",partition="0"}}'
-        assert metric(metrics_port, "chronik_broker_remote_log_size_bytes" + series) > 400 * 100
-        assert metric(metrics_port, "chronik_broker_remote_bytes_read_total") > 400 * 100
-        eventually("no copy lag", lambda: metric(metrics_port, "chronik_broker_remote_copy_lag_segments" + series) == 0)
+        assert metric(metrics_addr, "chronik_broker_remote_log_size_bytes" + series) > 400 * 100
+        assert metric(metrics_addr, "chronik_broker_remote_bytes_read_total") > 400 * 100
+        eventually("no copy lag", lambda: metric(metrics_addr, "chronik_broker_remote_copy_lag_segments" + series) == 0)
     finally:
         b.cleanup()
 
@@ -96,15 +94,6 @@ def status_tier(bootstrap, topic):
     assert out.returncode == 0, out.stderr.decode()
     t = next(t for t in json.loads(out.stdout)["topics"] if t["name"] == topic)
     return t["partitions"][0]["tier"]
-
-
-def metric(port, series):
-    """One Prometheus series' value; 0 when not exported yet."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    for line in text.splitlines():
-        if line.startswith(series + " "):
-            return float(line.split()[-1])
-    return 0.0
 
 
 def test_a_corrupt_remote_object_is_refused_never_served(tmp_path):
