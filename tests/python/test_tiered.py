@@ -21,8 +21,8 @@ from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, 
 
 from cluster import eventually
 from harness import BROKER_BIN, IO_DEADLINE_S, BrokerProcess, create_topic, free_port, metric, reassign, unique
-from tier_support import (FAST, LOCAL_FEW, TIERED, aws_env, check_read_back, copied_all_sealed, local_start_past,
-                          produce, start_moto)
+from tier_support import (FAST, LOCAL_FEW, TIERED, aws_env, check_read_back, copied_all_sealed, describe_producers,
+                          local_start_past, produce, start_moto)
 
 
 def test_sealed_segments_are_copied_byte_for_byte_and_retention_deletes_the_copies(tmp_path):
@@ -187,6 +187,23 @@ def test_a_broker_without_a_remote_tier_refuses_remote_storage_and_bad_locations
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def test_credentials_the_store_refuses_stop_the_broker_at_start(tmp_path):
+    proc, port, _ = start_moto(tmp_path, check_credentials=True)
+    data_dir = tmp_path / "data"
+    try:
+        with aws_env(port) as aws:
+            env = {**os.environ, **aws, "AWS_ACCESS_KEY_ID": "no-such-key"}
+        out = subprocess.run([str(BROKER_BIN), "run", "--listen", f"127.0.0.1:{free_port()}", "--data-dir",
+                              str(data_dir), *FAST, "--remote-storage", "s3://chronik-tier/a"],
+                             capture_output=True, timeout=60, env=env)
+        assert out.returncode == 2, out
+        err = out.stderr.decode(errors="replace")
+        assert "s3://chronik-tier/a" in err and "InvalidAccessKeyId" in err and "credentials" in err, err
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_copies_go_to_s3_and_a_deleted_topics_copies_are_deleted(tmp_path):
     proc, port, s3 = start_moto(tmp_path)
     s3.create_bucket(Bucket="chronik-tier")
@@ -230,7 +247,9 @@ def test_three_brokers_a_stale_replica_skips_the_remote_history_and_a_new_leader
         leader = c.leader_of(topic, 0)
         stale = next(b for b in c.brokers if b != leader)
         c.brokers[stale].kill()
-        produce(c.bootstrap, topic, 600)
+        # An idempotent producer whose batches all end up only in the remote tier, then others.
+        produce(c.bootstrap, topic, 300, idempotent=True)
+        produce(c.bootstrap, topic, 300, start=300)
         leader_start = eventually("the leader's local segments deleted once copied",
                                   lambda: local_start_past(c.data_dir(leader), topic, 400))
 
@@ -254,8 +273,13 @@ def test_three_brokers_a_stale_replica_skips_the_remote_history_and_a_new_leader
         c.wait_isr(moved, 3)
         assert local_start_past(c.data_dir(others[1]), moved, 400), "the added replica skipped the remote part"
 
+        # The replica that skipped the history leads, serves it from the remote tier and knows
+        # the producer that wrote only there, from the producer state uploaded with the copies.
         c.brokers[leader].kill()
-        eventually("a new leader", lambda: c.leader_of(topic, 0) not in (leader, -1))
+        c.brokers[others[0] if others[0] != stale else others[1]].kill()
+        eventually("the stale replica leads", lambda: c.leader_of(topic, 0) == stale)
         c._with_logs(lambda: check_read_back(c.bootstrap, topic, 600))
+        error, producers = describe_producers(c.broker_reach[stale], topic, 0)
+        assert error == 0 and [p[2:] for p in producers] == [(299, -1)], producers
     finally:
         c.cleanup()

@@ -3,6 +3,8 @@ offsets, walctl's view of both tiers, a full read-back check and moto's S3 serve
 
 import json
 import os
+import socket
+import struct
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,10 +22,10 @@ FAST = ("--fsync", "never", "--auto-create-topics", "false", "--remote-log-manag
         "--retention-check-interval-ms", "100")
 
 
-def produce(bootstrap, topic, count, start=0):
+def produce(bootstrap, topic, count, start=0, idempotent=False):
     """`count` records in batches of 20 (about 2 KiB each: two to a 4 KiB segment), record i
     of the partition (from `start`) holding `value(i)`."""
-    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "enable.idempotence": idempotent})
     for i in range(start, start + count):
         p.produce(topic, key=b"k%d" % i, value=value(i), partition=0)
         if i % 20 == 19:
@@ -64,14 +66,17 @@ def check_read_back(bootstrap, topic, count):
     assert all(v == value(o) for o, _, v in records), "values read back intact"
 
 
-def start_moto(tmp_path):
+def start_moto(tmp_path, check_credentials=False):
+    """moto's S3 server on a free port: (process, port, boto3 client). `check_credentials`:
+    requests must be signed by a user moto knows (it knows none, so all are refused)."""
     moto = Path(os.environ.get("CHRONIK_MOTO_SERVER", Path(__file__).parents[2] / "target/python-venv/bin/moto_server"))
     port = free_port()
     log = open(tmp_path / "moto.log", "wb")
-    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    env = {**os.environ, **({"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if check_credentials else {})}
+    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log, env=env)
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                       aws_access_key_id="test", aws_secret_access_key="test")
-    eventually("moto listening", lambda: s3.list_buckets() is not None)
+    eventually("moto listening", lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True)
     return proc, port, s3
 
 
@@ -92,3 +97,94 @@ def aws_env(port):
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+
+def describe_producers(addr, topic, partition):
+    """DescribeProducers (v0) sent to the broker at `addr`, which answers for the partitions it
+    leads: (error code, [(producer id, epoch, last sequence, open transaction's first offset)])."""
+    def compact(b):
+        return uvarint(len(b) + 1) + b
+
+    body = (uvarint(2) + compact(topic.encode()) + uvarint(2) + struct.pack(">i", partition)
+            + b"\0" + b"\0")
+    header = struct.pack(">hhih", 61, 0, 7, 4) + b"test" + b"\0"
+    host, port = addr.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=IO_DEADLINE_S) as s:
+        s.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
+        size = struct.unpack(">i", recv_exact(s, 4))[0]
+        r = Reader(recv_exact(s, size))
+    assert r.i32() == 7, "the answer to this request"
+    r.tags()
+    r.i32()  # throttle time
+    assert r.uvarint() - 1 == 1 and r.string() == topic
+    assert r.uvarint() - 1 == 1 and r.i32() == partition
+    error = r.i16()
+    r.string()
+    producers = []
+    for _ in range(r.uvarint() - 1):
+        pid, epoch, last_seq, _timestamp, _coordinator_epoch, txn_start = (
+            r.i64(), r.i32(), r.i32(), r.i64(), r.i32(), r.i64())
+        r.tags()
+        producers.append((pid, epoch, last_seq, txn_start))
+    return error, producers
+
+
+def uvarint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([n & 0x7F | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        assert chunk, "the broker closed the connection"
+        data += chunk
+    return data
+
+
+class Reader:
+    """Reads a flexible Kafka response's fields in order."""
+
+    def __init__(self, data):
+        self.data, self.at = data, 0
+
+    def take(self, fmt):
+        (v,) = struct.unpack_from(fmt, self.data, self.at)
+        self.at += struct.calcsize(fmt)
+        return v
+
+    def i16(self):
+        return self.take(">h")
+
+    def i32(self):
+        return self.take(">i")
+
+    def i64(self):
+        return self.take(">q")
+
+    def uvarint(self):
+        n, shift = 0, 0
+        while True:
+            b = self.data[self.at]
+            self.at += 1
+            n |= (b & 0x7F) << shift
+            if b < 0x80:
+                return n
+            shift += 7
+
+    def string(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        v = self.data[self.at:self.at + n].decode()
+        self.at += n
+        return v
+
+    def tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.at += self.uvarint()

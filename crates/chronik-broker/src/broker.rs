@@ -82,6 +82,7 @@ impl Broker {
         let fetchers = Arc::new(crate::replica::fetcher::Fetchers {
             cluster: cluster.clone(),
             partitions: partitions.clone(),
+            remote: remote_store.clone(),
         });
         let mut tasks = vec![
             crate::replica::fetcher::spawn(fetchers),

@@ -60,6 +60,13 @@ impl Hosted {
         (self.remote_start).store(start.unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 
+    /// The last stable offset under the high watermark `hw`: not past the first offset of
+    /// any open transaction.
+    pub fn last_stable_offset(&self, hw: i64) -> i64 {
+        let first_open = self.producers().first_unstable_offset();
+        first_open.map_or(hw, |first| first.min(hw))
+    }
+
     pub fn producers(&self) -> std::sync::MutexGuard<'_, ProducerStates> {
         self.producers.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -471,7 +478,7 @@ const REPLAY_CHUNK: usize = 4 * 1024 * 1024;
 /// offset the kept snapshot describes (-1 when none is kept).
 pub(crate) fn recover_producers(tp: &TopicPartition, log: &PartitionLog) -> (ProducerStates, i64) {
     let end = log.end_offset();
-    let (mut states, mut from, snapshot_at) = match load_snapshot(log.dir()) {
+    let (mut states, from, snapshot_at) = match load_snapshot(log.dir()) {
         Some((states, at)) if at <= end && at >= log.start_offset() => (states, at, at),
         found => {
             if found.is_some() {
@@ -481,23 +488,32 @@ pub(crate) fn recover_producers(tp: &TopicPartition, log: &PartitionLog) -> (Pro
             (ProducerStates::default(), log.start_offset(), -1)
         }
     };
-    while from < end {
-        match log.read_bounded(from, REPLAY_CHUNK, end) {
-            Ok(read) if read.next_offset > from => {
-                states.replay(&read.data);
-                from = read.next_offset;
-            }
-            Ok(_) => break,
-            Err(e) => {
-                tracing::warn!(partition = %tp, error = %e, "producer state replay stopped early");
-                break;
-            }
-        }
+    if let Err(e) = replay_producers(log, &mut states, from, end) {
+        tracing::warn!(partition = %tp, error = %e, "producer state replay stopped early");
     }
     if states.len() > 0 {
         tracing::info!(partition = %tp, producers = states.len(), "idempotent producer state recovered");
     }
     (states, snapshot_at)
+}
+
+/// Replays the batches of `log` in `[from, end)` into `states`; returns the offset reached
+/// (`end` unless the log holds less), or the read error that stopped it.
+pub(crate) fn replay_producers(
+    log: &PartitionLog,
+    states: &mut ProducerStates,
+    mut from: i64,
+    end: i64,
+) -> chronik_wal::Result<i64> {
+    while from < end {
+        let read = log.read_bounded(from, REPLAY_CHUNK, end)?;
+        if read.next_offset <= from {
+            break;
+        }
+        states.replay(&read.data);
+        from = read.next_offset;
+    }
+    Ok(from)
 }
 
 #[cfg(test)]

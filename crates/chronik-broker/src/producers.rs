@@ -344,7 +344,10 @@ fn first_batch_rule(first_seq: i32) -> SeqCheck {
 mod snapshot;
 mod txn;
 
-pub(crate) use snapshot::{load_snapshot, remove_snapshot, save_snapshot};
+pub(crate) use snapshot::{
+    decode as decode_snapshot, encode as encode_snapshot, load_snapshot, remove_snapshot,
+    save_snapshot,
+};
 
 #[cfg(test)]
 mod tests;

@@ -24,6 +24,9 @@ use crate::cluster::Cluster;
 use crate::partition::{PartitionLayer, segment_id};
 use crate::partitions::Hosted;
 
+mod producer_state;
+pub(crate) use producer_state::adopt_after_restart;
+
 /// Where the remote tier is and how often it is tended.
 #[derive(Debug, Clone)]
 pub struct RemoteTierConfig {
@@ -176,7 +179,9 @@ impl Tier {
         let plan = chronik_tiered::plan(&TierView {
             local: &local,
             remote: &remote,
-            high_watermark: hosted.replica.high_watermark(),
+            // A copy holds no transaction still open, so a replica starting after it needs
+            // only the producer state it carries.
+            last_stable_offset: hosted.last_stable_offset(hosted.replica.high_watermark()),
             uploading: None,
             now_ms: crate::wall_clock::wall_ms(),
             retention,
@@ -196,7 +201,9 @@ impl Tier {
             }
         }
         match plan.copy {
-            Some(segment) if copying => self.copy_segment(tp, hosted, epoch, segment).await,
+            Some(segment) if copying => {
+                (self.copy_segment(tp, hosted, epoch, &copies, segment)).await
+            }
             _ => Ok(()),
         }
     }
@@ -225,8 +232,9 @@ impl Tier {
     async fn copy_segment(
         &self,
         tp: &TopicPartition,
-        hosted: &Hosted,
+        hosted: &Arc<Hosted>,
         epoch: i32,
+        copies: &[RemoteSegment],
         segment: LocalSegment,
     ) -> StepResult {
         let Some(info) =
@@ -266,6 +274,14 @@ impl Tier {
             size_bytes: segment.bytes,
             topic: tp.topic.clone(),
         };
+        let producers = producer_state::at_segment_end(
+            &self.store,
+            hosted,
+            copies,
+            info.base_offset,
+            info.next_offset,
+        )
+        .await?;
         self.record(&step(RemoteSegmentState::RemoteSegmentCopyStarted))
             .await?;
         let upload = SegmentUpload {
@@ -276,7 +292,7 @@ impl Tier {
             next_offset: info.next_offset,
             max_timestamp: info.max_timestamp,
             leader_epochs: EpochStart::of_segment(&epochs, info.base_offset, info.next_offset),
-            producer_snapshot: None,
+            producer_snapshot: Some(producers),
         };
         (self.store.upload_segment(upload).await).map_err(|e| e.to_string())?;
         self.record(&step(RemoteSegmentState::RemoteSegmentCopied))

@@ -49,8 +49,9 @@ pub struct TierView<'a> {
     pub local: &'a [LocalSegment],
     /// The copies, by base offset then upload id.
     pub remote: &'a [RemoteCopy],
-    /// Only committed data is copied: a segment goes up once it ends at or below this.
-    pub high_watermark: i64,
+    /// Only committed data outside open transactions is copied: a segment goes up once it
+    /// ends at or below this (Kafka copies below the last stable offset too).
+    pub last_stable_offset: i64,
     /// The upload this leader has under way, if any: its copy is not abandoned.
     pub uploading: Option<u64>,
     pub now_ms: i64,
@@ -115,7 +116,7 @@ fn next_copy(view: &TierView<'_>, copied_end: Option<i64>) -> Option<LocalSegmen
     sealed
         .iter()
         .find(|s| copied_end.is_none_or(|end| s.next_offset > end))
-        .filter(|s| s.next_offset <= view.high_watermark)
+        .filter(|s| s.next_offset <= view.last_stable_offset)
         .copied()
 }
 
@@ -216,7 +217,7 @@ mod tests {
         TierView {
             local,
             remote,
-            high_watermark: i64::MAX,
+            last_stable_offset: i64::MAX,
             uploading: None,
             now_ms: NOW,
             retention: TierRetention::default(),
@@ -233,7 +234,7 @@ mod tests {
         let all = [0, 1, 2].map(|i| copy(i, i as u64, CopyState::Copied));
         assert_eq!(plan(&view(&local, &all)).copy, None);
         let mut uncommitted = view(&local, &remote);
-        uncommitted.high_watermark = 250;
+        uncommitted.last_stable_offset = 250;
         assert_eq!(plan(&uncommitted).copy, None);
         let mut busy = view(&local, &[]);
         busy.uploading = Some(9);

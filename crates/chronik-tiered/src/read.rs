@@ -6,7 +6,7 @@ use chronik_wal::SegmentIndex;
 use chronik_wal::frame::{FRAME_HEADER_LEN, FrameHeader, FrameMeta};
 use object_store::ObjectStoreExt;
 
-use crate::manifest::{ObjectKind, SegmentManifest};
+use crate::manifest::{ObjectKind, RemoteSegmentId, SegmentManifest};
 use crate::{RemoteStore, Result, TieredError};
 
 /// The most one ranged read of a segment asks for: a large fetch reads a segment in windows.
@@ -42,6 +42,24 @@ impl RemoteStore {
             )));
         }
         Ok(index)
+    }
+
+    /// The producer state as of the end of copy `id` (`None`: the copy has none), refused
+    /// unless its length and CRC-32C match the manifest's.
+    pub async fn producer_snapshot(&self, id: &RemoteSegmentId) -> Result<Option<Bytes>> {
+        let manifest = self.manifest(id).await?;
+        if manifest.object(ObjectKind::ProducerSnapshot).is_none() {
+            return Ok(None);
+        }
+        let path = self.key(id, ObjectKind::ProducerSnapshot);
+        let bytes = self.get_all(&path).await?;
+        check_summary(&manifest, ObjectKind::ProducerSnapshot, &bytes).map_err(|reason| {
+            TieredError::Corrupt {
+                key: path.to_string(),
+                reason,
+            }
+        })?;
+        Ok(Some(bytes))
     }
 
     /// The batches holding `offset` and after, up to about `max_bytes` (at least one batch,

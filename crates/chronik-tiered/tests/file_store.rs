@@ -73,6 +73,10 @@ async fn a_flipped_byte_in_a_remote_object_is_reported_and_never_served() {
     let err = store.read_index(&manifest).await.unwrap_err();
     assert!(err.to_string().contains("CRC-32C"), "{err}");
 
+    flip(ObjectKind::ProducerSnapshot, 3);
+    let err = store.producer_snapshot(&manifest.id).await.unwrap_err();
+    assert!(err.to_string().contains("CRC-32C"), "{err}");
+
     flip(ObjectKind::Manifest, 20);
     let err = store.manifest(&manifest.id).await.unwrap_err();
     assert!(matches!(err, TieredError::Corrupt { .. }), "{err}");

@@ -62,13 +62,6 @@ impl Leading {
             p.high_watermark()
         })
     }
-
-    /// The last stable offset under the high watermark `hw`: not past the first offset of
-    /// any open transaction.
-    fn last_stable_offset(&self, hw: i64) -> i64 {
-        let first_open = self.hosted.producers().first_unstable_offset();
-        first_open.map_or(hw, |first| first.min(hw))
-    }
 }
 
 impl PartitionLayer {

@@ -109,7 +109,7 @@ impl PartitionLayer {
         let log = leading.log();
         let (start, end) = (log.start_offset(), log.end_offset());
         let hw = leading.high_watermark();
-        let lso = leading.last_stable_offset(hw);
+        let lso = leading.hosted.last_stable_offset(hw);
         let committed = req.isolation == Isolation::ReadCommitted;
         let visible = match reader {
             Reader::Follower(_) => end,
@@ -254,7 +254,7 @@ impl PartitionLayer {
         // offset): "latest" is that, not the log end.
         let hw = match isolation {
             Isolation::ReadUncommitted => leading.high_watermark(),
-            Isolation::ReadCommitted => leading.last_stable_offset(leading.high_watermark()),
+            Isolation::ReadCommitted => leading.hosted.last_stable_offset(leading.high_watermark()),
         };
         super::check_epoch(current_leader_epoch, leading.epoch)?;
         let log = leading.log();

@@ -69,7 +69,8 @@ pub(crate) fn remove_snapshot(partition_dir: &Path) {
     }
 }
 
-fn encode(states: &ProducerStates, end_offset: i64) -> Vec<u8> {
+/// The snapshot's bytes: also what a remote copy carries as its producer state.
+pub(crate) fn encode(states: &ProducerStates, end_offset: i64) -> Vec<u8> {
     let mut out = Vec::with_capacity(32 + states.producers.len() * 64);
     out.put_slice(MAGIC);
     out.put_u8(FORMAT);
@@ -95,7 +96,8 @@ fn encode(states: &ProducerStates, end_offset: i64) -> Vec<u8> {
     out
 }
 
-fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
+/// The state and the log end offset it describes; `None` when any check fails.
+pub(crate) fn decode(bytes: &[u8]) -> Option<(ProducerStates, i64)> {
     let (body, crc) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
     if crc32fast::hash(body) != u32::from_be_bytes(crc.try_into().ok()?) {
         return None;

@@ -42,6 +42,9 @@ const BACKOFF: Duration = Duration::from_millis(100);
 pub(crate) struct Fetchers {
     pub cluster: Arc<Cluster>,
     pub partitions: Arc<Partitions>,
+    /// Where a replica that starts over at its leader's local log start finds the producer
+    /// state of the history it skips.
+    pub remote: Option<chronik_tiered::RemoteStore>,
 }
 
 /// Keeps one fetcher running per leader this broker follows a partition of.
@@ -226,6 +229,7 @@ async fn round(
     progressed |= resp.responses.is_empty();
     // Every partition's batches are appended before any append is waited for, so that their
     // logs are synced together.
+    let mut restarted = Vec::new();
     let appended = chronik_wal::appends_together(|| {
         let mut appended = Vec::new();
         for topic in resp.responses {
@@ -240,6 +244,10 @@ async fn round(
                 match apply(&tp, hosted, role, part) {
                     Applied::Done(served) => progressed |= served,
                     Applied::Appended(a) => appended.push(a),
+                    Applied::Restarted(at) => {
+                        progressed = true;
+                        restarted.push((tp, *hosted, at));
+                    }
                 }
             }
         }
@@ -247,6 +255,12 @@ async fn round(
     });
     for a in appended {
         progressed |= a.settle().await;
+    }
+    // Before the next fetch appends anything after the restart.
+    if let Some(store) = &ctx.remote {
+        for (tp, hosted, at) in restarted {
+            crate::tiering::adopt_after_restart(store, &ctx.cluster, &tp, hosted, at).await;
+        }
     }
     Ok(progressed)
 }
@@ -310,6 +324,8 @@ enum Applied<'a> {
     Done(bool),
     /// Its batches are appended; the answer's marks apply once they are durable.
     Appended(Appending<'a>),
+    /// Its log started over, empty, at this offset: the leader's local log start.
+    Restarted(i64),
 }
 
 /// A partition whose fetched batches are appended.
@@ -337,8 +353,10 @@ fn apply<'a>(
     if part.error_code == ResponseError::OffsetOutOfRange.code()
         || part.error_code == ResponseError::OffsetMovedToTieredStorage.code()
     {
-        out_of_range(tp, hosted, part.log_start_offset, part.high_watermark);
-        return Applied::Done(true);
+        return match out_of_range(tp, hosted, part.log_start_offset, part.high_watermark) {
+            Some(at) => Applied::Restarted(at),
+            None => Applied::Done(true),
+        };
     }
     if part.error_code != 0 {
         tracing::debug!(partition = %tp, code = part.error_code, "leader refused the fetch; waiting for metadata");
@@ -442,24 +460,36 @@ fn append(
 
 /// The leader does not have our fetch offset: it deleted older data (start over at its log
 /// start) or we hold more than it (cut back to its log end).
-fn out_of_range(tp: &TopicPartition, hosted: &Hosted, leader_start: i64, leader_end: i64) {
+/// Moves the log into the leader's range; returns the offset it started over at, when it did.
+fn out_of_range(
+    tp: &TopicPartition,
+    hosted: &Hosted,
+    leader_start: i64,
+    leader_end: i64,
+) -> Option<i64> {
     let log = &hosted.log;
-    let result = if log.end_offset() < leader_start {
+    let restarting = log.end_offset() < leader_start;
+    let result = if restarting {
         tracing::info!(partition = %tp, leader_start, "the leader deleted what this replica lacks; starting over at its log start");
         log.restart_at(leader_start)
     } else if leader_end >= 0 && log.end_offset() > leader_end {
         tracing::info!(partition = %tp, leader_end, "this replica is ahead of its leader; truncating");
         log.truncate_to(leader_end).map(drop)
     } else {
-        return;
+        return None;
     };
-    match result {
-        Ok(()) => reset_producers(tp, hosted),
-        Err(e) => {
-            tracing::warn!(partition = %tp, error = %e, "cannot move the log to the leader's range")
+    let moved = match result {
+        Ok(()) => {
+            reset_producers(tp, hosted);
+            true
         }
-    }
+        Err(e) => {
+            tracing::warn!(partition = %tp, error = %e, "cannot move the log to the leader's range");
+            false
+        }
+    };
     let end = log.end_offset();
     let epoch = epoch_of(hosted);
     hosted.replica.update(|p| p.truncated(epoch, end));
+    (moved && restarting).then_some(leader_start)
 }

@@ -115,6 +115,13 @@ pub async fn upload_and_read_back(
             store.manifest(&manifest.id).await.expect("manifest"),
             *manifest
         );
+        assert_eq!(
+            store
+                .producer_snapshot(&manifest.id)
+                .await
+                .expect("snapshot"),
+            Some(bytes::Bytes::from_static(b"producer state"))
+        );
         let index = store.read_index(manifest).await.expect("index");
         let whole = store
             .read_from(manifest, &index, manifest.id.base_offset, usize::MAX)
