@@ -22,7 +22,7 @@ from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, 
 from cluster import eventually
 from harness import BROKER_BIN, IO_DEADLINE_S, BrokerProcess, create_topic, free_port, metric, reassign, unique
 from tier_support import (FAST, LOCAL_FEW, TIERED, aws_env, check_read_back, copied_all_sealed, describe_producers,
-                          local_start_past, produce, start_moto)
+                          local_start_past, produce, start_moto, walctl_list)
 
 
 def test_sealed_segments_are_copied_byte_for_byte_and_retention_deletes_the_copies(tmp_path):
@@ -67,12 +67,7 @@ def test_a_topic_far_beyond_its_local_retention_is_read_back_from_offset_0(tmp_p
         eventually("what local.retention.bytes keeps, and the active segment", lambda: len(local()) <= 4)
         check_read_back(b.bootstrap, topic, 600)
 
-        c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": unique("g")})
-        try:
-            found = c.offsets_for_times([TopicPartition(topic, 0, started)], timeout=30)
-            assert found[0].offset == 0, "the first record by time is in the remote tier"
-        finally:
-            c.close()
+        assert offsets_for_time(b.bootstrap, topic, started) == 0, "the first record by time is in the remote tier"
 
         tiers = status_tier(b.bootstrap, topic)
         assert tiers["log_start_offset"] == 0 and tiers["high_watermark"] == 600, tiers
@@ -83,8 +78,37 @@ def test_a_topic_far_beyond_its_local_retention_is_read_back_from_offset_0(tmp_p
         assert metric(metrics_addr, "chronik_broker_remote_log_size_bytes" + series) > 400 * 100
         assert metric(metrics_addr, "chronik_broker_remote_bytes_read_total") > 400 * 100
         eventually("no copy lag", lambda: metric(metrics_addr, "chronik_broker_remote_copy_lag_segments" + series) == 0)
+
+        # DeleteRecords inside the remote tier: consumers start there (after a restart too: the
+        # metadata holds it) and the copies wholly below it go; then past the local log start.
+        assert delete_records(b.bootstrap, topic, 150) == 150
+        b.restart()
+        check_read_back(b.bootstrap, topic, 600, start=150)
+        assert offsets_for_time(b.bootstrap, topic, started) == 150, "no answer below the log start"
+        rows = lambda: walctl_list(b.data_dir, f"file://{tier}")
+        remote = lambda: next(r for r in rows() if r["topic"] == topic)["remote"]["segment_details"]
+        eventually("the copies wholly below 150 deleted", lambda: min(s["next_offset"] for s in remote()) > 150)
+        assert min(s["base_offset"] for s in remote()) <= 150, "the copy holding 150 stays"
+        past_local = local_start_past(b.data_dir, topic, 0) + 10
+        assert delete_records(b.bootstrap, topic, past_local) == past_local
+        check_read_back(b.bootstrap, topic, 600, start=past_local)
     finally:
         b.cleanup()
+
+
+def delete_records(bootstrap, topic, offset):
+    """DeleteRecords below `offset` of partition 0: the low watermark answered."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deleted = admin.delete_records([TopicPartition(topic, 0, offset)])
+    return list(deleted.values())[0].result(timeout=30).low_watermark
+
+
+def offsets_for_time(bootstrap, topic, ms):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g")})
+    try:
+        return c.offsets_for_times([TopicPartition(topic, 0, ms)], timeout=30)[0].offset
+    finally:
+        c.close()
 
 
 def status_tier(bootstrap, topic):
@@ -281,5 +305,8 @@ def test_three_brokers_a_stale_replica_skips_the_remote_history_and_a_new_leader
         c._with_logs(lambda: check_read_back(c.bootstrap, topic, 600))
         error, producers = describe_producers(c.broker_reach[stale], topic, 0)
         assert error == 0 and [p[2:] for p in producers] == [(299, -1)], producers
+        # DeleteRecords inside the remote tier, through the metadata quorum.
+        assert delete_records(c.bootstrap, topic, 150) == 150
+        check_read_back(c.bootstrap, topic, 600, start=150)
     finally:
         c.cleanup()

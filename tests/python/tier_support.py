@@ -58,11 +58,11 @@ def local_start_past(data_dir, topic, offset):
     return row["start_offset"] if row["start_offset"] > offset else None
 
 
-def check_read_back(bootstrap, topic, count):
-    """Every record from offset 0, in order, by a consumer that starts at the log start."""
+def check_read_back(bootstrap, topic, count, start=0):
+    """Every record from `start`, the log start, in order, by a consumer that starts there."""
     low, high, records = read_partition(bootstrap, topic)
-    assert (low, high) == (0, count)
-    assert [o for o, _, _ in records] == list(range(count))
+    assert (low, high) == (start, count)
+    assert [o for o, _, _ in records] == list(range(start, count))
     assert all(v == value(o) for o, _, v in records), "values read back intact"
 
 

@@ -21,7 +21,7 @@ use chronik_metadata::controller::{
     self, BrokerRegistration, ElectionOutcome, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::proto::RemoteSegmentChange;
+use chronik_metadata::proto::{RemoteLogStartChange, RemoteSegmentChange};
 use chronik_metadata::{
     BrokerEndpoint, BrokerId, ConfigResource, ControllerError, ErrorKind, MetadataState,
     QuotaEntity, ScramAlteration, Uuid,
@@ -558,6 +558,14 @@ impl Cluster {
         change: &RemoteSegmentChange,
     ) -> Result<(), NodeError> {
         self.quorum.change_remote_segment(self.me, change).await
+    }
+
+    /// Moves a partition's log start over both tiers forward, as its leader.
+    pub async fn move_remote_log_start(
+        &self,
+        change: &RemoteLogStartChange,
+    ) -> Result<(), NodeError> {
+        self.quorum.move_remote_log_start(self.me, change).await
     }
 
     /// A block of producer ids for this broker: (first id, count).

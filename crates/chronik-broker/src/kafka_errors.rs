@@ -72,9 +72,7 @@ pub(crate) fn partition_error_code(e: &PartitionError) -> i16 {
             ResponseError::OffsetMovedToTieredStorage
         }
         PartitionError::InternalTopic(_) => ResponseError::InvalidTopicException,
-        PartitionError::CompactOnly(_) | PartitionError::RemoteCopies(_) => {
-            ResponseError::PolicyViolation
-        }
+        PartitionError::CompactOnly(_) => ResponseError::PolicyViolation,
         PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
         PartitionError::NotEnoughReplicasAfterAppend { .. } => {
             ResponseError::NotEnoughReplicasAfterAppend

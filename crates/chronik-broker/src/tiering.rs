@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::BrokerError;
 use crate::cluster::Cluster;
-use crate::partition::{PartitionLayer, segment_id};
+use crate::partition::{PartitionLayer, RemoteView, segment_id};
 use crate::partitions::Hosted;
 
 mod producer_state;
@@ -88,6 +88,8 @@ struct Tending {
     copying: bool,
     /// The copies the metadata records.
     copies: Vec<RemoteSegment>,
+    /// The log start over both tiers that DeleteRecords set.
+    log_start: i64,
 }
 
 /// A refused or failed step; the next pass looks again.
@@ -100,7 +102,7 @@ impl Tier {
                 ("topic", tp.topic.clone()),
                 ("partition", tp.partition.to_string()),
             ];
-            let copies = self.observe(&tp, &hosted, &labels);
+            let (copies, log_start) = self.observe(&tp, &hosted, &labels);
             // 0 where this broker follows: only a leader copies.
             let mut lag = CopyLag::default();
             let Some(epoch) = hosted.replica.leader_epoch() else {
@@ -116,6 +118,7 @@ impl Tier {
                 retention: settings.tier_retention(),
                 copying: settings.tiered(),
                 copies,
+                log_start,
             };
             if let Err(e) = self.tend(&tp, &hosted, tending, &mut lag).await {
                 tracing::warn!(partition = %tp, error = %e, "remote tier step failed; retried next pass");
@@ -129,24 +132,24 @@ impl Tier {
         }
     }
 
-    /// The partition's copies per the metadata; records where its remote tier starts (the
-    /// log start consumers are told) and its size.
+    /// The partition's copies per the metadata and the log start DeleteRecords set; records
+    /// where its remote tier starts (the log start consumers are told) and its size.
     fn observe(
         &self,
         tp: &TopicPartition,
         hosted: &Hosted,
         labels: &[(&'static str, String); 2],
-    ) -> Vec<RemoteSegment> {
-        let copies: Vec<RemoteSegment> = self.cluster.metadata(|s| {
-            s.remote_segments(hosted.topic_id, tp.partition)
-                .cloned()
-                .collect()
+    ) -> (Vec<RemoteSegment>, i64) {
+        let (copies, readable): (Vec<RemoteSegment>, RemoteView) = self.cluster.metadata(|s| {
+            let all = s.remote_segments(hosted.topic_id, tp.partition);
+            let readable = RemoteView::of(s, hosted.topic_id, tp.partition);
+            (all.cloned().collect(), readable)
         });
-        let whole = || (copies.iter()).filter(|c| c.state == RemoteCopyState::Copied);
-        hosted.set_remote_start(whole().map(|c| c.key.base_offset).min());
-        let bytes: u64 = whole().map(|c| c.size_bytes).sum();
+        hosted.set_remote_start(readable.start());
+        let whole = (copies.iter()).filter(|c| c.state == RemoteCopyState::Copied);
+        let bytes: u64 = whole.map(|c| c.size_bytes).sum();
         metrics::gauge!("chronik_broker_remote_log_size_bytes", labels).set(bytes as f64);
-        copies
+        (copies, readable.log_start)
     }
 
     /// One partition: deletes what the plan deletes, then copies at most one segment.
@@ -163,6 +166,7 @@ impl Tier {
             retention,
             copying,
             copies,
+            log_start,
         } = t;
         if !copying && copies.is_empty() {
             return Ok(());
@@ -182,6 +186,7 @@ impl Tier {
             // A copy holds no transaction still open, so a replica starting after it needs
             // only the producer state it carries.
             last_stable_offset: hosted.last_stable_offset(hosted.replica.high_watermark()),
+            log_start,
             uploading: None,
             now_ms: crate::wall_clock::wall_ms(),
             retention,

@@ -68,6 +68,7 @@ impl Record {
             Record::CreateAcl(_) => "CreateAcl",
             Record::DeleteAcl(_) => "DeleteAcl",
             Record::RemoteSegmentChange(_) => "RemoteSegmentChange",
+            Record::RemoteLogStartChange(_) => "RemoteLogStartChange",
         }
     }
 }

@@ -113,6 +113,7 @@ fn topic_snapshot(t: &Topic) -> TopicSnapshot {
                 partition_epoch: p.partition_epoch,
                 moving_from: p.moving_from.clone(),
                 moving_to: p.moving_to.clone(),
+                remote_log_start: p.remote_log_start,
             })
             .collect(),
     }
@@ -165,6 +166,7 @@ fn restore_topics(
                 partition_epoch: p.partition_epoch,
                 moving_from: p.moving_from.clone(),
                 moving_to: p.moving_to.clone(),
+                remote_log_start: p.remote_log_start,
             })
             .collect();
         let topic = restore_topic(brokers, &s.name, id, &s.configs, partitions)?;

@@ -52,6 +52,9 @@ pub struct TierView<'a> {
     /// Only committed data outside open transactions is copied: a segment goes up once it
     /// ends at or below this (Kafka copies below the last stable offset too).
     pub last_stable_offset: i64,
+    /// The log start over both tiers that DeleteRecords set (0: never): the copies wholly
+    /// below it are deleted.
+    pub log_start: i64,
     /// The upload this leader has under way, if any: its copy is not abandoned.
     pub uploading: Option<u64>,
     pub now_ms: i64,
@@ -170,7 +173,8 @@ fn remote_deletions(view: &TierView<'_>) -> Vec<(i64, u64)> {
                 let oversize = remote_only
                     && r.retention_bytes
                         .is_some_and(|limit| total.saturating_sub(c.bytes) >= limit);
-                deleting = deleting && (expired || oversize);
+                let records_deleted = c.next_offset <= view.log_start;
+                deleting = deleting && (records_deleted || expired || oversize);
                 if deleting {
                     if remote_only {
                         total -= c.bytes;
@@ -218,6 +222,7 @@ mod tests {
             local,
             remote,
             last_stable_offset: i64::MAX,
+            log_start: 0,
             uploading: None,
             now_ms: NOW,
             retention: TierRetention::default(),
@@ -332,5 +337,16 @@ mod tests {
             [(0, 0), (100, 1), (200, 2)],
             "never a copy of local data by size"
         );
+    }
+
+    #[test]
+    fn copies_wholly_below_the_log_start_deleterecords_set_are_deleted() {
+        let local = local(3, 2);
+        let remote = [0, 1, 2, 3].map(|i| copy(i, i as u64, CopyState::Copied));
+        let mut v = view(&local, &remote);
+        v.log_start = 150;
+        assert_eq!(plan(&v).delete_remote, [(0, 0)], "not the copy holding 150");
+        v.log_start = 200;
+        assert_eq!(plan(&v).delete_remote, [(0, 0), (100, 1)]);
     }
 }

@@ -10,7 +10,7 @@ use chronik_metadata::controller::{
 };
 use chronik_metadata::grpc::ClusterTls;
 use chronik_metadata::node::{MetaNode, NewTopicSpec, NodeConfig, NodeError};
-use chronik_metadata::proto::RemoteSegmentChange;
+use chronik_metadata::proto::{RemoteLogStartChange, RemoteSegmentChange};
 use chronik_metadata::{
     BrokerId, ConfigResource, MetadataState, QuotaEntity, ScramAlteration, Uuid,
 };
@@ -237,6 +237,16 @@ impl MetadataQuorum for EmbeddedQuorum {
     ) -> Result<(), NodeError> {
         self.node
             .change_remote_segment(broker, change.clone())
+            .await
+    }
+
+    async fn move_remote_log_start(
+        &self,
+        broker: BrokerId,
+        change: &RemoteLogStartChange,
+    ) -> Result<(), NodeError> {
+        self.node
+            .move_remote_log_start(broker, change.clone())
             .await
     }
 

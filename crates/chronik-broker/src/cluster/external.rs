@@ -12,7 +12,6 @@ use std::time::Duration;
 use chronik_auth::acl::{AclBinding, AclFilter};
 use chronik_metadata::ErrorKind;
 use chronik_metadata::controller::{BrokerRegistration, ElectionResult, ElectionType};
-use chronik_metadata::grpc::change_remote_segment_request;
 use chronik_metadata::grpc::pb::controller_client::ControllerClient;
 use chronik_metadata::grpc::pb::{
     AllocateProducerIdsRequest, AlterBrokerConfigsRequest, AlterClientQuotasRequest,
@@ -26,8 +25,9 @@ use chronik_metadata::grpc::{
     ClientError, ClusterTls, MetaClient, client_quota_change, election_result,
     register_broker_request, scram_alteration_request,
 };
+use chronik_metadata::grpc::{change_remote_segment_request, move_remote_log_start_request};
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::proto::RemoteSegmentChange;
+use chronik_metadata::proto::{RemoteLogStartChange, RemoteSegmentChange};
 use chronik_metadata::{
     BrokerId, ConfigResource, MetadataState, QuotaEntity, QuotaValue, ScramAlteration, Uuid,
 };
@@ -605,6 +605,21 @@ impl MetadataQuorum for ExternalQuorum {
             s.shows_remote_segment_change(change)
         })
         .await
+    }
+
+    async fn move_remote_log_start(
+        &self,
+        broker: BrokerId,
+        change: &RemoteLogStartChange,
+    ) -> Result<(), NodeError> {
+        let req = move_remote_log_start_request(broker, change);
+        self.call(|mut c| {
+            let req = req.clone();
+            async move { c.move_remote_log_start(req).await }
+        })
+        .await?;
+        self.wait_for_image("the log start move", |s| s.shows_remote_log_start(change))
+            .await
     }
 
     /// Nothing runs in this process but the image's watch, which ends when the quorum handle

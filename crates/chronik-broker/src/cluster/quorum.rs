@@ -11,7 +11,7 @@ use chronik_metadata::controller::{
     AlterPartitionRequest, BrokerRegistration, ElectionResult, ElectionType,
 };
 use chronik_metadata::node::{NewTopicSpec, NodeError};
-use chronik_metadata::proto::RemoteSegmentChange;
+use chronik_metadata::proto::{RemoteLogStartChange, RemoteSegmentChange};
 use chronik_metadata::{
     BrokerId, ConfigResource, MetadataState, QuotaEntity, ScramAlteration, Uuid,
 };
@@ -183,6 +183,14 @@ pub(crate) trait MetadataQuorum: Send + Sync {
         &self,
         broker: BrokerId,
         change: &RemoteSegmentChange,
+    ) -> Result<(), NodeError>;
+
+    /// Moves a partition's log start over both tiers forward for its leader `broker`; once
+    /// this returns, this broker's view shows it.
+    async fn move_remote_log_start(
+        &self,
+        broker: BrokerId,
+        change: &RemoteLogStartChange,
     ) -> Result<(), NodeError>;
 
     /// Stops what runs in this process for the quorum.

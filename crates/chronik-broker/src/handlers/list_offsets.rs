@@ -102,7 +102,7 @@ async fn remote_lookup(
     part: &ListOffsetsPartition,
     ts: i64,
 ) -> Result<Option<(Option<(i64, i64)>, i32)>, PartitionError> {
-    let Some((id, epoch)) =
+    let Some((id, epoch, log_start)) =
         (services.layer).remote_copy_for_timestamp(tp, part.current_leader_epoch, ts)?
     else {
         return Ok(None);
@@ -113,9 +113,10 @@ async fn remote_lookup(
     };
     match reader.batch_at_timestamp(&id, ts).await {
         Ok(Some(hit)) => {
-            let found = chronik_records::first_record_at_or_after(&hit.batch, ts)
+            let (offset, timestamp) = chronik_records::first_record_at_or_after(&hit.batch, ts)
                 .unwrap_or((hit.meta.base_offset, hit.meta.max_timestamp));
-            Ok(Some((Some(found), epoch)))
+            // DeleteRecords may have moved the log start inside this batch.
+            Ok(Some((Some((offset.max(log_start), timestamp)), epoch)))
         }
         Ok(None) => Ok(None),
         Err(e) => {

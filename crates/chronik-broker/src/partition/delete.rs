@@ -1,9 +1,12 @@
 //! Moving a partition's log start offset as its leader (Kafka's DeleteRecords): the leader
 //! moves its own, followers move theirs to the leader's on their next fetch, and the request
-//! is answered once the whole ISR has (the low watermark).
+//! is answered once the whole ISR has (the low watermark). On a partition with remote copies
+//! the log start over both tiers is recorded in the metadata first, which every replica and
+//! every later leader follows; the remote tier task then deletes the copies wholly below it.
 
 use std::time::Duration;
 
+use chronik_metadata::proto::RemoteLogStartChange;
 use chronik_types::TopicPartition;
 
 use super::{PartitionError, PartitionLayer, Result};
@@ -32,9 +35,6 @@ impl PartitionLayer {
             // Kafka's rule: a compacted log keeps every key's latest record.
             return Err(PartitionError::CompactOnly(tp.clone()));
         }
-        if !self.remote_copies(&leading.hosted, tp).is_empty() {
-            return Err(PartitionError::RemoteCopies(tp.clone()));
-        }
         let log = leading.log().clone();
         let high_watermark = leading.high_watermark();
         let target = if offset == HIGH_WATERMARK {
@@ -50,6 +50,16 @@ impl PartitionLayer {
                 visible_end: high_watermark,
             });
         }
+        if self.remote_view(&leading.hosted, tp).start().is_some() {
+            let start = self.log_start_over_tiers(&leading.hosted, tp);
+            if target > start {
+                self.move_start_over_tiers(tp, &leading, target).await?;
+            }
+            if target <= log.start_offset() {
+                // Only remote records go: every replica's local log stays as it is.
+                return Ok(self.log_start_over_tiers(&leading.hosted, tp));
+            }
+        }
         let moved = tokio::task::spawn_blocking(move || log.advance_start(target)).await;
         if !matches!(moved, Ok(Ok(_))) {
             tracing::warn!(partition = %tp, ?moved, "moving the log start offset failed");
@@ -59,6 +69,33 @@ impl PartitionLayer {
         tracing::info!(partition = %tp, log_start = target, "records deleted");
         leading.hosted.replica.changed();
         self.wait_low_watermark(&leading, target, timeout).await
+    }
+
+    /// Records `target` as the log start over both tiers in the metadata, at the leader's epoch.
+    async fn move_start_over_tiers(
+        &self,
+        tp: &TopicPartition,
+        leading: &super::Leading,
+        target: i64,
+    ) -> Result<()> {
+        let change = RemoteLogStartChange {
+            topic_id: leading.hosted.topic_id.to_vec(),
+            partition: tp.partition,
+            leader_epoch: leading.epoch,
+            log_start_offset: target,
+        };
+        if let Err(e) = self.cluster.move_remote_log_start(&change).await {
+            tracing::warn!(partition = %tp, error = %e, "the metadata did not record the new log start");
+            let still_leading = leading.hosted.replica.leader_epoch() == Some(leading.epoch);
+            return Err(match still_leading {
+                true => PartitionError::TimedOut,
+                false => PartitionError::LeadershipLost,
+            });
+        }
+        let start = self.remote_view(&leading.hosted, tp).start();
+        leading.hosted.set_remote_start(start);
+        tracing::info!(partition = %tp, log_start = target, "records deleted, in the remote tier too");
+        Ok(())
     }
 
     /// Waits until the ISR's lowest log start reaches `target` in the leader's epoch.

@@ -33,11 +33,6 @@ pub(crate) enum PartitionError {
         "records of {0} cannot be deleted while its cleanup.policy is compact; add delete to it"
     )]
     CompactOnly(TopicPartition),
-    #[error(
-        "records of {0} are in the remote tier, where DeleteRecords cannot delete them; \
-         lower the topic's retention.ms or retention.bytes instead"
-    )]
-    RemoteCopies(TopicPartition),
     #[error("the ISR of {partition} has {isr} members, fewer than min.insync.replicas={min}")]
     NotEnoughReplicas {
         partition: TopicPartition,

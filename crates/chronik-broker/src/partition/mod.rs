@@ -27,7 +27,7 @@ pub(crate) use crate::producers::SequenceError;
 pub(crate) use append::{AckWait, Acks};
 pub(crate) use error::{PartitionError, Result, check_epoch};
 pub(crate) use read::{Isolation, OffsetQuery, Parked, ReadRequest, Reader};
-pub(crate) use remote::{CommittedView, RemoteSpan, segment_id};
+pub(crate) use remote::{CommittedView, RemoteSpan, RemoteView, segment_id};
 
 /// The hosted partitions, as the protocol handlers see them.
 pub(crate) struct PartitionLayer {

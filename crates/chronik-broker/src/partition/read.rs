@@ -139,7 +139,7 @@ impl PartitionLayer {
                     records: Bytes::new(),
                     high_watermark: hw,
                     last_stable_offset: lso,
-                    log_start_offset: reported_start.min(copy.key.base_offset),
+                    log_start_offset: self.log_start_over_tiers(&leading.hosted, tp),
                     aborted: None,
                     remote: Some(RemoteSpan {
                         id: segment_id(&copy),

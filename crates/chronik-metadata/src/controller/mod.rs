@@ -45,7 +45,7 @@ pub use quotas::alter_client_quota;
 pub use reassign::{
     ReassignStep, cancel_reassignment, reassign_partition, reassignment_steps, start_reassignment,
 };
-pub use remote_segments::change_remote_segment;
+pub use remote_segments::{change_remote_segment, move_remote_log_start};
 pub use scram::alter_scram_credential;
 
 use crate::MetadataRecord;

@@ -6,7 +6,7 @@ use crate::controller::alter::{require_leader, require_live};
 use crate::error::ControllerError;
 use crate::ids::{BrokerId, Uuid};
 use crate::proto::metadata_record::Record;
-use crate::proto::{RemoteSegmentChange, RemoteSegmentState};
+use crate::proto::{RemoteLogStartChange, RemoteSegmentChange, RemoteSegmentState};
 use crate::{MetadataRecord, MetadataState};
 
 /// A step of one remote copy, asked for by `broker`: a live broker that leads the partition at
@@ -32,6 +32,28 @@ pub fn change_remote_segment(
         .check_remote_segment_change(change)
         .map_err(|e| ControllerError::InvalidRequest(e.to_string()))?;
     Ok(vec![MetadataRecord::new(Record::RemoteSegmentChange(
+        change.clone(),
+    ))])
+}
+
+/// Moves a partition's log start over both tiers forward for `broker`, a live broker that
+/// leads it at the change's leader epoch.
+pub fn move_remote_log_start(
+    state: &MetadataState,
+    broker: BrokerId,
+    change: &RemoteLogStartChange,
+) -> Decision {
+    require_live(state, broker)?;
+    let topic_id = Uuid::from_field("topic_id", &change.topic_id)
+        .map_err(|e| ControllerError::InvalidRequest(e.to_string()))?;
+    let topic = state
+        .topic(&topic_id)
+        .ok_or(ControllerError::UnknownTopicId(topic_id))?;
+    require_leader(state, topic, change.partition, broker, change.leader_epoch)?;
+    state
+        .check_remote_log_start(change)
+        .map_err(|e| ControllerError::InvalidRequest(e.to_string()))?;
+    Ok(vec![MetadataRecord::new(Record::RemoteLogStartChange(
         change.clone(),
     ))])
 }
@@ -93,6 +115,67 @@ mod tests {
         let mut bad_id = start.clone();
         bad_id.topic_id = vec![1, 2];
         assert_eq!(kind(1, &bad_id), ErrorKind::InvalidRequest);
+    }
+
+    fn log_start(offset: i64, epoch: i32) -> RemoteLogStartChange {
+        RemoteLogStartChange {
+            topic_id: tid(1).to_vec(),
+            partition: 0,
+            leader_epoch: epoch,
+            log_start_offset: offset,
+        }
+    }
+
+    #[test]
+    fn the_leader_moves_the_log_start_over_both_tiers_forward_only() {
+        let mut state = state();
+        let kind = |state: &MetadataState, broker, change: &RemoteLogStartChange| {
+            move_remote_log_start(state, broker, change)
+                .unwrap_err()
+                .kind()
+        };
+        assert_eq!(
+            kind(&state, 2, &log_start(150, 0)),
+            ErrorKind::NotPartitionLeader
+        );
+        assert_eq!(
+            kind(&state, 3, &log_start(150, 0)),
+            ErrorKind::BrokerNotLive
+        );
+        assert_eq!(
+            kind(&state, 1, &log_start(150, 1)),
+            ErrorKind::FencedLeaderEpoch
+        );
+        let records = move_remote_log_start(&state, 1, &log_start(150, 0)).unwrap();
+        apply_all(&mut state, &records);
+        let start = |state: &MetadataState| {
+            state
+                .topic(&tid(1))
+                .unwrap()
+                .partition(0)
+                .unwrap()
+                .remote_log_start
+        };
+        assert_eq!(start(&state), 150);
+        assert!(state.shows_remote_log_start(&log_start(150, 0)));
+        assert!(!state.shows_remote_log_start(&log_start(151, 0)));
+        for back in [150, 20] {
+            assert_eq!(
+                kind(&state, 1, &log_start(back, 0)),
+                ErrorKind::InvalidRequest
+            );
+            let mut applied = state.clone();
+            let record = MetadataRecord::new(Record::RemoteLogStartChange(log_start(back, 0)));
+            assert!(applied.apply(&record).is_err(), "never backward");
+            assert_eq!(start(&applied), 150);
+        }
+        let restored = MetadataState::from_snapshot_bytes(&state.to_snapshot_bytes()).unwrap();
+        assert_eq!(start(&restored), 150, "kept in snapshots");
+        apply_all(&mut state, &[delete_topic(1)]);
+        assert_eq!(
+            kind(&state, 1, &log_start(300, 0)),
+            ErrorKind::UnknownTopicId
+        );
     }
 
     #[test]

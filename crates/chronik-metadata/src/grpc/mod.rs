@@ -25,7 +25,10 @@ pub use elect::election_result;
 pub use peer::{GrpcTransport, MAX_RAFT_MESSAGE, RaftPeerService};
 pub use quotas::{client_quota_change, quota_entity};
 pub use registration::{broker_registration, endpoint_info, register_broker_request};
-pub use remote_segments::{change_remote_segment_request, remote_segment_change};
+pub use remote_segments::{
+    change_remote_segment_request, move_remote_log_start_request, remote_log_start_change,
+    remote_segment_change,
+};
 pub use scram::{describe_scram_credentials, scram_alteration, scram_alteration_request};
 pub use service::ControllerService;
 pub(crate) use tls::incoming as tls_incoming;

@@ -1,9 +1,9 @@
 //! Remote segment steps (tiered storage) between the controller service's request and the
 //! metadata record.
 
-use super::pb::ChangeRemoteSegmentRequest;
+use super::pb::{ChangeRemoteSegmentRequest, MoveRemoteLogStartRequest};
 use crate::BrokerId;
-use crate::proto::RemoteSegmentChange;
+use crate::proto::{RemoteLogStartChange, RemoteSegmentChange};
 
 /// The requesting broker and the step it asks for.
 pub fn remote_segment_change(req: ChangeRemoteSegmentRequest) -> (BrokerId, RemoteSegmentChange) {
@@ -42,6 +42,31 @@ pub fn change_remote_segment_request(
     }
 }
 
+/// The requesting broker and the log start it moves.
+pub fn remote_log_start_change(req: MoveRemoteLogStartRequest) -> (BrokerId, RemoteLogStartChange) {
+    let change = RemoteLogStartChange {
+        topic_id: req.topic_id,
+        partition: req.partition,
+        leader_epoch: req.leader_epoch,
+        log_start_offset: req.log_start_offset,
+    };
+    (req.broker_id, change)
+}
+
+/// The request asking for `change` on behalf of `broker`.
+pub fn move_remote_log_start_request(
+    broker: BrokerId,
+    change: &RemoteLogStartChange,
+) -> MoveRemoteLogStartRequest {
+    MoveRemoteLogStartRequest {
+        broker_id: broker,
+        topic_id: change.topic_id.clone(),
+        partition: change.partition,
+        leader_epoch: change.leader_epoch,
+        log_start_offset: change.log_start_offset,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +83,17 @@ mod tests {
         };
         let request = change_remote_segment_request(7, &change);
         assert_eq!(remote_segment_change(request), (7, change));
+    }
+
+    #[test]
+    fn a_log_start_move_survives_the_trip_through_the_request() {
+        let change = RemoteLogStartChange {
+            topic_id: vec![3; 16],
+            partition: 2,
+            leader_epoch: 5,
+            log_start_offset: 1_234,
+        };
+        let request = move_remote_log_start_request(4, &change);
+        assert_eq!(remote_log_start_change(request), (4, change));
     }
 }

@@ -10,7 +10,10 @@ use tonic::{Request, Response, Status};
 
 use super::pb::controller_server::Controller;
 use super::pb::*;
-use super::{ERROR_KIND_HEADER, LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE, remote_segment_change};
+use super::{
+    ERROR_KIND_HEADER, LEADER_ADDRESS_HEADER, NOT_LEADER_MESSAGE, remote_log_start_change,
+    remote_segment_change,
+};
 use crate::controller::AlterPartitionRequest as AlterRequest;
 use crate::node::{MetaNode, NewTopicSpec, NodeError, WatchBatch};
 use crate::{ConfigResource, PartitionView, Uuid};
@@ -335,6 +338,15 @@ impl Controller for ControllerService {
         let (broker, change) = remote_segment_change(request.into_inner());
         (self.node.change_remote_segment(broker, change).await).map_err(to_status)?;
         Ok(Response::new(ChangeRemoteSegmentResponse {}))
+    }
+
+    async fn move_remote_log_start(
+        &self,
+        request: Request<MoveRemoteLogStartRequest>,
+    ) -> Result<Response<MoveRemoteLogStartResponse>, Status> {
+        let (broker, change) = remote_log_start_change(request.into_inner());
+        (self.node.move_remote_log_start(broker, change).await).map_err(to_status)?;
+        Ok(Response::new(MoveRemoteLogStartResponse {}))
     }
 
     async fn allocate_producer_ids(

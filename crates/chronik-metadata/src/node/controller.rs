@@ -17,7 +17,7 @@ use super::sessions::{Sessions, StreamId};
 use super::{MetaNode, NodeError};
 use crate::controller::{self, AlterPartitionRequest, BrokerRegistration, NewTopic};
 use crate::grpc::pb::{ApplyResult, NodeCommand, VoterAddress};
-use crate::proto::RemoteSegmentChange;
+use crate::proto::{RemoteLogStartChange, RemoteSegmentChange};
 use crate::{BrokerId, ConfigResource, MetadataState, QuotaEntity, Record, TopicId, Uuid};
 
 const LOOP_PERIOD: Duration = Duration::from_millis(200);
@@ -436,6 +436,17 @@ impl MetaNode {
         change: RemoteSegmentChange,
     ) -> Result<(), NodeError> {
         self.decide(|s| controller::change_remote_segment(s, broker, &change))
+            .await
+            .map(drop)
+    }
+
+    /// Moves a partition's log start over both tiers forward for its leader `broker`.
+    pub async fn move_remote_log_start(
+        &self,
+        broker: BrokerId,
+        change: RemoteLogStartChange,
+    ) -> Result<(), NodeError> {
+        self.decide(|s| controller::move_remote_log_start(s, broker, &change))
             .await
             .map(drop)
     }

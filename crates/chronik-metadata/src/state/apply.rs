@@ -40,6 +40,7 @@ impl MetadataState {
             Record::CreateAcl(r) => self.create_acl(r),
             Record::DeleteAcl(r) => self.delete_acl(r),
             Record::RemoteSegmentChange(r) => self.change_remote_segment(r),
+            Record::RemoteLogStartChange(r) => self.move_remote_log_start(r),
         }
     }
 
@@ -235,6 +236,7 @@ fn build_partitions(
             partition_epoch: 0,
             moving_from: Vec::new(),
             moving_to: Vec::new(),
+            remote_log_start: 0,
         };
         check_partition(brokers, topic, index, &partition)?;
         built.push(partition);
@@ -303,6 +305,7 @@ fn changed_partition(
             .ok_or_else(overflow)?,
         moving_from,
         moving_to,
+        remote_log_start: current.remote_log_start,
     };
     check_partition(brokers, topic, partition, &next)?;
     Ok(next)

@@ -6,6 +6,7 @@ pub(crate) mod acls;
 pub(crate) mod apply;
 pub(crate) mod broker_configs;
 pub(crate) mod quotas;
+pub(crate) mod remote_log_start;
 pub(crate) mod remote_segments;
 pub(crate) mod scram;
 pub(crate) mod validate;
@@ -119,6 +120,9 @@ pub struct PartitionState {
     /// While a reassignment runs, the replicas it ends with, the preferred leader first;
     /// `replicas` is then these followed by the others of `moving_from`. Empty otherwise.
     pub moving_to: Vec<BrokerId>,
+    /// The log start offset over both tiers that DeleteRecords set on a partition with remote
+    /// copies (0 when none did): nothing below it is served, in either tier.
+    pub remote_log_start: i64,
 }
 
 impl PartitionState {
