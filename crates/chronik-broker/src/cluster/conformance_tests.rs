@@ -25,7 +25,10 @@ mod scram;
 
 use acls::acls_are_created_and_deleted;
 use endpoints::every_listener_is_registered;
-use remote_segments::remote_segment_steps_come_from_the_leader;
+use remote_segments::{
+    remote_segment_steps_come_from_the_leader,
+    the_log_start_over_both_tiers_moves_forward_by_the_leader,
+};
 use scram::scram_credentials_are_set_and_deleted;
 
 use super::embedded::EmbeddedQuorum;
