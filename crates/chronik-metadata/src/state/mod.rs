@@ -283,6 +283,24 @@ impl MetadataState {
         self.topics.get(id)
     }
 
+    /// A partition of a topic that exists, or why not.
+    pub(crate) fn topic_partition(
+        &self,
+        topic_id: TopicId,
+        partition: i32,
+    ) -> crate::Result<(&Topic, &PartitionState)> {
+        let topic =
+            (self.topics.get(&topic_id)).ok_or(crate::StateError::UnknownTopicId(topic_id))?;
+        let found =
+            topic
+                .partition(partition)
+                .ok_or_else(|| crate::StateError::UnknownPartition {
+                    topic: topic.name.clone(),
+                    partition,
+                })?;
+        Ok((topic, found))
+    }
+
     pub fn topic_by_name(&self, name: &str) -> Option<&Topic> {
         self.topic_ids.get(name).and_then(|id| self.topics.get(id))
     }

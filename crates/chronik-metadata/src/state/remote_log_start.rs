@@ -24,14 +24,7 @@ impl MetadataState {
     /// and moves its log start forward.
     pub fn check_remote_log_start(&self, r: &RemoteLogStartChange) -> Result<()> {
         let topic_id = Uuid::from_field("topic_id", &r.topic_id)?;
-        let topic = (self.topics.get(&topic_id)).ok_or(StateError::UnknownTopicId(topic_id))?;
-        let partition =
-            topic
-                .partition(r.partition)
-                .ok_or_else(|| StateError::UnknownPartition {
-                    topic: topic.name.clone(),
-                    partition: r.partition,
-                })?;
+        let (topic, partition) = self.topic_partition(topic_id, r.partition)?;
         let invalid = |reason: String| StateError::InvalidPartition {
             topic: topic.name.clone(),
             partition: r.partition,

@@ -154,20 +154,14 @@ impl MetadataState {
         epoch: i32,
         to: RemoteSegmentState,
     ) -> Result<()> {
-        let Some(topic) = self.topics.get(&key.topic_id) else {
+        if !self.topics.contains_key(&key.topic_id) {
             return match to {
                 RemoteSegmentState::RemoteSegmentDeleteStarted
                 | RemoteSegmentState::RemoteSegmentDeleted => Ok(()),
                 _ => Err(StateError::UnknownTopicId(key.topic_id)),
             };
-        };
-        let partition =
-            topic
-                .partition(key.partition)
-                .ok_or_else(|| StateError::UnknownPartition {
-                    topic: topic.name.clone(),
-                    partition: key.partition,
-                })?;
+        }
+        let (_, partition) = self.topic_partition(key.topic_id, key.partition)?;
         if epoch != partition.leader_epoch {
             return Err(invalid(
                 key,
