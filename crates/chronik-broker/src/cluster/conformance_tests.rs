@@ -256,6 +256,7 @@ conformance!(
     every_listener_is_registered,
     acls_are_created_and_deleted,
     remote_segment_steps_come_from_the_leader,
+    the_log_start_over_both_tiers_moves_forward_by_the_leader,
 );
 
 async fn run<C, F>(fixture: impl Future<Output = Fixture>, check: C)
