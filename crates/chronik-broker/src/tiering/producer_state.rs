@@ -47,9 +47,10 @@ pub(super) async fn at_segment_end(
     encoded.map_err(|e| e.to_string())?
 }
 
-/// The state `copy` carries. A copy without one, or with one that is damaged, gives an empty
-/// state (and a WARN): it costs the producer state of the history, never the copies after
-/// it. A store that does not answer fails the step, which the next pass redoes.
+/// The state `copy` carries. A copy without one (uploaded before copies carried it), or with
+/// one that is damaged (a WARN then), gives an empty state: it costs the producer state of the
+/// history, never the copies after it. A store that does not answer fails the step, which the
+/// next pass redoes.
 async fn carried(store: &RemoteStore, copy: &RemoteSegment) -> Result<ProducerStates, String> {
     let id = segment_id(copy);
     let bytes = match store.producer_snapshot(&id).await {
@@ -75,8 +76,8 @@ async fn carried(store: &RemoteStore, copy: &RemoteSegment) -> Result<ProducerSt
 }
 
 /// After this follower started over at `at`, the leader's local log start, takes the producer
-/// state that the copy ending at `at` carries. Without such a copy, or when it cannot be read,
-/// the state stays as the empty log has it (a WARN says so).
+/// state that the copy ending at `at` carries. Without such a copy, or when it cannot be read
+/// (a WARN then), the state stays as the empty log has it.
 pub(crate) async fn adopt_after_restart(
     store: &RemoteStore,
     cluster: &Cluster,
