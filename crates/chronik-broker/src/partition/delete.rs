@@ -50,9 +50,8 @@ impl PartitionLayer {
                 visible_end: high_watermark,
             });
         }
-        if self.remote_view(&leading.hosted, tp).start().is_some() {
-            let start = self.log_start_over_tiers(&leading.hosted, tp);
-            if target > start {
+        if let Some(remote_start) = self.remote_view(&leading.hosted, tp).start() {
+            if target > log.start_offset().min(remote_start) {
                 self.move_start_over_tiers(tp, &leading, target).await?;
             }
             if target <= log.start_offset() {

@@ -17,8 +17,7 @@ pub fn change_remote_segment(
     change: &RemoteSegmentChange,
 ) -> Decision {
     require_live(state, broker)?;
-    let topic_id = Uuid::from_field("topic_id", &change.topic_id)
-        .map_err(|e| ControllerError::InvalidRequest(e.to_string()))?;
+    let topic_id = topic_id_of(&change.topic_id)?;
     if let Some(topic) = state.topic(&topic_id) {
         require_leader(state, topic, change.partition, broker, change.leader_epoch)?;
     } else if !matches!(
@@ -44,8 +43,7 @@ pub fn move_remote_log_start(
     change: &RemoteLogStartChange,
 ) -> Decision {
     require_live(state, broker)?;
-    let topic_id = Uuid::from_field("topic_id", &change.topic_id)
-        .map_err(|e| ControllerError::InvalidRequest(e.to_string()))?;
+    let topic_id = topic_id_of(&change.topic_id)?;
     let topic = state
         .topic(&topic_id)
         .ok_or(ControllerError::UnknownTopicId(topic_id))?;
@@ -56,6 +54,10 @@ pub fn move_remote_log_start(
     Ok(vec![MetadataRecord::new(Record::RemoteLogStartChange(
         change.clone(),
     ))])
+}
+
+fn topic_id_of(field: &[u8]) -> Result<Uuid, ControllerError> {
+    Uuid::from_field("topic_id", field).map_err(|e| ControllerError::InvalidRequest(e.to_string()))
 }
 
 #[cfg(test)]
