@@ -158,21 +158,38 @@ impl Staged<'_> {
     }
 }
 
-/// Writes what many logs on one filesystem staged with two `sync_together` calls in all,
-/// instead of an fsync, a rename and a dir fsync per checkpoint: every temp file is written
-/// and they are synced together; then each is renamed into place, and the renames and staged
-/// dir entries are synced together. A checkpoint is thus whole on disk before its name points
-/// at it, and in place before the data it covers is released. `None` when the syncer cannot
-/// sync these files together; the temp files written are then written again by
-/// [`Staged::write`].
+/// Checkpoint temp files one [`write_together`] call holds open at once. A request or a fetch
+/// answer can reach thousands of new partitions, and one descriptor per checkpoint on top of
+/// each log's segment would pass the open-files limit (EMFILE, failing those logs).
+pub(crate) const CHECKPOINTS_AT_ONCE: usize = 128;
+
+/// Writes what many logs on one filesystem staged with two `sync_together` calls per
+/// [`CHECKPOINTS_AT_ONCE`] checkpoints, instead of an fsync, a rename and a dir fsync per
+/// checkpoint: the temp files are written and synced together; then each is renamed into
+/// place, and the renames and staged dir entries are synced together. A checkpoint is thus
+/// whole on disk before its name points at it, and in place before the data it covers is
+/// released. `None` when the syncer cannot sync these files together; the temp files written
+/// are then written again by [`Staged::write`].
 pub(crate) fn write_together(staged: &[Staged], syncer: &dyn Syncer) -> Option<Result<()>> {
-    let mut temps = Vec::new();
-    for s in staged {
-        if let Some(c) = &s.checkpoint {
-            match crate::epoch::write_temp(&c.dir, &c.encoded) {
-                Ok(file) => temps.push((file, &c.dir)),
-                Err(e) => return Some(Err(e)),
-            }
+    let checkpoints: Vec<&StagedCheckpoint> = staged
+        .iter()
+        .filter_map(|s| s.checkpoint.as_ref())
+        .collect();
+    for chunk in checkpoints.chunks(CHECKPOINTS_AT_ONCE) {
+        if let Err(e) = write_chunk(chunk, syncer)? {
+            return Some(Err(e));
+        }
+    }
+    Some(Ok(()))
+}
+
+/// [`write_together`] for one chunk of checkpoints, its temp files open until it ends.
+fn write_chunk(chunk: &[&StagedCheckpoint], syncer: &dyn Syncer) -> Option<Result<()>> {
+    let mut temps = Vec::with_capacity(chunk.len());
+    for c in chunk {
+        match crate::epoch::write_temp(&c.dir, &c.encoded) {
+            Ok(file) => temps.push((file, &c.dir)),
+            Err(e) => return Some(Err(e)),
         }
     }
     let files: Vec<&File> = temps.iter().map(|(f, _)| f).collect();

@@ -391,6 +391,8 @@ struct TogetherSyncer {
     gate: GatedSyncer,
     together: AtomicU64,
     files_together: AtomicU64,
+    /// Files of each call, in order.
+    calls: std::sync::Mutex<Vec<usize>>,
     fail_together: AtomicBool,
 }
 
@@ -402,6 +404,7 @@ impl Syncer for TogetherSyncer {
     fn sync_together(&self, files: &[&File]) -> Option<std::io::Result<()>> {
         self.together.fetch_add(1, Ordering::SeqCst);
         (self.files_together).fetch_add(files.len() as u64, Ordering::SeqCst);
+        self.calls.lock().unwrap().push(files.len());
         Some(match self.fail_together.load(Ordering::SeqCst) {
             true => Err(std::io::Error::from_raw_os_error(5)),
             false => Ok(()),
@@ -658,4 +661,36 @@ fn the_epoch_checkpoints_of_logs_due_together_are_written_together_or_fail_them_
         failing[0].append(&mut batch(2, 1, 0), 3),
         Err(WalError::LogFailed { .. })
     ));
+}
+
+#[test]
+fn the_checkpoints_of_thousands_of_new_logs_are_written_a_bounded_number_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, syncer) = together_dir(dir.path());
+    syncer.gate.set_open(true);
+    let logs: Vec<_> = (0..300)
+        .map(|p| {
+            let tp = TopicPartition::new("many", p);
+            data.open_partition(&tp, LogConfig::default()).unwrap().0
+        })
+        .collect();
+    let durables = chronik_wal::appends_together(|| {
+        (logs.iter())
+            .map(|log| log.append(&mut batch(1, 1, 0), 4).unwrap().durable)
+            .collect::<Vec<_>>()
+    });
+    for d in durables {
+        d.wait().unwrap();
+    }
+    // One call for the 300 logs' data; the checkpoints' temp files and renames in calls that
+    // each hold a part of them open, so the files open at once stay bounded.
+    let calls = syncer.calls.lock().unwrap().clone();
+    let (data_calls, checkpoint_calls): (Vec<usize>, Vec<usize>) =
+        calls.iter().partition(|&&files| files == logs.len());
+    assert_eq!(data_calls.len(), 1, "{calls:?}");
+    assert!(checkpoint_calls.len() > 2, "{calls:?}");
+    assert_eq!(checkpoint_calls.iter().sum::<usize>(), 2 * logs.len());
+    for log in &logs {
+        assert_eq!(checkpointed_epochs(log.dir()), ["4 0"]);
+    }
 }
