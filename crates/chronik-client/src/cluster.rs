@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -81,6 +82,13 @@ struct Inner {
     conn_cfg: ConnConfig,
     conns: Pool,
     meta: RwLock<ClusterMeta>,
+    /// Metadata requests begun so far (see [`Client::refresh_topic_after`]).
+    refreshes_begun: AtomicU64,
+    /// The number (in `refreshes_begun`) of the latest refresh that completed.
+    refreshed: AtomicU64,
+    /// Held by [`Client::refresh_topic_after`] while it refreshes, so that callers who found
+    /// the cache stale at the same moment share one request.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl Client {
@@ -105,6 +113,9 @@ impl Client {
                 conn_cfg,
                 conns: Default::default(),
                 meta: Default::default(),
+                refreshes_begun: AtomicU64::new(0),
+                refreshed: AtomicU64::new(0),
+                refreshing: tokio::sync::Mutex::new(()),
             }),
         };
         client.refresh_metadata(&[]).await?;
@@ -193,6 +204,7 @@ impl Client {
 
     /// Reloads metadata for `topics` (the broker list only when empty).
     pub async fn refresh_metadata(&self, topics: &[String]) -> Result<()> {
+        let number = self.inner.refreshes_begun.fetch_add(1, Ordering::SeqCst) + 1;
         let req = MetadataRequest::default()
             .with_topics(Some(
                 topics
@@ -217,15 +229,43 @@ impl Client {
             }
         }
         meta.topics.extend(fresh.topics);
+        self.inner.refreshed.fetch_max(number, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// How many metadata refreshes have begun: taken when a cached answer turns out stale, and
+    /// passed to [`Client::refresh_topic_after`].
+    pub fn metadata_epoch(&self) -> u64 {
+        self.inner.refreshes_begun.load(Ordering::SeqCst)
+    }
+
+    /// Refreshes `topic`'s metadata unless a refresh begun after `epoch` (a
+    /// [`Client::metadata_epoch`]) has completed meanwhile. A producer's first batches to
+    /// thousands of partitions, or their retries after a leader moved, all find the cache stale
+    /// at once; they then share a request or two instead of sending one each (with 10,000
+    /// partitions, each answer is about half a megabyte).
+    pub async fn refresh_topic_after(&self, topic: &str, epoch: u64) -> Result<()> {
+        let _one = self.inner.refreshing.lock().await;
+        if self.inner.refreshed.load(Ordering::SeqCst) > epoch {
+            return Ok(());
+        }
+        self.refresh_metadata(&[topic.to_owned()]).await
+    }
+
+    /// Whether the cached metadata holds `topic`.
+    pub fn knows_topic(&self, topic: &str) -> bool {
+        (self.inner.meta.read().unwrap_or_else(|p| p.into_inner()))
+            .topics
+            .contains_key(topic)
     }
 
     /// Partitions of `topic`, refreshing metadata once if it is unknown.
     pub async fn partitions(&self, topic: &str) -> Result<Vec<PartitionMeta>> {
+        let epoch = self.metadata_epoch();
         if let Some(p) = self.metadata().topics.get(topic) {
             return Ok(p.clone());
         }
-        self.refresh_metadata(&[topic.to_owned()]).await?;
+        self.refresh_topic_after(topic, epoch).await?;
         self.metadata()
             .topics
             .get(topic)
@@ -241,7 +281,7 @@ impl Client {
         let leader = meta
             .topics
             .get(topic)
-            .and_then(|ps| ps.iter().find(|p| p.partition == partition))
+            .and_then(|ps| partition_meta(ps, partition))
             .map(|p| p.leader)
             .unwrap_or(-1);
         if leader < 0 || !meta.brokers.contains_key(&leader) {
@@ -256,6 +296,13 @@ impl Client {
     pub async fn version_on(&self, node: i32, key: ApiKey) -> Result<i16> {
         self.conn(self.broker_addr(node)?).await?.version(key)
     }
+}
+
+/// `partition` of a topic's partitions, which [`parse_metadata`] keeps sorted.
+fn partition_meta(partitions: &[PartitionMeta], partition: i32) -> Option<&PartitionMeta> {
+    (partitions.binary_search_by_key(&partition, |p| p.partition))
+        .ok()
+        .map(|i| &partitions[i])
 }
 
 async fn parse_metadata(resp: MetadataResponse) -> Result<ClusterMeta> {
@@ -286,7 +333,7 @@ async fn parse_metadata(resp: MetadataResponse) -> Result<ClusterMeta> {
         if t.error_code != 0 {
             continue;
         }
-        let parts = t
+        let mut parts: Vec<PartitionMeta> = t
             .partitions
             .into_iter()
             .map(|p| PartitionMeta {
@@ -298,6 +345,7 @@ async fn parse_metadata(resp: MetadataResponse) -> Result<ClusterMeta> {
                 error_code: p.error_code,
             })
             .collect();
+        parts.sort_by_key(|p| p.partition);
         meta.topics.insert(name.to_string(), parts);
     }
     Ok(meta)

@@ -1,9 +1,12 @@
 //! Many partitions in one Produce request. Batches bound for one broker queue up; a drain task
 //! writes them in as few requests as it can, each holding every queued partition (as the Java
-//! client sends all of a broker's ready partitions together). No batch waits for another: the
-//! task starts when the first batch arrives, and what queues while it writes one request goes
-//! in the next. With many partitions of a record or two each, the broker then serves one
-//! request, and one flush round, for hundreds of partitions instead of one each.
+//! client sends all of a broker's ready partitions together). No batch waits for another
+//! batch: the task starts when the first batch arrives, and what queues while it writes one
+//! request goes in the next. Like the Java client's `max.in.flight.requests.per.connection`,
+//! at most `max_in_flight` requests await their answers per broker: while they do, batches
+//! queue, and the next request takes them all. Without that cap a busy producer sends a
+//! request per batch or two, and with many partitions the broker serves (and syncs) a request
+//! per partition instead of one for hundreds.
 //!
 //! Order is kept: requests go out in the order their batches were queued, and a partition
 //! appears at most once in a request (its next batch starts the next request), so batches of
@@ -18,7 +21,7 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::worker::{Ctx, written};
 use super::{Acks, Written};
@@ -43,10 +46,17 @@ struct BrokerQueue {
     draining: bool,
 }
 
+/// One broker's queue and the requests it may have awaiting answers.
+struct Broker {
+    queue: Mutex<BrokerQueue>,
+    /// A permit per request written and not yet answered.
+    requests: Arc<Semaphore>,
+}
+
 /// The producer's queues, one per broker address.
 #[derive(Default)]
 pub(crate) struct Combiner {
-    brokers: Mutex<HashMap<SocketAddr, Arc<Mutex<BrokerQueue>>>>,
+    brokers: Mutex<HashMap<SocketAddr, Arc<Broker>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -56,23 +66,35 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Combiner {
     /// Queues `queued` for the broker at `addr`, starting its drain task unless one runs.
     pub(super) fn submit(&self, ctx: &Arc<Ctx>, addr: SocketAddr, queued: Queued) {
-        let queue = lock(&self.brokers).entry(addr).or_default().clone();
+        let broker = lock(&self.brokers)
+            .entry(addr)
+            .or_insert_with(|| {
+                Arc::new(Broker {
+                    queue: Mutex::default(),
+                    requests: Arc::new(Semaphore::new(ctx.cfg.max_in_flight.max(1))),
+                })
+            })
+            .clone();
         let start = {
-            let mut q = lock(&queue);
+            let mut q = lock(&broker.queue);
             q.batches.push_back(queued);
             !std::mem::replace(&mut q.draining, true)
         };
         if start {
-            tokio::spawn(drain(ctx.clone(), addr, queue));
+            tokio::spawn(drain(ctx.clone(), addr, broker));
         }
     }
 }
 
 /// Writes the queue's batches in combined requests until it is empty.
-async fn drain(ctx: Arc<Ctx>, addr: SocketAddr, queue: Arc<Mutex<BrokerQueue>>) {
+async fn drain(ctx: Arc<Ctx>, addr: SocketAddr, broker: Arc<Broker>) {
     loop {
+        // A request slot first: while none is free the batches keep queuing for the next one.
+        let Ok(slot) = broker.requests.clone().acquire_owned().await else {
+            return;
+        };
         let next = {
-            let mut q = lock(&queue);
+            let mut q = lock(&broker.queue);
             let next = take_request(&mut q.batches, MAX_REQUEST_BATCH_BYTES);
             // Cleared under the same lock a submitter pushes under: no batch is left behind.
             q.draining = !next.is_empty();
@@ -81,7 +103,7 @@ async fn drain(ctx: Arc<Ctx>, addr: SocketAddr, queue: Arc<Mutex<BrokerQueue>>) 
         if next.is_empty() {
             return;
         }
-        send(&ctx, addr, next).await;
+        send(&ctx, addr, next, slot).await;
     }
 }
 
@@ -103,8 +125,9 @@ fn take_request(queue: &mut VecDeque<Queued>, max_bytes: usize) -> Vec<Queued> {
 }
 
 /// Writes one request holding `batches` and hands each its partition's answer once it comes
-/// (with acks=0, none comes: each is [`Written::Unacknowledged`] once written).
-async fn send(ctx: &Ctx, addr: SocketAddr, batches: Vec<Queued>) {
+/// (with acks=0, none comes: each is [`Written::Unacknowledged`] once written); `slot` is
+/// given back when the request is done with.
+async fn send(ctx: &Ctx, addr: SocketAddr, batches: Vec<Queued>, slot: OwnedSemaphorePermit) {
     let answer = async {
         let conn = ctx.client.conn(addr).await?;
         let req = request(ctx, &batches);
@@ -127,7 +150,9 @@ async fn send(ctx: &Ctx, addr: SocketAddr, batches: Vec<Queued>) {
         Err(e) => return fail_all(batches, &e),
     };
     tokio::spawn(async move {
-        match answer.await {
+        let answer = answer.await;
+        drop(slot);
+        match answer {
             Ok(resp) => hand_out(resp, batches, addr),
             Err(e) => fail_all(batches, &e),
         }

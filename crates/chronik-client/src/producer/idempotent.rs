@@ -314,10 +314,11 @@ impl Sender {
         if retry.is_empty() {
             return;
         }
+        let epoch = self.ctx.client.metadata_epoch();
         tokio::time::sleep(backoff).await;
         if refresh {
             let _ = (self.ctx.client)
-                .refresh_metadata(std::slice::from_ref(&self.topic))
+                .refresh_topic_after(&self.topic, epoch)
                 .await;
         }
         for mut entry in retry {

@@ -101,9 +101,10 @@ async fn deliver(
             });
         }
         tracing::debug!(%topic, partition, attempts, error = %err, "retrying produce");
+        let epoch = ctx.client.metadata_epoch();
         tokio::time::sleep(ctx.cfg.retry_backoff).await;
         if err.needs_metadata() {
-            let _ = ctx.client.refresh_metadata(&[topic.to_owned()]).await;
+            let _ = ctx.client.refresh_topic_after(topic, epoch).await;
         }
     }
 }
@@ -128,13 +129,14 @@ pub(super) async fn submit(
     partition: i32,
     batch: bytes::Bytes,
 ) -> Result<BoxFuture<Result<Written>>> {
+    let epoch = ctx.client.metadata_epoch();
     let leader = match ctx.client.leader(topic, partition) {
         Ok(leader) => leader,
         // A topic this client has not looked up yet (its first batch): fetch its metadata now
         // instead of failing the attempt and retrying after the backoff.
-        Err(e) if ctx.client.metadata().topics.contains_key(topic) => return Err(e),
+        Err(e) if ctx.client.knows_topic(topic) => return Err(e),
         Err(_) => {
-            ctx.client.refresh_metadata(&[topic.to_owned()]).await?;
+            ctx.client.refresh_topic_after(topic, epoch).await?;
             ctx.client.leader(topic, partition)?
         }
     };
