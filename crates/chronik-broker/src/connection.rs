@@ -189,7 +189,9 @@ impl Connection {
     ) -> Option<InFlight> {
         let started = Instant::now();
         let size = frame.len();
-        metrics::counter!("chronik_broker_bytes_in_total").increment(size as u64 + 4);
+        static BYTES_IN: OnceLock<metrics::Counter> = OnceLock::new();
+        (BYTES_IN.get_or_init(|| metrics::counter!("chronik_broker_bytes_in_total")))
+            .increment(size as u64 + 4);
         if let Some(sasl) = self.sasl.as_mut().filter(|s| s.expects_raw_token()) {
             let answer = sasl.raw_token(&self.services, frame).await?;
             if let Some(principal) = sasl.principal() {
@@ -321,11 +323,41 @@ struct InFlight {
 
 /// Counts a served request, its latency (read to response written) and the bytes sent.
 fn record_served(api: ApiKey, started: Instant, bytes_out: usize) {
-    let name = api_name(api);
-    metrics::counter!("chronik_broker_requests_total", "api" => name).increment(1);
-    metrics::histogram!("chronik_broker_request_seconds", "api" => name)
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("chronik_broker_bytes_out_total").increment(bytes_out as u64);
+    static BYTES_OUT: OnceLock<metrics::Counter> = OnceLock::new();
+    let served = served_metrics(api);
+    served.requests.increment(1);
+    served.seconds.record(started.elapsed().as_secs_f64());
+    BYTES_OUT
+        .get_or_init(|| metrics::counter!("chronik_broker_bytes_out_total"))
+        .increment(bytes_out as u64);
+}
+
+/// The metrics every request of one API records.
+#[derive(Clone)]
+struct ServedMetrics {
+    requests: metrics::Counter,
+    seconds: metrics::Histogram,
+}
+
+/// API keys whose [`ServedMetrics`] are kept once looked up (every key Kafka has defined).
+const KEPT_API_KEYS: usize = 128;
+
+/// `api`'s [`ServedMetrics`]: looked up in the recorder's registry (hashing the name and
+/// label) at its first request, not at every one.
+fn served_metrics(api: ApiKey) -> std::borrow::Cow<'static, ServedMetrics> {
+    static KEPT: [OnceLock<ServedMetrics>; KEPT_API_KEYS] =
+        [const { OnceLock::new() }; KEPT_API_KEYS];
+    let look_up = || {
+        let name = api_name(api);
+        ServedMetrics {
+            requests: metrics::counter!("chronik_broker_requests_total", "api" => name),
+            seconds: metrics::histogram!("chronik_broker_request_seconds", "api" => name),
+        }
+    };
+    match KEPT.get(api as i16 as usize) {
+        Some(kept) => std::borrow::Cow::Borrowed(kept.get_or_init(look_up)),
+        None => std::borrow::Cow::Owned(look_up()),
+    }
 }
 
 /// A static label per API, so recording a metric allocates nothing per request.

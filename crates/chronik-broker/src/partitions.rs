@@ -33,9 +33,20 @@ pub(crate) struct Hosted {
     /// The first offset the remote tier holds (`i64::MAX`: none), as the remote tier's task
     /// last saw it: the log start consumers are told is the lower of it and the local one's.
     remote_start: AtomicI64,
+    /// The topic's `chronik_broker_topic_bytes_in_total`, looked up at the first append rather
+    /// than at every one (a lookup hashes the topic name).
+    bytes_in: std::sync::OnceLock<metrics::Counter>,
 }
 
 impl Hosted {
+    /// Counts `bytes` of records appended to this partition of `topic`.
+    pub fn count_bytes_in(&self, topic: &str, bytes: usize) {
+        (self.bytes_in.get_or_init(|| {
+            metrics::counter!("chronik_broker_topic_bytes_in_total", "topic" => topic.to_string())
+        }))
+        .increment(bytes as u64);
+    }
+
     /// Reports, once, that the log stopped accepting writes (checked after a refused append or
     /// durability wait): an ERROR log and the `chronik_broker_failed_logs` gauge. Reads go on;
     /// writes answer KAFKA_STORAGE_ERROR until a restart finds a healthy disk.
@@ -360,6 +371,7 @@ impl Partitions {
                     snapshot_at: AtomicI64::new(snapshot_at),
                     failed: AtomicBool::new(false),
                     remote_start: AtomicI64::new(i64::MAX),
+                    bytes_in: std::sync::OnceLock::new(),
                 };
                 self.hosted().insert(tp, Arc::new(hosted));
             }

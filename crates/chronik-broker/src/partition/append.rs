@@ -150,8 +150,7 @@ impl PartitionLayer {
         let end = hosted.log.end_offset();
         hosted.replica.update(|p| p.advance(end));
         hosted.replica.changed();
-        metrics::counter!("chronik_broker_topic_bytes_in_total", "topic" => tp.topic.clone())
-            .increment(records.len() as u64);
+        hosted.count_bytes_in(&tp.topic, records.len());
         Ok(Appended {
             base_offset: base_offset.unwrap_or(-1),
             log_start_offset: hosted.log.start_offset(),
