@@ -1,5 +1,7 @@
 //! The handle an append waits on until it is as durable as its log's fsync policy promises.
 
+use std::sync::Arc;
+
 use tokio::sync::oneshot;
 
 use crate::{Result, WalError};
@@ -9,21 +11,22 @@ use crate::{Result, WalError};
 #[derive(Debug)]
 #[must_use = "an append is only durable once its handle resolves"]
 pub struct Durable {
-    log: String,
+    /// The log's name, shared rather than copied: a handle is made per append.
+    log: Arc<str>,
     rx: Option<oneshot::Receiver<Result<(), String>>>,
 }
 
 impl Durable {
-    pub(crate) fn ready(log: &str) -> Self {
+    pub(crate) fn ready(log: &Arc<str>) -> Self {
         Self {
-            log: log.to_string(),
+            log: log.clone(),
             rx: None,
         }
     }
 
-    pub(crate) fn waiting(log: &str, rx: oneshot::Receiver<Result<(), String>>) -> Self {
+    pub(crate) fn waiting(log: &Arc<str>, rx: oneshot::Receiver<Result<(), String>>) -> Self {
         Self {
-            log: log.to_string(),
+            log: log.clone(),
             rx: Some(rx),
         }
     }
@@ -35,10 +38,10 @@ impl Durable {
                 Err(WalError::Truncated)
             }
             Ok(Err(reason)) => Err(WalError::LogFailed {
-                log: self.log.clone(),
+                log: self.log.to_string(),
                 reason,
             }),
-            Err(_) => Err(WalError::Closed(self.log.clone())),
+            Err(_) => Err(WalError::Closed(self.log.to_string())),
         }
     }
 
@@ -56,10 +59,10 @@ impl Durable {
         Some(match got {
             Ok(Ok(())) => Ok(()),
             Ok(Err(reason)) => Err(WalError::LogFailed {
-                log: self.log.clone(),
+                log: self.log.to_string(),
                 reason,
             }),
-            Err(()) => Err(WalError::Closed(self.log.clone())),
+            Err(()) => Err(WalError::Closed(self.log.to_string())),
         })
     }
 

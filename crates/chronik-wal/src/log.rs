@@ -326,7 +326,7 @@ impl PartitionLog {
         state.next_offset = meta.last_offset + 1;
         let file = state.active().file.clone();
         let durable = if self.explicit_sync {
-            Durable::ready(&self.name)
+            Durable::ready(&self.pending.name)
         } else {
             let records = u64::try_from(meta.last_offset - meta.base_offset + 1).unwrap_or(1);
             let policy = self.flush_policy(state);
@@ -441,7 +441,7 @@ impl PartitionLog {
     pub fn durable_end(&self) -> Durable {
         let mut state = self.lock();
         if self.explicit_sync || state.next_offset == 0 {
-            return Durable::ready(&self.name);
+            return Durable::ready(&self.pending.name);
         }
         let file = state.active().file.clone();
         let policy = self.flush_policy(&state);

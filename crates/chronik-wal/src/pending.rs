@@ -16,7 +16,7 @@ pub(crate) type Waiter = oneshot::Sender<Result<(), String>>;
 
 /// What a log has written but not yet made durable. Shared between the log and the flusher.
 pub(crate) struct PendingSync {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     /// The filesystem the log's files are on (`st_dev` of its dir): logs on one filesystem
     /// may be made durable together.
     pub(crate) device: Option<u64>,
@@ -60,7 +60,7 @@ pub(crate) struct PendingInner {
 impl PendingSync {
     pub(crate) fn new(name: String, device: Option<u64>) -> Arc<Self> {
         Arc::new(Self {
-            name,
+            name: name.into(),
             device,
             inner: Mutex::new(PendingInner::default()),
             checkpoint_io: Mutex::new(()),
