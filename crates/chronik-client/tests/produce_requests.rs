@@ -85,7 +85,7 @@ async fn serve(socket: tokio::net::TcpStream, port: u16, seen: Arc<Seen>) {
             } else {
                 Duration::ZERO
             };
-        if tx.send((at, produce, out.into())).is_err() {
+        if tx.send((at, produce, out)).is_err() {
             return;
         }
     }
