@@ -18,8 +18,10 @@ use kafka_protocol::messages::{
     ApiKey, BrokerId, ListOffsetsResponse, MetadataResponse, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+
+mod scripted;
 
 /// A one-broker cluster (node 0) holding topic `t` with one partition, whose ListOffsets
 /// answers the codes in `refusals` first and then offset 42. Returns its address and how many
@@ -34,22 +36,14 @@ async fn scripted_broker(refusals: Vec<ResponseError>) -> (String, Arc<AtomicUsi
             let (count, refusals) = (count.clone(), refusals.clone());
             tokio::spawn(async move {
                 let mut buf = BytesMut::new();
-                loop {
-                    let frame = match chronik_kafka::try_split_frame(&mut buf, 1 << 20) {
-                        Ok(Some(frame)) => frame,
-                        Ok(None) if socket.read_buf(&mut buf).await.unwrap_or(0) > 0 => continue,
-                        _ => return,
-                    };
-                    let req = chronik_kafka::decode_request(frame).expect("a valid request");
+                while let Some(req) = scripted::next_request(&mut socket, &mut buf).await {
+                    let header = (req.api_key, req.api_version, req.correlation_id);
                     let body = answer(req.request, addr.port(), &count, &refusals);
-                    let out = chronik_kafka::encode_response(
-                        req.api_key,
-                        req.api_version,
-                        req.correlation_id,
-                        body,
-                    )
-                    .expect("encode");
-                    if socket.write_all(&out).await.is_err() {
+                    if socket
+                        .write_all(&scripted::answer_to(header, body))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }

@@ -19,9 +19,11 @@ use kafka_protocol::messages::{
     TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
+
+mod scripted;
 
 const PARTITIONS: i32 = 64;
 /// How long the broker holds each Produce answer: far longer than sending the records takes.
@@ -68,24 +70,19 @@ async fn serve(socket: tokio::net::TcpStream, port: u16, seen: Arc<Seen>) {
         }
     });
     let mut buf = BytesMut::new();
-    loop {
-        let frame = match chronik_kafka::try_split_frame(&mut buf, 1 << 20) {
-            Ok(Some(frame)) => frame,
-            Ok(None) if reader.read_buf(&mut buf).await.unwrap_or(0) > 0 => continue,
-            _ => return,
-        };
-        let req = chronik_kafka::decode_request(frame).expect("a valid request");
+    while let Some(req) = scripted::next_request(&mut reader, &mut buf).await {
+        let header = (req.api_key, req.api_version, req.correlation_id);
         let (body, produce) = answer(req.request, port, &seen);
-        let out =
-            chronik_kafka::encode_response(req.api_key, req.api_version, req.correlation_id, body)
-                .expect("encode");
         let at = Instant::now()
             + if produce {
                 ANSWER_AFTER
             } else {
                 Duration::ZERO
             };
-        if tx.send((at, produce, out)).is_err() {
+        if tx
+            .send((at, produce, scripted::answer_to(header, body)))
+            .is_err()
+        {
             return;
         }
     }
