@@ -12,7 +12,7 @@ use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::metadata_response::{
-    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::messages::{
     ApiKey, BrokerId, ListOffsetsResponse, MetadataResponse, RequestKind, ResponseKind, TopicName,
@@ -86,12 +86,7 @@ fn answer(
 
 fn metadata(port: u16) -> MetadataResponse {
     MetadataResponse::default()
-        .with_brokers(vec![
-            MetadataResponseBroker::default()
-                .with_node_id(BrokerId(0))
-                .with_host(StrBytes::from_static_str("127.0.0.1"))
-                .with_port(i32::from(port)),
-        ])
+        .with_brokers(scripted::node_0(port))
         .with_topics(vec![
             MetadataResponseTopic::default()
                 .with_name(Some(TopicName(StrBytes::from_static_str("t"))))

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use chronik_client::{Client, ClientConfig, Producer, ProducerConfig};
 use kafka_protocol::messages::metadata_response::{
-    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{
@@ -144,12 +144,7 @@ fn metadata(port: u16, with_t: bool) -> MetadataResponse {
         })
         .collect();
     MetadataResponse::default()
-        .with_brokers(vec![
-            MetadataResponseBroker::default()
-                .with_node_id(BrokerId(0))
-                .with_host(StrBytes::from_static_str("127.0.0.1"))
-                .with_port(i32::from(port)),
-        ])
+        .with_brokers(scripted::node_0(port))
         .with_topics(match with_t {
             true => vec![
                 MetadataResponseTopic::default()

@@ -3,7 +3,9 @@
 
 use bytes::{Bytes, BytesMut};
 use chronik_kafka::DecodedRequest;
-use kafka_protocol::messages::{ApiKey, ResponseKind};
+use kafka_protocol::messages::metadata_response::MetadataResponseBroker;
+use kafka_protocol::messages::{ApiKey, BrokerId, ResponseKind};
+use kafka_protocol::protocol::StrBytes;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The next request on `reader`, `buf` holding what was read past it; `None` once the client
@@ -29,4 +31,14 @@ pub type Header = (ApiKey, i16, i32);
 /// `body` framed as the answer to the request with `header`.
 pub fn answer_to((api_key, version, correlation): Header, body: ResponseKind) -> Bytes {
     chronik_kafka::encode_response(api_key, version, correlation, body).expect("encode")
+}
+
+/// The broker list of a one-broker cluster: node 0 at 127.0.0.1:`port`.
+pub fn node_0(port: u16) -> Vec<MetadataResponseBroker> {
+    vec![
+        MetadataResponseBroker::default()
+            .with_node_id(BrokerId(0))
+            .with_host(StrBytes::from_static_str("127.0.0.1"))
+            .with_port(i32::from(port)),
+    ]
 }
