@@ -1,5 +1,5 @@
-//! How a producer's batches become Produce requests, against a scripted broker that answers
-//! each Produce only after a while: at most `max_in_flight` requests await answers at once (the
+//! How a producer's batches become Produce requests, against a scripted broker that holds
+//! every Produce answer until the test releases them: at most `max_in_flight` requests await answers at once (the
 //! batches queued meanwhile share the next request, as with the Java client's
 //! `max.in.flight.requests.per.connection`), and the first batches to many partitions of an
 //! unknown topic share one metadata request.
@@ -21,30 +21,34 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::time::Instant;
+use tokio::sync::watch;
 
 mod scripted;
 
 const PARTITIONS: i32 = 64;
-/// How long the broker holds each Produce answer: far longer than sending the records takes.
-const ANSWER_AFTER: Duration = Duration::from_secs(2);
-
-/// What the scripted broker saw.
-#[derive(Default)]
+/// What the scripted broker saw, and the gate its Produce answers wait at.
 struct Seen {
     produce_requests: AtomicUsize,
     /// Produce requests read and not yet answered, and the most there were at once.
     unanswered: AtomicUsize,
     most_unanswered: AtomicUsize,
     metadata_requests: AtomicUsize,
+    /// Produce answers go out once this is true.
+    release: watch::Sender<bool>,
 }
 
 /// A one-broker cluster (node 0) holding topic `t` with [`PARTITIONS`] partitions. Answers go
-/// out in request order; each Produce answer [`ANSWER_AFTER`] its request was read.
+/// out in request order, the Produce answers once `Seen::release` is set.
 async fn scripted_broker() -> (String, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let seen = Arc::new(Seen::default());
+    let seen = Arc::new(Seen {
+        produce_requests: AtomicUsize::new(0),
+        unanswered: AtomicUsize::new(0),
+        most_unanswered: AtomicUsize::new(0),
+        metadata_requests: AtomicUsize::new(0),
+        release: watch::Sender::new(false),
+    });
     let shared = seen.clone();
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
@@ -56,12 +60,15 @@ async fn scripted_broker() -> (String, Arc<Seen>) {
 
 async fn serve(socket: tokio::net::TcpStream, port: u16, seen: Arc<Seen>) {
     let (mut reader, mut writer) = socket.into_split();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, bool, Bytes)>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(bool, Bytes)>();
     let answered = seen.clone();
     tokio::spawn(async move {
-        while let Some((at, produce, out)) = rx.recv().await {
-            tokio::time::sleep_until(at).await;
+        let mut released = answered.release.subscribe();
+        while let Some((produce, out)) = rx.recv().await {
             if produce {
+                if released.wait_for(|open| *open).await.is_err() {
+                    return;
+                }
                 answered.unanswered.fetch_sub(1, Ordering::SeqCst);
             }
             if writer.write_all(&out).await.is_err() {
@@ -73,14 +80,8 @@ async fn serve(socket: tokio::net::TcpStream, port: u16, seen: Arc<Seen>) {
     while let Some(req) = scripted::next_request(&mut reader, &mut buf).await {
         let header = (req.api_key, req.api_version, req.correlation_id);
         let (body, produce) = answer(req.request, port, &seen);
-        let at = Instant::now()
-            + if produce {
-                ANSWER_AFTER
-            } else {
-                Duration::ZERO
-            };
         if tx
-            .send((at, produce, scripted::answer_to(header, body)))
+            .send((produce, scripted::answer_to(header, body)))
             .is_err()
         {
             return;
@@ -171,18 +172,22 @@ fn config() -> ProducerConfig {
     }
 }
 
-/// Sends one record to each partition, `pause` between sends, and checks every one is
-/// acknowledged at the broker's offset.
-async fn send_to_each_partition(producer: &Producer, pause: Option<Duration>) {
+/// Sends one record to each partition, then releases the broker's answers and checks every
+/// record is acknowledged at the broker's offset. `pace`: the time between sends, in which a
+/// producer that holds nothing back writes each record in a request of its own. (No condition
+/// tells when the producer is holding a batch back rather than about to send it, so the test
+/// paces the records instead of waiting for one.)
+async fn send_to_each_partition(producer: &Producer, seen: &Seen, pace: Option<Duration>) {
     let mut deliveries = Vec::new();
     for p in 0..PARTITIONS {
         let value = Some(Bytes::from_static(b"v"));
         let sent = producer.send("t", p, None, value, None).await;
         deliveries.push(sent.expect("queued"));
-        if let Some(pause) = pause {
-            tokio::time::sleep(pause).await;
+        if let Some(pace) = pace {
+            tokio::time::sleep(pace).await;
         }
     }
+    seen.release.send_replace(true);
     for d in deliveries {
         let written = d.wait().await.expect("acknowledged");
         assert_eq!(written.offset(), Some(0));
@@ -197,7 +202,7 @@ async fn batches_queued_behind_the_requests_in_flight_share_the_next_request() {
         .await
         .expect("producer");
     // Records a little apart: each would go in a request of its own if nothing held it back.
-    send_to_each_partition(&producer, Some(Duration::from_millis(2))).await;
+    send_to_each_partition(&producer, &seen, Some(Duration::from_millis(2))).await;
     producer.close().await;
 
     let most = seen.most_unanswered.load(Ordering::SeqCst);
@@ -215,7 +220,7 @@ async fn first_batches_to_many_partitions_of_a_new_topic_share_its_lookup() {
     let client = client(&addr).await;
     let at_connect = seen.metadata_requests.load(Ordering::SeqCst);
     let producer = Producer::new(client, config()).await.expect("producer");
-    send_to_each_partition(&producer, None).await;
+    send_to_each_partition(&producer, &seen, None).await;
     producer.close().await;
     let lookups = seen.metadata_requests.load(Ordering::SeqCst) - at_connect;
     assert!(
