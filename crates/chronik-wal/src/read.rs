@@ -83,13 +83,14 @@ impl PartitionLog {
         first_whole: bool,
     ) -> Result<ReadBatches> {
         let slices = self.slices_from(from)?;
-        let mut out = BytesMut::new();
+        // Sized once: grown batch by batch, the buffer was copied again at every doubling.
+        let mut out = BytesMut::with_capacity(read_capacity(&slices, max_bytes));
         let mut batches = 0u32;
         let mut first_offset = None;
         let mut next_offset = from;
+        let mut buf = Vec::new();
         'segments: for slice in slices {
             let mut pos = slice.start;
-            let mut buf = Vec::new();
             while pos < slice.end {
                 let room = max_bytes.saturating_sub(out.len());
                 let want = room
@@ -268,6 +269,13 @@ fn corrupt(slice: &SegmentSlice, pos: u64) -> WalError {
 }
 
 /// Reads up to `want` bytes at `pos`; fewer when the file is shorter (truncated meanwhile).
+/// What a read can return at most: the budget, or less when the segments hold less (without
+/// the frame headers it strips, the slices' bytes are an upper bound).
+fn read_capacity(slices: &[SegmentSlice], max_bytes: usize) -> usize {
+    let held: u64 = slices.iter().map(|s| s.end.saturating_sub(s.start)).sum();
+    usize::try_from(held).map_or(max_bytes, |held| held.min(max_bytes))
+}
+
 fn read_some(slice: &SegmentSlice, pos: u64, want: usize, buf: &mut Vec<u8>) -> Result<usize> {
     buf.resize(want, 0);
     let mut got = 0;
