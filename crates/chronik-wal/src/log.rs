@@ -47,7 +47,6 @@ pub(crate) struct LogState {
     pub(crate) next_offset: Offset,
     pub(crate) epochs: EpochCache,
     pub(crate) config: LogConfig,
-    scratch: Vec<u8>,
     pub(crate) closed: bool,
     /// Background fsyncs of segments rolled away from; `close` waits for them.
     pub(crate) sealing: Vec<SealTask>,
@@ -133,7 +132,6 @@ impl PartitionLog {
             next_offset,
             epochs,
             config,
-            scratch: Vec::new(),
             closed: false,
             sealing: Vec::new(),
             generation: 0,
@@ -314,11 +312,7 @@ impl PartitionLog {
             }
         }
         let interval = state.config.index_interval_bytes;
-        let mut scratch = std::mem::take(&mut state.scratch);
-        let written = state
-            .active()
-            .append_frame(meta, payload, &mut scratch, interval);
-        state.scratch = scratch;
+        let written = state.active().append_frame(meta, payload, interval);
         if let Err(e) = written {
             self.pending.fail(format!("write failed: {e}"));
             return Err(e);

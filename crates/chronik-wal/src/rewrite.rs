@@ -34,7 +34,6 @@ pub struct SegmentRewrite {
     /// Why a write failed: the file may hold a partial frame, so it must not be swapped in.
     pub(crate) broken: Option<String>,
     index_interval: u64,
-    scratch: Vec<u8>,
 }
 
 /// One replaced segment as the rewrite saw it; the swap checks it is still exactly this.
@@ -101,7 +100,6 @@ impl PartitionLog {
             last_offset: None,
             broken: None,
             index_interval,
-            scratch: Vec::new(),
         })
     }
 
@@ -234,8 +232,7 @@ impl SegmentRewrite {
             )));
         }
         let meta = self.check_batch(batch, header)?;
-        let written =
-            (self.segment).append_frame(&meta, batch, &mut self.scratch, self.index_interval);
+        let written = (self.segment).append_frame(&meta, batch, self.index_interval);
         if let Err(e) = written {
             self.broken = Some(e.to_string());
             return Err(e);

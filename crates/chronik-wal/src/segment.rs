@@ -1,6 +1,7 @@
 //! One segment file of a partition log: frames appended at the end, a sparse index in memory.
 
 use std::fs::{File, OpenOptions};
+use std::io::IoSlice;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -150,24 +151,20 @@ impl Segment {
         (offset - self.base_offset).clamp(0, i64::from(u32::MAX)) as u32
     }
 
-    /// Writes one frame (header then payload, in one write) at the end of the segment.
+    /// Writes one frame (header then payload, in one vectored write) at the end of the segment.
     pub fn append_frame(
         &mut self,
         meta: &FrameMeta,
         payload: &[u8],
-        scratch: &mut Vec<u8>,
         index_interval: u64,
     ) -> Result<u64> {
         let header = FrameHeader::encode(meta, payload);
-        scratch.clear();
-        scratch.extend_from_slice(&header);
-        scratch.extend_from_slice(payload);
         let position = self.size;
-        let frame_len = scratch.len() as u64;
+        let frame_len = (header.len() + payload.len()) as u64;
         if self.zero_ahead && position + frame_len > self.written_len {
             self.fill_zeros_after(position + frame_len);
         }
-        self.file.write_all_at(scratch, position).at(&self.path)?;
+        write_all_vectored_at(&self.file, &header, payload, position).at(&self.path)?;
         self.written_len = self.written_len.max(position + frame_len);
         self.index.on_frame(
             self.relative(meta.base_offset),
@@ -338,4 +335,28 @@ pub fn remove_if_exists(path: &Path) -> Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at(path),
         _ => Ok(()),
     }
+}
+
+/// Writes `header` then `payload` at `position` with `pwritev`: the payload is not copied into
+/// a frame buffer first. Short writes continue where they stopped.
+fn write_all_vectored_at(
+    file: &File,
+    header: &[u8],
+    payload: &[u8],
+    mut position: u64,
+) -> std::io::Result<()> {
+    let mut parts = [IoSlice::new(header), IoSlice::new(payload)];
+    let mut left: &mut [IoSlice<'_>] = &mut parts;
+    while !left.is_empty() {
+        match rustix::io::pwritev(file, left, position) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                position += n as u64;
+                IoSlice::advance_slices(&mut left, n);
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
