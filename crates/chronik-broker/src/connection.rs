@@ -324,39 +324,38 @@ struct InFlight {
 /// Counts a served request, its latency (read to response written) and the bytes sent.
 fn record_served(api: ApiKey, started: Instant, bytes_out: usize) {
     static BYTES_OUT: OnceLock<metrics::Counter> = OnceLock::new();
-    let served = served_metrics(api);
-    served.requests.increment(1);
-    served.seconds.record(started.elapsed().as_secs_f64());
+    /// Each API's metrics, looked up in the recorder's registry (hashing the name and label)
+    /// at its first request, not at every one; the array has a slot for every key Kafka has
+    /// defined.
+    static KEPT: [OnceLock<ServedMetrics>; 128] = [const { OnceLock::new() }; 128];
+    let seconds = started.elapsed().as_secs_f64();
+    match KEPT.get(api as i16 as usize) {
+        Some(kept) => kept.get_or_init(|| ServedMetrics::of(api)).record(seconds),
+        None => ServedMetrics::of(api).record(seconds),
+    }
     BYTES_OUT
         .get_or_init(|| metrics::counter!("chronik_broker_bytes_out_total"))
         .increment(bytes_out as u64);
 }
 
 /// The metrics every request of one API records.
-#[derive(Clone)]
 struct ServedMetrics {
     requests: metrics::Counter,
     seconds: metrics::Histogram,
 }
 
-/// API keys whose [`ServedMetrics`] are kept once looked up (every key Kafka has defined).
-const KEPT_API_KEYS: usize = 128;
-
-/// `api`'s [`ServedMetrics`]: looked up in the recorder's registry (hashing the name and
-/// label) at its first request, not at every one.
-fn served_metrics(api: ApiKey) -> std::borrow::Cow<'static, ServedMetrics> {
-    static KEPT: [OnceLock<ServedMetrics>; KEPT_API_KEYS] =
-        [const { OnceLock::new() }; KEPT_API_KEYS];
-    let look_up = || {
+impl ServedMetrics {
+    fn of(api: ApiKey) -> Self {
         let name = api_name(api);
         ServedMetrics {
             requests: metrics::counter!("chronik_broker_requests_total", "api" => name),
             seconds: metrics::histogram!("chronik_broker_request_seconds", "api" => name),
         }
-    };
-    match KEPT.get(api as i16 as usize) {
-        Some(kept) => std::borrow::Cow::Borrowed(kept.get_or_init(look_up)),
-        None => std::borrow::Cow::Owned(look_up()),
+    }
+
+    fn record(&self, seconds: f64) {
+        self.requests.increment(1);
+        self.seconds.record(seconds);
     }
 }
 
