@@ -11,10 +11,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from ports import free_port  # noqa: E402 (the path above comes first)
 
 DEADLINE_S = 40
 TOPIC = "monitoring-check"
@@ -34,21 +38,6 @@ def eventually(what, cond, timeout=DEADLINE_S):
         if time.monotonic() > end:
             raise CheckFailed(f"timed out after {timeout}s waiting for: {what}")
         time.sleep(0.2)
-
-
-_HANDED_OUT = set()
-
-
-def free_port():
-    """An unused loopback port, never one handed out before: the kernel may give a port just
-    released to the next bind, so two servers could otherwise share it."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
 
 
 def samples(port):

@@ -7,7 +7,6 @@ that process.
 
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -18,6 +17,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from ports import free_port  # noqa: F401 (the tests import it from here)
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -32,44 +32,6 @@ IO_DEADLINE_S = 60.0
 KAFKA_PYTHON_PROBE = {"api_version_auto_timeout_ms": int(IO_DEADLINE_S * 1000)}
 
 DEFAULT_ARGS = ("--fsync", "never", "--num-partitions", "3", "--auto-create-topics", "false")
-
-
-_HANDED_OUT = set()
-
-
-def _ephemeral_range():
-    """The ports the kernel gives outgoing connections (and binds to port 0)."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            low, high = map(int, f.read().split())
-        return low, high
-    except (OSError, ValueError):
-        return None
-
-
-# Listen ports come from below the ephemeral range when it leaves room: a port picked from it
-# can be taken, before the server binds it, as the source port of any outgoing connection (a
-# client of another test, a broker's follower), and the server then fails to start.
-_EPHEMERAL = _ephemeral_range()
-_LISTEN_RANGE = (10000, _EPHEMERAL[0]) if _EPHEMERAL and _EPHEMERAL[0] > 12000 else None
-_PICK = random.Random(os.getpid())
-
-
-def free_port():
-    """An unused loopback port, never one this process handed out before: the kernel may give a
-    port just released to the next bind, so two servers of one cluster could otherwise share it.
-    Picked at random below the ephemeral range when there is room (see `_LISTEN_RANGE`)."""
-    while True:
-        wanted = _PICK.randrange(*_LISTEN_RANGE) if _LISTEN_RANGE else 0
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", wanted))
-            except OSError:
-                continue
-            port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
 
 
 def unique(name):
