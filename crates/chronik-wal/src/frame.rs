@@ -110,9 +110,15 @@ impl std::fmt::Display for FrameDefect {
 impl FrameHeader {
     /// Encodes a header for `payload`, computing its CRC.
     pub fn encode(meta: &FrameMeta, payload: &[u8]) -> [u8; FRAME_HEADER_LEN] {
+        Self::encode_parts(meta, [payload, &[]])
+    }
+
+    /// Encodes a header for a payload written in two parts, one after the other.
+    pub fn encode_parts(meta: &FrameMeta, payload: [&[u8]; 2]) -> [u8; FRAME_HEADER_LEN] {
+        let len = payload[0].len() + payload[1].len();
         let mut h = [0u8; FRAME_HEADER_LEN];
         h[0..4].copy_from_slice(&FRAME_MAGIC.to_be_bytes());
-        h[4..8].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+        h[4..8].copy_from_slice(&(len as u32).to_be_bytes());
         h[12..20].copy_from_slice(&meta.base_offset.to_be_bytes());
         h[20..28].copy_from_slice(&meta.last_offset.to_be_bytes());
         h[28..36].copy_from_slice(&meta.max_timestamp.to_be_bytes());
@@ -168,7 +174,7 @@ impl FrameHeader {
     }
 
     pub fn check_crc(&self, h: &[u8; FRAME_HEADER_LEN], payload: &[u8]) -> Result<(), FrameDefect> {
-        let computed = frame_crc(h, payload);
+        let computed = frame_crc(h, [payload, &[]]);
         if computed == self.crc {
             Ok(())
         } else {
@@ -180,10 +186,10 @@ impl FrameHeader {
     }
 }
 
-fn frame_crc(h: &[u8; FRAME_HEADER_LEN], payload: &[u8]) -> u32 {
+fn frame_crc(h: &[u8; FRAME_HEADER_LEN], payload: [&[u8]; 2]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(&h[12..]);
-    hasher.update(payload);
+    payload.iter().for_each(|part| hasher.update(part));
     hasher.finalize()
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chronik_records::BatchHeader;
+use chronik_records::{BATCH_HEADER_LEN, BatchHeader};
 use chronik_types::{LeaderEpoch, Offset};
 
 use crate::config::LogConfig;
@@ -17,7 +17,7 @@ use crate::index::SegmentIndex;
 use crate::pending::PendingSync;
 use crate::recovery::{self, RecoveryReport};
 use crate::seal::{Seal, SealTask};
-use crate::segment::Segment;
+use crate::segment::{Payload, Segment};
 use crate::txns::OpenTxns;
 use crate::{Result, WalError};
 
@@ -199,33 +199,42 @@ impl PartitionLog {
 
     /// Validates one Kafka v2 record batch in full and appends it (see
     /// [`PartitionLog::append_validated`]).
+    /// `batch` ends up as stored: with the base offset the log assigned and `leader_epoch`.
     pub fn append(&self, batch: &mut [u8], leader_epoch: LeaderEpoch) -> Result<AppendInfo> {
         let header = chronik_records::validate_batch(batch)?;
-        self.append_validated(batch, &header, leader_epoch)
+        let info = self.append_validated(batch, &header, leader_epoch)?;
+        chronik_records::set_base_offset(batch, info.base_offset);
+        chronik_records::set_partition_leader_epoch(batch, leader_epoch);
+        Ok(info)
     }
 
     /// Appends one Kafka v2 record batch that the caller validated, `header` being what
     /// validation returned (the produce path splits and validates a request's records once, so
     /// the header is not read again here). The log assigns its base offset and stamps the leader
-    /// epoch; the batch's CRC-32C stays valid because neither field is covered by it.
+    /// epoch in what it writes, leaving `batch` as it is; the batch's CRC-32C stays valid
+    /// because neither field is covered by it.
     pub fn append_validated(
         &self,
-        batch: &mut [u8],
+        batch: &[u8],
         header: &BatchHeader,
         leader_epoch: LeaderEpoch,
     ) -> Result<AppendInfo> {
         debug_assert_eq!(header.total_len(), batch.len(), "header of another batch");
+        let mut head = [0u8; BATCH_HEADER_LEN];
+        head.copy_from_slice(batch.get(..BATCH_HEADER_LEN).ok_or(WalError::InvalidBatch(
+            "batch is shorter than a record batch header",
+        ))?);
         let mut state = self.lock();
         let base = state.next_offset;
-        chronik_records::set_base_offset(batch, base);
-        chronik_records::set_partition_leader_epoch(batch, leader_epoch);
+        chronik_records::set_base_offset(&mut head, base);
+        chronik_records::set_partition_leader_epoch(&mut head, leader_epoch);
         let meta = FrameMeta {
             base_offset: base,
             last_offset: base.saturating_add(i64::from(header.last_offset_delta)),
             max_timestamp: header.max_timestamp,
             leader_epoch,
         };
-        self.append_locked(&mut state, &meta, batch)
+        self.append_locked(&mut state, &meta, Payload::with_head(&head, batch))
     }
 
     /// Appends one batch copied from the partition leader, keeping its offsets and leader
@@ -251,7 +260,7 @@ impl PartitionLog {
             max_timestamp: header.max_timestamp,
             leader_epoch: header.partition_leader_epoch,
         };
-        self.append_locked(&mut state, &meta, batch)
+        self.append_locked(&mut state, &meta, Payload::whole(batch))
     }
 
     /// Appends an opaque payload covering `offsets` offsets (at least one), for logs that do not
@@ -271,14 +280,14 @@ impl PartitionLog {
             max_timestamp: timestamp,
             leader_epoch,
         };
-        self.append_locked(&mut state, &meta, payload)
+        self.append_locked(&mut state, &meta, Payload::whole(payload))
     }
 
     fn append_locked(
         &self,
         state: &mut LogState,
         meta: &FrameMeta,
-        payload: &[u8],
+        payload: Payload<'_>,
     ) -> Result<AppendInfo> {
         if state.closed {
             return Err(WalError::Closed(self.name.clone()));

@@ -13,7 +13,7 @@ use crate::frame::{FRAME_HEADER_LEN, FrameMeta, MAX_FRAME_PAYLOAD};
 use crate::index::SegmentIndex;
 use crate::log::{LogState, PartitionLog};
 use crate::seal::SealTask;
-use crate::segment::{Segment, remove_if_exists};
+use crate::segment::{Payload, Segment, remove_if_exists};
 use crate::swap_files::cleaned_file_name;
 use crate::{Result, WalError};
 
@@ -232,7 +232,8 @@ impl SegmentRewrite {
             )));
         }
         let meta = self.check_batch(batch, header)?;
-        let written = (self.segment).append_frame(&meta, batch, self.index_interval);
+        let written =
+            (self.segment).append_frame(&meta, Payload::whole(batch), self.index_interval);
         if let Err(e) = written {
             self.broken = Some(e.to_string());
             return Err(e);

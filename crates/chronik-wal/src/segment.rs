@@ -155,16 +155,18 @@ impl Segment {
     pub fn append_frame(
         &mut self,
         meta: &FrameMeta,
-        payload: &[u8],
+        payload: Payload<'_>,
         index_interval: u64,
     ) -> Result<u64> {
-        let header = FrameHeader::encode(meta, payload);
+        let parts = payload.parts();
+        let header = FrameHeader::encode_parts(meta, parts);
         let position = self.size;
         let frame_len = (header.len() + payload.len()) as u64;
         if self.zero_ahead && position + frame_len > self.written_len {
             self.fill_zeros_after(position + frame_len);
         }
-        write_all_vectored_at(&self.file, &header, payload, position).at(&self.path)?;
+        let [head, rest] = parts;
+        write_all_vectored_at(&self.file, [&header, head, rest], position).at(&self.path)?;
         self.written_len = self.written_len.max(position + frame_len);
         self.index.on_frame(
             self.relative(meta.base_offset),
@@ -173,7 +175,9 @@ impl Segment {
             meta.max_timestamp,
             index_interval,
         );
-        self.index.on_payload(meta.base_offset, payload);
+        // The batch as given: the fields `head` replaces (base offset, leader epoch) are the
+        // ones the index takes from `meta` instead.
+        self.index.on_payload(meta.base_offset, payload.batch);
         self.size += frame_len;
         self.next_offset = meta.last_offset + 1;
         Ok(position)
@@ -337,16 +341,43 @@ pub fn remove_if_exists(path: &Path) -> Result<()> {
     }
 }
 
-/// Writes `header` then `payload` at `position` with `pwritev`: the payload is not copied into
-/// a frame buffer first. Short writes continue where they stopped.
-fn write_all_vectored_at(
-    file: &File,
-    header: &[u8],
-    payload: &[u8],
-    mut position: u64,
-) -> std::io::Result<()> {
-    let mut parts = [IoSlice::new(header), IoSlice::new(payload)];
-    let mut left: &mut [IoSlice<'_>] = &mut parts;
+/// A frame's payload: `batch`, except that its first `head.len()` bytes are written from
+/// `head` (a copy of its header holding the offsets the log assigned), so that the batch, often
+/// part of a request's buffer, is neither changed nor copied.
+#[derive(Clone, Copy)]
+pub(crate) struct Payload<'a> {
+    head: &'a [u8],
+    batch: &'a [u8],
+}
+
+impl<'a> Payload<'a> {
+    pub fn whole(batch: &'a [u8]) -> Self {
+        Payload { head: &[], batch }
+    }
+
+    pub fn with_head(head: &'a [u8], batch: &'a [u8]) -> Self {
+        Payload { head, batch }
+    }
+
+    pub fn len(&self) -> usize {
+        let [head, rest] = self.parts();
+        head.len() + rest.len()
+    }
+
+    /// The bytes as written, in order.
+    fn parts(&self) -> [&'a [u8]; 2] {
+        [
+            self.head,
+            self.batch.get(self.head.len()..).unwrap_or_default(),
+        ]
+    }
+}
+
+/// Writes `parts` one after the other at `position` with one `pwritev`; short writes continue
+/// where they stopped.
+fn write_all_vectored_at(file: &File, parts: [&[u8]; 3], mut position: u64) -> std::io::Result<()> {
+    let mut slices = parts.map(IoSlice::new);
+    let mut left: &mut [IoSlice<'_>] = &mut slices;
     while !left.is_empty() {
         match rustix::io::pwritev(file, left, position) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),

@@ -1,6 +1,6 @@
 mod common;
 
-use chronik_records::{BatchHeader, validate_batch};
+use chronik_records::{BATCH_HEADER_LEN, BatchHeader, validate_batch};
 use chronik_types::FsyncPolicy;
 use chronik_wal::{DataDir, LogConfig, WalError, WalOptions};
 use common::*;
@@ -28,6 +28,37 @@ fn appends_get_consecutive_offsets_and_read_back_byte_for_byte() {
         let h = validate_batch(b).expect("CRC-32C still valid after offset rewrite");
         assert_eq!(h.partition_leader_epoch, 7);
     }
+}
+
+#[test]
+fn a_validated_append_stores_the_assigned_offsets_and_leaves_the_callers_batch_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = open(dir.path(), FsyncPolicy::Never, LogConfig::default());
+    log.append(&mut batch(0, 2, 1000), 3).unwrap();
+    let given = batch(1, 4, 2000);
+    let header = validate_batch(&given).unwrap();
+    let info = log.append_validated(&given, &header, 9).unwrap();
+    assert_eq!((info.base_offset, info.last_offset), (2, 5));
+    assert_eq!(given, batch(1, 4, 2000), "the caller's batch was changed");
+    let check = |log: &chronik_wal::PartitionLog| {
+        let read = log.read(2, usize::MAX).unwrap();
+        let stored = split_batches(&read.data);
+        assert_eq!(stored.len(), 1);
+        let h = validate_batch(&stored[0]).expect("CRC-32C still valid");
+        assert_eq!((h.base_offset, h.partition_leader_epoch), (2, 9));
+        assert_eq!(stored[0][BATCH_HEADER_LEN..], given[BATCH_HEADER_LEN..]);
+    };
+    check(&log);
+    // Reopened after a crash (no close), the segment is scanned and every frame's CRC checked.
+    drop(log);
+    drop(data);
+    let data = DataDir::open(dir.path(), WalOptions::new(FsyncPolicy::Never)).unwrap();
+    let (log, report) = data.open_partition(&tp(), LogConfig::default()).unwrap();
+    let report = report.unwrap();
+    assert_eq!(report.segments_scanned, 1, "{report:?}");
+    assert!(report.cut.is_none(), "{report:?}");
+    assert_eq!(log.end_offset(), 6);
+    check(&log);
 }
 
 #[test]

@@ -319,8 +319,7 @@ fn append_one(
 ) -> Result<(i64, i64, Durable)> {
     let hosted = &leading.hosted;
     let log = &hosted.log;
-    let mut owned = batch.bytes.to_vec();
-    match log.append_validated(&mut owned, batch.header, leading.epoch) {
+    match log.append_validated(batch.bytes, batch.header, leading.epoch) {
         Ok(info) => Ok((info.base_offset, info.last_offset, info.durable)),
         Err(e) => {
             if log.failure().is_some() {
