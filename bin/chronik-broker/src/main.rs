@@ -16,11 +16,6 @@ use chronik_broker_bin::cli::{self, Cli, Command, ConfigCommand, RunArgs};
 use chronik_cli::{EXIT_ERROR, EXIT_OK};
 use clap::{CommandFactory, FromArgMatches};
 
-/// Requests allocate many small buffers that other threads free; with mimalloc a single-record
-/// produce costs about a tenth less broker CPU than with glibc's allocator (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let layered = chronik_cli::config_file::parse(Cli::command(), std::env::args_os().collect())
         .unwrap_or_else(|e| e.exit());
