@@ -199,6 +199,7 @@ impl PartitionLog {
 
     /// Validates one Kafka v2 record batch in full and appends it (see
     /// [`PartitionLog::append_validated`]).
+    ///
     /// `batch` ends up as stored: with the base offset the log assigned and `leader_epoch`.
     pub fn append(&self, batch: &mut [u8], leader_epoch: LeaderEpoch) -> Result<AppendInfo> {
         let header = chronik_records::validate_batch(batch)?;
